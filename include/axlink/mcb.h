@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_MCB_H
+#define AXLINK_MCB_H
+
+/**
+ * @file axlink/mcb.h
+ * @brief MCB (Motion Control Bus) register frames: encode, decode, validate.
+ * @defgroup ax_mcb MCB codec
+ *
+ * A frame is 14 bytes, little-endian:
+ * bytes 0-1 subnode (bits 0-3) and node (bits 4-15, 0xA);
+ * bytes 2-3 extended flag (bit 0), command (bits 1-3), address (bits 4-15);
+ * bytes 4-11 the value, zero padded, or in an extended frame the payload
+ * length as u64; bytes 12-13 CRC-16/XMODEM of bytes 0-11. An extended frame
+ * is followed by its payload (at most AX_MCB_MAX_PAYLOAD bytes, not under the CRC).
+ *
+ * The functions are pure (no I/O, no allocation) and safe from any thread.
+ * On failure they set ax_error_last().
+ * @{
+ */
+
+#include "axlink/common.h"
+
+AX_BEGIN_DECLS
+
+#define AX_MCB_FRAME_SIZE 14
+#define AX_MCB_MAX_PAYLOAD 512
+#define AX_MCB_MAX_FRAME (AX_MCB_FRAME_SIZE + AX_MCB_MAX_PAYLOAD)
+#define AX_MCB_NODE 0xA
+#define AX_MCB_MAX_ADDRESS 0xFFF
+#define AX_MCB_MAX_SUBNODE 0xF
+/** UDP port MCB drives listen on. */
+#define AX_MCB_UDP_PORT 1061
+
+/** Frame commands. */
+typedef enum ax_mcb_cmd {
+	AX_MCB_READ = 1,
+	AX_MCB_WRITE = 2,
+	AX_MCB_ACK = 3,
+	AX_MCB_ERR_INFO = 4,
+	AX_MCB_ERR_READ = 5,
+	AX_MCB_ERR_WRITE = 6,
+} ax_mcb_cmd;
+
+/** Common drive error codes carried by error replies. */
+#define AX_MCB_CODE_ACCESS 0x06010000u     /**< incorrect access (read-only / write-only) */
+#define AX_MCB_CODE_NO_OBJECT 0x06020000u  /**< object does not exist */
+#define AX_MCB_CODE_WRONG_SIZE 0x06070010u /**< data type does not match, length wrong */
+#define AX_MCB_CODE_RANGE 0x06090030u      /**< value out of range */
+#define AX_MCB_CODE_NOT_EXECUTED 0x08000000u /**< general error, not executed */
+
+/**
+ * A decoded or to-be-encoded frame.
+ *
+ * For a plain frame, `data` holds the 8 value bytes and `payload` is NULL.
+ * For an extended frame, `payload` points at `payload_len` bytes (into the
+ * decoded buffer, or the caller's data when encoding).
+ */
+typedef struct ax_mcb_frame {
+	uint8_t node;        /**< 0xA on the wire today */
+	uint8_t subnode;     /**< 0 = communication core, 1.. = axes */
+	uint16_t address;    /**< 12-bit register address */
+	uint8_t command;     /**< an ax_mcb_cmd */
+	uint8_t extended;    /**< 1 for an extended frame */
+	uint8_t data[8];     /**< value bytes of a plain frame */
+	const uint8_t *payload; /**< extended payload, or NULL */
+	size_t payload_len;  /**< extended payload length */
+	size_t frame_len;    /**< decode: bytes the frame took (14 + payload) */
+} ax_mcb_frame;
+
+/**
+ * CRC-16/XMODEM (poly 0x1021, init 0, no reflection, no final xor).
+ * "123456789" gives 0x31C3. Thread safety: safe.
+ * @since 0.1
+ */
+AX_API uint16_t ax_mcb_crc16(const void *data, size_t len);
+
+/**
+ * Encode @p f into @p buf. An extended frame is produced when
+ * `f->extended` is set or `f->payload_len` > 8 (the payload is copied after
+ * the header); otherwise the first `payload_len` bytes of `payload` (if
+ * given) or `data` fill the value field.
+ *
+ * @param[out] len_out  bytes written
+ * @return 0, AX_EINVAL (subnode, address or command out of range),
+ *         AX_ETOOBIG (payload over AX_MCB_MAX_PAYLOAD or @p cap too small).
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_encode(uint8_t *buf, size_t cap, size_t *len_out, const ax_mcb_frame *f);
+
+/**
+ * Encode a read request for (@p subnode, @p address) into the 14 bytes at @p buf.
+ * @return 0 or AX_EINVAL. Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_encode_read(uint8_t *buf, unsigned subnode, unsigned address);
+
+/**
+ * Encode a write request; extended when @p len > 8.
+ * @param[out] len_out  bytes written (14, or 14 + @p len)
+ * @return 0, AX_EINVAL or AX_ETOOBIG. Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_encode_write(uint8_t *buf, size_t cap, size_t *len_out, unsigned subnode,
+			       unsigned address, const void *value, size_t len);
+
+/**
+ * Decode and validate the structure of one frame at the start of @p buf:
+ * length, CRC, node, command, extended length. Does not check that it
+ * answers any request (see ax_mcb_check_reply()).
+ *
+ * @param[out] out  the frame; `payload` points into @p buf
+ * @return 0, AX_ETRUNC (fewer bytes than the frame needs), AX_ECRC,
+ *         AX_ETOOBIG (extended length over AX_MCB_MAX_PAYLOAD),
+ *         AX_EPROTO (unknown command, wrong node).
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_decode(ax_mcb_frame *out, const uint8_t *buf, size_t len);
+
+/**
+ * Check that a decoded @p reply answers a request for (@p subnode, @p address).
+ *
+ * @return 0 for an ack of that register; AX_EADDR when it names another
+ *         subnode or address; AX_EDRIVE for an error reply (the drive's
+ *         code is then in ax_error_last_drive_code()); AX_EPROTO for a
+ *         command that is not a reply.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned address);
+
+/**
+ * Name of a command ("read", "write", "ack", "info-error", "read-error",
+ * "write-error"), or NULL. Thread safety: safe.
+ * @since 0.1
+ */
+AX_API const char *ax_mcb_cmd_name(int command);
+
+AX_END_DECLS
+
+/** @} */
+#endif
