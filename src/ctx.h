@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_SRC_CTX_H
+#define AXLINK_SRC_CTX_H
+
+/*
+ * Internal view of the context: the plugin registry and the log sink.
+ *
+ * Lifetimes: a context owns its plugins and frees (dlcloses) them when it
+ * goes. Links hold a reference on the context, so a plugin outlives every
+ * endpoint opened through it whatever order the caller releases things in.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "axlink/ctx.h"
+#include "axlink/plugin.h"
+#include "error.h"
+
+/* One loaded plugin. Immutable after loading; owned by its context. */
+struct ax_plugin {
+	ax_ctx *ctx;              /* borrowed: the context owns us */
+	void *dl;                 /* dlopen handle */
+	char *path;
+	ax_transport_desc desc;   /* the plugin's descriptor, fields past its size zeroed */
+	ax_transport_ops ops;     /* likewise for the ops table */
+	ax_host host;             /* the host table handed to this plugin; host.core = this */
+};
+
+struct plugin_row {
+	char *path, *scheme, *name, *version, *description, *message;
+	unsigned int abi_major, abi_minor;
+	int status;
+};
+
+struct ax_ctx {
+	atomic_int refs;
+	pthread_mutex_t lock;       /* guards the registry: plugins, rows, dirs */
+	struct ax_plugin **plugins; /* loaded plugins, in load order */
+	size_t n_plugins;
+	struct plugin_row *rows;    /* the load report */
+	size_t n_rows;
+	char **dirs;                /* real paths of folders already scanned */
+	size_t n_dirs;
+	atomic_int log_level;
+	pthread_mutex_t log_lock;   /* guards log_cb and log_userdata */
+	ax_log_cb log_cb;
+	void *log_userdata;
+	int timeout_ms;
+};
+
+/* Logging with the level tested before formatting. */
+int ax__log_enabled(ax_ctx *ctx, int level);
+void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...) AX__PRINTF(4, 5);
+void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_list ap)
+	AX__PRINTF(4, 0);
+/* Initial level from AXLINK_LOG, or WARN. */
+int ax__log_level_from_env(void);
+
+#define AX_LOG_AT(ctx, lvl, origin, ...)                                                       \
+	do {                                                                                   \
+		if (ax__log_enabled((ctx), (lvl)))                                             \
+			ax__log((ctx), (lvl), (origin), __VA_ARGS__);                          \
+	} while (0)
+#define AX_LOG_ERROR(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_ERROR, origin, __VA_ARGS__)
+#define AX_LOG_WARN(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_WARN, origin, __VA_ARGS__)
+#define AX_LOG_INFO(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_INFO, origin, __VA_ARGS__)
+#define AX_LOG_DEBUG(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_DEBUG, origin, __VA_ARGS__)
+#define AX_LOG_TRACE(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_TRACE, origin, __VA_ARGS__)
+
+/* Loader (loader.c). Caller holds ctx->lock for both. */
+int ax__loader_load_file(ax_ctx *ctx, const char *path);
+int ax__loader_load_dir(ax_ctx *ctx, const char *dir, int missing_is_error);
+void ax__plugin_free(struct ax_plugin *p);
+
+/* Folder of the plugins installed beside libaxlink; malloc'ed, NULL if unknown. */
+char *ax__loader_default_dir(void);
+
+/* Fill the host table of a plugin (host.c). */
+void ax__host_init(ax_host *host, struct ax_plugin *plugin);
+
+/* The plugin serving @scheme, or NULL (AX_ENOTFOUND set). Takes ctx->lock. */
+int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out);
+
+#endif

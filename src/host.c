@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host table: the only way a plugin calls into the core. Each loaded
+ * plugin gets its own copy whose `core` points back at the plugin, so log
+ * lines carry the plugin's scheme and go to its context's sink.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "ctx.h"
+#include "uri.h"
+
+static struct ax_plugin *host_plugin(const ax_host *host)
+{
+	return (struct ax_plugin *)host->core;
+}
+
+static int host_log_enabled(const ax_host *host, int level)
+{
+	return ax__log_enabled(host_plugin(host)->ctx, level);
+}
+
+static void host_log(const ax_host *host, int level, const char *fmt, ...) AX__PRINTF(3, 4);
+
+static void host_log(const ax_host *host, int level, const char *fmt, ...)
+{
+	struct ax_plugin *p = host_plugin(host);
+	va_list ap;
+
+	va_start(ap, fmt);
+	ax__vlog(p->ctx, level, p->desc.scheme, fmt, ap);
+	va_end(ap);
+}
+
+static int host_error(const ax_host *host, int code, const char *fmt, ...) AX__PRINTF(3, 4);
+
+static int host_error(const ax_host *host, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)host;
+	/* A plugin must report failures as negative codes; anything else is a bug in it. */
+	if (code >= 0)
+		code = AX_ERROR;
+	va_start(ap, fmt);
+	(void)ax__error_vset(code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int host_drive_error(const ax_host *host, uint32_t drive_code, int command,
+			    unsigned subnode, uint32_t address)
+{
+	(void)host;
+	return ax__error_drive(drive_code, command, subnode, address);
+}
+
+static uint64_t host_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *host_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+static void *host_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static void host_free(void *p)
+{
+	free(p);
+}
+
+static int host_uri_int(const ax_host *host, const ax_uri *uri, const char *key, long long min,
+			long long max, long long *out)
+{
+	return ax__uri_int(uri, host_plugin(host)->desc.options, key, min, max, out);
+}
+
+static const char *host_uri_str(const ax_host *host, const ax_uri *uri, const char *key)
+{
+	return ax__uri_str(uri, host_plugin(host)->desc.options, key);
+}
+
+void ax__host_init(ax_host *host, struct ax_plugin *plugin)
+{
+	*host = (ax_host){
+		.size = sizeof(ax_host),
+		.abi_major = AX_PLUGIN_ABI_MAJOR,
+		.abi_minor = AX_PLUGIN_ABI_MINOR,
+		.core = plugin,
+		.log_enabled = host_log_enabled,
+		.log = host_log,
+		.error = host_error,
+		.drive_error = host_drive_error,
+		.now_ns = host_now_ns,
+		.alloc = host_alloc,
+		.calloc = host_calloc,
+		.free = host_free,
+		.uri_int = host_uri_int,
+		.uri_str = host_uri_str,
+		.mcb_encode = ax_mcb_encode,
+		.mcb_decode = ax_mcb_decode,
+		.mcb_check_reply = ax_mcb_check_reply,
+	};
+}

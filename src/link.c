@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Links: an open endpoint of a transport plugin, with one request in flight
+ * at a time, and register access by (subnode, address) with typed helpers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlink/link.h"
+#include "axlink/value.h"
+#include "ctx.h"
+#include "uri.h"
+
+struct ax_link {
+	atomic_int refs;
+	ax_ctx *ctx;               /* holds a reference; the context owns the plugin */
+	struct ax_plugin *plugin;
+	ax_transport_priv *priv;   /* the plugin's endpoint state */
+	ax_uri *uri;
+	pthread_mutex_t lock;      /* one request in flight: held around every plugin op */
+	atomic_int timeout_ms;     /* 0 = transport default */
+};
+
+static void link_destroy(ax_link *link)
+{
+	if (link->priv)
+		link->plugin->ops.close(link->priv);
+	ax_uri_free(link->uri);
+	pthread_mutex_destroy(&link->lock);
+	ax_ctx_unref(link->ctx);
+	free(link);
+}
+
+int ax_link_open(ax_link **out, ax_ctx *ctx, const char *uri, const ax_link_options *opts)
+{
+	static const ax_link_options defaults = AX_LINK_OPTIONS_INIT;
+	ax_link *link;
+	int err;
+
+	AX_ASSERT_ARG(out);
+	AX_ASSERT_ARG(ctx);
+	AX_ASSERT_ARG(uri);
+	AX_CHECK_VERSION(opts, AX_LINK_OPTIONS_VERSION, "ax_link_options");
+	if (!opts)
+		opts = &defaults;
+	if (opts->timeout_ms < 0)
+		return ax__error_set(AX_EINVAL, "ax_link_options.timeout_ms %d is negative",
+				     opts->timeout_ms);
+
+	link = calloc(1, sizeof(*link));
+	if (!link)
+		return ax__error_oom();
+	atomic_init(&link->refs, 1);
+	pthread_mutex_init(&link->lock, NULL);
+	link->ctx = ax_ctx_ref(ctx);
+	atomic_init(&link->timeout_ms, opts->timeout_ms ? opts->timeout_ms : ctx->timeout_ms);
+
+	err = ax_uri_parse(&link->uri, uri);
+	if (err < 0)
+		goto fail;
+	err = ax__ctx_find_plugin(ctx, link->uri->scheme, &link->plugin);
+	if (err < 0)
+		goto fail;
+	err = ax__uri_check_keys(link->uri, link->plugin->desc.scheme, link->plugin->desc.options);
+	if (err < 0)
+		goto fail;
+	err = link->plugin->ops.open(&link->priv, &link->plugin->host, link->uri,
+				     atomic_load(&link->timeout_ms));
+	if (err < 0) {
+		link->priv = NULL;
+		goto fail;
+	}
+	if (!link->priv) {
+		err = ax__error_set(AX_ERROR, "transport '%s' opened '%s' without endpoint state",
+				    link->plugin->desc.scheme, uri);
+		goto fail;
+	}
+	AX_LOG_DEBUG(ctx, link->plugin->desc.scheme, "opened '%s'", uri);
+	*out = link;
+	return 0;
+
+fail:
+	link_destroy(link);
+	return err;
+}
+
+ax_link *ax_link_ref(ax_link *link)
+{
+	if (link)
+		atomic_fetch_add(&link->refs, 1);
+	return link;
+}
+
+ax_link *ax_link_unref(ax_link *link)
+{
+	if (link && atomic_fetch_sub(&link->refs, 1) == 1)
+		link_destroy(link);
+	return NULL;
+}
+
+const char *ax_link_uri(const ax_link *link)
+{
+	return link ? link->uri->text : NULL;
+}
+
+const char *ax_link_scheme(const ax_link *link)
+{
+	return link ? link->plugin->desc.scheme : NULL;
+}
+
+ax_ctx *ax_link_ctx(const ax_link *link)
+{
+	return link ? link->ctx : NULL;
+}
+
+int ax_link_set_timeout(ax_link *link, int timeout_ms)
+{
+	AX_ASSERT_ARG(link);
+	if (timeout_ms <= 0)
+		return ax__error_set(AX_EINVAL, "timeout %d ms: must be > 0", timeout_ms);
+	atomic_store(&link->timeout_ms, timeout_ms);
+	return 0;
+}
+
+int ax_link_get_timeout(const ax_link *link)
+{
+	return link ? atomic_load(&((ax_link *)link)->timeout_ms) : 0;
+}
+
+int ax_link_cancel(ax_link *link)
+{
+	AX_ASSERT_ARG(link);
+	if (!link->plugin->ops.cancel)
+		return ax__error_set(AX_EUNSUPPORTED, "transport '%s' cannot cancel a request",
+				     link->plugin->desc.scheme);
+	/* Not under link->lock: the request being cancelled holds it. */
+	return link->plugin->ops.cancel(link->priv);
+}
+
+static int check_register(const ax_link *link, unsigned subnode, uint32_t address)
+{
+	if (link->plugin->desc.addr_space == AX_ADDR_MCB &&
+	    (subnode > AX_MCB_MAX_SUBNODE || address > AX_MCB_MAX_ADDRESS))
+		return ax__error_set(AX_EINVAL,
+				     "register 0x%X on subnode %u is outside the MCB range "
+				     "(subnode 0..%u, address 0..0x%X)",
+				     (unsigned)address, subnode, AX_MCB_MAX_SUBNODE,
+				     AX_MCB_MAX_ADDRESS);
+	return 0;
+}
+
+int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, size_t cap,
+		 size_t *len_out)
+{
+	size_t len = 0;
+	int err;
+
+	AX_ASSERT_ARG(link);
+	AX_ASSERT_ARG(buf);
+	AX_ASSERT_ARG(len_out);
+	err = check_register(link, subnode, address);
+	if (err < 0)
+		return err;
+	pthread_mutex_lock(&link->lock);
+	err = link->plugin->ops.read(link->priv, subnode, address, buf, cap, &len,
+				     atomic_load(&link->timeout_ms));
+	pthread_mutex_unlock(&link->lock);
+	if (err < 0)
+		return err;
+	if (len > cap)
+		return ax__error_set(AX_ETOOBIG, "transport '%s' returned %zu bytes into %zu",
+				     link->plugin->desc.scheme, len, cap);
+	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "read %u:0x%03X -> %zu byte(s)",
+		     subnode, (unsigned)address, len);
+	*len_out = len;
+	return 0;
+}
+
+int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void *buf, size_t len)
+{
+	int err;
+
+	AX_ASSERT_ARG(link);
+	AX_ASSERT_ARG(buf || len == 0);
+	err = check_register(link, subnode, address);
+	if (err < 0)
+		return err;
+	if (len > AX_VALUE_MAX)
+		return ax__error_set(AX_ETOOBIG, "value of %zu bytes exceeds the %d-byte limit",
+				     len, AX_VALUE_MAX);
+	pthread_mutex_lock(&link->lock);
+	err = link->plugin->ops.write(link->priv, subnode, address, buf, len,
+				      atomic_load(&link->timeout_ms));
+	pthread_mutex_unlock(&link->lock);
+	if (err < 0)
+		return err;
+	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "wrote %u:0x%03X <- %zu byte(s)",
+		     subnode, (unsigned)address, len);
+	return 0;
+}
+
+int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype, void *buf,
+		       size_t cap, size_t *len_out)
+{
+	uint8_t raw[AX_VALUE_MAX + 1];
+	size_t len = 0, size;
+	int err;
+
+	AX_ASSERT_ARG(buf);
+	AX_ASSERT_ARG(len_out);
+	if (!ax_dtype_name(dtype))
+		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+	err = ax_link_read(link, subnode, address, raw, sizeof(raw) - 1, &len);
+	if (err < 0)
+		return err;
+	size = ax_dtype_size(dtype);
+	if (size) {
+		if (len < size)
+			return ax__error_set(AX_ETYPE,
+					     "register 0x%03X (subnode %u) returned %zu byte(s), a %s "
+					     "needs %zu",
+					     (unsigned)address, subnode, len, ax_dtype_name(dtype),
+					     size);
+		if (cap < size)
+			return ax__error_set(AX_ETOOBIG, "a %s needs %zu bytes, buffer has %zu",
+					     ax_dtype_name(dtype), size, cap);
+		memcpy(buf, raw, size);
+		*len_out = size;
+		return 0;
+	}
+	if (dtype == AX_DTYPE_STR) {
+		raw[len] = '\0';
+		len = strlen((const char *)raw);
+		if (cap < len + 1)
+			return ax__error_set(AX_ETOOBIG, "string of %zu bytes does not fit %zu",
+					     len, cap);
+		memcpy(buf, raw, len + 1);
+		*len_out = len;
+		return 0;
+	}
+	if (cap < len)
+		return ax__error_set(AX_ETOOBIG, "%zu bytes do not fit %zu", len, cap);
+	memcpy(buf, raw, len);
+	*len_out = len;
+	return 0;
+}
+
+/* Little-endian helpers: values are little-endian on the wire whatever the host. */
+static uint64_t le_get(const uint8_t *b, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i-- > 0;)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static void le_put(uint8_t *b, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++, v >>= 8)
+		b[i] = (uint8_t)v;
+}
+
+static int read_int(ax_link *link, unsigned subnode, uint32_t address, int dtype, uint64_t *out)
+{
+	uint8_t b[8];
+	size_t len;
+	int err = ax_link_read_value(link, subnode, address, dtype, b, sizeof(b), &len);
+
+	if (err < 0)
+		return err;
+	*out = le_get(b, len);
+	return 0;
+}
+
+static int write_int(ax_link *link, unsigned subnode, uint32_t address, uint64_t v, size_t n)
+{
+	uint8_t b[8];
+
+	le_put(b, v, n);
+	return ax_link_write(link, subnode, address, b, n);
+}
+
+/* One typed read/write pair per integer type; sign comes back through the cast. */
+#define AX__TYPED_INT(suffix, ctype, dtype)                                                     \
+	int ax_link_read_##suffix(ax_link *link, unsigned subnode, uint32_t address, ctype *out) \
+	{                                                                                      \
+		uint64_t v;                                                                    \
+		int err;                                                                       \
+		AX_ASSERT_ARG(out);                                                            \
+		err = read_int(link, subnode, address, dtype, &v);                             \
+		if (err < 0)                                                                   \
+			return err;                                                            \
+		*out = (ctype)v;                                                               \
+		return 0;                                                                      \
+	}                                                                                      \
+	int ax_link_write_##suffix(ax_link *link, unsigned subnode, uint32_t address, ctype value) \
+	{                                                                                      \
+		return write_int(link, subnode, address, (uint64_t)value, sizeof(ctype));      \
+	}
+
+AX__TYPED_INT(u8, uint8_t, AX_DTYPE_U8)
+AX__TYPED_INT(s8, int8_t, AX_DTYPE_S8)
+AX__TYPED_INT(u16, uint16_t, AX_DTYPE_U16)
+AX__TYPED_INT(s16, int16_t, AX_DTYPE_S16)
+AX__TYPED_INT(u32, uint32_t, AX_DTYPE_U32)
+AX__TYPED_INT(s32, int32_t, AX_DTYPE_S32)
+AX__TYPED_INT(u64, uint64_t, AX_DTYPE_U64)
+AX__TYPED_INT(s64, int64_t, AX_DTYPE_S64)
+
+int ax_link_read_float(ax_link *link, unsigned subnode, uint32_t address, float *out)
+{
+	uint64_t v;
+	uint32_t bits;
+	int err;
+
+	AX_ASSERT_ARG(out);
+	err = read_int(link, subnode, address, AX_DTYPE_FLOAT, &v);
+	if (err < 0)
+		return err;
+	bits = (uint32_t)v;
+	memcpy(out, &bits, sizeof(*out));
+	return 0;
+}
+
+int ax_link_write_float(ax_link *link, unsigned subnode, uint32_t address, float value)
+{
+	uint32_t bits;
+
+	memcpy(&bits, &value, sizeof(bits));
+	return write_int(link, subnode, address, bits, sizeof(bits));
+}
+
+int ax_link_read_str(ax_link *link, unsigned subnode, uint32_t address, char **out)
+{
+	char buf[AX_VALUE_MAX + 1];
+	size_t len;
+	char *s;
+	int err;
+
+	AX_ASSERT_ARG(out);
+	err = ax_link_read_value(link, subnode, address, AX_DTYPE_STR, buf, sizeof(buf), &len);
+	if (err < 0)
+		return err;
+	s = malloc(len + 1);
+	if (!s)
+		return ax__error_oom();
+	memcpy(s, buf, len + 1);
+	*out = s;
+	return 0;
+}
+
+int ax_link_write_str(ax_link *link, unsigned subnode, uint32_t address, const char *value)
+{
+	AX_ASSERT_ARG(value);
+	return ax_link_write(link, subnode, address, value, strlen(value));
+}
