@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MCB register frames: CRC-16/XMODEM, encoding, structural decoding and the
+ * check that a reply answers a given request. Pure functions: no I/O, no
+ * allocation, no shared state, so plugins may call them from any thread.
+ *
+ * Header words (little-endian):
+ *   word 0 (bytes 0-1): subnode in bits 0-3, node in bits 4-15
+ *   word 1 (bytes 2-3): extended in bit 0, command in bits 1-3, address in bits 4-15
+ */
+#include <string.h>
+
+#include "error.h"
+#include "axlink/mcb.h"
+
+#define MCB_CRC_OFFSET 12
+
+static uint16_t mcb_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static void mcb_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v & 0xFF);
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static uint32_t mcb_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+static uint64_t mcb_get64(const uint8_t *p)
+{
+	return (uint64_t)mcb_get32(p) | ((uint64_t)mcb_get32(p + 4) << 32);
+}
+
+static void mcb_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint16_t ax_mcb_crc16(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint16_t crc = 0;
+
+	/* Bitwise is plenty for 12-byte headers and keeps the code obviously correct. */
+	for (size_t i = 0; i < len; i++) {
+		crc ^= (uint16_t)(p[i] << 8);
+		for (int bit = 0; bit < 8; bit++) {
+			if (crc & 0x8000)
+				crc = (uint16_t)((crc << 1) ^ 0x1021);
+			else
+				crc = (uint16_t)(crc << 1);
+		}
+	}
+	return crc;
+}
+
+const char *ax_mcb_cmd_name(int command)
+{
+	switch (command) {
+	case AX_MCB_READ:
+		return "read";
+	case AX_MCB_WRITE:
+		return "write";
+	case AX_MCB_ACK:
+		return "ack";
+	case AX_MCB_ERR_INFO:
+		return "info-error";
+	case AX_MCB_ERR_READ:
+		return "read-error";
+	case AX_MCB_ERR_WRITE:
+		return "write-error";
+	default:
+		return NULL;
+	}
+}
+
+static int mcb_check_target(unsigned subnode, unsigned address)
+{
+	if (subnode > AX_MCB_MAX_SUBNODE)
+		return ax__error_set(AX_EINVAL, "MCB subnode %u out of range 0..%u", subnode,
+		                     AX_MCB_MAX_SUBNODE);
+	if (address > AX_MCB_MAX_ADDRESS)
+		return ax__error_set(
+		        AX_EINVAL,
+		        "MCB register address 0x%X (subnode %u) out of range 0x000..0x%03X",
+		        address, subnode, AX_MCB_MAX_ADDRESS);
+	return 0;
+}
+
+int ax_mcb_encode(uint8_t *buf, size_t cap, size_t *len_out, const ax_mcb_frame *f)
+{
+	uint8_t hdr[AX_MCB_FRAME_SIZE];
+	unsigned node;
+	int extended;
+	size_t need;
+	int err;
+
+	AX_ASSERT_ARG(buf);
+	AX_ASSERT_ARG(len_out);
+	AX_ASSERT_ARG(f);
+
+	err = mcb_check_target(f->subnode, f->address);
+	if (err < 0)
+		return err;
+	if (!ax_mcb_cmd_name(f->command))
+		return ax__error_set(
+		        AX_EINVAL, "MCB command %u for subnode %u register 0x%03X is not 1..6",
+		        (unsigned)f->command, (unsigned)f->subnode, (unsigned)f->address);
+	/* Node 0 means "not set": every drive on the wire today is node 0xA. */
+	node = f->node ? f->node : AX_MCB_NODE;
+	extended = f->extended || f->payload_len > 8;
+
+	if (extended && f->payload_len > AX_MCB_MAX_PAYLOAD)
+		return ax__error_set(
+		        AX_ETOOBIG,
+		        "MCB payload of %zu bytes for subnode %u register 0x%03X is over "
+		        "the %d-byte limit",
+		        f->payload_len, (unsigned)f->subnode, (unsigned)f->address,
+		        AX_MCB_MAX_PAYLOAD);
+	if (f->payload_len > 0 && !f->payload && extended)
+		return ax__error_set(
+		        AX_EINVAL,
+		        "MCB frame for subnode %u register 0x%03X has a payload length "
+		        "of %zu but no payload",
+		        (unsigned)f->subnode, (unsigned)f->address, f->payload_len);
+
+	need = AX_MCB_FRAME_SIZE + (extended ? f->payload_len : 0);
+	if (cap < need)
+		return ax__error_set(
+		        AX_ETOOBIG,
+		        "MCB frame for subnode %u register 0x%03X needs %zu bytes, buffer "
+		        "holds %zu",
+		        (unsigned)f->subnode, (unsigned)f->address, need, cap);
+
+	memset(hdr, 0, sizeof(hdr));
+	mcb_put16(hdr, (uint16_t)(f->subnode | (node << 4)));
+	mcb_put16(hdr + 2, (uint16_t)((extended ? 1u : 0u) | ((unsigned)f->command << 1) |
+	                              ((unsigned)f->address << 4)));
+	if (extended) {
+		mcb_put64(hdr + 4, (uint64_t)f->payload_len);
+	} else if (f->payload) {
+		memcpy(hdr + 4, f->payload, f->payload_len);
+	} else {
+		/* With no payload pointer, payload_len may narrow data; 0 means all 8 bytes. */
+		size_t n = f->payload_len ? f->payload_len : sizeof(f->data);
+
+		memcpy(hdr + 4, f->data, n);
+	}
+	mcb_put16(hdr + MCB_CRC_OFFSET, ax_mcb_crc16(hdr, MCB_CRC_OFFSET));
+
+	memcpy(buf, hdr, sizeof(hdr));
+	if (extended && f->payload_len > 0)
+		memmove(buf + AX_MCB_FRAME_SIZE, f->payload, f->payload_len);
+	*len_out = need;
+	return 0;
+}
+
+int ax_mcb_encode_read(uint8_t *buf, unsigned subnode, unsigned address)
+{
+	ax_mcb_frame f;
+	size_t len;
+	int err;
+
+	AX_ASSERT_ARG(buf);
+	err = mcb_check_target(subnode, address);
+	if (err < 0)
+		return err;
+	memset(&f, 0, sizeof(f));
+	f.subnode = (uint8_t)subnode;
+	f.address = (uint16_t)address;
+	f.command = AX_MCB_READ;
+	return ax_mcb_encode(buf, AX_MCB_FRAME_SIZE, &len, &f);
+}
+
+int ax_mcb_encode_write(uint8_t *buf, size_t cap, size_t *len_out, unsigned subnode,
+                        unsigned address, const void *value, size_t len)
+{
+	ax_mcb_frame f;
+	int err;
+
+	AX_ASSERT_ARG(value || len == 0);
+	err = mcb_check_target(subnode, address);
+	if (err < 0)
+		return err;
+	memset(&f, 0, sizeof(f));
+	f.subnode = (uint8_t)subnode;
+	f.address = (uint16_t)address;
+	f.command = AX_MCB_WRITE;
+	f.extended = len > 8;
+	if (len > 0)
+		f.payload = value;
+	f.payload_len = len;
+	return ax_mcb_encode(buf, cap, len_out, &f);
+}
+
+int ax_mcb_decode(ax_mcb_frame *out, const uint8_t *buf, size_t len)
+{
+	ax_mcb_frame f;
+	uint16_t w0, w1, crc_rx, crc_calc;
+	uint64_t plen = 0;
+
+	AX_ASSERT_ARG(out);
+	AX_ASSERT_ARG(buf || len == 0);
+
+	if (len < AX_MCB_FRAME_SIZE)
+		return ax__error_set(AX_ETRUNC,
+		                     "MCB frame of %zu bytes is shorter than the %d-byte header",
+		                     len, AX_MCB_FRAME_SIZE);
+	crc_rx = mcb_get16(buf + MCB_CRC_OFFSET);
+	crc_calc = ax_mcb_crc16(buf, MCB_CRC_OFFSET);
+	if (crc_rx != crc_calc)
+		return ax__error_set(
+		        AX_ECRC,
+		        "MCB frame CRC 0x%04X (bytes 12-13) does not match computed 0x%04X", crc_rx,
+		        crc_calc);
+
+	memset(&f, 0, sizeof(f));
+	w0 = mcb_get16(buf);
+	w1 = mcb_get16(buf + 2);
+	f.subnode = (uint8_t)(w0 & 0xF);
+	f.address = (uint16_t)(w1 >> 4);
+	f.command = (uint8_t)((w1 >> 1) & 0x7);
+	f.extended = (uint8_t)(w1 & 1);
+	if ((w0 >> 4) != AX_MCB_NODE)
+		return ax__error_set(AX_EPROTO,
+		                     "MCB frame for subnode %u register 0x%03X has node 0x%X, "
+		                     "expected 0x%X",
+		                     (unsigned)f.subnode, (unsigned)f.address, (unsigned)(w0 >> 4),
+		                     AX_MCB_NODE);
+	f.node = AX_MCB_NODE;
+	if (!ax_mcb_cmd_name(f.command))
+		return ax__error_set(
+		        AX_EPROTO,
+		        "MCB frame for subnode %u register 0x%03X has unknown command %u "
+		        "(expected 1..6)",
+		        (unsigned)f.subnode, (unsigned)f.address, (unsigned)f.command);
+	memcpy(f.data, buf + 4, sizeof(f.data));
+
+	if (f.extended) {
+		plen = mcb_get64(buf + 4);
+		if (plen > AX_MCB_MAX_PAYLOAD)
+			return ax__error_set(AX_ETOOBIG,
+			                     "extended MCB frame for subnode %u register 0x%03X "
+			                     "declares %llu payload bytes, over the %d-byte limit",
+			                     (unsigned)f.subnode, (unsigned)f.address,
+			                     (unsigned long long)plen, AX_MCB_MAX_PAYLOAD);
+		/* plen <= 512 here, so the sum cannot overflow. */
+		if (len - AX_MCB_FRAME_SIZE < (size_t)plen)
+			return ax__error_set(
+			        AX_ETRUNC,
+			        "extended MCB frame for subnode %u register 0x%03X "
+			        "declares %llu payload bytes but only %zu follow the header",
+			        (unsigned)f.subnode, (unsigned)f.address, (unsigned long long)plen,
+			        len - AX_MCB_FRAME_SIZE);
+		f.payload = buf + AX_MCB_FRAME_SIZE;
+		f.payload_len = (size_t)plen;
+	}
+	f.frame_len = AX_MCB_FRAME_SIZE + f.payload_len;
+	*out = f;
+	return 0;
+}
+
+int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned address)
+{
+	const char *name;
+	int err;
+
+	AX_ASSERT_ARG(reply);
+	err = mcb_check_target(subnode, address);
+	if (err < 0)
+		return err;
+
+	name = ax_mcb_cmd_name(reply->command);
+	if (!name)
+		return ax__error_set(
+		        AX_EPROTO,
+		        "reply from subnode %u register 0x%03X has unknown command %u, "
+		        "expected a reply to subnode %u register 0x%03X",
+		        (unsigned)reply->subnode, (unsigned)reply->address,
+		        (unsigned)reply->command, subnode, address);
+	if (reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE)
+		return ax__error_set(
+		        AX_EPROTO,
+		        "got a %s request for subnode %u register 0x%03X where a reply to "
+		        "subnode %u register 0x%03X was expected",
+		        name, (unsigned)reply->subnode, (unsigned)reply->address, subnode, address);
+
+	if (reply->subnode != subnode || reply->address != address) {
+		/* Name the command too, so a stale error reply is told apart from a stale ack. */
+		return ax__error_set(
+		        AX_EADDR,
+		        "%s%sreply is for subnode %u register 0x%03X, expected subnode %u "
+		        "register 0x%03X",
+		        reply->command == AX_MCB_ACK ? "" : name,
+		        reply->command == AX_MCB_ACK ? "" : " ", (unsigned)reply->subnode,
+		        (unsigned)reply->address, subnode, address);
+	}
+
+	if (reply->command == AX_MCB_ACK)
+		return 0;
+
+	/* ax__error_drive() words the message after the request: "read" or "write". */
+	return ax__error_drive(mcb_get32(reply->data),
+	                       reply->command == AX_MCB_ERR_WRITE ? AX_MCB_WRITE : AX_MCB_READ,
+	                       subnode, address);
+}

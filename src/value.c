@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Register data types and their text form. Values are little-endian on the
+ * wire whatever the host, so bytes are assembled by shifting, never by
+ * copying a host integer.
+ *
+ * Float text always uses the C locale's '.', even when the application has
+ * set another LC_NUMERIC (Python GUIs often do): the conversions switch this
+ * thread to the C locale for their duration with uselocale().
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "axlink/value.h"
+
+/* How much of the caller's text an error message quotes. */
+#define VALUE_QUOTE_MAX 64
+
+struct value_type {
+	const char *name;
+	int dtype;
+	size_t size;
+};
+
+/* Indexed by ax_dtype; the names are the dictionaries' own. */
+/* clang-format off */
+static const struct value_type value_types[] = {
+	{ NULL, AX_DTYPE_INVALID, 0 },
+	{ "u8", AX_DTYPE_U8, 1 },
+	{ "s8", AX_DTYPE_S8, 1 },
+	{ "u16", AX_DTYPE_U16, 2 },
+	{ "s16", AX_DTYPE_S16, 2 },
+	{ "u32", AX_DTYPE_U32, 4 },
+	{ "s32", AX_DTYPE_S32, 4 },
+	{ "u64", AX_DTYPE_U64, 8 },
+	{ "s64", AX_DTYPE_S64, 8 },
+	{ "float", AX_DTYPE_FLOAT, 4 },
+	{ "str", AX_DTYPE_STR, 0 },
+	{ "bool", AX_DTYPE_BOOL, 1 },
+	{ "bytes", AX_DTYPE_BYTES, 0 },
+};
+/* clang-format on */
+
+/* Extra spellings accepted by ax_dtype_parse(). */
+/* clang-format off */
+static const struct value_type value_aliases[] = {
+	{ "byteArray512", AX_DTYPE_BYTES, 0 },
+	{ "f32", AX_DTYPE_FLOAT, 4 },
+};
+/* clang-format on */
+
+static const struct value_type *value_type_get(int dtype)
+{
+	if (dtype <= AX_DTYPE_INVALID || (size_t)dtype >= AX__ARRAY_SIZE(value_types))
+		return NULL;
+	return &value_types[dtype];
+}
+
+/* ASCII-only case folding: the result must not depend on the locale. */
+static char value_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int value_eq_nocase(const char *a, const char *b)
+{
+	while (*a && value_lower(*a) == value_lower(*b)) {
+		a++;
+		b++;
+	}
+	return value_lower(*a) == value_lower(*b);
+}
+
+static int value_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static locale_t value_c_locale;
+static pthread_once_t value_c_locale_once = PTHREAD_ONCE_INIT;
+
+static void value_c_locale_init(void)
+{
+	/* Lives for the process; on failure we fall back to the current locale. */
+	value_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/* Switch this thread to the C numeric locale; returns what to restore. */
+static locale_t value_locale_enter(void)
+{
+	(void)pthread_once(&value_c_locale_once, value_c_locale_init);
+	if (value_c_locale == (locale_t)0)
+		return (locale_t)0;
+	return uselocale(value_c_locale);
+}
+
+static void value_locale_leave(locale_t old)
+{
+	if (old != (locale_t)0)
+		(void)uselocale(old);
+}
+
+const char *ax_dtype_name(int dtype)
+{
+	const struct value_type *t = value_type_get(dtype);
+
+	return t ? t->name : NULL;
+}
+
+int ax_dtype_parse(const char *name)
+{
+	AX_ASSERT_ARG(name);
+	for (size_t i = 1; i < AX__ARRAY_SIZE(value_types); i++)
+		if (value_eq_nocase(name, value_types[i].name))
+			return value_types[i].dtype;
+	for (size_t i = 0; i < AX__ARRAY_SIZE(value_aliases); i++)
+		if (value_eq_nocase(name, value_aliases[i].name))
+			return value_aliases[i].dtype;
+	return ax__error_set(
+	        AX_EINVAL,
+	        "unknown data type '%.*s' (valid: u8, s8, u16, s16, u32, s32, u64, s64, "
+	        "float, str, bool, bytes; also byteArray512, f32)",
+	        VALUE_QUOTE_MAX, name);
+}
+
+size_t ax_dtype_size(int dtype)
+{
+	const struct value_type *t = value_type_get(dtype);
+
+	return t ? t->size : 0;
+}
+
+static void value_put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t value_get_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int value_is_signed(int dtype)
+{
+	return dtype == AX_DTYPE_S8 || dtype == AX_DTYPE_S16 || dtype == AX_DTYPE_S32 ||
+	       dtype == AX_DTYPE_S64;
+}
+
+/*
+ * Integer text: optional '-', then decimal or 0x hex. Hex is a value, not a
+ * bit pattern: "0xFF" is 255, out of range for s8 (write "-0x1" or "-1").
+ */
+static int value_parse_int(const struct value_type *t, const char *text, uint64_t *bits_out)
+{
+	const char *p = text;
+	int is_signed = value_is_signed(t->dtype);
+	unsigned bits = (unsigned)(t->size * 8);
+	/* Unsigned: largest value. Signed: magnitude of the minimum, 2^(bits-1). */
+	uint64_t limit = is_signed    ? UINT64_C(1) << (bits - 1)
+	                 : bits == 64 ? UINT64_MAX
+	                              : (UINT64_C(1) << bits) - 1;
+	uint64_t mag;
+	int neg = 0, base = 10;
+	char *end;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	/* strtoull would skip blanks and accept a second sign; refuse both. */
+	if (base == 16 ? value_hex_digit(*p) < 0 : !(*p >= '0' && *p <= '9'))
+		return ax__error_set(AX_EINVAL, "'%.*s' is not a valid %s (decimal or 0x hex%s)",
+		                     VALUE_QUOTE_MAX, text, t->name,
+		                     is_signed ? ", optional '-'" : "");
+	errno = 0;
+	mag = strtoull(p, &end, base);
+	if (*end != '\0')
+		return ax__error_set(AX_EINVAL,
+		                     "'%.*s' is not a valid %s: unexpected '%c' at offset %zu",
+		                     VALUE_QUOTE_MAX, text, t->name, *end, (size_t)(end - text));
+
+	if (is_signed && errno != ERANGE && (neg ? mag <= limit : mag < limit)) {
+		/* Two's complement without signed overflow: 0 - mag in unsigned arithmetic. */
+		*bits_out = neg ? (uint64_t)0 - mag : mag;
+		return 0;
+	}
+	if (!is_signed && errno != ERANGE && (!neg || mag == 0) && mag <= limit) {
+		*bits_out = mag;
+		return 0;
+	}
+	if (is_signed)
+		return ax__error_set(AX_ERANGE, "%.*s is out of range for %s (%lld..%lld)",
+		                     VALUE_QUOTE_MAX, text, t->name, -(long long)(limit - 1) - 1,
+		                     (long long)(limit - 1));
+	return ax__error_set(AX_ERANGE, "%.*s is out of range for %s (0..%llu)", VALUE_QUOTE_MAX,
+	                     text, t->name, (unsigned long long)limit);
+}
+
+static int value_parse_float(const char *text, uint64_t *bits_out)
+{
+	locale_t old;
+	float f;
+	uint32_t u;
+	char *end;
+
+	/* strtof would skip leading blanks (a typo here); the NUL match refuses "". */
+	if (strchr(" \t\n\v\f\r", *text))
+		goto not_a_number;
+	old = value_locale_enter();
+	f = strtof(text, &end);
+	value_locale_leave(old);
+	if (end == text || *end != '\0')
+		goto not_a_number;
+	/* Overflow gives inf; NaN and inf are never a meaningful register setting. */
+	if (!isfinite(f))
+		return ax__error_set(AX_ERANGE,
+		                     "float '%.*s' is not finite or is out of range "
+		                     "(magnitude up to 3.40282347e+38)",
+		                     VALUE_QUOTE_MAX, text);
+	memcpy(&u, &f, sizeof(u));
+	*bits_out = u;
+	return 0;
+
+not_a_number:
+	return ax__error_set(AX_EINVAL, "'%.*s' is not a valid float (e.g. 20, -1.5, 2.5e-3)",
+	                     VALUE_QUOTE_MAX, text);
+}
+
+static int value_parse_bool(const char *text, uint64_t *bits_out)
+{
+	if (strcmp(text, "1") == 0 || value_eq_nocase(text, "true")) {
+		*bits_out = 1;
+		return 0;
+	}
+	if (strcmp(text, "0") == 0 || value_eq_nocase(text, "false")) {
+		*bits_out = 0;
+		return 0;
+	}
+	return ax__error_set(AX_EINVAL, "'%.*s' is not a valid bool (0, 1, true, false)",
+	                     VALUE_QUOTE_MAX, text);
+}
+
+static int value_parse_bytes(const char *text, void *buf, size_t cap, size_t *len_out)
+{
+	size_t digits = strlen(text);
+	size_t n = digits / 2;
+	uint8_t *out = buf;
+
+	for (size_t i = 0; i < digits; i++)
+		if (value_hex_digit(text[i]) < 0)
+			return ax__error_set(AX_EINVAL,
+			                     "bytes value: '%c' at offset %zu is not a hex digit",
+			                     text[i], i);
+	if (digits % 2)
+		return ax__error_set(AX_EINVAL,
+		                     "bytes value has an odd number of hex digits (%zu); each byte "
+		                     "needs two",
+		                     digits);
+	if (n > AX_VALUE_MAX)
+		return ax__error_set(AX_ETOOBIG,
+		                     "bytes value of %zu bytes is over the %d-byte limit", n,
+		                     AX_VALUE_MAX);
+	if (n > cap)
+		return ax__error_set(AX_ETOOBIG,
+		                     "bytes value of %zu bytes does not fit the %zu-byte buffer", n,
+		                     cap);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(value_hex_digit(text[2 * i]) * 16 +
+		                   value_hex_digit(text[2 * i + 1]));
+	*len_out = n;
+	return 0;
+}
+
+/* A str value is the text and its NUL, so the drive side gets a C string. */
+static int value_parse_str(const char *text, void *buf, size_t cap, size_t *len_out)
+{
+	size_t n = strlen(text) + 1;
+
+	if (n > AX_VALUE_MAX)
+		return ax__error_set(AX_ETOOBIG,
+		                     "str value of %zu characters is over the %d-character limit",
+		                     n - 1, AX_VALUE_MAX - 1);
+	if (n > cap)
+		return ax__error_set(AX_ETOOBIG,
+		                     "str value needs %zu bytes with its NUL, buffer holds %zu", n,
+		                     cap);
+	memcpy(buf, text, n);
+	*len_out = n;
+	return 0;
+}
+
+int ax_value_parse(int dtype, const char *text, void *buf, size_t cap, size_t *len_out)
+{
+	const struct value_type *t = value_type_get(dtype);
+	uint64_t bits = 0;
+	int err;
+
+	AX_ASSERT_ARG(text);
+	AX_ASSERT_ARG(buf || cap == 0);
+	AX_ASSERT_ARG(len_out);
+	if (!t)
+		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+
+	switch (dtype) {
+	case AX_DTYPE_STR:
+		return value_parse_str(text, buf, cap, len_out);
+	case AX_DTYPE_BYTES:
+		return value_parse_bytes(text, buf, cap, len_out);
+	case AX_DTYPE_FLOAT:
+		err = value_parse_float(text, &bits);
+		break;
+	case AX_DTYPE_BOOL:
+		err = value_parse_bool(text, &bits);
+		break;
+	default:
+		err = value_parse_int(t, text, &bits);
+		break;
+	}
+	if (err < 0)
+		return err;
+	if (cap < t->size)
+		return ax__error_set(AX_ETOOBIG, "%s value needs %zu bytes, buffer holds %zu",
+		                     t->name, t->size, cap);
+	value_put_le(buf, bits, t->size);
+	*len_out = t->size;
+	return 0;
+}
+
+static int value_dup(char **out, const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return ax__error_oom();
+	memcpy(p, s, n);
+	p[n] = '\0';
+	*out = p;
+	return 0;
+}
+
+/*
+ * Shortest of "%.6g".."%.9g" that reads back as the same float: 20.0f
+ * prints "20" and 0.1f "0.1", yet every float survives a round trip (9
+ * significant digits always suffice for binary32).
+ */
+static void value_format_float(char *text, size_t cap, float f)
+{
+	locale_t old = value_locale_enter();
+
+	if (!isfinite(f)) {
+		(void)snprintf(text, cap, "%g", (double)f);
+	} else {
+		for (int prec = 6; prec <= 9; prec++) {
+			(void)snprintf(text, cap, "%.*g", prec, (double)f);
+			if (strtof(text, NULL) == f)
+				break;
+		}
+	}
+	value_locale_leave(old);
+}
+
+int ax_value_format(int dtype, const void *buf, size_t len, char **out)
+{
+	const struct value_type *t = value_type_get(dtype);
+	const uint8_t *p = buf;
+	char text[48];
+	uint64_t v;
+
+	AX_ASSERT_ARG(buf || len == 0);
+	AX_ASSERT_ARG(out);
+	if (!t)
+		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+
+	if (dtype == AX_DTYPE_STR) {
+		const uint8_t *nul = len ? memchr(p, '\0', len) : NULL;
+
+		return value_dup(out, buf, nul ? (size_t)(nul - p) : len);
+	}
+	if (dtype == AX_DTYPE_BYTES) {
+		static const char hex[] = "0123456789abcdef";
+		char *s;
+
+		if (len > (SIZE_MAX - 1) / 2)
+			return ax__error_oom();
+		s = malloc(2 * len + 1);
+		if (!s)
+			return ax__error_oom();
+		for (size_t i = 0; i < len; i++) {
+			s[2 * i] = hex[p[i] >> 4];
+			s[2 * i + 1] = hex[p[i] & 0xF];
+		}
+		s[2 * len] = '\0';
+		*out = s;
+		return 0;
+	}
+
+	/* Fixed-size types; a longer buffer (an 8-byte MCB value field) is fine. */
+	if (len < t->size)
+		return ax__error_set(AX_ETYPE, "%s value needs %zu bytes, got %zu", t->name,
+		                     t->size, len);
+	v = value_get_le(p, t->size);
+	switch (dtype) {
+	case AX_DTYPE_FLOAT: {
+		uint32_t u = (uint32_t)v;
+		float f;
+
+		memcpy(&f, &u, sizeof(f));
+		value_format_float(text, sizeof(text), f);
+		break;
+	}
+	case AX_DTYPE_BOOL:
+		(void)snprintf(text, sizeof(text), "%s", v ? "true" : "false");
+		break;
+	default:
+		if (value_is_signed(dtype)) {
+			unsigned bits = (unsigned)(t->size * 8);
+			int64_t sv;
+
+			/* Sign-extend, then reinterpret without implementation-defined casts. */
+			if (bits < 64 && (v >> (bits - 1)) & 1)
+				v |= UINT64_MAX << bits;
+			memcpy(&sv, &v, sizeof(sv));
+			(void)snprintf(text, sizeof(text), "%lld", (long long)sv);
+		} else {
+			(void)snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
+		}
+		break;
+	}
+	return value_dup(out, text, strlen(text));
+}

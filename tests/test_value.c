@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Register values: type names, text -> little-endian bytes with both sides
+ * of every limit, bytes -> text, and round trips.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "axlink/common.h"
+#include "axlink/error.h"
+#include "axlink/value.h"
+
+struct parse_case {
+	const char *name;
+	int dtype;
+	const char *text;
+	int want;
+	size_t len;       /* bytes produced on success */
+	uint8_t bytes[8]; /* little-endian */
+};
+
+/* clang-format off */
+/* Rows: OK(name, dtype, text, length, bytes...) and BAD(name, dtype, text, error). */
+#define OK(n, t, s, l, ...) { n, t, s, 0, l, { __VA_ARGS__ } }
+#define BAD(n, t, s, e) { n, t, s, e, 0, { 0 } }
+
+static const struct parse_case parse_cases[] = {
+	/* u8 / s8 */
+	OK("u8_min", AX_DTYPE_U8, "0", 1, 0x00),
+	OK("u8_max", AX_DTYPE_U8, "255", 1, 0xff),
+	BAD("u8_over", AX_DTYPE_U8, "256", AX_ERANGE),
+	BAD("u8_negative", AX_DTYPE_U8, "-1", AX_ERANGE),
+	OK("u8_minus_zero", AX_DTYPE_U8, "-0", 1, 0x00),
+	OK("u8_hex_max", AX_DTYPE_U8, "0xFF", 1, 0xff),
+	BAD("u8_hex_over", AX_DTYPE_U8, "0x100", AX_ERANGE),
+	OK("s8_min", AX_DTYPE_S8, "-128", 1, 0x80),
+	BAD("s8_under", AX_DTYPE_S8, "-129", AX_ERANGE),
+	OK("s8_max", AX_DTYPE_S8, "127", 1, 0x7f),
+	BAD("s8_over", AX_DTYPE_S8, "128", AX_ERANGE),
+	OK("s8_hex_negative", AX_DTYPE_S8, "-0x80", 1, 0x80),
+	BAD("s8_hex_is_a_value", AX_DTYPE_S8, "0xFF", AX_ERANGE),
+	OK("s8_minus_one", AX_DTYPE_S8, "-1", 1, 0xff),
+	/* u16 / s16 */
+	OK("u16_max", AX_DTYPE_U16, "65535", 2, 0xff, 0xff),
+	BAD("u16_over", AX_DTYPE_U16, "65536", AX_ERANGE),
+	OK("u16_hex", AX_DTYPE_U16, "0x1234", 2, 0x34, 0x12),
+	OK("s16_min", AX_DTYPE_S16, "-32768", 2, 0x00, 0x80),
+	BAD("s16_under", AX_DTYPE_S16, "-32769", AX_ERANGE),
+	OK("s16_max", AX_DTYPE_S16, "32767", 2, 0xff, 0x7f),
+	BAD("s16_over", AX_DTYPE_S16, "32768", AX_ERANGE),
+	/* u32 / s32 */
+	OK("u32_max", AX_DTYPE_U32, "4294967295", 4, 0xff, 0xff, 0xff, 0xff),
+	BAD("u32_over", AX_DTYPE_U32, "4294967296", AX_ERANGE),
+	OK("u32_hex", AX_DTYPE_U32, "0x12345678", 4, 0x78, 0x56, 0x34, 0x12),
+	OK("u32_store_magic", AX_DTYPE_U32, "0x65766173", 4, 0x73, 0x61, 0x76, 0x65),
+	OK("s32_min", AX_DTYPE_S32, "-2147483648", 4, 0x00, 0x00, 0x00, 0x80),
+	BAD("s32_under", AX_DTYPE_S32, "-2147483649", AX_ERANGE),
+	OK("s32_max", AX_DTYPE_S32, "2147483647", 4, 0xff, 0xff, 0xff, 0x7f),
+	BAD("s32_over", AX_DTYPE_S32, "2147483648", AX_ERANGE),
+	/* u64 / s64 */
+	OK("u64_max", AX_DTYPE_U64, "18446744073709551615", 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	   0xff, 0xff),
+	BAD("u64_over", AX_DTYPE_U64, "18446744073709551616", AX_ERANGE),
+	OK("u64_hex_max", AX_DTYPE_U64, "0xffffffffffffffff", 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	   0xff, 0xff),
+	BAD("u64_hex_over", AX_DTYPE_U64, "0x10000000000000000", AX_ERANGE),
+	BAD("u64_negative", AX_DTYPE_U64, "-1", AX_ERANGE),
+	OK("s64_min", AX_DTYPE_S64, "-9223372036854775808", 8, 0, 0, 0, 0, 0, 0, 0, 0x80),
+	BAD("s64_under", AX_DTYPE_S64, "-9223372036854775809", AX_ERANGE),
+	OK("s64_max", AX_DTYPE_S64, "9223372036854775807", 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	   0xff, 0x7f),
+	BAD("s64_over", AX_DTYPE_S64, "9223372036854775808", AX_ERANGE),
+	BAD("s64_way_under", AX_DTYPE_S64, "-99999999999999999999999", AX_ERANGE),
+	/* integer junk */
+	BAD("junk_suffix", AX_DTYPE_U32, "12x", AX_EINVAL),
+	BAD("empty", AX_DTYPE_U32, "", AX_EINVAL),
+	BAD("leading_space", AX_DTYPE_U32, " 1", AX_EINVAL),
+	BAD("trailing_space", AX_DTYPE_U32, "1 ", AX_EINVAL),
+	BAD("plus_sign", AX_DTYPE_S32, "+1", AX_EINVAL),
+	BAD("double_minus", AX_DTYPE_S32, "--1", AX_EINVAL),
+	BAD("minus_only", AX_DTYPE_S32, "-", AX_EINVAL),
+	BAD("bare_0x", AX_DTYPE_U16, "0x", AX_EINVAL),
+	BAD("bad_hex_digit", AX_DTYPE_U16, "0x1g", AX_EINVAL),
+	BAD("float_for_int", AX_DTYPE_S32, "1.5", AX_EINVAL),
+	BAD("octal_is_not_special", AX_DTYPE_U8, "08x", AX_EINVAL),
+	/* float */
+	OK("float_20", AX_DTYPE_FLOAT, "20", 4, 0x00, 0x00, 0xa0, 0x41),
+	OK("float_0_1", AX_DTYPE_FLOAT, "0.1", 4, 0xcd, 0xcc, 0xcc, 0x3d),
+	OK("float_neg", AX_DTYPE_FLOAT, "-1.5", 4, 0x00, 0x00, 0xc0, 0xbf),
+	OK("float_exp", AX_DTYPE_FLOAT, "2.5e-3", 4, 0x0a, 0xd7, 0x23, 0x3b),
+	OK("float_max", AX_DTYPE_FLOAT, "3.40282347e+38", 4, 0xff, 0xff, 0x7f, 0x7f),
+	BAD("float_overflow", AX_DTYPE_FLOAT, "1e39", AX_ERANGE),
+	BAD("float_nan", AX_DTYPE_FLOAT, "nan", AX_ERANGE),
+	BAD("float_inf", AX_DTYPE_FLOAT, "inf", AX_ERANGE),
+	BAD("float_neg_inf", AX_DTYPE_FLOAT, "-Infinity", AX_ERANGE),
+	BAD("float_junk", AX_DTYPE_FLOAT, "1.5x", AX_EINVAL),
+	BAD("float_word", AX_DTYPE_FLOAT, "abc", AX_EINVAL),
+	BAD("float_empty", AX_DTYPE_FLOAT, "", AX_EINVAL),
+	BAD("float_leading_space", AX_DTYPE_FLOAT, " 1", AX_EINVAL),
+	BAD("float_comma", AX_DTYPE_FLOAT, "0,5", AX_EINVAL),
+	/* bool */
+	OK("bool_0", AX_DTYPE_BOOL, "0", 1, 0),
+	OK("bool_1", AX_DTYPE_BOOL, "1", 1, 1),
+	OK("bool_true", AX_DTYPE_BOOL, "true", 1, 1),
+	OK("bool_false_upper", AX_DTYPE_BOOL, "FALSE", 1, 0),
+	BAD("bool_2", AX_DTYPE_BOOL, "2", AX_EINVAL),
+	BAD("bool_yes", AX_DTYPE_BOOL, "yes", AX_EINVAL),
+	BAD("bool_empty", AX_DTYPE_BOOL, "", AX_EINVAL),
+	BAD("bool_truex", AX_DTYPE_BOOL, "truex", AX_EINVAL),
+	/* bytes */
+	OK("bytes_three", AX_DTYPE_BYTES, "00ff10", 3, 0x00, 0xff, 0x10),
+	OK("bytes_mixed_case", AX_DTYPE_BYTES, "ABcd", 2, 0xab, 0xcd),
+	OK("bytes_empty", AX_DTYPE_BYTES, "", 0, 0),
+	BAD("bytes_odd", AX_DTYPE_BYTES, "0ff", AX_EINVAL),
+	BAD("bytes_non_hex", AX_DTYPE_BYTES, "0g", AX_EINVAL),
+	BAD("bytes_0x_prefix", AX_DTYPE_BYTES, "0x00", AX_EINVAL),
+	/* str: the text and its NUL */
+	OK("str_hello", AX_DTYPE_STR, "hello", 6, 'h', 'e', 'l', 'l', 'o', 0),
+	OK("str_empty", AX_DTYPE_STR, "", 1, 0),
+	/* bad type */
+	BAD("dtype_0", AX_DTYPE_INVALID, "1", AX_EINVAL),
+	BAD("dtype_13", 13, "1", AX_EINVAL),
+};
+/* clang-format on */
+
+static void test_value__parse_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		uint8_t buf[16];
+		size_t len = 999;
+		int err;
+
+		memset(buf, 0xEE, sizeof(buf));
+		err = ax_value_parse(c->dtype, c->text, buf, sizeof(buf), &len);
+		if (err != c->want)
+			fail_msg("%s: '%s' gave %d (%s), want %d", c->name, c->text, err,
+			         ax_error_last(), c->want);
+		if (err < 0) {
+			if (len != 999 || buf[0] != 0xEE)
+				fail_msg("%s: output written on failure", c->name);
+			/* Every refusal explains itself with the offending text or type. */
+			if (c->text[0] && c->dtype > 0 && c->dtype < 13 &&
+			    c->dtype != AX_DTYPE_BYTES && !strstr(ax_error_last(), c->text))
+				fail_msg("%s: message '%s' does not quote '%s'", c->name,
+				         ax_error_last(), c->text);
+			continue;
+		}
+		if (len != c->len)
+			fail_msg("%s: %zu bytes, want %zu", c->name, len, c->len);
+		if (memcmp(buf, c->bytes, c->len) != 0)
+			fail_msg("%s: bytes %02x %02x %02x %02x ..., want %02x %02x %02x %02x ...",
+			         c->name, buf[0], buf[1], buf[2], buf[3], c->bytes[0], c->bytes[1],
+			         c->bytes[2], c->bytes[3]);
+		if (buf[c->len] != 0xEE)
+			fail_msg("%s: wrote past its %zu bytes", c->name, c->len);
+	}
+}
+
+static void test_value__messages(void **state)
+{
+	uint8_t buf[8];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ax_value_parse(AX_DTYPE_U8, "256", buf, sizeof(buf), &len), AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "256 is out of range for u8 (0..255)"));
+	assert_int_equal(ax_value_parse(AX_DTYPE_S8, "-129", buf, sizeof(buf), &len), AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "-129 is out of range for s8 (-128..127)"));
+	assert_int_equal(
+	        ax_value_parse(AX_DTYPE_S64, "9223372036854775808", buf, sizeof(buf), &len),
+	        AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "(-9223372036854775808..9223372036854775807)"));
+	assert_int_equal(ax_value_parse(AX_DTYPE_U32, "12x", buf, sizeof(buf), &len), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "unexpected 'x' at offset 2"));
+	assert_int_equal(ax_value_parse(AX_DTYPE_BYTES, "0ff", buf, sizeof(buf), &len), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "odd number of hex digits (3)"));
+	assert_int_equal(ax_value_parse(AX_DTYPE_BYTES, "00zz", buf, sizeof(buf), &len), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "'z' at offset 2"));
+}
+
+struct cap_case {
+	const char *name;
+	int dtype;
+	const char *text;
+	size_t cap; /* the smallest that works; one less must fail */
+};
+
+/* clang-format off */
+static const struct cap_case cap_cases[] = {
+	{ "u8", AX_DTYPE_U8, "1", 1 },         { "u16", AX_DTYPE_U16, "1", 2 },
+	{ "s32", AX_DTYPE_S32, "-1", 4 },      { "u64", AX_DTYPE_U64, "1", 8 },
+	{ "float", AX_DTYPE_FLOAT, "1.5", 4 }, { "bool", AX_DTYPE_BOOL, "true", 1 },
+	{ "str", AX_DTYPE_STR, "hello", 6 },   { "bytes", AX_DTYPE_BYTES, "010203", 3 },
+};
+/* clang-format on */
+
+static void test_value__buffer_too_small(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cap_cases) / sizeof(cap_cases[0]); i++) {
+		const struct cap_case *c = &cap_cases[i];
+		uint8_t buf[16];
+		size_t len = 999;
+		int err;
+
+		memset(buf, 0xEE, sizeof(buf));
+		err = ax_value_parse(c->dtype, c->text, buf, c->cap - 1, &len);
+		if (err != AX_ETOOBIG)
+			fail_msg("%s: cap %zu gave %d, want AX_ETOOBIG", c->name, c->cap - 1, err);
+		if (len != 999 || buf[0] != 0xEE)
+			fail_msg("%s: output written on failure", c->name);
+		err = ax_value_parse(c->dtype, c->text, buf, c->cap, &len);
+		if (err != 0 || len != c->cap)
+			fail_msg("%s: cap %zu gave %d, len %zu (%s)", c->name, c->cap, err, len,
+			         ax_error_last());
+	}
+	/* A NULL buffer of capacity 0 is a valid "too small", not a crash. */
+	{
+		size_t len = 0;
+
+		assert_int_equal(ax_value_parse(AX_DTYPE_U8, "1", NULL, 0, &len), AX_ETOOBIG);
+	}
+}
+
+static void test_value__length_limits(void **state)
+{
+	static char text[2 * AX_VALUE_MAX + 3];
+	static uint8_t buf[AX_VALUE_MAX + 8];
+	size_t len = 0;
+
+	(void)state;
+	/* bytes: 512 fit, 513 do not */
+	memset(text, 'a', 2 * AX_VALUE_MAX);
+	text[2 * AX_VALUE_MAX] = '\0';
+	assert_int_equal(ax_value_parse(AX_DTYPE_BYTES, text, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, AX_VALUE_MAX);
+	assert_int_equal(buf[AX_VALUE_MAX - 1], 0xaa);
+	memset(text, 'a', 2 * AX_VALUE_MAX + 2);
+	text[2 * AX_VALUE_MAX + 2] = '\0';
+	assert_int_equal(ax_value_parse(AX_DTYPE_BYTES, text, buf, sizeof(buf), &len), AX_ETOOBIG);
+
+	/* str: 511 characters and the NUL fit, 512 do not */
+	memset(text, 'x', AX_VALUE_MAX - 1);
+	text[AX_VALUE_MAX - 1] = '\0';
+	assert_int_equal(ax_value_parse(AX_DTYPE_STR, text, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, AX_VALUE_MAX);
+	assert_int_equal(buf[AX_VALUE_MAX - 1], 0);
+	memset(text, 'x', AX_VALUE_MAX);
+	text[AX_VALUE_MAX] = '\0';
+	assert_int_equal(ax_value_parse(AX_DTYPE_STR, text, buf, sizeof(buf), &len), AX_ETOOBIG);
+}
+
+struct format_case {
+	const char *name;
+	int dtype;
+	size_t len;
+	uint8_t bytes[8];
+	const char *want;
+};
+
+/* clang-format off */
+static const struct format_case format_cases[] = {
+	{ "u8", AX_DTYPE_U8, 1, { 0xff }, "255" },
+	{ "s8_min", AX_DTYPE_S8, 1, { 0x80 }, "-128" },
+	{ "s8_max", AX_DTYPE_S8, 1, { 0x7f }, "127" },
+	{ "u16", AX_DTYPE_U16, 2, { 0x34, 0x12 }, "4660" },
+	{ "u16_from_8_bytes", AX_DTYPE_U16, 8, { 0x21, 0x00, 0xee, 0xee }, "33" },
+	{ "s16_min", AX_DTYPE_S16, 2, { 0x00, 0x80 }, "-32768" },
+	{ "u32_max", AX_DTYPE_U32, 4, { 0xff, 0xff, 0xff, 0xff }, "4294967295" },
+	{ "s32_minus_one", AX_DTYPE_S32, 4, { 0xff, 0xff, 0xff, 0xff }, "-1" },
+	{ "u64_max",
+	  AX_DTYPE_U64,
+	  8,
+	  { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	  "18446744073709551615" },
+	{ "s64_min", AX_DTYPE_S64, 8, { 0, 0, 0, 0, 0, 0, 0, 0x80 }, "-9223372036854775808" },
+	{ "float_20", AX_DTYPE_FLOAT, 4, { 0x00, 0x00, 0xa0, 0x41 }, "20" },
+	{ "float_0_1", AX_DTYPE_FLOAT, 4, { 0xcd, 0xcc, 0xcc, 0x3d }, "0.1" },
+	{ "float_third", AX_DTYPE_FLOAT, 4, { 0xab, 0xaa, 0xaa, 0x3e }, "0.33333334" },
+	{ "float_neg", AX_DTYPE_FLOAT, 4, { 0x00, 0x00, 0xc0, 0xbf }, "-1.5" },
+	{ "float_max", AX_DTYPE_FLOAT, 4, { 0xff, 0xff, 0x7f, 0x7f }, "3.4028235e+38" },
+	{ "float_2_24", AX_DTYPE_FLOAT, 4, { 0x00, 0x00, 0x80, 0x4b }, "16777216" },
+	{ "float_min_denormal", AX_DTYPE_FLOAT, 4, { 0x01, 0x00, 0x00, 0x00 }, "1.4013e-45" },
+	{ "float_nan", AX_DTYPE_FLOAT, 4, { 0x00, 0x00, 0xc0, 0x7f }, "nan" },
+	{ "float_neg_inf", AX_DTYPE_FLOAT, 4, { 0x00, 0x00, 0x80, 0xff }, "-inf" },
+	{ "bool_true", AX_DTYPE_BOOL, 1, { 1 }, "true" },
+	{ "bool_false", AX_DTYPE_BOOL, 1, { 0 }, "false" },
+	{ "str_nul", AX_DTYPE_STR, 6, { 'a', 'b', 'c', 0, 'z', 'z' }, "abc" },
+	{ "str_no_nul", AX_DTYPE_STR, 3, { 'a', 'b', 'c' }, "abc" },
+	{ "str_empty", AX_DTYPE_STR, 0, { 0 }, "" },
+	{ "bytes", AX_DTYPE_BYTES, 3, { 0x00, 0xff, 0x10 }, "00ff10" },
+	{ "bytes_empty", AX_DTYPE_BYTES, 0, { 0 }, "" },
+};
+/* clang-format on */
+
+static void test_value__format_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++) {
+		const struct format_case *c = &format_cases[i];
+		char *s = NULL;
+		int err = ax_value_format(c->dtype, c->bytes, c->len, &s);
+
+		char got[64];
+
+		if (err != 0)
+			fail_msg("%s: error %d (%s)", c->name, err, ax_error_last());
+		(void)snprintf(got, sizeof(got), "%s", s);
+		ax_free(s); /* before a failure can jump away */
+		if (strcmp(got, c->want) != 0)
+			fail_msg("%s: formatted '%s', want '%s'", c->name, got, c->want);
+	}
+}
+
+static void test_value__format_refuses(void **state)
+{
+	static const uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	char *sentinel = (char *)(uintptr_t)0x1;
+	char *s = sentinel;
+
+	(void)state;
+	assert_int_equal(ax_value_format(AX_DTYPE_U32, bytes, 3, &s), AX_ETYPE);
+	assert_ptr_equal(s, sentinel);
+	assert_non_null(strstr(ax_error_last(), "u32 value needs 4 bytes, got 3"));
+	assert_int_equal(ax_value_format(AX_DTYPE_S64, bytes, 7, &s), AX_ETYPE);
+	assert_int_equal(ax_value_format(AX_DTYPE_BOOL, bytes, 0, &s), AX_ETYPE);
+	assert_int_equal(ax_value_format(AX_DTYPE_INVALID, bytes, 8, &s), AX_EINVAL);
+	assert_int_equal(ax_value_format(99, bytes, 8, &s), AX_EINVAL);
+	assert_ptr_equal(s, sentinel);
+}
+
+/* Every finite float survives format -> parse bit for bit. */
+static void test_value__float_round_trip(void **state)
+{
+	uint32_t x = 0x12345678u;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		uint8_t in[4], back[4];
+		float f;
+		char *s = NULL;
+		size_t len = 0;
+
+		x = x * 1664525u + 1013904223u; /* LCG: cheap spread over all bit patterns */
+		in[0] = (uint8_t)x;
+		in[1] = (uint8_t)(x >> 8);
+		in[2] = (uint8_t)(x >> 16);
+		in[3] = (uint8_t)(x >> 24);
+		memcpy(&f, &x, sizeof(f));
+		if (!isfinite(f))
+			continue;
+		assert_int_equal(ax_value_format(AX_DTYPE_FLOAT, in, 4, &s), 0);
+		if (ax_value_parse(AX_DTYPE_FLOAT, s, back, sizeof(back), &len) != 0 ||
+		    memcmp(in, back, 4) != 0)
+			fail_msg("0x%08x formatted as '%s' does not read back (%s)", x, s,
+			         ax_error_last());
+		/* No more digits than a float can hold. */
+		if (strlen(s) > 15)
+			fail_msg("0x%08x formatted as '%s': too long", x, s);
+		ax_free(s);
+	}
+}
+
+/* Integers survive parse -> format, limits included. */
+static void test_value__int_round_trip(void **state)
+{
+	static const struct {
+		int dtype;
+		const char *text;
+	} rows[] = {
+	        {AX_DTYPE_U8, "0"},
+	        {AX_DTYPE_U8, "255"},
+	        {AX_DTYPE_S8, "-128"},
+	        {AX_DTYPE_S16, "-1234"},
+	        {AX_DTYPE_U16, "65535"},
+	        {AX_DTYPE_S32, "-2147483648"},
+	        {AX_DTYPE_U32, "4294967295"},
+	        {AX_DTYPE_S64, "-9223372036854775808"},
+	        {AX_DTYPE_S64, "9223372036854775807"},
+	        {AX_DTYPE_U64, "18446744073709551615"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t buf[8];
+		size_t len = 0;
+		char *s = NULL;
+
+		assert_int_equal(
+		        ax_value_parse(rows[i].dtype, rows[i].text, buf, sizeof(buf), &len), 0);
+		assert_int_equal(ax_value_format(rows[i].dtype, buf, len, &s), 0);
+		if (strcmp(s, rows[i].text) != 0)
+			fail_msg("%s '%s' came back as '%s'", ax_dtype_name(rows[i].dtype),
+			         rows[i].text, s);
+		ax_free(s);
+	}
+}
+
+static void test_value__dtype_names(void **state)
+{
+	static const struct {
+		const char *name;
+		int dtype;
+		size_t size;
+	} rows[] = {
+	        {"u8", AX_DTYPE_U8, 1},   {"s8", AX_DTYPE_S8, 1},     {"u16", AX_DTYPE_U16, 2},
+	        {"s16", AX_DTYPE_S16, 2}, {"u32", AX_DTYPE_U32, 4},   {"s32", AX_DTYPE_S32, 4},
+	        {"u64", AX_DTYPE_U64, 8}, {"s64", AX_DTYPE_S64, 8},   {"float", AX_DTYPE_FLOAT, 4},
+	        {"str", AX_DTYPE_STR, 0}, {"bool", AX_DTYPE_BOOL, 1}, {"bytes", AX_DTYPE_BYTES, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *name = ax_dtype_name(rows[i].dtype);
+
+		if (!name || strcmp(name, rows[i].name) != 0)
+			fail_msg("dtype %d: name '%s', want '%s'", rows[i].dtype,
+			         name ? name : "(null)", rows[i].name);
+		if (ax_dtype_parse(rows[i].name) != rows[i].dtype)
+			fail_msg("'%s' parsed as %d, want %d", rows[i].name,
+			         ax_dtype_parse(rows[i].name), rows[i].dtype);
+		if (ax_dtype_size(rows[i].dtype) != rows[i].size)
+			fail_msg("'%s': size %zu, want %zu", rows[i].name,
+			         ax_dtype_size(rows[i].dtype), rows[i].size);
+	}
+	assert_int_equal(ax_dtype_parse("U32"), AX_DTYPE_U32);
+	assert_int_equal(ax_dtype_parse("Float"), AX_DTYPE_FLOAT);
+	assert_int_equal(ax_dtype_parse("f32"), AX_DTYPE_FLOAT);
+	assert_int_equal(ax_dtype_parse("F32"), AX_DTYPE_FLOAT);
+	assert_int_equal(ax_dtype_parse("byteArray512"), AX_DTYPE_BYTES);
+	assert_int_equal(ax_dtype_parse("BYTEARRAY512"), AX_DTYPE_BYTES);
+
+	assert_int_equal(ax_dtype_parse("u128"), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "unknown data type 'u128'"));
+	assert_non_null(strstr(ax_error_last(), "u8, s8"));
+	assert_int_equal(ax_dtype_parse(""), AX_EINVAL);
+	assert_int_equal(ax_dtype_parse("u"), AX_EINVAL);
+	assert_int_equal(ax_dtype_parse("u88"), AX_EINVAL);
+	assert_int_equal(ax_dtype_parse(NULL), AX_EINVAL);
+
+	assert_null(ax_dtype_name(AX_DTYPE_INVALID));
+	assert_null(ax_dtype_name(13));
+	assert_null(ax_dtype_name(-1));
+	assert_int_equal(ax_dtype_size(AX_DTYPE_INVALID), 0);
+	assert_int_equal(ax_dtype_size(13), 0);
+}
+
+/* Float text is always C-locale, whatever LC_NUMERIC the application chose. */
+static void test_value__float_ignores_locale(void **state)
+{
+	static const char *const comma_locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+	                                            "nl_NL.UTF-8"};
+	const char *set = NULL;
+	uint8_t buf[4];
+	size_t len = 0;
+	char *s = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(comma_locales) / sizeof(comma_locales[0]) && !set; i++)
+		set = setlocale(LC_NUMERIC, comma_locales[i]);
+	if (!set)
+		fail_msg("no comma-decimal locale installed (.ci/deps.sh generates de_DE.UTF-8)");
+	assert_int_equal(ax_value_parse(AX_DTYPE_FLOAT, "0.5", buf, sizeof(buf), &len), 0);
+	assert_int_equal(ax_value_format(AX_DTYPE_FLOAT, buf, len, &s), 0);
+	(void)setlocale(LC_NUMERIC, "C");
+	assert_string_equal(s, "0.5");
+	ax_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_value__parse_table),
+	        cmocka_unit_test(test_value__messages),
+	        cmocka_unit_test(test_value__buffer_too_small),
+	        cmocka_unit_test(test_value__length_limits),
+	        cmocka_unit_test(test_value__format_table),
+	        cmocka_unit_test(test_value__format_refuses),
+	        cmocka_unit_test(test_value__float_round_trip),
+	        cmocka_unit_test(test_value__int_round_trip),
+	        cmocka_unit_test(test_value__dtype_names),
+	        cmocka_unit_test(test_value__float_ignores_locale),
+	};
+
+	return cmocka_run_group_tests_name("value", tests, NULL, NULL);
+}
