@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+"""Fixtures for the end-to-end tests of the axlink command line.
+
+ctest passes the binary in AXLINK_CLI (tests/CMakeLists.txt). To run by hand:
+    AXLINK_CLI=<build>/bin/axlink /usr/bin/python3 -m pytest tests/cli
+"""
+import json
+import os
+import subprocess
+
+import pytest
+
+# Generous: a CLI call opens an in-process virtual drive, which takes milliseconds.
+# A hang (waiting on a bus, a lock) must fail the test, not stall ctest.
+TIMEOUT_S = 30
+
+
+class Result:
+    def __init__(self, args, proc):
+        self.args = args
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        """stdout as JSON; fails the test with both streams when it is not."""
+        try:
+            return json.loads(self.out)
+        except ValueError as e:
+            pytest.fail(f"axlink {' '.join(self.args)}: stdout is not JSON ({e})\n"
+                        f"stdout: {self.out!r}\nstderr: {self.err!r}")
+
+    def __repr__(self):
+        return (f"axlink {' '.join(self.args)} -> exit {self.code}\n"
+                f"stdout: {self.out!r}\nstderr: {self.err!r}")
+
+
+@pytest.fixture(scope="session")
+def cli_path():
+    path = os.environ.get("AXLINK_CLI")
+    if not path:
+        pytest.fail("AXLINK_CLI is not set: point it at the built axlink binary")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_CLI={path!r} is not an executable file")
+    return path
+
+
+@pytest.fixture
+def axlink(cli_path):
+    """Run axlink with the given arguments; returns a Result."""
+    env = dict(os.environ)
+    # Hermetic: only the build tree's plugins, and the default log level.
+    env.pop("AXLINK_PLUGIN_PATH", None)
+    env["AXLINK_LOG"] = "warn"
+
+    def run(*args):
+        args = [str(a) for a in args]
+        proc = subprocess.run([cli_path, *args], capture_output=True, text=True,
+                              timeout=TIMEOUT_S, env=env, check=False)
+        return Result(args, proc)
+
+    return run

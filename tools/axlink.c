@@ -1,0 +1,920 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * axlink: the command line over the public C API.
+ *
+ *   axlink plugins [--json]
+ *   axlink read  URI ADDRESS:TYPE [--subnode N] [--json]
+ *   axlink write URI ADDRESS:TYPE VALUE [--subnode N] [--json]
+ *
+ * Exit status: 0 success, 1 failure (message from ax_error_last() on
+ * stderr), 2 usage error (message and a usage line on stderr). With --json,
+ * stdout carries exactly one JSON document on success and nothing on
+ * failure, so scripts can tell the two apart without parsing stderr.
+ *
+ * Only include/axlink/axlink.h is used: the tool must work against an
+ * installed library exactly as a third-party program would.
+ */
+
+/* setenv() and stat() are POSIX; getopt_long() comes from glibc's <getopt.h>. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "axlink/axlink.h"
+
+#define EXIT_USAGE 2
+
+/* MCB register addresses are 12 bits and subnodes 4 bits (DESIGN §5). */
+#define ADDRESS_MAX 0xFFFu
+#define SUBNODE_MAX 15u
+#define DEFAULT_SUBNODE 1u
+
+/* Options shared by every command; filled by both option passes. */
+struct cli {
+	const struct command *cmd;
+	int json;
+	int verbose;
+	int timeout_ms; /* 0 = the transport's default */
+	unsigned subnode;
+	const char **plugin_dirs; /* NULL-terminated; strings borrowed from argv */
+	size_t n_plugin_dirs;
+	char **pos; /* positional arguments after the command name */
+	size_t n_pos;
+};
+
+/* A parsed ADDRESS:TYPE argument. */
+struct reg_arg {
+	uint32_t address;
+	int dtype;
+};
+
+struct command {
+	const char *name;
+	const char *synopsis; /* after "axlink <name> " */
+	const char *summary;
+	const char *help;         /* body of --help */
+	const char *arg_names[4]; /* positional arguments, NULL-terminated */
+	int link_opts;            /* accepts --subnode */
+	int (*run)(struct cli *cli);
+};
+
+enum {
+	OPT_JSON = 256,
+	OPT_TIMEOUT,
+	OPT_PLUGIN_DIR,
+	OPT_SUBNODE,
+};
+
+static int cmd_plugins(struct cli *cli);
+static int cmd_read(struct cli *cli);
+static int cmd_write(struct cli *cli);
+
+static const char common_help[] =
+        "Common options:\n"
+        "  --json             print one JSON document on stdout (nothing on failure)\n"
+        "  --timeout-ms N     request timeout in milliseconds (default: the transport's)\n"
+        "  --plugin-dir DIR   search DIR for transport plugins first (repeatable)\n"
+        "  -v, --verbose      log to stderr: -v info, -vv debug, -vvv trace\n"
+        "  -h, --help         show this help\n";
+
+static const struct command commands[] = {
+        {
+                .name = "plugins",
+                .synopsis = "[--json]",
+                .summary = "list the transport plugins and how each one loaded",
+                .help = "Show the load report of a fresh context: one row per plugin file with\n"
+                        "its status, scheme, version, path and, when it was not loaded, why.\n"
+                        "JSON: an array of {path, scheme, name, version, abi, status, message}.\n",
+                .arg_names = {NULL},
+                .run = cmd_plugins,
+        },
+        {
+                .name = "read",
+                .synopsis = "URI ADDRESS:TYPE [--subnode N] [--json]",
+                .summary = "read one register",
+                .help = "Read register ADDRESS of subnode N (default 1) on the drive at URI and\n"
+                        "print its value as TYPE.\n"
+                        "  URI        e.g. virtual:, virtual:?model=axs-200, eth://192.168.2.22\n"
+                        "  ADDRESS    0x000..0xFFF, hex with 0x or decimal\n"
+                        "  TYPE       u8 s8 u16 s16 u32 s32 u64 s64 float str bool bytes\n"
+                        "  --subnode N  0 = communication core, 1.. = axis (default 1)\n"
+                        "JSON: {uri, subnode, address, type, value}; value is a number for\n"
+                        "integer and float types (a u64 above 2^63-1 and a non-finite float are\n"
+                        "strings), a string for str, a boolean for bool, hex digits for bytes.\n"
+                        "Example: axlink read virtual: 0x6E1:u32 --subnode 0\n",
+                .arg_names = {"URI", "ADDRESS:TYPE", NULL},
+                .link_opts = 1,
+                .run = cmd_read,
+        },
+        {
+                .name = "write",
+                .synopsis = "URI ADDRESS:TYPE VALUE [--subnode N] [--json]",
+                .summary = "write one register",
+                .help = "Write VALUE, converted to TYPE, to register ADDRESS of subnode N\n"
+                        "(default 1) on the drive at URI; print \"ok\", or with --json the object\n"
+                        "that read prints, holding the value written.\n"
+                        "  VALUE      integers in decimal or 0x hex, floats, true/false/0/1 for\n"
+                        "             bool, hex digits for bytes, the text itself for str. A\n"
+                        "             negative number may be given as is; any other value that\n"
+                        "             starts with '-' goes after '--'.\n"
+                        "Example: axlink write virtual: 0x020:s32 -1000\n",
+                .arg_names = {"URI", "ADDRESS:TYPE", "VALUE", NULL},
+                .link_opts = 1,
+                .run = cmd_write,
+        },
+};
+
+static const struct option common_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {NULL, 0, NULL, 0},
+};
+
+static const struct option link_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"subnode", required_argument, NULL, OPT_SUBNODE},
+        {NULL, 0, NULL, 0},
+};
+
+static const struct option global_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {NULL, 0, NULL, 0},
+};
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void print_usage_line(FILE *f, const struct command *cmd)
+{
+	if (cmd)
+		fprintf(f, "usage: axlink %s %s [options]\n", cmd->name, cmd->synopsis);
+	else
+		fprintf(f, "usage: axlink [--help] [--version] COMMAND [ARGS] [options]\n");
+}
+
+/* A usage error: what is wrong, the usage line, where to look. Returns EXIT_USAGE. */
+static int usage_error(const struct command *cmd, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const struct command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("axlink: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_usage_line(stderr, cmd);
+	if (cmd)
+		fprintf(stderr, "Try 'axlink %s --help' for more.\n", cmd->name);
+	else
+		fprintf(stderr, "Try 'axlink --help' for more.\n");
+	return EXIT_USAGE;
+}
+
+/* A failed library call: its own message says what and where. */
+static int fail_last(void)
+{
+	fprintf(stderr, "axlink: %s\n", ax_error_last());
+	return EXIT_FAILURE;
+}
+
+static int fail_oom(void)
+{
+	fprintf(stderr, "axlink: out of memory\n");
+	return EXIT_FAILURE;
+}
+
+static void print_main_help(void)
+{
+	print_usage_line(stdout, NULL);
+	printf("\nFind servo drives and talk to them through libaxlink.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+	printf("\nGlobal options:\n"
+	       "  -V, --version      print the tool's and the library's version\n"
+	       "%s"
+	       "\nRun 'axlink COMMAND --help' for a command's arguments.\n"
+	       "Exit status: 0 success, 1 failure, 2 usage error.\n",
+	       common_help);
+}
+
+static void print_command_help(const struct command *cmd)
+{
+	print_usage_line(stdout, cmd);
+	printf("\n%s\n%s", cmd->help, common_help);
+}
+
+/* ---- argument parsing -------------------------------------------------- */
+
+/*
+ * Parse an unsigned number: decimal, or hex after "0x"/"0X". No sign, no
+ * blanks, no trailing text. Returns 0, -1 when not a number, -2 when above @max.
+ */
+static int parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+	unsigned base = 10;
+	unsigned long v = 0;
+	const char *p = text;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (*p == '\0')
+		return -1;
+	for (; *p; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			return -1;
+		/* Keep scanning after an overflow so that junk still reads as "not a number". */
+		if (v <= max)
+			v = v * base + d;
+	}
+	if (v > max)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+/* A value such as "-5" or "-.5": a positional argument, not an option. */
+static int looks_negative_number(const char *arg)
+{
+	return arg[0] == '-' && ((arg[1] >= '0' && arg[1] <= '9') || arg[1] == '.');
+}
+
+/* "0x6E1:u32" -> address and dtype; usage error on anything else. */
+static int parse_reg_arg(const struct command *cmd, const char *arg, struct reg_arg *out)
+{
+	const char *colon = strchr(arg, ':');
+	char addr[32];
+	size_t alen;
+	unsigned long v;
+	int rc, dtype;
+
+	if (!colon)
+		return usage_error(cmd, "'%s': expected ADDRESS:TYPE, e.g. 0x6E1:u32", arg);
+	alen = (size_t)(colon - arg);
+	if (alen == 0 || alen >= sizeof(addr))
+		return usage_error(cmd, "'%s': address must be 0x000..0xFFF or 0..4095", arg);
+	memcpy(addr, arg, alen);
+	addr[alen] = '\0';
+	rc = parse_uint(addr, ADDRESS_MAX, &v);
+	if (rc == -1)
+		return usage_error(cmd, "address '%s' is not a number (use hex 0x6E1 or decimal)",
+		                   addr);
+	if (rc == -2)
+		return usage_error(cmd, "address '%s' out of range 0x000..0x%03X", addr,
+		                   ADDRESS_MAX);
+	if (colon[1] == '\0')
+		return usage_error(cmd, "'%s': missing TYPE after ':', e.g. 0x6E1:u32", arg);
+	dtype = ax_dtype_parse(colon + 1);
+	if (dtype <= 0)
+		return usage_error(cmd, "%s", ax_error_last());
+	out->address = (uint32_t)v;
+	out->dtype = dtype;
+	return 0;
+}
+
+/* Handle one option shared by the global and the command pass. */
+static int handle_option(struct cli *cli, int c, const char *arg)
+{
+	unsigned long v;
+	struct stat st;
+
+	switch (c) {
+	case 'v':
+		cli->verbose++;
+		return 0;
+	case OPT_JSON:
+		cli->json = 1;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_uint(arg, INT_MAX, &v) < 0 || v == 0)
+			return usage_error(cli->cmd, "--timeout-ms '%s': expected 1..%d", arg,
+			                   INT_MAX);
+		cli->timeout_ms = (int)v;
+		return 0;
+	case OPT_SUBNODE:
+		if (parse_uint(arg, SUBNODE_MAX, &v) < 0)
+			return usage_error(cli->cmd, "--subnode '%s': expected 0..%u", arg,
+			                   SUBNODE_MAX);
+		cli->subnode = (unsigned)v;
+		return 0;
+	case OPT_PLUGIN_DIR:
+		/* A mistyped folder would otherwise just leave a plugin missing. */
+		if (stat(arg, &st) != 0) {
+			fprintf(stderr, "axlink: --plugin-dir '%s': %s\n", arg, strerror(errno));
+			return EXIT_FAILURE;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "axlink: --plugin-dir '%s': not a folder\n", arg);
+			return EXIT_FAILURE;
+		}
+		cli->plugin_dirs[cli->n_plugin_dirs++] = arg;
+		return 0;
+	default:
+		return usage_error(cli->cmd, "unhandled option");
+	}
+}
+
+/* Report a getopt failure ('?' or ':') with the offending option. */
+static int option_error(const struct command *cmd, int c, char **argv)
+{
+	const char *tok = argv[optind - 1];
+
+	if (c == ':') {
+		if (optopt && optopt < 256)
+			return usage_error(cmd, "option '-%c' needs a value", optopt);
+		return usage_error(cmd, "option '%s' needs a value", tok);
+	}
+	if (optopt && optopt < 256)
+		return usage_error(cmd, "unknown option '-%c'", optopt);
+	return usage_error(cmd, "unknown or ambiguous option '%s'", tok);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/*
+ * Options before the command: stop at the first non-option ('+'), which
+ * names the command. Returns -1 to go on, else an exit status.
+ */
+static int parse_global(struct cli *cli, int argc, char **argv)
+{
+	int c, rc;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:hVv", global_options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_main_help();
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("axlink %d.%d.%d (libaxlink %s)\n", AX_VERSION_MAJOR,
+			       AX_VERSION_MINOR, AX_VERSION_PATCH, ax_version());
+			return EXIT_SUCCESS;
+		case '?':
+		case ':':
+			return option_error(NULL, c, argv);
+		default:
+			rc = handle_option(cli, c, optarg);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Options and positional arguments after the command, in any order ('-'
+ * returns positionals in place). Negative numbers are positionals: getopt
+ * would take "-5" for option '5', and a negative position is an ordinary
+ * thing to write to a drive.
+ */
+static int parse_command(struct cli *cli, int argc, char **argv)
+{
+	const struct option *opts = cli->cmd->link_opts ? link_options : common_options;
+	size_t n_args = 0;
+	int c, rc;
+
+	opterr = 0;
+	optind = 0; /* 0 makes glibc re-read the '-' ordering flag */
+	for (;;) {
+		if (optind > 0 && optind < argc && looks_negative_number(argv[optind])) {
+			cli->pos[cli->n_pos++] = argv[optind++];
+			continue;
+		}
+		c = getopt_long(argc, argv, "-:hv", opts, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 1:
+			cli->pos[cli->n_pos++] = optarg;
+			break;
+		case 'h':
+			print_command_help(cli->cmd);
+			return EXIT_SUCCESS;
+		case '?':
+		case ':':
+			return option_error(cli->cmd, c, argv);
+		default:
+			rc = handle_option(cli, c, optarg);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	for (; optind < argc; optind++)
+		cli->pos[cli->n_pos++] = argv[optind];
+
+	while (n_args < sizeof(cli->cmd->arg_names) / sizeof(cli->cmd->arg_names[0]) &&
+	       cli->cmd->arg_names[n_args])
+		n_args++;
+	if (cli->n_pos < n_args)
+		return usage_error(cli->cmd, "missing %s", cli->cmd->arg_names[cli->n_pos]);
+	if (cli->n_pos > n_args)
+		return usage_error(cli->cmd, "unexpected argument '%s'", cli->pos[n_args]);
+	return -1;
+}
+
+/* ---- context and link -------------------------------------------------- */
+
+/*
+ * The context reads AXLINK_LOG when it is created, which is when plugins
+ * load: raising it here lets -vv show why a plugin was refused. Never
+ * lowers what the user already asked for.
+ */
+static int requested_log_level(const struct cli *cli)
+{
+	int level = AX_LOG_WARN + cli->verbose;
+
+	return level > AX_LOG_TRACE ? AX_LOG_TRACE : level;
+}
+
+static void raise_env_log_level(const struct cli *cli)
+{
+	const char *env = getenv("AXLINK_LOG");
+	int want = requested_log_level(cli);
+	int have = env ? ax_log_level_parse(env) : AX_LOG_WARN;
+
+	ax_error_clear(); /* an unparsable AXLINK_LOG is the library's to report */
+	if (cli->verbose && want > have && ax_log_level_name(want))
+		(void)setenv("AXLINK_LOG", ax_log_level_name(want), 1);
+}
+
+static int open_ctx(const struct cli *cli, ax_ctx **out)
+{
+	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+	int have;
+
+	raise_env_log_level(cli);
+	copts.plugin_paths = cli->n_plugin_dirs ? cli->plugin_dirs : NULL;
+	if (ax_ctx_new(&ctx, &copts) < 0)
+		return fail_last();
+	have = ax_ctx_get_log_level(ctx);
+	if (cli->verbose && requested_log_level(cli) > have)
+		ax_ctx_set_log(ctx, requested_log_level(cli), NULL, NULL);
+	*out = ctx;
+	return 0;
+}
+
+static int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out)
+{
+	ax_link_options lopts = AX_LINK_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+	int rc;
+
+	rc = open_ctx(cli, &ctx);
+	if (rc != 0)
+		return rc;
+	lopts.timeout_ms = cli->timeout_ms;
+	if (ax_link_open(link_out, ctx, uri, &lopts) < 0) {
+		rc = fail_last();
+		ax_ctx_unref(ctx);
+		return rc;
+	}
+	*ctx_out = ctx;
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Everything on stdout must have reached it, or the command failed. */
+static int finish_stdout(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (rc != EXIT_SUCCESS)
+			return rc;
+		fprintf(stderr, "axlink: writing the output: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	return rc;
+}
+
+static int print_json(json_t *root)
+{
+	/* 9 significant digits: every float32 survives the round trip. */
+	size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9);
+
+	if (json_dumpf(root, stdout, flags) != 0) {
+		fprintf(stderr, "axlink: writing JSON: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	putchar('\n');
+	return EXIT_SUCCESS;
+}
+
+/*
+ * A JSON string for report text (paths, messages). JSON needs UTF-8; a path
+ * in another encoding keeps its ASCII and shows '?' for the other bytes.
+ */
+static json_t *json_text(const char *s)
+{
+	json_t *j;
+	char *copy;
+	size_t n;
+
+	if (!s)
+		s = "";
+	j = json_string(s);
+	if (j)
+		return j;
+	n = strlen(s);
+	copy = malloc(n + 1);
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	copy[n] = '\0';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static uint64_t load_le(const uint8_t *b, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i > 0; i--)
+		v = (v << 8) | b[i - 1];
+	return v;
+}
+
+/* The JSON form of a value; @text is its ax_value_format() text. NULL when out of memory. */
+static json_t *value_to_json(int dtype, const uint8_t *buf, const char *text)
+{
+	size_t size = ax_dtype_size(dtype);
+	uint64_t u = size ? load_le(buf, size) : 0;
+	uint32_t bits;
+	float f;
+	double d;
+	char *end;
+	char dec[24];
+
+	switch (dtype) {
+	case AX_DTYPE_U8:
+	case AX_DTYPE_U16:
+	case AX_DTYPE_U32:
+		return json_integer((json_int_t)u);
+	case AX_DTYPE_U64:
+		if (u <= (uint64_t)INT64_MAX)
+			return json_integer((json_int_t)u);
+		/* JSON parsers commonly stop at int64; keep every digit in a string. */
+		(void)snprintf(dec, sizeof(dec), "%" PRIu64, u);
+		return json_string(dec);
+	case AX_DTYPE_S8:
+		return json_integer((int8_t)(uint8_t)u);
+	case AX_DTYPE_S16:
+		return json_integer((int16_t)(uint16_t)u);
+	case AX_DTYPE_S32:
+		return json_integer((int32_t)(uint32_t)u);
+	case AX_DTYPE_S64: {
+		int64_t s;
+
+		memcpy(&s, &u, sizeof(s));
+		return json_integer((json_int_t)s);
+	}
+	case AX_DTYPE_FLOAT:
+		bits = (uint32_t)u;
+		memcpy(&f, &bits, sizeof(f));
+		/* JSON has no NaN or infinity: give the text rather than a wrong number. */
+		if (!isfinite(f))
+			return json_string(text);
+		/*
+		 * The text is the shortest form that reads back as this float; with
+		 * 9-digit printing the JSON then shows the same digits as text mode
+		 * (1.2, not 1.20000005) and still reads back as the same float.
+		 */
+		d = strtod(text, &end);
+		if (end == text || *end != '\0')
+			d = (double)f;
+		return json_real(d);
+	case AX_DTYPE_BOOL:
+		return json_boolean(buf[0] != 0);
+	default:
+		/* str (checked for UTF-8 by the caller) and bytes (hex digits). */
+		return json_string(text);
+	}
+}
+
+/* Print a register value (read, or echoed by write) as text or JSON. */
+static int print_value(const struct cli *cli, const char *uri, const struct reg_arg *reg,
+                       const uint8_t *buf, size_t len)
+{
+	size_t size = ax_dtype_size(reg->dtype);
+	char *text = NULL;
+	char addr[8];
+	json_t *root = NULL, *val;
+	int rc = EXIT_FAILURE;
+
+	if (size && len < size) {
+		fprintf(stderr, "axlink: %zu bytes are too few for a %s\n", len,
+		        ax_dtype_name(reg->dtype));
+		return EXIT_FAILURE;
+	}
+	if (ax_value_format(reg->dtype, buf, size ? size : len, &text) < 0)
+		return fail_last();
+	if (!cli->json) {
+		printf("%s\n", text);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+
+	val = value_to_json(reg->dtype, buf, text);
+	if (!val) {
+		/*
+		 * json_string() refuses text that is not UTF-8. Rather than mangle
+		 * a drive's text, say how to see it; if even "" fails, memory ran out.
+		 */
+		json_t *probe = reg->dtype == AX_DTYPE_STR ? json_string("") : NULL;
+
+		if (probe)
+			fprintf(stderr,
+			        "axlink: the string at 0x%03" PRIX32 " is not valid UTF-8; "
+			        "read it as bytes\n",
+			        reg->address);
+		else
+			(void)fail_oom();
+		json_decref(probe);
+		goto out;
+	}
+	root = json_object();
+	(void)snprintf(addr, sizeof(addr), "0x%03" PRIX32, reg->address);
+	if (!root || json_object_set_new(root, "uri", json_text(uri)) != 0 ||
+	    json_object_set_new(root, "subnode", json_integer(cli->subnode)) != 0 ||
+	    json_object_set_new(root, "address", json_string(addr)) != 0 ||
+	    json_object_set_new(root, "type", json_string(ax_dtype_name(reg->dtype))) != 0) {
+		json_decref(val);
+		rc = fail_oom();
+		goto out;
+	}
+	if (json_object_set_new(root, "value", val) != 0) {
+		rc = fail_oom();
+		goto out;
+	}
+	rc = print_json(root);
+out:
+	json_decref(root);
+	ax_free(text);
+	return rc;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static int plugins_text(ax_ctx *ctx, size_t n)
+{
+	ax_plugin_record rec;
+	int wstatus = 0, wscheme = 0, wversion = 0, w;
+
+	/* Two passes: align the short columns, leave the long path and message free. */
+	for (size_t i = 0; i < n; i++) {
+		if (ax_ctx_plugin_record(ctx, i, &rec) < 0)
+			return fail_last();
+		w = (int)strlen(or_dash(ax_plugin_status_name(rec.status)));
+		wstatus = w > wstatus ? w : wstatus;
+		w = (int)strlen(or_dash(rec.scheme));
+		wscheme = w > wscheme ? w : wscheme;
+		w = (int)strlen(or_dash(rec.version));
+		wversion = w > wversion ? w : wversion;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ax_ctx_plugin_record(ctx, i, &rec) < 0)
+			return fail_last();
+		printf("%-*s  %-*s  %-*s  %s", wstatus, or_dash(ax_plugin_status_name(rec.status)),
+		       wscheme, or_dash(rec.scheme), wversion, or_dash(rec.version),
+		       or_dash(rec.path));
+		if (rec.message && *rec.message)
+			printf("  %s", rec.message);
+		putchar('\n');
+	}
+	return EXIT_SUCCESS;
+}
+
+static json_t *plugin_record_json(const ax_plugin_record *rec)
+{
+	json_t *o = json_object();
+	char abi[32];
+
+	if (!o)
+		return NULL;
+	(void)snprintf(abi, sizeof(abi), "%u.%u", rec->abi_major, rec->abi_minor);
+	if (json_object_set_new(o, "path", json_text(rec->path)) != 0 ||
+	    json_object_set_new(o, "scheme", json_text(rec->scheme)) != 0 ||
+	    json_object_set_new(o, "name", json_text(rec->name)) != 0 ||
+	    json_object_set_new(o, "version", json_text(rec->version)) != 0 ||
+	    json_object_set_new(o, "abi", json_string(abi)) != 0 ||
+	    json_object_set_new(o, "status", json_text(ax_plugin_status_name(rec->status))) != 0 ||
+	    json_object_set_new(o, "message", json_text(rec->message)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int plugins_json(ax_ctx *ctx, size_t n)
+{
+	json_t *arr = json_array();
+	ax_plugin_record rec;
+	int rc;
+
+	if (!arr)
+		return fail_oom();
+	for (size_t i = 0; i < n; i++) {
+		if (ax_ctx_plugin_record(ctx, i, &rec) < 0) {
+			json_decref(arr);
+			return fail_last();
+		}
+		if (json_array_append_new(arr, plugin_record_json(&rec)) != 0) {
+			json_decref(arr);
+			return fail_oom();
+		}
+	}
+	rc = print_json(arr);
+	json_decref(arr);
+	return rc;
+}
+
+static int cmd_plugins(struct cli *cli)
+{
+	ax_ctx *ctx = NULL;
+	size_t n;
+	int rc;
+
+	rc = open_ctx(cli, &ctx);
+	if (rc != 0)
+		return rc;
+	n = ax_ctx_plugin_count(ctx);
+	if (n == 0)
+		fprintf(stderr, "axlink: no transport plugins found; see --plugin-dir and "
+		                "AXLINK_PLUGIN_PATH\n");
+	rc = cli->json ? plugins_json(ctx, n) : plugins_text(ctx, n);
+	ax_ctx_unref(ctx);
+	return rc;
+}
+
+static int cmd_read(struct cli *cli)
+{
+	const char *uri = cli->pos[0];
+	struct reg_arg reg;
+	ax_ctx *ctx = NULL;
+	ax_link *link = NULL;
+	/* +1: a str of the full extended payload still gets its NUL. */
+	uint8_t buf[AX_VALUE_MAX + 1];
+	size_t len = 0;
+	int rc;
+
+	rc = parse_reg_arg(cli->cmd, cli->pos[1], &reg);
+	if (rc != 0)
+		return rc;
+	rc = open_link(cli, uri, &ctx, &link);
+	if (rc != 0)
+		return rc;
+	memset(buf, 0, sizeof(buf));
+	if (ax_link_read_value(link, cli->subnode, reg.address, reg.dtype, buf, sizeof(buf), &len) <
+	    0)
+		rc = fail_last();
+	else
+		rc = print_value(cli, uri, &reg, buf, len);
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+	return rc;
+}
+
+static int cmd_write(struct cli *cli)
+{
+	const char *uri = cli->pos[0];
+	const char *value = cli->pos[2];
+	struct reg_arg reg;
+	ax_ctx *ctx = NULL;
+	ax_link *link = NULL;
+	uint8_t buf[AX_VALUE_MAX + 1];
+	size_t len = 0;
+	int rc;
+
+	rc = parse_reg_arg(cli->cmd, cli->pos[1], &reg);
+	if (rc != 0)
+		return rc;
+	/* Convert before touching the bus: a bad value must not cost a connection. */
+	memset(buf, 0, sizeof(buf));
+	if (ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0)
+		return usage_error(cli->cmd, "%s", ax_error_last()); /* quotes the value */
+	rc = open_link(cli, uri, &ctx, &link);
+	if (rc != 0)
+		return rc;
+	if (ax_link_write(link, cli->subnode, reg.address, buf, len) < 0)
+		rc = fail_last();
+	else if (cli->json)
+		rc = print_value(cli, uri, &reg, buf, len);
+	else
+		rc = printf("ok\n") < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+	return rc;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+/* "axlink help [COMMAND]" is the same as --help; people type it. */
+static int run_help(int argc, char **argv)
+{
+	const struct command *cmd;
+
+	if (argc < 2) {
+		print_main_help();
+		return EXIT_SUCCESS;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd)
+		return usage_error(NULL, "unknown command '%s'", argv[1]);
+	if (argc > 2)
+		return usage_error(cmd, "unexpected argument '%s'", argv[2]);
+	print_command_help(cmd);
+	return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {.subnode = DEFAULT_SUBNODE};
+	int rc, cargc;
+	char **cargv;
+
+	/* Each argument is at most one folder or one positional: argc bounds both. */
+	cli.plugin_dirs = calloc((size_t)argc + 1, sizeof(*cli.plugin_dirs));
+	cli.pos = calloc((size_t)argc + 1, sizeof(*cli.pos));
+	if (!cli.plugin_dirs || !cli.pos) {
+		rc = fail_oom();
+		goto out;
+	}
+
+	rc = parse_global(&cli, argc, argv);
+	if (rc >= 0)
+		goto out;
+	if (optind >= argc) {
+		rc = usage_error(NULL, "no command given");
+		goto out;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		rc = run_help(argc - optind, argv + optind);
+		goto out;
+	}
+	cli.cmd = find_command(argv[optind]);
+	if (!cli.cmd) {
+		rc = usage_error(NULL, "unknown command '%s' (commands: plugins, read, write)",
+		                 argv[optind]);
+		goto out;
+	}
+	/* The command pass sees the command name as its argv[0]. */
+	cargc = argc - optind;
+	cargv = argv + optind;
+	rc = parse_command(&cli, cargc, cargv);
+	if (rc >= 0)
+		goto out;
+	rc = cli.cmd->run(&cli);
+out:
+	free(cli.plugin_dirs);
+	free(cli.pos);
+	return finish_stdout(rc);
+}
