@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install what axlink needs to build and test, if missing. Sourced by
+# .ci/run and examples/quickstart.sh; safe to run again.
+
+AXLINK_DEB_PACKAGES=(
+	cmake pkgconf gcc make
+	libcmocka-dev libjansson-dev
+	python3 python3-pytest
+	locales
+)
+
+axlink_install_deps() {
+	local sudo=() missing=() p
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	for p in "${AXLINK_DEB_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "axlink: installing ${missing[*]}" >&2
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# A comma-decimal locale, so a test can prove float text ignores the caller's locale.
+	if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
+		"${sudo[@]}" localedef -i de_DE -f UTF-8 de_DE.UTF-8
+	fi
+}
