@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "scan.h"
 #include "uri.h"
 
 static struct ax_plugin *host_plugin(const ax_host *host)
@@ -89,6 +90,18 @@ static const char *host_uri_str(const ax_host *host, const ax_uri *uri, const ch
 	return ax__uri_str(uri, host_plugin(host)->desc.options, key);
 }
 
+static int host_scan_emit(const ax_host *host, void *sink, const ax_scan_result *result)
+{
+	(void)host;
+	return ax__scan_emit(sink, result);
+}
+
+static int host_scan_cancelled(const ax_host *host, void *sink)
+{
+	(void)host;
+	return ax__scan_cancelled(sink);
+}
+
 void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 {
 	*host = (ax_host){
@@ -109,5 +122,7 @@ void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 		.mcb_encode = ax_mcb_encode,
 		.mcb_decode = ax_mcb_decode,
 		.mcb_check_reply = ax_mcb_check_reply,
+		.scan_emit = host_scan_emit,
+		.scan_cancelled = host_scan_cancelled,
 	};
 }

@@ -57,19 +57,23 @@ struct row_case {
  * scheme: only a descriptor that passed its checks (or a newer minor of our
  * major, whose layout is known) is trusted for its strings.
  */
+#define MAJ AX_PLUGIN_ABI_MAJOR
+#define MIN AX_PLUGIN_ABI_MINOR
+
 static const struct row_case rows[] = {
-	{ "testbadscheme", AX_PLUGIN_INVALID, "", 1, 0, "test_bad", 0 },
+	{ "testbadscheme", AX_PLUGIN_INVALID, "", MAJ, MIN, "test_bad", 0 },
 	{ "testbroken", AX_PLUGIN_DLOPEN_ERROR, "", 0, 0, "dlopen", MSG_DLERROR },
-	{ "testgood", AX_PLUGIN_LOADED, "testgood", 1, 0, NULL, 0 },
-	{ "testgood2", AX_PLUGIN_SHADOWED, "testgood", 1, 0, "testgood", MSG_WINNER },
-	{ "testmajor", AX_PLUGIN_REFUSED_ABI, "", 2, 0, "ABI", MSG_VERSIONS },
-	{ "testnewer", AX_PLUGIN_REFUSED_ABI, "testnewer", 1, 1, "ABI", MSG_VERSIONS },
+	{ "testgood", AX_PLUGIN_LOADED, "testgood", MAJ, MIN, NULL, 0 },
+	{ "testgood2", AX_PLUGIN_SHADOWED, "testgood", MAJ, MIN, "testgood", MSG_WINNER },
+	{ "testmajor", AX_PLUGIN_REFUSED_ABI, "", MAJ + 1, MIN, "ABI", MSG_VERSIONS },
+	{ "testnewer", AX_PLUGIN_REFUSED_ABI, "testnewer", MAJ, MIN + 1, "ABI", MSG_VERSIONS },
 	{ "testnoentry", AX_PLUGIN_NO_ENTRY, "", 0, 0, AX_PLUGIN_ENTRY_NAME, 0 },
-	{ "testnoops", AX_PLUGIN_INVALID, "", 1, 0, "ops", 0 },
-	{ "testnoread", AX_PLUGIN_INVALID, "", 1, 0, "read", 0 },
-	{ "testnoscheme", AX_PLUGIN_INVALID, "", 1, 0, "scheme", 0 },
+	{ "testnoops", AX_PLUGIN_INVALID, "", MAJ, MIN, "ops", 0 },
+	{ "testnoread", AX_PLUGIN_INVALID, "", MAJ, MIN, "read", 0 },
+	{ "testnoscheme", AX_PLUGIN_INVALID, "", MAJ, MIN, "scheme", 0 },
 	{ "testnull", AX_PLUGIN_INVALID, "", 0, 0, "NULL", 0 },
-	{ "testsmall", AX_PLUGIN_INVALID, "", 1, 0, "size 8", 0 },
+	{ "testolder", AX_PLUGIN_LOADED, "testolder", MAJ, MIN - 1, NULL, 0 },
+	{ "testsmall", AX_PLUGIN_INVALID, "", MAJ, MIN, "size 8", 0 },
 };
 
 /* The code ax_ctx_load_plugin() returns for each report status. */
@@ -474,7 +478,7 @@ static void load_one(ax_ctx *ctx, const char *dir, const struct row_case *c, int
 
 static void test_loader__load_plugin_codes(void **state)
 {
-	static const struct row_case good = { "testgood", AX_PLUGIN_LOADED, "testgood", 1, 0,
+	static const struct row_case good = { "testgood", AX_PLUGIN_LOADED, "testgood", MAJ, MIN,
 					      NULL, 0 };
 	static const struct row_case missing = { "testmissing", AX_PLUGIN_DLOPEN_ERROR, "", 0,
 						 0, "dlopen", MSG_DLERROR };
@@ -507,8 +511,8 @@ static void test_loader__add_plugin_dir(void **state)
 	(void)state;
 	assert_int_equal(ax_link_open(&link, ctx, "testgood:", NULL), AX_ENOTFOUND);
 	assert_null(link);
-	/* testgood is the one plugin of the folder that loads. */
-	assert_int_equal(ax_ctx_add_plugin_dir(ctx, test_dir), 1);
+	/* testgood and testolder are the plugins of the folder that load. */
+	assert_int_equal(ax_ctx_add_plugin_dir(ctx, test_dir), 2);
 	n = ax_ctx_plugin_count(ctx);
 	assert_int_equal(n, sizeof(rows) / sizeof(rows[0]));
 	/* A folder already scanned is not scanned again. */
@@ -664,6 +668,29 @@ static void test_loader__env_path(void **state)
 	ctx = ax_ctx_unref(ctx);
 }
 
+/*
+ * An older-minor plugin is served with only the ops its table's size covers:
+ * testolder's ops end before `scan`, so ax_scan() must refuse rather than
+ * call the function pointer that lies past that size.
+ */
+static void test_loader__older_minor_served(void **state)
+{
+	ax_ctx *ctx = *state;
+	ax_link *link = NULL;
+	uint32_t v = 0;
+
+	assert_int_equal(ax_link_open(&link, ctx, "testolder:", NULL), 0);
+	assert_int_equal(ax_link_write_u32(link, 1, 3, 77), 0);
+	assert_int_equal(ax_link_read_u32(link, 1, 3, &v), 0);
+	assert_int_equal(v, 77);
+	link = ax_link_unref(link);
+
+	assert_int_equal(ax_scan(ctx, "testolder:", 100, NULL, NULL), AX_EUNSUPPORTED);
+	assert_contains("scan message", ax_error_last(), "testolder");
+	assert_int_equal(ax_scan(ctx, "testgood:", 100, NULL, NULL), AX_EUNSUPPORTED);
+	assert_int_equal(ax_scan(ctx, "nope:", 100, NULL, NULL), AX_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +706,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loader__link_uri_keys, ctx_setup,
 						ctx_teardown),
 		cmocka_unit_test_setup_teardown(test_loader__plugin_log, ctx_setup, ctx_teardown),
+		cmocka_unit_test_setup_teardown(test_loader__older_minor_served, ctx_setup,
+						ctx_teardown),
 		cmocka_unit_test(test_loader__load_plugin_codes),
 		cmocka_unit_test(test_loader__add_plugin_dir),
 		cmocka_unit_test(test_loader__ctx_options),

@@ -15,5 +15,6 @@
 #include "axlink/value.h"
 #include "axlink/mcb.h"
 #include "axlink/link.h"
+#include "axlink/scan.h"
 
 #endif

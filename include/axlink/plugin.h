@@ -39,7 +39,9 @@
  * `return host->error(host, AX_ETIMEDOUT, "no reply from %s after %d tries", ...)`;
  * report a drive's error reply with host->drive_error().
  *
- * ABI history: 1.0 — descriptor, open/close/read/write/cancel, URI key schema.
+ * ABI history:
+ * - 1.0 — descriptor, open/close/read/write/cancel, URI key schema.
+ * - 1.1 — ops->scan; host->scan_emit and host->scan_cancelled.
  * @{
  */
 
@@ -47,12 +49,13 @@
 #include "axlink/error.h"
 #include "axlink/log.h"
 #include "axlink/mcb.h"
+#include "axlink/scan.h"
 #include "axlink/uri.h"
 
 AX_BEGIN_DECLS
 
 #define AX_PLUGIN_ABI_MAJOR 1
-#define AX_PLUGIN_ABI_MINOR 0
+#define AX_PLUGIN_ABI_MINOR 1
 
 /** Name of the exported entry function. */
 #define AX_PLUGIN_ENTRY_NAME "axlink_transport_entry"
@@ -71,6 +74,7 @@ AX_BEGIN_DECLS
 /** Capability bits of a transport. */
 #define AX_TRANSPORT_CAP_CANCEL 0x1u   /**< ops->cancel aborts a blocking request */
 #define AX_TRANSPORT_CAP_STREAM 0x2u   /**< byte stream (serial): frames need resynchronising */
+#define AX_TRANSPORT_CAP_SCAN 0x4u     /**< ops->scan probes targets for drives */
 
 /** Register address spaces a transport speaks. */
 typedef enum ax_addr_space {
@@ -135,6 +139,16 @@ struct ax_host {
 	int (*mcb_encode)(uint8_t *buf, size_t cap, size_t *len_out, const ax_mcb_frame *f);
 	int (*mcb_decode)(ax_mcb_frame *out, const uint8_t *buf, size_t len);
 	int (*mcb_check_reply)(const ax_mcb_frame *reply, unsigned subnode, unsigned address);
+
+	/* ABI 1.1 */
+	/**
+	 * Report one scan result to the scan's @p sink (as given to ops->scan).
+	 * Strings are copied as needed before it returns. Returns 0 to go on, or
+	 * a negative value: stop scanning and return that value from ops->scan.
+	 */
+	int (*scan_emit)(const ax_host *host, void *sink, const ax_scan_result *result);
+	/** True once the scan behind @p sink should stop (cancelled or past its deadline). */
+	int (*scan_cancelled)(const ax_host *host, void *sink);
 };
 
 /** Operations of a transport; NULL = not supported. Grows only at the end. */
@@ -166,6 +180,16 @@ typedef struct ax_transport_ops {
 	 * Optional; may be called while the endpoint's request lock is held.
 	 */
 	int (*cancel)(ax_transport_priv *priv);
+
+	/* ABI 1.1 */
+	/**
+	 * Probe @p target (a URI of this scheme; its host/path/keys name what to
+	 * probe, e.g. a CIDR range) for drives and report each through
+	 * host->scan_emit(host, sink, ...). Finish within @p timeout_ms (> 0).
+	 * Returns the number of drives reported as AX_ACCESS_OK, or a negative
+	 * ax_error_code. Optional. May run concurrently with other ops.
+	 */
+	int (*scan)(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink);
 } ax_transport_ops;
 
 /** What the entry function returns. Must stay valid while the object is loaded. */

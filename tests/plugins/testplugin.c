@@ -14,12 +14,15 @@
  *   TP_ENTRY_NULL    the entry returns NULL
  *   TP_NO_OPS        ops NULL
  *   TP_NO_READ       ops->read NULL
+ *   TP_OPS_1_0       an ABI 1.0 ops table: its size ends before `scan`, which
+ *                    is set to a function the core must therefore never call
  *
  * Without any, it is a working in-memory transport: TP_MAX_CELLS u32 cells on
  * subnode 1 at addresses 0..cells-1 ("cells" URI key); any other register
  * gets the drive error "object does not exist", as a real drive would answer.
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "axlink/plugin.h"
@@ -127,8 +130,25 @@ static int tp_write(ax_transport_priv *tp, unsigned subnode, uint32_t address, c
 	return 0;
 }
 
+#ifdef TP_OPS_1_0
+/* Past the table's declared size: a core that reads it has broken the ABI rule. */
+static int tp_scan_must_not_run(const ax_host *host, const ax_uri *target, int timeout_ms,
+				void *sink)
+{
+	(void)target;
+	(void)timeout_ms;
+	(void)sink;
+	return host->error(host, AX_ERROR, "scan of an ABI 1.0 plugin was called");
+}
+#endif
+
 static const ax_transport_ops tp_ops = {
+#ifdef TP_OPS_1_0
+	.size = offsetof(ax_transport_ops, scan),
+	.scan = tp_scan_must_not_run,
+#else
 	.size = sizeof(ax_transport_ops),
+#endif
 	.open = tp_open,
 	.close = tp_close,
 #ifndef TP_NO_READ
