@@ -85,7 +85,6 @@ struct reg_def {
 
 #define C SCOPE_COCO
 #define A SCOPE_AXIS
-#define U8 AX_DTYPE_U8
 #define U16 AX_DTYPE_U16
 #define U32 AX_DTYPE_U32
 #define S32 AX_DTYPE_S32
@@ -140,7 +139,6 @@ static const struct reg_def reg_table[] = {
 
 #undef C
 #undef A
-#undef U8
 #undef U16
 #undef U32
 #undef S32
