@@ -4,7 +4,8 @@
 
 AXLINK_DEB_PACKAGES=(
 	cmake pkgconf gcc make
-	libcmocka-dev libjansson-dev
+	libcmocka-dev libjansson-dev libxml2-dev
+	libsqlite3-dev libssl-dev
 	python3 python3-pytest
 	locales
 )

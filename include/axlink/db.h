@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_DB_H
+#define AXLINK_DB_H
+
+/**
+ * @file axlink/db.h
+ * @brief The device database: dictionaries imported from XML into SQLite,
+ *        found again from the identity a drive reports.
+ * @defgroup ax_db Device database
+ *
+ * A database file holds models keyed by (vendor id, product code, revision)
+ * with every register, enum, bitfield, category and error of their
+ * dictionaries, so a discovered drive's dictionary loads without XML.
+ *
+ * Resolution rules, best first: the exact product and revision; the same
+ * product's nearest lower revision; any revision of the product; none.
+ * @{
+ */
+
+#include "axlink/common.h"
+#include "axlink/ctx.h"
+#include "axlink/dict.h"
+
+AX_BEGIN_DECLS
+
+/** An open database. Thread safety: safe (calls are serialized). */
+typedef struct ax_db ax_db;
+
+/** Open read-only; fail if the file is missing. */
+#define AX_DB_READONLY 0x1u
+/** Create the file (and its folder) when missing. */
+#define AX_DB_CREATE 0x2u
+
+/** How a dictionary was matched to a drive's identity. */
+typedef enum ax_match {
+	AX_MATCH_NONE = 0,           /**< nothing fits */
+	AX_MATCH_EXACT = 1,          /**< same vendor, product and revision */
+	AX_MATCH_LOWER_REVISION = 2, /**< same product, nearest lower revision */
+	AX_MATCH_ANY_REVISION = 3,   /**< same product, another revision */
+	AX_MATCH_FILE = 4,           /**< a dictionary file the caller named */
+} ax_match;
+
+/** A model of the database. Strings are "" when absent. */
+typedef struct ax_db_model {
+	int64_t id;               /**< the database's key for the model */
+	uint32_t vendor_id;
+	uint32_t product_code;
+	uint32_t revision;
+	const char *name;
+	const char *part_number;
+	const char *firmware_version;
+	const char *interface;
+	const char *family;
+	const char *source;       /**< the file it was imported from */
+	const char *sha256;       /**< of that file, hex */
+	unsigned int format_version;
+	size_t registers;
+} ax_db_model;
+
+/** What importing one file did. */
+typedef struct ax_db_import_report {
+	const char *file;
+	unsigned int format_version;  /**< 2 or 3 */
+	const ax_db_model *models;    /**< the models the file holds, now in the database */
+	size_t n_models;
+	size_t skipped;               /**< registers skipped for missing attributes */
+	const char *const *warnings;  /**< one line each (file:line: ...) */
+	size_t n_warnings;
+	int replaced;                 /**< 1 when the file's models replaced earlier imports */
+} ax_db_import_report;
+
+/**
+ * Open (or with AX_DB_CREATE create) the database at @p path.
+ *
+ * Ownership: *out gets one reference (ax_db_unref()). Untouched on failure.
+ * Thread safety: safe.
+ * @return 0, AX_ENOTFOUND (missing, without AX_DB_CREATE), AX_EACCESS
+ *         (read-only location when writing is needed), AX_EPROTO (not an
+ *         SQLite file, corrupt, or an SQLite file that is not an axlink
+ *         database, or a schema version this library does not know), or
+ *         another negative ax_error_code.
+ * @since 0.1
+ */
+AX_API int ax_db_open(ax_db **out, const char *path, unsigned int flags);
+
+/** Take a reference; returns @p db. @since 0.1 */
+AX_API ax_db *ax_db_ref(ax_db *db);
+/** Drop a reference; accepts NULL; returns NULL. @since 0.1 */
+AX_API ax_db *ax_db_unref(ax_db *db);
+/** The file path (borrowed). @since 0.1 */
+AX_API const char *ax_db_path(const ax_db *db);
+
+/**
+ * Import an XDF file (version 2 or 3). Idempotent: a file whose SHA-256 is
+ * already recorded changes nothing; a model imported again from a changed
+ * file is replaced. Warnings are also logged through @p ctx (may be NULL).
+ *
+ * Ownership: *report_out (may be NULL) is freed with ax_db_import_report_free().
+ * Thread safety: safe.
+ * @return the number of models in the file (> 0), or what
+ *         ax_dict_load_file() returns, AX_EACCESS (read-only database), or
+ *         another negative ax_error_code.
+ * @since 0.1
+ */
+AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx,
+			ax_db_import_report **report_out);
+
+/** Free an import report; accepts NULL. @since 0.1 */
+AX_API void ax_db_import_report_free(ax_db_import_report *report);
+
+/**
+ * List the models.
+ * Ownership: *models_out is freed with ax_db_models_free().
+ * @return the number of models (>= 0) or a negative ax_error_code.
+ * @since 0.1
+ */
+AX_API int ax_db_list(ax_db *db, ax_db_model **models_out);
+
+/** Free a list from ax_db_list(); accepts NULL. @since 0.1 */
+AX_API void ax_db_models_free(ax_db_model *models, size_t n);
+
+/**
+ * Load the dictionary of model @p model_id.
+ * @return 0, AX_ENOTFOUND, or another negative ax_error_code.
+ * @since 0.1
+ */
+AX_API int ax_db_load(ax_db *db, int64_t model_id, ax_dict **out);
+
+/**
+ * Find the dictionary for a drive identity by the rules above.
+ *
+ * @param[out] dict_out   the dictionary (one reference), or NULL for AX_MATCH_NONE
+ * @param[out] match_out  the ax_match rule that applied
+ * @param[out] reason_out one line saying why, freed with ax_free(); may be NULL
+ *            ("product 0x00010064 rev 0x00010002: exact match, axs-100 1.2.0")
+ * @return 0 (also when nothing matched: check *match_out), or a negative
+ *         ax_error_code for a database failure.
+ * @since 0.1
+ */
+AX_API int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code,
+			 uint32_t revision, ax_dict **dict_out, int *match_out,
+			 char **reason_out);
+
+/** Name of a match rule ("none", "exact", "lower-revision", "any-revision", "file"). @since 0.1 */
+AX_API const char *ax_match_name(int match);
+
+AX_END_DECLS
+
+/** @} */
+#endif

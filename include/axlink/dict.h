@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_DICT_H
+#define AXLINK_DICT_H
+
+/**
+ * @file axlink/dict.h
+ * @brief Register dictionaries: what a drive model's registers are called,
+ *        where they live, their types, units, ranges, enums and bitfields.
+ * @defgroup ax_dict Dictionaries
+ *
+ * A dictionary describes one drive model on one interface (an ETH/EoE
+ * dictionary addresses registers as subnode + 12-bit MCB address, a
+ * CAN/ECAT one as CANopen index << 8 | subindex). Dictionaries come from
+ * `IngeniaDictionary` XML files (versions 2 and 3) or from the device
+ * database (axlink/db.h). Once loaded a dictionary is immutable and may be
+ * shared by any number of drives and threads.
+ *
+ * Registers (ax_reg) are borrowed from their dictionary: valid while it is.
+ * @{
+ */
+
+#include "axlink/common.h"
+#include "axlink/ctx.h"
+
+AX_BEGIN_DECLS
+
+/** An immutable dictionary. Thread safety: immutable (share freely). */
+typedef struct ax_dict ax_dict;
+/** A register of a dictionary (borrowed). Thread safety: immutable. */
+typedef struct ax_reg ax_reg;
+
+/** Register access rights. */
+#define AX_REG_READ 0x1
+#define AX_REG_WRITE 0x2
+#define AX_REG_RW 0x3
+
+/** Identity of the model a dictionary describes. Strings "" when absent. */
+typedef struct ax_dict_identity {
+	uint32_t vendor_id;      /**< 0 when the file does not say */
+	uint32_t product_code;
+	uint32_t revision;
+	const char *part_number;
+	const char *firmware_version;
+	const char *interface;   /**< "ETH", "EoE", "ECAT", "CAN" */
+	const char *family;
+	const char *name;        /**< model name */
+	int addr_space;          /**< AX_ADDR_MCB (1) or AX_ADDR_CANOPEN (2), see axlink/plugin.h */
+	unsigned int format_version; /**< 2 or 3: the XML version it came from */
+	unsigned int axes;       /**< number of axis subnodes */
+} ax_dict_identity;
+
+/**
+ * Load every model of an XDF file. A version 3 file may describe several
+ * interfaces of a drive (ETH, ECAT, CAN...): one dictionary per device element.
+ *
+ * Registers missing a mandatory attribute are skipped with a warning (file,
+ * line, attribute) logged through @p ctx (may be NULL: no log).
+ * Ownership: *out is a malloc'ed array of @p *n_out references; release each
+ * with ax_dict_unref() and the array with ax_free(). Untouched on failure.
+ * Thread safety: safe.
+ *
+ * @return the number of dictionaries (> 0), AX_ENOTFOUND (no file),
+ *         AX_ETOOBIG (over the size limit), AX_EPROTO (malformed XML, not an
+ *         IngeniaDictionary, unsupported version: message names file and
+ *         line), or another negative ax_error_code.
+ * @since 0.1
+ */
+AX_API int ax_dict_load_file(ax_dict ***out, size_t *n_out, const char *path, ax_ctx *ctx);
+
+/** Take a reference; returns @p dict. Thread safety: safe. @since 0.1 */
+AX_API ax_dict *ax_dict_ref(ax_dict *dict);
+/** Drop a reference; accepts NULL; returns NULL. Thread safety: safe. @since 0.1 */
+AX_API ax_dict *ax_dict_unref(ax_dict *dict);
+
+/** The model's identity (borrowed for the dictionary's life). @since 0.1 */
+AX_API const ax_dict_identity *ax_dict_identity_get(const ax_dict *dict);
+
+/** Where the dictionary came from: a file path, or "db:<path>#<model id>". @since 0.1 */
+AX_API const char *ax_dict_source(const ax_dict *dict);
+
+/** Number of registers. @since 0.1 */
+AX_API size_t ax_dict_reg_count(const ax_dict *dict);
+
+/** Register @p index (0-based, file order), or NULL past the end. @since 0.1 */
+AX_API const ax_reg *ax_dict_reg_at(const ax_dict *dict, size_t index);
+
+/**
+ * Find a register by id. @p subnode < 0 takes the first match in file order
+ * (ids are usually unique per dictionary; some repeat per axis).
+ * @return 0 and *out, or AX_ENOTFOUND (message names the id).
+ * @since 0.1
+ */
+AX_API int ax_dict_find(const ax_dict *dict, const char *id, int subnode, const ax_reg **out);
+
+/**
+ * Find a register by address: (subnode, MCB address) or, for CANopen
+ * dictionaries, (subnode, index << 8 | subindex).
+ * @return 0 and *out, or AX_ENOTFOUND.
+ * @since 0.1
+ */
+AX_API int ax_dict_find_address(const ax_dict *dict, unsigned subnode, uint32_t address,
+				const ax_reg **out);
+
+/** Number of categories. @since 0.1 */
+AX_API size_t ax_dict_category_count(const ax_dict *dict);
+
+/**
+ * Category @p index: its id and label (default language).
+ * @return 0, or AX_ENOTFOUND past the end.
+ * @since 0.1
+ */
+AX_API int ax_dict_category_at(const ax_dict *dict, size_t index, const char **id_out,
+			       const char **label_out);
+
+/** Number of drive error codes the dictionary names. @since 0.1 */
+AX_API size_t ax_dict_error_count(const ax_dict *dict);
+
+/**
+ * Error @p index: its code and description.
+ * @return 0, or AX_ENOTFOUND past the end.
+ * @since 0.1
+ */
+AX_API int ax_dict_error_at(const ax_dict *dict, size_t index, uint32_t *code_out,
+			    const char **text_out);
+
+/** Description of drive error @p code, or NULL when the dictionary has none. @since 0.1 */
+AX_API const char *ax_dict_error_text(const ax_dict *dict, uint32_t code);
+
+/** @name Register properties
+ * Getters on a register; strings are "" when absent, never NULL.
+ * @since 0.1
+ * @{
+ */
+AX_API const char *ax_reg_id(const ax_reg *reg);
+AX_API unsigned ax_reg_subnode(const ax_reg *reg);
+/** MCB address, or CANopen index << 8 | subindex. */
+AX_API uint32_t ax_reg_address(const ax_reg *reg);
+/** An ax_dtype (axlink/value.h); AX_DTYPE_BOOL also stands for "bit". */
+AX_API int ax_reg_dtype(const ax_reg *reg);
+/** AX_REG_READ / AX_REG_WRITE bits. */
+AX_API int ax_reg_access(const ax_reg *reg);
+AX_API const char *ax_reg_units(const ax_reg *reg);
+/** "CONFIG", "CYCLIC_RX", "CYCLIC_TX", ... */
+AX_API const char *ax_reg_cyclic(const ax_reg *reg);
+/** "NVM", "NVM_NONE", ... */
+AX_API const char *ax_reg_address_type(const ax_reg *reg);
+AX_API const char *ax_reg_description(const ax_reg *reg);
+AX_API const char *ax_reg_category(const ax_reg *reg);
+AX_API const char *ax_reg_subcategory(const ax_reg *reg);
+/** Label in @p lang ("en_US"); NULL lang or a missing language gives the first label. */
+AX_API const char *ax_reg_label(const ax_reg *reg, const char *lang);
+/**
+ * Range as text exactly as the file gives it (keeps 64-bit precision).
+ * @return 1 with both set, 0 when the register has no range.
+ */
+AX_API int ax_reg_range(const ax_reg *reg, const char **min_out, const char **max_out);
+/**
+ * Default value as little-endian bytes of the register's type.
+ * @return the byte count (0 when there is no default).
+ */
+AX_API size_t ax_reg_default(const ax_reg *reg, const uint8_t **bytes_out);
+AX_API size_t ax_reg_enum_count(const ax_reg *reg);
+/** Enum @p index: value and label. @return 0 or AX_ENOTFOUND. */
+AX_API int ax_reg_enum_at(const ax_reg *reg, size_t index, int64_t *value_out,
+			  const char **label_out);
+/** Label of enum value @p value, or NULL. */
+AX_API const char *ax_reg_enum_label(const ax_reg *reg, int64_t value);
+AX_API size_t ax_reg_bitfield_count(const ax_reg *reg);
+/** Bitfield @p index: name and inclusive bit bounds. @return 0 or AX_ENOTFOUND. */
+AX_API int ax_reg_bitfield_at(const ax_reg *reg, size_t index, const char **name_out,
+			      unsigned *start_out, unsigned *end_out);
+/**
+ * Extract bitfield @p name from register value @p value.
+ * @return 0, or AX_ENOTFOUND (no such bitfield).
+ */
+AX_API int ax_reg_bitfield_get(const ax_reg *reg, const char *name, uint64_t value,
+			       uint64_t *out);
+/**
+ * Return @p value with bitfield @p name set to @p field.
+ * @return 0, AX_ENOTFOUND, or AX_ERANGE (@p field does not fit the field).
+ */
+AX_API int ax_reg_bitfield_set(const ax_reg *reg, const char *name, uint64_t value,
+			       uint64_t field, uint64_t *out);
+/** @} */
+
+AX_END_DECLS
+
+/** @} */
+#endif

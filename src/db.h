@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_SRC_DB_H
+#define AXLINK_SRC_DB_H
+
+/*
+ * Internal side of axlink/db.h: the storing half of an import, apart from
+ * the XML parsing, so dictionaries built in memory can be stored too.
+ */
+
+#include "axlink/db.h"
+
+/* PRAGMA application_id of our files: "AXLK". */
+#define AX__DB_APPLICATION_ID 0x41584C4B
+/* PRAGMA user_version this library writes and the newest it reads. */
+#define AX__DB_SCHEMA_VERSION 1
+
+/*
+ * Store @n dictionaries as the models of the file @source_path (stored as
+ * given: callers pass a canonical path) whose SHA-256 is @sha256 (64 hex
+ * digits), in one transaction.
+ *
+ * When @source_path is recorded with the same @sha256 and still owns @n
+ * models, nothing changes. Otherwise the models the path held before and
+ * the models with the same (vendor, product, revision, interface) are
+ * deleted and @dicts inserted.
+ * *replaced_out (may be NULL): 1 when earlier models were deleted, else 0.
+ * Returns 0, AX_EACCESS (read-only database), AX_EPROTO (the same model
+ * twice in @dicts, or a corrupt database), or another negative code.
+ */
+int ax__db_insert_dicts(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
+			const char *sha256, int *replaced_out);
+
+/* SHA-256 of @len bytes at @buf as 64 lowercase hex digits plus NUL, into @hex. */
+int ax__db_sha256_hex(const void *buf, size_t len, char hex[65]);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_SRC_DICT_H
+#define AXLINK_SRC_DICT_H
+
+/*
+ * The in-memory dictionary model behind axlink/dict.h, shared by the XDF
+ * importer (xdf.c), the device database (db.c) and the lookups (dict.c).
+ *
+ * A dictionary is built once through the ax__dict_* builder calls below,
+ * then sealed (ax__dict_seal builds the lookup indexes) and never changed:
+ * readers need no lock. All strings are owned by the dictionary.
+ */
+
+#include <stdatomic.h>
+
+#include "axlink/dict.h"
+#include "axlink/value.h"
+
+struct ax_dict_label {
+	char *lang;
+	char *text;
+};
+
+struct ax_dict_enum {
+	int64_t value;
+	char *label;
+};
+
+struct ax_dict_bitfield {
+	char *name;
+	uint8_t start, end; /* inclusive bit numbers, start <= end <= 63 */
+};
+
+struct ax_reg {
+	char *id;
+	uint8_t subnode;
+	uint32_t address;
+	uint8_t dtype;        /* ax_dtype */
+	uint8_t access;       /* AX_REG_* */
+	char *units, *cyclic, *address_type, *description, *category, *subcategory;
+	struct ax_dict_label *labels;
+	size_t n_labels;
+	char *range_min, *range_max; /* both NULL when no range */
+	uint8_t *def;                /* default value, little-endian; NULL when none */
+	size_t def_len;
+	struct ax_dict_enum *enums;
+	size_t n_enums;
+	struct ax_dict_bitfield *bitfields;
+	size_t n_bitfields;
+};
+
+struct ax_dict_category {
+	char *id;
+	char *label;  /* default language */
+	char *parent; /* NULL for a top-level category, else the parent's id */
+};
+
+struct ax_dict_error {
+	uint32_t code;
+	char *text;
+};
+
+struct ax_dict {
+	atomic_int refs;
+	char *source;
+	/* identity; the strings point at owned copies below */
+	ax_dict_identity identity;
+	char *part_number, *firmware_version, *interface, *family, *name;
+	struct ax_reg *regs;
+	size_t n_regs, cap_regs;
+	struct ax_dict_category *categories;
+	size_t n_categories, cap_categories;
+	struct ax_dict_error *errors;
+	size_t n_errors, cap_errors;
+	/* built by ax__dict_seal: register indexes sorted by (id, subnode) and (subnode, address) */
+	size_t *by_id;
+	size_t *by_address;
+	size_t *by_code; /* errors sorted by code */
+	int sealed;
+	/* what the import left out: registers skipped, one "file:line: ..." line per warning */
+	size_t n_skipped;
+	char **warnings;
+	size_t n_warnings;
+};
+
+/* A new empty dictionary (one reference); NULL when out of memory (error set). */
+ax_dict *ax__dict_new(const char *source);
+
+/*
+ * Set identity strings (copied; NULL = ""). The numeric fields of
+ * d->identity are set directly by the builder.
+ */
+int ax__dict_set_identity(ax_dict *d, const char *part_number, const char *firmware_version,
+			  const char *interface, const char *family, const char *name);
+
+/*
+ * Append a register. *out points at the new entry, valid until the next
+ * append; fill its fields with the ax__dict_reg_* helpers. The register's
+ * id is copied.
+ */
+int ax__dict_add_reg(ax_dict *d, const char *id, unsigned subnode, uint32_t address, int dtype,
+		     int access, struct ax_reg **out);
+/* Set one of the register's optional strings (copied). */
+int ax__dict_reg_set_str(struct ax_reg *r, char **field, const char *value);
+int ax__dict_reg_add_label(struct ax_reg *r, const char *lang, const char *text);
+int ax__dict_reg_set_range(struct ax_reg *r, const char *min, const char *max);
+int ax__dict_reg_set_default(struct ax_reg *r, const uint8_t *bytes, size_t len);
+int ax__dict_reg_add_enum(struct ax_reg *r, int64_t value, const char *label);
+int ax__dict_reg_add_bitfield(struct ax_reg *r, const char *name, unsigned start, unsigned end);
+
+int ax__dict_add_category(ax_dict *d, const char *id, const char *label, const char *parent);
+int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text);
+/* Record an import warning (copied); the importer also counts skipped registers in n_skipped. */
+int ax__dict_add_warning(ax_dict *d, const char *text);
+
+/* Build the indexes and freeze. Called once, after the last add. */
+int ax__dict_seal(ax_dict *d);
+
+#endif

@@ -1,0 +1,1359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device database: opening (create, missing, corrupt, foreign, newer,
+ * read-only), storing and loading dictionaries field by field, idempotent
+ * imports, the resolution rules with their reasons, SQL-looking text, and
+ * concurrent use.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkdtemp, nftw, realpath, setuid */
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "axlink/axlink.h"
+#include "axlink/db.h"
+#include "axlink/plugin.h"
+#include "db.h"
+#include "dict.h"
+
+/* ---- fixture: a fresh folder per test ---- */
+
+struct fx {
+	char dir[64];
+	char path[128]; /* dir/devices.db */
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	(void)snprintf(fx->dir, sizeof(fx->dir), "/tmp/axlink-db-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	(void)snprintf(fx->path, sizeof(fx->path), "%s/devices.db", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	(void)chmod(path, 0700); /* folders a test made read-only */
+	return remove(path) < 0 ? -1 : 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	(void)chmod(fx->dir, 0700);
+	(void)nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static ax_db *open_new(const struct fx *fx)
+{
+	ax_db *db = NULL;
+	int err = ax_db_open(&db, fx->path, AX_DB_CREATE);
+
+	if (err < 0)
+		fail_msg("ax_db_open('%s'): %d %s", fx->path, err, ax_error_last());
+	return db;
+}
+
+/* ---- dictionaries built in memory ---- */
+
+struct model_spec {
+	uint32_t vendor, product, revision;
+	const char *iface, *name, *firmware;
+	size_t n_regs;
+};
+
+static const int dtypes[] = {
+	AX_DTYPE_U8,  AX_DTYPE_S8,  AX_DTYPE_U16,   AX_DTYPE_S16, AX_DTYPE_U32,  AX_DTYPE_S32,
+	AX_DTYPE_U64, AX_DTYPE_S64, AX_DTYPE_FLOAT, AX_DTYPE_STR, AX_DTYPE_BOOL, AX_DTYPE_BYTES,
+};
+
+static void ok(int err)
+{
+	if (err < 0)
+		fail_msg("%d: %s", err, ax_error_last());
+}
+
+/*
+ * A dictionary using every field of the model, with the optional ones set
+ * on some registers and absent (NULL) on others, so a round trip that
+ * mixes up "absent" and "" or drops a field shows.
+ */
+static ax_dict *make_dict(const struct model_spec *m)
+{
+	ax_dict *d = ax__dict_new("memory");
+	int can;
+
+	assert_non_null(d);
+	can = !strcmp(m->iface, "CAN") || !strcmp(m->iface, "ECAT");
+	d->identity.vendor_id = m->vendor;
+	d->identity.product_code = m->product;
+	d->identity.revision = m->revision;
+	d->identity.format_version = 3;
+	d->identity.axes = 2;
+	d->identity.addr_space = can ? AX_ADDR_CANOPEN : AX_ADDR_MCB;
+	ok(ax__dict_set_identity(d, "PN-0042-A", m->firmware, m->iface, "Summit", m->name));
+	ok(ax__dict_add_category(d, "MOTION", "Motion", NULL));
+	ok(ax__dict_add_category(d, "MOTION_LIMITS", "Limits", "MOTION"));
+	ok(ax__dict_add_error(d, 0x00003241, "Over-voltage"));
+	ok(ax__dict_add_error(d, 0x06010000, "Unsupported access to an object"));
+
+	for (size_t i = 0; i < m->n_regs; i++) {
+		int dtype = dtypes[i % (sizeof(dtypes) / sizeof(dtypes[0]))];
+		struct ax_reg *r;
+		char id[32], text[64];
+
+		(void)snprintf(id, sizeof(id), "REG_%03zu", i);
+		ok(ax__dict_add_reg(d, id, 1 + (unsigned)(i % 2),
+				    can ? 0x200000u + ((uint32_t)i << 8) : 0x010u + (uint32_t)i,
+				    dtype, 1 + (int)(i % 3), &r));
+		if (i % 3) {
+			ok(ax__dict_reg_set_str(r, &r->units, "mA"));
+			ok(ax__dict_reg_set_str(r, &r->cyclic, i % 2 ? "CYCLIC_TX" : "CONFIG"));
+			ok(ax__dict_reg_set_str(r, &r->address_type, "NVM"));
+			ok(ax__dict_reg_set_str(r, &r->category, "MOTION"));
+			(void)snprintf(text, sizeof(text), "Description of register %zu", i);
+			ok(ax__dict_reg_set_str(r, &r->description, text));
+		}
+		if (i % 2)
+			ok(ax__dict_reg_set_str(r, &r->subcategory, "MOTION_LIMITS"));
+		if (i == 4) /* present but empty: must not come back as absent */
+			ok(ax__dict_reg_set_str(r, &r->units, ""));
+		(void)snprintf(text, sizeof(text), "Register %zu", i);
+		ok(ax__dict_reg_add_label(r, "en_US", text));
+		if (i % 2 == 0) {
+			(void)snprintf(text, sizeof(text), "Registro %zu", i);
+			ok(ax__dict_reg_add_label(r, "es_ES", text));
+		}
+		if (i % 4 == 1)
+			ok(ax__dict_reg_set_range(r, "-9223372036854775808",
+						  "18446744073709551615"));
+		if (i % 5 != 0) {
+			static const uint8_t bytes[8] = { 1, 0, 0xa0, 0x41, 0xff, 0x7f, 0, 9 };
+			size_t size = ax_dtype_size(dtype);
+
+			if (dtype == AX_DTYPE_STR)
+				ok(ax__dict_reg_set_default(r, (const uint8_t *)"abc", 4));
+			else
+				ok(ax__dict_reg_set_default(r, bytes, size ? size : 3));
+		}
+		if (i % 4 == 2) {
+			ok(ax__dict_reg_add_enum(r, 0, "Off"));
+			ok(ax__dict_reg_add_enum(r, 1, "On"));
+			ok(ax__dict_reg_add_enum(r, -1, "Fault"));
+			ok(ax__dict_reg_add_enum(r, INT64_MIN, "Lowest"));
+		}
+		if (i % 4 == 3) {
+			ok(ax__dict_reg_add_bitfield(r, "ENABLE", 0, 0));
+			ok(ax__dict_reg_add_bitfield(r, "MODE", 1, 4));
+			ok(ax__dict_reg_add_bitfield(r, "TOP", 60, 63));
+		}
+	}
+	ok(ax__dict_seal(d));
+	return d;
+}
+
+static void assert_same_str(const char *what, size_t i, const char *a, const char *b)
+{
+	if ((a == NULL) != (b == NULL))
+		fail_msg("%s [%zu]: %s vs %s", what, i, a ? a : "(absent)", b ? b : "(absent)");
+	if (a && strcmp(a, b))
+		fail_msg("%s [%zu]: '%s' vs '%s'", what, i, a, b);
+}
+
+/* Every field of the model, compared through the structs so NULL and "" differ. */
+static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
+{
+	const ax_dict_identity *x = &a->identity, *y = &b->identity;
+
+	assert_int_equal(x->vendor_id, y->vendor_id);
+	assert_int_equal(x->product_code, y->product_code);
+	assert_int_equal(x->revision, y->revision);
+	assert_int_equal(x->addr_space, y->addr_space);
+	assert_int_equal(x->format_version, y->format_version);
+	assert_int_equal(x->axes, y->axes);
+	assert_same_str("part_number", 0, x->part_number, y->part_number);
+	assert_same_str("firmware_version", 0, x->firmware_version, y->firmware_version);
+	assert_same_str("interface", 0, x->interface, y->interface);
+	assert_same_str("family", 0, x->family, y->family);
+	assert_same_str("name", 0, x->name, y->name);
+
+	assert_int_equal(a->n_regs, b->n_regs);
+	for (size_t i = 0; i < a->n_regs; i++) {
+		const struct ax_reg *r = &a->regs[i], *s = &b->regs[i];
+		const ax_reg *found = NULL;
+
+		assert_same_str("id", i, r->id, s->id);
+		assert_int_equal(r->subnode, s->subnode);
+		assert_int_equal(r->address, s->address);
+		assert_int_equal(r->dtype, s->dtype);
+		assert_int_equal(r->access, s->access);
+		assert_same_str("units", i, r->units, s->units);
+		assert_same_str("cyclic", i, r->cyclic, s->cyclic);
+		assert_same_str("address_type", i, r->address_type, s->address_type);
+		assert_same_str("description", i, r->description, s->description);
+		assert_same_str("category", i, r->category, s->category);
+		assert_same_str("subcategory", i, r->subcategory, s->subcategory);
+		assert_same_str("range_min", i, r->range_min, s->range_min);
+		assert_same_str("range_max", i, r->range_max, s->range_max);
+		assert_int_equal(r->def_len, s->def_len);
+		assert_int_equal(r->def == NULL, s->def == NULL);
+		if (r->def_len)
+			assert_memory_equal(r->def, s->def, r->def_len);
+		assert_int_equal(r->n_labels, s->n_labels);
+		for (size_t k = 0; k < r->n_labels; k++) {
+			assert_same_str("label lang", i, r->labels[k].lang, s->labels[k].lang);
+			assert_same_str("label text", i, r->labels[k].text, s->labels[k].text);
+		}
+		assert_int_equal(r->n_enums, s->n_enums);
+		for (size_t k = 0; k < r->n_enums; k++) {
+			assert_true(r->enums[k].value == s->enums[k].value);
+			assert_same_str("enum label", i, r->enums[k].label, s->enums[k].label);
+		}
+		assert_int_equal(r->n_bitfields, s->n_bitfields);
+		for (size_t k = 0; k < r->n_bitfields; k++) {
+			assert_same_str("bitfield", i, r->bitfields[k].name, s->bitfields[k].name);
+			assert_int_equal(r->bitfields[k].start, s->bitfields[k].start);
+			assert_int_equal(r->bitfields[k].end, s->bitfields[k].end);
+		}
+		/* The loaded copy is sealed: its indexes find each register again. */
+		ok(ax_dict_find(b, s->id, s->subnode, &found));
+		assert_string_equal(ax_reg_id(found), s->id);
+		ok(ax_dict_find_address(b, s->subnode, s->address, &found));
+		assert_int_equal(ax_reg_address(found), s->address);
+	}
+	assert_int_equal(a->n_categories, b->n_categories);
+	for (size_t i = 0; i < a->n_categories; i++) {
+		assert_same_str("category id", i, a->categories[i].id, b->categories[i].id);
+		assert_same_str("category label", i, a->categories[i].label,
+				b->categories[i].label);
+		assert_same_str("category parent", i, a->categories[i].parent,
+				b->categories[i].parent);
+	}
+	assert_int_equal(a->n_errors, b->n_errors);
+	for (size_t i = 0; i < a->n_errors; i++) {
+		assert_int_equal(a->errors[i].code, b->errors[i].code);
+		assert_same_str("error text", i, a->errors[i].text, b->errors[i].text);
+	}
+}
+
+static const char sha_a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char sha_b[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/* Store the models of @specs as the file @source; returns "replaced". */
+static int insert_specs(ax_db *db, const struct model_spec *specs, size_t n, const char *source,
+			const char *sha)
+{
+	ax_dict *dicts[8];
+	int replaced = -1, err;
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++)
+		dicts[i] = make_dict(&specs[i]);
+	err = ax__db_insert_dicts(db, dicts, n, source, sha, &replaced);
+	for (size_t i = 0; i < n; i++)
+		ax_dict_unref(dicts[i]);
+	ok(err);
+	return replaced;
+}
+
+static int64_t sql_count(const char *path, const char *sql)
+{
+	sqlite3 *s = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	return n;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *s = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 NULL),
+			 SQLITE_OK);
+	if (sqlite3_exec(s, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(s));
+	sqlite3_close(s);
+}
+
+/* ---- opening ---- */
+
+static void test_db__create_makes_folders(void **state)
+{
+	struct fx *fx = *state;
+	ax_db_model *models = (ax_db_model *)(uintptr_t)1;
+	char path[192];
+	struct stat st;
+	ax_db *db = NULL;
+
+	(void)snprintf(path, sizeof(path), "%s/a/b/c/devices.db", fx->dir);
+	ok(ax_db_open(&db, path, AX_DB_CREATE));
+	assert_non_null(db);
+	assert_string_equal(ax_db_path(db), path);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(ax_db_list(db, &models), 0);
+	assert_null(models);
+	db = ax_db_unref(db);
+	assert_null(db);
+
+	/* Our identity is in the header; the file opens again without AX_DB_CREATE. */
+	assert_int_equal(sql_count(path, "PRAGMA application_id"), AX__DB_APPLICATION_ID);
+	assert_int_equal(sql_count(path, "PRAGMA user_version"), AX__DB_SCHEMA_VERSION);
+	ok(ax_db_open(&db, path, 0));
+	assert_ptr_equal(ax_db_ref(db), db);
+	ax_db_unref(db);
+	ax_db_unref(db);
+	ok(ax_db_open(&db, path, AX_DB_READONLY));
+	ax_db_unref(db);
+}
+
+static void test_db__open_errors(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = (ax_db *)(uintptr_t)1;
+
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), fx->path));
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ENOTFOUND);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY | AX_DB_CREATE), AX_EINVAL);
+	assert_int_equal(ax_db_open(&db, fx->path, 0x80), AX_EINVAL);
+	assert_int_equal(ax_db_open(&db, "", AX_DB_CREATE), AX_EINVAL);
+	assert_int_equal(ax_db_open(&db, fx->dir, 0), AX_EPROTO);
+	assert_ptr_equal(db, (ax_db *)(uintptr_t)1); /* untouched on failure */
+	assert_int_equal(access(fx->path, F_OK), -1);  /* and nothing created */
+}
+
+static void fill_random(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		buf[i] = (uint8_t)seed;
+	}
+}
+
+static void test_db__corrupt_file_is_eproto(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t junk[8192];
+	ax_db *db = NULL;
+
+	/* Random bytes: not an SQLite file at all. */
+	fill_random(junk, sizeof(junk), 0x2545f491u);
+	write_file(fx->path, junk, sizeof(junk));
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(), fx->path));
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_null(db);
+
+	/* The SQLite magic followed by garbage. */
+	memcpy(junk, "SQLite format 3", 16);
+	write_file(fx->path, junk, sizeof(junk));
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(), fx->path));
+	assert_null(db);
+}
+
+static void test_db__truncated_file_is_eproto(void **state)
+{
+	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 300 };
+	struct fx *fx = *state;
+	ax_db_model *models = NULL;
+	ax_dict *dict = NULL;
+	ax_db *db = open_new(fx);
+	struct stat st;
+	int err;
+
+	assert_int_equal(insert_specs(db, &spec, 1, "/x/m.xdf", sha_a), 0);
+	ax_db_unref(db);
+	assert_int_equal(stat(fx->path, &st), 0);
+	assert_true(st.st_size > 8 * 4096);
+	/* Keep the first pages (the header and the schema), lose the rows. */
+	assert_int_equal(truncate(fx->path, 4 * 4096), 0);
+
+	err = ax_db_open(&db, fx->path, 0);
+	if (err == 0) {
+		/* SQLite reads lazily: the damage shows on the first query that reaches it. */
+		int n = ax_db_list(db, &models);
+
+		if (n >= 0)
+			err = ax_db_load(db, models[0].id, &dict);
+		else
+			err = n;
+		ax_db_models_free(models, n > 0 ? (size_t)n : 0);
+		ax_db_unref(db);
+	}
+	assert_int_equal(err, AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(), fx->path));
+	assert_null(dict);
+}
+
+static void test_db__foreign_sqlite_is_eproto(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = NULL;
+
+	sql_exec(fx->path, "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')");
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(), "is an SQLite database but not an axlink"));
+	assert_non_null(strstr(ax_error_last(), fx->path));
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_null(db);
+	/* Refused, and left alone: no tables of ours were added. */
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sqlite_master"), 1);
+
+	/* Another application's id, even without tables, is not ours either. */
+	assert_int_equal(remove(fx->path), 0);
+	sql_exec(fx->path, "PRAGMA application_id = 1234");
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_null(db);
+}
+
+static void test_db__newer_schema_is_eproto(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+
+	ax_db_unref(db);
+	db = NULL;
+	sql_exec(fx->path, "PRAGMA user_version = 2");
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(),
+			       "schema version 2 is newer than this library (max 1)"));
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_null(db);
+}
+
+static void test_db__empty_file_gets_schema(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = NULL;
+
+	/* A zero-length file is an empty SQLite database: it becomes ours... */
+	write_file(fx->path, "", 0);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_null(db);
+	ok(ax_db_open(&db, fx->path, 0));
+	ax_db_unref(db);
+	assert_int_equal(sql_count(fx->path, "PRAGMA user_version"), AX__DB_SCHEMA_VERSION);
+}
+
+static void test_db__readonly_refuses_import(void **state)
+{
+	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	ax_dict *d = make_dict(&spec);
+	ax_db_model *models = NULL;
+
+	ax_db_unref(db);
+	ok(ax_db_open(&db, fx->path, AX_DB_READONLY));
+	assert_int_equal(ax__db_insert_dicts(db, &d, 1, "/x/m.xdf", sha_a, NULL),
+			 AX_EACCESS);
+	assert_non_null(strstr(ax_error_last(), fx->path));
+	/* Refused before the file is even read. */
+	assert_int_equal(ax_db_import(db, "/nonexistent/m.xdf", NULL, &rep), AX_EACCESS);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_int_equal(ax_db_list(db, &models), 0);
+	ax_dict_unref(d);
+	ax_db_unref(db);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 0);
+}
+
+static void test_db__readonly_location_is_eaccess(void **state)
+{
+	char path[96];
+	ax_db *db = NULL;
+	int err;
+
+	(void)state;
+	/* sysfs refuses new folders even to root, so this fails for every user. */
+	(void)snprintf(path, sizeof(path), "/sys/axlink-test-%ld/devices.db", (long)getpid());
+	err = ax_db_open(&db, path, AX_DB_CREATE);
+	if (err == AX_ENOTFOUND && access("/sys", F_OK) < 0)
+		skip();
+	assert_int_equal(err, AX_EACCESS);
+	assert_non_null(strstr(ax_error_last(), "/sys/axlink-test-"));
+	assert_null(db);
+}
+
+/*
+ * Permissions as an ordinary user. Root ignores file modes, so when the
+ * tests run as root a child drops to nobody first; the checks run there
+ * and the exit status says which one failed.
+ */
+static int child_checks(const char *ro_path, const char *empty_path, const char *locked_dir)
+{
+	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
+	ax_db_model *models = NULL;
+	char path[192];
+	ax_dict *d;
+	ax_db *db = NULL;
+	int err, n;
+
+	if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+		return 77;
+	/* A write-protected database still opens, for reading only. */
+	err = ax_db_open(&db, ro_path, 0);
+	if (err < 0)
+		return 1;
+	d = make_dict(&spec);
+	err = ax__db_insert_dicts(db, &d, 1, "/x/m.xdf", sha_b, NULL);
+	ax_dict_unref(d);
+	if (err != AX_EACCESS || !strstr(ax_error_last(), ro_path))
+		return 2;
+	n = ax_db_list(db, &models);
+	ax_db_models_free(models, n > 0 ? (size_t)n : 0);
+	ax_db_unref(db);
+	if (n != 1)
+		return 3;
+	/* A new file in a folder we may not write to. */
+	(void)snprintf(path, sizeof(path), "%s/new.db", locked_dir);
+	if (ax_db_open(&db, path, AX_DB_CREATE) != AX_EACCESS || !strstr(ax_error_last(), path))
+		return 4;
+	/* Nor may we make a folder there. */
+	(void)snprintf(path, sizeof(path), "%s/sub/new.db", locked_dir);
+	if (ax_db_open(&db, path, AX_DB_CREATE) != AX_EACCESS)
+		return 5;
+	/* An empty write-protected file would need its schema written. */
+	if (ax_db_open(&db, empty_path, 0) != AX_EACCESS || !strstr(ax_error_last(), empty_path))
+		return 6;
+	return 0;
+}
+
+static void test_db__readonly_file_is_eaccess(void **state)
+{
+	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
+	struct fx *fx = *state;
+	char empty[160], locked[160];
+	ax_db *db = open_new(fx);
+	pid_t pid;
+	int status = -1;
+
+	assert_int_equal(insert_specs(db, &spec, 1, "/x/m.xdf", sha_a), 0);
+	ax_db_unref(db);
+	(void)snprintf(empty, sizeof(empty), "%s/empty.db", fx->dir);
+	(void)snprintf(locked, sizeof(locked), "%s/locked", fx->dir);
+	write_file(empty, "", 0);
+	assert_int_equal(mkdir(locked, 0555), 0);
+	assert_int_equal(chmod(locked, 0555), 0);
+	assert_int_equal(chmod(fx->path, 0444), 0);
+	assert_int_equal(chmod(empty, 0444), 0);
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_checks(fx->path, empty, locked));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip(); /* root without the right to become nobody */
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("read-only check %d failed in the child", WEXITSTATUS(status));
+	/* And the protected file still holds exactly what it held. */
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 1);
+}
+
+/* ---- storing, listing, loading ---- */
+
+static void test_db__store_list_load_equal(void **state)
+{
+	static const struct model_spec specs[] = {
+		{ 0, 0x00020001, 0x00000003, "ETH", "axd-2", "2.0.1", 40 },
+		{ 0x29c, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 25 },
+		{ 0, 0x00010064, 0x00010001, "EoE", "axs-100", "", 0 },
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model *models = NULL;
+	ax_dict *dicts[3];
+	int replaced = -1;
+
+	for (size_t i = 0; i < 3; i++)
+		dicts[i] = make_dict(&specs[i]);
+	ok(ax__db_insert_dicts(db, dicts, 3, "/dicts/three.xdf", sha_a, &replaced));
+	assert_int_equal(replaced, 0);
+
+	/* Listed by product, then revision, whatever the file order. */
+	assert_int_equal(ax_db_list(db, &models), 3);
+	assert_int_equal(models[0].product_code, 0x00010064);
+	assert_int_equal(models[0].revision, 0x00010001);
+	assert_string_equal(models[0].interface, "EoE");
+	assert_string_equal(models[0].firmware_version, "");
+	assert_int_equal(models[0].registers, 0);
+	assert_int_equal(models[1].revision, 0x00010002);
+	assert_int_equal(models[1].vendor_id, 0x29c);
+	assert_string_equal(models[1].name, "axs-100");
+	assert_string_equal(models[1].part_number, "PN-0042-A");
+	assert_string_equal(models[1].family, "Summit");
+	assert_int_equal(models[1].registers, 25);
+	assert_int_equal(models[2].product_code, 0x00020001);
+	assert_int_equal(models[2].registers, 40);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(models[i].source, "/dicts/three.xdf");
+		assert_string_equal(models[i].sha256, sha_a);
+		assert_int_equal(models[i].format_version, 3);
+	}
+
+	/* Each model loads back equal, field by field, and says where it came from. */
+	for (size_t i = 0; i < 3; i++) {
+		const ax_dict *want = NULL;
+		ax_dict *got = NULL;
+		char source[192];
+
+		for (size_t k = 0; k < 3; k++)
+			if (dicts[k]->identity.product_code == models[i].product_code &&
+			    dicts[k]->identity.revision == models[i].revision)
+				want = dicts[k];
+		assert_non_null(want);
+		ok(ax_db_load(db, models[i].id, &got));
+		assert_dict_equal(want, got);
+		(void)snprintf(source, sizeof(source), "db:%s#%lld", fx->path,
+			       (long long)models[i].id);
+		assert_string_equal(ax_dict_source(got), source);
+		ax_dict_unref(got);
+	}
+	for (size_t i = 0; i < 3; i++)
+		ax_dict_unref(dicts[i]);
+	ax_db_models_free(models, 3);
+	ax_db_unref(db);
+}
+
+static void test_db__load_missing_model(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_dict *dict = (ax_dict *)(uintptr_t)1;
+
+	assert_int_equal(ax_db_load(db, 42, &dict), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "42"));
+	assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
+	ax_db_unref(db);
+}
+
+static int64_t model_id_of(ax_db *db, uint32_t product, uint32_t revision)
+{
+	ax_db_model *models = NULL;
+	int n = ax_db_list(db, &models);
+	int64_t id = -1;
+
+	ok(n);
+	for (int i = 0; i < n; i++)
+		if (models[i].product_code == product && models[i].revision == revision)
+			id = models[i].id;
+	ax_db_models_free(models, (size_t)n);
+	return id;
+}
+
+static void test_db__same_sha_changes_nothing(void **state)
+{
+	static const struct model_spec specs[] = {
+		{ 0, 0x100, 0x1, "ETH", "m1", "1.0", 10 },
+		{ 0, 0x100, 0x2, "ETH", "m2", "1.1", 10 },
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	int64_t id1, id2;
+
+	assert_int_equal(insert_specs(db, specs, 2, "/x/m.xdf", sha_a), 0);
+	id1 = model_id_of(db, 0x100, 0x1);
+	id2 = model_id_of(db, 0x100, 0x2);
+	assert_int_equal(insert_specs(db, specs, 2, "/x/m.xdf", sha_a), 0);
+	/* The same rows, not equal copies: nothing was rewritten. */
+	assert_int_equal(model_id_of(db, 0x100, 0x1), id1);
+	assert_int_equal(model_id_of(db, 0x100, 0x2), id2);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), 20);
+	ax_db_unref(db);
+}
+
+static void test_db__changed_file_replaces(void **state)
+{
+	static const struct model_spec before[] = {
+		{ 0, 0x100, 0x1, "ETH", "m1", "1.0", 10 },
+		{ 0, 0x100, 0x2, "ETH", "m2", "1.1", 10 },
+	};
+	static const struct model_spec after[] = {
+		{ 0, 0x100, 0x1, "ETH", "m1", "1.0.1", 12 },
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model *models = NULL;
+	int64_t id1;
+
+	assert_int_equal(insert_specs(db, before, 2, "/x/m.xdf", sha_a), 0);
+	id1 = model_id_of(db, 0x100, 0x1);
+	assert_int_equal(insert_specs(db, after, 1, "/x/m.xdf", sha_b), 1);
+	assert_int_equal(ax_db_list(db, &models), 1);
+	assert_true(models[0].id != id1);
+	assert_string_equal(models[0].firmware_version, "1.0.1");
+	assert_string_equal(models[0].sha256, sha_b);
+	assert_int_equal(models[0].registers, 12);
+	ax_db_models_free(models, 1);
+	/* The old rows went with their models, down to the labels. */
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), 12);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM labels"), 12 + 6);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
+
+	/* Going back to the first content is a change too. */
+	assert_int_equal(insert_specs(db, before, 2, "/x/m.xdf", sha_a), 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 2);
+	ax_db_unref(db);
+}
+
+static void test_db__other_file_takes_over_model(void **state)
+{
+	static const struct model_spec a[] = { { 0, 0x100, 0x1, "ETH", "from-a", "1.0", 4 } };
+	static const struct model_spec b[] = {
+		{ 0, 0x100, 0x1, "ETH", "from-b", "1.0", 5 },
+		{ 0, 0x100, 0x1, "CAN", "from-b", "1.0", 5 },
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model *models = NULL;
+
+	assert_int_equal(insert_specs(db, a, 1, "/x/a.xdf", sha_a), 0);
+	assert_int_equal(insert_specs(db, b, 2, "/x/b.xdf", sha_b), 1);
+	assert_int_equal(ax_db_list(db, &models), 2);
+	assert_string_equal(models[0].interface, "ETH"); /* ETH before CAN for one revision */
+	assert_string_equal(models[0].name, "from-b");
+	assert_string_equal(models[1].interface, "CAN");
+	ax_db_models_free(models, 2);
+	/* a.xdf lost its only model, so its record went too... */
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
+	/* ...and importing it again is a change that takes the model back. */
+	assert_int_equal(insert_specs(db, a, 1, "/x/a.xdf", sha_a), 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 2);
+	/* b.xdf owns one model of its two now: the same hash stores it again. */
+	assert_int_equal(insert_specs(db, b, 2, "/x/b.xdf", sha_b), 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
+	ax_db_unref(db);
+}
+
+static void test_db__same_model_twice_in_file(void **state)
+{
+	static const struct model_spec ok_spec[] = { { 0, 0x7, 0x1, "ETH", "keep", "1", 2 } };
+	static const struct model_spec twice[] = {
+		{ 0, 0x100, 0x1, "ETH", "first", "1.0", 4 },
+		{ 0, 0x100, 0x1, "ETH", "second", "1.0", 4 },
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_dict *dicts[2];
+	int replaced = -1;
+
+	assert_int_equal(insert_specs(db, ok_spec, 1, "/x/keep.xdf", sha_a), 0);
+	for (size_t i = 0; i < 2; i++)
+		dicts[i] = make_dict(&twice[i]);
+	assert_int_equal(ax__db_insert_dicts(db, dicts, 2, "/x/dup.xdf", sha_b, &replaced),
+			 AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(), "/x/dup.xdf"));
+	assert_non_null(strstr(ax_error_last(), "more than once"));
+	assert_int_equal(replaced, -1);
+	/* All or nothing: the first of the two is not left behind. */
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
+	for (size_t i = 0; i < 2; i++)
+		ax_dict_unref(dicts[i]);
+	ax_db_unref(db);
+}
+
+static void test_db__sql_text_stored_verbatim(void **state)
+{
+	static const char evil[] = "x'); DROP TABLE models;--";
+	static const char *const texts[] = {
+		evil, "\"; DELETE FROM registers; --", "Robert'); DROP TABLE sources;--",
+		"50% off \\ %s %n ?1 :name @x $y", "\xc3\xa9t\xc3\xa9 \xe2\x82\xac",
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_dict *d = ax__dict_new("memory"), *got = NULL;
+	const ax_reg *reg = NULL;
+	ax_db_model *models = NULL;
+	struct ax_reg *r;
+
+	d->identity.product_code = 0x500;
+	d->identity.revision = 0x1;
+	d->identity.format_version = 2;
+	ok(ax__dict_set_identity(d, texts[1], texts[2], "ETH", texts[3], evil));
+	ok(ax__dict_add_category(d, evil, texts[1], NULL));
+	ok(ax__dict_add_error(d, 0x1, texts[2]));
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		ok(ax__dict_add_reg(d, texts[i], 1, (uint32_t)i, AX_DTYPE_U16, AX_REG_RW, &r));
+		ok(ax__dict_reg_set_str(r, &r->description, texts[(i + 1) % 5]));
+		ok(ax__dict_reg_set_str(r, &r->units, texts[(i + 2) % 5]));
+		ok(ax__dict_reg_add_label(r, texts[(i + 3) % 5], texts[(i + 4) % 5]));
+		ok(ax__dict_reg_add_enum(r, 7, texts[i]));
+		ok(ax__dict_reg_add_bitfield(r, texts[i], 2, 3));
+		ok(ax__dict_reg_set_range(r, texts[i], texts[(i + 1) % 5]));
+	}
+	ok(ax__dict_seal(d));
+	ok(ax__db_insert_dicts(db, &d, 1, evil, sha_a, NULL));
+
+	assert_int_equal(ax_db_list(db, &models), 1);
+	assert_string_equal(models[0].name, evil);
+	assert_string_equal(models[0].source, evil);
+	assert_string_equal(models[0].family, texts[3]);
+	ok(ax_db_load(db, models[0].id, &got));
+	assert_dict_equal(d, got);
+	ok(ax_dict_find(got, evil, -1, &reg));
+	assert_string_equal(ax_reg_id(reg), evil);
+	ax_db_models_free(models, 1);
+	ax_dict_unref(got);
+	ax_dict_unref(d);
+	ax_db_unref(db);
+	/* Every table is still there. */
+	assert_int_equal(sql_count(fx->path,
+				   "SELECT count(*) FROM sqlite_master WHERE name IN ('sources', "
+				   "'models', 'registers', 'labels', 'enums', 'bitfields', "
+				   "'categories', 'errors')"),
+			 8);
+}
+
+/* ---- resolving ---- */
+
+struct resolve_case {
+	const char *name;
+	uint32_t vendor, product, revision;
+	int match;
+	uint32_t want_rev;
+	const char *want_iface, *want_name;
+	const char *reason;
+};
+
+static const struct model_spec resolve_models[] = {
+	/* CAN first, so file order does not make ETH win by accident. */
+	{ 0, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 2 },
+	{ 0, 0x00010064, 0x00010002, "ETH", "axs-100", "1.2.0", 2 },
+	{ 0, 0x00010064, 0x00010004, "ECAT", "axs-100", "1.4.0", 2 },
+	{ 0, 0x00010064, 0x00010004, "EoE", "axs-100", "1.4.0", 2 },
+	{ 0, 0x00010064, 0x00010008, "ETH", "axs-100", "1.8.0", 2 },
+	{ 0, 0x00020001, 0x00000100, "ETH", "", "", 2 },
+	{ 0x29c, 0x00030001, 0x00000001, "ETH", "vendor-a", "3.0", 2 },
+	{ 0, 0x00030001, 0x00000001, "CAN", "anyone", "3.0", 2 },
+};
+
+static const struct resolve_case resolve_cases[] = {
+	{ "exact_prefers_eth", 0, 0x00010064, 0x00010002, AX_MATCH_EXACT, 0x00010002, "ETH",
+	  "axs-100",
+	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)" },
+	{ "exact_prefers_eoe_over_ecat", 0, 0x00010064, 0x00010004, AX_MATCH_EXACT, 0x00010004,
+	  "EoE", "axs-100",
+	  "product 0x00010064 rev 0x00010004: exact match, axs-100 (EoE, firmware 1.4.0)" },
+	{ "lower_is_the_nearest", 0, 0x00010064, 0x00010007, AX_MATCH_LOWER_REVISION, 0x00010004,
+	  "EoE", "axs-100",
+	  "product 0x00010064 rev 0x00010007: no dictionary for revision 0x00010007, using "
+	  "nearest lower revision 0x00010004, axs-100 (EoE, firmware 1.4.0)" },
+	{ "lower_just_below", 0, 0x00010064, 0x00010003, AX_MATCH_LOWER_REVISION, 0x00010002,
+	  "ETH", "axs-100",
+	  "product 0x00010064 rev 0x00010003: no dictionary for revision 0x00010003, using "
+	  "nearest lower revision 0x00010002, axs-100 (ETH, firmware 1.2.0)" },
+	{ "lower_above_all", 0, 0x00010064, 0xffffffff, AX_MATCH_LOWER_REVISION, 0x00010008,
+	  "ETH", "axs-100",
+	  "product 0x00010064 rev 0xffffffff: no dictionary for revision 0xffffffff, using "
+	  "nearest lower revision 0x00010008, axs-100 (ETH, firmware 1.8.0)" },
+	{ "any_takes_highest", 0, 0x00010064, 0x00010001, AX_MATCH_ANY_REVISION, 0x00010008,
+	  "ETH", "axs-100",
+	  "product 0x00010064 rev 0x00010001: no dictionary for revision 0x00010001 or lower, "
+	  "using revision 0x00010008, axs-100 (ETH, firmware 1.8.0)" },
+	{ "any_unnamed_model", 0, 0x00020001, 0x00000001, AX_MATCH_ANY_REVISION, 0x00000100,
+	  "ETH", "",
+	  "product 0x00020001 rev 0x00000001: no dictionary for revision 0x00000001 or lower, "
+	  "using revision 0x00000100, PN-0042-A (ETH)" },
+	{ "none", 0, 0x00000999, 0x00010002, AX_MATCH_NONE, 0, NULL, NULL,
+	  "product 0x00000999 rev 0x00010002: no dictionary for product 0x00000999" },
+	{ "none_names_vendor", 0x29c, 0x00000999, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
+	  "product 0x00000999 rev 0x00000001: no dictionary for product 0x00000999 of vendor "
+	  "0x0000029c" },
+	{ "vendorless_model_fits_any_vendor", 0x1234, 0x00010064, 0x00010002, AX_MATCH_EXACT,
+	  0x00010002, "ETH", "axs-100",
+	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)" },
+	{ "own_vendor_wins", 0x29c, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "ETH", "vendor-a",
+	  "product 0x00030001 rev 0x00000001: exact match, vendor-a (ETH, firmware 3.0)" },
+	{ "other_vendor_skipped", 0x777, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "CAN", "anyone",
+	  "product 0x00030001 rev 0x00000001: exact match, anyone (CAN, firmware 3.0)" },
+};
+
+static void test_db__resolve_rules(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+
+	assert_int_equal(insert_specs(db, resolve_models, 5, "/x/axs.xdf", sha_a), 0);
+	assert_int_equal(insert_specs(db, resolve_models + 5, 3, "/x/other.xdf", sha_b), 0);
+	for (size_t i = 0; i < sizeof(resolve_cases) / sizeof(resolve_cases[0]); i++) {
+		const struct resolve_case *c = &resolve_cases[i];
+		ax_dict *dict = (ax_dict *)(uintptr_t)1;
+		char *reason = NULL;
+		int match = -1;
+		int err = ax_db_resolve(db, c->vendor, c->product, c->revision, &dict, &match,
+					&reason);
+
+		if (err < 0)
+			fail_msg("%s: %d %s", c->name, err, ax_error_last());
+		if (match != c->match)
+			fail_msg("%s: match %s, want %s", c->name, ax_match_name(match),
+				 ax_match_name(c->match));
+		if (strcmp(reason, c->reason))
+			fail_msg("%s: reason\n  '%s'\nwant\n  '%s'", c->name, reason, c->reason);
+		if (c->match == AX_MATCH_NONE) {
+			assert_null(dict);
+		} else {
+			const ax_dict_identity *id = ax_dict_identity_get(dict);
+
+			if (id->revision != c->want_rev || strcmp(id->interface, c->want_iface) ||
+			    strcmp(id->name, c->want_name))
+				fail_msg("%s: got rev 0x%08x %s '%s'", c->name, id->revision,
+					 id->interface, id->name);
+			assert_int_equal(ax_dict_reg_count(dict), 2);
+		}
+		ax_free(reason);
+		ax_dict_unref(dict);
+	}
+	ax_db_unref(db);
+}
+
+static void test_db__resolve_reason_optional(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_dict *dict = NULL;
+	int match = -1;
+
+	assert_int_equal(insert_specs(db, resolve_models, 2, "/x/axs.xdf", sha_a), 0);
+	ok(ax_db_resolve(db, 0, 0x00010064, 0x00010002, &dict, &match, NULL));
+	assert_int_equal(match, AX_MATCH_EXACT);
+	assert_non_null(dict);
+	ax_dict_unref(dict);
+	ax_db_unref(db);
+}
+
+static void test_db__match_names(void **state)
+{
+	(void)state;
+	assert_string_equal(ax_match_name(AX_MATCH_NONE), "none");
+	assert_string_equal(ax_match_name(AX_MATCH_EXACT), "exact");
+	assert_string_equal(ax_match_name(AX_MATCH_LOWER_REVISION), "lower-revision");
+	assert_string_equal(ax_match_name(AX_MATCH_ANY_REVISION), "any-revision");
+	assert_string_equal(ax_match_name(AX_MATCH_FILE), "file");
+	assert_string_equal(ax_match_name(99), "unknown");
+}
+
+/* ---- importing real files ---- */
+
+/*
+ * A version 3 file with an Ethernet and an EtherCAT device, whose model
+ * name and first register id are SQL; @firmware and @n_regs vary it.
+ */
+static void write_xdf(const char *path, const char *firmware, int n_regs)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<IngeniaDictionary>\n"
+		   " <Header><Version>3.0</Version></Header>\n"
+		   " <Body>\n"
+		   "  <Categories><Category id=\"MOTION\"><Labels><Label lang=\"en_US\">Motion"
+		   "</Label></Labels></Category></Categories>\n"
+		   "  <Devices>\n"
+		   "   <ETHDevice firmwareVersion=\"%s\" ProductCode=\"0x00010064\" "
+		   "PartNumber=\"AXS-100\" RevisionNumber=\"0x00010002\" "
+		   "name=\"x&apos;); DROP TABLE models;--\">\n"
+		   "    <MCBRegisters>\n"
+		   "     <MCBRegister address=\"0x010\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
+		   "id=\"x&apos;); DROP TABLE models;--\" default=\"0100\" cat_id=\"MOTION\"/>\n",
+		firmware);
+	for (int i = 0; i < n_regs; i++)
+		fprintf(f, "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" "
+			   "dtype=\"s32\" id=\"REG_%d\" units=\"cnt\"/>\n",
+			0x100 + i, i);
+	fprintf(f, "    </MCBRegisters>\n"
+		   "   </ETHDevice>\n"
+		   "   <ECATDevice firmwareVersion=\"%s\" ProductCode=\"0x00010064\" "
+		   "RevisionNumber=\"0x00010002\">\n"
+		   "    <CANopenObjects>\n"
+		   "     <CANopenObject index=\"0x2010\" datatype=\"VAR\"><Subitems>"
+		   "<Subitem subindex=\"0\" access=\"rw\" dtype=\"u16\" id=\"REG_CAN\" "
+		   "default=\"0100\"/></Subitems></CANopenObject>\n"
+		   "    </CANopenObjects>\n"
+		   "   </ECATDevice>\n"
+		   "  </Devices>\n"
+		   " </Body>\n"
+		   "</IngeniaDictionary>\n",
+		firmware);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The SHA-256 as coreutils computes it, to check ours against. */
+static void sha256sum(const char *path, char out[65])
+{
+	char cmd[256];
+	FILE *p;
+
+	(void)snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	p = popen(cmd, "r");
+	if (!p)
+		skip();
+	if (fscanf(p, "%64s", out) != 1) {
+		(void)pclose(p);
+		skip(); /* no sha256sum here */
+	}
+	(void)pclose(p);
+}
+
+/* Import @path and check every model the report lists loads back equal to the file's. */
+static void import_and_compare(ax_db *db, const char *path)
+{
+	ax_db_import_report *rep = NULL;
+	ax_dict **dicts = NULL;
+	size_t n = 0, skipped = 0, warnings = 0;
+	char *canon = realpath(path, NULL);
+	int got;
+
+	assert_non_null(canon);
+	got = ax_dict_load_file(&dicts, &n, path, NULL);
+	if (got < 0)
+		fail_msg("%s: %s", path, ax_error_last());
+	got = ax_db_import(db, path, NULL, &rep);
+	if (got < 0)
+		fail_msg("import %s: %s", path, ax_error_last());
+	assert_int_equal(got, (int)n);
+	assert_non_null(rep);
+	assert_string_equal(rep->file, path);
+	assert_int_equal(rep->n_models, n);
+	assert_int_equal(rep->format_version, dicts[0]->identity.format_version);
+	for (size_t i = 0; i < n; i++) {
+		const ax_db_model *m = &rep->models[i];
+		ax_dict *loaded = NULL;
+
+		/* Reported in file order, with the fields the CLI prints. */
+		assert_int_equal(m->product_code, dicts[i]->identity.product_code);
+		assert_int_equal(m->revision, dicts[i]->identity.revision);
+		assert_int_equal(m->vendor_id, dicts[i]->identity.vendor_id);
+		assert_string_equal(m->interface, dicts[i]->identity.interface);
+		assert_string_equal(m->part_number, dicts[i]->identity.part_number);
+		assert_int_equal(m->registers, dicts[i]->n_regs);
+		assert_string_equal(m->source, canon);
+		assert_int_equal(strlen(m->sha256), 64);
+		ok(ax_db_load(db, m->id, &loaded));
+		assert_dict_equal(dicts[i], loaded);
+		ax_dict_unref(loaded);
+		skipped += dicts[i]->n_skipped;
+		warnings += dicts[i]->n_warnings;
+	}
+	assert_int_equal(rep->skipped, skipped);
+	assert_int_equal(rep->n_warnings, warnings);
+	for (size_t i = 0; i < n; i++)
+		ax_dict_unref(dicts[i]);
+	ax_free(dicts);
+	ax_db_import_report_free(rep);
+	free(canon);
+}
+
+static void test_db__import_equals_file(void **state)
+{
+	static const char *const fixtures[] = { "v2_axes.xdf", "v2_can.xdf", "v3_multi.xdf",
+						"skipped.xdf" };
+	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_TEST_DATA_DIR, fixtures[i]);
+		import_and_compare(db, path);
+	}
+	/* Our own drive models, the largest with over a thousand registers. */
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_DEVICES_DIR, devices[i]);
+		if (access(path, R_OK) == 0)
+			import_and_compare(db, path);
+	}
+	ax_db_unref(db);
+}
+
+static void test_db__import_report_and_hash(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = NULL;
+	char path[192], want[65];
+
+	(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_TEST_DATA_DIR, "skipped.xdf");
+	assert_int_equal(ax_db_import(db, path, NULL, &rep), 1);
+	/* Registers the importer left out are counted and explained, file:line first. */
+	assert_true(rep->skipped > 0);
+	assert_true(rep->n_warnings >= rep->skipped);
+	for (size_t i = 0; i < rep->n_warnings; i++) {
+		const char *w = rep->warnings[i];
+
+		if (strncmp(w, path, strlen(path)) || w[strlen(path)] != ':' ||
+		    w[strlen(path) + 1] < '1' || w[strlen(path) + 1] > '9')
+			fail_msg("warning %zu is not 'file:line: ...': %s", i, w);
+	}
+	assert_int_equal(rep->replaced, 0);
+	assert_int_equal(rep->format_version, 3);
+	sha256sum(path, want);
+	assert_string_equal(rep->models[0].sha256, want);
+	ax_db_import_report_free(rep);
+	ax_db_unref(db);
+}
+
+static void test_db__import_again_and_changed(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = NULL;
+	ax_db_model *models = NULL;
+	char path[160], other[192];
+	int64_t ids[2];
+
+	(void)snprintf(path, sizeof(path), "%s/m.xdf", fx->dir);
+	write_xdf(path, "1.2.0", 3);
+	assert_int_equal(ax_db_import(db, path, NULL, &rep), 2);
+	assert_int_equal(rep->replaced, 0);
+	assert_int_equal(rep->n_models, 2);
+	assert_string_equal(rep->models[0].interface, "ETH");
+	assert_string_equal(rep->models[0].name, "x'); DROP TABLE models;--");
+	assert_string_equal(rep->models[1].interface, "ECAT");
+	ids[0] = rep->models[0].id;
+	ids[1] = rep->models[1].id;
+	ax_db_import_report_free(rep);
+
+	/* Same bytes, even through another spelling of the path: nothing changes. */
+	(void)snprintf(other, sizeof(other), "%s/./m.xdf", fx->dir);
+	assert_int_equal(ax_db_import(db, other, NULL, &rep), 2);
+	assert_int_equal(rep->replaced, 0);
+	assert_int_equal(rep->models[0].id, ids[0]);
+	assert_int_equal(rep->models[1].id, ids[1]);
+	ax_db_import_report_free(rep);
+	/* The report is optional. */
+	assert_int_equal(ax_db_import(db, path, NULL, NULL), 2);
+	assert_int_equal(model_id_of(db, 0x00010064, 0x00010002), ids[1]);
+
+	/* Changed bytes: both models are replaced by the new ones. */
+	write_xdf(path, "1.3.0", 5);
+	assert_int_equal(ax_db_import(db, path, NULL, &rep), 2);
+	assert_int_equal(rep->replaced, 1);
+	assert_true(rep->models[0].id != ids[0] && rep->models[0].id != ids[1]);
+	assert_int_equal(rep->models[0].registers, 6);
+	ax_db_import_report_free(rep);
+	assert_int_equal(ax_db_list(db, &models), 2);
+	for (int i = 0; i < 2; i++)
+		assert_string_equal(models[i].firmware_version, "1.3.0");
+	ax_db_models_free(models, 2);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), 7);
+	ax_db_unref(db);
+}
+
+static void test_db__import_bad_file_changes_nothing(void **state)
+{
+	static const char *const bad[] = { "malformed.xdf", "wrong_root.xdf", "version4.xdf",
+					   "entity_external.xdf" };
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ax_dict **dicts = NULL;
+		size_t n = 0;
+		int want, got;
+
+		(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_TEST_DATA_DIR, bad[i]);
+		want = ax_dict_load_file(&dicts, &n, path, NULL);
+		if (want >= 0)
+			fail_msg("%s: the importer took it (%d models)", bad[i], want);
+		got = ax_db_import(db, path, NULL, &rep);
+		if (got != want)
+			fail_msg("%s: %d, want %d (%s)", bad[i], got, want, ax_error_last());
+		assert_non_null(strstr(ax_error_last(), bad[i]));
+	}
+	(void)snprintf(path, sizeof(path), "%s/missing.xdf", fx->dir);
+	assert_int_equal(ax_db_import(db, path, NULL, &rep), AX_ENOTFOUND);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	ax_db_unref(db);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 0);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 0);
+}
+
+/* ---- threads ---- */
+
+#define THREAD_ROUNDS 40
+
+struct thread_arg {
+	ax_db *db;
+	int role; /* 0 stores built dictionaries, 1 resolves them, 2 imports a file */
+	const char *file;
+	int failures;
+	char msg[256];
+};
+
+static void *thread_main(void *p)
+{
+	static const struct model_spec v1[] = { { 0, 0x900, 0x10, "ETH", "t", "1.0", 30 } };
+	static const struct model_spec v2[] = { { 0, 0x900, 0x10, "ETH", "t", "2.0", 31 } };
+	struct thread_arg *a = p;
+
+	for (int i = 0; i < THREAD_ROUNDS && !a->failures; i++) {
+		if (a->role == 0) {
+			ax_dict *d = make_dict(i % 2 ? v2 : v1);
+			int replaced = -1;
+			int err = ax__db_insert_dicts(a->db, &d, 1, "/x/t.xdf",
+						      i % 2 ? sha_b : sha_a, &replaced);
+
+			ax_dict_unref(d);
+			if (err < 0 || replaced != 1) {
+				a->failures++;
+				(void)snprintf(a->msg, sizeof(a->msg), "store %d: %d %s", i, err,
+					       ax_error_last());
+			}
+		} else if (a->role == 2) {
+			ax_db_import_report *rep = NULL;
+			int n = ax_db_import(a->db, a->file, NULL, &rep);
+
+			if (n != 1 || rep->replaced != 0 || rep->n_models != 1) {
+				a->failures++;
+				(void)snprintf(a->msg, sizeof(a->msg), "import %d: %d %s", i, n,
+					       ax_error_last());
+			}
+			ax_db_import_report_free(rep);
+		} else {
+			ax_dict *dict = NULL;
+			char *reason = NULL;
+			int match = -1;
+			int err = ax_db_resolve(a->db, 0, 0x900, 0x10, &dict, &match, &reason);
+			size_t n = dict ? ax_dict_reg_count(dict) : 0;
+			const char *fw = dict ? ax_dict_identity_get(dict)->firmware_version : "";
+
+			/* Never a half-imported model: the old one or the new one, whole. */
+			if (err < 0 || match != AX_MATCH_EXACT ||
+			    !((n == 30 && !strcmp(fw, "1.0")) || (n == 31 && !strcmp(fw, "2.0")))) {
+				a->failures++;
+				(void)snprintf(a->msg, sizeof(a->msg),
+					       "resolve %d: %d match %d, %zu regs fw '%s': %s", i,
+					       err, match, n, fw, err < 0 ? ax_error_last() : "");
+			}
+			ax_free(reason);
+			ax_dict_unref(dict);
+		}
+	}
+	return NULL;
+}
+
+static void test_db__threads_import_and_resolve(void **state)
+{
+	static const struct model_spec v0[] = { { 0, 0x900, 0x10, "ETH", "t", "2.0", 31 } };
+	struct fx *fx = *state;
+	ax_db *shared = open_new(fx), *second = NULL;
+	struct thread_arg args[5];
+	pthread_t threads[5];
+	char file[256];
+
+	(void)snprintf(file, sizeof(file), "%s/v2_axes.xdf", AXLINK_TEST_DATA_DIR);
+	assert_int_equal(insert_specs(shared, v0, 1, "/x/t.xdf", sha_b), 0);
+	assert_int_equal(ax_db_import(shared, file, NULL, NULL), 1);
+	ok(ax_db_open(&second, fx->path, 0));
+	/*
+	 * On one handle: a thread storing, one resolving, one importing a file
+	 * (unchanged, so a no-op each time); on a second connection to the
+	 * same file: two more resolving.
+	 */
+	for (int i = 0; i < 5; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].db = i >= 3 ? second : shared;
+		args[i].role = i == 0 ? 0 : i == 2 ? 2 : 1;
+		args[i].file = file;
+	}
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, thread_main, &args[i]), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	for (int i = 0; i < 5; i++)
+		if (args[i].failures)
+			fail_msg("thread %d: %s", i, args[i].msg);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 2);
+	ax_db_unref(second);
+	ax_db_unref(shared);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(test_db__##name, fx_setup, fx_teardown)
+	const struct CMUnitTest tests[] = {
+		T(create_makes_folders),
+		T(open_errors),
+		T(corrupt_file_is_eproto),
+		T(truncated_file_is_eproto),
+		T(foreign_sqlite_is_eproto),
+		T(newer_schema_is_eproto),
+		T(empty_file_gets_schema),
+		T(readonly_refuses_import),
+		T(readonly_location_is_eaccess),
+		T(readonly_file_is_eaccess),
+		T(store_list_load_equal),
+		T(load_missing_model),
+		T(same_sha_changes_nothing),
+		T(changed_file_replaces),
+		T(other_file_takes_over_model),
+		T(same_model_twice_in_file),
+		T(sql_text_stored_verbatim),
+		T(import_equals_file),
+		T(import_report_and_hash),
+		T(import_again_and_changed),
+		T(import_bad_file_changes_nothing),
+		T(resolve_rules),
+		T(resolve_reason_optional),
+		cmocka_unit_test(test_db__match_names),
+		T(threads_import_and_resolve),
+	};
+#undef T
+	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
+}
