@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * axlink-sim: simulated MCB drives on the network, for tests, demos and
+ * development without hardware.
+ *
+ *   axlink-sim --eth 127.0.0.2 --count 3 [--port P] [--model NAME] ...
+ *
+ * Once every socket is bound it prints one URI per drive on stdout and
+ * flushes, so a script or test can read them and know it is serving; stdout
+ * carries nothing else. It runs until SIGINT or SIGTERM and then exits 0.
+ * Exit status: 0 clean stop, 1 failure (e.g. an address that cannot be
+ * bound), 2 usage error. Messages go to stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "axlink/axlink.h"
+#include "sim.h"
+
+#define EXIT_USAGE 2
+
+#define DEFAULT_MODEL "axs-100"
+#define DEFAULT_SERIAL 1000u
+/* A minute is far beyond any transport timeout; more only looks like a typo. */
+#define MAX_DELAY_MS 60000u
+
+struct options {
+	uint32_t addrs[SIM_MAX_DRIVES]; /* host order */
+	size_t n_addrs;
+	size_t group;      /* index of the last --eth address */
+	int group_counted; /* --count already given for it */
+	uint32_t fault_only[SIM_MAX_DRIVES];
+	size_t n_fault_only;
+	unsigned port;
+	const char *model;
+	uint32_t serial;
+	struct sim_faults faults;
+	uint64_t seed;
+	int have_seed;
+	int allow_any;
+	int verbose;
+};
+
+enum {
+	OPT_ETH = 256,
+	OPT_COUNT,
+	OPT_PORT,
+	OPT_MODEL,
+	OPT_SERIAL,
+	OPT_DROP,
+	OPT_CORRUPT,
+	OPT_DELAY,
+	OPT_DROP_FIRST,
+	OPT_SEED,
+	OPT_FAULT_ONLY,
+	OPT_ALLOW_ANY,
+};
+
+static const struct option long_options[] = {
+        {"eth", required_argument, NULL, OPT_ETH},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"serial", required_argument, NULL, OPT_SERIAL},
+        {"drop", required_argument, NULL, OPT_DROP},
+        {"corrupt", required_argument, NULL, OPT_CORRUPT},
+        {"delay", required_argument, NULL, OPT_DELAY},
+        {"drop-first", required_argument, NULL, OPT_DROP_FIRST},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"fault-only", required_argument, NULL, OPT_FAULT_ONLY},
+        {"allow-any-address", no_argument, NULL, OPT_ALLOW_ANY},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+};
+
+static void print_models(FILE *f)
+{
+	const char *sep = "";
+
+	for (const simdrive_model *m = simdrive_models(); m->name; m++) {
+		fprintf(f, "%s%s", sep, m->name);
+		sep = ", ";
+	}
+}
+
+static void print_help(void)
+{
+	printf("usage: axlink-sim --eth ADDR [--count N] [--eth ADDR ...] [options]\n"
+	       "\n"
+	       "Serve simulated MCB drives over UDP, each on its own IPv4 address. Once\n"
+	       "every socket is bound, print one URI per drive on stdout\n"
+	       "(eth://ADDR:PORT), then serve until SIGINT or SIGTERM.\n"
+	       "\n"
+	       "Drives:\n"
+	       "  --eth ADDR          serve a drive on ADDR (repeatable)\n"
+	       "  --count N           N drives on consecutive addresses from the last --eth\n"
+	       "                      (1..%d, last octet at most 255)\n"
+	       "  --port P            UDP port of every drive (default %d; 0: the system\n"
+	       "                      picks one per drive, see the URIs)\n"
+	       "  --model NAME        drive model (default %s; one of: ",
+	       SIM_MAX_DRIVES, AX_MCB_UDP_PORT, DEFAULT_MODEL);
+	print_models(stdout);
+	printf(")\n"
+	       "  --serial N          serial number of the first drive, +1 for each next one\n"
+	       "                      (default %u)\n"
+	       "  --allow-any-address also bind addresses outside 127.0.0.0/8\n"
+	       "\n"
+	       "Fault injection (for tests):\n"
+	       "  --drop PERCENT      lose this share of incoming datagrams (0..100)\n"
+	       "  --corrupt PERCENT   flip one bit under the CRC of this share of replies\n"
+	       "  --delay MS          send each reply MS milliseconds late (0..%u); other\n"
+	       "                      drives keep answering meanwhile\n"
+	       "  --drop-first N      each drive loses its first N requests\n"
+	       "  --seed S            seed of the drop/corrupt choices (default: time)\n"
+	       "  --fault-only ADDR   inject faults only into the drive at ADDR (repeatable;\n"
+	       "                      default: every drive)\n"
+	       "\n"
+	       "  -v, --verbose       debug log on stderr: every rejected datagram and why\n"
+	       "  -h, --help          show this help\n"
+	       "  -V, --version       print the version\n"
+	       "\n"
+	       "Exit status: 0 stopped by a signal, 1 failure, 2 usage error.\n"
+	       "Example: axlink-sim --eth 127.0.0.2 --count 3\n",
+	       DEFAULT_SERIAL, MAX_DELAY_MS);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("axlink-sim: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'axlink-sim --help' for more.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Unsigned decimal, or hex after 0x; no sign, no blanks, no trailing text. */
+static int parse_u64(const char *text, uint64_t max, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+	const char *p = text;
+	int over = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (*p == '\0')
+		return -1;
+	for (; *p; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			return -1;
+		if (d > max || v > (max - d) / base)
+			over = 1; /* keep scanning: junk after an overflow is still junk */
+		else
+			v = v * base + d;
+	}
+	if (over)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+static int parse_number(const char *opt, const char *text, uint64_t min, uint64_t max,
+                        uint64_t *out)
+{
+	uint64_t v = 0;
+	int rc = parse_u64(text, max, &v);
+
+	if (rc == -1)
+		return usage_error("%s '%s': not a number", opt, text);
+	if (rc == -2 || v < min)
+		return usage_error("%s '%s': expected %llu..%llu", opt, text,
+		                   (unsigned long long)min, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+/* A percentage 0..100, fractions allowed ("0.5"), as a probability. */
+static int parse_percent(const char *opt, const char *text, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	/* strtod would also take blanks, signs, "inf", "nan" and hex floats. */
+	if (!((text[0] >= '0' && text[0] <= '9') || text[0] == '.'))
+		return usage_error("%s '%s': expected a percentage 0..100", opt, text);
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || !isfinite(v) || v < 0.0 || v > 100.0)
+		return usage_error("%s '%s': expected a percentage 0..100", opt, text);
+	*out = v / 100.0;
+	return 0;
+}
+
+static int parse_addr(const char *opt, const char *text, uint32_t *out)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, text, &in) != 1)
+		return usage_error("%s '%s': not an IPv4 address (e.g. 127.0.0.2)", opt, text);
+	*out = ntohl(in.s_addr);
+	return 0;
+}
+
+static void addr_text(uint32_t addr, char *buf, size_t cap)
+{
+	struct in_addr in;
+
+	in.s_addr = htonl(addr);
+	if (!inet_ntop(AF_INET, &in, buf, (socklen_t)cap))
+		(void)snprintf(buf, cap, "?");
+}
+
+static int add_eth(struct options *o, const char *text)
+{
+	uint32_t a = 0;
+	int rc = parse_addr("--eth", text, &a);
+
+	if (rc != 0)
+		return rc;
+	if (o->n_addrs >= SIM_MAX_DRIVES)
+		return usage_error("--eth '%s': at most %d drives", text, SIM_MAX_DRIVES);
+	o->group = o->n_addrs;
+	o->group_counted = 0;
+	o->addrs[o->n_addrs++] = a;
+	return 0;
+}
+
+/* Expand the last --eth into @text consecutive addresses. */
+static int add_count(struct options *o, const char *text)
+{
+	char first[INET_ADDRSTRLEN];
+	uint64_t n;
+	uint32_t a;
+	int rc;
+
+	rc = parse_number("--count", text, 1, SIM_MAX_DRIVES, &n);
+	if (rc != 0)
+		return rc;
+	if (o->n_addrs == 0)
+		return usage_error("--count %s: give --eth ADDR before it", text);
+	a = o->addrs[o->group];
+	addr_text(a, first, sizeof(first));
+	if (o->group_counted)
+		return usage_error("--count %s: --eth %s already has a --count", text, first);
+	/* Carrying into the next octet would be a surprise, not a convenience. */
+	if ((a & 0xFFu) + n - 1 > 0xFFu)
+		return usage_error("--count %s from %s runs past the last octet's .255 (at most "
+		                   "%u from there)",
+		                   text, first, 0x100u - (a & 0xFFu));
+	if (o->n_addrs - 1 + n > SIM_MAX_DRIVES)
+		return usage_error("--count %s: at most %d drives in all", text, SIM_MAX_DRIVES);
+	for (uint64_t i = 1; i < n; i++)
+		o->addrs[o->n_addrs++] = a + (uint32_t)i;
+	o->group_counted = 1;
+	return 0;
+}
+
+static int handle_option(struct options *o, int c, const char *arg)
+{
+	uint64_t v;
+	int rc = 0;
+
+	switch (c) {
+	case OPT_ETH:
+		return add_eth(o, arg);
+	case OPT_COUNT:
+		return add_count(o, arg);
+	case OPT_PORT:
+		rc = parse_number("--port", arg, 0, 65535, &v);
+		o->port = (unsigned)v;
+		return rc;
+	case OPT_MODEL:
+		if (!simdrive_model_find(arg)) {
+			fprintf(stderr, "axlink-sim: --model '%s': unknown model (known: ", arg);
+			print_models(stderr);
+			fputs(")\n", stderr);
+			return EXIT_USAGE;
+		}
+		o->model = arg;
+		return 0;
+	case OPT_SERIAL:
+		rc = parse_number("--serial", arg, 0, UINT32_MAX, &v);
+		o->serial = (uint32_t)v;
+		return rc;
+	case OPT_DROP:
+		return parse_percent("--drop", arg, &o->faults.drop);
+	case OPT_CORRUPT:
+		return parse_percent("--corrupt", arg, &o->faults.corrupt);
+	case OPT_DELAY:
+		rc = parse_number("--delay", arg, 0, MAX_DELAY_MS, &v);
+		o->faults.delay_ns = v * 1000000u;
+		return rc;
+	case OPT_DROP_FIRST:
+		return parse_number("--drop-first", arg, 0, UINT32_MAX, &o->faults.drop_first);
+	case OPT_SEED:
+		o->have_seed = 1;
+		return parse_number("--seed", arg, 0, UINT64_MAX, &o->seed);
+	case OPT_FAULT_ONLY:
+		if (o->n_fault_only >= SIM_MAX_DRIVES)
+			return usage_error("--fault-only '%s': given too often", arg);
+		return parse_addr("--fault-only", arg, &o->fault_only[o->n_fault_only++]);
+	case OPT_ALLOW_ANY:
+		o->allow_any = 1;
+		return 0;
+	case 'v':
+		o->verbose = 1;
+		return 0;
+	default:
+		return usage_error("internal error: option %d not handled", c);
+	}
+}
+
+/* Checks that need every option: safety, duplicates, serial range. */
+static int check_options(const struct options *o)
+{
+	char text[INET_ADDRSTRLEN];
+
+	if (o->n_addrs == 0)
+		return usage_error("no drives to serve: give --eth ADDR (e.g. --eth 127.0.0.2)");
+	for (size_t i = 0; i < o->n_addrs; i++) {
+		uint32_t a = o->addrs[i];
+
+		addr_text(a, text, sizeof(text));
+		if (a == 0 || a == UINT32_MAX)
+			return usage_error("--eth %s: a drive needs an address of its own", text);
+		if ((a >> 24) != 127 && !o->allow_any)
+			return usage_error("--eth %s is outside 127.0.0.0/8; the simulator serves "
+			                   "only loopback unless --allow-any-address is given",
+			                   text);
+		for (size_t j = 0; j < i; j++)
+			if (o->addrs[j] == a)
+				return usage_error("--eth %s: address given twice", text);
+	}
+	for (size_t i = 0; i < o->n_fault_only; i++) {
+		size_t j = 0;
+
+		while (j < o->n_addrs && o->addrs[j] != o->fault_only[i])
+			j++;
+		if (j == o->n_addrs) {
+			addr_text(o->fault_only[i], text, sizeof(text));
+			return usage_error("--fault-only %s: no drive has that address", text);
+		}
+	}
+	if ((uint64_t)o->serial + o->n_addrs - 1 > UINT32_MAX)
+		return usage_error("--serial %u: %zu drives would run past serial %u", o->serial,
+		                   o->n_addrs, UINT32_MAX);
+	return 0;
+}
+
+/* Returns -1 to go on serving, else an exit status. */
+static int parse_args(struct options *o, int argc, char **argv)
+{
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_help();
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("axlink-sim %d.%d.%d (libaxlink %s)\n", AX_VERSION_MAJOR,
+			       AX_VERSION_MINOR, AX_VERSION_PATCH, ax_version());
+			return EXIT_SUCCESS;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
+		default:
+			rc = handle_option(o, c, optarg);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s' (drives are given with --eth)",
+		                   argv[optind]);
+	rc = check_options(o);
+	return rc != 0 ? rc : -1;
+}
+
+static int serve(const struct options *o)
+{
+	struct sim_frontend fe;
+	struct sim s;
+	int have_fe = 0, stop_fd, rc = EXIT_FAILURE;
+
+	if (sim_init(&s, o->n_addrs, o->model, o->serial) < 0)
+		goto out;
+	s.faults = o->faults;
+	s.verbose = o->verbose;
+	if (o->n_fault_only > 0) {
+		for (size_t i = 0; i < o->n_addrs; i++) {
+			s.drives[i].faulty = 0;
+			for (size_t j = 0; j < o->n_fault_only; j++)
+				if (o->fault_only[j] == o->addrs[i])
+					s.drives[i].faulty = 1;
+		}
+	}
+	{
+		/* Without --seed every run differs; the debug log says how to replay one. */
+		uint64_t seed = o->have_seed ? o->seed : sim_now_ns() ^ ((uint64_t)getpid() << 32);
+
+		sim_seed(&s, seed);
+		sim_debug(&s, "fault seed %llu", (unsigned long long)seed);
+	}
+
+	stop_fd = sim_signals_open();
+	if (stop_fd < 0)
+		goto out;
+	if (sim_udp_open(&fe, &s, o->addrs, o->n_addrs, 0, o->port) < 0)
+		goto out;
+	have_fe = 1;
+
+	fe.print_uris(fe.priv, stdout);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		sim_error("cannot write the drive URIs to stdout: %s", strerror(errno));
+		goto out;
+	}
+	sim_debug(&s, "serving %zu drive(s) of model %s", s.n_drives,
+	          o->model ? o->model : DEFAULT_MODEL);
+	if (sim_loop_run(&fe, 1, stop_fd) == 0)
+		rc = EXIT_SUCCESS;
+	sim_debug(&s, "stopped");
+out:
+	if (have_fe)
+		fe.destroy(fe.priv);
+	sim_signals_close();
+	sim_fini(&s);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct options o; /* 8 KiB of address tables: keep them off the stack */
+	int rc;
+
+	o.port = AX_MCB_UDP_PORT;
+	o.model = DEFAULT_MODEL;
+	o.serial = DEFAULT_SERIAL;
+	/* A reader that went away must not kill us mid-write: report EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = parse_args(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	return serve(&o);
+}
