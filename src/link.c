@@ -149,6 +149,18 @@ static int check_register(const ax_link *link, unsigned subnode, uint32_t addres
 	return 0;
 }
 
+/*
+ * A drive's error reply is worded by the core, which does not know which
+ * drive it came from: name the endpoint so a message from a machine with
+ * sixteen drives says which one refused.
+ */
+static int link_failed(const ax_link *link, int err)
+{
+	if (err == AX_EDRIVE)
+		ax__error_prefix("%s", link->uri->text);
+	return err;
+}
+
 int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, size_t cap,
 		 size_t *len_out)
 {
@@ -166,7 +178,7 @@ int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, s
 				     atomic_load(&link->timeout_ms));
 	pthread_mutex_unlock(&link->lock);
 	if (err < 0)
-		return err;
+		return link_failed(link, err);
 	if (len > cap)
 		return ax__error_set(AX_ETOOBIG, "transport '%s' returned %zu bytes into %zu",
 				     link->plugin->desc.scheme, len, cap);
@@ -193,7 +205,7 @@ int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void 
 				      atomic_load(&link->timeout_ms));
 	pthread_mutex_unlock(&link->lock);
 	if (err < 0)
-		return err;
+		return link_failed(link, err);
 	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "wrote %u:0x%03X <- %zu byte(s)",
 		     subnode, (unsigned)address, len);
 	return 0;

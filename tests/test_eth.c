@@ -1,0 +1,765 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `eth` transport end to end: the real plugin against the real
+ * simulator (axlink-sim) on loopback. Typed and extended transfers, every
+ * drive error reply, timeouts and the resend, a closed port, cancel from
+ * another thread, threads sharing a link, and discovery of a /28.
+ *
+ * Addresses: 127.0.1.0/24 only (the simulator's own tests use 127.0.2.x).
+ *   127.0.1.1-3    three drives, serials MAIN_SERIAL..+2 (whole run)
+ *   127.0.1.9      a drive that drops everything (per test)
+ *   127.0.1.10     a drive that drops its first datagram (per test)
+ *   127.0.1.11     a drive whose replies all fail their CRC (per test)
+ *   127.0.1.12     a drive that answers 500 ms late (per test)
+ *   127.0.1.17-19  three drives for the scan of 127.0.1.16/28 (whole run)
+ *   127.0.1.200    nothing listens there
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "axlink/axlink.h"
+#include "simproc.h"
+
+/* Identity of the simulated axs-100 (src/sim/simdrive.c). */
+#define VENDOR_ID 0x0000A71Cu
+#define AXS100_PRODUCT 0x00010064u
+#define AXS100_REVISION 0x00010002u
+
+#define REG_VENDOR 0x6E0
+#define REG_PRODUCT 0x6E1
+#define REG_REVISION 0x6E2
+#define REG_SW_VERSION 0x6E4
+#define REG_SERIAL 0x6E6
+#define REG_CONTROL 0x010
+#define REG_STATUS 0x011
+#define REG_POS_SET 0x020
+#define REG_VEL_SET 0x021
+#define REG_RESTORE 0x6DC
+#define REG_USER_DATA 0x6F0
+
+#define MAIN_SERIAL 5000u
+#define SCAN_SERIAL 7000u
+#define SIM_START_MS 10000
+
+struct fixture {
+	ax_ctx *ctx;
+	simproc *main_sim;   /* 127.0.1.1-3 */
+	simproc *scan_sim;   /* 127.0.1.17-19 */
+	ax_link *link;       /* eth://127.0.1.1 */
+	char sw_version[128]; /* what the in-process simulated drive reports */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A context that loads only the build tree's plugins, whatever the environment says. */
+static ax_ctx *new_ctx(void)
+{
+	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	opts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &opts) < 0)
+		fail_msg("ax_ctx_new: %s", ax_error_last());
+	return ctx;
+}
+
+static simproc *start_sim(const char *const *args, size_t n_uris)
+{
+	simproc *p = NULL;
+
+	if (simproc_start(&p, args, n_uris, SIM_START_MS) < 0)
+		fail_msg("cannot start axlink-sim (see stderr)");
+	return p;
+}
+
+static ax_link *open_link(ax_ctx *ctx, const char *uri, int timeout_ms)
+{
+	ax_link_options opts = AX_LINK_OPTIONS_INIT;
+	ax_link *link = NULL;
+
+	opts.timeout_ms = timeout_ms;
+	if (ax_link_open(&link, ctx, uri, &opts) < 0)
+		fail_msg("open %s: %s", uri, ax_error_last());
+	return link;
+}
+
+static int group_setup(void **state)
+{
+	static const char *const main_args[] = { "--eth", "127.0.1.1", "--count", "3",
+						 "--serial", "5000", NULL };
+	static const char *const scan_args[] = { "--eth", "127.0.1.17", "--count", "3",
+						 "--serial", "7000", NULL };
+	struct fixture *f = calloc(1, sizeof(*f));
+	ax_link *virt = NULL;
+	char *sw = NULL;
+
+	assert_non_null(f);
+	*state = f; /* before anything can fail: the teardown stops what did start */
+	f->ctx = new_ctx();
+	f->main_sim = start_sim(main_args, 3);
+	f->scan_sim = start_sim(scan_args, 3);
+	f->link = open_link(f->ctx, "eth://127.0.1.1", 0);
+
+	/* The simulator runs the same simulated drive as the virtual transport. */
+	if (ax_link_open(&virt, f->ctx, "virtual:?model=axs-100", NULL) < 0 ||
+	    ax_link_read_str(virt, 0, REG_SW_VERSION, &sw) < 0)
+		fail_msg("virtual drive: %s", ax_error_last());
+	(void)snprintf(f->sw_version, sizeof(f->sw_version), "%s", sw);
+	ax_free(sw);
+	ax_link_unref(virt);
+	*state = f;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	struct fixture *f = *state;
+	int main_rc, scan_rc;
+
+	if (!f)
+		return -1;
+	f->link = ax_link_unref(f->link);
+	f->ctx = ax_ctx_unref(f->ctx);
+	main_rc = simproc_stop(f->main_sim);
+	scan_rc = simproc_stop(f->scan_sim);
+	free(f);
+	/* A clean exit on SIGTERM is part of the simulator's contract. */
+	return main_rc == 0 && scan_rc == 0 ? 0 : -1;
+}
+
+static void test_eth__simulator_prints_uris(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_string_equal(simproc_uri(f->main_sim, 0), "eth://127.0.1.1:1061");
+	assert_string_equal(simproc_uri(f->main_sim, 2), "eth://127.0.1.3:1061");
+	assert_null(simproc_uri(f->main_sim, 3));
+	assert_string_equal(ax_link_scheme(f->link), "eth");
+}
+
+static void test_eth__identity(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v = 0;
+	char *sw = NULL;
+
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_VENDOR, &v), 0);
+	assert_int_equal(v, VENDOR_ID);
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_PRODUCT, &v), 0);
+	assert_int_equal(v, AXS100_PRODUCT);
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_REVISION, &v), 0);
+	assert_int_equal(v, AXS100_REVISION);
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_SERIAL, &v), 0);
+	assert_int_equal(v, MAIN_SERIAL);
+	/* Longer than 8 bytes: the reply is an extended frame. */
+	assert_int_equal(ax_link_read_str(f->link, 0, REG_SW_VERSION, &sw), 0);
+	assert_true(strlen(sw) > 8);
+	assert_string_equal(sw, f->sw_version);
+	ax_free(sw);
+}
+
+/* Serials are consecutive per drive, and each address is its own drive. */
+static void test_eth__serials_per_drive(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const uris[] = { "eth://127.0.1.2", "eth://127.0.1.3:1061" };
+
+	for (size_t i = 0; i < 2; i++) {
+		ax_link *link = open_link(f->ctx, uris[i], 0);
+		uint32_t serial = 0;
+		int32_t pos = 0;
+
+		assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &serial), 0);
+		assert_int_equal(serial, MAIN_SERIAL + 1 + i);
+		/* A write to this drive does not show on the first one. */
+		assert_int_equal(ax_link_write_s32(link, 1, REG_POS_SET, -77 - (int32_t)i), 0);
+		assert_int_equal(ax_link_read_s32(link, 1, REG_POS_SET, &pos), 0);
+		assert_int_equal(pos, -77 - (int32_t)i);
+		assert_int_equal(ax_link_write_s32(f->link, 1, REG_POS_SET, 123), 0);
+		assert_int_equal(ax_link_read_s32(link, 1, REG_POS_SET, &pos), 0);
+		assert_int_equal(pos, -77 - (int32_t)i);
+		ax_link_unref(link);
+	}
+}
+
+static void test_eth__typed_round_trips(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t u16 = 0;
+	int16_t s16 = 0;
+	uint32_t u32 = 0;
+	int32_t s32 = 0;
+	uint8_t u8 = 0;
+	float fl = 0;
+
+	assert_int_equal(ax_link_write_u8(f->link, 1, REG_POS_SET, 0xFE), 0);
+	assert_int_equal(ax_link_read_u8(f->link, 1, REG_POS_SET, &u8), 0);
+	assert_int_equal(u8, 0xFE);
+	assert_int_equal(ax_link_write_s16(f->link, 1, REG_POS_SET, -30000), 0);
+	assert_int_equal(ax_link_read_s16(f->link, 1, REG_POS_SET, &s16), 0);
+	assert_int_equal(s16, -30000);
+	assert_int_equal(ax_link_write_u32(f->link, 1, REG_POS_SET, 0xDEADBEEFu), 0);
+	assert_int_equal(ax_link_read_u32(f->link, 1, REG_POS_SET, &u32), 0);
+	assert_int_equal(u32, 0xDEADBEEFu);
+	assert_int_equal(ax_link_write_s32(f->link, 1, REG_POS_SET, -123456789), 0);
+	assert_int_equal(ax_link_read_s32(f->link, 1, REG_POS_SET, &s32), 0);
+	assert_int_equal(s32, -123456789);
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, -12.5f), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(fl == -12.5f);
+	/* The drive acts on what it is sent: shutdown makes it ready to switch on. */
+	assert_int_equal(ax_link_write_u16(f->link, 1, REG_CONTROL, 0x06), 0);
+	assert_int_equal(ax_link_read_u16(f->link, 1, REG_STATUS, &u16), 0);
+	assert_int_equal(u16 & 0x6F, 0x21);
+}
+
+/* 512 bytes each way: an extended write, then an extended reply. */
+static void test_eth__extended_both_ways(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t out[AX_VALUE_MAX], in[AX_VALUE_MAX];
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 13 + 5);
+	assert_int_equal(ax_link_write(f->link, 0, REG_USER_DATA, out, sizeof(out)), 0);
+	memset(in, 0, sizeof(in));
+	assert_int_equal(ax_link_read(f->link, 0, REG_USER_DATA, in, sizeof(in), &len), 0);
+	assert_int_equal(len, sizeof(out));
+	assert_memory_equal(in, out, sizeof(out));
+	/*
+	 * A short value travels in a plain frame, whose 8 value bytes the drive
+	 * takes: the first 8 bytes change, the rest stays.
+	 */
+	assert_int_equal(ax_link_write(f->link, 0, REG_USER_DATA, "\x01\x02\x03", 3), 0);
+	assert_int_equal(ax_link_read(f->link, 0, REG_USER_DATA, in, sizeof(in), &len), 0);
+	assert_int_equal(len, sizeof(out));
+	assert_memory_equal(in, "\x01\x02\x03\0\0\0\0\0", 8);
+	assert_memory_equal(in + 8, out + 8, sizeof(out) - 8);
+	/* A buffer smaller than the reply is an error, never a truncation. */
+	assert_int_equal(ax_link_read(f->link, 0, REG_USER_DATA, in, 100, &len), AX_ETOOBIG);
+	assert_non_null(strstr(ax_error_last(), "127.0.1.1:1061"));
+}
+
+struct drive_error_case {
+	const char *name;
+	int write;
+	unsigned subnode;
+	uint32_t address;
+	size_t len;
+	uint32_t want_code;
+};
+
+static const struct drive_error_case drive_error_cases[] = {
+	{ "read unknown address", 0, 0, 0x7FF, 4, 0x06020000u },
+	{ "write unknown address", 1, 1, 0x7FE, 4, 0x06020000u },
+	{ "read write-only restore", 0, 0, REG_RESTORE, 4, 0x06010000u },
+	{ "write read-only status word", 1, 1, REG_STATUS, 2, 0x06010000u },
+	{ "extended write to a numeric register", 1, 1, REG_POS_SET, 16, 0x06070010u },
+};
+
+static void test_eth__drive_error_replies(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(drive_error_cases) / sizeof(drive_error_cases[0]); i++) {
+		const struct drive_error_case *c = &drive_error_cases[i];
+		uint8_t buf[16] = { 1, 2, 3, 4 };
+		char code[16];
+		size_t len = 77;
+		int err;
+
+		if (c->write)
+			err = ax_link_write(f->link, c->subnode, c->address, buf, c->len);
+		else
+			err = ax_link_read(f->link, c->subnode, c->address, buf, sizeof(buf), &len);
+		if (err != AX_EDRIVE)
+			fail_msg("%s: got %d (%s), want AX_EDRIVE", c->name, err, ax_error_last());
+		if (ax_error_last_drive_code() != c->want_code)
+			fail_msg("%s: drive code 0x%08X, want 0x%08X", c->name,
+				 ax_error_last_drive_code(), c->want_code);
+		(void)snprintf(code, sizeof(code), "0x%08X", c->want_code);
+		if (!strstr(ax_error_last(), code))
+			fail_msg("%s: message '%s' lacks the code", c->name, ax_error_last());
+		if (!c->write && len != 77)
+			fail_msg("%s: len_out written on failure", c->name);
+	}
+	/* The link still works after error replies. */
+	{
+		uint32_t v = 0;
+
+		assert_int_equal(ax_link_read_u32(f->link, 0, REG_PRODUCT, &v), 0);
+		assert_int_equal(v, AXS100_PRODUCT);
+	}
+}
+
+/* A drive that never answers: two tries of the link's timeout, then AX_ETIMEDOUT. */
+static void test_eth__timeout_silent_drive(void **state)
+{
+	static const char *const args[] = { "--eth", "127.0.1.9", "--drop", "100", NULL };
+	struct fixture *f = *state;
+	simproc *sim = start_sim(args, 1);
+	ax_link *link = open_link(f->ctx, "eth://127.0.1.9", 100);
+	uint64_t t0, took;
+	uint32_t v = 0x5A5A5A5Au;
+	int err;
+
+	t0 = now_ms();
+	err = ax_link_read_u32(link, 0, REG_PRODUCT, &v);
+	took = now_ms() - t0;
+	assert_int_equal(err, AX_ETIMEDOUT);
+	assert_int_equal(v, 0x5A5A5A5Au);
+	assert_non_null(strstr(ax_error_last(), "127.0.1.9:1061"));
+	assert_non_null(strstr(ax_error_last(), "2 tries"));
+	assert_non_null(strstr(ax_error_last(), "100 ms"));
+	assert_non_null(strstr(ax_error_last(), "0x6E1"));
+	assert_true(took >= 190);
+	assert_true(took < 2000);
+
+	/* The URI's timeout_ms applies when the link sets none. */
+	ax_link_unref(link);
+	link = open_link(f->ctx, "eth://127.0.1.9?timeout_ms=60", 0);
+	assert_int_equal(ax_link_write_u32(link, 1, REG_POS_SET, 1), AX_ETIMEDOUT);
+	assert_non_null(strstr(ax_error_last(), "60 ms"));
+	assert_non_null(strstr(ax_error_last(), "write"));
+	ax_link_unref(link);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/* The first datagram is lost: the resend after one timeout gets the answer. */
+static void test_eth__resend_after_lost_request(void **state)
+{
+	static const char *const args[] = { "--eth", "127.0.1.10", "--drop-first", "1",
+					    "--serial", "4321", NULL };
+	struct fixture *f = *state;
+	simproc *sim = start_sim(args, 1);
+	ax_link *link = open_link(f->ctx, "eth://127.0.1.10", 200);
+	uint64_t t0, took;
+	uint32_t v = 0;
+
+	t0 = now_ms();
+	assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &v), 0);
+	took = now_ms() - t0;
+	assert_int_equal(v, 4321);
+	/* It took one timeout: the answer came to the second try. */
+	assert_true(took >= 190);
+	/* Only the first was dropped: the next read answers at once. */
+	t0 = now_ms();
+	assert_int_equal(ax_link_read_u32(link, 0, REG_PRODUCT, &v), 0);
+	assert_int_equal(v, AXS100_PRODUCT);
+	assert_true(now_ms() - t0 < 190);
+	ax_link_unref(link);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/* Replies that fail their CRC are skipped while waiting: a timeout, not AX_ECRC. */
+static void test_eth__corrupt_replies_are_ignored(void **state)
+{
+	static const char *const args[] = { "--eth", "127.0.1.11", "--corrupt", "100", NULL };
+	struct fixture *f = *state;
+	simproc *sim = start_sim(args, 1);
+	ax_link *link = open_link(f->ctx, "eth://127.0.1.11", 100);
+	uint32_t v = 0;
+
+	assert_int_equal(ax_link_read_u32(link, 0, REG_PRODUCT, &v), AX_ETIMEDOUT);
+	assert_non_null(strstr(ax_error_last(), "2 tries"));
+	ax_link_unref(link);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/*
+ * Late replies: a read times out (both tries), and its two answers arrive
+ * while the next read waits. The first is skipped, the second fails the
+ * read with AX_EADDR naming both registers.
+ *   t=0 read A, t=200 resend A, t=400 A times out and B is sent;
+ *   t=500 first answer to A (skipped), t=700 second answer to A (AX_EADDR).
+ */
+static void test_eth__late_replies_skipped_once(void **state)
+{
+	static const char *const args[] = { "--eth", "127.0.1.12", "--delay", "500", NULL };
+	struct fixture *f = *state;
+	simproc *sim = start_sim(args, 1);
+	ax_link *link = open_link(f->ctx, "eth://127.0.1.12", 200);
+	uint64_t t0;
+	uint32_t v = 0;
+
+	assert_int_equal(ax_link_read_u32(link, 0, REG_PRODUCT, &v), AX_ETIMEDOUT);
+	t0 = now_ms();
+	assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &v), AX_EADDR);
+	/* Not at the first late answer (~100 ms in) but at the second (~300 ms). */
+	assert_true(now_ms() - t0 >= 200);
+	assert_non_null(strstr(ax_error_last(), "0x6E1"));
+	assert_non_null(strstr(ax_error_last(), "0x6E6"));
+	assert_non_null(strstr(ax_error_last(), "127.0.1.12:1061"));
+	ax_link_unref(link);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/* Nothing listens: the ICMP port-unreachable ends the request with a clear message. */
+static void test_eth__closed_port(void **state)
+{
+	struct fixture *f = *state;
+	ax_link *link = open_link(f->ctx, "eth://127.0.1.200:1061", 300);
+	uint32_t v = 0;
+	int err;
+
+	err = ax_link_read_u32(link, 0, REG_PRODUCT, &v);
+	if (err != AX_EIO && err != AX_ETIMEDOUT)
+		fail_msg("got %d (%s), want AX_EIO or AX_ETIMEDOUT", err, ax_error_last());
+	assert_non_null(strstr(ax_error_last(), "127.0.1.200:1061"));
+	if (err == AX_EIO)
+		assert_non_null(strstr(ax_error_last(), "port unreachable"));
+	ax_link_unref(link);
+}
+
+struct canceller {
+	ax_link *link;
+	atomic_int done;
+	int err;
+};
+
+static void *cancel_reader(void *arg)
+{
+	struct canceller *c = arg;
+	uint32_t v = 0;
+
+	c->err = ax_link_read_u32(c->link, 0, REG_PRODUCT, &v);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+/* Cancel from another thread ends a read long before its 5 s timeout. */
+static void test_eth__cancel_from_another_thread(void **state)
+{
+	static const char *const args[] = { "--eth", "127.0.1.9", "--drop", "100", NULL };
+	struct fixture *f = *state;
+	simproc *sim = start_sim(args, 1);
+	struct canceller c = { .link = open_link(f->ctx, "eth://127.0.1.9", 5000) };
+	uint64_t t0, took;
+	pthread_t t;
+
+	atomic_init(&c.done, 0);
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&t, NULL, cancel_reader, &c), 0);
+	/*
+	 * A cancel that arrives before the read starts is dropped (by design), so
+	 * keep cancelling until the read returns.
+	 */
+	while (!atomic_load(&c.done) && now_ms() - t0 < 5000) {
+		sleep_ms(20);
+		assert_int_equal(ax_link_cancel(c.link), 0);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	took = now_ms() - t0;
+	assert_int_equal(c.err, AX_ECANCELED);
+	assert_true(took < 5000);
+	ax_link_unref(c.link);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/* A cancel while nothing runs does not kill the next request. */
+static void test_eth__cancel_between_requests_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v = 0;
+
+	assert_int_equal(ax_link_cancel(f->link), 0);
+	assert_int_equal(ax_link_cancel(f->link), 0);
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_PRODUCT, &v), 0);
+	assert_int_equal(v, AXS100_PRODUCT);
+}
+
+struct worker {
+	ax_link *link;
+	int32_t value;
+	int errors;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 200; i++) {
+		uint32_t product = 0, serial = 0, vendor = 0;
+
+		if (ax_link_write_s32(w->link, 1, REG_POS_SET, w->value) < 0)
+			w->errors++;
+		if (ax_link_read_u32(w->link, 0, REG_PRODUCT, &product) < 0 ||
+		    product != AXS100_PRODUCT)
+			w->errors++;
+		if (ax_link_read_u32(w->link, 0, REG_SERIAL, &serial) < 0 || serial != MAIN_SERIAL)
+			w->errors++;
+		if (ax_link_read_u32(w->link, 0, REG_VENDOR, &vendor) < 0 || vendor != VENDOR_ID)
+			w->errors++;
+	}
+	return NULL;
+}
+
+/* Requests from several threads share one socket; every reply matches its request. */
+static void test_eth__threads_share_one_link(void **state)
+{
+	struct fixture *f = *state;
+	struct worker w[4];
+	pthread_t t[4];
+	int32_t last = 0;
+
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .link = ax_link_ref(f->link), .value = 1000 * (i + 1) };
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].errors, 0);
+		w[i].link = ax_link_unref(w[i].link);
+	}
+	assert_int_equal(ax_link_read_s32(f->link, 1, REG_POS_SET, &last), 0);
+	assert_true(last == 1000 || last == 2000 || last == 3000 || last == 4000);
+}
+
+static void test_eth__bad_link_uris(void **state)
+{
+	struct fixture *f = *state;
+	ax_link *link = NULL;
+
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?bogus=1", NULL),
+			 AX_EUNKNOWNKEY);
+	assert_non_null(strstr(ax_error_last(), "bogus"));
+	assert_non_null(strstr(ax_error_last(), "timeout_ms"));
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?timeout_ms=0", NULL),
+			 AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "timeout_ms"));
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?timeout_ms=60001", NULL),
+			 AX_EINVAL);
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?timeout_ms=abc", NULL),
+			 AX_EINVAL);
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://", NULL), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "no host"));
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1:0", NULL), AX_EINVAL);
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.16/28", NULL), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "range"));
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1,127.0.1.2", NULL),
+			 AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "several hosts"));
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1/x", NULL), AX_EINVAL);
+	assert_null(link);
+}
+
+/* Scan results, copied out of the callback. */
+#define MAX_FOUND 16
+
+struct found {
+	char uri[64];
+	char detail[64];
+	char sw[128];
+	int access;
+	uint32_t known, vendor, product, revision, serial;
+};
+
+struct collector {
+	struct found items[MAX_FOUND];
+	int n;
+	int calls;
+	int stop_after; /* > 0: return -1 once this many were seen */
+};
+
+static int collect(const ax_scan_result *r, void *userdata)
+{
+	struct collector *c = userdata;
+
+	c->calls++;
+	if (c->n < MAX_FOUND) {
+		struct found *it = &c->items[c->n++];
+
+		(void)snprintf(it->uri, sizeof(it->uri), "%s", r->uri);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s", r->detail);
+		(void)snprintf(it->sw, sizeof(it->sw), "%s", r->sw_version);
+		it->access = r->access;
+		it->known = r->known;
+		it->vendor = r->vendor_id;
+		it->product = r->product_code;
+		it->revision = r->revision;
+		it->serial = r->serial;
+	}
+	return c->stop_after > 0 && c->calls >= c->stop_after ? -1 : 0;
+}
+
+static int found_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct found *)a)->uri, ((const struct found *)b)->uri);
+}
+
+#define ALL_KNOWN (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_REVISION | \
+		   AX_SCAN_HAS_SERIAL | AX_SCAN_HAS_SW_VERSION)
+
+static void check_scan_drive(const struct fixture *f, const struct found *it, const char *ip,
+			     uint32_t serial)
+{
+	char want[64];
+
+	(void)snprintf(want, sizeof(want), "eth://%s:1061", ip);
+	assert_string_equal(it->uri, want);
+	assert_string_equal(it->detail, want + strlen("eth://"));
+	assert_int_equal(it->access, AX_ACCESS_OK);
+	assert_int_equal(it->known, ALL_KNOWN);
+	assert_int_equal(it->vendor, VENDOR_ID);
+	assert_int_equal(it->product, AXS100_PRODUCT);
+	assert_int_equal(it->revision, AXS100_REVISION);
+	assert_int_equal(it->serial, serial);
+	assert_string_equal(it->sw, f->sw_version);
+}
+
+/* A /28 with drives on three of its fourteen hosts: exactly those, within the deadline. */
+static void test_eth__scan_cidr_finds_exactly_the_drives(void **state)
+{
+	struct fixture *f = *state;
+	struct collector c;
+	uint64_t t0, took;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	t0 = now_ms();
+	ret = ax_scan(f->ctx, "eth://127.0.1.16/28", 1000, collect, &c);
+	took = now_ms() - t0;
+	if (ret != 3)
+		fail_msg("ax_scan returned %d (%s)", ret, ax_error_last());
+	assert_int_equal(c.n, 3);
+	/* One deadline for the whole range, not one per silent host. */
+	assert_true(took < 1800);
+	qsort(c.items, (size_t)c.n, sizeof(c.items[0]), found_cmp);
+	check_scan_drive(f, &c.items[0], "127.0.1.17", SCAN_SERIAL);
+	check_scan_drive(f, &c.items[1], "127.0.1.18", SCAN_SERIAL + 1);
+	check_scan_drive(f, &c.items[2], "127.0.1.19", SCAN_SERIAL + 2);
+
+	/* The same range with the port spelled out. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.16:1061/28", 1000, collect, &c), 3);
+	/* Another port: nobody there. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.16:1062/28", 300, collect, &c), 0);
+	assert_int_equal(c.calls, 0);
+}
+
+/* Hosts and lists: every target answered, so the scan ends early. */
+static void test_eth__scan_hosts_and_lists(void **state)
+{
+	struct fixture *f = *state;
+	struct collector c;
+	uint64_t t0;
+
+	memset(&c, 0, sizeof(c));
+	t0 = now_ms();
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.18", 4000, collect, &c), 1);
+	assert_true(now_ms() - t0 < 1500);
+	check_scan_drive(f, &c.items[0], "127.0.1.18", SCAN_SERIAL + 1);
+
+	/* Duplicates are probed and reported once. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.19,127.0.1.2,127.0.1.19", 4000, collect,
+				 &c), 2);
+	qsort(c.items, (size_t)c.n, sizeof(c.items[0]), found_cmp);
+	check_scan_drive(f, &c.items[0], "127.0.1.19", SCAN_SERIAL + 2);
+	check_scan_drive(f, &c.items[1], "127.0.1.2", MAIN_SERIAL + 1);
+
+	/* A silent host in the list is left out; the URI's timeout_ms shortens the scan. */
+	memset(&c, 0, sizeof(c));
+	t0 = now_ms();
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.17,127.0.1.200?timeout_ms=300", 10000,
+				 collect, &c), 1);
+	assert_true(now_ms() - t0 < 2000);
+	check_scan_drive(f, &c.items[0], "127.0.1.17", SCAN_SERIAL);
+}
+
+/* The callback's negative value stops the scan and is what ax_scan returns. */
+static void test_eth__scan_stopped_by_callback(void **state)
+{
+	struct fixture *f = *state;
+	struct collector c;
+
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 1;
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.16/28", 1000, collect, &c), -1);
+	assert_int_equal(c.calls, 1);
+}
+
+static void test_eth__scan_bad_specs(void **state)
+{
+	static const char *const bad[] = {
+		"eth://127.0.1.0/8",   "eth://127.0.1.0/15",  "eth://127.0.1.0/33",
+		"eth://127.0.1.0/abc", "eth://127.0.1.0/24x", "eth://127.0.1.0/-24",
+		"eth://127.0.1.0//24", "eth://[::1]/120",     "eth://127.0.1.1,127.0.1.2/30",
+		"eth://127.0.1.1,,127.0.1.2", "eth://",       "eth://localhost/24",
+		"eth://127.0.1.1?timeout_ms=0",
+	};
+	struct fixture *f = *state;
+	struct collector c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret;
+
+		memset(&c, 0, sizeof(c));
+		ret = ax_scan(f->ctx, bad[i], 500, collect, &c);
+		if (ret != AX_EINVAL)
+			fail_msg("'%s': got %d (%s), want AX_EINVAL", bad[i], ret, ax_error_last());
+		if (c.calls != 0)
+			fail_msg("'%s': callback called", bad[i]);
+	}
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.0/8", 500, collect, &c), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "/8"));
+	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.16/28?bogus=1", 500, collect, &c),
+			 AX_EUNKNOWNKEY);
+	assert_non_null(strstr(ax_error_last(), "bogus"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_eth__simulator_prints_uris),
+		cmocka_unit_test(test_eth__identity),
+		cmocka_unit_test(test_eth__serials_per_drive),
+		cmocka_unit_test(test_eth__typed_round_trips),
+		cmocka_unit_test(test_eth__extended_both_ways),
+		cmocka_unit_test(test_eth__drive_error_replies),
+		cmocka_unit_test(test_eth__timeout_silent_drive),
+		cmocka_unit_test(test_eth__resend_after_lost_request),
+		cmocka_unit_test(test_eth__corrupt_replies_are_ignored),
+		cmocka_unit_test(test_eth__late_replies_skipped_once),
+		cmocka_unit_test(test_eth__closed_port),
+		cmocka_unit_test(test_eth__cancel_from_another_thread),
+		cmocka_unit_test(test_eth__cancel_between_requests_is_dropped),
+		cmocka_unit_test(test_eth__threads_share_one_link),
+		cmocka_unit_test(test_eth__bad_link_uris),
+		cmocka_unit_test(test_eth__scan_cidr_finds_exactly_the_drives),
+		cmocka_unit_test(test_eth__scan_hosts_and_lists),
+		cmocka_unit_test(test_eth__scan_stopped_by_callback),
+		cmocka_unit_test(test_eth__scan_bad_specs),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `eth` transport: MCB register frames over UDP (port 1061).
+ *
+ * One UDP socket per link, connect()ed to the drive, so the kernel drops
+ * datagrams from anyone else and an ICMP port-unreachable comes back as
+ * ECONNREFUSED on the next call. Requests wait with poll() on the socket and
+ * an eventfd that cancel() writes from another thread.
+ *
+ * Retries follow the MCB rules: on a timeout the same frame is sent once
+ * more; a reply for another register (a late answer to an earlier request
+ * that timed out) is skipped once, and a second one fails the request.
+ *
+ * Cancellation: cancel() writes the eventfd and the request that is waiting
+ * returns AX_ECANCELED. Every request starts by draining the eventfd, so a
+ * cancel that arrives while no request runs is dropped rather than killing
+ * the next, unrelated request: cancel() aborts what is in flight, nothing
+ * else. (A cancel that races with the very start of a request may be lost
+ * the same way; callers that must stop a request keep cancelling until it
+ * returns.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "eth.h"
+
+/* Sends of one request: the first, and one resend after a timeout. */
+#define ETH_TRIES 2
+
+/* A full socket buffer is waited for this many times this long, then reported. */
+#define ETH_SEND_WAITS 20
+#define ETH_SEND_WAIT_MS 100
+
+/* Longest "name (address:port)" the messages quote. */
+#define ETH_PEER_STR 160
+
+struct ax_transport_priv {
+	const ax_host *host;
+	int fd;                   /* UDP socket connect()ed to the drive */
+	int cancel_fd;            /* eventfd: cancel() makes it readable */
+	int timeout_ms;           /* the URI's timeout_ms, or the default */
+	char peer[ETH_PEER_STR];  /* who we talk to, for messages */
+};
+
+/* What a request is, for messages: "read subnode 0 register 0x6E1". */
+struct eth_req {
+	const char *verb;
+	unsigned subnode;
+	unsigned address;
+};
+
+static const ax_option_desc eth_options[] = {
+	{ "timeout_ms", AX_OPT_INT, "1000",
+	  "reply timeout per try in milliseconds (1..60000); a timeout is retried once" },
+	{ NULL, 0, NULL, NULL },
+};
+
+socklen_t eth_addr_len(const eth_addr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? (socklen_t)sizeof(a->in6)
+					   : (socklen_t)sizeof(a->in);
+}
+
+void eth_addr_format(char *out, size_t cap, const eth_addr *a)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET6) {
+		if (!inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, sizeof(ip)))
+			(void)snprintf(ip, sizeof(ip), "?");
+		(void)snprintf(out, cap, "[%s]:%u", ip, (unsigned)ntohs(a->in6.sin6_port));
+	} else {
+		if (!inet_ntop(AF_INET, &a->in.sin_addr, ip, sizeof(ip)))
+			(void)snprintf(ip, sizeof(ip), "?");
+		(void)snprintf(out, cap, "%s:%u", ip, (unsigned)ntohs(a->in.sin_port));
+	}
+}
+
+int eth_uri_port(const ax_host *host, const ax_uri *uri, uint16_t *out)
+{
+	if (uri->port < 0) {
+		*out = AX_MCB_UDP_PORT;
+		return 0;
+	}
+	/* The URI parser already keeps it within 0..65535. */
+	if (uri->port == 0 || uri->port > 65535)
+		return host->error(host, AX_EINVAL, "URI '%s': port %d is not a usable UDP port",
+				   uri->text, uri->port);
+	*out = (uint16_t)uri->port;
+	return 0;
+}
+
+const char *eth_decode_why(int err)
+{
+	switch (err) {
+	case AX_ETRUNC:
+		return "truncated frame";
+	case AX_ECRC:
+		return "CRC mismatch";
+	case AX_ETOOBIG:
+		return "extended length over the limit";
+	case AX_EPROTO:
+		return "not an MCB frame (node or command)";
+	default:
+		return "undecodable";
+	}
+}
+
+void eth_trace_frame(const ax_host *host, const char *dir, const char *peer,
+		     const uint8_t *frame, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[3 * AX_MCB_FRAME_SIZE + 1];
+	size_t o = 0;
+
+	if (!host->log_enabled(host, AX_LOG_TRACE))
+		return;
+	for (size_t i = 0; i < len && i < AX_MCB_FRAME_SIZE; i++) {
+		hex[o++] = digits[frame[i] >> 4];
+		hex[o++] = digits[frame[i] & 0xF];
+		hex[o++] = ' ';
+	}
+	hex[o ? o - 1 : 0] = '\0';
+	if (len > AX_MCB_FRAME_SIZE)
+		host->log(host, AX_LOG_TRACE, "%s %s: %s + %zu byte(s)", dir, peer, hex,
+			  len - AX_MCB_FRAME_SIZE);
+	else
+		host->log(host, AX_LOG_TRACE, "%s %s: %s", dir, peer, hex);
+}
+
+/* The URI's timeout_ms key (or its default). */
+static int eth_uri_timeout(const ax_host *host, const ax_uri *uri, int *out)
+{
+	long long v = 0;
+	int err;
+
+	err = host->uri_int(host, uri, "timeout_ms", 1, ETH_MAX_TIMEOUT_MS, &v);
+	if (err == AX_ENOTFOUND)
+		v = ETH_DEFAULT_TIMEOUT_MS;
+	else if (err < 0)
+		return err;
+	*out = (int)v;
+	return 0;
+}
+
+/* Refuse the scan-only forms (ranges, lists) with a pointer to what to do instead. */
+static int eth_check_single_host(const ax_host *host, const ax_uri *uri)
+{
+	if (!uri->host[0])
+		return host->error(host, AX_EINVAL,
+				   "URI '%s' names no host (expected eth://HOST[:PORT])",
+				   uri->text);
+	if (strchr(uri->host, ','))
+		return host->error(host, AX_EINVAL,
+				   "URI '%s' names several hosts; a link opens one (scan the list "
+				   "to find the drives)", uri->text);
+	if (uri->path[0] == '/' && uri->path[1] >= '0' && uri->path[1] <= '9')
+		return host->error(host, AX_EINVAL,
+				   "URI '%s' names an address range; a link opens one drive (scan "
+				   "the range to find them)", uri->text);
+	if (uri->path[0] && strcmp(uri->path, "/") != 0)
+		return host->error(host, AX_EINVAL,
+				   "URI '%s': unexpected path '%s' (expected eth://HOST[:PORT])",
+				   uri->text, uri->path);
+	return 0;
+}
+
+/*
+ * Resolve @uri's host and connect @fd's socket to the first address that
+ * takes it. Sets priv->fd and priv->peer.
+ */
+static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port)
+{
+	const ax_host *host = priv->host;
+	struct addrinfo hints, *res = NULL;
+	char service[8], where[ETH_ADDR_STR];
+	unsigned char probe[sizeof(struct in6_addr)];
+	eth_addr peer;
+	socklen_t plen = sizeof(peer);
+	int err, last_errno = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_protocol = IPPROTO_UDP;
+	hints.ai_flags = AI_NUMERICSERV;
+	(void)snprintf(service, sizeof(service), "%u", (unsigned)port);
+	err = getaddrinfo(uri->host, service, &hints, &res);
+	if (err != 0)
+		return host->error(host, err == EAI_NONAME ? AX_ENOTFOUND : AX_EIO,
+				   "cannot resolve host '%s': %s", uri->host, gai_strerror(err));
+
+	priv->fd = -1;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				ai->ai_protocol);
+
+		if (fd < 0) {
+			last_errno = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			priv->fd = fd;
+			break;
+		}
+		last_errno = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (priv->fd < 0)
+		return host->error(host, AX_EIO, "cannot open a UDP socket to %s port %u: %s",
+				   uri->host, (unsigned)port, strerror(last_errno));
+
+	memset(&peer, 0, sizeof(peer));
+	if (getpeername(priv->fd, &peer.sa, &plen) < 0)
+		(void)snprintf(where, sizeof(where), "%s:%u", uri->host, (unsigned)port);
+	else
+		eth_addr_format(where, sizeof(where), &peer);
+	/* A literal address speaks for itself; a name is quoted with what it resolved to. */
+	if (inet_pton(AF_INET, uri->host, probe) == 1 || inet_pton(AF_INET6, uri->host, probe) == 1)
+		(void)snprintf(priv->peer, sizeof(priv->peer), "%s", where);
+	else
+		(void)snprintf(priv->peer, sizeof(priv->peer), "%.80s (%s)", uri->host, where);
+	return 0;
+}
+
+static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
+		    int timeout_ms)
+{
+	ax_transport_priv *priv;
+	uint16_t port = 0;
+	int err, uri_timeout = 0;
+
+	/* The codec entries are the last fields of ABI 1.0: an older core lacks them. */
+	if (host->size < offsetof(ax_host, mcb_check_reply) + sizeof(host->mcb_check_reply))
+		return host->error(host, AX_EABI, "host table of %u bytes has no MCB codec",
+				   (unsigned)host->size);
+	err = eth_check_single_host(host, uri);
+	if (err < 0)
+		return err;
+	err = eth_uri_timeout(host, uri, &uri_timeout);
+	if (err < 0)
+		return err;
+	err = eth_uri_port(host, uri, &port);
+	if (err < 0)
+		return err;
+
+	priv = host->calloc(1, sizeof(*priv));
+	if (!priv)
+		return host->error(host, AX_ENOMEM, "out of memory");
+	priv->host = host;
+	priv->fd = -1;
+	priv->timeout_ms = uri_timeout;
+	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (priv->cancel_fd < 0) {
+		err = host->error(host, AX_EIO, "cannot create the cancel eventfd: %s",
+				  strerror(errno));
+		host->free(priv);
+		return err;
+	}
+	err = eth_connect(priv, uri, port);
+	if (err < 0) {
+		close(priv->cancel_fd);
+		host->free(priv);
+		return err;
+	}
+	/* Each request brings its own timeout; the caller's, if any, wins over the URI's. */
+	if (host->log_enabled(host, AX_LOG_DEBUG))
+		host->log(host, AX_LOG_DEBUG, "UDP socket to %s, %d ms per try", priv->peer,
+			  timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
+	*out = priv;
+	return 0;
+}
+
+static void eth_close(ax_transport_priv *priv)
+{
+	if (!priv)
+		return;
+	if (priv->fd >= 0)
+		close(priv->fd);
+	if (priv->cancel_fd >= 0)
+		close(priv->cancel_fd);
+	priv->host->free(priv);
+}
+
+static int eth_cancel(ax_transport_priv *priv)
+{
+	const ax_host *host = priv->host;
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is saturated: a cancel is pending anyway. */
+	if (write(priv->cancel_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return host->error(host, AX_EIO, "cannot signal cancel to the request on %s: %s",
+				   priv->peer, strerror(errno));
+	return 0;
+}
+
+/* Forget cancels that arrived while no request ran. */
+static void eth_drain_cancel(ax_transport_priv *priv)
+{
+	uint64_t count;
+
+	if (read(priv->cancel_fd, &count, sizeof(count)) == (ssize_t)sizeof(count) &&
+	    priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
+		priv->host->log(priv->host, AX_LOG_DEBUG,
+				"dropped a cancel that arrived between requests on %s", priv->peer);
+}
+
+/*
+ * Throw away datagrams that are already queued: late replies to earlier
+ * requests would otherwise be taken for the answer to this one when they
+ * name the same register. A pending socket error (an ICMP report about an
+ * earlier datagram) is consumed the same way.
+ */
+static void eth_drain_socket(ax_transport_priv *priv)
+{
+	uint8_t junk[ETH_RX_SIZE];
+	unsigned n = 0;
+
+	/* Bounded: a peer flooding us must not keep the request from starting. */
+	for (int i = 0; i < 64; i++) {
+		ssize_t r = recv(priv->fd, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		n++;
+	}
+	if (n && priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
+		priv->host->log(priv->host, AX_LOG_DEBUG,
+				"discarded %u stale datagram(s) or error(s) from %s", n,
+				priv->peer);
+}
+
+/* Turn a socket errno into an error that says what happened and where. */
+static int eth_sock_error(ax_transport_priv *priv, int errnum, const struct eth_req *rq,
+			  const char *op)
+{
+	const ax_host *host = priv->host;
+
+	switch (errnum) {
+	case ECONNREFUSED:
+		return host->error(host, AX_EIO,
+				   "%s subnode %u register 0x%03X: nothing answers at %s (port "
+				   "unreachable)", rq->verb, rq->subnode, rq->address, priv->peer);
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENETDOWN:
+		return host->error(host, AX_EIO,
+				   "%s subnode %u register 0x%03X: host unreachable: %s (%s)",
+				   rq->verb, rq->subnode, rq->address, priv->peer,
+				   strerror(errnum));
+	case EACCES:
+	case EPERM:
+		return host->error(host, AX_EACCESS,
+				   "%s subnode %u register 0x%03X: the system refused to send to "
+				   "%s (%s)", rq->verb, rq->subnode, rq->address, priv->peer,
+				   strerror(errnum));
+	default:
+		return host->error(host, AX_EIO,
+				   "%s subnode %u register 0x%03X: %s on the socket to %s failed: "
+				   "%s", rq->verb, rq->subnode, rq->address, op, priv->peer,
+				   strerror(errnum));
+	}
+}
+
+static int eth_send(ax_transport_priv *priv, const uint8_t *frame, size_t len,
+		    const struct eth_req *rq)
+{
+	for (int waits = 0;; waits++) {
+		ssize_t n = send(priv->fd, frame, len, 0);
+
+		if (n == (ssize_t)len) {
+			eth_trace_frame(priv->host, "tx", priv->peer, frame, len);
+			return 0;
+		}
+		if (n >= 0)
+			return priv->host->error(priv->host, AX_EIO,
+						 "sent %zd of %zu bytes to %s", n, len,
+						 priv->peer);
+		if (errno == EINTR)
+			continue;
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && waits < ETH_SEND_WAITS) {
+			/* Socket buffer full: wait until it drains, briefly. */
+			struct pollfd p = { .fd = priv->fd, .events = POLLOUT };
+
+			if (poll(&p, 1, ETH_SEND_WAIT_MS) < 0 && errno != EINTR)
+				return eth_sock_error(priv, errno, rq, "poll");
+			continue;
+		}
+		return eth_sock_error(priv, errno, rq, "send");
+	}
+}
+
+/* Returned by eth_wait_reply() when the deadline passes; not an error yet. */
+#define ETH_WAIT_TIMEOUT 1
+
+/* Milliseconds from @now to @deadline, rounded up, for poll(). */
+static int eth_ms_left(uint64_t now, uint64_t deadline)
+{
+	uint64_t ms = (deadline - now + 999999u) / 1000000u;
+
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/*
+ * Wait until @deadline for the reply to @rq. Undecodable datagrams are
+ * skipped; one reply for another register is skipped (*stale counts them).
+ * Returns 0 with @reply decoded (it points into @rbuf), ETH_WAIT_TIMEOUT, or
+ * a negative error.
+ */
+static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
+			  ax_mcb_frame *reply, uint8_t *rbuf, size_t rcap, uint64_t deadline,
+			  int *stale)
+{
+	const ax_host *host = priv->host;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = priv->fd, .events = POLLIN },
+			{ .fd = priv->cancel_fd, .events = POLLIN },
+		};
+		uint64_t now = host->now_ns();
+		ssize_t r;
+		int n, err;
+
+		if (now >= deadline)
+			return ETH_WAIT_TIMEOUT;
+		n = poll(pfd, 2, eth_ms_left(now, deadline));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return eth_sock_error(priv, errno, rq, "poll");
+		}
+		if (pfd[1].revents & POLLIN)
+			return host->error(host, AX_ECANCELED,
+					   "%s subnode %u register 0x%03X: cancelled while waiting "
+					   "for %s", rq->verb, rq->subnode, rq->address,
+					   priv->peer);
+		if (n == 0 || !(pfd[0].revents & (POLLIN | POLLERR)))
+			continue;
+
+		r = recv(priv->fd, rbuf, rcap, MSG_TRUNC);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return eth_sock_error(priv, errno, rq, "receive");
+		}
+		if ((size_t)r > rcap) {
+			if (host->log_enabled(host, AX_LOG_DEBUG))
+				host->log(host, AX_LOG_DEBUG,
+					  "ignored a %zd-byte datagram from %s: larger than any "
+					  "MCB frame", r, priv->peer);
+			continue;
+		}
+		eth_trace_frame(host, "rx", priv->peer, rbuf, (size_t)r);
+		err = host->mcb_decode(reply, rbuf, (size_t)r);
+		if (err < 0) {
+			if (host->log_enabled(host, AX_LOG_DEBUG))
+				host->log(host, AX_LOG_DEBUG,
+					  "ignored a %zd-byte datagram from %s: %s", r, priv->peer,
+					  eth_decode_why(err));
+			continue;
+		}
+		err = host->mcb_check_reply(reply, rq->subnode, rq->address);
+		if (err == AX_EPROTO) {
+			/* A request, not a reply (a peer echoing us): not an answer. */
+			if (host->log_enabled(host, AX_LOG_DEBUG))
+				host->log(host, AX_LOG_DEBUG,
+					  "ignored a frame from %s that is not a reply",
+					  priv->peer);
+			continue;
+		}
+		if (err == AX_EADDR) {
+			if ((*stale)++ == 0) {
+				if (host->log_enabled(host, AX_LOG_DEBUG))
+					host->log(host, AX_LOG_DEBUG,
+						  "%s answered subnode %u register 0x%03X while "
+						  "waiting for 0x%03X: a late reply, receiving "
+						  "again", priv->peer, (unsigned)reply->subnode,
+						  (unsigned)reply->address, rq->address);
+				continue;
+			}
+			return host->error(host, AX_EADDR,
+					   "%s answered subnode %u register 0x%03X again where "
+					   "subnode %u register 0x%03X was expected (%s)",
+					   priv->peer, (unsigned)reply->subnode,
+					   (unsigned)reply->address, rq->subnode, rq->address,
+					   rq->verb);
+		}
+		return err; /* 0, or AX_EDRIVE with the drive's code and message set */
+	}
+}
+
+/*
+ * Send @req and wait for its reply: each try waits @timeout_ms (0: the URI's),
+ * a timeout sends the same frame once more.
+ */
+static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb_frame *reply,
+			uint8_t *rbuf, size_t rcap, int timeout_ms)
+{
+	const ax_host *host = priv->host;
+	struct eth_req rq = {
+		.verb = req->command == AX_MCB_WRITE ? "write" : "read",
+		.subnode = req->subnode,
+		.address = req->address,
+	};
+	uint8_t qbuf[AX_MCB_MAX_FRAME];
+	size_t qlen = 0;
+	int err, stale = 0;
+
+	err = host->mcb_encode(qbuf, sizeof(qbuf), &qlen, req);
+	if (err < 0)
+		return err;
+	if (timeout_ms <= 0)
+		timeout_ms = priv->timeout_ms;
+
+	eth_drain_cancel(priv);
+	eth_drain_socket(priv);
+	for (int attempt = 1; attempt <= ETH_TRIES; attempt++) {
+		err = eth_send(priv, qbuf, qlen, &rq);
+		if (err < 0)
+			return err;
+		err = eth_wait_reply(priv, &rq, reply, rbuf, rcap,
+				     host->now_ns() + (uint64_t)timeout_ms * 1000000u, &stale);
+		if (err != ETH_WAIT_TIMEOUT)
+			return err;
+		if (attempt < ETH_TRIES && host->log_enabled(host, AX_LOG_DEBUG))
+			host->log(host, AX_LOG_DEBUG,
+				  "no reply from %s within %d ms (%s subnode %u register 0x%03X); "
+				  "sending again", priv->peer, timeout_ms, rq.verb, rq.subnode,
+				  rq.address);
+	}
+	return host->error(host, AX_ETIMEDOUT,
+			   "no reply from %s after %d tries of %d ms (%s subnode %u register "
+			   "0x%03X)", priv->peer, ETH_TRIES, timeout_ms, rq.verb, rq.subnode,
+			   rq.address);
+}
+
+static void eth_frame_init(ax_mcb_frame *f, unsigned subnode, uint32_t address, int command)
+{
+	memset(f, 0, sizeof(*f));
+	f->node = AX_MCB_NODE;
+	/* Out-of-range values stay out of range so that the codec refuses them. */
+	f->subnode = subnode > 0xFF ? 0xFF : (uint8_t)subnode;
+	f->address = address > 0xFFFF ? 0xFFFF : (uint16_t)address;
+	f->command = (uint8_t)command;
+}
+
+static int eth_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
+		    size_t cap, size_t *len_out, int timeout_ms)
+{
+	const ax_host *host = priv->host;
+	uint8_t rbuf[ETH_RX_SIZE];
+	ax_mcb_frame req, reply;
+	const void *src;
+	size_t len;
+	int err;
+
+	eth_frame_init(&req, subnode, address, AX_MCB_READ);
+	err = eth_transact(priv, &req, &reply, rbuf, sizeof(rbuf), timeout_ms);
+	if (err < 0)
+		return err;
+	if (reply.extended) {
+		src = reply.payload;
+		len = reply.payload_len;
+	} else {
+		src = reply.data;
+		len = sizeof(reply.data);
+	}
+	if (len > cap)
+		return host->error(host, AX_ETOOBIG,
+				   "register 0x%03X (subnode %u) on %s holds %zu bytes, buffer has "
+				   "%zu", (unsigned)address, subnode, priv->peer, len, cap);
+	if (len)
+		memcpy(buf, src, len);
+	*len_out = len;
+	return 0;
+}
+
+static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address,
+		     const void *buf, size_t len, int timeout_ms)
+{
+	uint8_t rbuf[ETH_RX_SIZE];
+	ax_mcb_frame req, reply;
+
+	eth_frame_init(&req, subnode, address, AX_MCB_WRITE);
+	/*
+	 * A plain frame always carries 8 bytes, so an empty value goes out as an
+	 * extended frame of length 0: the drive then writes nothing (or refuses)
+	 * rather than taking 8 zero bytes.
+	 */
+	if (len > sizeof(req.data) || len == 0) {
+		req.extended = 1;
+		req.payload = buf;
+		req.payload_len = len;
+	} else {
+		memcpy(req.data, buf, len);
+	}
+	return eth_transact(priv, &req, &reply, rbuf, sizeof(rbuf), timeout_ms);
+}
+
+static int eth_scan_op(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink)
+{
+	/* scan_emit and scan_cancelled arrived with ABI 1.1. */
+	if (host->size < offsetof(ax_host, scan_cancelled) + sizeof(host->scan_cancelled))
+		return host->error(host, AX_EABI, "host table of %u bytes cannot take scan results",
+				   (unsigned)host->size);
+	return eth_scan(host, target, timeout_ms, sink);
+}
+
+static const ax_transport_ops eth_ops = {
+	.size = sizeof(ax_transport_ops),
+	.open = eth_open,
+	.close = eth_close,
+	.read = eth_read,
+	.write = eth_write,
+	.cancel = eth_cancel,
+	.scan = eth_scan_op,
+};
+
+static const ax_transport_desc eth_desc = {
+	AX_TRANSPORT_DESC_HEADER,
+	.scheme = "eth",
+	.name = "Ethernet (MCB over UDP)",
+	.version = "0.1.0",
+	.description = "MCB drives on an IP network, UDP port 1061",
+	.license = "MIT",
+	.caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN,
+	.addr_space = AX_ADDR_MCB,
+	.options = eth_options,
+	.ops = &eth_ops,
+};
+
+AX_PLUGIN_EXPORT const ax_transport_desc *axlink_transport_entry(void);
+
+AX_PLUGIN_EXPORT const ax_transport_desc *axlink_transport_entry(void)
+{
+	return &eth_desc;
+}
