@@ -60,3 +60,26 @@ def axlink(cli_path):
         return Result(args, proc)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def sim_drives():
+    """Three simulated drives over UDP on 127.0.3.1-3 (this file's range),
+    serials 9001.., from the real axlink-sim; yields their URIs."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--eth", "127.0.3.1", "--count", "3", "--serial", "9001"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The simulator prints one URI per drive once it serves: no sleeping.
+        uris = [proc.stdout.readline().strip() for _ in range(3)]
+        if not all(u.startswith("eth://") for u in uris):
+            proc.kill()
+            pytest.fail(f"axlink-sim did not start: {uris!r} {proc.stderr.read()!r}")
+        yield uris
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "axlink-sim must exit cleanly on SIGTERM"
+        proc.stdout.close()
+        proc.stderr.close()

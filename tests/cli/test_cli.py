@@ -406,3 +406,55 @@ def test_version(axlink):
     r = axlink("--version")
     assert r.code == 0, r
     assert re.fullmatch(r"axlink \d+\.\d+\.\d+ \(libaxlink \d+\.\d+\.\d+\)\n", r.out), r
+
+
+# ---- Ethernet, against the real simulator ----------------------------------
+
+def test_eth_read_serial_of_second_drive(axlink, sim_drives):
+    r = axlink("read", "eth://127.0.3.2", "0x6E6:u32", "--subnode", "0", "--json")
+    assert r.code == 0, r
+    assert r.json()["value"] == 9002, r
+
+
+def test_eth_write_then_read_back(axlink, sim_drives):
+    r = axlink("write", "eth://127.0.3.1", "0x020:s32", "-777")
+    assert r.code == 0 and r.out == "ok\n", r
+    r = axlink("read", "eth://127.0.3.1", "0x020:s32")
+    assert r.code == 0 and r.out.strip() == "-777", r
+
+
+def test_eth_drive_error_names_the_drive(axlink, sim_drives):
+    r = axlink("read", "eth://127.0.3.3", "0x7FF:u32")
+    assert r.code == 1, r
+    assert "eth://127.0.3.3" in r.err and "0x06020000" in r.err, r
+
+
+def test_scan_finds_exactly_the_drives(axlink, sim_drives):
+    r = axlink("scan", "eth://127.0.3.0/29", "--timeout-ms", "1000", "--json")
+    assert r.code == 0, r
+    found = sorted(r.json(), key=lambda d: d["uri"])
+    assert [d["uri"] for d in found] == sim_drives, r
+    assert [d["serial"] for d in found] == [9001, 9002, 9003], r
+    for d in found:
+        assert d["access"] == "ok" and d["vendor_id"] == "0x0000A71C", d
+        assert d["product_code"] == "0x00010064", d
+        assert d["sw_version"], d
+
+
+def test_scan_text_streams_one_line_per_drive(axlink, sim_drives):
+    r = axlink("scan", "eth://127.0.3.1,127.0.3.3", "--timeout-ms", "1000")
+    assert r.code == 0, r
+    lines = sorted(r.out.splitlines())
+    assert len(lines) == 2, r
+    assert lines[0].startswith("eth://127.0.3.1:1061") and "serial 9001" in lines[0], r
+    assert lines[1].startswith("eth://127.0.3.3:1061") and "serial 9003" in lines[1], r
+    assert "2 drive(s) found" in r.err, r
+
+
+def test_scan_errors(axlink):
+    r = axlink("scan", "virtual:")
+    assert r.code == 1 and "cannot scan" in r.err, r
+    r = axlink("scan", "eth://127.0.3.0/8")
+    assert r.code == 1 and "/8" in r.err, r
+    r = axlink("scan", "eth://127.0.3.0/29", "--json", "--timeout-ms", "200", "--bogus")
+    assert r.code == 2 and r.out == "", r
