@@ -14,13 +14,13 @@
  * string, so ax_uri_free() is a single free().
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "uri.h"
+#include "axlink/value.h"
 
 #define URI_MAX_PORT 65535
 
@@ -448,40 +448,22 @@ int ax__uri_check_keys(const ax_uri *uri, const char *scheme, const ax_option_de
 	return 0;
 }
 
-/* Decimal or 0x hex with an optional leading '-'; nothing else (no spaces, no '+'). */
+/*
+ * Decimal or 0x hex with an optional leading '-'; nothing else. The value
+ * module owns integer text: the same grammar as register values.
+ */
 static int uri_parse_ll(const char *text, long long *out)
 {
-	const char *p = text;
-	unsigned long long mag;
-	int neg = 0, base = 10;
-	char *end;
+	uint8_t b[8];
+	uint64_t v = 0;
+	size_t len;
+	int err = ax_value_parse(AX_DTYPE_S64, text, b, sizeof(b), &len);
 
-	if (*p == '-') {
-		neg = 1;
-		p++;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		base = 16;
-		p += 2;
-	}
-	/* strtoull would skip spaces and take a sign; refuse those here. */
-	if (base == 16 ? uri_hex_value(*p) < 0 : !uri_is_digit(*p))
-		return AX_EINVAL;
-	errno = 0;
-	mag = strtoull(p, &end, base);
-	if (*end != '\0')
-		return AX_EINVAL;
-	if (errno == ERANGE)
-		return AX_ERANGE;
-	if (neg) {
-		if (mag > (unsigned long long)LLONG_MAX + 1)
-			return AX_ERANGE;
-		*out = mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag;
-	} else {
-		if (mag > (unsigned long long)LLONG_MAX)
-			return AX_ERANGE;
-		*out = (long long)mag;
-	}
+	if (err < 0)
+		return err;
+	for (size_t i = sizeof(b); i-- > 0;)
+		v = (v << 8) | b[i];
+	*out = (long long)(int64_t)v;
 	return 0;
 }
 
