@@ -902,7 +902,10 @@ static int xdf_device(struct xdf *x, xmlNodePtr dev, const char *interface)
 	err = xdf_identity_u32(x, dev, "RevisionNumber", &d->identity.revision);
 	if (err < 0)
 		goto fail;
-	vendor = xdf_attr(x, dev, "VendorId") ? "VendorId" : "vendorId";
+	/* Spelled three ways in the wild; the first one present counts. */
+	vendor = xdf_attr(x, dev, "VendorID")   ? "VendorID"
+	         : xdf_attr(x, dev, "VendorId") ? "VendorId"
+	                                        : "vendorId";
 	err = xdf_identity_u32(x, dev, vendor, &d->identity.vendor_id);
 	if (err < 0)
 		goto fail;

@@ -14,10 +14,15 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "axlink/ctx.h"
+#include "axlink/dict.h"
 #include "axlink/error.h"
+#include "axlink/link.h"
 #include "axlink/mcb.h"
+#include "axlink/value.h"
 #include "simdrive.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -282,12 +287,16 @@ static void test_simdrive__models(void **state)
 	(void)state;
 	while (m[n].name)
 		n++;
-	assert_int_equal(n, 2);
+	/* One model per dictionary in devices/, sorted by name. */
+	assert_int_equal(n, 3);
 	assert_string_equal(m[0].name, "axs-100");
 	assert_int_equal(m[0].axes, 1);
 	assert_string_equal(m[1].name, "axs-200");
 	assert_int_equal(m[1].axes, 2);
+	assert_string_equal(m[2].name, "axs-900");
+	assert_int_equal(m[2].axes, 8);
 	assert_ptr_equal(simdrive_model_find("AXS-200"), &m[1]);
+	assert_ptr_equal(simdrive_model_find("axs-900"), &m[2]);
 	assert_null(simdrive_model_find("axs-300"));
 	assert_null(simdrive_model_find("axs-10"));
 	assert_null(simdrive_model_find(NULL));
@@ -962,6 +971,399 @@ static void test_simdrive__velocity_move(void **state)
 	assert_float_equal(read_float(d, 1, R_VEL_FBK), 0.0f, 1e-6);
 }
 
+/* ---- the register space is the dictionary ------------------------------ */
+
+/* Codes of DESIGN §5 the dictionaries name too. */
+#define CODE_ACCESS 0x06010000u
+#define CODE_NO_OBJECT 0x06020000u
+#define CODE_NOT_STORED 0x08000020u
+#define SIG_RESTORE 0x64616F6Cu
+
+/*
+ * Registers whose start value the drive's behaviour sets instead of the
+ * dictionary's default: the state machine publishes "switch on disabled"
+ * (default 0), and the serial number is the creator's (default 0).
+ */
+static const char *const owned_ids[] = {
+	"DRV_STATE_STATUS",
+	"DRV_ID_SERIAL_NUMBER_COCO",
+	"DRV_ID_SERIAL_NUMBER",
+};
+
+static int is_owned(const ax_reg *r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(owned_ids); i++)
+		if (strcmp(ax_reg_id(r), owned_ids[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Store and restore check a signature and keep nothing: writing a default is refused. */
+static int is_signature(const ax_reg *r)
+{
+	return ax_reg_address(r) == R_STORE || ax_reg_address(r) == R_RESTORE;
+}
+
+/* devices/<model>.xdf of the source tree (devices/ sits beside tests/). */
+static void devices_path(char *buf, size_t cap, const char *model)
+{
+#ifdef AXLINK_DEVICES_DIR
+	int n = snprintf(buf, cap, "%s/%s.xdf", AXLINK_DEVICES_DIR, model);
+#else
+	const char *slash = strrchr(__FILE__, '/');
+	int dir = slash ? (int)(slash - __FILE__) : 1;
+	int n = snprintf(buf, cap, "%.*s/../devices/%s.xdf", dir, slash ? __FILE__ : ".", model);
+#endif
+	assert_true(n > 0 && (size_t)n < cap);
+}
+
+struct model_dict {
+	ax_dict **all;
+	size_t n;
+	const ax_dict *dict; /* the ETH device: the one the simulator serves */
+};
+
+/* Load @m's dictionary and check that the model's identity is the file's. */
+static void model_dict_load(struct model_dict *md, const simdrive_model *m)
+{
+	const ax_dict_identity *id;
+	char path[1024];
+
+	devices_path(path, sizeof(path), m->name);
+	if (ax_dict_load_file(&md->all, &md->n, path, NULL) < 0)
+		fail_msg("%s: %s", path, ax_error_last());
+	md->dict = NULL;
+	for (size_t i = 0; i < md->n && !md->dict; i++)
+		if (strcmp(ax_dict_identity_get(md->all[i])->interface, "ETH") == 0)
+			md->dict = md->all[i];
+	if (!md->dict)
+		fail_msg("%s: no ETH device", path);
+	id = ax_dict_identity_get(md->dict);
+	assert_string_equal(id->name, m->name);
+	assert_int_equal(id->product_code, m->product_code);
+	assert_int_equal(id->revision, m->revision);
+	assert_int_equal(id->axes, m->axes);
+	assert_string_equal(id->firmware_version, m->sw_version);
+	assert_int_equal(id->vendor_id, m->vendor_id);
+	assert_int_equal(m->vendor_id, SIMDRIVE_VENDOR_ID);
+	assert_true(ax_dict_reg_count(md->dict) > 100);
+}
+
+static void model_dict_free(struct model_dict *md)
+{
+	for (size_t i = 0; i < md->n; i++)
+		md->all[i] = ax_dict_unref(md->all[i]);
+	ax_free(md->all);
+	md->all = NULL;
+	md->n = 0;
+}
+
+/*
+ * What a read of @r returns on a new drive: its default's bytes, zeros where
+ * the file gives none; a str its text and one NUL, bytes all 512.
+ */
+static size_t expected_value(const ax_reg *r, uint8_t *buf)
+{
+	const uint8_t *def;
+	size_t n = ax_reg_default(r, &def), size = ax_dtype_size(ax_reg_dtype(r));
+
+	memset(buf, 0, AX_VALUE_MAX);
+	if (n)
+		memcpy(buf, def, n);
+	if (ax_reg_dtype(r) == AX_DTYPE_STR)
+		return strnlen((const char *)buf, AX_VALUE_MAX - 1) + 1;
+	if (ax_reg_dtype(r) == AX_DTYPE_BYTES)
+		return AX_VALUE_MAX;
+	assert_true(n == 0 || n == size);
+	return size;
+}
+
+/* Hex of the first (up to 8) bytes of a value, for failure messages. */
+static void hex8(char *out, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 8; i++)
+		(void)snprintf(out + 2 * i, 3, "%02x", p[i]);
+	out[2 * i] = '\0';
+	if (n > 8)
+		memcpy(out + 16, "..", 3);
+}
+
+/* @r must read back @want (@want_len bytes) through the register API. */
+static void expect_reads(simdrive *d, const char *model, const ax_reg *r, const uint8_t *want,
+			 size_t want_len, const char *step)
+{
+	uint8_t got[AX_VALUE_MAX];
+	uint32_t code = 0;
+	size_t len = 0;
+
+	if (simdrive_read(d, ax_reg_subnode(r), ax_reg_address(r), got, sizeof(got), &len,
+			  &code) < 0)
+		fail_msg("%s %s: %s (%u:0x%03X) refused, code 0x%08X", model, step, ax_reg_id(r),
+			 ax_reg_subnode(r), (unsigned)ax_reg_address(r), (unsigned)code);
+	if (len != want_len || memcmp(got, want, len) != 0) {
+		char hg[20], hw[20];
+
+		hex8(hg, got, len);
+		hex8(hw, want, want_len);
+		fail_msg("%s %s: %s (%u:0x%03X) reads %zu bytes %s, want %zu bytes %s", model, step,
+			 ax_reg_id(r), ax_reg_subnode(r), (unsigned)ax_reg_address(r), len, hg,
+			 want_len, hw);
+	}
+}
+
+static void expect_code(const char *model, const char *what, const ax_reg *r, unsigned sub,
+			unsigned addr, int err, uint32_t code, uint32_t want)
+{
+	if (err != -1 || code != want)
+		fail_msg("%s: %s of %s %u:0x%03X gave %d, code 0x%08X, want 0x%08X", model, what,
+			 r ? ax_reg_id(r) : "(none)", sub, addr, err, (unsigned)code,
+			 (unsigned)want);
+}
+
+/* Every dictionary register is served with its default, type and access. */
+static void check_dictionary_registers(simdrive *d, const simdrive_model *m,
+				       const ax_dict *dict, uint32_t serial)
+{
+	size_t owned = 0;
+
+	for (size_t i = 0; i < ax_dict_reg_count(dict); i++) {
+		const ax_reg *r = ax_dict_reg_at(dict, i);
+		unsigned sub = ax_reg_subnode(r), addr = (unsigned)ax_reg_address(r);
+		uint8_t want[AX_VALUE_MAX], got[AX_VALUE_MAX];
+		size_t want_len = expected_value(r, want), len = 0;
+		uint32_t code = 0;
+		int err;
+
+		if (!(ax_reg_access(r) & AX_REG_READ)) {
+			err = simdrive_read(d, sub, addr, got, sizeof(got), &len, &code);
+			expect_code(m->name, "read", r, sub, addr, err, code, CODE_ACCESS);
+		} else if (is_owned(r)) {
+			owned++;
+			if (ax_reg_address(r) == R_STATUS)
+				expect_state(d, sub, "switch on disabled", ax_reg_id(r));
+			else
+				assert_int_equal(read_num(d, sub, addr), serial);
+		} else {
+			expect_reads(d, m->name, r, want, want_len, "new drive");
+		}
+		if (!(ax_reg_access(r) & AX_REG_WRITE)) {
+			memset(got, 0, sizeof(got));
+			err = simdrive_write(d, sub, addr, got, want_len, &code);
+			expect_code(m->name, "write", r, sub, addr, err, code, CODE_ACCESS);
+		}
+	}
+	/* Every owned register exists: the list is not stale. */
+	assert_int_equal(owned, m->axes + 1u + m->axes);
+}
+
+/* Writable registers take their default back and keep it (store/restore refuse it). */
+static void check_dictionary_writes(simdrive *d, const simdrive_model *m, const ax_dict *dict)
+{
+	for (size_t i = 0; i < ax_dict_reg_count(dict); i++) {
+		const ax_reg *r = ax_dict_reg_at(dict, i);
+		unsigned sub = ax_reg_subnode(r), addr = (unsigned)ax_reg_address(r);
+		uint8_t want[AX_VALUE_MAX];
+		size_t want_len = expected_value(r, want);
+		uint32_t code = 0;
+		int err;
+
+		if (!(ax_reg_access(r) & AX_REG_WRITE))
+			continue;
+		err = simdrive_write(d, sub, addr, want, want_len, &code);
+		if (is_signature(r)) {
+			expect_code(m->name, "write of the default", r, sub, addr, err, code,
+				    CODE_NOT_STORED);
+			continue;
+		}
+		if (err < 0)
+			fail_msg("%s: write of %s's default refused, code 0x%08X", m->name,
+				 ax_reg_id(r), (unsigned)code);
+		if ((ax_reg_access(r) & AX_REG_READ) && !is_owned(r))
+			expect_reads(d, m->name, r, want, want_len, "after writing the default");
+	}
+}
+
+/* Addresses the dictionary does not have do not exist, on any subnode. */
+static void check_absent_addresses(simdrive *d, const simdrive_model *m, const ax_dict *dict)
+{
+	size_t absent = 0;
+
+	for (unsigned sub = 0; sub <= 15; sub++) {
+		for (unsigned addr = 0; addr <= 0xFFF; addr++) {
+			const ax_reg *r = NULL;
+			uint8_t buf[AX_VALUE_MAX] = { 0 };
+			uint32_t code = 0;
+			size_t len = 0;
+			int err;
+
+			if (ax_dict_find_address(dict, sub, addr, &r) == 0)
+				continue;
+			absent++;
+			err = simdrive_read(d, sub, addr, buf, sizeof(buf), &len, &code);
+			expect_code(m->name, "read", NULL, sub, addr, err, code, CODE_NO_OBJECT);
+			code = 0;
+			err = simdrive_write(d, sub, addr, buf, 8, &code);
+			expect_code(m->name, "write", NULL, sub, addr, err, code, CODE_NO_OBJECT);
+		}
+	}
+	assert_int_equal(absent, 16u * 0x1000u - ax_dict_reg_count(dict));
+}
+
+static void test_simdrive__serves_dictionaries(void **state)
+{
+	const simdrive_model *models = simdrive_models();
+
+	(void)state;
+	for (size_t i = 0; models[i].name; i++) {
+		const simdrive_model *m = &models[i];
+		uint32_t serial = 0x5EED0000u + (uint32_t)i;
+		struct model_dict md;
+		simdrive *d = NULL;
+
+		model_dict_load(&md, m);
+		assert_int_equal(simdrive_new(&d, &codec, m->name, serial), 0);
+		check_dictionary_registers(d, m, md.dict, serial);
+		check_absent_addresses(d, m, md.dict);
+		check_dictionary_writes(d, m, md.dict);
+		simdrive_free(d);
+		model_dict_free(&md);
+	}
+}
+
+/* "restore all" puts back every NVM register (address_type "NVM"), and only those. */
+static void test_simdrive__restore_resets_nvm(void **state)
+{
+	const simdrive_model *models = simdrive_models();
+	static const uint8_t sig[4] = { 0x6C, 0x6F, 0x61, 0x64 }; /* "load" */
+
+	(void)state;
+	assert_int_equal(le_get(sig, 4), SIG_RESTORE);
+	for (size_t i = 0; models[i].name; i++) {
+		const simdrive_model *m = &models[i];
+		struct model_dict md;
+		simdrive *d = NULL;
+		size_t changed = 0;
+		uint32_t code = 0;
+
+		model_dict_load(&md, m);
+		assert_int_equal(simdrive_new(&d, &codec, m->name, 1), 0);
+		for (size_t j = 0; j < ax_dict_reg_count(md.dict); j++) {
+			const ax_reg *r = ax_dict_reg_at(md.dict, j);
+			uint8_t val[AX_VALUE_MAX];
+			size_t len = expected_value(r, val);
+
+			if (strcmp(ax_reg_address_type(r), "NVM") != 0 ||
+			    !(ax_reg_access(r) & AX_REG_WRITE))
+				continue;
+			if (ax_reg_dtype(r) == AX_DTYPE_STR) {
+				memcpy(val, "changed", 8);
+				len = 8;
+			} else {
+				val[0] ^= 0x01; /* a different value of any type */
+			}
+			if (simdrive_write(d, ax_reg_subnode(r), ax_reg_address(r), val, len,
+					   &code) < 0)
+				fail_msg("%s: write of %s refused, code 0x%08X", m->name,
+					 ax_reg_id(r), (unsigned)code);
+			changed++;
+		}
+		assert_true(changed > 10);
+		assert_int_equal(simdrive_write(d, 0, R_RESTORE, sig, sizeof(sig), &code), 0);
+		for (size_t j = 0; j < ax_dict_reg_count(md.dict); j++) {
+			const ax_reg *r = ax_dict_reg_at(md.dict, j);
+			uint8_t want[AX_VALUE_MAX];
+			size_t len = expected_value(r, want);
+
+			if (strcmp(ax_reg_address_type(r), "NVM") == 0 &&
+			    (ax_reg_access(r) & AX_REG_READ))
+				expect_reads(d, m->name, r, want, len, "after restore");
+		}
+		simdrive_free(d);
+		model_dict_free(&md);
+	}
+}
+
+/* A context that loads only the build tree's plugins, whatever the environment says. */
+static ax_ctx *new_ctx(void)
+{
+	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	opts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &opts) < 0)
+		fail_msg("ax_ctx_new: %s", ax_error_last());
+	return ctx;
+}
+
+/* The virtual plugin serves the 8-axis axs-900, every register through MCB frames. */
+static void test_simdrive__axs900_through_virtual(void **state)
+{
+	const simdrive_model *m = simdrive_model_find("axs-900");
+	ax_ctx *ctx = new_ctx();
+	ax_link *link = NULL;
+	struct model_dict md;
+	uint16_t u16 = 0;
+
+	(void)state;
+	assert_non_null(m);
+	model_dict_load(&md, m);
+	if (ax_link_open(&link, ctx, "virtual:?model=axs-900&serial=900", NULL) < 0)
+		fail_msg("open virtual axs-900: %s", ax_error_last());
+
+	assert_int_equal(ax_link_read_u16(link, 0, R_AXIS_NUMBER, &u16), 0);
+	assert_int_equal(u16, 8);
+	for (size_t i = 0; i < ax_dict_reg_count(md.dict); i++) {
+		const ax_reg *r = ax_dict_reg_at(md.dict, i);
+		unsigned sub = ax_reg_subnode(r), addr = (unsigned)ax_reg_address(r);
+		uint8_t want[AX_VALUE_MAX], got[AX_VALUE_MAX];
+		size_t want_len = expected_value(r, want), len = 0;
+		int err = ax_link_read(link, sub, addr, got, sizeof(got), &len);
+
+		if (!(ax_reg_access(r) & AX_REG_READ)) {
+			assert_int_equal(err, AX_EDRIVE);
+			assert_int_equal(ax_error_last_drive_code(), CODE_ACCESS);
+			continue;
+		}
+		if (err < 0)
+			fail_msg("read of %s (%u:0x%03X): %s", ax_reg_id(r), sub, addr,
+				 ax_error_last());
+		if (is_owned(r))
+			continue;
+		/* Values of up to 8 bytes come in a plain reply, zero-padded. */
+		if (want_len <= 8 && ax_reg_dtype(r) != AX_DTYPE_BYTES)
+			want_len = 8;
+		if (len != want_len || memcmp(got, want, len) != 0) {
+			char hg[20], hw[20];
+
+			hex8(hg, got, len);
+			hex8(hw, want, want_len);
+			fail_msg("%s (%u:0x%03X): %zu bytes %s, want %zu bytes %s", ax_reg_id(r),
+				 sub, addr, len, hg, want_len, hw);
+		}
+	}
+	/* Eight axes, each with its own state machine; no ninth. */
+	for (unsigned axis = 1; axis <= 8; axis++) {
+		assert_int_equal(ax_link_read_u16(link, axis, R_STATUS, &u16), 0);
+		assert_string_equal(cia_state(u16), "switch on disabled");
+	}
+	assert_int_equal(ax_link_write_u16(link, 8, R_CONTROL, 0x06), 0);
+	assert_int_equal(ax_link_write_u16(link, 8, R_CONTROL, 0x0F), 0);
+	assert_int_equal(ax_link_read_u16(link, 8, R_STATUS, &u16), 0);
+	assert_string_equal(cia_state(u16 & 0xFF), "operation enabled");
+	assert_int_equal(ax_link_read_u16(link, 7, R_STATUS, &u16), 0);
+	assert_string_equal(cia_state(u16), "switch on disabled");
+	assert_int_equal(ax_link_read_u16(link, 9, R_STATUS, &u16), AX_EDRIVE);
+	assert_int_equal(ax_error_last_drive_code(), CODE_NO_OBJECT);
+
+	link = ax_link_unref(link);
+	ctx = ax_ctx_unref(ctx);
+	model_dict_free(&md);
+}
+
 /* ---- threads ----------------------------------------------------------- */
 
 struct hammer {
@@ -1073,6 +1475,9 @@ int main(void)
 		T(profile_move),
 		T(velocity_move),
 		T(concurrent_requests),
+		cmocka_unit_test(test_simdrive__serves_dictionaries),
+		cmocka_unit_test(test_simdrive__restore_resets_nvm),
+		cmocka_unit_test(test_simdrive__axs900_through_virtual),
 	};
 
 	return cmocka_run_group_tests_name("simdrive", tests, NULL, NULL);

@@ -2,11 +2,13 @@
 /*
  * The simulated MCB drive behind the `virtual` transport and the simulator.
  *
- * One static table describes every register once (scope, address, type,
- * access, default); each drive keeps its values in one byte blob laid out
- * after that table, little-endian as on the wire, so a read is a copy.
- * Registers with side effects (control word, operation mode, set points,
- * store/restore) get a hook after the generic checks. Requests arrive as
+ * A model's register space is its dictionary in devices/: gen_simmodels
+ * turns each one into a table (simmodels.h) at build time, with every
+ * register's subnode, address, type, access, size and default. A drive keeps
+ * its values in one byte blob laid out by that table, little-endian as on
+ * the wire, so a read is a copy. The registers the drive gives a meaning to
+ * (SIMMODEL_BEHAVIOUR: control word, operation mode, set points, store and
+ * restore, identity) get a hook after the generic checks. Requests arrive as
  * frames and leave as frames built with the codec the creator hands in, so
  * the simulator never disagrees with the library about framing or CRC.
  */
@@ -20,133 +22,20 @@
 #include "axlink/error.h"
 #include "axlink/value.h"
 #include "simdrive.h"
+#include "simmodels.h"
 
-/* Models. Product codes and revisions are ours (vendor SIMDRIVE_VENDOR_ID). */
-static const simdrive_model sim_models[] = {
-	{ "axs-100", 0x00010064u, 0x00010002u, 1, "1.2.0" },
-	{ "axs-200", 0x000100C8u, 0x00010001u, 2, "1.1.4" },
-	{ NULL, 0, 0, 0, NULL },
+/* Addresses of the registers the drive gives a meaning to: REG_CONTROL, ... */
+enum {
+#define SIM_REG_ADDRESS(name, where, address, dtype, required) REG_##name = address,
+	SIMMODEL_BEHAVIOUR(SIM_REG_ADDRESS)
+#undef SIM_REG_ADDRESS
 };
-
-#define ACC_R 0x1
-#define ACC_W 0x2
-#define ACC_RW (ACC_R | ACC_W)
-
-/* Restored to its default by "restore all" (a configuration parameter). */
-#define F_NVM 0x1
-
-#define SCOPE_COCO 0 /* subnode 0 only */
-#define SCOPE_AXIS 1 /* every axis subnode 1..axes */
-
-/* Capacity of str registers, NUL included. */
-#define SIM_STR_SIZE 64
-/* Size of the byte-array register (DRV_USER_DATA). */
-#define SIM_BYTES_SIZE 512
-
-/* Addresses the drive gives a meaning to. */
-#define REG_DIAG_ERROR_LAST 0x00F
-#define REG_CONTROL 0x010
-#define REG_STATUS 0x011
-#define REG_OP_CMD 0x014
-#define REG_OP_VALUE 0x015
-#define REG_CUR_Q_SP 0x01A
-#define REG_POS_SP 0x020
-#define REG_VEL_SP 0x021
-#define REG_MAX_VEL 0x025
-#define REG_POS_FBK 0x030
-#define REG_VEL_FBK 0x031
-#define REG_CUR_Q_FBK 0x03B
-#define REG_AXIS_NUMBER 0x0A0
-#define REG_ENC_RESOLUTION 0x388
-#define REG_STORE_ALL 0x6DB
-#define REG_RESTORE_ALL 0x6DC
-#define REG_VENDOR_ID 0x6E0
-#define REG_PRODUCT_CODE 0x6E1
-#define REG_REVISION 0x6E2
-#define REG_SW_VERSION 0x6E4
-#define REG_SERIAL 0x6E6
 
 /* Signatures of store all ("save") and restore all ("load"), as ASCII in a u32. */
 #define SIG_STORE 0x65766173u
 #define SIG_RESTORE 0x64616F6Cu
 /* CiA 301 answer to a store/restore without the right signature. */
 #define CODE_NOT_STORED 0x08000020u
-
-struct reg_def {
-	const char *id;   /* dictionary id */
-	uint8_t scope;    /* SCOPE_COCO or SCOPE_AXIS */
-	uint16_t address;
-	uint8_t dtype;    /* ax_dtype */
-	uint8_t access;   /* ACC_* */
-	uint8_t flags;    /* F_* */
-	int64_t idef;     /* default of integer registers */
-	double fdef;      /* default of float registers */
-};
-
-#define C SCOPE_COCO
-#define A SCOPE_AXIS
-#define U16 AX_DTYPE_U16
-#define U32 AX_DTYPE_U32
-#define S32 AX_DTYPE_S32
-#define FLT AX_DTYPE_FLOAT
-#define STR AX_DTYPE_STR
-#define BYTES AX_DTYPE_BYTES
-
-/*
- * Identity values (vendor, product, revision, serial, versions, axis count)
- * depend on the model and the instance; simdrive_new() fills them in.
- * Store all reads back 1 (CiA 301: "saves on command") whatever was written.
- */
-static const struct reg_def reg_table[] = {
-	/* id                          scope addr   dtype access flags idef  fdef */
-	{ "DRV_ID_VENDOR_ID_COCO",       C, 0x6E0, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_PRODUCT_CODE_COCO",    C, 0x6E1, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_REVISION_NUMBER_COCO", C, 0x6E2, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_APP_COCO_VERSION",        C, 0x6E4, STR, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_SERIAL_NUMBER_COCO",   C, 0x6E6, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_AXIS_NUMBER",             C, 0x0A0, U16, ACC_R, 0, 0, 0 },
-	{ "DRV_DIAG_ERROR_LAST_COM",     C, 0x00F, S32, ACC_R, 0, 0, 0 },
-	{ "DRV_STORE_COCO_ALL",          C, 0x6DB, U32, ACC_RW, 0, 1, 0 },
-	{ "DRV_RESTORE_COCO_ALL",        C, 0x6DC, U32, ACC_W, 0, 0, 0 },
-	{ "DRV_USER_DATA",               C, 0x6F0, BYTES, ACC_RW, F_NVM, 0, 0 },
-
-	{ "DRV_ID_VENDOR_ID",            A, 0x6E0, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_PRODUCT_CODE",         A, 0x6E1, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_REVISION_NUMBER",      A, 0x6E2, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_SOFTWARE_VERSION",     A, 0x6E4, STR, ACC_R, 0, 0, 0 },
-	{ "DRV_ID_SERIAL_NUMBER",        A, 0x6E6, U32, ACC_R, 0, 0, 0 },
-	{ "DRV_DIAG_ERROR_LAST",         A, 0x00F, S32, ACC_R, 0, 0, 0 },
-	{ "DRV_STATE_CONTROL",           A, 0x010, U16, ACC_RW, 0, 0, 0 },
-	{ "DRV_STATE_STATUS",            A, 0x011, U16, ACC_R, 0, 0, 0 },
-	{ "DRV_OP_CMD",                  A, 0x014, U16, ACC_RW, 0, 0x14, 0 },
-	{ "DRV_OP_VALUE",                A, 0x015, U16, ACC_R, 0, 0x14, 0 },
-	{ "CL_CUR_Q_SET_POINT",          A, 0x01A, FLT, ACC_RW, 0, 0, 0.0 },
-	{ "CL_POS_SET_POINT_VALUE",      A, 0x020, S32, ACC_RW, 0, 0, 0 },
-	{ "CL_VEL_SET_POINT_VALUE",      A, 0x021, FLT, ACC_RW, 0, 0, 0.0 },
-	{ "PROF_POS_OPTION_CODE",        A, 0x024, U16, ACC_RW, F_NVM, 0, 0 },
-	{ "PROF_MAX_VEL",                A, 0x025, FLT, ACC_RW, F_NVM, 0, 10.0 },
-	{ "PROF_MAX_ACC",                A, 0x026, FLT, ACC_RW, F_NVM, 0, 100.0 },
-	{ "PROF_MAX_DEC",                A, 0x027, FLT, ACC_RW, F_NVM, 0, 100.0 },
-	{ "CL_POS_FBK_VALUE",            A, 0x030, S32, ACC_R, 0, 0, 0 },
-	{ "CL_VEL_FBK_VALUE",            A, 0x031, FLT, ACC_R, 0, 0, 0.0 },
-	{ "CL_CUR_Q_VALUE",              A, 0x03B, FLT, ACC_R, 0, 0, 0.0 },
-	{ "DRV_PROT_VBUS_VALUE",         A, 0x060, FLT, ACC_R, 0, 0, 48.0 },
-	{ "FBK_DIGENC1_RESOLUTION",      A, 0x388, U32, ACC_RW, F_NVM, 4096, 0 },
-	{ "HOM_MODE",                    A, 0x450, U16, ACC_RW, F_NVM, 0, 0 },
-	{ "HOM_OFFSET",                  A, 0x451, S32, ACC_RW, F_NVM, 0, 0 },
-	{ "DRV_STORE_MOCO_ALL",          A, 0x6DB, U32, ACC_RW, 0, 1, 0 },
-};
-
-#undef C
-#undef A
-#undef U16
-#undef U32
-#undef S32
-#undef FLT
-#undef STR
-#undef BYTES
-
-#define REG_COUNT (sizeof(reg_table) / sizeof(reg_table[0]))
 
 /* CiA 402 states the simulation visits (the transient ones are skipped). */
 enum axis_state {
@@ -186,16 +75,16 @@ struct simdrive {
 	pthread_mutex_t lock; /* guards everything below */
 	simdrive_codec codec;
 	const simdrive_model *model;
+	const simmodel_table *table; /* the model's register space */
 	uint64_t last_ns; /* time of the last tick */
 	int have_time;    /* last_ns is valid */
 	struct sim_axis *axes; /* model->axes entries, axis n at [n - 1] */
-	size_t offset[REG_COUNT]; /* where each row's values start in store */
-	uint8_t *store;
+	uint8_t *store;        /* table->store_size bytes, each register at its offset */
 };
 
 const simdrive_model *simdrive_models(void)
 {
-	return sim_models;
+	return simmodel_models;
 }
 
 static int name_equal_nocase(const char *a, const char *b)
@@ -218,7 +107,7 @@ const simdrive_model *simdrive_model_find(const char *name)
 {
 	if (!name)
 		return NULL;
-	for (const simdrive_model *m = sim_models; m->name; m++)
+	for (const simdrive_model *m = simmodel_models; m->name; m++)
 		if (name_equal_nocase(m->name, name))
 			return m;
 	return NULL;
@@ -226,31 +115,7 @@ const simdrive_model *simdrive_model_find(const char *name)
 
 /* ---- values ------------------------------------------------------------ */
 
-static size_t reg_size(const struct reg_def *r)
-{
-	switch (r->dtype) {
-	case AX_DTYPE_U8:
-	case AX_DTYPE_S8:
-	case AX_DTYPE_BOOL:
-		return 1;
-	case AX_DTYPE_U16:
-	case AX_DTYPE_S16:
-		return 2;
-	case AX_DTYPE_U32:
-	case AX_DTYPE_S32:
-	case AX_DTYPE_FLOAT:
-		return 4;
-	case AX_DTYPE_U64:
-	case AX_DTYPE_S64:
-		return 8;
-	case AX_DTYPE_STR:
-		return SIM_STR_SIZE;
-	default:
-		return SIM_BYTES_SIZE;
-	}
-}
-
-static int reg_is_numeric(const struct reg_def *r)
+static int reg_is_numeric(const simmodel_reg *r)
 {
 	return r->dtype != AX_DTYPE_STR && r->dtype != AX_DTYPE_BYTES;
 }
@@ -286,55 +151,68 @@ static float bits_float(uint32_t u)
 	return f;
 }
 
-/* The row of (@scope, @address), or NULL. */
-static const struct reg_def *reg_row(unsigned scope, unsigned address)
+/* The register at (@subnode, @address), or NULL: a binary search of the sorted table. */
+static const simmodel_reg *reg_lookup(const simdrive *d, unsigned subnode, unsigned address)
 {
-	for (size_t i = 0; i < REG_COUNT; i++)
-		if (reg_table[i].address == address && reg_table[i].scope == scope)
-			return &reg_table[i];
+	const simmodel_reg *regs = d->table->regs;
+	size_t lo = 0, hi = d->table->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (regs[mid].subnode < subnode ||
+		    (regs[mid].subnode == subnode && regs[mid].address < address))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < d->table->count && regs[lo].subnode == subnode && regs[lo].address == address)
+		return &regs[lo];
 	return NULL;
 }
 
-/* The row a request for (@subnode, @address) names on this drive, or NULL. */
-static const struct reg_def *reg_lookup(const simdrive *d, unsigned subnode, unsigned address)
+static uint8_t *reg_slot(simdrive *d, const simmodel_reg *r)
 {
-	if (subnode > d->model->axes)
-		return NULL;
-	return reg_row(subnode ? SCOPE_AXIS : SCOPE_COCO, address);
+	return d->store + r->offset;
 }
 
-static uint8_t *reg_slot(simdrive *d, const struct reg_def *r, unsigned subnode)
+static void reg_reset(simdrive *d, const simmodel_reg *r)
 {
-	size_t index = r->scope == SCOPE_AXIS ? subnode - 1u : 0;
+	uint8_t *p = reg_slot(d, r);
 
-	return d->store + d->offset[r - reg_table] + index * reg_size(r);
+	memset(p, 0, r->size);
+	if (r->def_len)
+		memcpy(p, r->def, r->def_len);
 }
 
-static void reg_reset(simdrive *d, const struct reg_def *r, unsigned subnode)
-{
-	uint8_t *p = reg_slot(d, r, subnode);
-
-	if (r->dtype == AX_DTYPE_FLOAT)
-		le_put(p, 4, float_bits((float)r->fdef));
-	else if (reg_is_numeric(r))
-		le_put(p, reg_size(r), (uint64_t)r->idef);
-	else
-		memset(p, 0, reg_size(r));
-}
-
-/* Raw value of a numeric register the drive itself defines (never missing). */
+/*
+ * Raw value of a behaviour register. The generator vouched for the type of
+ * those the dictionary has; an optional one it lacks reads 0 and ignores writes.
+ */
 static uint64_t num_get(simdrive *d, unsigned subnode, unsigned address)
 {
-	const struct reg_def *r = reg_row(subnode ? SCOPE_AXIS : SCOPE_COCO, address);
+	const simmodel_reg *r = reg_lookup(d, subnode, address);
 
-	return le_get(reg_slot(d, r, subnode), reg_size(r));
+	return r ? le_get(reg_slot(d, r), r->size) : 0;
 }
 
 static void num_set(simdrive *d, unsigned subnode, unsigned address, uint64_t v)
 {
-	const struct reg_def *r = reg_row(subnode ? SCOPE_AXIS : SCOPE_COCO, address);
+	const simmodel_reg *r = reg_lookup(d, subnode, address);
 
-	le_put(reg_slot(d, r, subnode), reg_size(r), v);
+	if (r)
+		le_put(reg_slot(d, r), r->size, v);
+}
+
+/* Set @address on every subnode that has it (identity registers). */
+static void num_set_everywhere(simdrive *d, unsigned address, uint64_t v)
+{
+	for (size_t i = 0; i < d->table->count; i++) {
+		const simmodel_reg *r = &d->table->regs[i];
+
+		if (r->address == address && reg_is_numeric(r))
+			le_put(reg_slot(d, r), r->size, v);
+	}
 }
 
 static float flt_get(simdrive *d, unsigned subnode, unsigned address)
@@ -345,15 +223,6 @@ static float flt_get(simdrive *d, unsigned subnode, unsigned address)
 static void flt_set(simdrive *d, unsigned subnode, unsigned address, float f)
 {
 	num_set(d, subnode, address, float_bits(f));
-}
-
-static void str_set(simdrive *d, unsigned subnode, unsigned address, const char *s)
-{
-	const struct reg_def *r = reg_row(subnode ? SCOPE_AXIS : SCOPE_COCO, address);
-	uint8_t *p = reg_slot(d, r, subnode);
-
-	memset(p, 0, SIM_STR_SIZE);
-	memcpy(p, s, strnlen(s, SIM_STR_SIZE - 1));
 }
 
 /* ---- CiA 402 and motion ------------------------------------------------ */
@@ -539,60 +408,67 @@ void simdrive_tick(simdrive *d, uint64_t now_ns)
 
 /* ---- register access --------------------------------------------------- */
 
+static int on_axis(const simdrive *d, unsigned subnode)
+{
+	return subnode >= 1 && subnode <= d->model->axes;
+}
+
+/* Operation mode display follows the command; a new mode holds the axis where it is. */
+static void axis_set_mode(simdrive *d, unsigned n, uint64_t mode)
+{
+	if (mode == num_get(d, n, REG_OP_VALUE))
+		return;
+	num_set(d, n, REG_OP_VALUE, mode);
+	if (d->axes[n - 1].state == ST_OP_ENABLED)
+		axis_hold(d, n);
+}
+
 static void restore_defaults(simdrive *d)
 {
-	for (size_t i = 0; i < REG_COUNT; i++) {
-		const struct reg_def *r = &reg_table[i];
-
-		if (!(r->flags & F_NVM))
-			continue;
-		if (r->scope == SCOPE_COCO)
-			reg_reset(d, r, 0);
-		else
-			for (unsigned n = 1; n <= d->model->axes; n++)
-				reg_reset(d, r, n);
+	for (size_t i = 0; i < d->table->count; i++)
+		if (d->table->regs[i].flags & SIMMODEL_NVM)
+			reg_reset(d, &d->table->regs[i]);
+	/* A restored parameter may be one the axes act on. */
+	for (unsigned n = 1; n <= d->model->axes; n++) {
+		axis_set_mode(d, n, num_get(d, n, REG_OP_CMD));
+		axis_update_target(d, n);
 	}
 }
 
 /* Store a numeric value, applying the register's meaning. */
-static int write_numeric(simdrive *d, const struct reg_def *r, unsigned subnode, uint64_t v,
-			 uint32_t *code)
+static int write_numeric(simdrive *d, const simmodel_reg *r, uint64_t v, uint32_t *code)
 {
-	switch (r->address) {
-	case REG_STORE_ALL:
+	unsigned sub = r->subnode;
+
+	if (r->address == REG_STORE_ALL) {
 		/* Nothing survives the process, so a store only checks its signature. */
 		if (v != SIG_STORE)
 			goto not_stored;
 		return 0;
-	case REG_RESTORE_ALL:
+	}
+	if (r->address == REG_RESTORE_ALL && sub == 0) {
 		if (v != SIG_RESTORE)
 			goto not_stored;
 		/* A real drive restores on the next boot; the simulator never reboots. */
 		restore_defaults(d);
 		return 0;
-	default:
-		break;
 	}
-	if (r->scope == SCOPE_AXIS && r->address == REG_OP_CMD && !mode_is_valid((unsigned)v)) {
+	if (on_axis(d, sub) && r->address == REG_OP_CMD && !mode_is_valid((unsigned)v)) {
 		*code = AX_MCB_CODE_RANGE;
 		return -1;
 	}
-	le_put(reg_slot(d, r, subnode), reg_size(r), v);
-	if (r->scope != SCOPE_AXIS)
+	le_put(reg_slot(d, r), r->size, v);
+	if (!on_axis(d, sub))
 		return 0;
 	switch (r->address) {
 	case REG_CONTROL:
-		axis_control(d, subnode, (uint16_t)v);
+		axis_control(d, sub, (uint16_t)v);
 		break;
 	case REG_OP_CMD:
-		if (v != num_get(d, subnode, REG_OP_VALUE)) {
-			num_set(d, subnode, REG_OP_VALUE, v);
-			if (d->axes[subnode - 1].state == ST_OP_ENABLED)
-				axis_hold(d, subnode);
-		}
+		axis_set_mode(d, sub, v);
 		break;
 	case REG_POS_SP:
-		axis_update_target(d, subnode);
+		axis_update_target(d, sub);
 		break;
 	default:
 		break;
@@ -611,34 +487,33 @@ not_stored:
 static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf,
 		     size_t len, int extended, uint32_t *code)
 {
-	const struct reg_def *r = reg_lookup(d, subnode, address);
-	size_t size;
+	const simmodel_reg *r = reg_lookup(d, subnode, address);
 	uint8_t *dst;
 
 	if (!r) {
 		*code = AX_MCB_CODE_NO_OBJECT;
 		return -1;
 	}
-	if (!(r->access & ACC_W)) {
+	if (!(r->access & SIMMODEL_WRITE)) {
 		*code = AX_MCB_CODE_ACCESS;
 		return -1;
 	}
-	size = reg_size(r);
 	if (reg_is_numeric(r)) {
-		if (extended || len < size || len > 8) {
+		if (extended || len < r->size || len > 8) {
 			*code = AX_MCB_CODE_WRONG_SIZE;
 			return -1;
 		}
-		return write_numeric(d, r, subnode, le_get(buf, size), code);
+		return write_numeric(d, r, le_get(buf, r->size), code);
 	}
 	/* A str must keep room for its NUL unless the value brings one. */
-	if (len > size || (r->dtype == AX_DTYPE_STR && len == size && !memchr(buf, 0, len))) {
+	if (len > r->size ||
+	    (r->dtype == AX_DTYPE_STR && len == r->size && !memchr(buf, 0, len))) {
 		*code = AX_MCB_CODE_WRONG_SIZE;
 		return -1;
 	}
-	dst = reg_slot(d, r, subnode);
+	dst = reg_slot(d, r);
 	if (r->dtype == AX_DTYPE_STR)
-		memset(dst, 0, size);
+		memset(dst, 0, r->size);
 	if (len)
 		memcpy(dst, buf, len);
 	return 0;
@@ -646,9 +521,9 @@ static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint
 
 /* Copy the value out: numeric its width, str its text and NUL, bytes all of it. */
 static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf, size_t cap,
-		    size_t *len_out, const struct reg_def **row_out, uint32_t *code)
+		    size_t *len_out, const simmodel_reg **reg_out, uint32_t *code)
 {
-	const struct reg_def *r = reg_lookup(d, subnode, address);
+	const simmodel_reg *r = reg_lookup(d, subnode, address);
 	const uint8_t *src;
 	size_t len;
 
@@ -656,12 +531,12 @@ static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *bu
 		*code = AX_MCB_CODE_NO_OBJECT;
 		return -1;
 	}
-	if (!(r->access & ACC_R)) {
+	if (!(r->access & SIMMODEL_READ)) {
 		*code = AX_MCB_CODE_ACCESS;
 		return -1;
 	}
-	src = reg_slot(d, r, subnode);
-	len = reg_size(r);
+	src = reg_slot(d, r);
+	len = r->size;
 	if (r->dtype == AX_DTYPE_STR)
 		len = strnlen((const char *)src, len - 1) + 1;
 	if (len > cap) {
@@ -670,14 +545,14 @@ static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *bu
 	}
 	memcpy(buf, src, len);
 	*len_out = len;
-	*row_out = r;
+	*reg_out = r;
 	return 0;
 }
 
 int simdrive_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf, size_t cap,
 		  size_t *len_out, uint32_t *drive_code)
 {
-	const struct reg_def *r;
+	const simmodel_reg *r;
 	uint32_t code = 0;
 	size_t len = 0;
 	int err;
@@ -779,8 +654,8 @@ static const char *code_why(uint32_t code)
 size_t simdrive_handle(simdrive *d, const uint8_t *req, size_t req_len, uint8_t *reply,
 		       size_t reply_cap, const char **why)
 {
-	uint8_t value[SIM_BYTES_SIZE];
-	const struct reg_def *r = NULL;
+	uint8_t value[AX_VALUE_MAX];
+	const simmodel_reg *r = NULL;
 	const char *reason = NULL;
 	ax_mcb_frame rq, rp;
 	size_t len = 0, out_len = 0;
@@ -842,9 +717,7 @@ size_t simdrive_handle(simdrive *d, const uint8_t *req, size_t req_len, uint8_t 
 
 int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model, uint32_t serial)
 {
-	const simdrive_model *m = model ? simdrive_model_find(model) : &sim_models[0];
-	char version[SIM_STR_SIZE];
-	size_t total = 0;
+	const simdrive_model *m = model ? simdrive_model_find(model) : &simmodel_models[0];
 	simdrive *d;
 
 	if (!out || !codec || !codec->encode || !codec->decode || !m)
@@ -854,13 +727,8 @@ int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model,
 		return -1;
 	d->codec = *codec;
 	d->model = m;
-	for (size_t i = 0; i < REG_COUNT; i++) {
-		size_t copies = reg_table[i].scope == SCOPE_AXIS ? m->axes : 1u;
-
-		d->offset[i] = total;
-		total += reg_size(&reg_table[i]) * copies;
-	}
-	d->store = calloc(1, total);
+	d->table = &simmodel_tables[m - simmodel_models];
+	d->store = calloc(1, d->table->store_size ? d->table->store_size : 1);
 	d->axes = calloc(m->axes, sizeof(*d->axes));
 	if (!d->store || !d->axes || pthread_mutex_init(&d->lock, NULL) != 0) {
 		free(d->store);
@@ -869,25 +737,20 @@ int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model,
 		return -1;
 	}
 
-	for (size_t i = 0; i < REG_COUNT; i++) {
-		if (reg_table[i].scope == SCOPE_COCO)
-			reg_reset(d, &reg_table[i], 0);
-		else
-			for (unsigned n = 1; n <= m->axes; n++)
-				reg_reset(d, &reg_table[i], n);
-	}
-	/* Long enough to need an extended frame, like real version strings. */
-	(void)snprintf(version, sizeof(version), "%s fw %s-sim", m->name, m->sw_version);
-	for (unsigned n = 0; n <= m->axes; n++) {
-		num_set(d, n, REG_VENDOR_ID, SIMDRIVE_VENDOR_ID);
-		num_set(d, n, REG_PRODUCT_CODE, m->product_code);
-		num_set(d, n, REG_REVISION, m->revision);
-		num_set(d, n, REG_SERIAL, serial);
-		str_set(d, n, REG_SW_VERSION, version);
-	}
+	for (size_t i = 0; i < d->table->count; i++)
+		reg_reset(d, &d->table->regs[i]);
+	/* The identity is the model's and the unit's; the version text stays the default. */
+	num_set_everywhere(d, REG_VENDOR_ID, m->vendor_id);
+	num_set_everywhere(d, REG_PRODUCT_CODE, m->product_code);
+	num_set_everywhere(d, REG_REVISION, m->revision);
+	num_set_everywhere(d, REG_SERIAL, serial);
 	num_set(d, 0, REG_AXIS_NUMBER, m->axes);
 	for (unsigned n = 1; n <= m->axes; n++) {
-		d->axes[n - 1].state = ST_SWITCH_ON_DISABLED;
+		struct sim_axis *a = &d->axes[n - 1];
+
+		a->state = ST_SWITCH_ON_DISABLED;
+		a->pos = (int32_t)(uint32_t)num_get(d, n, REG_POS_FBK);
+		num_set(d, n, REG_OP_VALUE, num_get(d, n, REG_OP_CMD));
 		axis_publish(d, n);
 	}
 	*out = d;

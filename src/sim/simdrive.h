@@ -3,10 +3,11 @@
 #define AXLINK_SIMDRIVE_H
 
 /*
- * A simulated MCB drive: a register table, a CiA 402 state machine and a
- * byte-in/byte-out request handler. The same module serves the in-process
- * `virtual` transport and the standalone simulator (UDP, serial pty, USB),
- * so every bus sees the same drive.
+ * A simulated MCB drive: the register space of a model's dictionary in
+ * devices/ (compiled in at build time, see simmodels.h), a CiA 402 state
+ * machine and a byte-in/byte-out request handler. The same module serves
+ * the in-process `virtual` transport and the standalone simulator (UDP,
+ * serial pty, USB), so every bus sees the same drive.
  *
  * It is not part of libaxlink: it reaches the MCB codec through the table
  * it is given (the plugin host table's codec, or libaxlink's ax_mcb_*).
@@ -36,10 +37,14 @@ typedef struct simdrive_model {
 	uint32_t product_code;
 	uint32_t revision;
 	uint16_t axes;             /* number of axis subnodes (1..) */
-	const char *sw_version;    /* software version string */
+	const char *sw_version;    /* firmware version, e.g. "1.2.0" */
+	uint32_t vendor_id;        /* SIMDRIVE_VENDOR_ID for our models */
 } simdrive_model;
 
-/* Models the simulator knows; the array ends with a zeroed entry. */
+/*
+ * Models the simulator knows, one per dictionary in devices/, sorted by
+ * name; the array ends with an entry whose name is NULL.
+ */
 const simdrive_model *simdrive_models(void);
 
 /* Find a model by name (case-insensitive); NULL when unknown. */

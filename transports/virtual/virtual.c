@@ -24,7 +24,7 @@ struct ax_transport_priv {
 
 static const ax_option_desc virtual_options[] = {
 	{ "model", AX_OPT_STRING, "axs-100",
-	  "simulated model: axs-100 (1 axis) or axs-200 (2 axes)" },
+	  "simulated model (devices/): axs-100 (1 axis), axs-200 (2 axes), axs-900 (8 axes)" },
 	{ "serial", AX_OPT_INT, "1000", "serial number the drive reports (0..4294967295)" },
 	{ "fault", AX_OPT_BOOL, "0", "1: every axis starts in the fault state" },
 	{ NULL, 0, NULL, NULL },
