@@ -124,5 +124,7 @@ void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 		.mcb_check_reply = ax_mcb_check_reply,
 		.scan_emit = host_scan_emit,
 		.scan_cancelled = host_scan_cancelled,
+		.mcb_request = ax_mcb_request,
+		.mcb_reply_value = ax_mcb_reply_value,
 	};
 }

@@ -179,24 +179,76 @@ int ax_mcb_encode_read(uint8_t *buf, unsigned subnode, unsigned address)
 	return ax_mcb_encode(buf, AX_MCB_FRAME_SIZE, &len, &f);
 }
 
+int ax_mcb_request(ax_mcb_frame *f, int command, unsigned subnode, unsigned address,
+                   const void *value, size_t len)
+{
+	int err;
+
+	AX_ASSERT_ARG(f);
+	AX_ASSERT_ARG(value || len == 0);
+	if (command != AX_MCB_READ && command != AX_MCB_WRITE)
+		return ax__error_set(AX_EINVAL, "MCB command %d is not a request (read or write)",
+		                     command);
+	err = mcb_check_target(subnode, address);
+	if (err < 0)
+		return err;
+	if (len > AX_MCB_MAX_PAYLOAD)
+		return ax__error_set(AX_ETOOBIG,
+		                     "value of %zu bytes for register 0x%03X (subnode %u) exceeds "
+		                     "the %d-byte MCB payload",
+		                     len, address, subnode, AX_MCB_MAX_PAYLOAD);
+	memset(f, 0, sizeof(*f));
+	f->node = AX_MCB_NODE;
+	f->subnode = (uint8_t)subnode;
+	f->address = (uint16_t)address;
+	f->command = (uint8_t)command;
+	if (command == AX_MCB_WRITE) {
+		if (len == 0 || len > sizeof(f->data)) {
+			f->extended = 1;
+			f->payload = value;
+			f->payload_len = len;
+		} else {
+			memcpy(f->data, value, len);
+		}
+	}
+	return 0;
+}
+
+int ax_mcb_reply_value(const ax_mcb_frame *reply, void *buf, size_t cap, size_t *len_out)
+{
+	const void *src;
+	size_t len;
+
+	AX_ASSERT_ARG(reply);
+	AX_ASSERT_ARG(len_out);
+	if (reply->extended) {
+		src = reply->payload;
+		len = reply->payload_len;
+	} else {
+		src = reply->data;
+		len = sizeof(reply->data);
+	}
+	if (len > cap)
+		return ax__error_set(AX_ETOOBIG,
+		                     "register 0x%03X (subnode %u) holds %zu bytes, buffer has %zu",
+		                     (unsigned)reply->address, (unsigned)reply->subnode, len, cap);
+	if (len) {
+		AX_ASSERT_ARG(buf);
+		memcpy(buf, src, len);
+	}
+	*len_out = len;
+	return 0;
+}
+
 int ax_mcb_encode_write(uint8_t *buf, size_t cap, size_t *len_out, unsigned subnode,
                         unsigned address, const void *value, size_t len)
 {
 	ax_mcb_frame f;
 	int err;
 
-	AX_ASSERT_ARG(value || len == 0);
-	err = mcb_check_target(subnode, address);
+	err = ax_mcb_request(&f, AX_MCB_WRITE, subnode, address, value, len);
 	if (err < 0)
 		return err;
-	memset(&f, 0, sizeof(f));
-	f.subnode = (uint8_t)subnode;
-	f.address = (uint16_t)address;
-	f.command = AX_MCB_WRITE;
-	f.extended = len > 8;
-	if (len > 0)
-		f.payload = value;
-	f.payload_len = len;
 	return ax_mcb_encode(buf, cap, len_out, &f);
 }
 

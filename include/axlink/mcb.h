@@ -106,6 +106,32 @@ AX_API int ax_mcb_encode_write(uint8_t *buf, size_t cap, size_t *len_out, unsign
 			       unsigned address, const void *value, size_t len);
 
 /**
+ * Fill @p f as a request for (@p subnode, @p address): a read (@p value
+ * NULL, @p len 0) or a write of @p len value bytes. A write longer than 8
+ * bytes, or an empty one, is an extended frame (a plain frame always carries
+ * 8 bytes, so an empty write would otherwise write zeros); its payload
+ * points at @p value, which must outlive the encoding.
+ *
+ * @return 0, AX_EINVAL (command not read/write, subnode or address out of
+ *         range), AX_ETOOBIG (over AX_MCB_MAX_PAYLOAD).
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_request(ax_mcb_frame *f, int command, unsigned subnode, unsigned address,
+			  const void *value, size_t len);
+
+/**
+ * Copy the value of a checked reply into @p buf: the 8 value bytes of a
+ * plain frame, the payload of an extended one.
+ *
+ * @param[out] len_out  bytes copied
+ * @return 0, or AX_ETOOBIG when @p cap is smaller (message names the register).
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_mcb_reply_value(const ax_mcb_frame *reply, void *buf, size_t cap, size_t *len_out);
+
+/**
  * Decode and validate the structure of one frame at the start of @p buf:
  * length, CRC, node, command, extended length. Does not check that it
  * answers any request (see ax_mcb_check_reply()).

@@ -41,7 +41,8 @@
  *
  * ABI history:
  * - 1.0 — descriptor, open/close/read/write/cancel, URI key schema.
- * - 1.1 — ops->scan; host->scan_emit and host->scan_cancelled.
+ * - 1.1 — ops->scan; host->scan_emit, host->scan_cancelled, host->mcb_request,
+ *   host->mcb_reply_value.
  * @{
  */
 
@@ -149,6 +150,10 @@ struct ax_host {
 	int (*scan_emit)(const ax_host *host, void *sink, const ax_scan_result *result);
 	/** True once the scan behind @p sink should stop (cancelled or past its deadline). */
 	int (*scan_cancelled)(const ax_host *host, void *sink);
+	/** Build a request frame and take a reply's value (axlink/mcb.h). */
+	int (*mcb_request)(ax_mcb_frame *f, int command, unsigned subnode, unsigned address,
+			   const void *value, size_t len);
+	int (*mcb_reply_value)(const ax_mcb_frame *reply, void *buf, size_t cap, size_t *len_out);
 };
 
 /** Operations of a transport; NULL = not supported. Grows only at the end. */

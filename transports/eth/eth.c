@@ -547,45 +547,21 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 			   rq.address);
 }
 
-static void eth_frame_init(ax_mcb_frame *f, unsigned subnode, uint32_t address, int command)
-{
-	memset(f, 0, sizeof(*f));
-	f->node = AX_MCB_NODE;
-	/* Out-of-range values stay out of range so that the codec refuses them. */
-	f->subnode = subnode > 0xFF ? 0xFF : (uint8_t)subnode;
-	f->address = address > 0xFFFF ? 0xFFFF : (uint16_t)address;
-	f->command = (uint8_t)command;
-}
-
 static int eth_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
 		    size_t cap, size_t *len_out, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	uint8_t rbuf[ETH_RX_SIZE];
 	ax_mcb_frame req, reply;
-	const void *src;
-	size_t len;
 	int err;
 
-	eth_frame_init(&req, subnode, address, AX_MCB_READ);
+	err = host->mcb_request(&req, AX_MCB_READ, subnode, address, NULL, 0);
+	if (err < 0)
+		return err;
 	err = eth_transact(priv, &req, &reply, rbuf, sizeof(rbuf), timeout_ms);
 	if (err < 0)
 		return err;
-	if (reply.extended) {
-		src = reply.payload;
-		len = reply.payload_len;
-	} else {
-		src = reply.data;
-		len = sizeof(reply.data);
-	}
-	if (len > cap)
-		return host->error(host, AX_ETOOBIG,
-				   "register 0x%03X (subnode %u) on %s holds %zu bytes, buffer has "
-				   "%zu", (unsigned)address, subnode, priv->peer, len, cap);
-	if (len)
-		memcpy(buf, src, len);
-	*len_out = len;
-	return 0;
+	return host->mcb_reply_value(&reply, buf, cap, len_out);
 }
 
 static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address,
@@ -593,20 +569,11 @@ static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 {
 	uint8_t rbuf[ETH_RX_SIZE];
 	ax_mcb_frame req, reply;
+	int err;
 
-	eth_frame_init(&req, subnode, address, AX_MCB_WRITE);
-	/*
-	 * A plain frame always carries 8 bytes, so an empty value goes out as an
-	 * extended frame of length 0: the drive then writes nothing (or refuses)
-	 * rather than taking 8 zero bytes.
-	 */
-	if (len > sizeof(req.data) || len == 0) {
-		req.extended = 1;
-		req.payload = buf;
-		req.payload_len = len;
-	} else {
-		memcpy(req.data, buf, len);
-	}
+	err = priv->host->mcb_request(&req, AX_MCB_WRITE, subnode, address, buf, len);
+	if (err < 0)
+		return err;
 	return eth_transact(priv, &req, &reply, rbuf, sizeof(rbuf), timeout_ms);
 }
 
