@@ -27,6 +27,8 @@ static void ctx_destroy(ax_ctx *ctx)
 	for (size_t i = 0; i < ctx->n_dirs; i++)
 		free(ctx->dirs[i]);
 	free(ctx->dirs);
+	ax__ctx_dbs_free(ctx->dbs);
+	pthread_mutex_destroy(&ctx->db_lock);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->log_lock);
 	free(ctx);
@@ -70,6 +72,7 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	atomic_init(&ctx->refs, 1);
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->log_lock, NULL);
+	pthread_mutex_init(&ctx->db_lock, NULL);
 	atomic_init(&ctx->log_level,
 		    (opts->flags & AX_CTX_NO_ENV_LOG) ? AX_LOG_WARN : ax__log_level_from_env());
 	ctx->timeout_ms = opts->timeout_ms;

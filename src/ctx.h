@@ -47,6 +47,13 @@ struct ax_ctx {
 	ax_log_cb log_cb;
 	void *log_userdata;
 	int timeout_ms;
+	/*
+	 * Device databases searched by ax_ctx_resolve(), opened on first use
+	 * (resolve.c). A lock of their own: a slow SQLite open must not hold up
+	 * link opens on the plugin registry.
+	 */
+	pthread_mutex_t db_lock;    /* guards dbs */
+	struct ax__ctx_dbs *dbs;    /* NULL until the first resolve */
 };
 
 /* Logging with the level tested before formatting. */
@@ -78,6 +85,9 @@ char *ax__loader_default_dir(void);
 
 /* Fill the host table of a plugin (host.c). */
 void ax__host_init(ax_host *host, struct ax_plugin *plugin);
+
+/* Close the context's device databases and free their state (resolve.c); accepts NULL. */
+void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs);
 
 /* The plugin serving @scheme, or NULL (AX_ENOTFOUND set). Takes ctx->lock. */
 int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out);

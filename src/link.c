@@ -3,10 +3,14 @@
  * Links: an open endpoint of a transport plugin, with one request in flight
  * at a time, and register access by (subnode, address) with typed helpers.
  */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "axlink/link.h"
+#include "axlink/scan.h"
 #include "axlink/value.h"
 #include "ctx.h"
 #include "uri.h"
@@ -150,13 +154,13 @@ static int check_register(const ax_link *link, unsigned subnode, uint32_t addres
 }
 
 /*
- * A drive's error reply is worded by the core, which does not know which
- * drive it came from: name the endpoint so a message from a machine with
- * sixteen drives says which one refused.
+ * A drive's error reply, or a reply too big for the buffer, is worded by the
+ * codec, which does not know which drive it came from: name the endpoint so
+ * a message from a machine with sixteen drives says which one it was.
  */
 static int link_failed(const ax_link *link, int err)
 {
-	if (err == AX_EDRIVE)
+	if (err == AX_EDRIVE || err == AX_ETOOBIG)
 		ax__error_prefix("%s", link->uri->text);
 	return err;
 }
@@ -366,4 +370,257 @@ int ax_link_write_str(ax_link *link, unsigned subnode, uint32_t address, const c
 {
 	AX_ASSERT_ARG(value);
 	return ax_link_write(link, subnode, address, value, strlen(value));
+}
+
+/* ---- identity, and registers named by a dictionary ---- */
+
+/* Identity registers of an MCB drive, on subnode 0. */
+#define ID_VENDOR 0x6E0
+#define ID_PRODUCT 0x6E1
+#define ID_REVISION 0x6E2
+#define ID_SW_VERSION 0x6E4
+#define ID_SERIAL 0x6E6
+
+/* Copy @len bytes of @src as a string of at most @cap - 1 bytes, not splitting a UTF-8 sequence. */
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len >= cap) {
+		len = cap - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+int ax_link_identify(ax_link *link, ax_identity *out)
+{
+	char sw[AX_VALUE_MAX + 1];
+	ax_identity id;
+	size_t len = 0;
+	int err, refused = 0;
+
+	AX_ASSERT_ARG(link);
+	AX_ASSERT_ARG(out);
+	if (link->plugin->desc.addr_space != AX_ADDR_MCB)
+		return ax__error_set(AX_EUNSUPPORTED,
+				     "transport '%s' does not address MCB registers: no identity "
+				     "registers to read",
+				     link->plugin->desc.scheme);
+	memset(&id, 0, sizeof(id));
+	err = ax_link_read_u32(link, 0, ID_VENDOR, &id.vendor_id);
+	if (err < 0)
+		return err;
+	err = ax_link_read_u32(link, 0, ID_PRODUCT, &id.product_code);
+	if (err < 0)
+		return err;
+	err = ax_link_read_u32(link, 0, ID_REVISION, &id.revision);
+	if (err < 0)
+		return err;
+	id.known = AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_REVISION;
+
+	/*
+	 * Some firmware has no serial or version register and says so with an
+	 * error reply: that is an answer, not a failure. A timeout is not.
+	 */
+	err = ax_link_read_u32(link, 0, ID_SERIAL, &id.serial);
+	if (err == 0)
+		id.known |= AX_SCAN_HAS_SERIAL;
+	else if (err == AX_EDRIVE)
+		refused = 1;
+	else
+		return err;
+	err = ax_link_read_value(link, 0, ID_SW_VERSION, AX_DTYPE_STR, sw, sizeof(sw), &len);
+	if (err == 0) {
+		copy_text(id.sw_version, sizeof(id.sw_version), sw, len);
+		id.known |= AX_SCAN_HAS_SW_VERSION;
+	} else if (err == AX_EDRIVE) {
+		refused = 1;
+	} else {
+		return err;
+	}
+	if (refused)
+		ax_error_clear();
+	*out = id;
+	return 0;
+}
+
+int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap, size_t *len_out)
+{
+	AX_ASSERT_ARG(link);
+	AX_ASSERT_ARG(reg);
+	if (!(ax_reg_access(reg) & AX_REG_READ))
+		return ax__error_set(AX_EACCESS, "register '%s' is write-only", ax_reg_id(reg));
+	return ax_link_read_value(link, ax_reg_subnode(reg), ax_reg_address(reg), ax_reg_dtype(reg),
+				  buf, cap, len_out);
+}
+
+/* Where strtoll()/strtoull() start: "0x" after an optional sign means hex, else decimal. */
+static int range_base(const char *text)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (*text == '+' || *text == '-')
+		text++;
+	return text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? 16 : 10;
+}
+
+/* Only blanks after a number; a bound with anything else is not a number. */
+static int range_rest_blank(const char *end)
+{
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return *end == '\0';
+}
+
+/* The parsers return 1 with *out set, or 0 when @text is not a bound of that kind. */
+static int range_parse_s64(const char *text, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, range_base(text));
+	if (end == text || errno == ERANGE || !range_rest_blank(end))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static int range_parse_u64(const char *text, uint64_t *out)
+{
+	const char *p = text;
+	char *end;
+	unsigned long long v;
+
+	/* strtoull() takes "-1" as the largest value: a negative bound is not one. */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '-')
+		return 0;
+	errno = 0;
+	v = strtoull(text, &end, range_base(text));
+	if (end == text || errno == ERANGE || !range_rest_blank(end))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/*
+ * Float bounds are compared at the register's precision: "0.1" as a double
+ * is below 0.1f, which would refuse the bound itself.
+ */
+static int range_parse_float(const char *text, float *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(text, &end);
+	if (end == text || errno == ERANGE || isnan(d) || !range_rest_blank(end))
+		return 0;
+	if (d > FLT_MAX)
+		*out = INFINITY;
+	else if (d < -FLT_MAX)
+		*out = -INFINITY;
+	else
+		*out = (float)d;
+	return 1;
+}
+
+/* 1 when the value in @b is outside [lo, hi], 0 inside or when the bounds do not parse. */
+static int range_outside(int dtype, const uint8_t *b, size_t len, const char *lo, const char *hi)
+{
+	switch (dtype) {
+	case AX_DTYPE_S8:
+	case AX_DTYPE_S16:
+	case AX_DTYPE_S32:
+	case AX_DTYPE_S64: {
+		uint64_t u = le_get(b, len);
+		int64_t v, min, max;
+
+		if (len < 8 && (u >> (8 * len - 1)) & 1)
+			u |= ~UINT64_C(0) << (8 * len); /* sign-extend */
+		v = (int64_t)u;
+		if (!range_parse_s64(lo, &min) || !range_parse_s64(hi, &max) || min > max)
+			return 0;
+		return v < min || v > max;
+	}
+	case AX_DTYPE_U8:
+	case AX_DTYPE_U16:
+	case AX_DTYPE_U32:
+	case AX_DTYPE_U64: {
+		uint64_t v = le_get(b, len), min, max;
+
+		if (!range_parse_u64(lo, &min) || !range_parse_u64(hi, &max) || min > max)
+			return 0;
+		return v < min || v > max;
+	}
+	case AX_DTYPE_FLOAT: {
+		uint32_t bits = (uint32_t)le_get(b, len);
+		float v, min, max;
+
+		memcpy(&v, &bits, sizeof(v));
+		if (!range_parse_float(lo, &min) || !range_parse_float(hi, &max) || min > max)
+			return 0;
+		return !(v >= min && v <= max); /* NaN is in no range */
+	}
+	default:
+		return 0; /* str, bytes: a range means nothing */
+	}
+}
+
+/*
+ * The dictionary's range, when it gives one that parses. A range that does
+ * not parse, or is upside down, is the file's mistake: it must not make the
+ * register unwritable, so it is not checked.
+ */
+static int reg_check_value(const ax_reg *reg, const uint8_t *b, size_t len)
+{
+	int dtype = ax_reg_dtype(reg);
+	const char *lo, *hi;
+	char *text = NULL;
+	int err;
+
+	if (dtype == AX_DTYPE_BOOL && b[0] > 1)
+		return ax__error_set(AX_ERANGE, "value %u is not a bool (0 or 1) for '%s'",
+				     (unsigned)b[0], ax_reg_id(reg));
+	if (!ax_reg_range(reg, &lo, &hi) || !range_outside(dtype, b, len, lo, hi))
+		return 0;
+	err = ax_value_format(dtype, b, len, &text);
+	if (err < 0)
+		return err;
+	err = ax__error_set(AX_ERANGE, "value %s is outside '%s' range [%s, %s]", text,
+			    ax_reg_id(reg), lo, hi);
+	ax_free(text);
+	return err;
+}
+
+int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t len)
+{
+	const char *id;
+	size_t size;
+	int dtype, err;
+
+	AX_ASSERT_ARG(link);
+	AX_ASSERT_ARG(reg);
+	AX_ASSERT_ARG(buf);
+	id = ax_reg_id(reg);
+	dtype = ax_reg_dtype(reg);
+	if (!(ax_reg_access(reg) & AX_REG_WRITE))
+		return ax__error_set(AX_EACCESS, "register '%s' is read-only", id);
+	if (!ax_dtype_name(dtype))
+		return ax__error_set(AX_ETYPE, "register '%s' has unknown data type %d", id, dtype);
+	size = ax_dtype_size(dtype);
+	if (size && len != size)
+		return ax__error_set(AX_ETYPE, "register '%s' is a %s of %zu byte(s), value has %zu",
+				     id, ax_dtype_name(dtype), size, len);
+	if (!size && (len == 0 || len > AX_VALUE_MAX))
+		return ax__error_set(AX_ETYPE,
+				     "register '%s' is a %s of 1 to %d bytes, value has %zu", id,
+				     ax_dtype_name(dtype), AX_VALUE_MAX, len);
+	err = reg_check_value(reg, buf, len);
+	if (err < 0)
+		return err;
+	return ax_link_write(link, ax_reg_subnode(reg), ax_reg_address(reg), buf, len);
 }

@@ -144,6 +144,37 @@ AX_API int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code,
 /** Name of a match rule ("none", "exact", "lower-revision", "any-revision", "file"). @since 0.1 */
 AX_API const char *ax_match_name(int match);
 
+/** The databases a context searches, in this order. */
+typedef enum ax_db_location {
+	AX_DB_LOCATION_ENV = 0,       /**< the file named by AXLINK_DB */
+	AX_DB_LOCATION_USER = 1,      /**< $XDG_DATA_HOME/axlink/devices.db (~/.local/share/...): imports go here */
+	AX_DB_LOCATION_INSTALLED = 2, /**< ../share/axlink/devices.db beside the library (also in a build tree) */
+} ax_db_location;
+
+/**
+ * Path of the database at @p location.
+ * Ownership: *out is freed with ax_free().
+ * @return 0, or AX_ENOTFOUND when the location has no path (AXLINK_DB unset,
+ *         no HOME) — the file itself need not exist.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_db_location_path(int location, char **out);
+
+/**
+ * Resolve a drive identity against the context's databases: AXLINK_DB, the
+ * user database, the installed database (missing files are skipped; a
+ * broken one is logged and skipped). The best rule over all of them wins;
+ * on a tie the earlier database wins. Opened databases are kept by the
+ * context.
+ *
+ * Output and return as ax_db_resolve(); the reason names the database used.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code,
+			  uint32_t revision, ax_dict **dict_out, int *match_out, char **reason_out);
+
 AX_END_DECLS
 
 /** @} */

@@ -15,6 +15,7 @@
 
 #include "axlink/common.h"
 #include "axlink/ctx.h"
+#include "axlink/dict.h"
 
 AX_BEGIN_DECLS
 
@@ -120,6 +121,48 @@ AX_API int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, cons
  */
 AX_API int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype,
 			      void *buf, size_t cap, size_t *len_out);
+
+/** Identity registers a drive reports (MCB, subnode 0). */
+typedef struct ax_identity {
+	uint32_t known;        /**< AX_SCAN_HAS_* bits (axlink/scan.h) of the fields read */
+	uint32_t vendor_id;    /**< 0x6E0 */
+	uint32_t product_code; /**< 0x6E1 */
+	uint32_t revision;     /**< 0x6E2 */
+	uint32_t serial;       /**< 0x6E6 */
+	char sw_version[64];   /**< 0x6E4, truncated to fit, NUL-terminated */
+} ax_identity;
+
+/**
+ * Read the drive's identity registers. Vendor, product and revision are
+ * required (their failure is returned); serial and software version are
+ * read when the drive has them (see `known`).
+ * @return 0, or what ax_link_read() returns.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_link_identify(ax_link *link, ax_identity *out);
+
+/**
+ * Read register @p reg of a dictionary (its subnode, address and type).
+ * @return 0, AX_EACCESS (the dictionary says write-only), or what
+ *         ax_link_read_value() returns.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap,
+			    size_t *len_out);
+
+/**
+ * Write register @p reg of a dictionary. The value must have the register's
+ * size (any length up to its capacity for str and bytes), lie in its range
+ * when the dictionary gives one, and the register must be writable.
+ * @return 0, AX_EACCESS (read-only), AX_ETYPE (wrong size), AX_ERANGE (out
+ *         of the dictionary's range, message names both bounds), or what
+ *         ax_link_write() returns.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t len);
 
 /** @name Typed access
  * Read or write one register as a C type. Out params are written only on

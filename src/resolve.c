@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finding a drive's dictionary without being told where to look: the
+ * database locations (AXLINK_DB, the user database, the installed one) and
+ * ax_ctx_resolve(), which asks each of them and keeps the opened handles in
+ * the context.
+ *
+ * Each location has a slot in the context. A slot follows its location's
+ * path: when AXLINK_DB or XDG_DATA_HOME changes between calls, or another
+ * file is renamed over the path, the old handle is dropped and the new file
+ * opened. A file that does not exist is
+ * looked for again on every call (an import may create it); a file that
+ * exists but fails to open is logged once and then left alone until it
+ * changes on disk (size, mtime or inode), so a broken database costs one
+ * stat() per call, not one SQLite open and one warning.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "axlink/db.h"
+#include "ctx.h"
+
+#define LOCATION_COUNT 3
+#define DB_SUBPATH "axlink/devices.db"
+#define USER_FALLBACK "/.local/share/" DB_SUBPATH
+#define INSTALLED_SUBPATH "/share/" DB_SUBPATH
+
+/* What identifies a file's content well enough to know it changed. */
+struct file_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct db_slot {
+	char *path;               /* the path last looked at; NULL when never or none */
+	struct ax_db *db;         /* open handle, or NULL */
+	int failed;               /* the file at @path failed to open as it was at @stamp */
+	struct file_stamp stamp;  /* the file @db was opened from, or that failed */
+};
+
+struct ax__ctx_dbs {
+	struct db_slot slots[LOCATION_COUNT]; /* indexed by ax_db_location */
+};
+
+/* What one location gave for the current call. */
+enum slot_state {
+	SLOT_NONE,      /* no path (AXLINK_DB unset, no HOME...) or the same file as an earlier slot */
+	SLOT_MISSING,   /* no file at the path */
+	SLOT_BROKEN,    /* exists but does not open; skipped */
+	SLOT_OPEN,      /* searched */
+};
+
+static void slot_clear(struct db_slot *s)
+{
+	s->db = ax_db_unref(s->db);
+	free(s->path);
+	s->path = NULL;
+	s->failed = 0;
+}
+
+void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs)
+{
+	if (!dbs)
+		return;
+	for (size_t i = 0; i < LOCATION_COUNT; i++)
+		slot_clear(&dbs->slots[i]);
+	free(dbs);
+}
+
+/* ---- locations ---- */
+
+static int join_path(char **out, const char *dir, size_t dir_len, const char *tail)
+{
+	size_t len = dir_len + strlen(tail) + 1;
+	char *s = malloc(len);
+
+	if (!s)
+		return ax__error_oom();
+	(void)snprintf(s, len, "%.*s%s", (int)dir_len, dir, tail);
+	*out = s;
+	return 0;
+}
+
+/* Length of @dir without trailing slashes, keeping a lone "/" as the root ("" + tail). */
+static size_t trim_slashes(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	while (len > 0 && dir[len - 1] == '/')
+		len--;
+	return len;
+}
+
+/* Something inside libaxlink whose address dladdr() can map back to the file. */
+static const char resolve_anchor;
+
+static int installed_path(char **out)
+{
+	Dl_info info;
+	char real[PATH_MAX];
+	char *slash;
+
+	if (!dladdr(&resolve_anchor, &info) || !info.dli_fname)
+		return ax__error_set(AX_ENOTFOUND,
+				     "cannot locate libaxlink on disk: no installed device database");
+	if (!realpath(info.dli_fname, real))
+		return ax__error_set(AX_ENOTFOUND, "cannot locate libaxlink on disk ('%s': %s)",
+				     info.dli_fname, strerror(errno));
+	/*
+	 * realpath() resolved every link, so "<libdir>/.." is the parent of
+	 * the library's folder, lexically: drop two components.
+	 */
+	for (int i = 0; i < 2; i++) {
+		slash = strrchr(real, '/');
+		if (!slash)
+			return ax__error_set(AX_ENOTFOUND, "libaxlink path '%s' is not absolute",
+					     info.dli_fname);
+		*slash = '\0';
+	}
+	return join_path(out, real, strlen(real), INSTALLED_SUBPATH);
+}
+
+int ax_db_location_path(int location, char **out)
+{
+	const char *env;
+
+	AX_ASSERT_ARG(out);
+	switch (location) {
+	case AX_DB_LOCATION_ENV:
+		env = getenv("AXLINK_DB");
+		if (!env || !*env)
+			return ax__error_set(AX_ENOTFOUND, "AXLINK_DB is not set");
+		return join_path(out, env, strlen(env), "");
+	case AX_DB_LOCATION_USER:
+		/* XDG: a relative XDG_DATA_HOME is invalid and must be ignored. */
+		env = getenv("XDG_DATA_HOME");
+		if (env && env[0] == '/')
+			return join_path(out, env, trim_slashes(env), "/" DB_SUBPATH);
+		env = getenv("HOME");
+		if (!env || !*env)
+			return ax__error_set(AX_ENOTFOUND,
+					     "no user device database: neither XDG_DATA_HOME (absolute) "
+					     "nor HOME is set");
+		return join_path(out, env, trim_slashes(env), USER_FALLBACK);
+	case AX_DB_LOCATION_INSTALLED:
+		return installed_path(out);
+	default:
+		return ax__error_set(AX_EINVAL, "unknown device database location %d", location);
+	}
+}
+
+/* ---- the context's slots ---- */
+
+static int stamp_equal(const struct file_stamp *a, const struct file_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static void stamp_of(struct file_stamp *s, const struct stat *st)
+{
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->size = st->st_size;
+	s->mtime = st->st_mtim;
+}
+
+/*
+ * Bring slot @s up to date with @path (NULL: the location has none) and say
+ * what it gives this call. Caller holds ctx->db_lock. *db_out gets a
+ * reference when the slot is open. A file that fails to open leaves its
+ * message in @warn (empty otherwise): logged by the caller, unlocked.
+ * Returns 0 or AX_ENOMEM (a failure that is not the file's fault).
+ */
+static int slot_update(struct db_slot *s, char *path, struct ax_db **db_out, enum slot_state *state,
+		       char *warn, size_t warn_cap)
+{
+	struct file_stamp now;
+	struct stat st;
+	struct ax_db *db = NULL;
+	int err;
+
+	warn[0] = '\0';
+	*db_out = NULL;
+	if (!path) {
+		slot_clear(s);
+		*state = SLOT_NONE;
+		return 0;
+	}
+	if (!s->path || strcmp(s->path, path)) {
+		char *copy = strdup(path);
+
+		if (!copy)
+			return ax__error_oom();
+		slot_clear(s);
+		s->path = copy;
+	}
+	if (stat(path, &st) < 0) {
+		/* Not there (yet, or any more): look again next time. */
+		s->db = ax_db_unref(s->db);
+		s->failed = 0;
+		*state = SLOT_MISSING;
+		return 0;
+	}
+	stamp_of(&now, &st);
+	if (s->db && s->stamp.dev == now.dev && s->stamp.ino == now.ino) {
+		/* The same file; SQLite sees what was written to it since. */
+		*db_out = ax_db_ref(s->db);
+		*state = SLOT_OPEN;
+		return 0;
+	}
+	/* Another file now (an import that renames its result into place): open that. */
+	s->db = ax_db_unref(s->db);
+	if (s->failed && stamp_equal(&s->stamp, &now)) {
+		*state = SLOT_BROKEN;
+		return 0;
+	}
+	err = ax_db_open(&db, path, AX_DB_READONLY);
+	if (err == AX_ENOMEM)
+		return err;
+	if (err == AX_ENOTFOUND) { /* removed between stat() and open */
+		s->failed = 0;
+		*state = SLOT_MISSING;
+		return 0;
+	}
+	if (err < 0) {
+		(void)snprintf(warn, warn_cap, "%s", ax_error_last());
+		s->failed = 1;
+		s->stamp = now;
+		*state = SLOT_BROKEN;
+		return 0;
+	}
+	s->failed = 0;
+	s->stamp = now;
+	s->db = db;
+	*db_out = ax_db_ref(db);
+	*state = SLOT_OPEN;
+	return 0;
+}
+
+/*
+ * A database that opened but failed a query is treated as one that failed
+ * to open: closed, and not tried again until the file changes.
+ */
+static void slot_mark_failed(ax_ctx *ctx, size_t loc, struct ax_db *db)
+{
+	struct db_slot *s;
+	struct stat st;
+
+	pthread_mutex_lock(&ctx->db_lock);
+	s = ctx->dbs ? &ctx->dbs->slots[loc] : NULL;
+	if (s && s->db == db && stat(s->path, &st) == 0) {
+		s->db = ax_db_unref(s->db);
+		s->failed = 1;
+		stamp_of(&s->stamp, &st);
+	}
+	pthread_mutex_unlock(&ctx->db_lock);
+}
+
+/* ---- the reason line ---- */
+
+struct text {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) AX__PRINTF(2, 3);
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		t->oom = 1;
+		return;
+	}
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = (t->len + (size_t)n + 1) * 2;
+		char *s = realloc(t->s, cap);
+
+		if (!s) {
+			t->oom = 1;
+			return;
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* "'a', 'b'" for the locations in state @want; returns how many there were. */
+static size_t text_add_paths(struct text *t, const char *label, char *const *paths,
+			     const enum slot_state *states, enum slot_state want, size_t groups)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < LOCATION_COUNT; i++) {
+		if (states[i] != want)
+			continue;
+		if (n++ == 0)
+			text_add(t, "%s%s '%s'", groups ? "; " : "", label, paths[i]);
+		else
+			text_add(t, ", '%s'", paths[i]);
+	}
+	return n;
+}
+
+/*
+ * Reason when nothing matched: what a database said (they all say the same
+ * thing about an identity) or that there was none, then where we looked.
+ */
+static char *none_reason(const char *db_reason, uint32_t product_code, uint32_t revision,
+			 char *const *paths, const enum slot_state *states)
+{
+	struct text t = { 0 };
+	size_t groups = 0;
+
+	if (db_reason)
+		text_add(&t, "%s", db_reason);
+	else
+		text_add(&t, "product 0x%08" PRIx32 " rev 0x%08" PRIx32 ": no device database",
+			 product_code, revision);
+	text_add(&t, " (");
+	groups += text_add_paths(&t, "searched", paths, states, SLOT_OPEN, groups);
+	groups += text_add_paths(&t, "skipped broken", paths, states, SLOT_BROKEN, groups);
+	groups += text_add_paths(&t, "not found:", paths, states, SLOT_MISSING, groups);
+	if (!groups)
+		text_add(&t, "AXLINK_DB unset, no HOME, libaxlink's folder unknown");
+	text_add(&t, ")");
+	if (t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	return t.s;
+}
+
+/* ---- resolving ---- */
+
+/* Lower is better; AX_MATCH_NONE never wins. */
+static int match_rank(int match)
+{
+	switch (match) {
+	case AX_MATCH_EXACT:
+		return 0;
+	case AX_MATCH_LOWER_REVISION:
+		return 1;
+	case AX_MATCH_ANY_REVISION:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/* Open what can be opened; references to the open ones go to @dbs. Warnings logged. */
+static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
+			enum slot_state *states)
+{
+	char warn[LOCATION_COUNT][512];
+	int err = 0;
+
+	pthread_mutex_lock(&ctx->db_lock);
+	if (!ctx->dbs) {
+		ctx->dbs = calloc(1, sizeof(*ctx->dbs));
+		if (!ctx->dbs)
+			err = ax__error_oom();
+	}
+	for (size_t i = 0; i < LOCATION_COUNT && err >= 0; i++) {
+		char *path = paths[i];
+
+		/* AXLINK_DB naming the user database is one database, searched once. */
+		for (size_t j = 0; j < i && path; j++)
+			if (paths[j] && !strcmp(paths[j], path))
+				path = NULL;
+		err = slot_update(&ctx->dbs->slots[i], path, &dbs[i], &states[i], warn[i],
+				  sizeof(warn[i]));
+	}
+	pthread_mutex_unlock(&ctx->db_lock);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < LOCATION_COUNT; i++)
+		if (warn[i][0])
+			AX_LOG_WARN(ctx, "db", "device database '%s': %s, ignoring", paths[i],
+				    warn[i]);
+	return 0;
+}
+
+int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+		   ax_dict **dict_out, int *match_out, char **reason_out)
+{
+	char *paths[LOCATION_COUNT] = { NULL };
+	struct ax_db *dbs[LOCATION_COUNT] = { NULL };
+	enum slot_state states[LOCATION_COUNT] = { SLOT_NONE, SLOT_NONE, SLOT_NONE };
+	ax_dict *best = NULL;
+	char *best_reason = NULL, *none_db_reason = NULL, *reason = NULL;
+	int best_match = AX_MATCH_NONE;
+	size_t best_loc = 0;
+	int err = 0;
+
+	AX_ASSERT_ARG(ctx);
+	AX_ASSERT_ARG(dict_out);
+	AX_ASSERT_ARG(match_out);
+
+	for (size_t i = 0; i < LOCATION_COUNT && err >= 0; i++) {
+		err = ax_db_location_path((int)i, &paths[i]);
+		if (err == AX_ENOTFOUND)
+			err = 0;
+	}
+	if (err >= 0)
+		err = ctx_open_dbs(ctx, paths, dbs, states);
+	if (err < 0)
+		goto out;
+	for (size_t i = 0; i < LOCATION_COUNT && match_rank(best_match) > 0; i++) {
+		ax_dict *dict = NULL;
+		char *why = NULL;
+		int match = AX_MATCH_NONE;
+
+		if (!dbs[i])
+			continue;
+		err = ax_db_resolve(dbs[i], vendor_id, product_code, revision, &dict, &match,
+				    reason_out ? &why : NULL);
+		if (err == AX_ENOMEM)
+			goto out;
+		if (err < 0) {
+			AX_LOG_WARN(ctx, "db", "device database '%s': %s, ignoring", paths[i],
+				    ax_error_last());
+			slot_mark_failed(ctx, i, dbs[i]);
+			states[i] = SLOT_BROKEN;
+			err = 0;
+			continue;
+		}
+		/* Strictly better only: on a tie the earlier database keeps it. */
+		if (match_rank(match) < match_rank(best_match)) {
+			ax_dict_unref(best);
+			free(best_reason);
+			best = dict;
+			best_reason = why;
+			best_match = match;
+			best_loc = i;
+		} else {
+			ax_dict_unref(dict);
+			if (match == AX_MATCH_NONE && !none_db_reason)
+				none_db_reason = why;
+			else
+				free(why);
+		}
+	}
+
+	if (reason_out) {
+		if (best) {
+			struct text t = { 0 };
+
+			text_add(&t, "%s (from %s)", best_reason, paths[best_loc]);
+			reason = t.s;
+			if (t.oom) {
+				free(t.s);
+				reason = NULL;
+			}
+		} else {
+			reason = none_reason(none_db_reason, product_code, revision, paths, states);
+		}
+		if (!reason) {
+			err = ax__error_oom();
+			goto out;
+		}
+	}
+	AX_LOG_DEBUG(ctx, "db", "resolved product 0x%08" PRIx32 " rev 0x%08" PRIx32 ": %s%s%s",
+		     product_code, revision, ax_match_name(best_match), best ? " from " : "",
+		     best ? paths[best_loc] : "");
+	/*
+	 * A location without a path or a database skipped is in the log and
+	 * the reason, not an error of this call.
+	 */
+	ax_error_clear();
+	*dict_out = best;
+	*match_out = best_match;
+	if (reason_out)
+		*reason_out = reason;
+	best = NULL;
+	reason = NULL;
+out:
+	ax_dict_unref(best);
+	free(reason);
+	free(best_reason);
+	free(none_db_reason);
+	for (size_t i = 0; i < LOCATION_COUNT; i++) {
+		ax_db_unref(dbs[i]);
+		free(paths[i]);
+	}
+	return err;
+}
