@@ -29,6 +29,8 @@ static void ctx_destroy(ax_ctx *ctx)
 	free(ctx->dirs);
 	ax__ctx_dbs_free(ctx->dbs);
 	pthread_mutex_destroy(&ctx->db_lock);
+	free(ctx->drives); /* empty: every drive holds the context through its link */
+	pthread_mutex_destroy(&ctx->drives_lock);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->log_lock);
 	free(ctx);
@@ -73,6 +75,7 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->log_lock, NULL);
 	pthread_mutex_init(&ctx->db_lock, NULL);
+	pthread_mutex_init(&ctx->drives_lock, NULL);
 	atomic_init(&ctx->log_level,
 		    (opts->flags & AX_CTX_NO_ENV_LOG) ? AX_LOG_WARN : ax__log_level_from_env());
 	ctx->timeout_ms = opts->timeout_ms;

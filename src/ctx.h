@@ -52,6 +52,9 @@ struct ax_ctx {
 	 * (resolve.c). A lock of their own: a slow SQLite open must not hold up
 	 * link opens on the plugin registry.
 	 */
+	pthread_mutex_t drives_lock; /* guards drives, n_drives and every drive's last unref */
+	struct ax_drive **drives;    /* open drives by URI (borrowed: each removes itself) */
+	size_t n_drives;
 	pthread_mutex_t db_lock;    /* guards dbs */
 	struct ax__ctx_dbs *dbs;    /* NULL until the first resolve */
 };

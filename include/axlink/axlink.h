@@ -18,5 +18,6 @@
 #include "axlink/scan.h"
 #include "axlink/dict.h"
 #include "axlink/db.h"
+#include "axlink/drive.h"
 
 #endif

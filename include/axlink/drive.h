@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_DRIVE_H
+#define AXLINK_DRIVE_H
+
+/**
+ * @file axlink/drive.h
+ * @brief A drive: a link, the identity the drive reports, and its dictionary.
+ * @defgroup ax_drive Drives
+ *
+ * ax_drive_open() opens the link, reads the drive's identity and attaches
+ * its dictionary — from a file the caller names, or from the device
+ * databases (ax_ctx_resolve()) — so registers can be used by name with
+ * their types. Opening a URI that is already open in the same context
+ * returns the same drive with one more reference.
+ * @{
+ */
+
+#include "axlink/common.h"
+#include "axlink/ctx.h"
+#include "axlink/dict.h"
+#include "axlink/link.h"
+
+AX_BEGIN_DECLS
+
+/** An open drive. Thread safety: safe (requests go through its link). */
+typedef struct ax_drive ax_drive;
+
+/** An identity mismatch between the drive and a named dictionary is an error, not a warning. */
+#define AX_DRIVE_STRICT 0x1u
+/** Do not look for a dictionary: registers are then reachable by address only. */
+#define AX_DRIVE_NO_DICT 0x2u
+
+#define AX_DRIVE_OPTIONS_VERSION 1
+
+/** Options for ax_drive_open(). */
+typedef struct ax_drive_options {
+	unsigned int version;   /**< AX_DRIVE_OPTIONS_VERSION */
+	unsigned int flags;     /**< AX_DRIVE_* */
+	int timeout_ms;         /**< link request timeout; 0 = the transport's default */
+	const char *dictionary; /**< an XDF file to use instead of the databases, or NULL */
+} ax_drive_options;
+
+#define AX_DRIVE_OPTIONS_INIT { AX_DRIVE_OPTIONS_VERSION, 0, 0, NULL }
+
+/**
+ * Open the drive at @p uri, read its identity and attach its dictionary.
+ *
+ * Without a dictionary file, the context's databases are searched; a drive
+ * whose model no database knows still opens (ax_drive_dict() is then NULL
+ * and ax_drive_match() AX_MATCH_NONE). With a file, the dictionary of the
+ * file that speaks the link's address space is used; an identity that
+ * differs from the file's is logged as a warning naming both, or fails with
+ * AX_ETYPE under AX_DRIVE_STRICT.
+ *
+ * Ownership: *out gets one reference (ax_drive_unref()); the drive holds
+ * its link (which holds the context). Untouched on failure.
+ * Thread safety: safe.
+ * @return 0, what ax_link_open() and ax_link_identify() return,
+ *         AX_ENOTFOUND / AX_EPROTO for a dictionary file that cannot be used,
+ *         AX_ETYPE (strict identity mismatch), or another negative ax_error_code.
+ * @since 0.1
+ */
+AX_API int ax_drive_open(ax_drive **out, ax_ctx *ctx, const char *uri,
+			 const ax_drive_options *opts);
+
+/** Take a reference; returns @p drive. Thread safety: safe. @since 0.1 */
+AX_API ax_drive *ax_drive_ref(ax_drive *drive);
+/** Drop a reference; accepts NULL; returns NULL. Thread safety: safe. @since 0.1 */
+AX_API ax_drive *ax_drive_unref(ax_drive *drive);
+
+/** The drive's link (borrowed for the drive's life). @since 0.1 */
+AX_API ax_link *ax_drive_link(const ax_drive *drive);
+/** The URI the drive was opened with (borrowed). @since 0.1 */
+AX_API const char *ax_drive_uri(const ax_drive *drive);
+/** The identity read at open (borrowed). @since 0.1 */
+AX_API const ax_identity *ax_drive_identity(const ax_drive *drive);
+/** The dictionary (borrowed), or NULL when none was found. @since 0.1 */
+AX_API const ax_dict *ax_drive_dict(const ax_drive *drive);
+/** How the dictionary was found: an ax_match. @since 0.1 */
+AX_API int ax_drive_match(const ax_drive *drive);
+/** One line saying how the dictionary was found, or why none was (borrowed). @since 0.1 */
+AX_API const char *ax_drive_match_reason(const ax_drive *drive);
+/**
+ * Number of axes: the drive's DRV_AXIS_NUMBER register when it answers,
+ * else the dictionary's, else 1. Axes are subnodes 1..n.
+ * @since 0.1
+ */
+AX_API unsigned int ax_drive_axes(const ax_drive *drive);
+
+/**
+ * Find register @p id (on @p subnode, or the first one with that id when
+ * @p subnode < 0) in the drive's dictionary.
+ * @return 0, AX_ENOTFOUND (no such register, or no dictionary: the message
+ *         says which and how to get one).
+ * @since 0.1
+ */
+AX_API int ax_drive_find(const ax_drive *drive, const char *id, int subnode, const ax_reg **out);
+
+/**
+ * Read register @p id as a number: integers and bool as int64 (u64 above
+ * INT64_MAX fails with AX_ERANGE), floats converted.
+ * @return 0, what ax_drive_find() and ax_link_read_reg() return, AX_ETYPE
+ *         for a str or bytes register.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_drive_read_i64(ax_drive *drive, const char *id, int subnode, int64_t *out);
+AX_API int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, double *out);
+
+/**
+ * Write a number to register @p id, converted to the register's type:
+ * integers must fit (AX_ERANGE otherwise); a float register takes the value
+ * rounded to float; an integer register refuses a non-integral double.
+ * Range and access rules as ax_link_write_reg().
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t value);
+AX_API int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double value);
+
+AX_END_DECLS
+
+/** @} */
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Drives end to end: the virtual plugin, the identity it reports, the
+ * dictionary found in the build tree's devices.db or named as a file, and
+ * register access by name with conversions.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlink/axlink.h"
+
+#define AXS100_PRODUCT 0x00010064u
+
+static ax_ctx *new_ctx(void)
+{
+	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	opts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &opts) < 0)
+		fail_msg("ax_ctx_new: %s", ax_error_last());
+	return ctx;
+}
+
+static int setup(void **state)
+{
+	/* Only the build tree's installed-location database: no user or AXLINK_DB file. */
+	unsetenv("AXLINK_DB");
+	setenv("XDG_DATA_HOME", "/nonexistent/axlink-test-xdg", 1);
+	*state = new_ctx();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ax_ctx_unref(*state);
+	return 0;
+}
+
+static void test_drive__open_resolves_dictionary(void **state)
+{
+	ax_drive *d = NULL;
+	const ax_dict_identity *di;
+
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=31", NULL), 0);
+	assert_int_equal(ax_drive_identity(d)->product_code, AXS100_PRODUCT);
+	assert_int_equal(ax_drive_identity(d)->serial, 31);
+	assert_non_null(ax_drive_dict(d));
+	di = ax_dict_identity_get(ax_drive_dict(d));
+	assert_int_equal(di->product_code, AXS100_PRODUCT);
+	assert_int_equal(ax_drive_match(d), AX_MATCH_EXACT);
+	assert_non_null(strstr(ax_drive_match_reason(d), "exact"));
+	assert_int_equal(ax_drive_axes(d), 1);
+	assert_string_equal(ax_drive_uri(d), "virtual:?serial=31");
+	assert_string_equal(ax_link_scheme(ax_drive_link(d)), "virtual");
+	d = ax_drive_unref(d);
+
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?model=axs-200", NULL), 0);
+	assert_int_equal(ax_drive_axes(d), 2);
+	assert_string_equal(ax_dict_identity_get(ax_drive_dict(d))->name, "axs-200");
+	d = ax_drive_unref(d);
+}
+
+static void test_drive__same_uri_same_drive(void **state)
+{
+	ax_drive *a = NULL, *b = NULL, *c = NULL;
+
+	assert_int_equal(ax_drive_open(&a, *state, "virtual:?serial=5", NULL), 0);
+	assert_int_equal(ax_drive_open(&b, *state, "virtual:?serial=5", NULL), 0);
+	assert_ptr_equal(a, b);
+	/* State written through one handle is seen through the other: one drive. */
+	assert_int_equal(ax_drive_write_i64(a, "CL_POS_SET_POINT_VALUE", 1, 1234), 0);
+	{
+		int64_t v = 0;
+
+		assert_int_equal(ax_drive_read_i64(b, "CL_POS_SET_POINT_VALUE", 1, &v), 0);
+		assert_int_equal(v, 1234);
+	}
+	assert_int_equal(ax_drive_open(&c, *state, "virtual:?serial=6", NULL), 0);
+	assert_ptr_not_equal(a, c);
+	a = ax_drive_unref(a);
+	/* b still holds it: still usable. */
+	assert_int_equal(ax_drive_identity(b)->serial, 5);
+	b = ax_drive_unref(b);
+	c = ax_drive_unref(c);
+	assert_null(ax_drive_unref(NULL));
+}
+
+static void test_drive__numbers_by_name(void **state)
+{
+	ax_drive *d = NULL;
+	int64_t i = 0;
+	double f = 0;
+
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:", NULL), 0);
+	assert_int_equal(ax_drive_read_f64(d, "DRV_PROT_VBUS_VALUE", 1, &f), 0);
+	assert_true(f == 48.0);
+	assert_int_equal(ax_drive_read_i64(d, "DRV_PROT_VBUS_VALUE", 1, &i), 0);
+	assert_int_equal(i, 48);
+	assert_int_equal(ax_drive_write_i64(d, "CL_POS_SET_POINT_VALUE", 1, -5), 0);
+	assert_int_equal(ax_drive_read_i64(d, "CL_POS_SET_POINT_VALUE", 1, &i), 0);
+	assert_int_equal(i, -5);
+	assert_int_equal(ax_drive_write_f64(d, "CL_VEL_SET_POINT_VALUE", 1, 2.5), 0);
+	assert_int_equal(ax_drive_read_f64(d, "CL_VEL_SET_POINT_VALUE", 1, &f), 0);
+	assert_true(f == 2.5);
+	/* Integers of the float register and floats of an integer one. */
+	assert_int_equal(ax_drive_write_i64(d, "CL_VEL_SET_POINT_VALUE", 1, 3), 0);
+	assert_int_equal(ax_drive_read_f64(d, "CL_VEL_SET_POINT_VALUE", 1, &f), 0);
+	assert_true(f == 3.0);
+	assert_int_equal(ax_drive_write_f64(d, "CL_POS_SET_POINT_VALUE", 1, 7.0), 0);
+	assert_int_equal(ax_drive_write_f64(d, "CL_POS_SET_POINT_VALUE", 1, 7.5), AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "CL_POS_SET_POINT_VALUE"));
+	/* What does not fit the register's type never reaches the drive. */
+	assert_int_equal(ax_drive_write_i64(d, "CL_POS_SET_POINT_VALUE", 1, 1LL << 40), AX_ERANGE);
+	assert_int_equal(ax_drive_read_i64(d, "CL_POS_SET_POINT_VALUE", 1, &i), 0);
+	assert_int_equal(i, 7);
+	assert_int_equal(ax_drive_write_i64(d, "DRV_STATE_CONTROL", 1, -1), AX_ERANGE);
+	/* Strings are not numbers; unknown ids are named. */
+	assert_int_equal(ax_drive_read_i64(d, "DRV_APP_COCO_VERSION", 0, &i), AX_ETYPE);
+	assert_int_equal(ax_drive_read_i64(d, "NO_SUCH_REGISTER", -1, &i), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "NO_SUCH_REGISTER"));
+	d = ax_drive_unref(d);
+}
+
+static void test_drive__no_dictionary(void **state)
+{
+	ax_drive_options opts = AX_DRIVE_OPTIONS_INIT;
+	ax_drive *d = NULL;
+	const ax_reg *reg = NULL;
+
+	opts.flags = AX_DRIVE_NO_DICT;
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=8", &opts), 0);
+	assert_null(ax_drive_dict(d));
+	assert_int_equal(ax_drive_match(d), AX_MATCH_NONE);
+	assert_int_equal(ax_drive_find(d, "CL_POS_FBK_VALUE", 1, &reg), AX_ENOTFOUND);
+	assert_null(reg);
+	assert_non_null(strstr(ax_error_last(), "axlink db import"));
+	/* The axis count still comes from the drive itself. */
+	assert_int_equal(ax_drive_axes(d), 1);
+	d = ax_drive_unref(d);
+}
+
+static void test_drive__dictionary_file(void **state)
+{
+	ax_drive_options opts = AX_DRIVE_OPTIONS_INIT;
+	ax_drive *d = NULL;
+
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=9", &opts), 0);
+	assert_int_equal(ax_drive_match(d), AX_MATCH_FILE);
+	assert_non_null(strstr(ax_drive_match_reason(d), "matches"));
+	assert_string_equal(ax_dict_source(ax_drive_dict(d)), opts.dictionary);
+	d = ax_drive_unref(d);
+
+	/* Another model's file: a warning by default, an error when strict. */
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-200.xdf";
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=10", &opts), 0);
+	assert_non_null(strstr(ax_drive_match_reason(d), "differs"));
+	d = ax_drive_unref(d);
+	opts.flags = AX_DRIVE_STRICT;
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=11", &opts), AX_ETYPE);
+	assert_null(d);
+	assert_non_null(strstr(ax_error_last(), "0x000100C8"));
+	assert_non_null(strstr(ax_error_last(), "0x00010064"));
+
+	opts.dictionary = "/nonexistent/x.xdf";
+	opts.flags = 0;
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:", &opts), AX_ENOTFOUND);
+	assert_int_equal(ax_drive_open(&d, *state, "nope:", NULL), AX_ENOTFOUND);
+	assert_null(d);
+}
+
+struct opener {
+	ax_ctx *ctx;
+	ax_drive *drive;
+	int err;
+};
+
+static void *opener_main(void *arg)
+{
+	struct opener *o = arg;
+
+	o->err = ax_drive_open(&o->drive, o->ctx, "virtual:?serial=77", NULL);
+	return NULL;
+}
+
+/* Racing opens of one URI end with one drive, whoever wins. */
+static void test_drive__concurrent_open(void **state)
+{
+	struct opener o[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		o[i] = (struct opener){ .ctx = *state };
+		assert_int_equal(pthread_create(&t[i], NULL, opener_main, &o[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(o[i].err, 0);
+		assert_ptr_equal(o[i].drive, o[0].drive);
+	}
+	for (int i = 0; i < 4; i++)
+		o[i].drive = ax_drive_unref(o[i].drive);
+}
+
+/* The drive keeps its link and context alive; any release order is fine. */
+static void test_drive__release_order(void **state)
+{
+	ax_ctx *ctx = new_ctx();
+	ax_drive *d = NULL;
+	double f = 0;
+
+	(void)state;
+	assert_int_equal(ax_drive_open(&d, ctx, "virtual:", NULL), 0);
+	ctx = ax_ctx_unref(ctx);
+	assert_int_equal(ax_drive_read_f64(d, "DRV_PROT_VBUS_VALUE", 1, &f), 0);
+	assert_true(f == 48.0);
+	d = ax_drive_unref(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_drive__open_resolves_dictionary),
+		cmocka_unit_test(test_drive__same_uri_same_drive),
+		cmocka_unit_test(test_drive__numbers_by_name),
+		cmocka_unit_test(test_drive__no_dictionary),
+		cmocka_unit_test(test_drive__dictionary_file),
+		cmocka_unit_test(test_drive__concurrent_open),
+		cmocka_unit_test(test_drive__release_order),
+	};
+	return cmocka_run_group_tests_name("drive", tests, setup, teardown);
+}
