@@ -46,19 +46,41 @@ def cli_path():
 
 
 @pytest.fixture
-def axlink(cli_path):
-    """Run axlink with the given arguments; returns a Result."""
-    env = dict(os.environ)
-    # Hermetic: only the build tree's plugins, and the default log level.
-    env.pop("AXLINK_PLUGIN_PATH", None)
-    env["AXLINK_LOG"] = "warn"
+def axlink_env(tmp_path):
+    """The environment axlink runs in: hermetic, with a home of its own.
 
-    def run(*args):
+    HOME and XDG_DATA_HOME point into the test's tmp folder, so the user
+    database (XDG_DATA_HOME/axlink/devices.db) is the test's, never the real
+    one; AXLINK_DB is unset unless a test sets it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ)
+    # Hermetic: only the build tree's plugins and databases, the default log level.
+    env.pop("AXLINK_PLUGIN_PATH", None)
+    env.pop("AXLINK_DB", None)
+    env["AXLINK_LOG"] = "warn"
+    env["HOME"] = str(home)
+    env["XDG_DATA_HOME"] = str(home / ".local" / "share")
+    return env
+
+
+@pytest.fixture
+def axlink(cli_path, axlink_env):
+    """Run axlink with the given arguments; returns a Result.
+
+    env= adds or overrides variables for one call; cli= runs another copy of
+    the binary. run.user_db is where this test's user database lives."""
+
+    def run(*args, env=None, cli=None):
         args = [str(a) for a in args]
-        proc = subprocess.run([cli_path, *args], capture_output=True, text=True,
-                              timeout=TIMEOUT_S, env=env, check=False)
+        full_env = dict(axlink_env)
+        full_env.update(env or {})
+        proc = subprocess.run([cli or cli_path, *args], capture_output=True, text=True,
+                              timeout=TIMEOUT_S, env=full_env, check=False)
         return Result(args, proc)
 
+    run.env = axlink_env
+    run.user_db = os.path.join(axlink_env["XDG_DATA_HOME"], "axlink", "devices.db")
     return run
 
 

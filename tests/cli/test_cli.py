@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -371,6 +372,18 @@ def test_json_failure_prints_nothing_on_stdout(axlink, args):
     (["read", "virtual:", "0x6E1:u32", "--subnode"], "--subnode"),
     (["read", "virtual:", "0x6E1:u32", "--timeout-ms", "0"], "--timeout-ms"),
     (["read", "virtual:", "0x6E1:u32", "--timeout-ms", "-5"], "--timeout-ms"),
+    (["db"], "missing db command"),
+    (["db", "frobnicate"], "frobnicate"),
+    (["db", "import"], "missing FILE"),
+    (["db", "list", "extra"], "extra"),
+    (["db", "show"], "missing MODEL"),
+    (["db", "resolve", "1", "2"], "missing REVISION"),
+    (["db", "resolve", "0xA71C", "0x10064", "rev2"], "rev2"),
+    (["db", "resolve", "0xA71C", "0x100000000", "1"], "0x100000000"),
+    (["db", "list", "--db"], "--db"),
+    (["db", "list", "--subnode", "1"], "--subnode"),
+    (["plugins", "--db", "x.db"], "--db"),
+    (["read", "virtual:", "DRV_OP_CMD", "--db", "x.db"], "--db"),
 ])
 def test_usage_errors(axlink, args, word):
     assert_usage_error(axlink(*args), word)
@@ -387,6 +400,11 @@ def test_usage_errors(axlink, args, word):
     (["write", "--help"], "usage: axlink write URI ADDRESS:TYPE VALUE"),
     (["help", "write"], "usage: axlink write URI ADDRESS:TYPE VALUE"),
     (["read", "-h", "virtual:"], "usage: axlink read"),
+    (["db", "import", "--help"], "usage: axlink db import FILE..."),
+    (["db", "list", "--help"], "usage: axlink db list"),
+    (["db", "show", "-h"], "usage: axlink db show MODEL"),
+    (["db", "resolve", "--help"], "usage: axlink db resolve VENDOR PRODUCT REVISION"),
+    (["help", "db", "show"], "usage: axlink db show MODEL"),
 ])
 def test_help_exits_zero_on_stdout(axlink, args, usage):
     r = axlink(*args)
@@ -398,8 +416,25 @@ def test_help_exits_zero_on_stdout(axlink, args, usage):
 
 def test_main_help_lists_commands(axlink):
     r = axlink("--help")
-    for cmd in ("plugins", "read", "write"):
+    for cmd in ("plugins", "read", "write", "scan", "db import", "db list", "db show",
+                "db resolve"):
         assert re.search(rf"^\s+{cmd}\s", r.out, re.M), r
+
+
+@pytest.mark.parametrize("args", [["db", "--help"], ["db", "-h"], ["help", "db"]])
+def test_db_help_lists_db_commands(axlink, args):
+    r = axlink(*args)
+    assert r.code == 0 and r.err == "", r
+    assert r.out.startswith("usage: axlink db COMMAND"), r
+    for cmd in ("import", "list", "show", "resolve"):
+        assert re.search(rf"^\s+db {cmd}\s", r.out, re.M), r
+    assert "AXLINK_DB" in r.out, r
+
+
+def test_read_help_names_both_forms(axlink):
+    r = axlink("read", "--help")
+    assert "usage: axlink read URI ADDRESS:TYPE" in r.out, r
+    assert "or: axlink read URI REGISTER" in r.out and "--dict FILE" in r.out, r
 
 
 def test_version(axlink):
@@ -458,3 +493,564 @@ def test_scan_errors(axlink):
     assert r.code == 1 and "/8" in r.err, r
     r = axlink("scan", "eth://127.0.3.0/29", "--json", "--timeout-ms", "200", "--bogus")
     assert r.code == 2 and r.out == "", r
+
+
+# ---- device databases -------------------------------------------------------
+#
+# Expected counts and fields come from the XDF files themselves, read here with
+# ElementTree: an oracle independent of the library's importer.
+
+DEVICES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "devices")
+DEVICE_FILES = ["axs-100.xdf", "axs-200.xdf", "axs-900.xdf"]
+IMPORT_KEYS = ["file", "format_version", "models", "registers", "skipped", "warnings"]
+IMPORT_MODEL_KEYS = {"product_code", "revision", "part_number", "interface", "name"}
+LIST_KEYS = {"location", "database", "name", "vendor_id", "product_code", "revision",
+             "part_number", "interface", "firmware_version", "family", "format_version",
+             "registers", "source", "sha256"}
+RESOLVE_KEYS = ["vendor_id", "product_code", "revision", "match", "reason", "model"]
+READ_NAMED_KEYS = VALUE_KEYS + ["register", "units"]
+DTYPE_NAMES = {"byteArray512": "bytes", "bit": "bool"}
+
+
+def device(name):
+    return os.path.realpath(os.path.join(DEVICES, name))
+
+
+def hex32(v):
+    return f"0x{v:08X}"
+
+
+def xdf_devices(path):
+    """(format version, [device]) of an XDF file; a device is a dict with the
+    identity attributes, 'interface', 'registers' (Element list), 'categories'."""
+    root = ET.parse(path).getroot()
+    version = int(float(root.findtext("Header/Version").strip()))
+    found = []
+    if version == 3:
+        categories = [c.get("id") for c in root.findall("Body/Categories/Category")]
+        for dev in root.find("Body/Devices"):
+            assert dev.tag.endswith("Device"), dev.tag
+            found.append({"interface": dev.tag[:-len("Device")], "attrs": dict(dev.attrib),
+                          "registers": dev.findall("MCBRegisters/MCBRegister"),
+                          "categories": categories})
+    else:
+        dev = root.find("Body/Device")
+        found.append({"interface": dev.get("Interface"), "attrs": dict(dev.attrib),
+                      "registers": dev.findall("Axes/Axis/Registers/Register")
+                      + dev.findall("Registers/Register"),
+                      "categories": [c.get("id") for c in dev.findall("Categories/Category")]})
+    return version, found
+
+
+def xdf_register(path, reg_id, subnode=None):
+    """The first register element with this id (and subnode), in file order."""
+    for reg in xdf_devices(path)[1][0]["registers"]:
+        if reg.get("id") == reg_id and (subnode is None or int(reg.get("subnode", "1")) == subnode):
+            return reg
+    raise AssertionError(f"{reg_id} not in {path}")
+
+
+def enum_labels(reg):
+    return {int(e.get("value")): e.text for e in reg.findall("Enumerations/Enum")}
+
+
+def build_share(cli_path):
+    """The build tree's installed database: share/ beside lib/ and bin/."""
+    return os.path.join(os.path.dirname(os.path.dirname(cli_path)), "share", "axlink",
+                        "devices.db")
+
+
+def expected_import(name):
+    version, devs = xdf_devices(device(name))
+    registers = {}
+    for d in devs:
+        registers[d["interface"]] = registers.get(d["interface"], 0) + len(d["registers"])
+    models = [{"product_code": hex32(int(d["attrs"]["ProductCode"])),
+               "revision": hex32(int(d["attrs"]["RevisionNumber"])),
+               "part_number": d["attrs"]["PartNumber"], "interface": d["interface"],
+               "name": d["attrs"]["name"]} for d in devs]
+    return version, models, registers
+
+
+@pytest.fixture
+def imported_db(axlink, tmp_path):
+    """A database of the three devices/ files, made by the CLI in a tmp folder."""
+    db = tmp_path / "imported.db"
+    r = axlink("db", "import", "--db", db, *[device(f) for f in DEVICE_FILES])
+    assert r.code == 0, r
+    return db
+
+
+def test_devices_files_have_the_documented_size():
+    """The sizes devices/README.md promises, which the tests below rely on."""
+    sizes = {f: [(d["interface"], len(d["registers"])) for d in xdf_devices(device(f))[1]]
+             for f in DEVICE_FILES}
+    assert sizes == {"axs-100.xdf": [("ETH", 120), ("EoE", 120)],
+                     "axs-200.xdf": [("ETH", 229)],
+                     "axs-900.xdf": [("ETH", 1423)]}, sizes
+
+
+def test_db_import_json_reports_each_file(axlink, tmp_path):
+    db = tmp_path / "new" / "devices.db"   # the folder is created too
+    files = [device(f) for f in DEVICE_FILES]
+    r = axlink("db", "import", *files, "--db", db, "--json")
+    assert r.code == 0, r
+    assert r.err == "", r
+    reports = r.json()
+    assert [x["file"] for x in reports] == files, reports
+    for name, rep in zip(DEVICE_FILES, reports):
+        version, models, registers = expected_import(name)
+        assert list(rep) == IMPORT_KEYS, rep
+        for m in rep["models"]:
+            assert set(m) == IMPORT_MODEL_KEYS, m
+        assert rep["format_version"] == version, rep
+        assert sorted(rep["models"], key=lambda m: m["interface"]) == \
+            sorted(models, key=lambda m: m["interface"]), rep
+        assert rep["registers"] == registers, rep
+        assert rep["skipped"] == 0 and rep["warnings"] == [], rep
+    assert os.path.isfile(db)
+
+
+def test_db_import_text_one_line_per_file(axlink, tmp_path):
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", device("axs-100.xdf"), device("axs-200.xdf"), "--db", db)
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert len(lines) == 2, r
+    assert lines[0].startswith(device("axs-100.xdf") + ": XDF v3, 2 model(s)"), r
+    assert "ETH 120, EoE 120" in lines[0] and "0 skipped, 0 warning(s)" in lines[0], r
+    assert lines[1].startswith(device("axs-200.xdf") + ": XDF v2, 1 model(s)"), r
+    assert "ETH 229" in lines[1], r
+    assert f"2 of 2 file(s) imported into {db}" in r.err, r
+
+
+def test_db_import_is_idempotent(axlink, imported_db):
+    before = axlink("db", "list", "--db", imported_db, "--json")
+    assert before.code == 0, before
+    again = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"), "--json")
+    assert again.code == 0, again
+    assert again.json()[0]["registers"] == {"ETH": 1423}, again
+    t = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"))
+    assert t.code == 0 and "replacing" not in t.out, t
+    after = axlink("db", "list", "--db", imported_db, "--json")
+    assert after.json() == before.json(), after
+
+
+def test_db_import_of_a_changed_file_replaces_its_models(axlink, tmp_path):
+    copy = tmp_path / "axs-200.xdf"
+    shutil.copy(device("axs-200.xdf"), copy)
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, copy).code == 0
+    text = copy.read_text(encoding="utf-8").replace('firmwareVersion="1.1.4"',
+                                                    'firmwareVersion="1.1.5"')
+    assert "1.1.5" in text
+    copy.write_text(text, encoding="utf-8")
+    r = axlink("db", "import", "--db", db, copy)
+    assert r.code == 0 and "replacing an earlier import" in r.out, r
+    rows = axlink("db", "list", "--db", db, "--json").json()
+    assert [x["firmware_version"] for x in rows] == ["1.1.5"], rows
+
+
+def test_db_import_broken_file_is_named_and_the_others_still_go_in(axlink, tmp_path):
+    bad = tmp_path / "broken.xdf"
+    bad.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<IngeniaDictionary>\n'
+                   "  <Header><Version>3.0</Version></Header>\n  <Body>\n    <Devices>\n"
+                   '      <ETHDevice ProductCode="7" RevisionNumber="1">\n'
+                   "    </Devices>\n  </Body>\n</IngeniaDictionary>\n", encoding="utf-8")
+    missing = tmp_path / "missing.xdf"
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, device("axs-100.xdf"), bad, missing,
+               device("axs-200.xdf"), "--json")
+    assert r.code == 1, r
+    # The broken file's line: the mismatched closing tag is on line 7.
+    assert re.search(re.escape(str(bad)) + r"[:\s]+(line )?7\b", r.err), r
+    assert str(missing) in r.err, r
+    # The database did change: the files imported are still reported.
+    assert [x["file"] for x in r.json()] == [device("axs-100.xdf"), device("axs-200.xdf")], r
+    rows = axlink("db", "list", "--db", db, "--json").json()
+    assert sorted(x["name"] for x in rows) == ["axs-100", "axs-100", "axs-200"], rows
+    t = axlink("db", "import", "--db", db, bad)
+    assert_failure(t, str(bad))
+
+
+def test_db_import_reports_skipped_registers_with_file_and_line(axlink, tmp_path):
+    """tests/data/skipped.xdf has registers that lack a mandatory attribute."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "skipped.xdf"))
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data, "--json")
+    assert r.code == 0, r
+    rep = r.json()[0]
+    _, devs = xdf_devices(data)
+    total = sum(len(d["registers"]) for d in devs)
+    assert rep["skipped"] > 0, rep
+    assert sum(rep["registers"].values()) == total - rep["skipped"], rep
+    assert all(re.match(re.escape(data) + r":\d+: ", w) for w in rep["warnings"]), rep
+    assert sum(w.endswith(", skipped") for w in rep["warnings"]) == rep["skipped"], rep
+    assert any("missing attribute 'dtype'" in w for w in rep["warnings"]), rep
+    # Text: the counts on stdout, each warning on stderr.
+    t = axlink("db", "import", "--db", db, data)
+    assert t.code == 0, t
+    assert f"{rep['skipped']} skipped, {len(rep['warnings'])} warning(s)" in t.out, t
+    for w in rep["warnings"]:
+        assert f"axlink: warning: {w}\n" in t.err, t
+
+
+def test_db_import_defaults_to_the_user_database(axlink):
+    assert not os.path.exists(axlink.user_db)
+    r = axlink("db", "import", device("axs-200.xdf"))
+    assert r.code == 0, r
+    assert os.path.isfile(axlink.user_db), r
+    assert axlink.user_db in r.err, r
+    rows = axlink("db", "list", "--db", axlink.user_db, "--json").json()
+    assert [x["name"] for x in rows] == ["axs-200"], rows
+
+
+def test_db_list_one_database(axlink, imported_db):
+    r = axlink("db", "list", "--db", imported_db, "--json")
+    assert r.code == 0, r
+    rows = r.json()
+    want = {}
+    for name in DEVICE_FILES:
+        for d in xdf_devices(device(name))[1]:
+            want[(d["attrs"]["name"], d["interface"])] = (len(d["registers"]), device(name), d)
+    assert sorted((x["name"], x["interface"]) for x in rows) == sorted(want), rows
+    for x in rows:
+        assert set(x) == LIST_KEYS, x
+        count, source, d = want[(x["name"], x["interface"])]
+        assert x["registers"] == count and x["source"] == source, x
+        assert x["location"] == "db" and x["database"] == str(imported_db), x
+        assert x["product_code"] == hex32(int(d["attrs"]["ProductCode"])), x
+        assert x["vendor_id"] == hex32(int(d["attrs"]["VendorID"])), x
+        assert x["firmware_version"] == d["attrs"]["firmwareVersion"], x
+        assert re.fullmatch(r"[0-9a-f]{64}", x["sha256"]), x
+    t = axlink("db", "list", "--db", imported_db)
+    assert t.code == 0, t
+    lines = t.out.splitlines()
+    assert lines[0].split() == ["NAME", "PRODUCT", "REVISION", "INTERFACE", "FIRMWARE",
+                                "REGISTERS", "DATABASE", "SOURCE"], t
+    row = [ln.split() for ln in lines[1:] if ln.startswith("axs-900 ")]
+    assert row == [["axs-900", "0x00010384", "0x00010000", "ETH", "1.0.0", "1423", "db",
+                    device("axs-900.xdf")]], t
+
+
+def test_db_list_follows_the_search_order(axlink, cli_path, tmp_path):
+    installed = build_share(cli_path)
+    assert os.path.isfile(installed), f"the build must make {installed}"
+    env_db = tmp_path / "env.db"
+    assert axlink("db", "import", "--db", env_db, device("axs-900.xdf")).code == 0
+    assert axlink("db", "import", device("axs-200.xdf")).code == 0   # the user database
+    r = axlink("db", "list", "--json", env={"AXLINK_DB": str(env_db)})
+    assert r.code == 0, r
+    rows = r.json()
+    locations = [x["location"] for x in rows]
+    # env first, then user, then installed; each row names its file.
+    assert locations == sorted(locations, key=["env", "user", "installed"].index), rows
+    assert {x["database"] for x in rows if x["location"] == "env"} == {str(env_db)}, rows
+    assert [x["name"] for x in rows if x["location"] == "user"] == ["axs-200"], rows
+    assert {x["database"] for x in rows if x["location"] == "user"} == {axlink.user_db}, rows
+    assert {x["database"] for x in rows if x["location"] == "installed"} == {installed}, rows
+    assert sorted({x["name"] for x in rows if x["location"] == "installed"}) == \
+        ["axs-100", "axs-200", "axs-900"], rows
+
+
+def test_db_list_skips_a_broken_or_missing_database(axlink, tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not an SQLite database" * 100)
+    r = axlink("db", "list", "--json", env={"AXLINK_DB": str(junk)})
+    assert r.code == 0, r
+    assert str(junk) in r.err, r
+    assert {x["location"] for x in r.json()} == {"installed"}, r
+    missing = tmp_path / "missing.db"
+    r = axlink("db", "list", "--json", env={"AXLINK_DB": str(missing)})
+    assert r.code == 0 and str(missing) in r.err, r
+    # Named with --db, the same files are errors.
+    assert_failure(axlink("db", "list", "--db", junk), str(junk))
+    assert_failure(axlink("db", "list", "--db", missing, "--json"), str(missing))
+
+
+@pytest.mark.parametrize("model", ["axs-200", "AXS-200", "0x000100C8", "100c8:10001",
+                                   "0x000100C8:0x00010001"])
+def test_db_show_finds_a_model_by_name_part_or_numbers(axlink, imported_db, model):
+    r = axlink("db", "show", model, "--db", imported_db, "--json")
+    assert r.code == 0, r
+    models = r.json()
+    assert len(models) == 1, r
+    m = models[0]
+    assert set(LIST_KEYS | {"axes", "categories", "registers"}) == set(m), m
+    _, devs = xdf_devices(device("axs-200.xdf"))
+    assert m["name"] == "axs-200" and m["axes"] == 2, m
+    assert len(m["registers"]) == len(devs[0]["registers"]), m
+    assert {c["id"] for c in m["categories"]} >= set(devs[0]["categories"]), m
+
+
+def test_db_show_register_fields_match_the_file(axlink, imported_db):
+    m = axlink("db", "show", "axs-200", "--db", imported_db, "--json").json()[0]
+    regs = {(x["id"], x["subnode"]): x for x in m["registers"]}
+    for reg_id, subnode in [("DRV_OP_CMD", 1), ("PROF_MAX_VEL", 2), ("DRV_ID_PRODUCT_CODE_COCO", 0),
+                            ("DRV_APP_COCO_VERSION", 0)]:
+        want = xdf_register(device("axs-200.xdf"), reg_id, subnode)
+        got = regs[(reg_id, subnode)]
+        assert int(want.get("address"), 16) == int(got["address"], 16), got
+        assert DTYPE_NAMES.get(want.get("dtype"), want.get("dtype")) == got["type"], got
+        assert want.get("access") == got["access"] and want.get("units") == got["units"], got
+        storage = want.get("storage")
+        if got["type"] == "float":
+            assert got["default"] == pytest.approx(float(storage)), got
+        elif got["type"] == "str":
+            assert got["default"] == storage, got
+        else:
+            assert got["default"] == int(storage, 0), got
+
+
+def test_db_show_text_has_identity_categories_and_registers(axlink, imported_db):
+    r = axlink("db", "show", "axs-100", "--db", imported_db)
+    assert r.code == 0, r
+    # Two models answer to the name: the ETH and the EoE dictionary.
+    assert len(re.findall(r"^axs-100 \((ETH|EoE)\)", r.out, re.M)) == 2, r
+    assert "product code  0x00010064" in r.out and "revision      0x00010002" in r.out, r
+    assert r.out.count("Registers (120):") == 2, r
+    assert re.search(r"^\s+DRV_OP_CMD\s+1\s+0x014\s+u16\s+rw\s+none\s+20$", r.out, re.M), r
+    assert re.search(r"^\s+IDENTIFICATION\s+Product identification$", r.out, re.M), r
+
+
+def test_db_show_text_columns_line_up_with_utf8_units(axlink, imported_db):
+    r = axlink("db", "show", "axs-200", "--db", imported_db)
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    header = next(ln for ln in lines if ln.split()[:2] == ["ID", "SUBNODE"])
+    row = next(ln for ln in lines if ln.split()[:1] == ["DRV_PROT_BOARD_TEMP_VALUE"])
+    assert "°C" in row, row
+    assert row.rindex(" ") + 1 == header.index("DEFAULT"), (header, row)
+
+
+def test_db_show_unknown_model(axlink, imported_db):
+    r = axlink("db", "show", "axs-999", "--db", imported_db)
+    assert_failure(r, "axs-999", str(imported_db))
+    r = axlink("db", "show", "0x00BADBAD", "--db", imported_db, "--json")
+    assert_failure(r, "0x00BADBAD")
+
+
+@pytest.mark.parametrize("revision,match,words", [
+    ("0x00010002", "exact", ["exact match", "axs-100"]),
+    ("0x00010007", "lower-revision", ["nearest lower revision 0x00010002", "axs-100"]),
+    ("0x00000001", "any-revision", ["using revision 0x00010002", "axs-100"]),
+])
+def test_db_resolve_rules(axlink, imported_db, revision, match, words):
+    r = axlink("db", "resolve", "0xA71C", "0x00010064", revision, "--db", imported_db, "--json")
+    assert r.code == 0, r
+    obj = r.json()
+    assert list(obj) == RESOLVE_KEYS, obj
+    assert obj["match"] == match, obj
+    assert obj["vendor_id"] == "0x0000A71C" and obj["product_code"] == "0x00010064", obj
+    assert obj["revision"] == hex32(int(revision, 16)), obj
+    for w in words:
+        assert w.lower() in obj["reason"].lower(), obj
+    assert obj["model"]["name"] == "axs-100" and obj["model"]["revision"] == "0x00010002", obj
+    t = axlink("db", "resolve", "0xA71C", "0x00010064", revision, "--db", imported_db)
+    assert t.code == 0, t
+    assert t.out == f"{match}: {obj['reason']}\n", t
+
+
+def test_db_resolve_none_still_exits_zero(axlink, imported_db):
+    r = axlink("db", "resolve", "42780", "0xBAD", "1", "--db", imported_db, "--json")
+    assert r.code == 0, r
+    obj = r.json()
+    assert obj["match"] == "none" and obj["model"] is None, obj
+    assert "no dictionary for product 0x00000bad" in obj["reason"].lower(), obj
+    t = axlink("db", "resolve", "42780", "0xBAD", "1")
+    assert t.code == 0 and t.out.startswith("none: "), t
+    assert len(t.out.splitlines()) == 1, t
+
+
+def test_db_resolve_searches_the_installed_database(axlink, cli_path):
+    r = axlink("db", "resolve", "0xA71C", "0x000100C8", "0x00010001", "--json")
+    assert r.code == 0, r
+    obj = r.json()
+    assert obj["match"] == "exact" and obj["model"]["name"] == "axs-200", obj
+    assert build_share(cli_path) in obj["reason"], obj
+
+
+def test_axlink_db_wins_over_the_installed_database(axlink, tmp_path):
+    """A dictionary for the same drive, changed so it can be told apart."""
+    mine = tmp_path / "axs-100-mine.xdf"
+    text = open(device("axs-100.xdf"), encoding="utf-8").read()
+    text = text.replace('id="CL_POS_FBK_VALUE"', 'id="MY_POS_FBK_VALUE"')
+    text = text.replace('firmwareVersion="1.2.0"', 'firmwareVersion="1.2.0-mine"')
+    mine.write_text(text, encoding="utf-8")
+    db = tmp_path / "mine.db"
+    assert axlink("db", "import", "--db", db, mine).code == 0
+    env = {"AXLINK_DB": str(db)}
+
+    r = axlink("db", "resolve", "0xA71C", "0x00010064", "0x00010002", "--json", env=env)
+    assert r.code == 0, r
+    obj = r.json()
+    assert obj["match"] == "exact" and obj["model"]["firmware_version"] == "1.2.0-mine", obj
+    assert str(db) in obj["reason"], obj
+
+    r = axlink("read", "virtual:", "MY_POS_FBK_VALUE", "--json", env=env)
+    assert r.code == 0, r
+    assert r.json()["register"] == "MY_POS_FBK_VALUE" and r.json()["address"] == "0x030", r
+    # Without AXLINK_DB the installed dictionary serves, which has no such id.
+    assert_failure(axlink("read", "virtual:", "MY_POS_FBK_VALUE"), "MY_POS_FBK_VALUE")
+
+
+# ---- registers by name ------------------------------------------------------
+
+def test_read_by_name_matches_read_by_address(axlink):
+    by_name = axlink("read", "virtual:", "DRV_ID_PRODUCT_CODE_COCO", "--json")
+    assert by_name.code == 0, by_name
+    obj = by_name.json()
+    assert list(obj) == READ_NAMED_KEYS, obj
+    by_addr = axlink("read", "virtual:", "0x6E1:u32", "--subnode", "0", "--json").json()
+    assert {k: obj[k] for k in VALUE_KEYS} == by_addr, obj
+    assert obj["register"] == "DRV_ID_PRODUCT_CODE_COCO" and obj["value"] == AXS100_PRODUCT_CODE
+
+
+def test_read_by_name_takes_type_and_units_from_the_dictionary(axlink):
+    want = xdf_register(device("axs-100.xdf"), "DRV_PROT_VBUS_VALUE")
+    r = axlink("read", "virtual:", "DRV_PROT_VBUS_VALUE", "--json")
+    assert r.code == 0, r
+    obj = r.json()
+    assert obj["type"] == want.get("dtype") == "float", obj
+    assert obj["units"] == want.get("units") and obj["units"] == "V", obj
+    assert obj["address"] == "0x060" and obj["subnode"] == 1, obj
+    assert isinstance(obj["value"], float) and obj["value"] > 0, obj
+    t = axlink("read", "virtual:", "DRV_PROT_VBUS_VALUE")
+    assert t.code == 0 and float(t.out) == pytest.approx(obj["value"], rel=1e-3), t
+
+
+def test_read_by_name_labels_an_enumerated_value(axlink):
+    labels = enum_labels(xdf_register(device("axs-100.xdf"), "DRV_OP_CMD"))
+    assert labels
+    r = axlink("read", "virtual:", "DRV_OP_CMD", "--json")
+    assert r.code == 0, r
+    obj = r.json()
+    assert list(obj) == READ_NAMED_KEYS + ["label"], obj
+    assert obj["label"] == labels[obj["value"]], (obj, labels)
+    # Registers without an enumeration carry no label key.
+    assert "label" not in axlink("read", "virtual:", "CL_POS_FBK_VALUE", "--json").json()
+
+
+def test_read_by_name_on_another_model_and_axis(axlink):
+    uri = "virtual:?model=axs-200"
+    r = axlink("read", uri, "CL_POS_FBK_VALUE", "--subnode", "2", "--json")
+    assert r.code == 0, r
+    assert r.json()["subnode"] == 2 and r.json()["address"] == "0x030", r
+    first = xdf_register(device("axs-200.xdf"), "CL_POS_FBK_VALUE")
+    r = axlink("read", uri, "CL_POS_FBK_VALUE", "--json")
+    assert r.code == 0 and r.json()["subnode"] == int(first.get("subnode")), r
+    r = axlink("read", uri, "CL_POS_FBK_VALUE", "--subnode", "0")
+    assert_failure(r, "CL_POS_FBK_VALUE")
+
+
+def test_write_by_name(axlink):
+    r = axlink("write", "virtual:", "CL_POS_SET_POINT_VALUE", "-1000", "--json")
+    assert r.code == 0, r
+    obj = r.json()
+    assert obj["register"] == "CL_POS_SET_POINT_VALUE" and obj["value"] == -1000, obj
+    assert obj["type"] == "s32" and obj["address"] == "0x020" and obj["subnode"] == 1, obj
+    t = axlink("write", "virtual:", "CL_POS_SET_POINT_VALUE", "25")
+    assert t.code == 0 and t.out == "ok\n", t
+
+
+def test_write_by_name_checks_the_dictionary(axlink):
+    # Read-only in the dictionary: refused before anything is sent.
+    assert_failure(axlink("write", "virtual:", "CL_POS_FBK_VALUE", "1"), "CL_POS_FBK_VALUE")
+    # Out of the dictionary's range: the message names both bounds.
+    ranged = [reg for reg in xdf_devices(device("axs-100.xdf"))[1][0]["registers"]
+              if reg.find("Range") is not None and "w" in reg.get("access")
+              and reg.get("dtype") in ("u16", "u32", "s32")]
+    assert ranged, "axs-100.xdf has writable integer registers with a range"
+    reg = ranged[0]
+    lo, hi = reg.find("Range").get("min"), reg.find("Range").get("max")
+    r = axlink("write", "virtual:", reg.get("id"), str(int(hi, 0) + 1),
+               "--subnode", reg.get("subnode"))
+    assert_failure(r, lo, hi)
+    # A value that is not of the register's type is a usage error naming it.
+    assert_usage_error(axlink("write", "virtual:", "CL_POS_SET_POINT_VALUE", "1.5"),
+                       "1.5", "s32")
+
+
+def test_unknown_register_id_names_id_and_dictionary(axlink):
+    r = axlink("read", "virtual:", "NO_SUCH_REGISTER", "--json")
+    assert_failure(r, "NO_SUCH_REGISTER", "axs-100")
+    r = axlink("write", "virtual:", "NO_SUCH_REGISTER", "1")
+    assert_failure(r, "NO_SUCH_REGISTER")
+
+
+def test_read_with_dict_file(axlink):
+    r = axlink("read", "virtual:", "DRV_OP_CMD", "--dict", device("axs-100.xdf"), "--json")
+    assert r.code == 0, r
+    assert r.json()["register"] == "DRV_OP_CMD" and r.err == "", r
+    # A dictionary of another product still reads, with a warning naming both products.
+    r = axlink("read", "virtual:", "DRV_ID_PRODUCT_CODE_COCO", "--dict", device("axs-200.xdf"))
+    assert r.code == 0 and int(r.out) == AXS100_PRODUCT_CODE, r
+    assert "warning" in r.err and "0x000100C8" in r.err and "0x00010064" in r.err, r
+
+
+def test_dict_errors(axlink, tmp_path):
+    missing = tmp_path / "missing.xdf"
+    assert_failure(axlink("read", "virtual:", "DRV_OP_CMD", "--dict", missing), str(missing))
+    assert_usage_error(axlink("read", "virtual:", "0x014:u16", "--dict", device("axs-100.xdf")),
+                       "--dict")
+    r = axlink("read", "virtual:", "NO_SUCH_REGISTER", "--dict", device("axs-100.xdf"))
+    assert_failure(r, "NO_SUCH_REGISTER", device("axs-100.xdf"))
+
+
+@pytest.fixture
+def tree_without_db(cli_path, tmp_path):
+    """A copy of the build tree's bin/ and lib/ without share/: a library
+    installed with no device database. Returns the copied CLI."""
+    build = os.path.dirname(os.path.dirname(cli_path))
+    root = tmp_path / "tree"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy2(cli_path, root / "bin")
+    shutil.copytree(os.path.join(build, "lib"), root / "lib", symlinks=True,
+                    ignore=shutil.ignore_patterns("*.a"))
+    return str(root / "bin" / os.path.basename(cli_path))
+
+
+def test_read_by_name_without_any_dictionary(axlink, tree_without_db, tmp_path):
+    r = axlink("read", "virtual:", "CL_POS_FBK_VALUE", cli=tree_without_db)
+    assert_failure(r, "no dictionary", "0x00010064", "axlink db import", "--dict")
+    # The ADDRESS:TYPE form needs no dictionary.
+    r = axlink("read", "virtual:", "0x030:s32", cli=tree_without_db)
+    assert r.code == 0, r
+    # Each remedy the message names works: --dict, AXLINK_DB, an import.
+    r = axlink("read", "virtual:", "CL_POS_FBK_VALUE", "--dict", device("axs-100.xdf"),
+               cli=tree_without_db)
+    assert r.code == 0, r
+    db = tmp_path / "env.db"
+    assert axlink("db", "import", "--db", db, device("axs-100.xdf")).code == 0
+    r = axlink("read", "virtual:", "CL_POS_FBK_VALUE", cli=tree_without_db,
+               env={"AXLINK_DB": str(db)})
+    assert r.code == 0, r
+    assert axlink("db", "import", device("axs-100.xdf"), cli=tree_without_db).code == 0
+    r = axlink("read", "virtual:", "CL_POS_FBK_VALUE", "--json", cli=tree_without_db)
+    assert r.code == 0 and r.json()["register"] == "CL_POS_FBK_VALUE", r
+
+
+def test_read_by_name_with_an_older_revision_warns(axlink, tree_without_db, tmp_path):
+    """A dictionary for an older revision serves, with the reason on stderr."""
+    older = tmp_path / "axs-100-older.xdf"
+    text = open(device("axs-100.xdf"), encoding="utf-8").read()
+    text = text.replace('RevisionNumber="65538"', 'RevisionNumber="65537"')
+    assert 'RevisionNumber="65537"' in text
+    older.write_text(text, encoding="utf-8")
+    db = tmp_path / "older.db"
+    assert axlink("db", "import", "--db", db, older).code == 0
+    r = axlink("read", "virtual:", "CL_POS_FBK_VALUE", "--json", cli=tree_without_db,
+               env={"AXLINK_DB": str(db)})
+    assert r.code == 0 and r.json()["register"] == "CL_POS_FBK_VALUE", r
+    assert "warning" in r.err and "nearest lower revision 0x00010001" in r.err.lower(), r
+
+
+def test_eth_read_and_write_by_name(axlink, sim_drives):
+    r = axlink("read", "eth://127.0.3.2", "DRV_ID_SERIAL_NUMBER_COCO", "--json")
+    assert r.code == 0, r
+    assert r.json()["value"] == 9002 and r.json()["subnode"] == 0, r
+    r = axlink("write", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE", "-4321")
+    assert r.code == 0 and r.out == "ok\n", r
+    r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
+    assert r.code == 0 and r.out == "-4321\n", r
+    assert_failure(axlink("read", "eth://127.0.3.2", "NO_SUCH_REGISTER"), "NO_SUCH_REGISTER")
