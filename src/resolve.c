@@ -29,7 +29,11 @@
 #define LOCATION_COUNT 3
 #define DB_SUBPATH "axlink/devices.db"
 #define USER_FALLBACK "/.local/share/" DB_SUBPATH
-#define INSTALLED_SUBPATH "/share/" DB_SUBPATH
+/* From the library's folder to the data folder, set by the build (e.g. "../share"). */
+#ifndef AXLINK_LIB_TO_DATA
+#define AXLINK_LIB_TO_DATA "../share"
+#endif
+#define INSTALLED_SUBPATH "/" AXLINK_LIB_TO_DATA "/" DB_SUBPATH
 
 /* What identifies a file's content well enough to know it changed. */
 struct file_stamp {
@@ -102,11 +106,40 @@ static size_t trim_slashes(const char *dir)
 /* Something inside libaxlink whose address dladdr() can map back to the file. */
 static const char resolve_anchor;
 
+/*
+ * Fold "." and ".." in an absolute path, in place, lexically. Safe here
+ * because the folder part came from realpath(): no symbolic links remain.
+ */
+static void fold_dots(char *path)
+{
+	char *w = path, *r = path;
+
+	while (*r) {
+		while (*r == '/')
+			r++;
+		if (r[0] == '.' && (r[1] == '/' || !r[1])) {
+			r++;
+		} else if (r[0] == '.' && r[1] == '.' && (r[2] == '/' || !r[2])) {
+			r += 2;
+			while (w > path && *--w != '/')
+				;
+		} else if (*r) {
+			*w++ = '/';
+			while (*r && *r != '/')
+				*w++ = *r++;
+		}
+	}
+	if (w == path)
+		*w++ = '/';
+	*w = '\0';
+}
+
 static int installed_path(char **out)
 {
 	Dl_info info;
 	char real[PATH_MAX];
 	char *slash;
+	int err;
 
 	if (!dladdr(&resolve_anchor, &info) || !info.dli_fname)
 		return ax__error_set(AX_ENOTFOUND,
@@ -114,18 +147,16 @@ static int installed_path(char **out)
 	if (!realpath(info.dli_fname, real))
 		return ax__error_set(AX_ENOTFOUND, "cannot locate libaxlink on disk ('%s': %s)",
 				     info.dli_fname, strerror(errno));
-	/*
-	 * realpath() resolved every link, so "<libdir>/.." is the parent of
-	 * the library's folder, lexically: drop two components.
-	 */
-	for (int i = 0; i < 2; i++) {
-		slash = strrchr(real, '/');
-		if (!slash)
-			return ax__error_set(AX_ENOTFOUND, "libaxlink path '%s' is not absolute",
-					     info.dli_fname);
-		*slash = '\0';
-	}
-	return join_path(out, real, strlen(real), INSTALLED_SUBPATH);
+	/* realpath() resolved every link: the library's folder, then the build's relative path. */
+	slash = strrchr(real, '/');
+	if (!slash)
+		return ax__error_set(AX_ENOTFOUND, "libaxlink path '%s' is not absolute",
+				     info.dli_fname);
+	*slash = '\0';
+	err = join_path(out, real, strlen(real), INSTALLED_SUBPATH);
+	if (err == 0)
+		fold_dots(*out);
+	return err;
 }
 
 int ax_db_location_path(int location, char **out)
