@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_TOOLS_CLI_H
+#define AXLINK_TOOLS_CLI_H
+
+/*
+ * What the axlink command's files share: the parsed command line, the
+ * command table entry, and the helpers for messages, output and opening
+ * things. axlink.c holds main() and the register commands; each further
+ * group of commands lives in its own cli_<group>.c and exports its table
+ * (struct cli_group), listed once in axlink.c.
+ */
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "axlink/axlink.h"
+
+#define EXIT_USAGE 2
+
+/* MCB register addresses are 12 bits and subnodes 4 bits (DESIGN §5). */
+#define ADDRESS_MAX 0xFFFu
+#define SUBNODE_MAX 15u
+#define DEFAULT_SUBNODE 1u
+
+/*
+ * The address space of MCB dictionaries (AX_ADDR_MCB in axlink/plugin.h,
+ * as dict.h documents): every transport this tool opens reads MCB registers.
+ */
+#define DICT_ADDR_MCB 1
+
+/* Options shared by every command; filled by both option passes. */
+struct cli {
+	const struct command *cmd;
+	int json;
+	int verbose;
+	int timeout_ms; /* 0 = the transport's default */
+	unsigned subnode;
+	int subnode_set;     /* --subnode given: a register id is looked up on that subnode only */
+	const char *db_path; /* --db: one database instead of the search order */
+	const char *dict_path;    /* --dict: a dictionary file instead of the databases */
+	const char **plugin_dirs; /* NULL-terminated; strings borrowed from argv */
+	size_t n_plugin_dirs;
+	char **pos; /* positional arguments after the command name */
+	size_t n_pos;
+};
+
+/* The register a read or write addresses: ADDRESS:TYPE, or a dictionary's register. */
+struct reg_arg {
+	unsigned subnode;
+	uint32_t address;
+	int dtype;
+	const ax_reg *named; /* the dictionary's register when named by id, else NULL */
+};
+
+struct command {
+	const char *name;      /* "read", or "db import" for a db subcommand */
+	const char *synopsis;  /* after "axlink <name> " */
+	const char *synopsis2; /* a second form, or NULL */
+	const char *summary;
+	const char *help;         /* body of --help */
+	const char *arg_names[4]; /* positional arguments, NULL-terminated */
+	int variadic;             /* the last positional takes one or more arguments */
+	const struct option *opts;
+	int (*run)(struct cli *cli);
+	/*
+	 * Options of this command beyond the common ones (ids from the group's
+	 * own range, see below), or NULL. Returns 0, or an exit status.
+	 */
+	int (*option)(struct cli *cli, int c, const char *arg);
+};
+
+/*
+ * Option ids: the common ones here; each command group numbers its own from
+ * its range (db 300.., motion 400.., discovery 500.., monitor 600..).
+ */
+enum {
+	OPT_JSON = 256,
+	OPT_TIMEOUT,
+	OPT_PLUGIN_DIR,
+	OPT_SUBNODE,
+	OPT_DB,
+	OPT_DICT,
+};
+
+
+/* The options every command takes; a command's table starts with these. */
+#define CLI_COMMON_OPTIONS                                                                 \
+	{"help", no_argument, NULL, 'h'}, {"verbose", no_argument, NULL, 'v'},             \
+		{"json", no_argument, NULL, OPT_JSON},                                     \
+		{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},                      \
+		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR}
+
+/* A group of commands defined in its own file. */
+struct cli_group {
+	const struct command *commands;
+	size_t count;
+};
+
+extern const struct cli_group cli_db_group;
+
+/* ---- messages (exit statuses) ---- */
+int usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int fail_last(void);
+int fail_oom(void);
+
+/* ---- argument parsing ---- */
+int parse_uint(const char *text, unsigned long max, unsigned long *out);
+
+/* ---- context and link ---- */
+int open_ctx(const struct cli *cli, ax_ctx **out);
+int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out);
+
+/* ---- output ---- */
+int finish_stdout(int rc);
+int print_json(json_t *root);
+json_t *json_text(const char *s);
+json_t *hex32(uint32_t v);
+/* A value of @dtype as JSON: number, string, bool, or hex digits for bytes; @text is its text form. */
+json_t *value_to_json(int dtype, const uint8_t *buf, const char *text);
+const char *or_dash(const char *s);
+
+#endif

@@ -1,0 +1,897 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * axlink db import|list|show|resolve: the device databases from the shell.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static const struct option db_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"db", required_argument, NULL, OPT_DB},
+        {NULL, 0, NULL, 0},
+};
+
+
+/* ---- device databases -------------------------------------------------- */
+
+/* Column and JSON names of the search order's databases, by ax_db_location. */
+static const char *const location_names[] = {"env", "user", "installed"};
+/* The same in messages. */
+static const char *const location_texts[] = {
+        "the database AXLINK_DB names",
+        "the user database",
+        "the installed database",
+};
+
+struct db_source {
+	const char *location; /* a location_names entry, or "db" for --db */
+	const char *path;
+	char *owned; /* path from ax_db_location_path(), freed with ax_free() */
+	ax_db *db;
+};
+
+struct db_set {
+	struct db_source src[3];
+	size_t n;
+};
+
+static void db_set_close(struct db_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		ax_db_unref(set->src[i].db);
+		ax_free(set->src[i].owned);
+	}
+	set->n = 0;
+}
+
+/*
+ * The databases to read: the one --db names (which must open), else each
+ * database of the search order whose file exists. A broken one is reported
+ * and skipped, as reading by name skips it. Returns 0 or an exit status.
+ */
+static int db_set_open(const struct cli *cli, struct db_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	if (cli->db_path) {
+		if (ax_db_open(&set->src[0].db, cli->db_path, AX_DB_READONLY) < 0)
+			return fail_last();
+		set->src[0].location = "db";
+		set->src[0].path = cli->db_path;
+		set->n = 1;
+		return 0;
+	}
+	for (int loc = AX_DB_LOCATION_ENV; loc <= AX_DB_LOCATION_INSTALLED; loc++) {
+		struct db_source *s = &set->src[set->n];
+		char *path = NULL;
+		int err, seen = 0;
+
+		err = ax_db_location_path(loc, &path);
+		if (err == AX_ENOTFOUND) {
+			/* AXLINK_DB unset, or no home folder: nothing to search there. */
+			ax_error_clear();
+			continue;
+		}
+		if (err < 0) {
+			fprintf(stderr, "axlink: skipping %s: %s\n", location_texts[loc],
+			        ax_error_last());
+			continue;
+		}
+		/* AXLINK_DB may name the user or the installed database itself. */
+		for (size_t i = 0; i < set->n; i++)
+			seen |= strcmp(set->src[i].path, path) == 0;
+		err = seen ? 0 : ax_db_open(&s->db, path, AX_DB_READONLY);
+		if (seen || err < 0) {
+			/* Only AXLINK_DB naming a missing file is worth a word. */
+			if (err < 0 && (err != AX_ENOTFOUND || loc == AX_DB_LOCATION_ENV))
+				fprintf(stderr, "axlink: skipping %s: %s\n", location_texts[loc],
+				        ax_error_last());
+			ax_error_clear();
+			ax_free(path);
+			continue;
+		}
+		s->location = location_names[loc];
+		s->path = path;
+		s->owned = path;
+		set->n++;
+	}
+	return 0;
+}
+
+/* "installed (/usr/share/axlink/devices.db), user (...)" for messages. */
+static void print_db_set(FILE *f, const struct db_set *set)
+{
+	if (set->n == 0) {
+		fprintf(f, "no device database");
+		return;
+	}
+	for (size_t i = 0; i < set->n; i++)
+		fprintf(f, "%s%s (%s)", i ? ", " : "", set->src[i].location, set->src[i].path);
+}
+
+static const char *access_name(int access)
+{
+	switch (access & AX_REG_RW) {
+	case AX_REG_RW:
+		return "rw";
+	case AX_REG_READ:
+		return "r";
+	case AX_REG_WRITE:
+		return "w";
+	default:
+		return "-";
+	}
+}
+
+/* A register's default as text (ax_free()), or NULL when the dictionary gives none. */
+static char *default_text(const ax_reg *reg)
+{
+	const uint8_t *bytes = NULL;
+	size_t n = ax_reg_default(reg, &bytes);
+	int dtype = ax_reg_dtype(reg);
+	char *text = NULL;
+
+	if (n == 0 || n < ax_dtype_size(dtype))
+		return NULL;
+	if (ax_value_format(dtype, bytes, n, &text) < 0) {
+		ax_error_clear();
+		return NULL;
+	}
+	return text;
+}
+
+/* A model as 'db list --json' shows it; NULL when out of memory. */
+static json_t *model_json(const struct db_source *src, const ax_db_model *m)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (json_object_set_new(o, "location", json_string(src->location)) != 0 ||
+	    json_object_set_new(o, "database", json_text(src->path)) != 0 ||
+	    json_object_set_new(o, "name", json_text(m->name)) != 0 ||
+	    json_object_set_new(o, "vendor_id", hex32(m->vendor_id)) != 0 ||
+	    json_object_set_new(o, "product_code", hex32(m->product_code)) != 0 ||
+	    json_object_set_new(o, "revision", hex32(m->revision)) != 0 ||
+	    json_object_set_new(o, "part_number", json_text(m->part_number)) != 0 ||
+	    json_object_set_new(o, "interface", json_text(m->interface)) != 0 ||
+	    json_object_set_new(o, "firmware_version", json_text(m->firmware_version)) != 0 ||
+	    json_object_set_new(o, "family", json_text(m->family)) != 0 ||
+	    json_object_set_new(o, "format_version", json_integer(m->format_version)) != 0 ||
+	    json_object_set_new(o, "registers", json_integer((json_int_t)m->registers)) != 0 ||
+	    json_object_set_new(o, "source", json_text(m->source)) != 0 ||
+	    json_object_set_new(o, "sha256", json_text(m->sha256)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The models of one database of a set (ax_db_list()), kept for printing. */
+struct db_models {
+	ax_db_model *models;
+	size_t n;
+};
+
+static int list_text(const struct db_set *set, const struct db_models *lists)
+{
+	int wname = 4, wif = 9, wfw = 8, wloc = 8, w;
+
+	for (size_t i = 0; i < set->n; i++) {
+		for (size_t k = 0; k < lists[i].n; k++) {
+			const ax_db_model *m = &lists[i].models[k];
+
+			w = (int)strlen(or_dash(m->name));
+			wname = w > wname ? w : wname;
+			w = (int)strlen(or_dash(m->interface));
+			wif = w > wif ? w : wif;
+			w = (int)strlen(or_dash(m->firmware_version));
+			wfw = w > wfw ? w : wfw;
+		}
+		w = (int)strlen(set->src[i].location);
+		wloc = w > wloc ? w : wloc;
+	}
+	printf("%-*s  %-10s  %-10s  %-*s  %-*s  %9s  %-*s  %s\n", wname, "NAME", "PRODUCT",
+	       "REVISION", wif, "INTERFACE", wfw, "FIRMWARE", "REGISTERS", wloc, "DATABASE",
+	       "SOURCE");
+	for (size_t i = 0; i < set->n; i++) {
+		for (size_t k = 0; k < lists[i].n; k++) {
+			const ax_db_model *m = &lists[i].models[k];
+
+			printf("%-*s  0x%08" PRIX32 "  0x%08" PRIX32
+			       "  %-*s  %-*s  %9zu  %-*s  %s\n",
+			       wname, or_dash(m->name), m->product_code, m->revision, wif,
+			       or_dash(m->interface), wfw, or_dash(m->firmware_version),
+			       m->registers, wloc, set->src[i].location, or_dash(m->source));
+		}
+	}
+	return EXIT_SUCCESS;
+}
+
+static int list_json(const struct db_set *set, const struct db_models *lists)
+{
+	json_t *arr = json_array();
+	int rc;
+
+	if (!arr)
+		return fail_oom();
+	for (size_t i = 0; i < set->n; i++) {
+		for (size_t k = 0; k < lists[i].n; k++) {
+			if (json_array_append_new(
+			            arr, model_json(&set->src[i], &lists[i].models[k])) != 0) {
+				json_decref(arr);
+				return fail_oom();
+			}
+		}
+	}
+	rc = print_json(arr);
+	json_decref(arr);
+	return rc;
+}
+
+static int cmd_db_list(struct cli *cli)
+{
+	struct db_models lists[3] = {{NULL, 0}};
+	struct db_set set;
+	size_t total = 0;
+	int rc, n;
+
+	rc = db_set_open(cli, &set);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < set.n; i++) {
+		n = ax_db_list(set.src[i].db, &lists[i].models);
+		if (n >= 0) {
+			lists[i].n = (size_t)n;
+			total += lists[i].n;
+			continue;
+		}
+		if (cli->db_path) {
+			rc = fail_last();
+			goto out;
+		}
+		fprintf(stderr, "axlink: skipping the %s database: %s\n", set.src[i].location,
+		        ax_error_last());
+	}
+	rc = cli->json ? list_json(&set, lists) : list_text(&set, lists);
+	if (rc == EXIT_SUCCESS && !cli->json) {
+		fprintf(stderr, "axlink: %zu model(s) in ", total);
+		print_db_set(stderr, &set);
+		fputc('\n', stderr);
+	}
+out:
+	for (size_t i = 0; i < set.n; i++)
+		ax_db_models_free(lists[i].models, lists[i].n);
+	db_set_close(&set);
+	return rc;
+}
+
+/* 1..8 hex digits, with or without "0x". */
+static int parse_hex32(const char *text, size_t len, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (len >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		text += 2;
+		len -= 2;
+	}
+	if (len == 0 || len > 8)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)text[i]))
+			return -1;
+		v = v << 4 | (uint32_t)(isdigit((unsigned char)text[i])
+		                                ? text[i] - '0'
+		                                : tolower((unsigned char)text[i]) - 'a' + 10);
+	}
+	*out = v;
+	return 0;
+}
+
+/* What MODEL names: a name or part number, or PRODUCT[:REVISION] in hex. */
+struct model_key {
+	const char *text;
+	int is_hex;
+	int has_revision;
+	uint32_t product;
+	uint32_t revision;
+};
+
+static void parse_model_key(const char *text, struct model_key *key)
+{
+	const char *colon = strchr(text, ':');
+	size_t plen = colon ? (size_t)(colon - text) : strlen(text);
+
+	memset(key, 0, sizeof(*key));
+	key->text = text;
+	if (parse_hex32(text, plen, &key->product) < 0)
+		return;
+	if (colon && parse_hex32(colon + 1, strlen(colon + 1), &key->revision) < 0)
+		return;
+	key->is_hex = 1;
+	key->has_revision = colon != NULL;
+}
+
+/* Names first: "100" is a part number before it is product 0x100. */
+static int model_matches(const ax_db_model *m, const struct model_key *key, int by_number)
+{
+	if (!by_number)
+		return (*m->name && strcasecmp(m->name, key->text) == 0) ||
+		       (*m->part_number && strcasecmp(m->part_number, key->text) == 0);
+	return key->is_hex && m->product_code == key->product &&
+	       (!key->has_revision || m->revision == key->revision);
+}
+
+/* Columns a UTF-8 text takes ("°C" is 2, in 3 bytes): printf pads by bytes. */
+static int text_width(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+static void show_text(const struct db_source *src, const ax_db_model *m, const ax_dict *dict)
+{
+	const ax_dict_identity *id = ax_dict_identity_get(dict);
+	size_t n_regs = ax_dict_reg_count(dict), n_cats = ax_dict_category_count(dict);
+	int wid = 2, wunits = 5, wcat = 2, w;
+	const char *cid, *clabel, *units;
+
+	printf("%s (%s), %s database %s\n", or_dash(m->name), or_dash(m->interface), src->location,
+	       src->path);
+	printf("  vendor id     0x%08" PRIX32 "\n", m->vendor_id);
+	printf("  product code  0x%08" PRIX32 "\n", m->product_code);
+	printf("  revision      0x%08" PRIX32 "\n", m->revision);
+	printf("  part number   %s\n", or_dash(m->part_number));
+	printf("  firmware      %s\n", or_dash(m->firmware_version));
+	printf("  family        %s\n", or_dash(m->family));
+	printf("  interface     %s\n", or_dash(m->interface));
+	printf("  format        XDF v%u\n", m->format_version);
+	printf("  axes          %u\n", id->axes);
+	printf("  source        %s\n", or_dash(m->source));
+	printf("  sha256        %s\n", or_dash(m->sha256));
+
+	for (size_t i = 0; i < n_cats; i++) {
+		if (ax_dict_category_at(dict, i, &cid, &clabel) == 0) {
+			w = (int)strlen(cid);
+			wcat = w > wcat ? w : wcat;
+		}
+	}
+	printf("\nCategories (%zu):\n", n_cats);
+	for (size_t i = 0; i < n_cats; i++)
+		if (ax_dict_category_at(dict, i, &cid, &clabel) == 0)
+			printf("  %-*s  %s\n", wcat, cid, or_dash(clabel));
+
+	for (size_t i = 0; i < n_regs; i++) {
+		const ax_reg *r = ax_dict_reg_at(dict, i);
+
+		w = (int)strlen(ax_reg_id(r));
+		wid = w > wid ? w : wid;
+		w = text_width(or_dash(ax_reg_units(r)));
+		wunits = w > wunits ? w : wunits;
+	}
+	printf("\nRegisters (%zu):\n", n_regs);
+	printf("  %-*s  %7s  %7s  %-5s  %-6s  %-*s  %s\n", wid, "ID", "SUBNODE", "ADDRESS", "TYPE",
+	       "ACCESS", wunits, "UNITS", "DEFAULT");
+	for (size_t i = 0; i < n_regs; i++) {
+		const ax_reg *r = ax_dict_reg_at(dict, i);
+		char *def = default_text(r);
+		/* A 512-byte array's default would be a 1024-digit line: show its start. */
+		int cut = def && ax_reg_dtype(r) == AX_DTYPE_BYTES && strlen(def) > 16;
+		char addr[16];
+
+		(void)snprintf(addr, sizeof(addr), "0x%03" PRIX32, ax_reg_address(r));
+		units = or_dash(ax_reg_units(r));
+		printf("  %-*s  %7u  %7s  %-5s  %-6s  %s%*s  %.*s%s\n", wid, ax_reg_id(r),
+		       ax_reg_subnode(r), addr, or_dash(ax_dtype_name(ax_reg_dtype(r))),
+		       access_name(ax_reg_access(r)), units, wunits - text_width(units), "",
+		       cut ? 16 : INT_MAX, def ? def : "-", cut ? "..." : "");
+		ax_free(def);
+	}
+}
+
+/* The default of 'db show --json': as read would print the value, or null. */
+static json_t *default_json(const ax_reg *r)
+{
+	const uint8_t *bytes = NULL;
+	char *text = default_text(r);
+	json_t *def;
+
+	if (!text)
+		return json_null();
+	(void)ax_reg_default(r, &bytes);
+	def = value_to_json(ax_reg_dtype(r), bytes, text);
+	if (!def) /* a str default that is not UTF-8 */
+		def = json_text(text);
+	ax_free(text);
+	return def;
+}
+
+static json_t *reg_json(const ax_reg *r)
+{
+	json_t *o = json_object();
+	char addr[16];
+
+	(void)snprintf(addr, sizeof(addr), "0x%03" PRIX32, ax_reg_address(r));
+	if (!o || json_object_set_new(o, "id", json_text(ax_reg_id(r))) != 0 ||
+	    json_object_set_new(o, "subnode", json_integer(ax_reg_subnode(r))) != 0 ||
+	    json_object_set_new(o, "address", json_string(addr)) != 0 ||
+	    json_object_set_new(o, "type", json_text(ax_dtype_name(ax_reg_dtype(r)))) != 0 ||
+	    json_object_set_new(o, "access", json_string(access_name(ax_reg_access(r)))) != 0 ||
+	    json_object_set_new(o, "units", json_text(ax_reg_units(r))) != 0 ||
+	    json_object_set_new(o, "default", default_json(r)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *show_json(const struct db_source *src, const ax_db_model *m, const ax_dict *dict)
+{
+	json_t *o = model_json(src, m), *cats = json_array(), *regs = json_array();
+	const char *cid, *clabel;
+	int err;
+
+	if (!o || !cats || !regs)
+		goto oom;
+	for (size_t i = 0; i < ax_dict_category_count(dict); i++) {
+		json_t *c = json_object();
+
+		if (ax_dict_category_at(dict, i, &cid, &clabel) < 0) {
+			json_decref(c);
+			continue;
+		}
+		if (!c || json_object_set_new(c, "id", json_text(cid)) != 0 ||
+		    json_object_set_new(c, "label", json_text(clabel)) != 0 ||
+		    json_array_append_new(cats, c) != 0) {
+			json_decref(c);
+			goto oom;
+		}
+	}
+	for (size_t i = 0; i < ax_dict_reg_count(dict); i++)
+		if (json_array_append_new(regs, reg_json(ax_dict_reg_at(dict, i))) != 0)
+			goto oom;
+	if (json_object_set_new(o, "axes", json_integer(ax_dict_identity_get(dict)->axes)) != 0)
+		goto oom;
+	/* set_new takes the reference even when it fails. */
+	err = json_object_set_new(o, "categories", cats);
+	cats = NULL;
+	if (err == 0)
+		err = json_object_set_new(o, "registers", regs);
+	regs = NULL;
+	if (err != 0)
+		goto oom;
+	return o;
+oom:
+	json_decref(o);
+	json_decref(cats);
+	json_decref(regs);
+	return NULL;
+}
+
+static int cmd_db_show(struct cli *cli)
+{
+	struct model_key key;
+	struct db_set set;
+	ax_db_model *models = NULL;
+	json_t *arr = NULL;
+	size_t shown = 0;
+	int rc, n = 0;
+
+	parse_model_key(cli->pos[0], &key);
+	rc = db_set_open(cli, &set);
+	if (rc != 0)
+		return rc;
+	if (cli->json && !(arr = json_array())) {
+		rc = fail_oom();
+		goto out;
+	}
+	for (size_t i = 0; i < set.n && shown == 0; i++) {
+		n = ax_db_list(set.src[i].db, &models);
+		if (n < 0) {
+			rc = fail_last();
+			goto out;
+		}
+		for (int by_number = 0; by_number < 2 && shown == 0; by_number++) {
+			for (int k = 0; k < n; k++) {
+				ax_dict *dict = NULL;
+				json_t *j;
+
+				if (!model_matches(&models[k], &key, by_number))
+					continue;
+				if (ax_db_load(set.src[i].db, models[k].id, &dict) < 0) {
+					rc = fail_last();
+					goto out;
+				}
+				j = arr ? show_json(&set.src[i], &models[k], dict) : NULL;
+
+				if (arr && json_array_append_new(arr, j) != 0) {
+					ax_dict_unref(dict);
+					rc = fail_oom();
+					goto out;
+				}
+				if (!arr) {
+					if (shown)
+						putchar('\n');
+					show_text(&set.src[i], &models[k], dict);
+				}
+				ax_dict_unref(dict);
+				shown++;
+			}
+		}
+		ax_db_models_free(models, (size_t)n);
+		models = NULL;
+	}
+	if (shown == 0) {
+		fprintf(stderr,
+		        "axlink: no model '%s' (a name, a part number or PRODUCT[:REVISION] in "
+		        "hex) in ",
+		        key.text);
+		print_db_set(stderr, &set);
+		fputc('\n', stderr);
+		rc = EXIT_FAILURE;
+	} else if (arr) {
+		rc = print_json(arr);
+	}
+out:
+	ax_db_models_free(models, models ? (size_t)n : 0);
+	json_decref(arr);
+	db_set_close(&set);
+	return rc;
+}
+
+/* The model a resolution picked, for 'db resolve --json'. */
+static json_t *resolved_json(const ax_dict *dict)
+{
+	const ax_dict_identity *id = ax_dict_identity_get(dict);
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (json_object_set_new(o, "name", json_text(id->name)) != 0 ||
+	    json_object_set_new(o, "part_number", json_text(id->part_number)) != 0 ||
+	    json_object_set_new(o, "interface", json_text(id->interface)) != 0 ||
+	    json_object_set_new(o, "firmware_version", json_text(id->firmware_version)) != 0 ||
+	    json_object_set_new(o, "product_code", hex32(id->product_code)) != 0 ||
+	    json_object_set_new(o, "revision", hex32(id->revision)) != 0 ||
+	    json_object_set_new(o, "source", json_text(ax_dict_source(dict))) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int cmd_db_resolve(struct cli *cli)
+{
+	static const char *const what[] = {"VENDOR", "PRODUCT", "REVISION"};
+	unsigned long v[3];
+	ax_ctx *ctx = NULL;
+	ax_db *db = NULL;
+	ax_dict *dict = NULL;
+	char *reason = NULL;
+	json_t *root = NULL;
+	int match = AX_MATCH_NONE, rc, err;
+
+	for (int i = 0; i < 3; i++)
+		if (parse_uint(cli->pos[i], UINT32_MAX, &v[i]) < 0)
+			return usage_error(cli->cmd,
+			                   "%s '%s': expected 0..0xFFFFFFFF, hex with 0x or "
+			                   "decimal",
+			                   what[i], cli->pos[i]);
+	if (cli->db_path) {
+		if (ax_db_open(&db, cli->db_path, AX_DB_READONLY) < 0)
+			return fail_last();
+		err = ax_db_resolve(db, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], &dict,
+		                    &match, &reason);
+	} else {
+		rc = open_ctx(cli, &ctx);
+		if (rc != 0)
+			return rc;
+		err = ax_ctx_resolve(ctx, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], &dict,
+		                     &match, &reason);
+	}
+	if (err < 0) {
+		rc = fail_last();
+		goto out;
+	}
+	if (!cli->json) {
+		printf("%s: %s\n", ax_match_name(match), or_dash(reason));
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	root = json_object();
+	if (!root || json_object_set_new(root, "vendor_id", hex32((uint32_t)v[0])) != 0 ||
+	    json_object_set_new(root, "product_code", hex32((uint32_t)v[1])) != 0 ||
+	    json_object_set_new(root, "revision", hex32((uint32_t)v[2])) != 0 ||
+	    json_object_set_new(root, "match", json_string(ax_match_name(match))) != 0 ||
+	    json_object_set_new(root, "reason", json_text(reason)) != 0 ||
+	    json_object_set_new(root, "model", dict ? resolved_json(dict) : json_null()) != 0) {
+		rc = fail_oom();
+		goto out;
+	}
+	rc = print_json(root);
+out:
+	json_decref(root);
+	ax_free(reason);
+	ax_dict_unref(dict);
+	ax_db_unref(db);
+	ax_ctx_unref(ctx);
+	return rc;
+}
+
+/* Registers per interface of the models a file brought, in file order. */
+struct iface_count {
+	const char *interface;
+	size_t registers;
+};
+
+static size_t count_by_interface(const ax_db_import_report *rep, struct iface_count *out)
+{
+	size_t n = 0, k;
+
+	for (size_t i = 0; i < rep->n_models; i++) {
+		const ax_db_model *m = &rep->models[i];
+
+		for (k = 0; k < n && strcmp(out[k].interface, m->interface) != 0; k++)
+			;
+		if (k == n)
+			out[n++] = (struct iface_count){m->interface, 0};
+		out[k].registers += m->registers;
+	}
+	return n;
+}
+
+static void import_text(const ax_db_import_report *rep, struct iface_count *counts,
+                        int print_warnings)
+{
+	size_t n = count_by_interface(rep, counts);
+
+	printf("%s: XDF v%u, %zu model(s) (", rep->file, rep->format_version, rep->n_models);
+	for (size_t i = 0; i < rep->n_models; i++) {
+		const ax_db_model *m = &rep->models[i];
+
+		printf("%s%s %s", i ? ", " : "", *m->name ? m->name : or_dash(m->part_number),
+		       or_dash(m->interface));
+	}
+	printf("), registers");
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s %zu", i ? "," : "", or_dash(counts[i].interface),
+		       counts[i].registers);
+	printf(", %zu skipped, %zu warning(s)%s\n", rep->skipped, rep->n_warnings,
+	       rep->replaced ? ", replacing an earlier import" : "");
+	if (print_warnings)
+		for (size_t i = 0; i < rep->n_warnings; i++)
+			fprintf(stderr, "axlink: warning: %s\n", rep->warnings[i]);
+}
+
+static json_t *import_json(const ax_db_import_report *rep, struct iface_count *counts)
+{
+	json_t *o = json_object(), *models = json_array(), *regs = json_object();
+	json_t *warnings = json_array();
+	size_t n = count_by_interface(rep, counts);
+	int err;
+
+	if (!o || !models || !regs || !warnings)
+		goto oom;
+	for (size_t i = 0; i < rep->n_models; i++) {
+		const ax_db_model *m = &rep->models[i];
+		json_t *jm = json_object();
+
+		if (!jm || json_array_append_new(models, jm) != 0 ||
+		    json_object_set_new(jm, "product_code", hex32(m->product_code)) != 0 ||
+		    json_object_set_new(jm, "revision", hex32(m->revision)) != 0 ||
+		    json_object_set_new(jm, "part_number", json_text(m->part_number)) != 0 ||
+		    json_object_set_new(jm, "interface", json_text(m->interface)) != 0 ||
+		    json_object_set_new(jm, "name", json_text(m->name)) != 0)
+			goto oom;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (json_object_set_new(regs, counts[i].interface,
+		                        json_integer((json_int_t)counts[i].registers)) != 0)
+			goto oom;
+	for (size_t i = 0; i < rep->n_warnings; i++)
+		if (json_array_append_new(warnings, json_text(rep->warnings[i])) != 0)
+			goto oom;
+	if (json_object_set_new(o, "file", json_text(rep->file)) != 0 ||
+	    json_object_set_new(o, "format_version", json_integer(rep->format_version)) != 0)
+		goto oom;
+	/* set_new takes the reference even when it fails. */
+	err = json_object_set_new(o, "models", models);
+	models = NULL;
+	if (err == 0)
+		err = json_object_set_new(o, "registers", regs);
+	regs = NULL;
+	if (err == 0)
+		err = json_object_set_new(o, "skipped", json_integer((json_int_t)rep->skipped));
+	if (err == 0)
+		err = json_object_set_new(o, "warnings", warnings);
+	warnings = NULL;
+	if (err != 0)
+		goto oom;
+	return o;
+oom:
+	json_decref(o);
+	json_decref(models);
+	json_decref(regs);
+	json_decref(warnings);
+	return NULL;
+}
+
+static int cmd_db_import(struct cli *cli)
+{
+	const char *path = cli->db_path;
+	char *user = NULL;
+	ax_ctx *ctx = NULL;
+	ax_db *db = NULL;
+	json_t *arr = NULL;
+	size_t imported = 0;
+	int rc = EXIT_SUCCESS;
+
+	if (!path) {
+		if (ax_db_location_path(AX_DB_LOCATION_USER, &user) < 0)
+			return fail_last();
+		path = user;
+	}
+	/* The library logs warnings through a context: only -v asks for its log. */
+	if (cli->verbose) {
+		rc = open_ctx(cli, &ctx);
+		if (rc != 0)
+			goto out;
+	}
+	if (ax_db_open(&db, path, AX_DB_CREATE) < 0) {
+		rc = fail_last();
+		goto out;
+	}
+	if (cli->json && !(arr = json_array())) {
+		rc = fail_oom();
+		goto out;
+	}
+	for (size_t i = 0; i < cli->n_pos; i++) {
+		const char *file = cli->pos[i];
+		ax_db_import_report *rep = NULL;
+		struct iface_count *counts;
+
+		if (ax_db_import(db, file, ctx, &rep) < 0) {
+			const char *msg = ax_error_last();
+
+			/* One failed file does not stop the others. */
+			if (strstr(msg, file))
+				fprintf(stderr, "axlink: %s\n", msg);
+			else
+				fprintf(stderr, "axlink: '%s': %s\n", file, msg);
+			rc = EXIT_FAILURE;
+			continue;
+		}
+		imported++;
+		counts = calloc(rep->n_models + 1, sizeof(*counts));
+		if (!counts) {
+			ax_db_import_report_free(rep);
+			rc = fail_oom();
+			goto out;
+		}
+		if (!arr) {
+			import_text(rep, counts, ctx == NULL);
+		} else if (json_array_append_new(arr, import_json(rep, counts)) != 0) {
+			free(counts);
+			ax_db_import_report_free(rep);
+			rc = fail_oom();
+			goto out;
+		}
+		free(counts);
+		ax_db_import_report_free(rep);
+	}
+	if (arr && imported > 0) {
+		if (print_json(arr) != EXIT_SUCCESS)
+			rc = EXIT_FAILURE;
+	} else if (!arr) {
+		fprintf(stderr, "axlink: %zu of %zu file(s) imported into %s\n", imported,
+		        cli->n_pos, path);
+	}
+out:
+	json_decref(arr);
+	ax_db_unref(db);
+	ax_ctx_unref(ctx);
+	ax_free(user);
+	return rc;
+}
+
+
+static const struct command cli_db_commands[] = {
+        {
+                .name = "db import",
+                .synopsis = "FILE... [--db PATH] [--json]",
+                .summary = "import XDF dictionary files into a device database",
+                .help = "Import each XDF file (IngeniaDictionary version 2 or 3) into the\n"
+                        "database PATH, by default the user database (created when missing).\n"
+                        "Importing a file again changes nothing; a changed file replaces its\n"
+                        "models. Prints one line per file: models, registers per interface,\n"
+                        "registers skipped for a missing attribute, warnings (on stderr). A\n"
+                        "file that fails is reported on stderr and the others are still\n"
+                        "imported; the exit status is then 1.\n"
+                        "  --db PATH  the database to import into\n"
+                        "JSON: an array, one object per file imported: {file, format_version,\n"
+                        "models: [{product_code, revision, part_number, interface, name}],\n"
+                        "registers: {INTERFACE: count}, skipped, warnings: [text]}; ids are\n"
+                        "\"0x\" hex strings. It is printed also when another file failed.\n"
+                        "Example: axlink db import drive.xdf\n",
+                .arg_names = {"FILE", NULL},
+                .variadic = 1,
+                .opts = db_options,
+                .run = cmd_db_import,
+        },
+
+        {
+                .name = "db list",
+                .synopsis = "[--db PATH] [--json]",
+                .summary = "list the models of the device databases",
+                .help = "List the models of database PATH or, without --db, of every database\n"
+                        "in the search order: the file AXLINK_DB names, the user database\n"
+                        "($XDG_DATA_HOME/axlink/devices.db), the installed one. Missing files\n"
+                        "are skipped; each row says which database it comes from.\n"
+                        "  --db PATH  list only this database\n"
+                        "JSON: an array of {location, database, name, vendor_id, product_code,\n"
+                        "revision, part_number, interface, firmware_version, family,\n"
+                        "format_version, registers, source, sha256}; location is env, user,\n"
+                        "installed or db (--db), database the file's path.\n",
+                .arg_names = {NULL},
+                .opts = db_options,
+                .run = cmd_db_list,
+        },
+
+        {
+                .name = "db show",
+                .synopsis = "MODEL [--db PATH] [--json]",
+                .summary = "show a model's identity, categories and registers",
+                .help = "Show the models MODEL names in the first database (search order, or\n"
+                        "--db) that has any: identity, categories and the register table (id,\n"
+                        "subnode, address, type, access, units, default).\n"
+                        "  MODEL      a model name (axs-100), a part number (AXS-100), or\n"
+                        "             PRODUCT[:REVISION] in hex (0x00010064:0x00010002)\n"
+                        "  --db PATH  look only in this database\n"
+                        "JSON: an array of models, each with the keys of 'db list --json' and\n"
+                        "axes, categories: [{id, label}] and registers: [{id, subnode, address,\n"
+                        "type, access, units, default}]; a default is null when there is none.\n",
+                .arg_names = {"MODEL", NULL},
+                .opts = db_options,
+                .run = cmd_db_show,
+        },
+
+        {
+                .name = "db resolve",
+                .synopsis = "VENDOR PRODUCT REVISION [--db PATH] [--json]",
+                .summary = "say which dictionary a drive identity gets, and why",
+                .help = "Resolve a drive identity as reading by name does: the exact product\n"
+                        "and revision; else the product's nearest lower revision; else any\n"
+                        "revision of it; else none. Prints the rule and the reason in one line;\n"
+                        "exit 0 whatever the rule, none included.\n"
+                        "  VENDOR PRODUCT REVISION  numbers, hex with 0x or decimal\n"
+                        "  --db PATH  resolve in this database only (default: the search order)\n"
+                        "JSON: {vendor_id, product_code, revision, match, reason, model}; model\n"
+                        "is null for none, else {name, part_number, interface,\n"
+                        "firmware_version, product_code, revision, source}.\n"
+                        "Example: axlink db resolve 0xA71C 0x00010064 0x00010002\n",
+                .arg_names = {"VENDOR", "PRODUCT", "REVISION", NULL},
+                .opts = db_options,
+                .run = cmd_db_resolve,
+        },
+};
+
+const struct cli_group cli_db_group = {
+	cli_db_commands, sizeof(cli_db_commands) / sizeof(cli_db_commands[0]),
+};
