@@ -45,6 +45,7 @@ enum db_stmt_id {
 	ST_BITFIELD_INSERT,
 	ST_CATEGORY_INSERT,
 	ST_ERROR_INSERT,
+	ST_TABLE_INSERT,
 	ST_MODEL_LIST,
 	ST_MODEL_LIST_SOURCE,
 	ST_MODEL_GET,
@@ -54,6 +55,7 @@ enum db_stmt_id {
 	ST_BITFIELD_SELECT,
 	ST_CATEGORY_SELECT,
 	ST_ERROR_SELECT,
+	ST_TABLE_SELECT,
 	ST_RESOLVE,
 	ST__COUNT
 };
@@ -96,6 +98,8 @@ static const char *const db_sql[ST__COUNT] = {
 			       "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text) "
 			    "VALUES (?1, ?2, ?3, ?4)",
+	[ST_TABLE_INSERT] = "INSERT INTO dict_tables (model_id, ord, id, axis, index_id, "
+			    "value_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_MODEL_LIST] = "SELECT " DB_MODEL_COLUMNS
 			  "ORDER BY m.product, m.revision, " DB_IFACE_RANK ", m.interface, m.id",
 	[ST_MODEL_LIST_SOURCE] = "SELECT " DB_MODEL_COLUMNS "WHERE m.source_id = ?1 ORDER BY m.id",
@@ -115,6 +119,8 @@ static const char *const db_sql[ST__COUNT] = {
 	[ST_CATEGORY_SELECT] = "SELECT id, label, parent FROM categories WHERE model_id = ?1 "
 			       "ORDER BY ord",
 	[ST_ERROR_SELECT] = "SELECT code, text FROM errors WHERE model_id = ?1 ORDER BY ord",
+	[ST_TABLE_SELECT] = "SELECT id, axis, index_id, value_id FROM dict_tables "
+			    "WHERE model_id = ?1 ORDER BY ord",
 	/*
 	 * Rule 1 exact, 2 lower revision (nearest first), 3 any other (highest
 	 * first). Files rarely name their vendor, so a model of vendor 0 fits
@@ -133,6 +139,11 @@ static const char *const db_sql[ST__COUNT] = {
  * Schema migrations: db_migrations[v] takes a database from user_version v
  * to v + 1. Child tables are keyed by their owner first and clustered
  * (WITHOUT ROWID) so loading a model reads contiguous rows in file order.
+ *
+ * dict_tables (a dictionary's Tables: index and value register ids, the
+ * axis NULL when the file gives none) was added to version 1 in place, not
+ * as a version 2, because no database had shipped yet. From the first
+ * release on, a change is a new entry here.
  */
 static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
 	"CREATE TABLE sources ("
@@ -196,6 +207,11 @@ static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
 	"CREATE TABLE errors ("
 	"  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
 	"  ord INTEGER NOT NULL, code INTEGER NOT NULL, text TEXT NOT NULL,"
+	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
+	"CREATE TABLE dict_tables ("
+	"  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+	"  ord INTEGER NOT NULL, id TEXT NOT NULL, axis INTEGER,"
+	"  index_id TEXT NOT NULL, value_id TEXT NOT NULL,"
 	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;",
 };
 
@@ -783,6 +799,23 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		bind_text(&b, 4, d->errors[i].text);
 		err = db_run(db, &b, "storing an error");
 	}
+	for (size_t i = 0; err >= 0 && i < d->n_tables; i++) {
+		const struct ax_dict_table *t = &d->tables[i];
+
+		err = db_stmt(db, ST_TABLE_INSERT, &st);
+		if (err < 0)
+			break;
+		b = (struct db_bind){ st, SQLITE_OK };
+		bind_i64(&b, 1, model_id);
+		bind_i64(&b, 2, (int64_t)i);
+		bind_text(&b, 3, t->id);
+		if (t->axis >= 0)
+			bind_i64(&b, 4, t->axis);
+		/* else ?4 stays NULL (bindings are cleared): the file names no axis */
+		bind_text(&b, 5, t->index_id);
+		bind_text(&b, 6, t->value_id);
+		err = db_run(db, &b, "storing a table");
+	}
 	return err;
 }
 
@@ -1199,7 +1232,27 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 			      ? db_corrupt(db, model_id, "errors")
 			      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1));
 	}
-	return db_rows_end(db, st, rc, err, "reading errors");
+	err = db_rows_end(db, st, rc, err, "reading errors");
+	if (err < 0)
+		return err;
+
+	/* Whether a table's registers exist is the seal's check, after this. */
+	err = db_stmt(db, ST_TABLE_SELECT, &st);
+	if (err < 0)
+		return err;
+	rc = sqlite3_bind_int64(st, 1, model_id);
+	while (err >= 0 && db_next(st, &rc)) {
+		int null_axis = sqlite3_column_type(st, 1) == SQLITE_NULL;
+		int64_t axis = null_axis ? -1 : sqlite3_column_int64(st, 1);
+
+		if (!col_text(st, 0) || !col_text(st, 2) || !col_text(st, 3) ||
+		    (!null_axis && (axis < 0 || axis > UINT8_MAX)))
+			err = db_corrupt(db, model_id, "dict_tables");
+		else
+			err = ax__dict_add_table(d, col_text(st, 0), (int)axis, col_text(st, 2),
+						 col_text(st, 3));
+	}
+	return db_rows_end(db, st, rc, err, "reading tables");
 }
 
 /* Caller holds db->lock. */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The dictionary model: a builder used by the XDF importer and the device
- * database, the indexes that make lookups O(log n), and the public getters.
+ * database, the indexes that make lookups O(log n), the tables that the
+ * seal ties to their registers, and the public getters.
  *
  * A dictionary is mutable only until ax__dict_seal(); after that it is never
  * written again, so any number of threads may read it without a lock. The
  * reference count is the one atomic field.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,16 @@ static int dict_check_open(const ax_dict *d)
 	return 0;
 }
 
+/* An add makes early indexes (ax__dict_index) incomplete: drop them. */
+static void dict_unindex(ax_dict *d)
+{
+	free(d->by_id);
+	free(d->by_address);
+	free(d->by_code);
+	d->by_id = d->by_address = d->by_code = NULL;
+	d->indexed = 0;
+}
+
 int ax__dict_set_identity(ax_dict *d, const char *part_number, const char *firmware_version,
                           const char *interface, const char *family, const char *name)
 {
@@ -173,6 +185,7 @@ int ax__dict_add_reg(ax_dict *d, const char *id, unsigned subnode, uint32_t addr
 	id_copy = dict_strdup(id);
 	if (!id_copy)
 		return ax__error_oom();
+	dict_unindex(d);
 	r = &d->regs[d->n_regs++];
 	memset(r, 0, sizeof(*r));
 	r->id = id_copy;
@@ -364,9 +377,47 @@ int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text)
 	copy = dict_strdup(text ? text : "");
 	if (!copy)
 		return ax__error_oom();
+	dict_unindex(d);
 	d->errors[d->n_errors].code = code;
 	d->errors[d->n_errors].text = copy;
 	d->n_errors++;
+	return 0;
+}
+
+int ax__dict_add_table(ax_dict *d, const char *id, int axis, const char *index_id,
+                       const char *value_id)
+{
+	struct ax_dict_table *t;
+	char *copy[3];
+	int err;
+
+	AX_ASSERT_ARG(d);
+	AX_ASSERT_ARG(id);
+	AX_ASSERT_ARG(index_id);
+	AX_ASSERT_ARG(value_id);
+	err = dict_check_open(d);
+	if (err < 0)
+		return err;
+	if (axis < -1 || axis > UINT8_MAX)
+		return ax__error_set(AX_ERANGE, "table '%s': axis %d is not -1 (none) or 0..%d", id,
+		                     axis, UINT8_MAX);
+	err = dict_reserve((void **)&d->tables, &d->cap_tables, d->n_tables, sizeof(*d->tables));
+	if (err < 0)
+		return err;
+	copy[0] = dict_strdup(id);
+	copy[1] = dict_strdup(index_id);
+	copy[2] = dict_strdup(value_id);
+	if (!copy[0] || !copy[1] || !copy[2]) {
+		for (size_t i = 0; i < 3; i++)
+			free(copy[i]);
+		return ax__error_oom();
+	}
+	t = &d->tables[d->n_tables++];
+	memset(t, 0, sizeof(*t));
+	t->id = copy[0];
+	t->axis = axis;
+	t->index_id = copy[1];
+	t->value_id = copy[2];
 	return 0;
 }
 
@@ -435,7 +486,7 @@ static int dict_index_build(size_t **out, struct dict_key *keys, size_t n)
 	return 0;
 }
 
-int ax__dict_seal(ax_dict *d)
+int ax__dict_index(ax_dict *d)
 {
 	struct dict_key *keys;
 	size_t n_keys;
@@ -443,7 +494,7 @@ int ax__dict_seal(ax_dict *d)
 	int err;
 
 	AX_ASSERT_ARG(d);
-	if (d->sealed)
+	if (d->indexed)
 		return 0;
 	n_keys = d->n_regs > d->n_errors ? d->n_regs : d->n_errors;
 	keys = malloc((n_keys ? n_keys : 1) * sizeof(*keys));
@@ -467,16 +518,61 @@ int ax__dict_seal(ax_dict *d)
 		goto fail;
 
 	free(keys);
+	dict_unindex(d);
 	d->by_id = by_id;
 	d->by_address = by_address;
 	d->by_code = by_code;
-	d->sealed = 1;
+	d->indexed = 1;
 	return 0;
 fail:
 	free(keys);
 	free(by_id);
 	free(by_address);
 	return err;
+}
+
+/* Where table @t's register @reg_id is: on the table's axis, else the first in file order. */
+static int dict_table_reg(const ax_dict *d, const struct ax_dict_table *t, const char *role,
+                          const char *reg_id, size_t *out)
+{
+	const ax_reg *r;
+
+	if (ax_dict_find(d, reg_id, t->axis, &r) < 0) {
+		if (t->axis >= 0)
+			return ax__error_set(AX_EPROTO,
+			                     "table '%s': no %s register '%s' on axis %d in "
+			                     "dictionary '%s'",
+			                     t->id, role, reg_id, t->axis, ax_dict_source(d));
+		return ax__error_set(AX_EPROTO,
+		                     "table '%s': no %s register '%s' in dictionary '%s'", t->id,
+		                     role, reg_id, ax_dict_source(d));
+	}
+	*out = (size_t)(r - d->regs);
+	return 0;
+}
+
+int ax__dict_seal(ax_dict *d)
+{
+	int err;
+
+	AX_ASSERT_ARG(d);
+	if (d->sealed)
+		return 0;
+	err = ax__dict_index(d);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < d->n_tables; i++) {
+		struct ax_dict_table *t = &d->tables[i];
+
+		err = dict_table_reg(d, t, "index", t->index_id, &t->index_reg);
+		if (err < 0)
+			return err;
+		err = dict_table_reg(d, t, "value", t->value_id, &t->value_reg);
+		if (err < 0)
+			return err;
+	}
+	d->sealed = 1;
+	return 0;
 }
 
 /* ----- lifetime --------------------------------------------------------------------------- */
@@ -521,6 +617,12 @@ static void dict_destroy(ax_dict *d)
 	for (size_t i = 0; i < d->n_errors; i++)
 		free(d->errors[i].text);
 	free(d->errors);
+	for (size_t i = 0; i < d->n_tables; i++) {
+		free(d->tables[i].id);
+		free(d->tables[i].index_id);
+		free(d->tables[i].value_id);
+	}
+	free(d->tables);
 	for (size_t i = 0; i < d->n_warnings; i++)
 		free(d->warnings[i]);
 	free(d->warnings);
@@ -577,7 +679,7 @@ const ax_reg *ax_dict_reg_at(const ax_dict *dict, size_t index)
 
 static int dict_check_sealed(const ax_dict *dict)
 {
-	if (!dict->sealed)
+	if (!dict->indexed)
 		return ax__error_set(AX_EINVAL, "dictionary '%s' is not sealed: no lookups yet",
 		                     ax_dict_source(dict));
 	return 0;
@@ -726,7 +828,7 @@ const char *ax_dict_error_text(const ax_dict *dict, uint32_t code)
 {
 	size_t lo = 0, hi;
 
-	if (!dict || !dict->sealed)
+	if (!dict || !dict->indexed)
 		return NULL;
 	hi = dict->n_errors;
 	while (lo < hi) {
@@ -740,6 +842,135 @@ const char *ax_dict_error_text(const ax_dict *dict, uint32_t code)
 	if (lo < dict->n_errors && dict->errors[dict->by_code[lo]].code == code)
 		return dict->errors[dict->by_code[lo]].text;
 	return NULL;
+}
+
+/* ----- tables ----------------------------------------------------------------------------- */
+
+size_t ax_dict_table_count(const ax_dict *dict)
+{
+	return dict ? dict->n_tables : 0;
+}
+
+/* Until the seal a table's registers are names only: no table is visible before. */
+static int dict_check_tables(const ax_dict *dict)
+{
+	if (!dict->sealed)
+		return ax__error_set(AX_EINVAL, "dictionary '%s' is not sealed: no tables yet",
+		                     ax_dict_source(dict));
+	return 0;
+}
+
+static int dict_table_get(const ax_dict *dict, size_t index, const struct ax_dict_table **out)
+{
+	int err;
+
+	AX_ASSERT_ARG(dict);
+	err = dict_check_tables(dict);
+	if (err < 0)
+		return err;
+	if (index >= dict->n_tables)
+		return ax__error_set(AX_ENOTFOUND, "no table %zu (dictionary '%s' has %zu)", index,
+		                     ax_dict_source(dict), dict->n_tables);
+	*out = &dict->tables[index];
+	return 0;
+}
+
+int ax_dict_table_at(const ax_dict *dict, size_t index, const char **id_out, int *axis_out,
+                     const ax_reg **index_reg_out, const ax_reg **value_reg_out)
+{
+	const struct ax_dict_table *t;
+	int err = dict_table_get(dict, index, &t);
+
+	if (err < 0)
+		return err;
+	if (id_out)
+		*id_out = t->id;
+	if (axis_out)
+		*axis_out = t->axis;
+	if (index_reg_out)
+		*index_reg_out = &dict->regs[t->index_reg];
+	if (value_reg_out)
+		*value_reg_out = &dict->regs[t->value_reg];
+	return 0;
+}
+
+int ax_dict_table_find(const ax_dict *dict, const char *id, int axis, size_t *index_out)
+{
+	int err;
+
+	AX_ASSERT_ARG(dict);
+	AX_ASSERT_ARG(id);
+	AX_ASSERT_ARG(index_out);
+	err = dict_check_tables(dict);
+	if (err < 0)
+		return err;
+	/* Drives have a handful of tables: a walk beats keeping an index. */
+	for (size_t i = 0; i < dict->n_tables; i++) {
+		const struct ax_dict_table *t = &dict->tables[i];
+
+		if (strcmp(t->id, id) == 0 && (axis < 0 || t->axis == axis)) {
+			*index_out = i;
+			return 0;
+		}
+	}
+	if (axis >= 0)
+		return ax__error_set(AX_ENOTFOUND, "no table '%s' on axis %d in dictionary '%s'",
+		                     id, axis, ax_dict_source(dict));
+	return ax__error_set(AX_ENOTFOUND, "no table '%s' in dictionary '%s'", id,
+	                     ax_dict_source(dict));
+}
+
+/* A Range bound as the file gives it: decimal, optional '-', nothing else. */
+static int dict_parse_i64(const char *s, int64_t *out)
+{
+	const char *p = s[0] == '-' ? s + 1 : s;
+	char *end;
+	long long v;
+
+	if (!(*p >= '0' && *p <= '9'))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ax_dict_table_entries(const ax_dict *dict, size_t index, int64_t *first_out,
+                          uint64_t *count_out)
+{
+	const struct ax_dict_table *t;
+	const struct ax_reg *r;
+	int64_t lo, hi;
+	int err = dict_table_get(dict, index, &t);
+
+	if (err < 0)
+		return err;
+	r = &dict->regs[t->index_reg];
+	if (!r->range_min || !r->range_max)
+		return ax__error_set(AX_ERANGE,
+		                     "table '%s': index register '%s' has no range, so the number "
+		                     "of entries is unknown",
+		                     t->id, r->id);
+	if (dict_parse_i64(r->range_min, &lo) < 0 || dict_parse_i64(r->range_max, &hi) < 0)
+		return ax__error_set(AX_ERANGE,
+		                     "table '%s': index register '%s' has range '%s'..'%s', not "
+		                     "64-bit integers",
+		                     t->id, r->id, r->range_min, r->range_max);
+	/* Drives take a negative index (usually -1) as "no entry selected". */
+	if (lo < 0)
+		lo = 0;
+	if (hi < lo)
+		return ax__error_set(AX_ERANGE,
+		                     "table '%s': index register '%s' range '%s'..'%s' selects no "
+		                     "entry",
+		                     t->id, r->id, r->range_min, r->range_max);
+	if (first_out)
+		*first_out = lo;
+	if (count_out)
+		*count_out = (uint64_t)hi - (uint64_t)lo + 1;
+	return 0;
 }
 
 /* ----- register getters ------------------------------------------------------------------- */

@@ -60,6 +60,18 @@ struct ax_dict_error {
 	char *text;
 };
 
+/*
+ * A table inside the drive reached through two registers: the index
+ * register selects an entry, the value register reads or writes it.
+ */
+struct ax_dict_table {
+	char *id;
+	int axis;        /* the subnode the file gives the table, -1 when it gives none */
+	char *index_id;  /* XDF id_index */
+	char *value_id;  /* XDF id_value */
+	size_t index_reg, value_reg; /* positions in regs, set by ax__dict_seal */
+};
+
 struct ax_dict {
 	atomic_int refs;
 	char *source;
@@ -72,10 +84,17 @@ struct ax_dict {
 	size_t n_categories, cap_categories;
 	struct ax_dict_error *errors;
 	size_t n_errors, cap_errors;
-	/* built by ax__dict_seal: register indexes sorted by (id, subnode) and (subnode, address) */
+	struct ax_dict_table *tables;
+	size_t n_tables, cap_tables;
+	/*
+	 * Built by ax__dict_index or ax__dict_seal: register indexes sorted by
+	 * (id, subnode) and (subnode, address). indexed says they cover every
+	 * register and error; an add after ax__dict_index clears it.
+	 */
 	size_t *by_id;
 	size_t *by_address;
 	size_t *by_code; /* errors sorted by code */
+	int indexed;
 	int sealed;
 	/* what the import left out: registers skipped, one "file:line: ..." line per warning */
 	size_t n_skipped;
@@ -110,10 +129,29 @@ int ax__dict_reg_add_bitfield(struct ax_reg *r, const char *name, unsigned start
 
 int ax__dict_add_category(ax_dict *d, const char *id, const char *label, const char *parent);
 int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text);
+/*
+ * Append a table (strings copied). @axis is -1 (none) or 0..255. Its
+ * registers need not exist yet: ax__dict_seal looks them up.
+ */
+int ax__dict_add_table(ax_dict *d, const char *id, int axis, const char *index_id,
+		       const char *value_id);
 /* Record an import warning (copied); the importer also counts skipped registers in n_skipped. */
 int ax__dict_add_warning(ax_dict *d, const char *text);
 
-/* Build the indexes and freeze. Called once, after the last add. */
+/*
+ * Build the lookup indexes now, before sealing, so a builder can look up
+ * what it added so far (ax_dict_find and ax_dict_find_address work until
+ * the next register or error is added). The importer checks a table's
+ * registers this way before it adds the table.
+ */
+int ax__dict_index(ax_dict *d);
+
+/*
+ * Build the indexes (unless current), find every table's registers and
+ * freeze. Called once, after the last add. A table whose index or value
+ * register is missing (on its axis, when it has one) fails with AX_EPROTO
+ * naming both; the dictionary then stays unsealed.
+ */
 int ax__dict_seal(ax_dict *d);
 
 #endif

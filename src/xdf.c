@@ -13,8 +13,9 @@
  *
  * A register that lacks a mandatory attribute (or has a value that cannot
  * be right) is skipped with a "file:line: ..." warning and the import goes
- * on; a document that is not well-formed, not a dictionary, or of an
- * unknown version is refused whole.
+ * on; so is a table, and one whose registers are not in the dictionary. A
+ * document that is not well-formed, not a dictionary, or of an unknown
+ * version is refused whole.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -740,6 +741,107 @@ static int xdf_canopen_objects(struct xdf *x, ax_dict *d, xmlNodePtr objects, un
 	return 0;
 }
 
+/* ----- tables ----------------------------------------------------------------------------- */
+
+/*
+ * Skip a table: say why in the form the import report shows. Unlike
+ * registers, tables do not count in n_skipped (the report's "registers
+ * skipped").
+ */
+AX__PRINTF(5, 6)
+static int xdf_skip_table(struct xdf *x, ax_dict *d, xmlNodePtr n, const char *id, const char *fmt,
+                          ...)
+{
+	char why[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (id)
+		return xdf_warn(x, d, n, "table '%.*s': %s, skipped", XDF_QUOTE_MAX, id, why);
+	return xdf_warn(x, d, n, "table: %s, skipped", why);
+}
+
+/* Does @d have register @id (on subnode @axis, when >= 0)? Needs ax__dict_index. */
+static int xdf_has_reg(const ax_dict *d, const char *id, int axis)
+{
+	const ax_reg *r;
+	int found = ax_dict_find(d, id, axis, &r) == 0;
+
+	ax_error_clear();
+	return found;
+}
+
+/*
+ * Version 3 Tables/Table[@id @axis @id_index @id_value] of one device, after
+ * its registers: a table is kept only when both registers are there (on its
+ * axis, when it names one), so the seal that ties them never fails.
+ */
+static int xdf_tables(struct xdf *x, ax_dict *d, xmlNodePtr tables)
+{
+	static const char *const roles[2][2] = {{"id_index", "index"}, {"id_value", "value"}};
+	int err;
+
+	if (!xdf_child(tables, "Table"))
+		return 0;
+	/* Look-ups by id through the dictionary's own index: no walk per table. */
+	err = ax__dict_index(d);
+	if (err < 0)
+		return err;
+	XDF_EACH(t, tables, "Table")
+	{
+		const char *id = xdf_attr(x, t, "id"), *axis_s = xdf_attr(x, t, "axis");
+		const char *reg[2];
+		uint32_t v;
+		int axis = -1, bad = 0;
+
+		if (!id || !*id) {
+			err = xdf_skip_table(x, d, t, NULL, "missing attribute 'id'");
+			if (err < 0)
+				return err;
+			continue;
+		}
+		for (size_t i = 0; i < 2 && !bad; i++) {
+			reg[i] = xdf_attr(x, t, roles[i][0]);
+			if (!reg[i] || !*reg[i]) {
+				bad = 1;
+				err = xdf_skip_table(x, d, t, id, "missing attribute '%s'",
+				                     roles[i][0]);
+			}
+		}
+		if (!bad && axis_s) {
+			if (xdf_parse_u32(axis_s, 0, 255, &v) < 0) {
+				bad = 1;
+				err = xdf_skip_table(x, d, t, id,
+				                     "axis '%.*s' is not a number 0..255",
+				                     XDF_QUOTE_MAX, axis_s);
+			} else {
+				axis = (int)v;
+			}
+		}
+		for (size_t i = 0; i < 2 && !bad; i++) {
+			if (xdf_has_reg(d, reg[i], axis))
+				continue;
+			bad = 1;
+			if (axis >= 0)
+				err = xdf_skip_table(
+				        x, d, t, id, "%s register '%.*s' (%s) is not on axis %d",
+				        roles[i][1], XDF_QUOTE_MAX, reg[i], roles[i][0], axis);
+			else
+				err = xdf_skip_table(
+				        x, d, t, id,
+				        "%s register '%.*s' (%s) is not in the dictionary",
+				        roles[i][1], XDF_QUOTE_MAX, reg[i], roles[i][0]);
+		}
+		if (!bad)
+			err = ax__dict_add_table(d, id, axis, reg[0], reg[1]);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
 /* ----- devices ---------------------------------------------------------------------------- */
 
 static int xdf_identity_u32(struct xdf *x, xmlNodePtr dev, const char *name, uint32_t *out)
@@ -929,6 +1031,12 @@ static int xdf_device(struct xdf *x, xmlNodePtr dev, const char *interface)
 	err = xdf_device_registers(x, d, dev, canopen, &max_subnode, &axes);
 	if (err < 0)
 		goto fail;
+	/* Tables name registers, so they come after all of them; version 3 only. */
+	if (x->version >= 3) {
+		err = xdf_tables(x, d, xdf_child(dev, "Tables"));
+		if (err < 0)
+			goto fail;
+	}
 	if (x->oom) {
 		err = ax__error_oom();
 		goto fail;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The device database: opening (create, missing, corrupt, foreign, newer,
- * read-only), storing and loading dictionaries field by field, idempotent
- * imports, the resolution rules with their reasons, SQL-looking text, and
- * concurrent use.
+ * read-only), storing and loading dictionaries field by field (tables
+ * included), idempotent imports, the resolution rules with their reasons,
+ * SQL-looking text, corrupt rows, and concurrent use.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* mkdtemp, nftw, realpath, setuid */
@@ -184,6 +184,12 @@ static ax_dict *make_dict(const struct model_spec *m)
 			ok(ax__dict_reg_add_bitfield(r, "TOP", 60, 63));
 		}
 	}
+	/* Tables on each axis under one id, and one that names no axis. */
+	if (m->n_regs >= 4) {
+		ok(ax__dict_add_table(d, "TABLE_A", 1, "REG_000", "REG_002"));
+		ok(ax__dict_add_table(d, "TABLE_A", 2, "REG_001", "REG_003"));
+		ok(ax__dict_add_table(d, "TABLE_B", -1, "REG_003", "REG_000"));
+	}
 	ok(ax__dict_seal(d));
 	return d;
 }
@@ -269,6 +275,22 @@ static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
 	for (size_t i = 0; i < a->n_errors; i++) {
 		assert_int_equal(a->errors[i].code, b->errors[i].code);
 		assert_same_str("error text", i, a->errors[i].text, b->errors[i].text);
+	}
+	assert_int_equal(a->n_tables, b->n_tables);
+	for (size_t i = 0; i < a->n_tables; i++) {
+		const struct ax_dict_table *t = &a->tables[i], *u = &b->tables[i];
+		const ax_reg *index = NULL, *value = NULL;
+
+		assert_same_str("table id", i, t->id, u->id);
+		assert_int_equal(t->axis, u->axis);
+		assert_same_str("table index", i, t->index_id, u->index_id);
+		assert_same_str("table value", i, t->value_id, u->value_id);
+		/* The loaded copy's seal found the same registers again. */
+		assert_int_equal(t->index_reg, u->index_reg);
+		assert_int_equal(t->value_reg, u->value_reg);
+		ok(ax_dict_table_at(b, i, NULL, NULL, &index, &value));
+		assert_string_equal(ax_reg_id(index), t->index_id);
+		assert_string_equal(ax_reg_id(value), t->value_id);
 	}
 }
 
@@ -666,6 +688,64 @@ static void test_db__store_list_load_equal(void **state)
 	ax_db_unref(db);
 }
 
+/* A table row no import writes: its model does not load, and the message says why. */
+static void test_db__corrupt_table_rows(void **state)
+{
+	static const struct model_spec spec = { 0, 0x00010064, 0x00010002, "ETH", "axs-100",
+						"1.2.0", 8 };
+	static const struct {
+		const char *sql, *needle;
+	} cases[] = {
+		{ "UPDATE dict_tables SET axis = 256 WHERE ord = 0", "corrupt row in 'dict_tables'" },
+		{ "UPDATE dict_tables SET axis = -1 WHERE ord = 0", "corrupt row in 'dict_tables'" },
+		{ "UPDATE dict_tables SET value_id = 'NOPE' WHERE ord = 1",
+		  "table 'TABLE_A': no value register 'NOPE' on axis 2" },
+		{ "UPDATE dict_tables SET axis = 1 WHERE ord = 1",
+		  "table 'TABLE_A': no index register 'REG_001' on axis 1" },
+		{ "UPDATE dict_tables SET index_id = 'NOPE' WHERE ord = 2",
+		  "table 'TABLE_B': no index register 'NOPE' in dictionary 'db:" },
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model *models = NULL;
+	int64_t id;
+
+	assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+	assert_int_equal(ax_db_list(db, &models), 1);
+	id = models[0].id;
+	ax_db_models_free(models, 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM dict_tables"), 3);
+	/* Axis NULL stands for "none". */
+	assert_int_equal(
+		sql_count(fx->path, "SELECT count(*) FROM dict_tables WHERE axis IS NULL"), 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ax_dict *dict = (ax_dict *)(uintptr_t)1;
+		int err;
+
+		sql_exec(fx->path, cases[i].sql);
+		err = ax_db_load(db, id, &dict);
+		if (err != AX_EPROTO || !strstr(ax_error_last(), cases[i].needle))
+			fail_msg("%s: got %d '%s', want AX_EPROTO '%s'", cases[i].sql, err,
+				 ax_error_last(), cases[i].needle);
+		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
+		/* Put the rows back for the next case. */
+		sql_exec(fx->path,
+			 "UPDATE dict_tables SET axis = CASE ord WHEN 0 THEN 1 WHEN 1 THEN 2 END, "
+			 "index_id = CASE ord WHEN 0 THEN 'REG_000' WHEN 1 THEN 'REG_001' "
+			 "ELSE 'REG_003' END, value_id = CASE ord WHEN 0 THEN 'REG_002' "
+			 "WHEN 1 THEN 'REG_003' ELSE 'REG_000' END");
+	}
+	/* Restored, the model loads again with its three tables. */
+	{
+		ax_dict *dict = NULL;
+
+		ok(ax_db_load(db, id, &dict));
+		assert_int_equal(ax_dict_table_count(dict), 3);
+		ax_dict_unref(dict);
+	}
+	ax_db_unref(db);
+}
+
 static void test_db__load_missing_model(void **state)
 {
 	struct fx *fx = *state;
@@ -833,6 +913,8 @@ static void test_db__sql_text_stored_verbatim(void **state)
 		ok(ax__dict_reg_add_bitfield(r, texts[i], 2, 3));
 		ok(ax__dict_reg_set_range(r, texts[i], texts[(i + 1) % 5]));
 	}
+	ok(ax__dict_add_table(d, evil, 1, texts[1], texts[2]));
+	ok(ax__dict_add_table(d, texts[3], -1, texts[4], evil));
 	ok(ax__dict_seal(d));
 	ok(ax__db_insert_dicts(db, &d, 1, evil, sha_a, NULL));
 
@@ -844,6 +926,7 @@ static void test_db__sql_text_stored_verbatim(void **state)
 	assert_dict_equal(d, got);
 	ok(ax_dict_find(got, evil, -1, &reg));
 	assert_string_equal(ax_reg_id(reg), evil);
+	assert_int_equal(ax_dict_table_count(got), 2);
 	ax_db_models_free(models, 1);
 	ax_dict_unref(got);
 	ax_dict_unref(d);
@@ -852,8 +935,8 @@ static void test_db__sql_text_stored_verbatim(void **state)
 	assert_int_equal(sql_count(fx->path,
 				   "SELECT count(*) FROM sqlite_master WHERE name IN ('sources', "
 				   "'models', 'registers', 'labels', 'enums', 'bitfields', "
-				   "'categories', 'errors')"),
-			 8);
+				   "'categories', 'errors', 'dict_tables')"),
+			 9);
 }
 
 /* ---- resolving ---- */
@@ -1100,7 +1183,7 @@ static void import_and_compare(ax_db *db, const char *path)
 static void test_db__import_equals_file(void **state)
 {
 	static const char *const fixtures[] = { "v2_axes.xdf", "v2_can.xdf", "v3_multi.xdf",
-						"skipped.xdf" };
+						"skipped.xdf", "v3_tables.xdf" };
 	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -1340,6 +1423,7 @@ int main(void)
 		T(readonly_file_is_eaccess),
 		T(store_list_load_equal),
 		T(load_missing_model),
+		T(corrupt_table_rows),
 		T(same_sha_changes_nothing),
 		T(changed_file_replaces),
 		T(other_file_takes_over_model),

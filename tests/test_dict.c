@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Dictionaries: the model's builder and lookups (internal ax__dict_* calls:
- * this test links the static twin of the core) and the XDF importer, on
- * hand-written fixtures in tests/data and on files generated at run time
- * (size limit, FIFO-backed external entity, a large dictionary for timing).
+ * this test links the static twin of the core), tables, and the XDF
+ * importer, on hand-written fixtures in tests/data and on files generated at
+ * run time (size limit, FIFO-backed external entity, a large dictionary for
+ * timing).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -456,6 +457,8 @@ static void test_dict__v3_multi(void **state)
 	assert_string_equal(ax_dict_error_text(ecat, 0x2280), "HW over current");
 
 	/* The unknown device element is reported once, against the first dictionary. */
+	assert_int_equal(ax_dict_table_count(eth), 0); /* no Tables element: none */
+	assert_int_equal(ax_dict_table_count(ecat), 0);
 	assert_int_equal(eth->n_warnings, 1);
 	snprintf(want, sizeof(want), "%s:%ld: unknown device element 'FooDevice', ignoring",
 	         DATA("v3_multi.xdf"), line_of(DATA("v3_multi.xdf"), "<FooDevice"));
@@ -728,6 +731,8 @@ static void test_dict__half_built(void **state)
 	assert_int_equal(ax__dict_add_category(d, "C", "c", NULL), 0);
 	assert_int_equal(ax__dict_add_category(d, "S", NULL, "C"), 0);
 	assert_int_equal(ax__dict_add_error(d, 7, NULL), 0);
+	assert_int_equal(ax__dict_add_table(d, "T", 1, "R0", "R1"), 0);
+	assert_int_equal(ax__dict_add_table(d, "U", -1, "R2", "NOT_THERE"), 0);
 	assert_int_equal(ax__dict_add_warning(d, "w"), 0);
 	assert_string_equal(ax_reg_label(r, ""), "");
 	assert_int_equal(ax_reg_enum_count(r), 5);
@@ -806,6 +811,300 @@ static void test_dict__skipped(void **state)
 	assert_int_equal(l.dicts[0]->n_warnings, 7);
 	loaded_free(&l);
 	ax_ctx_unref(ctx);
+}
+
+/* ----- tables ----------------------------------------------------------------------------- */
+
+/* A table as the getters give it; count 0 means "entries fail with AX_ERANGE". */
+struct table_case {
+	const char *id;
+	int axis;
+	const char *index_id, *value_id;
+	unsigned subnode; /* of both registers */
+	int64_t first;
+	uint64_t count;
+	const char *range_error; /* in the AX_ERANGE message when count is 0 */
+};
+
+static void check_tables(const ax_dict *d, const struct table_case *cases, size_t n)
+{
+	assert_int_equal(ax_dict_table_count(d), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct table_case *c = &cases[i];
+		const ax_reg *index = NULL, *value = NULL;
+		const char *id = NULL;
+		int axis = -7, err;
+		int64_t first = -7;
+		uint64_t count = 7;
+		size_t pos = 99;
+
+		assert_int_equal(ax_dict_table_at(d, i, &id, &axis, &index, &value), 0);
+		if (strcmp(id, c->id) != 0 || axis != c->axis)
+			fail_msg("table %zu: got %s/%d, want %s/%d", i, id, axis, c->id, c->axis);
+		/* The registers are the dictionary's own, on the table's axis. */
+		assert_ptr_equal(index, find(d, c->index_id, (int)c->subnode));
+		assert_ptr_equal(value, find(d, c->value_id, (int)c->subnode));
+		assert_int_equal(ax_dict_table_find(d, c->id, c->axis, &pos), 0);
+		assert_int_equal(pos, i);
+
+		err = ax_dict_table_entries(d, i, &first, &count);
+		if (c->count == 0) {
+			if (err != AX_ERANGE || !strstr(ax_error_last(), c->range_error))
+				fail_msg("table %s: got %d (%s), want AX_ERANGE '%s'", c->id, err,
+				         ax_error_last(), c->range_error);
+			assert_non_null(strstr(ax_error_last(), c->index_id));
+			assert_int_equal(first, -7); /* untouched */
+			assert_int_equal(count, 7);
+			continue;
+		}
+		if (err != 0 || first != c->first || count != c->count)
+			fail_msg("table %s: entries %d first %lld count %llu, want %lld %llu (%s)",
+			         c->id, err, (long long)first, (unsigned long long)count,
+			         (long long)c->first, (unsigned long long)c->count,
+			         ax_error_last());
+	}
+}
+
+/* clang-format off */
+static const struct table_case eth_tables[] = {
+	{ "COGGING_COMP_TABLE", 1, "COGGING_COMP_TABLE_INDEX", "COGGING_COMP_TABLE_VALUE", 1,
+	  0, 512, NULL },
+	{ "COGGING_COMP_TABLE", 2, "COGGING_COMP_TABLE_INDEX", "COGGING_COMP_TABLE_VALUE", 2,
+	  0, 1024, NULL },
+	{ "MEM_USR_DATA", -1, "MEM_USR_ADDR", "MEM_USR_DATA", 0, 0, 256, NULL },
+	{ "NO_RANGE_TABLE", 1, "NO_RANGE_INDEX", "PLAIN_VALUE", 1, 0, 0, "has no range" },
+	{ "NEGATIVE_RANGE_TABLE", 1, "NEGATIVE_RANGE_INDEX", "PLAIN_VALUE", 1, 0, 0,
+	  "range '-5'..'-1' selects no entry" },
+	{ "FLOAT_RANGE_TABLE", -1, "FLOAT_RANGE_INDEX", "PLAIN_VALUE", 1, 0, 0,
+	  "range '0.0'..'9.5', not 64-bit integers" },
+};
+static const struct table_case can_tables[] = {
+	{ "COGGING_COMP_TABLE", 1, "COGGING_COMP_TABLE_INDEX", "COGGING_COMP_TABLE_VALUE", 1,
+	  0, 512, NULL },
+};
+/* clang-format on */
+
+static void test_dict__tables(void **state)
+{
+	static const struct {
+		const char *needle, *what;
+	} rows[] = {
+	        {"id=\"SKIPPED_INDEX\"", "register 'SKIPPED_INDEX': missing attribute 'dtype', "
+	                                 "skipped"},
+	        {"id_index=\"NOID_INDEX\"", "table: missing attribute 'id', skipped"},
+	        {"id=\"NO_VALUE_TABLE\"", "table 'NO_VALUE_TABLE': missing attribute 'id_value', "
+	                                  "skipped"},
+	        {"id=\"EMPTY_INDEX_TABLE\"", "table 'EMPTY_INDEX_TABLE': missing attribute "
+	                                     "'id_index', skipped"},
+	        {"id=\"BAD_AXIS_TABLE\"", "table 'BAD_AXIS_TABLE': axis 'one' is not a number "
+	                                  "0..255, skipped"},
+	        {"id=\"BIG_AXIS_TABLE\"", "table 'BIG_AXIS_TABLE': axis '256' is not a number "
+	                                  "0..255, skipped"},
+	        {"id=\"WRONG_AXIS_TABLE\"", "table 'WRONG_AXIS_TABLE': index register "
+	                                    "'COGGING_COMP_TABLE_INDEX' (id_index) is not on "
+	                                    "axis 0, skipped"},
+	        {"id=\"UNKNOWN_VALUE_TABLE\"", "table 'UNKNOWN_VALUE_TABLE': value register "
+	                                       "'NOT_A_REGISTER' (id_value) is not in the "
+	                                       "dictionary, skipped"},
+	        {"id=\"SKIPPED_REG_TABLE\"", "table 'SKIPPED_REG_TABLE': index register "
+	                                     "'SKIPPED_INDEX' (id_index) is not on axis 1, "
+	                                     "skipped"},
+	};
+	const char *path = DATA("v3_tables.xdf");
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	struct log_capture cap = {0};
+	const ax_reg *untouched = (const ax_reg *)(uintptr_t)0x1, *r = untouched;
+	const char *id = "untouched";
+	ax_ctx *ctx = NULL;
+	struct loaded l;
+	const ax_dict *eth, *can;
+	char want[768];
+	size_t pos = 99;
+	int axis = -7;
+
+	(void)state;
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS | AX_CTX_NO_ENV_LOG;
+	assert_int_equal(ax_ctx_new(&ctx, &opts), 0);
+	ax_ctx_set_log(ctx, AX_LOG_WARN, capture_log, &cap);
+	l = load_ok(path, ctx);
+	assert_int_equal(l.n, 2);
+	eth = l.dicts[0];
+	can = l.dicts[1];
+
+	check_tables(eth, eth_tables, sizeof(eth_tables) / sizeof(eth_tables[0]));
+	check_tables(can, can_tables, sizeof(can_tables) / sizeof(can_tables[0]));
+	/* The CANopen table's registers are the axis 1 objects 0x2307 and 0x2308. */
+	assert_int_equal(ax_dict_table_at(can, 0, NULL, NULL, &r, NULL), 0);
+	assert_int_equal(ax_reg_address(r), 0x230700);
+
+	/* Any axis: the first in file order; an axis the table lacks, or one given to a
+	 * table that names none, finds nothing and leaves the out param alone. */
+	assert_int_equal(ax_dict_table_find(eth, "COGGING_COMP_TABLE", -1, &pos), 0);
+	assert_int_equal(pos, 0);
+	pos = 99;
+	assert_int_equal(ax_dict_table_find(eth, "COGGING_COMP_TABLE", 3, &pos), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "no table 'COGGING_COMP_TABLE' on axis 3"));
+	assert_int_equal(ax_dict_table_find(eth, "MEM_USR_DATA", 0, &pos), AX_ENOTFOUND);
+	assert_int_equal(ax_dict_table_find(eth, "COGGING_COMP", -1, &pos), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "no table 'COGGING_COMP' in dictionary"));
+	assert_int_equal(ax_dict_table_find(eth, "", -1, &pos), AX_ENOTFOUND);
+	assert_int_equal(pos, 99);
+	assert_int_equal(ax_dict_table_find(eth, NULL, -1, &pos), AX_EINVAL);
+	assert_int_equal(ax_dict_table_find(eth, "MEM_USR_DATA", -1, NULL), AX_EINVAL);
+
+	/* Past the end: AX_ENOTFOUND, out params untouched; NULL out params are fine. */
+	r = untouched;
+	assert_int_equal(ax_dict_table_at(eth, 6, &id, &axis, &r, &r), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "no table 6"));
+	assert_string_equal(id, "untouched");
+	assert_int_equal(axis, -7);
+	assert_ptr_equal(r, untouched);
+	assert_int_equal(ax_dict_table_entries(eth, 6, NULL, NULL), AX_ENOTFOUND);
+	assert_int_equal(ax_dict_table_entries(eth, 0, NULL, NULL), 0);
+	assert_int_equal(ax_dict_table_at(eth, 5, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(ax_dict_table_at(NULL, 0, &id, NULL, NULL, NULL), AX_EINVAL);
+	assert_int_equal(ax_dict_table_count(NULL), 0);
+
+	/* Each bad table is skipped with file, line and what is wrong; the skipped
+	 * register counts as skipped, tables do not. Logged through the context too. */
+	assert_int_equal(eth->n_skipped, 1);
+	assert_int_equal(eth->n_warnings, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(cap.count, (int)(sizeof(rows) / sizeof(rows[0])));
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(want, sizeof(want), "%s:%ld: %s", path, line_of(path, rows[i].needle),
+		         rows[i].what);
+		if (strcmp(eth->warnings[i], want) != 0)
+			fail_msg("warning %zu:\n got  %s\n want %s", i, eth->warnings[i], want);
+		assert_string_equal(cap.lines[i], want);
+	}
+	assert_int_equal(can->n_warnings, 0);
+	loaded_free(&l);
+	ax_ctx_unref(ctx);
+}
+
+/* Tables belong to version 3: a version 2 device's Tables element is not read. */
+static void test_dict__tables_not_in_version_2(void **state)
+{
+	static const char xml[] =
+	        "<?xml version=\"1.0\"?><IngeniaDictionary><Header><Version>2</Version></Header>"
+	        "<Body><Device Interface=\"ETH\"><Registers>"
+	        "<Register address=\"0x010\" access=\"rw\" dtype=\"u16\" id=\"I\"/>"
+	        "<Register address=\"0x011\" access=\"rw\" dtype=\"u16\" id=\"V\"/>"
+	        "</Registers><Tables><Table id=\"T\" id_index=\"I\" id_value=\"V\"/>"
+	        "<Table id=\"BAD\"/></Tables></Device></Body></IngeniaDictionary>";
+	ax_dict **dicts = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(ax__xdf_load_buffer(&dicts, &n, "mem", xml, sizeof(xml) - 1, NULL), 1);
+	assert_int_equal(ax_dict_reg_count(dicts[0]), 2);
+	assert_int_equal(ax_dict_table_count(dicts[0]), 0);
+	assert_int_equal(dicts[0]->n_warnings, 0);
+	ax_dict_unref(dicts[0]);
+	ax_free(dicts);
+}
+
+/* The builder: axis bounds, early indexes, the seal's register check, entry counts. */
+static void test_dict__tables_builder(void **state)
+{
+	static const struct {
+		const char *min, *max;
+		int64_t first;
+		uint64_t count; /* 0: AX_ERANGE */
+	} ranges[] = {
+	        {"0", "0", 0, 1},
+	        {"-1", "0", 0, 1},
+	        {"3", "10", 3, 8},
+	        {"-9223372036854775808", "9223372036854775807", 0, UINT64_C(9223372036854775808)},
+	        {"1", "0", 0, 0},
+	        {"-1", "-1", 0, 0},
+	        {"0", "9223372036854775808", 0, 0},
+	        {"0", "0x10", 0, 0},
+	        {"+1", "2", 0, 0},
+	        {"", "2", 0, 0},
+	        {"-", "2", 0, 0},
+	        {"1 ", "2", 0, 0},
+	};
+	ax_dict *d = ax__dict_new("mem");
+	const ax_reg *r = NULL, *index = NULL;
+	struct ax_reg *w;
+	size_t pos;
+
+	(void)state;
+	assert_non_null(d);
+	/* "X" on subnode 2 comes first in file order, then on subnode 1. */
+	assert_int_equal(ax__dict_add_reg(d, "X", 2, 1, AX_DTYPE_S16, AX_REG_RW, &w), 0);
+	assert_int_equal(ax__dict_add_reg(d, "X", 1, 1, AX_DTYPE_S16, AX_REG_RW, &w), 0);
+	assert_int_equal(ax__dict_add_reg(d, "V", 1, 2, AX_DTYPE_U32, AX_REG_RW, &w), 0);
+	assert_int_equal(ax__dict_add_reg(d, "V", 2, 2, AX_DTYPE_U32, AX_REG_RW, &w), 0);
+
+	/* Axis: -1 (none) or a subnode number. */
+	assert_int_equal(ax__dict_add_table(d, "T", -2, "X", "V"), AX_ERANGE);
+	assert_int_equal(ax__dict_add_table(d, "T", 256, "X", "V"), AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "table 'T': axis 256"));
+	assert_int_equal(ax__dict_add_table(d, NULL, 1, "X", "V"), AX_EINVAL);
+	assert_int_equal(ax__dict_add_table(d, "T", 1, NULL, "V"), AX_EINVAL);
+	assert_int_equal(ax__dict_add_table(d, "T", 1, "X", NULL), AX_EINVAL);
+	assert_int_equal(ax_dict_table_count(d), 0);
+
+	/* Early indexes serve lookups until the next register comes in. */
+	assert_int_equal(ax_dict_find(d, "V", 2, &r), AX_EINVAL);
+	assert_int_equal(ax__dict_index(d), 0);
+	assert_int_equal(ax__dict_index(d), 0); /* again: nothing to do */
+	assert_int_equal(ax_dict_find(d, "V", 2, &r), 0);
+	assert_int_equal(ax_reg_subnode(r), 2);
+	assert_int_equal(ax__dict_add_reg(d, "W", 255, 3, AX_DTYPE_U8, AX_REG_RW, &w), 0);
+	assert_int_equal(ax_dict_find(d, "V", 2, &r), AX_EINVAL);
+	assert_int_equal(ax__dict_index(d), 0);
+	assert_int_equal(ax_dict_find(d, "W", 255, &r), 0);
+
+	/* A table naming a register its axis lacks fails the seal, which can be retried. */
+	assert_int_equal(ax__dict_add_table(d, "NONE", -1, "X", "V"), 0);
+	assert_int_equal(ax__dict_add_table(d, "AXIS", 255, "W", "V"), 0);
+	assert_int_equal(ax_dict_table_at(d, 0, NULL, NULL, NULL, NULL), AX_EINVAL);
+	assert_int_equal(ax_dict_table_find(d, "NONE", -1, &pos), AX_EINVAL);
+	assert_int_equal(ax__dict_seal(d), AX_EPROTO);
+	assert_string_equal(ax_error_last(),
+	                    "table 'AXIS': no value register 'V' on axis 255 in dictionary 'mem'");
+	assert_int_equal(ax_dict_table_count(d), 2);
+	assert_int_equal(ax_dict_table_at(d, 0, NULL, NULL, NULL, NULL), AX_EINVAL);
+
+	/* Registers for the entry counts, each its own table; then "V" on 255. */
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "R%zu", i);
+		assert_int_equal(ax__dict_add_reg(d, id, 3, 0x100 + (uint32_t)i, AX_DTYPE_S64,
+		                                  AX_REG_RW, &w),
+		                 0);
+		assert_int_equal(ax__dict_reg_set_range(w, ranges[i].min, ranges[i].max), 0);
+		assert_int_equal(ax__dict_add_table(d, id, 3, id, id), 0);
+	}
+	assert_int_equal(ax__dict_add_reg(d, "V", 255, 4, AX_DTYPE_U32, AX_REG_RW, &w), 0);
+	assert_int_equal(ax__dict_seal(d), 0);
+	assert_int_equal(ax__dict_add_table(d, "LATE", -1, "X", "V"), AX_EINVAL);
+
+	/* No axis: the first "X" in file order, subnode 2. */
+	assert_int_equal(ax_dict_table_at(d, 0, NULL, NULL, &index, NULL), 0);
+	assert_ptr_equal(index, ax_dict_reg_at(d, 0));
+	assert_int_equal(ax_dict_table_find(d, "AXIS", 255, &pos), 0);
+	assert_int_equal(pos, 1);
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		int64_t first = -7;
+		uint64_t count = 7;
+		int err = ax_dict_table_entries(d, 2 + i, &first, &count);
+
+		if (ranges[i].count == 0) {
+			if (err != AX_ERANGE || first != -7 || count != 7)
+				fail_msg("range '%s'..'%s': got %d, want AX_ERANGE untouched",
+				         ranges[i].min, ranges[i].max, err);
+		} else if (err != 0 || first != ranges[i].first || count != ranges[i].count) {
+			fail_msg("range '%s'..'%s': got %d %lld %llu (%s)", ranges[i].min,
+			         ranges[i].max, err, (long long)first, (unsigned long long)count,
+			         ax_error_last());
+		}
+	}
+	ax_dict_unref(d);
 }
 
 /* ----- refused files ---------------------------------------------------------------------- */
@@ -1277,6 +1576,9 @@ int main(void)
 	        cmocka_unit_test(test_dict__builder_limits),
 	        cmocka_unit_test(test_dict__half_built),
 	        cmocka_unit_test(test_dict__skipped),
+	        cmocka_unit_test(test_dict__tables),
+	        cmocka_unit_test(test_dict__tables_not_in_version_2),
+	        cmocka_unit_test(test_dict__tables_builder),
 	        cmocka_unit_test(test_dict__malformed),
 	        cmocka_unit_test(test_dict__wrong_root),
 	        cmocka_unit_test(test_dict__unsupported_version),

@@ -346,6 +346,69 @@ static int text_width(const char *s)
 	return w;
 }
 
+/* A table of a dictionary, as 'db show' prints it. */
+struct table_view {
+	const char *id;
+	int axis; /* -1: the file names none */
+	const ax_reg *index, *value;
+	int has_entries; /* the index register's Range gives them */
+	int64_t first;
+	uint64_t count;
+};
+
+static int table_view_get(const ax_dict *dict, size_t i, struct table_view *v)
+{
+	if (ax_dict_table_at(dict, i, &v->id, &v->axis, &v->index, &v->value) < 0) {
+		ax_error_clear();
+		return -1;
+	}
+	/* A count past INT64_MAX would not survive JSON: report it as unknown. */
+	v->has_entries =
+	        ax_dict_table_entries(dict, i, &v->first, &v->count) == 0 && v->count <= INT64_MAX;
+	if (!v->has_entries)
+		ax_error_clear();
+	return 0;
+}
+
+static void show_tables_text(const ax_dict *dict)
+{
+	size_t n = ax_dict_table_count(dict);
+	int wid = 2, windex = 5, wvalue = 5, w;
+	struct table_view v;
+
+	for (size_t i = 0; i < n; i++) {
+		if (table_view_get(dict, i, &v) < 0)
+			continue;
+		w = (int)strlen(v.id);
+		wid = w > wid ? w : wid;
+		w = (int)strlen(ax_reg_id(v.index));
+		windex = w > windex ? w : windex;
+		w = (int)strlen(ax_reg_id(v.value));
+		wvalue = w > wvalue ? w : wvalue;
+	}
+	printf("\nTables (%zu):\n", n);
+	if (n == 0)
+		return;
+	printf("  %-*s  %4s  %7s  %-*s  %-*s  %s\n", wid, "ID", "AXIS", "SUBNODE", windex, "INDEX",
+	       wvalue, "VALUE", "ENTRIES");
+	for (size_t i = 0; i < n; i++) {
+		char axis[16], entries[64];
+
+		if (table_view_get(dict, i, &v) < 0)
+			continue;
+		(void)snprintf(axis, sizeof(axis), "%d", v.axis);
+		if (v.has_entries)
+			(void)snprintf(entries, sizeof(entries),
+			               "%" PRIu64 " (%" PRId64 "..%" PRId64 ")", v.count, v.first,
+			               v.first + (int64_t)(v.count - 1));
+		else
+			(void)snprintf(entries, sizeof(entries), "-");
+		printf("  %-*s  %4s  %7u  %-*s  %-*s  %s\n", wid, v.id, v.axis < 0 ? "-" : axis,
+		       ax_reg_subnode(v.index), windex, ax_reg_id(v.index), wvalue,
+		       ax_reg_id(v.value), entries);
+	}
+}
+
 static void show_text(const struct db_source *src, const ax_db_model *m, const ax_dict *dict)
 {
 	const ax_dict_identity *id = ax_dict_identity_get(dict);
@@ -377,6 +440,7 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 	for (size_t i = 0; i < n_cats; i++)
 		if (ax_dict_category_at(dict, i, &cid, &clabel) == 0)
 			printf("  %-*s  %s\n", wcat, cid, or_dash(clabel));
+	show_tables_text(dict);
 
 	for (size_t i = 0; i < n_regs; i++) {
 		const ax_reg *r = ax_dict_reg_at(dict, i);
@@ -442,13 +506,36 @@ static json_t *reg_json(const ax_reg *r)
 	return o;
 }
 
+static json_t *table_json(const struct table_view *v)
+{
+	json_t *o = json_object();
+
+	if (!o || json_object_set_new(o, "id", json_text(v->id)) != 0 ||
+	    json_object_set_new(o, "axis",
+	                        v->axis < 0 ? json_null() : json_integer(v->axis)) != 0 ||
+	    json_object_set_new(o, "subnode", json_integer(ax_reg_subnode(v->index))) != 0 ||
+	    json_object_set_new(o, "index_register", json_text(ax_reg_id(v->index))) != 0 ||
+	    json_object_set_new(o, "value_register", json_text(ax_reg_id(v->value))) != 0 ||
+	    json_object_set_new(o, "first_entry",
+	                        v->has_entries ? json_integer(v->first) : json_null()) != 0 ||
+	    json_object_set_new(o, "entries",
+	                        v->has_entries ? json_integer((json_int_t)v->count)
+	                                       : json_null()) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *show_json(const struct db_source *src, const ax_db_model *m, const ax_dict *dict)
 {
 	json_t *o = model_json(src, m), *cats = json_array(), *regs = json_array();
+	json_t *tables = json_array();
+	struct table_view v;
 	const char *cid, *clabel;
 	int err;
 
-	if (!o || !cats || !regs)
+	if (!o || !cats || !regs || !tables)
 		goto oom;
 	for (size_t i = 0; i < ax_dict_category_count(dict); i++) {
 		json_t *c = json_object();
@@ -467,11 +554,18 @@ static json_t *show_json(const struct db_source *src, const ax_db_model *m, cons
 	for (size_t i = 0; i < ax_dict_reg_count(dict); i++)
 		if (json_array_append_new(regs, reg_json(ax_dict_reg_at(dict, i))) != 0)
 			goto oom;
+	for (size_t i = 0; i < ax_dict_table_count(dict); i++)
+		if (table_view_get(dict, i, &v) == 0 &&
+		    json_array_append_new(tables, table_json(&v)) != 0)
+			goto oom;
 	if (json_object_set_new(o, "axes", json_integer(ax_dict_identity_get(dict)->axes)) != 0)
 		goto oom;
 	/* set_new takes the reference even when it fails. */
 	err = json_object_set_new(o, "categories", cats);
 	cats = NULL;
+	if (err == 0)
+		err = json_object_set_new(o, "tables", tables);
+	tables = NULL;
 	if (err == 0)
 		err = json_object_set_new(o, "registers", regs);
 	regs = NULL;
@@ -481,6 +575,7 @@ static json_t *show_json(const struct db_source *src, const ax_db_model *m, cons
 oom:
 	json_decref(o);
 	json_decref(cats);
+	json_decref(tables);
 	json_decref(regs);
 	return NULL;
 }
@@ -857,16 +952,22 @@ static const struct command cli_db_commands[] = {
         {
                 .name = "db show",
                 .synopsis = "MODEL [--db PATH] [--json]",
-                .summary = "show a model's identity, categories and registers",
+                .summary = "show a model's identity, categories, tables and registers",
                 .help = "Show the models MODEL names in the first database (search order, or\n"
-                        "--db) that has any: identity, categories and the register table (id,\n"
-                        "subnode, address, type, access, units, default).\n"
+                        "--db) that has any: identity, categories, tables (values inside the\n"
+                        "drive reached through an index and a value register: id, axis, the\n"
+                        "registers' subnode, both registers, the entries the index allows) and\n"
+                        "the register table (id, subnode, address, type, access, units,\n"
+                        "default).\n"
                         "  MODEL      a model name (axs-100), a part number (AXS-100), or\n"
                         "             PRODUCT[:REVISION] in hex (0x00010064:0x00010002)\n"
                         "  --db PATH  look only in this database\n"
                         "JSON: an array of models, each with the keys of 'db list --json' and\n"
-                        "axes, categories: [{id, label}] and registers: [{id, subnode, address,\n"
-                        "type, access, units, default}]; a default is null when there is none.\n",
+                        "axes, categories: [{id, label}], tables: [{id, axis, subnode,\n"
+                        "index_register, value_register, first_entry, entries}] and registers:\n"
+                        "[{id, subnode, address, type, access, units, default}]; a default is\n"
+                        "null when there is none, axis when the file names none, first_entry\n"
+                        "and entries when the index register has no integer range.\n",
                 .arg_names = {"MODEL", NULL},
                 .opts = db_options,
                 .run = cmd_db_show,

@@ -126,6 +126,65 @@ AX_API int ax_dict_error_at(const ax_dict *dict, size_t index, uint32_t *code_ou
 /** Description of drive error @p code, or NULL when the dictionary has none. @since 0.1 */
 AX_API const char *ax_dict_error_text(const ax_dict *dict, uint32_t code);
 
+/** @name Tables
+ * A table is a block of values inside the drive (a cogging compensation
+ * table, the error list, a user memory) reached through two registers:
+ * writing an entry number to the index register selects an entry, then the
+ * value register reads or writes that entry. Version 3 files list a
+ * device's tables as `Tables/Table[@id @axis @id_index @id_value]`, `axis`
+ * being optional; version 2 files have none.
+ * Thread safety: immutable, like the dictionary.
+ * @{
+ */
+
+/** Number of tables. @since 0.1 */
+AX_API size_t ax_dict_table_count(const ax_dict *dict);
+
+/**
+ * Table @p index (0-based, file order).
+ *
+ * A table that names no axis uses the first registers of those ids in file
+ * order; ax_reg_subnode() of its registers says where they are.
+ * Any out pointer may be NULL. Ownership: all borrowed from the dictionary.
+ *
+ * @param[out] id_out         the table's id
+ * @param[out] axis_out       the axis (subnode) the file gives it, or -1 when none
+ * @param[out] index_reg_out  the register that selects an entry
+ * @param[out] value_reg_out  the register that reads or writes the selected entry
+ * @return 0, or AX_ENOTFOUND past the end (out params untouched).
+ * @since 0.1
+ */
+AX_API int ax_dict_table_at(const ax_dict *dict, size_t index, const char **id_out,
+			    int *axis_out, const ax_reg **index_reg_out,
+			    const ax_reg **value_reg_out);
+
+/**
+ * Find a table by id. @p axis < 0 takes the first match in file order;
+ * otherwise only a table the file gives that axis matches (ids repeat per
+ * axis, as register ids do).
+ *
+ * @param[out] index_out  its position, for ax_dict_table_at() and ax_dict_table_entries()
+ * @return 0, or AX_ENOTFOUND (message names the id; *index_out untouched).
+ * @since 0.1
+ */
+AX_API int ax_dict_table_find(const ax_dict *dict, const char *id, int axis, size_t *index_out);
+
+/**
+ * The entry numbers table @p index has: those its index register's Range
+ * allows. A negative minimum counts from 0, since drives take a negative
+ * index (usually -1) as "no entry selected".
+ *
+ * @param[out] first_out  the first entry number (may be NULL)
+ * @param[out] count_out  how many entries there are (may be NULL)
+ * @return 0, AX_ENOTFOUND (no table @p index), or AX_ERANGE (the index
+ *         register has no Range, a Range that is not 64-bit integers, or one
+ *         that allows no entry; the message names the register).
+ * @since 0.1
+ */
+AX_API int ax_dict_table_entries(const ax_dict *dict, size_t index, int64_t *first_out,
+				 uint64_t *count_out);
+/** @} */
+
 /** @name Register properties
  * Getters on a register; strings are "" when absent, never NULL.
  * @since 0.1
