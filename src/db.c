@@ -664,7 +664,7 @@ const char *ax_match_name(int match)
 
 static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct ax_reg *r)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct db_bind b;
 	int err;
 
@@ -739,7 +739,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 			   int64_t source_id)
 {
 	const ax_dict_identity *id = &d->identity;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct db_bind b;
 	int64_t model_id;
 	int err, rc;
@@ -830,7 +830,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 			    const char *sha256, int *replaced_out, ax_db_model **models_out,
 			    size_t *n_models_out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct db_bind b;
 	int64_t source_id = 0, deleted = 0;
 	int found = 0, unchanged = 0;
@@ -1004,7 +1004,7 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 {
 	ax_db_model *models = NULL, *m;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int err, rc, failed = 0;
 
 	err = db_stmt(db, source_id > 0 ? ST_MODEL_LIST_SOURCE : ST_MODEL_LIST, &st);
@@ -1108,7 +1108,7 @@ static struct ax_reg *db_row_reg(ax_dict *d, sqlite3_stmt *st)
 
 static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct ax_reg *r;
 	int err, rc;
 
@@ -1159,7 +1159,7 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 
 static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct ax_reg *r;
 	int err, rc;
 
@@ -1208,7 +1208,7 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 
 static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int err, rc;
 
 	err = db_stmt(db, ST_CATEGORY_SELECT, &st);
@@ -1259,7 +1259,7 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 {
 	ax_dict *d = NULL;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	char *source;
 	size_t len = strlen(db->path) + 32;
 	int err, rc;
@@ -1547,7 +1547,7 @@ int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t
 		  ax_dict **dict_out, int *match_out, char **reason_out)
 {
 	ax_dict *dict = NULL;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	char *model = NULL, *reason = NULL;
 	int64_t model_id = 0;
 	uint32_t found_rev = 0;

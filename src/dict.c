@@ -878,7 +878,7 @@ static int dict_table_get(const ax_dict *dict, size_t index, const struct ax_dic
 int ax_dict_table_at(const ax_dict *dict, size_t index, const char **id_out, int *axis_out,
                      const ax_reg **index_reg_out, const ax_reg **value_reg_out)
 {
-	const struct ax_dict_table *t;
+	const struct ax_dict_table *t = NULL;
 	int err = dict_table_get(dict, index, &t);
 
 	if (err < 0)
@@ -940,7 +940,7 @@ static int dict_parse_i64(const char *s, int64_t *out)
 int ax_dict_table_entries(const ax_dict *dict, size_t index, int64_t *first_out,
                           uint64_t *count_out)
 {
-	const struct ax_dict_table *t;
+	const struct ax_dict_table *t = NULL;
 	const struct ax_reg *r;
 	int64_t lo, hi;
 	int err = dict_table_get(dict, index, &t);
@@ -1141,7 +1141,7 @@ static uint64_t dict_bitfield_mask(const struct ax_dict_bitfield *bf)
 
 int ax_reg_bitfield_get(const ax_reg *reg, const char *name, uint64_t value, uint64_t *out)
 {
-	const struct ax_dict_bitfield *bf;
+	const struct ax_dict_bitfield *bf = NULL;
 	int err;
 
 	AX_ASSERT_ARG(reg);
@@ -1157,7 +1157,7 @@ int ax_reg_bitfield_get(const ax_reg *reg, const char *name, uint64_t value, uin
 int ax_reg_bitfield_set(const ax_reg *reg, const char *name, uint64_t value, uint64_t field,
                         uint64_t *out)
 {
-	const struct ax_dict_bitfield *bf;
+	const struct ax_dict_bitfield *bf = NULL;
 	uint64_t mask;
 	int err;
 
