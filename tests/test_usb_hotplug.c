@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hot-plug detection of the `usb` transport (transports/usb/usb_hotplug.c),
+ * driven directly: the plugin ABI has no monitor op yet, so this test links
+ * the transport's internals and hands them a host table of its own, as the
+ * core will. Devices come and go in a umockdev testbed (usbemu.h), the real
+ * libusb sees them arrive and leave.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "axlink/axlink.h"
+#include "usb.h"
+#include "usbemu.h"
+
+#define VENDOR_ID 0x0000A71Cu
+#define AXS100_PRODUCT 0x00010064u
+
+/* --- a host table, as the core builds one -------------------------------------------------- */
+
+static char last_error[512];
+
+static int host_log_enabled(const ax_host *host, int level)
+{
+	(void)host;
+	return level <= AX_LOG_WARN;
+}
+
+static void host_log(const ax_host *host, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)host;
+	(void)level;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int host_error(const ax_host *host, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)host;
+	va_start(ap, fmt);
+	(void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int host_drive_error(const ax_host *host, uint32_t drive_code, int command,
+			    unsigned subnode, uint32_t address)
+{
+	(void)host;
+	(void)snprintf(last_error, sizeof(last_error),
+		       "drive error 0x%08X (command %d, subnode %u, 0x%03X)", (unsigned)drive_code,
+		       command, subnode, (unsigned)address);
+	return AX_EDRIVE;
+}
+
+static uint64_t host_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *host_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+static void *host_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static void host_free(void *p)
+{
+	free(p);
+}
+
+static const ax_host test_host = {
+	.size = sizeof(ax_host),
+	.abi_major = AX_PLUGIN_ABI_MAJOR,
+	.abi_minor = AX_PLUGIN_ABI_MINOR,
+	.log_enabled = host_log_enabled,
+	.log = host_log,
+	.error = host_error,
+	.drive_error = host_drive_error,
+	.now_ns = host_now_ns,
+	.alloc = host_alloc,
+	.calloc = host_calloc,
+	.free = host_free,
+	.mcb_encode = ax_mcb_encode,
+	.mcb_decode = ax_mcb_decode,
+	.mcb_check_reply = ax_mcb_check_reply,
+	.mcb_request = ax_mcb_request,
+	.mcb_reply_value = ax_mcb_reply_value,
+};
+
+/* --- events ------------------------------------------------------------------------------- */
+
+#define MAX_EVENTS 8
+
+struct events {
+	size_t n;
+	int stop_with;  /* < 0: the callback returns it */
+	struct {
+		int event, access;
+		char uri[256], detail[512];
+		uint32_t known, vendor, product, serial;
+	} e[MAX_EVENTS];
+};
+
+static int on_event(int event, const ax_scan_result *r, void *userdata)
+{
+	struct events *ev = userdata;
+
+	if (ev->n < MAX_EVENTS) {
+		ev->e[ev->n].event = event;
+		ev->e[ev->n].access = r->access;
+		(void)snprintf(ev->e[ev->n].uri, sizeof(ev->e[0].uri), "%s", r->uri);
+		(void)snprintf(ev->e[ev->n].detail, sizeof(ev->e[0].detail), "%s", r->detail);
+		ev->e[ev->n].known = r->known;
+		ev->e[ev->n].vendor = r->vendor_id;
+		ev->e[ev->n].product = r->product_code;
+		ev->e[ev->n].serial = r->serial;
+	}
+	ev->n++;
+	return ev->stop_with;
+}
+
+/* Run until @want events arrived or @ms passed. */
+static void run_until(usb_hotplug *hp, struct events *ev, size_t want, int ms)
+{
+	uint64_t end = host_now_ns() + (uint64_t)ms * 1000000u;
+
+	while (ev->n < want && host_now_ns() < end) {
+		int r = usb_hotplug_run(hp, 100);
+
+		if (r < 0)
+			fail_msg("usb_hotplug_run: %d (%s)", r, last_error);
+	}
+}
+
+static const usbemu_dev_config drive_cfg = {
+	.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "AXS-100 USB",
+	.serial = "SN-H1", .model = "axs-100", .drive_serial = 4242,
+};
+
+static const usbemu_dev_config unknown_cfg = {
+	.vid = 0x1234, .pid = 0x5678, .manufacturer = "Other", .product = "Gadget",
+	.serial = "SN-X", .model = "axs-100", .drive_serial = 1,
+};
+
+static int setup(void **state)
+{
+	usbemu *emu = NULL;
+
+	if (usbemu_new(&emu) < 0)
+		fail_msg("no USB emulation (run under umockdev-wrapper)");
+	*state = emu;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	usbemu_free(*state);
+	return 0;
+}
+
+static void test_usb_hotplug__arrive_then_leave(void **state)
+{
+	usbemu *emu = *state;
+	struct events ev = { 0 };
+	usb_hotplug *hp = NULL;
+	usbemu_dev *dev = NULL;
+
+	if (usb_hotplug_start(&hp, &test_host, 0, 200, on_event, &ev) < 0)
+		fail_msg("usb_hotplug_start: %s", last_error);
+	/* Nothing attached yet: a quiet wait reports nothing. */
+	assert_int_equal(usb_hotplug_run(hp, 50), 0);
+	assert_int_equal(ev.n, 0);
+
+	assert_int_equal(usbemu_add(emu, &drive_cfg, &dev), 0);
+	run_until(hp, &ev, 1, 3000);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.e[0].event, USB_HOTPLUG_ARRIVED);
+	/* The arrival is a full scan record: USB strings and the identity read over MCB. */
+	assert_int_equal(ev.e[0].access, AX_ACCESS_OK);
+	assert_string_equal(ev.e[0].uri, "usb:?vid=1209&pid=0001&serial=SN-H1");
+	assert_string_equal(ev.e[0].detail,
+			    "bus 1 address 2 port 1-1 id 1209:0001 manufacturer 'axlink' product "
+			    "'AXS-100 USB' serial 'SN-H1'");
+	assert_int_equal(ev.e[0].vendor, VENDOR_ID);
+	assert_int_equal(ev.e[0].product, AXS100_PRODUCT);
+	assert_int_equal(ev.e[0].serial, 4242);
+	assert_true(ev.e[0].known & AX_SCAN_HAS_SERIAL);
+
+	usbemu_dev_unplug(dev);
+	run_until(hp, &ev, 2, 3000);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.e[1].event, USB_HOTPLUG_LEFT);
+	/* The removal names the drive as its arrival did, so the two can be paired. */
+	assert_string_equal(ev.e[1].uri, ev.e[0].uri);
+	assert_string_equal(ev.e[1].detail, ev.e[0].detail);
+	assert_int_equal(ev.e[1].serial, 4242);
+
+	/* Quiet again. */
+	assert_int_equal(usb_hotplug_run(hp, 50), 0);
+	assert_int_equal(ev.n, 2);
+	usb_hotplug_stop(hp);
+}
+
+static void test_usb_hotplug__unknown_ids_are_ignored(void **state)
+{
+	usbemu *emu = *state;
+	struct events ev = { 0 };
+	usb_hotplug *hp = NULL;
+	usbemu_dev *dev = NULL, *drive = NULL;
+	usbemu_stats st;
+
+	assert_int_equal(usb_hotplug_start(&hp, &test_host, 0, 200, on_event, &ev), 0);
+	assert_int_equal(usbemu_add(emu, &unknown_cfg, &dev), 0);
+	/* Then a known drive: once it is in, the gadget's arrival was seen (and dropped). */
+	assert_int_equal(usbemu_add(emu, &drive_cfg, &drive), 0);
+	run_until(hp, &ev, 1, 3000);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.e[0].uri, "usb:?vid=1209&pid=0001&serial=SN-H1");
+	usbemu_dev_unplug(dev);
+	assert_int_equal(usb_hotplug_run(hp, 300), 0);
+	assert_int_equal(ev.n, 1);
+	/* Never opened: not by the arrival, not by the removal. */
+	usbemu_dev_stats(dev, &st);
+	assert_int_equal(st.opens, 0);
+	usb_hotplug_stop(hp);
+}
+
+static void test_usb_hotplug__enumerate_reports_present_drives(void **state)
+{
+	usbemu *emu = *state;
+	struct events ev = { 0 };
+	usb_hotplug *hp = NULL;
+	usbemu_dev *dev = NULL;
+
+	assert_int_equal(usbemu_add(emu, &drive_cfg, &dev), 0);
+	assert_int_equal(usb_hotplug_start(&hp, &test_host, USB_HOTPLUG_ENUMERATE, 200,
+					   on_event, &ev), 0);
+	assert_int_equal(usb_hotplug_run(hp, 1000), 1);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.e[0].event, USB_HOTPLUG_ARRIVED);
+	assert_int_equal(ev.e[0].serial, 4242);
+	usb_hotplug_stop(hp);
+
+	/* Without the flag, what is already there is not news. */
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(usb_hotplug_start(&hp, &test_host, 0, 200, on_event, &ev), 0);
+	assert_int_equal(usb_hotplug_run(hp, 200), 0);
+	assert_int_equal(ev.n, 0);
+	usb_hotplug_stop(hp);
+}
+
+/* A drive that arrives and does not answer is still reported, with why. */
+static void test_usb_hotplug__silent_drive_arrives_as_no_reply(void **state)
+{
+	usbemu *emu = *state;
+	struct events ev = { 0 };
+	usb_hotplug *hp = NULL;
+	usbemu_dev *dev = NULL;
+
+	assert_int_equal(usb_hotplug_start(&hp, &test_host, 0, 30, on_event, &ev), 0);
+	assert_int_equal(usbemu_add(emu, &drive_cfg, &dev), 0);
+	usbemu_dev_set_mute(dev, 1);
+	run_until(hp, &ev, 1, 3000);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.e[0].access, AX_ACCESS_NO_REPLY);
+	assert_int_equal(ev.e[0].known, 0);
+	assert_string_equal(ev.e[0].uri, "usb:?vid=1209&pid=0001&serial=SN-H1");
+	usb_hotplug_stop(hp);
+}
+
+static void test_usb_hotplug__callback_stops_the_run(void **state)
+{
+	usbemu *emu = *state;
+	struct events ev = { .stop_with = -42 };
+	usb_hotplug *hp = NULL;
+	usbemu_dev *dev = NULL;
+	int r = 0;
+
+	assert_int_equal(usb_hotplug_start(&hp, &test_host, 0, 200, on_event, &ev), 0);
+	assert_int_equal(usbemu_add(emu, &drive_cfg, &dev), 0);
+	for (int i = 0; i < 30 && r == 0; i++)
+		r = usb_hotplug_run(hp, 100);
+	assert_int_equal(r, -42);
+	assert_int_equal(ev.n, 1);
+	usb_hotplug_stop(hp);
+}
+
+static void *waker_main(void *arg)
+{
+	struct timespec ts = { 0, 100000000L };
+
+	nanosleep(&ts, NULL);
+	usb_hotplug_wake(arg);
+	return NULL;
+}
+
+static void test_usb_hotplug__wake_ends_a_long_wait(void **state)
+{
+	struct events ev = { 0 };
+	usb_hotplug *hp = NULL;
+	uint64_t t0, took;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(usb_hotplug_start(&hp, &test_host, 0, 200, on_event, &ev), 0);
+	assert_int_equal(pthread_create(&t, NULL, waker_main, hp), 0);
+	t0 = host_now_ns();
+	assert_int_equal(usb_hotplug_run(hp, 10000), 0);
+	took = (host_now_ns() - t0) / 1000000u;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(took < 2000);
+	usb_hotplug_stop(hp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__arrive_then_leave, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__unknown_ids_are_ignored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__enumerate_reports_present_drives,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__silent_drive_arrives_as_no_reply,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__callback_stops_the_run, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__wake_ends_a_long_wait, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests_name("usb_hotplug", tests, NULL, NULL);
+}
