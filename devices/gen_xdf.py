@@ -751,6 +751,7 @@ def axis_registers(m):
            units="ms", nvm=True, rng=(1, 10000)),
     ]
     regs += io_registers(m)
+    regs += simulation_registers()
     if f.get("error_history"):
         for i in range(m["error_history"]):
             regs.append(r_(
@@ -804,6 +805,39 @@ def filter_registers(prefix, base, count, label, scat):
                "FILTERS", scat=scat, units="dB", nvm=True, rng=(-60.0, 60.0)),
         ]
     return regs
+
+
+def simulation_registers():
+    """Test hooks of the simulated drive (src/sim/simdrive.c): every model here
+    is simulated, so the dictionaries name them and tools reach them by id."""
+    return [
+        r_("SIM_FAULT_INJECT", 0x7E0, "u32", "rw", 0, "Inject a fault",
+           "Simulator only: writing a drive error code other than 0 puts the axis "
+           "into fault with that code (through fault reaction when it moves). "
+           "Reads the last code written.", "SIMULATION"),
+        r_("SIM_FAULT_ARM", 0x7E1, "u32", "rw", 0, "Fault at next transition",
+           "Simulator only: a drive error code other than 0 is raised at the "
+           "next control word that changes the state, instead of that change; "
+           "reads 0 again once it fired.", "SIMULATION"),
+        r_("SIM_STATUS_FREEZE", 0x7E2, "u16", "rw", 0, "Freeze the status word",
+           "Simulator only: while 1 the status word keeps its present value "
+           "though the state machine goes on (a drive that never confirms).",
+           "SIMULATION", enums=[(0, "Live"), (1, "Frozen")]),
+        r_("SIM_HOME_SWITCH_POSITION", 0x7E3, "s32", "rw", 4096,
+           "Home switch position",
+           "Simulator only: where the home switch sits, in counts of the "
+           "position the axis started at.", "SIMULATION", units="cnt"),
+        r_("SIM_POS_LIMIT_SWITCH_POSITION", 0x7E4, "s32", "rw", 409600,
+           "Positive limit switch position",
+           "Simulator only: where the positive limit switch (and the mechanical "
+           "stop behind it) sits, in counts of the starting position.",
+           "SIMULATION", units="cnt"),
+        r_("SIM_NEG_LIMIT_SWITCH_POSITION", 0x7E5, "s32", "rw", -409600,
+           "Negative limit switch position",
+           "Simulator only: where the negative limit switch (and the mechanical "
+           "stop behind it) sits, in counts of the starting position.",
+           "SIMULATION", units="cnt"),
+    ]
 
 
 def io_registers(m):
@@ -887,6 +921,7 @@ CATEGORIES = [
     ("IN_OUT", "Inputs / outputs", "Entradas / salidas", [("ANALOG", "Analog inputs")]),
     ("MONITORING", "Monitoring", "Monitorización", []),
     ("STORAGE", "Store and restore", "Guardar y restaurar", []),
+    ("SIMULATION", "Simulation (simulated drives only)", None, []),
 ]
 
 # (code, affected module, error type, en_US, es_ES or None)
@@ -1063,6 +1098,33 @@ def check_model(m, regs):
                                                                          r.default))
 
 
+# Tables (version 3 `Tables/Table`): values inside the drive reached through
+# two registers, the index register selecting an entry and the value register
+# reading or writing it. (id, index register, value register), on subnode 0.
+COMM_TABLES = [
+    ("DRV_DIAG_ERROR_LIST", "DRV_DIAG_ERROR_LIST_IDX", "DRV_DIAG_ERROR_LIST_CODE"),
+]
+
+
+def model_tables(m, regs):
+    """The tables of model @m as (id, axis or None, index id, value id). A table
+    without an axis uses subnode 0: both registers must be there, and the index
+    register needs an integer range, which is what tells the entries."""
+    by_key = {(sub, r.id): r for sub, r in regs}
+    out = []
+    for tid, index, value in COMM_TABLES:
+        for rid in (index, value):
+            if (0, rid) not in by_key:
+                raise SystemExit("%s: table %s: no register %s on subnode 0"
+                                 % (m["name"], tid, rid))
+        rng = by_key[(0, index)].range
+        if not rng or not all(isinstance(v, int) for v in rng):
+            raise SystemExit("%s: table %s: index register %s has no integer range"
+                             % (m["name"], tid, index))
+        out.append((tid, None, index, value))
+    return out
+
+
 def used_categories(regs):
     used = {}
     for _, r in regs:
@@ -1130,6 +1192,17 @@ def write_errors(w, depth):
     w.line(depth, "</Errors>")
 
 
+def write_tables(w, depth, tables):
+    w.line(depth, "<Tables>")
+    for tid, axis, index, value in tables:
+        a = [("id", tid)]
+        if axis is not None:
+            a.append(("axis", str(axis)))
+        a += [("id_index", index), ("id_value", value)]
+        w.line(depth + 1, "<Table %s/>" % fmt_attrs(a))
+    w.line(depth, "</Tables>")
+
+
 def write_reg_children(w, depth, r):
     write_labels(w, depth, r.label, r.es)
     if r.range:
@@ -1179,6 +1252,7 @@ def identity_attrs(m, with_interface):
 
 def render_v3(m):
     regs = model_registers(m)
+    tables = model_tables(m, regs)
     w = Writer()
     w.line(0, '<?xml version="1.0" encoding="UTF-8"?>')
     for s in header_comment(m):
@@ -1209,6 +1283,8 @@ def render_v3(m):
             w.line(5, "</MCBRegister>")
         w.line(4, "</MCBRegisters>")
         write_errors(w, 4)
+        if tables:
+            write_tables(w, 4, tables)
         w.line(3, "</%s>" % tag)
     w.line(2, "</Devices>")
     w.line(1, "</Body>")

@@ -11,9 +11,14 @@
  * restore, identity) get a hook after the generic checks. Requests arrive as
  * frames and leave as frames built with the codec the creator hands in, so
  * the simulator never disagrees with the library about framing or CRC.
+ *
+ * Motion advances in fixed steps of SIMDRIVE_STEP_NS whatever the request
+ * rate, so a run depends only on the times the ticks give, not on how often
+ * they come: tests with a fake clock get exact, repeatable trajectories.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,26 +36,55 @@ enum {
 #undef SIM_REG_ADDRESS
 };
 
+/*
+ * Registers the motion also uses (devices/gen_xdf.py). The generator does not
+ * vouch for them, so each counts only where the dictionary gives it the type
+ * below (see opt_get()); elsewhere its default applies.
+ */
+#define REG_MAX_ACC 0x026        /* float rev/s^2 */
+#define REG_MAX_DEC 0x027        /* float rev/s^2 */
+#define REG_QUICK_STOP_DEC 0x028 /* float rev/s^2 */
+#define REG_POS_WINDOW 0x02A     /* u32 cnt */
+#define REG_POS_WINDOW_TIME 0x02B /* u16 ms */
+#define REG_POS_REF 0x032        /* s32 cnt: position demand */
+#define REG_VEL_REF 0x033        /* float rev/s: velocity demand */
+#define REG_POS_MIN 0x4B0        /* s32 cnt: software limits */
+#define REG_POS_MAX 0x4B1
+#define REG_VEL_LIMIT 0x4B2      /* float rev/s */
+#define REG_HOM_MODE 0x450       /* u16 method */
+#define REG_HOM_OFFSET 0x451     /* s32 cnt */
+#define REG_HOM_SPEED 0x452      /* float rev/s */
+#define REG_HOM_SPEED_ZERO 0x453 /* float rev/s */
+#define REG_HOM_ACC 0x454        /* float rev/s^2 */
+#define REG_HOM_TIMEOUT 0x455    /* u32 ms */
+#define REG_SIM_FAULT_INJECT 0x7E0 /* u32: the test hooks, see simdrive.h */
+#define REG_SIM_FAULT_ARM 0x7E1    /* u32 */
+#define REG_SIM_FREEZE 0x7E2       /* u16 */
+#define REG_SIM_HOME_SWITCH 0x7E3  /* s32 cnt */
+#define REG_SIM_POS_LIMIT 0x7E4    /* s32 cnt */
+#define REG_SIM_NEG_LIMIT 0x7E5    /* s32 cnt */
+
 /* Signatures of store all ("save") and restore all ("load"), as ASCII in a u32. */
 #define SIG_STORE 0x65766173u
 #define SIG_RESTORE 0x64616F6Cu
 /* CiA 301 answer to a store/restore without the right signature. */
 #define CODE_NOT_STORED 0x08000020u
 
-/* CiA 402 states the simulation visits (the transient ones are skipped). */
+/* CiA 402 states the simulation visits ("not ready to switch on" passes at power-on). */
 enum axis_state {
 	ST_SWITCH_ON_DISABLED,
 	ST_READY,
 	ST_SWITCHED_ON,
 	ST_OP_ENABLED,
 	ST_QUICK_STOP,
+	ST_FAULT_REACTION,
 	ST_FAULT,
 };
 
 /*
  * Status word of each state: DESIGN §7 bits, with bit 4 (voltage enabled)
  * set because the simulated bus is always powered. Bit 5 (quick stop) is
- * active low, so it is clear only in quick stop active and fault.
+ * active low, so it is clear only in quick stop active and the fault states.
  */
 static const uint16_t state_status[] = {
 	[ST_SWITCH_ON_DISABLED] = 0x0050,
@@ -58,17 +92,62 @@ static const uint16_t state_status[] = {
 	[ST_SWITCHED_ON] = 0x0033,
 	[ST_OP_ENABLED] = 0x0037,
 	[ST_QUICK_STOP] = 0x0017,
+	[ST_FAULT_REACTION] = 0x001F,
 	[ST_FAULT] = 0x0018,
 };
 
 #define SW_TARGET_REACHED 0x0400u
+#define SW_INTERNAL_LIMIT 0x0800u
+#define SW_SET_POINT_ACK 0x1000u /* profile position; homing attained in homing */
+#define SW_HOMING_ERROR 0x2000u
+#define CW_NEW_SET_POINT 0x0010u /* also starts homing */
+#define CW_RELATIVE 0x0040u
 #define CW_FAULT_RESET 0x0080u
+#define CW_HALT 0x0100u
+#define CW_TARGET_LATCH 0x0200u
+
+/* Operation modes (DESIGN §7). */
+#define MODE_CURRENT 0x02
+#define MODE_VELOCITY 0x03
+#define MODE_POSITION 0x04
+#define MODE_TORQUE 0x05
+#define MODE_PROFILE_VELOCITY 0x13
+#define MODE_PROFILE_POSITION 0x14
+#define MODE_CYCLIC_POSITION 0x24
+#define MODE_HOMING 0x113
+
+/*
+ * An acceleration the profile treats as a step (no ramp), for a limit of 0 or
+ * nonsense; large but finite, so no inf - inf appears in the arithmetic.
+ */
+#define ACC_INSTANT 1e12
+
+enum homing {
+	HOM_IDLE,   /* not started, or interrupted */
+	HOM_SEARCH, /* running toward the switch, limit, stop or index */
+	HOM_INDEX,  /* methods 5 and 6: back from the limit to the next index pulse */
+	HOM_RETURN, /* home found: moving onto it ("attained, target not reached") */
+	HOM_DONE,
+	HOM_FAILED,
+};
 
 struct sim_axis {
 	enum axis_state state;
-	uint16_t last_control; /* for the rising edge of the fault reset bit */
-	double pos;            /* position in counts, with the fraction the register drops */
-	int at_target;         /* bit 10 of the status word while operation is enabled */
+	uint16_t last_control; /* for the edges of bits 4, 7 and 9 */
+	double pos;            /* actual position in counts, with the fraction the register drops */
+	double vel;            /* counts/s */
+	double origin;         /* world position of position 0; homing moves it */
+	double target;         /* where the position modes go, counts */
+	int moving;            /* a position profile is under way */
+	uint64_t window_ns;    /* time inside the position window since the profile ended */
+	int at_target;         /* status bit 10 */
+	int limited;           /* status bit 11: the target was clamped to a software limit */
+	int sp_ack;            /* status bit 12 in profile position */
+	enum homing hom;
+	int hom_method;
+	int hom_dir;           /* +1 or -1 */
+	double hom_event;      /* world position of what the search looks for */
+	uint64_t hom_ns;       /* time spent homing */
 };
 
 struct simdrive {
@@ -76,10 +155,15 @@ struct simdrive {
 	simdrive_codec codec;
 	const simdrive_model *model;
 	const simmodel_table *table; /* the model's register space */
-	uint64_t last_ns; /* time of the last tick */
+	uint64_t last_ns; /* time of the last step */
 	int have_time;    /* last_ns is valid */
 	struct sim_axis *axes; /* model->axes entries, axis n at [n - 1] */
 	uint8_t *store;        /* table->store_size bytes, each register at its offset */
+	/* A fault scheduled by simdrive_fault_at(). */
+	int fault_due;
+	uint64_t fault_at_ns;
+	unsigned fault_axis;
+	uint32_t fault_code;
 };
 
 const simdrive_model *simdrive_models(void)
@@ -225,16 +309,52 @@ static void flt_set(simdrive *d, unsigned subnode, unsigned address, float f)
 	num_set(d, subnode, address, float_bits(f));
 }
 
-/* ---- CiA 402 and motion ------------------------------------------------ */
 
-static int mode_is_position(unsigned mode)
+/*
+ * A register outside SIMMODEL_BEHAVIOUR, as a double: its value when the
+ * dictionary has it with type @dtype, else @def (a model without software
+ * limits has none, and a dictionary of another vendor might type it otherwise).
+ */
+static double opt_get(simdrive *d, unsigned n, unsigned address, int dtype, double def)
 {
-	return mode == 0x04 || mode == 0x14 || mode == 0x24;
+	const simmodel_reg *r = reg_lookup(d, n, address);
+	uint64_t raw;
+
+	if (!r || r->dtype != dtype)
+		return def;
+	raw = le_get(reg_slot(d, r), r->size);
+	switch (dtype) {
+	case AX_DTYPE_FLOAT: {
+		double f = bits_float((uint32_t)raw);
+
+		return isfinite(f) ? f : def;
+	}
+	case AX_DTYPE_S32:
+		return (int32_t)(uint32_t)raw;
+	default:
+		return (double)raw;
+	}
 }
 
-static int mode_is_velocity(unsigned mode)
+static void opt_set(simdrive *d, unsigned n, unsigned address, int dtype, uint64_t raw)
 {
-	return mode == 0x03 || mode == 0x13;
+	const simmodel_reg *r = reg_lookup(d, n, address);
+
+	if (r && r->dtype == dtype)
+		le_put(reg_slot(d, r), r->size, raw);
+}
+
+/* ---- CiA 402 and motion ------------------------------------------------ */
+
+static int mode_is_profile_position(unsigned mode)
+{
+	return mode == MODE_PROFILE_POSITION;
+}
+
+/* Position modes without a profiler: the set point is followed as written. */
+static int mode_is_follow_position(unsigned mode)
+{
+	return mode == MODE_POSITION || mode == MODE_CYCLIC_POSITION;
 }
 
 static int mode_is_valid(unsigned mode)
@@ -257,36 +377,211 @@ static int32_t counts_of(double pos)
 	return (int32_t)(pos < 0 ? pos - 0.5 : pos + 0.5);
 }
 
+static unsigned axis_mode(simdrive *d, unsigned n)
+{
+	return (unsigned)num_get(d, n, REG_OP_VALUE);
+}
+
+/* The profile limits of axis @n, in counts: what every step needs. */
+struct limits {
+	double res;     /* counts per revolution; 0 stops all motion */
+	double vmax;    /* counts/s */
+	double acc, dec, qs_dec; /* counts/s^2 */
+};
+
+/* A rate limit in rev/s or rev/s^2 as counts: 0 or nonsense means no limit. */
+static double rate_of(double rev, double res, double none)
+{
+	if (!(rev > 0.0) || rev > 1e9)
+		return none;
+	return rev * res;
+}
+
+static void axis_limits(simdrive *d, unsigned n, struct limits *l)
+{
+	double vmax = flt_get(d, n, REG_MAX_VEL);
+	double vlim = opt_get(d, n, REG_VEL_LIMIT, AX_DTYPE_FLOAT, 0.0);
+
+	l->res = (double)(uint32_t)num_get(d, n, REG_ENC_RESOLUTION);
+	/* Written floats may be anything: NaN, infinite, negative. */
+	if (!(vmax > 0.0 && vmax < 1e6))
+		vmax = 0.0;
+	if (vlim > 0.0 && vlim < vmax)
+		vmax = vlim;
+	l->vmax = vmax * l->res;
+	l->acc = rate_of(opt_get(d, n, REG_MAX_ACC, AX_DTYPE_FLOAT, 0.0), l->res, ACC_INSTANT);
+	l->dec = rate_of(opt_get(d, n, REG_MAX_DEC, AX_DTYPE_FLOAT, 0.0), l->res, ACC_INSTANT);
+	l->qs_dec = rate_of(opt_get(d, n, REG_QUICK_STOP_DEC, AX_DTYPE_FLOAT, 0.0), l->res,
+			    ACC_INSTANT);
+}
+
+/* Keep the position where an s32 register can count it; a stop there is a hard stop. */
+static void axis_clamp(struct sim_axis *a)
+{
+	if (a->pos > 2147483647.0 || a->pos < -2147483648.0) {
+		a->pos = counts_of(a->pos);
+		a->vel = 0.0;
+	}
+}
+
+/*
+ * Change the velocity toward @want by at most @acc (speeding up) or @dec,
+ * then move by the step's mean velocity: exact under constant acceleration.
+ */
+static void ramp_velocity(struct sim_axis *a, double want, double acc, double dec, double dt)
+{
+	int speeding_up = fabs(want) > fabs(a->vel) &&
+			  (a->vel == 0.0 || (a->vel > 0) == (want > 0));
+	double dv = (speeding_up ? acc : dec) * dt, v0 = a->vel;
+
+	if (fabs(want - a->vel) <= dv)
+		a->vel = want;
+	else
+		a->vel += want > a->vel ? dv : -dv;
+	a->pos += (v0 + a->vel) / 2.0 * dt;
+	axis_clamp(a);
+}
+
+/*
+ * One step of a trapezoidal move to @target: speed up at @acc to @vmax,
+ * brake at @dec so as to stop on the target. The speed never exceeds what
+ * still allows a stop at the target (sqrt(2 dec d)); when a new target is
+ * too close to stop for, the axis brakes, overshoots and comes back.
+ * Returns 1 once the axis stands on the target.
+ */
+static int profile_step(struct sim_axis *a, double target, double vmax, double acc, double dec,
+			double dt)
+{
+	double diff = target - a->pos, dist = fabs(diff);
+	double dir = diff > 0 ? 1.0 : diff < 0 ? -1.0 : (a->vel > 0 ? -1.0 : 1.0);
+	double u = a->vel * dir; /* speed toward the target; negative: moving away */
+	double stop = sqrt(2.0 * dec * dist);
+
+	if (dist == 0.0 && a->vel == 0.0)
+		return 1;
+	if (u < 0.0) {
+		u = fmin(u + dec * dt, 0.0);
+	} else if (u > stop + dec * dt) {
+		u -= dec * dt;
+	} else {
+		double next = u > vmax ? fmax(vmax, u - dec * dt) : fmin(vmax, u + acc * dt);
+
+		u = fmin(next, stop);
+	}
+	if (u >= 0.0 && u * dt >= dist) {
+		a->pos = target;
+		a->vel = 0.0;
+		return 1;
+	}
+	a->vel = u * dir;
+	a->pos += a->vel * dt;
+	axis_clamp(a);
+	return 0;
+}
+
+/* Target reached in the position modes: inside the window for the window time. */
+static void axis_window(simdrive *d, unsigned n, uint64_t dt_ns)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	double window = opt_get(d, n, REG_POS_WINDOW, AX_DTYPE_U32, 0.0);
+	double time_ms = opt_get(d, n, REG_POS_WINDOW_TIME, AX_DTYPE_U16, 0.0);
+
+	if (a->moving || fabs(a->pos - a->target) > window) {
+		a->window_ns = 0;
+		a->at_target = 0;
+		return;
+	}
+	if (a->window_ns < UINT64_MAX - dt_ns)
+		a->window_ns += dt_ns;
+	a->at_target = (double)a->window_ns >= time_ms * 1e6;
+}
+
+/* A position target within the software limits; bit 11 says when it was cut. */
+static double axis_limit_target(simdrive *d, unsigned n, double t)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	double lo = opt_get(d, n, REG_POS_MIN, AX_DTYPE_S32, -2147483648.0);
+	double hi = opt_get(d, n, REG_POS_MAX, AX_DTYPE_S32, 2147483647.0);
+
+	a->limited = 0;
+	if (lo <= hi && (t < lo || t > hi)) {
+		a->limited = 1;
+		t = t < lo ? lo : hi;
+	}
+	if (t < -2147483648.0 || t > 2147483647.0) {
+		a->limited = 1;
+		t = counts_of(t);
+	}
+	return t;
+}
+
+/* A velocity set point in counts/s within +-vmax. */
+static double axis_velocity_demand(simdrive *d, unsigned n, const struct limits *l)
+{
+	double v = flt_get(d, n, REG_VEL_SP) * l->res;
+
+	if (v != v)
+		return 0.0;
+	return v > l->vmax ? l->vmax : v < -l->vmax ? -l->vmax : v;
+}
+
 static void axis_publish(simdrive *d, unsigned n)
 {
 	const struct sim_axis *a = &d->axes[n - 1];
 	uint16_t sw = state_status[a->state];
+	unsigned mode = axis_mode(d, n);
 
-	if (a->state == ST_OP_ENABLED && a->at_target)
-		sw |= SW_TARGET_REACHED;
-	num_set(d, n, REG_STATUS, sw);
+	if (a->state == ST_OP_ENABLED || a->state == ST_QUICK_STOP) {
+		if (a->at_target)
+			sw |= SW_TARGET_REACHED;
+		if (a->limited)
+			sw |= SW_INTERNAL_LIMIT;
+	}
+	if (a->state == ST_OP_ENABLED && mode_is_profile_position(mode) && a->sp_ack)
+		sw |= SW_SET_POINT_ACK;
+	if (a->state == ST_OP_ENABLED && mode == MODE_HOMING) {
+		if (a->hom == HOM_RETURN || a->hom == HOM_DONE)
+			sw |= SW_SET_POINT_ACK;
+		if (a->hom == HOM_FAILED)
+			sw |= SW_HOMING_ERROR;
+	}
+	/* A frozen status word is how a test makes a drive that never confirms. */
+	if (opt_get(d, n, REG_SIM_FREEZE, AX_DTYPE_U16, 0.0) == 0.0)
+		num_set(d, n, REG_STATUS, sw);
+	num_set(d, n, REG_POS_FBK, (uint32_t)counts_of(a->pos));
+	opt_set(d, n, REG_POS_REF, AX_DTYPE_S32, (uint32_t)counts_of(a->pos));
 }
 
-static void axis_update_target(simdrive *d, unsigned n)
+/* Feedback registers after a step. */
+static void axis_feedback(simdrive *d, unsigned n, const struct limits *l)
 {
-	struct sim_axis *a = &d->axes[n - 1];
-	unsigned mode = (unsigned)num_get(d, n, REG_OP_VALUE);
+	const struct sim_axis *a = &d->axes[n - 1];
+	float v = l->res > 0.0 ? (float)(a->vel / l->res) : 0.0f;
 
-	if (mode_is_position(mode))
-		a->at_target = counts_of(a->pos) == (int32_t)(uint32_t)num_get(d, n, REG_POS_SP);
-	else
-		a->at_target = mode_is_velocity(mode);
+	flt_set(d, n, REG_VEL_FBK, v);
+	opt_set(d, n, REG_VEL_REF, AX_DTYPE_FLOAT, float_bits(v));
 	axis_publish(d, n);
 }
 
 /*
- * Take the present position as the set point, so that enabling the axis or
- * changing its mode never sends it racing to a stale target.
+ * Take the present position as the set point and stand still, so that
+ * enabling the axis or changing its mode never sends it racing to a stale target.
  */
 static void axis_hold(simdrive *d, unsigned n)
 {
-	num_set(d, n, REG_POS_SP, (uint32_t)counts_of(d->axes[n - 1].pos));
-	axis_update_target(d, n);
+	struct sim_axis *a = &d->axes[n - 1];
+
+	a->vel = 0.0;
+	a->target = counts_of(a->pos);
+	a->moving = 0;
+	a->limited = 0;
+	a->sp_ack = 0;
+	a->hom = HOM_IDLE;
+	a->window_ns = UINT64_MAX / 2; /* already settled */
+	a->at_target = 1;
+	num_set(d, n, REG_POS_SP, (uint32_t)counts_of(a->pos));
+	flt_set(d, n, REG_VEL_FBK, 0.0f);
+	axis_publish(d, n);
 }
 
 static void axis_enter(simdrive *d, unsigned n, enum axis_state next)
@@ -296,96 +591,328 @@ static void axis_enter(simdrive *d, unsigned n, enum axis_state next)
 	if (a->state == next)
 		return;
 	a->state = next;
+	a->moving = 0;
+	a->sp_ack = 0;
+	a->hom = HOM_IDLE;
 	if (next == ST_OP_ENABLED) {
 		axis_hold(d, n);
 		return;
 	}
-	/* Outside operation enabled the axis stands still (no deceleration ramp). */
-	flt_set(d, n, REG_VEL_FBK, 0.0f);
-	flt_set(d, n, REG_CUR_Q_FBK, 0.0f);
+	/* Quick stop and fault reaction brake along a ramp; the other states stop dead. */
+	if (next != ST_QUICK_STOP && next != ST_FAULT_REACTION) {
+		a->vel = 0.0;
+		flt_set(d, n, REG_VEL_FBK, 0.0f);
+		flt_set(d, n, REG_CUR_Q_FBK, 0.0f);
+	}
+	a->at_target = a->vel == 0.0;
 	axis_publish(d, n);
 }
 
-/* CiA 402 transitions driven by a control word write. */
-static void axis_control(simdrive *d, unsigned n, uint16_t cw)
+/* A fault: moving axes brake first (fault reaction active), standing ones fault at once. */
+static void axis_fault(simdrive *d, unsigned n, uint32_t code)
 {
 	struct sim_axis *a = &d->axes[n - 1];
-	uint16_t prev = a->last_control;
-	enum axis_state s = a->state;
 
-	a->last_control = cw;
-	if (s == ST_FAULT) {
-		if ((cw & CW_FAULT_RESET) && !(prev & CW_FAULT_RESET))
-			axis_enter(d, n, ST_SWITCH_ON_DISABLED);
-		return;
-	}
-	if (cw & CW_FAULT_RESET)
-		return; /* a fault reset outside fault changes nothing */
-	if (!(cw & 0x02)) { /* disable voltage */
-		axis_enter(d, n, ST_SWITCH_ON_DISABLED);
-	} else if (!(cw & 0x04)) { /* quick stop */
-		if (s == ST_OP_ENABLED)
-			axis_enter(d, n, ST_QUICK_STOP);
-		else if (s == ST_READY || s == ST_SWITCHED_ON)
-			axis_enter(d, n, ST_SWITCH_ON_DISABLED);
-	} else if (!(cw & 0x01)) { /* shutdown */
-		if (s == ST_SWITCH_ON_DISABLED || s == ST_SWITCHED_ON || s == ST_OP_ENABLED)
-			axis_enter(d, n, ST_READY);
-	} else if (!(cw & 0x08)) { /* switch on, or disable operation */
-		if (s == ST_READY || s == ST_OP_ENABLED)
-			axis_enter(d, n, ST_SWITCHED_ON);
-	} else { /* enable operation; from ready it is switch on + enable at once */
-		if (s == ST_READY || s == ST_SWITCHED_ON || s == ST_QUICK_STOP)
-			axis_enter(d, n, ST_OP_ENABLED);
-	}
+	num_set(d, n, REG_DIAG_ERROR_LAST, code);
+	if ((a->state == ST_OP_ENABLED || a->state == ST_QUICK_STOP) && a->vel != 0.0)
+		axis_enter(d, n, ST_FAULT_REACTION);
+	else if (a->state != ST_FAULT_REACTION)
+		axis_enter(d, n, ST_FAULT);
 }
 
-/*
- * Move axis @n for @dt seconds. Position modes travel toward the set point
- * at PROF_MAX_VEL, velocity modes run at the (clamped) velocity set point,
- * current mode follows its set point. No acceleration ramps yet.
- */
-static void axis_move(simdrive *d, unsigned n, double dt)
+/* The CiA 402 state a control word leads to from @s. */
+static enum axis_state control_next(enum axis_state s, uint16_t cw, uint16_t prev)
+{
+	if (s == ST_FAULT)
+		return (cw & CW_FAULT_RESET) && !(prev & CW_FAULT_RESET) ? ST_SWITCH_ON_DISABLED :
+									  ST_FAULT;
+	if (s == ST_FAULT_REACTION || (cw & CW_FAULT_RESET))
+		return s; /* a fault reset outside fault changes nothing */
+	if (!(cw & 0x02)) /* disable voltage */
+		return ST_SWITCH_ON_DISABLED;
+	if (!(cw & 0x04)) { /* quick stop */
+		if (s == ST_OP_ENABLED)
+			return ST_QUICK_STOP;
+		if (s == ST_READY || s == ST_SWITCHED_ON)
+			return ST_SWITCH_ON_DISABLED;
+		return s;
+	}
+	if (!(cw & 0x01)) { /* shutdown */
+		if (s == ST_SWITCH_ON_DISABLED || s == ST_SWITCHED_ON || s == ST_OP_ENABLED)
+			return ST_READY;
+		return s;
+	}
+	if (!(cw & 0x08)) { /* switch on, or disable operation */
+		if (s == ST_READY || s == ST_OP_ENABLED)
+			return ST_SWITCHED_ON;
+		return s;
+	}
+	/* enable operation; from ready it is switch on + enable at once */
+	if (s == ST_READY || s == ST_SWITCHED_ON || s == ST_QUICK_STOP)
+		return ST_OP_ENABLED;
+	return s;
+}
+
+/* Where homing looks: the next index pulse from world position @w in direction @dir. */
+static double next_index(double w, int dir, double res)
+{
+	double k = dir > 0 ? floor(w / res) + 1.0 : ceil(w / res) - 1.0;
+
+	return k * res;
+}
+
+/* Homing error (status bit 13): the axis brakes and stays enabled, as CiA 402 has it. */
+static void homing_fail(simdrive *d, unsigned n)
 {
 	struct sim_axis *a = &d->axes[n - 1];
-	unsigned mode = (unsigned)num_get(d, n, REG_OP_VALUE);
+
+	a->hom = HOM_FAILED;
+	a->moving = 0;
+}
+
+/* Home found at world position @event: it becomes HOM_OFFSET, and the axis returns onto it. */
+static void homing_found(simdrive *d, unsigned n, double event)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	double world = a->pos + a->origin;
+	double offset = opt_get(d, n, REG_HOM_OFFSET, AX_DTYPE_S32, 0.0);
+
+	a->origin = event - offset;
+	a->pos = world - a->origin;
+	a->target = offset;
+	a->hom = HOM_RETURN;
+	a->moving = 1;
+}
+
+/* Rising edge of bit 4 in homing mode: start the method HOM_MODE names. */
+static void homing_start(simdrive *d, unsigned n)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	int method = (int)opt_get(d, n, REG_HOM_MODE, AX_DTYPE_U16, 0.0);
 	double res = (double)(uint32_t)num_get(d, n, REG_ENC_RESOLUTION);
-	double vmax = flt_get(d, n, REG_MAX_VEL);
-	double vel = 0.0;
+	double world = a->pos + a->origin;
 
-	if (a->state != ST_OP_ENABLED)
+	a->hom_method = method;
+	a->hom_ns = 0;
+	a->at_target = 0;
+	a->hom_dir = method % 2 ? 1 : -1; /* odd methods search in the positive direction */
+	switch (method) {
+	case 0: /* the present position is home */
+		homing_found(d, n, world);
+		a->target = a->pos;
+		a->moving = 0;
+		a->hom = HOM_DONE;
+		a->at_target = 1;
 		return;
-	/* Written floats may be anything: NaN, infinite, negative. */
-	if (!(vmax > 0.0 && vmax < 1e6))
-		vmax = 0.0;
-	if (mode_is_position(mode)) {
-		double target = (double)(int32_t)(uint32_t)num_get(d, n, REG_POS_SP);
-		double step = vmax * res * dt;
-		double diff = target - a->pos;
+	case 1:
+	case 2:
+		a->hom_event = opt_get(d, n, REG_SIM_HOME_SWITCH, AX_DTYPE_S32, 0.0);
+		break;
+	case 3:
+	case 5:
+	case 9:
+		a->hom_event = opt_get(d, n, REG_SIM_POS_LIMIT, AX_DTYPE_S32, 2147483647.0);
+		break;
+	case 4:
+	case 6:
+	case 10:
+		a->hom_event = opt_get(d, n, REG_SIM_NEG_LIMIT, AX_DTYPE_S32, -2147483648.0);
+		break;
+	case 7:
+	case 8:
+		if (!(res > 0.0)) {
+			homing_fail(d, n);
+			return;
+		}
+		a->hom_event = next_index(world, a->hom_dir, res);
+		break;
+	default:
+		homing_fail(d, n);
+		return;
+	}
+	a->hom = HOM_SEARCH;
+}
 
+/* Did the step from world @w0 to @w1, heading @dir, reach @e? */
+static int crossed(double w0, double w1, int dir, double e)
+{
+	return dir > 0 ? w0 < e && w1 >= e : w0 > e && w1 <= e;
+}
+
+static void homing_step(simdrive *d, unsigned n, const struct limits *l, double dt)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	double speed = rate_of(opt_get(d, n, REG_HOM_SPEED, AX_DTYPE_FLOAT, 1.0), l->res, 0.0);
+	double zero = rate_of(opt_get(d, n, REG_HOM_SPEED_ZERO, AX_DTYPE_FLOAT, 0.1), l->res, 0.0);
+	double acc = rate_of(opt_get(d, n, REG_HOM_ACC, AX_DTYPE_FLOAT, 0.0), l->res, ACC_INSTANT);
+	double timeout_ms = opt_get(d, n, REG_HOM_TIMEOUT, AX_DTYPE_U32, 0.0);
+	double pos_limit = opt_get(d, n, REG_SIM_POS_LIMIT, AX_DTYPE_S32, 2147483647.0);
+	double neg_limit = opt_get(d, n, REG_SIM_NEG_LIMIT, AX_DTYPE_S32, -2147483648.0);
+	int m = a->hom_method, index = a->hom == HOM_INDEX || m == 7 || m == 8;
+	double w0, w1;
+
+	if (a->hom != HOM_SEARCH && a->hom != HOM_INDEX) {
+		if (a->hom == HOM_RETURN &&
+		    profile_step(a, a->target, speed > 0.0 ? speed : l->vmax, acc, acc, dt)) {
+			a->hom = HOM_DONE;
+			a->moving = 0;
+		} else if (a->hom != HOM_RETURN) {
+			ramp_velocity(a, 0.0, acc, acc, dt);
+		}
+		a->at_target = (a->hom == HOM_DONE || a->hom == HOM_FAILED ||
+				a->hom == HOM_IDLE) && a->vel == 0.0;
+		return;
+	}
+	a->hom_ns += (uint64_t)(dt * 1e9 + 0.5);
+	if (timeout_ms > 0.0 && (double)a->hom_ns > timeout_ms * 1e6) {
+		homing_fail(d, n);
+		return;
+	}
+	w0 = a->pos + a->origin;
+	ramp_velocity(a, a->hom_dir * (index ? zero : speed), acc, acc, dt);
+	w1 = a->pos + a->origin;
+	if (crossed(w0, w1, a->hom_dir, a->hom_event)) {
+		if (m == 9 || m == 10) { /* a mechanical stop does not let the axis past */
+			a->pos = a->hom_event - a->origin;
+			a->vel = 0.0;
+		}
+		if ((m == 5 || m == 6) && a->hom == HOM_SEARCH) {
+			a->hom = HOM_INDEX;
+			a->hom_dir = -a->hom_dir;
+			if (!(l->res > 0.0)) {
+				homing_fail(d, n);
+				return;
+			}
+			a->hom_event = next_index(a->hom_event, a->hom_dir, l->res);
+			return;
+		}
+		homing_found(d, n, a->hom_event);
+		return;
+	}
+	/* Searching for a switch or index, a limit switch ends the search. */
+	if ((m == 1 || m == 2 || m == 7 || m == 8) &&
+	    (crossed(w0, w1, 1, pos_limit) || crossed(w0, w1, -1, neg_limit)))
+		homing_fail(d, n);
+}
+
+/* One fixed step of axis @n. */
+static void axis_step(simdrive *d, unsigned n, double dt, uint64_t dt_ns)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	unsigned mode = axis_mode(d, n);
+	int halt = (a->last_control & CW_HALT) != 0;
+	struct limits l;
+
+	axis_limits(d, n, &l);
+	switch (a->state) {
+	case ST_FAULT_REACTION:
+		ramp_velocity(a, 0.0, l.qs_dec, l.qs_dec, dt);
+		axis_feedback(d, n, &l);
+		if (a->vel == 0.0)
+			axis_enter(d, n, ST_FAULT);
+		return;
+	case ST_QUICK_STOP:
+		ramp_velocity(a, 0.0, l.qs_dec, l.qs_dec, dt);
+		a->at_target = a->vel == 0.0;
+		axis_feedback(d, n, &l);
+		return;
+	case ST_OP_ENABLED:
+		break;
+	default:
+		return;
+	}
+	if (!(l.res > 0.0) && mode != MODE_CURRENT && mode != MODE_TORQUE)
+		return; /* without a resolution nothing can move */
+
+	if (mode_is_profile_position(mode)) {
+		if (halt) {
+			ramp_velocity(a, 0.0, l.acc, l.dec, dt);
+			a->at_target = a->vel == 0.0;
+		} else {
+			if (a->moving && profile_step(a, a->target, l.vmax, l.acc, l.dec, dt))
+				a->moving = 0;
+			axis_window(d, n, dt_ns);
+		}
+	} else if (mode_is_follow_position(mode)) {
+		/* No profiler: straight at the set point at PROF_MAX_VEL, no ramps. */
+		double step = l.vmax * dt, diff;
+
+		a->target = axis_limit_target(d, n, (int32_t)(uint32_t)num_get(d, n, REG_POS_SP));
+		diff = a->target - a->pos;
 		if (diff <= step && diff >= -step) {
-			a->pos = target;
+			a->pos = a->target;
 		} else {
 			diff = diff > 0 ? step : -step;
 			a->pos += diff;
 		}
-		if (res > 0.0)
-			vel = diff / res / dt;
-	} else if (mode_is_velocity(mode)) {
-		double v = flt_get(d, n, REG_VEL_SP);
+		a->vel = diff / dt;
+		a->moving = a->pos != a->target;
+		axis_window(d, n, dt_ns);
+	} else if (mode == MODE_PROFILE_VELOCITY) {
+		double want = halt ? 0.0 : axis_velocity_demand(d, n, &l);
 
-		if (v != v)
-			v = 0.0;
-		vel = v > vmax ? vmax : v < -vmax ? -vmax : v;
-		a->pos += vel * res * dt;
-		if (a->pos > 2147483647.0 || a->pos < -2147483648.0)
-			a->pos = counts_of(a->pos); /* an s32 register cannot count further */
-	} else if (mode == 0x02) {
-		flt_set(d, n, REG_CUR_Q_FBK, flt_get(d, n, REG_CUR_Q_SP));
+		ramp_velocity(a, want, l.acc, l.dec, dt);
+		a->at_target = a->vel == want;
+	} else if (mode == MODE_VELOCITY) {
+		a->vel = axis_velocity_demand(d, n, &l);
+		a->pos += a->vel * dt;
+		axis_clamp(a);
+		a->at_target = 1;
+	} else if (mode == MODE_HOMING) {
+		homing_step(d, n, &l, dt);
+	} else {
+		a->vel = 0.0;
+		if (mode == MODE_CURRENT || mode == MODE_TORQUE)
+			flt_set(d, n, REG_CUR_Q_FBK, flt_get(d, n, REG_CUR_Q_SP));
+		a->at_target = 1;
 	}
-	num_set(d, n, REG_POS_FBK, (uint32_t)counts_of(a->pos));
-	flt_set(d, n, REG_VEL_FBK, (float)vel);
-	axis_update_target(d, n);
+	axis_feedback(d, n, &l);
+}
+
+/* Would a step of axis @n change nothing but the time? Then steps can be skipped. */
+static int axis_idle(simdrive *d, unsigned n)
+{
+	const struct sim_axis *a = &d->axes[n - 1];
+	unsigned mode;
+	struct limits l;
+
+	if (a->state == ST_QUICK_STOP)
+		return a->vel == 0.0;
+	if (a->state != ST_OP_ENABLED)
+		return a->state != ST_FAULT_REACTION;
+	if (a->vel != 0.0)
+		return 0;
+	mode = axis_mode(d, n);
+	axis_limits(d, n, &l);
+	if (!(l.res > 0.0) && mode != MODE_CURRENT && mode != MODE_TORQUE)
+		return 1;
+	if (mode_is_profile_position(mode) || mode_is_follow_position(mode)) {
+		double sp = (int32_t)(uint32_t)num_get(d, n, REG_POS_SP);
+
+		if (a->moving || (mode_is_follow_position(mode) && sp != a->pos))
+			return 0;
+		/* Settled in the window, or out of it for good. */
+		return a->at_target ||
+		       fabs(a->pos - a->target) > opt_get(d, n, REG_POS_WINDOW, AX_DTYPE_U32, 0.0);
+	}
+	if (mode == MODE_PROFILE_VELOCITY || mode == MODE_VELOCITY)
+		return ((a->last_control & CW_HALT) && mode == MODE_PROFILE_VELOCITY) ||
+		       axis_velocity_demand(d, n, &l) == 0.0;
+	if (mode == MODE_HOMING)
+		return a->hom == HOM_IDLE || a->hom == HOM_DONE || a->hom == HOM_FAILED;
+	if (mode == MODE_CURRENT || mode == MODE_TORQUE)
+		return num_get(d, n, REG_CUR_Q_FBK) == num_get(d, n, REG_CUR_Q_SP);
+	return 1;
+}
+
+static void drive_fire_scheduled(simdrive *d)
+{
+	if (!d->fault_due || d->fault_at_ns > d->last_ns)
+		return;
+	d->fault_due = 0;
+	for (unsigned n = 1; n <= d->model->axes; n++)
+		if (!d->fault_axis || n == d->fault_axis)
+			axis_fault(d, n, d->fault_code);
 }
 
 void simdrive_tick(simdrive *d, uint64_t now_ns)
@@ -393,17 +920,109 @@ void simdrive_tick(simdrive *d, uint64_t now_ns)
 	if (!d)
 		return;
 	pthread_mutex_lock(&d->lock);
-	if (d->have_time && now_ns > d->last_ns) {
-		double dt = (double)(now_ns - d->last_ns) / 1e9;
-
-		for (unsigned n = 1; n <= d->model->axes; n++)
-			axis_move(d, n, dt);
-	}
-	if (!d->have_time || now_ns > d->last_ns) {
+	if (!d->have_time) {
 		d->last_ns = now_ns;
 		d->have_time = 1;
 	}
+	while (now_ns > d->last_ns && now_ns - d->last_ns >= SIMDRIVE_STEP_NS) {
+		uint64_t steps = (now_ns - d->last_ns) / SIMDRIVE_STEP_NS;
+		int idle = 1;
+
+		for (unsigned n = 1; n <= d->model->axes && idle; n++)
+			idle = axis_idle(d, n);
+		if (idle) {
+			/* Skip the quiet stretch at once (up to a scheduled fault). */
+			if (d->fault_due && d->fault_at_ns > d->last_ns &&
+			    (d->fault_at_ns - d->last_ns) / SIMDRIVE_STEP_NS + 1 < steps)
+				steps = (d->fault_at_ns - d->last_ns) / SIMDRIVE_STEP_NS + 1;
+			d->last_ns += steps * SIMDRIVE_STEP_NS;
+		} else {
+			d->last_ns += SIMDRIVE_STEP_NS;
+			for (unsigned n = 1; n <= d->model->axes; n++)
+				axis_step(d, n, SIMDRIVE_STEP_NS / 1e9, SIMDRIVE_STEP_NS);
+		}
+		drive_fire_scheduled(d);
+	}
+	drive_fire_scheduled(d);
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* The edges of bits 4 and 9 while operation is enabled: new targets, homing start. */
+static void axis_set_point(simdrive *d, unsigned n, uint16_t cw, uint16_t prev)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	unsigned mode = axis_mode(d, n);
+	int rise4 = (cw & CW_NEW_SET_POINT) && !(prev & CW_NEW_SET_POINT);
+	int rise9 = (cw & CW_TARGET_LATCH) && !(prev & CW_TARGET_LATCH);
+
+	if (mode == MODE_HOMING) {
+		if (rise4)
+			homing_start(d, n);
+		else if (!(cw & CW_NEW_SET_POINT) &&
+			 (a->hom == HOM_SEARCH || a->hom == HOM_INDEX || a->hom == HOM_RETURN))
+			a->hom = HOM_IDLE; /* bit 4 falling interrupts homing */
+		return;
+	}
+	if (!mode_is_profile_position(mode))
+		return;
+	if (rise4 || rise9) {
+		double t = (int32_t)(uint32_t)num_get(d, n, REG_POS_SP);
+
+		if (cw & CW_RELATIVE)
+			t += a->target;
+		a->target = axis_limit_target(d, n, t);
+		a->moving = 1;
+		a->at_target = 0;
+		a->window_ns = 0;
+		a->sp_ack = 1;
+	} else if (!(cw & (CW_NEW_SET_POINT | CW_TARGET_LATCH))) {
+		a->sp_ack = 0;
+	}
+}
+
+/* CiA 402 transitions driven by a control word write, then the motion bits. */
+static void axis_control(simdrive *d, unsigned n, uint16_t cw)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	uint16_t prev = a->last_control;
+	enum axis_state next = control_next(a->state, cw, prev);
+	uint32_t armed = (uint32_t)opt_get(d, n, REG_SIM_FAULT_ARM, AX_DTYPE_U32, 0.0);
+
+	a->last_control = cw;
+	if (next != a->state && armed) {
+		opt_set(d, n, REG_SIM_FAULT_ARM, AX_DTYPE_U32, 0);
+		axis_fault(d, n, armed);
+		return;
+	}
+	axis_enter(d, n, next);
+	if (a->state == ST_OP_ENABLED)
+		axis_set_point(d, n, cw, prev);
+	axis_publish(d, n);
+}
+
+/* After a write to a set point or a limit: what the status word shows at once. */
+static void axis_refresh(simdrive *d, unsigned n)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	unsigned mode = axis_mode(d, n);
+
+	if (a->state == ST_OP_ENABLED && mode_is_follow_position(mode)) {
+		double t = axis_limit_target(d, n, (int32_t)(uint32_t)num_get(d, n, REG_POS_SP));
+
+		if (t != a->target || t != a->pos) {
+			a->target = t;
+			a->moving = t != a->pos;
+			a->window_ns = 0;
+			a->at_target = 0;
+		}
+	} else if (a->state == ST_OP_ENABLED && mode == MODE_PROFILE_VELOCITY) {
+		struct limits l;
+
+		axis_limits(d, n, &l);
+		a->at_target = a->vel == ((a->last_control & CW_HALT) ? 0.0 :
+					  axis_velocity_demand(d, n, &l));
+	}
+	axis_publish(d, n);
 }
 
 /* ---- register access --------------------------------------------------- */
@@ -419,8 +1038,11 @@ static void axis_set_mode(simdrive *d, unsigned n, uint64_t mode)
 	if (mode == num_get(d, n, REG_OP_VALUE))
 		return;
 	num_set(d, n, REG_OP_VALUE, mode);
+	d->axes[n - 1].hom = HOM_IDLE;
 	if (d->axes[n - 1].state == ST_OP_ENABLED)
 		axis_hold(d, n);
+	else
+		axis_publish(d, n);
 }
 
 static void restore_defaults(simdrive *d)
@@ -431,7 +1053,7 @@ static void restore_defaults(simdrive *d)
 	/* A restored parameter may be one the axes act on. */
 	for (unsigned n = 1; n <= d->model->axes; n++) {
 		axis_set_mode(d, n, num_get(d, n, REG_OP_CMD));
-		axis_update_target(d, n);
+		axis_refresh(d, n);
 	}
 }
 
@@ -468,7 +1090,16 @@ static int write_numeric(simdrive *d, const simmodel_reg *r, uint64_t v, uint32_
 		axis_set_mode(d, sub, v);
 		break;
 	case REG_POS_SP:
-		axis_update_target(d, sub);
+	case REG_VEL_SP:
+	case REG_MAX_VEL:
+	case REG_POS_MIN:
+	case REG_POS_MAX:
+	case REG_SIM_FREEZE: /* unfrozen, the status word catches up at once */
+		axis_refresh(d, sub);
+		break;
+	case REG_SIM_FAULT_INJECT:
+		if (v && r->dtype == AX_DTYPE_U32)
+			axis_fault(d, sub, (uint32_t)v);
 		break;
 	default:
 		break;
@@ -598,12 +1229,22 @@ int simdrive_fault(simdrive *d, unsigned axis, uint32_t error_code)
 	if (!d || axis > d->model->axes)
 		return -1;
 	pthread_mutex_lock(&d->lock);
-	for (unsigned n = 1; n <= d->model->axes; n++) {
-		if (axis && n != axis)
-			continue;
-		num_set(d, n, REG_DIAG_ERROR_LAST, error_code);
-		axis_enter(d, n, ST_FAULT);
-	}
+	for (unsigned n = 1; n <= d->model->axes; n++)
+		if (!axis || n == axis)
+			axis_fault(d, n, error_code);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+int simdrive_fault_at(simdrive *d, unsigned axis, uint32_t error_code, uint64_t at_ns)
+{
+	if (!d || axis > d->model->axes)
+		return -1;
+	pthread_mutex_lock(&d->lock);
+	d->fault_due = 1;
+	d->fault_at_ns = at_ns;
+	d->fault_axis = axis;
+	d->fault_code = error_code;
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
@@ -750,6 +1391,8 @@ int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model,
 
 		a->state = ST_SWITCH_ON_DISABLED;
 		a->pos = (int32_t)(uint32_t)num_get(d, n, REG_POS_FBK);
+		a->target = a->pos;
+		a->hom = HOM_IDLE;
 		num_set(d, n, REG_OP_VALUE, num_get(d, n, REG_OP_CMD));
 		axis_publish(d, n);
 	}

@@ -78,6 +78,61 @@ int simdrive_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf,
 int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf,
 		   size_t len, uint32_t *drive_code);
 
+/*
+ * Motion. An axis moves in fixed steps of SIMDRIVE_STEP_NS: a tick runs
+ * every step between the previous tick and @now_ns (time that goes back is
+ * ignored; the first tick only sets the clock), skipping at once the
+ * stretches where no axis can change. Feedback (CL_POS_FBK_VALUE,
+ * CL_VEL_FBK_VALUE, demands) and the status word follow every step.
+ *
+ * Per operation mode (DRV_OP_VALUE), while operation is enabled:
+ *  - profile position 0x14: a trapezoidal profile (PROF_MAX_VEL, PROF_MAX_ACC,
+ *    PROF_MAX_DEC; CL_VEL_REF_MAX caps the velocity) to the target. A new
+ *    target is taken on a rising edge of control word bit 4 (new set point,
+ *    CiA 402) or bit 9 (target latch, MCB drives): CL_POS_SET_POINT_VALUE,
+ *    plus the previous target when bit 6 (relative) is set, clamped to
+ *    CL_POS_REF_MIN/MAX_LIMIT (status bit 11). Every new target replaces the
+ *    one under way (as with bit 5, change immediately). Status bit 12
+ *    (set-point acknowledge) rises with the edge and falls when bits 4 and 9
+ *    are both low; bit 10 (target reached) falls with a new target and rises
+ *    once the position has stayed within PROF_POS_WINDOW counts of it for
+ *    PROF_POS_WINDOW_TIME ms. Bit 8 (halt) brakes to a stop (bit 10 then set).
+ *  - position 0x04, cyclic position 0x24: CL_POS_SET_POINT_VALUE is followed
+ *    as written, at PROF_MAX_VEL, without ramps or handshake.
+ *  - profile velocity 0x13: the velocity ramps (PROF_MAX_ACC/DEC) to
+ *    CL_VEL_SET_POINT_VALUE within +-PROF_MAX_VEL; bit 10 = velocity reached.
+ *    Velocity 0x03: the set point applies at once.
+ *  - current 0x02, torque 0x05: CL_CUR_Q_VALUE follows CL_CUR_Q_SET_POINT.
+ *  - homing 0x113: a rising edge of bit 4 starts HOM_MODE's method; bit 4
+ *    falling interrupts it. Methods: 0 the present position; 1/2 the home
+ *    switch (SIM_HOME_SWITCH_POSITION) searched in the positive/negative
+ *    direction; 3/4 the positive/negative limit switch
+ *    (SIM_POS/NEG_LIMIT_SWITCH_POSITION); 5/6 the limit switch, then the
+ *    next index pulse back; 7/8 the next index pulse (one per revolution,
+ *    at multiples of FBK_DIGENC1_RESOLUTION); 9/10 the mechanical stop at the
+ *    limit switch. Searches run at HOM_SPEED_SEARCH (index pulses at
+ *    HOM_SPEED_ZERO) with HOM_ACC. Once found, the home becomes HOM_OFFSET
+ *    and the axis moves back onto it. Status bits 13/12/10 as CiA 402:
+ *    0/1/1 done, 0/1/0 home found and moving onto it, 0/0/0 searching,
+ *    1/x/x error (another method, a limit switch before a home switch or
+ *    index, or HOM_MAX_SEARCH_TIME exceeded).
+ * Positions of the switches are in counts of the frame the axis started in,
+ * which homing does not move.
+ * Quick stop brakes at PROF_QUICK_STOP_DEC and stays in quick stop active
+ * (enable operation resumes). A fault on a moving axis passes through fault
+ * reaction active, braking the same way; the other state changes stop the
+ * axis at once. A control word never leaves fault except by the rising edge
+ * of bit 7.
+ *
+ * Test hooks, on each axis (registers of the simulated models' dictionaries):
+ *  - SIM_FAULT_INJECT (u32): a non-zero write faults the axis with that code.
+ *  - SIM_FAULT_ARM (u32): a non-zero code faults the axis at the next control
+ *    word that would change its state, instead of that change; then reads 0.
+ *  - SIM_STATUS_FREEZE (u16): while non-zero the status word keeps its value
+ *    (the drive stops confirming transitions); the state machine goes on.
+ */
+#define SIMDRIVE_STEP_NS 1000000u /* 1 kHz */
+
 /* Advance the simulated motion to monotonic time @now_ns (no-op if unchanged). */
 void simdrive_tick(simdrive *d, uint64_t now_ns);
 
@@ -90,6 +145,13 @@ void simdrive_tick(simdrive *d, uint64_t now_ns);
  * the axis does not exist.
  */
 int simdrive_fault(simdrive *d, unsigned axis, uint32_t error_code);
+
+/*
+ * The same fault, raised by the first tick that reaches monotonic time
+ * @at_ns (the clock simdrive_tick() is given); replaces a fault scheduled
+ * before. Returns 0, or -1 when the axis does not exist.
+ */
+int simdrive_fault_at(simdrive *d, unsigned axis, uint32_t error_code, uint64_t at_ns);
 
 /* Error code a drive started with `fault=1` reports: DC link under-voltage (CiA 402). */
 #define SIMDRIVE_FAULT_UNDERVOLTAGE 0x00003220u

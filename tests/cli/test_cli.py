@@ -585,9 +585,9 @@ def test_devices_files_have_the_documented_size():
     """The sizes devices/README.md promises, which the tests below rely on."""
     sizes = {f: [(d["interface"], len(d["registers"])) for d in xdf_devices(device(f))[1]]
              for f in DEVICE_FILES}
-    assert sizes == {"axs-100.xdf": [("ETH", 120), ("EoE", 120)],
-                     "axs-200.xdf": [("ETH", 229)],
-                     "axs-900.xdf": [("ETH", 1423)]}, sizes
+    assert sizes == {"axs-100.xdf": [("ETH", 126), ("EoE", 126)],
+                     "axs-200.xdf": [("ETH", 241)],
+                     "axs-900.xdf": [("ETH", 1471)]}, sizes
 
 
 def test_db_import_json_reports_each_file(axlink, tmp_path):
@@ -618,9 +618,9 @@ def test_db_import_text_one_line_per_file(axlink, tmp_path):
     lines = r.out.splitlines()
     assert len(lines) == 2, r
     assert lines[0].startswith(device("axs-100.xdf") + ": XDF v3, 2 model(s)"), r
-    assert "ETH 120, EoE 120" in lines[0] and "0 skipped, 0 warning(s)" in lines[0], r
+    assert "ETH 126, EoE 126" in lines[0] and "0 skipped, 0 warning(s)" in lines[0], r
     assert lines[1].startswith(device("axs-200.xdf") + ": XDF v2, 1 model(s)"), r
-    assert "ETH 229" in lines[1], r
+    assert "ETH 241" in lines[1], r
     assert f"2 of 2 file(s) imported into {db}" in r.err, r
 
 
@@ -629,7 +629,7 @@ def test_db_import_is_idempotent(axlink, imported_db):
     assert before.code == 0, before
     again = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"), "--json")
     assert again.code == 0, again
-    assert again.json()[0]["registers"] == {"ETH": 1423}, again
+    assert again.json()[0]["registers"] == {"ETH": 1471}, again
     t = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"))
     assert t.code == 0 and "replacing" not in t.out, t
     after = axlink("db", "list", "--db", imported_db, "--json")
@@ -729,7 +729,7 @@ def test_db_list_one_database(axlink, imported_db):
     assert lines[0].split() == ["NAME", "PRODUCT", "REVISION", "INTERFACE", "FIRMWARE",
                                 "REGISTERS", "DATABASE", "SOURCE"], t
     row = [ln.split() for ln in lines[1:] if ln.startswith("axs-900 ")]
-    assert row == [["axs-900", "0x00010384", "0x00010000", "ETH", "1.0.0", "1423", "db",
+    assert row == [["axs-900", "0x00010384", "0x00010000", "ETH", "1.0.0", "1471", "db",
                     device("axs-900.xdf")]], t
 
 
@@ -776,9 +776,10 @@ def test_db_show_finds_a_model_by_name_part_or_numbers(axlink, imported_db, mode
     models = r.json()
     assert len(models) == 1, r
     m = models[0]
-    assert set(LIST_KEYS | {"axes", "categories", "registers"}) == set(m), m
+    assert set(LIST_KEYS | {"axes", "categories", "tables", "registers"}) == set(m), m
     _, devs = xdf_devices(device("axs-200.xdf"))
     assert m["name"] == "axs-200" and m["axes"] == 2, m
+    assert m["tables"] == [], m   # version 2 files have no tables
     assert len(m["registers"]) == len(devs[0]["registers"]), m
     assert {c["id"] for c in m["categories"]} >= set(devs[0]["categories"]), m
 
@@ -808,7 +809,7 @@ def test_db_show_text_has_identity_categories_and_registers(axlink, imported_db)
     # Two models answer to the name: the ETH and the EoE dictionary.
     assert len(re.findall(r"^axs-100 \((ETH|EoE)\)", r.out, re.M)) == 2, r
     assert "product code  0x00010064" in r.out and "revision      0x00010002" in r.out, r
-    assert r.out.count("Registers (120):") == 2, r
+    assert r.out.count("Registers (126):") == 2, r
     assert re.search(r"^\s+DRV_OP_CMD\s+1\s+0x014\s+u16\s+rw\s+none\s+20$", r.out, re.M), r
     assert re.search(r"^\s+IDENTIFICATION\s+Product identification$", r.out, re.M), r
 
@@ -821,6 +822,99 @@ def test_db_show_text_columns_line_up_with_utf8_units(axlink, imported_db):
     row = next(ln for ln in lines if ln.split()[:1] == ["DRV_PROT_BOARD_TEMP_VALUE"])
     assert "°C" in row, row
     assert row.rindex(" ") + 1 == header.index("DEFAULT"), (header, row)
+
+
+def xdf_tables(path):
+    """Per device of a version 3 file, its tables as 'db show --json' gives them,
+    worked out from the XML: a table's registers are the ones on its axis (else
+    the first of that id in file order), its entries come from the index
+    register's Range, a negative minimum counting from 0."""
+    root = ET.parse(path).getroot()
+    found = []
+    for dev in root.find("Body/Devices"):
+        regs = dev.findall("MCBRegisters/MCBRegister")
+
+        def reg(rid, axis):
+            for r in regs:
+                if r.get("id") == rid and (axis is None or int(r.get("subnode")) == axis):
+                    return r
+            raise AssertionError(f"{path}: no register {rid} on axis {axis}")
+
+        tables = []
+        for t in dev.findall("Tables/Table"):
+            axis = None if t.get("axis") is None else int(t.get("axis"))
+            index = reg(t.get("id_index"), axis)
+            reg(t.get("id_value"), axis)
+            first = max(int(index.find("Range").get("min")), 0)
+            tables.append({"id": t.get("id"), "axis": axis, "subnode": int(index.get("subnode")),
+                           "index_register": t.get("id_index"),
+                           "value_register": t.get("id_value"), "first_entry": first,
+                           "entries": int(index.find("Range").get("max")) - first + 1})
+        found.append((dev.tag[:-len("Device")], tables))
+    return found
+
+
+@pytest.mark.parametrize("name", ["axs-100", "axs-900"])
+def test_db_show_tables_match_the_file(axlink, imported_db, name):
+    want = xdf_tables(device(name + ".xdf"))
+    assert any(tables for _, tables in want), want   # the file has tables to compare
+    models = axlink("db", "show", name, "--db", imported_db, "--json").json()
+    assert sorted((m["interface"], m["tables"]) for m in models) == sorted(want), models
+
+
+def test_db_show_text_lists_the_tables(axlink, imported_db):
+    (_, [table]), = xdf_tables(device("axs-900.xdf"))
+    r = axlink("db", "show", "axs-900", "--db", imported_db)
+    assert r.code == 0, r
+    last = table["first_entry"] + table["entries"] - 1
+    assert "\nTables (1):\n" in r.out, r
+    assert re.search(r"^\s+ID\s+AXIS\s+SUBNODE\s+INDEX\s+VALUE\s+ENTRIES$", r.out, re.M), r
+    assert re.search(rf"^\s+DRV_DIAG_ERROR_LIST\s+-\s+0\s+DRV_DIAG_ERROR_LIST_IDX\s+"
+                     rf"DRV_DIAG_ERROR_LIST_CODE\s+{table['entries']} "
+                     rf"\({table['first_entry']}\.\.{last}\)$", r.out, re.M), r
+    # Tables come between the categories and the registers.
+    assert r.out.index("Categories (") < r.out.index("Tables (") < r.out.index("Registers ("), r
+    r = axlink("db", "show", "axs-200", "--db", imported_db)
+    assert "\nTables (0):\n\nRegisters (" in r.out, r
+
+
+def test_db_tables_per_axis_and_skipped_ones(axlink, tmp_path):
+    """tests/data/v3_tables.xdf: tables on two axes, one without an axis, three
+    whose index register gives no entry count, and eight malformed ones."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "v3_tables.xdf"))
+    db = tmp_path / "tables.db"
+    r = axlink("db", "import", "--db", db, data, "--json")
+    assert r.code == 0, r
+    warnings = [w for w in r.json()[0]["warnings"] if ": table" in w]
+    assert len(warnings) == 8, r
+    assert all(re.match(re.escape(data) + r":\d+: table( '\w+')?: .*, skipped$", w)
+               for w in warnings), r
+    assert any("table 'WRONG_AXIS_TABLE': index register 'COGGING_COMP_TABLE_INDEX' "
+               "(id_index) is not on axis 0" in w for w in warnings), r
+
+    models = axlink("db", "show", "0x00000391", "--db", db, "--json").json()
+    got = {m["interface"]: [(t["id"], t["axis"], t["subnode"], t["index_register"],
+                             t["value_register"], t["first_entry"], t["entries"])
+                            for t in m["tables"]] for m in models}
+    cogging = ("COGGING_COMP_TABLE_INDEX", "COGGING_COMP_TABLE_VALUE")
+    assert got == {
+        "ETH": [("COGGING_COMP_TABLE", 1, 1, *cogging, 0, 512),
+                ("COGGING_COMP_TABLE", 2, 2, *cogging, 0, 1024),
+                ("MEM_USR_DATA", None, 0, "MEM_USR_ADDR", "MEM_USR_DATA", 0, 256),
+                ("NO_RANGE_TABLE", 1, 1, "NO_RANGE_INDEX", "PLAIN_VALUE", None, None),
+                ("NEGATIVE_RANGE_TABLE", 1, 1, "NEGATIVE_RANGE_INDEX", "PLAIN_VALUE", None,
+                 None),
+                ("FLOAT_RANGE_TABLE", None, 1, "FLOAT_RANGE_INDEX", "PLAIN_VALUE", None, None)],
+        "CAN": [("COGGING_COMP_TABLE", 1, 1, *cogging, 0, 512)],
+    }, models
+
+    t = axlink("db", "show", "0x00000391", "--db", db)
+    assert t.code == 0, t
+    assert t.out.count("Tables (6):") == 1 and t.out.count("Tables (1):") == 1, t
+    assert re.search(r"^\s+COGGING_COMP_TABLE\s+2\s+2\s+COGGING_COMP_TABLE_INDEX\s+"
+                     r"COGGING_COMP_TABLE_VALUE\s+1024 \(0\.\.1023\)$", t.out, re.M), t
+    assert re.search(r"^\s+NO_RANGE_TABLE\s+1\s+1\s+NO_RANGE_INDEX\s+PLAIN_VALUE\s+-$",
+                     t.out, re.M), t
 
 
 def test_db_show_unknown_model(axlink, imported_db):

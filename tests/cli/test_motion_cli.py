@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of the motion commands (enable, disable, reset, mode, move,
+velocity, home, state) against the real axlink-sim over UDP on 127.0.4.10-19
+(this file's range).
+
+The simulator keeps its state between calls, so each test first brings the
+axis it uses to a known state. Nothing asserts how long a move takes: only
+what the drive reports once the command returns.
+"""
+import os
+import subprocess
+
+import pytest
+
+RES = 4096  # FBK_DIGENC1_RESOLUTION of the simulated models, counts per revolution
+STATE_KEYS = ["axis", "state", "statusword", "position", "velocity"]
+
+
+def start_sim(*args):
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    # It prints its URI once it serves: no sleeping.
+    uri = proc.stdout.readline().strip()
+    if not uri.startswith("eth://"):
+        proc.kill()
+        pytest.fail(f"axlink-sim did not start: {uri!r} {proc.stderr.read()!r}")
+    return proc, uri
+
+
+def stop_sim(proc):
+    proc.terminate()
+    assert proc.wait(timeout=10) == 0, "axlink-sim must exit cleanly on SIGTERM"
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def drive():
+    """A two-axis axs-200 on 127.0.4.10, shared by the tests of this file."""
+    proc, uri = start_sim("--eth", "127.0.4.10", "--model", "axs-200", "--serial", "4010")
+    yield uri
+    stop_sim(proc)
+
+
+@pytest.fixture
+def faulting_drive():
+    """An axs-100 on 127.0.4.11 whose axis faults 500 ms after it starts serving."""
+    proc, uri = start_sim("--eth", "127.0.4.11", "--fault-after", "500")
+    yield uri
+    stop_sim(proc)
+
+
+def ok(r):
+    assert r.code == 0, r
+    return r
+
+
+def state(axlink, uri, *args):
+    s = ok(axlink("state", uri, "--json", *args)).json()
+    assert list(s) == STATE_KEYS, s
+    return s
+
+
+def window(axlink, uri, axis=1):
+    r = ok(axlink("read", uri, "PROF_POS_WINDOW", "--subnode", axis, "--json"))
+    return r.json()["value"]
+
+
+def fresh(axlink, uri, axis=1):
+    """Axis @axis enabled, whatever state an earlier test left it in."""
+    ok(axlink("write", uri, "SIM_STATUS_FREEZE", "0", "--subnode", axis))
+    ok(axlink("enable", uri, "--axis", axis))
+
+
+def test_enable_move_state(axlink, drive):
+    """The issue's "done when": enabled, at 90 degrees, inside the position window."""
+    ok(axlink("disable", drive))
+    r = ok(axlink("enable", drive))
+    assert r.out == "axis 1: operation_enabled (status word 0x0437)\n", r
+    r = ok(axlink("move", drive, "90", "--units", "deg"))
+    assert "target reached" in r.out, r
+    s = state(axlink, drive)
+    assert s["axis"] == 1 and s["state"] == "operation_enabled", s
+    assert s["statusword"] & 0x0400, s  # target reached
+    assert abs(s["position"] - 1024) <= window(axlink, drive), s
+    assert s["velocity"] == 0, s
+    deg = state(axlink, drive, "--units", "deg")
+    assert abs(deg["position"] - 90) <= window(axlink, drive) * 360 / RES, deg
+    r = ok(axlink("state", drive))
+    assert "operation_enabled" in r.out and "profile_position" in r.out, r
+
+
+def test_move_relative_no_wait_and_json(axlink, drive):
+    fresh(axlink, drive)
+    ok(axlink("move", drive, "1000"))
+    r = ok(axlink("move", drive, "-500", "--relative", "--velocity", "20000", "--json"))
+    m = r.json()
+    assert m["reached"] is True and m["units"] == "counts", m
+    assert abs(m["position"] - 500) <= window(axlink, drive), m
+    velocity = ok(axlink("read", drive, "PROF_MAX_VEL", "--json")).json()["value"]
+    assert abs(velocity - 20000 / RES) < 1e-4, velocity  # rev/s in the drive
+    # --no-wait returns once the set point is taken; the move goes on.
+    m = ok(axlink("move", drive, "3", "--units", "rev", "--no-wait", "--json")).json()
+    assert m["reached"] is False and m["target"] == 3, m
+    ok(axlink("move", drive, "3", "--units", "rev"))  # already heading there: waits
+    assert abs(state(axlink, drive)["position"] - 3 * RES) <= window(axlink, drive)
+
+
+def test_disable_reset(axlink, drive):
+    fresh(axlink, drive)
+    s = ok(axlink("disable", drive, "--json")).json()
+    assert s == {"axis": 1, "state": "ready_to_switch_on", "statusword": 0x31}, s
+    s = ok(axlink("reset", drive, "--json")).json()  # no fault: nothing to do
+    assert s["state"] == "ready_to_switch_on", s
+    ok(axlink("write", drive, "SIM_FAULT_INJECT", "0x4210"))
+    assert state(axlink, drive)["state"] == "fault"
+    s = ok(axlink("reset", drive, "--json")).json()
+    assert s["state"] == "switch_on_disabled", s
+
+
+def test_fault_during_enable(axlink, drive):
+    ok(axlink("write", drive, "SIM_STATUS_FREEZE", "0", "--subnode", "2"))
+    ok(axlink("disable", drive, "--axis", "2"))
+    ok(axlink("reset", drive, "--axis", "2"))
+    ok(axlink("write", drive, "SIM_FAULT_ARM", "0x3220", "--subnode", "2"))
+    r = axlink("enable", drive, "--axis", "2", "--json")
+    assert r.code == 1 and r.out == "", r
+    for part in ("axis 2", "enable", "'fault'", "0x0018", "0x00003220", "under-voltage"):
+        assert part in r.err, (part, r)
+    assert state(axlink, drive, "--axis", "2")["state"] == "fault"
+
+
+def test_drive_that_never_confirms(axlink, drive):
+    ok(axlink("write", drive, "SIM_STATUS_FREEZE", "0", "--subnode", "2"))
+    ok(axlink("write", drive, "SIM_FAULT_INJECT", "0x3220", "--subnode", "2"))
+    ok(axlink("write", drive, "SIM_STATUS_FREEZE", "1", "--subnode", "2"))
+    r = axlink("reset", drive, "--axis", "2")
+    assert r.code == 1 and r.out == "", r
+    for part in ("'fault reset'", "did not happen within", "'fault'", "0x0018"):
+        assert part in r.err, (part, r)
+    ok(axlink("write", drive, "SIM_STATUS_FREEZE", "0", "--subnode", "2"))
+    assert state(axlink, drive, "--axis", "2")["state"] == "switch_on_disabled"
+
+
+def test_two_axes_independent(axlink, drive):
+    fresh(axlink, drive, 1)
+    fresh(axlink, drive, 2)
+    ok(axlink("move", drive, "0", "--axis", "1"))
+    ok(axlink("move", drive, "-2048", "--axis", "2"))
+    assert abs(state(axlink, drive, "--axis", "2")["position"] + 2048) <= window(axlink, drive)
+    assert abs(state(axlink, drive, "--axis", "1")["position"]) <= window(axlink, drive)
+    ok(axlink("disable", drive, "--axis", "2"))
+    assert state(axlink, drive, "--axis", "1")["state"] == "operation_enabled"
+
+
+def test_mode(axlink, drive):
+    fresh(axlink, drive)
+    m = ok(axlink("mode", drive, "pv", "--json")).json()
+    assert m == {"axis": 1, "mode": "profile_velocity", "code": 0x13}, m
+    r = ok(axlink("mode", drive, "0x14"))
+    assert r.out == "axis 1: profile_position (0x14)\n", r
+    r = axlink("mode", drive, "csv")
+    assert r.code == 1 and "no code for mode 'cyclic_velocity'" in r.err, r
+    r = axlink("mode", drive, "jog")
+    assert r.code == 2 and "'jog'" in r.err, r
+    r = axlink("mode", drive, "0x99")
+    assert r.code == 2 and "0x99" in r.err, r
+
+
+def test_velocity(axlink, drive):
+    fresh(axlink, drive)
+    v = ok(axlink("velocity", drive, "2", "--units", "rev", "--json")).json()
+    assert v["reached"] is True and v["units"] == "rev/s", v
+    assert abs(v["velocity"] - 2) < 1e-4, v
+    s = state(axlink, drive, "--units", "rev")
+    assert abs(s["velocity"] - 2) < 1e-4, s
+    ok(axlink("velocity", drive, "0"))
+    assert state(axlink, drive)["velocity"] == 0
+
+
+def test_home(axlink, drive):
+    fresh(axlink, drive)
+    h = ok(axlink("home", drive, "--method", "0", "--offset", "100", "--json")).json()
+    assert h == {"axis": 1, "method": 0, "position": 100.0, "units": "counts"}, h
+    # The home switch at 1 rev of the start frame, found by a positive search.
+    ok(axlink("write", drive, "SIM_HOME_SWITCH_POSITION", "4096"))
+    ok(axlink("write", drive, "HOM_SPEED_SEARCH", "20"))
+    ok(axlink("move", drive, "0"))
+    h = ok(axlink("home", drive, "--method", "1", "--offset", "0.5", "--units", "rev",
+                  "--json")).json()
+    assert h["position"] == 0.5 and h["units"] == "rev", h
+    r = axlink("home", drive, "--method", "99")
+    assert r.code == 1 and "not one the dictionary lists" in r.err, r
+
+
+def test_not_enabled_and_usage_errors(axlink, drive):
+    ok(axlink("disable", drive))
+    r = axlink("move", drive, "10", "--json")
+    assert r.code == 1 and r.out == "" and "enable it first" in r.err, r
+    assert "'ready_to_switch_on'" in r.err, r
+    for args, part in [(("move", drive), "missing POSITION"),
+                       (("move", drive, "ten"), "POSITION 'ten'"),
+                       (("move", drive, "nan"), "POSITION 'nan'"),
+                       (("move", drive, "1", "--units", "inch"), "'inch'"),
+                       (("move", drive, "1", "--units", "mm"), "--feed"),
+                       (("move", drive, "1", "--velocity", "0"), "--velocity"),
+                       (("state", drive, "--axis", "0"), "--axis"),
+                       (("home", drive, "--method", "x"), "--method"),
+                       (("velocity", drive), "missing V")]:
+        r = axlink(*args)
+        assert r.code == 2 and part in r.err, (part, r)
+    r = axlink("state", drive, "--axis", "3")
+    assert r.code == 1 and "axes 1..2" in r.err, r
+
+
+def test_fault_after(axlink, faulting_drive):
+    """axlink-sim --fault-after: the axis faults by itself in the middle of a move."""
+    ok(axlink("enable", faulting_drive))
+    r = axlink("move", faulting_drive, "100", "--units", "rev", "--velocity", "1")
+    assert r.code == 1, r
+    for part in ("fault", "0x00003220", "under-voltage"):
+        assert part in r.err, (part, r)
+    assert state(axlink, faulting_drive)["state"] in ("fault", "fault_reaction_active")
+    s = ok(axlink("enable", faulting_drive, "--json")).json()  # reset, and it stays on
+    assert s["state"] == "operation_enabled", s

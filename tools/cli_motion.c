@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * axlink enable | disable | reset | mode | move | velocity | home | state:
+ * one axis of a drive through the CiA 402 state machine (axlink/motion.h).
+ *
+ *   axlink enable|disable|reset URI [--axis N] [--json]
+ *   axlink mode URI MODE [--axis N] [--json]
+ *   axlink move URI POSITION [--relative] [--velocity V] [--units U] [--no-wait] [--json]
+ *   axlink velocity URI V [--units U] [--no-wait] [--json]
+ *   axlink home URI [--method M] [--offset P] [--units U] [--json]
+ *   axlink state URI [--units U] [--json]
+ *
+ * Every command confirms what it did from the drive's status word and
+ * prints the state reached; a failure prints the library's message, which
+ * names the transition that did not happen, the state and the status word.
+ * move shows its progress on stderr when stderr is a terminal.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum {
+	OPT_AXIS = 400,
+	OPT_RELATIVE,
+	OPT_VELOCITY,
+	OPT_UNITS,
+	OPT_FEED,
+	OPT_NO_WAIT,
+	OPT_METHOD,
+	OPT_OFFSET,
+};
+
+#define MOTION_OPTIONS                                                                     \
+	CLI_COMMON_OPTIONS, {"axis", required_argument, NULL, OPT_AXIS},                   \
+		{"dict", required_argument, NULL, OPT_DICT}
+
+#define UNIT_OPTIONS                                                                       \
+	{"units", required_argument, NULL, OPT_UNITS},                                     \
+		{"feed", required_argument, NULL, OPT_FEED}
+
+static const struct option axis_options[] = {
+	MOTION_OPTIONS,
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option state_options[] = {
+	MOTION_OPTIONS,
+	UNIT_OPTIONS,
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option move_options[] = {
+	MOTION_OPTIONS,
+	UNIT_OPTIONS,
+	{"relative", no_argument, NULL, OPT_RELATIVE},
+	{"velocity", required_argument, NULL, OPT_VELOCITY},
+	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option velocity_options[] = {
+	MOTION_OPTIONS,
+	UNIT_OPTIONS,
+	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option home_options[] = {
+	MOTION_OPTIONS,
+	UNIT_OPTIONS,
+	{"method", required_argument, NULL, OPT_METHOD},
+	{"offset", required_argument, NULL, OPT_OFFSET},
+	{NULL, 0, NULL, 0},
+};
+
+/* The options of this group; a command runs once per process. */
+static struct {
+	unsigned axis;
+	int relative;
+	int no_wait;
+	int unit;
+	double feed;
+	double velocity; /* 0: the drive's */
+	int method;      /* AX_HOME_METHOD_DRIVE: the drive's */
+	int have_offset;
+	double offset;
+} mo = { 1, 0, 0, AX_UNIT_COUNTS, 0.0, 0.0, AX_HOME_METHOD_DRIVE, 0, 0.0 };
+
+/* A finite number, all of @text (strtod also takes blanks, "inf", "nan", hex). */
+static int parse_number(const char *text, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	if (!((text[0] >= '0' && text[0] <= '9') || text[0] == '-' || text[0] == '+' ||
+	      text[0] == '.'))
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || !isfinite(v) ||
+	    strpbrk(text, "xXnNiI"))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int motion_option(struct cli *cli, int c, const char *arg)
+{
+	unsigned long v;
+	double d;
+
+	switch (c) {
+	case OPT_AXIS:
+		if (parse_uint(arg, SUBNODE_MAX, &v) < 0 || v == 0)
+			return usage_error(cli->cmd, "--axis '%s': expected 1..%u", arg,
+			                   SUBNODE_MAX);
+		mo.axis = (unsigned)v;
+		return 0;
+	case OPT_RELATIVE:
+		mo.relative = 1;
+		return 0;
+	case OPT_NO_WAIT:
+		mo.no_wait = 1;
+		return 0;
+	case OPT_UNITS:
+		mo.unit = ax_unit_parse(arg);
+		if (mo.unit < 0)
+			return usage_error(cli->cmd, "--units: %s", ax_error_last());
+		return 0;
+	case OPT_FEED:
+		if (parse_number(arg, &d) < 0 || !(d > 0.0))
+			return usage_error(cli->cmd, "--feed '%s': expected millimetres per "
+			                   "revolution above 0", arg);
+		mo.feed = d;
+		return 0;
+	case OPT_VELOCITY:
+		if (parse_number(arg, &d) < 0 || !(d > 0.0))
+			return usage_error(cli->cmd, "--velocity '%s': expected a number above 0",
+			                   arg);
+		mo.velocity = d;
+		return 0;
+	case OPT_METHOD:
+		if (parse_uint(arg, 0x7FFF, &v) < 0)
+			return usage_error(cli->cmd, "--method '%s': expected a homing method "
+			                   "number, e.g. 0 (current position)", arg);
+		mo.method = (int)v;
+		return 0;
+	case OPT_OFFSET:
+		if (parse_number(arg, &d) < 0)
+			return usage_error(cli->cmd, "--offset '%s': expected a number", arg);
+		mo.offset = d;
+		mo.have_offset = 1;
+		return 0;
+	default:
+		return usage_error(cli->cmd, "unhandled option");
+	}
+}
+
+/* ---- the drive and the axis -------------------------------------------- */
+
+struct session {
+	ax_ctx *ctx;
+	ax_drive *drive;
+	ax_axis *axis;
+};
+
+static void session_close(struct session *s)
+{
+	s->axis = ax_axis_unref(s->axis);
+	s->drive = ax_drive_unref(s->drive);
+	s->ctx = ax_ctx_unref(s->ctx);
+}
+
+/* Open the drive at the first positional argument and its axis --axis, in --units. */
+static int session_open(struct cli *cli, struct session *s)
+{
+	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (mo.unit == AX_UNIT_MM && !(mo.feed > 0.0))
+		return usage_error(cli->cmd, "--units mm needs --feed MM (millimetres per "
+		                   "revolution)");
+	rc = open_ctx(cli, &s->ctx);
+	if (rc != 0)
+		return rc;
+	dopts.timeout_ms = cli->timeout_ms;
+	dopts.dictionary = cli->dict_path;
+	if (ax_drive_open(&s->drive, s->ctx, cli->pos[0], &dopts) < 0 ||
+	    ax_axis_open(&s->axis, s->drive, mo.axis, NULL) < 0 ||
+	    ax_axis_set_units(s->axis, mo.unit, mo.feed) < 0) {
+		rc = fail_last();
+		session_close(s);
+		return rc;
+	}
+	return 0;
+}
+
+/* "deg", "deg/s": the unit of a position or a velocity. */
+static void unit_text(char *buf, size_t cap, int per_second)
+{
+	(void)snprintf(buf, cap, "%s%s", ax_unit_name(mo.unit), per_second ? "/s" : "");
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* {"axis": N} with @extra's members after it; takes @extra. */
+static int print_axis_json(const struct session *s, json_t *extra)
+{
+	json_t *o = json_object();
+	int rc;
+
+	if (!o || !extra || json_object_set_new(o, "axis",
+	                                        json_integer(ax_axis_subnode(s->axis))) != 0 ||
+	    json_object_update(o, extra) != 0) {
+		json_decref(o);
+		json_decref(extra);
+		return fail_oom();
+	}
+	json_decref(extra);
+	rc = print_json(o);
+	json_decref(o);
+	return rc;
+}
+
+/* The state reached, as "axis N: STATE (status word 0x....)" or JSON. */
+static int print_state_only(const struct cli *cli, const struct session *s)
+{
+	uint16_t sw = 0;
+	int state;
+
+	if (ax_axis_state(s->axis, &state, &sw) < 0)
+		return fail_last();
+	if (cli->json)
+		return print_axis_json(s, json_pack("{s:s, s:i}", "state",
+		                                    ax_cia402_state_name(state), "statusword",
+		                                    (int)sw));
+	printf("axis %u: %s (status word 0x%04X)\n", ax_axis_subnode(s->axis),
+	       ax_cia402_state_name(state), (unsigned)sw);
+	return EXIT_SUCCESS;
+}
+
+/* ---- enable, disable, reset -------------------------------------------- */
+
+static int run_transition(struct cli *cli, int (*op)(ax_axis *, int))
+{
+	struct session s;
+	int rc = session_open(cli, &s);
+
+	if (rc != 0)
+		return rc;
+	if (op(s.axis, 0) < 0)
+		rc = fail_last();
+	else
+		rc = finish_stdout(print_state_only(cli, &s));
+	session_close(&s);
+	return rc;
+}
+
+static int cmd_enable(struct cli *cli)
+{
+	return run_transition(cli, ax_axis_enable);
+}
+
+static int cmd_disable(struct cli *cli)
+{
+	return run_transition(cli, ax_axis_disable);
+}
+
+static int cmd_reset(struct cli *cli)
+{
+	return run_transition(cli, ax_axis_fault_reset);
+}
+
+/* ---- mode -------------------------------------------------------------- */
+
+/* A mode name, or a raw code of the drive's own family (0x14, 6, ...). */
+static int mode_arg(struct cli *cli, const struct session *s, const char *text, int *out)
+{
+	unsigned long code;
+	int mode;
+
+	if (parse_uint(text, 0xFFFFFFFFul, &code) == 0) {
+		mode = ax_op_mode_from_code((uint32_t)code, ax_axis_mode_codes(s->axis));
+		if (mode < 0)
+			return usage_error(cli->cmd, "MODE '%s': %s", text, ax_error_last());
+	} else {
+		mode = ax_op_mode_parse(text);
+		if (mode < 0)
+			return usage_error(cli->cmd, "MODE: %s", ax_error_last());
+	}
+	*out = mode;
+	return 0;
+}
+
+static int cmd_mode(struct cli *cli)
+{
+	struct session s;
+	uint32_t code = 0;
+	int rc = session_open(cli, &s), mode = 0;
+
+	if (rc != 0)
+		return rc;
+	rc = mode_arg(cli, &s, cli->pos[1], &mode);
+	if (rc == 0 && (ax_axis_set_mode(s.axis, mode, 0) < 0 ||
+	                ax_axis_get_mode(s.axis, &mode, &code) < 0))
+		rc = fail_last();
+	if (rc == 0 && cli->json)
+		rc = print_axis_json(&s, json_pack("{s:s, s:i}", "mode",
+		                                   mode >= 0 ? ax_op_mode_name(mode) : "unknown",
+		                                   "code", (json_int_t)code));
+	else if (rc == 0)
+		printf("axis %u: %s (0x%X)\n", ax_axis_subnode(s.axis),
+		       mode >= 0 ? ax_op_mode_name(mode) : "unknown", (unsigned)code);
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+/* ---- move -------------------------------------------------------------- */
+
+struct progress {
+	int64_t last_ms;
+	double target;
+	int shown;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called while the move runs: a line on stderr, ten times a second. */
+static int move_progress(ax_axis *axis, uint16_t statusword, void *userdata)
+{
+	struct progress *p = userdata;
+	int64_t now = mono_ms();
+	char unit[16];
+	double pos = 0.0;
+
+	(void)statusword;
+	if (now - p->last_ms < 100)
+		return 0;
+	p->last_ms = now;
+	if (ax_axis_position(axis, &pos) < 0) {
+		ax_error_clear(); /* only the display misses a beat */
+		return 0;
+	}
+	unit_text(unit, sizeof(unit), 0);
+	fprintf(stderr, "\raxis %u: %.6g %s, target %.6g %s   ", ax_axis_subnode(axis), pos, unit,
+	        p->target, unit);
+	fflush(stderr);
+	p->shown = 1;
+	return 0;
+}
+
+/* The target a relative move aims at, for the display: the drive's previous target + @dist. */
+static double display_target(const struct session *s, double value)
+{
+	double pos = 0.0;
+
+	if (!mo.relative || ax_axis_position(s->axis, &pos) < 0) {
+		ax_error_clear();
+		return value;
+	}
+	return pos + value;
+}
+
+static int print_position(const struct cli *cli, const struct session *s, double target,
+                          int reached)
+{
+	char unit[16];
+	double pos = 0.0, counts = 0.0;
+
+	if (ax_axis_position(s->axis, &pos) < 0 || ax_axis_to_counts(s->axis, pos, &counts) < 0)
+		return fail_last();
+	unit_text(unit, sizeof(unit), 0);
+	if (cli->json)
+		return print_axis_json(s, json_pack("{s:f, s:f, s:s, s:b}", "target", target,
+		                                    "position", pos, "units", unit, "reached",
+		                                    reached));
+	printf("axis %u: at %.6g %s (%.0f counts), %s\n", ax_axis_subnode(s->axis), pos, unit,
+	       counts, reached ? "target reached" : "moving");
+	return EXIT_SUCCESS;
+}
+
+static int cmd_move(struct cli *cli)
+{
+	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
+	struct progress p = { 0, 0.0, 0 };
+	struct session s;
+	double position = 0.0;
+	int rc, err;
+
+	if (parse_number(cli->pos[1], &position) < 0)
+		return usage_error(cli->cmd, "POSITION '%s': expected a number", cli->pos[1]);
+	rc = session_open(cli, &s);
+	if (rc != 0)
+		return rc;
+	opts.velocity = mo.velocity;
+	opts.flags = AX_MOVE_NO_WAIT | (mo.relative ? AX_MOVE_RELATIVE : 0);
+	p.target = display_target(&s, position);
+	err = ax_axis_move(s.axis, position, &opts);
+	if (err == 0 && !mo.no_wait) {
+		/* Progress is for a person watching, never for a pipe or a log. */
+		int show = isatty(STDERR_FILENO) && !cli->verbose;
+
+		p.last_ms = mono_ms();
+		err = ax_axis_wait_target_reached(s.axis, 0, show ? move_progress : NULL, &p);
+		if (p.shown)
+			fputc('\n', stderr);
+	}
+	if (err < 0)
+		rc = fail_last();
+	else
+		rc = print_position(cli, &s, p.target, !mo.no_wait);
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+/* ---- velocity ---------------------------------------------------------- */
+
+static int cmd_velocity(struct cli *cli)
+{
+	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
+	struct session s;
+	double v = 0.0, now = 0.0;
+	char unit[16];
+	int rc;
+
+	if (parse_number(cli->pos[1], &v) < 0)
+		return usage_error(cli->cmd, "V '%s': expected a number", cli->pos[1]);
+	rc = session_open(cli, &s);
+	if (rc != 0)
+		return rc;
+	opts.flags = mo.no_wait ? AX_MOVE_NO_WAIT : 0;
+	if (ax_axis_move_velocity(s.axis, v, &opts) < 0 || ax_axis_velocity(s.axis, &now) < 0) {
+		rc = fail_last();
+	} else if (cli->json) {
+		unit_text(unit, sizeof(unit), 1);
+		rc = print_axis_json(&s, json_pack("{s:f, s:f, s:s, s:b}", "set_point", v,
+		                                   "velocity", now, "units", unit, "reached",
+		                                   !mo.no_wait));
+	} else {
+		unit_text(unit, sizeof(unit), 1);
+		printf("axis %u: velocity %.6g %s (set point %.6g %s)%s\n", ax_axis_subnode(s.axis),
+		       now, unit, v, unit, mo.no_wait ? "" : ", reached");
+	}
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+/* ---- home -------------------------------------------------------------- */
+
+static int cmd_home(struct cli *cli)
+{
+	ax_home_options opts = AX_HOME_OPTIONS_INIT;
+	struct session s;
+	double pos = 0.0;
+	char unit[16];
+	int rc = session_open(cli, &s);
+
+	if (rc != 0)
+		return rc;
+	opts.method = mo.method;
+	if (mo.have_offset) {
+		opts.flags |= AX_HOME_SET_OFFSET;
+		opts.offset = mo.offset;
+	}
+	unit_text(unit, sizeof(unit), 0);
+	if (ax_axis_home(s.axis, &opts) < 0 || ax_axis_position(s.axis, &pos) < 0)
+		rc = fail_last();
+	else if (cli->json)
+		rc = print_axis_json(&s, mo.method == AX_HOME_METHOD_DRIVE ?
+		                                 json_pack("{s:n, s:f, s:s}", "method", "position",
+		                                           pos, "units", unit) :
+		                                 json_pack("{s:i, s:f, s:s}", "method", mo.method,
+		                                           "position", pos, "units", unit));
+	else
+		printf("axis %u: homed, at %.6g %s\n", ax_axis_subnode(s.axis), pos, unit);
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+/* ---- state ------------------------------------------------------------- */
+
+static int cmd_state(struct cli *cli)
+{
+	struct session s;
+	double pos = 0.0, vel = 0.0;
+	char unit[16], vunit[16];
+	uint16_t sw = 0;
+	uint32_t code = 0;
+	int rc = session_open(cli, &s), state, mode = AX_OP_MODE_UNKNOWN;
+
+	if (rc != 0)
+		return rc;
+	unit_text(unit, sizeof(unit), 0);
+	unit_text(vunit, sizeof(vunit), 1);
+	if (ax_axis_state(s.axis, &state, &sw) < 0 || ax_axis_position(s.axis, &pos) < 0 ||
+	    ax_axis_velocity(s.axis, &vel) < 0) {
+		rc = fail_last();
+	} else if (cli->json) {
+		rc = print_axis_json(&s, json_pack("{s:s, s:i, s:f, s:f}", "state",
+		                                   ax_cia402_state_name(state), "statusword",
+		                                   (int)sw, "position", pos, "velocity", vel));
+	} else {
+		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
+			ax_error_clear(); /* a drive without a mode display still has a state */
+		printf("axis %u: %s (status word 0x%04X)\n"
+		       "  mode      %s\n"
+		       "  position  %.6g %s\n"
+		       "  velocity  %.6g %s\n",
+		       ax_axis_subnode(s.axis), ax_cia402_state_name(state), (unsigned)sw,
+		       mode >= 0 ? ax_op_mode_name(mode) : "unknown", pos, unit, vel, vunit);
+	}
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define AXIS_HELP                                                                          \
+	"  URI        the drive, e.g. virtual:, eth://192.168.2.22\n"                          \
+	"  --axis N   the axis (subnode 1..), default 1\n"                                     \
+	"  --dict FILE  the drive's dictionary from this XDF file, not the databases\n"
+
+#define UNITS_HELP                                                                         \
+	"  --units U  counts (default), rev, deg, rad, or mm with --feed MM (millimetres\n"     \
+	"             per revolution); from the drive's encoder resolution\n"
+
+static const struct command motion_commands[] = {
+        {
+                .name = "enable",
+                .synopsis = "URI [--axis N] [--json]",
+                .summary = "bring an axis to operation enabled",
+                .help = "Bring the axis to 'operation enabled' from whatever state it is in:\n"
+                        "a fault is reset first, then shutdown, switch on and enable\n"
+                        "operation, each confirmed by the status word. On failure the message\n"
+                        "names the transition that did not happen, the state and the status\n"
+                        "word (and the drive's error code when it faulted).\n" AXIS_HELP
+                        "JSON: {axis, state, statusword}.\n"
+                        "Example: axlink enable eth://127.0.0.2\n",
+                .arg_names = {"URI", NULL},
+                .opts = axis_options,
+                .run = cmd_enable,
+                .option = motion_option,
+        },
+        {
+                .name = "disable",
+                .synopsis = "URI [--axis N] [--json]",
+                .summary = "take an axis's power stage off",
+                .help = "Shutdown (to 'ready_to_switch_on') from switched on or operation\n"
+                        "enabled; disable voltage from quick stop active; nothing to do from\n"
+                        "the other states.\n" AXIS_HELP "JSON: {axis, state, statusword}.\n",
+                .arg_names = {"URI", NULL},
+                .opts = axis_options,
+                .run = cmd_disable,
+                .option = motion_option,
+        },
+        {
+                .name = "reset",
+                .synopsis = "URI [--axis N] [--json]",
+                .summary = "reset an axis's fault",
+                .help = "Leave the fault state (a rising edge of control word bit 7), after\n"
+                        "waiting out 'fault_reaction_active'. Nothing to do without a fault.\n"
+                        AXIS_HELP "JSON: {axis, state, statusword}.\n",
+                .arg_names = {"URI", NULL},
+                .opts = axis_options,
+                .run = cmd_reset,
+                .option = motion_option,
+        },
+        {
+                .name = "mode",
+                .synopsis = "URI MODE [--axis N] [--json]",
+                .summary = "set an axis's operation mode",
+                .help = "Set the operation mode and wait until the drive's mode display shows\n"
+                        "it. A mode the drive's dictionary does not list is refused.\n"
+                        "  MODE       voltage, current, velocity, profile_velocity (pv),\n"
+                        "             position, profile_position (pp), cyclic_position (csp),\n"
+                        "             homing (hm), torque (pt), cyclic_velocity (csv),\n"
+                        "             cyclic_torque (cst); or the drive's own code, e.g. 0x14\n"
+                        AXIS_HELP "JSON: {axis, mode, code}.\n"
+                        "Example: axlink mode virtual: profile_velocity\n",
+                .arg_names = {"URI", "MODE", NULL},
+                .opts = axis_options,
+                .run = cmd_mode,
+                .option = motion_option,
+        },
+        {
+                .name = "move",
+                .synopsis = "URI POSITION [--relative] [--velocity V] [--units U] [--no-wait]",
+                .summary = "profile position move, until target reached",
+                .help = "Move the axis (it must be enabled) to POSITION in profile position\n"
+                        "mode and wait until the drive reports target reached; on a terminal\n"
+                        "the position shows on stderr meanwhile.\n"
+                        "  POSITION   where to, in --units (counts by default)\n"
+                        "  --relative POSITION is a distance from the previous target\n"
+                        "  --velocity V  profile velocity in units/s (default: the drive's)\n"
+                        "  --no-wait  return once the drive took the set point\n" UNITS_HELP
+                        AXIS_HELP "JSON: {axis, target, position, units, reached}.\n"
+                        "Example: axlink move eth://127.0.0.2 90 --units deg\n",
+                .arg_names = {"URI", "POSITION", NULL},
+                .opts = move_options,
+                .run = cmd_move,
+                .option = motion_option,
+        },
+        {
+                .name = "velocity",
+                .synopsis = "URI V [--units U] [--no-wait] [--axis N] [--json]",
+                .summary = "profile velocity, until the velocity is reached",
+                .help = "Run the axis (it must be enabled) at V units/s in profile velocity\n"
+                        "mode and wait until the drive reports the velocity reached. 0 stops.\n"
+                        "  --no-wait  return once the set point is written\n" UNITS_HELP
+                        AXIS_HELP "JSON: {axis, set_point, velocity, units, reached}.\n",
+                .arg_names = {"URI", "V", NULL},
+                .opts = velocity_options,
+                .run = cmd_velocity,
+                .option = motion_option,
+        },
+        {
+                .name = "home",
+                .synopsis = "URI [--method M] [--offset P] [--units U] [--axis N] [--json]",
+                .summary = "home an axis",
+                .help = "Home the axis (it must be enabled) and wait until the drive reports\n"
+                        "homing attained. Methods are the drive's (its dictionary lists them,\n"
+                        "see 'axlink read URI HOM_MODE'); 0 takes the present position.\n"
+                        "  --method M  homing method (default: the drive's present one)\n"
+                        "  --offset P  the position home gets, in --units\n" UNITS_HELP
+                        AXIS_HELP "JSON: {axis, method, position, units}.\n"
+                        "Example: axlink home virtual: --method 0 --offset 100\n",
+                .arg_names = {"URI", NULL},
+                .opts = home_options,
+                .run = cmd_home,
+                .option = motion_option,
+        },
+        {
+                .name = "state",
+                .synopsis = "URI [--units U] [--axis N] [--json]",
+                .summary = "an axis's state, position and velocity",
+                .help = "Print the axis's CiA 402 state, status word, operation mode, position\n"
+                        "and velocity.\n" UNITS_HELP AXIS_HELP
+                        "JSON: {axis, state, statusword, position, velocity}; position in\n"
+                        "--units (counts by default), velocity in units/s.\n",
+                .arg_names = {"URI", NULL},
+                .opts = state_options,
+                .run = cmd_state,
+                .option = motion_option,
+        },
+};
+
+const struct cli_group cli_motion_group = {
+        motion_commands, sizeof(motion_commands) / sizeof(motion_commands[0]),
+};
