@@ -19,6 +19,7 @@
 #include "axlink/plugin.h"
 #include "axlink/value.h"
 #include "ctx.h"
+#include "discover.h"
 
 #define REG_AXIS_NUMBER 0x0A0
 
@@ -175,18 +176,12 @@ fail:
 	return err;
 }
 
-int ax_drive_open(ax_drive **out, ax_ctx *ctx, const char *uri, const ax_drive_options *opts)
+/* Open (or find open) the drive at location @uri. */
+static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri,
+			 const ax_drive_options *opts)
 {
-	static const ax_drive_options defaults = AX_DRIVE_OPTIONS_INIT;
 	ax_drive *d, *other, **grown;
 	int err;
-
-	AX_ASSERT_ARG(out);
-	AX_ASSERT_ARG(ctx);
-	AX_ASSERT_ARG(uri);
-	AX_CHECK_VERSION(opts, AX_DRIVE_OPTIONS_VERSION, "ax_drive_options");
-	if (!opts)
-		opts = &defaults;
 
 	pthread_mutex_lock(&ctx->drives_lock);
 	d = drive_find_open(ctx, uri);
@@ -220,6 +215,34 @@ int ax_drive_open(ax_drive **out, ax_ctx *ctx, const char *uri, const ax_drive_o
 	}
 	*out = d;
 	return 0;
+}
+
+int ax_drive_open(ax_drive **out, ax_ctx *ctx, const char *uri, const ax_drive_options *opts)
+{
+	static const ax_drive_options defaults = AX_DRIVE_OPTIONS_INIT;
+	char *location = NULL;
+	int err;
+
+	AX_ASSERT_ARG(out);
+	AX_ASSERT_ARG(ctx);
+	AX_ASSERT_ARG(uri);
+	AX_CHECK_VERSION(opts, AX_DRIVE_OPTIONS_VERSION, "ax_drive_options");
+	if (!opts)
+		opts = &defaults;
+	/*
+	 * A stable identity URI names a drive, not a place: find where it is
+	 * now. The drive is then known by its location, so opening it by
+	 * either URI gives the same drive.
+	 */
+	if (ax__discover_is_stable_uri(uri)) {
+		err = ax_discover_locate(&location, ctx, uri, 0);
+		if (err < 0)
+			return err;
+		uri = location;
+	}
+	err = drive_open_at(out, ctx, uri, opts);
+	ax_free(location);
+	return err;
 }
 
 ax_drive *ax_drive_ref(ax_drive *drive)

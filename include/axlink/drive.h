@@ -11,7 +11,9 @@
  * its dictionary — from a file the caller names, or from the device
  * databases (ax_ctx_resolve()) — so registers can be used by name with
  * their types. Opening a URI that is already open in the same context
- * returns the same drive with one more reference.
+ * returns the same drive with one more reference (the options of that later
+ * open are not applied: the drive keeps the dictionary it was opened with;
+ * use another context for a different dictionary).
  * @{
  */
 
@@ -52,10 +54,16 @@ typedef struct ax_drive_options {
  * differs from the file's is logged as a warning naming both, or fails with
  * AX_ETYPE under AX_DRIVE_STRICT.
  *
+ * @p uri may also be a stable identity URI (`axlink://VENDOR/PRODUCT/SERIAL`,
+ * see axlink/discover.h): ax_discover_locate() finds where the drive is now
+ * and that location is opened, so ax_drive_uri() is the location and the
+ * same drive opened by either URI is the same ax_drive.
+ *
  * Ownership: *out gets one reference (ax_drive_unref()); the drive holds
  * its link (which holds the context). Untouched on failure.
  * Thread safety: safe.
- * @return 0, what ax_link_open() and ax_link_identify() return,
+ * @return 0, what ax_link_open(), ax_link_identify() and (for a stable
+ *         URI) ax_discover_locate() return,
  *         AX_ENOTFOUND / AX_EPROTO for a dictionary file that cannot be used,
  *         AX_ETYPE (strict identity mismatch), or another negative ax_error_code.
  * @since 0.1
