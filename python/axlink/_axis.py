@@ -1,0 +1,329 @@
+# SPDX-License-Identifier: MIT
+"""Axes of a drive: registers on the axis's subnode, and motion (the CiA 402
+state machine, operation modes, profile moves, homing, units) when the
+library has axlink/motion.h."""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Type, Union
+
+from . import _values
+from ._context import _timeout_ms
+from ._native import cstr, ffi, lib, text
+from .errors import (CancelledError, Error, InvalidArgumentError, StateError,
+                     UnsupportedError, check, last_error)
+
+if TYPE_CHECKING:
+    from ._dictionary import Register
+    from ._drive import Drive
+
+HAVE_MOTION = hasattr(lib, "ax_axis_open")
+
+# A motion call failing with the generic code means the axis is not in a
+# state that allows it (not enabled, faulted): the message says which.
+MOTION_DOMAIN: Dict[int, Type[Error]] = {int(lib.AX_ERROR): StateError}
+
+RegisterLike = Union[str, "Register"]
+
+
+def _ms(timeout: Optional[float]) -> int:
+    return 0 if timeout is None else _timeout_ms(timeout)
+
+
+def _name_to_code(kind: str, value: Union[str, int], parse: Any, name: Any) -> int:
+    if isinstance(value, str):
+        code = parse(cstr(value))
+        if code < 0:
+            raise InvalidArgumentError(text(lib.ax_error_last()), int(code))
+        return int(code)
+    if isinstance(value, int) and not isinstance(value, bool) and name(value) != ffi.NULL:
+        return value
+    raise InvalidArgumentError(f"unknown {kind} {value!r}", int(lib.AX_EINVAL))
+
+
+class _Poll:
+    """What a wait hands its polling callback; its handle is the userdata."""
+
+    def __init__(self, fn: Callable[[int], Any]) -> None:
+        self.fn = fn
+        self.error: Optional[BaseException] = None
+        self.stopped = False
+
+
+if HAVE_MOTION:
+    @ffi.def_extern()
+    def axpy_axis_wait_cb(axis: Any, statusword: int, userdata: Any) -> int:
+        # On the thread that waits; an exception stops the wait and is raised
+        # again by wait_target_reached().
+        poll: _Poll = ffi.from_handle(userdata)
+        try:
+            if poll.fn(int(statusword)) is False:
+                poll.stopped = True
+                return int(lib.AX_ECANCELED)
+            return 0
+        except BaseException as e:  # noqa: BLE001 - re-raised by the caller
+            poll.error = e
+            return int(lib.AX_ECANCELED)
+
+
+class Axis:
+    """Axis @subnode (1-based, as on the wire) of a drive: ``drive.axes[1]``.
+
+    Reads and writes registers on its own subnode. With the library's motion
+    API it also drives the CiA 402 state machine and moves::
+
+        axis = drive.axes[1]
+        axis.enable()
+        axis.move_to(10000, velocity=2000)      # counts, counts/s
+        axis.units = "rev"; axis.move_to(2.5, relative=True)
+        axis.disable()
+
+    Motion calls on one axis are serialized (the handshakes of a move must
+    not interleave); register access is not. Keeps its drive alive; closing
+    the drive closes its axes.
+    """
+
+    __slots__ = ("drive", "subnode", "_ptr", "_lock", "__weakref__")
+
+    def __init__(self, drive: "Drive", subnode: int) -> None:
+        self.drive = drive
+        self.subnode = subnode
+        self._ptr: Any = None
+        self._lock = threading.RLock()
+
+    # -- registers
+
+    def read(self, register: RegisterLike) -> _values.Value:
+        """Read a register of this axis by name or :class:`Register`."""
+        return self.drive.read(register, self.subnode)
+
+    def write(self, register: RegisterLike, value: Any) -> None:
+        """Write a register of this axis by name or :class:`Register`."""
+        self.drive.write(register, value, self.subnode)
+
+    def read_raw(self, address: int, dtype: Union[str, int]) -> _values.Value:
+        return self.drive.read_raw(address, dtype, self.subnode)
+
+    def write_raw(self, address: int, dtype: Union[str, int], value: Any) -> None:
+        self.drive.write_raw(address, dtype, value, self.subnode)
+
+    def __repr__(self) -> str:
+        return f"<axlink.Axis {self.subnode} of {self.drive.uri}>"
+
+    # -- the motion handle
+
+    def _p(self) -> Any:
+        """The ax_axis, opened on first use."""
+        if not HAVE_MOTION:
+            raise UnsupportedError("this libaxlink has no motion API (axlink/motion.h)",
+                                   int(lib.AX_EUNSUPPORTED))
+        drive, _ = self.drive._handles()  # StateError once the drive is closed
+        p = self._ptr
+        if p is None:
+            with self._lock:
+                p = self._ptr
+                if p is None:
+                    out = ffi.new("ax_axis **")
+                    check(lib.ax_axis_open(out, drive, self.subnode, ffi.NULL), MOTION_DOMAIN)
+                    p = self._ptr = ffi.gc(out[0], lib.ax_axis_unref)
+        return p
+
+    def _close(self) -> None:
+        self._ptr = None
+
+    def _call(self, fn: Any, *args: Any) -> int:
+        with self._lock:
+            rc = fn(self._p(), *args)
+            if rc < 0:
+                raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+            return int(rc)
+
+    # -- state machine
+
+    @property
+    def state(self) -> str:
+        """The CiA 402 state: "switch_on_disabled", "operation_enabled", "fault"..."""
+        st = ffi.new("int *")
+        self._call(lib.ax_axis_state, st, ffi.NULL)
+        return text(lib.ax_cia402_state_name(st[0]))
+
+    @property
+    def statusword(self) -> int:
+        st = ffi.new("int *")
+        sw = ffi.new("uint16_t *")
+        self._call(lib.ax_axis_state, st, sw)
+        return int(sw[0])
+
+    def enable(self, timeout: Optional[float] = None) -> None:
+        """Bring the axis to operation enabled (a fault is reset first), each
+        transition confirmed by the status word within @timeout seconds."""
+        self._call(lib.ax_axis_enable, _ms(timeout))
+
+    def disable(self, timeout: Optional[float] = None) -> None:
+        """Take the power stage off."""
+        self._call(lib.ax_axis_disable, _ms(timeout))
+
+    def quick_stop(self, timeout: Optional[float] = None) -> None:
+        """Quick stop (does not wait for standstill)."""
+        self._call(lib.ax_axis_quick_stop, _ms(timeout))
+
+    def fault_reset(self, timeout: Optional[float] = None) -> None:
+        """Leave the fault state (nothing to do when not in fault)."""
+        self._call(lib.ax_axis_fault_reset, _ms(timeout))
+
+    # -- modes and units
+
+    @property
+    def mode(self) -> str:
+        """The operation mode in effect ("profile_position", ...); set it
+        with a name ("pp", "profile_velocity") and the drive confirms it."""
+        m = ffi.new("int *")
+        self._call(lib.ax_axis_get_mode, m, ffi.NULL)
+        return text(lib.ax_op_mode_name(m[0])) or "unknown"
+
+    @mode.setter
+    def mode(self, mode: Union[str, int]) -> None:
+        self.set_mode(mode)
+
+    def set_mode(self, mode: Union[str, int], timeout: Optional[float] = None) -> None:
+        code = _name_to_code("operation mode", mode, lib.ax_op_mode_parse, lib.ax_op_mode_name)
+        self._call(lib.ax_axis_set_mode, code, _ms(timeout))
+
+    @property
+    def units(self) -> str:
+        """Units of positions (per second for velocities): "counts", "rev",
+        "deg", "rad"; "mm" needs :meth:`set_units` with a feed constant."""
+        with self._lock:
+            return text(lib.ax_unit_name(lib.ax_axis_units(self._p())))
+
+    @units.setter
+    def units(self, unit: Union[str, int]) -> None:
+        self.set_units(unit)
+
+    def set_units(self, unit: Union[str, int], feed_mm_per_rev: float = 0.0) -> None:
+        code = _name_to_code("unit", unit, lib.ax_unit_parse, lib.ax_unit_name)
+        self._call(lib.ax_axis_set_units, code, float(feed_mm_per_rev))
+
+    @property
+    def resolution(self) -> float:
+        """Encoder counts per revolution (0.0: unknown); settable."""
+        with self._lock:
+            return float(lib.ax_axis_resolution(self._p()))
+
+    @resolution.setter
+    def resolution(self, counts_per_rev: float) -> None:
+        self._call(lib.ax_axis_set_resolution, float(counts_per_rev))
+
+    # -- feedback
+
+    def _feedback(self, fn: Any) -> float:
+        out = ffi.new("double *")
+        self._call(fn, out)
+        return float(out[0])
+
+    @property
+    def position(self) -> float:
+        """Actual position in the axis's units."""
+        return self._feedback(lib.ax_axis_position)
+
+    @property
+    def velocity(self) -> float:
+        """Actual velocity in the axis's units per second."""
+        return self._feedback(lib.ax_axis_velocity)
+
+    @property
+    def current(self) -> float:
+        """Actual quadrature current in amperes."""
+        return self._feedback(lib.ax_axis_current)
+
+    # -- moves
+
+    def _move_options(self, flags: int, velocity: Optional[float],
+                      acceleration: Optional[float], deceleration: Optional[float],
+                      timeout: Optional[float]) -> Any:
+        opts = ffi.new("ax_move_options *")
+        opts.version = lib.AX_MOVE_OPTIONS_VERSION
+        opts.flags = flags
+        opts.velocity = float(velocity or 0.0)
+        opts.acceleration = float(acceleration or 0.0)
+        opts.deceleration = float(deceleration or 0.0)
+        opts.timeout_ms = _ms(timeout)
+        return opts
+
+    def move_to(self, position: float, velocity: Optional[float] = None,
+                relative: bool = False, wait: bool = True, units: Optional[str] = None, *,
+                acceleration: Optional[float] = None, deceleration: Optional[float] = None,
+                timeout: Optional[float] = None) -> None:
+        """Profile position move to @position (with @relative, by that
+        distance from the previous target), in the axis's units or @units for
+        this call. Needs operation enabled. With @wait, returns once the drive
+        reports target reached; else once it took the set point."""
+        flags = (lib.AX_MOVE_RELATIVE if relative else 0) | (0 if wait else lib.AX_MOVE_NO_WAIT)
+        opts = self._move_options(flags, velocity, acceleration, deceleration, timeout)
+        with self._lock:
+            if units is None:
+                self._call(lib.ax_axis_move, float(position), opts)
+                return
+            before = int(lib.ax_axis_units(self._p()))
+            self.set_units(units)
+            try:
+                self._call(lib.ax_axis_move, float(position), opts)
+            finally:
+                lib.ax_axis_set_units(self._p(), before, 0.0)
+
+    def set_velocity(self, velocity: float, wait: bool = False, *,
+                     acceleration: Optional[float] = None,
+                     deceleration: Optional[float] = None,
+                     timeout: Optional[float] = None) -> None:
+        """Profile velocity at @velocity (axis units per second); with @wait,
+        returns once the drive reports the velocity reached."""
+        flags = 0 if wait else lib.AX_MOVE_NO_WAIT
+        opts = self._move_options(flags, None, acceleration, deceleration, timeout)
+        self._call(lib.ax_axis_move_velocity, float(velocity), opts)
+
+    def wait_target_reached(self, timeout: Optional[float] = None,
+                            on_poll: Optional[Callable[[int], Any]] = None) -> None:
+        """Wait until the drive reports target reached. @on_poll(statusword),
+        if given, runs after every status read (sample the position there);
+        returning False stops the wait (CancelledError), an exception it
+        raises stops it and propagates."""
+        with self._lock:
+            p = self._p()
+            if on_poll is None:
+                rc = lib.ax_axis_wait_target_reached(p, _ms(timeout), ffi.NULL, ffi.NULL)
+                poll = None
+            else:
+                poll = _Poll(on_poll)
+                handle = ffi.new_handle(poll)
+                rc = lib.ax_axis_wait_target_reached(p, _ms(timeout), lib.axpy_axis_wait_cb,
+                                                     handle)
+            if poll is not None and poll.error is not None:
+                raise poll.error
+            if poll is not None and poll.stopped:
+                raise CancelledError("wait stopped by its on_poll callback",
+                                     int(lib.AX_ECANCELED))
+            if rc < 0:
+                raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+
+    def set_current(self, amperes: float) -> None:
+        """Current mode at @amperes (does not wait)."""
+        self._call(lib.ax_axis_set_current, float(amperes))
+
+    def set_torque(self, newton_metres: float) -> None:
+        """Torque through the motor's torque constant, in current mode."""
+        self._call(lib.ax_axis_set_torque, float(newton_metres))
+
+    def home(self, method: Optional[int] = None, *, offset: Optional[float] = None,
+             speed: Optional[float] = None, timeout: Optional[float] = None) -> None:
+        """Home the axis (needs operation enabled): @method is one of the
+        drive's homing methods (None: the drive's present one); @offset the
+        position home gets; waits for homing attained."""
+        opts = ffi.new("ax_home_options *")
+        opts.version = lib.AX_HOME_OPTIONS_VERSION
+        opts.flags = lib.AX_HOME_SET_OFFSET if offset is not None else 0
+        opts.method = lib.AX_HOME_METHOD_DRIVE if method is None else int(method)
+        opts.offset = float(offset or 0.0)
+        opts.speed = float(speed or 0.0)
+        opts.timeout_ms = _ms(timeout)
+        self._call(lib.ax_axis_home, opts)
+

@@ -1,0 +1,332 @@
+# SPDX-License-Identifier: MIT
+"""Drives: a link, the identity the drive reports, and its dictionary."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+
+from . import _values
+from ._context import Context, _timeout_ms, resolve_context
+from ._axis import Axis
+from ._dictionary import Dictionary, Register
+from ._native import cstr, ffi, lib, text
+from .errors import (DICTIONARY_DOMAIN, DictionaryError, Error, InvalidArgumentError,
+                     check, closed, last_error)
+
+PathLike = Union[str, "os.PathLike[str]"]
+RegisterLike = Union[str, Register]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a drive says it is (MCB identity registers).
+
+    serial and sw_version are None when the drive does not have them."""
+
+    vendor_id: int
+    product_code: int
+    revision: int
+    serial: Optional[int]
+    sw_version: Optional[str]
+
+    def __str__(self) -> str:
+        s = (f"vendor {self.vendor_id:#010x} product {self.product_code:#010x} "
+             f"revision {self.revision:#010x}")
+        if self.serial is not None:
+            s += f" serial {self.serial}"
+        if self.sw_version is not None:
+            s += f" software {self.sw_version!r}"
+        return s
+
+
+@dataclass(frozen=True)
+class DriveInfo:
+    """What opening a drive found out.
+
+    Attributes:
+        uri: the URI it was opened with.
+        scheme: the transport.
+        identity: what the drive reports.
+        model: the dictionary's model name, or None without a dictionary.
+        dictionary_source: where the dictionary came from ("" without one).
+        match: how the dictionary was found: "exact", "lower-revision",
+            "any-revision", "file" or "none".
+        match_reason: one line saying why.
+        axes: the number of axes (subnodes 1..axes).
+    """
+
+    uri: str
+    scheme: str
+    identity: Identity
+    model: Optional[str]
+    dictionary_source: str
+    match: str
+    match_reason: str
+    axes: int
+
+    def __str__(self) -> str:
+        return "\n".join([
+            f"uri:        {self.uri}",
+            f"identity:   {self.identity}",
+            f"model:      {self.model or '(no dictionary)'}",
+            f"dictionary: {self.dictionary_source or '-'}",
+            f"match:      {self.match}: {self.match_reason}",
+            f"axes:       {self.axes}",
+        ])
+
+
+def _identity(idp: Any) -> Identity:
+    known = int(idp.known)
+    return Identity(
+        vendor_id=int(idp.vendor_id), product_code=int(idp.product_code),
+        revision=int(idp.revision),
+        serial=int(idp.serial) if known & lib.AX_SCAN_HAS_SERIAL else None,
+        sw_version=(ffi.string(idp.sw_version).decode("utf-8", "replace")
+                    if known & lib.AX_SCAN_HAS_SW_VERSION else None))
+
+
+def _check_u32(name: str, v: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
+        raise InvalidArgumentError(f"{name} {v!r}: expected an integer 0..0xFFFFFFFF",
+                                   int(lib.AX_EINVAL))
+    return v
+
+
+class Drive:
+    """An open drive. Use as a context manager, or call close().
+
+    Registers are read and written by name (``drive.read("CL_POS_FBK_VALUE")``)
+    or by a :class:`Register` of a dictionary, with Python types chosen from
+    the register's dtype; by address with :meth:`read_raw` / :meth:`write_raw`.
+
+    Thread safety: safe. Requests from several threads go out one at a time
+    on the drive's link, each reply with its own request; the GIL is released
+    while a request is in flight.
+    """
+
+    __slots__ = ("_h", "_context", "_info", "_dictionary", "_regs", "_axes", "__weakref__")
+
+    def __init__(self, ptr: Any, context: Context) -> None:
+        """Wrap an ax_drive* whose reference this object takes over."""
+        drive = ffi.gc(ptr, lib.ax_drive_unref)
+        link = ffi.gc(lib.ax_link_ref(lib.ax_drive_link(drive)), lib.ax_link_unref)
+        # Requests use the link; holding our own reference on it, and dropping
+        # both together in close(), means a request in flight on another
+        # thread keeps them alive until it returns.
+        self._h: Optional[Tuple[Any, Any]] = (drive, link)
+        self._context = context  # the parent stays alive while the drive does
+        dptr = lib.ax_drive_dict(drive)
+        self._dictionary = Dictionary._borrow(dptr) if dptr != ffi.NULL else None
+        self._regs: Dict[Tuple[str, Optional[int]], Register] = {}
+        self._axes: Optional[Mapping[int, Axis]] = None
+        uri = text(lib.ax_drive_uri(drive))
+        self._info = DriveInfo(
+            uri=uri, scheme=text(lib.ax_link_scheme(link)),
+            identity=_identity(lib.ax_drive_identity(drive)),
+            model=self._dictionary.name if self._dictionary is not None else None,
+            dictionary_source=self._dictionary.source if self._dictionary is not None else "",
+            match=text(lib.ax_match_name(lib.ax_drive_match(drive))),
+            match_reason=text(lib.ax_drive_match_reason(drive)),
+            axes=int(lib.ax_drive_axes(drive)))
+
+    # -- lifetime
+
+    def _handles(self) -> Tuple[Any, Any]:
+        h = self._h
+        if h is None:
+            raise closed(self)
+        return h
+
+    def close(self) -> None:
+        """Close the drive and its axes; idempotent. A request still running
+        on another thread finishes first (it holds the handles until it returns)."""
+        self._h = None
+        for axis in (self._axes or {}).values():
+            axis._close()
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def __enter__(self) -> "Drive":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self._h is None else ""
+        return f"<axlink.Drive {self._info.uri} {self._info.model or '(no dictionary)'}{state}>"
+
+    # -- what it is
+
+    @property
+    def info(self) -> DriveInfo:
+        """Identity, dictionary model, how it was matched, axes."""
+        return self._info
+
+    @property
+    def uri(self) -> str:
+        return self._info.uri
+
+    @property
+    def context(self) -> Context:
+        return self._context
+
+    @property
+    def dictionary(self) -> Optional[Dictionary]:
+        """The drive's dictionary, or None when none was found (see info.match_reason)."""
+        return self._dictionary
+
+    @property
+    def axes(self) -> Mapping[int, Axis]:
+        """The axes by subnode (1-based, as on the wire): ``drive.axes[1]``."""
+        axes = self._axes
+        if axes is None:
+            axes = {n: Axis(self, n) for n in range(1, self._info.axes + 1)}
+            self._axes = axes
+        return axes
+
+    @property
+    def timeout(self) -> float:
+        """Request timeout in seconds; settable."""
+        return int(lib.ax_link_get_timeout(self._handles()[1])) / 1000.0
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        check(lib.ax_link_set_timeout(self._handles()[1], _timeout_ms(seconds)))
+
+    def cancel(self) -> None:
+        """Abort the request in flight from another thread (it raises
+        CancelledError). Raises UnsupportedError when the transport cannot."""
+        check(lib.ax_link_cancel(self._handles()[1]))
+
+    # -- registers
+
+    def _drive_text(self, code: int) -> Optional[str]:
+        d = self._dictionary
+        return d.error_text(code) if d is not None else None
+
+    def find(self, register: RegisterLike, subnode: Optional[int] = None) -> Register:
+        """The :class:`Register` @register names (on @subnode, else the first
+        with that id). Raises DictionaryError."""
+        if isinstance(register, Register):
+            if subnode is None or subnode == register.subnode:
+                return register
+            return register.dictionary.find(register.id, subnode)
+        if not isinstance(register, str):
+            raise TypeError(f"register must be a name or a Register, not {register!r}")
+        key = (register, subnode)
+        reg = self._regs.get(key)
+        if reg is not None:
+            return reg
+        drive, _ = self._handles()
+        out = ffi.new("ax_reg **")
+        check(lib.ax_drive_find(drive, cstr(register), -1 if subnode is None else subnode, out),
+              DICTIONARY_DOMAIN)
+        assert self._dictionary is not None  # found, so there is one
+        reg = self._dictionary._wrap(out[0])
+        self._regs[key] = reg
+        return reg
+
+    def read(self, register: RegisterLike, subnode: Optional[int] = None) -> _values.Value:
+        """Read a register by name or :class:`Register`; the value's type
+        follows the register's dtype (int, float, bool, str, bytes)."""
+        reg = self.find(register, subnode)
+        link = self._handles()[1]
+        dtype = reg.dtype_code
+        cap = _values.capacity(dtype)
+        buf = ffi.new("uint8_t[]", cap)
+        n = ffi.new("size_t *")
+        rc = lib.ax_link_read_reg(link, reg._p, buf, cap, n)
+        if rc < 0:
+            raise last_error(rc, drive_text=self._drive_text)
+        return _values.decode(dtype, buf, int(n[0]))
+
+    def write(self, register: RegisterLike, value: Any, subnode: Optional[int] = None) -> None:
+        """Write a register by name or :class:`Register`. The value must suit
+        the dtype (an enum label is taken for an enumerated integer register);
+        the dictionary's range and access rules apply."""
+        reg = self.find(register, subnode)
+        data = _values.encode(reg.dtype_code, value, f"register '{reg.id}'",
+                              reg.enum_value if reg.enums else None)
+        link = self._handles()[1]
+        rc = lib.ax_link_write_reg(link, reg._p, ffi.from_buffer(data), len(data))
+        if rc < 0:
+            raise last_error(rc, drive_text=self._drive_text)
+
+    def read_raw(self, address: int, dtype: Union[str, int], subnode: int = 1) -> _values.Value:
+        """Read register @address of @subnode as @dtype ("u32", "float"...),
+        without the dictionary."""
+        code = _values.parse_dtype(dtype)
+        _check_u32("address", address)
+        _check_u32("subnode", subnode)
+        link = self._handles()[1]
+        cap = _values.capacity(code)
+        buf = ffi.new("uint8_t[]", cap)
+        n = ffi.new("size_t *")
+        rc = lib.ax_link_read_value(link, subnode, address, code, buf, cap, n)
+        if rc < 0:
+            raise last_error(rc, drive_text=self._drive_text)
+        return _values.decode(code, buf, int(n[0]))
+
+    def write_raw(self, address: int, dtype: Union[str, int], value: Any,
+                  subnode: int = 1) -> None:
+        """Write @value as @dtype to register @address of @subnode, without the dictionary."""
+        code = _values.parse_dtype(dtype)
+        _check_u32("address", address)
+        _check_u32("subnode", subnode)
+        data = _values.encode(code, value, f"register {address:#x}")
+        link = self._handles()[1]
+        rc = lib.ax_link_write(link, subnode, address, ffi.from_buffer(data), len(data))
+        if rc < 0:
+            raise last_error(rc, drive_text=self._drive_text)
+
+
+def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[float] = None, *,
+         context: Optional[Context] = None, strict: bool = False,
+         find_dictionary: bool = True) -> Drive:
+    """Open the drive at @uri ("eth://192.168.2.22", "virtual:?model=axs-200").
+
+    Args:
+        dictionary: an XDF file to use; None finds the dictionary in the
+            device databases from the identity the drive reports.
+        timeout: request timeout in seconds (None: the transport's default).
+        context: the library context (None: the default one).
+        strict: with @dictionary, fail (TypeMismatchError) when the drive's
+            identity is not the file's model, instead of logging a warning.
+        find_dictionary: False opens without any dictionary (registers by
+            address only).
+
+    Raises PluginError (no transport for the scheme), TimeoutError (no
+    drive answers), DictionaryError (an unusable dictionary file), and the
+    other :class:`axlink.Error` classes.
+    """
+    ctx = resolve_context(context)
+    opts = ffi.new("ax_drive_options *")
+    opts.version = lib.AX_DRIVE_OPTIONS_VERSION
+    flags = 0
+    if strict:
+        flags |= lib.AX_DRIVE_STRICT
+    if not find_dictionary:
+        flags |= lib.AX_DRIVE_NO_DICT
+    opts.flags = flags
+    opts.timeout_ms = _timeout_ms(timeout)
+    dict_path = None
+    if dictionary is not None:
+        dict_path = ffi.new("char[]", cstr(dictionary))
+        opts.dictionary = dict_path
+    out = ffi.new("ax_drive **")
+    rc = lib.ax_drive_open(out, ctx._p(), cstr(uri), opts)
+    if rc < 0:
+        err: Error = last_error(rc)
+        if rc == lib.AX_ENOTFOUND:
+            plugin_err = ctx.unserved_scheme_error(uri, err)
+            if plugin_err is not None:
+                raise plugin_err from None
+        if (dictionary is not None and rc in DICTIONARY_DOMAIN
+                and os.fspath(dictionary) in err.message):
+            raise DictionaryError(err.message, rc) from None
+        raise err
+    return Drive(out[0], ctx)

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: MIT
+"""Browsing dictionaries: registers, categories, enums, bitfields, errors, search."""
+import pytest
+
+import axlink
+
+
+@pytest.fixture(scope="module")
+def axs100(devices_dir):
+    return axlink.load_dictionary(devices_dir / "axs-100.xdf", "ETH")
+
+
+def test_dictionary__files_with_several_interfaces(devices_dir):
+    dicts = axlink.load_dictionaries(devices_dir / "axs-100.xdf")
+    assert sorted(d.identity.interface for d in dicts) == ["ETH", "EoE"]
+    with pytest.raises(axlink.DictionaryError, match="no CAN dictionary"):
+        axlink.load_dictionary(devices_dir / "axs-100.xdf", "CAN")
+
+
+def test_dictionary__identity(axs100):
+    i = axs100.identity
+    assert (i.vendor_id, i.product_code, i.revision) == (0xA71C, 0x00010064, 0x00010002)
+    assert i.name == axs100.name == "axs-100"
+    assert i.format_version == 3 and i.axes == 1 and i.address_space == 1
+    assert axs100.source.endswith("axs-100.xdf")
+    assert "axs-100" in repr(axs100)
+
+
+def test_dictionary__registers_and_lookup(axs100):
+    regs = axs100.registers
+    assert len(regs) == len(axs100) > 50
+    assert list(axs100)[0] is regs[0]
+    reg = axs100["CL_POS_FBK_VALUE"]
+    assert (reg.subnode, reg.address, reg.dtype, reg.access) == (1, 0x030, "s32", "r")
+    assert reg.readable and not reg.writable
+    assert reg.units == "cnt" and reg.label and reg.description
+    assert reg in regs and axs100.find("CL_POS_FBK_VALUE", 1) is reg
+    assert axs100.find_address(0x030, 1) is reg
+    assert "CL_POS_FBK_VALUE" in axs100 and "NOPE" not in axs100 and 3 not in axs100
+    with pytest.raises(axlink.DictionaryError, match="NOPE"):
+        axs100["NOPE"]
+    with pytest.raises(axlink.DictionaryError):
+        axs100.find_address(0xFFE, 1)
+
+
+def test_dictionary__register_properties(axs100):
+    serial = axs100["DRV_ID_SERIAL_NUMBER_COCO"]
+    assert serial.subnode == 0 and serial.category == "IDENTIFICATION"
+    version = axs100["DRV_APP_COCO_VERSION"]
+    assert version.dtype == "str" and version.default == "axs-100 fw 1.2.0-sim"
+    window = axs100["PROF_POS_WINDOW"]
+    assert window.range == (0, 1000000) and window.range_text == ("0", "1000000")
+    assert window.default == 10
+    assert axs100["PROF_QUICK_STOP_DEC"].range == (0.0, 100000.0)
+    assert axs100["CL_POS_FBK_VALUE"].range is None
+    assert axs100["DRV_USER_DATA"].dtype == "bytes"
+    label = axs100["DRV_ID_SERIAL_NUMBER_COCO"]
+    assert label.label_in("es_ES")  # falls back when a language is missing
+    assert axs100["DRV_STORE_COCO_ALL"].label_in("es_ES") == "Guardar todo (comunicaciones)"
+
+
+def test_dictionary__enums(axs100):
+    mode = axs100["DRV_OP_CMD"]
+    assert mode.enums[0x14] == "Profile position" and mode.enums[0x113] == "Homing"
+    assert mode.enum_label(3) == "Velocity" and mode.enum_label(12345) is None
+    assert mode.enum_value("HOMING") == 0x113
+    assert axs100["CL_POS_FBK_VALUE"].enums == {}
+
+
+def test_dictionary__bitfields(axs100):
+    control = axs100["DRV_STATE_CONTROL"]
+    fields = {b.name: b for b in control.bitfields}
+    assert fields["FAULT_RESET"].start == fields["FAULT_RESET"].end == 7
+    assert fields["OPERATION_MODE_SPECIFIC"].width == 3
+    assert control.bitfield("FAULT_RESET", 0x80) == 1
+    assert control.bitfield("OPERATION_MODE_SPECIFIC", 0b1010000) == 0b101
+    assert control.with_bitfield("HALT", 0x0F, 1) == 0x10F
+    with pytest.raises(axlink.RangeError):
+        control.with_bitfield("HALT", 0, 2)
+    with pytest.raises(axlink.DictionaryError, match="NOPE"):
+        control.bitfield("NOPE", 0)
+
+
+def test_dictionary__categories_and_errors(axs100):
+    cats = {c.id: c.label for c in axs100.categories}
+    assert cats["IDENTIFICATION"] == "Product identification"
+    errors = axs100.errors
+    assert errors[0x06020000] == "Register does not exist"
+    assert axs100.error_text(0x06020000) == "Register does not exist"
+    assert axs100.error_text(0x12345678) is None
+
+
+def test_dictionary__search(axs100):
+    ids = [r.id for r in axs100.search("position window")]
+    assert "PROF_POS_WINDOW" in ids and "PROF_POS_WINDOW_TIME" in ids
+    assert all("window" in (r.id + r.label + r.description).lower()
+               for r in axs100.search("WINDOW"))
+    ident = axs100.search("", category="IDENTIFICATION")
+    assert ident and all(r.category == "IDENTIFICATION" for r in ident)
+    assert all(r.subnode == 0 for r in axs100.search("version", subnode=0))
+    assert axs100.search("no such words anywhere") == []
+
+
+def test_dictionary__version_2_file(devices_dir):
+    d = axlink.load_dictionary(devices_dir / "axs-200.xdf")
+    assert d.identity.format_version == 2 and d.identity.axes == 2
+    assert d.find("PROF_MAX_VEL", 2).subnode == 2

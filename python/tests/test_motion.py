@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: MIT
+"""Axes: the CiA 402 state machine, modes, moves, homing, units; over UDP
+(the simulator's two-axis drive) and in process."""
+import gc
+import threading
+
+import pytest
+
+import axlink
+from conftest import TWO_AXES
+
+pytestmark = pytest.mark.skipif(not axlink._axis.HAVE_MOTION,
+                                reason="this libaxlink has no motion API")
+
+
+@pytest.fixture
+def drive2(sims):
+    with axlink.open(f"eth://{TWO_AXES}", timeout=1.0, context=axlink.Context()) as d:
+        yield d
+        if not d.closed:  # leave the shared simulated drive disabled
+            for axis in d.axes.values():
+                axis.disable()
+
+
+def test_motion__enable_and_disable_follow_the_state_machine(drive2):
+    axis = drive2.axes[1]
+    axis.disable()
+    assert axis.state in ("ready_to_switch_on", "switch_on_disabled")
+    axis.enable()
+    assert axis.state == "operation_enabled"
+    assert axis.statusword & 0x6F == 0x27  # DESIGN §7: operation enabled
+    axis.fault_reset()  # not in fault: nothing to do
+    assert axis.state == "operation_enabled"
+    axis.disable()
+    assert axis.state == "ready_to_switch_on"
+
+
+def test_motion__absolute_and_relative_moves_in_counts_and_revolutions(drive2):
+    axis = drive2.axes[1]
+    axis.enable()
+    axis.move_to(2000, velocity=40000)
+    assert abs(axis.position - 2000) <= 10  # within the position window
+    axis.move_to(-500, relative=True, velocity=40000)
+    assert abs(axis.position - 1500) <= 10
+    res = axis.resolution
+    assert res > 0
+    axis.move_to(0.25, units="rev", velocity=10)  # this call only
+    assert axis.units == "counts"
+    assert abs(axis.position - 0.25 * res) <= 10
+    axis.units = "deg"
+    assert abs(axis.position - 90.0) <= 10 * 360 / res
+    axis.units = "counts"
+
+
+def test_motion__sampling_during_a_move(drive2):
+    axis = drive2.axes[1]
+    axis.enable()
+    axis.move_to(0, velocity=40000)
+    samples = []
+    axis.move_to(8000, velocity=20000, wait=False)
+    axis.wait_target_reached(on_poll=lambda sw: samples.append(axis.position))
+    assert len(samples) >= 3, samples
+    assert samples[0] < samples[-1] and abs(samples[-1] - 8000) <= 10
+    assert all(b >= a for a, b in zip(samples, samples[1:])), "a move forward never goes back"
+
+
+def test_motion__on_poll_stops_the_wait(drive2):
+    axis = drive2.axes[1]
+    axis.enable()
+    axis.move_to(0, velocity=40000)
+    axis.move_to(20000, velocity=10000, wait=False)
+    with pytest.raises(axlink.CancelledError):
+        axis.wait_target_reached(on_poll=lambda sw: False)
+
+    def boom(sw):
+        raise KeyError("from on_poll")
+
+    with pytest.raises(KeyError, match="from on_poll"):
+        axis.wait_target_reached(on_poll=boom)
+    axis.wait_target_reached(timeout=10)
+    assert abs(axis.position - 20000) <= 10
+
+
+def test_motion__velocity_mode_and_mode_names(drive2):
+    axis = drive2.axes[2]
+    axis.enable()
+    axis.set_velocity(3000, wait=True)
+    assert axis.mode == "profile_velocity"
+    assert abs(axis.velocity - 3000) < 100
+    axis.set_velocity(0, wait=True)
+    axis.mode = "pp"
+    assert axis.mode == "profile_position"
+    with pytest.raises(axlink.InvalidArgumentError, match="warp"):
+        axis.mode = "warp"
+
+
+def test_motion__home(drive2):
+    axis = drive2.axes[1]
+    axis.enable()
+    axis.move_to(3000, velocity=40000)
+    axis.home(offset=100)
+    assert abs(axis.position - 100) <= 10
+
+
+def test_motion__axes_are_independent_and_move_from_two_threads(drive2):
+    a1, a2 = drive2.axes[1], drive2.axes[2]
+    a1.enable()
+    a2.enable()
+    errors = []
+
+    def move(axis, target):
+        try:
+            axis.move_to(target, velocity=30000)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=move, args=(a1, 6000)),
+               threading.Thread(target=move, args=(a2, -6000))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert abs(a1.position - 6000) <= 10 and abs(a2.position + 6000) <= 10
+
+
+def test_motion__state_errors(drive2):
+    axis = drive2.axes[1]
+    axis.disable()
+    with pytest.raises(axlink.StateError, match="enable it first") as ei:
+        axis.move_to(100)
+    assert ei.value.code == axlink._native.lib.AX_ERROR
+    drive2.close()
+    with pytest.raises(axlink.StateError, match="closed"):
+        axis.enable()
+
+
+def test_motion__axis_keeps_its_drive_for_motion(sims):
+    d = axlink.open("virtual:?model=axs-200", context=axlink.Context())
+    axis = d.axes[2]
+    del d
+    gc.collect()
+    axis.enable()
+    axis.move_to(1000)
+    assert abs(axis.position - 1000) <= 10
+    axis.disable()
+    axis.drive.close()
+
+
+def test_motion__without_a_dictionary_the_axis_says_why(sims):
+    with axlink.open(f"eth://{TWO_AXES}", find_dictionary=False,
+                     context=axlink.Context()) as d:
+        with pytest.raises(axlink.Error, match="dictionary"):
+            d.axes[1].enable()
