@@ -6,7 +6,9 @@ AXLINK_DEB_PACKAGES=(
 	cmake pkgconf gcc make
 	libcmocka-dev libjansson-dev libxml2-dev
 	libsqlite3-dev libssl-dev
-	python3 python3-pytest
+	libserialport-dev libusb-1.0-0-dev umockdev libumockdev-dev
+	python3 python3-pytest python3-cffi python3-setuptools python3-dev python3-venv
+	clang libclang-rt-14-dev valgrind
 	locales
 )
 

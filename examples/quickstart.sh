@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end on a fresh Debian/Ubuntu machine: install what is
-# missing, build axlink, start simulated drives on loopback, find them over
-# Ethernet, print their identities, then read and write registers.
+# missing, build axlink, start simulated drives on loopback, discover them
+# with their dictionaries, read registers by name, and move one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/deps.sh
@@ -32,13 +32,19 @@ done
 printf '\nsimulator serving:\n'
 cat "$uris"
 
-run scan eth://127.0.0.0/29                      # finds the three drives
-run read eth://127.0.0.3 0x6E6:u32 --subnode 0   # serial of the second drive
-run read eth://127.0.0.2 0x6E4:str --subnode 0   # software version (extended frame)
-run read eth://127.0.0.2 0x011:u16               # CiA 402 status word, axis 1
-run write eth://127.0.0.2 0x020:s32 -4096 --json # position set point
-run read eth://127.0.0.2 0x020:s32
-run read eth://127.0.0.4 0x060:float             # bus voltage
+run list eth://127.0.0.0/29                      # discover: identity + dictionary of each drive
+run info eth://127.0.0.3                         # one drive: dictionary match, axes, states
+run read eth://127.0.0.3 DRV_ID_SERIAL_NUMBER_COCO   # by name, from the drive's dictionary
+run read eth://127.0.0.2 DRV_PROT_VBUS_VALUE --json  # with units
+run read eth://127.0.0.2 0x6E1:u32 --subnode 0   # or by address and type
+
+# Move one: enable the axis through the CiA 402 state machine, then a
+# profile move of 90 degrees (counts from the encoder resolution).
+run enable eth://127.0.0.2
+run move eth://127.0.0.2 90 --units deg --velocity 180
+run state eth://127.0.0.2 --units deg --json
+run disable eth://127.0.0.2
+
 printf '\n$ axlink read eth://127.0.0.2 0x7FF:u32   # no such register: the drive says so\n'
 if "$ax" read eth://127.0.0.2 0x7FF:u32; then
 	echo "unexpected success" >&2

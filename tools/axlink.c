@@ -186,6 +186,8 @@ static const struct cli_group core_group = {
 static const struct cli_group *const groups[] = {
         &core_group,
         &cli_db_group,
+        &cli_discover_group,
+        &cli_motion_group,
 };
 
 

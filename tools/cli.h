@@ -99,7 +99,9 @@ struct cli_group {
 	size_t count;
 };
 
-extern const struct cli_group cli_db_group;
+extern const struct cli_group cli_db_group;       /* cli_db.c */
+extern const struct cli_group cli_discover_group; /* cli_discover.c */
+extern const struct cli_group cli_motion_group;   /* cli_motion.c */
 
 /* ---- messages (exit statuses) ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)

@@ -19,5 +19,7 @@
 #include "axlink/dict.h"
 #include "axlink/db.h"
 #include "axlink/drive.h"
+#include "axlink/motion.h"
+#include "axlink/discover.h"
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "axlink/axlink.h"
+#include "frontend_tty.h"
 #include "sim.h"
 
 #define EXIT_USAGE 2
@@ -33,12 +34,19 @@
 #define DEFAULT_SERIAL 1000u
 /* A minute is far beyond any transport timeout; more only looks like a typo. */
 #define MAX_DELAY_MS 60000u
+/* TCP port of --tcp ADDR without one: the tcp transport's default (examples/transport-tcp). */
+#define DEFAULT_TCP_PORT 1062
 
 struct options {
 	uint32_t addrs[SIM_MAX_DRIVES]; /* host order */
 	size_t n_addrs;
 	size_t group;      /* index of the last --eth address */
 	int group_counted; /* --count already given for it */
+
+	uint32_t tcp_addrs[SIM_MAX_DRIVES]; /* --tcp drives, host order; after the --eth ones */
+	unsigned tcp_ports[SIM_MAX_DRIVES];
+	size_t n_tcp;
+	int last_was_tcp; /* --count repeats an --eth, never a --tcp */
 	uint32_t fault_only[SIM_MAX_DRIVES];
 	size_t n_fault_only;
 	unsigned port;
@@ -47,8 +55,13 @@ struct options {
 	struct sim_faults faults;
 	uint64_t seed;
 	int have_seed;
+	uint64_t fault_after_ms; /* --fault-after: every axis faults this long after serving */
+	int have_fault_after;
 	int allow_any;
 	int verbose;
+	const char *tty;   /* --tty PATH: one drive on a terminal, after the others */
+	int pty;           /* --pty: the same on a new pseudo-terminal */
+	unsigned baud;     /* --baud: its line rate, 0 = unpaced */
 };
 
 enum {
@@ -63,7 +76,12 @@ enum {
 	OPT_DROP_FIRST,
 	OPT_SEED,
 	OPT_FAULT_ONLY,
+	OPT_FAULT_AFTER,
 	OPT_ALLOW_ANY,
+	OPT_TCP,
+	OPT_TTY,
+	OPT_PTY,
+	OPT_BAUD,
 };
 
 static const struct option long_options[] = {
@@ -78,7 +96,12 @@ static const struct option long_options[] = {
         {"drop-first", required_argument, NULL, OPT_DROP_FIRST},
         {"seed", required_argument, NULL, OPT_SEED},
         {"fault-only", required_argument, NULL, OPT_FAULT_ONLY},
+        {"fault-after", required_argument, NULL, OPT_FAULT_AFTER},
         {"allow-any-address", no_argument, NULL, OPT_ALLOW_ANY},
+        {"tcp", required_argument, NULL, OPT_TCP},
+        {"tty", required_argument, NULL, OPT_TTY},
+        {"pty", no_argument, NULL, OPT_PTY},
+        {"baud", required_argument, NULL, OPT_BAUD},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -115,6 +138,15 @@ static void print_help(void)
 	printf(")\n"
 	       "  --serial N          serial number of the first drive, +1 for each next one\n"
 	       "                      (default %u)\n"
+	       "  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
+	       "                      port %d; 0: the system picks one, see the URI;\n"
+	       "                      repeatable; drives after the --eth ones)\n"
+	       "  --tty PATH          serve a drive on the terminal PATH, MCB frames raw on the\n"
+	       "                      line (/dev/fd/N: inherited descriptor N, e.g. a pty master)\n"
+	       "  --pty               serve a drive on a new pseudo-terminal; prints its slave\n"
+	       "                      as serial:/dev/pts/N\n"
+	       "  --baud N            hold the --tty/--pty line to N baud (10 bits per byte,\n"
+	       "                      both ways; default: as fast as the terminal goes)\n"
 	       "  --allow-any-address also bind addresses outside 127.0.0.0/8\n"
 	       "\n"
 	       "Fault injection (for tests):\n"
@@ -126,6 +158,9 @@ static void print_help(void)
 	       "  --seed S            seed of the drop/corrupt choices (default: time)\n"
 	       "  --fault-only ADDR   inject faults only into the drive at ADDR (repeatable;\n"
 	       "                      default: every drive)\n"
+	       "  --fault-after MS    MS milliseconds after serving starts, every axis of those\n"
+	       "                      drives goes to fault (DC bus under-voltage, 0x00003220),\n"
+	       "                      braking first if it moves\n"
 	       "\n"
 	       "  -v, --verbose       debug log on stderr: every rejected datagram and why\n"
 	       "  -h, --help          show this help\n"
@@ -133,7 +168,7 @@ static void print_help(void)
 	       "\n"
 	       "Exit status: 0 stopped by a signal, 1 failure, 2 usage error.\n"
 	       "Example: axlink-sim --eth 127.0.0.2 --count 3\n",
-	       DEFAULT_SERIAL, MAX_DELAY_MS);
+	       DEFAULT_SERIAL, DEFAULT_TCP_PORT, MAX_DELAY_MS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -248,6 +283,7 @@ static int add_eth(struct options *o, const char *text)
 		return usage_error("--eth '%s': at most %d drives", text, SIM_MAX_DRIVES);
 	o->group = o->n_addrs;
 	o->group_counted = 0;
+	o->last_was_tcp = 0;
 	o->addrs[o->n_addrs++] = a;
 	return 0;
 }
@@ -263,8 +299,10 @@ static int add_count(struct options *o, const char *text)
 	rc = parse_number("--count", text, 1, SIM_MAX_DRIVES, &n);
 	if (rc != 0)
 		return rc;
-	if (o->n_addrs == 0)
-		return usage_error("--count %s: give --eth ADDR before it", text);
+	if (o->n_addrs == 0 || o->last_was_tcp)
+		return usage_error("--count %s: give --eth ADDR before it (--tcp takes one drive "
+		                   "each)",
+		                   text);
 	a = o->addrs[o->group];
 	addr_text(a, first, sizeof(first));
 	if (o->group_counted)
@@ -282,6 +320,41 @@ static int add_count(struct options *o, const char *text)
 	return 0;
 }
 
+/* --tcp ADDR[:PORT]: one drive behind a listening TCP socket. */
+static int add_tcp(struct options *o, const char *text)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *colon = strrchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	uint64_t port = DEFAULT_TCP_PORT;
+	int rc;
+
+	if (len >= sizeof(addr))
+		return usage_error("--tcp '%s': not an IPv4 address[:port] (e.g. 127.0.0.2:1062)",
+		                   text);
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	if (colon) {
+		rc = parse_number("--tcp port", colon + 1, 0, 65535, &port);
+		if (rc != 0)
+			return rc;
+	}
+	if (o->n_addrs + o->n_tcp >= SIM_MAX_DRIVES)
+		return usage_error("--tcp '%s': at most %d drives", text, SIM_MAX_DRIVES);
+	rc = parse_addr("--tcp", addr, &o->tcp_addrs[o->n_tcp]);
+	if (rc != 0)
+		return rc;
+	o->tcp_ports[o->n_tcp++] = (unsigned)port;
+	o->last_was_tcp = 1;
+	return 0;
+}
+
+/* Address of drive @i: the --eth drives come first, then the --tcp ones. */
+static uint32_t drive_addr(const struct options *o, size_t i)
+{
+	return i < o->n_addrs ? o->addrs[i] : o->tcp_addrs[i - o->n_addrs];
+}
+
 static int handle_option(struct options *o, int c, const char *arg)
 {
 	uint64_t v;
@@ -292,6 +365,8 @@ static int handle_option(struct options *o, int c, const char *arg)
 		return add_eth(o, arg);
 	case OPT_COUNT:
 		return add_count(o, arg);
+	case OPT_TCP:
+		return add_tcp(o, arg);
 	case OPT_PORT:
 		rc = parse_number("--port", arg, 0, 65535, &v);
 		o->port = (unsigned)v;
@@ -322,10 +397,25 @@ static int handle_option(struct options *o, int c, const char *arg)
 	case OPT_SEED:
 		o->have_seed = 1;
 		return parse_number("--seed", arg, 0, UINT64_MAX, &o->seed);
+	case OPT_FAULT_AFTER:
+		o->have_fault_after = 1;
+		return parse_number("--fault-after", arg, 0, 24ull * 3600 * 1000, &o->fault_after_ms);
 	case OPT_FAULT_ONLY:
 		if (o->n_fault_only >= SIM_MAX_DRIVES)
 			return usage_error("--fault-only '%s': given too often", arg);
 		return parse_addr("--fault-only", arg, &o->fault_only[o->n_fault_only++]);
+	case OPT_TTY:
+	case OPT_PTY:
+		if (o->tty || o->pty)
+			return usage_error("one serial drive per simulator: give --tty PATH "
+			                   "or --pty once");
+		o->tty = c == OPT_TTY ? arg : NULL;
+		o->pty = c == OPT_PTY;
+		return 0;
+	case OPT_BAUD:
+		rc = parse_number("--baud", arg, 50, 4000000, &v);
+		o->baud = (unsigned)v;
+		return rc;
 	case OPT_ALLOW_ANY:
 		o->allow_any = 1;
 		return 0;
@@ -342,8 +432,30 @@ static int check_options(const struct options *o)
 {
 	char text[INET_ADDRSTRLEN];
 
-	if (o->n_addrs == 0)
-		return usage_error("no drives to serve: give --eth ADDR (e.g. --eth 127.0.0.2)");
+	if (o->baud && !o->tty && !o->pty)
+		return usage_error("--baud %u: only a --tty or --pty line has a baud rate",
+		                   o->baud);
+	if (o->n_addrs == 0 && o->n_tcp == 0 && !o->tty && !o->pty)
+		return usage_error("no drives to serve: give --eth ADDR (e.g. --eth 127.0.0.2), "
+		                   "--tcp ADDR[:PORT], --tty PATH or --pty");
+	if (o->n_addrs + o->n_tcp > SIM_MAX_DRIVES)
+		return usage_error("at most %d drives in all", SIM_MAX_DRIVES);
+	for (size_t i = 0; i < o->n_tcp; i++) {
+		uint32_t a = o->tcp_addrs[i];
+
+		addr_text(a, text, sizeof(text));
+		if (a == 0 || a == UINT32_MAX)
+			return usage_error("--tcp %s: a drive needs an address of its own", text);
+		if ((a >> 24) != 127 && !o->allow_any)
+			return usage_error("--tcp %s is outside 127.0.0.0/8; the simulator serves "
+			                   "only loopback unless --allow-any-address is given",
+			                   text);
+		for (size_t j = 0; j < i; j++)
+			if (o->tcp_addrs[j] == a && o->tcp_ports[j] == o->tcp_ports[i] &&
+			    o->tcp_ports[i] != 0)
+				return usage_error("--tcp %s:%u: address and port given twice",
+				                   text, o->tcp_ports[i]);
+	}
 	for (size_t i = 0; i < o->n_addrs; i++) {
 		uint32_t a = o->addrs[i];
 
@@ -361,16 +473,16 @@ static int check_options(const struct options *o)
 	for (size_t i = 0; i < o->n_fault_only; i++) {
 		size_t j = 0;
 
-		while (j < o->n_addrs && o->addrs[j] != o->fault_only[i])
+		while (j < o->n_addrs + o->n_tcp && drive_addr(o, j) != o->fault_only[i])
 			j++;
-		if (j == o->n_addrs) {
+		if (j == o->n_addrs + o->n_tcp) {
 			addr_text(o->fault_only[i], text, sizeof(text));
 			return usage_error("--fault-only %s: no drive has that address", text);
 		}
 	}
-	if ((uint64_t)o->serial + o->n_addrs - 1 > UINT32_MAX)
+	if ((uint64_t)o->serial + o->n_addrs + o->n_tcp + (o->tty || o->pty) - 1 > UINT32_MAX)
 		return usage_error("--serial %u: %zu drives would run past serial %u", o->serial,
-		                   o->n_addrs, UINT32_MAX);
+		                   o->n_addrs + o->n_tcp, UINT32_MAX);
 	return 0;
 }
 
@@ -410,19 +522,20 @@ static int parse_args(struct options *o, int argc, char **argv)
 
 static int serve(const struct options *o)
 {
-	struct sim_frontend fe;
+	struct sim_frontend fes[3];
+	size_t n_fes = 0;
 	struct sim s;
-	int have_fe = 0, stop_fd, rc = EXIT_FAILURE;
+	int stop_fd, rc = EXIT_FAILURE;
 
-	if (sim_init(&s, o->n_addrs, o->model, o->serial) < 0)
+	if (sim_init(&s, o->n_addrs + o->n_tcp + (o->tty || o->pty), o->model, o->serial) < 0)
 		goto out;
 	s.faults = o->faults;
 	s.verbose = o->verbose;
 	if (o->n_fault_only > 0) {
-		for (size_t i = 0; i < o->n_addrs; i++) {
+		for (size_t i = 0; i < o->n_addrs + o->n_tcp; i++) {
 			s.drives[i].faulty = 0;
 			for (size_t j = 0; j < o->n_fault_only; j++)
-				if (o->fault_only[j] == o->addrs[i])
+				if (o->fault_only[j] == drive_addr(o, i))
 					s.drives[i].faulty = 1;
 		}
 	}
@@ -437,23 +550,49 @@ static int serve(const struct options *o)
 	stop_fd = sim_signals_open();
 	if (stop_fd < 0)
 		goto out;
-	if (sim_udp_open(&fe, &s, o->addrs, o->n_addrs, 0, o->port) < 0)
-		goto out;
-	have_fe = 1;
+	if (o->n_addrs > 0) {
+		if (sim_udp_open(&fes[n_fes], &s, o->addrs, o->n_addrs, 0, o->port) < 0)
+			goto out;
+		n_fes++;
+	}
+	if (o->n_tcp > 0) {
+		if (sim_tcp_open(&fes[n_fes], &s, o->tcp_addrs, o->tcp_ports, o->n_tcp,
+		                 o->n_addrs) < 0)
+			goto out;
+		n_fes++;
+	}
+	if (o->tty || o->pty) {
+		/* --fault-only names addresses; the serial drive has none, so it is spared. */
+		if (o->n_fault_only > 0)
+			s.drives[o->n_addrs + o->n_tcp].faulty = 0;
+		if (sim_tty_open(&fes[n_fes], &s, o->n_addrs + o->n_tcp, o->tty, o->baud) < 0)
+			goto out;
+		n_fes++;
+	}
 
-	fe.print_uris(fe.priv, stdout);
+	for (size_t i = 0; i < n_fes; i++)
+		fes[i].print_uris(fes[i].priv, stdout);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		sim_error("cannot write the drive URIs to stdout: %s", strerror(errno));
 		goto out;
 	}
 	sim_debug(&s, "serving %zu drive(s) of model %s", s.n_drives,
 	          o->model ? o->model : DEFAULT_MODEL);
-	if (sim_loop_run(&fe, 1, stop_fd) == 0)
+	if (o->have_fault_after) {
+		/* The drives raise it themselves, at the first tick past the time. */
+		uint64_t at = sim_now_ns() + o->fault_after_ms * 1000000u;
+
+		for (size_t i = 0; i < s.n_drives; i++)
+			if (s.drives[i].faulty)
+				(void)simdrive_fault_at(s.drives[i].drive, 0,
+				                        SIMDRIVE_FAULT_UNDERVOLTAGE, at);
+	}
+	if (sim_loop_run(fes, n_fes, stop_fd) == 0)
 		rc = EXIT_SUCCESS;
 	sim_debug(&s, "stopped");
 out:
-	if (have_fe)
-		fe.destroy(fe.priv);
+	for (size_t i = 0; i < n_fes; i++)
+		fes[i].destroy(fes[i].priv);
 	sim_signals_close();
 	sim_fini(&s);
 	return rc;

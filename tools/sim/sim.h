@@ -115,6 +115,15 @@ int sim_udp_open(struct sim_frontend *out, struct sim *s, const uint32_t *addrs,
                  size_t first_drive, unsigned port);
 
 /*
+ * TCP front-end (frontend_tcp.c): drive first_drive + i listens on
+ * @addrs[i] (IPv4, host order), port @ports[i] (0: the system picks one),
+ * for several clients at once. Listens on every socket before returning.
+ * Returns 0, or -1 with a message on stderr that names the address.
+ */
+int sim_tcp_open(struct sim_frontend *out, struct sim *s, const uint32_t *addrs,
+                 const unsigned *ports, size_t n, size_t first_drive);
+
+/*
  * Stop signals (SIGINT, SIGTERM) as a readable descriptor (self-pipe).
  * sim_signals_open() returns the read end or -1 with a message on stderr.
  */
