@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the hand-made seed inputs of the fuzz targets into corpus/.
+
+The MCB and simulator seeds are frames built here from the protocol rules
+(DESIGN.md §5), checked against the golden frames there, so the fuzzers
+start from valid requests and replies of every command instead of having
+to find the CRC by chance. The XDF seeds are not here: run.sh and the
+replay tests use tests/data/*.xdf and devices/*.xdf directly.
+
+usage: make_seeds.py [--check]   (--check: fail if corpus/ differs)
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE = 0xA
+READ, WRITE, ACK, ERR_INFO, ERR_READ, ERR_WRITE = 1, 2, 3, 4, 5, 6
+
+
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def frame(cmd, subnode, address, value=b"", extended=False):
+    """One MCB frame; extended when asked or when the value is over 8 bytes."""
+    extended = extended or len(value) > 8
+    w0 = subnode | NODE << 4
+    w1 = (1 if extended else 0) | cmd << 1 | address << 4
+    body = struct.pack("<Q", len(value)) if extended else value.ljust(8, b"\0")
+    head = struct.pack("<HH", w0, w1) + body
+    return head + struct.pack("<H", crc16(head)) + (value if extended else b"")
+
+
+def want(subnode, address):
+    """The two leading bytes of an fuzz_mcb input: the register the request asked for."""
+    return bytes([subnode | (address & 0xF) << 4, address >> 4])
+
+
+def u16(v):
+    return struct.pack("<H", v)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+# The golden frames of DESIGN.md §5 must come out of frame() bit for bit.
+GOLDEN = [
+    (frame(READ, 1, 0x011), "a10012010000000000000000" "4b66"),
+    (frame(ACK, 1, 0x011, u16(0x21)), "a10016012100000000000000c5f7"),
+    (frame(WRITE, 1, 0x010, u16(0x0F)), "a10004010f00000000000000a058"),
+    (frame(ACK, 1, 0x010, u16(0x0F)), "a10006010f000000000000002a86"),
+    (frame(WRITE, 0, 0x0A1, u32(0x12345678)), "a000140a7856341200000000aa9e"),
+    (frame(ERR_READ, 1, 0x011, u32(0x06010000)), "a1001a010000010600000000" "25a4"),
+    (frame(WRITE, 0, 0x0B4, bytes(range(16)))[:14], "a000450b1000000000000000644d"),
+]
+
+MCB_SEEDS = {
+    "read_request": want(1, 0x011) + frame(READ, 1, 0x011),
+    "ack_status": want(1, 0x011) + frame(ACK, 1, 0x011, u16(0x21)),
+    "ack_other_register": want(1, 0x012) + frame(ACK, 1, 0x011, u16(0x21)),
+    "ack_write": want(1, 0x010) + frame(ACK, 1, 0x010, u16(0x0F)),
+    "error_read": want(1, 0x011) + frame(ERR_READ, 1, 0x011, u32(0x06010000)),
+    "error_write": want(0, 0x6E0) + frame(ERR_WRITE, 0, 0x6E0, u32(0x06010000)),
+    "error_info": want(0, 0x000) + frame(ERR_INFO, 0, 0x000, u32(0x08000000)),
+    "ack_extended_16": want(0, 0x0B4) + frame(ACK, 0, 0x0B4, bytes(range(16))),
+    "ack_extended_512": want(0, 0x6F0) + frame(ACK, 0, 0x6F0, bytes(512)),
+    "ack_extended_empty": want(0, 0x6E4) + frame(ACK, 0, 0x6E4, b"", extended=True),
+    "ack_string": want(0, 0x6E4) + frame(ACK, 0, 0x6E4, b"1.2.0"),
+    "write_extended": want(0, 0x0B4) + frame(WRITE, 0, 0x0B4, bytes(range(16))),
+}
+
+# Simulator sessions: byte 0 picks the model (bits 0-3), the reply buffer
+# (bits 4-5, 0 = full size) and the clock step between frames (bits 6-7:
+# 1 ms, 10 ms, 100 ms, 1 s), then requests back to back.
+STEP_100MS = 0x80
+ENABLE = [frame(WRITE, 1, 0x010, u16(c)) for c in (0x06, 0x07, 0x0F)]
+WATCH = [frame(READ, 1, a) for a in (0x011, 0x030, 0x031)] * 4
+
+
+def f32(v):
+    return struct.pack("<f", v)
+
+
+def s32(v):
+    return struct.pack("<i", v)
+
+
+IDENTITY = [frame(READ, 0, a) for a in (0x6E0, 0x6E1, 0x6E2, 0x6E4, 0x6E6, 0x0A0)]
+SIM_SEEDS = {
+    "identity_axs100": bytes([0]) + b"".join(IDENTITY),
+    "identity_axs200": bytes([1]) + b"".join(IDENTITY),
+    "identity_axs900": bytes([2]) + b"".join(IDENTITY),
+    "enable_and_move": bytes([0]) + b"".join(ENABLE) + b"".join([
+        frame(WRITE, 1, 0x024, u16(0)),
+        frame(WRITE, 1, 0x025, struct.pack("<f", 10.0)),
+        frame(WRITE, 1, 0x020, struct.pack("<i", 4000)),
+        frame(WRITE, 1, 0x010, u16(0x1F)),
+        frame(READ, 1, 0x011), frame(READ, 1, 0x030), frame(READ, 1, 0x031),
+    ]),
+    "fault_reset": bytes([0]) + b"".join([
+        frame(WRITE, 1, 0x010, u16(0x80)), frame(WRITE, 1, 0x010, u16(0x00)),
+        frame(READ, 1, 0x00F), frame(READ, 1, 0x011),
+    ]),
+    "store_restore": bytes([0]) + b"".join([
+        frame(WRITE, 0, 0x6DB, u32(0x65766173)), frame(WRITE, 0, 0x6DC, u32(0x64616F6C)),
+        frame(WRITE, 0, 0x6DB, u32(1)),
+    ]),
+    "user_data_512": bytes([0]) + frame(WRITE, 0, 0x6F0, bytes(range(256)) * 2)
+    + frame(READ, 0, 0x6F0),
+    "string_write": bytes([0]) + frame(WRITE, 0, 0x6E4, b"hello, drive") + frame(READ, 0, 0x6E4),
+    "errors": bytes([0]) + b"".join([
+        frame(READ, 0, 0xFFF), frame(WRITE, 0, 0x6E0, u32(1)), frame(READ, 15, 0x011),
+        frame(WRITE, 1, 0x010, b"\x01"), frame(ACK, 1, 0x011), frame(READ, 1, 0x011)[:13],
+    ]),
+    "small_reply_buffer": bytes([0x10]) + frame(READ, 0, 0x6E4) + frame(READ, 0, 0x6F0),
+    "axs900_axes": bytes([2]) + b"".join(frame(READ, s, 0x011) for s in range(1, 10)),
+    "velocity_mode": bytes([STEP_100MS]) + b"".join([
+        frame(WRITE, 1, 0x014, u16(0x03)), *ENABLE,
+        frame(WRITE, 1, 0x021, f32(5.0)), *WATCH,
+        frame(WRITE, 1, 0x021, f32(-2.0)), *WATCH,
+    ]),
+    "profile_velocity": bytes([STEP_100MS]) + b"".join([
+        frame(WRITE, 1, 0x014, u16(0x13)), frame(WRITE, 1, 0x026, f32(4.0)),
+        frame(WRITE, 1, 0x027, f32(8.0)), *ENABLE, frame(WRITE, 1, 0x021, f32(3.0)),
+        *WATCH, frame(WRITE, 1, 0x010, u16(0x10F)), *WATCH,
+    ]),
+    "homing_here": bytes([STEP_100MS]) + b"".join([
+        frame(WRITE, 1, 0x450, u16(0)), frame(WRITE, 1, 0x451, s32(1000)),
+        frame(WRITE, 1, 0x014, u16(0x113)), *ENABLE, frame(WRITE, 1, 0x010, u16(0x1F)),
+        *WATCH,
+    ]),
+    "homing_search": bytes([STEP_100MS]) + b"".join([
+        frame(WRITE, 1, 0x450, u16(1)), frame(WRITE, 1, 0x452, f32(2.0)),
+        frame(WRITE, 1, 0x453, f32(0.5)), frame(WRITE, 1, 0x454, f32(20.0)),
+        frame(WRITE, 1, 0x455, u32(300)), frame(WRITE, 1, 0x7E3, s32(5000)),
+        frame(WRITE, 1, 0x014, u16(0x113)), *ENABLE, frame(WRITE, 1, 0x010, u16(0x1F)),
+        *WATCH, *WATCH,
+    ]),
+    "homing_index": bytes([STEP_100MS]) + b"".join([
+        frame(WRITE, 1, 0x450, u16(7)), frame(WRITE, 1, 0x014, u16(0x113)), *ENABLE,
+        frame(WRITE, 1, 0x010, u16(0x1F)), *WATCH,
+    ]),
+}
+
+URI_SEEDS = [
+    "eth://127.0.0.2", "eth://127.0.0.2:1061?timeout_ms=200", "eth://[::1]:1061",
+    "eth://[fe80::1%25eth0]", "eth://h?iface=eth%301&timeout_ms=5", "eth://127.0.1.0/28",
+    "eth://127.0.0.2,127.0.0.3", "serial:/dev/ttyUSB0?baud=115200", "usb:?vid=1209&pid=0001",
+    "usb:1.4", "virtual:?model=axs-100&serial=7", "x:?k%20ey=v%26l%3d", "x:?flag&b=",
+    "x:?a=b=c", "eth://h:65535", "eth://h?timeout_ms=0x3E8", "X+y.z-1://user@host:1/p?q",
+]
+
+
+def expected():
+    files = {}
+    for name, data in MCB_SEEDS.items():
+        files[os.path.join("mcb", name)] = data
+    for name, data in SIM_SEEDS.items():
+        files[os.path.join("simdrive", name)] = data
+    for i, text in enumerate(URI_SEEDS):
+        files[os.path.join("uri", f"seed{i:02d}")] = text.encode()
+    return files
+
+
+def main():
+    for got, hexstr in GOLDEN:
+        if got.hex() != hexstr:
+            sys.exit(f"make_seeds: frame {got.hex()} differs from DESIGN's {hexstr}")
+    check = sys.argv[1:] == ["--check"]
+    stale = []
+    for rel, data in expected().items():
+        path = os.path.join(HERE, "corpus", rel)
+        if check:
+            try:
+                with open(path, "rb") as f:
+                    if f.read() != data:
+                        stale.append(rel)
+            except FileNotFoundError:
+                stale.append(rel)
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    if stale:
+        sys.exit("make_seeds: corpus/ is out of date: " + ", ".join(stale))
+
+
+if __name__ == "__main__":
+    main()
