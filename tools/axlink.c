@@ -188,6 +188,7 @@ static const struct cli_group *const groups[] = {
         &cli_db_group,
         &cli_discover_group,
         &cli_motion_group,
+        &cli_monitor_group,
 };
 
 

@@ -102,6 +102,7 @@ struct cli_group {
 extern const struct cli_group cli_db_group;       /* cli_db.c */
 extern const struct cli_group cli_discover_group; /* cli_discover.c */
 extern const struct cli_group cli_motion_group;   /* cli_motion.c */
+extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 
 /* ---- messages (exit statuses) ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)

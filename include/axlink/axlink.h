@@ -21,5 +21,6 @@
 #include "axlink/drive.h"
 #include "axlink/motion.h"
 #include "axlink/discover.h"
+#include "axlink/poller.h"
 
 #endif

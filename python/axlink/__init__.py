@@ -29,6 +29,7 @@ from ._context import Context, PluginInfo, default_context, plugins, set_log_lev
 from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, Register,
                           load_dictionaries, load_dictionary)
 from ._drive import Axis, Drive, DriveInfo, Identity, open
+from ._poll import Poller, Sample, Samples
 from ._scan import ScanResult, iter_scan, scan
 from ._discover import (DiscoverResult, Monitor, MonitorEvent, TransportOutcome, discover,
                         iter_discover, locate)
@@ -47,6 +48,7 @@ __all__ = [
     "BitField", "Category", "Dictionary", "DictionaryIdentity", "Register",
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
+    "Poller", "Sample", "Samples",
     "ScanResult", "iter_scan", "scan",
     "DiscoverResult", "Monitor", "MonitorEvent", "TransportOutcome", "discover",
     "iter_discover", "locate",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _values
 from ._context import Context, _timeout_ms, resolve_context
 from ._axis import Axis
 from ._dictionary import Dictionary, Register
 from ._native import cstr, ffi, lib, text
+from . import _poll
 from .errors import (DICTIONARY_DOMAIN, DictionaryError, Error, InvalidArgumentError,
                      check, closed, last_error)
 
@@ -282,6 +283,27 @@ class Drive:
         rc = lib.ax_link_write(link, subnode, address, ffi.from_buffer(data), len(data))
         if rc < 0:
             raise last_error(rc, drive_text=self._drive_text)
+
+
+    # -- sampling
+
+    def poll(self, registers: Union[RegisterLike, Sequence[RegisterLike]], period: float,
+             duration: Optional[float] = None) -> Union["_poll.Samples", "_poll.Poller"]:
+        """Sample @registers every @period seconds in the library's own thread.
+
+        With @duration (seconds): block that long and return
+        :class:`axlink.Samples` (columns as ``array.array('d')``,
+        ``.to_csv()``, ``.as_numpy()``, counters ``lost`` / ``period``).
+        Without: return the running :class:`axlink.Poller`, for live use::
+
+            with drive.poll(["CL_POS_FBK_VALUE"], 0.01) as p:
+                for t, (pos,) in p:
+                    ...   # break out; leaving the block stops sampling
+
+        A bad register name raises (DictionaryError) before anything starts;
+        at most 16 registers (RangeError).
+        """
+        return _poll.poll(self, registers, period, duration)
 
 
 def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[float] = None, *,

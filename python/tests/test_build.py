@@ -92,8 +92,7 @@ def _run(code: str, env=None, cwd=None):
 def test_build__abi_mismatch_is_a_clear_import_error(tmp_path):
     # A shim that makes the loaded library report another major version.
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-    if cc is None:
-        pytest.skip("no C compiler to build the shim")
+    assert cc is not None, "a C compiler is needed to build the shim (gcc: .ci/deps.sh installs it)"
     src = tmp_path / "shim.c"
     other = ((lib.AX_VERSION_HEX >> 16) + 1) << 16
     src.write_text(f"unsigned int ax_version_hex(void) {{ return {other:#x}u; }}\n")

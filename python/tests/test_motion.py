@@ -9,8 +9,9 @@ import pytest
 import axlink
 from conftest import TWO_AXES
 
-pytestmark = pytest.mark.skipif(not axlink._axis.HAVE_MOTION,
-                                reason="this libaxlink has no motion API")
+
+def test_motion__api_present():
+    assert axlink._axis.HAVE_MOTION, "this libaxlink was built without the motion API"
 
 
 @pytest.fixture

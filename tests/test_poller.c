@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The poller against the in-process virtual drive and against axlink-sim
+ * over UDP (127.0.11.1-9). Timing bounds are generous: these tests check
+ * that sampling happens, is counted and is timestamped in order, not how
+ * precisely a loaded CI machine keeps a period.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "axlink/axlink.h"
+#include "support/simproc.h"
+
+#define OK(expr)                                                                                   \
+	do {                                                                                       \
+		int ok_err_ = (expr);                                                              \
+		if (ok_err_ < 0)                                                                   \
+			fail_msg("%s: %d (%s)", #expr, ok_err_, ax_error_last());                  \
+	} while (0)
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static ax_ctx *new_ctx(void)
+{
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	opts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &opts) < 0)
+		fail_msg("ax_ctx_new: %s", ax_error_last());
+	return ctx;
+}
+
+static int ctx_up(void **state)
+{
+	*state = new_ctx();
+	return 0;
+}
+
+static int ctx_down(void **state)
+{
+	ax_ctx_unref(*state);
+	return 0;
+}
+
+static ax_drive *open_drive(ax_ctx *ctx, const char *uri)
+{
+	ax_drive_options o = AX_DRIVE_OPTIONS_INIT;
+	ax_drive *d = NULL;
+
+	o.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	if (ax_drive_open(&d, ctx, uri, &o) < 0)
+		fail_msg("open '%s': %s", uri, ax_error_last());
+	return d;
+}
+
+static simproc *sim_start(const char *addr, const char *delay_ms)
+{
+	const char *args[] = {"--eth", addr, "--serial", "4711", NULL, NULL, NULL};
+	simproc *p = NULL;
+
+	if (delay_ms) {
+		args[4] = "--delay";
+		args[5] = delay_ms;
+	}
+	if (simproc_start(&p, args, 1, 5000) < 0)
+		fail_msg("axlink-sim did not start on %s", addr);
+	return p;
+}
+
+/* Drain the ring; checks that timestamps rise and returns the count. */
+static size_t drain(ax_poller *p, double *last_t, double *col0_out)
+{
+	double t[64], v[64 * AX_POLLER_MAX_CHANNELS];
+	size_t total = 0;
+	int n;
+
+	while ((n = ax_poller_read(p, t, v, 64)) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (!(t[i] > *last_t))
+				fail_msg("timestamp %.9f after %.9f", t[i], *last_t);
+			*last_t = t[i];
+		}
+		if (col0_out)
+			*col0_out = v[(size_t)(n - 1) * ax_poller_channels(p)];
+		total += (size_t)n;
+	}
+	assert_true(n == 0);
+	return total;
+}
+
+/* ==== arguments and channels ============================================ */
+
+static void test_poller__bad_arguments(void **state)
+{
+	ax_poller *p = (ax_poller *)&p; /* must stay untouched */
+
+	(void)state;
+	assert_int_equal(ax_poller_new(&p, 0, 100), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "period"));
+	assert_int_equal(ax_poller_new(&p, 99, 100), AX_EINVAL);
+	assert_int_equal(ax_poller_new(&p, 60000001, 100), AX_EINVAL);
+	assert_int_equal(ax_poller_new(&p, 1000, 1), AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "capacity"));
+	assert_ptr_equal(p, (ax_poller *)&p);
+	p = NULL;
+	OK(ax_poller_new(&p, 100, 2));
+	assert_int_equal(ax_poller_start(p), AX_EINVAL); /* no channels */
+	assert_non_null(strstr(ax_error_last(), "no channels"));
+	assert_int_equal(ax_poller_stop(p), 0); /* not running: nothing to do */
+	assert_null(ax_poller_free(p));
+	assert_null(ax_poller_free(NULL));
+}
+
+static void test_poller__bad_register(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=1101");
+	ax_poller *p = NULL;
+
+	OK(ax_poller_new(&p, 1000, 16));
+	assert_int_equal(ax_poller_add(p, d, "NO_SUCH_REGISTER", -1), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "NO_SUCH_REGISTER"));
+	assert_int_equal(ax_poller_add(p, d, "DRV_APP_COCO_VERSION", -1), AX_ETYPE);
+	assert_non_null(strstr(ax_error_last(), "'DRV_APP_COCO_VERSION' is a str"));
+	assert_int_equal(ax_poller_channels(p), 0);
+	assert_int_equal(ax_poller_add(p, d, "CL_POS_FBK_VALUE", 1), 0);
+	assert_string_equal(ax_reg_id(ax_poller_channel_reg(p, 0)), "CL_POS_FBK_VALUE");
+	assert_null(ax_poller_channel_reg(p, 1));
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+}
+
+static void test_poller__seventeen_channels_refused(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=1102");
+	ax_poller *p = NULL;
+
+	OK(ax_poller_new(&p, 1000, 16));
+	for (int i = 0; i < AX_POLLER_MAX_CHANNELS; i++)
+		assert_int_equal(ax_poller_add(p, d, "CL_POS_FBK_VALUE", 1), i);
+	assert_int_equal(ax_poller_add(p, d, "CL_VEL_FBK_VALUE", 1), AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "at most 16 channels"));
+	assert_int_equal(ax_poller_channels(p), AX_POLLER_MAX_CHANNELS);
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+}
+
+/* ==== sampling ============================================================ */
+
+/* Two drives on one poller: a simulator over UDP and the in-process one. */
+static void test_poller__udp_counts_and_timestamps(void **state)
+{
+	simproc *sim = sim_start("127.0.11.1", NULL);
+	ax_drive *udp = open_drive(*state, simproc_uri(sim, 0));
+	ax_drive *virt = open_drive(*state, "virtual:?serial=1103");
+	double t[512], v[512 * 3];
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+	int n;
+
+	OK(ax_poller_new(&p, 5000, 512));
+	assert_int_equal(ax_poller_add(p, udp, "DRV_ID_SERIAL_NUMBER", 1), 0);
+	assert_int_equal(ax_poller_add(p, udp, "CL_POS_FBK_VALUE", 1), 1);
+	assert_int_equal(ax_poller_add(p, virt, "DRV_ID_SERIAL_NUMBER", 1), 2);
+	OK(ax_poller_start(p));
+	assert_true(ax_poller_running(p));
+	assert_int_equal(ax_poller_start(p), AX_EBUSY);
+	assert_int_equal(ax_poller_add(p, udp, "CL_VEL_FBK_VALUE", 1), AX_EBUSY);
+	sleep_ms(500);
+	OK(ax_poller_stop(p));
+	assert_false(ax_poller_running(p));
+
+	n = ax_poller_read(p, t, v, 512);
+	/* 100 periods of 5 ms; allow a slow machine a lot of slack. */
+	if (n < 30 || n > 130)
+		fail_msg("%d samples in 500 ms at 5 ms", n);
+	assert_true(t[0] >= 0.0 && t[0] < 0.1);
+	for (int i = 1; i < n; i++)
+		if (!(t[i] > t[i - 1]))
+			fail_msg("sample %d: %.9f after %.9f", i, t[i], t[i - 1]);
+	/* Absolute deadlines: the mean gap is the period unless periods were lost. */
+	OK(ax_poller_stats_get(p, &st));
+	assert_int_equal(st.samples, (uint64_t)n);
+	assert_true(st.period_s > 0.004 && st.period_s < 0.02);
+	assert_true(st.elapsed_s > 0.4 && st.elapsed_s < 5.0);
+	assert_true(t[n - 1] - t[0] > 0.3);
+	for (int i = 0; i < n; i++) {
+		assert_true(v[i * 3 + 0] == 4711.0);
+		assert_true(v[i * 3 + 2] == 1103.0);
+		assert_false(isnan(v[i * 3 + 1]));
+	}
+	for (size_t c = 0; c < 3; c++)
+		assert_int_equal(ax_poller_channel_errors(p, c), 0);
+	assert_int_equal(ax_poller_read(p, t, v, 512), 0); /* drained */
+	p = ax_poller_free(p);
+	udp = ax_drive_unref(udp);
+	virt = ax_drive_unref(virt);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+static void test_poller__read_while_sampling(void **state)
+{
+	simproc *sim = sim_start("127.0.11.2", NULL);
+	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
+	double last_t = -1.0;
+	size_t total = 0, reads_with_data = 0;
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+
+	/* A small ring: only reading while it samples keeps up with 2 ms for 400 ms. */
+	OK(ax_poller_new(&p, 2000, 32));
+	OK(ax_poller_add(p, d, "CL_POS_FBK_VALUE", 1));
+	OK(ax_poller_start(p));
+	for (int i = 0; i < 40; i++) {
+		size_t got = drain(p, &last_t, NULL);
+
+		total += got;
+		reads_with_data += got > 0;
+		sleep_ms(10);
+	}
+	OK(ax_poller_stop(p));
+	total += drain(p, &last_t, NULL);
+	OK(ax_poller_stats_get(p, &st));
+	assert_int_equal(st.samples, total);
+	assert_true(total > 32); /* more than the ring holds: the reads made room */
+	assert_true(reads_with_data >= 10);
+	assert_int_equal(st.overflows, 0);
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+static void test_poller__stop_and_restart(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=1104");
+	double last_t = -1.0, end_first;
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+	size_t n1, n2;
+	uint64_t s1;
+
+	OK(ax_poller_new(&p, 2000, 4096));
+	OK(ax_poller_add(p, d, "DRV_ID_SERIAL_NUMBER", 1));
+	OK(ax_poller_start(p));
+	sleep_ms(100);
+	OK(ax_poller_stop(p));
+	OK(ax_poller_stop(p)); /* twice is harmless */
+	OK(ax_poller_stats_get(p, &st));
+	s1 = st.samples;
+	assert_true(s1 >= 5);
+	sleep_ms(100);
+	OK(ax_poller_stats_get(p, &st));
+	assert_int_equal(st.samples, s1); /* stopped means stopped */
+	n1 = drain(p, &last_t, NULL);
+	assert_int_equal(n1, s1);
+	end_first = last_t;
+
+	OK(ax_poller_start(p));
+	sleep_ms(100);
+	OK(ax_poller_stop(p));
+	{
+		double t[1], v[1];
+
+		/* The first sample of the second run comes after the pause. */
+		assert_int_equal(ax_poller_read(p, t, v, 1), 1);
+		assert_true(t[0] - end_first > 0.09);
+		last_t = t[0];
+	}
+	n2 = 1 + drain(p, &last_t, NULL);
+	assert_true(n2 >= 5);
+	OK(ax_poller_stats_get(p, &st));
+	assert_int_equal(st.samples, n1 + n2);
+	assert_true(st.elapsed_s > 0.18 && st.elapsed_s < 0.19 + 5.0);
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+}
+
+/* A 60 s period: the first sample comes at once, and stop does not wait the period out. */
+static void test_poller__stop_is_prompt_with_long_period(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=1107");
+	double t[4], v[4];
+	ax_poller *p = NULL;
+	double t0;
+
+	OK(ax_poller_new(&p, 60000000, 4));
+	OK(ax_poller_add(p, d, "DRV_ID_SERIAL_NUMBER", 1));
+	OK(ax_poller_start(p));
+	sleep_ms(50);
+	t0 = now_s();
+	OK(ax_poller_stop(p));
+	assert_true(now_s() - t0 < 2.0);
+	assert_int_equal(ax_poller_read(p, t, v, 4), 1);
+	assert_true(v[0] == 1107.0);
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+}
+
+/* The ring is full: further samples are dropped and counted, the oldest kept. */
+static void test_poller__overflow_counted(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=1105");
+	double t[8], v[8];
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+
+	OK(ax_poller_new(&p, 1000, 4));
+	OK(ax_poller_add(p, d, "DRV_ID_SERIAL_NUMBER", 1));
+	OK(ax_poller_start(p));
+	sleep_ms(100);
+	OK(ax_poller_stop(p));
+	OK(ax_poller_stats_get(p, &st));
+	assert_int_equal(st.samples, 4);
+	assert_true(st.overflows > 10);
+	assert_int_equal(ax_poller_read(p, t, v, 8), 4);
+	assert_true(t[0] < 0.01);
+	assert_true(v[3] == 1105.0);
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+}
+
+/* Replies 50 ms late against a 5 ms period: most deadlines are missed. */
+static void test_poller__lost_when_simulator_stalls(void **state)
+{
+	simproc *sim = sim_start("127.0.11.3", "50");
+	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
+	double last_t = -1.0;
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+	size_t n;
+
+	OK(ax_link_set_timeout(ax_drive_link(d), 1000));
+	OK(ax_poller_new(&p, 5000, 1024));
+	OK(ax_poller_add(p, d, "CL_POS_FBK_VALUE", 1));
+	OK(ax_poller_start(p));
+	sleep_ms(600);
+	OK(ax_poller_stop(p));
+	n = drain(p, &last_t, NULL);
+	OK(ax_poller_stats_get(p, &st));
+	/* About 12 samples of 120 periods; bounds wide enough for any machine. */
+	assert_true(n >= 3 && n <= 40);
+	assert_true(st.lost >= 40);
+	assert_true(st.period_s > 0.03);
+	assert_int_equal(ax_poller_channel_errors(p, 0), 0); /* late, not failed */
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/* A drive that stops answering: NaN values, channel errors, lost samples. */
+static void test_poller__read_errors_counted(void **state)
+{
+	simproc *sim = sim_start("127.0.11.4", NULL);
+	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
+	ax_drive *virt = open_drive(*state, "virtual:?serial=1106");
+	double t[256], v[256 * 2];
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+	int n;
+
+	assert_int_equal(simproc_stop(sim), 0);
+	OK(ax_link_set_timeout(ax_drive_link(d), 20));
+	OK(ax_poller_new(&p, 10000, 256));
+	OK(ax_poller_add(p, d, "CL_POS_FBK_VALUE", 1));
+	OK(ax_poller_add(p, virt, "DRV_ID_SERIAL_NUMBER", 1));
+	OK(ax_poller_start(p));
+	sleep_ms(200);
+	OK(ax_poller_stop(p));
+	n = ax_poller_read(p, t, v, 256);
+	assert_true(n >= 3);
+	for (int i = 0; i < n; i++) {
+		assert_true(isnan(v[i * 2]));
+		assert_true(v[i * 2 + 1] == 1106.0); /* the other channel is unaffected */
+	}
+	OK(ax_poller_stats_get(p, &st));
+	assert_true(ax_poller_channel_errors(p, 0) >= (uint64_t)n);
+	assert_int_equal(ax_poller_channel_errors(p, 1), 0);
+	assert_true(st.lost >= (uint64_t)n);
+	p = ax_poller_free(p);
+	d = ax_drive_unref(d);
+	virt = ax_drive_unref(virt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_poller__bad_arguments),
+	        cmocka_unit_test_setup_teardown(test_poller__bad_register, ctx_up, ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__seventeen_channels_refused, ctx_up,
+	                                        ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__udp_counts_and_timestamps, ctx_up,
+	                                        ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__read_while_sampling, ctx_up, ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__stop_and_restart, ctx_up, ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__overflow_counted, ctx_up, ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__stop_is_prompt_with_long_period,
+	                                        ctx_up, ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__lost_when_simulator_stalls, ctx_up,
+	                                        ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__read_errors_counted, ctx_up, ctx_down),
+	};
+	return cmocka_run_group_tests_name("poller", tests, NULL, NULL);
+}
