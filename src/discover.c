@@ -572,23 +572,16 @@ static int seen_add(struct ax__discover_seen *set, const char *uri)
  * overlap (a range and a host in it), and the caller asked for drives, not
  * for how many ways there are to reach them.
  */
-static int session_deliver(struct ax__discover_session *s, struct ax__discover_run *run,
-                           const struct disc_item *it)
+/* What the caller gets for @r, found by @target: identity resolved, strings borrowed. */
+static int session_resolve(struct ax__discover_session *s, size_t target,
+                           const ax_scan_result *r, uint32_t elapsed_ms,
+                           ax__discover_result_fn fn)
 {
-	const struct ax__discover_target *t = &s->plan.targets[it->target];
-	struct disc_worker *w = &run->workers[it->target];
-	const ax_scan_result *r = &it->r;
+	const struct ax__discover_target *t = &s->plan.targets[target];
 	const struct ax__discover_resolved *res;
 	char stable[64] = "", hint[192];
 	ax_discover_result d;
-	int dup;
 
-	dup = seen_add(&s->seen, r->uri);
-	if (dup != 0)
-		return dup < 0 ? dup : 0;
-	/* Workers are indexed by target: one per target of the plan. */
-	w->delivered++;
-	w->delivered_ok += r->access == AX_ACCESS_OK;
 	res = cache_get(&s->cache, s->ctx, s->db, s->flags, r);
 	if ((r->known & (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL)) ==
 	    (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL))
@@ -615,7 +608,7 @@ static int session_deliver(struct ax__discover_session *s, struct ax__discover_r
 	d.dict = res->dict;
 	d.model = res->dict ? nz(ax_dict_identity_get(res->dict)->name) : "";
 	d.dictionary = res->dict ? nz(ax_dict_source(res->dict)) : "";
-	d.elapsed_ms = ms_between(run->t0, it->at_ns);
+	d.elapsed_ms = elapsed_ms;
 	/* A drive that answers but has no dictionary: say how to give it one. */
 	if (!*d.hint && d.access == AX_ACCESS_OK && !res->dict &&
 	    !(s->flags & AX_DISCOVER_NO_RESOLVE) && (r->known & AX_SCAN_HAS_PRODUCT)) {
@@ -625,7 +618,172 @@ static int session_deliver(struct ax__discover_session *s, struct ax__discover_r
 		               (unsigned)r->product_code);
 		d.hint = hint;
 	}
-	return s->on_result ? s->on_result(s, it->target, &d) : 0;
+	return fn ? fn(s, target, &d) : 0;
+}
+
+static int session_deliver(struct ax__discover_session *s, struct ax__discover_run *run,
+                           const struct disc_item *it)
+{
+	struct disc_worker *w = &run->workers[it->target];
+	int dup;
+
+	dup = seen_add(&s->seen, it->r.uri);
+	if (dup != 0)
+		return dup < 0 ? dup : 0;
+	/* Workers are indexed by target: one per target of the plan. */
+	w->delivered++;
+	w->delivered_ok += it->r.access == AX_ACCESS_OK;
+	return session_resolve(s, it->target, &it->r, ms_between(run->t0, it->at_ns),
+	                       s->on_result);
+}
+
+int ax__discover_session_resolve(struct ax__discover_session *s, size_t target,
+                                 const ax_scan_result *r, ax__discover_result_fn fn)
+{
+	return session_resolve(s, target, r, 0, fn);
+}
+
+/*
+ * One drive, two transports. A USB drive whose kernel tty driver is bound
+ * is also a serial port; the usb transport then reports it unprobed with
+ * "tty /dev/ttyACM0" in its detail, while the serial transport, if the
+ * plan has it, probes the port itself. Such USB results are held until the
+ * serial targets are through and dropped when one of them reported that
+ * port: the drive is listed once, by the transport that can talk to it.
+ * Ports are kept in the seen set under "port PATH", which no URI can be.
+ */
+#define PORT_KEY "port "
+
+static int target_is_serial(const struct ax__discover_session *s, size_t target)
+{
+	return !strcmp(s->plan.targets[target].plugin->desc.scheme, "serial");
+}
+
+/* The tty a non-serial result says its drive is, into @out ("port /dev/ttyACM0"). */
+static int item_tty_key(const struct ax__discover_session *s, const struct disc_item *it,
+                        char *out, size_t cap)
+{
+	const char *d = it->r.detail, *at = NULL;
+	size_t n;
+
+	if (target_is_serial(s, it->target) || !d)
+		return 0;
+	if (!strncmp(d, "tty /", 5))
+		at = d + 4;
+	else if ((at = strstr(d, " tty /")) != NULL)
+		at += 5;
+	if (!at)
+		return 0;
+	n = strcspn(at, " ");
+	if (n + sizeof(PORT_KEY) > cap)
+		return 0;
+	(void)snprintf(out, cap, PORT_KEY "%.*s", (int)n, at);
+	return 1;
+}
+
+/* The port a serial result is at ("serial:/dev/ttyACM0?baud=..." -> "port /dev/ttyACM0"). */
+static int item_port_key(const struct ax__discover_session *s, const struct disc_item *it,
+                         char *out, size_t cap)
+{
+	const char *p = it->r.uri;
+	size_t n;
+
+	if (!target_is_serial(s, it->target) || strncmp(p, "serial:", 7) != 0)
+		return 0;
+	p += 7;
+	if (!strncmp(p, "//", 2))
+		p += 2;
+	n = strcspn(p, "?#");
+	if (n == 0 || n + sizeof(PORT_KEY) > cap)
+		return 0;
+	(void)snprintf(out, cap, PORT_KEY "%.*s", (int)n, p);
+	return 1;
+}
+
+/* True while a serial target of the plan may still report ports this round. */
+static int serial_pending(const struct ax__discover_session *s,
+                          const struct ax__discover_run *run)
+{
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (target_is_serial(s, i) && !s->plan.targets[i].skip &&
+		    !run->workers[i].outcome_sent)
+			return 1;
+	return 0;
+}
+
+static int held_has(const struct disc_item *held, size_t target)
+{
+	for (; held; held = held->next)
+		if (held->target == target)
+			return 1;
+	return 0;
+}
+
+/*
+ * Deliver @it (and free it), or hold it on @held while a serial target may
+ * still report its tty (@may_hold). A held or delivered result's port is
+ * remembered; a result for a port already listed is dropped.
+ */
+static int session_offer(struct ax__discover_session *s, struct ax__discover_run *run,
+                         struct disc_item *it, struct disc_item **held, int may_hold)
+{
+	char key[160];
+	int ret;
+
+	if (item_tty_key(s, it, key, sizeof(key))) {
+		if (may_hold && serial_pending(s, run)) {
+			it->next = *held;
+			*held = it;
+			return 0;
+		}
+		ret = seen_add(&s->seen, key);
+		if (ret != 0) {
+			free(it);
+			return ret < 0 ? ret : 0;
+		}
+	} else if (item_port_key(s, it, key, sizeof(key))) {
+		/* Out of memory here only costs the deduplication. */
+		(void)seen_add(&s->seen, key);
+	}
+	ret = session_deliver(s, run, it);
+	free(it);
+	return ret;
+}
+
+/* Deliver what was held for the serial targets, oldest first. */
+static int session_flush_held(struct ax__discover_session *s, struct ax__discover_run *run,
+                              struct disc_item **held)
+{
+	struct disc_item *rev = NULL;
+	int ret = 0;
+
+	while (*held) {
+		struct disc_item *it = *held;
+
+		*held = it->next;
+		it->next = rev;
+		rev = it;
+	}
+	while (rev) {
+		struct disc_item *it = rev;
+
+		rev = it->next;
+		if (ret == 0)
+			ret = session_offer(s, run, it, held, 0);
+		else
+			free(it);
+	}
+	return ret;
+}
+
+static void held_free(struct disc_item *held)
+{
+	while (held) {
+		struct disc_item *next = held->next;
+
+		free(held);
+		held = next;
+	}
 }
 
 /* Take the queue's head off. Collector only, with the lock. */
@@ -646,7 +804,8 @@ static struct disc_item *run_pop(struct ax__discover_run *run)
  * the deadline passes, the token fires or a callback says stop. Called and
  * returns with run->lock held; drops it around every callback.
  */
-static int collect(struct ax__discover_session *s, struct ax__discover_run *run, int *cancelled)
+static int collect(struct ax__discover_session *s, struct ax__discover_run *run, int *cancelled,
+                   struct disc_item **held)
 {
 	size_t pending = 0;
 	int ret = 0;
@@ -668,18 +827,27 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 		if (it) {
 			run_pop(run);
 			pthread_mutex_unlock(&run->lock);
-			ret = session_deliver(s, run, it);
-			free(it);
+			ret = session_offer(s, run, it, held, 1);
 			pthread_mutex_lock(&run->lock);
 			if (ret < 0)
 				return ret;
 			continue;
+		}
+		if (*held && !serial_pending(s, run)) {
+			pthread_mutex_unlock(&run->lock);
+			ret = session_flush_held(s, run, held);
+			pthread_mutex_lock(&run->lock);
+			if (ret < 0)
+				return ret;
 		}
 		/* The queue is empty under the lock: a finished worker's results are all out. */
 		for (size_t i = 0; i < run->n_workers; i++) {
 			struct disc_worker *w = &run->workers[i];
 
 			if (w->outcome_sent || !w->finished)
+				continue;
+			/* Its results held for the serial targets are not out yet. */
+			if (held_has(*held, w->target))
 				continue;
 			w->outcome_sent = 1;
 			pending--;
@@ -771,6 +939,7 @@ static void run_close(struct ax__discover_session *s, struct ax__discover_run *r
 int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, int *all_failed_out)
 {
 	struct ax__discover_run *run = NULL;
+	struct disc_item *held = NULL;
 	size_t n_run = 0, n_failed = 0;
 	int ret, cancelled = 0, found = 0;
 	int margin = timeout_ms / 10;
@@ -848,7 +1017,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 		goto close;
 
 	pthread_mutex_lock(&run->lock);
-	ret = collect(s, run, &cancelled);
+	ret = collect(s, run, &cancelled, &held);
 	/* From now on nothing is queued; what was queued by the deadline still counts. */
 	run->closed = 1;
 	atomic_store(&run->stop, 1);
@@ -856,9 +1025,11 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 	while (ret == 0 && !cancelled && run->head) {
 		struct disc_item *it = run_pop(run);
 
-		ret = session_deliver(s, run, it);
-		free(it);
+		ret = session_offer(s, run, it, &held, 1);
 	}
+	/* The serial targets had their time; what they did not report is listed. */
+	if (ret == 0 && !cancelled)
+		ret = session_flush_held(s, run, &held);
 	for (size_t i = 0; i < run->n_workers && ret == 0; i++) {
 		struct disc_worker *w = &run->workers[i];
 		int finished, status;
@@ -886,6 +1057,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 	}
 	*all_failed_out = n_run > 0 && n_failed == n_run && found == 0;
 close:
+	held_free(held);
 	/* Stopped by a callback: the others were told to stop, give them a moment. */
 	run_close(s, run, ret < 0 && !cancelled ? STOP_GRACE_MS : 0);
 	run_unref(run);

@@ -118,6 +118,14 @@ void ax__discover_session_done(struct ax__discover_session *s);
  */
 int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, int *all_failed_out);
 
+/*
+ * Resolve @r (a record target @target's transport reported outside a round,
+ * from its own monitor) as a round would, and hand it to @fn on this
+ * thread. Between rounds only: it uses the session's cache.
+ */
+int ax__discover_session_resolve(struct ax__discover_session *s, size_t target,
+                                 const ax_scan_result *r, ax__discover_result_fn fn);
+
 /* Discovery worker threads alive in the process, detached ones included (tests wait for 0). */
 int ax__discover_workers_alive(void);
 

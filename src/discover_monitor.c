@@ -7,7 +7,16 @@
  * completed enough rounds in a row without them. A round in which that
  * target failed, timed out or was still busy says nothing either way, so a
  * hung transport never removes its drives.
+ *
+ * A transport with its own monitor op (ABI 1.2, e.g. USB hot-plug) is not
+ * scanned every round: one thread per such target runs ops->monitor for
+ * the whole monitor, its arrivals and removals are queued and turned into
+ * the same events on the caller's thread, between rounds. Should the op
+ * fail (no hot-plug on this system, say), that target is scanned every
+ * round like the others from then on.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,6 +117,107 @@ static int kept_set(struct kept *k, const ax_discover_result *r)
 	return 0;
 }
 
+/* ---- transports' own monitors -------------------------------------------------------- */
+
+/* One arrival or removal, deep copied off the plugin's thread. */
+struct native_event {
+	struct native_event *next;
+	size_t target;
+	int event; /* AX_PLUGIN_MONITOR_* */
+	ax_scan_result r;
+	char text[];
+};
+
+/* What the native threads share with the monitor's thread. */
+struct native_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* an event was queued or a thread ended */
+	struct native_event *head, *tail;
+	atomic_int stop;
+	ax_cancel *cancel; /* borrowed from the options */
+};
+
+struct native {
+	struct native_queue *q;
+	struct ax_plugin *plugin; /* borrowed: the session's context keeps it */
+	const ax_uri *uri;        /* the plan's */
+	ax_host host;             /* the plugin's table with the monitor hooks pointing here */
+	size_t target;
+	pthread_t thread;
+	int running; /* started and not joined */
+	/* Guarded by q->lock. */
+	int done, error;
+	char *message;
+};
+
+static int native_stopped(const ax_host *host, void *sink)
+{
+	struct native *n = sink;
+
+	(void)host;
+	return atomic_load(&n->q->stop) || ax_cancel_requested(n->q->cancel);
+}
+
+static int native_emit(const ax_host *host, void *sink, int event, const ax_scan_result *result)
+{
+	struct native *n = sink;
+	struct native_queue *q = n->q;
+	struct native_event *ev;
+	ax_scan_result r;
+	char *cursor;
+
+	(void)host;
+	if (event != AX_PLUGIN_MONITOR_ARRIVED && event != AX_PLUGIN_MONITOR_LEFT)
+		return ax__error_set(AX_EINVAL, "monitor event %d is neither arrived nor left",
+		                     event);
+	if (!result || result->size < offsetof(ax_scan_result, sw_version) + sizeof(char *))
+		return 0; /* a malformed record is dropped, not trusted */
+	memset(&r, 0, sizeof(r));
+	memcpy(&r, result, result->size < sizeof(r) ? result->size : sizeof(r));
+	r.size = sizeof(r);
+	if (!r.uri || !*r.uri)
+		return 0;
+	ev = malloc(sizeof(*ev) + text_size(r.uri) + text_size(r.detail) +
+	            text_size(r.message) + text_size(r.hint) + text_size(r.sw_version));
+	if (!ev)
+		return ax__error_oom();
+	ev->next = NULL;
+	ev->target = n->target;
+	ev->event = event;
+	ev->r = r;
+	cursor = ev->text;
+	ev->r.uri = text_put(&cursor, r.uri);
+	ev->r.detail = text_put(&cursor, r.detail);
+	ev->r.message = text_put(&cursor, r.message);
+	ev->r.hint = text_put(&cursor, r.hint);
+	ev->r.sw_version = text_put(&cursor, r.sw_version);
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = ev;
+	else
+		q->head = ev;
+	q->tail = ev;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+static void *native_main(void *arg)
+{
+	struct native *n = arg;
+	int rc;
+
+	rc = n->plugin->ops.monitor(&n->host, n->uri, AX_PLUGIN_MONITOR_ENUMERATE, n);
+	pthread_mutex_lock(&n->q->lock);
+	n->done = 1;
+	n->error = rc < 0 ? rc : 0;
+	if (rc < 0)
+		n->message = strdup(ax_error_last());
+	pthread_cond_signal(&n->q->cond);
+	pthread_mutex_unlock(&n->q->lock);
+	return NULL;
+}
+
 struct mon_entry {
 	struct kept kept;
 	size_t target;   /* the plan target that found it last */
@@ -121,6 +231,8 @@ struct monitor {
 	unsigned misses;
 	ax_monitor_cb on_event;
 	void *userdata;
+	struct native_queue q;
+	struct native *natives; /* one per plan target; running = watched natively */
 };
 
 #define DRIVE_ID_BITS (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL)
@@ -201,7 +313,9 @@ static int monitor_outcome(struct ax__discover_session *s, size_t target,
 {
 	struct monitor *m = s->userdata;
 
-	(void)target;
+	/* Skipped by the rounds because its own monitor watches it: no news. */
+	if (m->natives[target].running)
+		return 0;
 	return s->user_outcome ? s->user_outcome(t, m->userdata) : 0;
 }
 
@@ -228,23 +342,161 @@ static int monitor_sweep(struct ax__discover_session *s, struct monitor *m)
 	return ret;
 }
 
-/* Sleep until @until (monotonic ns); 1 when the token fired meanwhile. */
-static int sleep_until(uint64_t until, ax_cancel *cancel)
+/* A transport's own monitor reported @ev: the same events as the rounds give. */
+static int native_event(struct ax__discover_session *s, struct monitor *m,
+                        const struct native_event *ev)
 {
-	for (;;) {
-		uint64_t now = now_ns(), step;
-		struct timespec ts;
+	if (ev->event == AX_PLUGIN_MONITOR_ARRIVED)
+		return ax__discover_session_resolve(s, ev->target, &ev->r, monitor_result);
+	for (size_t i = 0; i < m->n; i++) {
+		int ret;
 
-		if (ax_cancel_requested(cancel))
+		if (strcmp(m->e[i].kept.r.uri, ev->r.uri) != 0)
+			continue;
+		ret = m->on_event ? m->on_event(AX_MONITOR_REMOVED, &m->e[i].kept.r, m->userdata)
+		                  : 0;
+		monitor_drop(m, i);
+		return ret;
+	}
+	return 0; /* it left before it was ever reported */
+}
+
+/* Join @n's thread; when it failed, its target goes back to the rounds. */
+static void native_end(struct ax__discover_session *s, struct native *n)
+{
+	struct ax__discover_target *t = &s->plan.targets[n->target];
+
+	(void)pthread_join(n->thread, NULL);
+	n->running = 0;
+	/* Failed, or returned unasked: either way nothing watches it any more. */
+	if (n->error < 0 || !native_stopped(NULL, n)) {
+		AX_LOG_WARN(s->ctx, "discover", "monitor of '%s' stopped (%s); scanning it every "
+		            "period instead", t->text,
+		            n->message ? n->message : "it returned while the monitor runs");
+		free(t->skip);
+		t->skip = NULL;
+	}
+	free(n->message);
+	n->message = NULL;
+}
+
+/* The queue and a (not yet running) slot per plan target. */
+static int natives_init(struct monitor *m, size_t n_targets, ax_cancel *cancel)
+{
+	pthread_condattr_t ca;
+
+	m->natives = calloc(n_targets ? n_targets : 1, sizeof(*m->natives));
+	if (!m->natives)
+		return ax__error_oom();
+	pthread_mutex_init(&m->q.lock, NULL);
+	/* Deadlines are monotonic, like everything else here. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->q.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&m->q.stop, 0);
+	m->q.cancel = cancel;
+	return 0;
+}
+
+/* Start a thread for every target whose transport monitors by itself. */
+static void natives_start(struct ax__discover_session *s, struct monitor *m)
+{
+	for (size_t i = 0; i < s->plan.n; i++) {
+		struct ax__discover_target *t = &s->plan.targets[i];
+		struct native *n = &m->natives[i];
+		char *skip;
+
+		n->q = &m->q;
+		n->target = i;
+		if (t->skip || !t->uri || !t->plugin->ops.monitor)
+			continue;
+		skip = strdup("watched by its transport's own monitor");
+		if (!skip)
+			continue; /* scanned every round, then */
+		n->plugin = t->plugin;
+		n->uri = t->uri;
+		n->host = t->plugin->host;
+		n->host.monitor_emit = native_emit;
+		n->host.monitor_stopped = native_stopped;
+		if (pthread_create(&n->thread, NULL, native_main, n) != 0) {
+			free(skip);
+			continue;
+		}
+		t->skip = skip;
+		n->running = 1;
+		AX_LOG_DEBUG(s->ctx, "discover", "'%s' watched by its transport's monitor",
+		             t->text);
+	}
+}
+
+static void natives_stop(struct ax__discover_session *s, struct monitor *m)
+{
+	atomic_store(&m->q.stop, 1);
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (m->natives[i].running)
+			native_end(s, &m->natives[i]);
+	while (m->q.head) {
+		struct native_event *ev = m->q.head;
+
+		m->q.head = ev->next;
+		free(ev);
+	}
+	m->q.tail = NULL;
+}
+
+/*
+ * Until @until (monotonic ns): hand over what the transports' own monitors
+ * report, and put a failed one's target back into the rounds. Returns 1
+ * when the token fired, 0 at @until, or a callback's negative value.
+ */
+static int wait_until(struct ax__discover_session *s, struct monitor *m, uint64_t until,
+                      ax_cancel *cancel)
+{
+	pthread_mutex_lock(&m->q.lock);
+	for (;;) {
+		struct native_event *ev = m->q.head;
+		uint64_t now = now_ns(), wake;
+		struct timespec ts;
+		int ret;
+
+		if (ax_cancel_requested(cancel)) {
+			pthread_mutex_unlock(&m->q.lock);
 			return 1;
-		if (now >= until)
+		}
+		if (ev) {
+			m->q.head = ev->next;
+			if (!m->q.head)
+				m->q.tail = NULL;
+			pthread_mutex_unlock(&m->q.lock);
+			ret = native_event(s, m, ev);
+			free(ev);
+			if (ret < 0)
+				return ret;
+			pthread_mutex_lock(&m->q.lock);
+			continue;
+		}
+		for (size_t i = 0; i < s->plan.n; i++) {
+			struct native *n = &m->natives[i];
+
+			if (n->running && n->done) {
+				pthread_mutex_unlock(&m->q.lock);
+				native_end(s, n);
+				pthread_mutex_lock(&m->q.lock);
+			}
+		}
+		if (m->q.head)
+			continue;
+		if (now >= until) {
+			pthread_mutex_unlock(&m->q.lock);
 			return 0;
-		step = until - now;
-		if (cancel && step > CANCEL_POLL_NS)
-			step = CANCEL_POLL_NS;
-		ts.tv_sec = (time_t)(step / 1000000000u);
-		ts.tv_nsec = (long)(step % 1000000000u);
-		(void)nanosleep(&ts, NULL);
+		}
+		wake = until;
+		if (cancel && now + CANCEL_POLL_NS < wake)
+			wake = now + CANCEL_POLL_NS;
+		ts.tv_sec = (time_t)(wake / 1000000000u);
+		ts.tv_nsec = (long)(wake % 1000000000u);
+		(void)pthread_cond_timedwait(&m->q.cond, &m->q.lock, &ts);
 	}
 }
 
@@ -252,7 +504,7 @@ int ax_monitor(ax_ctx *ctx, const char *spec, const ax_monitor_options *opts,
                ax_monitor_cb on_event, void *userdata)
 {
 	static const ax_monitor_options defaults = AX_MONITOR_OPTIONS_INIT;
-	struct monitor m = {NULL, 0, 0, on_event, userdata};
+	struct monitor m;
 	int ret, all_failed, period, timeout;
 	struct ax__discover_session s;
 
@@ -271,6 +523,9 @@ int ax_monitor(ax_ctx *ctx, const char *spec, const ax_monitor_options *opts,
 	timeout = opts->timeout_ms                          ? opts->timeout_ms
 	          : period < AX_DISCOVER_DEFAULT_TIMEOUT_MS ? period
 	                                                    : AX_DISCOVER_DEFAULT_TIMEOUT_MS;
+	memset(&m, 0, sizeof(m));
+	m.on_event = on_event;
+	m.userdata = userdata;
 	m.misses = opts->misses ? (unsigned)opts->misses : AX_MONITOR_DEFAULT_MISSES;
 	ret = ax__discover_session_init(&s, ctx, spec, opts->flags, opts->db, opts->cancel);
 	if (ret < 0)
@@ -279,6 +534,12 @@ int ax_monitor(ax_ctx *ctx, const char *spec, const ax_monitor_options *opts,
 	s.on_outcome = monitor_outcome;
 	s.user_outcome = opts->on_transport;
 	s.userdata = &m;
+	ret = natives_init(&m, s.plan.n, opts->cancel);
+	if (ret < 0) {
+		ax__discover_session_done(&s);
+		return ret;
+	}
+	natives_start(&s, &m);
 	AX_LOG_DEBUG(ctx, "discover", "monitoring '%s': %zu target(s), every %d ms", nz(spec),
 	             s.plan.n, period);
 	for (;;) {
@@ -294,11 +555,16 @@ int ax_monitor(ax_ctx *ctx, const char *spec, const ax_monitor_options *opts,
 		ret = monitor_sweep(&s, &m);
 		if (ret < 0)
 			break;
-		if (sleep_until(start + (uint64_t)period * 1000000u, opts->cancel)) {
-			ret = 0;
+		ret = wait_until(&s, &m, start + (uint64_t)period * 1000000u, opts->cancel);
+		if (ret != 0) {
+			ret = ret > 0 ? 0 : ret;
 			break;
 		}
 	}
+	natives_stop(&s, &m);
+	free(m.natives);
+	pthread_cond_destroy(&m.q.cond);
+	pthread_mutex_destroy(&m.q.lock);
 	for (size_t i = 0; i < m.n; i++)
 		kept_clear(&m.e[i].kept);
 	free(m.e);

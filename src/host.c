@@ -102,6 +102,26 @@ static int host_scan_cancelled(const ax_host *host, void *sink)
 	return ax__scan_cancelled(sink);
 }
 
+/*
+ * Outside ax_monitor() (which hands a plugin a table with its own hooks)
+ * there is no monitor to report to: stop at once.
+ */
+static int host_monitor_emit(const ax_host *host, void *sink, int event,
+			     const ax_scan_result *result)
+{
+	(void)sink;
+	(void)event;
+	(void)result;
+	return host_error(host, AX_EINVAL, "no monitor is running to take this event");
+}
+
+static int host_monitor_stopped(const ax_host *host, void *sink)
+{
+	(void)host;
+	(void)sink;
+	return 1;
+}
+
 void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 {
 	*host = (ax_host){
@@ -126,5 +146,7 @@ void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 		.scan_cancelled = host_scan_cancelled,
 		.mcb_request = ax_mcb_request,
 		.mcb_reply_value = ax_mcb_reply_value,
+		.monitor_emit = host_monitor_emit,
+		.monitor_stopped = host_monitor_stopped,
 	};
 }

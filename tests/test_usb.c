@@ -14,6 +14,7 @@
  *   usb:1.3  port 1-2  1209:0003  CDC-ACM, cdc_acm  "SN-B"  axs-200, serial 9002
  *   usb:1.4  port 1-3  1234:5678  vendor-specific   "SN-U"  not a known drive
  *   usb:1.5  port 1-4  1209:0001  added and unplugged by the removal test ("SN-D")
+ *   usb:1.6  port 1-5  1209:0003  CDC-ACM bound as ttyACM7 ("SN-T"), added by the tty test
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -753,6 +754,79 @@ static void test_usb__unplugged_in_the_middle_of_a_request(void **state)
 	assert_int_equal(ax_link_open(&again, f->ctx, "usb:1.5", NULL), AX_ENOTFOUND);
 }
 
+/* --- a drive that is a serial port now ---------------------------------------------------- */
+
+struct listed {
+	unsigned usb, serial, other; /* results for the tty drive, by transport */
+	char usb_detail[512];
+};
+
+static int count_tty_drive(const ax_discover_result *r, void *userdata)
+{
+	struct listed *l = userdata;
+
+	if (!strcmp(r->transport, "usb") && strstr(r->uri, "SN-T")) {
+		l->usb++;
+		(void)snprintf(l->usb_detail, sizeof(l->usb_detail), "%s", r->detail);
+	} else if (!strcmp(r->transport, "serial") &&
+		   !strncmp(r->uri, "serial:/dev/ttyACM7", 19)) {
+		l->serial++;
+	} else {
+		l->other++;
+	}
+	return 0;
+}
+
+static void test_usb__bound_tty_is_named_not_probed_and_listed_once(void **state)
+{
+	const usbemu_dev_config tcfg = {
+		.vid = 0x1209, .pid = 0x0003, .manufacturer = "axlink", .product = "AXS-200 CDC",
+		.serial = "SN-T", .model = "axs-200", .drive_serial = 9005, .cdc_acm = 1,
+		.kernel_driver = "cdc_acm", .tty = "ttyACM7",
+	};
+	struct fixture *f = *state;
+	ax_discover_options dopts = AX_DISCOVER_OPTIONS_INIT;
+	struct found fd = { 0 };
+	struct listed alone = { 0 }, both = { 0 };
+	usbemu_stats before, after;
+	usbemu_dev *t = add_dev(f->emu, &tcfg);
+	char target[64], spec[128];
+
+	(void)snprintf(target, sizeof(target), "usb:%u.%u", usbemu_dev_bus(t),
+		       usbemu_dev_address(t));
+	usbemu_dev_stats(t, &before);
+	assert_int_equal(ax_scan(f->ctx, target, 2000, collect, &fd), 0);
+	usbemu_dev_stats(t, &after);
+	assert_int_equal(fd.n, 1);
+	/* Named, pointed at the serial transport, and left alone: no claim, no detach. */
+	assert_int_equal(fd.r[0].access, AX_ACCESS_BUSY);
+	assert_non_null(strstr(fd.r[0].detail, "serial 'SN-T' tty /dev/ttyACM7"));
+	assert_non_null(strstr(fd.r[0].message, "is the serial port /dev/ttyACM7"));
+	assert_non_null(strstr(fd.r[0].hint, "serial:/dev/ttyACM7"));
+	assert_int_equal(fd.r[0].known, 0);
+	assert_int_equal(after.claims - before.claims, 0);
+	assert_int_equal(after.detaches - before.detaches, 0);
+	assert_int_equal(after.requests - before.requests, 0);
+	assert_int_equal(after.bound_now, 2);
+
+	/* Discovery over USB alone lists it through USB, with its tty. */
+	dopts.flags = AX_DISCOVER_NO_RESOLVE;
+	dopts.timeout_ms = 3000;
+	assert_true(ax_discover(f->ctx, target, &dopts, count_tty_drive, &alone) >= 0);
+	assert_int_equal(alone.usb, 1);
+	assert_non_null(strstr(alone.usb_detail, "tty /dev/ttyACM7"));
+	assert_int_equal(alone.serial, 0);
+
+	/* With the serial transport looking at that port too, the drive is listed once: there. */
+	(void)snprintf(spec, sizeof(spec), "serial:/dev/ttyACM7?timeout_ms=50,%s", target);
+	if (ax_discover(f->ctx, spec, &dopts, count_tty_drive, &both) < 0)
+		fail_msg("discover '%s': %s", spec, ax_error_last());
+	assert_int_equal(both.serial, 1);
+	assert_int_equal(both.usb, 0);
+	assert_int_equal(both.other, 0);
+	usbemu_dev_unplug(t);
+}
+
 /* The main link outlived all of the above, and the unknown device still was never opened. */
 static void test_usb__main_link_still_fine(void **state)
 {
@@ -787,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_usb__unplugged_in_the_middle_of_a_request),
 		cmocka_unit_test(test_usb__explicit_ids_open_any_device),
 		cmocka_unit_test(test_usb__main_link_still_fine),
+		cmocka_unit_test(test_usb__bound_tty_is_named_not_probed_and_listed_once),
 	};
 	return cmocka_run_group_tests_name("usb", tests, group_setup, group_teardown);
 }

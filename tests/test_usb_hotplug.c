@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Hot-plug detection of the `usb` transport (transports/usb/usb_hotplug.c),
- * driven directly: the plugin ABI has no monitor op yet, so this test links
- * the transport's internals and hands them a host table of its own, as the
- * core will. Devices come and go in a umockdev testbed (usbemu.h), the real
+ * driven directly (the test links the transport's internals and hands them
+ * a host table of its own), and through ax_monitor(), which runs the
+ * plugin's monitor op (ABI 1.2). Devices come and go in a umockdev testbed (usbemu.h), the real
  * libusb sees them arrive and leave.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,210 @@ static void test_usb_hotplug__wake_ends_a_long_wait(void **state)
 	usb_hotplug_stop(hp);
 }
 
+/* --- ax_monitor() over the plugin's monitor op (ABI 1.2) ----------------------------------- */
+
+struct mon_seen {
+	atomic_int added, removed, other;
+	char added_uri[256], removed_uri[256], transport[16];
+	char other_what[768]; /* the last unexpected event, for the failure message */
+	int access;
+	uint32_t serial;
+};
+
+static int mon_event(int event, const ax_discover_result *r, void *userdata)
+{
+	struct mon_seen *m = userdata;
+
+	if (!strstr(r->uri, "SN-M")) {
+		(void)snprintf(m->other_what, sizeof(m->other_what), "event %d %s access %d: %s",
+			       event, r->uri, r->access, r->message);
+		atomic_fetch_add(&m->other, 1);
+		return 0;
+	}
+	if (event == AX_MONITOR_ADDED) {
+		(void)snprintf(m->added_uri, sizeof(m->added_uri), "%s", r->uri);
+		(void)snprintf(m->transport, sizeof(m->transport), "%s", r->transport);
+		m->access = r->access;
+		m->serial = r->serial;
+		atomic_fetch_add(&m->added, 1);
+	} else if (event == AX_MONITOR_REMOVED) {
+		(void)snprintf(m->removed_uri, sizeof(m->removed_uri), "%s", r->uri);
+		atomic_fetch_add(&m->removed, 1);
+	} else {
+		atomic_fetch_add(&m->other, 1);
+	}
+	return 0;
+}
+
+struct mon_driver {
+	usbemu *emu;
+	struct mon_seen *seen;
+	ax_cancel *cancel;
+	int plugged, unplugged;
+};
+
+static int wait_count(atomic_int *v, int ms)
+{
+	uint64_t end = host_now_ns() + (uint64_t)ms * 1000000u;
+
+	while (atomic_load(v) == 0 && host_now_ns() < end) {
+		struct timespec ts = { 0, 10000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(v) > 0;
+}
+
+/* Plug a drive in while the monitor runs, pull it out once it was seen, then stop. */
+static void *mon_driver_main(void *arg)
+{
+	static const usbemu_dev_config cfg = {
+		.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "AXS-100 USB",
+		.serial = "SN-M", .model = "axs-100", .drive_serial = 5151,
+	};
+	struct mon_driver *d = arg;
+	struct timespec settle = { 0, 300000000L };
+	usbemu_dev *dev = NULL;
+
+	nanosleep(&settle, NULL);
+	if (usbemu_add(d->emu, &cfg, &dev) == 0) {
+		d->plugged = wait_count(&d->seen->added, 5000);
+		usbemu_dev_unplug(dev);
+		d->unplugged = wait_count(&d->seen->removed, 5000);
+	}
+	ax_cancel_trigger(d->cancel);
+	return NULL;
+}
+
+static void test_usb_hotplug__monitor_op_feeds_ax_monitor(void **state)
+{
+	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
+	ax_monitor_options mopts = AX_MONITOR_OPTIONS_INIT;
+	struct mon_seen seen;
+	struct mon_driver d = { 0 };
+	ax_ctx *ctx = NULL;
+	pthread_t t;
+	uint64_t t0, took_ms;
+	int rc;
+
+	memset(&seen, 0, sizeof(seen));
+	copts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	copts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &copts) < 0)
+		fail_msg("ax_ctx_new: %s", ax_error_last());
+	d.emu = *state;
+	d.seen = &seen;
+	assert_int_equal(ax_cancel_new(&d.cancel), 0);
+	/*
+	 * One round a minute: only the first, at the start, falls in this test,
+	 * and the drive is not there yet then. What is seen comes from hot-plug.
+	 */
+	mopts.flags = AX_DISCOVER_NO_RESOLVE;
+	mopts.period_ms = 60000;
+	mopts.cancel = d.cancel;
+	assert_int_equal(pthread_create(&t, NULL, mon_driver_main, &d), 0);
+	t0 = host_now_ns();
+	rc = ax_monitor(ctx, "usb", &mopts, mon_event, &seen);
+	took_ms = (host_now_ns() - t0) / 1000000u;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (rc < 0)
+		fail_msg("ax_monitor: %s", ax_error_last());
+	if (!d.plugged)
+		fail_msg("the drive was not reported (%d other event(s); last: %s)",
+			 atomic_load(&seen.other), seen.other_what);
+	assert_true(d.unplugged);
+	assert_true(took_ms < 20000);
+	assert_int_equal(atomic_load(&seen.added), 1);
+	assert_int_equal(atomic_load(&seen.removed), 1);
+	assert_int_equal(atomic_load(&seen.other), 0);
+	/* The arrival is a probed drive; the removal names the same location. */
+	assert_string_equal(seen.transport, "usb");
+	assert_int_equal(seen.access, AX_ACCESS_OK);
+	assert_int_equal(seen.serial, 5151);
+	assert_string_equal(seen.added_uri, "usb:?vid=1209&pid=0001&serial=SN-M");
+	assert_string_equal(seen.removed_uri, seen.added_uri);
+	ax_cancel_unref(d.cancel);
+	ax_ctx_unref(ctx);
+}
+
+/* A target the op cannot watch (one chosen drive): the monitor scans it every period instead. */
+struct fallback {
+	int added, usb_outcomes;
+	char uri[256];
+};
+
+static int fallback_event(int event, const ax_discover_result *r, void *userdata)
+{
+	struct fallback *fb = userdata;
+
+	if (event != AX_MONITOR_ADDED)
+		return 0;
+	fb->added++;
+	(void)snprintf(fb->uri, sizeof(fb->uri), "%s", r->uri);
+	return 0;
+}
+
+static int fallback_outcome(const ax_discover_transport *t, void *userdata)
+{
+	struct fallback *fb = userdata;
+
+	fb->usb_outcomes += !strcmp(t->transport, "usb") && t->status == AX_DISCOVER_DONE;
+	/* The round that found it is over: stop. */
+	return fb->added && fb->usb_outcomes ? -77 : 0;
+}
+
+/* Bounds a monitor that would otherwise never end: cancels it after 10 s. */
+static void *watchdog_main(void *arg)
+{
+	ax_cancel *cancel = arg;
+	uint64_t end = host_now_ns() + 10000000000u;
+
+	while (!ax_cancel_requested(cancel) && host_now_ns() < end) {
+		struct timespec ts = { 0, 20000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	ax_cancel_trigger(cancel);
+	return NULL;
+}
+
+static void test_usb_hotplug__monitor_falls_back_to_scans(void **state)
+{
+	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
+	ax_monitor_options mopts = AX_MONITOR_OPTIONS_INIT;
+	struct fallback fb;
+	usbemu_dev *dev = NULL;
+	ax_cancel *cancel = NULL;
+	ax_ctx *ctx = NULL;
+	pthread_t t;
+	int rc;
+
+	memset(&fb, 0, sizeof(fb));
+	assert_int_equal(ax_cancel_new(&cancel), 0);
+	assert_int_equal(usbemu_add(*state, &drive_cfg, &dev), 0);
+	copts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	copts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &copts) < 0)
+		fail_msg("ax_ctx_new: %s", ax_error_last());
+	mopts.flags = AX_DISCOVER_NO_RESOLVE;
+	mopts.period_ms = 200;
+	mopts.on_transport = fallback_outcome;
+	mopts.cancel = cancel;
+	assert_int_equal(pthread_create(&t, NULL, watchdog_main, cancel), 0);
+	rc = ax_monitor(ctx, "usb:?serial=SN-H1", &mopts, fallback_event, &fb);
+	ax_cancel_trigger(cancel);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	ax_cancel_unref(cancel);
+	/* Ended by the outcome callback: a round found it, since hot-plug refused the target. */
+	assert_int_equal(rc, -77);
+	assert_int_equal(fb.added, 1);
+	assert_string_equal(fb.uri, "usb:?vid=1209&pid=0001&serial=SN-H1");
+	assert_int_equal(fb.usb_outcomes, 1);
+	ax_ctx_unref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +557,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_usb_hotplug__wake_ends_a_long_wait, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__monitor_op_feeds_ax_monitor,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usb_hotplug__monitor_falls_back_to_scans,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests_name("usb_hotplug", tests, NULL, NULL);
 }

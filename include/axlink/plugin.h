@@ -112,6 +112,10 @@
  * - 1.0 — descriptor, open/close/read/write/cancel, URI key schema.
  * - 1.1 — ops->scan; host->scan_emit, host->scan_cancelled, host->mcb_request,
  *   host->mcb_reply_value.
+ * - 1.2 — ops->monitor (native arrival/removal events for ax_monitor());
+ *   host->monitor_emit, host->monitor_stopped; AX_TRANSPORT_CAP_MONITOR,
+ *   AX_PLUGIN_MONITOR_*. A 1.2 plugin that also runs on 1.1 cores checks
+ *   host->size before using them (a 1.1 core never calls ops->monitor).
  * @{
  */
 
@@ -125,7 +129,7 @@
 AX_BEGIN_DECLS
 
 #define AX_PLUGIN_ABI_MAJOR 1
-#define AX_PLUGIN_ABI_MINOR 1
+#define AX_PLUGIN_ABI_MINOR 2
 
 /** Name of the exported entry function. */
 #define AX_PLUGIN_ENTRY_NAME "axlink_transport_entry"
@@ -145,6 +149,14 @@ AX_BEGIN_DECLS
 #define AX_TRANSPORT_CAP_CANCEL 0x1u   /**< ops->cancel aborts a blocking request */
 #define AX_TRANSPORT_CAP_STREAM 0x2u   /**< byte stream (serial): frames need resynchronising */
 #define AX_TRANSPORT_CAP_SCAN 0x4u     /**< ops->scan probes targets for drives */
+#define AX_TRANSPORT_CAP_MONITOR 0x8u  /**< ops->monitor reports drives coming and going (1.2) */
+
+/** Events of ops->monitor, given to host->monitor_emit() (ABI 1.2). */
+#define AX_PLUGIN_MONITOR_ARRIVED 1 /**< a drive appeared: its scan record */
+#define AX_PLUGIN_MONITOR_LEFT 2    /**< it went: the record it arrived with (same uri) */
+
+/** Flags of ops->monitor (ABI 1.2). */
+#define AX_PLUGIN_MONITOR_ENUMERATE 0x1u /**< first report what is there already, as arrivals */
 
 /**
  * Register address spaces a transport speaks (ax_transport_desc.addr_space).
@@ -200,8 +212,9 @@ typedef struct ax_transport_priv ax_transport_priv;
  * Every function may be called from any thread, concurrently, and none of
  * them blocks except log(), which may run the application's log callback.
  * Fields after `mcb_check_reply` exist when `size` covers them (ABI 1.1 and
- * later); since a plugin never loads into a core of an older minor than its
- * own `abi_minor`, a plugin declaring 1.1 may use them unchecked.
+ * later; `monitor_emit` and `monitor_stopped` from 1.2); since a plugin
+ * never loads into a core of an older minor than its own `abi_minor`, a
+ * plugin declaring 1.2 may use them all unchecked.
  */
 struct ax_host {
 	uint32_t size;          /**< sizeof(ax_host) of the core; check before using a newer field */
@@ -284,6 +297,24 @@ struct ax_host {
 	int (*mcb_request)(ax_mcb_frame *f, int command, unsigned subnode, unsigned address,
 			   const void *value, size_t len);
 	int (*mcb_reply_value)(const ax_mcb_frame *reply, void *buf, size_t cap, size_t *len_out);
+
+	/* ABI 1.2 */
+	/**
+	 * Report one event of a running ops->monitor to its @p sink:
+	 * AX_PLUGIN_MONITOR_ARRIVED with the drive's scan record (probed as a
+	 * scan would), or AX_PLUGIN_MONITOR_LEFT with the record it arrived with
+	 * (same `uri`: that is how the core pairs the two). Strings are copied
+	 * before it returns. Returns 0 to go on, or a negative value: stop and
+	 * return that value from ops->monitor. Only during ops->monitor, from
+	 * the thread running it.
+	 */
+	int (*monitor_emit)(const ax_host *host, void *sink, int event,
+			    const ax_scan_result *result);
+	/**
+	 * True once the monitor behind @p sink should return (the application
+	 * stopped it). Cheap: poll it at least every 100 ms while waiting.
+	 */
+	int (*monitor_stopped)(const ax_host *host, void *sink);
 };
 
 /**
@@ -386,6 +417,26 @@ typedef struct ax_transport_ops {
 	 * Results' strings are borrowed by scan_emit() for the call.
 	 */
 	int (*scan)(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink);
+
+	/* ABI 1.2 */
+	/**
+	 * Watch @p target (a URI of this scheme, as for scan) for drives coming
+	 * and going, reporting each through host->monitor_emit(host, sink, ...)
+	 * (see there for the events), until host->monitor_stopped(host, sink)
+	 * turns true or monitor_emit() returns a negative value. @p flags:
+	 * AX_PLUGIN_MONITOR_*; with AX_PLUGIN_MONITOR_ENUMERATE the drives
+	 * attached at the start are reported first, as arrivals. Returns 0 when
+	 * stopped, monitor_emit()'s negative value, or a negative ax_error_code
+	 * (AX_EUNSUPPORTED when this system cannot report arrivals: the core
+	 * then falls back to repeated scans). Optional; set
+	 * AX_TRANSPORT_CAP_MONITOR when implemented.
+	 *
+	 * Called by ax_monitor() on a thread the core owns, for as long as the
+	 * monitor runs: it blocks by design, but must look at monitor_stopped()
+	 * at least every 100 ms and return soon after it turns true. Use only
+	 * the @p host given here, only during the call.
+	 */
+	int (*monitor)(const ax_host *host, const ax_uri *target, unsigned flags, void *sink);
 } ax_transport_ops;
 
 /**

@@ -776,7 +776,7 @@ int usbemu_add(usbemu *emu, const usbemu_dev_config *cfg, usbemu_dev **out)
 	usbemu_dev *d;
 	GString *s;
 	size_t len;
-	gboolean ok;
+	gboolean ok, attached;
 
 	g_mutex_lock(&emu->lock);
 	if (emu->n_devs == EMU_MAX_DEVS) {
@@ -831,18 +831,39 @@ int usbemu_add(usbemu *emu, const usbemu_dev_config *cfg, usbemu_dev **out)
 	add_attr(s, "serial", cfg->serial);
 	g_string_append_printf(s, "H: descriptors=%s\n", desc_hex);
 
-	/* The handler first, so that whoever reacts to the "add" uevent finds it working. */
+	/*
+	 * The handler first, attached before the sysfs entry appears: whoever
+	 * reacts to the "add" uevent (a hot-plug thread) must find the node
+	 * answering, not a plain file that fails its first ioctls.
+	 */
 	d->handler = umockdev_ioctl_base_new();
 	g_signal_connect(d->handler, "handle-ioctl", G_CALLBACK(emu_on_ioctl), d);
 	g_signal_connect(d->handler, "client-connected", G_CALLBACK(emu_on_connect), d);
-	ok = umockdev_testbed_add_from_string(emu->tb, s->str, &gerr);
-	g_string_free(s, TRUE);
+	ok = umockdev_testbed_attach_ioctl(emu->tb, d->devnode, d->handler, &gerr);
+	attached = ok;
 	if (ok)
-		ok = umockdev_testbed_attach_ioctl(emu->tb, d->devnode, d->handler, &gerr);
+		ok = umockdev_testbed_add_from_string(emu->tb, s->str, &gerr);
+	g_string_free(s, TRUE);
+	if (ok && cfg->tty) {
+		/* The interface, then its tty, each a child of the one before. */
+		s = g_string_new(NULL);
+		g_string_append_printf(s,
+				       "P: " EMU_ROOT_SYS "/1-%u/1-%u:1.0/tty/%s\n"
+				       "E: DEVNAME=/dev/%s\nE: SUBSYSTEM=tty\nA: dev=166:0\n\n"
+				       "P: " EMU_ROOT_SYS "/1-%u/1-%u:1.0\n"
+				       "E: DEVTYPE=usb_interface\nE: DRIVER=%s\nE: SUBSYSTEM=usb\n"
+				       "A: bInterfaceNumber=00\n",
+				       d->port, d->port, cfg->tty, cfg->tty, d->port, d->port,
+				       cfg->kernel_driver ? cfg->kernel_driver : "cdc_acm");
+		ok = umockdev_testbed_add_from_string(emu->tb, s->str, &gerr);
+		g_string_free(s, TRUE);
+	}
 	if (!ok) {
 		fprintf(stderr, "usbemu: add %04x:%04x: %s\n", cfg->vid, cfg->pid,
 			gerr ? gerr->message : "?");
 		g_clear_error(&gerr);
+		if (attached)
+			(void)umockdev_testbed_detach_ioctl(emu->tb, d->devnode, NULL);
 		g_object_unref(d->handler);
 		d->handler = NULL;
 		return -1;

@@ -54,6 +54,12 @@ typedef struct usbemu_dev_config {
 	int cdc_acm;
 	/* Kernel driver bound at start to the interfaces (e.g. "cdc_acm"), or NULL. */
 	const char *kernel_driver;
+	/*
+	 * The tty that driver made of it ("ttyACM0"), or NULL: sysfs gets the
+	 * interface folder 1-N:1.0 with tty/<tty> in it, as the kernel's
+	 * cdc_acm makes them (no device node: nothing here answers on it).
+	 */
+	const char *tty;
 } usbemu_dev_config;
 
 /* Counters of what the host did to a device. */

@@ -267,6 +267,61 @@ static int usb_scan_op(const ax_host *host, const ax_uri *target, int timeout_ms
 	return usb_scan(host, target, timeout_ms, sink);
 }
 
+/* ---- ops->monitor (ABI 1.2): hot-plug events, through usb_hotplug.c ---- */
+
+struct usb_monitor {
+	const ax_host *host;
+	void *sink;
+};
+
+static int usb_monitor_event(int event, const ax_scan_result *result, void *userdata)
+{
+	struct usb_monitor *m = userdata;
+
+	return m->host->monitor_emit(m->host, m->sink,
+				     event == USB_HOTPLUG_ARRIVED ? AX_PLUGIN_MONITOR_ARRIVED
+								  : AX_PLUGIN_MONITOR_LEFT,
+				     result);
+}
+
+/* How long one wait for events lasts: the monitor looks at monitor_stopped() this often. */
+#define USB_MONITOR_POLL_MS 50
+
+static int usb_monitor_op(const ax_host *host, const ax_uri *target, unsigned flags, void *sink)
+{
+	struct usb_monitor m = { host, sink };
+	usb_hotplug *hp = NULL;
+	usb_filter f;
+	int err, probe_ms = 0;
+
+	if (host->size < offsetof(ax_host, monitor_stopped) + sizeof(host->monitor_stopped))
+		return host->error(host, AX_EABI, "host table of %u bytes cannot take monitor "
+				   "events", (unsigned)host->size);
+	err = usb_filter_parse(host, target, &f);
+	if (err < 0)
+		return err;
+	/* Hot-plug reports every known drive; narrower targets are the scans' business. */
+	if (f.have_id || f.have_location || f.serial)
+		return host->error(host, AX_EUNSUPPORTED, "monitor target '%s': hot-plug watches "
+				   "every known USB drive, not a chosen one", target->text);
+	err = usb_uri_timeout(host, target, &probe_ms);
+	if (err < 0)
+		return err;
+	err = usb_hotplug_start(&hp, host,
+				(flags & AX_PLUGIN_MONITOR_ENUMERATE) ? USB_HOTPLUG_ENUMERATE : 0,
+				probe_ms, usb_monitor_event, &m);
+	if (err < 0)
+		return err;
+	while (!host->monitor_stopped(host, sink)) {
+		err = usb_hotplug_run(hp, USB_MONITOR_POLL_MS);
+		if (err < 0)
+			break;
+		err = 0;
+	}
+	usb_hotplug_stop(hp);
+	return err;
+}
+
 static const ax_transport_ops usb_ops = {
 	.size = sizeof(ax_transport_ops),
 	.open = usb_open,
@@ -275,6 +330,7 @@ static const ax_transport_ops usb_ops = {
 	.write = usb_write,
 	.cancel = usb_cancel,
 	.scan = usb_scan_op,
+	.monitor = usb_monitor_op,
 };
 
 static const ax_transport_desc usb_desc = {
@@ -284,7 +340,7 @@ static const ax_transport_desc usb_desc = {
 	.version = "0.1.0",
 	.description = "MCB drives on USB, through libusb-1.0",
 	.license = "MIT",
-	.caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN,
+	.caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN | AX_TRANSPORT_CAP_MONITOR,
 	.addr_space = AX_ADDR_MCB,
 	.options = usb_options,
 	.ops = &usb_ops,

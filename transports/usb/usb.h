@@ -5,8 +5,8 @@
 /*
  * Pieces the `usb` transport's files share. Internal to the plugin: nothing
  * here is exported from the shared object. The tests link these files
- * directly (a static library) to drive the hot-plug detection, which has no
- * plugin op yet.
+ * directly (a static library) to drive the hot-plug detection on its own;
+ * ops->monitor (usb.c) runs it for ax_monitor().
  *
  *   usb_ids.c      the VID:PID pairs of drives we know (the one table)
  *   usb_dev.c      URIs, device description, string descriptors, the data
@@ -14,7 +14,7 @@
  *   usb_io.c       an open endpoint: claim, bulk transfers with deadlines,
  *                  cancellation, MCB request/reply, identity probe
  *   usb_scan.c     ops->scan
- *   usb_hotplug.c  arrival/removal of known drives (for the coming monitor op)
+ *   usb_hotplug.c  arrival/removal of known drives (behind ops->monitor)
  *   usb.c          the descriptor and the link ops
  */
 
@@ -183,13 +183,23 @@ typedef struct usb_record {
 
 /*
  * Describe and probe @dev (a known drive) into @rec: open, strings, claim,
- * identity over MCB within @timeout_ms per request. Failures land in the
- * record (access, message, hint), not in the return value, which is 1 when
- * the drive answered, 0 when not, or -1 when the device does not match
- * @serial (NULL = any), in which case @rec is not filled.
+ * identity over MCB within @timeout_ms per request. A device whose kernel
+ * tty driver is bound is not claimed: its record (AX_ACCESS_BUSY) names the
+ * tty in `detail` ("... tty /dev/ttyACM0") and points to the serial URI.
+ * Failures land in the record (access, message, hint), not in the return
+ * value, which is 1 when the drive answered, 0 when not, or -1 when the
+ * device does not match @serial (NULL = any), in which case @rec is not
+ * filled.
  */
 int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *dev,
 		     const char *serial, int timeout_ms, usb_record *rec);
+
+/*
+ * The tty a kernel driver bound to one of @w's interfaces made of it
+ * ("/dev/ttyACM0"), found through sysfs without touching the device: 1 and
+ * @out filled, or 0 when none is bound.
+ */
+int usb_tty_find(const usb_where *w, char *out, size_t cap);
 
 /* ops->scan. */
 int usb_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink);
@@ -197,8 +207,7 @@ int usb_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *si
 /* ---- usb_hotplug.c ----------------------------------------------------------------- */
 
 /*
- * Hot-plug detection of known drives, written for the discovery monitor
- * (the ABI has no monitor op yet; this is what it will call). It owns a
+ * Hot-plug detection of known drives, behind ops->monitor (usb.c). It owns a
  * libusb context with a hot-plug callback; usb_hotplug_run() waits for
  * events and reports each through the callback, on the calling thread:
  *   USB_HOTPLUG_ARRIVED  a known drive appeared: its record, probed as a scan

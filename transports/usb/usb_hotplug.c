@@ -9,13 +9,19 @@
  * (open, strings, identity over MCB, as a scan does) and reports them, and
  * reports removals with the record their arrival had.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "usb.h"
 
 #define HP_DEFAULT_PROBE_MS 200
 #define HP_MAX_WAIT_US 100000
+/* Opens of a new device before its failure is reported, and the pause between them. */
+#define HP_OPEN_TRIES 4
+#define HP_OPEN_RETRY_NS 50000000L
 
 struct hp_pending {
 	int event;           /* USB_HOTPLUG_* */
@@ -168,7 +174,21 @@ static int hp_arrived(usb_hotplug *hp, libusb_device *dev)
 	d->dev = libusb_ref_device(dev);
 	d->bus = libusb_get_bus_number(dev);
 	d->address = libusb_get_device_address(dev);
-	(void)usb_probe_device(host, hp->ctx, dev, NULL, hp->probe_ms, &d->rec);
+	/*
+	 * The arrival comes with the kernel's add event; udev may still be
+	 * setting the node's permissions (and the device its descriptors up),
+	 * so a device that cannot be opened yet gets a few more tries.
+	 */
+	for (int i = 0; i < HP_OPEN_TRIES; i++) {
+		struct timespec ts = { 0, HP_OPEN_RETRY_NS };
+
+		(void)usb_probe_device(host, hp->ctx, dev, NULL, hp->probe_ms, &d->rec);
+		if (d->rec.r.access != AX_ACCESS_PERMISSION_DENIED &&
+		    d->rec.r.access != AX_ACCESS_ERROR)
+			break;
+		if (i + 1 < HP_OPEN_TRIES)
+			(void)nanosleep(&ts, NULL);
+	}
 	hp->drives[hp->n_drives++] = d;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "USB drive arrived: %s (access state %d)",

@@ -11,11 +11,21 @@
  * What a result carries: the URI that reopens the drive (by its serial
  * string when it has one, so it survives a replug; else by bus.address),
  * and in `detail` bus, address, port path, ids and the three strings.
+ *
+ * A drive whose kernel tty driver is bound (CDC-ACM, usb-serial) is a
+ * serial port to the system: its result adds "tty /dev/ttyACM0" to the
+ * detail, says AX_ACCESS_BUSY and points to serial:/dev/ttyACM0, and the
+ * device is not claimed. Discovery uses that tty to list the drive once
+ * when the serial transport reports the same port (src/discover.c).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "usb.h"
+
+/* Where the kernel lists USB devices and their interfaces by port path. */
+#define USB_SYSFS_DEVICES "/sys/bus/usb/devices"
 
 /* The scan's default deadline when the caller gives none. */
 #define USB_SCAN_DEFAULT_MS 2000
@@ -49,6 +59,68 @@ static int probe_access(int err)
 	}
 }
 
+/* A tty node name the kernel gives a USB serial function ("ttyACM0", "ttyUSB0"). */
+static int tty_name_ok(const char *name)
+{
+	return (strncmp(name, "ttyACM", 6) == 0 || strncmp(name, "ttyUSB", 6) == 0) &&
+	       name[6] >= '0' && name[6] <= '9' && strlen(name) < 32;
+}
+
+/* The first tty entry in @dir, into @out; 1 when found. */
+static int tty_in_dir(const char *dir, char *out, size_t cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL) {
+		if (tty_name_ok(e->d_name)) {
+			(void)snprintf(out, cap, "/dev/%s", e->d_name);
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int usb_tty_find(const usb_where *w, char *out, size_t cap)
+{
+	char dir[256], sub[512];
+	size_t plen = strlen(w->port);
+	struct dirent *e;
+	DIR *d;
+	int found = 0, k;
+
+	/*
+	 * A bound tty driver shows as a child of one of the device's interface
+	 * folders ("1-1:1.0"): CDC-ACM puts it in tty/ttyACM0, usb-serial drivers
+	 * directly as ttyUSB0. sysfs, not libusb: asking usbfs which driver is
+	 * bound needs the device node, and this must not disturb the driver.
+	 */
+	if (!plen)
+		return 0;
+	(void)snprintf(dir, sizeof(dir), USB_SYSFS_DEVICES "/%s", w->port);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, w->port, plen) != 0 || e->d_name[plen] != ':')
+			continue;
+		k = snprintf(sub, sizeof(sub), "%s/%s/tty", dir, e->d_name);
+		if (k < 0 || (size_t)k >= sizeof(sub))
+			continue;
+		found = tty_in_dir(sub, out, cap);
+		if (!found) {
+			sub[k - 4] = '\0'; /* the interface folder itself */
+			found = tty_in_dir(sub, out, cap);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 /* Record why @w could not be probed. */
 static void probe_failed(usb_record *rec, int err, const char *what, const usb_where *w)
 {
@@ -70,6 +142,7 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 	usb_strings strings;
 	usb_where w;
 	usb_ep *ep = NULL;
+	char tty[48];
 	int r, err;
 
 	usb_where_of(&w, dev, &dd);
@@ -97,6 +170,25 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 							 : AX_ACCESS_ERROR;
 		(void)usb_explain(r, "open", &w, rec->message, sizeof(rec->message), rec->hint,
 				  sizeof(rec->hint));
+		return 0;
+	}
+
+	/*
+	 * A kernel tty driver owns the function: the drive is a serial port now,
+	 * and the serial transport reaches it there. Detaching the driver to
+	 * probe it here would yank the port from under whoever has it open.
+	 */
+	if (usb_tty_find(&w, tty, sizeof(tty))) {
+		size_t dl = strlen(rec->detail);
+
+		(void)snprintf(rec->detail + dl, sizeof(rec->detail) - dl, " tty %s", tty);
+		rec->r.access = AX_ACCESS_BUSY;
+		(void)snprintf(rec->message, sizeof(rec->message),
+			       "USB device %s is the serial port %s (a kernel driver is bound); "
+			       "not probed over USB", w.text, tty);
+		(void)snprintf(rec->hint, sizeof(rec->hint),
+			       "reach it as serial:%s, or open %.300s to detach the driver", tty,
+			       rec->uri);
 		return 0;
 	}
 
