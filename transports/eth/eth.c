@@ -241,10 +241,6 @@ static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	uint16_t port = 0;
 	int err, uri_timeout = 0;
 
-	/* The codec entries are the last fields of ABI 1.0: an older core lacks them. */
-	if (host->size < offsetof(ax_host, mcb_check_reply) + sizeof(host->mcb_check_reply))
-		return host->error(host, AX_EABI, "host table of %u bytes has no MCB codec",
-				   (unsigned)host->size);
 	err = eth_check_single_host(host, uri);
 	if (err < 0)
 		return err;
@@ -577,15 +573,6 @@ static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 	return eth_transact(priv, &req, &reply, rbuf, sizeof(rbuf), timeout_ms);
 }
 
-static int eth_scan_op(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink)
-{
-	/* scan_emit and scan_cancelled arrived with ABI 1.1. */
-	if (host->size < offsetof(ax_host, scan_cancelled) + sizeof(host->scan_cancelled))
-		return host->error(host, AX_EABI, "host table of %u bytes cannot take scan results",
-				   (unsigned)host->size);
-	return eth_scan(host, target, timeout_ms, sink);
-}
-
 static const ax_transport_ops eth_ops = {
 	.size = sizeof(ax_transport_ops),
 	.open = eth_open,
@@ -593,7 +580,7 @@ static const ax_transport_ops eth_ops = {
 	.read = eth_read,
 	.write = eth_write,
 	.cancel = eth_cancel,
-	.scan = eth_scan_op,
+	.scan = eth_scan,
 };
 
 static const ax_transport_desc eth_desc = {

@@ -799,11 +799,6 @@ static int serial_open(ax_transport_priv **out, const ax_host *host, const ax_ur
 	struct serial_cfg cfg;
 	int err;
 
-	/* mcb_request and mcb_reply_value arrived with ABI 1.1. */
-	if (host->size < offsetof(ax_host, mcb_reply_value) + sizeof(host->mcb_reply_value))
-		return host->error(host, AX_EABI,
-		                   "host table of %u bytes has no MCB request helpers",
-		                   (unsigned)host->size);
 	err = serial_uri_path(host, uri);
 	if (err < 0)
 		return err;
@@ -824,14 +819,6 @@ static int serial_open(ax_transport_priv **out, const ax_host *host, const ax_ur
 	return 0;
 }
 
-static int serial_scan_op(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink)
-{
-	if (host->size < offsetof(ax_host, mcb_reply_value) + sizeof(host->mcb_reply_value))
-		return host->error(host, AX_EABI, "host table of %u bytes cannot take scan results",
-		                   (unsigned)host->size);
-	return serial_scan(host, target, timeout_ms, sink);
-}
-
 static const ax_transport_ops serial_ops = {
         .size = sizeof(ax_transport_ops),
         .open = serial_open,
@@ -839,7 +826,7 @@ static const ax_transport_ops serial_ops = {
         .read = serial_port_read,
         .write = serial_write,
         .cancel = serial_port_cancel,
-        .scan = serial_scan_op,
+        .scan = serial_scan,
 };
 
 static const ax_transport_desc serial_desc = {

@@ -182,10 +182,6 @@ static int usb_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	usb_filter f;
 	int err, uri_timeout = 0;
 
-	/* mcb_request and mcb_reply_value arrived with ABI 1.1. */
-	if (host->size < offsetof(ax_host, mcb_reply_value) + sizeof(host->mcb_reply_value))
-		return host->error(host, AX_EABI, "host table of %u bytes has no MCB request codec",
-				   (unsigned)host->size);
 	err = usb_filter_parse(host, uri, &f);
 	if (err < 0)
 		return err;
@@ -258,15 +254,6 @@ static int usb_cancel(ax_transport_priv *priv)
 	return usb_ep_cancel(priv->ep);
 }
 
-static int usb_scan_op(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink)
-{
-	/* scan_emit and scan_cancelled arrived with ABI 1.1, with the codec this needs. */
-	if (host->size < offsetof(ax_host, mcb_reply_value) + sizeof(host->mcb_reply_value))
-		return host->error(host, AX_EABI, "host table of %u bytes cannot take scan results",
-				   (unsigned)host->size);
-	return usb_scan(host, target, timeout_ms, sink);
-}
-
 /* ---- ops->monitor (ABI 1.2): hot-plug events, through usb_hotplug.c ---- */
 
 struct usb_monitor {
@@ -294,9 +281,6 @@ static int usb_monitor_op(const ax_host *host, const ax_uri *target, unsigned fl
 	usb_filter f;
 	int err, probe_ms = 0;
 
-	if (host->size < offsetof(ax_host, monitor_stopped) + sizeof(host->monitor_stopped))
-		return host->error(host, AX_EABI, "host table of %u bytes cannot take monitor "
-				   "events", (unsigned)host->size);
 	err = usb_filter_parse(host, target, &f);
 	if (err < 0)
 		return err;
@@ -329,7 +313,7 @@ static const ax_transport_ops usb_ops = {
 	.read = usb_read,
 	.write = usb_write,
 	.cancel = usb_cancel,
-	.scan = usb_scan_op,
+	.scan = usb_scan,
 	.monitor = usb_monitor_op,
 };
 

@@ -55,11 +55,6 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 	int err;
 
 	(void)timeout_ms; /* nothing here blocks */
-	/* The codec entries are the last fields of ABI 1.0: an older core lacks them. */
-	if (host->size < offsetof(ax_host, mcb_check_reply) + sizeof(host->mcb_check_reply))
-		return host->error(host, AX_EABI, "host table of %u bytes has no MCB codec",
-				   (unsigned)host->size);
-
 	model = host->uri_str(host, uri, "model");
 	if (!model)
 		model = "axs-100";
