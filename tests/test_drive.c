@@ -16,21 +16,9 @@
 #include <string.h>
 
 #include "axlink/axlink.h"
+#include "testctx.h"
 
 #define AXS100_PRODUCT 0x00010064u
-
-static ax_ctx *new_ctx(void)
-{
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
-	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
-	ax_ctx *ctx = NULL;
-
-	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
-	opts.plugin_paths = dirs;
-	if (ax_ctx_new(&ctx, &opts) < 0)
-		fail_msg("ax_ctx_new: %s", ax_error_last());
-	return ctx;
-}
 
 static int setup(void **state)
 {

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "axlink/axlink.h"
+#include "testctx.h"
 #include "simproc.h"
 
 /* Identity of the simulated axs-100 (src/sim/simdrive.c). */
@@ -74,20 +75,6 @@ static void sleep_ms(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
-}
-
-/* A context that loads only the build tree's plugins, whatever the environment says. */
-static ax_ctx *new_ctx(void)
-{
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
-	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
-	ax_ctx *ctx = NULL;
-
-	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
-	opts.plugin_paths = dirs;
-	if (ax_ctx_new(&ctx, &opts) < 0)
-		fail_msg("ax_ctx_new: %s", ax_error_last());
-	return ctx;
 }
 
 static simproc *start_sim(const char *const *args, size_t n_uris)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "axlink/axlink.h"
+#include "testctx.h"
 #include "simdrive.h"
 #include "simproc.h"
 
@@ -689,19 +690,6 @@ static void test_motion__mode_tables(void **state)
 }
 
 /* ==== the library against the virtual drive ============================== */
-
-static ax_ctx *new_ctx(void)
-{
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
-	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
-	ax_ctx *ctx = NULL;
-
-	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
-	opts.plugin_paths = dirs;
-	if (ax_ctx_new(&ctx, &opts) < 0)
-		fail_msg("ax_ctx_new: %s", ax_error_last());
-	return ctx;
-}
 
 static int ctx_up(void **state)
 {

@@ -24,6 +24,7 @@
 #include "axlink/mcb.h"
 #include "axlink/value.h"
 #include "simdrive.h"
+#include "testctx.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1284,20 +1285,6 @@ static void test_simdrive__restore_resets_nvm(void **state)
 		simdrive_free(d);
 		model_dict_free(&md);
 	}
-}
-
-/* A context that loads only the build tree's plugins, whatever the environment says. */
-static ax_ctx *new_ctx(void)
-{
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
-	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
-	ax_ctx *ctx = NULL;
-
-	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
-	opts.plugin_paths = dirs;
-	if (ax_ctx_new(&ctx, &opts) < 0)
-		fail_msg("ax_ctx_new: %s", ax_error_last());
-	return ctx;
 }
 
 /* The virtual plugin serves the 8-axis axs-900, every register through MCB frames. */

@@ -33,6 +33,7 @@
 
 #include "axlink/axlink.h"
 #include "usbemu.h"
+#include "testctx.h"
 
 #define VENDOR_ID 0x0000A71Cu
 #define AXS100_PRODUCT 0x00010064u
@@ -76,19 +77,6 @@ static void sleep_ms(long ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
-}
-
-static ax_ctx *new_ctx(void)
-{
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
-	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
-	ax_ctx *ctx = NULL;
-
-	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
-	opts.plugin_paths = dirs;
-	if (ax_ctx_new(&ctx, &opts) < 0)
-		fail_msg("ax_ctx_new: %s", ax_error_last());
-	return ctx;
 }
 
 static ax_link *open_link(ax_ctx *ctx, const char *uri, int timeout_ms)
