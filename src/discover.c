@@ -1005,10 +1005,15 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 		goto close;
 	for (size_t i = 0; i < s->plan.n && ret == 0; i++) {
 		const struct ax__discover_target *t = &s->plan.targets[i];
+		int idle;
 
+		/* finished is the worker's to write, under run->lock. */
+		pthread_mutex_lock(&run->lock);
+		idle = !run->workers[i].started && !run->workers[i].finished;
+		pthread_mutex_unlock(&run->lock);
 		if (t->skip)
 			ret = session_outcome(s, i, AX_DISCOVER_SKIPPED, 0, t->skip, 0, 0, 0);
-		else if (!run->workers[i].started && !run->workers[i].finished)
+		else if (idle)
 			ret = session_outcome(s, i, AX_DISCOVER_SKIPPED, 0,
 			                      "its scan from an earlier round is still running", 0,
 			                      0, 0);

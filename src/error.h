@@ -59,6 +59,19 @@ void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
 					     name, (opts)->version, (unsigned)(latest));       \
 	} while (0)
 
+/*
+ * Defensive branches (SQLite's ALWAYS/NEVER): `if (AX_NEVER(p == NULL)) return ...`
+ * handles a case that cannot happen. With AXLINK_ASSERTIONS (or a debug build)
+ * reaching it aborts, so tests find it; in release builds it is a plain test.
+ */
+#if defined(AXLINK_ASSERTIONS) || !defined(NDEBUG)
+#define AX_ALWAYS(x) ((x) ? 1 : (assert(0), 0))
+#define AX_NEVER(x) ((x) ? (assert(0), 1) : 0)
+#else
+#define AX_ALWAYS(x) (!!(x))
+#define AX_NEVER(x) (!!(x))
+#endif
+
 #define AX__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
