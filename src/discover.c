@@ -10,11 +10,10 @@
  * on the caller's thread, no lock is held while they run, and a slow
  * callback never stalls a scan's event loop.
  *
- * Hooks. A plugin reports through host->scan_emit and polls
- * host->scan_cancelled with the sink it was given. Each worker hands its
- * plugin a copy of the plugin's host table with those two entries pointing
- * here and the worker as the sink; every other entry (logging, errors,
- * codec) is the plugin's own, so its log lines still carry its scheme.
+ * Sinks. A plugin reports through host->scan_emit and polls
+ * host->scan_cancelled with the sink it was given; each worker is that
+ * sink (struct ax__sink first, scan.h), so the plugin keeps its own host
+ * table and its log lines still carry its scheme.
  *
  * Lifetimes. A run is reference-counted: the collector holds one
  * reference, each worker another. At the deadline the collector closes the
@@ -25,12 +24,14 @@
  * finally returns it drops both. A hung plugin thus costs one thread, never
  * a crash or a wait.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "discover.h"
+#include "scan.h"
 
 /* How often a waiting collector looks at the cancel token (it cannot signal us). */
 #define CANCEL_POLL_NS 10000000u
@@ -146,13 +147,13 @@ struct disc_item {
 };
 
 struct disc_worker {
+	struct ax__sink sink;             /* first: what the plugin reports to */
 	struct ax__discover_run *run;
 	size_t target;            /* index in the plan */
 	struct ax_plugin *plugin; /* borrowed: @ctx keeps it loaded */
 	ax_ctx *ctx;              /* a reference, for as long as the thread runs */
 	const ax_uri *uri;        /* = uri_own */
 	ax_uri *uri_own;          /* its own copy: a detached worker outlives the plan */
-	ax_host host;             /* the plugin's table with the scan hooks pointing here */
 	int timeout_ms;
 	pthread_t thread;
 	int started;
@@ -237,71 +238,35 @@ static int run_should_stop(struct ax__discover_run *run)
 	       ax_cancel_requested(run->cancel);
 }
 
-/* host->scan_cancelled for a discovery's worker. */
-static int hook_cancelled(const ax_host *host, void *sink)
+/* A worker's sink: should its scan stop? */
+static int worker_cancelled(struct ax__sink *sink)
 {
-	struct disc_worker *w = sink;
+	struct disc_worker *w = (struct disc_worker *)sink;
 
-	(void)host;
 	return run_should_stop(w->run);
 }
 
-static size_t text_size(const char *s)
+/* A worker's sink: queue a deep copy of an adopted result for the collector. */
+static int worker_emit(struct ax__sink *sink, const ax_scan_result *r)
 {
-	return strlen(nz(s)) + 1;
-}
-
-static const char *text_put(char **cursor, const char *s)
-{
-	size_t n = text_size(s);
-	char *at = *cursor;
-
-	memcpy(at, nz(s), n);
-	*cursor += n;
-	return at;
-}
-
-/* host->scan_emit for a discovery's worker: queue a deep copy for the collector. */
-static int hook_emit(const ax_host *host, void *sink, const ax_scan_result *result)
-{
-	struct disc_worker *w = sink;
+	struct disc_worker *w = (struct disc_worker *)sink;
 	struct ax__discover_run *run = w->run;
 	struct disc_item *it;
-	ax_scan_result r;
-	char *cursor;
-	size_t size;
 
-	(void)host;
-	if (!result || result->size < offsetof(ax_scan_result, sw_version) + sizeof(char *))
-		return 0; /* a malformed record from a plugin is dropped, not trusted */
-	/* Take the layout this library knows, whatever the plugin was built with. */
-	memset(&r, 0, sizeof(r));
-	memcpy(&r, result, result->size < sizeof(r) ? result->size : sizeof(r));
-	r.size = sizeof(r);
-	if (!r.uri || !*r.uri)
-		return 0;
-	size = sizeof(*it) + text_size(r.uri) + text_size(r.detail) + text_size(r.message) +
-	       text_size(r.hint) + text_size(r.sw_version);
-	it = malloc(size);
+	it = malloc(sizeof(*it) + ax__scan_result_text_size(r));
 	if (!it)
 		return ax__error_oom();
 	it->next = NULL;
 	it->target = w->target;
 	it->at_ns = now_ns();
-	it->r = r;
-	cursor = it->text;
-	it->r.uri = text_put(&cursor, r.uri);
-	it->r.detail = text_put(&cursor, r.detail);
-	it->r.message = text_put(&cursor, r.message);
-	it->r.hint = text_put(&cursor, r.hint);
-	it->r.sw_version = text_put(&cursor, r.sw_version);
+	ax__scan_result_copy(&it->r, r, it->text);
 
 	pthread_mutex_lock(&run->lock);
 	if (run->closed) {
 		pthread_mutex_unlock(&run->lock);
 		free(it);
 		return ax__error_set(AX_ECANCELED, "discovery over: result for '%s' dropped",
-		                     r.uri);
+		                     r->uri);
 	}
 	if (run->tail)
 		run->tail->next = it;
@@ -313,6 +278,11 @@ static int hook_emit(const ax_host *host, void *sink, const ax_scan_result *resu
 	return 0;
 }
 
+static const struct ax__sink_ops worker_sink_ops = {
+	.emit = worker_emit,
+	.cancelled = worker_cancelled,
+};
+
 static void *worker_main(void *arg)
 {
 	struct disc_worker *w = arg;
@@ -322,7 +292,7 @@ static void *worker_main(void *arg)
 	char *message = NULL;
 	int err, late;
 
-	err = w->plugin->ops.scan(&w->host, w->uri, w->timeout_ms, w);
+	err = w->plugin->ops.scan(&w->plugin->host, w->uri, w->timeout_ms, &w->sink);
 	if (err < 0)
 		message = strdup(ax_error_last());
 	pthread_mutex_lock(&run->lock);
@@ -645,70 +615,44 @@ int ax__discover_session_resolve(struct ax__discover_session *s, size_t target,
 
 /*
  * One drive, two transports. A USB drive whose kernel tty driver is bound
- * is also a serial port; the usb transport then reports it unprobed with
- * "tty /dev/ttyACM0" in its detail, while the serial transport, if the
- * plan has it, probes the port itself. Such USB results are held until the
- * serial targets are through and dropped when one of them reported that
- * port: the drive is listed once, by the transport that can talk to it.
- * Ports are kept in the seen set under "port PATH", which no URI can be.
+ * is also a serial port: the usb transport reports it unprobed (access
+ * busy) with the port in os_port, and a transport that opens ports itself
+ * (serial) names the port it probed in os_port too. An unprobed result
+ * that names a port is held while other scans of the round are running,
+ * and dropped when one of them reported that port: the drive is listed
+ * once, by the transport that can talk to it. Ports are kept in the seen
+ * set under "port PATH", which no URI can be.
  */
 #define PORT_KEY "port "
 
-static int target_is_serial(const struct ax__discover_session *s, size_t target)
+/* "port /dev/ttyACM0" for a result that names an OS port, into @out. */
+static int item_port_key(const struct disc_item *it, char *out, size_t cap)
 {
-	return !strcmp(s->plan.targets[target].plugin->desc.scheme, "serial");
+	int n;
+
+	if (!*it->r.os_port)
+		return 0;
+	n = snprintf(out, cap, PORT_KEY "%s", it->r.os_port);
+	return n > 0 && (size_t)n < cap;
 }
 
-/* The tty a non-serial result says its drive is, into @out ("port /dev/ttyACM0"). */
-static int item_tty_key(const struct ax__discover_session *s, const struct disc_item *it,
-                        char *out, size_t cap)
+/* True while a scan of this round other than @target's may still report. Needs run->lock. */
+static int others_scanning_locked(const struct ax__discover_run *run, size_t target)
 {
-	const char *d = it->r.detail, *at = NULL;
-	size_t n;
-
-	if (target_is_serial(s, it->target) || !d)
-		return 0;
-	if (!strncmp(d, "tty /", 5))
-		at = d + 4;
-	else if ((at = strstr(d, " tty /")) != NULL)
-		at += 5;
-	if (!at)
-		return 0;
-	n = strcspn(at, " ");
-	if (n + sizeof(PORT_KEY) > cap)
-		return 0;
-	(void)snprintf(out, cap, PORT_KEY "%.*s", (int)n, at);
-	return 1;
-}
-
-/* The port a serial result is at ("serial:/dev/ttyACM0?baud=..." -> "port /dev/ttyACM0"). */
-static int item_port_key(const struct ax__discover_session *s, const struct disc_item *it,
-                         char *out, size_t cap)
-{
-	const char *p = it->r.uri;
-	size_t n;
-
-	if (!target_is_serial(s, it->target) || strncmp(p, "serial:", 7) != 0)
-		return 0;
-	p += 7;
-	if (!strncmp(p, "//", 2))
-		p += 2;
-	n = strcspn(p, "?#");
-	if (n == 0 || n + sizeof(PORT_KEY) > cap)
-		return 0;
-	(void)snprintf(out, cap, PORT_KEY "%.*s", (int)n, p);
-	return 1;
-}
-
-/* True while a serial target of the plan may still report ports this round. */
-static int serial_pending(const struct ax__discover_session *s,
-                          const struct ax__discover_run *run)
-{
-	for (size_t i = 0; i < s->plan.n; i++)
-		if (target_is_serial(s, i) && !s->plan.targets[i].skip &&
-		    !run->workers[i].outcome_sent)
+	for (size_t i = 0; i < run->n_workers; i++)
+		if (i != target && run->workers[i].started && !run->workers[i].finished)
 			return 1;
 	return 0;
+}
+
+static int others_scanning(struct ax__discover_run *run, size_t target)
+{
+	int ret;
+
+	pthread_mutex_lock(&run->lock);
+	ret = others_scanning_locked(run, target);
+	pthread_mutex_unlock(&run->lock);
+	return ret;
 }
 
 static int held_has(const struct disc_item *held, size_t target)
@@ -720,37 +664,39 @@ static int held_has(const struct disc_item *held, size_t target)
 }
 
 /*
- * Deliver @it (and free it), or hold it on @held while a serial target may
- * still report its tty (@may_hold). A held or delivered result's port is
- * remembered; a result for a port already listed is dropped.
+ * Deliver @it (and free it), or hold it on @held while other scans may
+ * still report the port it names unprobed (@may_hold). A held or delivered
+ * result's port is remembered; an unprobed result for a port already
+ * listed is dropped.
  */
 static int session_offer(struct ax__discover_session *s, struct ax__discover_run *run,
                          struct disc_item *it, struct disc_item **held, int may_hold)
 {
-	char key[160];
+	char key[sizeof(PORT_KEY) + 512];
 	int ret;
 
-	if (item_tty_key(s, it, key, sizeof(key))) {
-		if (may_hold && serial_pending(s, run)) {
+	if (item_port_key(it, key, sizeof(key))) {
+		if (it->r.access != AX_ACCESS_BUSY) {
+			/* Out of memory here only costs the deduplication. */
+			(void)seen_add(&s->seen, key);
+		} else if (may_hold && others_scanning(run, it->target)) {
 			it->next = *held;
 			*held = it;
 			return 0;
+		} else {
+			ret = seen_add(&s->seen, key);
+			if (ret != 0) {
+				free(it);
+				return ret < 0 ? ret : 0;
+			}
 		}
-		ret = seen_add(&s->seen, key);
-		if (ret != 0) {
-			free(it);
-			return ret < 0 ? ret : 0;
-		}
-	} else if (item_port_key(s, it, key, sizeof(key))) {
-		/* Out of memory here only costs the deduplication. */
-		(void)seen_add(&s->seen, key);
 	}
 	ret = session_deliver(s, run, it);
 	free(it);
 	return ret;
 }
 
-/* Deliver what was held for the serial targets, oldest first. */
+/* Deliver what was held while other scans ran, oldest first. */
 static int session_flush_held(struct ax__discover_session *s, struct ax__discover_run *run,
                               struct disc_item **held)
 {
@@ -833,7 +779,7 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 				return ret;
 			continue;
 		}
-		if (*held && !serial_pending(s, run)) {
+		if (*held && !others_scanning_locked(run, SIZE_MAX)) {
 			pthread_mutex_unlock(&run->lock);
 			ret = session_flush_held(s, run, held);
 			pthread_mutex_lock(&run->lock);
@@ -846,7 +792,7 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 
 			if (w->outcome_sent || !w->finished)
 				continue;
-			/* Its results held for the serial targets are not out yet. */
+			/* Its results held for the other scans are not out yet. */
 			if (held_has(*held, w->target))
 				continue;
 			w->outcome_sent = 1;
@@ -977,9 +923,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 			break;
 		}
 		w->uri = w->uri_own;
-		w->host = t->plugin->host;
-		w->host.scan_emit = hook_emit;
-		w->host.scan_cancelled = hook_cancelled;
+		w->sink.ops = &worker_sink_ops;
 		w->timeout_ms = timeout_ms - margin > 0 ? timeout_ms - margin : 1;
 		w->ctx = ax_ctx_ref(s->ctx);
 		w->outcome_sent = 0;
@@ -1032,7 +976,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 
 		ret = session_offer(s, run, it, &held, 1);
 	}
-	/* The serial targets had their time; what they did not report is listed. */
+	/* The other scans had their time; what they did not report is listed. */
 	if (ret == 0 && !cancelled)
 		ret = session_flush_held(s, run, &held);
 	for (size_t i = 0; i < run->n_workers && ret == 0; i++) {

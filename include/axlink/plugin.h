@@ -116,6 +116,8 @@
  *   host->monitor_emit, host->monitor_stopped; AX_TRANSPORT_CAP_MONITOR,
  *   AX_PLUGIN_MONITOR_*. A 1.2 plugin that also runs on 1.1 cores checks
  *   host->size before using them (a 1.1 core never calls ops->monitor).
+ * - 1.3 — ax_scan_result.os_port: the OS port a result is, as data, so
+ *   discovery no longer reads it out of the human-readable detail.
  * @{
  */
 
@@ -129,7 +131,7 @@
 AX_BEGIN_DECLS
 
 #define AX_PLUGIN_ABI_MAJOR 1
-#define AX_PLUGIN_ABI_MINOR 2
+#define AX_PLUGIN_ABI_MINOR 3
 
 /** Name of the exported entry function. */
 #define AX_PLUGIN_ENTRY_NAME "axlink_transport_entry"
