@@ -39,8 +39,6 @@
 #define SCAN_MARGIN_MAX_MS 200
 /* How long a discovery its callback stopped waits for the other scans to wind down. */
 #define STOP_GRACE_MS 100
-/* The callback value locate() stops a discovery with; never an ax_error_code. */
-#define LOCATE_FOUND (-0x4000)
 
 /* Worker threads alive in the process, detached ones included (for tests). */
 static atomic_int workers_alive;
@@ -48,58 +46,6 @@ static atomic_int workers_alive;
 int ax__discover_workers_alive(void)
 {
 	return atomic_load(&workers_alive);
-}
-
-/* ---- cancellation token --------------------------------------------------- */
-
-struct ax_cancel {
-	atomic_int refs;
-	atomic_int triggered; /* lock-free, so the trigger is async-signal-safe */
-};
-
-int ax_cancel_new(ax_cancel **out)
-{
-	ax_cancel *c;
-
-	AX_ASSERT_ARG(out);
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return ax__error_oom();
-	atomic_init(&c->refs, 1);
-	atomic_init(&c->triggered, 0);
-	*out = c;
-	return 0;
-}
-
-ax_cancel *ax_cancel_ref(ax_cancel *cancel)
-{
-	if (cancel)
-		atomic_fetch_add(&cancel->refs, 1);
-	return cancel;
-}
-
-ax_cancel *ax_cancel_unref(ax_cancel *cancel)
-{
-	if (cancel && atomic_fetch_sub(&cancel->refs, 1) == 1)
-		free(cancel);
-	return NULL;
-}
-
-void ax_cancel_trigger(ax_cancel *cancel)
-{
-	if (cancel)
-		atomic_store(&cancel->triggered, 1);
-}
-
-int ax_cancel_requested(const ax_cancel *cancel)
-{
-	return cancel ? atomic_load(&((ax_cancel *)cancel)->triggered) : 0;
-}
-
-void ax_cancel_reset(ax_cancel *cancel)
-{
-	if (cancel)
-		atomic_store(&cancel->triggered, 0);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -1087,85 +1033,5 @@ int ax_discover(ax_ctx *ctx, const char *spec, const ax_discover_options *opts,
 		ret = ax__error_set(u.first_error, "%s: %s", u.first_target, nz(u.first_message));
 	free(u.first_message);
 	ax__discover_session_done(&s);
-	return ret;
-}
-
-/* ---- stable identity URIs ---------------------------------------------------------- */
-
-struct locate_state {
-	struct ax__stable_id id;
-	char *found;
-	char searched[256];
-	size_t used;
-};
-
-static int locate_found(const ax_discover_result *r, void *userdata)
-{
-	struct locate_state *st = userdata;
-	const uint32_t need = AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL;
-
-	if (r->access != AX_ACCESS_OK || (r->known & need) != need ||
-	    r->vendor_id != st->id.vendor || r->product_code != st->id.product ||
-	    r->serial != st->id.serial)
-		return 0;
-	st->found = strdup(r->uri);
-	return st->found ? LOCATE_FOUND : ax__error_oom();
-}
-
-/* Remember what was searched, for the message when nothing matched. */
-static int locate_outcome(const ax_discover_transport *t, void *userdata)
-{
-	struct locate_state *st = userdata;
-	int n;
-
-	if (st->used >= sizeof(st->searched))
-		return 0;
-	n = snprintf(st->searched + st->used, sizeof(st->searched) - st->used, "%s%s (%s%s%s)",
-	             st->used ? ", " : "", t->target, ax_discover_status_name(t->status),
-	             *t->message ? ": " : "", t->message);
-	if (n > 0)
-		st->used += (size_t)n;
-	return 0;
-}
-
-int ax_discover_locate(char **out, ax_ctx *ctx, const char *stable_uri, int timeout_ms)
-{
-	ax_discover_options o = AX_DISCOVER_OPTIONS_INIT;
-	struct locate_state st;
-	ax_uri *u = NULL;
-	int ret;
-
-	AX_ASSERT_ARG(out);
-	AX_ASSERT_ARG(ctx);
-	AX_ASSERT_ARG(stable_uri);
-	ret = ax__discover_check_timeout(timeout_ms, "locate timeout");
-	if (ret < 0)
-		return ret;
-	memset(&st, 0, sizeof(st));
-	ret = ax_uri_parse(&u, stable_uri);
-	if (ret < 0)
-		return ret;
-	ret = ax__discover_stable_parse(u, &st.id);
-	if (ret < 0)
-		goto out;
-	o.timeout_ms = st.id.timeout_ms ? st.id.timeout_ms : timeout_ms;
-	o.flags = AX_DISCOVER_NO_RESOLVE; /* only the identity matters here */
-	o.on_transport = locate_outcome;
-	ret = ax_discover(ctx, st.id.via, &o, locate_found, &st);
-	if (ret == LOCATE_FOUND) {
-		AX_LOG_DEBUG(ctx, "discover", "'%s' is at '%s'", stable_uri, st.found);
-		*out = st.found;
-		st.found = NULL;
-		ret = 0;
-	} else if (ret >= 0) {
-		ret = ax__error_set(AX_ENOTFOUND,
-		                    "no drive with vendor 0x%04X, product 0x%08X and serial %u "
-		                    "answered; searched: %s",
-		                    (unsigned)st.id.vendor, (unsigned)st.id.product,
-		                    (unsigned)st.id.serial, st.used ? st.searched : "nothing");
-	}
-out:
-	free(st.found);
-	ax_uri_free(u);
 	return ret;
 }
