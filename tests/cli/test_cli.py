@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-# Identity of the simulated drives (src/sim/simdrive.h, src/sim/simdrive.c).
+# Identity of the simulated drives (tools/sim/drive/simdrive.h, tools/sim/drive/simdrive.c).
 VENDOR_ID = 0x0000A71C            # SIMDRIVE_VENDOR_ID
 AXS100_PRODUCT_CODE = 0x00010064  # model axs-100, the virtual transport's default
 
