@@ -145,5 +145,6 @@ void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 		.mcb_reply_value = ax_mcb_reply_value,
 		.monitor_emit = host_monitor_emit,
 		.monitor_stopped = host_monitor_stopped,
+		.mcb_identity_take = ax_mcb_identity_take,
 	};
 }
