@@ -465,7 +465,7 @@ int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t val
 {
 	const ax_reg *reg;
 	uint8_t buf[8];
-	size_t len;
+	size_t len = 0;
 	int err = ax_drive_find(drive, id, subnode, &reg);
 
 	if (err < 0)
@@ -487,22 +487,11 @@ int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double valu
 
 	if (err < 0)
 		return err;
-	if (ax_reg_dtype(reg) == AX_DTYPE_FLOAT) {
-		float f = (float)value;
-		uint32_t bits;
-
-		if (!isfinite(value) || !isfinite(f))
-			return ax__error_set(AX_ERANGE, "%g does not fit float register '%s'", value,
-					     id);
-		memcpy(&bits, &f, sizeof(bits));
-		le_put(buf, bits, 4);
-		return ax_link_write_reg(drive->link, reg, buf, 4);
-	}
-	if (!isfinite(value) || value != floor(value) || value < -9.2e18 || value > 9.2e18)
-		return ax__error_set(AX_ERANGE, "%g is not an integer for register '%s' (%s)",
-				     value, id, ax_dtype_name(ax_reg_dtype(reg)));
-	err = drive_encode_int(reg, (int64_t)value, buf, &len);
-	if (err < 0)
+	/* The value module's rule, the one text and Python values follow too. */
+	err = ax_value_from_f64(ax_reg_dtype(reg), value, 0, buf, sizeof(buf), &len);
+	if (err < 0) {
+		ax__error_prefix("register '%s'", ax_reg_id(reg));
 		return err;
+	}
 	return ax_link_write_reg(drive->link, reg, buf, len);
 }

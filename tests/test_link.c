@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +300,40 @@ static void test_link__threads_share_one_link(void **state)
 	assert_true(last == 1000 || last == 2000 || last == 3000 || last == 4000);
 }
 
+/*
+ * A float register never gets NaN or infinity from the typed call, and a
+ * refused value leaves the register as it was. The raw-bytes call is the
+ * explicit way to write any bit pattern.
+ */
+static void test_link__write_float_refuses_nonfinite(void **state)
+{
+	static const float bad[] = { NAN, -NAN, INFINITY, -INFINITY };
+	static const uint8_t nan_bytes[4] = { 0x00, 0x00, 0xc0, 0x7f };
+	struct fixture *f = *state;
+	float fl = 0;
+
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, 2.5f), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ax_link_write_float(f->link, 1, REG_VEL_SET, bad[i]) != AX_ERANGE)
+			fail_msg("%g was written", (double)bad[i]);
+		if (!strstr(ax_error_last(), "0x021") || !strstr(ax_error_last(), "not finite"))
+			fail_msg("%g: message '%s' names no register", (double)bad[i],
+				 ax_error_last());
+		assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+		assert_true(fl == 2.5f);
+	}
+	/* Subnormal and the extremes are values like any other. */
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, FLT_TRUE_MIN), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(fl == FLT_TRUE_MIN);
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, -FLT_MAX), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(fl == -FLT_MAX);
+	assert_int_equal(ax_link_write(f->link, 1, REG_VEL_SET, nan_bytes, 4), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(isnan(fl));
+}
+
 /* Objects can go in any order; the link keeps the context (and so its plugin) alive. */
 static void test_link__release_orders(void **state)
 {
@@ -345,6 +381,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link__state_machine_through_link, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_link__threads_share_one_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link__write_float_refuses_nonfinite, setup,
+						teardown),
 		cmocka_unit_test(test_link__release_orders),
 	};
 	return cmocka_run_group_tests_name("link", tests, NULL, NULL);

@@ -84,6 +84,36 @@ static const struct option link_options[] = {
         {NULL, 0, NULL, 0},
 };
 
+/* Options of the core commands beyond cli.h's common ones (the groups number theirs from 300). */
+enum {
+	OPT_ALLOW_NONFINITE = 290,
+};
+
+static const struct option write_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"subnode", required_argument, NULL, OPT_SUBNODE},
+        {"dict", required_argument, NULL, OPT_DICT},
+        {"allow-nonfinite", no_argument, NULL, OPT_ALLOW_NONFINITE},
+        {NULL, 0, NULL, 0},
+};
+
+/* AX_VALUE_* flags of write, set by its options; a command runs once per process. */
+static unsigned int write_flags;
+
+static int write_option(struct cli *cli, int c, const char *arg)
+{
+	(void)arg;
+	if (c == OPT_ALLOW_NONFINITE) {
+		write_flags |= AX_VALUE_ALLOW_NONFINITE;
+		return 0;
+	}
+	return usage_error(cli->cmd, "unhandled option");
+}
+
 static const struct option global_options[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -150,14 +180,21 @@ static const struct command commands[] = {
                         "  VALUE      integers in decimal or 0x hex, floats, true/false/0/1 for\n"
                         "             bool, hex digits for bytes, the text itself for str. A\n"
                         "             negative number may be given as is; any other value that\n"
-                        "             starts with '-' goes after '--'.\n"
+                        "             starts with '-' goes after '--'. A float must keep its\n"
+                        "             value: 1e39 (beyond float) and 1e-50 (stored as 0) are\n"
+                        "             refused, and so are nan and inf unless --allow-nonfinite.\n"
                         "  --dict FILE  take REGISTER from this XDF file, not from the device\n"
                         "             databases\n"
+                        "  --allow-nonfinite  write nan, inf or -inf to a float register (a\n"
+                        "             dictionary's range still applies)\n"
                         "Examples: axlink write virtual: 0x020:s32 -1000\n"
-                        "          axlink write virtual: CL_POS_SET_POINT_VALUE -1000\n",
+                        "          axlink write virtual: CL_POS_SET_POINT_VALUE -1000\n"
+                        "          axlink write virtual: CL_VEL_SET_POINT_VALUE nan "
+                        "--allow-nonfinite\n",
                 .arg_names = {"URI", "ADDRESS:TYPE or REGISTER", "VALUE", NULL},
-                .opts = link_options,
+                .opts = write_options,
                 .run = cmd_write,
+                .option = write_option,
         },
         {
                 .name = "scan",
@@ -1114,6 +1151,31 @@ out:
 	return rc;
 }
 
+/*
+ * VALUE as the register's type, by the library's rule; a usage error that
+ * quotes it otherwise, and says when --allow-nonfinite would take it.
+ */
+static int write_parse(struct cli *cli, const char *value, const struct reg_arg *reg,
+                       const char *named, uint8_t *buf, size_t *len)
+{
+	uint8_t probe[AX_VALUE_MAX + 1];
+	char msg[512];
+	size_t n;
+	int hint;
+
+	if (ax_value_parse_flags(reg->dtype, value, write_flags, buf, AX_VALUE_MAX, len) == 0)
+		return 0;
+	(void)snprintf(msg, sizeof(msg), "%s", ax_error_last());
+	hint = !(write_flags & AX_VALUE_ALLOW_NONFINITE) &&
+	       ax_value_parse_flags(reg->dtype, value, AX_VALUE_ALLOW_NONFINITE, probe,
+	                            AX_VALUE_MAX, &n) == 0;
+	if (named)
+		return usage_error(cli->cmd, "%s (register %s has type %s)%s", msg, named,
+		                   ax_dtype_name(reg->dtype),
+		                   hint ? "; --allow-nonfinite writes it" : "");
+	return usage_error(cli->cmd, "%s%s", msg, hint ? "; --allow-nonfinite writes it" : "");
+}
+
 static int cmd_write(struct cli *cli)
 {
 	const char *uri = cli->pos[0];
@@ -1132,9 +1194,11 @@ static int cmd_write(struct cli *cli)
 		return rc;
 	/* Convert before touching the bus: a bad value must not cost a connection. */
 	memset(buf, 0, sizeof(buf));
-	if (!is_register_id(target) &&
-	    ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0)
-		return usage_error(cli->cmd, "%s", ax_error_last()); /* quotes the value */
+	if (!is_register_id(target)) {
+		rc = write_parse(cli, value, &reg, NULL, buf, &len);
+		if (rc != 0)
+			return rc;
+	}
 	rc = open_link(cli, uri, &ctx, &link);
 	if (rc != 0)
 		return rc;
@@ -1143,14 +1207,12 @@ static int cmd_write(struct cli *cli)
 		rc = named_reg(cli, ctx, link, uri, target, &dict, &reg);
 		if (rc != 0)
 			goto out;
-		if (ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0) {
-			rc = usage_error(cli->cmd, "%s (register %s has type %s)", ax_error_last(),
-			                 target, ax_dtype_name(reg.dtype));
+		rc = write_parse(cli, value, &reg, target, buf, &len);
+		if (rc != 0)
 			goto out;
-		}
 	}
 	if (reg.named)
-		err = ax_link_write_reg(link, reg.named, buf, len);
+		err = ax_link_write_reg_flags(link, reg.named, buf, len, write_flags);
 	else
 		err = ax_link_write(link, reg.subnode, reg.address, buf, len);
 	if (err < 0)

@@ -118,8 +118,12 @@ AX_API int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, doubl
 /**
  * Write a number to register @p id, converted to the register's type:
  * integers must fit (AX_ERANGE otherwise); a float register takes the value
- * rounded to float; an integer register refuses a non-integral double.
- * Range and access rules as ax_link_write_reg().
+ * rounded to float by ax_value_from_f64(), which refuses NaN, infinity and
+ * values a float would lose (beyond ±3.4e38, or nonzero but stored as 0);
+ * an integer register refuses a non-integral double.
+ * Range and access rules as ax_link_write_reg(). To write a NaN or an
+ * infinity on purpose: ax_value_from_f64() and ax_link_write_reg_flags(),
+ * both with AX_VALUE_ALLOW_NONFINITE.
  * Thread safety: safe.
  * @since 0.1
  */

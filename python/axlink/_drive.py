@@ -245,15 +245,22 @@ class Drive:
             raise last_error(rc, drive_text=self._drive_text)
         return _values.decode(dtype, buf, int(n[0]))
 
-    def write(self, register: RegisterLike, value: Any, subnode: Optional[int] = None) -> None:
+    def write(self, register: RegisterLike, value: Any, subnode: Optional[int] = None, *,
+              allow_nonfinite: bool = False) -> None:
         """Write a register by name or :class:`Register`. The value must suit
         the dtype (an enum label is taken for an enumerated integer register);
-        the dictionary's range and access rules apply."""
+        the dictionary's range and access rules apply.
+
+        A float register refuses (:class:`RangeError`) what it would not
+        keep: NaN and infinity, unless @allow_nonfinite is true; a value
+        beyond 32-bit float, or a nonzero one that would be stored as 0,
+        always."""
         reg = self.find(register, subnode)
+        flags = _values.ALLOW_NONFINITE if allow_nonfinite else 0
         data = _values.encode(reg.dtype_code, value, f"register '{reg.id}'",
-                              reg.enum_value if reg.enums else None)
+                              reg.enum_value if reg.enums else None, flags)
         link = self._handles()[1]
-        rc = lib.ax_link_write_reg(link, reg._p, ffi.from_buffer(data), len(data))
+        rc = lib.ax_link_write_reg_flags(link, reg._p, ffi.from_buffer(data), len(data), flags)
         if rc < 0:
             raise last_error(rc, drive_text=self._drive_text)
 
@@ -273,12 +280,14 @@ class Drive:
         return _values.decode(code, buf, int(n[0]))
 
     def write_raw(self, address: int, dtype: Union[str, int], value: Any,
-                  subnode: int = 1) -> None:
-        """Write @value as @dtype to register @address of @subnode, without the dictionary."""
+                  subnode: int = 1, *, allow_nonfinite: bool = False) -> None:
+        """Write @value as @dtype to register @address of @subnode, without the
+        dictionary; a float as :meth:`write` takes it."""
         code = _values.parse_dtype(dtype)
         _check_u32("address", address)
         _check_u32("subnode", subnode)
-        data = _values.encode(code, value, f"register {address:#x}")
+        data = _values.encode(code, value, f"register {address:#x}",
+                              flags=_values.ALLOW_NONFINITE if allow_nonfinite else 0)
         link = self._handles()[1]
         rc = lib.ax_link_write(link, subnode, address, ffi.from_buffer(data), len(data))
         if rc < 0:

@@ -77,6 +77,61 @@ def test_drive__refuses_values_that_do_not_fit_before_sending(drive):
         drive.write("DRV_USER_DATA", bytes(513))
 
 
+# A float register keeps what it is given or refuses it: no NaN or infinity unless
+# asked, nothing beyond float, nothing that would be stored as 0; with or without a
+# dictionary range (PROF_QUICK_STOP_DEC has one, CL_VEL_SET_POINT_VALUE none).
+@pytest.mark.parametrize("value,words", [
+    (math.nan, "not finite"), (math.inf, "not finite"), (-math.inf, "not finite"),
+    (1e39, "beyond a 32-bit float"), (-1e39, "beyond a 32-bit float"),
+    pytest.param(10**400, "beyond a 32-bit float", id="10**400"),
+    (1e-50, "stored as 0"), (-1e-50, "stored as 0"),
+])
+def test_drive__float_register_refuses_what_it_would_not_keep(drive, value, words):
+    drive.write("CL_VEL_SET_POINT_VALUE", 2.5)
+    with pytest.raises(axlink.RangeError, match=words) as ei:
+        drive.write("CL_VEL_SET_POINT_VALUE", value)
+    assert ei.value.code == axlink._native.lib.AX_ERANGE
+    assert "CL_VEL_SET_POINT_VALUE" in str(ei.value)
+    with pytest.raises(axlink.RangeError, match=words):
+        drive.write("PROF_QUICK_STOP_DEC", value)
+    with pytest.raises(axlink.RangeError, match=words):
+        drive.write_raw(0x021, "float", value)
+    with pytest.raises(axlink.RangeError, match=words):
+        drive.axes[1].write("CL_VEL_SET_POINT_VALUE", value)
+    assert drive.read("CL_VEL_SET_POINT_VALUE") == 2.5
+
+
+def test_drive__float_register_keeps_a_subnormal(drive):
+    drive.write("CL_VEL_SET_POINT_VALUE", 1e-40)
+    v = drive.read("CL_VEL_SET_POINT_VALUE")
+    assert v != 0 and math.isclose(v, 1e-40, rel_tol=1e-3)
+    drive.write("CL_VEL_SET_POINT_VALUE", 0.0)
+
+
+def test_drive__allow_nonfinite_writes_nan_and_infinity(drive):
+    try:
+        with pytest.raises(axlink.RangeError, match="allow_nonfinite=True"):
+            drive.write("CL_VEL_SET_POINT_VALUE", math.nan)
+        drive.write("CL_VEL_SET_POINT_VALUE", math.nan, allow_nonfinite=True)
+        assert math.isnan(drive.read("CL_VEL_SET_POINT_VALUE"))
+        drive.write("CL_VEL_SET_POINT_VALUE", -math.inf, allow_nonfinite=True)
+        assert drive.read("CL_VEL_SET_POINT_VALUE") == -math.inf
+        drive.write_raw(0x021, "float", math.inf, allow_nonfinite=True)
+        assert drive.read_raw(0x021, "float") == math.inf
+        drive.axes[1].write("CL_VEL_SET_POINT_VALUE", math.nan, allow_nonfinite=True)
+        assert math.isnan(drive.read("CL_VEL_SET_POINT_VALUE"))
+        # The opt-in is for NaN and infinity, not for values lost on the way.
+        with pytest.raises(axlink.RangeError, match="stored as 0"):
+            drive.write("CL_VEL_SET_POINT_VALUE", 1e-50, allow_nonfinite=True)
+        with pytest.raises(axlink.RangeError, match="beyond a 32-bit float"):
+            drive.write("CL_VEL_SET_POINT_VALUE", 1e39, allow_nonfinite=True)
+        # The dictionary's range still applies: infinity lies in no finite range.
+        with pytest.raises(axlink.RangeError, match="range"):
+            drive.write("PROF_QUICK_STOP_DEC", math.inf, allow_nonfinite=True)
+    finally:
+        drive.write("CL_VEL_SET_POINT_VALUE", 0.0)
+
+
 def test_drive__read_and_write_by_register_object(drive):
     reg = drive.dictionary["PROF_MAX_ACC"]
     drive.write(reg, 250.0)

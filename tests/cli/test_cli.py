@@ -257,6 +257,57 @@ def test_write_float_is_json_real(axlink):
     assert isinstance(value, float) and value == 1.5, r
 
 
+# A float register gets no NaN or infinity unless asked, and no value it would lose
+# (beyond float, or nonzero yet stored as 0), with or without a dictionary range.
+@pytest.mark.parametrize("args,words", [
+    (["0x021:float", "nan"], ["'nan'", "not finite", "--allow-nonfinite"]),
+    (["0x021:float", "inf"], ["'inf'", "not finite", "--allow-nonfinite"]),
+    (["0x021:float", "--", "-inf"], ["'-inf'", "not finite", "--allow-nonfinite"]),
+    (["CL_VEL_SET_POINT_VALUE", "nan"], ["'nan'", "not finite", "CL_VEL_SET_POINT_VALUE",
+                                         "--allow-nonfinite"]),
+    (["PROF_QUICK_STOP_DEC", "nan"], ["'nan'", "not finite", "PROF_QUICK_STOP_DEC"]),
+    (["CL_VEL_SET_POINT_VALUE", "1e39"], ["'1e39'", "3.40282347e+38"]),
+    (["CL_VEL_SET_POINT_VALUE", "1e-50"], ["'1e-50'", "stored as 0"]),
+    (["0x021:float", "1e-50", "--allow-nonfinite"], ["'1e-50'", "stored as 0"]),
+    (["0x021:float", "1e39", "--allow-nonfinite"], ["'1e39'", "3.40282347e+38"]),
+])
+def test_write_float_refuses_values_it_would_not_keep(axlink, args, words):
+    r = axlink("write", "virtual:", "--json", *args)
+    assert_usage_error(r, *words)
+    if "--allow-nonfinite" in args:
+        assert "--allow-nonfinite writes it" not in r.err, r
+
+
+def test_write_float_keeps_a_subnormal(axlink):
+    r = axlink("write", "virtual:", "0x021:float", "1e-40", "--json")
+    assert r.code == 0, r
+    assert r.json()["value"] == pytest.approx(1e-40, rel=1e-3), r
+
+
+def test_write_allow_nonfinite_writes_and_reads_back(axlink, sim_drives):
+    uri = sim_drives[1]
+    try:
+        for value in ("nan", "inf", "-inf"):
+            r = axlink("write", uri, "CL_VEL_SET_POINT_VALUE", "--allow-nonfinite", "--json",
+                       "--", value)
+            assert r.code == 0, r
+            assert r.json()["value"] == value, r
+            r = axlink("read", uri, "CL_VEL_SET_POINT_VALUE")
+            assert r.code == 0 and r.out == f"{value}\n", r
+        r = axlink("write", uri, "0x021:float", "0", "--allow-nonfinite")
+        assert r.code == 0, r
+        r = axlink("write", uri, "0x021:float", "nan", "--allow-nonfinite")
+        assert r.code == 0 and r.out == "ok\n", r
+        r = axlink("read", uri, "0x021:float")
+        assert r.code == 0 and r.out == "nan\n", r
+        # The dictionary's range still applies: infinity lies in no finite range.
+        r = axlink("write", uri, "PROF_QUICK_STOP_DEC", "inf", "--allow-nonfinite")
+        assert_failure(r, "PROF_QUICK_STOP_DEC", "range")
+    finally:
+        r = axlink("write", uri, "CL_VEL_SET_POINT_VALUE", "0")
+        assert r.code == 0, r
+
+
 # DRV_USER_DATA (subnode 0, 0x6F0) is a byte-array register: it takes a value of any
 # type up to its size, so it shows how each type is echoed in JSON.
 @pytest.mark.parametrize("spec,text,want", [
