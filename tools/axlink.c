@@ -114,7 +114,8 @@ static const struct command commands[] = {
                 .help = "Read register ADDRESS of subnode N (default 1) on the drive at URI and\n"
                         "print its value as TYPE; or read the register the drive's dictionary\n"
                         "names REGISTER, with the dictionary's address, subnode and type.\n"
-                        "  URI        e.g. virtual:, virtual:?model=axs-200, eth://192.168.2.22\n"
+                        "  URI        e.g. virtual:, virtual:?model=axs-200, eth://192.168.2.22,\n"
+                        "             or a stable identity axlink://VENDOR/PRODUCT/SERIAL\n"
                         "  ADDRESS    0x000..0xFFF, hex with 0x or decimal\n"
                         "  TYPE       u8 s8 u16 s16 u32 s32 u64 s64 float str bool bytes\n"
                         "  REGISTER   a register id, e.g. CL_POS_FBK_VALUE, DRV_PROT_VBUS_VALUE\n"
@@ -167,7 +168,9 @@ static const struct command commands[] = {
                         "its identity, as it answers. The scan ends within about --timeout-ms\n"
                         "(default 2000) whatever the number of targets.\n"
                         "  SPEC       eth://127.0.0.2 (one host), eth://127.0.0.0/28 (a range),\n"
-                        "             eth://127.0.0.2,127.0.0.7 (a list), optional :PORT\n"
+                        "             eth://127.0.0.2,127.0.0.7 (a list), optional :PORT; or\n"
+                        "             a stable identity (axlink://A71C/00010064/1005): the\n"
+                        "             place the drive is found at (see 'axlink info --help')\n"
                         "JSON: an array of {uri, detail, access, message, vendor_id,\n"
                         "product_code, revision, serial, sw_version}; ids are \"0x\" hex strings.\n"
                         "Exit 0 when the scan ran, even if it found nothing.\n"
@@ -561,6 +564,18 @@ static void raise_env_log_level(const struct cli *cli)
 		(void)setenv("AXLINK_LOG", ax_log_level_name(want), 1);
 }
 
+/*
+ * The library's log lines, as its own stderr sink writes them but with
+ * "warning" spelt out, as the tool's own warnings are.
+ */
+static void log_to_stderr(int level, const char *origin, const char *message, void *userdata)
+{
+	const char *name = level == AX_LOG_WARN ? "warning" : ax_log_level_name(level);
+
+	(void)userdata;
+	fprintf(stderr, "axlink: %s: %s: %s\n", or_dash(name), or_dash(origin), message);
+}
+
 int open_ctx(const struct cli *cli, ax_ctx **out)
 {
 	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
@@ -573,27 +588,67 @@ int open_ctx(const struct cli *cli, ax_ctx **out)
 		return fail_last();
 	have = ax_ctx_get_log_level(ctx);
 	if (cli->verbose && requested_log_level(cli) > have)
-		ax_ctx_set_log(ctx, requested_log_level(cli), NULL, NULL);
+		have = requested_log_level(cli);
+	ax_ctx_set_log(ctx, have, log_to_stderr, NULL);
 	*out = ctx;
 	return 0;
+}
+
+/*
+ * Where the drive of @uri is now: a stable identity URI (axlink://...) is
+ * searched for as ax_drive_open() does; a location is itself. *out is
+ * NULL for a location, else the location found (ax_free()).
+ */
+static int locate_stable(ax_ctx *ctx, const char *uri, char **out)
+{
+	*out = NULL;
+	if (strncasecmp(uri, "axlink:", 7) != 0)
+		return 0;
+	return ax_discover_locate(out, ctx, uri, 0) < 0 ? fail_last() : 0;
 }
 
 int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out)
 {
 	ax_link_options lopts = AX_LINK_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
+	char *location = NULL;
 	int rc;
 
 	rc = open_ctx(cli, &ctx);
-	if (rc != 0)
-		return rc;
-	lopts.timeout_ms = cli->timeout_ms;
-	if (ax_link_open(link_out, ctx, uri, &lopts) < 0) {
-		rc = fail_last();
+	if (rc == 0)
+		rc = locate_stable(ctx, uri, &location);
+	if (rc != 0) {
 		ax_ctx_unref(ctx);
 		return rc;
 	}
+	lopts.timeout_ms = cli->timeout_ms;
+	if (ax_link_open(link_out, ctx, location ? location : uri, &lopts) < 0) {
+		rc = fail_last();
+		ax_free(location);
+		ax_ctx_unref(ctx);
+		return rc;
+	}
+	ax_free(location);
 	*ctx_out = ctx;
+	return 0;
+}
+
+/*
+ * Every command that needs a drive's identity or dictionary opens it here,
+ * with the library's one policy (ax_drive_open()): a stable URI is located,
+ * --dict names the dictionary (and then a drive that reports no identity
+ * is still usable), else the device databases find it.
+ */
+int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **out)
+{
+	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
+
+	dopts.timeout_ms = cli->timeout_ms;
+	dopts.dictionary = cli->dict_path;
+	if (cli->dict_path)
+		dopts.flags |= AX_DRIVE_IDENTITY_OPTIONAL;
+	if (ax_drive_open(out, ctx, uri, &dopts) < 0)
+		return fail_last();
 	return 0;
 }
 
@@ -862,125 +917,92 @@ static int parse_target(const struct cli *cli, const char *arg, struct reg_arg *
 	return parse_reg_arg(cli->cmd, arg, reg);
 }
 
-/* The first MCB dictionary of XDF file @path (a v3 file may hold CANopen ones too). */
-static int dict_from_file(ax_ctx *ctx, const char *path, ax_dict **out)
-{
-	ax_dict **dicts = NULL, *pick = NULL;
-	size_t n = 0;
-
-	if (ax_dict_load_file(&dicts, &n, path, ctx) < 0)
-		return fail_last();
-	for (size_t i = 0; i < n; i++) {
-		if (!pick && ax_dict_identity_get(dicts[i])->addr_space == DICT_ADDR_MCB)
-			pick = ax_dict_ref(dicts[i]);
-		ax_dict_unref(dicts[i]);
-	}
-	ax_free(dicts);
-	if (!pick) {
-		fprintf(stderr,
-		        "axlink: '%s' has no dictionary of MCB registers (an ETH or EoE "
-		        "device)\n",
-		        path);
-		return EXIT_FAILURE;
-	}
-	*out = pick;
-	return 0;
-}
-
 /*
- * --dict names the dictionary: warn when it describes another product than
- * the drive reports. A drive without identity registers is the user's call.
+ * Register @id of the dictionary of the drive at @uri into @reg. The drive
+ * is opened by open_drive(); *drive_out keeps it and the register alive.
  */
-static void check_dict_matches(ax_link *link, const char *uri, const ax_dict *dict,
-                               const char *path)
+static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const char *id,
+                     ax_drive **drive_out, struct reg_arg *reg)
 {
-	const ax_dict_identity *want = ax_dict_identity_get(dict);
-	ax_identity id;
+	const ax_dict_identity *ident;
+	const ax_dict *dict;
+	const ax_reg *r;
+	const char *reason;
+	ax_drive *d = NULL;
+	int rc, match;
 
-	if (ax_link_identify(link, &id) < 0) {
-		ax_error_clear();
-		return;
-	}
-	if (id.product_code != want->product_code)
-		fprintf(stderr,
-		        "axlink: warning: '%s' describes product 0x%08" PRIX32 ", the drive at %s "
-		        "reports product 0x%08" PRIX32 "\n",
-		        path, want->product_code, uri, id.product_code);
-}
-
-/* The dictionary for the drive at @uri: --dict, else the databases' best match. */
-static int dict_for_drive(const struct cli *cli, ax_ctx *ctx, ax_link *link, const char *uri,
-                          ax_dict **out)
-{
-	ax_dict *dict = NULL;
-	ax_identity id;
-	char *reason = NULL;
-	int match = AX_MATCH_NONE, rc = EXIT_FAILURE;
-
-	if (cli->dict_path) {
-		rc = dict_from_file(ctx, cli->dict_path, &dict);
-		if (rc != 0)
-			return rc;
-		check_dict_matches(link, uri, dict, cli->dict_path);
-		*out = dict;
-		return 0;
-	}
-	if (ax_link_identify(link, &id) < 0)
-		return fail_last();
-	if (ax_ctx_resolve(ctx, id.vendor_id, id.product_code, id.revision, &dict, &match,
-	                   &reason) < 0)
-		return fail_last();
-	if (match == AX_MATCH_NONE || !dict) {
+	rc = open_drive(cli, ctx, uri, &d);
+	if (rc != 0)
+		return rc;
+	dict = ax_drive_dict(d);
+	match = ax_drive_match(d);
+	reason = ax_drive_match_reason(d);
+	if (!dict) {
 		fprintf(stderr,
 		        "axlink: no dictionary for the drive at %s: %s\n"
 		        "axlink: import one with 'axlink db import FILE.xdf', or name the file "
 		        "with --dict FILE.xdf\n",
 		        uri, or_dash(reason));
-	} else if (ax_dict_identity_get(dict)->addr_space != DICT_ADDR_MCB) {
+		goto fail;
+	}
+	ident = ax_dict_identity_get(dict);
+	if (ident->addr_space != DICT_ADDR_MCB) {
 		fprintf(stderr,
 		        "axlink: the dictionary for the drive at %s is not one of MCB registers: "
 		        "%s\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n",
 		        uri, or_dash(reason));
-	} else {
-		/* Another revision's registers may differ: say which dictionary serves. */
-		if (match != AX_MATCH_EXACT)
-			fprintf(stderr, "axlink: warning: %s\n", or_dash(reason));
-		else if (cli->verbose)
-			fprintf(stderr, "axlink: %s\n", or_dash(reason));
-		*out = dict;
-		dict = NULL;
-		rc = 0;
+		goto fail;
 	}
-	ax_dict_unref(dict);
-	ax_free(reason);
-	return rc;
-}
-
-/* Register @id of the drive's dictionary into @reg; *dict_out keeps it alive. */
-static int named_reg(const struct cli *cli, ax_ctx *ctx, ax_link *link, const char *uri,
-                     const char *id, ax_dict **dict_out, struct reg_arg *reg)
-{
-	const ax_dict_identity *ident;
-	const ax_reg *r;
-	ax_dict *dict = NULL;
-	int rc;
-
-	rc = dict_for_drive(cli, ctx, link, uri, &dict);
-	if (rc != 0)
-		return rc;
-	ident = ax_dict_identity_get(dict);
+	/* Another revision's registers may differ: say which dictionary serves. */
+	if (match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION)
+		fprintf(stderr, "axlink: warning: %s\n", or_dash(reason));
+	else if (cli->verbose)
+		fprintf(stderr, "axlink: %s\n", or_dash(reason));
 	if (ax_dict_find(dict, id, cli->subnode_set ? (int)cli->subnode : -1, &r) < 0) {
 		fprintf(stderr, "axlink: %s (model %s, %s)\n", ax_error_last(),
 		        or_dash(ident->name), or_dash(ident->interface));
-		ax_dict_unref(dict);
-		return EXIT_FAILURE;
+		goto fail;
 	}
 	reg->named = r;
 	reg->subnode = ax_reg_subnode(r);
 	reg->address = ax_reg_address(r);
 	reg->dtype = ax_reg_dtype(r);
-	*dict_out = dict;
+	*drive_out = d;
 	return 0;
+fail:
+	ax_drive_unref(d);
+	return EXIT_FAILURE;
+}
+
+/*
+ * Open what a read or write of @target needs: the drive with its dictionary
+ * for a register id, the link alone for ADDRESS:TYPE. *link_out is the one
+ * to use either way; release_target() drops all three.
+ */
+static int open_target(const struct cli *cli, const char *uri, const char *target,
+                       ax_ctx **ctx_out, ax_drive **drive_out, ax_link **link_out,
+                       struct reg_arg *reg)
+{
+	int rc;
+
+	if (!is_register_id(target))
+		return open_link(cli, uri, ctx_out, link_out);
+	rc = open_ctx(cli, ctx_out);
+	if (rc == 0)
+		rc = named_reg(cli, *ctx_out, uri, target, drive_out, reg);
+	if (rc != 0) {
+		*ctx_out = ax_ctx_unref(*ctx_out);
+		return rc;
+	}
+	*link_out = ax_link_ref(ax_drive_link(*drive_out));
+	return 0;
+}
+
+static void release_target(ax_ctx *ctx, ax_drive *drive, ax_link *link)
+{
+	ax_link_unref(link);
+	ax_drive_unref(drive);
+	ax_ctx_unref(ctx);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -1083,7 +1105,7 @@ static int cmd_read(struct cli *cli)
 	struct reg_arg reg = {.subnode = cli->subnode};
 	ax_ctx *ctx = NULL;
 	ax_link *link = NULL;
-	ax_dict *dict = NULL;
+	ax_drive *drive = NULL;
 	/* +1: a str of the full extended payload still gets its NUL. */
 	uint8_t buf[AX_VALUE_MAX + 1];
 	size_t len = 0;
@@ -1092,14 +1114,9 @@ static int cmd_read(struct cli *cli)
 	rc = parse_target(cli, target, &reg);
 	if (rc != 0)
 		return rc;
-	rc = open_link(cli, uri, &ctx, &link);
+	rc = open_target(cli, uri, target, &ctx, &drive, &link, &reg);
 	if (rc != 0)
 		return rc;
-	if (is_register_id(target)) {
-		rc = named_reg(cli, ctx, link, uri, target, &dict, &reg);
-		if (rc != 0)
-			goto out;
-	}
 	memset(buf, 0, sizeof(buf));
 	if (reg.named)
 		err = ax_link_read_reg(link, reg.named, buf, sizeof(buf), &len);
@@ -1107,10 +1124,7 @@ static int cmd_read(struct cli *cli)
 		err = ax_link_read_value(link, reg.subnode, reg.address, reg.dtype, buf,
 		                         sizeof(buf), &len);
 	rc = err < 0 ? fail_last() : print_value(cli, uri, &reg, buf, len);
-out:
-	ax_dict_unref(dict);
-	ax_link_unref(link);
-	ax_ctx_unref(ctx);
+	release_target(ctx, drive, link);
 	return rc;
 }
 
@@ -1122,7 +1136,7 @@ static int cmd_write(struct cli *cli)
 	struct reg_arg reg = {.subnode = cli->subnode};
 	ax_ctx *ctx = NULL;
 	ax_link *link = NULL;
-	ax_dict *dict = NULL;
+	ax_drive *drive = NULL;
 	uint8_t buf[AX_VALUE_MAX + 1];
 	size_t len = 0;
 	int rc, err;
@@ -1135,14 +1149,11 @@ static int cmd_write(struct cli *cli)
 	if (!is_register_id(target) &&
 	    ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0)
 		return usage_error(cli->cmd, "%s", ax_error_last()); /* quotes the value */
-	rc = open_link(cli, uri, &ctx, &link);
+	rc = open_target(cli, uri, target, &ctx, &drive, &link, &reg);
 	if (rc != 0)
 		return rc;
 	if (is_register_id(target)) {
 		/* A register's type is known only once its dictionary is. */
-		rc = named_reg(cli, ctx, link, uri, target, &dict, &reg);
-		if (rc != 0)
-			goto out;
 		if (ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0) {
 			rc = usage_error(cli->cmd, "%s (register %s has type %s)", ax_error_last(),
 			                 target, ax_dtype_name(reg.dtype));
@@ -1160,9 +1171,7 @@ static int cmd_write(struct cli *cli)
 	else
 		rc = printf("ok\n") < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
-	ax_dict_unref(dict);
-	ax_link_unref(link);
-	ax_ctx_unref(ctx);
+	release_target(ctx, drive, link);
 	return rc;
 }
 
@@ -1236,6 +1245,7 @@ static int cmd_scan(struct cli *cli)
 {
 	struct scan_out out = {.cli = cli};
 	ax_ctx *ctx = NULL;
+	char *location = NULL;
 	int rc, found;
 
 	rc = open_ctx(cli, &ctx);
@@ -1248,7 +1258,16 @@ static int cmd_scan(struct cli *cli)
 			return fail_oom();
 		}
 	}
-	found = ax_scan(ctx, cli->pos[0], cli->timeout_ms, scan_found, &out);
+	/* A stable URI names one drive: scan the place it is found at. */
+	rc = locate_stable(ctx, cli->pos[0], &location);
+	if (rc != 0) {
+		json_decref(out.arr);
+		ax_ctx_unref(ctx);
+		return rc;
+	}
+	found = ax_scan(ctx, location ? location : cli->pos[0], cli->timeout_ms, scan_found,
+	                &out);
+	ax_free(location);
 	if (out.failed)
 		rc = out.arr ? fail_oom() : finish_stdout(EXIT_FAILURE);
 	else if (found < 0)

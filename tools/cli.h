@@ -116,6 +116,7 @@ int parse_uint(const char *text, unsigned long max, unsigned long *out);
 /* ---- context and link ---- */
 int open_ctx(const struct cli *cli, ax_ctx **out);
 int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out);
+int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **out);
 
 /* ---- output ---- */
 int finish_stdout(int rc);

@@ -463,9 +463,16 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 		bad |= json_object_set_new(root, "stable_uri", text_or_null(stable));
 		bad |= json_object_set_new(root, "transport",
 		                           json_text(ax_link_scheme(ax_drive_link(d))));
-		bad |= json_object_set_new(root, "vendor_id", hex32(id->vendor_id));
-		bad |= json_object_set_new(root, "product_code", hex32(id->product_code));
-		bad |= json_object_set_new(root, "revision", hex32(id->revision));
+		/* A drive opened with --dict may report no identity: null, as in list. */
+		bad |= json_object_set_new(root, "vendor_id", id->known & AX_SCAN_HAS_VENDOR
+		                                                      ? hex32(id->vendor_id)
+		                                                      : json_null());
+		bad |= json_object_set_new(root, "product_code",
+		                           id->known & AX_SCAN_HAS_PRODUCT ? hex32(id->product_code)
+		                                                           : json_null());
+		bad |= json_object_set_new(root, "revision", id->known & AX_SCAN_HAS_REVISION
+		                                                     ? hex32(id->revision)
+		                                                     : json_null());
 		bad |= json_object_set_new(root, "serial_number",
 		                           id->known & AX_SCAN_HAS_SERIAL ? json_integer(id->serial)
 		                                                          : json_null());
@@ -520,9 +527,19 @@ static void info_text(ax_drive *d, const char *stable, const struct axis_state *
 
 	printf("uri:           %s\n", ax_drive_uri(d));
 	printf("stable uri:    %s\n", or_dash(stable));
-	printf("vendor:        0x%08X\n", (unsigned)id->vendor_id);
-	printf("product code:  0x%08X\n", (unsigned)id->product_code);
-	printf("revision:      0x%08X\n", (unsigned)id->revision);
+	/* A drive opened with --dict may report no identity. */
+	if (id->known & AX_SCAN_HAS_VENDOR)
+		printf("vendor:        0x%08X\n", (unsigned)id->vendor_id);
+	else
+		printf("vendor:        -\n");
+	if (id->known & AX_SCAN_HAS_PRODUCT)
+		printf("product code:  0x%08X\n", (unsigned)id->product_code);
+	else
+		printf("product code:  -\n");
+	if (id->known & AX_SCAN_HAS_REVISION)
+		printf("revision:      0x%08X\n", (unsigned)id->revision);
+	else
+		printf("revision:      -\n");
 	if (id->known & AX_SCAN_HAS_SERIAL)
 		printf("serial number: %u\n", (unsigned)id->serial);
 	else
@@ -546,7 +563,6 @@ static void info_text(ax_drive *d, const char *stable, const struct axis_state *
 
 static int cmd_info(struct cli *cli)
 {
-	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
 	struct axis_state *axes = NULL;
 	const ax_identity *id;
 	ax_drive *d = NULL;
@@ -558,12 +574,9 @@ static int cmd_info(struct cli *cli)
 	rc = open_ctx(cli, &ctx);
 	if (rc != 0)
 		return rc;
-	dopts.timeout_ms = cli->timeout_ms;
-	dopts.dictionary = cli->dict_path;
-	if (ax_drive_open(&d, ctx, cli->pos[0], &dopts) < 0) {
-		rc = fail_last();
+	rc = open_drive(cli, ctx, cli->pos[0], &d);
+	if (rc != 0)
 		goto out;
-	}
 	id = ax_drive_identity(d);
 	if (id->known & AX_SCAN_HAS_SERIAL)
 		(void)ax_discover_stable_uri(stable, sizeof(stable), id->vendor_id,

@@ -1148,3 +1148,80 @@ def test_eth_read_and_write_by_name(axlink, sim_drives):
     r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
     assert r.code == 0 and r.out == "-4321\n", r
     assert_failure(axlink("read", "eth://127.0.3.2", "NO_SUCH_REGISTER"), "NO_SUCH_REGISTER")
+
+
+# ---- stable identity URIs in every command ---------------------------------------------
+
+STABLE_VIA = "via=eth://127.0.3.1,127.0.3.2,127.0.3.3&timeout_ms=1000"
+
+
+def stable(serial):
+    return f"axlink://A71C/00010064/{serial}?{STABLE_VIA}"
+
+
+def test_stable_uri_in_read_write_and_scan(axlink, sim_drives):
+    """read, write (by address and by name) and scan take axlink://, as info does."""
+    r = axlink("read", stable(9002), "0x6E6:u32", "--subnode", "0", "--json")
+    assert r.code == 0 and r.json()["value"] == 9002, r
+    r = axlink("read", stable(9003), "DRV_ID_SERIAL_NUMBER_COCO")
+    assert r.code == 0 and r.out == "9003\n", r
+    r = axlink("write", stable(9002), "CL_POS_SET_POINT_VALUE", "-2468")
+    assert r.code == 0 and r.out == "ok\n", r
+    r = axlink("write", stable(9002), "0x021:float", "1.5")
+    assert r.code == 0 and r.out == "ok\n", r
+    # Written through the stable URI, read back at the location: the same drive.
+    r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
+    assert r.code == 0 and r.out == "-2468\n", r
+    r = axlink("read", "eth://127.0.3.2", "0x021:float")
+    assert r.code == 0 and r.out == "1.5\n", r
+    # The stable URI without via: the discovery targets of the environment.
+    r = axlink("read", "axlink://A71C/00010064/9001", "0x6E6:u32", "--subnode", "0",
+               env={"AXLINK_ETH_TARGETS": "127.0.3.1,127.0.3.2,127.0.3.3"})
+    assert r.code == 0 and r.out == "9001\n", r
+    # scan of a stable URI probes the place the drive is found at.
+    r = axlink("scan", stable(9003), "--json", "--timeout-ms", "1000")
+    assert r.code == 0, r
+    found = r.json()
+    assert [d["uri"] for d in found] == [sim_drives[2]] and found[0]["serial"] == 9003, r
+    r = axlink("scan", stable(9001))
+    assert r.code == 0 and r.out.startswith(sim_drives[0]) and "serial 9001" in r.out, r
+
+
+def test_stable_uri_not_found_names_the_search(axlink, sim_drives):
+    for args in (("read", stable(4242), "0x6E6:u32", "--subnode", "0"),
+                 ("write", stable(4242), "0x020:s32", "1"),
+                 ("read", stable(4242), "CL_POS_FBK_VALUE"),
+                 ("scan", stable(4242))):
+        r = axlink(*args)
+        assert r.code == 1 and "4242" in r.err and "127.0.3.1" in r.err, r
+        assert "no transport plugin" not in r.err and r.out == "", r
+    r = axlink("read", "axlink://nothex/00010064/1", "0x6E6:u32")
+    assert r.code == 1 and "vendor" in r.err, r
+
+
+# ---- one open policy: --dict with a drive that reports no identity ---------------------
+
+def test_dict_file_serves_a_drive_without_identity(axlink):
+    """The test transport answers 'object does not exist' for the identity
+    registers; named with --dict, its dictionary still serves every command
+    that opens a drive (read, write, info)."""
+    plugins = os.environ["AXLINK_TEST_PLUGIN_DIR"]
+    uri = "testgood:?cells=16"
+    dic = device("axs-100.xdf")
+    # DRV_DIAG_ERROR_LAST is subnode 1, 0x00F, s32: one of the transport's cells.
+    r = axlink("write", uri, "0x00F:s32", "-5", "--plugin-dir", plugins)
+    assert r.code == 0, r
+    r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--dict", dic, "--plugin-dir", plugins,
+               "--json")
+    assert r.code == 0, r
+    assert r.json()["register"] == "DRV_DIAG_ERROR_LAST" and r.json()["value"] == 0, r
+    r = axlink("info", uri, "--dict", dic, "--plugin-dir", plugins, "--json")
+    assert r.code == 0, r
+    info = r.json()
+    assert info["match"] == "file" and "no identity" in info["match_reason"], r
+    assert info["vendor_id"] is None and info["firmware_version"] is None, r
+    r = axlink("info", uri, "--dict", dic, "--plugin-dir", plugins)
+    assert r.code == 0 and re.search(r"^vendor:\s+-$", r.out, re.M), r
+    # Without a file the identity is what finds a dictionary: a clear failure.
+    r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--plugin-dir", plugins)
+    assert r.code == 1 and "0x06020000" in r.err, r
