@@ -227,9 +227,12 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 }
 
 /* A failed library call: its own message says what and where. */
+/* The library's last message: it may quote a drive's or a file's text. */
 int fail_last(void)
 {
-	fprintf(stderr, "axlink: %s\n", ax_error_last());
+	fputs("axlink: ", stderr);
+	(void)put_safe(stderr, ax_error_last());
+	fputc('\n', stderr);
 	return EXIT_FAILURE;
 }
 
@@ -565,15 +568,20 @@ static void raise_env_log_level(const struct cli *cli)
 }
 
 /*
- * The library's log lines, as its own stderr sink writes them but with
- * "warning" spelt out, as the tool's own warnings are.
+ * The library's log lines, as its own stderr sink writes them but with the
+ * message escaped (it may quote a drive's text) and "warning" spelt out.
+ * Called from the library's threads too: one locked write per line.
  */
 static void log_to_stderr(int level, const char *origin, const char *message, void *userdata)
 {
 	const char *name = level == AX_LOG_WARN ? "warning" : ax_log_level_name(level);
 
 	(void)userdata;
-	fprintf(stderr, "axlink: %s: %s: %s\n", or_dash(name), or_dash(origin), message);
+	flockfile(stderr);
+	fprintf(stderr, "axlink: %s: %s: ", or_dash(name), or_dash(origin));
+	(void)put_safe(stderr, message);
+	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 int open_ctx(const struct cli *cli, ax_ctx **out)
@@ -679,15 +687,143 @@ int print_json(json_t *root)
 	return EXIT_SUCCESS;
 }
 
+/* ---- text from drives and files --------------------------------------- */
+
 /*
- * A JSON string for report text (paths, messages). JSON needs UTF-8; a path
- * in another encoding keeps its ASCII and shows '?' for the other bytes.
+ * The length of the valid UTF-8 sequence at @p (1..4) and its code point
+ * in *cp, or 0 when the bytes there are not one (a stray continuation byte,
+ * an overlong form, a surrogate, past U+10FFFF, cut short by the NUL).
+ */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+	uint32_t v, min;
+	size_t n;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		n = 2, v = p[0] & 0x1Fu, min = 0x80;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		n = 3, v = p[0] & 0x0Fu, min = 0x800;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		n = 4, v = p[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3Fu);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* Characters a terminal acts on, or that reorder or break the text around them. */
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * The one rule for printing text that came from a drive or a file (firmware
+ * strings, str registers, names, descriptions, messages quoting them):
+ * control characters (C0 with tab, CR and LF, DEL, C1) and bidirectional
+ * overrides become visible escapes (\x1b, \u009b, \u202e), each byte of
+ * invalid UTF-8 becomes \xNN, everything else stays as it is. So a drive can
+ * neither drive the terminal (set its title, clear it) nor forge lines.
+ * Writes the escaped text and its NUL into @out when not NULL; returns its
+ * length either way (call with NULL to size the buffer).
+ */
+size_t safe_text(char *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t len = 0, n;
+	uint32_t cp;
+	char esc[8];
+
+	while (*p) {
+		n = utf8_seq(p, &cp);
+		if (n && !is_control(cp)) {
+			if (out)
+				memcpy(out + len, p, n);
+			len += n;
+			p += n;
+			continue;
+		}
+		if (n && cp >= 0x80)
+			(void)snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
+		else
+			(void)snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)p[0]);
+		if (out)
+			memcpy(out + len, esc, strlen(esc));
+		len += strlen(esc);
+		p += n ? n : 1;
+	}
+	if (out)
+		out[len] = '\0';
+	return len;
+}
+
+/* safe_text() of @s in a new string (free()), or NULL when out of memory. */
+char *safe_dup(const char *s)
+{
+	char *out = malloc(safe_text(NULL, s) + 1);
+
+	if (out)
+		(void)safe_text(out, s);
+	return out;
+}
+
+/* Write safe_text() of @s to @f; 0, or EOF on a write error or out of memory. */
+int put_safe(FILE *f, const char *s)
+{
+	char *text = safe_dup(s);
+	int rc = text ? fputs(text, f) : EOF;
+
+	free(text);
+	return rc < 0 ? EOF : 0;
+}
+
+/* Columns safe_text() of @s takes on a terminal (UTF-8 characters, not bytes). */
+int safe_width(const char *s)
+{
+	char *text = safe_dup(s);
+	int w = 0;
+
+	for (const char *c = text ? text : ""; *c; c++)
+		w += ((unsigned char)*c & 0xC0) != 0x80;
+	free(text);
+	return w;
+}
+
+/* put_safe(), then spaces up to @width columns: a left-aligned table cell. */
+int put_safe_cell(FILE *f, const char *s, int width)
+{
+	int pad = width - safe_width(s);
+
+	if (put_safe(f, s) != 0)
+		return EOF;
+	return pad > 0 && fprintf(f, "%*s", pad, "") < 0 ? EOF : 0;
+}
+
+/*
+ * A JSON string for text from a drive, a file or the library. jansson
+ * escapes control characters itself but refuses text that is not UTF-8:
+ * each invalid byte then becomes U+FFFD, so the text is still there.
  */
 json_t *json_text(const char *s)
 {
+	const unsigned char *p;
 	json_t *j;
 	char *copy;
-	size_t n;
+	size_t n, at = 0, k;
+	uint32_t cp;
 
 	if (!s)
 		s = "";
@@ -695,12 +831,20 @@ json_t *json_text(const char *s)
 	if (j)
 		return j;
 	n = strlen(s);
-	copy = malloc(n + 1);
+	copy = malloc(3 * n + 1); /* each byte at worst one U+FFFD */
 	if (!copy)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-	copy[n] = '\0';
+	for (p = (const unsigned char *)s; *p; p += k ? k : 1) {
+		k = utf8_seq(p, &cp);
+		if (k) {
+			memcpy(copy + at, p, k);
+			at += k;
+		} else {
+			memcpy(copy + at, "\xEF\xBF\xBD", 3);
+			at += 3;
+		}
+	}
+	copy[at] = '\0';
 	j = json_string(copy);
 	free(copy);
 	return j;
@@ -766,9 +910,10 @@ json_t *value_to_json(int dtype, const uint8_t *buf, const char *text)
 		return json_real(d);
 	case AX_DTYPE_BOOL:
 		return json_boolean(buf[0] != 0);
+	case AX_DTYPE_STR:
+		return json_text(text);
 	default:
-		/* str (checked for UTF-8 by the caller) and bytes (hex digits). */
-		return json_string(text);
+		return json_string(text); /* bytes: hex digits */
 	}
 }
 
@@ -849,27 +994,15 @@ static int print_value(const struct cli *cli, const char *uri, const struct reg_
 	if (ax_value_format(reg->dtype, buf, size ? size : len, &text) < 0)
 		return fail_last();
 	if (!cli->json) {
-		printf("%s\n", text);
-		rc = EXIT_SUCCESS;
+		/* A str is the drive's text: escaped; read it as bytes for every byte. */
+		rc = put_safe(stdout, text) != 0 || putchar('\n') == EOF ? EXIT_FAILURE
+		                                                            : EXIT_SUCCESS;
 		goto out;
 	}
 
 	val = value_to_json(reg->dtype, buf, text);
 	if (!val) {
-		/*
-		 * json_string() refuses text that is not UTF-8. Rather than mangle
-		 * a drive's text, say how to see it; if even "" fails, memory ran out.
-		 */
-		json_t *probe = reg->dtype == AX_DTYPE_STR ? json_string("") : NULL;
-
-		if (probe)
-			fprintf(stderr,
-			        "axlink: the string at 0x%03" PRIX32 " is not valid UTF-8; "
-			        "read it as bytes\n",
-			        reg->address);
-		else
-			(void)fail_oom();
-		json_decref(probe);
+		rc = fail_oom();
 		goto out;
 	}
 	root = json_object();
@@ -938,29 +1071,41 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 	match = ax_drive_match(d);
 	reason = ax_drive_match_reason(d);
 	if (!dict) {
-		fprintf(stderr,
-		        "axlink: no dictionary for the drive at %s: %s\n"
-		        "axlink: import one with 'axlink db import FILE.xdf', or name the file "
-		        "with --dict FILE.xdf\n",
-		        uri, or_dash(reason));
+		fprintf(stderr, "axlink: no dictionary for the drive at ");
+		(void)put_safe(stderr, uri);
+		fprintf(stderr, ": ");
+		(void)put_safe(stderr, or_dash(reason));
+		fprintf(stderr, "\naxlink: import one with 'axlink db import FILE.xdf', or name "
+		                "the file with --dict FILE.xdf\n");
 		goto fail;
 	}
 	ident = ax_dict_identity_get(dict);
 	if (ident->addr_space != DICT_ADDR_MCB) {
-		fprintf(stderr,
-		        "axlink: the dictionary for the drive at %s is not one of MCB registers: "
-		        "%s\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n",
-		        uri, or_dash(reason));
+		fprintf(stderr, "axlink: the dictionary for the drive at ");
+		(void)put_safe(stderr, uri);
+		fprintf(stderr, " is not one of MCB registers: ");
+		(void)put_safe(stderr, or_dash(reason));
+		fprintf(stderr, "\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n");
 		goto fail;
 	}
 	/* Another revision's registers may differ: say which dictionary serves. */
-	if (match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION)
-		fprintf(stderr, "axlink: warning: %s\n", or_dash(reason));
-	else if (cli->verbose)
-		fprintf(stderr, "axlink: %s\n", or_dash(reason));
+	if (match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION ||
+	    cli->verbose) {
+		fprintf(stderr, "axlink: %s", match == AX_MATCH_LOWER_REVISION ||
+		                                      match == AX_MATCH_ANY_REVISION
+		                                      ? "warning: "
+		                                      : "");
+		(void)put_safe(stderr, or_dash(reason));
+		fputc('\n', stderr);
+	}
 	if (ax_dict_find(dict, id, cli->subnode_set ? (int)cli->subnode : -1, &r) < 0) {
-		fprintf(stderr, "axlink: %s (model %s, %s)\n", ax_error_last(),
-		        or_dash(ident->name), or_dash(ident->interface));
+		fputs("axlink: ", stderr);
+		(void)put_safe(stderr, ax_error_last());
+		fputs(" (model ", stderr);
+		(void)put_safe(stderr, or_dash(ident->name));
+		fputs(", ", stderr);
+		(void)put_safe(stderr, or_dash(ident->interface));
+		fputs(")\n", stderr);
 		goto fail;
 	}
 	reg->named = r;
@@ -1018,19 +1163,25 @@ static int plugins_text(ax_ctx *ctx, size_t n)
 			return fail_last();
 		w = (int)strlen(or_dash(ax_plugin_status_name(rec.status)));
 		wstatus = w > wstatus ? w : wstatus;
-		w = (int)strlen(or_dash(rec.scheme));
+		w = safe_width(or_dash(rec.scheme));
 		wscheme = w > wscheme ? w : wscheme;
-		w = (int)strlen(or_dash(rec.version));
+		w = safe_width(or_dash(rec.version));
 		wversion = w > wversion ? w : wversion;
 	}
+	/* Scheme, version and message come from the plugin file: escaped. */
 	for (size_t i = 0; i < n; i++) {
 		if (ax_ctx_plugin_record(ctx, i, &rec) < 0)
 			return fail_last();
-		printf("%-*s  %-*s  %-*s  %s", wstatus, or_dash(ax_plugin_status_name(rec.status)),
-		       wscheme, or_dash(rec.scheme), wversion, or_dash(rec.version),
-		       or_dash(rec.path));
-		if (rec.message && *rec.message)
-			printf("  %s", rec.message);
+		printf("%-*s  ", wstatus, or_dash(ax_plugin_status_name(rec.status)));
+		(void)put_safe_cell(stdout, or_dash(rec.scheme), wscheme);
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, or_dash(rec.version), wversion);
+		fputs("  ", stdout);
+		(void)put_safe(stdout, or_dash(rec.path));
+		if (rec.message && *rec.message) {
+			fputs("  ", stdout);
+			(void)put_safe(stdout, rec.message);
+		}
 		putchar('\n');
 	}
 	return EXIT_SUCCESS;
@@ -1219,9 +1370,11 @@ static int scan_found(const ax_scan_result *r, void *userdata)
 		}
 		return 0;
 	}
-	printf("%s", r->uri);
-	if (r->access != AX_ACCESS_OK)
-		printf("  %s: %s", ax_access_state_name(r->access), r->message);
+	(void)put_safe(stdout, r->uri);
+	if (r->access != AX_ACCESS_OK) {
+		printf("  %s: ", ax_access_state_name(r->access));
+		(void)put_safe(stdout, r->message);
+	}
 	if (r->known & AX_SCAN_HAS_VENDOR)
 		printf("  vendor 0x%08X", (unsigned)r->vendor_id);
 	if (r->known & AX_SCAN_HAS_PRODUCT)
@@ -1230,8 +1383,11 @@ static int scan_found(const ax_scan_result *r, void *userdata)
 		printf("  revision 0x%08X", (unsigned)r->revision);
 	if (r->known & AX_SCAN_HAS_SERIAL)
 		printf("  serial %u", (unsigned)r->serial);
-	if (r->known & AX_SCAN_HAS_SW_VERSION)
-		printf("  software '%s'", r->sw_version);
+	if (r->known & AX_SCAN_HAS_SW_VERSION) {
+		fputs("  software '", stdout);
+		(void)put_safe(stdout, r->sw_version);
+		putchar('\'');
+	}
 	putchar('\n');
 	/* Stream: a script reading us sees each drive as soon as it answers. */
 	if (fflush(stdout) != 0) {

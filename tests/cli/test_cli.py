@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -1225,3 +1226,129 @@ def test_dict_file_serves_a_drive_without_identity(axlink):
     # Without a file the identity is what finds a dictionary: a clear failure.
     r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--plugin-dir", plugins)
     assert r.code == 1 and "0x06020000" in r.err, r
+
+
+# ---- a drive's text never reaches the terminal raw ------------------------------------
+
+# ESC ] 0 ; title BEL (sets the window title), ESC [ 2 J (clears the screen),
+# CR LF and a forged line, tab, DEL, an invalid UTF-8 byte, C1 CSI (U+009B)
+# and a right-to-left override (U+202E).
+EVIL = (b"fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\xff\xc2\x9b\xe2\x80\xae!")
+EVIL_URI = "virtual:?firmware=" + "".join(
+    chr(b) if chr(b).isascii() and chr(b).isalnum() else f"%{b:02X}" for b in EVIL)
+RAW_BYTES = [b"\x1b", b"\r", b"\x07", b"\t", b"\x7f", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae"]
+
+
+def run_bytes(cli_path, env, *args):
+    """axlink with bytes arguments and bytes output: what a terminal would get."""
+    proc = subprocess.run([cli_path, *args], capture_output=True, env=env, timeout=30,
+                          check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_no_raw_control(out):
+    for raw in RAW_BYTES:
+        assert raw not in out, (raw, out)
+    assert not re.search(rb"^forged", out, re.M), out
+
+
+@pytest.mark.parametrize("args", [
+    ["info", EVIL_URI],
+    ["read", EVIL_URI, "DRV_APP_COCO_VERSION"],
+    ["read", EVIL_URI, "0x6E4:str", "--subnode", "0"],
+    ["read", EVIL_URI, "DRV_ID_SOFTWARE_VERSION", "--subnode", "1"],
+])
+def test_drive_text_is_escaped_in_text_output(cli_path, axlink, args):
+    code, out, err = run_bytes(cli_path, axlink.env, *args)
+    assert code == 0, (out, err)
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    # Visible instead: the escapes, and the printable rest as it was.
+    assert b"fw\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0aforged: line\\x09x\\x7f\\xff\\u009B\\u202E!" \
+        in out, out
+
+
+def test_drive_text_in_json_is_escaped_and_kept(cli_path, axlink):
+    code, out, err = run_bytes(cli_path, axlink.env, "info", EVIL_URI, "--json")
+    assert code == 0, err
+    for raw in (b"\x1b", b"\r", b"\x07", b"\t", b"\xff"):
+        assert raw not in out, out
+    fw = json.loads(out)["firmware_version"]
+    # Control characters escaped by JSON itself, the invalid byte as U+FFFD.
+    assert fw == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", fw
+    code, out, err = run_bytes(cli_path, axlink.env, "read", EVIL_URI, "0x6E4:str",
+                               "--subnode", "0", "--json")
+    assert code == 0, err
+    assert json.loads(out)["value"] == fw, out
+
+
+@pytest.fixture(scope="module")
+def evil_sim():
+    """One drive on 127.0.3.20 whose firmware text is EVIL (axlink-sim --firmware)."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--eth", "127.0.3.20", "--serial", "777",
+                             b"--firmware", EVIL], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        uri = proc.stdout.readline().decode().strip()
+        if not uri.startswith("eth://"):
+            proc.kill()
+            pytest.fail(f"axlink-sim did not start: {uri!r} {proc.stderr.read()!r}")
+        yield uri
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "eth://127.0.3.20", "--timeout-ms", "1000"],
+    ["list", "eth://127.0.3.20", "--timeout", "1000"],
+    ["info", "axlink://A71C/00010064/777?via=eth://127.0.3.20"],
+])
+def test_drive_text_over_udp_is_escaped(cli_path, axlink, evil_sim, args):
+    code, out, err = run_bytes(cli_path, axlink.env, *args)
+    assert code == 0, (out, err)
+    # The eth scan may already blank control bytes; whatever arrives is escaped.
+    assert b"777" in out and b"]0;pwned" in out, out
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    # With --json: one valid document holding the text.
+    code, out, err = run_bytes(cli_path, axlink.env, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    rows = doc if isinstance(doc, list) else [doc]
+    texts = [d.get("firmware_version", d.get("sw_version")) for d in rows]
+    assert texts and all(t.startswith("fw") and "]0;pwned" in t for t in texts), texts
+
+
+def test_dictionary_text_is_escaped(cli_path, axlink, tmp_path):
+    """Names and units from an imported file: db import, db list, db show. XML 1.0
+    has no ESC even as a reference, but CR, LF, tab, C1 and bidi controls it has."""
+    text = open(device("axs-100.xdf"), encoding="utf-8").read()
+    assert 'units="A"' in text
+    text = text.replace('units="A"', 'units="A&#9;&#13;&#10;forged"', 1)
+    text = re.sub(r'(<(?:ETH|EoE)Device\b[^>]*\bname=")[^"]*"',
+                  r'\1axs&#x9B;2J&#13;&#10;forged&#x202E;"', text, count=2)
+    evil = tmp_path / "evil.xdf"
+    evil.write_text(text, encoding="utf-8")
+    db = tmp_path / "evil.db"
+    code, out, err = run_bytes(cli_path, axlink.env, "db", "import", "--db", str(db),
+                               str(evil))
+    assert code == 0, err
+    assert b"axs\\u009B2J\\x0d\\x0aforged\\u202E" in out, out
+    assert_no_raw_control(out)
+    for args in (["db", "list", "--db", str(db)],
+                 ["db", "show", "0x00010064", "--db", str(db)]):
+        code, out, err = run_bytes(cli_path, axlink.env, *args)
+        assert code == 0, err
+        assert b"axs\\u009B2J\\x0d\\x0aforged\\u202E" in out, out
+        assert_no_raw_control(out)
+    assert b"A\\x09\\x0d\\x0aforged" in out, out
+    code, out, err = run_bytes(cli_path, axlink.env, "db", "show", "0x00010064", "--db",
+                               str(db), "--json")
+    assert code == 0 and b"\r" not in out and b"\t" not in out, err
+    assert json.loads(out)[0]["name"] == "axs\x9b2J\r\nforged\u202e", out
