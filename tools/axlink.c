@@ -45,6 +45,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -674,10 +675,22 @@ int finish_stdout(int rc)
 	return rc;
 }
 
+/*
+ * Flags for JSON on stdout. jansson escapes C0 controls but writes C1
+ * controls and bidirectional overrides from a drive's text as they are: on
+ * a terminal, which may act on them, every non-ASCII character is escaped
+ * (\u009b); a pipe gets plain UTF-8.
+ */
+size_t json_out_flags(size_t flags)
+{
+	return isatty(STDOUT_FILENO) ? flags | JSON_ENSURE_ASCII : flags;
+}
+
 int print_json(json_t *root)
 {
 	/* 9 significant digits: every float32 survives the round trip. */
-	size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9);
+	size_t flags = json_out_flags(JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	                              JSON_REAL_PRECISION(9));
 
 	if (json_dumpf(root, stdout, flags) != 0) {
 		fprintf(stderr, "axlink: writing JSON: %s\n", strerror(errno));

@@ -132,6 +132,7 @@ int safe_width(const char *s);
 
 /* ---- output ---- */
 int finish_stdout(int rc);
+size_t json_out_flags(size_t flags);
 int print_json(json_t *root);
 json_t *json_text(const char *s);
 json_t *hex32(uint32_t v);

@@ -670,7 +670,7 @@ static int watch_event(int event, const ax_discover_result *r, void *userdata)
 			return -1;
 		}
 		/* One object per line: a stream a script reads as it comes. */
-		if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
+		if (json_dumpf(o, stdout, json_out_flags(JSON_COMPACT | JSON_PRESERVE_ORDER)) != 0) {
 			json_decref(o);
 			w->failed = 1;
 			return -1;

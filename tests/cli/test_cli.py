@@ -1282,6 +1282,37 @@ def test_drive_text_in_json_is_escaped_and_kept(cli_path, axlink):
     assert json.loads(out)["value"] == fw, out
 
 
+def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
+    """On a terminal the JSON escapes C1 and bidi controls too (jansson
+    writes them raw otherwise): \\u009b, never the bytes."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([cli_path, "info", EVIL_URI, "--json"], stdout=slave,
+                              stderr=subprocess.PIPE, env=axlink.env, timeout=30, check=False)
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the writer is gone and everything was read
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    for raw in (b"\x1b", b"\x07", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae"):
+        assert raw not in out, (raw, out)
+    assert out.isascii(), out
+    doc = json.loads(out.replace(b"\r\n", b"\n"))
+    assert doc["firmware_version"] == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!"
+
+
 @pytest.fixture(scope="module")
 def evil_sim():
     """One drive on 127.0.3.20 whose firmware text is EVIL (axlink-sim --firmware)."""
