@@ -183,8 +183,8 @@ static void note_outcome(const ax_discover_transport *t)
 		note(t->target, ": ", t->message);
 		break;
 	case AX_DISCOVER_TIMED_OUT:
-		(void)snprintf(text, sizeof(text), "still scanning at the deadline (%u found so far)",
-		               t->found);
+		(void)snprintf(text, sizeof(text),
+		               "still scanning at the deadline (%u found so far)", t->found);
 		note(t->target, ": ", text);
 		break;
 	case AX_DISCOVER_SKIPPED:
@@ -555,6 +555,15 @@ static void info_line(const char *label, const char *text)
 	putchar('\n');
 }
 
+/* An identity field: hex, or "-" when the drive did not report it. */
+static void id_line(const char *label, uint32_t known, uint32_t value)
+{
+	char num[16];
+
+	(void)snprintf(num, sizeof(num), "0x%08X", (unsigned)value);
+	info_line(label, known ? num : "-");
+}
+
 static void info_text(ax_drive *d, const char *stable, const struct axis_state *ax, unsigned n_axes)
 {
 	const ax_identity *id = ax_drive_identity(d);
@@ -563,15 +572,9 @@ static void info_text(ax_drive *d, const char *stable, const struct axis_state *
 
 	info_line("uri:", ax_drive_uri(d));
 	info_line("stable uri:", or_dash(stable));
-#define ID_LINE(label, bit, value)                                                                 \
-	do {                                                                                       \
-		(void)snprintf(num, sizeof(num), "0x%08X", (unsigned)(value));                      \
-		info_line(label, id->known & (bit) ? num : "-");                                   \
-	} while (0)
-	ID_LINE("vendor:", AX_SCAN_HAS_VENDOR, id->vendor_id);
-	ID_LINE("product code:", AX_SCAN_HAS_PRODUCT, id->product_code);
-	ID_LINE("revision:", AX_SCAN_HAS_REVISION, id->revision);
-#undef ID_LINE
+	id_line("vendor:", id->known & AX_SCAN_HAS_VENDOR, id->vendor_id);
+	id_line("product code:", id->known & AX_SCAN_HAS_PRODUCT, id->product_code);
+	id_line("revision:", id->known & AX_SCAN_HAS_REVISION, id->revision);
 	(void)snprintf(num, sizeof(num), "%u", (unsigned)id->serial);
 	info_line("serial number:", id->known & AX_SCAN_HAS_SERIAL ? num : "-");
 	info_line("firmware:", or_dash(id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version : ""));
@@ -662,6 +665,7 @@ static int watch_event(int event, const ax_discover_result *r, void *userdata)
 	const char *name = ax_monitor_event_name(event);
 
 	if (w->cli->json) {
+		size_t flags = json_out_flags(JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_t *o = result_json(r);
 
 		if (!o || json_object_set_new(o, "event", json_string(name)) != 0) {
@@ -670,7 +674,7 @@ static int watch_event(int event, const ax_discover_result *r, void *userdata)
 			return -1;
 		}
 		/* One object per line: a stream a script reads as it comes. */
-		if (json_dumpf(o, stdout, json_out_flags(JSON_COMPACT | JSON_PRESERVE_ORDER)) != 0) {
+		if (json_dumpf(o, stdout, flags) != 0) {
 			json_decref(o);
 			w->failed = 1;
 			return -1;

@@ -1310,7 +1310,8 @@ def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
         assert raw not in out, (raw, out)
     assert out.isascii(), out
     doc = json.loads(out.replace(b"\r\n", b"\n"))
-    assert doc["firmware_version"] == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!"
+    assert doc["firmware_version"] == \
+        "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", doc
 
 
 @pytest.fixture(scope="module")
