@@ -94,6 +94,31 @@ static int drive_check_identity(ax_drive *d, const char *path, unsigned int flag
 	return d->reason ? 0 : ax__error_oom();
 }
 
+/*
+ * May the drive go without an identity? Only when the caller named the
+ * dictionary and allowed it, and only when the drive refused or ignored the
+ * identity registers (or the transport has none): a cancel, an I/O error or
+ * a broken link still fail the open.
+ */
+static int drive_identity_may_lack(const ax_drive_options *opts, int err)
+{
+	return (opts->flags & AX_DRIVE_IDENTITY_OPTIONAL) && opts->dictionary &&
+	       !(opts->flags & AX_DRIVE_NO_DICT) &&
+	       (err == AX_EDRIVE || err == AX_ETIMEDOUT || err == AX_EUNSUPPORTED);
+}
+
+static char *drive_reason_no_identity(const char *why)
+{
+	static const char head[] = "dictionary file named by the caller, the drive reports no "
+				   "identity: ";
+	size_t n = sizeof(head) + strlen(why);
+	char *s = malloc(n);
+
+	if (s)
+		(void)snprintf(s, n, "%s%s", head, why);
+	return s;
+}
+
 static int drive_count_axes(ax_drive *d)
 {
 	uint16_t n = 0;
@@ -148,6 +173,19 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 	if (err < 0)
 		goto fail;
 	err = ax_link_identify(d->link, &d->identity);
+	if (err < 0 && drive_identity_may_lack(opts, err)) {
+		/* The named file says what the drive is; the user vouches for it. */
+		AX_LOG_INFO(ctx, "drive", "'%s' reports no identity, using '%s': %s", uri,
+			    opts->dictionary, ax_error_last());
+		d->reason = drive_reason_no_identity(ax_error_last());
+		if (!d->reason) {
+			err = ax__error_oom();
+			goto fail;
+		}
+		memset(&d->identity, 0, sizeof(d->identity));
+		ax_error_clear();
+		err = 0;
+	}
 	if (err < 0)
 		goto fail;
 
@@ -156,8 +194,11 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 		err = d->reason ? 0 : ax__error_oom();
 	} else if (opts->dictionary) {
 		err = drive_dict_from_file(d, opts->dictionary, AX_ADDR_MCB);
-		if (err == 0)
+		if (err == 0 && d->identity.known) {
 			err = drive_check_identity(d, opts->dictionary, opts->flags);
+		} else if (err == 0) {
+			d->match = AX_MATCH_FILE;
+		}
 	} else {
 		err = ax_ctx_resolve(ctx, d->identity.vendor_id, d->identity.product_code,
 				     d->identity.revision, &d->dict, &d->match, &d->reason);

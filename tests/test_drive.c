@@ -261,6 +261,51 @@ static void test_drive__dictionary_file(void **state)
 	assert_null(d);
 }
 
+/*
+ * A drive without identity registers (the test transport answers "object
+ * does not exist" for them) opens with a named file only when the caller
+ * allows it; it is then used by name through that file.
+ */
+static void test_drive__identity_optional_with_file(void **state)
+{
+	ax_drive_options opts = AX_DRIVE_OPTIONS_INIT;
+	const char *uri = "testgood:?cells=16";
+	uint8_t cell[4] = { 0x78, 0x56, 0x34, 0x12 };
+	ax_drive *d = NULL;
+	int64_t v = 0;
+
+	assert_int_equal(ax_ctx_load_plugin(*state, AXLINK_TEST_PLUGIN_DIR
+					    "/axlink-transport-testgood.so"), 0);
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	assert_int_equal(ax_drive_open(&d, *state, uri, &opts), AX_EDRIVE);
+	assert_null(d);
+	/* The flag alone does not do: without a file the identity finds the dictionary. */
+	opts.flags = AX_DRIVE_IDENTITY_OPTIONAL;
+	opts.dictionary = NULL;
+	assert_int_equal(ax_drive_open(&d, *state, uri, &opts), AX_EDRIVE);
+	assert_null(d);
+
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	assert_int_equal(ax_drive_open(&d, *state, uri, &opts), 0);
+	assert_int_equal(ax_drive_identity(d)->known, 0);
+	assert_int_equal(ax_drive_identity(d)->product_code, 0);
+	assert_int_equal(ax_drive_match(d), AX_MATCH_FILE);
+	assert_non_null(strstr(ax_drive_match_reason(d), "no identity"));
+	assert_string_equal(ax_dict_source(ax_drive_dict(d)), opts.dictionary);
+	assert_int_equal(ax_drive_axes(d), 1);
+	/* DRV_DIAG_ERROR_LAST: subnode 1, 0x00F, s32, one of the transport's cells. */
+	assert_int_equal(ax_link_write(ax_drive_link(d), 1, 0x00F, cell, sizeof(cell)), 0);
+	assert_int_equal(ax_drive_read_i64(d, "DRV_DIAG_ERROR_LAST", 1, &v), 0);
+	assert_int_equal(v, 0x12345678);
+	d = ax_drive_unref(d);
+
+	/* A drive that does report its identity is still checked against the file. */
+	opts.flags = AX_DRIVE_IDENTITY_OPTIONAL | AX_DRIVE_STRICT;
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-200.xdf";
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=12", &opts), AX_ETYPE);
+	assert_null(d);
+}
+
 struct opener {
 	ax_ctx *ctx;
 	ax_drive *drive;
@@ -319,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_drive__nonfinite_bytes_by_register),
 		cmocka_unit_test(test_drive__no_dictionary),
 		cmocka_unit_test(test_drive__dictionary_file),
+		cmocka_unit_test(test_drive__identity_optional_with_file),
 		cmocka_unit_test(test_drive__concurrent_open),
 		cmocka_unit_test(test_drive__release_order),
 	};

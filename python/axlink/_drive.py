@@ -322,7 +322,10 @@ def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[floa
 
     Args:
         dictionary: an XDF file to use; None finds the dictionary in the
-            device databases from the identity the drive reports.
+            device databases from the identity the drive reports. With a
+            file, a drive that does not report its identity (it refuses or
+            ignores the identity registers) still opens, unless @strict;
+            its identity then reads as zeros and info.match_reason says so.
         timeout: request timeout in seconds (None: the transport's default).
         context: the library context (None: the default one).
         strict: with @dictionary, fail (TypeMismatchError) when the drive's
@@ -342,6 +345,10 @@ def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[floa
         flags |= lib.AX_DRIVE_STRICT
     if not find_dictionary:
         flags |= lib.AX_DRIVE_NO_DICT
+    if dictionary is not None and not strict:
+        # The policy of the axlink command too: the named file vouches for a
+        # drive that does not report its identity.
+        flags |= lib.AX_DRIVE_IDENTITY_OPTIONAL
     opts.flags = flags
     opts.timeout_ms = _timeout_ms(timeout)
     dict_path = None

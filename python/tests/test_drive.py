@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Opening drives and using their registers, over UDP and in process."""
 import math
+import os
 
 import pytest
 
@@ -196,6 +197,26 @@ def test_drive__dictionary_file_named_by_the_caller(sims, devices_dir):
         assert d.info.match == "file"
         assert d.info.dictionary_source.endswith("axs-100.xdf")
         assert d.read("DRV_ID_SERIAL_NUMBER_COCO") == 6003
+
+
+def test_drive__dictionary_file_serves_a_drive_without_identity(devices_dir):
+    """The test transport answers 'object does not exist' for the identity
+    registers: the named file is then what says what the drive is."""
+    plugin_dir = os.environ.get("AXLINK_TEST_PLUGIN_DIR")
+    assert plugin_dir, "AXLINK_TEST_PLUGIN_DIR must be set (ctest sets it)"
+    ctx = axlink.Context(default_paths=False, env_paths=False)
+    ctx.load_plugin(os.path.join(plugin_dir, "axlink-transport-testgood.so"))
+    uri = "testgood:?cells=16"
+    with pytest.raises(axlink.NackError):
+        axlink.open(uri, context=ctx)
+    with pytest.raises(axlink.NackError):
+        axlink.open(uri, dictionary=devices_dir / "axs-100.xdf", context=ctx, strict=True)
+    with axlink.open(uri, dictionary=devices_dir / "axs-100.xdf", context=ctx) as d:
+        assert d.info.match == "file" and "no identity" in d.info.match_reason
+        assert d.info.identity.product_code == 0 and d.info.identity.serial is None
+        # DRV_DIAG_ERROR_LAST: subnode 1, 0x00F, s32, one of the transport's cells.
+        d.write_raw(0x00F, "s32", -77)
+        assert d.read("DRV_DIAG_ERROR_LAST") == -77
 
 
 def test_drive__timeout_property(drive):

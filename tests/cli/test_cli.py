@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -1199,3 +1200,238 @@ def test_eth_read_and_write_by_name(axlink, sim_drives):
     r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
     assert r.code == 0 and r.out == "-4321\n", r
     assert_failure(axlink("read", "eth://127.0.3.2", "NO_SUCH_REGISTER"), "NO_SUCH_REGISTER")
+
+
+# ---- stable identity URIs in every command ---------------------------------------------
+
+STABLE_VIA = "via=eth://127.0.3.1,127.0.3.2,127.0.3.3&timeout_ms=1000"
+
+
+def stable(serial):
+    return f"axlink://A71C/00010064/{serial}?{STABLE_VIA}"
+
+
+def test_stable_uri_in_read_write_and_scan(axlink, sim_drives):
+    """read, write (by address and by name) and scan take axlink://, as info does."""
+    r = axlink("read", stable(9002), "0x6E6:u32", "--subnode", "0", "--json")
+    assert r.code == 0 and r.json()["value"] == 9002, r
+    r = axlink("read", stable(9003), "DRV_ID_SERIAL_NUMBER_COCO")
+    assert r.code == 0 and r.out == "9003\n", r
+    r = axlink("write", stable(9002), "CL_POS_SET_POINT_VALUE", "-2468")
+    assert r.code == 0 and r.out == "ok\n", r
+    r = axlink("write", stable(9002), "0x021:float", "1.5")
+    assert r.code == 0 and r.out == "ok\n", r
+    # Written through the stable URI, read back at the location: the same drive.
+    r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
+    assert r.code == 0 and r.out == "-2468\n", r
+    r = axlink("read", "eth://127.0.3.2", "0x021:float")
+    assert r.code == 0 and r.out == "1.5\n", r
+    # The stable URI without via: the discovery targets of the environment.
+    r = axlink("read", "axlink://A71C/00010064/9001", "0x6E6:u32", "--subnode", "0",
+               env={"AXLINK_ETH_TARGETS": "127.0.3.1,127.0.3.2,127.0.3.3"})
+    assert r.code == 0 and r.out == "9001\n", r
+    # scan of a stable URI probes the place the drive is found at.
+    r = axlink("scan", stable(9003), "--json", "--timeout-ms", "1000")
+    assert r.code == 0, r
+    found = r.json()
+    assert [d["uri"] for d in found] == [sim_drives[2]] and found[0]["serial"] == 9003, r
+    r = axlink("scan", stable(9001))
+    assert r.code == 0 and r.out.startswith(sim_drives[0]) and "serial 9001" in r.out, r
+
+
+def test_stable_uri_not_found_names_the_search(axlink, sim_drives):
+    for args in (("read", stable(4242), "0x6E6:u32", "--subnode", "0"),
+                 ("write", stable(4242), "0x020:s32", "1"),
+                 ("read", stable(4242), "CL_POS_FBK_VALUE"),
+                 ("scan", stable(4242))):
+        r = axlink(*args)
+        assert r.code == 1 and "4242" in r.err and "127.0.3.1" in r.err, r
+        assert "no transport plugin" not in r.err and r.out == "", r
+    r = axlink("read", "axlink://nothex/00010064/1", "0x6E6:u32")
+    assert r.code == 1 and "vendor" in r.err, r
+
+
+# ---- one open policy: --dict with a drive that reports no identity ---------------------
+
+def test_dict_file_serves_a_drive_without_identity(axlink):
+    """The test transport answers 'object does not exist' for the identity
+    registers; named with --dict, its dictionary still serves every command
+    that opens a drive (read, write, info)."""
+    plugins = os.environ["AXLINK_TEST_PLUGIN_DIR"]
+    uri = "testgood:?cells=16"
+    dic = device("axs-100.xdf")
+    # DRV_DIAG_ERROR_LAST is subnode 1, 0x00F, s32: one of the transport's cells.
+    r = axlink("write", uri, "0x00F:s32", "-5", "--plugin-dir", plugins)
+    assert r.code == 0, r
+    r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--dict", dic, "--plugin-dir", plugins,
+               "--json")
+    assert r.code == 0, r
+    assert r.json()["register"] == "DRV_DIAG_ERROR_LAST" and r.json()["value"] == 0, r
+    r = axlink("info", uri, "--dict", dic, "--plugin-dir", plugins, "--json")
+    assert r.code == 0, r
+    info = r.json()
+    assert info["match"] == "file" and "no identity" in info["match_reason"], r
+    assert info["vendor_id"] is None and info["firmware_version"] is None, r
+    r = axlink("info", uri, "--dict", dic, "--plugin-dir", plugins)
+    assert r.code == 0 and re.search(r"^vendor:\s+-$", r.out, re.M), r
+    # Without a file the identity is what finds a dictionary: a clear failure.
+    r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--plugin-dir", plugins)
+    assert r.code == 1 and "0x06020000" in r.err, r
+
+
+# ---- a drive's text never reaches the terminal raw ------------------------------------
+
+# ESC ] 0 ; title BEL (sets the window title), ESC [ 2 J (clears the screen),
+# CR LF and a forged line, tab, DEL, an invalid UTF-8 byte, C1 CSI (U+009B)
+# and a right-to-left override (U+202E).
+EVIL = (b"fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\xff\xc2\x9b\xe2\x80\xae!")
+EVIL_URI = "virtual:?firmware=" + "".join(
+    chr(b) if chr(b).isascii() and chr(b).isalnum() else f"%{b:02X}" for b in EVIL)
+RAW_BYTES = [b"\x1b", b"\r", b"\x07", b"\t", b"\x7f", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae"]
+
+
+def run_bytes(cli_path, env, *args):
+    """axlink with bytes arguments and bytes output: what a terminal would get."""
+    proc = subprocess.run([cli_path, *args], capture_output=True, env=env, timeout=30,
+                          check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_no_raw_control(out):
+    for raw in RAW_BYTES:
+        assert raw not in out, (raw, out)
+    assert not re.search(rb"^forged", out, re.M), out
+
+
+@pytest.mark.parametrize("args", [
+    ["info", EVIL_URI],
+    ["read", EVIL_URI, "DRV_APP_COCO_VERSION"],
+    ["read", EVIL_URI, "0x6E4:str", "--subnode", "0"],
+    ["read", EVIL_URI, "DRV_ID_SOFTWARE_VERSION", "--subnode", "1"],
+])
+def test_drive_text_is_escaped_in_text_output(cli_path, axlink, args):
+    code, out, err = run_bytes(cli_path, axlink.env, *args)
+    assert code == 0, (out, err)
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    # Visible instead: the escapes, and the printable rest as it was.
+    assert b"fw\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0aforged: line\\x09x\\x7f\\xff\\u009B\\u202E!" \
+        in out, out
+
+
+def test_drive_text_in_json_is_escaped_and_kept(cli_path, axlink):
+    code, out, err = run_bytes(cli_path, axlink.env, "info", EVIL_URI, "--json")
+    assert code == 0, err
+    for raw in (b"\x1b", b"\r", b"\x07", b"\t", b"\xff"):
+        assert raw not in out, out
+    fw = json.loads(out)["firmware_version"]
+    # Control characters escaped by JSON itself, the invalid byte as U+FFFD.
+    assert fw == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", fw
+    code, out, err = run_bytes(cli_path, axlink.env, "read", EVIL_URI, "0x6E4:str",
+                               "--subnode", "0", "--json")
+    assert code == 0, err
+    assert json.loads(out)["value"] == fw, out
+
+
+def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
+    """On a terminal the JSON escapes C1 and bidi controls too (jansson
+    writes them raw otherwise): \\u009b, never the bytes."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([cli_path, "info", EVIL_URI, "--json"], stdout=slave,
+                              stderr=subprocess.PIPE, env=axlink.env, timeout=30, check=False)
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the writer is gone and everything was read
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    for raw in (b"\x1b", b"\x07", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae"):
+        assert raw not in out, (raw, out)
+    assert out.isascii(), out
+    doc = json.loads(out.replace(b"\r\n", b"\n"))
+    assert doc["firmware_version"] == \
+        "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", doc
+
+
+@pytest.fixture(scope="module")
+def evil_sim():
+    """One drive on 127.0.3.20 whose firmware text is EVIL (axlink-sim --firmware)."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--eth", "127.0.3.20", "--serial", "777",
+                             b"--firmware", EVIL], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        uri = proc.stdout.readline().decode().strip()
+        if not uri.startswith("eth://"):
+            proc.kill()
+            pytest.fail(f"axlink-sim did not start: {uri!r} {proc.stderr.read()!r}")
+        yield uri
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "eth://127.0.3.20", "--timeout-ms", "1000"],
+    ["list", "eth://127.0.3.20", "--timeout", "1000"],
+    ["info", "axlink://A71C/00010064/777?via=eth://127.0.3.20"],
+])
+def test_drive_text_over_udp_is_escaped(cli_path, axlink, evil_sim, args):
+    code, out, err = run_bytes(cli_path, axlink.env, *args)
+    assert code == 0, (out, err)
+    # The eth scan may already blank control bytes; whatever arrives is escaped.
+    assert b"777" in out and b"]0;pwned" in out, out
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    # With --json: one valid document holding the text.
+    code, out, err = run_bytes(cli_path, axlink.env, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    rows = doc if isinstance(doc, list) else [doc]
+    texts = [d.get("firmware_version", d.get("sw_version")) for d in rows]
+    assert texts and all(t.startswith("fw") and "]0;pwned" in t for t in texts), texts
+
+
+def test_dictionary_text_is_escaped(cli_path, axlink, tmp_path):
+    """Names and units from an imported file: db import, db list, db show. XML 1.0
+    has no ESC even as a reference, but CR, LF, tab, C1 and bidi controls it has."""
+    text = open(device("axs-100.xdf"), encoding="utf-8").read()
+    assert 'units="A"' in text
+    text = text.replace('units="A"', 'units="A&#9;&#13;&#10;forged"', 1)
+    text = re.sub(r'(<(?:ETH|EoE)Device\b[^>]*\bname=")[^"]*"',
+                  r'\1axs&#x9B;2J&#13;&#10;forged&#x202E;"', text, count=2)
+    evil = tmp_path / "evil.xdf"
+    evil.write_text(text, encoding="utf-8")
+    db = tmp_path / "evil.db"
+    code, out, err = run_bytes(cli_path, axlink.env, "db", "import", "--db", str(db),
+                               str(evil))
+    assert code == 0, err
+    assert b"axs\\u009B2J\\x0d\\x0aforged\\u202E" in out, out
+    assert_no_raw_control(out)
+    for args in (["db", "list", "--db", str(db)],
+                 ["db", "show", "0x00010064", "--db", str(db)]):
+        code, out, err = run_bytes(cli_path, axlink.env, *args)
+        assert code == 0, err
+        assert b"axs\\u009B2J\\x0d\\x0aforged\\u202E" in out, out
+        assert_no_raw_control(out)
+    assert b"A\\x09\\x0d\\x0aforged" in out, out
+    code, out, err = run_bytes(cli_path, axlink.env, "db", "show", "0x00010064", "--db",
+                               str(db), "--json")
+    assert code == 0 and b"\r" not in out and b"\t" not in out, err
+    assert json.loads(out)[0]["name"] == "axs\x9b2J\r\nforged\u202e", out
