@@ -27,6 +27,9 @@ static void ctx_destroy(ax_ctx *ctx)
 	for (size_t i = 0; i < ctx->n_dirs; i++)
 		free(ctx->dirs[i]);
 	free(ctx->dirs);
+	for (size_t i = 0; i < ctx->n_deferred; i++)
+		free(ctx->deferred[i].msg);
+	free(ctx->deferred);
 	ax__ctx_dbs_free(ctx->dbs);
 	pthread_mutex_destroy(&ctx->db_lock);
 	free(ctx->drives); /* empty: every drive holds the context through its link */
@@ -91,13 +94,13 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 		char *dir = ax__loader_default_dir();
 
 		if (dir)
-			(void)ax__loader_load_dir(ctx, dir, 0);
+			(void)ax__loader_load_dir(ctx, dir, AX__LOADER_BUILTIN);
 		else
-			AX_LOG_WARN(ctx, "core",
-				    "cannot locate libaxlink on disk; no default plugin folder");
+			AX_LOG_DEFER(ctx, AX_LOG_WARN, "core",
+				     "cannot locate libaxlink on disk; no default plugin folder");
 		free(dir);
 	}
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	ax_error_clear(); /* a folder that failed is in the report and the log, not an error */
 
 	AX_LOG_DEBUG(ctx, "core", "context ready: %zu plugin(s) loaded, %zu in the report",
@@ -127,8 +130,8 @@ int ax_ctx_add_plugin_dir(ax_ctx *ctx, const char *dir)
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(dir);
 	pthread_mutex_lock(&ctx->lock);
-	n = ax__loader_load_dir(ctx, dir, 1);
-	pthread_mutex_unlock(&ctx->lock);
+	n = ax__loader_load_dir(ctx, dir, AX__LOADER_MISSING_IS_ERROR);
+	ax__ctx_unlock(ctx);
 	return n;
 }
 
@@ -140,7 +143,7 @@ int ax_ctx_load_plugin(ax_ctx *ctx, const char *path)
 	AX_ASSERT_ARG(path);
 	pthread_mutex_lock(&ctx->lock);
 	err = ax__loader_load_file(ctx, path);
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return err;
 }
 
@@ -178,6 +181,7 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 		out->abi_minor = r->abi_minor;
 		out->status = r->status;
 		out->message = r->message;
+		out->flags = r->flags;
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	return err;
@@ -186,7 +190,8 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 const char *ax_plugin_status_name(int status)
 {
 	static const char *const names[] = { "loaded",	     "refused-abi", "no-entry-symbol",
-					     "dlopen-error", "shadowed",    "invalid" };
+					     "dlopen-error", "shadowed",    "invalid",
+					     "untrusted" };
 
 	if (status < 0 || (size_t)status >= AX__ARRAY_SIZE(names))
 		return NULL;

@@ -25,12 +25,21 @@ struct ax_plugin {
 	ax_transport_desc desc;   /* the plugin's descriptor, fields past its size zeroed */
 	ax_transport_ops ops;     /* likewise for the ops table */
 	ax_host host;             /* the host table handed to this plugin; host.core = this */
+	int builtin;              /* loaded from the folder beside the library */
 };
 
 struct plugin_row {
 	char *path, *scheme, *name, *version, *description, *message;
 	unsigned int abi_major, abi_minor;
 	int status;
+	unsigned int flags;         /* AX_PLUGIN_FLAG_* */
+};
+
+/* A log line formatted under a library lock, emitted once it is released. */
+struct ax__log_line {
+	int level;
+	const char *origin;         /* a string literal */
+	char *msg;
 };
 
 struct ax_ctx {
@@ -42,6 +51,8 @@ struct ax_ctx {
 	size_t n_rows;
 	char **dirs;                /* real paths of folders already scanned */
 	size_t n_dirs;
+	struct ax__log_line *deferred; /* logged by ax__ctx_unlock(), never under the lock */
+	size_t n_deferred;
 	atomic_int log_level;
 	pthread_mutex_t log_lock;   /* guards log_cb and log_userdata */
 	ax_log_cb log_cb;
@@ -78,9 +89,31 @@ int ax__log_level_from_env(void);
 #define AX_LOG_DEBUG(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_DEBUG, origin, __VA_ARGS__)
 #define AX_LOG_TRACE(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_TRACE, origin, __VA_ARGS__)
 
-/* Loader (loader.c). Caller holds ctx->lock for both. */
+/*
+ * Logging with ctx->lock held: log.h promises callbacks never run under a
+ * library lock (a callback may well call back into the context), so the
+ * line is queued on the context and emitted by ax__ctx_unlock().
+ */
+void ax__log_defer(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...)
+	AX__PRINTF(4, 5);
+#define AX_LOG_DEFER(ctx, lvl, origin, ...)                                                    \
+	do {                                                                                   \
+		if (ax__log_enabled((ctx), (lvl)))                                             \
+			ax__log_defer((ctx), (lvl), (origin), __VA_ARGS__);                    \
+	} while (0)
+/* Release ctx->lock, then emit the lines queued under it, in order. */
+void ax__ctx_unlock(ax_ctx *ctx);
+
+/* ax__loader_load_dir() flags. */
+#define AX__LOADER_MISSING_IS_ERROR 0x1u /* a folder that cannot be read is an error */
+#define AX__LOADER_BUILTIN 0x2u          /* the folder beside the library */
+
+/*
+ * Loader (loader.c). Caller holds ctx->lock for both and releases it with
+ * ax__ctx_unlock(): the loader only queues its log lines.
+ */
 int ax__loader_load_file(ax_ctx *ctx, const char *path);
-int ax__loader_load_dir(ax_ctx *ctx, const char *dir, int missing_is_error);
+int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags);
 void ax__plugin_free(struct ax_plugin *p);
 
 /* Folder of the plugins installed beside libaxlink; malloc'ed, NULL if unknown. */

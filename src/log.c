@@ -88,6 +88,58 @@ void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...)
 	va_end(ap);
 }
 
+void ax__log_defer(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...)
+{
+	struct ax__log_line *grown;
+	char msg[1024];
+	va_list ap;
+
+	if (!ax__log_enabled(ctx, level))
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Out of memory, the line is lost; the load report still holds the outcome. */
+	grown = realloc(ctx->deferred, (ctx->n_deferred + 1) * sizeof(*grown));
+	if (!grown)
+		return;
+	ctx->deferred = grown;
+	grown[ctx->n_deferred].level = level;
+	grown[ctx->n_deferred].origin = origin;
+	grown[ctx->n_deferred].msg = strdup(msg);
+	if (grown[ctx->n_deferred].msg)
+		ctx->n_deferred++;
+}
+
+void ax__ctx_unlock(ax_ctx *ctx)
+{
+	struct ax__log_line *lines = ctx->deferred;
+	size_t n = ctx->n_deferred;
+	int code;
+	char *saved;
+
+	ctx->deferred = NULL;
+	ctx->n_deferred = 0;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!n)
+		return;
+	/* A callback may call into the library: keep the caller's error for the caller. */
+	code = ax_error_last_code();
+	saved = strdup(ax_error_last());
+	for (size_t i = 0; i < n; i++) {
+		ax__log(ctx, lines[i].level, lines[i].origin, "%s", lines[i].msg);
+		free(lines[i].msg);
+	}
+	free(lines);
+	if (code == AX_ENOMEM || (code && !saved))
+		(void)ax__error_oom();
+	else if (code)
+		(void)ax__error_set(code, "%s", saved);
+	else
+		ax_error_clear();
+	free(saved);
+}
+
 void ax_ctx_set_log(ax_ctx *ctx, int level, ax_log_cb cb, void *userdata)
 {
 	if (!ctx)

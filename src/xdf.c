@@ -1352,7 +1352,12 @@ int ax__xdf_read_file(const char *path, char **buf_out, size_t *len_out)
 	size_t len = 0, cap;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer,
+	 * forever if none comes; the fstat() below then turns it away. On a
+	 * regular file the flag changes nothing.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 
@@ -1367,7 +1372,10 @@ int ax__xdf_read_file(const char *path, char **buf_out, size_t *len_out)
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err = ax__error_set(AX_EINVAL, "'%s' is not a regular file", path);
+		err = ax__error_set(AX_EINVAL, "dictionary '%s' is not a regular file (%s)", path,
+		                    S_ISFIFO(st.st_mode)  ? "a FIFO"
+		                    : S_ISDIR(st.st_mode) ? "a folder"
+		                                          : "a device or other special file");
 		goto fail;
 	}
 	if ((uintmax_t)st.st_size > AX__XDF_MAX_SIZE)

@@ -132,7 +132,11 @@ static const struct command commands[] = {
                 .summary = "list the transport plugins and how each one loaded",
                 .help = "Show the load report of a fresh context: one row per plugin file with\n"
                         "its status, scheme, version, path and, when it was not loaded, why.\n"
-                        "JSON: an array of {path, scheme, name, version, abi, status, message}.\n",
+                        "A loaded plugin that replaces a built-in transport is marked\n"
+                        "'warning:'. Plugins in a folder others can write, or writable or\n"
+                        "owned by another user, are 'untrusted' and not loaded.\n"
+                        "JSON: an array of {path, scheme, name, version, abi, status, message,\n"
+                        "warnings} (warnings: a list, e.g. [\"overrides-builtin\"]).\n",
                 .arg_names = {NULL},
                 .opts = common_options,
                 .run = cmd_plugins,
@@ -1229,12 +1233,25 @@ static int plugins_text(ax_ctx *ctx, size_t n)
 		fputs("  ", stdout);
 		(void)put_safe(stdout, or_dash(rec.path));
 		if (rec.message && *rec.message) {
-			fputs("  ", stdout);
+			fputs(rec.flags ? "  warning: " : "  ", stdout);
 			(void)put_safe(stdout, rec.message);
 		}
 		putchar('\n');
 	}
 	return EXIT_SUCCESS;
+}
+
+/* Names of the AX_PLUGIN_FLAG_* bits of a row, as --json lists them. */
+static json_t *plugin_warnings_json(unsigned int flags)
+{
+	json_t *arr = json_array();
+
+	if (arr && (flags & AX_PLUGIN_FLAG_OVERRIDES_BUILTIN) &&
+	    json_array_append_new(arr, json_string("overrides-builtin")) != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
 }
 
 static json_t *plugin_record_json(const ax_plugin_record *rec)
@@ -1251,7 +1268,8 @@ static json_t *plugin_record_json(const ax_plugin_record *rec)
 	    json_object_set_new(o, "version", json_text(rec->version)) != 0 ||
 	    json_object_set_new(o, "abi", json_string(abi)) != 0 ||
 	    json_object_set_new(o, "status", json_text(ax_plugin_status_name(rec->status))) != 0 ||
-	    json_object_set_new(o, "message", json_text(rec->message)) != 0) {
+	    json_object_set_new(o, "message", json_text(rec->message)) != 0 ||
+	    json_object_set_new(o, "warnings", plugin_warnings_json(rec->flags)) != 0) {
 		json_decref(o);
 		return NULL;
 	}

@@ -34,7 +34,8 @@ def header_plugin_abi():
     return f"{major.group(1)}.{minor.group(1)}"
 
 
-PLUGIN_KEYS = {"path", "scheme", "name", "version", "abi", "status", "message"}
+PLUGIN_KEYS = {"path", "scheme", "name", "version", "abi", "status", "message", "warnings"}
+PLUGIN_TEXT_KEYS = PLUGIN_KEYS - {"warnings"}
 VALUE_KEYS = ["uri", "subnode", "address", "type", "value"]
 
 
@@ -69,7 +70,8 @@ def test_plugins_json_has_loaded_virtual_row_with_all_keys(axlink):
     assert isinstance(rows, list) and rows, r
     for row in rows:
         assert set(row) == PLUGIN_KEYS, row
-        assert all(isinstance(row[k], str) for k in PLUGIN_KEYS), row
+        assert all(isinstance(row[k], str) for k in PLUGIN_TEXT_KEYS), row
+        assert row["warnings"] == [], row
         assert re.fullmatch(r"\d+\.\d+", row["abi"]), row
     v = virtual_row(rows)
     assert os.path.basename(v["path"]) == "axlink-transport-virtual.so", v
@@ -123,6 +125,70 @@ def test_plugins_reports_refused_files(axlink):
     assert t.code == 0, t
     line = [ln for ln in t.out.splitlines() if ln.endswith(major["message"])]
     assert len(line) == 1 and line[0].split()[0] == "refused-abi", t
+
+
+def test_plugins_override_of_builtin_is_a_warning(axlink):
+    """A --plugin-dir plugin replacing a built-in transport loads, flagged in text and JSON."""
+    folder = os.path.join(os.environ["AXLINK_TEST_PLUGIN_DIR"], "override")
+    mine = os.path.join(folder, "axlink-transport-ovvirtual.so")
+    r = axlink("plugins", "--json", "--plugin-dir", folder)
+    assert r.code == 0, r
+    rows = r.json()
+    row = virtual_row(rows)
+    assert row["path"] == mine, rows
+    assert row["warnings"] == ["overrides-builtin"], row
+    assert "overrides the built-in 'virtual'" in row["message"], row
+    assert "warn" in r.err and "overrides the built-in" in r.err, r
+    assert all(x["warnings"] == [] for x in rows if x is not row), rows
+    t = axlink("plugins", "--plugin-dir", folder)
+    assert t.code == 0, t
+    line = [ln for ln in t.out.splitlines() if ln.split()[3] == mine]
+    assert len(line) == 1, t
+    assert line[0].split()[0] == "loaded" and "warning: overrides the built-in" in line[0], t
+
+
+def test_plugins_untrusted_and_fifo_listed_without_hanging(axlink, tmp_path):
+    """A FIFO named like a plugin and a group-writable plugin: listed, never opened."""
+    folder = tmp_path / "plugins"
+    folder.mkdir(mode=0o755)
+    os.mkfifo(folder / "axlink-transport-x.so")
+    good = os.path.join(os.environ["AXLINK_TEST_PLUGIN_DIR"], "axlink-transport-testgood.so")
+    copy = folder / "axlink-transport-testgood.so"
+    shutil.copy(good, copy)
+    os.chmod(copy, 0o664)
+    r = axlink("plugins", "--json", "--plugin-dir", folder)  # times out if it blocks
+    assert r.code == 0, r
+    rows = {os.path.basename(x["path"]): x for x in r.json()}
+    fifo = rows["axlink-transport-x.so"]
+    assert fifo["status"] == "invalid" and "not a regular file" in fifo["message"], fifo
+    mine = rows["axlink-transport-testgood.so"]
+    assert mine["status"] == "untrusted", mine
+    assert f"chmod go-w {copy}" in mine["message"], mine
+    os.chmod(copy, 0o644)
+    os.chmod(folder, 0o1777)
+    r = axlink("plugins", "--json", "--plugin-dir", folder)
+    assert r.code == 0, r
+    rows = {os.path.basename(x["path"]): x for x in r.json()}
+    assert rows["axlink-transport-testgood.so"]["status"] == "untrusted", rows
+    assert f"chmod o-w {folder}" in rows["axlink-transport-testgood.so"]["message"], rows
+    os.chmod(folder, 0o755)
+
+
+def test_db_import_fifo_is_refused(axlink, tmp_path):
+    """A FIFO given as a dictionary or a database fails at once (before: hung forever)."""
+    fifo = tmp_path / "drive.xdf"
+    os.mkfifo(fifo)
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", fifo, "--db", db)  # times out if it blocks
+    assert r.code == 1, r
+    assert f"'{fifo}' is not a regular file" in r.err, r
+    dbfifo = tmp_path / "fifo.db"
+    os.mkfifo(dbfifo)
+    r = axlink("db", "list", "--db", dbfifo)
+    assert r.code == 1, r
+    assert "not a regular file" in r.err and str(dbfifo) in r.err, r
+    r = axlink("read", "virtual:", "DRV_OP_CMD", "--dict", fifo)
+    assert_failure(r, f"'{fifo}' is not a regular file")
 
 
 def test_plugin_dir_missing_is_an_error(axlink, tmp_path):
