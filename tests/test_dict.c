@@ -813,6 +813,59 @@ static void test_dict__skipped(void **state)
 	ax_ctx_unref(ctx);
 }
 
+/*
+ * One id twice (and three times) on a subnode, at other addresses: all
+ * stay, lookups by id find the first, each later one is found by its
+ * address, and each later one is reported at its line, naming the first.
+ */
+static void test_dict__duplicate_ids_warned(void **state)
+{
+	const char *path = DATA("duplicate_ids.xdf");
+	long first = line_of(path, "address=\"0x010\"");
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	struct log_capture cap = {0};
+	ax_ctx *ctx = NULL;
+	const ax_reg *r = NULL;
+	struct loaded l;
+	const ax_dict *d;
+	char want[768];
+
+	(void)state;
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS | AX_CTX_NO_ENV_LOG;
+	assert_int_equal(ax_ctx_new(&ctx, &opts), 0);
+	ax_ctx_set_log(ctx, AX_LOG_WARN, capture_log, &cap);
+	l = load_ok(path, ctx);
+	d = l.dicts[0];
+	assert_int_equal(ax_dict_reg_count(d), 5);
+	assert_int_equal(d->n_skipped, 0);
+	assert_int_equal(ax_reg_address(find(d, "DUP_REG", 1)), 0x010);
+	assert_int_equal(ax_reg_address(find(d, "DUP_REG", 2)), 0x030);
+	for (uint32_t a = 0x010; a <= 0x040; a += 0x010) {
+		assert_int_equal(ax_dict_find_address(d, a == 0x030 ? 2 : 1, a, &r), 0);
+		assert_string_equal(ax_reg_id(r), "DUP_REG");
+		assert_int_equal(ax_reg_address(r), a);
+	}
+
+	/* Subnode 2's DUP_REG is another register: no warning for it. */
+	assert_int_equal(d->n_warnings, 2);
+	assert_int_equal(cap.count, 2);
+	(void)snprintf(want, sizeof(want),
+	               "%s:%ld: register 'DUP_REG' (address 0x020): subnode 1 already has this "
+	               "id at line %ld (address 0x010); lookups by id find that one, this one by "
+	               "its address",
+	               path, line_of(path, "address=\"0x020\""), first);
+	assert_string_equal(d->warnings[0], want);
+	assert_string_equal(cap.lines[0], want);
+	(void)snprintf(want, sizeof(want),
+	               "%s:%ld: register 'DUP_REG' (address 0x040): subnode 1 already has this "
+	               "id at line %ld (address 0x010); lookups by id find that one, this one by "
+	               "its address",
+	               path, line_of(path, "address=\"0x040\""), first);
+	assert_string_equal(d->warnings[1], want);
+	loaded_free(&l);
+	ax_ctx_unref(ctx);
+}
+
 /* ----- tables ----------------------------------------------------------------------------- */
 
 /* A table as the getters give it; count 0 means "entries fail with AX_ERANGE". */
@@ -1576,6 +1629,7 @@ int main(void)
 	        cmocka_unit_test(test_dict__builder_limits),
 	        cmocka_unit_test(test_dict__half_built),
 	        cmocka_unit_test(test_dict__skipped),
+	        cmocka_unit_test(test_dict__duplicate_ids_warned),
 	        cmocka_unit_test(test_dict__tables),
 	        cmocka_unit_test(test_dict__tables_not_in_version_2),
 	        cmocka_unit_test(test_dict__tables_builder),
