@@ -16,8 +16,10 @@
  * on; so is a table, and one whose registers are not in the dictionary. A
  * register id used again on one subnode keeps both registers (by id the
  * first is found, the other by its address) and warns at the later one's
- * line. A document that is not well-formed, not a dictionary, or of an
- * unknown version is refused whole.
+ * line. In the MCB address space a register on a subnode past 15 (a frame
+ * has 4 bits for it) is skipped, never wrapped onto another subnode. A
+ * document that is not well-formed, not a dictionary, or of an unknown
+ * version is refused whole.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -78,6 +80,7 @@ struct xdf_place {
 	int canopen;          /* address from the CANopen object's index and the subindex */
 	xmlNodePtr object;    /* that CANopenObject */
 	uint32_t max_address; /* largest valid address attribute (MCB) */
+	unsigned max_subnode; /* largest subnode the address space reaches */
 };
 
 /* ----- small helpers ---------------------------------------------------------------------- */
@@ -679,6 +682,10 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		                sub_s);
 	if (sub_s)
 		subnode = lo;
+	/* An MCB frame has 4 bits for it: a larger one would reach another subnode. */
+	if (subnode > pl->max_subnode)
+		return xdf_skip(x, d, n, id, "subnode %u is beyond the MCB subnodes 0..%u", subnode,
+		                pl->max_subnode);
 
 	/* Version 3 writes defaults as little-endian hex, version 2 as text in the type. */
 	def_s = xdf_attr(x, n, x->version >= 3 ? "default" : "storage");
@@ -766,7 +773,7 @@ static int xdf_canopen_objects(struct xdf *x, ax_dict *d, xmlNodePtr objects, un
 
 	XDF_EACH(o, objects, "CANopenObject")
 	{
-		struct xdf_place pl = {subnode, 1, o, 0};
+		struct xdf_place pl = {subnode, 1, o, 0, UINT8_MAX};
 
 		/* Files name the object's subnode either way. */
 		err = xdf_subnode_attr(x, d, o, xdf_attr(x, o, "subnode") ? "subnode" : "axis",
@@ -969,28 +976,43 @@ static int xdf_copy_shared(struct xdf *x, ax_dict *d, int with_errors)
 
 /*
  * Highest "Motion" subnode of a version 3 Subnodes list (others are the
- * communication or safety subnodes), or -1 when the list names none.
+ * communication or safety subnodes), or -1 when the list names none. One
+ * beyond @max_subnode is not an axis the address space can reach: it is
+ * left out, with a warning.
  */
-static int xdf_motion_subnodes(struct xdf *x, xmlNodePtr dev)
+static int xdf_motion_subnodes(struct xdf *x, ax_dict *d, xmlNodePtr dev, unsigned max_subnode,
+                               int *out)
 {
-	int best = -1;
+	int best = -1, err;
 
 	XDF_EACH(s, xdf_child(dev, "Subnodes"), "Subnode")
 	{
 		const char *idx = xdf_attr(x, s, "index");
 		uint32_t v;
 
-		if (idx && xdf_parse_u32(idx, 0, 255, &v) == 0 &&
-		    strcasecmp(xdf_text(x, s), "Motion") == 0 && (int)v > best)
+		if (!idx || xdf_parse_u32(idx, 0, 255, &v) < 0 ||
+		    strcasecmp(xdf_text(x, s), "Motion") != 0)
+			continue;
+		if (v > max_subnode) {
+			err = xdf_warn(x, d, s,
+			               "Subnode index %u is beyond the MCB subnodes 0..%u, "
+			               "not an axis",
+			               (unsigned)v, max_subnode);
+			if (err < 0)
+				return err;
+			continue;
+		}
+		if ((int)v > best)
 			best = (int)v;
 	}
-	return best;
+	*out = best;
+	return 0;
 }
 
 static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int canopen,
                                 unsigned *max_subnode, int *axes)
 {
-	struct xdf_place pl = {1, 0, NULL, 0xFFF};
+	struct xdf_place pl = {1, 0, NULL, 0xFFF, canopen ? UINT8_MAX : AX_MCB_MAX_SUBNODE};
 	int err;
 
 	if (x->version < 3) {
@@ -1008,8 +1030,16 @@ static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int c
 			err = xdf_subnode_attr(x, d, axis, "subnode", 1, &ap.subnode);
 			if (err < 0)
 				return err;
-			if ((int)ap.subnode > *axes)
+			/* Its registers are skipped one by one, each with its line. */
+			if (ap.subnode > pl.max_subnode)
+				err = xdf_warn(x, d, axis,
+				               "Axis subnode %u is beyond the MCB subnodes 0..%u, "
+				               "not an axis",
+				               ap.subnode, pl.max_subnode);
+			else if ((int)ap.subnode > *axes)
 				*axes = (int)ap.subnode;
+			if (err < 0)
+				return err;
 			err = xdf_registers(x, d, xdf_child(axis, "Registers"), "Register", &ap,
 			                    max_subnode);
 			if (err < 0)
@@ -1044,8 +1074,7 @@ static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int c
 		if (err < 0)
 			return err;
 	}
-	*axes = xdf_motion_subnodes(x, dev);
-	return 0;
+	return xdf_motion_subnodes(x, d, dev, pl.max_subnode, axes);
 }
 
 /*

@@ -866,6 +866,85 @@ static void test_dict__duplicate_ids_warned(void **state)
 	ax_ctx_unref(ctx);
 }
 
+/* Every register of @d is on a subnode MCB frames can carry. */
+static void assert_mcb_subnodes(const ax_dict *d)
+{
+	for (size_t i = 0; i < ax_dict_reg_count(d); i++)
+		if (ax_reg_subnode(ax_dict_reg_at(d, i)) > AX_MCB_MAX_SUBNODE)
+			fail_msg("register %s kept on subnode %u", ax_reg_id(ax_dict_reg_at(d, i)),
+			         ax_reg_subnode(ax_dict_reg_at(d, i)));
+}
+
+/*
+ * Subnodes past MCB's 4 bits (0..15): each register there is skipped with
+ * its line, and such an axis is not counted; nothing lands on another
+ * subnode. A CANopen device has no such limit.
+ */
+static void test_dict__subnodes_beyond_mcb(void **state)
+{
+	const char *v2 = DATA("axes_beyond_mcb.xdf"), *v3 = DATA("subnodes_beyond_mcb.xdf");
+	char want[5][512];
+	const ax_reg *r = NULL;
+	struct loaded l;
+	const ax_dict *d;
+
+	(void)state;
+	l = load_ok(v2, NULL);
+	d = l.dicts[0];
+	assert_mcb_subnodes(d);
+	assert_int_equal(ax_dict_reg_count(d), 3);
+	assert_int_equal(ax_reg_subnode(find(d, "LAST_AXIS_STATUS", -1)), 15);
+	assert_int_equal(ax_reg_subnode(find(d, "DRV_STATE_STATUS", -1)), 1);
+	assert_int_equal(ax_dict_find(d, "FLAT_TOO_FAR", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(ax_dict_find(d, "DRV_STATE_CONTROL", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(d->identity.axes, 1);
+	assert_int_equal(d->n_skipped, 3);
+	(void)snprintf(want[0], sizeof(want[0]),
+	               "%s:%ld: register 'FLAT_TOO_FAR': subnode 17 is beyond the MCB subnodes "
+	               "0..15, skipped",
+	               v2, line_of(v2, "id=\"FLAT_TOO_FAR\""));
+	(void)snprintf(want[1], sizeof(want[1]),
+	               "%s:%ld: Axis subnode 16 is beyond the MCB subnodes 0..15, not an axis", v2,
+	               line_of(v2, "<Axis subnode=\"16\">"));
+	(void)snprintf(want[2], sizeof(want[2]),
+	               "%s:%ld: register 'DRV_STATE_STATUS': subnode 16 is beyond the MCB "
+	               "subnodes 0..15, skipped",
+	               v2, line_of(v2, "<Axis subnode=\"16\">") + 2);
+	(void)snprintf(want[3], sizeof(want[3]),
+	               "%s:%ld: register 'DRV_STATE_CONTROL': subnode 16 is beyond the MCB "
+	               "subnodes 0..15, skipped",
+	               v2, line_of(v2, "id=\"DRV_STATE_CONTROL\""));
+	assert_int_equal(d->n_warnings, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(d->warnings[i], want[i]);
+	loaded_free(&l);
+
+	l = load_ok(v3, NULL);
+	assert_int_equal(l.n, 2);
+	d = l.dicts[0];
+	assert_mcb_subnodes(d);
+	assert_int_equal(ax_dict_reg_count(d), 2);
+	assert_int_equal(ax_dict_find(d, "FAR_STATUS", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(d->identity.axes, 2);
+	assert_int_equal(d->n_skipped, 1);
+	(void)snprintf(want[0], sizeof(want[0]),
+	               "%s:%ld: register 'FAR_STATUS': subnode 16 is beyond the MCB subnodes "
+	               "0..15, skipped",
+	               v3, line_of(v3, "id=\"FAR_STATUS\""));
+	(void)snprintf(want[1], sizeof(want[1]),
+	               "%s:%ld: Subnode index 16 is beyond the MCB subnodes 0..15, not an axis", v3,
+	               line_of(v3, "<Subnode index=\"16\">Motion"));
+	assert_int_equal(d->n_warnings, 2);
+	assert_string_equal(d->warnings[0], want[0]);
+	assert_string_equal(d->warnings[1], want[1]);
+	/* The CANopen device keeps its object on subnode 20. */
+	d = l.dicts[1];
+	assert_int_equal(d->identity.addr_space, AX_ADDR_CANOPEN);
+	assert_int_equal(ax_reg_subnode(find(d, "FAR_STATUS", 20)), 20);
+	assert_int_equal(d->n_warnings, 0);
+	loaded_free(&l);
+}
+
 /* ----- tables ----------------------------------------------------------------------------- */
 
 /* A table as the getters give it; count 0 means "entries fail with AX_ERANGE". */
@@ -1630,6 +1709,7 @@ int main(void)
 	        cmocka_unit_test(test_dict__half_built),
 	        cmocka_unit_test(test_dict__skipped),
 	        cmocka_unit_test(test_dict__duplicate_ids_warned),
+	        cmocka_unit_test(test_dict__subnodes_beyond_mcb),
 	        cmocka_unit_test(test_dict__tables),
 	        cmocka_unit_test(test_dict__tables_not_in_version_2),
 	        cmocka_unit_test(test_dict__tables_builder),
