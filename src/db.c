@@ -1410,6 +1410,35 @@ oom:
 	return ax__error_oom();
 }
 
+/*
+ * A model none of whose registers could be read is not a dictionary: storing
+ * it would replace a good earlier import of the model with an empty one.
+ * The whole file is refused, before the database is touched.
+ */
+static int db_check_models(const char *path, ax_dict *const *dicts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const ax_dict *d = dicts[i];
+		const ax_dict_identity *id = &d->identity;
+		const char *why = NULL;
+
+		if (d->n_regs > 0)
+			continue;
+		/* The first register skipped says why, with its line. */
+		for (size_t k = 0; k < d->n_warnings && !why; k++)
+			if (strstr(d->warnings[k], ", skipped"))
+				why = d->warnings[k];
+		return ax__error_set(AX_EPROTO,
+				     "%s: model '%s' (product 0x%08" PRIX32 " rev 0x%08" PRIX32
+				     ", %s) has no register to import (%zu skipped%s%s); nothing "
+				     "was imported",
+				     path, *nz(id->name) ? id->name : nz(id->part_number),
+				     id->product_code, id->revision, nz(id->interface),
+				     d->n_skipped, why ? ", first: " : "", why ? why : "");
+	}
+	return 0;
+}
+
 int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report **report_out)
 {
 	ax_db_import_report *rep = NULL;
@@ -1439,6 +1468,9 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 	if (err < 0)
 		goto out;
 	err = ax__xdf_load_buffer(&dicts, &n, path, buf, len, ctx);
+	if (err < 0)
+		goto out;
+	err = db_check_models(path, dicts, n);
 	if (err < 0)
 		goto out;
 

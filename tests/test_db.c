@@ -1307,6 +1307,118 @@ static void test_db__import_bad_file_changes_nothing(void **state)
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 0);
 }
 
+/*
+ * A version 3 file of model 0x00010064 rev 0x00010002 (ETH) with @n
+ * registers, each lacking its dtype when @broken; with @second, an EoE
+ * device of the same product whose registers are all fine.
+ */
+static void write_model_xdf(const char *path, int n, int broken, int second)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<IngeniaDictionary>\n"
+		   " <Header><Version>3.0</Version></Header>\n"
+		   " <Body>\n"
+		   "  <Devices>\n"
+		   "   <ETHDevice ProductCode=\"0x00010064\" RevisionNumber=\"0x00010002\" "
+		   "PartNumber=\"AXS-100\" name=\"axs-100\" firmwareVersion=\"%s\">\n"
+		   "    <MCBRegisters>\n",
+		broken ? "9.9.9" : "1.2.0");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" %s"
+			   "id=\"REG_%d\"/>\n",
+			0x100 + i, broken ? "" : "dtype=\"u16\" ", i);
+	fprintf(f, "    </MCBRegisters>\n"
+		   "   </ETHDevice>\n");
+	if (second)
+		fprintf(f, "   <EoEDevice ProductCode=\"0x00010064\" "
+			   "RevisionNumber=\"0x00010002\">\n"
+			   "    <MCBRegisters>\n"
+			   "     <MCBRegister address=\"0x010\" access=\"r\" dtype=\"u16\" "
+			   "id=\"FINE\"/>\n"
+			   "    </MCBRegisters>\n"
+			   "   </EoEDevice>\n");
+	fprintf(f, "  </Devices>\n"
+		   " </Body>\n"
+		   "</IngeniaDictionary>\n");
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The one model in @db: its id, register count and firmware, and the source count. */
+static void assert_one_model(const struct fx *fx, ax_db *db, int64_t id, size_t registers,
+			     const char *source)
+{
+	ax_db_model *models = NULL;
+
+	assert_int_equal(ax_db_list(db, &models), 1);
+	assert_int_equal(models[0].id, id);
+	assert_int_equal(models[0].registers, registers);
+	assert_string_equal(models[0].firmware_version, "1.2.0");
+	assert_string_equal(models[0].source, source);
+	ax_db_models_free(models, 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), (int64_t)registers);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
+}
+
+/*
+ * A file in which every register of a model is refused must not replace
+ * the good import of that model with an empty one: the import fails, names
+ * the model and the first reason, and the database stays as it was.
+ */
+static void test_db__import_all_registers_refused_keeps_earlier(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	char good[160], bad[160], mixed[160], *canon;
+	char want[512];
+	int64_t id;
+
+	(void)snprintf(good, sizeof(good), "%s/good.xdf", fx->dir);
+	(void)snprintf(bad, sizeof(bad), "%s/bad.xdf", fx->dir);
+	(void)snprintf(mixed, sizeof(mixed), "%s/mixed.xdf", fx->dir);
+	write_model_xdf(good, 3, 0, 0);
+	write_model_xdf(bad, 3, 1, 0);
+	write_model_xdf(mixed, 2, 1, 1);
+	canon = realpath(good, NULL);
+	assert_non_null(canon);
+	assert_int_equal(ax_db_import(db, good, NULL, NULL), 1);
+	id = model_id_of(db, 0x00010064, 0x00010002);
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* Another file of the same model, all of whose registers lack their dtype. */
+	assert_int_equal(ax_db_import(db, bad, NULL, &rep), AX_EPROTO);
+	(void)snprintf(want, sizeof(want),
+		       "%s: model 'axs-100' (product 0x00010064 rev 0x00010002, ETH) has no "
+		       "register to import (3 skipped, first: %s:8: register 'REG_0': missing "
+		       "attribute 'dtype', skipped); nothing was imported",
+		       bad, bad);
+	assert_string_equal(ax_error_last(), want);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* A file where one device is fine and the other has nothing: refused whole. */
+	assert_int_equal(ax_db_import(db, mixed, NULL, &rep), AX_EPROTO);
+	assert_non_null(strstr(ax_error_last(), "(2 skipped, first: "));
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* The good file itself, changed into a bad one: the earlier import stays. */
+	write_model_xdf(good, 3, 1, 0);
+	assert_int_equal(ax_db_import(db, good, NULL, &rep), AX_EPROTO);
+	assert_one_model(fx, db, id, 3, canon);
+	{
+		ax_dict *dict = NULL;
+
+		ok(ax_db_load(db, id, &dict));
+		assert_int_equal(ax_dict_reg_count(dict), 3);
+		ax_dict_unref(dict);
+	}
+	free(canon);
+	ax_db_unref(db);
+}
+
 /* ---- threads ---- */
 
 #define THREAD_ROUNDS 40
@@ -1433,6 +1545,7 @@ int main(void)
 		T(import_report_and_hash),
 		T(import_again_and_changed),
 		T(import_bad_file_changes_nothing),
+		T(import_all_registers_refused_keeps_earlier),
 		T(resolve_rules),
 		T(resolve_reason_optional),
 		cmocka_unit_test(test_db__match_names),

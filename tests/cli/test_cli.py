@@ -695,6 +695,43 @@ def test_db_import_reports_skipped_registers_with_file_and_line(axlink, tmp_path
         assert f"axlink: warning: {w}\n" in t.err, t
 
 
+def model_xdf(path, firmware, dtype=True):
+    """A version 3 file of one model (product 0x10064 rev 0x10002, ETH), three registers;
+    without dtype every register lacks a mandatory attribute."""
+    regs = "".join(f'      <MCBRegister address="0x{0x100 + i:03x}" subnode="1" access="r" '
+                   + ('dtype="u16" ' if dtype else "") + f'id="REG_{i}"/>\n' for i in range(3))
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<IngeniaDictionary>\n'
+                    "  <Header><Version>3.0</Version></Header>\n  <Body>\n  <Devices>\n"
+                    '    <ETHDevice ProductCode="0x00010064" RevisionNumber="0x00010002" '
+                    f'name="axs-100" firmwareVersion="{firmware}">\n'
+                    f"     <MCBRegisters>\n{regs}     </MCBRegisters>\n"
+                    "    </ETHDevice>\n  </Devices>\n  </Body>\n</IngeniaDictionary>\n",
+                    encoding="utf-8")
+
+
+def test_db_import_with_every_register_refused_keeps_the_earlier_import(axlink, tmp_path):
+    good, bad = tmp_path / "good.xdf", tmp_path / "bad.xdf"
+    model_xdf(good, "1.2.0")
+    model_xdf(bad, "9.9.9", dtype=False)
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, good).code == 0
+    before = axlink("db", "list", "--db", db, "--json").json()
+    assert [(x["registers"], x["firmware_version"]) for x in before] == [(3, "1.2.0")], before
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", "--db", db, bad, *args)
+        assert r.code == 1, r
+        assert f"{bad}: model 'axs-100'" in r.err and "has no register to import" in r.err, r
+        # The first reason, with its file and line.
+        assert re.search(re.escape(f"first: {bad}:") + r"\d+: register 'REG_0': missing "
+                         r"attribute 'dtype', skipped", r.err), r
+        if not args:
+            assert f"0 of 1 file(s) imported into {db}" in r.err, r
+        assert r.out == "", r
+        assert axlink("db", "list", "--db", db, "--json").json() == before
+    t = axlink("db", "show", "axs-100", "--db", db, "--json")
+    assert [x["id"] for x in t.json()[0]["registers"]] == ["REG_0", "REG_1", "REG_2"], t
+
+
 def test_db_import_defaults_to_the_user_database(axlink):
     assert not os.path.exists(axlink.user_db)
     r = axlink("db", "import", device("axs-200.xdf"))
