@@ -366,6 +366,47 @@ static int db_corrupt(ax_db *db, int64_t model_id, const char *table)
 			     db->path, model_id, table);
 }
 
+/* Where a row being loaded is: its model, table, position in order, and register. */
+struct db_row {
+	int64_t model_id;
+	const char *table;
+	int64_t row;        /* 0-based, in the order the model's rows are read */
+	const char *reg_id; /* the register the row is or belongs to, when known */
+};
+
+/*
+ * Read integer columns @cols of the current row into @v. SQLite reads a
+ * text or a real as an integer without complaint ('abc' as 0), so the
+ * type is checked first: anything but an integer makes the row corrupt.
+ */
+static int db_row_ints(ax_db *db, const struct db_row *where, sqlite3_stmt *st, const int *cols,
+		       size_t n, int64_t *v)
+{
+	for (size_t i = 0; i < n; i++) {
+		int type = sqlite3_column_type(st, cols[i]);
+		const char *text;
+
+		if (type == SQLITE_INTEGER) {
+			v[i] = sqlite3_column_int64(st, cols[i]);
+			continue;
+		}
+		text = type == SQLITE_TEXT || type == SQLITE_FLOAT ? col_text(st, cols[i]) : NULL;
+		return ax__error_set(AX_EPROTO,
+				     "'%s': model %" PRId64 ", table '%s', row %" PRId64
+				     "%s%s%s: column '%s' holds %s%s%.*s%s, not an integer",
+				     db->path, where->model_id, where->table, where->row,
+				     where->reg_id ? " (register '" : "",
+				     where->reg_id ? where->reg_id : "", where->reg_id ? "')" : "",
+				     sqlite3_column_name(st, cols[i]),
+				     type == SQLITE_TEXT    ? "text"
+				     : type == SQLITE_FLOAT ? "a real"
+				     : type == SQLITE_BLOB  ? "a blob"
+							    : "NULL",
+				     text ? " '" : "", 64, text ? text : "", text ? "'" : "");
+	}
+	return 0;
+}
+
 /* ---- opening and the schema ---- */
 
 static int db_query_int(ax_db *db, const char *sql, int64_t *out)
@@ -1098,12 +1139,23 @@ static int db_rows_end(ax_db *db, sqlite3_stmt *st, int rc, int err, const char 
 	return err;
 }
 
-/* The register a child row belongs to, or NULL for a row that points nowhere. */
-static struct ax_reg *db_row_reg(ax_dict *d, sqlite3_stmt *st)
+/*
+ * The register a child row belongs to (reg_ord in column 0) in *@out, NULL
+ * for a row that points nowhere; < 0 for a reg_ord that is not an integer.
+ * Names the register in @where for later messages about the row.
+ */
+static int db_row_reg(ax_db *db, struct db_row *where, ax_dict *d, sqlite3_stmt *st,
+		      struct ax_reg **out)
 {
-	int64_t ord = sqlite3_column_int64(st, 0);
+	static const int col[] = { 0 };
+	int64_t ord;
+	int err = db_row_ints(db, where, st, col, 1, &ord);
 
-	return ord >= 0 && (uint64_t)ord < d->n_regs ? &d->regs[ord] : NULL;
+	if (err < 0)
+		return err;
+	*out = ord >= 0 && (uint64_t)ord < d->n_regs ? &d->regs[ord] : NULL;
+	where->reg_id = *out ? (*out)->id : NULL;
+	return 0;
 }
 
 static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
@@ -1117,13 +1169,20 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
 	while (err >= 0 && db_next(st, &rc)) {
-		int64_t ord = sqlite3_column_int64(st, 0);
-		int64_t subnode = sqlite3_column_int64(st, 2);
-		int64_t address = sqlite3_column_int64(st, 3);
-		int64_t dtype = sqlite3_column_int64(st, 4);
-		int64_t access = sqlite3_column_int64(st, 5);
+		/* ord, subnode, address, dtype, access */
+		static const int cols[] = { 0, 2, 3, 4, 5 };
 		const char *id = col_text(st, 1);
+		struct db_row where = { model_id, "registers", (int64_t)d->n_regs, id };
+		int64_t v[5], ord, subnode, address, dtype, access;
 
+		err = db_row_ints(db, &where, st, cols, 5, v);
+		if (err < 0)
+			break;
+		ord = v[0];
+		subnode = v[1];
+		address = v[2];
+		dtype = v[3];
+		access = v[4];
 		if (ord != (int64_t)d->n_regs || !id || subnode < 0 || subnode > UINT8_MAX ||
 		    address < 0 || address > UINT32_MAX || dtype < 0 || dtype > UINT8_MAX ||
 		    access < 0 || access > UINT8_MAX) {
@@ -1161,16 +1220,19 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 {
 	sqlite3_stmt *st = NULL;
 	struct ax_reg *r;
+	struct db_row where;
 	int err, rc;
 
 	err = db_stmt(db, ST_LABEL_SELECT, &st);
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		r = db_row_reg(d, st);
-		err = r ? ax__dict_reg_add_label(r, col_str(st, 1), col_str(st, 2))
-			: db_corrupt(db, model_id, "labels");
+	for (where = (struct db_row){ model_id, "labels", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		err = db_row_reg(db, &where, d, st, &r);
+		if (err >= 0)
+			err = r ? ax__dict_reg_add_label(r, col_str(st, 1), col_str(st, 2))
+				: db_corrupt(db, model_id, "labels");
 	}
 	err = db_rows_end(db, st, rc, err, "reading labels");
 	if (err < 0)
@@ -1180,10 +1242,17 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		r = db_row_reg(d, st);
-		err = r ? ax__dict_reg_add_enum(r, sqlite3_column_int64(st, 1), col_str(st, 2))
-			: db_corrupt(db, model_id, "enums");
+	for (where = (struct db_row){ model_id, "enums", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int col[] = { 1 };
+		int64_t value;
+
+		err = db_row_reg(db, &where, d, st, &r);
+		if (err >= 0)
+			err = db_row_ints(db, &where, st, col, 1, &value);
+		if (err >= 0)
+			err = r ? ax__dict_reg_add_enum(r, value, col_str(st, 2))
+				: db_corrupt(db, model_id, "enums");
 	}
 	err = db_rows_end(db, st, rc, err, "reading enums");
 	if (err < 0)
@@ -1193,15 +1262,21 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		int64_t start = sqlite3_column_int64(st, 2), end = sqlite3_column_int64(st, 3);
+	for (where = (struct db_row){ model_id, "bitfields", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int cols[] = { 2, 3 };
+		int64_t bits[2]; /* start, end */
 
-		r = db_row_reg(d, st);
-		if (!r || start < 0 || end < start || end > 63)
+		err = db_row_reg(db, &where, d, st, &r);
+		if (err >= 0)
+			err = db_row_ints(db, &where, st, cols, 2, bits);
+		if (err < 0)
+			break;
+		if (!r || bits[0] < 0 || bits[1] < bits[0] || bits[1] > 63)
 			err = db_corrupt(db, model_id, "bitfields");
 		else
-			err = ax__dict_reg_add_bitfield(r, col_str(st, 1), (unsigned)start,
-							(unsigned)end);
+			err = ax__dict_reg_add_bitfield(r, col_str(st, 1), (unsigned)bits[0],
+							(unsigned)bits[1]);
 	}
 	return db_rows_end(db, st, rc, err, "reading bitfields");
 }
@@ -1209,6 +1284,7 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 {
 	sqlite3_stmt *st = NULL;
+	struct db_row where;
 	int err, rc;
 
 	err = db_stmt(db, ST_CATEGORY_SELECT, &st);
@@ -1225,12 +1301,16 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		int64_t code = sqlite3_column_int64(st, 0);
+	for (where = (struct db_row){ model_id, "errors", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int col[] = { 0 };
+		int64_t code;
 
-		err = code < 0 || code > UINT32_MAX
-			      ? db_corrupt(db, model_id, "errors")
-			      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1));
+		err = db_row_ints(db, &where, st, col, 1, &code);
+		if (err >= 0)
+			err = code < 0 || code > UINT32_MAX
+				      ? db_corrupt(db, model_id, "errors")
+				      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1));
 	}
 	err = db_rows_end(db, st, rc, err, "reading errors");
 	if (err < 0)
@@ -1241,10 +1321,16 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
+	for (where = (struct db_row){ model_id, "dict_tables", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int col[] = { 1 };
 		int null_axis = sqlite3_column_type(st, 1) == SQLITE_NULL;
-		int64_t axis = null_axis ? -1 : sqlite3_column_int64(st, 1);
+		int64_t axis = -1;
 
+		if (!null_axis)
+			err = db_row_ints(db, &where, st, col, 1, &axis);
+		if (err < 0)
+			break;
 		if (!col_text(st, 0) || !col_text(st, 2) || !col_text(st, 3) ||
 		    (!null_axis && (axis < 0 || axis > UINT8_MAX)))
 			err = db_corrupt(db, model_id, "dict_tables");

@@ -1419,6 +1419,82 @@ static void test_db__import_all_registers_refused_keeps_earlier(void **state)
 	ax_db_unref(db);
 }
 
+/*
+ * Integer columns holding something else (a hand-edited or damaged file):
+ * SQLite would read 'abc' as 0, a register at 0x000. The model is refused
+ * instead, naming the database, the model, the table, the row and column.
+ */
+static void test_db__load_refuses_non_integer_columns(void **state)
+{
+	static const struct model_spec spec = { 0, 0x00010064, 0x00010002, "ETH", "axs-100",
+						"1.2.0", 8 };
+	static const struct {
+		const char *sql, *where;
+	} cases[] = {
+		{ "UPDATE registers SET address = 'abc' WHERE ord = 3",
+		  "table 'registers', row 3 (register 'REG_003'): column 'address' holds text "
+		  "'abc', not an integer" },
+		{ "UPDATE registers SET address = '0x10' WHERE ord = 0",
+		  "table 'registers', row 0 (register 'REG_000'): column 'address' holds text "
+		  "'0x10', not an integer" },
+		{ "UPDATE registers SET address = 16.5 WHERE ord = 1",
+		  "table 'registers', row 1 (register 'REG_001'): column 'address' holds a real "
+		  "'16.5', not an integer" },
+		{ "UPDATE registers SET subnode = 'one' WHERE ord = 2",
+		  "row 2 (register 'REG_002'): column 'subnode' holds text 'one'" },
+		{ "UPDATE registers SET dtype = x'01' WHERE ord = 4",
+		  "row 4 (register 'REG_004'): column 'dtype' holds a blob, not an integer" },
+		{ "UPDATE registers SET access = 'rw' WHERE ord = 5",
+		  "row 5 (register 'REG_005'): column 'access' holds text 'rw'" },
+		{ "UPDATE enums SET value = 'On' WHERE reg_ord = 2 AND ord = 1",
+		  "table 'enums', row 1 (register 'REG_002'): column 'value' holds text 'On', "
+		  "not an integer" },
+		{ "UPDATE bitfields SET start_bit = 0.5 WHERE reg_ord = 3 AND ord = 1",
+		  "table 'bitfields', row 1 (register 'REG_003'): column 'start_bit' holds a "
+		  "real '0.5'" },
+		{ "UPDATE bitfields SET end_bit = 'four' WHERE reg_ord = 7 AND ord = 0",
+		  "table 'bitfields', row 3 (register 'REG_007'): column 'end_bit' holds text "
+		  "'four'" },
+		{ "UPDATE labels SET reg_ord = 'x' WHERE reg_ord = 0 AND ord = 0",
+		  "column 'reg_ord' holds text 'x', not an integer" },
+		{ "UPDATE errors SET code = '0x3241' WHERE ord = 0",
+		  "table 'errors', row 0: column 'code' holds text '0x3241', not an integer" },
+		{ "UPDATE dict_tables SET axis = 'one' WHERE ord = 0",
+		  "table 'dict_tables', row 0: column 'axis' holds text 'one', not an integer" },
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ax_dict *dict = (ax_dict *)(uintptr_t)1;
+		ax_db_model *models = NULL;
+		char path[160], want[512];
+		ax_db *db = NULL;
+		int64_t id;
+		int err;
+
+		/* A fresh database per case, changed behind the library's back. */
+		(void)snprintf(path, sizeof(path), "%s/case%zu.db", fx->dir, i);
+		ok(ax_db_open(&db, path, AX_DB_CREATE));
+		assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+		assert_int_equal(ax_db_list(db, &models), 1);
+		id = models[0].id;
+		ax_db_models_free(models, 1);
+		ok(ax_db_load(db, id, &dict));
+		ax_dict_unref(dict);
+		dict = (ax_dict *)(uintptr_t)1;
+
+		sql_exec(path, cases[i].sql);
+		err = ax_db_load(db, id, &dict);
+		(void)snprintf(want, sizeof(want), "'%s': model %lld, ", path, (long long)id);
+		if (err != AX_EPROTO || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
+		    !strstr(ax_error_last(), cases[i].where))
+			fail_msg("%s: got %d '%s', want AX_EPROTO '%s...%s'", cases[i].sql, err,
+				 ax_error_last(), want, cases[i].where);
+		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
+		ax_db_unref(db);
+	}
+}
+
 /* ---- threads ---- */
 
 #define THREAD_ROUNDS 40
@@ -1546,6 +1622,7 @@ int main(void)
 		T(import_again_and_changed),
 		T(import_bad_file_changes_nothing),
 		T(import_all_registers_refused_keeps_earlier),
+		T(load_refuses_non_integer_columns),
 		T(resolve_rules),
 		T(resolve_reason_optional),
 		cmocka_unit_test(test_db__match_names),

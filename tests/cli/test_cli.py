@@ -732,6 +732,28 @@ def test_db_import_with_every_register_refused_keeps_the_earlier_import(axlink, 
     assert [x["id"] for x in t.json()[0]["registers"]] == ["REG_0", "REG_1", "REG_2"], t
 
 
+def test_db_show_refuses_a_non_integer_address(axlink, tmp_path):
+    """A hand-edited database: 'abc' or 0x10 as text is not address 0x000."""
+    import sqlite3
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, device("axs-200.xdf")).code == 0
+    model = axlink("db", "list", "--db", db, "--json").json()
+    assert len(model) == 1, model
+    with sqlite3.connect(db) as con:
+        (model_id, reg_id), = con.execute("SELECT model_id, id FROM registers WHERE ord = 5")
+        con.execute("UPDATE registers SET address = 'abc' WHERE ord = 5")
+    con.close()
+    for args in ([], ["--json"]):
+        r = axlink("db", "show", "axs-200", "--db", db, *args)
+        assert_failure(r, f"'{db}': model {model_id}, table 'registers', row 5 "
+                          f"(register '{reg_id}'): column 'address' holds text 'abc', "
+                          "not an integer")
+    # Resolving the identity loads the model too, and fails the same way.
+    r = axlink("db", "resolve", model[0]["vendor_id"], model[0]["product_code"],
+               model[0]["revision"], "--db", db)
+    assert_failure(r, "column 'address' holds text 'abc'")
+
+
 def test_db_import_defaults_to_the_user_database(axlink):
     assert not os.path.exists(axlink.user_db)
     r = axlink("db", "import", device("axs-200.xdf"))
