@@ -754,6 +754,49 @@ def test_db_show_refuses_a_non_integer_address(axlink, tmp_path):
     assert_failure(r, "column 'address' holds text 'abc'")
 
 
+def test_db_import_warns_about_duplicate_ids_and_show_lists_each(axlink, tmp_path):
+    """tests/data/duplicate_ids.xdf: DUP_REG three times on subnode 1, once on 2."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "duplicate_ids.xdf"))
+    lines = open(data, encoding="utf-8").read().splitlines()
+    line = {a: 1 + next(i for i, t in enumerate(lines) if f'address="{a}"' in t)
+            for a in ("0x010", "0x020", "0x040")}
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data)
+    assert r.code == 0, r
+    assert "5 skipped" not in r.out and "0 skipped, 2 warning(s)" in r.out, r
+    for a in ("0x020", "0x040"):
+        assert (f"axlink: warning: {data}:{line[a]}: register 'DUP_REG' (address {a}): "
+                f"subnode 1 already has this id at line {line['0x010']} (address 0x010)") \
+            in r.err, r
+    # Every register shows, each at its own address.
+    m = axlink("db", "show", "dup-1", "--db", db, "--json").json()[0]
+    got = [(x["id"], x["subnode"], x["address"]) for x in m["registers"]]
+    assert got == [("DUP_REG", 1, "0x010"), ("UNIQUE_REG", 1, "0x011"), ("DUP_REG", 1, "0x020"),
+                   ("DUP_REG", 2, "0x030"), ("DUP_REG", 1, "0x040")], got
+    t = axlink("db", "show", "dup-1", "--db", db)
+    assert t.code == 0, t
+    rows = [ln.split()[:3] for ln in t.out.splitlines() if ln.strip().startswith("DUP_REG")]
+    assert rows == [["DUP_REG", "1", "0x010"], ["DUP_REG", "1", "0x020"],
+                    ["DUP_REG", "2", "0x030"], ["DUP_REG", "1", "0x040"]], t
+
+
+def test_db_import_skips_subnodes_mcb_cannot_address(axlink, tmp_path):
+    """tests/data/axes_beyond_mcb.xdf: registers on subnodes 16 and 17, an Axis 16."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "axes_beyond_mcb.xdf"))
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data, "--json")
+    assert r.code == 0, r
+    rep = r.json()[0]
+    assert rep["registers"] == {"ETH": 3} and rep["skipped"] == 3, rep
+    beyond = [w for w in rep["warnings"] if "is beyond the MCB subnodes 0..15" in w]
+    assert len(beyond) == 4 and all(re.match(re.escape(data) + r":\d+: ", w) for w in beyond), rep
+    assert sum(w.endswith(", skipped") for w in rep["warnings"]) == rep["skipped"], rep
+    m = axlink("db", "show", "ax-16", "--db", db, "--json").json()[0]
+    assert m["axes"] == 1, m
+    assert sorted((x["id"], x["subnode"]) for x in m["registers"]) == \
+        [("DRV_AXIS_NUMBER", 0), ("DRV_STATE_STATUS", 1), ("LAST_AXIS_STATUS", 15)], m
+
+
 def test_db_import_defaults_to_the_user_database(axlink):
     assert not os.path.exists(axlink.user_db)
     r = axlink("db", "import", device("axs-200.xdf"))
