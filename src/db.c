@@ -1040,6 +1040,26 @@ void ax_db_models_free(ax_db_model *models, size_t n)
 	free(models);
 }
 
+/* A listed model's vendor, product, revision and format version, checked. */
+static int db_model_ids(ax_db *db, sqlite3_stmt *st, int64_t row, ax_db_model *m)
+{
+	static const int cols[] = { 1, 2, 3, 11 };
+	struct db_row where = { m->id, "models", row, NULL };
+	int64_t v[4];
+	int err = db_row_ints(db, &where, st, cols, 4, v);
+
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < 4; i++)
+		if (v[i] < 0 || v[i] > UINT32_MAX)
+			return db_corrupt(db, m->id, "models");
+	m->vendor_id = (uint32_t)v[0];
+	m->product_code = (uint32_t)v[1];
+	m->revision = (uint32_t)v[2];
+	m->format_version = (unsigned int)v[3];
+	return 0;
+}
+
 /* Caller holds db->lock. Runs ST_MODEL_LIST or, for @source_id > 0, ST_MODEL_LIST_SOURCE. */
 static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, size_t *n_out)
 {
@@ -1069,10 +1089,10 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 		}
 		m = &models[n++];
 		memset(m, 0, sizeof(*m));
-		m->id = sqlite3_column_int64(st, 0);
-		m->vendor_id = (uint32_t)sqlite3_column_int64(st, 1);
-		m->product_code = (uint32_t)sqlite3_column_int64(st, 2);
-		m->revision = (uint32_t)sqlite3_column_int64(st, 3);
+		m->id = sqlite3_column_int64(st, 0); /* the rowid: always an integer */
+		err = db_model_ids(db, st, (int64_t)n - 1, m);
+		if (err < 0)
+			break;
 		m->name = dup_or_null(col_text(st, 4), &failed);
 		m->part_number = dup_or_null(col_text(st, 5), &failed);
 		m->firmware_version = dup_or_null(col_text(st, 6), &failed);
@@ -1080,14 +1100,14 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 		m->family = dup_or_null(col_text(st, 8), &failed);
 		m->source = dup_or_null(col_text(st, 9), &failed);
 		m->sha256 = dup_or_null(col_text(st, 10), &failed);
-		m->format_version = (unsigned int)sqlite3_column_int64(st, 11);
 		m->registers = (size_t)sqlite3_column_int64(st, 12);
 		if (failed)
 			break;
 	}
-	if (failed)
+	/* err < 0: a corrupt row, already said. */
+	if (err >= 0 && failed)
 		err = ax__error_oom();
-	else if (rc != SQLITE_DONE)
+	else if (err >= 0 && rc != SQLITE_DONE)
 		err = db_error(db, rc, "listing models");
 	(void)sqlite3_reset(st);
 	if (err < 0) {

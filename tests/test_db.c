@@ -1493,6 +1493,40 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 		ax_db_unref(db);
 	}
+
+	/* A model row: listing says which, rather than listing product 0x00000000. */
+	{
+		static const char *const list_cases[][2] = {
+			{ "UPDATE models SET product = 'abc'",
+			  "table 'models', row 0: column 'product' holds text 'abc', not an "
+			  "integer" },
+			{ "UPDATE models SET revision = 1.5",
+			  "table 'models', row 0: column 'revision' holds a real '1.5'" },
+			{ "UPDATE models SET vendor = 4294967296",
+			  "has a corrupt row in 'models'" },
+		};
+
+		for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
+			ax_db_model *models = (ax_db_model *)(uintptr_t)1;
+			char path[160], want[256];
+			ax_db *db = NULL;
+			int err;
+
+			(void)snprintf(path, sizeof(path), "%s/list%zu.db", fx->dir, i);
+			ok(ax_db_open(&db, path, AX_DB_CREATE));
+			assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+			sql_exec(path, list_cases[i][0]);
+			err = ax_db_list(db, &models);
+			(void)snprintf(want, sizeof(want), "'%s': model 1", path);
+			if (err != AX_EPROTO || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
+			    !strstr(ax_error_last(), list_cases[i][1]))
+				fail_msg("%s: got %d '%s', want AX_EPROTO '%s...%s'",
+					 list_cases[i][0], err, ax_error_last(), want,
+					 list_cases[i][1]);
+			assert_ptr_equal(models, (ax_db_model *)(uintptr_t)1);
+			ax_db_unref(db);
+		}
+	}
 }
 
 /* ---- threads ---- */
