@@ -813,6 +813,108 @@ def test_db_import_reports_skipped_registers_with_file_and_line(axlink, tmp_path
         assert f"axlink: warning: {w}\n" in t.err, t
 
 
+def model_xdf(path, firmware, dtype=True):
+    """A version 3 file of one model (product 0x10064 rev 0x10002, ETH), three registers;
+    without dtype every register lacks a mandatory attribute."""
+    regs = "".join(f'      <MCBRegister address="0x{0x100 + i:03x}" subnode="1" access="r" '
+                   + ('dtype="u16" ' if dtype else "") + f'id="REG_{i}"/>\n' for i in range(3))
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<IngeniaDictionary>\n'
+                    "  <Header><Version>3.0</Version></Header>\n  <Body>\n  <Devices>\n"
+                    '    <ETHDevice ProductCode="0x00010064" RevisionNumber="0x00010002" '
+                    f'name="axs-100" firmwareVersion="{firmware}">\n'
+                    f"     <MCBRegisters>\n{regs}     </MCBRegisters>\n"
+                    "    </ETHDevice>\n  </Devices>\n  </Body>\n</IngeniaDictionary>\n",
+                    encoding="utf-8")
+
+
+def test_db_import_with_every_register_refused_keeps_the_earlier_import(axlink, tmp_path):
+    good, bad = tmp_path / "good.xdf", tmp_path / "bad.xdf"
+    model_xdf(good, "1.2.0")
+    model_xdf(bad, "9.9.9", dtype=False)
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, good).code == 0
+    before = axlink("db", "list", "--db", db, "--json").json()
+    assert [(x["registers"], x["firmware_version"]) for x in before] == [(3, "1.2.0")], before
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", "--db", db, bad, *args)
+        assert r.code == 1, r
+        assert f"{bad}: model 'axs-100'" in r.err and "has no register to import" in r.err, r
+        # The first reason, with its file and line.
+        assert re.search(re.escape(f"first: {bad}:") + r"\d+: register 'REG_0': missing "
+                         r"attribute 'dtype', skipped", r.err), r
+        if not args:
+            assert f"0 of 1 file(s) imported into {db}" in r.err, r
+        assert r.out == "", r
+        assert axlink("db", "list", "--db", db, "--json").json() == before
+    t = axlink("db", "show", "axs-100", "--db", db, "--json")
+    assert [x["id"] for x in t.json()[0]["registers"]] == ["REG_0", "REG_1", "REG_2"], t
+
+
+def test_db_show_refuses_a_non_integer_address(axlink, tmp_path):
+    """A hand-edited database: 'abc' or 0x10 as text is not address 0x000."""
+    import sqlite3
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, device("axs-200.xdf")).code == 0
+    model = axlink("db", "list", "--db", db, "--json").json()
+    assert len(model) == 1, model
+    with sqlite3.connect(db) as con:
+        (model_id, reg_id), = con.execute("SELECT model_id, id FROM registers WHERE ord = 5")
+        con.execute("UPDATE registers SET address = 'abc' WHERE ord = 5")
+    con.close()
+    for args in ([], ["--json"]):
+        r = axlink("db", "show", "axs-200", "--db", db, *args)
+        assert_failure(r, f"'{db}': model {model_id}, table 'registers', row 5 "
+                          f"(register '{reg_id}'): column 'address' holds text 'abc', "
+                          "not an integer")
+    # Resolving the identity loads the model too, and fails the same way.
+    r = axlink("db", "resolve", model[0]["vendor_id"], model[0]["product_code"],
+               model[0]["revision"], "--db", db)
+    assert_failure(r, "column 'address' holds text 'abc'")
+
+
+def test_db_import_warns_about_duplicate_ids_and_show_lists_each(axlink, tmp_path):
+    """tests/data/duplicate_ids.xdf: DUP_REG three times on subnode 1, once on 2."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "duplicate_ids.xdf"))
+    lines = open(data, encoding="utf-8").read().splitlines()
+    line = {a: 1 + next(i for i, t in enumerate(lines) if f'address="{a}"' in t)
+            for a in ("0x010", "0x020", "0x040")}
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data)
+    assert r.code == 0, r
+    assert "5 skipped" not in r.out and "0 skipped, 2 warning(s)" in r.out, r
+    for a in ("0x020", "0x040"):
+        assert (f"axlink: warning: {data}:{line[a]}: register 'DUP_REG' (address {a}): "
+                f"subnode 1 already has this id at line {line['0x010']} (address 0x010)") \
+            in r.err, r
+    # Every register shows, each at its own address.
+    m = axlink("db", "show", "dup-1", "--db", db, "--json").json()[0]
+    got = [(x["id"], x["subnode"], x["address"]) for x in m["registers"]]
+    assert got == [("DUP_REG", 1, "0x010"), ("UNIQUE_REG", 1, "0x011"), ("DUP_REG", 1, "0x020"),
+                   ("DUP_REG", 2, "0x030"), ("DUP_REG", 1, "0x040")], got
+    t = axlink("db", "show", "dup-1", "--db", db)
+    assert t.code == 0, t
+    rows = [ln.split()[:3] for ln in t.out.splitlines() if ln.strip().startswith("DUP_REG")]
+    assert rows == [["DUP_REG", "1", "0x010"], ["DUP_REG", "1", "0x020"],
+                    ["DUP_REG", "2", "0x030"], ["DUP_REG", "1", "0x040"]], t
+
+
+def test_db_import_skips_subnodes_mcb_cannot_address(axlink, tmp_path):
+    """tests/data/axes_beyond_mcb.xdf: registers on subnodes 16 and 17, an Axis 16."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "axes_beyond_mcb.xdf"))
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data, "--json")
+    assert r.code == 0, r
+    rep = r.json()[0]
+    assert rep["registers"] == {"ETH": 3} and rep["skipped"] == 3, rep
+    beyond = [w for w in rep["warnings"] if "is beyond the MCB subnodes 0..15" in w]
+    assert len(beyond) == 4 and all(re.match(re.escape(data) + r":\d+: ", w) for w in beyond), rep
+    assert sum(w.endswith(", skipped") for w in rep["warnings"]) == rep["skipped"], rep
+    m = axlink("db", "show", "ax-16", "--db", db, "--json").json()[0]
+    assert m["axes"] == 1, m
+    assert sorted((x["id"], x["subnode"]) for x in m["registers"]) == \
+        [("DRV_AXIS_NUMBER", 0), ("DRV_STATE_STATUS", 1), ("LAST_AXIS_STATUS", 15)], m
+
+
 def test_db_import_defaults_to_the_user_database(axlink):
     assert not os.path.exists(axlink.user_db)
     r = axlink("db", "import", device("axs-200.xdf"))
