@@ -27,9 +27,6 @@ static void ctx_destroy(ax_ctx *ctx)
 	for (size_t i = 0; i < ctx->n_dirs; i++)
 		free(ctx->dirs[i]);
 	free(ctx->dirs);
-	for (size_t i = 0; i < ctx->n_deferred; i++)
-		free(ctx->deferred[i].msg);
-	free(ctx->deferred);
 	ax__ctx_dbs_free(ctx->dbs);
 	pthread_mutex_destroy(&ctx->db_lock);
 	free(ctx->drives); /* empty: every drive holds the context through its link */
@@ -84,7 +81,7 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	ctx->timeout_ms = opts->timeout_ms;
 
 	/* Search order, DESIGN §3: API folders, AXLINK_PLUGIN_PATH, beside the library. */
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	for (const char *const *dir = opts->plugin_paths; dir && *dir; dir++)
 		(void)ax__loader_load_dir(ctx, *dir, 0);
 	env = getenv("AXLINK_PLUGIN_PATH");
@@ -96,7 +93,7 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 		if (dir)
 			(void)ax__loader_load_dir(ctx, dir, AX__LOADER_BUILTIN);
 		else
-			AX_LOG_DEFER(ctx, AX_LOG_WARN, "core",
+			AX_LOG_AT(ctx, AX_LOG_WARN, "core",
 				     "cannot locate libaxlink on disk; no default plugin folder");
 		free(dir);
 	}
@@ -129,7 +126,7 @@ int ax_ctx_add_plugin_dir(ax_ctx *ctx, const char *dir)
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(dir);
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	n = ax__loader_load_dir(ctx, dir, AX__LOADER_MISSING_IS_ERROR);
 	ax__ctx_unlock(ctx);
 	return n;
@@ -141,7 +138,7 @@ int ax_ctx_load_plugin(ax_ctx *ctx, const char *path)
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(path);
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	err = ax__loader_load_file(ctx, path);
 	ax__ctx_unlock(ctx);
 	return err;
@@ -153,9 +150,9 @@ size_t ax_ctx_plugin_count(ax_ctx *ctx)
 
 	if (!ctx)
 		return 0;
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	n = ctx->n_rows;
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return n;
 }
 
@@ -165,7 +162,7 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(out);
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	if (index >= ctx->n_rows) {
 		err = ax__error_set(AX_ENOTFOUND, "load report has %zu row(s), no row %zu",
 				    ctx->n_rows, index);
@@ -183,7 +180,7 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 		out->message = r->message;
 		out->flags = r->flags;
 	}
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return err;
 }
 
@@ -202,11 +199,11 @@ int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out)
 {
 	struct ax_plugin *found = NULL;
 
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	for (size_t i = 0; i < ctx->n_plugins && !found; i++)
 		if (!strcmp(ctx->plugins[i]->desc.scheme, scheme))
 			found = ctx->plugins[i];
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	if (!found) {
 		return ax__error_set(AX_ENOTFOUND,
 				     "no transport plugin for scheme '%s' (see 'axlink plugins')",

@@ -16,6 +16,7 @@
 #include "axlink/ctx.h"
 #include "axlink/plugin.h"
 #include "error.h"
+#include "log.h"
 
 /* One loaded plugin. Immutable after loading; owned by its context. */
 struct ax_plugin {
@@ -35,13 +36,6 @@ struct plugin_row {
 	unsigned int flags;         /* AX_PLUGIN_FLAG_* */
 };
 
-/* A log line formatted under a library lock, emitted once it is released. */
-struct ax__log_line {
-	int level;
-	const char *origin;         /* a string literal */
-	char *msg;
-};
-
 struct ax_ctx {
 	atomic_int refs;
 	pthread_mutex_t lock;       /* guards the registry: plugins, rows, dirs */
@@ -51,8 +45,6 @@ struct ax_ctx {
 	size_t n_rows;
 	char **dirs;                /* real paths of folders already scanned */
 	size_t n_dirs;
-	struct ax__log_line *deferred; /* logged by ax__ctx_unlock(), never under the lock */
-	size_t n_deferred;
 	atomic_int log_level;
 	pthread_mutex_t log_lock;   /* guards log_cb and log_userdata */
 	ax_log_cb log_cb;
@@ -70,48 +62,16 @@ struct ax_ctx {
 	struct ax__ctx_dbs *dbs;    /* NULL until the first resolve */
 };
 
-/* Logging with the level tested before formatting. */
-int ax__log_enabled(ax_ctx *ctx, int level);
-void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...) AX__PRINTF(4, 5);
-void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_list ap)
-	AX__PRINTF(4, 0);
-/* Initial level from AXLINK_LOG, or WARN. */
-int ax__log_level_from_env(void);
-
-#define AX_LOG_AT(ctx, lvl, origin, ...)                                                       \
-	do {                                                                                   \
-		if (ax__log_enabled((ctx), (lvl)))                                             \
-			ax__log((ctx), (lvl), (origin), __VA_ARGS__);                          \
-	} while (0)
-#define AX_LOG_ERROR(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_ERROR, origin, __VA_ARGS__)
-#define AX_LOG_WARN(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_WARN, origin, __VA_ARGS__)
-#define AX_LOG_INFO(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_INFO, origin, __VA_ARGS__)
-#define AX_LOG_DEBUG(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_DEBUG, origin, __VA_ARGS__)
-#define AX_LOG_TRACE(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_TRACE, origin, __VA_ARGS__)
-
-/*
- * Logging with ctx->lock held: log.h promises callbacks never run under a
- * library lock (a callback may well call back into the context), so the
- * line is queued on the context and emitted by ax__ctx_unlock().
- */
-void ax__log_defer(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...)
-	AX__PRINTF(4, 5);
-#define AX_LOG_DEFER(ctx, lvl, origin, ...)                                                    \
-	do {                                                                                   \
-		if (ax__log_enabled((ctx), (lvl)))                                             \
-			ax__log_defer((ctx), (lvl), (origin), __VA_ARGS__);                    \
-	} while (0)
-/* Release ctx->lock, then emit the lines queued under it, in order. */
+/* Take ctx->lock with log lines held until ax__ctx_unlock() (log.h). */
+void ax__ctx_lock(ax_ctx *ctx);
+/* Release ctx->lock, then emit the lines logged under it, in order. */
 void ax__ctx_unlock(ax_ctx *ctx);
 
 /* ax__loader_load_dir() flags. */
 #define AX__LOADER_MISSING_IS_ERROR 0x1u /* a folder that cannot be read is an error */
 #define AX__LOADER_BUILTIN 0x2u          /* the folder beside the library */
 
-/*
- * Loader (loader.c). Caller holds ctx->lock for both and releases it with
- * ax__ctx_unlock(): the loader only queues its log lines.
- */
+/* Loader (loader.c). Caller holds ctx->lock (ax__ctx_lock()) for both. */
 int ax__loader_load_file(ax_ctx *ctx, const char *path);
 int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags);
 void ax__plugin_free(struct ax_plugin *p);

@@ -64,14 +64,14 @@ static int plugins_snapshot(ax_ctx *ctx, struct plugin_set *out)
 {
 	int err = 0;
 
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	out->n = ctx->n_plugins;
 	out->p = out->n ? malloc(out->n * sizeof(*out->p)) : NULL;
 	if (out->n && !out->p)
 		err = ax__error_oom();
 	else if (out->n)
 		memcpy(out->p, ctx->plugins, out->n * sizeof(*out->p));
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return err;
 }
 

@@ -178,10 +178,10 @@ int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, s
 	err = check_register(link, subnode, address);
 	if (err < 0)
 		return err;
-	pthread_mutex_lock(&link->lock);
+	ax__lock(&link->lock);
 	err = link->plugin->ops.read(link->priv, subnode, address, buf, cap, &len,
 				     atomic_load(&link->timeout_ms));
-	pthread_mutex_unlock(&link->lock);
+	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
 	if (len > cap)
@@ -205,10 +205,10 @@ int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void 
 	if (len > AX_VALUE_MAX)
 		return ax__error_set(AX_ETOOBIG, "value of %zu bytes exceeds the %d-byte limit",
 				     len, AX_VALUE_MAX);
-	pthread_mutex_lock(&link->lock);
+	ax__lock(&link->lock);
 	err = link->plugin->ops.write(link->priv, subnode, address, buf, len,
 				      atomic_load(&link->timeout_ms));
-	pthread_mutex_unlock(&link->lock);
+	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
 	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "wrote %u:0x%03X <- %zu byte(s)",

@@ -7,7 +7,7 @@
  * short of crashing in its own entry function.
  *
  * Everything here runs with ctx->lock held, so log lines are queued
- * (AX_LOG_DEFER) and emitted by the caller's ax__ctx_unlock().
+ * (held, log.h) and emitted by the caller's ax__ctx_unlock().
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -93,14 +93,14 @@ static int report_add(ax_ctx *ctx, const char *path, const ax_transport_desc *ab
 	ctx->n_rows++;
 
 	if (status == AX_PLUGIN_LOADED) {
-		AX_LOG_DEFER(ctx, AX_LOG_DEBUG, "loader", "loaded '%s' (scheme '%s')", path,
+		AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader", "loaded '%s' (scheme '%s')", path,
 			     r->scheme);
 		return 0;
 	}
 	if (status == AX_PLUGIN_SHADOWED)
-		AX_LOG_DEFER(ctx, AX_LOG_INFO, "loader", "'%s': %s", path, msg);
+		AX_LOG_AT(ctx, AX_LOG_INFO, "loader", "'%s': %s", path, msg);
 	else
-		AX_LOG_DEFER(ctx, AX_LOG_WARN, "loader", "'%s' not loaded (%s): %s", path,
+		AX_LOG_AT(ctx, AX_LOG_WARN, "loader", "'%s' not loaded (%s): %s", path,
 			     ax_plugin_status_name(status), msg);
 	return ax__error_set(code, "plugin '%s' %s: %s", path, ax_plugin_status_name(status), msg);
 }
@@ -375,7 +375,7 @@ static void report_override(ax_ctx *ctx, const struct ax_plugin *w, const char *
 		}
 		break;
 	}
-	AX_LOG_DEFER(ctx, AX_LOG_WARN, "loader",
+	AX_LOG_AT(ctx, AX_LOG_WARN, "loader",
 		     "'%s' overrides the built-in '%s' transport '%s'; if that is not meant, "
 		     "remove it from the plugin search path",
 		     w->path, w->desc.scheme, builtin_path);
@@ -617,14 +617,14 @@ int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags)
 		if (missing_is_error)
 			return ax__error_set(AX_ENOTFOUND, "plugin folder '%s': %s", dir,
 					     strerror(e));
-		AX_LOG_DEFER(ctx, AX_LOG_DEBUG, "loader", "plugin folder '%s': %s, skipping", dir,
+		AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader", "plugin folder '%s': %s, skipping", dir,
 			     strerror(e));
 		return 0;
 	}
 	/* The same folder reached twice (say, AXLINK_PLUGIN_PATH naming the default) loads once. */
 	for (size_t i = 0; i < ctx->n_dirs; i++) {
 		if (!strcmp(ctx->dirs[i], real)) {
-			AX_LOG_DEFER(ctx, AX_LOG_DEBUG, "loader",
+			AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader",
 				     "plugin folder '%s' already scanned", real);
 			return 0;
 		}
@@ -636,7 +636,7 @@ int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags)
 		if (missing_is_error)
 			return ax__error_set(e == EACCES ? AX_EACCESS : AX_ENOTFOUND,
 					     "plugin folder '%s': %s", dir, strerror(e));
-		AX_LOG_DEFER(ctx, AX_LOG_WARN, "loader", "plugin folder '%s': %s, ignoring", dir,
+		AX_LOG_AT(ctx, AX_LOG_WARN, "loader", "plugin folder '%s': %s, ignoring", dir,
 			     strerror(e));
 		return 0;
 	}
@@ -650,9 +650,9 @@ int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags)
 	/* A folder others may write: none of its files is what its owner put there. */
 	if (stat(real, &st) == 0 && trust_check(&st, 1, real, why, sizeof(why)) < 0) {
 		untrusted = 1;
-		AX_LOG_DEFER(ctx, AX_LOG_WARN, "loader", "plugin folder not used: %s", why);
+		AX_LOG_AT(ctx, AX_LOG_WARN, "loader", "plugin folder not used: %s", why);
 	}
-	AX_LOG_DEFER(ctx, AX_LOG_DEBUG, "loader", "scanning '%s': %d candidate(s)", real, n);
+	AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader", "scanning '%s': %d candidate(s)", real, n);
 	for (int i = 0; i < n; i++) {
 		int len = snprintf(path, sizeof(path), "%s/%s", real, list[i]->d_name);
 

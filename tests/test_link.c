@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
 #include "testctx.h"
@@ -368,6 +369,49 @@ static void test_link__release_orders(void **state)
 	assert_null(ax_ctx_unref(NULL));
 }
 
+/*
+ * log.h: a log callback never runs under a library lock. The plugin logs
+ * each frame at TRACE while the link's lock is held; a callback that uses
+ * the same link from there deadlocked before those lines were held until
+ * the unlock. alarm() turns a regression into a failure, not a hang.
+ */
+struct reuse {
+	ax_link *link;
+	int depth, reads, nested_ok;
+	uint32_t product;
+};
+
+static void reuse_log(int level, const char *origin, const char *message, void *userdata)
+{
+	struct reuse *r = userdata;
+
+	(void)message;
+	if (level != AX_LOG_TRACE || strcmp(origin, "virtual") != 0 || r->depth > 0)
+		return;
+	r->depth++;
+	r->reads++;
+	if (ax_link_read_u32(r->link, 0, REG_PRODUCT, &r->product) == 0)
+		r->nested_ok++;
+	r->depth--;
+}
+
+static void test_link__log_callback_reuses_the_link(void **state)
+{
+	struct fixture *f = *state;
+	struct reuse r = { .link = f->link };
+	uint32_t vendor = 0;
+
+	ax_ctx_set_log(f->ctx, AX_LOG_TRACE, reuse_log, &r);
+	alarm(20);
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_VENDOR, &vendor), 0);
+	alarm(0);
+	ax_ctx_set_log(f->ctx, AX_LOG_WARN, NULL, NULL);
+	assert_int_equal(vendor, VENDOR_ID);
+	assert_true(r.reads > 0);
+	assert_int_equal(r.nested_ok, r.reads);
+	assert_int_equal(r.product, AXS100_PRODUCT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +426,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_link__threads_share_one_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link__write_float_refuses_nonfinite, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_link__log_callback_reuses_the_link, setup,
 						teardown),
 		cmocka_unit_test(test_link__release_orders),
 	};
