@@ -32,6 +32,7 @@
 
 #include "discover.h"
 #include "scan.h"
+#include "util.h"
 
 /* How often a waiting collector looks at the cancel token (it cannot signal us). */
 #define CANCEL_POLL_NS 10000000u
@@ -49,14 +50,6 @@ int ax__discover_workers_alive(void)
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint32_t ms_between(uint64_t from, uint64_t to)
 {
@@ -180,7 +173,7 @@ static int run_new(struct ax__discover_run **out, size_t n_workers, ax_cancel *c
 
 static int run_should_stop(struct ax__discover_run *run)
 {
-	return atomic_load(&run->stop) || now_ns() >= run->deadline ||
+	return atomic_load(&run->stop) || ax__now_ns() >= run->deadline ||
 	       ax_cancel_requested(run->cancel);
 }
 
@@ -204,7 +197,7 @@ static int worker_emit(struct ax__sink *sink, const ax_scan_result *r)
 		return ax__error_oom();
 	it->next = NULL;
 	it->target = w->target;
-	it->at_ns = now_ns();
+	it->at_ns = ax__now_ns();
 	ax__scan_result_copy(&it->r, r, it->text);
 
 	pthread_mutex_lock(&run->lock);
@@ -245,7 +238,7 @@ static void *worker_main(void *arg)
 	w->finished = 1;
 	w->error = err < 0 ? err : 0;
 	w->message = message;
-	w->t1 = now_ns();
+	w->t1 = ax__now_ns();
 	late = run->closed;
 	pthread_cond_signal(&run->cond);
 	pthread_mutex_unlock(&run->lock);
@@ -714,7 +707,7 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 			return 0;
 		}
 		/* At the deadline the caller gets control back, even from a chatty plugin. */
-		if (now_ns() >= run->deadline)
+		if (ax__now_ns() >= run->deadline)
 			break;
 		if (it) {
 			run_pop(run);
@@ -754,7 +747,7 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 		}
 		if (pending == 0 || run->head)
 			continue;
-		now = now_ns();
+		now = ax__now_ns();
 		if (now >= run->deadline)
 			break;
 		wake = run->deadline;
@@ -783,13 +776,13 @@ static int run_all_finished(const struct ax__discover_run *run)
 static void run_close(struct ax__discover_session *s, struct ax__discover_run *run,
                       unsigned grace_ms)
 {
-	uint64_t until = now_ns() + (uint64_t)grace_ms * 1000000u;
+	uint64_t until = ax__now_ns() + (uint64_t)grace_ms * 1000000u;
 	int lingers = 0;
 
 	pthread_mutex_lock(&run->lock);
 	run->closed = 1;
 	atomic_store(&run->stop, 1);
-	while (grace_ms && !run_all_finished(run) && now_ns() < until) {
+	while (grace_ms && !run_all_finished(run) && ax__now_ns() < until) {
 		struct timespec ts = {(time_t)(until / 1000000000u), (long)(until % 1000000000u)};
 
 		(void)pthread_cond_timedwait(&run->cond, &run->lock, &ts);
@@ -846,7 +839,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 		return ret;
 	if (margin > SCAN_MARGIN_MAX_MS)
 		margin = SCAN_MARGIN_MAX_MS;
-	t0 = now_ns();
+	t0 = ax__now_ns();
 	run->t0 = t0;
 	run->deadline = t0 + (uint64_t)timeout_ms * 1000000u;
 
@@ -884,7 +877,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 			w->finished = 1;
 			w->error = AX_ERROR;
 			w->message = strdup("cannot start a scan thread");
-			w->t1 = now_ns();
+			w->t1 = ax__now_ns();
 			n_run++;
 			continue;
 		}
@@ -944,7 +937,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 		        : status == AX_DISCOVER_CANCELLED ? "cancelled"
 		                                          : w->message,
 		        w->delivered_ok, w->delivered,
-		        finished ? ms_between(run->t0, w->t1) : ms_between(run->t0, now_ns()));
+		        finished ? ms_between(run->t0, w->t1) : ms_between(run->t0, ax__now_ns()));
 	}
 	for (size_t i = 0; i < run->n_workers; i++) {
 		found += (int)run->workers[i].delivered_ok;

@@ -23,17 +23,10 @@
 
 #include "discover.h"
 #include "scan.h"
+#include "util.h"
 
 /* How often a sleeping monitor looks at the cancel token. */
 #define CANCEL_POLL_NS 10000000u
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static const char *nz(const char *s)
 {
@@ -448,7 +441,7 @@ static int wait_until(struct ax__discover_session *s, struct monitor *m, uint64_
 	pthread_mutex_lock(&m->q.lock);
 	for (;;) {
 		struct native_event *ev = m->q.head;
-		uint64_t now = now_ns(), wake;
+		uint64_t now = ax__now_ns(), wake;
 		struct timespec ts;
 		int ret;
 
@@ -535,7 +528,7 @@ int ax_monitor(ax_ctx *ctx, const char *spec, const ax_monitor_options *opts,
 	AX_LOG_DEBUG(ctx, "discover", "monitoring '%s': %zu target(s), every %d ms", nz(spec),
 	             s.plan.n, period);
 	for (;;) {
-		uint64_t start = now_ns();
+		uint64_t start = ax__now_ns();
 
 		ret = ax__discover_session_round(&s, timeout, &all_failed);
 		if (ret == AX_ECANCELED && ax_cancel_requested(opts->cancel)) {

@@ -10,6 +10,7 @@
 #include "ctx.h"
 #include "scan.h"
 #include "uri.h"
+#include "util.h"
 
 static struct ax_plugin *host_plugin(const ax_host *host)
 {
@@ -58,10 +59,7 @@ static int host_drive_error(const ax_host *host, uint32_t drive_code, int comman
 
 static uint64_t host_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return ax__now_ns();
 }
 
 static void *host_alloc(size_t size)

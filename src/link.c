@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "uri.h"
 #include "value.h"
+#include "util.h"
 
 struct ax_link {
 	atomic_int refs;
@@ -262,22 +263,6 @@ int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dt
 	return 0;
 }
 
-/* Little-endian helpers: values are little-endian on the wire whatever the host. */
-static uint64_t le_get(const uint8_t *b, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = n; i-- > 0;)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-static void le_put(uint8_t *b, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++, v >>= 8)
-		b[i] = (uint8_t)v;
-}
-
 static int read_int(ax_link *link, unsigned subnode, uint32_t address, int dtype, uint64_t *out)
 {
 	uint8_t b[8];
@@ -286,7 +271,7 @@ static int read_int(ax_link *link, unsigned subnode, uint32_t address, int dtype
 
 	if (err < 0)
 		return err;
-	*out = le_get(b, len);
+	*out = ax__le_get(b, len);
 	return 0;
 }
 
@@ -294,7 +279,7 @@ static int write_int(ax_link *link, unsigned subnode, uint32_t address, uint64_t
 {
 	uint8_t b[8];
 
-	le_put(b, v, n);
+	ax__le_put(b, v, n);
 	return ax_link_write(link, subnode, address, b, n);
 }
 
@@ -348,7 +333,7 @@ int ax_link_write_float(ax_link *link, unsigned subnode, uint32_t address, float
 	int err;
 
 	memcpy(&bits, &value, sizeof(bits));
-	le_put(b, bits, sizeof(b));
+	ax__le_put(b, bits, sizeof(b));
 	err = ax__value_check(AX_DTYPE_FLOAT, b, sizeof(b), 0);
 	if (err < 0) {
 		ax__error_prefix("register 0x%03X (subnode %u)", (unsigned)address, subnode);
@@ -546,7 +531,7 @@ static int range_outside(int dtype, const uint8_t *b, size_t len, const char *lo
 	case AX_DTYPE_S16:
 	case AX_DTYPE_S32:
 	case AX_DTYPE_S64: {
-		uint64_t u = le_get(b, len);
+		uint64_t u = ax__le_get(b, len);
 		int64_t v, min, max;
 
 		if (len < 8 && (u >> (8 * len - 1)) & 1)
@@ -560,14 +545,14 @@ static int range_outside(int dtype, const uint8_t *b, size_t len, const char *lo
 	case AX_DTYPE_U16:
 	case AX_DTYPE_U32:
 	case AX_DTYPE_U64: {
-		uint64_t v = le_get(b, len), min, max;
+		uint64_t v = ax__le_get(b, len), min, max;
 
 		if (!range_parse_u64(lo, &min) || !range_parse_u64(hi, &max) || min > max)
 			return 0;
 		return v < min || v > max;
 	}
 	case AX_DTYPE_FLOAT: {
-		uint32_t bits = (uint32_t)le_get(b, len);
+		uint32_t bits = (uint32_t)ax__le_get(b, len);
 		float v, min, max;
 
 		memcpy(&v, &bits, sizeof(v));

@@ -19,6 +19,7 @@
 
 #include "axlink/plugin.h"
 #include "motion.h"
+#include "util.h"
 
 /* Status word bits (DESIGN §7). */
 #define SW_TARGET_REACHED 0x0400u
@@ -201,14 +202,6 @@ int ax_op_mode_from_code(uint32_t code, int codes)
 }
 
 /* ---- time ---------------------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -525,7 +518,7 @@ static int is_fault(int state)
 static int wait_state(ax_axis *a, const char *op, const char *step, int from, unsigned want,
 		      int timeout_ms, int *state_out, uint16_t *sw_out)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = ax__now_ms() + timeout_ms;
 	uint16_t sw = 0;
 	int state, err;
 
@@ -544,7 +537,7 @@ static int wait_state(ax_axis *a, const char *op, const char *step, int from, un
 		if (is_fault(state) && !(want & (STATE_BIT(AX_CIA402_FAULT) |
 						 STATE_BIT(AX_CIA402_FAULT_REACTION_ACTIVE))))
 			return fault_error(a, op, step, state, sw);
-		if (now_ms() >= deadline)
+		if (ax__now_ms() >= deadline)
 			return ax__error_set(AX_ETIMEDOUT,
 					     "axis %u of '%s': %s: transition '%s' from '%s' did "
 					     "not happen within %d ms: the axis is in '%s', status "
@@ -623,7 +616,7 @@ static int do_fault_reset(ax_axis *a, const char *op, int timeout_ms)
 		err = control(a, CW_FAULT_RESET);
 	if (err < 0)
 		return err;
-	deadline = now_ms() + timeout_ms;
+	deadline = ax__now_ms() + timeout_ms;
 	for (;;) {
 		err = read_status(a, &sw);
 		if (err < 0)
@@ -631,7 +624,7 @@ static int do_fault_reset(ax_axis *a, const char *op, int timeout_ms)
 		state = ax_cia402_decode(sw);
 		if (state >= 0 && !(faults & STATE_BIT(state)))
 			break;
-		if (now_ms() >= deadline)
+		if (ax__now_ms() >= deadline)
 			return fault_reset_timeout(a, op, timeout_ms, state, sw);
 		sleep_ms(a->poll_ms);
 	}
@@ -851,14 +844,14 @@ int ax_axis_set_mode(ax_axis *axis, int mode, int timeout_ms)
 	if (err < 0)
 		return err;
 	timeout_ms = timeout_of(axis, timeout_ms);
-	deadline = now_ms() + timeout_ms;
+	deadline = ax__now_ms() + timeout_ms;
 	for (;;) {
 		err = role_read_i64(axis, mode_display_role(axis), &shown);
 		if (err < 0)
 			return err;
 		if (shown == code)
 			return 0;
-		if (now_ms() >= deadline)
+		if (ax__now_ms() >= deadline)
 			break;
 		sleep_ms(axis->poll_ms);
 	}
@@ -1000,7 +993,7 @@ static int check_move_options(const ax_move_options *o)
 /* Wait until status bit 12 (set-point acknowledge) reads @want (0 or 1) in operation enabled. */
 static int wait_ack(ax_axis *a, unsigned cw, int want, const char *step)
 {
-	int64_t deadline = now_ms() + a->timeout_ms;
+	int64_t deadline = ax__now_ms() + a->timeout_ms;
 	uint16_t sw = 0;
 	int err, state;
 
@@ -1021,7 +1014,7 @@ static int wait_ack(ax_axis *a, unsigned cw, int want, const char *step)
 		}
 		if (!!(sw & SW_SET_POINT_ACK) == want)
 			return 0;
-		if (now_ms() >= deadline) {
+		if (ax__now_ms() >= deadline) {
 			(void)control(a, cw);
 			return ax__error_set(AX_ETIMEDOUT,
 					     "axis %u of '%s': move: '%s' did not happen within %d "
@@ -1166,7 +1159,7 @@ int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb c
 		return ax__error_set(AX_EINVAL, "timeout %d ms: expected >= 0", timeout_ms);
 	if (!timeout_ms)
 		timeout_ms = axis->wait_ms ? axis->wait_ms : DEFAULT_WAIT_MS;
-	deadline = now_ms() + timeout_ms;
+	deadline = ax__now_ms() + timeout_ms;
 	for (;;) {
 		err = read_status(axis, &sw);
 		if (err < 0)
@@ -1192,7 +1185,7 @@ int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb c
 		}
 		if (sw & SW_TARGET_REACHED)
 			return 0;
-		if (now_ms() >= deadline) {
+		if (ax__now_ms() >= deadline) {
 			double pos = 0.0;
 
 			if (role_read(axis, AX_ROLE_POSITION, &pos) < 0)
@@ -1339,7 +1332,7 @@ int ax_axis_home(ax_axis *axis, const ax_home_options *opts)
 		err = control(axis, cw | CW_NEW_SET_POINT);
 	if (err < 0)
 		return err;
-	deadline = now_ms() + timeout_ms;
+	deadline = ax__now_ms() + timeout_ms;
 	for (;;) {
 		err = read_status(axis, &sw);
 		if (err < 0)
@@ -1365,7 +1358,7 @@ int ax_axis_home(ax_axis *axis, const ax_home_options *opts)
 		if ((sw & (SW_SET_POINT_ACK | SW_TARGET_REACHED)) ==
 		    (SW_SET_POINT_ACK | SW_TARGET_REACHED))
 			break;
-		if (now_ms() >= deadline) {
+		if (ax__now_ms() >= deadline) {
 			(void)control(axis, cw);
 			return ax__error_set(AX_ETIMEDOUT,
 					     "axis %u of '%s': home: %s did not finish within %d "

@@ -9,6 +9,7 @@
 #include "ctx.h"
 #include "scan.h"
 #include "uri.h"
+#include "util.h"
 
 #define SCAN_DEFAULT_TIMEOUT_MS 2000
 
@@ -19,14 +20,6 @@ struct scan_sink {
 	int stop;          /* the callback's negative value, once it asked to stop */
 	uint64_t deadline; /* monotonic ns */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static const char *nz(const char *s)
 {
@@ -127,7 +120,7 @@ static int scan_sink_cancelled(struct ax__sink *sink)
 {
 	struct scan_sink *s = (struct scan_sink *)sink;
 
-	return s->stop < 0 || now_ns() >= s->deadline;
+	return s->stop < 0 || ax__now_ns() >= s->deadline;
 }
 
 static const struct ax__sink_ops scan_sink_ops = {
@@ -164,7 +157,7 @@ int ax_scan(ax_ctx *ctx, const char *spec, int timeout_ms, ax_scan_cb cb, void *
 	if (ret < 0)
 		goto out;
 	/* The plugin keeps to the deadline; the margin only stops a runaway one. */
-	sink.deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	sink.deadline = ax__now_ns() + (uint64_t)timeout_ms * 1000000u;
 	AX_LOG_DEBUG(ctx, plugin->desc.scheme, "scanning '%s' for %d ms", spec, timeout_ms);
 	ret = plugin->ops.scan(&plugin->host, uri, timeout_ms, &sink);
 	if (sink.stop < 0)

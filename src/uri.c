@@ -21,6 +21,7 @@
 #include "error.h"
 #include "uri.h"
 #include "axlink/value.h"
+#include "util.h"
 
 #define URI_MAX_PORT 65535
 
@@ -50,17 +51,6 @@ static int uri_is_alpha(char c)
 static int uri_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int uri_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static char *uri_take(struct uri_strings *s, size_t n)
@@ -100,8 +90,8 @@ static int uri_decode(char **out, struct uri_strings *s, const struct uri_src *s
 			p[o++] = in[i];
 			continue;
 		}
-		hi = i + 1 < n ? uri_hex_value(in[i + 1]) : -1;
-		lo = i + 2 < n ? uri_hex_value(in[i + 2]) : -1;
+		hi = i + 1 < n ? ax__hex_digit(in[i + 1]) : -1;
+		lo = i + 2 < n ? ax__hex_digit(in[i + 2]) : -1;
 		if (hi < 0 || lo < 0)
 			return ax__error_set(
 			        AX_EINVAL,
@@ -461,8 +451,7 @@ static int uri_parse_ll(const char *text, long long *out)
 
 	if (err < 0)
 		return err;
-	for (size_t i = sizeof(b); i-- > 0;)
-		v = (v << 8) | b[i];
+	v = ax__le_get(b, sizeof(b));
 	*out = (long long)(int64_t)v;
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "value.h"
+#include "util.h"
 
 /* How much of the caller's text an error message quotes. */
 #define VALUE_QUOTE_MAX 64
@@ -89,17 +90,6 @@ static int value_eq_nocase(const char *a, const char *b)
 	return value_lower(*a) == value_lower(*b);
 }
 
-static int value_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static locale_t value_c_locale;
 static pthread_once_t value_c_locale_once = PTHREAD_ONCE_INIT;
 
@@ -154,21 +144,6 @@ size_t ax_dtype_size(int dtype)
 	return t ? t->size : 0;
 }
 
-static void value_put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t value_get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 static int value_is_signed(int dtype)
 {
 	return dtype == AX_DTYPE_S8 || dtype == AX_DTYPE_S16 || dtype == AX_DTYPE_S32 ||
@@ -201,7 +176,7 @@ static int value_parse_int(const struct value_type *t, const char *text, uint64_
 		p += 2;
 	}
 	/* strtoull would skip blanks and accept a second sign; refuse both. */
-	if (base == 16 ? value_hex_digit(*p) < 0 : !(*p >= '0' && *p <= '9'))
+	if (base == 16 ? ax__hex_digit(*p) < 0 : !(*p >= '0' && *p <= '9'))
 		return ax__error_set(AX_EINVAL, "'%.*s' is not a valid %s (decimal or 0x hex%s)",
 		                     VALUE_QUOTE_MAX, text, t->name,
 		                     is_signed ? ", optional '-'" : "");
@@ -337,7 +312,7 @@ static int value_parse_bytes(const char *text, void *buf, size_t cap, size_t *le
 	uint8_t *out = buf;
 
 	for (size_t i = 0; i < digits; i++)
-		if (value_hex_digit(text[i]) < 0)
+		if (ax__hex_digit(text[i]) < 0)
 			return ax__error_set(AX_EINVAL,
 			                     "bytes value: '%c' at offset %zu is not a hex digit",
 			                     text[i], i);
@@ -355,8 +330,8 @@ static int value_parse_bytes(const char *text, void *buf, size_t cap, size_t *le
 		                     "bytes value of %zu bytes does not fit the %zu-byte buffer", n,
 		                     cap);
 	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)(value_hex_digit(text[2 * i]) * 16 +
-		                   value_hex_digit(text[2 * i + 1]));
+		out[i] = (uint8_t)(ax__hex_digit(text[2 * i]) * 16 +
+		                   ax__hex_digit(text[2 * i + 1]));
 	*len_out = n;
 	return 0;
 }
@@ -420,7 +395,7 @@ int ax_value_parse_flags(int dtype, const char *text, unsigned int flags, void *
 	if (cap < t->size)
 		return ax__error_set(AX_ETOOBIG, "%s value needs %zu bytes, buffer holds %zu",
 		                     t->name, t->size, cap);
-	value_put_le(buf, bits, t->size);
+	ax__le_put(buf, bits, t->size);
 	*len_out = t->size;
 	return 0;
 }
@@ -522,8 +497,135 @@ int ax_value_from_f64(int dtype, double value, unsigned int flags, void *buf, si
 	if (cap < t->size)
 		return ax__error_set(AX_ETOOBIG, "%s value needs %zu bytes, buffer holds %zu",
 		                     t->name, t->size, cap);
-	value_put_le(buf, bits, t->size);
+	ax__le_put(buf, bits, t->size);
 	*len_out = t->size;
+	return 0;
+}
+
+int ax_value_from_i64(int dtype, int64_t value, void *buf, size_t cap, size_t *len_out)
+{
+	const struct value_type *t = value_type_get(dtype);
+	int64_t lo = 0, hi = INT64_MAX;
+
+	AX_ASSERT_ARG(buf || cap == 0);
+	AX_ASSERT_ARG(len_out);
+	if (!t)
+		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+	switch (dtype) {
+	case AX_DTYPE_FLOAT:
+		if ((int64_t)(double)(float)value != value || value == INT64_MAX)
+			return ax__error_set(AX_ERANGE, "%lld is not exact as a float",
+			                     (long long)value);
+		return ax_value_from_f64(dtype, (double)value, 0, buf, cap, len_out);
+	case AX_DTYPE_STR:
+	case AX_DTYPE_BYTES:
+		return ax__error_set(AX_ETYPE, "a %s takes no number (%lld)", t->name,
+		                     (long long)value);
+	case AX_DTYPE_BOOL: hi = 1; break;
+	case AX_DTYPE_U8: hi = UINT8_MAX; break;
+	case AX_DTYPE_S8: lo = INT8_MIN; hi = INT8_MAX; break;
+	case AX_DTYPE_U16: hi = UINT16_MAX; break;
+	case AX_DTYPE_S16: lo = INT16_MIN; hi = INT16_MAX; break;
+	case AX_DTYPE_U32: hi = UINT32_MAX; break;
+	case AX_DTYPE_S32: lo = INT32_MIN; hi = INT32_MAX; break;
+	case AX_DTYPE_S64: lo = INT64_MIN; break;
+	default: break; /* u64: 0..INT64_MAX is what an int64 can say */
+	}
+	if (value < lo || value > hi)
+		return ax__error_set(AX_ERANGE, "%lld does not fit %s (%lld..%lld)",
+		                     (long long)value, t->name, (long long)lo, (long long)hi);
+	if (cap < t->size)
+		return ax__error_set(AX_ETOOBIG, "%s value needs %zu bytes, buffer holds %zu",
+		                     t->name, t->size, cap);
+	ax__le_put(buf, (uint64_t)value, t->size);
+	*len_out = t->size;
+	return 0;
+}
+
+/* The type of @dtype if @len bytes hold a number of it; NULL with the error set. */
+static const struct value_type *value_number_type(int dtype, size_t len)
+{
+	const struct value_type *t = value_type_get(dtype);
+
+	if (!t) {
+		(void)ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+		return NULL;
+	}
+	if (dtype == AX_DTYPE_STR || dtype == AX_DTYPE_BYTES) {
+		(void)ax__error_set(AX_ETYPE, "a %s is not a number", t->name);
+		return NULL;
+	}
+	if (len < t->size) {
+		(void)ax__error_set(AX_ETYPE, "a %s takes %zu bytes, the value has %zu", t->name,
+		                    t->size, len);
+		return NULL;
+	}
+	return t;
+}
+
+/* The raw bits of a number as a signed or unsigned integer, or a float. */
+static void value_decode(const struct value_type *t, const void *buf, uint64_t *raw,
+                         int64_t *i, double *f)
+{
+	*raw = ax__le_get(buf, t->size);
+	switch (t->dtype) {
+	case AX_DTYPE_FLOAT: {
+		uint32_t bits = (uint32_t)*raw;
+		float v;
+
+		memcpy(&v, &bits, sizeof(v));
+		*f = v;
+		*i = 0;
+		return;
+	}
+	case AX_DTYPE_S8: *i = (int8_t)*raw; break;
+	case AX_DTYPE_S16: *i = (int16_t)*raw; break;
+	case AX_DTYPE_S32: *i = (int32_t)*raw; break;
+	case AX_DTYPE_S64: *i = (int64_t)*raw; break;
+	default: *i = (int64_t)*raw; break; /* unsigned and bool; u64 past INT64_MAX wraps */
+	}
+	*f = t->dtype == AX_DTYPE_U64 ? (double)*raw : (double)*i;
+}
+
+int ax_value_to_f64(int dtype, const void *buf, size_t len, double *out)
+{
+	const struct value_type *t;
+	uint64_t raw;
+	int64_t i;
+	double f;
+
+	AX_ASSERT_ARG(buf || len == 0);
+	AX_ASSERT_ARG(out);
+	t = value_number_type(dtype, len);
+	if (!t)
+		return ax_error_last_code();
+	value_decode(t, buf, &raw, &i, &f);
+	*out = f;
+	return 0;
+}
+
+int ax_value_to_i64(int dtype, const void *buf, size_t len, int64_t *out)
+{
+	const struct value_type *t;
+	uint64_t raw;
+	int64_t i;
+	double f;
+
+	AX_ASSERT_ARG(buf || len == 0);
+	AX_ASSERT_ARG(out);
+	t = value_number_type(dtype, len);
+	if (!t)
+		return ax_error_last_code();
+	value_decode(t, buf, &raw, &i, &f);
+	if (dtype == AX_DTYPE_FLOAT) {
+		/* 2^63 is exact as a double: no rounding in the compare. */
+		if (!isfinite(f) || f < -ldexp(1.0, 63) || f >= ldexp(1.0, 63))
+			return ax__error_set(AX_ERANGE, "%g is not an int64", f);
+		i = llround(f);
+	} else if (dtype == AX_DTYPE_U64 && raw > INT64_MAX) {
+		return ax__error_set(AX_ERANGE, "%llu is beyond int64", (unsigned long long)raw);
+	}
+	*out = i;
 	return 0;
 }
 
@@ -599,7 +701,7 @@ int ax_value_format(int dtype, const void *buf, size_t len, char **out)
 	if (len < t->size)
 		return ax__error_set(AX_ETYPE, "%s value needs %zu bytes, got %zu", t->name,
 		                     t->size, len);
-	v = value_get_le(p, t->size);
+	v = ax__le_get(p, t->size);
 	switch (dtype) {
 	case AX_DTYPE_FLOAT: {
 		uint32_t u = (uint32_t)v;
@@ -638,7 +740,7 @@ int ax__value_check(int dtype, const void *buf, size_t len, unsigned int flags)
 
 	if (dtype != AX_DTYPE_FLOAT || len < 4)
 		return 0;
-	u = (uint32_t)value_get_le(buf, 4);
+	u = (uint32_t)ax__le_get(buf, 4);
 	memcpy(&f, &u, sizeof(f));
 	if (isfinite(f))
 		return 0;

@@ -44,6 +44,7 @@
 #include "error.h"
 #include "xdf.h"
 #include "axlink/plugin.h"
+#include "util.h"
 
 /* libxml2 2.12 made the structured error handler take a const error. */
 #if LIBXML_VERSION >= 21200
@@ -189,17 +190,6 @@ static const char *xdf_text(struct xdf *x, xmlNodePtr n)
 	return (const char *)s + start;
 }
 
-static int xdf_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Unsigned number: decimal, or hex with 0x; @hex makes bare digits hex too
  * (addresses and error codes are always hex in XDF). Surrounding blanks are
@@ -229,7 +219,7 @@ static int xdf_parse_u64(const char *s, int hex, uint64_t max, uint64_t *out)
 		p += 2;
 	}
 	/* strtoull would take a sign or blanks here; a digit must come first. */
-	if (base == 16 ? xdf_hex_digit(p[0]) < 0 : !(p[0] >= '0' && p[0] <= '9'))
+	if (base == 16 ? ax__hex_digit(p[0]) < 0 : !(p[0] >= '0' && p[0] <= '9'))
 		return -1;
 	errno = 0;
 	v = strtoull(p, &end, base);
@@ -471,7 +461,7 @@ static int xdf_default_v3(int dtype, const char *text, uint8_t *buf, size_t *len
 	while (digits > 0 && xdf_space(text[digits - 1]))
 		digits--;
 	for (size_t i = 0; i < digits; i++) {
-		if (xdf_hex_digit(text[i]) < 0) {
+		if (ax__hex_digit(text[i]) < 0) {
 			(void)snprintf(why, why_cap, "'%c' at offset %zu is not a hex digit",
 			               text[i], i);
 			return -1;
@@ -493,7 +483,7 @@ static int xdf_default_v3(int dtype, const char *text, uint8_t *buf, size_t *len
 	}
 	for (size_t i = 0; i < n; i++)
 		buf[i] =
-		        (uint8_t)(xdf_hex_digit(text[2 * i]) * 16 + xdf_hex_digit(text[2 * i + 1]));
+		        (uint8_t)(ax__hex_digit(text[2 * i]) * 16 + ax__hex_digit(text[2 * i + 1]));
 	if (dtype == AX_DTYPE_BOOL && n && buf[0] > 1) {
 		(void)snprintf(why, why_cap, "bool byte 0x%02x is neither 0 nor 1", buf[0]);
 		return -1;

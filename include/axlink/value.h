@@ -122,6 +122,48 @@ AX_API int ax_value_from_f64(int dtype, double value, unsigned int flags, void *
                              size_t *len_out);
 
 /**
+ * Convert the integer @p value into the little-endian bytes of @p dtype,
+ * refusing what the type would not hold exactly.
+ *
+ * An integer type or bool takes a value within its range (bool: 0 or 1); a
+ * float takes what ax_value_from_f64() would, and the value must be exact
+ * as a binary32 (|v| <= 2^24, or a multiple that loses no bits).
+ *
+ * @param[out] len_out  bytes written to @p buf (the type's size)
+ * @return 0, AX_ERANGE (the message names the value and the type's range),
+ *         AX_ETYPE (a str or bytes type), AX_ETOOBIG (@p cap too small),
+ *         AX_EINVAL (unknown type).
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_value_from_i64(int dtype, int64_t value, void *buf, size_t cap, size_t *len_out);
+
+/**
+ * The number the little-endian bytes of @p dtype hold, as a double: exact
+ * for every integer up to 2^53 and for every float (NaN and infinities
+ * included, as they are). This is how the library reads every numeric
+ * register (drives, the poller, motion).
+ *
+ * @return 0, AX_ETYPE (a str or bytes type, or @p len shorter than the
+ *         type), AX_EINVAL (unknown type).
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_value_to_f64(int dtype, const void *buf, size_t len, double *out);
+
+/**
+ * The number the little-endian bytes of @p dtype hold, as an int64: exact
+ * for every integer type; a float is rounded to the nearest integer.
+ *
+ * @return 0, AX_ERANGE (a u64 beyond INT64_MAX, a float that is not
+ *         finite or beyond the int64 range), AX_ETYPE (a str or bytes type,
+ *         or @p len shorter than the type), AX_EINVAL (unknown type).
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_value_to_i64(int dtype, const void *buf, size_t len, int64_t *out);
+
+/**
  * Format the little-endian bytes of @p dtype as text: decimal integers,
  * floats with up to 9 significant digits, str up to its NUL, bytes as hex.
  *
