@@ -108,8 +108,8 @@ static void resolve_once(ax_db *db, const struct target *t)
 	ax_dict *dict = NULL;
 	int match = AX_MATCH_NONE;
 
-	if (ax_db_resolve(db, t->id.vendor_id, t->id.product_code, t->id.revision, &dict, &match,
-	                  NULL) < 0)
+	if (ax_db_resolve(db, t->id.vendor_id, t->id.product_code, t->id.revision, AX_ADDR_MCB,
+	                  &dict, &match, NULL) < 0)
 		die("resolving");
 	/* A fast answer that is not the dictionary would measure nothing. */
 	if (match != AX_MATCH_EXACT || ax_dict_reg_count(dict) != t->registers) {

@@ -155,12 +155,14 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 		d->reason = strdup("no dictionary asked for");
 		err = d->reason ? 0 : ax__error_oom();
 	} else if (opts->dictionary) {
-		err = drive_dict_from_file(d, opts->dictionary, AX_ADDR_MCB);
+		err = drive_dict_from_file(d, opts->dictionary, ax_link_addr_space(d->link));
 		if (err == 0)
 			err = drive_check_identity(d, opts->dictionary, opts->flags);
 	} else {
+		/* Only a dictionary that addresses registers the way the link does. */
 		err = ax_ctx_resolve(ctx, d->identity.vendor_id, d->identity.product_code,
-				     d->identity.revision, &d->dict, &d->match, &d->reason);
+				     d->identity.revision, ax_link_addr_space(d->link), &d->dict,
+				     &d->match, &d->reason);
 		if (err == 0 && d->match == AX_MATCH_NONE)
 			AX_LOG_INFO(ctx, "drive", "'%s': %s", uri, d->reason);
 	}

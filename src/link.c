@@ -112,6 +112,11 @@ const char *ax_link_scheme(const ax_link *link)
 	return link ? link->plugin->desc.scheme : NULL;
 }
 
+int ax_link_addr_space(const ax_link *link)
+{
+	return link ? (int)link->plugin->desc.addr_space : 0;
+}
+
 ax_ctx *ax_link_ctx(const ax_link *link)
 {
 	return link ? link->ctx : NULL;

@@ -871,7 +871,7 @@ static int dict_from_file(ax_ctx *ctx, const char *path, ax_dict **out)
 	if (ax_dict_load_file(&dicts, &n, path, ctx) < 0)
 		return fail_last();
 	for (size_t i = 0; i < n; i++) {
-		if (!pick && ax_dict_identity_get(dicts[i])->addr_space == DICT_ADDR_MCB)
+		if (!pick && ax_dict_identity_get(dicts[i])->addr_space == AX_ADDR_MCB)
 			pick = ax_dict_ref(dicts[i]);
 		ax_dict_unref(dicts[i]);
 	}
@@ -927,8 +927,8 @@ static int dict_for_drive(const struct cli *cli, ax_ctx *ctx, ax_link *link, con
 	}
 	if (ax_link_identify(link, &id) < 0)
 		return fail_last();
-	if (ax_ctx_resolve(ctx, id.vendor_id, id.product_code, id.revision, &dict, &match,
-	                   &reason) < 0)
+	if (ax_ctx_resolve(ctx, id.vendor_id, id.product_code, id.revision,
+	                   ax_link_addr_space(link), &dict, &match, &reason) < 0)
 		return fail_last();
 	if (match == AX_MATCH_NONE || !dict) {
 		fprintf(stderr,
@@ -936,7 +936,7 @@ static int dict_for_drive(const struct cli *cli, ax_ctx *ctx, ax_link *link, con
 		        "axlink: import one with 'axlink db import FILE.xdf', or name the file "
 		        "with --dict FILE.xdf\n",
 		        uri, or_dash(reason));
-	} else if (ax_dict_identity_get(dict)->addr_space != DICT_ADDR_MCB) {
+	} else if (ax_dict_identity_get(dict)->addr_space != AX_ADDR_MCB) {
 		fprintf(stderr,
 		        "axlink: the dictionary for the drive at %s is not one of MCB registers: "
 		        "%s\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n",
