@@ -1074,6 +1074,104 @@ static void test_db__resolve_reason_optional(void **state)
 	ax_db_unref(db);
 }
 
+/* ---- ranges: parsed once, when the dictionary is sealed ---- */
+
+struct range_check {
+	const char *id;
+	int kind;           /* AX__RANGE_* after the seal */
+	int64_t value;      /* as the register's integer type; float registers use fvalue */
+	float fvalue;
+	int outside;
+};
+
+static int range_outside_of(const struct ax_reg *r, int64_t v, float f)
+{
+	uint8_t b[8];
+	uint64_t u = (uint64_t)v;
+	size_t size = ax_dtype_size(r->dtype);
+
+	if (r->dtype == AX_DTYPE_FLOAT) {
+		uint32_t bits;
+
+		memcpy(&bits, &f, sizeof(bits));
+		u = bits;
+	}
+	for (size_t i = 0; i < sizeof(b); i++, u >>= 8)
+		b[i] = (uint8_t)u;
+	return ax__reg_range_outside(r, b, size ? size : 1);
+}
+
+static void test_db__ranges_parsed_at_seal(void **state)
+{
+	static const struct range_check checks[] = {
+		{ "S32", AX__RANGE_S64, -100, 0, 0 },
+		{ "S32", AX__RANGE_S64, -101, 0, 1 },
+		{ "S32", AX__RANGE_S64, 100, 0, 0 },
+		{ "S32", AX__RANGE_S64, 101, 0, 1 },
+		{ "U16", AX__RANGE_U64, 10, 0, 0 },
+		{ "U16", AX__RANGE_U64, 9, 0, 1 },
+		{ "U16", AX__RANGE_U64, 4097, 0, 1 },
+		{ "FLOAT", AX__RANGE_FLOAT, 0, 0.7f, 0 },
+		{ "FLOAT", AX__RANGE_FLOAT, 0, 0.69f, 1 },
+		{ "FLOAT", AX__RANGE_FLOAT, 0, 12.3f, 0 },
+		{ "NEGATIVE_UNSIGNED", AX__RANGE_NONE, 0xFFFF, 0, 0 },
+		{ "JUNK", AX__RANGE_NONE, 0, 99.0f, 0 },
+		{ "UPSIDE_DOWN", AX__RANGE_NONE, 3, 0, 0 },
+		{ "TEXT", AX__RANGE_NONE, 'a', 0, 0 },
+		{ "NO_RANGE", AX__RANGE_NONE, -1, 0, 0 },
+	};
+	static const struct {
+		const char *id;
+		int dtype;
+		const char *lo, *hi;
+	} regs[] = {
+		{ "S32", AX_DTYPE_S32, "-100", "0x64" },
+		{ "U16", AX_DTYPE_U16, "10", " 4096 " },
+		{ "FLOAT", AX_DTYPE_FLOAT, "0.7", "12.3" },
+		{ "NEGATIVE_UNSIGNED", AX_DTYPE_U16, "-5", "-1" },
+		{ "JUNK", AX_DTYPE_FLOAT, "abc", "1.0" },
+		{ "UPSIDE_DOWN", AX_DTYPE_S32, "5", "1" },
+		{ "TEXT", AX_DTYPE_STR, "0", "1" },
+		{ "NO_RANGE", AX_DTYPE_S32, NULL, NULL },
+	};
+	ax_dict *d = ax__dict_new("memory");
+	const ax_reg *found;
+	struct ax_reg *r;
+
+	(void)state;
+	assert_non_null(d);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		ok(ax__dict_add_reg(d, regs[i].id, 1, 0x100 + (uint32_t)i, regs[i].dtype, AX_REG_RW,
+				    &r));
+		if (regs[i].lo)
+			ok(ax__dict_reg_set_range(r, regs[i].lo, regs[i].hi));
+	}
+	/* Before the seal the text is parsed on each check, with the same answers. */
+	for (int sealed = 0; sealed < 2; sealed++) {
+		ok(sealed ? ax__dict_seal(d) : ax__dict_index(d));
+		for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+			const struct range_check *c = &checks[i];
+
+			ok(ax_dict_find(d, c->id, -1, &found));
+			if (found->range_kind != (sealed ? c->kind : AX__RANGE_UNPARSED))
+				fail_msg("%s (sealed %d): range kind %d", c->id, sealed,
+					 found->range_kind);
+			if (range_outside_of(found, c->value, c->fvalue) != c->outside)
+				fail_msg("%s (sealed %d): %lld / %g should be %s", c->id, sealed,
+					 (long long)c->value, (double)c->fvalue,
+					 c->outside ? "outside" : "inside");
+		}
+	}
+	/* Sealed: the numbers, not the text, decide (the text is for messages). */
+	ok(ax_dict_find(d, "S32", -1, &found));
+	assert_int_equal(found->range_lo.s, -100);
+	assert_int_equal(found->range_hi.s, 100);
+	r = &d->regs[0];
+	ok(ax__dict_reg_set_range(r, "0", "1"));
+	assert_int_equal(range_outside_of(found, -50, 0), 0);
+	ax_dict_unref(d);
+}
+
 static void test_db__match_names(void **state)
 {
 	(void)state;
@@ -1454,6 +1552,7 @@ int main(void)
 		T(resolve_rules),
 		T(resolve_reason_optional),
 		cmocka_unit_test(test_db__match_names),
+		cmocka_unit_test(test_db__ranges_parsed_at_seal),
 		T(threads_import_and_resolve),
 	};
 #undef T
