@@ -315,6 +315,70 @@ static void test_drive__one_drive_per_endpoint(void **state)
 	udp_sim_stop(&sim);
 }
 
+struct rounds {
+	pthread_mutex_t lock; /* the log may come from any thread */
+	int loads;            /* "loaded model" DEBUG lines */
+	int found;
+	ax_dict *dict[2];     /* each round's dictionary, kept */
+	int round;
+};
+
+static void rounds_log(int level, const char *origin, const char *message, void *userdata)
+{
+	struct rounds *r = userdata;
+
+	(void)origin;
+	if (level == AX_LOG_DEBUG && !strncmp(message, "loaded model ", 13)) {
+		pthread_mutex_lock(&r->lock);
+		r->loads++;
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+static int rounds_found(const ax_discover_result *res, void *userdata)
+{
+	struct rounds *r = userdata;
+
+	if (res->access != AX_ACCESS_OK)
+		return 0;
+	r->found++;
+	assert_int_equal(res->match, AX_MATCH_EXACT);
+	assert_non_null(res->dict);
+	assert_null(r->dict[r->round]);
+	r->dict[r->round] = ax_dict_ref(res->dict);
+	return 0;
+}
+
+/* Discovery rounds (and so ax_monitor's) take the context's dictionary, not SQLite's again. */
+static void test_drive__discovery_rounds_reuse_dictionary(void **state)
+{
+	struct rounds r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct udp_sim sim;
+	ax_ctx *ctx = new_ctx();
+	ax_drive *d = NULL;
+
+	(void)state;
+	udp_sim_start(&sim);
+	ax_ctx_set_log(ctx, AX_LOG_DEBUG, rounds_log, &r);
+	for (r.round = 0; r.round < 2; r.round++)
+		if (ax_discover(ctx, "eth://" UDP_SIM_ADDR, NULL, rounds_found, &r) != 1)
+			fail_msg("round %d: %s", r.round, ax_error_last());
+	assert_int_equal(r.found, 2);
+	assert_ptr_equal(r.dict[0], r.dict[1]);
+	/* The drive opened from the result shares it too. */
+	assert_int_equal(ax_drive_open(&d, ctx, "eth://" UDP_SIM_ADDR, NULL), 0);
+	assert_ptr_equal(ax_drive_dict(d), r.dict[0]);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.loads, 1);
+	pthread_mutex_unlock(&r.lock);
+	d = ax_drive_unref(d);
+	ax_dict_unref(r.dict[0]);
+	ax_dict_unref(r.dict[1]);
+	ax_ctx_set_log(ctx, AX_LOG_NONE, NULL, NULL);
+	ax_ctx_unref(ctx);
+	udp_sim_stop(&sim);
+}
+
 /* Query keys in another order, or a key given its default, name the same drive too. */
 static void test_drive__uri_spellings_same_drive(void **state)
 {
@@ -369,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_drive__one_drive_per_endpoint),
 		cmocka_unit_test(test_drive__uri_spellings_same_drive),
 		cmocka_unit_test(test_drive__same_model_shares_dictionary),
+		cmocka_unit_test(test_drive__discovery_rounds_reuse_dictionary),
 	};
 	return cmocka_run_group_tests_name("drive", tests, setup, teardown);
 }
