@@ -12,8 +12,11 @@
  * with every register, enum, bitfield, category and error of their
  * dictionaries, so a discovered drive's dictionary loads without XML.
  *
- * Resolution rules, best first: the exact product and revision; the same
- * product's nearest lower revision; any revision of the product; none.
+ * Resolution looks only at models of the register address space the
+ * drive's link speaks (an ETH or EoE dictionary for an MCB link, a CAN or
+ * ECAT one for a CANopen link), then applies the rules, best first: the
+ * exact product and revision; the same product's nearest lower revision;
+ * any revision of the product; none.
  * @{
  */
 
