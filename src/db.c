@@ -57,10 +57,11 @@ enum db_stmt_id {
 	ST_ERROR_SELECT,
 	ST_TABLE_SELECT,
 	ST_RESOLVE,
+	ST_DATA_VERSION,
 	ST__COUNT
 };
 
-/* MCB interfaces first: when a product has several, that is the one we talk to. */
+/* Listing order only: MCB interfaces first. Resolution filters on addr_space instead. */
 #define DB_IFACE_RANK                                                                          \
 	"CASE upper(m.interface) WHEN 'ETH' THEN 0 WHEN 'EOE' THEN 1 ELSE 2 END"
 
@@ -122,17 +123,21 @@ static const char *const db_sql[ST__COUNT] = {
 	[ST_TABLE_SELECT] = "SELECT id, axis, index_id, value_id FROM dict_tables "
 			    "WHERE model_id = ?1 ORDER BY ord",
 	/*
-	 * Rule 1 exact, 2 lower revision (nearest first), 3 any other (highest
-	 * first). Files rarely name their vendor, so a model of vendor 0 fits
-	 * any vendor (as does a query for vendor 0); an exact vendor wins ties.
+	 * Only models of the link's address space (?4): a CANopen dictionary
+	 * never describes an MCB link, whatever its revision. Then rule 1
+	 * exact, 2 lower revision (nearest first), 3 any other (highest first).
+	 * Files rarely name their vendor, so a model of vendor 0 fits any vendor
+	 * (as does a query for vendor 0); an exact vendor wins ties, then the
+	 * model imported first (ETH before EoE in a file that has both).
 	 */
 	[ST_RESOLVE] = "SELECT m.id, m.revision, m.name, m.part_number, m.interface, "
 		       "m.firmware_version, "
 		       "CASE WHEN m.revision = ?3 THEN 1 WHEN m.revision < ?3 THEN 2 ELSE 3 END "
 		       "AS rule FROM models m "
 		       "WHERE m.product = ?2 AND (m.vendor = ?1 OR m.vendor = 0 OR ?1 = 0) "
-		       "ORDER BY rule, m.revision DESC, m.vendor = ?1 DESC, " DB_IFACE_RANK
-		       ", m.id LIMIT 1",
+		       "AND m.addr_space = ?4 "
+		       "ORDER BY rule, m.revision DESC, m.vendor = ?1 DESC, m.id LIMIT 1",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /*
@@ -1631,13 +1636,16 @@ static char *db_describe(const char *name, const char *part_number, const char *
 }
 
 static char *db_reason(int match, uint32_t vendor_id, uint32_t product, uint32_t revision,
-		       uint32_t found_rev, const char *model)
+		       int addr_space, uint32_t found_rev, const char *model)
 {
-	char head[64], *s = NULL;
+	char head[64], none[64], *s = NULL;
 	int len;
 
 	(void)snprintf(head, sizeof(head), "product 0x%08" PRIx32 " rev 0x%08" PRIx32, product,
 		       revision);
+	/* Only a space other than MCB is worth a word: MCB is what nearly every link speaks. */
+	(void)snprintf(none, sizeof(none), "no %sdictionary",
+		       addr_space == AX_ADDR_CANOPEN ? "CANopen " : "");
 	for (int pass = 0; pass < 2; pass++) {
 		char *buf = pass ? s : NULL;
 		size_t cap = pass ? (size_t)len + 1 : 0;
@@ -1648,26 +1656,25 @@ static char *db_reason(int match, uint32_t vendor_id, uint32_t product, uint32_t
 			break;
 		case AX_MATCH_LOWER_REVISION:
 			len = snprintf(buf, cap,
-				       "%s: no dictionary for revision 0x%08" PRIx32
+				       "%s: %s for revision 0x%08" PRIx32
 				       ", using nearest lower revision 0x%08" PRIx32 ", %s",
-				       head, revision, found_rev, model);
+				       head, none, revision, found_rev, model);
 			break;
 		case AX_MATCH_ANY_REVISION:
 			len = snprintf(buf, cap,
-				       "%s: no dictionary for revision 0x%08" PRIx32
+				       "%s: %s for revision 0x%08" PRIx32
 				       " or lower, using revision 0x%08" PRIx32 ", %s",
-				       head, revision, found_rev, model);
+				       head, none, revision, found_rev, model);
 			break;
 		default:
 			if (vendor_id)
 				len = snprintf(buf, cap,
-					       "%s: no dictionary for product 0x%08" PRIx32
-					       " of vendor 0x%08" PRIx32,
-					       head, product, vendor_id);
+					       "%s: %s for product 0x%08" PRIx32
+					       " of vendor 0x%08" PRIx32 "%s",
+					       head, none, product, vendor_id, model);
 			else
-				len = snprintf(buf, cap,
-					       "%s: no dictionary for product 0x%08" PRIx32, head,
-					       product);
+				len = snprintf(buf, cap, "%s: %s for product 0x%08" PRIx32 "%s",
+					       head, none, product, model);
 			break;
 		}
 		if (len < 0)
@@ -1681,68 +1688,175 @@ static char *db_reason(int match, uint32_t vendor_id, uint32_t product, uint32_t
 	return s;
 }
 
-int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
-		  ax_dict **dict_out, int *match_out, char **reason_out)
+void ax__db_pick_clear(struct ax__db_pick *pick)
 {
-	ax_dict *dict = NULL;
-	sqlite3_stmt *st = NULL;
-	char *model = NULL, *reason = NULL;
-	int64_t model_id = 0;
-	uint32_t found_rev = 0;
-	int match = AX_MATCH_NONE;
-	int err, rc;
+	free(pick->model);
+	memset(pick, 0, sizeof(*pick));
+	pick->match = AX_MATCH_NONE;
+}
 
-	AX_ASSERT_ARG(db);
-	AX_ASSERT_ARG(dict_out);
-	AX_ASSERT_ARG(match_out);
-	pthread_mutex_lock(&db->lock);
-	err = db_read_begin(db);
-	if (err < 0)
-		goto unlock;
+/*
+ * How many models of product @product another address space has, for the
+ * reason line of a miss ("the database has a CANopen one"). Caller holds
+ * db->lock inside a read; 0 when the query fails (it only adds words).
+ */
+static int64_t db_count_other_space(ax_db *db, uint32_t vendor_id, uint32_t product,
+				    int addr_space)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+
+	if (sqlite3_prepare_v2(db->sql,
+			       "SELECT count(*) FROM models WHERE product = ?1 "
+			       "AND addr_space != ?2 AND (vendor = ?3 OR vendor = 0 OR ?3 = 0)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_bind_int64(st, 1, product) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 2, addr_space) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 3, vendor_id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	(void)sqlite3_finalize(st);
+	return n;
+}
+
+/* The pick for one identity; caller holds db->lock inside a read transaction. */
+static int db_pick_locked(ax_db *db, uint32_t vendor_id, uint32_t product_code,
+			  uint32_t revision, int addr_space, struct ax__db_pick *pick)
+{
+	sqlite3_stmt *st = NULL;
+	int err = 0, rc;
+
 	err = db_stmt(db, ST_RESOLVE, &st);
 	if (err < 0)
-		goto end;
+		return err;
 	rc = sqlite3_bind_int64(st, 1, vendor_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 2, product_code);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, revision);
 	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, addr_space);
+	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		model_id = sqlite3_column_int64(st, 0);
-		found_rev = (uint32_t)sqlite3_column_int64(st, 1);
+		pick->model_id = sqlite3_column_int64(st, 0);
+		pick->found_rev = (uint32_t)sqlite3_column_int64(st, 1);
 		switch (sqlite3_column_int(st, 6)) {
 		case 1:
-			match = AX_MATCH_EXACT;
+			pick->match = AX_MATCH_EXACT;
 			break;
 		case 2:
-			match = AX_MATCH_LOWER_REVISION;
+			pick->match = AX_MATCH_LOWER_REVISION;
 			break;
 		default:
-			match = AX_MATCH_ANY_REVISION;
+			pick->match = AX_MATCH_ANY_REVISION;
 			break;
 		}
-		model = db_describe(col_str(st, 2), col_str(st, 3), col_str(st, 4), col_str(st, 5));
-		if (!model)
+		pick->model = db_describe(col_str(st, 2), col_str(st, 3), col_str(st, 4),
+					  col_str(st, 5));
+		if (!pick->model)
 			err = ax__error_oom();
 	} else if (rc != SQLITE_DONE) {
 		err = db_error(db, rc, "resolving a drive identity");
 	}
 	(void)sqlite3_reset(st);
-	if (err >= 0 && match != AX_MATCH_NONE)
-		err = db_load_locked(db, model_id, &dict);
-end:
-	err = db_read_end(db, err);
-unlock:
+	if (err >= 0 && pick->match == AX_MATCH_NONE &&
+	    db_count_other_space(db, vendor_id, product_code, addr_space) > 0) {
+		pick->model = strdup(addr_space == AX_ADDR_CANOPEN
+					     ? " (only MCB dictionaries of it: ETH, EoE)"
+					     : " (only CANopen dictionaries of it: CAN, ECAT)");
+		if (!pick->model)
+			err = ax__error_oom();
+	}
+	if (err < 0)
+		return err;
+
+	/* In the same read: what the file held when the pick was made. */
+	err = db_stmt(db, ST_DATA_VERSION, &st);
+	if (err < 0)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		pick->data_version = sqlite3_column_int64(st, 0);
+	else
+		err = db_error(db, rc, "reading the data version");
+	(void)sqlite3_reset(st);
+	return err;
+}
+
+static int db_check_space(int addr_space)
+{
+	if (addr_space != AX_ADDR_MCB && addr_space != AX_ADDR_CANOPEN)
+		return ax__error_set(AX_EINVAL,
+				     "unknown address space %d (expected AX_ADDR_MCB %d or "
+				     "AX_ADDR_CANOPEN %d)",
+				     addr_space, AX_ADDR_MCB, AX_ADDR_CANOPEN);
+	return 0;
+}
+
+int ax__db_pick(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+		int addr_space, struct ax__db_pick *out)
+{
+	struct ax__db_pick pick = { .match = AX_MATCH_NONE };
+	int err;
+
+	assert(db && out);
+	err = db_check_space(addr_space);
+	if (err < 0)
+		return err;
+	pthread_mutex_lock(&db->lock);
+	err = db_read_begin(db);
+	if (err >= 0) {
+		err = db_pick_locked(db, vendor_id, product_code, revision, addr_space, &pick);
+		err = db_read_end(db, err);
+	}
+	pthread_mutex_unlock(&db->lock);
+	if (err < 0) {
+		ax__db_pick_clear(&pick);
+		return err;
+	}
+	*out = pick;
+	return 0;
+}
+
+char *ax__db_pick_reason(const struct ax__db_pick *pick, uint32_t vendor_id,
+			 uint32_t product_code, uint32_t revision, int addr_space)
+{
+	return db_reason(pick->match, vendor_id, product_code, revision, addr_space,
+			 pick->found_rev, pick->model ? pick->model : "");
+}
+
+int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+		  int addr_space, ax_dict **dict_out, int *match_out, char **reason_out)
+{
+	struct ax__db_pick pick = { .match = AX_MATCH_NONE };
+	ax_dict *dict = NULL;
+	char *reason = NULL;
+	int match, err;
+
+	AX_ASSERT_ARG(db);
+	AX_ASSERT_ARG(dict_out);
+	AX_ASSERT_ARG(match_out);
+	err = db_check_space(addr_space);
+	if (err < 0)
+		return err;
+	pthread_mutex_lock(&db->lock);
+	err = db_read_begin(db);
+	if (err >= 0) {
+		/* Pick and load in one read: an import cannot land in between. */
+		err = db_pick_locked(db, vendor_id, product_code, revision, addr_space, &pick);
+		if (err >= 0 && pick.match != AX_MATCH_NONE)
+			err = db_load_locked(db, pick.model_id, &dict);
+		err = db_read_end(db, err);
+	}
 	pthread_mutex_unlock(&db->lock);
 	if (err >= 0 && reason_out) {
-		reason = db_reason(match, vendor_id, product_code, revision, found_rev,
-				   model ? model : "");
+		reason = ax__db_pick_reason(&pick, vendor_id, product_code, revision, addr_space);
 		if (!reason)
 			err = ax__error_oom();
 	}
-	free(model);
+	match = pick.match;
+	ax__db_pick_clear(&pick);
 	if (err < 0) {
 		ax_dict_unref(dict);
 		return err;

@@ -30,6 +30,32 @@
 int ax__db_insert_dicts(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
 			const char *sha256, int *replaced_out);
 
+/*
+ * What the resolution rules choose in one database, before anything is
+ * loaded: ax_ctx_resolve() compares picks across databases and loads only
+ * the winner (or finds it in the context's cache).
+ */
+struct ax__db_pick {
+	int64_t model_id;     /* the model to load; 0 when match is AX_MATCH_NONE */
+	int match;            /* an ax_match */
+	uint32_t found_rev;   /* the model's revision */
+	int64_t data_version; /* PRAGMA data_version read with the pick: changes on a commit */
+	char *model;          /* "axs-100 (ETH, firmware 1.2.0)" or a miss's note; may be NULL */
+};
+
+/*
+ * Pick the model for (@vendor_id, @product_code, @revision) among those of
+ * @addr_space (an ax_addr_space), in one read. *out is owned by the caller
+ * (ax__db_pick_clear). Returns 0 (also for no match), AX_EINVAL (unknown
+ * space) or a database error.
+ */
+int ax__db_pick(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+		int addr_space, struct ax__db_pick *out);
+/* The reason line for @pick, as ax_db_resolve() gives it; NULL when out of memory. */
+char *ax__db_pick_reason(const struct ax__db_pick *pick, uint32_t vendor_id,
+			 uint32_t product_code, uint32_t revision, int addr_space);
+void ax__db_pick_clear(struct ax__db_pick *pick);
+
 /* SHA-256 of @len bytes at @buf as 64 lowercase hex digits plus NUL, into @hex. */
 int ax__db_sha256_hex(const void *buf, size_t len, char hex[65]);
 

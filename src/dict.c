@@ -9,6 +9,8 @@
  * reference count is the one atomic field.
  */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "dict.h"
 #include "error.h"
 #include "axlink/plugin.h"
+#include "util.h"
 
 /* Returned for every absent string: getters never hand out NULL. */
 static const char dict_empty[] = "";
@@ -551,6 +554,148 @@ static int dict_table_reg(const ax_dict *d, const struct ax_dict_table *t, const
 	return 0;
 }
 
+/* ----- ranges ----------------------------------------------------------------------------- */
+
+/* Where strtoll()/strtoull() start: "0x" after an optional sign means hex, else decimal. */
+static int range_base(const char *text)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (*text == '+' || *text == '-')
+		text++;
+	return text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? 16 : 10;
+}
+
+/* Only blanks after a number; a bound with anything else is not a number. */
+static int range_rest_blank(const char *end)
+{
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return *end == '\0';
+}
+
+static int range_parse_s64(const char *text, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, range_base(text));
+	if (end == text || errno == ERANGE || !range_rest_blank(end))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static int range_parse_u64(const char *text, uint64_t *out)
+{
+	const char *p = text;
+	char *end;
+	unsigned long long v;
+
+	/* strtoull() takes "-1" as the largest value: a negative bound is not one. */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '-')
+		return 0;
+	errno = 0;
+	v = strtoull(text, &end, range_base(text));
+	if (end == text || errno == ERANGE || !range_rest_blank(end))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/*
+ * Float bounds are compared at the register's precision: "0.1" as a double
+ * is below 0.1f, which would refuse the bound itself.
+ */
+static int range_parse_float(const char *text, float *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(text, &end);
+	if (end == text || errno == ERANGE || isnan(d) || !range_rest_blank(end))
+		return 0;
+	if (d > FLT_MAX)
+		*out = INFINITY;
+	else if (d < -FLT_MAX)
+		*out = -INFINITY;
+	else
+		*out = (float)d;
+	return 1;
+}
+
+/*
+ * @r's range as numbers of its type into *kind, *lo, *hi. A range that does
+ * not parse, or is upside down, is the file's mistake: it must not make the
+ * register unwritable, so it becomes AX__RANGE_NONE.
+ */
+static void dict_range_parse(const struct ax_reg *r, uint8_t *kind, union ax__range_bound *lo,
+			     union ax__range_bound *hi)
+{
+	*kind = AX__RANGE_NONE;
+	if (!r->range_min || !r->range_max)
+		return;
+	switch (r->dtype) {
+	case AX_DTYPE_S8:
+	case AX_DTYPE_S16:
+	case AX_DTYPE_S32:
+	case AX_DTYPE_S64:
+		if (range_parse_s64(r->range_min, &lo->s) && range_parse_s64(r->range_max, &hi->s) &&
+		    lo->s <= hi->s)
+			*kind = AX__RANGE_S64;
+		break;
+	case AX_DTYPE_U8:
+	case AX_DTYPE_U16:
+	case AX_DTYPE_U32:
+	case AX_DTYPE_U64:
+		if (range_parse_u64(r->range_min, &lo->u) && range_parse_u64(r->range_max, &hi->u) &&
+		    lo->u <= hi->u)
+			*kind = AX__RANGE_U64;
+		break;
+	case AX_DTYPE_FLOAT:
+		if (range_parse_float(r->range_min, &lo->f) &&
+		    range_parse_float(r->range_max, &hi->f) && lo->f <= hi->f)
+			*kind = AX__RANGE_FLOAT;
+		break;
+	default:
+		break; /* str, bytes, bool: a range means nothing */
+	}
+}
+
+int ax__reg_range_outside(const struct ax_reg *r, const uint8_t *b, size_t len)
+{
+	union ax__range_bound lo = r->range_lo, hi = r->range_hi;
+	uint8_t kind = r->range_kind;
+	uint64_t u;
+
+	if (kind == AX__RANGE_UNPARSED)
+		dict_range_parse(r, &kind, &lo, &hi);
+	if (len > 8)
+		len = 8;
+	u = ax__le_get(b, len);
+	switch (kind) {
+	case AX__RANGE_S64:
+		if (len && len < 8 && (u >> (8 * len - 1)) & 1)
+			u |= ~UINT64_C(0) << (8 * len); /* sign-extend */
+		return (int64_t)u < lo.s || (int64_t)u > hi.s;
+	case AX__RANGE_U64:
+		return u < lo.u || u > hi.u;
+	case AX__RANGE_FLOAT: {
+		uint32_t bits = (uint32_t)u;
+		float v;
+
+		memcpy(&v, &bits, sizeof(v));
+		return !(v >= lo.f && v <= hi.f); /* NaN is in no range */
+	}
+	default:
+		return 0;
+	}
+}
+
 int ax__dict_seal(ax_dict *d)
 {
 	int err;
@@ -561,6 +706,12 @@ int ax__dict_seal(ax_dict *d)
 	err = ax__dict_index(d);
 	if (err < 0)
 		return err;
+	/* Checked on every write: parse the text once, here. */
+	for (size_t i = 0; i < d->n_regs; i++) {
+		struct ax_reg *r = &d->regs[i];
+
+		dict_range_parse(r, &r->range_kind, &r->range_lo, &r->range_hi);
+	}
 	for (size_t i = 0; i < d->n_tables; i++) {
 		struct ax_dict_table *t = &d->tables[i];
 

@@ -41,6 +41,16 @@ struct ax_reg {
 	struct ax_dict_label *labels;
 	size_t n_labels;
 	char *range_min, *range_max; /* both NULL when no range */
+	/*
+	 * The range as numbers of the register's type, parsed once by
+	 * ax__dict_seal (AX__RANGE_*): what a write is checked against.
+	 */
+	uint8_t range_kind;
+	union ax__range_bound {
+		int64_t s;
+		uint64_t u;
+		float f;
+	} range_lo, range_hi;
 	uint8_t *def;                /* default value, little-endian; NULL when none */
 	size_t def_len;
 	struct ax_dict_enum *enums;
@@ -146,9 +156,26 @@ int ax__dict_add_warning(ax_dict *d, const char *text);
  */
 int ax__dict_index(ax_dict *d);
 
+/* ax_reg.range_kind */
+enum {
+	AX__RANGE_UNPARSED = 0, /* not sealed yet: parsed on each check */
+	AX__RANGE_NONE,         /* no range, or one that means nothing for the type */
+	AX__RANGE_S64,
+	AX__RANGE_U64,
+	AX__RANGE_FLOAT,
+};
+
 /*
- * Build the indexes (unless current), find every table's registers and
- * freeze. Called once, after the last add. A table whose index or value
+ * 1 when the value in @b (@len bytes, little-endian, of @r's type) is
+ * outside @r's range; 0 inside, or when the range does not apply: none,
+ * a bound that is not a number of the type, min > max, a str or bytes
+ * register. Registers of a sealed dictionary compare numbers parsed once.
+ */
+int ax__reg_range_outside(const struct ax_reg *r, const uint8_t *b, size_t len);
+
+/*
+ * Build the indexes (unless current), parse every register's range, find
+ * every table's registers and freeze. Called once, after the last add. A table whose index or value
  * register is missing (on its axis, when it has one) fails with AX_EPROTO
  * naming both; the dictionary then stays unsealed.
  */

@@ -258,6 +258,7 @@ static void *worker_main(void *arg)
 /* One identity's dictionary, resolved once per round. */
 struct ax__discover_resolved {
 	uint32_t vendor, product, revision, known;
+	int addr_space; /* of the transport that found it: part of what is resolved */
 	ax_dict *dict;
 	int match;
 	char *reason;
@@ -281,11 +282,11 @@ static void cache_clear(struct ax__discover_cache *c)
  * that cannot answer is a reason, not an error.
  */
 static const struct ax__discover_resolved *cache_get(struct ax__discover_cache *c, ax_ctx *ctx,
-                                                     ax_db *db, unsigned flags,
+                                                     ax_db *db, unsigned flags, int addr_space,
                                                      const ax_scan_result *r)
 {
 	static const struct ax__discover_resolved none_oom = {
-	        0, 0, 0, 0, NULL, AX_MATCH_NONE, (char *)"out of memory"};
+	        0, 0, 0, 0, 0, NULL, AX_MATCH_NONE, (char *)"out of memory"};
 	uint32_t known = r->known & ID_BITS;
 	struct ax__discover_resolved e, *grown;
 	char *reason = NULL;
@@ -293,7 +294,8 @@ static const struct ax__discover_resolved *cache_get(struct ax__discover_cache *
 	int err = 0;
 
 	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].known == known && c->v[i].vendor == r->vendor_id &&
+		if (c->v[i].known == known && c->v[i].addr_space == addr_space &&
+		    c->v[i].vendor == r->vendor_id &&
 		    c->v[i].product == r->product_code && c->v[i].revision == r->revision)
 			return &c->v[i];
 	memset(&e, 0, sizeof(e));
@@ -301,6 +303,7 @@ static const struct ax__discover_resolved *cache_get(struct ax__discover_cache *
 	e.product = r->product_code;
 	e.revision = r->revision;
 	e.known = known;
+	e.addr_space = addr_space;
 	e.match = AX_MATCH_NONE;
 	if (flags & AX_DISCOVER_NO_RESOLVE) {
 		(void)snprintf(line, sizeof(line), "dictionary lookup not asked for");
@@ -309,10 +312,10 @@ static const struct ax__discover_resolved *cache_get(struct ax__discover_cache *
 	} else {
 		uint32_t rev = known & AX_SCAN_HAS_REVISION ? r->revision : 0;
 
-		err = db ? ax_db_resolve(db, r->vendor_id, r->product_code, rev, &e.dict, &e.match,
-		                         &reason)
-		         : ax_ctx_resolve(ctx, r->vendor_id, r->product_code, rev, &e.dict,
-		                          &e.match, &reason);
+		err = db ? ax_db_resolve(db, r->vendor_id, r->product_code, rev, addr_space,
+		                         &e.dict, &e.match, &reason)
+		         : ax_ctx_resolve(ctx, r->vendor_id, r->product_code, rev, addr_space,
+		                          &e.dict, &e.match, &reason);
 		if (err < 0) {
 			(void)snprintf(line, sizeof(line), "dictionary lookup failed: %s",
 			               ax_error_last());
@@ -491,7 +494,7 @@ static int session_resolve(struct ax__discover_session *s, size_t target,
 	char stable[64] = "", hint[192];
 	ax_discover_result d;
 
-	res = cache_get(&s->cache, s->ctx, s->db, s->flags, r);
+	res = cache_get(&s->cache, s->ctx, s->db, s->flags, (int)t->plugin->desc.addr_space, r);
 	if ((r->known & (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL)) ==
 	    (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL))
 		(void)ax_discover_stable_uri(stable, sizeof(stable), r->vendor_id, r->product_code,

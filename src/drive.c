@@ -4,7 +4,9 @@
  * goes with it, plus register access by name with numeric conversions.
  *
  * The context keeps a list of its open drives (borrowed pointers, guarded by
- * ctx->drives_lock) so that opening a URI twice returns the same drive. The
+ * ctx->drives_lock) so that opening an endpoint twice returns the same
+ * drive, however its URI is spelled: drives are keyed by the URI's normal
+ * form (eth://127.0.0.2 and eth://127.0.0.2:1061 are one drive). The
  * last unref removes the drive from that list under the same lock, so a
  * concurrent open can never pick up a drive that is being destroyed.
  */
@@ -20,6 +22,7 @@
 #include "axlink/value.h"
 #include "ctx.h"
 #include "discover.h"
+#include "uri.h"
 
 #define REG_AXIS_NUMBER 0x0A0
 
@@ -27,7 +30,8 @@ struct ax_drive {
 	atomic_int refs;          /* changed to 0 only under ctx->drives_lock */
 	ax_ctx *ctx;              /* borrowed: the link holds the context */
 	ax_link *link;
-	char *uri;
+	char *uri;                /* as the first opener spelled it */
+	char *key;                /* its normal form: the registry compares these */
 	ax_identity identity;
 	ax_dict *dict;            /* NULL when none was found */
 	int match;
@@ -40,6 +44,7 @@ static void drive_destroy(ax_drive *d)
 	ax_dict_unref(d->dict);
 	free(d->reason);
 	free(d->uri);
+	free(d->key);
 	ax_link_unref(d->link);
 	free(d);
 }
@@ -138,11 +143,33 @@ static int drive_count_axes(ax_drive *d)
 	return 0;
 }
 
-/* The open drive for @uri with one more reference, or NULL. Caller holds drives_lock. */
-static ax_drive *drive_find_open(ax_ctx *ctx, const char *uri)
+/*
+ * The registry key of @uri: its normal form under the options its plugin
+ * declares. A URI that does not parse, or whose scheme has no plugin, is its
+ * own key: opening it fails anyway, with ax_link_open()'s message.
+ */
+static int drive_key(ax_ctx *ctx, const char *uri, char **out)
+{
+	struct ax_plugin *plugin = NULL;
+	ax_uri *parsed = NULL;
+	int err = ax_uri_parse(&parsed, uri);
+
+	if (err == 0)
+		err = ax__ctx_find_plugin(ctx, parsed->scheme, &plugin);
+	if (err == 0)
+		err = ax__uri_normalize(parsed, plugin->desc.options, out);
+	else if (err != AX_ENOMEM)
+		err = (*out = strdup(uri)) ? 0 : AX_ENOMEM;
+	ax_uri_free(parsed);
+	ax_error_clear();
+	return err == AX_ENOMEM ? ax__error_oom() : err;
+}
+
+/* The open drive keyed @key with one more reference, or NULL. Caller holds drives_lock. */
+static ax_drive *drive_find_open(ax_ctx *ctx, const char *key)
 {
 	for (size_t i = 0; i < ctx->n_drives; i++) {
-		if (!strcmp(ctx->drives[i]->uri, uri)) {
+		if (!strcmp(ctx->drives[i]->key, key)) {
 			atomic_fetch_add(&ctx->drives[i]->refs, 1);
 			return ctx->drives[i];
 		}
@@ -150,7 +177,7 @@ static ax_drive *drive_find_open(ax_ctx *ctx, const char *uri)
 	return NULL;
 }
 
-static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
+static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const char *key,
 			  const ax_drive_options *opts)
 {
 	ax_link_options lopts = AX_LINK_OPTIONS_INIT;
@@ -164,7 +191,8 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 	d->ctx = ctx;
 	d->match = AX_MATCH_NONE;
 	d->uri = strdup(uri);
-	if (!d->uri) {
+	d->key = strdup(key);
+	if (!d->uri || !d->key) {
 		err = ax__error_oom();
 		goto fail;
 	}
@@ -193,15 +221,17 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 		d->reason = strdup("no dictionary asked for");
 		err = d->reason ? 0 : ax__error_oom();
 	} else if (opts->dictionary) {
-		err = drive_dict_from_file(d, opts->dictionary, AX_ADDR_MCB);
+		err = drive_dict_from_file(d, opts->dictionary, ax_link_addr_space(d->link));
 		if (err == 0 && d->identity.known) {
 			err = drive_check_identity(d, opts->dictionary, opts->flags);
 		} else if (err == 0) {
 			d->match = AX_MATCH_FILE;
 		}
 	} else {
+		/* Only a dictionary that addresses registers the way the link does. */
 		err = ax_ctx_resolve(ctx, d->identity.vendor_id, d->identity.product_code,
-				     d->identity.revision, &d->dict, &d->match, &d->reason);
+				     d->identity.revision, ax_link_addr_space(d->link), &d->dict,
+				     &d->match, &d->reason);
 		if (err == 0 && d->match == AX_MATCH_NONE)
 			AX_LOG_INFO(ctx, "drive", "'%s': %s", uri, d->reason);
 	}
@@ -222,23 +252,31 @@ static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri,
 			 const ax_drive_options *opts)
 {
 	ax_drive *d, *other, **grown;
+	char *key = NULL;
 	int err;
 
+	err = drive_key(ctx, uri, &key);
+	if (err < 0)
+		return err;
 	pthread_mutex_lock(&ctx->drives_lock);
-	d = drive_find_open(ctx, uri);
+	d = drive_find_open(ctx, key);
 	pthread_mutex_unlock(&ctx->drives_lock);
 	if (d) {
+		free(key);
 		*out = d;
 		return 0;
 	}
 
 	/* Open without the lock: it talks to the drive, which may take a timeout. */
-	err = drive_open_new(&d, ctx, uri, opts);
-	if (err < 0)
+	err = drive_open_new(&d, ctx, uri, key, opts);
+	if (err < 0) {
+		free(key);
 		return err;
+	}
 
 	pthread_mutex_lock(&ctx->drives_lock);
-	other = drive_find_open(ctx, uri); /* another thread may have won the race */
+	other = drive_find_open(ctx, key); /* another thread may have won the race */
+	free(key);
 	if (!other) {
 		grown = realloc(ctx->drives, (ctx->n_drives + 1) * sizeof(*grown));
 		if (grown) {

@@ -3,9 +3,6 @@
  * Links: an open endpoint of a transport plugin, with one request in flight
  * at a time, and register access by (subnode, address) with typed helpers.
  */
-#include <errno.h>
-#include <float.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +10,7 @@
 #include "axlink/scan.h"
 #include "axlink/value.h"
 #include "ctx.h"
+#include "dict.h"
 #include "uri.h"
 #include "value.h"
 #include "util.h"
@@ -112,6 +110,11 @@ const char *ax_link_uri(const ax_link *link)
 const char *ax_link_scheme(const ax_link *link)
 {
 	return link ? link->plugin->desc.scheme : NULL;
+}
+
+int ax_link_addr_space(const ax_link *link)
+{
+	return link ? (int)link->plugin->desc.addr_space : 0;
 }
 
 ax_ctx *ax_link_ctx(const ax_link *link)
@@ -450,121 +453,6 @@ int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap, si
 				  buf, cap, len_out);
 }
 
-/* Where strtoll()/strtoull() start: "0x" after an optional sign means hex, else decimal. */
-static int range_base(const char *text)
-{
-	while (*text == ' ' || *text == '\t')
-		text++;
-	if (*text == '+' || *text == '-')
-		text++;
-	return text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? 16 : 10;
-}
-
-/* Only blanks after a number; a bound with anything else is not a number. */
-static int range_rest_blank(const char *end)
-{
-	while (*end == ' ' || *end == '\t')
-		end++;
-	return *end == '\0';
-}
-
-/* The parsers return 1 with *out set, or 0 when @text is not a bound of that kind. */
-static int range_parse_s64(const char *text, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(text, &end, range_base(text));
-	if (end == text || errno == ERANGE || !range_rest_blank(end))
-		return 0;
-	*out = v;
-	return 1;
-}
-
-static int range_parse_u64(const char *text, uint64_t *out)
-{
-	const char *p = text;
-	char *end;
-	unsigned long long v;
-
-	/* strtoull() takes "-1" as the largest value: a negative bound is not one. */
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '-')
-		return 0;
-	errno = 0;
-	v = strtoull(text, &end, range_base(text));
-	if (end == text || errno == ERANGE || !range_rest_blank(end))
-		return 0;
-	*out = v;
-	return 1;
-}
-
-/*
- * Float bounds are compared at the register's precision: "0.1" as a double
- * is below 0.1f, which would refuse the bound itself.
- */
-static int range_parse_float(const char *text, float *out)
-{
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(text, &end);
-	if (end == text || errno == ERANGE || isnan(d) || !range_rest_blank(end))
-		return 0;
-	if (d > FLT_MAX)
-		*out = INFINITY;
-	else if (d < -FLT_MAX)
-		*out = -INFINITY;
-	else
-		*out = (float)d;
-	return 1;
-}
-
-/* 1 when the value in @b is outside [lo, hi], 0 inside or when the bounds do not parse. */
-static int range_outside(int dtype, const uint8_t *b, size_t len, const char *lo, const char *hi)
-{
-	switch (dtype) {
-	case AX_DTYPE_S8:
-	case AX_DTYPE_S16:
-	case AX_DTYPE_S32:
-	case AX_DTYPE_S64: {
-		uint64_t u = ax__le_get(b, len);
-		int64_t v, min, max;
-
-		if (len < 8 && (u >> (8 * len - 1)) & 1)
-			u |= ~UINT64_C(0) << (8 * len); /* sign-extend */
-		v = (int64_t)u;
-		if (!range_parse_s64(lo, &min) || !range_parse_s64(hi, &max) || min > max)
-			return 0;
-		return v < min || v > max;
-	}
-	case AX_DTYPE_U8:
-	case AX_DTYPE_U16:
-	case AX_DTYPE_U32:
-	case AX_DTYPE_U64: {
-		uint64_t v = ax__le_get(b, len), min, max;
-
-		if (!range_parse_u64(lo, &min) || !range_parse_u64(hi, &max) || min > max)
-			return 0;
-		return v < min || v > max;
-	}
-	case AX_DTYPE_FLOAT: {
-		uint32_t bits = (uint32_t)ax__le_get(b, len);
-		float v, min, max;
-
-		memcpy(&v, &bits, sizeof(v));
-		if (!range_parse_float(lo, &min) || !range_parse_float(hi, &max) || min > max)
-			return 0;
-		return !(v >= min && v <= max); /* NaN is in no range */
-	}
-	default:
-		return 0; /* str, bytes: a range means nothing */
-	}
-}
-
 /*
  * The dictionary's range, when it gives one that parses. A range that does
  * not parse, or is upside down, is the file's mistake: it must not make the
@@ -580,7 +468,7 @@ static int reg_check_value(const ax_reg *reg, const uint8_t *b, size_t len)
 	if (dtype == AX_DTYPE_BOOL && b[0] > 1)
 		return ax__error_set(AX_ERANGE, "value %u is not a bool (0 or 1) for '%s'",
 				     (unsigned)b[0], ax_reg_id(reg));
-	if (!ax_reg_range(reg, &lo, &hi) || !range_outside(dtype, b, len, lo, hi))
+	if (!ax__reg_range_outside(reg, b, len) || !ax_reg_range(reg, &lo, &hi))
 		return 0;
 	err = ax_value_format(dtype, b, len, &text);
 	if (err < 0)

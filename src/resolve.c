@@ -13,6 +13,14 @@
  * exists but fails to open is logged once and then left alone until it
  * changes on disk (size, mtime or inode), so a broken database costs one
  * stat() per call, not one SQLite open and one warning.
+ *
+ * The context also keeps the dictionaries it loaded, sealed and shared:
+ * one per (open handle, PRAGMA data_version, model id). A handle stands for
+ * one file (another file at the path opens another handle, with a new
+ * serial); data_version changes whenever another connection commits to
+ * it, so an import is seen on the next call; and model ids are never
+ * reused. Resolution compares every database's pick first and loads only
+ * the winner, and only when the cache does not have it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -25,6 +33,7 @@
 
 #include "axlink/db.h"
 #include "ctx.h"
+#include "db.h"
 
 #define LOCATION_COUNT 3
 #define DB_SUBPATH "axlink/devices.db"
@@ -34,6 +43,10 @@
 #define AXLINK_LIB_TO_DATA "../share"
 #endif
 #define INSTALLED_SUBPATH "/" AXLINK_LIB_TO_DATA "/" DB_SUBPATH
+/* Dictionaries a context keeps at most; past this the oldest goes. */
+#define DICT_CACHE_MAX 64
+/* Picks made again when the chosen model is replaced before it could be loaded. */
+#define RESOLVE_TRIES 3
 
 /* What identifies a file's content well enough to know it changed. */
 struct file_stamp {
@@ -46,12 +59,24 @@ struct file_stamp {
 struct db_slot {
 	char *path;               /* the path last looked at; NULL when never or none */
 	struct ax_db *db;         /* open handle, or NULL */
+	uint64_t serial;          /* names @db in the dictionary cache; new for each handle */
 	int failed;               /* the file at @path failed to open as it was at @stamp */
 	struct file_stamp stamp;  /* the file @db was opened from, or that failed */
 };
 
+/* A dictionary loaded from the database open as @serial when it was at @data_version. */
+struct dict_entry {
+	uint64_t serial;
+	int64_t data_version;
+	int64_t model_id;
+	ax_dict *dict; /* one reference, held by the cache */
+};
+
 struct ax__ctx_dbs {
 	struct db_slot slots[LOCATION_COUNT]; /* indexed by ax_db_location */
+	uint64_t next_serial;                 /* last serial handed to a slot */
+	struct dict_entry *dicts;             /* oldest first, DICT_CACHE_MAX allocated */
+	size_t n_dicts;
 };
 
 /* What one location gave for the current call. */
@@ -76,6 +101,9 @@ void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs)
 		return;
 	for (size_t i = 0; i < LOCATION_COUNT; i++)
 		slot_clear(&dbs->slots[i]);
+	for (size_t i = 0; i < dbs->n_dicts; i++)
+		ax_dict_unref(dbs->dicts[i].dict);
+	free(dbs->dicts);
 	free(dbs);
 }
 
@@ -211,8 +239,8 @@ static void stamp_of(struct file_stamp *s, const struct stat *st)
  * message in @warn (empty otherwise): logged by the caller, unlocked.
  * Returns 0 or AX_ENOMEM (a failure that is not the file's fault).
  */
-static int slot_update(struct db_slot *s, char *path, struct ax_db **db_out, enum slot_state *state,
-		       char *warn, size_t warn_cap)
+static int slot_update(struct db_slot *s, uint64_t *next_serial, char *path, struct ax_db **db_out,
+		       enum slot_state *state, char *warn, size_t warn_cap)
 {
 	struct file_stamp now;
 	struct stat st;
@@ -272,6 +300,7 @@ static int slot_update(struct db_slot *s, char *path, struct ax_db **db_out, enu
 	s->failed = 0;
 	s->stamp = now;
 	s->db = db;
+	s->serial = ++*next_serial;
 	*db_out = ax_db_ref(db);
 	*state = SLOT_OPEN;
 	return 0;
@@ -400,9 +429,12 @@ static int match_rank(int match)
 	}
 }
 
-/* Open what can be opened; references to the open ones go to @dbs. Warnings logged. */
+/*
+ * Open what can be opened; references to the open ones go to @dbs, their
+ * cache serials to @serials. Warnings logged.
+ */
 static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
-			enum slot_state *states)
+			uint64_t *serials, enum slot_state *states)
 {
 	char warn[LOCATION_COUNT][512];
 	int err = 0;
@@ -420,8 +452,9 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 		for (size_t j = 0; j < i && path; j++)
 			if (paths[j] && !strcmp(paths[j], path))
 				path = NULL;
-		err = slot_update(&ctx->dbs->slots[i], path, &dbs[i], &states[i], warn[i],
-				  sizeof(warn[i]));
+		err = slot_update(&ctx->dbs->slots[i], &ctx->dbs->next_serial, path, &dbs[i],
+				  &states[i], warn[i], sizeof(warn[i]));
+		serials[i] = ctx->dbs->slots[i].serial;
 	}
 	pthread_mutex_unlock(&ctx->db_lock);
 	if (err < 0)
@@ -433,21 +466,171 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 	return 0;
 }
 
+/* ---- the dictionary cache (caller holds ctx->db_lock) ---- */
+
+static ax_dict *cache_find(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_version,
+			   int64_t model_id)
+{
+	for (size_t i = 0; i < dbs->n_dicts; i++) {
+		struct dict_entry *e = &dbs->dicts[i];
+
+		if (e->serial == serial && e->data_version == data_version &&
+		    e->model_id == model_id)
+			return e->dict;
+	}
+	return NULL;
+}
+
+static int cache_entry_current(const struct ax__ctx_dbs *dbs, const struct dict_entry *e,
+			       uint64_t serial, int64_t data_version)
+{
+	if (e->serial == serial)
+		return e->data_version == data_version;
+	for (size_t i = 0; i < LOCATION_COUNT; i++)
+		if (dbs->slots[i].db && dbs->slots[i].serial == e->serial)
+			return 1;
+	return 0;
+}
+
+/*
+ * Keep @dict (the cache takes its own reference). Entries of a database
+ * that changed since (@serial now at @data_version) or that is closed are
+ * dropped: nobody asks for them again. Drives that hold them keep them.
+ */
+static int cache_put(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_version,
+		     int64_t model_id, ax_dict *dict)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < dbs->n_dicts; i++) {
+		if (cache_entry_current(dbs, &dbs->dicts[i], serial, data_version))
+			dbs->dicts[w++] = dbs->dicts[i];
+		else
+			ax_dict_unref(dbs->dicts[i].dict);
+	}
+	dbs->n_dicts = w;
+	if (dbs->n_dicts == DICT_CACHE_MAX) {
+		ax_dict_unref(dbs->dicts[0].dict);
+		memmove(dbs->dicts, dbs->dicts + 1, --dbs->n_dicts * sizeof(*dbs->dicts));
+	}
+	if (!dbs->dicts) {
+		dbs->dicts = malloc(DICT_CACHE_MAX * sizeof(*dbs->dicts));
+		if (!dbs->dicts)
+			return ax__error_oom();
+	}
+	dbs->dicts[dbs->n_dicts++] = (struct dict_entry){ serial, data_version, model_id,
+							  ax_dict_ref(dict) };
+	return 0;
+}
+
+/*
+ * The dictionary of @pick in database @i: the cached one, or loaded now
+ * and cached. AX_ENOTFOUND when the model went between pick and load.
+ */
+static int ctx_dict_get(ax_ctx *ctx, struct ax_db *db, uint64_t serial,
+			const struct ax__db_pick *pick, ax_dict **out)
+{
+	ax_dict *dict, *other;
+	int err;
+
+	pthread_mutex_lock(&ctx->db_lock);
+	dict = ax_dict_ref(cache_find(ctx->dbs, serial, pick->data_version, pick->model_id));
+	pthread_mutex_unlock(&ctx->db_lock);
+	if (dict) {
+		*out = dict;
+		return 0;
+	}
+	/* Load without the lock: reading a large model takes a while. */
+	err = ax_db_load(db, pick->model_id, &dict);
+	if (err < 0)
+		return err;
+	AX_LOG_DEBUG(ctx, "db", "loaded model %" PRId64 " from '%s': %zu registers",
+		     pick->model_id, ax_db_path(db), ax_dict_reg_count(dict));
+	pthread_mutex_lock(&ctx->db_lock);
+	/* Another thread may have loaded it meanwhile: share one. */
+	other = cache_find(ctx->dbs, serial, pick->data_version, pick->model_id);
+	if (other) {
+		ax_dict_unref(dict);
+		dict = ax_dict_ref(other);
+	} else {
+		err = cache_put(ctx->dbs, serial, pick->data_version, pick->model_id, dict);
+	}
+	pthread_mutex_unlock(&ctx->db_lock);
+	if (err < 0) {
+		ax_dict_unref(dict);
+		return err;
+	}
+	*out = dict;
+	return 0;
+}
+
+/*
+ * Ask every open database for its pick; the best goes to @best (index in
+ * @best_loc), the first miss's reason to *none_reason. Databases whose
+ * query fails are logged and marked broken.
+ */
+static int ctx_pick(ax_ctx *ctx, char *const *paths, struct ax_db *const *dbs,
+		    enum slot_state *states, uint32_t vendor_id, uint32_t product_code,
+		    uint32_t revision, int addr_space, struct ax__db_pick *best, size_t *best_loc,
+		    char **none_reason)
+{
+	for (size_t i = 0; i < LOCATION_COUNT && match_rank(best->match) > 0; i++) {
+		struct ax__db_pick pick;
+		int err;
+
+		if (!dbs[i])
+			continue;
+		err = ax__db_pick(dbs[i], vendor_id, product_code, revision, addr_space, &pick);
+		if (err == AX_ENOMEM || err == AX_EINVAL)
+			return err;
+		if (err < 0) {
+			AX_LOG_WARN(ctx, "db", "device database '%s': %s, ignoring", paths[i],
+				    ax_error_last());
+			slot_mark_failed(ctx, i, dbs[i]);
+			states[i] = SLOT_BROKEN;
+			continue;
+		}
+		/* Strictly better only: on a tie the earlier database keeps it. */
+		if (match_rank(pick.match) < match_rank(best->match)) {
+			ax__db_pick_clear(best);
+			*best = pick;
+			*best_loc = i;
+			continue;
+		}
+		if (pick.match == AX_MATCH_NONE && !*none_reason) {
+			*none_reason = ax__db_pick_reason(&pick, vendor_id, product_code, revision,
+							  addr_space);
+			if (!*none_reason) {
+				ax__db_pick_clear(&pick);
+				return ax__error_oom();
+			}
+		}
+		ax__db_pick_clear(&pick);
+	}
+	return 0;
+}
+
 int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
-		   ax_dict **dict_out, int *match_out, char **reason_out)
+		   int addr_space, ax_dict **dict_out, int *match_out, char **reason_out)
 {
 	char *paths[LOCATION_COUNT] = { NULL };
 	struct ax_db *dbs[LOCATION_COUNT] = { NULL };
+	uint64_t serials[LOCATION_COUNT] = { 0 };
 	enum slot_state states[LOCATION_COUNT] = { SLOT_NONE, SLOT_NONE, SLOT_NONE };
-	ax_dict *best = NULL;
-	char *best_reason = NULL, *none_db_reason = NULL, *reason = NULL;
-	int best_match = AX_MATCH_NONE;
+	struct ax__db_pick best = { .match = AX_MATCH_NONE };
+	ax_dict *dict = NULL;
+	char *none_db_reason = NULL, *reason = NULL;
 	size_t best_loc = 0;
 	int err = 0;
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(dict_out);
 	AX_ASSERT_ARG(match_out);
+	if (addr_space != AX_ADDR_MCB && addr_space != AX_ADDR_CANOPEN)
+		return ax__error_set(AX_EINVAL,
+				     "unknown address space %d (expected AX_ADDR_MCB %d or "
+				     "AX_ADDR_CANOPEN %d)",
+				     addr_space, AX_ADDR_MCB, AX_ADDR_CANOPEN);
 
 	for (size_t i = 0; i < LOCATION_COUNT && err >= 0; i++) {
 		err = ax_db_location_path((int)i, &paths[i]);
@@ -455,55 +638,43 @@ int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint3
 			err = 0;
 	}
 	if (err >= 0)
-		err = ctx_open_dbs(ctx, paths, dbs, states);
+		err = ctx_open_dbs(ctx, paths, dbs, serials, states);
+	for (int tries = 0; err >= 0 && tries < RESOLVE_TRIES; tries++) {
+		ax__db_pick_clear(&best);
+		free(none_db_reason);
+		none_db_reason = NULL;
+		err = ctx_pick(ctx, paths, dbs, states, vendor_id, product_code, revision,
+			       addr_space, &best, &best_loc, &none_db_reason);
+		if (err < 0 || best.match == AX_MATCH_NONE)
+			break;
+		err = ctx_dict_get(ctx, dbs[best_loc], serials[best_loc], &best, &dict);
+		if (err != AX_ENOTFOUND)
+			break;
+		/* Replaced by an import since the pick: pick again. */
+		AX_LOG_DEBUG(ctx, "db", "model %" PRId64 " of '%s' went before it was read, "
+			     "picking again", best.model_id, paths[best_loc]);
+		err = 0;
+	}
 	if (err < 0)
 		goto out;
-	for (size_t i = 0; i < LOCATION_COUNT && match_rank(best_match) > 0; i++) {
-		ax_dict *dict = NULL;
-		char *why = NULL;
-		int match = AX_MATCH_NONE;
-
-		if (!dbs[i])
-			continue;
-		err = ax_db_resolve(dbs[i], vendor_id, product_code, revision, &dict, &match,
-				    reason_out ? &why : NULL);
-		if (err == AX_ENOMEM)
-			goto out;
-		if (err < 0) {
-			AX_LOG_WARN(ctx, "db", "device database '%s': %s, ignoring", paths[i],
-				    ax_error_last());
-			slot_mark_failed(ctx, i, dbs[i]);
-			states[i] = SLOT_BROKEN;
-			err = 0;
-			continue;
-		}
-		/* Strictly better only: on a tie the earlier database keeps it. */
-		if (match_rank(match) < match_rank(best_match)) {
-			ax_dict_unref(best);
-			free(best_reason);
-			best = dict;
-			best_reason = why;
-			best_match = match;
-			best_loc = i;
-		} else {
-			ax_dict_unref(dict);
-			if (match == AX_MATCH_NONE && !none_db_reason)
-				none_db_reason = why;
-			else
-				free(why);
-		}
+	if (best.match != AX_MATCH_NONE && !dict) {
+		err = ax__error_set(AX_EBUSY, "device database '%s' kept changing while product "
+				    "0x%08" PRIx32 " was read", paths[best_loc], product_code);
+		goto out;
 	}
 
 	if (reason_out) {
-		if (best) {
+		if (dict) {
+			char *why = ax__db_pick_reason(&best, vendor_id, product_code, revision,
+						       addr_space);
 			struct text t = { 0 };
 
-			text_add(&t, "%s (from %s)", best_reason, paths[best_loc]);
-			reason = t.s;
-			if (t.oom) {
+			if (why)
+				text_add(&t, "%s (from %s)", why, paths[best_loc]);
+			free(why);
+			reason = why && !t.oom ? t.s : NULL;
+			if (!reason)
 				free(t.s);
-				reason = NULL;
-			}
 		} else {
 			reason = none_reason(none_db_reason, product_code, revision, paths, states);
 		}
@@ -513,23 +684,23 @@ int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint3
 		}
 	}
 	AX_LOG_DEBUG(ctx, "db", "resolved product 0x%08" PRIx32 " rev 0x%08" PRIx32 ": %s%s%s",
-		     product_code, revision, ax_match_name(best_match), best ? " from " : "",
-		     best ? paths[best_loc] : "");
+		     product_code, revision, ax_match_name(best.match), dict ? " from " : "",
+		     dict ? paths[best_loc] : "");
 	/*
 	 * A location without a path or a database skipped is in the log and
 	 * the reason, not an error of this call.
 	 */
 	ax_error_clear();
-	*dict_out = best;
-	*match_out = best_match;
+	*dict_out = dict;
+	*match_out = dict ? best.match : AX_MATCH_NONE;
 	if (reason_out)
 		*reason_out = reason;
-	best = NULL;
+	dict = NULL;
 	reason = NULL;
 out:
-	ax_dict_unref(best);
+	ax_dict_unref(dict);
 	free(reason);
-	free(best_reason);
+	ax__db_pick_clear(&best);
 	free(none_db_reason);
 	for (size_t i = 0; i < LOCATION_COUNT; i++) {
 		ax_db_unref(dbs[i]);

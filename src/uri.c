@@ -496,3 +496,110 @@ const char *ax__uri_str(const ax_uri *uri, const ax_option_desc *options, const 
 	opt = uri_option_find(options, key);
 	return opt ? opt->def : NULL;
 }
+
+/* ---- normal form ---- */
+
+/* Well-known ports of schemes whose plugins do not declare a "port" option. */
+static const struct {
+	const char *scheme;
+	int port;
+} uri_known_ports[] = {
+	{ "eth", AX_MCB_UDP_PORT },
+};
+
+static int uri_default_port(const char *scheme, const ax_option_desc *options)
+{
+	const ax_option_desc *opt = uri_option_find(options, "port");
+	long long v;
+
+	if (opt && opt->def && uri_parse_ll(opt->def, &v) == 0 && v > 0 && v <= URI_MAX_PORT)
+		return (int)v;
+	for (size_t i = 0; i < sizeof(uri_known_ports) / sizeof(uri_known_ports[0]); i++)
+		if (!strcmp(uri_known_ports[i].scheme, scheme))
+			return uri_known_ports[i].port;
+	return -1;
+}
+
+/* Append @s percent-encoding what would change the meaning of the normal form. */
+static void uri_put(char *buf, size_t *len, const char *s, int lower)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '%' || c == '&' || c == '=' || c == '?' || c == '#' || c <= 0x20 ||
+		    c >= 0x7F) {
+			buf[(*len)++] = '%';
+			buf[(*len)++] = hex[c >> 4];
+			buf[(*len)++] = hex[c & 15];
+		} else {
+			if (lower && c >= 'A' && c <= 'Z')
+				c = (unsigned char)(c - 'A' + 'a');
+			buf[(*len)++] = (char)c;
+		}
+	}
+}
+
+static int uri_param_cmp(const void *a, const void *b)
+{
+	const ax_uri_param *const *x = a, *const *y = b;
+	int c = strcmp((*x)->key, (*y)->key);
+
+	return c ? c : strcmp((*x)->value, (*y)->value);
+}
+
+int ax__uri_normalize(const ax_uri *uri, const ax_option_desc *options, char **out)
+{
+	const ax_uri_param **params = NULL;
+	size_t cap = 32, len = 0, n = 0;
+	int port;
+	char *buf;
+
+	assert(uri && out);
+	cap += 3 * (strlen(uri->scheme) + strlen(uri->host) + strlen(uri->path));
+	for (size_t i = 0; i < uri->n_params; i++)
+		cap += 3 * (strlen(uri->params[i].key) + strlen(uri->params[i].value)) + 2;
+	buf = malloc(cap);
+	if (uri->n_params)
+		params = malloc(uri->n_params * sizeof(*params));
+	if (!buf || (uri->n_params && !params)) {
+		free(buf);
+		free(params);
+		return ax__error_oom();
+	}
+	uri_put(buf, &len, uri->scheme, 1);
+	buf[len++] = ':';
+	if (uri->authority) {
+		buf[len++] = '/';
+		buf[len++] = '/';
+		if (strchr(uri->host, ':'))
+			buf[len++] = '[';
+		uri_put(buf, &len, uri->host, 1); /* host names ignore case */
+		if (strchr(uri->host, ':'))
+			buf[len++] = ']';
+		port = uri->port >= 0 ? uri->port : uri_default_port(uri->scheme, options);
+		if (port >= 0)
+			len += (size_t)snprintf(buf + len, cap - len, ":%d", port);
+	}
+	uri_put(buf, &len, uri->path, 0);
+	/* Keys in order; a key given its declared default says nothing. */
+	for (size_t i = 0; i < uri->n_params; i++) {
+		const ax_option_desc *opt = uri_option_find(options, uri->params[i].key);
+
+		if (!opt || !opt->def || strcmp(opt->def, uri->params[i].value))
+			params[n++] = &uri->params[i];
+	}
+	if (n)
+		qsort(params, n, sizeof(*params), uri_param_cmp);
+	for (size_t i = 0; i < n; i++) {
+		buf[len++] = i ? '&' : '?';
+		uri_put(buf, &len, params[i]->key, 0);
+		buf[len++] = '=';
+		uri_put(buf, &len, params[i]->value, 0);
+	}
+	buf[len] = '\0';
+	free(params);
+	*out = buf;
+	return 0;
+}

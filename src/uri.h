@@ -30,4 +30,13 @@ int ax__uri_int(const ax_uri *uri, const ax_option_desc *options, const char *ke
 /* String value of @key, else the option's default, else NULL. */
 const char *ax__uri_str(const ax_uri *uri, const ax_option_desc *options, const char *key);
 
+/*
+ * The normal form of @uri, the same text for every spelling of one
+ * endpoint: scheme and host lower-cased, the default port filled in (the
+ * "port" option's default in @options, else the scheme's well-known port,
+ * e.g. eth 1061), query keys sorted and those equal to their declared
+ * default left out. For comparing, not for display. *out is malloc'ed.
+ */
+int ax__uri_normalize(const ax_uri *uri, const ax_option_desc *options, char **out);
+
 #endif

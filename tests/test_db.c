@@ -943,6 +943,7 @@ static void test_db__sql_text_stored_verbatim(void **state)
 
 struct resolve_case {
 	const char *name;
+	int space; /* 0: AX_ADDR_MCB */
 	uint32_t vendor, product, revision;
 	int match;
 	uint32_t want_rev;
@@ -963,44 +964,60 @@ static const struct model_spec resolve_models[] = {
 };
 
 static const struct resolve_case resolve_cases[] = {
-	{ "exact_prefers_eth", 0, 0x00010064, 0x00010002, AX_MATCH_EXACT, 0x00010002, "ETH",
+	/* An MCB link never gets the CAN model, even at its exact revision. */
+	{ "exact_prefers_eth", 0, 0, 0x00010064, 0x00010002, AX_MATCH_EXACT, 0x00010002, "ETH",
 	  "axs-100",
 	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)" },
-	{ "exact_prefers_eoe_over_ecat", 0, 0x00010064, 0x00010004, AX_MATCH_EXACT, 0x00010004,
+	{ "exact_prefers_eoe_over_ecat", 0, 0, 0x00010064, 0x00010004, AX_MATCH_EXACT, 0x00010004,
 	  "EoE", "axs-100",
 	  "product 0x00010064 rev 0x00010004: exact match, axs-100 (EoE, firmware 1.4.0)" },
-	{ "lower_is_the_nearest", 0, 0x00010064, 0x00010007, AX_MATCH_LOWER_REVISION, 0x00010004,
+	{ "lower_is_the_nearest", 0, 0, 0x00010064, 0x00010007, AX_MATCH_LOWER_REVISION, 0x00010004,
 	  "EoE", "axs-100",
 	  "product 0x00010064 rev 0x00010007: no dictionary for revision 0x00010007, using "
 	  "nearest lower revision 0x00010004, axs-100 (EoE, firmware 1.4.0)" },
-	{ "lower_just_below", 0, 0x00010064, 0x00010003, AX_MATCH_LOWER_REVISION, 0x00010002,
+	{ "lower_just_below", 0, 0, 0x00010064, 0x00010003, AX_MATCH_LOWER_REVISION, 0x00010002,
 	  "ETH", "axs-100",
 	  "product 0x00010064 rev 0x00010003: no dictionary for revision 0x00010003, using "
 	  "nearest lower revision 0x00010002, axs-100 (ETH, firmware 1.2.0)" },
-	{ "lower_above_all", 0, 0x00010064, 0xffffffff, AX_MATCH_LOWER_REVISION, 0x00010008,
+	{ "lower_above_all", 0, 0, 0x00010064, 0xffffffff, AX_MATCH_LOWER_REVISION, 0x00010008,
 	  "ETH", "axs-100",
 	  "product 0x00010064 rev 0xffffffff: no dictionary for revision 0xffffffff, using "
 	  "nearest lower revision 0x00010008, axs-100 (ETH, firmware 1.8.0)" },
-	{ "any_takes_highest", 0, 0x00010064, 0x00010001, AX_MATCH_ANY_REVISION, 0x00010008,
+	{ "any_takes_highest", 0, 0, 0x00010064, 0x00010001, AX_MATCH_ANY_REVISION, 0x00010008,
 	  "ETH", "axs-100",
 	  "product 0x00010064 rev 0x00010001: no dictionary for revision 0x00010001 or lower, "
 	  "using revision 0x00010008, axs-100 (ETH, firmware 1.8.0)" },
-	{ "any_unnamed_model", 0, 0x00020001, 0x00000001, AX_MATCH_ANY_REVISION, 0x00000100,
+	{ "any_unnamed_model", 0, 0, 0x00020001, 0x00000001, AX_MATCH_ANY_REVISION, 0x00000100,
 	  "ETH", "",
 	  "product 0x00020001 rev 0x00000001: no dictionary for revision 0x00000001 or lower, "
 	  "using revision 0x00000100, PN-0042-A (ETH)" },
-	{ "none", 0, 0x00000999, 0x00010002, AX_MATCH_NONE, 0, NULL, NULL,
+	{ "none", 0, 0, 0x00000999, 0x00010002, AX_MATCH_NONE, 0, NULL, NULL,
 	  "product 0x00000999 rev 0x00010002: no dictionary for product 0x00000999" },
-	{ "none_names_vendor", 0x29c, 0x00000999, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
+	{ "none_names_vendor", 0, 0x29c, 0x00000999, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
 	  "product 0x00000999 rev 0x00000001: no dictionary for product 0x00000999 of vendor "
 	  "0x0000029c" },
-	{ "vendorless_model_fits_any_vendor", 0x1234, 0x00010064, 0x00010002, AX_MATCH_EXACT,
+	{ "vendorless_model_fits_any_vendor", 0, 0x1234, 0x00010064, 0x00010002, AX_MATCH_EXACT,
 	  0x00010002, "ETH", "axs-100",
 	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)" },
-	{ "own_vendor_wins", 0x29c, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "ETH", "vendor-a",
+	{ "own_vendor_wins", 0, 0x29c, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "ETH", "vendor-a",
 	  "product 0x00030001 rev 0x00000001: exact match, vendor-a (ETH, firmware 3.0)" },
-	{ "other_vendor_skipped", 0x777, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "CAN", "anyone",
+	{ "other_vendor_skipped", AX_ADDR_CANOPEN, 0x777, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1,
+	  "CAN", "anyone",
 	  "product 0x00030001 rev 0x00000001: exact match, anyone (CAN, firmware 3.0)" },
+	{ "canopen_space_gets_can", AX_ADDR_CANOPEN, 0, 0x00010064, 0x00010002, AX_MATCH_EXACT,
+	  0x00010002, "CAN", "axs-100",
+	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (CAN, firmware 1.2.0)" },
+	{ "canopen_space_lower_is_ecat", AX_ADDR_CANOPEN, 0, 0x00010064, 0x00010007,
+	  AX_MATCH_LOWER_REVISION, 0x00010004, "ECAT", "axs-100",
+	  "product 0x00010064 rev 0x00010007: no CANopen dictionary for revision 0x00010007, "
+	  "using nearest lower revision 0x00010004, axs-100 (ECAT, firmware 1.4.0)" },
+	{ "can_only_is_none_for_mcb", 0, 0x777, 0x00030001, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
+	  "product 0x00030001 rev 0x00000001: no dictionary for product 0x00030001 of vendor "
+	  "0x00000777 (only CANopen dictionaries of it: CAN, ECAT)" },
+	{ "mcb_only_is_none_for_canopen", AX_ADDR_CANOPEN, 0, 0x00020001, 0x00000100,
+	  AX_MATCH_NONE, 0, NULL, NULL,
+	  "product 0x00020001 rev 0x00000100: no CANopen dictionary for product 0x00020001 "
+	  "(only MCB dictionaries of it: ETH, EoE)" },
 };
 
 static void test_db__resolve_rules(void **state)
@@ -1015,8 +1032,8 @@ static void test_db__resolve_rules(void **state)
 		ax_dict *dict = (ax_dict *)(uintptr_t)1;
 		char *reason = NULL;
 		int match = -1;
-		int err = ax_db_resolve(db, c->vendor, c->product, c->revision, &dict, &match,
-					&reason);
+		int err = ax_db_resolve(db, c->vendor, c->product, c->revision,
+					c->space ? c->space : AX_ADDR_MCB, &dict, &match, &reason);
 
 		if (err < 0)
 			fail_msg("%s: %d %s", c->name, err, ax_error_last());
@@ -1050,11 +1067,109 @@ static void test_db__resolve_reason_optional(void **state)
 	int match = -1;
 
 	assert_int_equal(insert_specs(db, resolve_models, 2, "/x/axs.xdf", sha_a), 0);
-	ok(ax_db_resolve(db, 0, 0x00010064, 0x00010002, &dict, &match, NULL));
+	ok(ax_db_resolve(db, 0, 0x00010064, 0x00010002, AX_ADDR_MCB, &dict, &match, NULL));
 	assert_int_equal(match, AX_MATCH_EXACT);
 	assert_non_null(dict);
 	ax_dict_unref(dict);
 	ax_db_unref(db);
+}
+
+/* ---- ranges: parsed once, when the dictionary is sealed ---- */
+
+struct range_check {
+	const char *id;
+	int kind;           /* AX__RANGE_* after the seal */
+	int64_t value;      /* as the register's integer type; float registers use fvalue */
+	float fvalue;
+	int outside;
+};
+
+static int range_outside_of(const struct ax_reg *r, int64_t v, float f)
+{
+	uint8_t b[8];
+	uint64_t u = (uint64_t)v;
+	size_t size = ax_dtype_size(r->dtype);
+
+	if (r->dtype == AX_DTYPE_FLOAT) {
+		uint32_t bits;
+
+		memcpy(&bits, &f, sizeof(bits));
+		u = bits;
+	}
+	for (size_t i = 0; i < sizeof(b); i++, u >>= 8)
+		b[i] = (uint8_t)u;
+	return ax__reg_range_outside(r, b, size ? size : 1);
+}
+
+static void test_db__ranges_parsed_at_seal(void **state)
+{
+	static const struct range_check checks[] = {
+		{ "S32", AX__RANGE_S64, -100, 0, 0 },
+		{ "S32", AX__RANGE_S64, -101, 0, 1 },
+		{ "S32", AX__RANGE_S64, 100, 0, 0 },
+		{ "S32", AX__RANGE_S64, 101, 0, 1 },
+		{ "U16", AX__RANGE_U64, 10, 0, 0 },
+		{ "U16", AX__RANGE_U64, 9, 0, 1 },
+		{ "U16", AX__RANGE_U64, 4097, 0, 1 },
+		{ "FLOAT", AX__RANGE_FLOAT, 0, 0.7f, 0 },
+		{ "FLOAT", AX__RANGE_FLOAT, 0, 0.69f, 1 },
+		{ "FLOAT", AX__RANGE_FLOAT, 0, 12.3f, 0 },
+		{ "NEGATIVE_UNSIGNED", AX__RANGE_NONE, 0xFFFF, 0, 0 },
+		{ "JUNK", AX__RANGE_NONE, 0, 99.0f, 0 },
+		{ "UPSIDE_DOWN", AX__RANGE_NONE, 3, 0, 0 },
+		{ "TEXT", AX__RANGE_NONE, 'a', 0, 0 },
+		{ "NO_RANGE", AX__RANGE_NONE, -1, 0, 0 },
+	};
+	static const struct {
+		const char *id;
+		int dtype;
+		const char *lo, *hi;
+	} regs[] = {
+		{ "S32", AX_DTYPE_S32, "-100", "0x64" },
+		{ "U16", AX_DTYPE_U16, "10", " 4096 " },
+		{ "FLOAT", AX_DTYPE_FLOAT, "0.7", "12.3" },
+		{ "NEGATIVE_UNSIGNED", AX_DTYPE_U16, "-5", "-1" },
+		{ "JUNK", AX_DTYPE_FLOAT, "abc", "1.0" },
+		{ "UPSIDE_DOWN", AX_DTYPE_S32, "5", "1" },
+		{ "TEXT", AX_DTYPE_STR, "0", "1" },
+		{ "NO_RANGE", AX_DTYPE_S32, NULL, NULL },
+	};
+	ax_dict *d = ax__dict_new("memory");
+	const ax_reg *found;
+	struct ax_reg *r;
+
+	(void)state;
+	assert_non_null(d);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		ok(ax__dict_add_reg(d, regs[i].id, 1, 0x100 + (uint32_t)i, regs[i].dtype, AX_REG_RW,
+				    &r));
+		if (regs[i].lo)
+			ok(ax__dict_reg_set_range(r, regs[i].lo, regs[i].hi));
+	}
+	/* Before the seal the text is parsed on each check, with the same answers. */
+	for (int sealed = 0; sealed < 2; sealed++) {
+		ok(sealed ? ax__dict_seal(d) : ax__dict_index(d));
+		for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+			const struct range_check *c = &checks[i];
+
+			ok(ax_dict_find(d, c->id, -1, &found));
+			if (found->range_kind != (sealed ? c->kind : AX__RANGE_UNPARSED))
+				fail_msg("%s (sealed %d): range kind %d", c->id, sealed,
+					 found->range_kind);
+			if (range_outside_of(found, c->value, c->fvalue) != c->outside)
+				fail_msg("%s (sealed %d): %lld / %g should be %s", c->id, sealed,
+					 (long long)c->value, (double)c->fvalue,
+					 c->outside ? "outside" : "inside");
+		}
+	}
+	/* Sealed: the numbers, not the text, decide (the text is for messages). */
+	ok(ax_dict_find(d, "S32", -1, &found));
+	assert_int_equal(found->range_lo.s, -100);
+	assert_int_equal(found->range_hi.s, 100);
+	r = &d->regs[0];
+	ok(ax__dict_reg_set_range(r, "0", "1"));
+	assert_int_equal(range_outside_of(found, -50, 0), 0);
+	ax_dict_unref(d);
 }
 
 static void test_db__match_names(void **state)
@@ -1574,7 +1689,8 @@ static void *thread_main(void *p)
 			ax_dict *dict = NULL;
 			char *reason = NULL;
 			int match = -1;
-			int err = ax_db_resolve(a->db, 0, 0x900, 0x10, &dict, &match, &reason);
+			int err = ax_db_resolve(a->db, 0, 0x900, 0x10, AX_ADDR_MCB, &dict, &match,
+						&reason);
 			size_t n = dict ? ax_dict_reg_count(dict) : 0;
 			const char *fw = dict ? ax_dict_identity_get(dict)->firmware_version : "";
 
@@ -1660,6 +1776,7 @@ int main(void)
 		T(resolve_rules),
 		T(resolve_reason_optional),
 		cmocka_unit_test(test_db__match_names),
+		cmocka_unit_test(test_db__ranges_parsed_at_seal),
 		T(threads_import_and_resolve),
 	};
 #undef T

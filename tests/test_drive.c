@@ -2,7 +2,8 @@
 /*
  * Drives end to end: the virtual plugin, the identity it reports, the
  * dictionary found in the build tree's devices.db or named as a file, and
- * register access by name with conversions.
+ * register access by name with conversions. One eth test serves the
+ * simulated drive (src/sim) over a real UDP socket on 127.0.13.1:1061.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -11,13 +12,21 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
+#include "simdrive.h"
 #include "testctx.h"
 
 #define AXS100_PRODUCT 0x00010064u
@@ -354,6 +363,201 @@ static void test_drive__release_order(void **state)
 	d = ax_drive_unref(d);
 }
 
+/* ---- one simulated drive on UDP, served by a thread of the test ---- */
+
+#define UDP_SIM_ADDR "127.0.13.1"
+
+struct udp_sim {
+	int fd;
+	simdrive *drive;
+	atomic_int stop;
+	pthread_t thread;
+};
+
+static void *udp_sim_main(void *arg)
+{
+	struct udp_sim *u = arg;
+	uint8_t req[AX_MCB_MAX_FRAME], reply[AX_MCB_MAX_FRAME];
+
+	while (!atomic_load(&u->stop)) {
+		struct pollfd p = { .fd = u->fd, .events = POLLIN };
+		struct sockaddr_in from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n;
+		size_t r;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		n = recvfrom(u->fd, req, sizeof(req), 0, (struct sockaddr *)&from, &from_len);
+		if (n <= 0)
+			continue;
+		r = simdrive_handle(u->drive, req, (size_t)n, reply, sizeof(reply), NULL);
+		if (r)
+			(void)sendto(u->fd, reply, r, 0, (struct sockaddr *)&from, from_len);
+	}
+	return NULL;
+}
+
+static void udp_sim_start(struct udp_sim *u)
+{
+	static const simdrive_codec codec = { ax_mcb_encode, ax_mcb_decode };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(AX_MCB_UDP_PORT) };
+
+	memset(u, 0, sizeof(*u));
+	assert_int_equal(inet_pton(AF_INET, UDP_SIM_ADDR, &a.sin_addr), 1);
+	assert_int_equal(simdrive_new(&u->drive, &codec, "axs-100", 1301), 0);
+	u->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(u->fd >= 0);
+	if (bind(u->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		fail_msg("bind %s:%d: %s", UDP_SIM_ADDR, AX_MCB_UDP_PORT, strerror(errno));
+	atomic_init(&u->stop, 0);
+	assert_int_equal(pthread_create(&u->thread, NULL, udp_sim_main, u), 0);
+}
+
+static void udp_sim_stop(struct udp_sim *u)
+{
+	atomic_store(&u->stop, 1);
+	assert_int_equal(pthread_join(u->thread, NULL), 0);
+	close(u->fd);
+	simdrive_free(u->drive);
+}
+
+/*
+ * One endpoint is one drive however its URI is spelled: the default port
+ * written out or not, the scheme's and host's case, a key at its default.
+ */
+static void test_drive__one_drive_per_endpoint(void **state)
+{
+	static const char *const same[] = {
+		"eth://" UDP_SIM_ADDR ":1061",
+		"ETH://" UDP_SIM_ADDR,
+		"eth://" UDP_SIM_ADDR "?timeout_ms=1000",
+	};
+	struct udp_sim sim;
+	ax_drive *a = NULL, *b = NULL;
+
+	udp_sim_start(&sim);
+	assert_int_equal(ax_drive_open(&a, *state, "eth://" UDP_SIM_ADDR, NULL), 0);
+	assert_int_equal(ax_drive_identity(a)->serial, 1301);
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		if (ax_drive_open(&b, *state, same[i], NULL) < 0)
+			fail_msg("%s: %s", same[i], ax_error_last());
+		if (b != a || ax_drive_link(b) != ax_drive_link(a))
+			fail_msg("'%s' opened a second drive beside 'eth://%s'", same[i],
+				 UDP_SIM_ADDR);
+		b = ax_drive_unref(b);
+	}
+	/* The first spelling stays the drive's URI. */
+	assert_string_equal(ax_drive_uri(a), "eth://" UDP_SIM_ADDR);
+	a = ax_drive_unref(a);
+	udp_sim_stop(&sim);
+}
+
+struct rounds {
+	pthread_mutex_t lock; /* the log may come from any thread */
+	int loads;            /* "loaded model" DEBUG lines */
+	int found;
+	ax_dict *dict[2];     /* each round's dictionary, kept */
+	int round;
+};
+
+static void rounds_log(int level, const char *origin, const char *message, void *userdata)
+{
+	struct rounds *r = userdata;
+
+	(void)origin;
+	if (level == AX_LOG_DEBUG && !strncmp(message, "loaded model ", 13)) {
+		pthread_mutex_lock(&r->lock);
+		r->loads++;
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+static int rounds_found(const ax_discover_result *res, void *userdata)
+{
+	struct rounds *r = userdata;
+
+	if (res->access != AX_ACCESS_OK)
+		return 0;
+	r->found++;
+	assert_int_equal(res->match, AX_MATCH_EXACT);
+	assert_non_null(res->dict);
+	assert_null(r->dict[r->round]);
+	r->dict[r->round] = ax_dict_ref(res->dict);
+	return 0;
+}
+
+/* Discovery rounds (and so ax_monitor's) take the context's dictionary, not SQLite's again. */
+static void test_drive__discovery_rounds_reuse_dictionary(void **state)
+{
+	struct rounds r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct udp_sim sim;
+	ax_ctx *ctx = new_ctx();
+	ax_drive *d = NULL;
+
+	(void)state;
+	udp_sim_start(&sim);
+	ax_ctx_set_log(ctx, AX_LOG_DEBUG, rounds_log, &r);
+	for (r.round = 0; r.round < 2; r.round++)
+		if (ax_discover(ctx, "eth://" UDP_SIM_ADDR, NULL, rounds_found, &r) != 1)
+			fail_msg("round %d: %s", r.round, ax_error_last());
+	assert_int_equal(r.found, 2);
+	assert_ptr_equal(r.dict[0], r.dict[1]);
+	/* The drive opened from the result shares it too. */
+	assert_int_equal(ax_drive_open(&d, ctx, "eth://" UDP_SIM_ADDR, NULL), 0);
+	assert_ptr_equal(ax_drive_dict(d), r.dict[0]);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.loads, 1);
+	pthread_mutex_unlock(&r.lock);
+	d = ax_drive_unref(d);
+	ax_dict_unref(r.dict[0]);
+	ax_dict_unref(r.dict[1]);
+	ax_ctx_set_log(ctx, AX_LOG_NONE, NULL, NULL);
+	ax_ctx_unref(ctx);
+	udp_sim_stop(&sim);
+}
+
+/* Query keys in another order, or a key given its default, name the same drive too. */
+static void test_drive__uri_spellings_same_drive(void **state)
+{
+	ax_drive *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+	assert_int_equal(ax_drive_open(&a, *state, "virtual:?serial=41&model=axs-100", NULL), 0);
+	assert_int_equal(ax_drive_open(&b, *state, "virtual:?model=axs-100&serial=41", NULL), 0);
+	assert_int_equal(ax_drive_open(&c, *state, "virtual:?serial=41", NULL), 0);
+	assert_ptr_equal(a, b);
+	assert_ptr_equal(a, c);
+	/* Another value is another drive. */
+	assert_int_equal(ax_drive_open(&d, *state, "virtual:?serial=41&model=axs-200", NULL), 0);
+	assert_ptr_not_equal(a, d);
+	a = ax_drive_unref(a);
+	b = ax_drive_unref(b);
+	c = ax_drive_unref(c);
+	d = ax_drive_unref(d);
+}
+
+/* Two drives of one model share one dictionary: resolved once, kept by the context. */
+static void test_drive__same_model_shares_dictionary(void **state)
+{
+	ax_drive *a = NULL, *b = NULL, *c = NULL;
+
+	assert_int_equal(ax_drive_open(&a, *state, "virtual:?serial=51", NULL), 0);
+	assert_int_equal(ax_drive_open(&b, *state, "virtual:?serial=52", NULL), 0);
+	assert_ptr_not_equal(a, b);
+	assert_non_null(ax_drive_dict(a));
+	assert_ptr_equal(ax_drive_dict(a), ax_drive_dict(b));
+	/* Even after every drive of it is gone. */
+	a = ax_drive_unref(a);
+	assert_int_equal(ax_drive_open(&a, *state, "virtual:?serial=53", NULL), 0);
+	assert_ptr_equal(ax_drive_dict(a), ax_drive_dict(b));
+	/* Another model has its own. */
+	assert_int_equal(ax_drive_open(&c, *state, "virtual:?serial=54&model=axs-200", NULL), 0);
+	assert_ptr_not_equal(ax_drive_dict(a), ax_drive_dict(c));
+	a = ax_drive_unref(a);
+	b = ax_drive_unref(b);
+	c = ax_drive_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +571,10 @@ int main(void)
 		cmocka_unit_test(test_drive__identity_optional_with_file),
 		cmocka_unit_test(test_drive__concurrent_open),
 		cmocka_unit_test(test_drive__release_order),
+		cmocka_unit_test(test_drive__one_drive_per_endpoint),
+		cmocka_unit_test(test_drive__uri_spellings_same_drive),
+		cmocka_unit_test(test_drive__same_model_shares_dictionary),
+		cmocka_unit_test(test_drive__discovery_rounds_reuse_dictionary),
 	};
 	return cmocka_run_group_tests_name("drive", tests, setup, teardown);
 }

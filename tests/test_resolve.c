@@ -236,6 +236,7 @@ struct fx {
 	ax_ctx *ctx;
 	pthread_mutex_t lock; /* guards the warnings: the log may come from any thread */
 	int warnings;
+	int loads;            /* "loaded model" DEBUG lines: dictionaries read from a database */
 	char warning[1024];
 	ax_link *link;
 	ax_dict *dict;
@@ -246,6 +247,11 @@ static void log_cb(int level, const char *origin, const char *message, void *use
 	struct fx *fx = userdata;
 
 	(void)origin;
+	if (level == AX_LOG_DEBUG && !strncmp(message, "loaded model ", 13)) {
+		pthread_mutex_lock(&fx->lock);
+		fx->loads++;
+		pthread_mutex_unlock(&fx->lock);
+	}
 	if (level != AX_LOG_WARN)
 		return;
 	pthread_mutex_lock(&fx->lock);
@@ -334,8 +340,8 @@ static struct result resolve(struct fx *fx, uint32_t product, uint32_t revision)
 {
 	struct result r = { (ax_dict *)&r, -1, NULL }; /* outputs must be written */
 
-	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, product, revision, &r.dict, &r.match,
-			  &r.reason),
+	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, product, revision, AX_ADDR_MCB, &r.dict,
+			  &r.match, &r.reason),
 	   "ax_ctx_resolve");
 	assert_non_null(r.reason);
 	assert_true((r.match == AX_MATCH_NONE) == (r.dict == NULL));
@@ -485,8 +491,8 @@ static void test_resolve__exact_names_database(void **state)
 		ax_dict *dict = NULL;
 		int match = -1;
 
-		ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, &dict,
-				  &match, NULL),
+		ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION,
+				  AX_ADDR_MCB, &dict, &match, NULL),
 		   "resolve without reason");
 		assert_int_equal(match, AX_MATCH_EXACT);
 		assert_non_null(dict);
@@ -612,8 +618,8 @@ static void test_resolve__user_before_installed(void **state)
 		int match = -1;
 
 		ok(ax_db_open(&db, installed, AX_DB_READONLY), installed);
-		ok(ax_db_resolve(db, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, &dict, &match,
-				 NULL),
+		ok(ax_db_resolve(db, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, AX_ADDR_MCB,
+				 &dict, &match, NULL),
 		   "resolve in the installed database");
 		assert_int_equal(match, AX_MATCH_EXACT);
 		ax_dict_unref(dict);
@@ -752,18 +758,191 @@ static void test_resolve__replaced_database_reopened(void **state)
 	assert_int_equal(warnings(fx), 0);
 }
 
+static int loads(struct fx *fx)
+{
+	int n;
+
+	pthread_mutex_lock(&fx->lock);
+	n = fx->loads;
+	pthread_mutex_unlock(&fx->lock);
+	return n;
+}
+
+/* ---- the address space ---- */
+
+/*
+ * A database with only the CAN interface of axs-100, the model the virtual
+ * drive is: its exact identity must not give the MCB link that dictionary.
+ */
+static void test_resolve__can_dictionary_never_for_mcb_drive(void **state)
+{
+	struct fx *fx = *state;
+	char can_db[128], *installed = installed_path();
+	ax_drive *d = NULL;
+	ax_dict *dict = NULL;
+	int64_t v = 0;
+	int match = -1;
+
+	(void)snprintf(can_db, sizeof(can_db), "%s/can.db", fx->dir);
+	build_db(can_db, (const char *const[]){ AXLINK_TEST_DATA_DIR "/axs100_can.xdf" }, 1);
+	assert_int_equal(setenv("AXLINK_DB", can_db, 1), 0);
+
+	ok(ax_drive_open(&d, fx->ctx, "virtual:?model=axs-100", NULL), "open the drive");
+	assert_int_equal(ax_link_addr_space(ax_drive_link(d)), AX_ADDR_MCB);
+	if (ax_drive_dict(d)) {
+		/* Only the installed database can answer, with its ETH dictionary. */
+		const ax_dict_identity *id = ax_dict_identity_get(ax_drive_dict(d));
+
+		assert_true(file_exists(installed));
+		assert_int_equal(id->addr_space, AX_ADDR_MCB);
+		assert_contains(ax_drive_match_reason(d), installed);
+		ok(ax_drive_read_i64(d, "CL_POS_FBK_VALUE", 1, &v), "named read");
+	} else {
+		assert_false(file_exists(installed));
+		assert_int_equal(ax_drive_match(d), AX_MATCH_NONE);
+		assert_contains(ax_drive_match_reason(d), "only CANopen dictionaries");
+		assert_int_equal(ax_drive_read_i64(d, "CL_POS_FBK_VALUE", 1, &v), AX_ENOTFOUND);
+	}
+	if (strstr(ax_drive_match_reason(d), can_db))
+		fail_msg("the CAN database answered: '%s'", ax_drive_match_reason(d));
+	d = ax_drive_unref(d);
+
+	/* Asked for CANopen, the same database gives it. */
+	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION,
+			  AX_ADDR_CANOPEN, &dict, &match, NULL),
+	   "resolve CANopen");
+	assert_int_equal(match, AX_MATCH_EXACT);
+	assert_int_equal(ax_dict_identity_get(dict)->addr_space, AX_ADDR_CANOPEN);
+	assert_string_equal(ax_dict_identity_get(dict)->interface, "CAN");
+	ax_dict_unref(dict);
+	/* Neither 0 nor another number is an address space. */
+	assert_int_equal(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, 0,
+					&dict, &match, NULL),
+			 AX_EINVAL);
+	assert_contains(ax_error_last(), "address space");
+	ax_free(installed);
+}
+
+/* Both interfaces imported (CAN first): the MCB link gets the ETH one, and reads by name. */
+static void test_resolve__mcb_dictionary_chosen_beside_can(void **state)
+{
+	struct fx *fx = *state;
+	char both_db[128];
+	ax_drive *d = NULL;
+	int64_t v = -1;
+
+	(void)snprintf(both_db, sizeof(both_db), "%s/both.db", fx->dir);
+	build_db(both_db,
+		 (const char *const[]){ AXLINK_TEST_DATA_DIR "/axs100_can.xdf",
+					AXLINK_DEVICES_DIR "/axs-100.xdf" },
+		 2);
+	assert_int_equal(setenv("AXLINK_DB", both_db, 1), 0);
+	ok(ax_drive_open(&d, fx->ctx, "virtual:?model=axs-100", NULL), "open the drive");
+	assert_int_equal(ax_drive_match(d), AX_MATCH_EXACT);
+	assert_non_null(ax_drive_dict(d));
+	assert_int_equal(ax_dict_identity_get(ax_drive_dict(d))->addr_space, AX_ADDR_MCB);
+	assert_string_equal(ax_dict_identity_get(ax_drive_dict(d))->interface, "ETH");
+	assert_contains(ax_drive_match_reason(d), both_db);
+	ok(ax_drive_read_i64(d, "CL_POS_FBK_VALUE", 1, &v), "named read");
+	d = ax_drive_unref(d);
+}
+
+/* ---- the context's dictionaries ---- */
+
+/* Only the winner is read from its database, once; later resolutions reuse it. */
+static void test_resolve__ranks_before_load(void **state)
+{
+	struct fx *fx = *state;
+	struct result r, again;
+
+	/* AXLINK_DB answers first but worse (an older revision); the user database exactly. */
+	assert_int_equal(setenv("AXLINK_DB", g_old_db, 1), 0);
+	put_user_db(fx, g_all_db);
+	ax_ctx_set_log(fx->ctx, AX_LOG_DEBUG, log_cb, fx);
+	r = resolve(fx, AXS100_PRODUCT, AXS100_REVISION);
+	assert_int_equal(r.match, AX_MATCH_EXACT);
+	assert_from(&r, fx->user_db);
+	assert_int_equal(loads(fx), 1);
+
+	again = resolve(fx, AXS100_PRODUCT, AXS100_REVISION);
+	assert_ptr_equal(again.dict, r.dict);
+	assert_string_equal(again.reason, r.reason);
+	assert_int_equal(loads(fx), 1);
+	result_free(&again);
+	result_free(&r);
+
+	/* A model not asked for before is read once. */
+	r = resolve(fx, EDGE_PRODUCT, EDGE_REVISION);
+	assert_int_equal(r.match, AX_MATCH_NONE);
+	result_free(&r);
+	r = resolve(fx, AXS100_PRODUCT, AXS100_REVISION - 1);
+	assert_int_equal(r.match, AX_MATCH_EXACT);
+	assert_from(&r, g_old_db);
+	assert_int_equal(loads(fx), 2);
+	result_free(&r);
+	assert_int_equal(warnings(fx), 0);
+}
+
+/* A second register for the edge model, so a re-import is told apart. */
+#define EDGE_EXTRA EDGE_REG("0x6F1", "0", "EDGE_ADDED", "u32", "")
+
+/* An import into a database the context has open: the next resolution reads it again. */
+static void test_resolve__reimport_seen(void **state)
+{
+	struct fx *fx = *state;
+	char env[128], xdf[128];
+	char regs[sizeof(edge_regs) + 256];
+	struct result r1, r2, r3;
+	ax_db *db = NULL;
+
+	(void)snprintf(env, sizeof(env), "%s/env.db", fx->dir);
+	build_db(env, (const char *const[]){ g_edge_xdf }, 1);
+	assert_int_equal(setenv("AXLINK_DB", env, 1), 0);
+	r1 = resolve(fx, EDGE_PRODUCT, EDGE_REVISION);
+	assert_int_equal(r1.match, AX_MATCH_EXACT);
+	r2 = resolve(fx, EDGE_PRODUCT, EDGE_REVISION);
+	assert_ptr_equal(r1.dict, r2.dict);
+	result_free(&r2);
+
+	/* The same model again with one more register, into the same file, in place. */
+	(void)snprintf(regs, sizeof(regs), "%s%s", edge_regs, EDGE_EXTRA);
+	(void)snprintf(xdf, sizeof(xdf), "%s/edge2.xdf", fx->dir);
+	write_xdf(xdf, "edge", EDGE_PRODUCT, EDGE_REVISION, regs);
+	ok(ax_db_open(&db, env, 0), env);
+	assert_int_equal(ax_db_import(db, xdf, NULL, NULL), 1);
+	db = ax_db_unref(db);
+
+	r3 = resolve(fx, EDGE_PRODUCT, EDGE_REVISION);
+	assert_int_equal(r3.match, AX_MATCH_EXACT);
+	assert_ptr_not_equal(r3.dict, r1.dict);
+	assert_int_equal(ax_dict_reg_count(r3.dict), ax_dict_reg_count(r1.dict) + 1);
+	/* The dictionary handed out before stays valid for who holds it. */
+	{
+		const ax_reg *reg = NULL;
+
+		ok(ax_dict_find(r1.dict, "EDGE_S32", -1, &reg), "old dictionary");
+		assert_int_equal(ax_dict_find(r1.dict, "EDGE_ADDED", -1, &reg), AX_ENOTFOUND);
+		ok(ax_dict_find(r3.dict, "EDGE_ADDED", -1, &reg), "new dictionary");
+	}
+	result_free(&r3);
+	result_free(&r1);
+}
+
 static void test_resolve__bad_arguments(void **state)
 {
 	struct fx *fx = *state;
 	ax_dict *dict = NULL;
 	int match = -1;
 
-	assert_int_equal(ax_ctx_resolve(NULL, 0, AXS100_PRODUCT, 0, &dict, &match, NULL),
-			 AX_EINVAL);
-	assert_int_equal(ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, NULL, &match, NULL),
-			 AX_EINVAL);
-	assert_int_equal(ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, &dict, NULL, NULL),
-			 AX_EINVAL);
+	assert_int_equal(
+		ax_ctx_resolve(NULL, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, &dict, &match, NULL),
+		AX_EINVAL);
+	assert_int_equal(
+		ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, NULL, &match, NULL),
+		AX_EINVAL);
+	assert_int_equal(
+		ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, &dict, NULL, NULL),
+		AX_EINVAL);
 	assert_null(dict);
 	assert_int_equal(match, -1);
 }
@@ -782,8 +961,8 @@ static void *resolve_thread(void *p)
 		char *reason = NULL;
 		int match = -1;
 
-		if (ax_ctx_resolve(a->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, &dict,
-				   &match, &reason) < 0 ||
+		if (ax_ctx_resolve(a->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION,
+				   AX_ADDR_MCB, &dict, &match, &reason) < 0 ||
 		    match != AX_MATCH_EXACT || !strstr(reason, g_all_db))
 			a->failures++;
 		ax_dict_unref(dict);
@@ -824,8 +1003,8 @@ static int drive_setup(void **state)
 	assert_int_equal(setenv("AXLINK_DB", g_all_db, 1), 0);
 	ok(ax_link_open(&fx->link, fx->ctx, "virtual:?serial=77", NULL), "open virtual");
 	ok(ax_link_identify(fx->link, &id), "identify");
-	ok(ax_ctx_resolve(fx->ctx, id.vendor_id, id.product_code, id.revision, &fx->dict, &match,
-			  NULL),
+	ok(ax_ctx_resolve(fx->ctx, id.vendor_id, id.product_code, id.revision, AX_ADDR_MCB,
+			  &fx->dict, &match, NULL),
 	   "resolve the drive");
 	assert_int_equal(match, AX_MATCH_EXACT);
 	return 0;
@@ -1085,8 +1264,8 @@ static int edge_setup(void **state)
 	fx = *state;
 	assert_int_equal(setenv("AXLINK_DB", g_edge_db, 1), 0);
 	ok(ax_link_open(&fx->link, fx->ctx, "virtual:", NULL), "open virtual");
-	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, EDGE_PRODUCT, EDGE_REVISION, &fx->dict, &match,
-			  NULL),
+	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, EDGE_PRODUCT, EDGE_REVISION, AX_ADDR_MCB,
+			  &fx->dict, &match, NULL),
 	   "resolve the edge dictionary");
 	assert_int_equal(match, AX_MATCH_EXACT);
 	return 0;
@@ -1155,6 +1334,10 @@ int main(void)
 		T(missing_database_appears_later),
 		T(follows_environment_changes),
 		T(replaced_database_reopened),
+		T(can_dictionary_never_for_mcb_drive),
+		T(mcb_dictionary_chosen_beside_can),
+		T(ranks_before_load),
+		T(reimport_seen),
 		T(bad_arguments),
 		T(threads_share_context),
 		D(identify_virtual),

@@ -1134,7 +1134,7 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 		goto fail;
 	}
 	ident = ax_dict_identity_get(dict);
-	if (ident->addr_space != DICT_ADDR_MCB) {
+	if (ident->addr_space != AX_ADDR_MCB) {
 		fprintf(stderr, "axlink: the dictionary for the drive at ");
 		(void)put_safe(stderr, uri);
 		fprintf(stderr, " is not one of MCB registers: ");

@@ -25,12 +25,6 @@
 #define SUBNODE_MAX 15u
 #define DEFAULT_SUBNODE 1u
 
-/*
- * The address space of MCB dictionaries (AX_ADDR_MCB in axlink/plugin.h,
- * as dict.h documents): every transport this tool opens reads MCB registers.
- */
-#define DICT_ADDR_MCB 1
-
 /* Options shared by every command; filled by both option passes. */
 struct cli {
 	const struct command *cmd;

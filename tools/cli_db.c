@@ -718,14 +718,14 @@ static int cmd_db_resolve(struct cli *cli)
 	if (cli->db_path) {
 		if (ax_db_open(&db, cli->db_path, AX_DB_READONLY) < 0)
 			return fail_last();
-		err = ax_db_resolve(db, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], &dict,
-		                    &match, &reason);
+		err = ax_db_resolve(db, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], AX_ADDR_MCB,
+		                    &dict, &match, &reason);
 	} else {
 		rc = open_ctx(cli, &ctx);
 		if (rc != 0)
 			return rc;
-		err = ax_ctx_resolve(ctx, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], &dict,
-		                     &match, &reason);
+		err = ax_ctx_resolve(ctx, (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2],
+		                     AX_ADDR_MCB, &dict, &match, &reason);
 	}
 	if (err < 0) {
 		rc = fail_last();
@@ -1018,7 +1018,8 @@ static const struct command cli_db_commands[] = {
                 .help = "Resolve a drive identity as reading by name does: the exact product\n"
                         "and revision; else the product's nearest lower revision; else any\n"
                         "revision of it; else none. Prints the rule and the reason in one line;\n"
-                        "exit 0 whatever the rule, none included.\n"
+                        "exit 0 whatever the rule, none included. Only MCB dictionaries (ETH,\n"
+                        "EoE) count, the register space of the links this tool opens.\n"
                         "  VENDOR PRODUCT REVISION  numbers, hex with 0x or decimal\n"
                         "  --db PATH  resolve in this database only (default: the search order)\n"
                         "JSON: {vendor_id, product_code, revision, match, reason, model}; model\n"

@@ -12,8 +12,11 @@
  * with every register, enum, bitfield, category and error of their
  * dictionaries, so a discovered drive's dictionary loads without XML.
  *
- * Resolution rules, best first: the exact product and revision; the same
- * product's nearest lower revision; any revision of the product; none.
+ * Resolution looks only at models of the register address space the
+ * drive's link speaks (an ETH or EoE dictionary for an MCB link, a CAN or
+ * ECAT one for a CANopen link), then applies the rules, best first: the
+ * exact product and revision; the same product's nearest lower revision;
+ * any revision of the product; none.
  * @{
  */
 
@@ -128,18 +131,22 @@ AX_API void ax_db_models_free(ax_db_model *models, size_t n);
 AX_API int ax_db_load(ax_db *db, int64_t model_id, ax_dict **out);
 
 /**
- * Find the dictionary for a drive identity by the rules above.
+ * Find the dictionary for a drive identity by the rules above, among the
+ * models of one register address space: a link's dictionary must address
+ * registers the way the link does (ax_link_addr_space()), so a CANopen
+ * dictionary never answers for an MCB link, even at an exact revision.
  *
+ * @param addr_space      an ax_addr_space (AX_ADDR_MCB, AX_ADDR_CANOPEN)
  * @param[out] dict_out   the dictionary (one reference), or NULL for AX_MATCH_NONE
  * @param[out] match_out  the ax_match rule that applied
  * @param[out] reason_out one line saying why, freed with ax_free(); may be NULL
  *            ("product 0x00010064 rev 0x00010002: exact match, axs-100 1.2.0")
- * @return 0 (also when nothing matched: check *match_out), or a negative
- *         ax_error_code for a database failure.
+ * @return 0 (also when nothing matched: check *match_out), AX_EINVAL (unknown
+ *         address space), or a negative ax_error_code for a database failure.
  * @since 0.1
  */
 AX_API int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code,
-			 uint32_t revision, ax_dict **dict_out, int *match_out,
+			 uint32_t revision, int addr_space, ax_dict **dict_out, int *match_out,
 			 char **reason_out);
 
 /** Name of a match rule ("none", "exact", "lower-revision", "any-revision", "file"). @since 0.1 */
@@ -165,16 +172,24 @@ AX_API int ax_db_location_path(int location, char **out);
 /**
  * Resolve a drive identity against the context's databases: AXLINK_DB, the
  * user database, the installed database (missing files are skipped; a
- * broken one is logged and skipped). The best rule over all of them wins;
- * on a tie the earlier database wins. Opened databases are kept by the
- * context.
+ * broken one is logged and skipped). Only models of @p addr_space count
+ * (see ax_db_resolve()). The best rule over all of them wins; on a tie the
+ * earlier database wins. Databases are compared before any dictionary is
+ * loaded, and only the winner is.
+ *
+ * The context keeps the databases open and the dictionaries it loaded, one
+ * per (database file as it is now, model): resolving the same model again
+ * gives the same ax_dict (one more reference) without reading it again, so
+ * drives of one model share their dictionary. A database that changes (an
+ * import, another file renamed over it) is read again on the next call.
  *
  * Output and return as ax_db_resolve(); the reason names the database used.
  * Thread safety: safe.
  * @since 0.1
  */
 AX_API int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code,
-			  uint32_t revision, ax_dict **dict_out, int *match_out, char **reason_out);
+			  uint32_t revision, int addr_space, ax_dict **dict_out, int *match_out,
+			  char **reason_out);
 
 AX_END_DECLS
 

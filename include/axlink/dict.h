@@ -29,6 +29,18 @@ typedef struct ax_dict ax_dict;
 /** A register of a dictionary (borrowed). Thread safety: immutable. */
 typedef struct ax_reg ax_reg;
 
+/**
+ * Register address spaces. A dictionary addresses its registers in one
+ * (ax_dict_identity.addr_space), a transport speaks one (ax_link_addr_space(),
+ * ax_transport_desc.addr_space in axlink/plugin.h), and resolution only
+ * gives a link a dictionary of its own space (ax_ctx_resolve()).
+ * @since 0.1 (first declared in axlink/plugin.h, which still includes this header)
+ */
+typedef enum ax_addr_space {
+	AX_ADDR_MCB = 1,     /**< subnode + 12-bit register address (ETH, EoE dictionaries) */
+	AX_ADDR_CANOPEN = 2, /**< index << 8 | subindex (CAN, ECAT dictionaries) */
+} ax_addr_space;
+
 /** Register access rights. */
 #define AX_REG_READ 0x1
 #define AX_REG_WRITE 0x2
@@ -44,7 +56,7 @@ typedef struct ax_dict_identity {
 	const char *interface;   /**< "ETH", "EoE", "ECAT", "CAN" */
 	const char *family;
 	const char *name;        /**< model name */
-	int addr_space;          /**< AX_ADDR_MCB (1) or AX_ADDR_CANOPEN (2), see axlink/plugin.h */
+	int addr_space;          /**< an ax_addr_space: AX_ADDR_MCB or AX_ADDR_CANOPEN */
 	unsigned int format_version; /**< 2 or 3: the XML version it came from */
 	unsigned int axes;       /**< number of axis subnodes */
 } ax_dict_identity;

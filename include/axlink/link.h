@@ -68,6 +68,16 @@ AX_API const char *ax_link_uri(const ax_link *link);
 /** Scheme of the link's plugin; borrowed for the link's life. @since 0.1 */
 AX_API const char *ax_link_scheme(const ax_link *link);
 
+/**
+ * The register address space the link's transport speaks: an
+ * ax_addr_space (AX_ADDR_MCB, AX_ADDR_CANOPEN), or 0 for a NULL link. Only a
+ * dictionary of this space describes the drives on the link; ax_drive_open()
+ * resolves with it.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_link_addr_space(const ax_link *link);
+
 /** The context the link belongs to (borrowed). @since 0.1 */
 AX_API ax_ctx *ax_link_ctx(const ax_link *link);
 

@@ -124,6 +124,7 @@
  */
 
 #include "axlink/common.h"
+#include "axlink/dict.h"
 #include "axlink/error.h"
 #include "axlink/log.h"
 #include "axlink/mcb.h"
@@ -162,16 +163,15 @@ AX_BEGIN_DECLS
 /** Flags of ops->monitor (ABI 1.2). */
 #define AX_PLUGIN_MONITOR_ENUMERATE 0x1u /**< first report what is there already, as arrivals */
 
-/**
- * Register address spaces a transport speaks (ax_transport_desc.addr_space).
- * The core takes a register's address in this space from the dictionary and
- * range-checks it before calling read/write: for AX_ADDR_MCB, subnode
- * 0..AX_MCB_MAX_SUBNODE and address 0..AX_MCB_MAX_ADDRESS.
+/*
+ * ax_addr_space (AX_ADDR_MCB, AX_ADDR_CANOPEN), the register address space a
+ * transport speaks (ax_transport_desc.addr_space), is declared in
+ * axlink/dict.h, included above: dictionaries, links and resolution name it
+ * too. The values are unchanged. The core takes a register's address in
+ * this space from the dictionary and range-checks it before calling
+ * read/write: for AX_ADDR_MCB, subnode 0..AX_MCB_MAX_SUBNODE and address
+ * 0..AX_MCB_MAX_ADDRESS.
  */
-typedef enum ax_addr_space {
-	AX_ADDR_MCB = 1,     /**< subnode + 12-bit register address */
-	AX_ADDR_CANOPEN = 2, /**< index << 8 | subindex */
-} ax_addr_space;
 
 /** Types of URI keys. */
 typedef enum ax_option_type {

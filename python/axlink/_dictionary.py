@@ -12,9 +12,10 @@ from .errors import DICTIONARY_DOMAIN, DictionaryError, RangeError, TypeMismatch
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: ax_dict_identity.addr_space of an MCB dictionary (AX_ADDR_MCB, documented
-#: in axlink/dict.h; its enum lives in the plugin header, which is not bound).
-MCB_ADDRESS_SPACE = 1
+#: ax_dict_identity.addr_space of an MCB dictionary (AX_ADDR_MCB of axlink/dict.h).
+MCB_ADDRESS_SPACE = int(lib.AX_ADDR_MCB)
+#: ax_dict_identity.addr_space of a CANopen dictionary (AX_ADDR_CANOPEN).
+CANOPEN_ADDRESS_SPACE = int(lib.AX_ADDR_CANOPEN)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple, Union
 
 from ._context import Context, resolve_context
-from ._dictionary import Dictionary
+from ._dictionary import MCB_ADDRESS_SPACE, Dictionary
 from ._native import cstr, ffi, lib, text
 from .errors import DATABASE_DOMAIN, DICTIONARY_DOMAIN, NotFoundError, check, closed, last_error
 
@@ -194,13 +194,15 @@ class Database:
         check(lib.ax_db_load(self._p(), model_id, out), DATABASE_DOMAIN)
         return Dictionary(out[0])
 
-    def resolve(self, vendor_id: int, product_code: int, revision: int) -> Resolution:
+    def resolve(self, vendor_id: int, product_code: int, revision: int, *,
+                address_space: int = MCB_ADDRESS_SPACE) -> Resolution:
         """The dictionary for a drive identity by the resolution rules (exact,
-        nearest lower revision, any revision); ``match`` is "none" when
-        nothing fits."""
+        nearest lower revision, any revision) among the dictionaries of
+        @address_space (MCB by default; CANOPEN_ADDRESS_SPACE for CANopen);
+        ``match`` is "none" when nothing fits."""
         d, m, r = ffi.new("ax_dict **"), ffi.new("int *"), ffi.new("char **")
-        check(lib.ax_db_resolve(self._p(), vendor_id, product_code, revision, d, m, r),
-              DATABASE_DOMAIN)
+        check(lib.ax_db_resolve(self._p(), vendor_id, product_code, revision, address_space,
+                                d, m, r), DATABASE_DOMAIN)
         return _resolution(d, m, r)
 
 
@@ -224,15 +226,18 @@ def import_file(path: PathLike, database: Optional[Database] = None, *,
 
 def resolve(vendor_id: int, product_code: int, revision: int,
             database: Optional[Database] = None, *,
-            context: Optional[Context] = None) -> Resolution:
+            context: Optional[Context] = None,
+            address_space: int = MCB_ADDRESS_SPACE) -> Resolution:
     """The dictionary for a drive identity: from @database, or by the
-    context's search order (AXLINK_DB, user, installed; the best rule wins)."""
+    context's search order (AXLINK_DB, user, installed; the best rule wins),
+    among the dictionaries of @address_space (MCB by default)."""
     if database is not None:
-        return database.resolve(vendor_id, product_code, revision)
+        return database.resolve(vendor_id, product_code, revision,
+                                address_space=address_space)
     ctx = resolve_context(context)
     d, m, r = ffi.new("ax_dict **"), ffi.new("int *"), ffi.new("char **")
-    check(lib.ax_ctx_resolve(ctx._p(), vendor_id, product_code, revision, d, m, r),
-          DATABASE_DOMAIN)
+    check(lib.ax_ctx_resolve(ctx._p(), vendor_id, product_code, revision, address_space,
+                             d, m, r), DATABASE_DOMAIN)
     return _resolution(d, m, r)
 
 
