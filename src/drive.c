@@ -22,6 +22,7 @@
 #include "axlink/value.h"
 #include "ctx.h"
 #include "discover.h"
+#include "drive.h"
 #include "uri.h"
 
 #define REG_AXIS_NUMBER 0x0A0
@@ -404,173 +405,105 @@ int ax_drive_find(const ax_drive *drive, const char *id, int subnode, const ax_r
 	return ax_dict_find(drive->dict, id, subnode, out);
 }
 
-static uint64_t le_get(const uint8_t *b, size_t n)
+/* A numeric register's value through the value module's codec. */
+static int drive_read_raw(ax_drive *drive, const ax_reg *reg, uint8_t *buf, size_t cap,
+			  size_t *len_out)
 {
-	uint64_t v = 0;
-
-	for (size_t i = n; i-- > 0;)
-		v = (v << 8) | b[i];
-	return v;
+	if (!ax_dtype_size(ax_reg_dtype(reg)))
+		return ax__error_set(AX_ETYPE, "register '%s' is a %s, not a number",
+				     ax_reg_id(reg), ax_dtype_name(ax_reg_dtype(reg)));
+	return ax_link_read_reg(drive->link, reg, buf, cap, len_out);
 }
 
-static void le_put(uint8_t *b, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++, v >>= 8)
-		b[i] = (uint8_t)v;
-}
-
-/* A register's value as a double (exact for every integer type up to 2^53). */
-static int drive_read_number(ax_drive *drive, const char *id, int subnode, int64_t *i_out,
-			     double *f_out, int *is_float)
+int ax__drive_reg_read_i64(ax_drive *drive, const ax_reg *reg, int64_t *out)
 {
 	uint8_t buf[AX_VALUE_MAX + 1];
-	const ax_reg *reg;
-	size_t len, size;
-	uint64_t raw;
-	int err, dtype;
-
-	err = ax_drive_find(drive, id, subnode, &reg);
-	if (err < 0)
-		return err;
-	dtype = ax_reg_dtype(reg);
-	size = ax_dtype_size(dtype);
-	if (!size)
-		return ax__error_set(AX_ETYPE, "register '%s' is a %s, not a number", id,
-				     ax_dtype_name(dtype));
-	err = ax_link_read_reg(drive->link, reg, buf, sizeof(buf), &len);
-	if (err < 0)
-		return err;
-	raw = le_get(buf, size);
-	*is_float = dtype == AX_DTYPE_FLOAT;
-	switch (dtype) {
-	case AX_DTYPE_FLOAT: {
-		uint32_t bits = (uint32_t)raw;
-		float f;
-
-		memcpy(&f, &bits, sizeof(f));
-		*f_out = f;
-		return 0;
-	}
-	case AX_DTYPE_S8:
-		*i_out = (int8_t)raw;
-		break;
-	case AX_DTYPE_S16:
-		*i_out = (int16_t)raw;
-		break;
-	case AX_DTYPE_S32:
-		*i_out = (int32_t)raw;
-		break;
-	case AX_DTYPE_S64:
-		*i_out = (int64_t)raw;
-		break;
-	case AX_DTYPE_U64:
-		if (raw > INT64_MAX)
-			return ax__error_set(AX_ERANGE, "register '%s' holds %llu, beyond int64",
-					     id, (unsigned long long)raw);
-		*i_out = (int64_t)raw;
-		break;
-	default: /* u8, u16, u32, bool */
-		*i_out = (int64_t)raw;
-		break;
-	}
-	*f_out = (double)*i_out;
-	return 0;
-}
-
-int ax_drive_read_i64(ax_drive *drive, const char *id, int subnode, int64_t *out)
-{
-	int64_t i = 0;
-	double f = 0;
-	int is_float = 0, err;
-
-	AX_ASSERT_ARG(out);
-	err = drive_read_number(drive, id, subnode, &i, &f, &is_float);
-	if (err < 0)
-		return err;
-	if (is_float) {
-		if (!isfinite(f) || f < -9.2e18 || f > 9.2e18)
-			return ax__error_set(AX_ERANGE, "register '%s' holds %g, not an int64", id,
-					     f);
-		i = llround(f);
-	}
-	*out = i;
-	return 0;
-}
-
-int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, double *out)
-{
-	int64_t i = 0;
-	double f = 0;
-	int is_float = 0, err;
-
-	AX_ASSERT_ARG(out);
-	err = drive_read_number(drive, id, subnode, &i, &f, &is_float);
-	if (err < 0)
-		return err;
-	*out = f;
-	return 0;
-}
-
-/* Encode @v for @reg's integer type, refusing what does not fit. */
-static int drive_encode_int(const ax_reg *reg, int64_t v, uint8_t *buf, size_t *len_out)
-{
-	int dtype = ax_reg_dtype(reg);
-	size_t size = ax_dtype_size(dtype);
-	int64_t lo = 0, hi = INT64_MAX;
-
-	switch (dtype) {
-	case AX_DTYPE_U8: hi = UINT8_MAX; break;
-	case AX_DTYPE_S8: lo = INT8_MIN; hi = INT8_MAX; break;
-	case AX_DTYPE_U16: hi = UINT16_MAX; break;
-	case AX_DTYPE_S16: lo = INT16_MIN; hi = INT16_MAX; break;
-	case AX_DTYPE_U32: hi = UINT32_MAX; break;
-	case AX_DTYPE_S32: lo = INT32_MIN; hi = INT32_MAX; break;
-	case AX_DTYPE_S64: lo = INT64_MIN; break;
-	case AX_DTYPE_U64: break;
-	case AX_DTYPE_BOOL: hi = 1; break;
-	default:
-		return ax__error_set(AX_ETYPE, "register '%s' is a %s, not an integer",
-				     ax_reg_id(reg), ax_dtype_name(dtype));
-	}
-	if (v < lo || v > hi)
-		return ax__error_set(AX_ERANGE, "%lld does not fit register '%s' (%s)",
-				     (long long)v, ax_reg_id(reg), ax_dtype_name(dtype));
-	le_put(buf, (uint64_t)v, size);
-	*len_out = size;
-	return 0;
-}
-
-int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t value)
-{
-	const ax_reg *reg;
-	uint8_t buf[8];
 	size_t len = 0;
-	int err = ax_drive_find(drive, id, subnode, &reg);
+	int err = drive_read_raw(drive, reg, buf, sizeof(buf), &len);
 
+	if (err == 0)
+		err = ax_value_to_i64(ax_reg_dtype(reg), buf, len, out);
 	if (err < 0)
-		return err;
-	if (ax_reg_dtype(reg) == AX_DTYPE_FLOAT)
-		return ax_drive_write_f64(drive, id, subnode, (double)value);
-	err = drive_encode_int(reg, value, buf, &len);
-	if (err < 0)
-		return err;
-	return ax_link_write_reg(drive->link, reg, buf, len);
+		ax__error_prefix("register '%s'", ax_reg_id(reg));
+	return err;
 }
 
-int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double value)
+int ax__drive_reg_read_f64(ax_drive *drive, const ax_reg *reg, double *out)
 {
-	const ax_reg *reg;
+	uint8_t buf[AX_VALUE_MAX + 1];
+	size_t len = 0;
+	int err = drive_read_raw(drive, reg, buf, sizeof(buf), &len);
+
+	if (err == 0)
+		err = ax_value_to_f64(ax_reg_dtype(reg), buf, len, out);
+	if (err < 0)
+		ax__error_prefix("register '%s'", ax_reg_id(reg));
+	return err;
+}
+
+int ax__drive_reg_write_f64(ax_drive *drive, const ax_reg *reg, double value)
+{
 	uint8_t buf[8];
 	size_t len;
-	int err = ax_drive_find(drive, id, subnode, &reg);
-
-	if (err < 0)
-		return err;
 	/* The value module's rule, the one text and Python values follow too. */
-	err = ax_value_from_f64(ax_reg_dtype(reg), value, 0, buf, sizeof(buf), &len);
+	int err = ax_value_from_f64(ax_reg_dtype(reg), value, 0, buf, sizeof(buf), &len);
+
 	if (err < 0) {
 		ax__error_prefix("register '%s'", ax_reg_id(reg));
 		return err;
 	}
 	return ax_link_write_reg(drive->link, reg, buf, len);
+}
+
+int ax__drive_reg_write_i64(ax_drive *drive, const ax_reg *reg, int64_t value)
+{
+	uint8_t buf[8];
+	size_t len = 0;
+	int err;
+
+	/* A float takes the nearest binary32, as from a double. */
+	if (ax_reg_dtype(reg) == AX_DTYPE_FLOAT)
+		return ax__drive_reg_write_f64(drive, reg, (double)value);
+	err = ax_value_from_i64(ax_reg_dtype(reg), value, buf, sizeof(buf), &len);
+	if (err < 0) {
+		ax__error_prefix("register '%s'", ax_reg_id(reg));
+		return err;
+	}
+	return ax_link_write_reg(drive->link, reg, buf, len);
+}
+
+int ax_drive_read_i64(ax_drive *drive, const char *id, int subnode, int64_t *out)
+{
+	const ax_reg *reg;
+	int err;
+
+	AX_ASSERT_ARG(out);
+	err = ax_drive_find(drive, id, subnode, &reg);
+	return err < 0 ? err : ax__drive_reg_read_i64(drive, reg, out);
+}
+
+int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, double *out)
+{
+	const ax_reg *reg;
+	int err;
+
+	AX_ASSERT_ARG(out);
+	err = ax_drive_find(drive, id, subnode, &reg);
+	return err < 0 ? err : ax__drive_reg_read_f64(drive, reg, out);
+}
+
+int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t value)
+{
+	const ax_reg *reg;
+	int err = ax_drive_find(drive, id, subnode, &reg);
+
+	return err < 0 ? err : ax__drive_reg_write_i64(drive, reg, value);
+}
+
+int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double value)
+{
+	const ax_reg *reg;
+	int err = ax_drive_find(drive, id, subnode, &reg);
+
+	return err < 0 ? err : ax__drive_reg_write_f64(drive, reg, value);
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "axlink/plugin.h"
+#include "drive.h"
 #include "motion.h"
 #include "util.h"
 
@@ -383,7 +384,7 @@ static int role_read(ax_axis *a, int role, double *out)
 
 	if (!reg)
 		return role_missing(a, role);
-	return ax_drive_read_f64(a->drive, ax_reg_id(reg), (int)ax_reg_subnode(reg), out);
+	return ax__drive_reg_read_f64(a->drive, reg, out);
 }
 
 static int role_read_i64(ax_axis *a, int role, int64_t *out)
@@ -392,7 +393,7 @@ static int role_read_i64(ax_axis *a, int role, int64_t *out)
 
 	if (!reg)
 		return role_missing(a, role);
-	return ax_drive_read_i64(a->drive, ax_reg_id(reg), (int)ax_reg_subnode(reg), out);
+	return ax__drive_reg_read_i64(a->drive, reg, out);
 }
 
 static int role_write(ax_axis *a, int role, double value)
@@ -401,7 +402,7 @@ static int role_write(ax_axis *a, int role, double value)
 
 	if (!reg)
 		return role_missing(a, role);
-	return ax_drive_write_f64(a->drive, ax_reg_id(reg), (int)ax_reg_subnode(reg), value);
+	return ax__drive_reg_write_f64(a->drive, reg, value);
 }
 
 static int role_write_i64(ax_axis *a, int role, int64_t value)
@@ -410,7 +411,7 @@ static int role_write_i64(ax_axis *a, int role, int64_t value)
 
 	if (!reg)
 		return role_missing(a, role);
-	return ax_drive_write_i64(a->drive, ax_reg_id(reg), (int)ax_reg_subnode(reg), value);
+	return ax__drive_reg_write_i64(a->drive, reg, value);
 }
 
 static int control(ax_axis *a, unsigned cw)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "drive.h"
 #include "motion.h"
 
 #define TWO_PI 6.283185307179586476925286766559
@@ -110,7 +111,7 @@ int ax__axis_read_resolution(ax_axis *axis)
 		axis->res = 0.0;
 		return 0;
 	}
-	err = ax_drive_read_f64(axis->drive, ax_reg_id(reg), (int)ax_reg_subnode(reg), &res);
+	err = ax__drive_reg_read_f64(axis->drive, reg, &res);
 	if (err < 0)
 		return err;
 	axis->res = isfinite(res) && res > 0.0 ? res : 0.0;
