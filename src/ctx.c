@@ -3,6 +3,8 @@
  * The library context: creation, reference counting, the plugin search
  * order and the load report.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_PLUGIN /* errors set here; see src/error.h */
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +67,8 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	if (!opts)
 		opts = &defaults;
 	if (opts->timeout_ms < 0)
-		return ax__error_set(AX_EINVAL, "ax_ctx_options.timeout_ms %d is negative",
-				     opts->timeout_ms);
+		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
+					   "ax_ctx_options.timeout_ms %d is negative", opts->timeout_ms);
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)

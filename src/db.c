@@ -9,6 +9,8 @@
  * A connection is used by one thread at a time (db->lock) and its
  * statements are prepared once and kept. Each import is one transaction.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -235,7 +237,8 @@ static int db_error(ax_db *db, int rc, const char *what)
 		return ax__error_oom();
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		return ax__error_set(AX_EPROTO, "'%s' is not an SQLite database or is corrupt (%s)",
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s' is not an SQLite database or is corrupt (%s)",
 				     db->path, msg);
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
@@ -362,7 +365,7 @@ static const char *col_str(sqlite3_stmt *st, int i)
 
 static int db_corrupt(ax_db *db, int64_t model_id, const char *table)
 {
-	return ax__error_set(AX_EPROTO, "'%s': model %" PRId64 " has a corrupt row in '%s'",
+	return ax__error_set(AX_ECORRUPT, "'%s': model %" PRId64 " has a corrupt row in '%s'",
 			     db->path, model_id, table);
 }
 
@@ -404,20 +407,20 @@ static int db_header_read(ax_db *db, struct db_header *h)
 static int db_header_check(ax_db *db, const struct db_header *h)
 {
 	if (h->app_id != AX__DB_APPLICATION_ID && (h->app_id != 0 || h->tables > 0))
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_ECORRUPT,
 				     "'%s' is an SQLite database but not an axlink device database",
 				     db->path);
 	if (h->version > AX__DB_SCHEMA_VERSION)
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_ECORRUPT,
 				     "'%s': schema version %" PRId64
 				     " is newer than this library (max %d)",
 				     db->path, h->version, AX__DB_SCHEMA_VERSION);
 	if (h->version < 0)
-		return ax__error_set(AX_EPROTO, "'%s': schema version %" PRId64 " is not valid",
+		return ax__error_set(AX_ECORRUPT, "'%s': schema version %" PRId64 " is not valid",
 				     db->path, h->version);
 	if (h->version == 0 && h->tables > 0)
-		return ax__error_set(AX_EPROTO, "'%s' is damaged: tables without a schema version",
-				     db->path);
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s' is damaged: tables without a schema version", db->path);
 	return h->version < AX__DB_SCHEMA_VERSION;
 }
 
@@ -555,8 +558,8 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 			return err;
 	} else if (!S_ISREG(st.st_mode)) {
 		/* A FIFO would block the open, and a folder is plainly not a database. */
-		return ax__error_set(AX_EPROTO, "'%s' is not a regular file, not a device database",
-				     path);
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s' is not a regular file, not a device database", path);
 	}
 
 	db = calloc(1, sizeof(*db));
@@ -597,7 +600,7 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 		goto fail;
 	err = db_header_check(db, &h);
 	if (err > 0 && (flags & AX_DB_READONLY) && h.version == 0)
-		err = ax__error_set(AX_EPROTO, "'%s' is empty, not an axlink device database",
+		err = ax__error_set(AX_ECORRUPT, "'%s' is empty, not an axlink device database",
 				    path);
 	else if (err > 0 && db->readonly)
 		err = ax__error_set(AX_EACCESS,
@@ -762,7 +765,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	bind_i64(&b, 12, source_id);
 	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
-		err = ax__error_set(AX_EPROTO,
+		err = ax__error_set(AX_EFORMAT,
 				    "'%s' describes vendor 0x%08" PRIx32 " product 0x%08" PRIx32
 				    " rev 0x%08" PRIx32 " interface '%s' more than once",
 				    source_path, id->vendor_id, id->product_code, id->revision,
@@ -1304,6 +1307,8 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 		err = db_load_model_children(db, model_id, d);
 	if (err >= 0)
 		err = ax__dict_seal(d);
+	if (err == AX_EFORMAT) /* rows that sealed when stored were damaged since */
+		err = ax__error_recode(AX_ERRCLASS_DB, AX_ECORRUPT);
 	if (err < 0)
 		goto fail;
 	*out = d;

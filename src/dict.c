@@ -8,6 +8,8 @@
  * written again, so any number of threads may read it without a lock. The
  * reference count is the one atomic field.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DICT /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -539,11 +541,11 @@ static int dict_table_reg(const ax_dict *d, const struct ax_dict_table *t, const
 
 	if (ax_dict_find(d, reg_id, t->axis, &r) < 0) {
 		if (t->axis >= 0)
-			return ax__error_set(AX_EPROTO,
+			return ax__error_set(AX_EFORMAT,
 			                     "table '%s': no %s register '%s' on axis %d in "
 			                     "dictionary '%s'",
 			                     t->id, role, reg_id, t->axis, ax_dict_source(d));
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_EFORMAT,
 		                     "table '%s': no %s register '%s' in dictionary '%s'", t->id,
 		                     role, reg_id, ax_dict_source(d));
 	}

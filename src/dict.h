@@ -149,7 +149,7 @@ int ax__dict_index(ax_dict *d);
 /*
  * Build the indexes (unless current), find every table's registers and
  * freeze. Called once, after the last add. A table whose index or value
- * register is missing (on its axis, when it has one) fails with AX_EPROTO
+ * register is missing (on its axis, when it has one) fails with AX_EFORMAT
  * naming both; the dictionary then stays unsealed.
  */
 int ax__dict_seal(ax_dict *d);

@@ -3,6 +3,8 @@
  * Links: an open endpoint of a transport plugin, with one request in flight
  * at a time, and register access by (subnode, address) with typed helpers.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>

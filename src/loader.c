@@ -5,6 +5,8 @@
  * context's load report. Nothing a plugin file does can end the process
  * short of crashing in its own entry function.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_PLUGIN /* errors set here; see src/error.h */
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>

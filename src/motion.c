@@ -10,6 +10,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

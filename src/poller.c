@@ -7,6 +7,8 @@
  * an acquire load, so neither ever waits for the other and no lock is held
  * during bus I/O.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>

@@ -14,6 +14,8 @@
  * changes on disk (size, mtime or inode), so a broken database costs one
  * stat() per call, not one SQLite open and one warning.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>

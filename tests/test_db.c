@@ -383,7 +383,7 @@ static void test_db__open_errors(void **state)
 	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY | AX_DB_CREATE), AX_EINVAL);
 	assert_int_equal(ax_db_open(&db, fx->path, 0x80), AX_EINVAL);
 	assert_int_equal(ax_db_open(&db, "", AX_DB_CREATE), AX_EINVAL);
-	assert_int_equal(ax_db_open(&db, fx->dir, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->dir, 0), AX_ECORRUPT);
 	assert_ptr_equal(db, (ax_db *)(uintptr_t)1); /* untouched on failure */
 	assert_int_equal(access(fx->path, F_OK), -1);  /* and nothing created */
 }
@@ -407,16 +407,16 @@ static void test_db__corrupt_file_is_eproto(void **state)
 	/* Random bytes: not an SQLite file at all. */
 	fill_random(junk, sizeof(junk), 0x2545f491u);
 	write_file(fx->path, junk, sizeof(junk));
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), fx->path));
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_ECORRUPT);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 
 	/* The SQLite magic followed by garbage. */
 	memcpy(junk, "SQLite format 3", 16);
 	write_file(fx->path, junk, sizeof(junk));
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), fx->path));
 	assert_null(db);
 }
@@ -450,7 +450,7 @@ static void test_db__truncated_file_is_eproto(void **state)
 		ax_db_models_free(models, n > 0 ? (size_t)n : 0);
 		ax_db_unref(db);
 	}
-	assert_int_equal(err, AX_EPROTO);
+	assert_int_equal(err, AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), fx->path));
 	assert_null(dict);
 }
@@ -461,10 +461,10 @@ static void test_db__foreign_sqlite_is_eproto(void **state)
 	ax_db *db = NULL;
 
 	sql_exec(fx->path, "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')");
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), "is an SQLite database but not an axlink"));
 	assert_non_null(strstr(ax_error_last(), fx->path));
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_ECORRUPT);
 	assert_null(db);
 	/* Refused, and left alone: no tables of ours were added. */
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sqlite_master"), 1);
@@ -472,7 +472,7 @@ static void test_db__foreign_sqlite_is_eproto(void **state)
 	/* Another application's id, even without tables, is not ours either. */
 	assert_int_equal(remove(fx->path), 0);
 	sql_exec(fx->path, "PRAGMA application_id = 1234");
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_ECORRUPT);
 	assert_null(db);
 }
 
@@ -484,10 +484,10 @@ static void test_db__newer_schema_is_eproto(void **state)
 	ax_db_unref(db);
 	db = NULL;
 	sql_exec(fx->path, "PRAGMA user_version = 2");
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(),
 			       "schema version 2 is newer than this library (max 1)"));
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 }
 
@@ -498,7 +498,7 @@ static void test_db__empty_file_gets_schema(void **state)
 
 	/* A zero-length file is an empty SQLite database: it becomes ours... */
 	write_file(fx->path, "", 0);
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 	ok(ax_db_open(&db, fx->path, 0));
 	ax_db_unref(db);
@@ -724,8 +724,8 @@ static void test_db__corrupt_table_rows(void **state)
 
 		sql_exec(fx->path, cases[i].sql);
 		err = ax_db_load(db, id, &dict);
-		if (err != AX_EPROTO || !strstr(ax_error_last(), cases[i].needle))
-			fail_msg("%s: got %d '%s', want AX_EPROTO '%s'", cases[i].sql, err,
+		if (err != AX_ECORRUPT || !strstr(ax_error_last(), cases[i].needle))
+			fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s'", cases[i].sql, err,
 				 ax_error_last(), cases[i].needle);
 		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 		/* Put the rows back for the next case. */
@@ -872,7 +872,7 @@ static void test_db__same_model_twice_in_file(void **state)
 	for (size_t i = 0; i < 2; i++)
 		dicts[i] = make_dict(&twice[i]);
 	assert_int_equal(ax__db_insert_dicts(db, dicts, 2, "/x/dup.xdf", sha_b, &replaced),
-			 AX_EPROTO);
+			 AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "/x/dup.xdf"));
 	assert_non_null(strstr(ax_error_last(), "more than once"));
 	assert_int_equal(replaced, -1);

@@ -75,10 +75,11 @@ typedef struct ax_db_import_report {
  * Ownership: *out gets one reference (ax_db_unref()). Untouched on failure.
  * Thread safety: safe.
  * @return 0, AX_ENOTFOUND (missing, without AX_DB_CREATE), AX_EACCESS
- *         (read-only location when writing is needed), AX_EPROTO (not an
+ *         (read-only location when writing is needed), AX_ECORRUPT (not an
  *         SQLite file, corrupt, or an SQLite file that is not an axlink
- *         database, or a schema version this library does not know), or
- *         another negative ax_error_code.
+ *         database, or a schema version this library does not know; until
+ *         0.2 AX_EPROTO), or another negative ax_error_code. Errors of the
+ *         database file are AX_ERRCLASS_DB (ax_error_last_class()).
  * @since 0.1
  */
 AX_API int ax_db_open(ax_db **out, const char *path, unsigned int flags);

@@ -60,9 +60,10 @@ typedef struct ax_dict_identity {
  * Thread safety: safe.
  *
  * @return the number of dictionaries (> 0), AX_ENOTFOUND (no file),
- *         AX_ETOOBIG (over the size limit), AX_EPROTO (malformed XML, not an
+ *         AX_ETOOBIG (over the size limit), AX_EFORMAT (malformed XML, not an
  *         IngeniaDictionary, unsupported version: message names file and
- *         line), or another negative ax_error_code.
+ *         line; until 0.2 AX_EPROTO), or another negative ax_error_code, all
+ *         of class AX_ERRCLASS_DICT.
  * @since 0.1
  */
 AX_API int ax_dict_load_file(ax_dict ***out, size_t *n_out, const char *path, ax_ctx *ctx);

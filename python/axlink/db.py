@@ -22,7 +22,7 @@ from typing import Any, List, Optional, Tuple, Union
 from ._context import Context, resolve_context
 from ._dictionary import Dictionary
 from ._native import cstr, ffi, lib, text
-from .errors import DATABASE_DOMAIN, DICTIONARY_DOMAIN, NotFoundError, check, closed, last_error
+from .errors import DATABASE_DOMAIN, NotFoundError, check, closed, last_error
 
 __all__ = ["Database", "Model", "ImportReport", "Resolution", "location", "import_file",
            "resolve", "list", "load"]
@@ -163,11 +163,9 @@ class Database:
         rep = ffi.new("ax_db_import_report **")
         rc = lib.ax_db_import(p, cstr(path), resolve_context(context)._p(), rep)
         if rc < 0:
-            # The file's own problems (missing, malformed) are the dictionary's.
-            err = last_error(rc, DATABASE_DOMAIN)
-            if rc in DICTIONARY_DOMAIN and os.fspath(path) in err.message:
-                err = DICTIONARY_DOMAIN[rc](err.message, rc)
-            raise err
+            # The file's own problems (missing, malformed) are the dictionary's:
+            # the error class says so (AX_ERRCLASS_DICT).
+            raise last_error(rc, DATABASE_DOMAIN)
         r = rep[0]
         try:
             return ImportReport(
