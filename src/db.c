@@ -823,6 +823,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 }
 
 static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, size_t *n_out);
+static void db_models_free(ax_db_model *models, size_t n);
 
 /*
  * Caller holds db->lock. The body of ax__db_insert_dicts; with @models_out
@@ -932,7 +933,7 @@ done:
 	err = db_exec(db, "COMMIT", "committing an import");
 	if (err < 0) {
 		if (models_out)
-			ax_db_models_free(*models_out, *n_models_out);
+			db_models_free(*models_out, *n_models_out);
 		goto fail;
 	}
 	if (replaced_out)
@@ -986,7 +987,7 @@ static char *dup_or_null(const char *s, int *failed)
 	return c;
 }
 
-void ax_db_models_free(ax_db_model *models, size_t n)
+static void db_models_free(ax_db_model *models, size_t n)
 {
 	if (!models)
 		return;
@@ -1000,6 +1001,50 @@ void ax_db_models_free(ax_db_model *models, size_t n)
 		free((char *)models[i].sha256);
 	}
 	free(models);
+}
+
+struct ax_db_model_list {
+	ax_db_model *models;
+	size_t n;
+};
+
+/* A list that owns @models (@n of them) on success; frees them on failure. */
+static int db_model_list_new(ax_db_model_list **out, ax_db_model *models, size_t n)
+{
+	ax_db_model_list *list;
+
+	if (n == 0) { /* an empty list is NULL */
+		db_models_free(models, n);
+		*out = NULL;
+		return 0;
+	}
+	list = malloc(sizeof(*list));
+	if (!list) {
+		db_models_free(models, n);
+		return ax__error_oom();
+	}
+	list->models = models;
+	list->n = n;
+	*out = list;
+	return 0;
+}
+
+size_t ax_db_model_list_count(const ax_db_model_list *list)
+{
+	return list ? list->n : 0;
+}
+
+const ax_db_model *ax_db_model_list_at(const ax_db_model_list *list, size_t index)
+{
+	return list && index < list->n ? &list->models[index] : NULL;
+}
+
+void ax_db_model_list_free(ax_db_model_list *list)
+{
+	if (!list)
+		return;
+	db_models_free(list->models, list->n);
+	free(list);
 }
 
 /* Caller holds db->lock. Runs ST_MODEL_LIST or, for @source_id > 0, ST_MODEL_LIST_SOURCE. */
@@ -1053,7 +1098,7 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 		err = db_error(db, rc, "listing models");
 	(void)sqlite3_reset(st);
 	if (err < 0) {
-		ax_db_models_free(models, n);
+		db_models_free(models, n);
 		return err;
 	}
 	*out = models;
@@ -1061,26 +1106,26 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 	return 0;
 }
 
-int ax_db_list(ax_db *db, ax_db_model **models_out)
+int ax_db_list(ax_db *db, ax_db_model_list **out)
 {
 	ax_db_model *models = NULL;
 	size_t n = 0;
 	int err;
 
 	AX_ASSERT_ARG(db);
-	AX_ASSERT_ARG(models_out);
+	AX_ASSERT_ARG(out);
 	pthread_mutex_lock(&db->lock);
 	err = db_models_locked(db, 0, &models, &n);
 	pthread_mutex_unlock(&db->lock);
 	if (err < 0)
 		return err;
 	if (n > INT_MAX) {
-		ax_db_models_free(models, n);
+		db_models_free(models, n);
 		return ax__error_set(AX_ETOOBIG, "'%s' holds more models than a list can count",
 				     db->path);
 	}
-	*models_out = models;
-	return (int)n;
+	err = db_model_list_new(out, models, n);
+	return err < 0 ? err : (int)n;
 }
 
 /* Step a bound query: 1 for a row; 0 at the end or on an error, left in *rc. */
@@ -1367,7 +1412,7 @@ void ax_db_import_report_free(ax_db_import_report *report)
 	if (!report)
 		return;
 	free((char *)report->file);
-	ax_db_models_free((ax_db_model *)report->models, report->n_models);
+	ax_db_model_list_free((ax_db_model_list *)report->models);
 	for (size_t i = 0; i < report->n_warnings; i++)
 		free((char *)report->warnings[i]);
 	free((char **)report->warnings);
@@ -1459,14 +1504,18 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 		err = db_report_new(&rep, path, dicts, n, replaced);
 		if (err < 0)
 			goto out;
-		rep->models = models;
-		rep->n_models = n_models;
+		err = db_model_list_new((ax_db_model_list **)&rep->models, models, n_models);
 		models = NULL;
+		if (err < 0) {
+			ax_db_import_report_free(rep);
+			goto out;
+		}
+		rep->n_models = n_models;
 		*report_out = rep;
 	}
 	err = n > INT_MAX ? INT_MAX : (int)n;
 out:
-	ax_db_models_free(models, n_models);
+	db_models_free(models, n_models);
 	for (size_t i = 0; i < n; i++)
 		ax_dict_unref(dicts[i]);
 	ax_free(dicts);

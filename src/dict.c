@@ -640,11 +640,14 @@ static void dict_destroy(ax_dict *d)
 	free(d);
 }
 
-ax_dict *ax_dict_ref(ax_dict *dict)
+ax_dict *ax_dict_ref(const ax_dict *dict)
 {
-	if (dict)
-		atomic_fetch_add_explicit(&dict->refs, 1, memory_order_relaxed);
-	return dict;
+	/* Sealed dictionaries never change; only the count does (always heap, never const). */
+	ax_dict *d = (ax_dict *)dict;
+
+	if (d)
+		atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+	return d;
 }
 
 ax_dict *ax_dict_unref(ax_dict *dict)

@@ -149,6 +149,7 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 	err = ax_link_open(&d->link, ctx, uri, &lopts);
 	if (err < 0)
 		goto fail;
+	d->identity.size = sizeof(d->identity);
 	err = ax_link_identify(d->link, &d->identity);
 	if (err < 0)
 		goto fail;

@@ -224,21 +224,14 @@ int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t
 	return AX_EDRIVE;
 }
 
-int ax__sized_out(void *out, const void *full, size_t full_size, size_t min_size,
-		  const char *what)
+void ax__sized_copy(void *out, const void *full, size_t full_size)
 {
 	uint32_t size;
 
 	memcpy(&size, out, sizeof(size));
-	if (size < min_size)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-					   "%s: size %u is below the %zu bytes of its first "
-					   "version (set size = sizeof(%s))",
-					   what, (unsigned)size, min_size, what);
 	if (size > full_size)
 		size = (uint32_t)full_size;
-	/* The caller's size field stays as it set it. */
-	memcpy((char *)out + sizeof(uint32_t), (const char *)full + sizeof(uint32_t),
-	       size - sizeof(uint32_t));
-	return 0;
+	if (size > sizeof(size))
+		memcpy((char *)out + sizeof(size), (const char *)full + sizeof(size),
+		       size - sizeof(size));
 }

@@ -8,6 +8,7 @@
  */
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <assert.h>
 
 #include "axlink/error.h"
@@ -87,13 +88,24 @@ void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
 	} while (0)
 
 /*
- * Fill a caller-allocated struct that starts with `uint32_t size` (set by the
- * caller to sizeof): check that size covers at least @min_size (the struct's
- * first version; else AX_EINVAL naming @what) and copy the part of @full
- * (@full_size bytes, its own size field ignored) that the caller's size covers.
+ * Caller-allocated structs that may grow start with `uint32_t size`, which
+ * the caller sets to the sizeof it was compiled with. AX__SIZE_THROUGH gives
+ * the size of a struct's first version (through its last member then);
+ * AX_CHECK_SIZE refuses a smaller size with AX_EINVAL (before any work);
+ * ax__sized_copy writes the part of @full (@full_size bytes) that the
+ * caller's size covers, leaving its size field as the caller set it.
  */
-int ax__sized_out(void *out, const void *full, size_t full_size, size_t min_size,
-		  const char *what);
+#define AX__SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+#define AX_CHECK_SIZE(out, min_size, name)                                                      \
+	do {                                                                                   \
+		if ((out)->size < (min_size))                                                  \
+			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,            \
+						   "%s.size %u is below %zu, the size of its " \
+						   "first version (set it to sizeof(%s))",     \
+						   name, (unsigned)(out)->size,                \
+						   (size_t)(min_size), name);                  \
+	} while (0)
+void ax__sized_copy(void *out, const void *full, size_t full_size);
 
 #define AX__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -261,8 +261,8 @@ static void tmpdir_remove(struct tmpdir *t)
 
 static void test_error__class_db_for_a_corrupt_database(void **state)
 {
-	static const char junk[] = "this is not an SQLite database, just bytes that say so......"
-				   "................................................................";
+	static const char junk[] = "this is not an SQLite database, just bytes that say so.."
+				   "......................................................";
 	struct tmpdir t;
 	ax_db *db = NULL;
 	FILE *f;

@@ -222,7 +222,7 @@ static void test_loader__report_rows(void **state)
 	plugin_path(winner, sizeof(winner), test_dir, "testgood");
 	if (n != sizeof(rows) / sizeof(rows[0])) {
 		for (size_t i = 0; i < n; i++) {
-			ax_plugin_record r;
+			ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 			if (ax_ctx_plugin_record(ctx, i, &r) == 0)
 				fprintf(stderr, "row %zu: %s %s\n", i, r.path,
@@ -232,7 +232,7 @@ static void test_loader__report_rows(void **state)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct row_case *c = &rows[i];
-		ax_plugin_record r;
+		ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 		assert_int_equal(ax_ctx_plugin_record(ctx, i, &r), 0);
 		plugin_path(path, sizeof(path), test_dir, c->file);
@@ -273,7 +273,7 @@ static void test_loader__report_rows(void **state)
 static void test_loader__loaded_row_fields(void **state)
 {
 	ax_ctx *ctx = *state;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 	assert_true(find_row(ctx, "testgood", AX_PLUGIN_LOADED, &r) >= 0);
 	assert_string_equal(r.name, "axlink test transport");
@@ -287,7 +287,7 @@ static void test_loader__loaded_row_fields(void **state)
 static void test_loader__record_past_end(void **state)
 {
 	ax_ctx *ctx = *state;
-	ax_plugin_record r = { .path = "untouched" };
+	ax_plugin_record r = { .size = sizeof(r), .path = "untouched" };
 	size_t n = ax_ctx_plugin_count(ctx);
 
 	assert_int_equal(ax_ctx_plugin_record(ctx, n, &r), AX_ENOTFOUND);
@@ -448,7 +448,7 @@ static void load_one(ax_ctx *ctx, const char *dir, const struct row_case *c, int
 	char path[PATH_MAX + 64];
 	size_t before = ax_ctx_plugin_count(ctx);
 	int want = status_code(want_status);
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	int err;
 
 	plugin_path(path, sizeof(path), dir, c->file);
@@ -612,7 +612,7 @@ static void test_loader__ctx_unref_before_link(void **state)
 static void test_loader__default_search(void **state)
 {
 	ax_ctx *ctx = NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	size_t n;
 
 	(void)state;
@@ -637,7 +637,7 @@ static void test_loader__env_path(void **state)
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	char list[2 * PATH_MAX];
 	ax_ctx *ctx = NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_link *link = NULL;
 	long good, virt;
 

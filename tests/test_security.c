@@ -107,7 +107,7 @@ static long row_of(ax_ctx *ctx, const char *scheme, ax_plugin_record *r)
 static void assert_nothing_from(ax_ctx *ctx, const char *dir, const char *when)
 {
 	size_t len = strlen(dir);
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 	for (size_t i = 0; i < ax_ctx_plugin_count(ctx); i++) {
 		assert_int_equal(ax_ctx_plugin_record(ctx, i, &r), 0);
@@ -134,7 +134,7 @@ static void test_security__plugins_not_loaded_from_cwd(void **state)
 	char copies[3][PATH_MAX], cwd[PATH_MAX], *dir;
 	const char *old_env = getenv("AXLINK_PLUGIN_PATH");
 	char *saved_env = old_env ? strdup(old_env) : NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_link *link = NULL;
 	ax_ctx *ctx = NULL;
 

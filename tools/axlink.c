@@ -895,7 +895,7 @@ static void check_dict_matches(ax_link *link, const char *uri, const ax_dict *di
                                const char *path)
 {
 	const ax_dict_identity *want = ax_dict_identity_get(dict);
-	ax_identity id;
+	ax_identity id = AX_IDENTITY_INIT;
 
 	if (ax_link_identify(link, &id) < 0) {
 		ax_error_clear();
@@ -913,7 +913,7 @@ static int dict_for_drive(const struct cli *cli, ax_ctx *ctx, ax_link *link, con
                           ax_dict **out)
 {
 	ax_dict *dict = NULL;
-	ax_identity id;
+	ax_identity id = AX_IDENTITY_INIT;
 	char *reason = NULL;
 	int match = AX_MATCH_NONE, rc = EXIT_FAILURE;
 
@@ -987,7 +987,7 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, ax_link *link, const ch
 
 static int plugins_text(ax_ctx *ctx, size_t n)
 {
-	ax_plugin_record rec;
+	ax_plugin_record rec = AX_PLUGIN_RECORD_INIT;
 	int wstatus = 0, wscheme = 0, wversion = 0, w;
 
 	/* Two passes: align the short columns, leave the long path and message free. */
@@ -1038,7 +1038,7 @@ static json_t *plugin_record_json(const ax_plugin_record *rec)
 static int plugins_json(ax_ctx *ctx, size_t n)
 {
 	json_t *arr = json_array();
-	ax_plugin_record rec;
+	ax_plugin_record rec = AX_PLUGIN_RECORD_INIT;
 	int rc;
 
 	if (!arr)

@@ -68,8 +68,16 @@ typedef struct ax_dict_identity {
  */
 AX_API int ax_dict_load_file(ax_dict ***out, size_t *n_out, const char *path, ax_ctx *ctx);
 
-/** Take a reference; returns @p dict. Thread safety: safe. @since 0.1 */
-AX_API ax_dict *ax_dict_ref(ax_dict *dict);
+/**
+ * Take a reference; returns @p dict.
+ *
+ * Takes a const dictionary, so a borrowed one (ax_drive_dict(), a discovery
+ * result) can be kept: a dictionary is immutable once loaded, and the
+ * reference returned only lets its owner drop it (ax_dict_unref()).
+ * Thread safety: safe.
+ * @since 0.1 (const parameter since 0.2)
+ */
+AX_API ax_dict *ax_dict_ref(const ax_dict *dict);
 /** Drop a reference; accepts NULL; returns NULL. Thread safety: safe. @since 0.1 */
 AX_API ax_dict *ax_dict_unref(ax_dict *dict);
 

@@ -87,6 +87,13 @@ def _model(m: Any, database: str) -> Model:
                  database=database)
 
 
+def _models(models: Any, database: str) -> Tuple[Model, ...]:
+    """The models of an ax_db_model_list (NULL when empty), through its accessor:
+    the list, not the caller, knows the struct's size."""
+    return tuple(_model(lib.ax_db_model_list_at(models, i), database)
+                 for i in range(lib.ax_db_model_list_count(models)))
+
+
 def _resolution(dict_out: Any, match_out: Any, reason_out: Any) -> Resolution:
     try:
         d = Dictionary(dict_out[0]) if dict_out[0] != ffi.NULL else None
@@ -170,7 +177,7 @@ class Database:
         try:
             return ImportReport(
                 file=text(r.file), database=self.path, format_version=int(r.format_version),
-                models=tuple(_model(r.models[i], self.path) for i in range(r.n_models)),
+                models=_models(r.models, self.path),
                 skipped=int(r.skipped),
                 warnings=tuple(text(r.warnings[i]) for i in range(r.n_warnings)),
                 replaced=bool(r.replaced))
@@ -179,12 +186,12 @@ class Database:
 
     def list(self) -> List[Model]:
         """The models of this database."""
-        out = ffi.new("ax_db_model **")
-        n = check(lib.ax_db_list(self._p(), out), DATABASE_DOMAIN)
+        out = ffi.new("ax_db_model_list **")
+        check(lib.ax_db_list(self._p(), out), DATABASE_DOMAIN)
         try:
-            return [_model(out[0][i], self.path) for i in range(n)]
+            return builtins.list(_models(out[0], self.path))
         finally:
-            lib.ax_db_models_free(out[0], n)
+            lib.ax_db_model_list_free(out[0])
 
     def load(self, model_id: int) -> Dictionary:
         """The dictionary of model @model_id (see :meth:`list`)."""
