@@ -2,6 +2,8 @@
 /*
  * Error codes, their texts, and the thread-local last error.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_INTERNAL /* errors set here; see src/error.h */
+
 #include <stdio.h>
 #include <string.h>
 

@@ -24,9 +24,13 @@
  * defines it once, before its first #include, e.g.
  *     #define AX__ERROR_CLASS AX_ERRCLASS_DB
  * ax__error_set() and friends pass it along, so the detecting site records
- * its class without saying so at every call.
+ * its class without saying so at every call. A library source that forgets
+ * does not compile; elsewhere (the simulator, tools) the class is INTERNAL.
  */
 #ifndef AX__ERROR_CLASS
+#ifdef AXLINK_BUILDING_LIBRARY
+#error "define AX__ERROR_CLASS (an ax_error_class) before the first #include"
+#endif
 #define AX__ERROR_CLASS AX_ERRCLASS_INTERNAL
 #endif
 
