@@ -3,7 +3,7 @@
 # .ci/run and examples/quickstart.sh; safe to run again.
 
 AXLINK_DEB_PACKAGES=(
-	cmake pkgconf gcc make
+	cmake pkgconf gcc g++ make
 	libcmocka-dev libjansson-dev libxml2-dev
 	libsqlite3-dev libssl-dev
 	libserialport-dev libusb-1.0-0-dev umockdev libumockdev-dev

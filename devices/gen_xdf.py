@@ -13,7 +13,7 @@ each .xdf because most of a dictionary repeats: per axis, and per interface
     devices/gen_xdf.py --check    exit 1 if a file differs from what it would write
     devices/gen_xdf.py --out DIR  write into DIR instead
 
-The simulator (src/sim/simdrive.c) serves axs-100 and axs-200 and is to be
+The simulator (tools/sim/drive/simdrive.c) serves axs-100 and axs-200 and is to be
 generated from these files, so both agree register for register. Conventions:
   - address_type "NVM" marks a configuration parameter: "restore all" puts it
     back to its default; every other register is "NVM_NONE".
@@ -808,7 +808,7 @@ def filter_registers(prefix, base, count, label, scat):
 
 
 def simulation_registers():
-    """Test hooks of the simulated drive (src/sim/simdrive.c): every model here
+    """Test hooks of the simulated drive (tools/sim/drive/simdrive.c): every model here
     is simulated, so the dictionaries name them and tools reach them by id."""
     return [
         r_("SIM_FAULT_INJECT", 0x7E0, "u32", "rw", 0, "Inject a fault",

@@ -84,7 +84,7 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	ctx->timeout_ms = opts->timeout_ms;
 
 	/* Search order, DESIGN §3: API folders, AXLINK_PLUGIN_PATH, beside the library. */
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	for (const char *const *dir = opts->plugin_paths; dir && *dir; dir++)
 		(void)ax__loader_load_dir(ctx, *dir, 0);
 	env = getenv("AXLINK_PLUGIN_PATH");
@@ -94,13 +94,13 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 		char *dir = ax__loader_default_dir();
 
 		if (dir)
-			(void)ax__loader_load_dir(ctx, dir, 0);
+			(void)ax__loader_load_dir(ctx, dir, AX__LOADER_BUILTIN);
 		else
-			AX_LOG_WARN(ctx, "core",
-				    "cannot locate libaxlink on disk; no default plugin folder");
+			AX_LOG_AT(ctx, AX_LOG_WARN, "core",
+				     "cannot locate libaxlink on disk; no default plugin folder");
 		free(dir);
 	}
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	ax_error_clear(); /* a folder that failed is in the report and the log, not an error */
 
 	AX_LOG_DEBUG(ctx, "core", "context ready: %zu plugin(s) loaded, %zu in the report",
@@ -129,9 +129,9 @@ int ax_ctx_add_plugin_dir(ax_ctx *ctx, const char *dir)
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(dir);
-	pthread_mutex_lock(&ctx->lock);
-	n = ax__loader_load_dir(ctx, dir, 1);
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_lock(ctx);
+	n = ax__loader_load_dir(ctx, dir, AX__LOADER_MISSING_IS_ERROR);
+	ax__ctx_unlock(ctx);
 	return n;
 }
 
@@ -141,9 +141,9 @@ int ax_ctx_load_plugin(ax_ctx *ctx, const char *path)
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(path);
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	err = ax__loader_load_file(ctx, path);
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return err;
 }
 
@@ -153,9 +153,9 @@ size_t ax_ctx_plugin_count(ax_ctx *ctx)
 
 	if (!ctx)
 		return 0;
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	n = ctx->n_rows;
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return n;
 }
 
@@ -166,8 +166,8 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(out);
-	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_plugin_record, message), "ax_plugin_record");
-	pthread_mutex_lock(&ctx->lock);
+	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_plugin_record, flags), "ax_plugin_record");
+	ax__ctx_lock(ctx);
 	if (index >= ctx->n_rows) {
 		err = ax__error_set(AX_ENOTFOUND, "load report has %zu row(s), no row %zu",
 				    ctx->n_rows, index);
@@ -183,16 +183,18 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 		rec.abi_minor = r->abi_minor;
 		rec.status = r->status;
 		rec.message = r->message;
+		rec.flags = r->flags;
 		ax__sized_copy(out, &rec, sizeof(rec));
 	}
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return err;
 }
 
 const char *ax_plugin_status_name(int status)
 {
 	static const char *const names[] = { "loaded",	     "refused-abi", "no-entry-symbol",
-					     "dlopen-error", "shadowed",    "invalid" };
+					     "dlopen-error", "shadowed",    "invalid",
+					     "untrusted" };
 
 	if (status < 0 || (size_t)status >= AX__ARRAY_SIZE(names))
 		return NULL;
@@ -203,11 +205,11 @@ int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out)
 {
 	struct ax_plugin *found = NULL;
 
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	for (size_t i = 0; i < ctx->n_plugins && !found; i++)
 		if (!strcmp(ctx->plugins[i]->desc.scheme, scheme))
 			found = ctx->plugins[i];
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	if (!found) {
 		return ax__error_set(AX_ENOTFOUND,
 				     "no transport plugin for scheme '%s' (see 'axlink plugins')",

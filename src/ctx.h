@@ -16,6 +16,7 @@
 #include "axlink/ctx.h"
 #include "axlink/plugin.h"
 #include "error.h"
+#include "log.h"
 
 /* One loaded plugin. Immutable after loading; owned by its context. */
 struct ax_plugin {
@@ -25,12 +26,14 @@ struct ax_plugin {
 	ax_transport_desc desc;   /* the plugin's descriptor, fields past its size zeroed */
 	ax_transport_ops ops;     /* likewise for the ops table */
 	ax_host host;             /* the host table handed to this plugin; host.core = this */
+	int builtin;              /* loaded from the folder beside the library */
 };
 
 struct plugin_row {
 	char *path, *scheme, *name, *version, *description, *message;
 	unsigned int abi_major, abi_minor;
 	int status;
+	unsigned int flags;         /* AX_PLUGIN_FLAG_* */
 };
 
 struct ax_ctx {
@@ -59,28 +62,18 @@ struct ax_ctx {
 	struct ax__ctx_dbs *dbs;    /* NULL until the first resolve */
 };
 
-/* Logging with the level tested before formatting. */
-int ax__log_enabled(ax_ctx *ctx, int level);
-void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...) AX__PRINTF(4, 5);
-void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_list ap)
-	AX__PRINTF(4, 0);
-/* Initial level from AXLINK_LOG, or WARN. */
-int ax__log_level_from_env(void);
+/* Take ctx->lock with log lines held until ax__ctx_unlock() (log.h). */
+void ax__ctx_lock(ax_ctx *ctx);
+/* Release ctx->lock, then emit the lines logged under it, in order. */
+void ax__ctx_unlock(ax_ctx *ctx);
 
-#define AX_LOG_AT(ctx, lvl, origin, ...)                                                       \
-	do {                                                                                   \
-		if (ax__log_enabled((ctx), (lvl)))                                             \
-			ax__log((ctx), (lvl), (origin), __VA_ARGS__);                          \
-	} while (0)
-#define AX_LOG_ERROR(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_ERROR, origin, __VA_ARGS__)
-#define AX_LOG_WARN(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_WARN, origin, __VA_ARGS__)
-#define AX_LOG_INFO(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_INFO, origin, __VA_ARGS__)
-#define AX_LOG_DEBUG(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_DEBUG, origin, __VA_ARGS__)
-#define AX_LOG_TRACE(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_TRACE, origin, __VA_ARGS__)
+/* ax__loader_load_dir() flags. */
+#define AX__LOADER_MISSING_IS_ERROR 0x1u /* a folder that cannot be read is an error */
+#define AX__LOADER_BUILTIN 0x2u          /* the folder beside the library */
 
-/* Loader (loader.c). Caller holds ctx->lock for both. */
+/* Loader (loader.c). Caller holds ctx->lock (ax__ctx_lock()) for both. */
 int ax__loader_load_file(ax_ctx *ctx, const char *path);
-int ax__loader_load_dir(ax_ctx *ctx, const char *dir, int missing_is_error);
+int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags);
 void ax__plugin_free(struct ax_plugin *p);
 
 /* Folder of the plugins installed beside libaxlink; malloc'ed, NULL if unknown. */

@@ -369,6 +369,47 @@ static int db_corrupt(ax_db *db, int64_t model_id, const char *table)
 			     db->path, model_id, table);
 }
 
+/* Where a row being loaded is: its model, table, position in order, and register. */
+struct db_row {
+	int64_t model_id;
+	const char *table;
+	int64_t row;        /* 0-based, in the order the model's rows are read */
+	const char *reg_id; /* the register the row is or belongs to, when known */
+};
+
+/*
+ * Read integer columns @cols of the current row into @v. SQLite reads a
+ * text or a real as an integer without complaint ('abc' as 0), so the
+ * type is checked first: anything but an integer makes the row corrupt.
+ */
+static int db_row_ints(ax_db *db, const struct db_row *where, sqlite3_stmt *st, const int *cols,
+		       size_t n, int64_t *v)
+{
+	for (size_t i = 0; i < n; i++) {
+		int type = sqlite3_column_type(st, cols[i]);
+		const char *text;
+
+		if (type == SQLITE_INTEGER) {
+			v[i] = sqlite3_column_int64(st, cols[i]);
+			continue;
+		}
+		text = type == SQLITE_TEXT || type == SQLITE_FLOAT ? col_text(st, cols[i]) : NULL;
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s': model %" PRId64 ", table '%s', row %" PRId64
+				     "%s%s%s: column '%s' holds %s%s%.*s%s, not an integer",
+				     db->path, where->model_id, where->table, where->row,
+				     where->reg_id ? " (register '" : "",
+				     where->reg_id ? where->reg_id : "", where->reg_id ? "')" : "",
+				     sqlite3_column_name(st, cols[i]),
+				     type == SQLITE_TEXT    ? "text"
+				     : type == SQLITE_FLOAT ? "a real"
+				     : type == SQLITE_BLOB  ? "a blob"
+							    : "NULL",
+				     text ? " '" : "", 64, text ? text : "", text ? "'" : "");
+	}
+	return 0;
+}
+
 /* ---- opening and the schema ---- */
 
 static int db_query_int(ax_db *db, const char *sql, int64_t *out)
@@ -1047,6 +1088,26 @@ void ax_db_model_list_free(ax_db_model_list *list)
 	free(list);
 }
 
+/* A listed model's vendor, product, revision and format version, checked. */
+static int db_model_ids(ax_db *db, sqlite3_stmt *st, int64_t row, ax_db_model *m)
+{
+	static const int cols[] = { 1, 2, 3, 11 };
+	struct db_row where = { m->id, "models", row, NULL };
+	int64_t v[4];
+	int err = db_row_ints(db, &where, st, cols, 4, v);
+
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < 4; i++)
+		if (v[i] < 0 || v[i] > UINT32_MAX)
+			return db_corrupt(db, m->id, "models");
+	m->vendor_id = (uint32_t)v[0];
+	m->product_code = (uint32_t)v[1];
+	m->revision = (uint32_t)v[2];
+	m->format_version = (unsigned int)v[3];
+	return 0;
+}
+
 /* Caller holds db->lock. Runs ST_MODEL_LIST or, for @source_id > 0, ST_MODEL_LIST_SOURCE. */
 static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, size_t *n_out)
 {
@@ -1076,10 +1137,10 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 		}
 		m = &models[n++];
 		memset(m, 0, sizeof(*m));
-		m->id = sqlite3_column_int64(st, 0);
-		m->vendor_id = (uint32_t)sqlite3_column_int64(st, 1);
-		m->product_code = (uint32_t)sqlite3_column_int64(st, 2);
-		m->revision = (uint32_t)sqlite3_column_int64(st, 3);
+		m->id = sqlite3_column_int64(st, 0); /* the rowid: always an integer */
+		err = db_model_ids(db, st, (int64_t)n - 1, m);
+		if (err < 0)
+			break;
 		m->name = dup_or_null(col_text(st, 4), &failed);
 		m->part_number = dup_or_null(col_text(st, 5), &failed);
 		m->firmware_version = dup_or_null(col_text(st, 6), &failed);
@@ -1087,14 +1148,14 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 		m->family = dup_or_null(col_text(st, 8), &failed);
 		m->source = dup_or_null(col_text(st, 9), &failed);
 		m->sha256 = dup_or_null(col_text(st, 10), &failed);
-		m->format_version = (unsigned int)sqlite3_column_int64(st, 11);
 		m->registers = (size_t)sqlite3_column_int64(st, 12);
 		if (failed)
 			break;
 	}
-	if (failed)
+	/* err < 0: a corrupt row, already said. */
+	if (err >= 0 && failed)
 		err = ax__error_oom();
-	else if (rc != SQLITE_DONE)
+	else if (err >= 0 && rc != SQLITE_DONE)
 		err = db_error(db, rc, "listing models");
 	(void)sqlite3_reset(st);
 	if (err < 0) {
@@ -1146,12 +1207,23 @@ static int db_rows_end(ax_db *db, sqlite3_stmt *st, int rc, int err, const char 
 	return err;
 }
 
-/* The register a child row belongs to, or NULL for a row that points nowhere. */
-static struct ax_reg *db_row_reg(ax_dict *d, sqlite3_stmt *st)
+/*
+ * The register a child row belongs to (reg_ord in column 0) in *@out, NULL
+ * for a row that points nowhere; < 0 for a reg_ord that is not an integer.
+ * Names the register in @where for later messages about the row.
+ */
+static int db_row_reg(ax_db *db, struct db_row *where, ax_dict *d, sqlite3_stmt *st,
+		      struct ax_reg **out)
 {
-	int64_t ord = sqlite3_column_int64(st, 0);
+	static const int col[] = { 0 };
+	int64_t ord;
+	int err = db_row_ints(db, where, st, col, 1, &ord);
 
-	return ord >= 0 && (uint64_t)ord < d->n_regs ? &d->regs[ord] : NULL;
+	if (err < 0)
+		return err;
+	*out = ord >= 0 && (uint64_t)ord < d->n_regs ? &d->regs[ord] : NULL;
+	where->reg_id = *out ? (*out)->id : NULL;
+	return 0;
 }
 
 static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
@@ -1165,13 +1237,20 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
 	while (err >= 0 && db_next(st, &rc)) {
-		int64_t ord = sqlite3_column_int64(st, 0);
-		int64_t subnode = sqlite3_column_int64(st, 2);
-		int64_t address = sqlite3_column_int64(st, 3);
-		int64_t dtype = sqlite3_column_int64(st, 4);
-		int64_t access = sqlite3_column_int64(st, 5);
+		/* ord, subnode, address, dtype, access */
+		static const int cols[] = { 0, 2, 3, 4, 5 };
 		const char *id = col_text(st, 1);
+		struct db_row where = { model_id, "registers", (int64_t)d->n_regs, id };
+		int64_t v[5], ord, subnode, address, dtype, access;
 
+		err = db_row_ints(db, &where, st, cols, 5, v);
+		if (err < 0)
+			break;
+		ord = v[0];
+		subnode = v[1];
+		address = v[2];
+		dtype = v[3];
+		access = v[4];
 		if (ord != (int64_t)d->n_regs || !id || subnode < 0 || subnode > UINT8_MAX ||
 		    address < 0 || address > UINT32_MAX || dtype < 0 || dtype > UINT8_MAX ||
 		    access < 0 || access > UINT8_MAX) {
@@ -1209,16 +1288,19 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 {
 	sqlite3_stmt *st = NULL;
 	struct ax_reg *r;
+	struct db_row where;
 	int err, rc;
 
 	err = db_stmt(db, ST_LABEL_SELECT, &st);
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		r = db_row_reg(d, st);
-		err = r ? ax__dict_reg_add_label(r, col_str(st, 1), col_str(st, 2))
-			: db_corrupt(db, model_id, "labels");
+	for (where = (struct db_row){ model_id, "labels", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		err = db_row_reg(db, &where, d, st, &r);
+		if (err >= 0)
+			err = r ? ax__dict_reg_add_label(r, col_str(st, 1), col_str(st, 2))
+				: db_corrupt(db, model_id, "labels");
 	}
 	err = db_rows_end(db, st, rc, err, "reading labels");
 	if (err < 0)
@@ -1228,10 +1310,17 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		r = db_row_reg(d, st);
-		err = r ? ax__dict_reg_add_enum(r, sqlite3_column_int64(st, 1), col_str(st, 2))
-			: db_corrupt(db, model_id, "enums");
+	for (where = (struct db_row){ model_id, "enums", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int col[] = { 1 };
+		int64_t value;
+
+		err = db_row_reg(db, &where, d, st, &r);
+		if (err >= 0)
+			err = db_row_ints(db, &where, st, col, 1, &value);
+		if (err >= 0)
+			err = r ? ax__dict_reg_add_enum(r, value, col_str(st, 2))
+				: db_corrupt(db, model_id, "enums");
 	}
 	err = db_rows_end(db, st, rc, err, "reading enums");
 	if (err < 0)
@@ -1241,15 +1330,21 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		int64_t start = sqlite3_column_int64(st, 2), end = sqlite3_column_int64(st, 3);
+	for (where = (struct db_row){ model_id, "bitfields", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int cols[] = { 2, 3 };
+		int64_t bits[2]; /* start, end */
 
-		r = db_row_reg(d, st);
-		if (!r || start < 0 || end < start || end > 63)
+		err = db_row_reg(db, &where, d, st, &r);
+		if (err >= 0)
+			err = db_row_ints(db, &where, st, cols, 2, bits);
+		if (err < 0)
+			break;
+		if (!r || bits[0] < 0 || bits[1] < bits[0] || bits[1] > 63)
 			err = db_corrupt(db, model_id, "bitfields");
 		else
-			err = ax__dict_reg_add_bitfield(r, col_str(st, 1), (unsigned)start,
-							(unsigned)end);
+			err = ax__dict_reg_add_bitfield(r, col_str(st, 1), (unsigned)bits[0],
+							(unsigned)bits[1]);
 	}
 	return db_rows_end(db, st, rc, err, "reading bitfields");
 }
@@ -1257,6 +1352,7 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 {
 	sqlite3_stmt *st = NULL;
+	struct db_row where;
 	int err, rc;
 
 	err = db_stmt(db, ST_CATEGORY_SELECT, &st);
@@ -1273,12 +1369,16 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
-		int64_t code = sqlite3_column_int64(st, 0);
+	for (where = (struct db_row){ model_id, "errors", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int col[] = { 0 };
+		int64_t code;
 
-		err = code < 0 || code > UINT32_MAX
-			      ? db_corrupt(db, model_id, "errors")
-			      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1));
+		err = db_row_ints(db, &where, st, col, 1, &code);
+		if (err >= 0)
+			err = code < 0 || code > UINT32_MAX
+				      ? db_corrupt(db, model_id, "errors")
+				      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1));
 	}
 	err = db_rows_end(db, st, rc, err, "reading errors");
 	if (err < 0)
@@ -1289,10 +1389,16 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	while (err >= 0 && db_next(st, &rc)) {
+	for (where = (struct db_row){ model_id, "dict_tables", 0, NULL };
+	     err >= 0 && db_next(st, &rc); where.row++) {
+		static const int col[] = { 1 };
 		int null_axis = sqlite3_column_type(st, 1) == SQLITE_NULL;
-		int64_t axis = null_axis ? -1 : sqlite3_column_int64(st, 1);
+		int64_t axis = -1;
 
+		if (!null_axis)
+			err = db_row_ints(db, &where, st, col, 1, &axis);
+		if (err < 0)
+			break;
 		if (!col_text(st, 0) || !col_text(st, 2) || !col_text(st, 3) ||
 		    (!null_axis && (axis < 0 || axis > UINT8_MAX)))
 			err = db_corrupt(db, model_id, "dict_tables");
@@ -1460,6 +1566,35 @@ oom:
 	return ax__error_oom();
 }
 
+/*
+ * A model none of whose registers could be read is not a dictionary: storing
+ * it would replace a good earlier import of the model with an empty one.
+ * The whole file is refused, before the database is touched.
+ */
+static int db_check_models(const char *path, ax_dict *const *dicts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const ax_dict *d = dicts[i];
+		const ax_dict_identity *id = &d->identity;
+		const char *why = NULL;
+
+		if (d->n_regs > 0)
+			continue;
+		/* The first register skipped says why, with its line. */
+		for (size_t k = 0; k < d->n_warnings && !why; k++)
+			if (strstr(d->warnings[k], ", skipped"))
+				why = d->warnings[k];
+		return ax__error_set_class(AX_ERRCLASS_DICT, AX_EFORMAT,
+				     "%s: model '%s' (product 0x%08" PRIX32 " rev 0x%08" PRIX32
+				     ", %s) has no register to import (%zu skipped%s%s); nothing "
+				     "was imported",
+				     path, *nz(id->name) ? id->name : nz(id->part_number),
+				     id->product_code, id->revision, nz(id->interface),
+				     d->n_skipped, why ? ", first: " : "", why ? why : "");
+	}
+	return 0;
+}
+
 int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report **report_out)
 {
 	ax_db_import_report *rep = NULL;
@@ -1489,6 +1624,9 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 	if (err < 0)
 		goto out;
 	err = ax__xdf_load_buffer(&dicts, &n, path, buf, len, ctx);
+	if (err < 0)
+		goto out;
+	err = db_check_models(path, dicts, n);
 	if (err < 0)
 		goto out;
 

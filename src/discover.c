@@ -10,11 +10,10 @@
  * on the caller's thread, no lock is held while they run, and a slow
  * callback never stalls a scan's event loop.
  *
- * Hooks. A plugin reports through host->scan_emit and polls
- * host->scan_cancelled with the sink it was given. Each worker hands its
- * plugin a copy of the plugin's host table with those two entries pointing
- * here and the worker as the sink; every other entry (logging, errors,
- * codec) is the plugin's own, so its log lines still carry its scheme.
+ * Sinks. A plugin reports through host->scan_emit and polls
+ * host->scan_cancelled with the sink it was given; each worker is that
+ * sink (struct ax__sink first, scan.h), so the plugin keeps its own host
+ * table and its log lines still carry its scheme.
  *
  * Lifetimes. A run is reference-counted: the collector holds one
  * reference, each worker another. At the deadline the collector closes the
@@ -27,12 +26,14 @@
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "discover.h"
+#include "scan.h"
 
 /* How often a waiting collector looks at the cancel token (it cannot signal us). */
 #define CANCEL_POLL_NS 10000000u
@@ -40,8 +41,6 @@
 #define SCAN_MARGIN_MAX_MS 200
 /* How long a discovery its callback stopped waits for the other scans to wind down. */
 #define STOP_GRACE_MS 100
-/* The callback value locate() stops a discovery with; never an ax_error_code. */
-#define LOCATE_FOUND (-0x4000)
 
 /* Worker threads alive in the process, detached ones included (for tests). */
 static atomic_int workers_alive;
@@ -49,58 +48,6 @@ static atomic_int workers_alive;
 int ax__discover_workers_alive(void)
 {
 	return atomic_load(&workers_alive);
-}
-
-/* ---- cancellation token --------------------------------------------------- */
-
-struct ax_cancel {
-	atomic_int refs;
-	atomic_int triggered; /* lock-free, so the trigger is async-signal-safe */
-};
-
-int ax_cancel_new(ax_cancel **out)
-{
-	ax_cancel *c;
-
-	AX_ASSERT_ARG(out);
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return ax__error_oom();
-	atomic_init(&c->refs, 1);
-	atomic_init(&c->triggered, 0);
-	*out = c;
-	return 0;
-}
-
-ax_cancel *ax_cancel_ref(ax_cancel *cancel)
-{
-	if (cancel)
-		atomic_fetch_add(&cancel->refs, 1);
-	return cancel;
-}
-
-ax_cancel *ax_cancel_unref(ax_cancel *cancel)
-{
-	if (cancel && atomic_fetch_sub(&cancel->refs, 1) == 1)
-		free(cancel);
-	return NULL;
-}
-
-void ax_cancel_trigger(ax_cancel *cancel)
-{
-	if (cancel)
-		atomic_store(&cancel->triggered, 1);
-}
-
-int ax_cancel_requested(const ax_cancel *cancel)
-{
-	return cancel ? atomic_load(&((ax_cancel *)cancel)->triggered) : 0;
-}
-
-void ax_cancel_reset(ax_cancel *cancel)
-{
-	if (cancel)
-		atomic_store(&cancel->triggered, 0);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -148,13 +95,13 @@ struct disc_item {
 };
 
 struct disc_worker {
+	struct ax__sink sink;             /* first: what the plugin reports to */
 	struct ax__discover_run *run;
 	size_t target;            /* index in the plan */
 	struct ax_plugin *plugin; /* borrowed: @ctx keeps it loaded */
 	ax_ctx *ctx;              /* a reference, for as long as the thread runs */
 	const ax_uri *uri;        /* = uri_own */
 	ax_uri *uri_own;          /* its own copy: a detached worker outlives the plan */
-	ax_host host;             /* the plugin's table with the scan hooks pointing here */
 	int timeout_ms;
 	pthread_t thread;
 	int started;
@@ -239,71 +186,35 @@ static int run_should_stop(struct ax__discover_run *run)
 	       ax_cancel_requested(run->cancel);
 }
 
-/* host->scan_cancelled for a discovery's worker. */
-static int hook_cancelled(const ax_host *host, void *sink)
+/* A worker's sink: should its scan stop? */
+static int worker_cancelled(struct ax__sink *sink)
 {
-	struct disc_worker *w = sink;
+	struct disc_worker *w = (struct disc_worker *)sink;
 
-	(void)host;
 	return run_should_stop(w->run);
 }
 
-static size_t text_size(const char *s)
+/* A worker's sink: queue a deep copy of an adopted result for the collector. */
+static int worker_emit(struct ax__sink *sink, const ax_scan_result *r)
 {
-	return strlen(nz(s)) + 1;
-}
-
-static const char *text_put(char **cursor, const char *s)
-{
-	size_t n = text_size(s);
-	char *at = *cursor;
-
-	memcpy(at, nz(s), n);
-	*cursor += n;
-	return at;
-}
-
-/* host->scan_emit for a discovery's worker: queue a deep copy for the collector. */
-static int hook_emit(const ax_host *host, void *sink, const ax_scan_result *result)
-{
-	struct disc_worker *w = sink;
+	struct disc_worker *w = (struct disc_worker *)sink;
 	struct ax__discover_run *run = w->run;
 	struct disc_item *it;
-	ax_scan_result r;
-	char *cursor;
-	size_t size;
 
-	(void)host;
-	if (!result || result->size < offsetof(ax_scan_result, sw_version) + sizeof(char *))
-		return 0; /* a malformed record from a plugin is dropped, not trusted */
-	/* Take the layout this library knows, whatever the plugin was built with. */
-	memset(&r, 0, sizeof(r));
-	memcpy(&r, result, result->size < sizeof(r) ? result->size : sizeof(r));
-	r.size = sizeof(r);
-	if (!r.uri || !*r.uri)
-		return 0;
-	size = sizeof(*it) + text_size(r.uri) + text_size(r.detail) + text_size(r.message) +
-	       text_size(r.hint) + text_size(r.sw_version);
-	it = malloc(size);
+	it = malloc(sizeof(*it) + ax__scan_result_text_size(r));
 	if (!it)
 		return ax__error_oom();
 	it->next = NULL;
 	it->target = w->target;
 	it->at_ns = now_ns();
-	it->r = r;
-	cursor = it->text;
-	it->r.uri = text_put(&cursor, r.uri);
-	it->r.detail = text_put(&cursor, r.detail);
-	it->r.message = text_put(&cursor, r.message);
-	it->r.hint = text_put(&cursor, r.hint);
-	it->r.sw_version = text_put(&cursor, r.sw_version);
+	ax__scan_result_copy(&it->r, r, it->text);
 
 	pthread_mutex_lock(&run->lock);
 	if (run->closed) {
 		pthread_mutex_unlock(&run->lock);
 		free(it);
 		return ax__error_set(AX_ECANCELED, "discovery over: result for '%s' dropped",
-		                     r.uri);
+		                     r->uri);
 	}
 	if (run->tail)
 		run->tail->next = it;
@@ -315,6 +226,11 @@ static int hook_emit(const ax_host *host, void *sink, const ax_scan_result *resu
 	return 0;
 }
 
+static const struct ax__sink_ops worker_sink_ops = {
+	.emit = worker_emit,
+	.cancelled = worker_cancelled,
+};
+
 static void *worker_main(void *arg)
 {
 	struct disc_worker *w = arg;
@@ -324,7 +240,7 @@ static void *worker_main(void *arg)
 	char *message = NULL;
 	int err, late;
 
-	err = w->plugin->ops.scan(&w->host, w->uri, w->timeout_ms, w);
+	err = w->plugin->ops.scan(&w->plugin->host, w->uri, w->timeout_ms, &w->sink);
 	if (err < 0)
 		message = strdup(ax_error_last());
 	pthread_mutex_lock(&run->lock);
@@ -647,70 +563,44 @@ int ax__discover_session_resolve(struct ax__discover_session *s, size_t target,
 
 /*
  * One drive, two transports. A USB drive whose kernel tty driver is bound
- * is also a serial port; the usb transport then reports it unprobed with
- * "tty /dev/ttyACM0" in its detail, while the serial transport, if the
- * plan has it, probes the port itself. Such USB results are held until the
- * serial targets are through and dropped when one of them reported that
- * port: the drive is listed once, by the transport that can talk to it.
- * Ports are kept in the seen set under "port PATH", which no URI can be.
+ * is also a serial port: the usb transport reports it unprobed (access
+ * busy) with the port in os_port, and a transport that opens ports itself
+ * (serial) names the port it probed in os_port too. An unprobed result
+ * that names a port is held while other scans of the round are running,
+ * and dropped when one of them reported that port: the drive is listed
+ * once, by the transport that can talk to it. Ports are kept in the seen
+ * set under "port PATH", which no URI can be.
  */
 #define PORT_KEY "port "
 
-static int target_is_serial(const struct ax__discover_session *s, size_t target)
+/* "port /dev/ttyACM0" for a result that names an OS port, into @out. */
+static int item_port_key(const struct disc_item *it, char *out, size_t cap)
 {
-	return !strcmp(s->plan.targets[target].plugin->desc.scheme, "serial");
+	int n;
+
+	if (!*it->r.os_port)
+		return 0;
+	n = snprintf(out, cap, PORT_KEY "%s", it->r.os_port);
+	return n > 0 && (size_t)n < cap;
 }
 
-/* The tty a non-serial result says its drive is, into @out ("port /dev/ttyACM0"). */
-static int item_tty_key(const struct ax__discover_session *s, const struct disc_item *it,
-                        char *out, size_t cap)
+/* True while a scan of this round other than @target's may still report. Needs run->lock. */
+static int others_scanning_locked(const struct ax__discover_run *run, size_t target)
 {
-	const char *d = it->r.detail, *at = NULL;
-	size_t n;
-
-	if (target_is_serial(s, it->target) || !d)
-		return 0;
-	if (!strncmp(d, "tty /", 5))
-		at = d + 4;
-	else if ((at = strstr(d, " tty /")) != NULL)
-		at += 5;
-	if (!at)
-		return 0;
-	n = strcspn(at, " ");
-	if (n + sizeof(PORT_KEY) > cap)
-		return 0;
-	(void)snprintf(out, cap, PORT_KEY "%.*s", (int)n, at);
-	return 1;
-}
-
-/* The port a serial result is at ("serial:/dev/ttyACM0?baud=..." -> "port /dev/ttyACM0"). */
-static int item_port_key(const struct ax__discover_session *s, const struct disc_item *it,
-                         char *out, size_t cap)
-{
-	const char *p = it->r.uri;
-	size_t n;
-
-	if (!target_is_serial(s, it->target) || strncmp(p, "serial:", 7) != 0)
-		return 0;
-	p += 7;
-	if (!strncmp(p, "//", 2))
-		p += 2;
-	n = strcspn(p, "?#");
-	if (n == 0 || n + sizeof(PORT_KEY) > cap)
-		return 0;
-	(void)snprintf(out, cap, PORT_KEY "%.*s", (int)n, p);
-	return 1;
-}
-
-/* True while a serial target of the plan may still report ports this round. */
-static int serial_pending(const struct ax__discover_session *s,
-                          const struct ax__discover_run *run)
-{
-	for (size_t i = 0; i < s->plan.n; i++)
-		if (target_is_serial(s, i) && !s->plan.targets[i].skip &&
-		    !run->workers[i].outcome_sent)
+	for (size_t i = 0; i < run->n_workers; i++)
+		if (i != target && run->workers[i].started && !run->workers[i].finished)
 			return 1;
 	return 0;
+}
+
+static int others_scanning(struct ax__discover_run *run, size_t target)
+{
+	int ret;
+
+	pthread_mutex_lock(&run->lock);
+	ret = others_scanning_locked(run, target);
+	pthread_mutex_unlock(&run->lock);
+	return ret;
 }
 
 static int held_has(const struct disc_item *held, size_t target)
@@ -722,37 +612,39 @@ static int held_has(const struct disc_item *held, size_t target)
 }
 
 /*
- * Deliver @it (and free it), or hold it on @held while a serial target may
- * still report its tty (@may_hold). A held or delivered result's port is
- * remembered; a result for a port already listed is dropped.
+ * Deliver @it (and free it), or hold it on @held while other scans may
+ * still report the port it names unprobed (@may_hold). A held or delivered
+ * result's port is remembered; an unprobed result for a port already
+ * listed is dropped.
  */
 static int session_offer(struct ax__discover_session *s, struct ax__discover_run *run,
                          struct disc_item *it, struct disc_item **held, int may_hold)
 {
-	char key[160];
+	char key[sizeof(PORT_KEY) + 512];
 	int ret;
 
-	if (item_tty_key(s, it, key, sizeof(key))) {
-		if (may_hold && serial_pending(s, run)) {
+	if (item_port_key(it, key, sizeof(key))) {
+		if (it->r.access != AX_ACCESS_BUSY) {
+			/* Out of memory here only costs the deduplication. */
+			(void)seen_add(&s->seen, key);
+		} else if (may_hold && others_scanning(run, it->target)) {
 			it->next = *held;
 			*held = it;
 			return 0;
+		} else {
+			ret = seen_add(&s->seen, key);
+			if (ret != 0) {
+				free(it);
+				return ret < 0 ? ret : 0;
+			}
 		}
-		ret = seen_add(&s->seen, key);
-		if (ret != 0) {
-			free(it);
-			return ret < 0 ? ret : 0;
-		}
-	} else if (item_port_key(s, it, key, sizeof(key))) {
-		/* Out of memory here only costs the deduplication. */
-		(void)seen_add(&s->seen, key);
 	}
 	ret = session_deliver(s, run, it);
 	free(it);
 	return ret;
 }
 
-/* Deliver what was held for the serial targets, oldest first. */
+/* Deliver what was held while other scans ran, oldest first. */
 static int session_flush_held(struct ax__discover_session *s, struct ax__discover_run *run,
                               struct disc_item **held)
 {
@@ -835,7 +727,7 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 				return ret;
 			continue;
 		}
-		if (*held && !serial_pending(s, run)) {
+		if (*held && !others_scanning_locked(run, SIZE_MAX)) {
 			pthread_mutex_unlock(&run->lock);
 			ret = session_flush_held(s, run, held);
 			pthread_mutex_lock(&run->lock);
@@ -848,7 +740,7 @@ static int collect(struct ax__discover_session *s, struct ax__discover_run *run,
 
 			if (w->outcome_sent || !w->finished)
 				continue;
-			/* Its results held for the serial targets are not out yet. */
+			/* Its results held for the other scans are not out yet. */
 			if (held_has(*held, w->target))
 				continue;
 			w->outcome_sent = 1;
@@ -979,9 +871,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 			break;
 		}
 		w->uri = w->uri_own;
-		w->host = t->plugin->host;
-		w->host.scan_emit = hook_emit;
-		w->host.scan_cancelled = hook_cancelled;
+		w->sink.ops = &worker_sink_ops;
 		w->timeout_ms = timeout_ms - margin > 0 ? timeout_ms - margin : 1;
 		w->ctx = ax_ctx_ref(s->ctx);
 		w->outcome_sent = 0;
@@ -1007,10 +897,15 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 		goto close;
 	for (size_t i = 0; i < s->plan.n && ret == 0; i++) {
 		const struct ax__discover_target *t = &s->plan.targets[i];
+		int idle;
 
+		/* finished is the worker's to write, under run->lock. */
+		pthread_mutex_lock(&run->lock);
+		idle = !run->workers[i].started && !run->workers[i].finished;
+		pthread_mutex_unlock(&run->lock);
 		if (t->skip)
 			ret = session_outcome(s, i, AX_DISCOVER_SKIPPED, 0, t->skip, 0, 0, 0);
-		else if (!run->workers[i].started && !run->workers[i].finished)
+		else if (idle)
 			ret = session_outcome(s, i, AX_DISCOVER_SKIPPED, 0,
 			                      "its scan from an earlier round is still running", 0,
 			                      0, 0);
@@ -1029,7 +924,7 @@ int ax__discover_session_round(struct ax__discover_session *s, int timeout_ms, i
 
 		ret = session_offer(s, run, it, &held, 1);
 	}
-	/* The serial targets had their time; what they did not report is listed. */
+	/* The other scans had their time; what they did not report is listed. */
 	if (ret == 0 && !cancelled)
 		ret = session_flush_held(s, run, &held);
 	for (size_t i = 0; i < run->n_workers && ret == 0; i++) {
@@ -1140,85 +1035,5 @@ int ax_discover(ax_ctx *ctx, const char *spec, const ax_discover_options *opts,
 		ret = ax__error_set(u.first_error, "%s: %s", u.first_target, nz(u.first_message));
 	free(u.first_message);
 	ax__discover_session_done(&s);
-	return ret;
-}
-
-/* ---- stable identity URIs ---------------------------------------------------------- */
-
-struct locate_state {
-	struct ax__stable_id id;
-	char *found;
-	char searched[256];
-	size_t used;
-};
-
-static int locate_found(const ax_discover_result *r, void *userdata)
-{
-	struct locate_state *st = userdata;
-	const uint32_t need = AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_SERIAL;
-
-	if (r->access != AX_ACCESS_OK || (r->known & need) != need ||
-	    r->vendor_id != st->id.vendor || r->product_code != st->id.product ||
-	    r->serial != st->id.serial)
-		return 0;
-	st->found = strdup(r->uri);
-	return st->found ? LOCATE_FOUND : ax__error_oom();
-}
-
-/* Remember what was searched, for the message when nothing matched. */
-static int locate_outcome(const ax_discover_transport *t, void *userdata)
-{
-	struct locate_state *st = userdata;
-	int n;
-
-	if (st->used >= sizeof(st->searched))
-		return 0;
-	n = snprintf(st->searched + st->used, sizeof(st->searched) - st->used, "%s%s (%s%s%s)",
-	             st->used ? ", " : "", t->target, ax_discover_status_name(t->status),
-	             *t->message ? ": " : "", t->message);
-	if (n > 0)
-		st->used += (size_t)n;
-	return 0;
-}
-
-int ax_discover_locate(char **out, ax_ctx *ctx, const char *stable_uri, int timeout_ms)
-{
-	ax_discover_options o = AX_DISCOVER_OPTIONS_INIT;
-	struct locate_state st;
-	ax_uri *u = NULL;
-	int ret;
-
-	AX_ASSERT_ARG(out);
-	AX_ASSERT_ARG(ctx);
-	AX_ASSERT_ARG(stable_uri);
-	ret = ax__discover_check_timeout(timeout_ms, "locate timeout");
-	if (ret < 0)
-		return ret;
-	memset(&st, 0, sizeof(st));
-	ret = ax_uri_parse(&u, stable_uri);
-	if (ret < 0)
-		return ret;
-	ret = ax__discover_stable_parse(u, &st.id);
-	if (ret < 0)
-		goto out;
-	o.timeout_ms = st.id.timeout_ms ? st.id.timeout_ms : timeout_ms;
-	o.flags = AX_DISCOVER_NO_RESOLVE; /* only the identity matters here */
-	o.on_transport = locate_outcome;
-	ret = ax_discover(ctx, st.id.via, &o, locate_found, &st);
-	if (ret == LOCATE_FOUND) {
-		AX_LOG_DEBUG(ctx, "discover", "'%s' is at '%s'", stable_uri, st.found);
-		*out = st.found;
-		st.found = NULL;
-		ret = 0;
-	} else if (ret >= 0) {
-		ret = ax__error_set(AX_ENOTFOUND,
-		                    "no drive with vendor 0x%04X, product 0x%08X and serial %u "
-		                    "answered; searched: %s",
-		                    (unsigned)st.id.vendor, (unsigned)st.id.product,
-		                    (unsigned)st.id.serial, st.used ? st.searched : "nothing");
-	}
-out:
-	free(st.found);
-	ax_uri_free(u);
 	return ret;
 }

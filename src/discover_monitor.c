@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "discover.h"
+#include "scan.h"
 
 /* How often a sleeping monitor looks at the cancel token. */
 #define CANCEL_POLL_NS 10000000u
@@ -140,10 +141,10 @@ struct native_queue {
 };
 
 struct native {
+	struct ax__sink sink;     /* first: what the plugin reports to */
 	struct native_queue *q;
 	struct ax_plugin *plugin; /* borrowed: the session's context keeps it */
 	const ax_uri *uri;        /* the plan's */
-	ax_host host;             /* the plugin's table with the monitor hooks pointing here */
 	size_t target;
 	pthread_t thread;
 	int running; /* started and not joined */
@@ -152,47 +153,27 @@ struct native {
 	char *message;
 };
 
-static int native_stopped(const ax_host *host, void *sink)
+static int native_stopped(struct ax__sink *sink)
 {
-	struct native *n = sink;
+	struct native *n = (struct native *)sink;
 
-	(void)host;
 	return atomic_load(&n->q->stop) || ax_cancel_requested(n->q->cancel);
 }
 
-static int native_emit(const ax_host *host, void *sink, int event, const ax_scan_result *result)
+/* A native monitor's sink: queue a deep copy of an adopted event. */
+static int native_emit(struct ax__sink *sink, int event, const ax_scan_result *r)
 {
-	struct native *n = sink;
+	struct native *n = (struct native *)sink;
 	struct native_queue *q = n->q;
 	struct native_event *ev;
-	ax_scan_result r;
-	char *cursor;
 
-	(void)host;
-	if (event != AX_PLUGIN_MONITOR_ARRIVED && event != AX_PLUGIN_MONITOR_LEFT)
-		return ax__error_set(AX_EINVAL, "monitor event %d is neither arrived nor left",
-		                     event);
-	if (!result || result->size < offsetof(ax_scan_result, sw_version) + sizeof(char *))
-		return 0; /* a malformed record is dropped, not trusted */
-	memset(&r, 0, sizeof(r));
-	memcpy(&r, result, result->size < sizeof(r) ? result->size : sizeof(r));
-	r.size = sizeof(r);
-	if (!r.uri || !*r.uri)
-		return 0;
-	ev = malloc(sizeof(*ev) + text_size(r.uri) + text_size(r.detail) +
-	            text_size(r.message) + text_size(r.hint) + text_size(r.sw_version));
+	ev = malloc(sizeof(*ev) + ax__scan_result_text_size(r));
 	if (!ev)
 		return ax__error_oom();
 	ev->next = NULL;
 	ev->target = n->target;
 	ev->event = event;
-	ev->r = r;
-	cursor = ev->text;
-	ev->r.uri = text_put(&cursor, r.uri);
-	ev->r.detail = text_put(&cursor, r.detail);
-	ev->r.message = text_put(&cursor, r.message);
-	ev->r.hint = text_put(&cursor, r.hint);
-	ev->r.sw_version = text_put(&cursor, r.sw_version);
+	ax__scan_result_copy(&ev->r, r, ev->text);
 	pthread_mutex_lock(&q->lock);
 	if (q->tail)
 		q->tail->next = ev;
@@ -204,12 +185,25 @@ static int native_emit(const ax_host *host, void *sink, int event, const ax_scan
 	return 0;
 }
 
+/* A plugin's ops->scan is never handed this sink, only ops->monitor. */
+static int native_scan_emit(struct ax__sink *sink, const ax_scan_result *r)
+{
+	(void)sink;
+	return ax__error_set(AX_EINVAL, "'%s' reported as a scan result to a monitor", r->uri);
+}
+
+static const struct ax__sink_ops native_sink_ops = {
+	.emit = native_scan_emit,
+	.cancelled = native_stopped,
+	.monitor_emit = native_emit,
+};
+
 static void *native_main(void *arg)
 {
 	struct native *n = arg;
 	int rc;
 
-	rc = n->plugin->ops.monitor(&n->host, n->uri, AX_PLUGIN_MONITOR_ENUMERATE, n);
+	rc = n->plugin->ops.monitor(&n->plugin->host, n->uri, AX_PLUGIN_MONITOR_ENUMERATE, &n->sink);
 	pthread_mutex_lock(&n->q->lock);
 	n->done = 1;
 	n->error = rc < 0 ? rc : 0;
@@ -371,7 +365,7 @@ static void native_end(struct ax__discover_session *s, struct native *n)
 	(void)pthread_join(n->thread, NULL);
 	n->running = 0;
 	/* Failed, or returned unasked: either way nothing watches it any more. */
-	if (n->error < 0 || !native_stopped(NULL, n)) {
+	if (n->error < 0 || !native_stopped(&n->sink)) {
 		AX_LOG_WARN(s->ctx, "discover", "monitor of '%s' stopped (%s); scanning it every "
 		            "period instead", t->text,
 		            n->message ? n->message : "it returned while the monitor runs");
@@ -418,9 +412,7 @@ static void natives_start(struct ax__discover_session *s, struct monitor *m)
 			continue; /* scanned every round, then */
 		n->plugin = t->plugin;
 		n->uri = t->uri;
-		n->host = t->plugin->host;
-		n->host.monitor_emit = native_emit;
-		n->host.monitor_stopped = native_stopped;
+		n->sink.ops = &native_sink_ops;
 		if (pthread_create(&n->thread, NULL, native_main, n) != 0) {
 			free(skip);
 			continue;

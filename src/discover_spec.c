@@ -66,14 +66,14 @@ static int plugins_snapshot(ax_ctx *ctx, struct plugin_set *out)
 {
 	int err = 0;
 
-	pthread_mutex_lock(&ctx->lock);
+	ax__ctx_lock(ctx);
 	out->n = ctx->n_plugins;
 	out->p = out->n ? malloc(out->n * sizeof(*out->p)) : NULL;
 	if (out->n && !out->p)
 		err = ax__error_oom();
 	else if (out->n)
 		memcpy(out->p, ctx->plugins, out->n * sizeof(*out->p));
-	pthread_mutex_unlock(&ctx->lock);
+	ax__ctx_unlock(ctx);
 	return err;
 }
 
@@ -569,106 +569,5 @@ out:
 		return err;
 	}
 	*out = plan;
-	return 0;
-}
-
-/* ---- stable identity URIs ------------------------------------------------------ */
-
-int ax_discover_stable_uri(char *buf, size_t cap, uint32_t vendor_id, uint32_t product_code,
-                           uint32_t serial)
-{
-	return snprintf(buf, cap, "axlink://%04X/%08X/%u", (unsigned)vendor_id,
-	                (unsigned)product_code, (unsigned)serial);
-}
-
-static const ax_option_desc stable_keys[] = {
-        {"via", AX_OPT_STRING, NULL, "discovery spec to search (default: every default target)"},
-        {"timeout_ms", AX_OPT_INT, NULL, "deadline of the search in milliseconds"},
-        {NULL, 0, NULL, NULL},
-};
-
-int ax__discover_is_stable_uri(const char *uri)
-{
-	return uri && strncasecmp(uri, "axlink:", 7) == 0;
-}
-
-/* 1..8 hex digits, optional 0x: the whole of [s, s+len). */
-static int parse_hex32(const char *s, size_t len, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		s += 2;
-		len -= 2;
-	}
-	if (len == 0 || len > 8)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-		v = v << 4 | d;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_dec32(const char *s, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > UINT32_MAX)
-			return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-int ax__discover_stable_parse(const ax_uri *u, struct ax__stable_id *id)
-{
-	const char *path = u->path, *slash;
-	long long timeout = 0;
-	int err;
-
-	if (strcmp(u->scheme, "axlink") != 0 || !u->authority)
-		return ax__error_set(
-		        AX_EINVAL,
-		        "'%s' is not a stable identity URI (expected "
-		        "axlink://VENDOR/PRODUCT/SERIAL, e.g. axlink://A71C/00010064/1005)",
-		        u->text);
-	if (u->port >= 0 || parse_hex32(u->host, strlen(u->host), &id->vendor) < 0)
-		return ax__error_set(AX_EINVAL, "'%s': vendor '%s' is not 1 to 8 hex digits",
-		                     u->text, u->authority);
-	slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
-	if (!slash || parse_hex32(path + 1, (size_t)(slash - path - 1), &id->product) < 0)
-		return ax__error_set(AX_EINVAL,
-		                     "'%s': expected /PRODUCT/SERIAL after the vendor, the product "
-		                     "code in 1 to 8 hex digits",
-		                     u->text);
-	if (parse_dec32(slash + 1, &id->serial) < 0)
-		return ax__error_set(AX_EINVAL,
-		                     "'%s': serial number '%s' is not a decimal number up to %u",
-		                     u->text, slash + 1, (unsigned)UINT32_MAX);
-	err = ax__uri_check_keys(u, "axlink", stable_keys);
-	if (err == 0 && ax_uri_get(u, "timeout_ms"))
-		err = ax__uri_int(u, stable_keys, "timeout_ms", 1, INT_MAX, &timeout);
-	if (err < 0)
-		return err;
-	id->via = ax_uri_get(u, "via");
-	id->timeout_ms = (int)timeout;
 	return 0;
 }

@@ -96,6 +96,31 @@ static int drive_check_identity(ax_drive *d, const char *path, unsigned int flag
 	return d->reason ? 0 : ax__error_oom();
 }
 
+/*
+ * May the drive go without an identity? Only when the caller named the
+ * dictionary and allowed it, and only when the drive refused or ignored the
+ * identity registers (or the transport has none): a cancel, an I/O error or
+ * a broken link still fail the open.
+ */
+static int drive_identity_may_lack(const ax_drive_options *opts, int err)
+{
+	return (opts->flags & AX_DRIVE_IDENTITY_OPTIONAL) && opts->dictionary &&
+	       !(opts->flags & AX_DRIVE_NO_DICT) &&
+	       (err == AX_EDRIVE || err == AX_ETIMEDOUT || err == AX_EUNSUPPORTED);
+}
+
+static char *drive_reason_no_identity(const char *why)
+{
+	static const char head[] = "dictionary file named by the caller, the drive reports no "
+				   "identity: ";
+	size_t n = sizeof(head) + strlen(why);
+	char *s = malloc(n);
+
+	if (s)
+		(void)snprintf(s, n, "%s%s", head, why);
+	return s;
+}
+
 static int drive_count_axes(ax_drive *d)
 {
 	uint16_t n = 0;
@@ -151,6 +176,19 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 		goto fail;
 	d->identity.size = sizeof(d->identity);
 	err = ax_link_identify(d->link, &d->identity);
+	if (err < 0 && drive_identity_may_lack(opts, err)) {
+		/* The named file says what the drive is; the user vouches for it. */
+		AX_LOG_INFO(ctx, "drive", "'%s' reports no identity, using '%s': %s", uri,
+			    opts->dictionary, ax_error_last());
+		d->reason = drive_reason_no_identity(ax_error_last());
+		if (!d->reason) {
+			err = ax__error_oom();
+			goto fail;
+		}
+		memset(&d->identity, 0, sizeof(d->identity));
+		ax_error_clear();
+		err = 0;
+	}
 	if (err < 0)
 		goto fail;
 
@@ -159,8 +197,11 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri,
 		err = d->reason ? 0 : ax__error_oom();
 	} else if (opts->dictionary) {
 		err = drive_dict_from_file(d, opts->dictionary, AX_ADDR_MCB);
-		if (err == 0)
+		if (err == 0 && d->identity.known) {
 			err = drive_check_identity(d, opts->dictionary, opts->flags);
+		} else if (err == 0) {
+			d->match = AX_MATCH_FILE;
+		}
 	} else {
 		err = ax_ctx_resolve(ctx, d->identity.vendor_id, d->identity.product_code,
 				     d->identity.revision, &d->dict, &d->match, &d->reason);
@@ -468,7 +509,7 @@ int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t val
 {
 	const ax_reg *reg;
 	uint8_t buf[8];
-	size_t len;
+	size_t len = 0;
 	int err = ax_drive_find(drive, id, subnode, &reg);
 
 	if (err < 0)
@@ -490,22 +531,11 @@ int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double valu
 
 	if (err < 0)
 		return err;
-	if (ax_reg_dtype(reg) == AX_DTYPE_FLOAT) {
-		float f = (float)value;
-		uint32_t bits;
-
-		if (!isfinite(value) || !isfinite(f))
-			return ax__error_set(AX_ERANGE, "%g does not fit float register '%s'", value,
-					     id);
-		memcpy(&bits, &f, sizeof(bits));
-		le_put(buf, bits, 4);
-		return ax_link_write_reg(drive->link, reg, buf, 4);
-	}
-	if (!isfinite(value) || value != floor(value) || value < -9.2e18 || value > 9.2e18)
-		return ax__error_set(AX_ERANGE, "%g is not an integer for register '%s' (%s)",
-				     value, id, ax_dtype_name(ax_reg_dtype(reg)));
-	err = drive_encode_int(reg, (int64_t)value, buf, &len);
-	if (err < 0)
+	/* The value module's rule, the one text and Python values follow too. */
+	err = ax_value_from_f64(ax_reg_dtype(reg), value, 0, buf, sizeof(buf), &len);
+	if (err < 0) {
+		ax__error_prefix("register '%s'", ax_reg_id(reg));
 		return err;
+	}
 	return ax_link_write_reg(drive->link, reg, buf, len);
 }

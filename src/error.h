@@ -111,6 +111,19 @@ void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
 	} while (0)
 void ax__sized_copy(void *out, const void *full, size_t full_size);
 
+/*
+ * Defensive branches (SQLite's ALWAYS/NEVER): `if (AX_NEVER(p == NULL)) return ...`
+ * handles a case that cannot happen. With AXLINK_ASSERTIONS (or a debug build)
+ * reaching it aborts, so tests find it; in release builds it is a plain test.
+ */
+#if defined(AXLINK_ASSERTIONS) || !defined(NDEBUG)
+#define AX_ALWAYS(x) ((x) ? 1 : (assert(0), 0))
+#define AX_NEVER(x) ((x) ? (assert(0), 1) : 0)
+#else
+#define AX_ALWAYS(x) (!!(x))
+#define AX_NEVER(x) (!!(x))
+#endif
+
 #define AX__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -94,36 +94,33 @@ static const char *host_uri_str(const ax_host *host, const ax_uri *uri, const ch
 	return ax__uri_str(uri, host_plugin(host)->desc.options, key);
 }
 
+/* A scan or monitor reports to the sink it was handed (scan.h). */
 static int host_scan_emit(const ax_host *host, void *sink, const ax_scan_result *result)
 {
 	(void)host;
-	return ax__scan_emit(sink, result);
+	return ax__sink_emit(sink, result);
 }
 
 static int host_scan_cancelled(const ax_host *host, void *sink)
 {
 	(void)host;
-	return ax__scan_cancelled(sink);
+	return ax__sink_cancelled(sink);
 }
 
-/*
- * Outside ax_monitor() (which hands a plugin a table with its own hooks)
- * there is no monitor to report to: stop at once.
- */
 static int host_monitor_emit(const ax_host *host, void *sink, int event,
 			     const ax_scan_result *result)
 {
-	(void)sink;
-	(void)event;
-	(void)result;
-	return host_error(host, AX_EINVAL, "no monitor is running to take this event");
+	(void)host;
+	return ax__sink_monitor_emit(sink, event, result);
 }
 
+/* Only ax_monitor() hands a plugin a monitor sink; anywhere else, stop at once. */
 static int host_monitor_stopped(const ax_host *host, void *sink)
 {
+	struct ax__sink *s = sink;
+
 	(void)host;
-	(void)sink;
-	return 1;
+	return !s->ops->monitor_emit || s->ops->cancelled(s);
 }
 
 void ax__host_init(ax_host *host, struct ax_plugin *plugin)
@@ -152,5 +149,6 @@ void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 		.mcb_reply_value = ax_mcb_reply_value,
 		.monitor_emit = host_monitor_emit,
 		.monitor_stopped = host_monitor_stopped,
+		.mcb_identity_take = ax_mcb_identity_take,
 	};
 }

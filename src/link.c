@@ -16,6 +16,7 @@
 #include "axlink/value.h"
 #include "ctx.h"
 #include "uri.h"
+#include "value.h"
 
 struct ax_link {
 	atomic_int refs;
@@ -179,10 +180,10 @@ int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, s
 	err = check_register(link, subnode, address);
 	if (err < 0)
 		return err;
-	pthread_mutex_lock(&link->lock);
+	ax__lock(&link->lock);
 	err = link->plugin->ops.read(link->priv, subnode, address, buf, cap, &len,
 				     atomic_load(&link->timeout_ms));
-	pthread_mutex_unlock(&link->lock);
+	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
 	if (len > cap)
@@ -206,10 +207,10 @@ int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void 
 	if (len > AX_VALUE_MAX)
 		return ax__error_set(AX_ETOOBIG, "value of %zu bytes exceeds the %d-byte limit",
 				     len, AX_VALUE_MAX);
-	pthread_mutex_lock(&link->lock);
+	ax__lock(&link->lock);
 	err = link->plugin->ops.write(link->priv, subnode, address, buf, len,
 				      atomic_load(&link->timeout_ms));
-	pthread_mutex_unlock(&link->lock);
+	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
 	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "wrote %u:0x%03X <- %zu byte(s)",
@@ -341,12 +342,21 @@ int ax_link_read_float(ax_link *link, unsigned subnode, uint32_t address, float 
 	return 0;
 }
 
+/* NaN and infinity are refused here; ax_link_write() with the bytes is the explicit way. */
 int ax_link_write_float(ax_link *link, unsigned subnode, uint32_t address, float value)
 {
+	uint8_t b[4];
 	uint32_t bits;
+	int err;
 
 	memcpy(&bits, &value, sizeof(bits));
-	return write_int(link, subnode, address, bits, sizeof(bits));
+	le_put(b, bits, sizeof(b));
+	err = ax__value_check(AX_DTYPE_FLOAT, b, sizeof(b), 0);
+	if (err < 0) {
+		ax__error_prefix("register 0x%03X (subnode %u)", (unsigned)address, subnode);
+		return err;
+	}
+	return ax_link_write(link, subnode, address, b, sizeof(b));
 }
 
 int ax_link_read_str(ax_link *link, unsigned subnode, uint32_t address, char **out)
@@ -601,6 +611,12 @@ static int reg_check_value(const ax_reg *reg, const uint8_t *b, size_t len)
 
 int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t len)
 {
+	return ax_link_write_reg_flags(link, reg, buf, len, 0);
+}
+
+int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, size_t len,
+			    unsigned int flags)
+{
 	const char *id;
 	size_t size;
 	int dtype, err;
@@ -608,6 +624,9 @@ int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t 
 	AX_ASSERT_ARG(link);
 	AX_ASSERT_ARG(reg);
 	AX_ASSERT_ARG(buf);
+	if (flags & ~AX_VALUE_ALLOW_NONFINITE)
+		return ax__error_set(AX_EINVAL, "unknown write flags 0x%x (known: 0x%x)",
+				     flags & ~AX_VALUE_ALLOW_NONFINITE, AX_VALUE_ALLOW_NONFINITE);
 	id = ax_reg_id(reg);
 	dtype = ax_reg_dtype(reg);
 	if (!(ax_reg_access(reg) & AX_REG_WRITE))
@@ -622,6 +641,12 @@ int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t 
 		return ax__error_set(AX_ETYPE,
 				     "register '%s' is a %s of 1 to %d bytes, value has %zu", id,
 				     ax_dtype_name(dtype), AX_VALUE_MAX, len);
+	/* Before the range: NaN is in no range, and the message should say what it is. */
+	err = ax__value_check(dtype, buf, len, flags);
+	if (err < 0) {
+		ax__error_prefix("register '%s'", id);
+		return err;
+	}
 	err = reg_check_value(reg, buf, len);
 	if (err < 0)
 		return err;

@@ -58,15 +58,24 @@ int ax__log_enabled(ax_ctx *ctx, int level)
 	       level <= atomic_load_explicit(&ctx->log_level, memory_order_relaxed);
 }
 
-void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_list ap)
+/* Lines logged while this thread holds a library lock (log.h). */
+struct held_line {
+	ax_ctx *ctx; /* alive: its lock, or a link of it, is held by this thread */
+	int level;
+	const char *origin; /* a literal or a plugin's scheme: lives as long as ctx */
+	char *msg;
+};
+
+static _Thread_local struct {
+	unsigned depth;
+	struct held_line *lines;
+	size_t n;
+} held;
+
+static void emit(ax_ctx *ctx, int level, const char *origin, const char *msg)
 {
-	char msg[1024];
 	ax_log_cb cb;
 	void *userdata;
-
-	if (!ax__log_enabled(ctx, level))
-		return;
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 
 	/* Copy the sink under the lock, call it without: user code never runs locked. */
 	pthread_mutex_lock(&ctx->log_lock);
@@ -81,6 +90,33 @@ void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_li
 			msg);
 }
 
+static void hold_line(ax_ctx *ctx, int level, const char *origin, const char *msg)
+{
+	struct held_line *grown;
+
+	/* Out of memory, the line is lost: logging never fails an operation. */
+	grown = realloc(held.lines, (held.n + 1) * sizeof(*grown));
+	if (!grown)
+		return;
+	held.lines = grown;
+	grown[held.n] = (struct held_line){ ctx, level, origin, strdup(msg) };
+	if (grown[held.n].msg)
+		held.n++;
+}
+
+void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (!ax__log_enabled(ctx, level))
+		return;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (held.depth)
+		hold_line(ctx, level, origin, msg);
+	else
+		emit(ctx, level, origin, msg);
+}
+
 void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...)
 {
 	va_list ap;
@@ -88,6 +124,52 @@ void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...)
 	va_start(ap, fmt);
 	ax__vlog(ctx, level, origin, fmt, ap);
 	va_end(ap);
+}
+
+void ax__log_hold(void)
+{
+	held.depth++;
+}
+
+void ax__log_release(void)
+{
+	struct held_line *lines;
+	size_t n;
+	int code;
+	char *saved;
+
+	assert(held.depth > 0);
+	if (--held.depth > 0 || held.n == 0)
+		return;
+	lines = held.lines;
+	n = held.n;
+	held.lines = NULL;
+	held.n = 0;
+	/* A callback may call into the library: keep the caller's error for the caller. */
+	code = ax_error_last_code();
+	saved = strdup(ax_error_last());
+	for (size_t i = 0; i < n; i++) {
+		emit(lines[i].ctx, lines[i].level, lines[i].origin, lines[i].msg);
+		free(lines[i].msg);
+	}
+	free(lines);
+	if (code == AX_ENOMEM || (code && !saved))
+		(void)ax__error_oom();
+	else if (code)
+		(void)ax__error_set(code, "%s", saved);
+	else
+		ax_error_clear();
+	free(saved);
+}
+
+void ax__ctx_lock(ax_ctx *ctx)
+{
+	ax__lock(&ctx->lock);
+}
+
+void ax__ctx_unlock(ax_ctx *ctx)
+{
+	ax__unlock(&ctx->lock);
 }
 
 void ax_ctx_set_log(ax_ctx *ctx, int level, ax_log_cb cb, void *userdata)

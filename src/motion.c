@@ -1186,13 +1186,14 @@ int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb c
 					     ax_cia402_state_name(state),
 					     (unsigned)sw);
 		}
-		if (sw & SW_TARGET_REACHED)
-			return 0;
+		/* After every status read, the last one included (motion.h). */
 		if (cb) {
 			err = cb(axis, sw, userdata);
 			if (err < 0)
 				return err;
 		}
+		if (sw & SW_TARGET_REACHED)
+			return 0;
 		if (now_ms() >= deadline) {
 			double pos = 0.0;
 

@@ -21,10 +21,20 @@
 #include <string.h>
 
 #include "error.h"
-#include "axlink/value.h"
+#include "value.h"
 
 /* How much of the caller's text an error message quotes. */
 #define VALUE_QUOTE_MAX 64
+
+/* Every AX_VALUE_* flag this library knows. */
+#define VALUE_FLAGS_KNOWN AX_VALUE_ALLOW_NONFINITE
+
+/*
+ * The smallest double that binary32 rounds to infinity: FLT_MAX plus half an
+ * ulp (ties go to even, and FLT_MAX's significand is odd). Below it a double
+ * rounds to a finite float; at or above it nothing finite is left.
+ */
+#define VALUE_FLOAT_ROUNDS_TO_INF 0x1.ffffffp+127
 
 struct value_type {
 	const char *name;
@@ -221,29 +231,86 @@ static int value_parse_int(const struct value_type *t, const char *text, uint64_
 	                     text, t->name, (unsigned long long)limit);
 }
 
-static int value_parse_float(const char *text, uint64_t *bits_out)
+static int value_check_flags(unsigned int flags)
 {
+	if (flags & ~VALUE_FLAGS_KNOWN)
+		return ax__error_set(AX_EINVAL, "unknown value flags 0x%x (known: 0x%x)",
+		                     flags & ~VALUE_FLAGS_KNOWN, VALUE_FLAGS_KNOWN);
+	return 0;
+}
+
+/*
+ * The one rule for a value bound for a float register; text, doubles and
+ * bytes all come here. @f is what binary32 holds of the caller's value, and
+ * @asked_finite / @asked_nonzero say what the caller asked for; @shown
+ * names the value in the message.
+ *  - NaN or infinity asked for: only with AX_VALUE_ALLOW_NONFINITE. A drive
+ *    takes them as a set point or limit without complaint, and then runs
+ *    on it; nobody means that by accident.
+ *  - A finite value that became infinite is beyond float: refused, flag or not.
+ *  - A nonzero value that became 0 lost all of itself: refused. A subnormal
+ *    result keeps part of the value and is written.
+ */
+static int value_float_rule(float f, int asked_finite, int asked_nonzero, unsigned int flags,
+                            const char *shown)
+{
+	if (!asked_finite) {
+		if (flags & AX_VALUE_ALLOW_NONFINITE)
+			return 0;
+		return ax__error_set(AX_ERANGE,
+		                     "%s is not finite: NaN and infinity go to a float register "
+		                     "only on explicit request (AX_VALUE_ALLOW_NONFINITE)",
+		                     shown);
+	}
+	if (isinf(f))
+		return ax__error_set(AX_ERANGE,
+		                     "%s is beyond a 32-bit float (magnitude up to "
+		                     "3.40282347e+38)",
+		                     shown);
+	if (f == 0.0f && asked_nonzero)
+		return ax__error_set(AX_ERANGE,
+		                     "%s is below the smallest 32-bit float (1.4e-45) and would be "
+		                     "stored as 0",
+		                     shown);
+	return 0;
+}
+
+static uint64_t value_float_bits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+static int value_parse_float(const char *text, unsigned int flags, uint64_t *bits_out)
+{
+	char shown[VALUE_QUOTE_MAX + 16];
+	int range_err, err;
 	locale_t old;
 	float f;
-	uint32_t u;
 	char *end;
 
 	/* strtof would skip leading blanks (a typo here); the NUL match refuses "". */
 	if (strchr(" \t\n\v\f\r", *text))
 		goto not_a_number;
 	old = value_locale_enter();
+	errno = 0;
 	f = strtof(text, &end);
+	range_err = errno == ERANGE;
 	value_locale_leave(old);
 	if (end == text || *end != '\0')
 		goto not_a_number;
-	/* Overflow gives inf; NaN and inf are never a meaningful register setting. */
-	if (!isfinite(f))
-		return ax__error_set(AX_ERANGE,
-		                     "float '%.*s' is not finite or is out of range "
-		                     "(magnitude up to 3.40282347e+38)",
-		                     VALUE_QUOTE_MAX, text);
-	memcpy(&u, &f, sizeof(u));
-	*bits_out = u;
+	/*
+	 * ERANGE tells overflow (inf) and underflow (0 or a subnormal) from the
+	 * text "inf" and "0": what was asked for, not only what came out.
+	 */
+	(void)snprintf(shown, sizeof(shown), "float '%.*s'", VALUE_QUOTE_MAX, text);
+	err = value_float_rule(f, !(isnan(f) || (isinf(f) && !range_err)), f != 0.0f || range_err,
+	                       flags, shown);
+	if (err < 0)
+		return err;
+	*bits_out = value_float_bits(f);
 	return 0;
 
 not_a_number:
@@ -316,6 +383,12 @@ static int value_parse_str(const char *text, void *buf, size_t cap, size_t *len_
 
 int ax_value_parse(int dtype, const char *text, void *buf, size_t cap, size_t *len_out)
 {
+	return ax_value_parse_flags(dtype, text, 0, buf, cap, len_out);
+}
+
+int ax_value_parse_flags(int dtype, const char *text, unsigned int flags, void *buf, size_t cap,
+                         size_t *len_out)
+{
 	const struct value_type *t = value_type_get(dtype);
 	uint64_t bits = 0;
 	int err;
@@ -325,6 +398,9 @@ int ax_value_parse(int dtype, const char *text, void *buf, size_t cap, size_t *l
 	AX_ASSERT_ARG(len_out);
 	if (!t)
 		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+	err = value_check_flags(flags);
+	if (err < 0)
+		return err;
 
 	switch (dtype) {
 	case AX_DTYPE_STR:
@@ -332,7 +408,7 @@ int ax_value_parse(int dtype, const char *text, void *buf, size_t cap, size_t *l
 	case AX_DTYPE_BYTES:
 		return value_parse_bytes(text, buf, cap, len_out);
 	case AX_DTYPE_FLOAT:
-		err = value_parse_float(text, &bits);
+		err = value_parse_float(text, flags, &bits);
 		break;
 	case AX_DTYPE_BOOL:
 		err = value_parse_bool(text, &bits);
@@ -341,6 +417,108 @@ int ax_value_parse(int dtype, const char *text, void *buf, size_t cap, size_t *l
 		err = value_parse_int(t, text, &bits);
 		break;
 	}
+	if (err < 0)
+		return err;
+	if (cap < t->size)
+		return ax__error_set(AX_ETOOBIG, "%s value needs %zu bytes, buffer holds %zu",
+		                     t->name, t->size, cap);
+	value_put_le(buf, bits, t->size);
+	*len_out = t->size;
+	return 0;
+}
+
+/*
+ * @v for a message, in the C locale: whole numbers in full up to 1e17
+ * (300, not 3e+02), anything else in the shortest "%g" that reads back.
+ */
+static void value_show_double(char *text, size_t cap, double v)
+{
+	locale_t old = value_locale_enter();
+
+	if (isfinite(v) && v == floor(v) && fabs(v) < 1e17) {
+		(void)snprintf(text, cap, "%.0f", v);
+		value_locale_leave(old);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		(void)snprintf(text, cap, "%.*g", prec, v);
+		if (!isfinite(v) || strtod(text, NULL) == v)
+			break;
+	}
+	value_locale_leave(old);
+}
+
+static int value_float_from_f64(double v, unsigned int flags, const char *shown, uint64_t *bits_out)
+{
+	float f;
+	int err;
+
+	/* Not converted beyond the float range: C leaves that undefined without Annex F. */
+	if (isnan(v) || fabs(v) < VALUE_FLOAT_ROUNDS_TO_INF)
+		f = (float)v;
+	else
+		f = v < 0 ? -INFINITY : INFINITY;
+	err = value_float_rule(f, isfinite(v), v != 0.0, flags, shown);
+	if (err < 0)
+		return err;
+	*bits_out = value_float_bits(f);
+	return 0;
+}
+
+/* An integral double that the integer type holds exactly, or a refusal. */
+static int value_int_from_f64(const struct value_type *t, double v, const char *shown,
+                              uint64_t *bits_out)
+{
+	int bits = (int)(t->size * 8);
+
+	if (!isfinite(v) || v != floor(v))
+		return ax__error_set(AX_ERANGE, "%s is not an integer, and a %s takes one", shown,
+		                     t->name);
+	if (t->dtype == AX_DTYPE_BOOL) {
+		if (v != 0.0 && v != 1.0)
+			return ax__error_set(AX_ERANGE, "%s is not a bool (0 or 1)", shown);
+		*bits_out = v != 0.0;
+		return 0;
+	}
+	/* The bounds are powers of two, exact as doubles: no rounding in the compare. */
+	if (value_is_signed(t->dtype)) {
+		double lim = ldexp(1.0, bits - 1);
+
+		if (v < -lim || v >= lim)
+			return ax__error_set(AX_ERANGE, "%s does not fit %s (%.0f..%.0f)", shown,
+			                     t->name, -lim, lim - 1);
+		*bits_out = (uint64_t)(int64_t)v;
+		return 0;
+	}
+	if (v < 0.0 || v >= ldexp(1.0, bits))
+		return ax__error_set(AX_ERANGE, "%s does not fit %s (0..%.0f)", shown, t->name,
+		                     ldexp(1.0, bits) - 1);
+	*bits_out = (uint64_t)v;
+	return 0;
+}
+
+int ax_value_from_f64(int dtype, double value, unsigned int flags, void *buf, size_t cap,
+                      size_t *len_out)
+{
+	const struct value_type *t = value_type_get(dtype);
+	char shown[40];
+	uint64_t bits = 0;
+	int err;
+
+	AX_ASSERT_ARG(buf || cap == 0);
+	AX_ASSERT_ARG(len_out);
+	if (!t)
+		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+	err = value_check_flags(flags);
+	if (err < 0)
+		return err;
+	value_show_double(shown, sizeof(shown), value);
+	if (dtype == AX_DTYPE_STR || dtype == AX_DTYPE_BYTES)
+		return ax__error_set(AX_ETYPE, "a %s takes no number (%s)", t->name, shown);
+	if (dtype == AX_DTYPE_FLOAT)
+		err = value_float_from_f64(value, flags, shown, &bits);
+	else
+		err = value_int_from_f64(t, value, shown, &bits);
 	if (err < 0)
 		return err;
 	if (cap < t->size)
@@ -452,4 +630,21 @@ int ax_value_format(int dtype, const void *buf, size_t len, char **out)
 		break;
 	}
 	return value_dup(out, text, strlen(text));
+}
+
+int ax__value_check(int dtype, const void *buf, size_t len, unsigned int flags)
+{
+	char text[48], shown[64];
+	uint32_t u;
+	float f;
+
+	if (dtype != AX_DTYPE_FLOAT || len < 4)
+		return 0;
+	u = (uint32_t)value_get_le(buf, 4);
+	memcpy(&f, &u, sizeof(f));
+	if (isfinite(f))
+		return 0;
+	value_format_float(text, sizeof(text), f);
+	(void)snprintf(shown, sizeof(shown), "value %s", text);
+	return value_float_rule(f, 0, 1, flags, shown);
 }

@@ -14,6 +14,10 @@
  * A register that lacks a mandatory attribute (or has a value that cannot
  * be right) is skipped with a "file:line: ..." warning and the import goes
  * on; so is a table, and one whose registers are not in the dictionary. A
+ * register id used again on one subnode keeps both registers (by id the
+ * first is found, the other by its address) and warns at the later one's
+ * line. In the MCB address space a register on a subnode past 15 (a frame
+ * has 4 bits for it) is skipped, never wrapped onto another subnode. A
  * document that is not well-formed, not a dictionary, or of an unknown
  * version is refused whole.
  */
@@ -67,7 +71,9 @@ struct xdf {
 	size_t n_dicts, cap_dicts;
 	xmlChar **scratch; /* strings libxml2 allocated for us; freed at the end */
 	size_t n_scratch, cap_scratch;
-	int oom; /* a scratch allocation failed */
+	int oom;         /* a scratch allocation failed */
+	long *reg_lines; /* line of each register of the device being read, by index */
+	size_t cap_lines;
 };
 
 /* What a register's position in the file implies. */
@@ -76,6 +82,7 @@ struct xdf_place {
 	int canopen;          /* address from the CANopen object's index and the subindex */
 	xmlNodePtr object;    /* that CANopenObject */
 	uint32_t max_address; /* largest valid address attribute (MCB) */
+	unsigned max_subnode; /* largest subnode the address space reaches */
 };
 
 /* ----- small helpers ---------------------------------------------------------------------- */
@@ -270,9 +277,9 @@ static int xdf_parse_i64(const char *s, int64_t *out)
 
 /* ----- diagnostics ------------------------------------------------------------------------ */
 
-/* Log a "file:line: ..." warning and keep it in @d for the import report. */
+/* Log a "file:line: ..." warning about line @at and keep it in @d for the import report. */
 AX__PRINTF(4, 5)
-static int xdf_warn(struct xdf *x, ax_dict *d, xmlNodePtr n, const char *fmt, ...)
+static int xdf_warn_at(struct xdf *x, ax_dict *d, long at, const char *fmt, ...)
 {
 	char msg[512], line[1024];
 	va_list ap;
@@ -280,9 +287,22 @@ static int xdf_warn(struct xdf *x, ax_dict *d, xmlNodePtr n, const char *fmt, ..
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	(void)snprintf(line, sizeof(line), "%s:%ld: %s", x->path, xdf_line(n), msg);
+	(void)snprintf(line, sizeof(line), "%s:%ld: %s", x->path, at, msg);
 	AX_LOG_WARN(x->ctx, "xdf", "%s", line);
 	return ax__dict_add_warning(d, line);
+}
+
+/* The same about element @n. */
+AX__PRINTF(4, 5)
+static int xdf_warn(struct xdf *x, ax_dict *d, xmlNodePtr n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return xdf_warn_at(x, d, xdf_line(n), "%s", msg);
 }
 
 /* Warnings about the file rather than one device go to the first dictionary. */
@@ -579,6 +599,25 @@ static int xdf_reg_details(struct xdf *x, ax_dict *d, struct ax_reg *r, xmlNodeP
 	return 0;
 }
 
+/* Remember the line of the device's register @index, for warnings about it later. */
+static int xdf_note_line(struct xdf *x, size_t index, long line)
+{
+	if (index >= x->cap_lines) {
+		size_t cap = x->cap_lines ? x->cap_lines * 2 : 64;
+		long *p;
+
+		while (cap <= index)
+			cap *= 2;
+		p = realloc(x->reg_lines, cap * sizeof(*p));
+		if (!p)
+			return ax__error_oom();
+		x->reg_lines = p;
+		x->cap_lines = cap;
+	}
+	x->reg_lines[index] = line;
+	return 0;
+}
+
 /* One Register, MCBRegister or CANopen Subitem. Returns < 0 only when the import must stop. */
 static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xdf_place *pl,
                         unsigned *max_subnode)
@@ -645,6 +684,10 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		                sub_s);
 	if (sub_s)
 		subnode = lo;
+	/* An MCB frame has 4 bits for it: a larger one would reach another subnode. */
+	if (subnode > pl->max_subnode)
+		return xdf_skip(x, d, n, id, "subnode %u is beyond the MCB subnodes 0..%u", subnode,
+		                pl->max_subnode);
 
 	/* Version 3 writes defaults as little-endian hex, version 2 as text in the type. */
 	def_s = xdf_attr(x, n, x->version >= 3 ? "default" : "storage");
@@ -661,6 +704,9 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		}
 	}
 
+	err = xdf_note_line(x, d->n_regs, xdf_line(n));
+	if (err < 0)
+		return err;
 	err = ax__dict_add_reg(d, id, subnode, address, dtype, access, &r);
 	if (err < 0)
 		return err;
@@ -729,7 +775,7 @@ static int xdf_canopen_objects(struct xdf *x, ax_dict *d, xmlNodePtr objects, un
 
 	XDF_EACH(o, objects, "CANopenObject")
 	{
-		struct xdf_place pl = {subnode, 1, o, 0};
+		struct xdf_place pl = {subnode, 1, o, 0, UINT8_MAX};
 
 		/* Files name the object's subnode either way. */
 		err = xdf_subnode_attr(x, d, o, xdf_attr(x, o, "subnode") ? "subnode" : "axis",
@@ -737,6 +783,36 @@ static int xdf_canopen_objects(struct xdf *x, ax_dict *d, xmlNodePtr objects, un
 		if (err < 0)
 			return err;
 		err = xdf_registers(x, d, xdf_child(o, "Subitems"), "Subitem", &pl, max_subnode);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Registers of one subnode sharing an id: a lookup by id finds the first in
+ * file order, so each later one is reached by its address only. Both stay;
+ * each later one gets a warning at its line. Needs ax__dict_index.
+ */
+static int xdf_duplicates(struct xdf *x, ax_dict *d)
+{
+	size_t first = 0;
+	int err;
+
+	for (size_t i = 1; i < d->n_regs; i++) {
+		const struct ax_reg *a = &d->regs[d->by_id[first]];
+		const struct ax_reg *b = &d->regs[d->by_id[i]];
+
+		if (strcmp(a->id, b->id) != 0 || a->subnode != b->subnode) {
+			first = i;
+			continue;
+		}
+		err = xdf_warn_at(x, d, x->reg_lines[d->by_id[i]],
+		                  "register '%.*s' (address 0x%03X): subnode %u already has this "
+		                  "id at line %ld (address 0x%03X); lookups by id find that one, "
+		                  "this one by its address",
+		                  XDF_QUOTE_MAX, b->id, (unsigned)b->address, b->subnode,
+		                  x->reg_lines[d->by_id[first]], (unsigned)a->address);
 		if (err < 0)
 			return err;
 	}
@@ -902,28 +978,43 @@ static int xdf_copy_shared(struct xdf *x, ax_dict *d, int with_errors)
 
 /*
  * Highest "Motion" subnode of a version 3 Subnodes list (others are the
- * communication or safety subnodes), or -1 when the list names none.
+ * communication or safety subnodes), or -1 when the list names none. One
+ * beyond @max_subnode is not an axis the address space can reach: it is
+ * left out, with a warning.
  */
-static int xdf_motion_subnodes(struct xdf *x, xmlNodePtr dev)
+static int xdf_motion_subnodes(struct xdf *x, ax_dict *d, xmlNodePtr dev, unsigned max_subnode,
+                               int *out)
 {
-	int best = -1;
+	int best = -1, err;
 
 	XDF_EACH(s, xdf_child(dev, "Subnodes"), "Subnode")
 	{
 		const char *idx = xdf_attr(x, s, "index");
 		uint32_t v;
 
-		if (idx && xdf_parse_u32(idx, 0, 255, &v) == 0 &&
-		    strcasecmp(xdf_text(x, s), "Motion") == 0 && (int)v > best)
+		if (!idx || xdf_parse_u32(idx, 0, 255, &v) < 0 ||
+		    strcasecmp(xdf_text(x, s), "Motion") != 0)
+			continue;
+		if (v > max_subnode) {
+			err = xdf_warn(x, d, s,
+			               "Subnode index %u is beyond the MCB subnodes 0..%u, "
+			               "not an axis",
+			               (unsigned)v, max_subnode);
+			if (err < 0)
+				return err;
+			continue;
+		}
+		if ((int)v > best)
 			best = (int)v;
 	}
-	return best;
+	*out = best;
+	return 0;
 }
 
 static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int canopen,
                                 unsigned *max_subnode, int *axes)
 {
-	struct xdf_place pl = {1, 0, NULL, 0xFFF};
+	struct xdf_place pl = {1, 0, NULL, 0xFFF, canopen ? UINT8_MAX : AX_MCB_MAX_SUBNODE};
 	int err;
 
 	if (x->version < 3) {
@@ -941,8 +1032,16 @@ static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int c
 			err = xdf_subnode_attr(x, d, axis, "subnode", 1, &ap.subnode);
 			if (err < 0)
 				return err;
-			if ((int)ap.subnode > *axes)
+			/* Its registers are skipped one by one, each with its line. */
+			if (ap.subnode > pl.max_subnode)
+				err = xdf_warn(x, d, axis,
+				               "Axis subnode %u is beyond the MCB subnodes 0..%u, "
+				               "not an axis",
+				               ap.subnode, pl.max_subnode);
+			else if ((int)ap.subnode > *axes)
 				*axes = (int)ap.subnode;
+			if (err < 0)
+				return err;
 			err = xdf_registers(x, d, xdf_child(axis, "Registers"), "Register", &ap,
 			                    max_subnode);
 			if (err < 0)
@@ -977,8 +1076,7 @@ static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int c
 		if (err < 0)
 			return err;
 	}
-	*axes = xdf_motion_subnodes(x, dev);
-	return 0;
+	return xdf_motion_subnodes(x, d, dev, pl.max_subnode, axes);
 }
 
 /*
@@ -1044,6 +1142,9 @@ static int xdf_device(struct xdf *x, xmlNodePtr dev, const char *interface)
 		goto fail;
 	}
 	err = ax__dict_seal(d);
+	if (err < 0)
+		goto fail;
+	err = xdf_duplicates(x, d);
 	if (err < 0)
 		goto fail;
 
@@ -1278,6 +1379,7 @@ static void xdf_free(struct xdf *x)
 	for (size_t i = 0; i < x->n_scratch; i++)
 		xmlFree(x->scratch[i]);
 	free(x->scratch);
+	free(x->reg_lines);
 	for (size_t i = 0; i < x->n_dicts; i++)
 		ax_dict_unref(x->dicts[i]);
 	free(x->dicts);
@@ -1354,7 +1456,12 @@ int ax__xdf_read_file(const char *path, char **buf_out, size_t *len_out)
 	size_t len = 0, cap;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer,
+	 * forever if none comes; the fstat() below then turns it away. On a
+	 * regular file the flag changes nothing.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 
@@ -1369,7 +1476,10 @@ int ax__xdf_read_file(const char *path, char **buf_out, size_t *len_out)
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err = ax__error_set(AX_EINVAL, "'%s' is not a regular file", path);
+		err = ax__error_set(AX_EINVAL, "dictionary '%s' is not a regular file (%s)", path,
+		                    S_ISFIFO(st.st_mode)  ? "a FIFO"
+		                    : S_ISDIR(st.st_mode) ? "a folder"
+		                                          : "a device or other special file");
 		goto fail;
 	}
 	if ((uintmax_t)st.st_size > AX__XDF_MAX_SIZE)

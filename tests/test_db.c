@@ -1317,6 +1317,229 @@ static void test_db__import_bad_file_changes_nothing(void **state)
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 0);
 }
 
+/*
+ * A version 3 file of model 0x00010064 rev 0x00010002 (ETH) with @n
+ * registers, each lacking its dtype when @broken; with @second, an EoE
+ * device of the same product whose registers are all fine.
+ */
+static void write_model_xdf(const char *path, int n, int broken, int second)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<IngeniaDictionary>\n"
+		   " <Header><Version>3.0</Version></Header>\n"
+		   " <Body>\n"
+		   "  <Devices>\n"
+		   "   <ETHDevice ProductCode=\"0x00010064\" RevisionNumber=\"0x00010002\" "
+		   "PartNumber=\"AXS-100\" name=\"axs-100\" firmwareVersion=\"%s\">\n"
+		   "    <MCBRegisters>\n",
+		broken ? "9.9.9" : "1.2.0");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" %s"
+			   "id=\"REG_%d\"/>\n",
+			0x100 + i, broken ? "" : "dtype=\"u16\" ", i);
+	fprintf(f, "    </MCBRegisters>\n"
+		   "   </ETHDevice>\n");
+	if (second)
+		fprintf(f, "   <EoEDevice ProductCode=\"0x00010064\" "
+			   "RevisionNumber=\"0x00010002\">\n"
+			   "    <MCBRegisters>\n"
+			   "     <MCBRegister address=\"0x010\" access=\"r\" dtype=\"u16\" "
+			   "id=\"FINE\"/>\n"
+			   "    </MCBRegisters>\n"
+			   "   </EoEDevice>\n");
+	fprintf(f, "  </Devices>\n"
+		   " </Body>\n"
+		   "</IngeniaDictionary>\n");
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The one model in @db: its id, register count and firmware, and the source count. */
+static void assert_one_model(const struct fx *fx, ax_db *db, int64_t id, size_t registers,
+			     const char *source)
+{
+	ax_db_model_list *models = NULL;
+
+	assert_int_equal(ax_db_list(db, &models), 1);
+	assert_int_equal(ax_db_model_list_at(models, 0)->id, id);
+	assert_int_equal(ax_db_model_list_at(models, 0)->registers, registers);
+	assert_string_equal(ax_db_model_list_at(models, 0)->firmware_version, "1.2.0");
+	assert_string_equal(ax_db_model_list_at(models, 0)->source, source);
+	ax_db_model_list_free(models);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), (int64_t)registers);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
+}
+
+/*
+ * A file in which every register of a model is refused must not replace
+ * the good import of that model with an empty one: the import fails, names
+ * the model and the first reason, and the database stays as it was.
+ */
+static void test_db__import_all_registers_refused_keeps_earlier(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	char good[160], bad[160], mixed[160], *canon;
+	char want[512];
+	int64_t id;
+
+	(void)snprintf(good, sizeof(good), "%s/good.xdf", fx->dir);
+	(void)snprintf(bad, sizeof(bad), "%s/bad.xdf", fx->dir);
+	(void)snprintf(mixed, sizeof(mixed), "%s/mixed.xdf", fx->dir);
+	write_model_xdf(good, 3, 0, 0);
+	write_model_xdf(bad, 3, 1, 0);
+	write_model_xdf(mixed, 2, 1, 1);
+	canon = realpath(good, NULL);
+	assert_non_null(canon);
+	assert_int_equal(ax_db_import(db, good, NULL, NULL), 1);
+	id = model_id_of(db, 0x00010064, 0x00010002);
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* Another file of the same model, all of whose registers lack their dtype. */
+	assert_int_equal(ax_db_import(db, bad, NULL, &rep), AX_EFORMAT);
+	(void)snprintf(want, sizeof(want),
+		       "%s: model 'axs-100' (product 0x00010064 rev 0x00010002, ETH) has no "
+		       "register to import (3 skipped, first: %s:8: register 'REG_0': missing "
+		       "attribute 'dtype', skipped); nothing was imported",
+		       bad, bad);
+	assert_string_equal(ax_error_last(), want);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* A file where one device is fine and the other has nothing: refused whole. */
+	assert_int_equal(ax_db_import(db, mixed, NULL, &rep), AX_EFORMAT);
+	assert_non_null(strstr(ax_error_last(), "(2 skipped, first: "));
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* The good file itself, changed into a bad one: the earlier import stays. */
+	write_model_xdf(good, 3, 1, 0);
+	assert_int_equal(ax_db_import(db, good, NULL, &rep), AX_EFORMAT);
+	assert_one_model(fx, db, id, 3, canon);
+	{
+		ax_dict *dict = NULL;
+
+		ok(ax_db_load(db, id, &dict));
+		assert_int_equal(ax_dict_reg_count(dict), 3);
+		ax_dict_unref(dict);
+	}
+	free(canon);
+	ax_db_unref(db);
+}
+
+/*
+ * Integer columns holding something else (a hand-edited or damaged file):
+ * SQLite would read 'abc' as 0, a register at 0x000. The model is refused
+ * instead, naming the database, the model, the table, the row and column.
+ */
+static void test_db__load_refuses_non_integer_columns(void **state)
+{
+	static const struct model_spec spec = { 0, 0x00010064, 0x00010002, "ETH", "axs-100",
+						"1.2.0", 8 };
+	static const struct {
+		const char *sql, *where;
+	} cases[] = {
+		{ "UPDATE registers SET address = 'abc' WHERE ord = 3",
+		  "table 'registers', row 3 (register 'REG_003'): column 'address' holds text "
+		  "'abc', not an integer" },
+		{ "UPDATE registers SET address = '0x10' WHERE ord = 0",
+		  "table 'registers', row 0 (register 'REG_000'): column 'address' holds text "
+		  "'0x10', not an integer" },
+		{ "UPDATE registers SET address = 16.5 WHERE ord = 1",
+		  "table 'registers', row 1 (register 'REG_001'): column 'address' holds a real "
+		  "'16.5', not an integer" },
+		{ "UPDATE registers SET subnode = 'one' WHERE ord = 2",
+		  "row 2 (register 'REG_002'): column 'subnode' holds text 'one'" },
+		{ "UPDATE registers SET dtype = x'01' WHERE ord = 4",
+		  "row 4 (register 'REG_004'): column 'dtype' holds a blob, not an integer" },
+		{ "UPDATE registers SET access = 'rw' WHERE ord = 5",
+		  "row 5 (register 'REG_005'): column 'access' holds text 'rw'" },
+		{ "UPDATE enums SET value = 'On' WHERE reg_ord = 2 AND ord = 1",
+		  "table 'enums', row 1 (register 'REG_002'): column 'value' holds text 'On', "
+		  "not an integer" },
+		{ "UPDATE bitfields SET start_bit = 0.5 WHERE reg_ord = 3 AND ord = 1",
+		  "table 'bitfields', row 1 (register 'REG_003'): column 'start_bit' holds a "
+		  "real '0.5'" },
+		{ "UPDATE bitfields SET end_bit = 'four' WHERE reg_ord = 7 AND ord = 0",
+		  "table 'bitfields', row 3 (register 'REG_007'): column 'end_bit' holds text "
+		  "'four'" },
+		{ "UPDATE labels SET reg_ord = 'x' WHERE reg_ord = 0 AND ord = 0",
+		  "column 'reg_ord' holds text 'x', not an integer" },
+		{ "UPDATE errors SET code = '0x3241' WHERE ord = 0",
+		  "table 'errors', row 0: column 'code' holds text '0x3241', not an integer" },
+		{ "UPDATE dict_tables SET axis = 'one' WHERE ord = 0",
+		  "table 'dict_tables', row 0: column 'axis' holds text 'one', not an integer" },
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ax_dict *dict = (ax_dict *)(uintptr_t)1;
+		ax_db_model_list *models = NULL;
+		char path[160], want[512];
+		ax_db *db = NULL;
+		int64_t id;
+		int err;
+
+		/* A fresh database per case, changed behind the library's back. */
+		(void)snprintf(path, sizeof(path), "%s/case%zu.db", fx->dir, i);
+		ok(ax_db_open(&db, path, AX_DB_CREATE));
+		assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+		assert_int_equal(ax_db_list(db, &models), 1);
+		id = ax_db_model_list_at(models, 0)->id;
+		ax_db_model_list_free(models);
+		ok(ax_db_load(db, id, &dict));
+		ax_dict_unref(dict);
+		dict = (ax_dict *)(uintptr_t)1;
+
+		sql_exec(path, cases[i].sql);
+		err = ax_db_load(db, id, &dict);
+		(void)snprintf(want, sizeof(want), "'%s': model %lld, ", path, (long long)id);
+		if (err != AX_ECORRUPT || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
+		    !strstr(ax_error_last(), cases[i].where))
+			fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s...%s'", cases[i].sql, err,
+				 ax_error_last(), want, cases[i].where);
+		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
+		ax_db_unref(db);
+	}
+
+	/* A model row: listing says which, rather than listing product 0x00000000. */
+	{
+		static const char *const list_cases[][2] = {
+			{ "UPDATE models SET product = 'abc'",
+			  "table 'models', row 0: column 'product' holds text 'abc', not an "
+			  "integer" },
+			{ "UPDATE models SET revision = 1.5",
+			  "table 'models', row 0: column 'revision' holds a real '1.5'" },
+			{ "UPDATE models SET vendor = 4294967296",
+			  "has a corrupt row in 'models'" },
+		};
+
+		for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
+			ax_db_model_list *models = (ax_db_model_list *)(uintptr_t)1;
+			char path[160], want[256];
+			ax_db *db = NULL;
+			int err;
+
+			(void)snprintf(path, sizeof(path), "%s/list%zu.db", fx->dir, i);
+			ok(ax_db_open(&db, path, AX_DB_CREATE));
+			assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+			sql_exec(path, list_cases[i][0]);
+			err = ax_db_list(db, &models);
+			(void)snprintf(want, sizeof(want), "'%s': model 1", path);
+			if (err != AX_ECORRUPT ||
+			    strncmp(ax_error_last(), want, strlen(want)) != 0 ||
+			    !strstr(ax_error_last(), list_cases[i][1]))
+				fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s...%s'",
+					 list_cases[i][0], err, ax_error_last(), want,
+					 list_cases[i][1]);
+			assert_ptr_equal(models, (ax_db_model_list *)(uintptr_t)1);
+			ax_db_unref(db);
+		}
+	}
+}
+
 /* ---- threads ---- */
 
 #define THREAD_ROUNDS 40
@@ -1443,6 +1666,8 @@ int main(void)
 		T(import_report_and_hash),
 		T(import_again_and_changed),
 		T(import_bad_file_changes_nothing),
+		T(import_all_registers_refused_keeps_earlier),
+		T(load_refuses_non_integer_columns),
 		T(resolve_rules),
 		T(resolve_reason_optional),
 		cmocka_unit_test(test_db__match_names),

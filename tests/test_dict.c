@@ -813,6 +813,138 @@ static void test_dict__skipped(void **state)
 	ax_ctx_unref(ctx);
 }
 
+/*
+ * One id twice (and three times) on a subnode, at other addresses: all
+ * stay, lookups by id find the first, each later one is found by its
+ * address, and each later one is reported at its line, naming the first.
+ */
+static void test_dict__duplicate_ids_warned(void **state)
+{
+	const char *path = DATA("duplicate_ids.xdf");
+	long first = line_of(path, "address=\"0x010\"");
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	struct log_capture cap = {0};
+	ax_ctx *ctx = NULL;
+	const ax_reg *r = NULL;
+	struct loaded l;
+	const ax_dict *d;
+	char want[768];
+
+	(void)state;
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS | AX_CTX_NO_ENV_LOG;
+	assert_int_equal(ax_ctx_new(&ctx, &opts), 0);
+	ax_ctx_set_log(ctx, AX_LOG_WARN, capture_log, &cap);
+	l = load_ok(path, ctx);
+	d = l.dicts[0];
+	assert_int_equal(ax_dict_reg_count(d), 5);
+	assert_int_equal(d->n_skipped, 0);
+	assert_int_equal(ax_reg_address(find(d, "DUP_REG", 1)), 0x010);
+	assert_int_equal(ax_reg_address(find(d, "DUP_REG", 2)), 0x030);
+	for (uint32_t a = 0x010; a <= 0x040; a += 0x010) {
+		assert_int_equal(ax_dict_find_address(d, a == 0x030 ? 2 : 1, a, &r), 0);
+		assert_string_equal(ax_reg_id(r), "DUP_REG");
+		assert_int_equal(ax_reg_address(r), a);
+	}
+
+	/* Subnode 2's DUP_REG is another register: no warning for it. */
+	assert_int_equal(d->n_warnings, 2);
+	assert_int_equal(cap.count, 2);
+	(void)snprintf(want, sizeof(want),
+	               "%s:%ld: register 'DUP_REG' (address 0x020): subnode 1 already has this "
+	               "id at line %ld (address 0x010); lookups by id find that one, this one by "
+	               "its address",
+	               path, line_of(path, "address=\"0x020\""), first);
+	assert_string_equal(d->warnings[0], want);
+	assert_string_equal(cap.lines[0], want);
+	(void)snprintf(want, sizeof(want),
+	               "%s:%ld: register 'DUP_REG' (address 0x040): subnode 1 already has this "
+	               "id at line %ld (address 0x010); lookups by id find that one, this one by "
+	               "its address",
+	               path, line_of(path, "address=\"0x040\""), first);
+	assert_string_equal(d->warnings[1], want);
+	loaded_free(&l);
+	ax_ctx_unref(ctx);
+}
+
+/* Every register of @d is on a subnode MCB frames can carry. */
+static void assert_mcb_subnodes(const ax_dict *d)
+{
+	for (size_t i = 0; i < ax_dict_reg_count(d); i++)
+		if (ax_reg_subnode(ax_dict_reg_at(d, i)) > AX_MCB_MAX_SUBNODE)
+			fail_msg("register %s kept on subnode %u", ax_reg_id(ax_dict_reg_at(d, i)),
+			         ax_reg_subnode(ax_dict_reg_at(d, i)));
+}
+
+/*
+ * Subnodes past MCB's 4 bits (0..15): each register there is skipped with
+ * its line, and such an axis is not counted; nothing lands on another
+ * subnode. A CANopen device has no such limit.
+ */
+static void test_dict__subnodes_beyond_mcb(void **state)
+{
+	const char *v2 = DATA("axes_beyond_mcb.xdf"), *v3 = DATA("subnodes_beyond_mcb.xdf");
+	char want[5][512];
+	const ax_reg *r = NULL;
+	struct loaded l;
+	const ax_dict *d;
+
+	(void)state;
+	l = load_ok(v2, NULL);
+	d = l.dicts[0];
+	assert_mcb_subnodes(d);
+	assert_int_equal(ax_dict_reg_count(d), 3);
+	assert_int_equal(ax_reg_subnode(find(d, "LAST_AXIS_STATUS", -1)), 15);
+	assert_int_equal(ax_reg_subnode(find(d, "DRV_STATE_STATUS", -1)), 1);
+	assert_int_equal(ax_dict_find(d, "FLAT_TOO_FAR", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(ax_dict_find(d, "DRV_STATE_CONTROL", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(d->identity.axes, 1);
+	assert_int_equal(d->n_skipped, 3);
+	(void)snprintf(want[0], sizeof(want[0]),
+	               "%s:%ld: register 'FLAT_TOO_FAR': subnode 17 is beyond the MCB subnodes "
+	               "0..15, skipped",
+	               v2, line_of(v2, "id=\"FLAT_TOO_FAR\""));
+	(void)snprintf(want[1], sizeof(want[1]),
+	               "%s:%ld: Axis subnode 16 is beyond the MCB subnodes 0..15, not an axis", v2,
+	               line_of(v2, "<Axis subnode=\"16\">"));
+	(void)snprintf(want[2], sizeof(want[2]),
+	               "%s:%ld: register 'DRV_STATE_STATUS': subnode 16 is beyond the MCB "
+	               "subnodes 0..15, skipped",
+	               v2, line_of(v2, "<Axis subnode=\"16\">") + 2);
+	(void)snprintf(want[3], sizeof(want[3]),
+	               "%s:%ld: register 'DRV_STATE_CONTROL': subnode 16 is beyond the MCB "
+	               "subnodes 0..15, skipped",
+	               v2, line_of(v2, "id=\"DRV_STATE_CONTROL\""));
+	assert_int_equal(d->n_warnings, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(d->warnings[i], want[i]);
+	loaded_free(&l);
+
+	l = load_ok(v3, NULL);
+	assert_int_equal(l.n, 2);
+	d = l.dicts[0];
+	assert_mcb_subnodes(d);
+	assert_int_equal(ax_dict_reg_count(d), 2);
+	assert_int_equal(ax_dict_find(d, "FAR_STATUS", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(d->identity.axes, 2);
+	assert_int_equal(d->n_skipped, 1);
+	(void)snprintf(want[0], sizeof(want[0]),
+	               "%s:%ld: register 'FAR_STATUS': subnode 16 is beyond the MCB subnodes "
+	               "0..15, skipped",
+	               v3, line_of(v3, "id=\"FAR_STATUS\""));
+	(void)snprintf(want[1], sizeof(want[1]),
+	               "%s:%ld: Subnode index 16 is beyond the MCB subnodes 0..15, not an axis", v3,
+	               line_of(v3, "<Subnode index=\"16\">Motion"));
+	assert_int_equal(d->n_warnings, 2);
+	assert_string_equal(d->warnings[0], want[0]);
+	assert_string_equal(d->warnings[1], want[1]);
+	/* The CANopen device keeps its object on subnode 20. */
+	d = l.dicts[1];
+	assert_int_equal(d->identity.addr_space, AX_ADDR_CANOPEN);
+	assert_int_equal(ax_reg_subnode(find(d, "FAR_STATUS", 20)), 20);
+	assert_int_equal(d->n_warnings, 0);
+	loaded_free(&l);
+}
+
 /* ----- tables ----------------------------------------------------------------------------- */
 
 /* A table as the getters give it; count 0 means "entries fail with AX_ERANGE". */
@@ -1576,6 +1708,8 @@ int main(void)
 	        cmocka_unit_test(test_dict__builder_limits),
 	        cmocka_unit_test(test_dict__half_built),
 	        cmocka_unit_test(test_dict__skipped),
+	        cmocka_unit_test(test_dict__duplicate_ids_warned),
+	        cmocka_unit_test(test_dict__subnodes_beyond_mcb),
 	        cmocka_unit_test(test_dict__tables),
 	        cmocka_unit_test(test_dict__tables_not_in_version_2),
 	        cmocka_unit_test(test_dict__tables_builder),

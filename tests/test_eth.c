@@ -33,7 +33,7 @@
 #include "testctx.h"
 #include "simproc.h"
 
-/* Identity of the simulated axs-100 (src/sim/simdrive.c). */
+/* Identity of the simulated axs-100 (tools/sim/drive/simdrive.c). */
 #define VENDOR_ID 0x0000A71Cu
 #define AXS100_PRODUCT 0x00010064u
 #define AXS100_REVISION 0x00010002u

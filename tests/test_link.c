@@ -10,9 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
 #include "testctx.h"
@@ -298,6 +301,40 @@ static void test_link__threads_share_one_link(void **state)
 	assert_true(last == 1000 || last == 2000 || last == 3000 || last == 4000);
 }
 
+/*
+ * A float register never gets NaN or infinity from the typed call, and a
+ * refused value leaves the register as it was. The raw-bytes call is the
+ * explicit way to write any bit pattern.
+ */
+static void test_link__write_float_refuses_nonfinite(void **state)
+{
+	static const float bad[] = { NAN, -NAN, INFINITY, -INFINITY };
+	static const uint8_t nan_bytes[4] = { 0x00, 0x00, 0xc0, 0x7f };
+	struct fixture *f = *state;
+	float fl = 0;
+
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, 2.5f), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ax_link_write_float(f->link, 1, REG_VEL_SET, bad[i]) != AX_ERANGE)
+			fail_msg("%g was written", (double)bad[i]);
+		if (!strstr(ax_error_last(), "0x021") || !strstr(ax_error_last(), "not finite"))
+			fail_msg("%g: message '%s' names no register", (double)bad[i],
+				 ax_error_last());
+		assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+		assert_true(fl == 2.5f);
+	}
+	/* Subnormal and the extremes are values like any other. */
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, FLT_TRUE_MIN), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(fl == FLT_TRUE_MIN);
+	assert_int_equal(ax_link_write_float(f->link, 1, REG_VEL_SET, -FLT_MAX), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(fl == -FLT_MAX);
+	assert_int_equal(ax_link_write(f->link, 1, REG_VEL_SET, nan_bytes, 4), 0);
+	assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
+	assert_true(isnan(fl));
+}
+
 /* Objects can go in any order; the link keeps the context (and so its plugin) alive. */
 static void test_link__release_orders(void **state)
 {
@@ -332,6 +369,49 @@ static void test_link__release_orders(void **state)
 	assert_null(ax_ctx_unref(NULL));
 }
 
+/*
+ * log.h: a log callback never runs under a library lock. The plugin logs
+ * each frame at TRACE while the link's lock is held; a callback that uses
+ * the same link from there deadlocked before those lines were held until
+ * the unlock. alarm() turns a regression into a failure, not a hang.
+ */
+struct reuse {
+	ax_link *link;
+	int depth, reads, nested_ok;
+	uint32_t product;
+};
+
+static void reuse_log(int level, const char *origin, const char *message, void *userdata)
+{
+	struct reuse *r = userdata;
+
+	(void)message;
+	if (level != AX_LOG_TRACE || strcmp(origin, "virtual") != 0 || r->depth > 0)
+		return;
+	r->depth++;
+	r->reads++;
+	if (ax_link_read_u32(r->link, 0, REG_PRODUCT, &r->product) == 0)
+		r->nested_ok++;
+	r->depth--;
+}
+
+static void test_link__log_callback_reuses_the_link(void **state)
+{
+	struct fixture *f = *state;
+	struct reuse r = { .link = f->link };
+	uint32_t vendor = 0;
+
+	ax_ctx_set_log(f->ctx, AX_LOG_TRACE, reuse_log, &r);
+	alarm(20);
+	assert_int_equal(ax_link_read_u32(f->link, 0, REG_VENDOR, &vendor), 0);
+	alarm(0);
+	ax_ctx_set_log(f->ctx, AX_LOG_WARN, NULL, NULL);
+	assert_int_equal(vendor, VENDOR_ID);
+	assert_true(r.reads > 0);
+	assert_int_equal(r.nested_ok, r.reads);
+	assert_int_equal(r.product, AXS100_PRODUCT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +425,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link__state_machine_through_link, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_link__threads_share_one_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link__write_float_refuses_nonfinite, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_link__log_callback_reuses_the_link, setup,
+						teardown),
 		cmocka_unit_test(test_link__release_orders),
 	};
 	return cmocka_run_group_tests_name("link", tests, NULL, NULL);

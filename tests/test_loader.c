@@ -57,6 +57,8 @@ struct row_case {
  * scheme: only a descriptor that passed its checks (or a newer minor of our
  * major, whose layout is known) is trusted for its strings.
  */
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 #define MAJ AX_PLUGIN_ABI_MAJOR
 #define MIN AX_PLUGIN_ABI_MINOR
 
@@ -204,13 +206,15 @@ static int env_teardown(void **state)
 static void test_loader__status_names(void **state)
 {
 	static const char *const names[] = { "loaded",	     "refused-abi", "no-entry-symbol",
-					     "dlopen-error", "shadowed",    "invalid" };
+					     "dlopen-error", "shadowed",    "invalid",
+					     "untrusted" };
 
 	(void)state;
 	for (int s = 0; s < (int)(sizeof(names) / sizeof(names[0])); s++)
 		assert_string_equal(ax_plugin_status_name(s), names[s]);
+	assert_int_equal(AX_PLUGIN_UNTRUSTED, 6);
 	assert_null(ax_plugin_status_name(-1));
-	assert_null(ax_plugin_status_name(AX_PLUGIN_INVALID + 1));
+	assert_null(ax_plugin_status_name(AX_PLUGIN_UNTRUSTED + 1));
 }
 
 static void test_loader__report_rows(void **state)
@@ -623,11 +627,13 @@ static void test_loader__default_search(void **state)
 			 build_plugin_dir);
 	if (!in_dir(r.path, build_plugin_dir))
 		fail_msg("virtual plugin from '%s', want under '%s'", r.path, build_plugin_dir);
-	/* Nothing from the test folder: it is on no search path. */
+	/* Nothing from the test folder: it is on no search path. No overrides either. */
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(ax_ctx_plugin_record(ctx, i, &r), 0);
 		if (in_dir(r.path, test_dir))
 			fail_msg("row %zu '%s' comes from the test folder", i, r.path);
+		if (r.flags)
+			fail_msg("row %zu '%s' has flags 0x%x", i, r.path, r.flags);
 	}
 	ax_ctx_unref(ctx);
 }
@@ -691,6 +697,183 @@ static void test_loader__older_minor_served(void **state)
 	assert_int_equal(ax_scan(ctx, "nope:", 100, NULL, NULL), AX_ENOTFOUND);
 }
 
+/* ---- pointers out of the plugin's image, overrides, log re-entry ---------------------- */
+
+/*
+ * tests/plugins/baddesc: every descriptor pointer that leads out of the
+ * plugin's own loaded image is refused as invalid before the loader reads
+ * through it. A loader that trusts them crashes here (wild addresses) or
+ * reports a string of libc as the plugin's version (bdversion).
+ */
+static void test_loader__descriptor_outside_image(void **state)
+{
+	static const struct {
+		const char *file, *needle;
+	} bad[] = {
+		{ "bdcancel", "op 'cancel' is not code of the plugin" },
+		{ "bdentryforeign", "not in the plugin's own image" },
+		{ "bdentrywild", "not in the plugin's own image" },
+		{ "bdname", "field 'name' points outside" },
+		{ "bdops", "ops table" },
+		{ "bdoptions", "options entry 0 lies outside" },
+		{ "bdscheme", "field 'scheme' points outside" },
+		{ "bdversion", "field 'version' points outside" },
+	};
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64];
+	ax_ctx *ctx, *one;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
+	ax_link *link = NULL;
+	uint32_t v = 0;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "%s/baddesc", test_dir);
+	ctx = ctx_only(dir);
+	assert_int_equal(ax_ctx_plugin_count(ctx), COUNT_OF(bad) + 1);
+	for (size_t i = 0; i < COUNT_OF(bad); i++) {
+		plugin_path(path, sizeof(path), dir, bad[i].file);
+		assert_int_equal(ax_ctx_plugin_record(ctx, i + (i >= 3), &r), 0);
+		assert_string_equal(r.path, path);
+		if (r.status != AX_PLUGIN_INVALID)
+			fail_msg("%s: status %s, want invalid (%s)", bad[i].file,
+				 ax_plugin_status_name(r.status), r.message);
+		assert_contains(bad[i].file, r.message, bad[i].needle);
+		/* Nothing read through a refused descriptor reaches the report. */
+		assert_string_equal(r.scheme, "");
+		assert_string_equal(r.name, "");
+		assert_string_equal(r.version, "");
+
+		/* Loaded by path: the same refusal, as a code. */
+		one = ctx_only(NULL);
+		assert_int_equal(ax_ctx_load_plugin(one, path), AX_EINVAL);
+		assert_contains(bad[i].file, ax_error_last(), path);
+		assert_contains(bad[i].file, ax_error_last(), bad[i].needle);
+		ax_ctx_unref(one);
+	}
+	/* The good plugin among them still loads and serves. */
+	assert_int_equal(ax_ctx_plugin_record(ctx, 3, &r), 0);
+	assert_int_equal(r.status, AX_PLUGIN_LOADED);
+	assert_string_equal(r.scheme, "bdgood");
+	assert_int_equal(ax_link_open(&link, ctx, "bdgood:", NULL), 0);
+	assert_int_equal(ax_link_write_u32(link, 1, 2, 5), 0);
+	assert_int_equal(ax_link_read_u32(link, 1, 2, &v), 0);
+	assert_int_equal(v, 5);
+	ax_link_unref(link);
+	for (size_t i = 0; i < COUNT_OF(bad); i++) {
+		char uri[64];
+
+		(void)snprintf(uri, sizeof(uri), "%s:", bad[i].file);
+		assert_int_equal(ax_link_open(&link, ctx, uri, NULL), AX_ENOTFOUND);
+	}
+	ax_ctx_unref(ctx);
+}
+
+/*
+ * A plugin folder searched before the library's own serves "virtual": it
+ * wins, as documented, but its row carries AX_PLUGIN_FLAG_OVERRIDES_BUILTIN
+ * and a message naming the built-in it replaces, and a warning (not an
+ * info line) goes to the log: stderr here, the only sink while a context
+ * is being created, captured through a temporary file.
+ */
+static void test_loader__override_builtin_warned(void **state)
+{
+	char dir[PATH_MAX + 16], mine[PATH_MAX + 64], logged[8192];
+	const char *paths[] = { dir, NULL };
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
+	FILE *tmp = tmpfile();
+	int saved, err;
+	size_t got;
+
+	(void)state;
+	assert_non_null(tmp);
+	(void)snprintf(dir, sizeof(dir), "%s/override", test_dir);
+	plugin_path(mine, sizeof(mine), dir, "ovvirtual");
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_ENV_LOG; /* log level WARN */
+	opts.plugin_paths = paths;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	err = ax_ctx_new(&ctx, &opts);
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	assert_int_equal(err, 0);
+	rewind(tmp);
+	got = fread(logged, 1, sizeof(logged) - 1, tmp);
+	logged[got] = '\0';
+	fclose(tmp);
+	assert_contains("stderr", logged, "warn: loader:");
+	assert_contains("stderr", logged, "overrides the built-in 'virtual'");
+	assert_contains("stderr", logged, mine);
+
+	assert_true(find_row(ctx, "virtual", AX_PLUGIN_LOADED, &r) >= 0);
+	assert_string_equal(r.path, mine);
+	assert_int_equal(r.flags, AX_PLUGIN_FLAG_OVERRIDES_BUILTIN);
+	assert_contains("override row", r.message, "overrides the built-in 'virtual'");
+	assert_contains("override row", r.message, build_plugin_dir);
+	assert_true(find_row(ctx, "virtual", AX_PLUGIN_SHADOWED, &r) >= 0);
+	assert_true(in_dir(r.path, build_plugin_dir));
+	assert_int_equal(r.flags, 0);
+	ax_ctx_unref(ctx);
+}
+
+struct reenter {
+	ax_ctx *ctx;
+	int calls;
+	size_t max_rows;
+};
+
+/* A log callback that uses the context it logs for, as log.h allows. */
+static void reenter_log(int level, const char *origin, const char *message, void *userdata)
+{
+	struct reenter *re = userdata;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
+	size_t n;
+
+	(void)level;
+	(void)origin;
+	(void)message;
+	re->calls++;
+	n = ax_ctx_plugin_count(re->ctx);
+	if (n > re->max_rows)
+		re->max_rows = n;
+	if (n)
+		(void)ax_ctx_plugin_record(re->ctx, n - 1, &r);
+	/* And one that fails: it must not replace the caller's error. */
+	(void)ax_ctx_plugin_record(re->ctx, (size_t)-1, &r);
+}
+
+/*
+ * Issue 15: the loader logged with ctx->lock held, so a callback calling
+ * back into the context deadlocked. alarm() turns a regression into a
+ * failure (SIGALRM ends the test) instead of a hung suite.
+ */
+static void test_loader__log_callback_reenters(void **state)
+{
+	struct reenter re = { 0 };
+	char path[PATH_MAX + 64];
+	int n;
+
+	(void)state;
+	re.ctx = ctx_only(NULL);
+	ax_ctx_set_log(re.ctx, AX_LOG_DEBUG, reenter_log, &re);
+	alarm(20);
+	n = ax_ctx_add_plugin_dir(re.ctx, test_dir);
+	assert_int_equal(n, 2); /* testgood and testolder */
+	plugin_path(path, sizeof(path), test_dir, "testmajor");
+	assert_int_equal(ax_ctx_load_plugin(re.ctx, path), AX_EABI);
+	/* The error is the load's, not the callback's failed record lookup. */
+	assert_int_equal(ax_error_last_code(), AX_EABI);
+	assert_contains("error after callbacks", ax_error_last(), path);
+	alarm(0);
+	assert_true(re.calls > 0);
+	assert_int_equal(re.max_rows, COUNT_OF(rows) + 1);
+	ax_ctx_set_log(re.ctx, AX_LOG_WARN, NULL, NULL);
+	ax_ctx_unref(re.ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,6 +898,9 @@ int main(void)
 		cmocka_unit_test(test_loader__ctx_unref_before_link),
 		cmocka_unit_test(test_loader__default_search),
 		cmocka_unit_test_teardown(test_loader__env_path, env_teardown),
+		cmocka_unit_test(test_loader__descriptor_outside_image),
+		cmocka_unit_test(test_loader__override_builtin_warned),
+		cmocka_unit_test(test_loader__log_callback_reenters),
 	};
 	return cmocka_run_group_tests_name("loader", tests, group_setup, NULL);
 }

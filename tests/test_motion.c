@@ -1181,6 +1181,7 @@ static void expect_in_window(ax_drive *d, ax_axis *a, double target_counts)
 struct poll_count {
 	unsigned polls;
 	int stop_at;
+	uint16_t last_sw;
 };
 
 static int count_polls(ax_axis *axis, uint16_t sw, void *userdata)
@@ -1188,7 +1189,9 @@ static int count_polls(ax_axis *axis, uint16_t sw, void *userdata)
 	struct poll_count *pc = userdata;
 
 	(void)axis;
-	assert_false(sw & SW_TARGET_REACHED); /* called only while not there yet */
+	/* Called after every read: only the last one says target reached. */
+	assert_false(pc->last_sw & SW_TARGET_REACHED);
+	pc->last_sw = sw;
 	pc->polls++;
 	return pc->stop_at && (int)pc->polls >= pc->stop_at ? -1234 : 0;
 }
@@ -1198,7 +1201,7 @@ static void test_motion__moves(void **state)
 	ax_drive *d = open_drive(*state, "virtual:?serial=710", "axs-100");
 	ax_axis *a = open_axis(d, 1);
 	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
-	struct poll_count pc = { 0, 0 };
+	struct poll_count pc = { 0, 0, 0 };
 	uint16_t sw = 0;
 	int st, mode;
 
@@ -1242,11 +1245,14 @@ static void test_motion__moves(void **state)
 	mo.velocity = 360;
 	OK(ax_axis_move(a, 90, &mo));
 	OK(ax_axis_wait_target_reached(a, 0, count_polls, &pc));
-	assert_true(pc.polls > 0);
+	assert_true(pc.polls > 1);
+	/* The last read, the one that ended the wait, reached the callback too. */
+	assert_true(pc.last_sw & SW_TARGET_REACHED);
 	expect_in_window(d, a, 1024);
 	/* A callback stops the wait with its own value. */
 	OK(ax_axis_move(a, 0, &mo));
 	pc.polls = 0;
+	pc.last_sw = 0;
 	pc.stop_at = 2;
 	assert_int_equal(ax_axis_wait_target_reached(a, 0, count_polls, &pc), -1234);
 	OK(ax_axis_wait_target_reached(a, 0, NULL, NULL));

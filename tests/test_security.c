@@ -17,6 +17,12 @@
  * - A dictionary naming an external DTD and external entities over http
  *   is handled without any network access: a listener on that address sees
  *   no connection.
+ * - Plugin folders and files others can write, or that another user owns
+ *   (neither root nor us), are not loaded: "untrusted" with the fix named.
+ * - Nothing blocks on a FIFO: one named like a plugin, given as a
+ *   dictionary (load, import) or as a device database (open, AXLINK_DB) is
+ *   refused as "not a regular file" and never opened for reading. alarm()
+ *   makes a regression a failure rather than a hung test.
  *
  * Elsewhere, not repeated here:
  * - External entities and entity expansion refused, file:// entities never
@@ -83,6 +89,8 @@ static void copy_file(const char *from, const char *to)
 		assert_int_equal(fwrite(buf, 1, n, out), n);
 	fclose(in);
 	assert_int_equal(fclose(out), 0);
+	/* Whatever the umask: a plugin writable by others would not be loaded. */
+	assert_int_equal(chmod(to, 0644), 0);
 }
 
 static void join_path(char *out, size_t cap, const char *dir, const char *name)
@@ -542,6 +550,224 @@ static void test_security__dictionary_fetches_nothing(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- who may have written a plugin --------------------------------------------------- */
+
+/* A context searching only @dir, logging nothing. */
+static ax_ctx *ctx_for_dir(const char *dir)
+{
+	const char *paths[] = {dir, NULL};
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS | AX_CTX_NO_ENV_LOG;
+	opts.plugin_paths = dir ? paths : NULL;
+	assert_int_equal(ax_ctx_new(&ctx, &opts), 0);
+	ax_ctx_set_log(ctx, AX_LOG_NONE, NULL, NULL);
+	return ctx;
+}
+
+static void assert_has(const char *what, const char *text, const char *needle)
+{
+	if (!text || !strstr(text, needle))
+		fail_msg("%s: '%s' lacks '%s'", what, text ? text : "(null)", needle);
+}
+
+/*
+ * @dir holds one copy of testgood at @file. Loaded through the folder, it
+ * must have @status (and then a message with @n1 and @n2); loaded by path,
+ * the matching code.
+ */
+static void check_folder(const char *when, const char *dir, const char *file, int status,
+                         const char *n1, const char *n2)
+{
+	ax_ctx *ctx = ctx_for_dir(dir);
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
+	ax_link *link = NULL;
+
+	assert_int_equal(ax_ctx_plugin_count(ctx), 1);
+	assert_int_equal(ax_ctx_plugin_record(ctx, 0, &r), 0);
+	assert_string_equal(r.path, file);
+	if (r.status != status)
+		fail_msg("%s: status %s, want %s (%s)", when, ax_plugin_status_name(r.status),
+		         ax_plugin_status_name(status), r.message);
+	if (status == AX_PLUGIN_LOADED) {
+		assert_int_equal(ax_link_open(&link, ctx, "testgood:", NULL), 0);
+		ax_link_unref(link);
+		ax_ctx_unref(ctx);
+		return;
+	}
+	assert_has(when, r.message, n1);
+	assert_has(when, r.message, n2);
+	assert_string_equal(r.scheme, "");
+	assert_int_equal(ax_link_open(&link, ctx, "testgood:", NULL), AX_ENOTFOUND);
+	ax_ctx_unref(ctx);
+
+	ctx = ctx_for_dir(NULL);
+	assert_int_equal(ax_ctx_load_plugin(ctx, file), AX_EACCESS);
+	assert_has(when, ax_error_last(), n1);
+	assert_has(when, ax_error_last(), "untrusted");
+	ax_ctx_unref(ctx);
+}
+
+/*
+ * Anyone who can write a plugin file, or the folder holding it, chooses
+ * code every process loading it runs. World-writable folders (sticky
+ * /tmp-like ones too), group- or world-writable files and files or folders
+ * of another non-root user are refused, and the message says what to run.
+ * The other user is played by uid 12345 (this suite runs as root in CI).
+ */
+static void test_security__untrusted_plugins_refused(void **state)
+{
+	char tmpl[] = "/tmp/axlink-trust-XXXXXX";
+	char file[PATH_MAX], src[PATH_MAX], *dir;
+	const uid_t other = 12345;
+
+	(void)state;
+	dir = mkdtemp(tmpl);
+	assert_non_null(dir);
+	join_path(src, sizeof(src), AXLINK_TEST_PLUGIN_DIR, "axlink-transport-testgood.so");
+	join_path(file, sizeof(file), dir, "axlink-transport-testgood.so");
+	copy_file(src, file);
+
+	check_folder("0700 folder, 0644 file", dir, file, AX_PLUGIN_LOADED, NULL, NULL);
+	assert_int_equal(chmod(dir, 0755), 0);
+	check_folder("0755 folder", dir, file, AX_PLUGIN_LOADED, NULL, NULL);
+
+	assert_int_equal(chmod(dir, 0777), 0);
+	check_folder("0777 folder", dir, file, AX_PLUGIN_UNTRUSTED, "writable by anyone",
+	             "chmod o-w");
+	assert_int_equal(chmod(dir, 01777), 0);
+	check_folder("sticky 1777 folder", dir, file, AX_PLUGIN_UNTRUSTED, "writable by anyone",
+	             "chmod o-w");
+	assert_int_equal(chmod(dir, 0700), 0);
+
+	assert_int_equal(chmod(file, 0664), 0);
+	check_folder("0664 file", dir, file, AX_PLUGIN_UNTRUSTED, "writable by its group",
+	             "chmod go-w");
+	assert_int_equal(chmod(file, 0646), 0);
+	check_folder("0646 file", dir, file, AX_PLUGIN_UNTRUSTED, "writable by anyone",
+	             "chmod go-w");
+	assert_int_equal(chmod(file, 0644), 0);
+
+	if (geteuid() != 0)
+		fail_msg("run as root (as CI does): the other-owner cases need chown()");
+	assert_int_equal(chown(file, other, (gid_t)-1), 0);
+	check_folder("file of uid 12345", dir, file, AX_PLUGIN_UNTRUSTED, "uid 12345",
+	             "neither root nor you");
+	assert_int_equal(chown(file, geteuid(), (gid_t)-1), 0);
+	assert_int_equal(chown(dir, other, (gid_t)-1), 0);
+	check_folder("folder of uid 12345", dir, file, AX_PLUGIN_UNTRUSTED, "uid 12345", dir);
+	assert_int_equal(chown(dir, geteuid(), (gid_t)-1), 0);
+	check_folder("back to ours", dir, file, AX_PLUGIN_LOADED, NULL, NULL);
+
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- FIFOs are never opened -------------------------------------------------------- */
+
+/* Nobody holds @fifo open for reading: a non-blocking writer open fails with ENXIO. */
+static void assert_no_reader(const char *fifo)
+{
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK);
+	int e = errno;
+
+	if (fd >= 0) {
+		close(fd);
+		fail_msg("'%s' is open for reading", fifo);
+	}
+	assert_int_equal(e, ENXIO);
+}
+
+/*
+ * A FIFO blocks the open() (and dlopen()) of a reader until a writer comes:
+ * given anywhere a file is taken, it must be refused without opening it.
+ * Each step runs under alarm(): a hang ends the test with SIGALRM.
+ */
+static void test_security__fifo_never_opened(void **state)
+{
+	char tmpl[] = "/tmp/axlink-fifo-XXXXXX";
+	char plugin[PATH_MAX], dict[PATH_MAX], dbfifo[PATH_MAX], db_path[PATH_MAX], *dir;
+	const char *old_db = getenv("AXLINK_DB"), *old_xdg = getenv("XDG_DATA_HOME");
+	char *saved_db = old_db ? strdup(old_db) : NULL;
+	char *saved_xdg = old_xdg ? strdup(old_xdg) : NULL;
+	ax_ctx *ctx;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
+	ax_dict **dicts = NULL;
+	ax_dict *found = NULL;
+	ax_db *db = NULL;
+	char *reason = NULL;
+	size_t n = 0;
+	int match = -1;
+
+	(void)state;
+	dir = mkdtemp(tmpl);
+	assert_non_null(dir);
+	join_path(plugin, sizeof(plugin), dir, "axlink-transport-x.so");
+	join_path(dict, sizeof(dict), dir, "drive.xdf");
+	join_path(dbfifo, sizeof(dbfifo), dir, "devices.db");
+	join_path(db_path, sizeof(db_path), dir, "real.db");
+	assert_int_equal(mkfifo(plugin, 0600), 0);
+	assert_int_equal(mkfifo(dict, 0600), 0);
+	assert_int_equal(mkfifo(dbfifo, 0600), 0);
+
+	alarm(20);
+	/* In a plugin folder, and by path. */
+	ctx = ctx_for_dir(dir);
+	assert_int_equal(ax_ctx_plugin_count(ctx), 1);
+	assert_int_equal(ax_ctx_plugin_record(ctx, 0, &r), 0);
+	assert_string_equal(r.path, plugin);
+	assert_int_equal(r.status, AX_PLUGIN_INVALID);
+	assert_has("plugin FIFO", r.message, "not a regular file");
+	assert_int_equal(ax_ctx_load_plugin(ctx, plugin), AX_EINVAL);
+	assert_has("plugin FIFO", ax_error_last(), plugin);
+	assert_has("plugin FIFO", ax_error_last(), "not a regular file");
+	assert_no_reader(plugin);
+
+	/* As a dictionary: loaded (ax_dict_load_file, --dict) and imported. */
+	assert_int_equal(ax_dict_load_file(&dicts, &n, dict, ctx), AX_EINVAL);
+	assert_has("dictionary FIFO", ax_error_last(), dict);
+	assert_has("dictionary FIFO", ax_error_last(), "not a regular file");
+	assert_no_reader(dict);
+	assert_int_equal(ax_db_open(&db, db_path, AX_DB_CREATE), 0);
+	assert_int_equal(ax_db_import(db, dict, ctx, NULL), AX_EINVAL);
+	assert_has("import FIFO", ax_error_last(), "not a regular file");
+	assert_no_reader(dict);
+	db = ax_db_unref(db);
+
+	/* As a device database: opened directly, and found through AXLINK_DB. */
+	assert_true(ax_db_open(&db, dbfifo, AX_DB_READONLY) < 0);
+	assert_has("database FIFO", ax_error_last(), "not a regular file");
+	assert_true(ax_db_open(&db, dbfifo, AX_DB_CREATE) < 0);
+	assert_has("database FIFO", ax_error_last(), dbfifo);
+	assert_null(db);
+	assert_int_equal(setenv("AXLINK_DB", dbfifo, 1), 0);
+	assert_int_equal(setenv("XDG_DATA_HOME", dir, 1), 0);
+	assert_int_equal(ax_ctx_resolve(ctx, VENDOR_ID, 0x00010064u, 0, &found, &match, &reason),
+	                 0);
+	assert_no_reader(dbfifo);
+	alarm(0);
+	ax_dict_unref(found);
+	free(reason);
+	ax_ctx_unref(ctx);
+
+	if (saved_db)
+		assert_int_equal(setenv("AXLINK_DB", saved_db, 1), 0);
+	else
+		assert_int_equal(unsetenv("AXLINK_DB"), 0);
+	if (saved_xdg)
+		assert_int_equal(setenv("XDG_DATA_HOME", saved_xdg, 1), 0);
+	else
+		assert_int_equal(unsetenv("XDG_DATA_HOME"), 0);
+	free(saved_db);
+	free(saved_xdg);
+	assert_int_equal(unlink(plugin), 0);
+	assert_int_equal(unlink(dict), 0);
+	assert_int_equal(unlink(dbfifo), 0);
+	assert_int_equal(unlink(db_path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +775,8 @@ int main(void)
 	        cmocka_unit_test(test_security__oversized_extended_replies_rejected),
 	        cmocka_unit_test(test_security__simulator_drops_oversized_requests),
 	        cmocka_unit_test(test_security__dictionary_fetches_nothing),
+	        cmocka_unit_test(test_security__untrusted_plugins_refused),
+	        cmocka_unit_test(test_security__fifo_never_opened),
 	};
 
 	return cmocka_run_group_tests_name("security", tests, NULL, NULL);

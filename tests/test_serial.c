@@ -42,7 +42,7 @@
 
 #include "axlink/axlink.h"
 #include "serial_rig.h"
-#include "sim/simdrive.h"
+#include "simdrive.h"
 
 #define REG_VENDOR 0x6E0
 #define REG_PRODUCT 0x6E1

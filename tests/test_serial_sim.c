@@ -34,7 +34,7 @@
 
 #include "axlink/axlink.h"
 #include "serial_rig.h"
-#include "sim/simdrive.h"
+#include "simdrive.h"
 #include "simproc.h"
 
 #define REG_VENDOR 0x6E0

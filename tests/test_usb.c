@@ -152,7 +152,7 @@ struct found {
 	size_t n;
 	int stop_after;            /* > 0: return -100 after that many */
 	struct {
-		char uri[256], detail[512], message[512], hint[512], sw[128];
+		char uri[256], detail[512], message[512], hint[512], sw[128], os_port[64];
 		int access;
 		uint32_t known, vendor, product, serial;
 	} r[MAX_FOUND];
@@ -168,6 +168,7 @@ static int collect(const ax_scan_result *res, void *userdata)
 		(void)snprintf(fd->r[fd->n].message, sizeof(fd->r[0].message), "%s", res->message);
 		(void)snprintf(fd->r[fd->n].hint, sizeof(fd->r[0].hint), "%s", res->hint);
 		(void)snprintf(fd->r[fd->n].sw, sizeof(fd->r[0].sw), "%s", res->sw_version);
+		(void)snprintf(fd->r[fd->n].os_port, sizeof(fd->r[0].os_port), "%s", res->os_port);
 		fd->r[fd->n].access = res->access;
 		fd->r[fd->n].known = res->known;
 		fd->r[fd->n].vendor = res->vendor_id;
@@ -789,6 +790,8 @@ static void test_usb__bound_tty_is_named_not_probed_and_listed_once(void **state
 	/* Named, pointed at the serial transport, and left alone: no claim, no detach. */
 	assert_int_equal(fd.r[0].access, AX_ACCESS_BUSY);
 	assert_non_null(strstr(fd.r[0].detail, "serial 'SN-T' tty /dev/ttyACM7"));
+	/* The port as data, which discovery keys on; the detail is for people. */
+	assert_string_equal(fd.r[0].os_port, "/dev/ttyACM7");
 	assert_non_null(strstr(fd.r[0].message, "is the serial port /dev/ttyACM7"));
 	assert_non_null(strstr(fd.r[0].hint, "serial:/dev/ttyACM7"));
 	assert_int_equal(fd.r[0].known, 0);

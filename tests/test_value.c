@@ -101,6 +101,20 @@ static const struct parse_case parse_cases[] = {
 	BAD("float_nan", AX_DTYPE_FLOAT, "nan", AX_ERANGE),
 	BAD("float_inf", AX_DTYPE_FLOAT, "inf", AX_ERANGE),
 	BAD("float_neg_inf", AX_DTYPE_FLOAT, "-Infinity", AX_ERANGE),
+	/* Nothing of the value would be left: refused. A subnormal keeps some of it. */
+	BAD("float_underflow", AX_DTYPE_FLOAT, "1e-50", AX_ERANGE),
+	BAD("float_neg_underflow", AX_DTYPE_FLOAT, "-1e-50", AX_ERANGE),
+	BAD("float_double_underflow", AX_DTYPE_FLOAT, "1e-400", AX_ERANGE),
+	BAD("float_below_half_min", AX_DTYPE_FLOAT, "7e-46", AX_ERANGE),
+	OK("float_subnormal", AX_DTYPE_FLOAT, "1e-40", 4, 0xc2, 0x16, 0x01, 0x00),
+	OK("float_min_subnormal", AX_DTYPE_FLOAT, "1.4e-45", 4, 0x01, 0x00, 0x00, 0x00),
+	OK("float_zero_exp", AX_DTYPE_FLOAT, "0e-50", 4, 0x00, 0x00, 0x00, 0x00),
+	OK("float_neg_zero", AX_DTYPE_FLOAT, "-0", 4, 0x00, 0x00, 0x00, 0x80),
+	OK("float_max_rounds_down", AX_DTYPE_FLOAT, "3.4028235e+38", 4, 0xff, 0xff, 0x7f, 0x7f),
+	BAD("float_max_rounds_up", AX_DTYPE_FLOAT, "3.4028236e+38", AX_ERANGE),
+	BAD("float_neg_overflow", AX_DTYPE_FLOAT, "-1e39", AX_ERANGE),
+	BAD("float_nan_upper", AX_DTYPE_FLOAT, "NAN", AX_ERANGE),
+	BAD("float_neg_nan", AX_DTYPE_FLOAT, "-nan", AX_ERANGE),
 	BAD("float_junk", AX_DTYPE_FLOAT, "1.5x", AX_EINVAL),
 	BAD("float_word", AX_DTYPE_FLOAT, "abc", AX_EINVAL),
 	BAD("float_empty", AX_DTYPE_FLOAT, "", AX_EINVAL),
@@ -186,6 +200,187 @@ static void test_value__messages(void **state)
 	assert_non_null(strstr(ax_error_last(), "odd number of hex digits (3)"));
 	assert_int_equal(ax_value_parse(AX_DTYPE_BYTES, "00zz", buf, sizeof(buf), &len), AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "'z' at offset 2"));
+}
+
+/* NaN and infinity reach a float's bytes only when the caller asks for them. */
+static void test_value__nonfinite_only_on_request(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t bits;
+	} ok[] = {
+	        {"nan", 0x7fc00000u},      {"inf", 0x7f800000u}, {"-inf", 0xff800000u},
+	        {"Infinity", 0x7f800000u}, {"1.5", 0x3fc00000u},
+	};
+	uint8_t buf[8];
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		uint32_t bits;
+
+		memset(buf, 0xEE, sizeof(buf));
+		len = 999;
+		if (ax_value_parse_flags(AX_DTYPE_FLOAT, ok[i].text, AX_VALUE_ALLOW_NONFINITE, buf,
+		                         sizeof(buf), &len) != 0)
+			fail_msg("'%s' with the opt-in: %s", ok[i].text, ax_error_last());
+		assert_int_equal(len, 4);
+		bits = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
+		       (uint32_t)buf[3] << 24;
+		if (bits != ok[i].bits)
+			fail_msg("'%s': bits 0x%08x, want 0x%08x", ok[i].text, bits, ok[i].bits);
+	}
+	/* Without the flag: refused, and the message says how to ask. */
+	memset(buf, 0xEE, sizeof(buf));
+	len = 999;
+	assert_int_equal(ax_value_parse_flags(AX_DTYPE_FLOAT, "nan", 0, buf, sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_int_equal(len, 999);
+	assert_int_equal(buf[0], 0xEE);
+	assert_non_null(strstr(ax_error_last(), "'nan'"));
+	assert_non_null(strstr(ax_error_last(), "not finite"));
+	assert_non_null(strstr(ax_error_last(), "AX_VALUE_ALLOW_NONFINITE"));
+	/* The opt-in is for NaN and infinity asked for, not for values lost on the way. */
+	assert_int_equal(ax_value_parse_flags(AX_DTYPE_FLOAT, "1e39", AX_VALUE_ALLOW_NONFINITE, buf,
+	                                      sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "1e39"));
+	assert_non_null(strstr(ax_error_last(), "3.40282347e+38"));
+	assert_int_equal(ax_value_parse_flags(AX_DTYPE_FLOAT, "1e-50", AX_VALUE_ALLOW_NONFINITE,
+	                                      buf, sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "1e-50"));
+	assert_non_null(strstr(ax_error_last(), "0"));
+	/* Other types ignore the flag; an unknown flag is refused. */
+	assert_int_equal(ax_value_parse_flags(AX_DTYPE_U8, "nan", AX_VALUE_ALLOW_NONFINITE, buf,
+	                                      sizeof(buf), &len),
+	                 AX_EINVAL);
+	assert_int_equal(
+	        ax_value_parse_flags(AX_DTYPE_FLOAT, "1", 0x80000000u, buf, sizeof(buf), &len),
+	        AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "0x80000000"));
+}
+
+struct f64_case {
+	const char *name;
+	int dtype;
+	double value;
+	unsigned flags;
+	int want;
+	size_t len;
+	uint8_t bytes[8];
+};
+
+/* clang-format off */
+#define F_OK(n, t, v, f, l, ...) { n, t, v, f, 0, l, { __VA_ARGS__ } }
+#define F_BAD(n, t, v, f, e) { n, t, v, f, e, 0, { 0 } }
+#define ALLOW AX_VALUE_ALLOW_NONFINITE
+
+static const struct f64_case f64_cases[] = {
+	F_OK("float_20", AX_DTYPE_FLOAT, 20.0, 0, 4, 0x00, 0x00, 0xa0, 0x41),
+	F_OK("float_zero", AX_DTYPE_FLOAT, 0.0, 0, 4, 0x00, 0x00, 0x00, 0x00),
+	F_OK("float_neg_zero", AX_DTYPE_FLOAT, -0.0, 0, 4, 0x00, 0x00, 0x00, 0x80),
+	F_OK("float_subnormal_kept", AX_DTYPE_FLOAT, 1e-40, 0, 4, 0xc2, 0x16, 0x01, 0x00),
+	F_OK("float_min_subnormal", AX_DTYPE_FLOAT, 1.4e-45, 0, 4, 0x01, 0x00, 0x00, 0x00),
+	F_BAD("float_underflow", AX_DTYPE_FLOAT, 1e-50, 0, AX_ERANGE),
+	F_BAD("float_neg_underflow", AX_DTYPE_FLOAT, -1e-50, 0, AX_ERANGE),
+	F_BAD("float_underflow_allowed_nonfinite", AX_DTYPE_FLOAT, 1e-50, ALLOW, AX_ERANGE),
+	F_OK("float_max", AX_DTYPE_FLOAT, 3.4028234663852886e38, 0, 4, 0xff, 0xff, 0x7f, 0x7f),
+	/* Just below half an ulp above FLT_MAX rounds down to it; half an ulp rounds to inf. */
+	F_OK("float_max_rounds_down", AX_DTYPE_FLOAT, 3.4028235677973362e38, 0, 4,
+	     0xff, 0xff, 0x7f, 0x7f),
+	F_BAD("float_halfway_overflows", AX_DTYPE_FLOAT, 3.4028235677973366e38, 0, AX_ERANGE),
+	F_BAD("float_overflow", AX_DTYPE_FLOAT, 1e39, 0, AX_ERANGE),
+	F_BAD("float_neg_overflow", AX_DTYPE_FLOAT, -1e39, 0, AX_ERANGE),
+	F_BAD("float_overflow_allowed_nonfinite", AX_DTYPE_FLOAT, 1e300, ALLOW, AX_ERANGE),
+	F_BAD("float_nan", AX_DTYPE_FLOAT, NAN, 0, AX_ERANGE),
+	F_BAD("float_inf", AX_DTYPE_FLOAT, INFINITY, 0, AX_ERANGE),
+	F_BAD("float_neg_inf", AX_DTYPE_FLOAT, -INFINITY, 0, AX_ERANGE),
+	F_OK("float_inf_allowed", AX_DTYPE_FLOAT, INFINITY, ALLOW, 4, 0x00, 0x00, 0x80, 0x7f),
+	F_OK("float_neg_inf_allowed", AX_DTYPE_FLOAT, -INFINITY, ALLOW, 4, 0x00, 0x00, 0x80, 0xff),
+	/* Integer types: integral and in range, exactly at both ends. */
+	F_OK("s32_7", AX_DTYPE_S32, 7.0, 0, 4, 0x07, 0x00, 0x00, 0x00),
+	F_OK("s32_min", AX_DTYPE_S32, -2147483648.0, 0, 4, 0x00, 0x00, 0x00, 0x80),
+	F_OK("s32_max", AX_DTYPE_S32, 2147483647.0, 0, 4, 0xff, 0xff, 0xff, 0x7f),
+	F_BAD("s32_over", AX_DTYPE_S32, 2147483648.0, 0, AX_ERANGE),
+	F_BAD("s32_under", AX_DTYPE_S32, -2147483649.0, 0, AX_ERANGE),
+	F_BAD("s32_fraction", AX_DTYPE_S32, 7.5, 0, AX_ERANGE),
+	F_BAD("s32_nan", AX_DTYPE_S32, NAN, ALLOW, AX_ERANGE),
+	F_BAD("s32_inf", AX_DTYPE_S32, INFINITY, ALLOW, AX_ERANGE),
+	F_OK("u8_max", AX_DTYPE_U8, 255.0, 0, 1, 0xff),
+	F_BAD("u8_over", AX_DTYPE_U8, 256.0, 0, AX_ERANGE),
+	F_BAD("u8_negative", AX_DTYPE_U8, -1.0, 0, AX_ERANGE),
+	F_OK("u8_neg_zero", AX_DTYPE_U8, -0.0, 0, 1, 0x00),
+	F_OK("u64_above_int64", AX_DTYPE_U64, 1e19, 0, 8,
+	     0x00, 0x00, 0xe8, 0x89, 0x04, 0x23, 0xc7, 0x8a),
+	F_OK("u64_largest_double", AX_DTYPE_U64, 18446744073709549568.0, 0, 8,
+	     0x00, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+	F_BAD("u64_2_64", AX_DTYPE_U64, 18446744073709551616.0, 0, AX_ERANGE),
+	F_OK("s64_min", AX_DTYPE_S64, -9223372036854775808.0, 0, 8,
+	     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80),
+	F_BAD("s64_2_63", AX_DTYPE_S64, 9223372036854775808.0, 0, AX_ERANGE),
+	F_OK("bool_1", AX_DTYPE_BOOL, 1.0, 0, 1, 0x01),
+	F_BAD("bool_2", AX_DTYPE_BOOL, 2.0, 0, AX_ERANGE),
+	F_BAD("bool_half", AX_DTYPE_BOOL, 0.5, 0, AX_ERANGE),
+	F_BAD("str", AX_DTYPE_STR, 1.0, 0, AX_ETYPE),
+	F_BAD("bytes", AX_DTYPE_BYTES, 1.0, 0, AX_ETYPE),
+	F_BAD("dtype_0", AX_DTYPE_INVALID, 1.0, 0, AX_EINVAL),
+	F_BAD("bad_flag", AX_DTYPE_FLOAT, 1.0, 0x2, AX_EINVAL),
+};
+#undef ALLOW
+/* clang-format on */
+
+/* A number to a register's bytes: one rule, the same as text. */
+static void test_value__from_f64_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(f64_cases) / sizeof(f64_cases[0]); i++) {
+		const struct f64_case *c = &f64_cases[i];
+		uint8_t buf[16];
+		size_t len = 999;
+		int err;
+
+		memset(buf, 0xEE, sizeof(buf));
+		err = ax_value_from_f64(c->dtype, c->value, c->flags, buf, sizeof(buf), &len);
+		if (err != c->want)
+			fail_msg("%s: %g gave %d (%s), want %d", c->name, c->value, err,
+			         ax_error_last(), c->want);
+		if (err < 0) {
+			if (len != 999 || buf[0] != 0xEE)
+				fail_msg("%s: output written on failure", c->name);
+			continue;
+		}
+		if (len != c->len || memcmp(buf, c->bytes, c->len) != 0 || buf[len] != 0xEE)
+			fail_msg("%s: %zu bytes %02x %02x %02x %02x ..., want %zu", c->name, len,
+			         buf[0], buf[1], buf[2], buf[3], c->len);
+	}
+}
+
+/* The messages name the value and what would become of it. */
+static void test_value__from_f64_messages(void **state)
+{
+	uint8_t buf[8];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ax_value_from_f64(AX_DTYPE_FLOAT, 1e-50, 0, buf, sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "1e-50"));
+	assert_non_null(strstr(ax_error_last(), "would be stored as 0"));
+	assert_int_equal(ax_value_from_f64(AX_DTYPE_FLOAT, 1e39, 0, buf, sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "1e+39"));
+	assert_non_null(strstr(ax_error_last(), "3.40282347e+38"));
+	assert_int_equal(ax_value_from_f64(AX_DTYPE_FLOAT, NAN, 0, buf, sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "nan"));
+	assert_non_null(strstr(ax_error_last(), "AX_VALUE_ALLOW_NONFINITE"));
+	assert_int_equal(ax_value_from_f64(AX_DTYPE_S32, 7.5, 0, buf, sizeof(buf), &len),
+	                 AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "7.5 is not an integer"));
+	assert_int_equal(ax_value_from_f64(AX_DTYPE_U8, 300, 0, buf, sizeof(buf), &len), AX_ERANGE);
+	assert_non_null(strstr(ax_error_last(), "300 does not fit u8 (0..255)"));
+	assert_int_equal(ax_value_from_f64(AX_DTYPE_FLOAT, 1.0, 0, buf, 3, &len), AX_ETOOBIG);
 }
 
 struct cap_case {
@@ -482,6 +677,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_value__parse_table),
 	        cmocka_unit_test(test_value__messages),
+	        cmocka_unit_test(test_value__nonfinite_only_on_request),
+	        cmocka_unit_test(test_value__from_f64_table),
+	        cmocka_unit_test(test_value__from_f64_messages),
 	        cmocka_unit_test(test_value__buffer_too_small),
 	        cmocka_unit_test(test_value__length_limits),
 	        cmocka_unit_test(test_value__format_table),

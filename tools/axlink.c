@@ -45,6 +45,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -84,6 +85,36 @@ static const struct option link_options[] = {
         {NULL, 0, NULL, 0},
 };
 
+/* Options of the core commands beyond cli.h's common ones (the groups number theirs from 300). */
+enum {
+	OPT_ALLOW_NONFINITE = 290,
+};
+
+static const struct option write_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"subnode", required_argument, NULL, OPT_SUBNODE},
+        {"dict", required_argument, NULL, OPT_DICT},
+        {"allow-nonfinite", no_argument, NULL, OPT_ALLOW_NONFINITE},
+        {NULL, 0, NULL, 0},
+};
+
+/* AX_VALUE_* flags of write, set by its options; a command runs once per process. */
+static unsigned int write_flags;
+
+static int write_option(struct cli *cli, int c, const char *arg)
+{
+	(void)arg;
+	if (c == OPT_ALLOW_NONFINITE) {
+		write_flags |= AX_VALUE_ALLOW_NONFINITE;
+		return 0;
+	}
+	return usage_error(cli->cmd, "unhandled option");
+}
+
 static const struct option global_options[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -101,7 +132,11 @@ static const struct command commands[] = {
                 .summary = "list the transport plugins and how each one loaded",
                 .help = "Show the load report of a fresh context: one row per plugin file with\n"
                         "its status, scheme, version, path and, when it was not loaded, why.\n"
-                        "JSON: an array of {path, scheme, name, version, abi, status, message}.\n",
+                        "A loaded plugin that replaces a built-in transport is marked\n"
+                        "'warning:'. Plugins in a folder others can write, or writable or\n"
+                        "owned by another user, are 'untrusted' and not loaded.\n"
+                        "JSON: an array of {path, scheme, name, version, abi, status, message,\n"
+                        "warnings} (warnings: a list, e.g. [\"overrides-builtin\"]).\n",
                 .arg_names = {NULL},
                 .opts = common_options,
                 .run = cmd_plugins,
@@ -114,7 +149,8 @@ static const struct command commands[] = {
                 .help = "Read register ADDRESS of subnode N (default 1) on the drive at URI and\n"
                         "print its value as TYPE; or read the register the drive's dictionary\n"
                         "names REGISTER, with the dictionary's address, subnode and type.\n"
-                        "  URI        e.g. virtual:, virtual:?model=axs-200, eth://192.168.2.22\n"
+                        "  URI        e.g. virtual:, virtual:?model=axs-200, eth://192.168.2.22,\n"
+                        "             or a stable identity axlink://VENDOR/PRODUCT/SERIAL\n"
                         "  ADDRESS    0x000..0xFFF, hex with 0x or decimal\n"
                         "  TYPE       u8 s8 u16 s16 u32 s32 u64 s64 float str bool bytes\n"
                         "  REGISTER   a register id, e.g. CL_POS_FBK_VALUE, DRV_PROT_VBUS_VALUE\n"
@@ -150,14 +186,21 @@ static const struct command commands[] = {
                         "  VALUE      integers in decimal or 0x hex, floats, true/false/0/1 for\n"
                         "             bool, hex digits for bytes, the text itself for str. A\n"
                         "             negative number may be given as is; any other value that\n"
-                        "             starts with '-' goes after '--'.\n"
+                        "             starts with '-' goes after '--'. A float must keep its\n"
+                        "             value: 1e39 (beyond float) and 1e-50 (stored as 0) are\n"
+                        "             refused, and so are nan and inf unless --allow-nonfinite.\n"
                         "  --dict FILE  take REGISTER from this XDF file, not from the device\n"
                         "             databases\n"
+                        "  --allow-nonfinite  write nan, inf or -inf to a float register (a\n"
+                        "             dictionary's range still applies)\n"
                         "Examples: axlink write virtual: 0x020:s32 -1000\n"
-                        "          axlink write virtual: CL_POS_SET_POINT_VALUE -1000\n",
+                        "          axlink write virtual: CL_POS_SET_POINT_VALUE -1000\n"
+                        "          axlink write virtual: CL_VEL_SET_POINT_VALUE nan "
+                        "--allow-nonfinite\n",
                 .arg_names = {"URI", "ADDRESS:TYPE or REGISTER", "VALUE", NULL},
-                .opts = link_options,
+                .opts = write_options,
                 .run = cmd_write,
+                .option = write_option,
         },
         {
                 .name = "scan",
@@ -167,7 +210,9 @@ static const struct command commands[] = {
                         "its identity, as it answers. The scan ends within about --timeout-ms\n"
                         "(default 2000) whatever the number of targets.\n"
                         "  SPEC       eth://127.0.0.2 (one host), eth://127.0.0.0/28 (a range),\n"
-                        "             eth://127.0.0.2,127.0.0.7 (a list), optional :PORT\n"
+                        "             eth://127.0.0.2,127.0.0.7 (a list), optional :PORT; or\n"
+                        "             a stable identity (axlink://A71C/00010064/1005): the\n"
+                        "             place the drive is found at (see 'axlink info --help')\n"
                         "JSON: an array of {uri, detail, access, message, vendor_id,\n"
                         "product_code, revision, serial, sw_version}; ids are \"0x\" hex strings.\n"
                         "Exit 0 when the scan ran, even if it found nothing.\n"
@@ -224,9 +269,12 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 }
 
 /* A failed library call: its own message says what and where. */
+/* The library's last message: it may quote a drive's or a file's text. */
 int fail_last(void)
 {
-	fprintf(stderr, "axlink: %s\n", ax_error_last());
+	fputs("axlink: ", stderr);
+	(void)put_safe(stderr, ax_error_last());
+	fputc('\n', stderr);
 	return EXIT_FAILURE;
 }
 
@@ -561,6 +609,23 @@ static void raise_env_log_level(const struct cli *cli)
 		(void)setenv("AXLINK_LOG", ax_log_level_name(want), 1);
 }
 
+/*
+ * The library's log lines, as its own stderr sink writes them but with the
+ * message escaped (it may quote a drive's text) and "warning" spelt out.
+ * Called from the library's threads too: one locked write per line.
+ */
+static void log_to_stderr(int level, const char *origin, const char *message, void *userdata)
+{
+	const char *name = level == AX_LOG_WARN ? "warning" : ax_log_level_name(level);
+
+	(void)userdata;
+	flockfile(stderr);
+	fprintf(stderr, "axlink: %s: %s: ", or_dash(name), or_dash(origin));
+	(void)put_safe(stderr, message);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
 int open_ctx(const struct cli *cli, ax_ctx **out)
 {
 	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
@@ -573,27 +638,67 @@ int open_ctx(const struct cli *cli, ax_ctx **out)
 		return fail_last();
 	have = ax_ctx_get_log_level(ctx);
 	if (cli->verbose && requested_log_level(cli) > have)
-		ax_ctx_set_log(ctx, requested_log_level(cli), NULL, NULL);
+		have = requested_log_level(cli);
+	ax_ctx_set_log(ctx, have, log_to_stderr, NULL);
 	*out = ctx;
 	return 0;
+}
+
+/*
+ * Where the drive of @uri is now: a stable identity URI (axlink://...) is
+ * searched for as ax_drive_open() does; a location is itself. *out is
+ * NULL for a location, else the location found (ax_free()).
+ */
+static int locate_stable(ax_ctx *ctx, const char *uri, char **out)
+{
+	*out = NULL;
+	if (strncasecmp(uri, "axlink:", 7) != 0)
+		return 0;
+	return ax_discover_locate(out, ctx, uri, 0) < 0 ? fail_last() : 0;
 }
 
 int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out)
 {
 	ax_link_options lopts = AX_LINK_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
+	char *location = NULL;
 	int rc;
 
 	rc = open_ctx(cli, &ctx);
-	if (rc != 0)
-		return rc;
-	lopts.timeout_ms = cli->timeout_ms;
-	if (ax_link_open(link_out, ctx, uri, &lopts) < 0) {
-		rc = fail_last();
+	if (rc == 0)
+		rc = locate_stable(ctx, uri, &location);
+	if (rc != 0) {
 		ax_ctx_unref(ctx);
 		return rc;
 	}
+	lopts.timeout_ms = cli->timeout_ms;
+	if (ax_link_open(link_out, ctx, location ? location : uri, &lopts) < 0) {
+		rc = fail_last();
+		ax_free(location);
+		ax_ctx_unref(ctx);
+		return rc;
+	}
+	ax_free(location);
 	*ctx_out = ctx;
+	return 0;
+}
+
+/*
+ * Every command that needs a drive's identity or dictionary opens it here,
+ * with the library's one policy (ax_drive_open()): a stable URI is located,
+ * --dict names the dictionary (and then a drive that reports no identity
+ * is still usable), else the device databases find it.
+ */
+int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **out)
+{
+	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
+
+	dopts.timeout_ms = cli->timeout_ms;
+	dopts.dictionary = cli->dict_path;
+	if (cli->dict_path)
+		dopts.flags |= AX_DRIVE_IDENTITY_OPTIONAL;
+	if (ax_drive_open(out, ctx, uri, &dopts) < 0)
+		return fail_last();
 	return 0;
 }
 
@@ -611,10 +716,22 @@ int finish_stdout(int rc)
 	return rc;
 }
 
+/*
+ * Flags for JSON on stdout. jansson escapes C0 controls but writes C1
+ * controls and bidirectional overrides from a drive's text as they are: on
+ * a terminal, which may act on them, every non-ASCII character is escaped
+ * (\u009b); a pipe gets plain UTF-8.
+ */
+size_t json_out_flags(size_t flags)
+{
+	return isatty(STDOUT_FILENO) ? flags | JSON_ENSURE_ASCII : flags;
+}
+
 int print_json(json_t *root)
 {
 	/* 9 significant digits: every float32 survives the round trip. */
-	size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9);
+	size_t flags = json_out_flags(JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	                              JSON_REAL_PRECISION(9));
 
 	if (json_dumpf(root, stdout, flags) != 0) {
 		fprintf(stderr, "axlink: writing JSON: %s\n", strerror(errno));
@@ -624,15 +741,143 @@ int print_json(json_t *root)
 	return EXIT_SUCCESS;
 }
 
+/* ---- text from drives and files --------------------------------------- */
+
 /*
- * A JSON string for report text (paths, messages). JSON needs UTF-8; a path
- * in another encoding keeps its ASCII and shows '?' for the other bytes.
+ * The length of the valid UTF-8 sequence at @p (1..4) and its code point
+ * in *cp, or 0 when the bytes there are not one (a stray continuation byte,
+ * an overlong form, a surrogate, past U+10FFFF, cut short by the NUL).
+ */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+	uint32_t v, min;
+	size_t n;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		n = 2, v = p[0] & 0x1Fu, min = 0x80;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		n = 3, v = p[0] & 0x0Fu, min = 0x800;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		n = 4, v = p[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3Fu);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* Characters a terminal acts on, or that reorder or break the text around them. */
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * The one rule for printing text that came from a drive or a file (firmware
+ * strings, str registers, names, descriptions, messages quoting them):
+ * control characters (C0 with tab, CR and LF, DEL, C1) and bidirectional
+ * overrides become visible escapes (\x1b, \u009b, \u202e), each byte of
+ * invalid UTF-8 becomes \xNN, everything else stays as it is. So a drive can
+ * neither drive the terminal (set its title, clear it) nor forge lines.
+ * Writes the escaped text and its NUL into @out when not NULL; returns its
+ * length either way (call with NULL to size the buffer).
+ */
+size_t safe_text(char *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t len = 0, n;
+	uint32_t cp;
+	char esc[8];
+
+	while (*p) {
+		n = utf8_seq(p, &cp);
+		if (n && !is_control(cp)) {
+			if (out)
+				memcpy(out + len, p, n);
+			len += n;
+			p += n;
+			continue;
+		}
+		if (n && cp >= 0x80)
+			(void)snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
+		else
+			(void)snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)p[0]);
+		if (out)
+			memcpy(out + len, esc, strlen(esc));
+		len += strlen(esc);
+		p += n ? n : 1;
+	}
+	if (out)
+		out[len] = '\0';
+	return len;
+}
+
+/* safe_text() of @s in a new string (free()), or NULL when out of memory. */
+char *safe_dup(const char *s)
+{
+	char *out = malloc(safe_text(NULL, s) + 1);
+
+	if (out)
+		(void)safe_text(out, s);
+	return out;
+}
+
+/* Write safe_text() of @s to @f; 0, or EOF on a write error or out of memory. */
+int put_safe(FILE *f, const char *s)
+{
+	char *text = safe_dup(s);
+	int rc = text ? fputs(text, f) : EOF;
+
+	free(text);
+	return rc < 0 ? EOF : 0;
+}
+
+/* Columns safe_text() of @s takes on a terminal (UTF-8 characters, not bytes). */
+int safe_width(const char *s)
+{
+	char *text = safe_dup(s);
+	int w = 0;
+
+	for (const char *c = text ? text : ""; *c; c++)
+		w += ((unsigned char)*c & 0xC0) != 0x80;
+	free(text);
+	return w;
+}
+
+/* put_safe(), then spaces up to @width columns: a left-aligned table cell. */
+int put_safe_cell(FILE *f, const char *s, int width)
+{
+	int pad = width - safe_width(s);
+
+	if (put_safe(f, s) != 0)
+		return EOF;
+	return pad > 0 && fprintf(f, "%*s", pad, "") < 0 ? EOF : 0;
+}
+
+/*
+ * A JSON string for text from a drive, a file or the library. jansson
+ * escapes control characters itself but refuses text that is not UTF-8:
+ * each invalid byte then becomes U+FFFD, so the text is still there.
  */
 json_t *json_text(const char *s)
 {
+	const unsigned char *p;
 	json_t *j;
 	char *copy;
-	size_t n;
+	size_t n, at = 0, k;
+	uint32_t cp;
 
 	if (!s)
 		s = "";
@@ -640,12 +885,20 @@ json_t *json_text(const char *s)
 	if (j)
 		return j;
 	n = strlen(s);
-	copy = malloc(n + 1);
+	copy = malloc(3 * n + 1); /* each byte at worst one U+FFFD */
 	if (!copy)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-	copy[n] = '\0';
+	for (p = (const unsigned char *)s; *p; p += k ? k : 1) {
+		k = utf8_seq(p, &cp);
+		if (k) {
+			memcpy(copy + at, p, k);
+			at += k;
+		} else {
+			memcpy(copy + at, "\xEF\xBF\xBD", 3);
+			at += 3;
+		}
+	}
+	copy[at] = '\0';
 	j = json_string(copy);
 	free(copy);
 	return j;
@@ -711,9 +964,10 @@ json_t *value_to_json(int dtype, const uint8_t *buf, const char *text)
 		return json_real(d);
 	case AX_DTYPE_BOOL:
 		return json_boolean(buf[0] != 0);
+	case AX_DTYPE_STR:
+		return json_text(text);
 	default:
-		/* str (checked for UTF-8 by the caller) and bytes (hex digits). */
-		return json_string(text);
+		return json_string(text); /* bytes: hex digits */
 	}
 }
 
@@ -794,27 +1048,15 @@ static int print_value(const struct cli *cli, const char *uri, const struct reg_
 	if (ax_value_format(reg->dtype, buf, size ? size : len, &text) < 0)
 		return fail_last();
 	if (!cli->json) {
-		printf("%s\n", text);
-		rc = EXIT_SUCCESS;
+		/* A str is the drive's text: escaped; read it as bytes for every byte. */
+		rc = put_safe(stdout, text) != 0 || putchar('\n') == EOF ? EXIT_FAILURE
+		                                                            : EXIT_SUCCESS;
 		goto out;
 	}
 
 	val = value_to_json(reg->dtype, buf, text);
 	if (!val) {
-		/*
-		 * json_string() refuses text that is not UTF-8. Rather than mangle
-		 * a drive's text, say how to see it; if even "" fails, memory ran out.
-		 */
-		json_t *probe = reg->dtype == AX_DTYPE_STR ? json_string("") : NULL;
-
-		if (probe)
-			fprintf(stderr,
-			        "axlink: the string at 0x%03" PRIX32 " is not valid UTF-8; "
-			        "read it as bytes\n",
-			        reg->address);
-		else
-			(void)fail_oom();
-		json_decref(probe);
+		rc = fail_oom();
 		goto out;
 	}
 	root = json_object();
@@ -862,125 +1104,104 @@ static int parse_target(const struct cli *cli, const char *arg, struct reg_arg *
 	return parse_reg_arg(cli->cmd, arg, reg);
 }
 
-/* The first MCB dictionary of XDF file @path (a v3 file may hold CANopen ones too). */
-static int dict_from_file(ax_ctx *ctx, const char *path, ax_dict **out)
-{
-	ax_dict **dicts = NULL, *pick = NULL;
-	size_t n = 0;
-
-	if (ax_dict_load_file(&dicts, &n, path, ctx) < 0)
-		return fail_last();
-	for (size_t i = 0; i < n; i++) {
-		if (!pick && ax_dict_identity_get(dicts[i])->addr_space == DICT_ADDR_MCB)
-			pick = ax_dict_ref(dicts[i]);
-		ax_dict_unref(dicts[i]);
-	}
-	ax_free(dicts);
-	if (!pick) {
-		fprintf(stderr,
-		        "axlink: '%s' has no dictionary of MCB registers (an ETH or EoE "
-		        "device)\n",
-		        path);
-		return EXIT_FAILURE;
-	}
-	*out = pick;
-	return 0;
-}
-
 /*
- * --dict names the dictionary: warn when it describes another product than
- * the drive reports. A drive without identity registers is the user's call.
+ * Register @id of the dictionary of the drive at @uri into @reg. The drive
+ * is opened by open_drive(); *drive_out keeps it and the register alive.
  */
-static void check_dict_matches(ax_link *link, const char *uri, const ax_dict *dict,
-                               const char *path)
-{
-	const ax_dict_identity *want = ax_dict_identity_get(dict);
-	ax_identity id = AX_IDENTITY_INIT;
-
-	if (ax_link_identify(link, &id) < 0) {
-		ax_error_clear();
-		return;
-	}
-	if (id.product_code != want->product_code)
-		fprintf(stderr,
-		        "axlink: warning: '%s' describes product 0x%08" PRIX32 ", the drive at %s "
-		        "reports product 0x%08" PRIX32 "\n",
-		        path, want->product_code, uri, id.product_code);
-}
-
-/* The dictionary for the drive at @uri: --dict, else the databases' best match. */
-static int dict_for_drive(const struct cli *cli, ax_ctx *ctx, ax_link *link, const char *uri,
-                          ax_dict **out)
-{
-	ax_dict *dict = NULL;
-	ax_identity id = AX_IDENTITY_INIT;
-	char *reason = NULL;
-	int match = AX_MATCH_NONE, rc = EXIT_FAILURE;
-
-	if (cli->dict_path) {
-		rc = dict_from_file(ctx, cli->dict_path, &dict);
-		if (rc != 0)
-			return rc;
-		check_dict_matches(link, uri, dict, cli->dict_path);
-		*out = dict;
-		return 0;
-	}
-	if (ax_link_identify(link, &id) < 0)
-		return fail_last();
-	if (ax_ctx_resolve(ctx, id.vendor_id, id.product_code, id.revision, &dict, &match,
-	                   &reason) < 0)
-		return fail_last();
-	if (match == AX_MATCH_NONE || !dict) {
-		fprintf(stderr,
-		        "axlink: no dictionary for the drive at %s: %s\n"
-		        "axlink: import one with 'axlink db import FILE.xdf', or name the file "
-		        "with --dict FILE.xdf\n",
-		        uri, or_dash(reason));
-	} else if (ax_dict_identity_get(dict)->addr_space != DICT_ADDR_MCB) {
-		fprintf(stderr,
-		        "axlink: the dictionary for the drive at %s is not one of MCB registers: "
-		        "%s\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n",
-		        uri, or_dash(reason));
-	} else {
-		/* Another revision's registers may differ: say which dictionary serves. */
-		if (match != AX_MATCH_EXACT)
-			fprintf(stderr, "axlink: warning: %s\n", or_dash(reason));
-		else if (cli->verbose)
-			fprintf(stderr, "axlink: %s\n", or_dash(reason));
-		*out = dict;
-		dict = NULL;
-		rc = 0;
-	}
-	ax_dict_unref(dict);
-	ax_free(reason);
-	return rc;
-}
-
-/* Register @id of the drive's dictionary into @reg; *dict_out keeps it alive. */
-static int named_reg(const struct cli *cli, ax_ctx *ctx, ax_link *link, const char *uri,
-                     const char *id, ax_dict **dict_out, struct reg_arg *reg)
+static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const char *id,
+                     ax_drive **drive_out, struct reg_arg *reg)
 {
 	const ax_dict_identity *ident;
+	const ax_dict *dict;
 	const ax_reg *r;
-	ax_dict *dict = NULL;
-	int rc;
+	const char *reason;
+	ax_drive *d = NULL;
+	int rc, match;
 
-	rc = dict_for_drive(cli, ctx, link, uri, &dict);
+	rc = open_drive(cli, ctx, uri, &d);
 	if (rc != 0)
 		return rc;
+	dict = ax_drive_dict(d);
+	match = ax_drive_match(d);
+	reason = ax_drive_match_reason(d);
+	if (!dict) {
+		fprintf(stderr, "axlink: no dictionary for the drive at ");
+		(void)put_safe(stderr, uri);
+		fprintf(stderr, ": ");
+		(void)put_safe(stderr, or_dash(reason));
+		fprintf(stderr, "\naxlink: import one with 'axlink db import FILE.xdf', or name "
+		                "the file with --dict FILE.xdf\n");
+		goto fail;
+	}
 	ident = ax_dict_identity_get(dict);
+	if (ident->addr_space != DICT_ADDR_MCB) {
+		fprintf(stderr, "axlink: the dictionary for the drive at ");
+		(void)put_safe(stderr, uri);
+		fprintf(stderr, " is not one of MCB registers: ");
+		(void)put_safe(stderr, or_dash(reason));
+		fprintf(stderr, "\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n");
+		goto fail;
+	}
+	/* Another revision's registers may differ: say which dictionary serves. */
+	if (match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION ||
+	    cli->verbose) {
+		fprintf(stderr, "axlink: %s", match == AX_MATCH_LOWER_REVISION ||
+		                                      match == AX_MATCH_ANY_REVISION
+		                                      ? "warning: "
+		                                      : "");
+		(void)put_safe(stderr, or_dash(reason));
+		fputc('\n', stderr);
+	}
 	if (ax_dict_find(dict, id, cli->subnode_set ? (int)cli->subnode : -1, &r) < 0) {
-		fprintf(stderr, "axlink: %s (model %s, %s)\n", ax_error_last(),
-		        or_dash(ident->name), or_dash(ident->interface));
-		ax_dict_unref(dict);
-		return EXIT_FAILURE;
+		fputs("axlink: ", stderr);
+		(void)put_safe(stderr, ax_error_last());
+		fputs(" (model ", stderr);
+		(void)put_safe(stderr, or_dash(ident->name));
+		fputs(", ", stderr);
+		(void)put_safe(stderr, or_dash(ident->interface));
+		fputs(")\n", stderr);
+		goto fail;
 	}
 	reg->named = r;
 	reg->subnode = ax_reg_subnode(r);
 	reg->address = ax_reg_address(r);
 	reg->dtype = ax_reg_dtype(r);
-	*dict_out = dict;
+	*drive_out = d;
 	return 0;
+fail:
+	ax_drive_unref(d);
+	return EXIT_FAILURE;
+}
+
+/*
+ * Open what a read or write of @target needs: the drive with its dictionary
+ * for a register id, the link alone for ADDRESS:TYPE. *link_out is the one
+ * to use either way; release_target() drops all three.
+ */
+static int open_target(const struct cli *cli, const char *uri, const char *target,
+                       ax_ctx **ctx_out, ax_drive **drive_out, ax_link **link_out,
+                       struct reg_arg *reg)
+{
+	int rc;
+
+	if (!is_register_id(target))
+		return open_link(cli, uri, ctx_out, link_out);
+	rc = open_ctx(cli, ctx_out);
+	if (rc == 0)
+		rc = named_reg(cli, *ctx_out, uri, target, drive_out, reg);
+	if (rc != 0) {
+		*ctx_out = ax_ctx_unref(*ctx_out);
+		return rc;
+	}
+	*link_out = ax_link_ref(ax_drive_link(*drive_out));
+	return 0;
+}
+
+static void release_target(ax_ctx *ctx, ax_drive *drive, ax_link *link)
+{
+	ax_link_unref(link);
+	ax_drive_unref(drive);
+	ax_ctx_unref(ctx);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -996,22 +1217,41 @@ static int plugins_text(ax_ctx *ctx, size_t n)
 			return fail_last();
 		w = (int)strlen(or_dash(ax_plugin_status_name(rec.status)));
 		wstatus = w > wstatus ? w : wstatus;
-		w = (int)strlen(or_dash(rec.scheme));
+		w = safe_width(or_dash(rec.scheme));
 		wscheme = w > wscheme ? w : wscheme;
-		w = (int)strlen(or_dash(rec.version));
+		w = safe_width(or_dash(rec.version));
 		wversion = w > wversion ? w : wversion;
 	}
+	/* Scheme, version and message come from the plugin file: escaped. */
 	for (size_t i = 0; i < n; i++) {
 		if (ax_ctx_plugin_record(ctx, i, &rec) < 0)
 			return fail_last();
-		printf("%-*s  %-*s  %-*s  %s", wstatus, or_dash(ax_plugin_status_name(rec.status)),
-		       wscheme, or_dash(rec.scheme), wversion, or_dash(rec.version),
-		       or_dash(rec.path));
-		if (rec.message && *rec.message)
-			printf("  %s", rec.message);
+		printf("%-*s  ", wstatus, or_dash(ax_plugin_status_name(rec.status)));
+		(void)put_safe_cell(stdout, or_dash(rec.scheme), wscheme);
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, or_dash(rec.version), wversion);
+		fputs("  ", stdout);
+		(void)put_safe(stdout, or_dash(rec.path));
+		if (rec.message && *rec.message) {
+			fputs(rec.flags ? "  warning: " : "  ", stdout);
+			(void)put_safe(stdout, rec.message);
+		}
 		putchar('\n');
 	}
 	return EXIT_SUCCESS;
+}
+
+/* Names of the AX_PLUGIN_FLAG_* bits of a row, as --json lists them. */
+static json_t *plugin_warnings_json(unsigned int flags)
+{
+	json_t *arr = json_array();
+
+	if (arr && (flags & AX_PLUGIN_FLAG_OVERRIDES_BUILTIN) &&
+	    json_array_append_new(arr, json_string("overrides-builtin")) != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
 }
 
 static json_t *plugin_record_json(const ax_plugin_record *rec)
@@ -1028,7 +1268,8 @@ static json_t *plugin_record_json(const ax_plugin_record *rec)
 	    json_object_set_new(o, "version", json_text(rec->version)) != 0 ||
 	    json_object_set_new(o, "abi", json_string(abi)) != 0 ||
 	    json_object_set_new(o, "status", json_text(ax_plugin_status_name(rec->status))) != 0 ||
-	    json_object_set_new(o, "message", json_text(rec->message)) != 0) {
+	    json_object_set_new(o, "message", json_text(rec->message)) != 0 ||
+	    json_object_set_new(o, "warnings", plugin_warnings_json(rec->flags)) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -1083,7 +1324,7 @@ static int cmd_read(struct cli *cli)
 	struct reg_arg reg = {.subnode = cli->subnode};
 	ax_ctx *ctx = NULL;
 	ax_link *link = NULL;
-	ax_dict *dict = NULL;
+	ax_drive *drive = NULL;
 	/* +1: a str of the full extended payload still gets its NUL. */
 	uint8_t buf[AX_VALUE_MAX + 1];
 	size_t len = 0;
@@ -1092,14 +1333,9 @@ static int cmd_read(struct cli *cli)
 	rc = parse_target(cli, target, &reg);
 	if (rc != 0)
 		return rc;
-	rc = open_link(cli, uri, &ctx, &link);
+	rc = open_target(cli, uri, target, &ctx, &drive, &link, &reg);
 	if (rc != 0)
 		return rc;
-	if (is_register_id(target)) {
-		rc = named_reg(cli, ctx, link, uri, target, &dict, &reg);
-		if (rc != 0)
-			goto out;
-	}
 	memset(buf, 0, sizeof(buf));
 	if (reg.named)
 		err = ax_link_read_reg(link, reg.named, buf, sizeof(buf), &len);
@@ -1107,11 +1343,33 @@ static int cmd_read(struct cli *cli)
 		err = ax_link_read_value(link, reg.subnode, reg.address, reg.dtype, buf,
 		                         sizeof(buf), &len);
 	rc = err < 0 ? fail_last() : print_value(cli, uri, &reg, buf, len);
-out:
-	ax_dict_unref(dict);
-	ax_link_unref(link);
-	ax_ctx_unref(ctx);
+	release_target(ctx, drive, link);
 	return rc;
+}
+
+/*
+ * VALUE as the register's type, by the library's rule; a usage error that
+ * quotes it otherwise, and says when --allow-nonfinite would take it.
+ */
+static int write_parse(struct cli *cli, const char *value, const struct reg_arg *reg,
+                       const char *named, uint8_t *buf, size_t *len)
+{
+	uint8_t probe[AX_VALUE_MAX + 1];
+	char msg[512];
+	size_t n;
+	int hint;
+
+	if (ax_value_parse_flags(reg->dtype, value, write_flags, buf, AX_VALUE_MAX, len) == 0)
+		return 0;
+	(void)snprintf(msg, sizeof(msg), "%s", ax_error_last());
+	hint = !(write_flags & AX_VALUE_ALLOW_NONFINITE) &&
+	       ax_value_parse_flags(reg->dtype, value, AX_VALUE_ALLOW_NONFINITE, probe,
+	                            AX_VALUE_MAX, &n) == 0;
+	if (named)
+		return usage_error(cli->cmd, "%s (register %s has type %s)%s", msg, named,
+		                   ax_dtype_name(reg->dtype),
+		                   hint ? "; --allow-nonfinite writes it" : "");
+	return usage_error(cli->cmd, "%s%s", msg, hint ? "; --allow-nonfinite writes it" : "");
 }
 
 static int cmd_write(struct cli *cli)
@@ -1122,7 +1380,7 @@ static int cmd_write(struct cli *cli)
 	struct reg_arg reg = {.subnode = cli->subnode};
 	ax_ctx *ctx = NULL;
 	ax_link *link = NULL;
-	ax_dict *dict = NULL;
+	ax_drive *drive = NULL;
 	uint8_t buf[AX_VALUE_MAX + 1];
 	size_t len = 0;
 	int rc, err;
@@ -1132,25 +1390,22 @@ static int cmd_write(struct cli *cli)
 		return rc;
 	/* Convert before touching the bus: a bad value must not cost a connection. */
 	memset(buf, 0, sizeof(buf));
-	if (!is_register_id(target) &&
-	    ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0)
-		return usage_error(cli->cmd, "%s", ax_error_last()); /* quotes the value */
-	rc = open_link(cli, uri, &ctx, &link);
+	if (!is_register_id(target)) {
+		rc = write_parse(cli, value, &reg, NULL, buf, &len);
+		if (rc != 0)
+			return rc;
+	}
+	rc = open_target(cli, uri, target, &ctx, &drive, &link, &reg);
 	if (rc != 0)
 		return rc;
 	if (is_register_id(target)) {
 		/* A register's type is known only once its dictionary is. */
-		rc = named_reg(cli, ctx, link, uri, target, &dict, &reg);
+		rc = write_parse(cli, value, &reg, target, buf, &len);
 		if (rc != 0)
 			goto out;
-		if (ax_value_parse(reg.dtype, value, buf, AX_VALUE_MAX, &len) < 0) {
-			rc = usage_error(cli->cmd, "%s (register %s has type %s)", ax_error_last(),
-			                 target, ax_dtype_name(reg.dtype));
-			goto out;
-		}
 	}
 	if (reg.named)
-		err = ax_link_write_reg(link, reg.named, buf, len);
+		err = ax_link_write_reg_flags(link, reg.named, buf, len, write_flags);
 	else
 		err = ax_link_write(link, reg.subnode, reg.address, buf, len);
 	if (err < 0)
@@ -1160,9 +1415,7 @@ static int cmd_write(struct cli *cli)
 	else
 		rc = printf("ok\n") < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
-	ax_dict_unref(dict);
-	ax_link_unref(link);
-	ax_ctx_unref(ctx);
+	release_target(ctx, drive, link);
 	return rc;
 }
 
@@ -1210,9 +1463,11 @@ static int scan_found(const ax_scan_result *r, void *userdata)
 		}
 		return 0;
 	}
-	printf("%s", r->uri);
-	if (r->access != AX_ACCESS_OK)
-		printf("  %s: %s", ax_access_state_name(r->access), r->message);
+	(void)put_safe(stdout, r->uri);
+	if (r->access != AX_ACCESS_OK) {
+		printf("  %s: ", ax_access_state_name(r->access));
+		(void)put_safe(stdout, r->message);
+	}
 	if (r->known & AX_SCAN_HAS_VENDOR)
 		printf("  vendor 0x%08X", (unsigned)r->vendor_id);
 	if (r->known & AX_SCAN_HAS_PRODUCT)
@@ -1221,8 +1476,11 @@ static int scan_found(const ax_scan_result *r, void *userdata)
 		printf("  revision 0x%08X", (unsigned)r->revision);
 	if (r->known & AX_SCAN_HAS_SERIAL)
 		printf("  serial %u", (unsigned)r->serial);
-	if (r->known & AX_SCAN_HAS_SW_VERSION)
-		printf("  software '%s'", r->sw_version);
+	if (r->known & AX_SCAN_HAS_SW_VERSION) {
+		fputs("  software '", stdout);
+		(void)put_safe(stdout, r->sw_version);
+		putchar('\'');
+	}
 	putchar('\n');
 	/* Stream: a script reading us sees each drive as soon as it answers. */
 	if (fflush(stdout) != 0) {
@@ -1236,6 +1494,7 @@ static int cmd_scan(struct cli *cli)
 {
 	struct scan_out out = {.cli = cli};
 	ax_ctx *ctx = NULL;
+	char *location = NULL;
 	int rc, found;
 
 	rc = open_ctx(cli, &ctx);
@@ -1248,7 +1507,16 @@ static int cmd_scan(struct cli *cli)
 			return fail_oom();
 		}
 	}
-	found = ax_scan(ctx, cli->pos[0], cli->timeout_ms, scan_found, &out);
+	/* A stable URI names one drive: scan the place it is found at. */
+	rc = locate_stable(ctx, cli->pos[0], &location);
+	if (rc != 0) {
+		json_decref(out.arr);
+		ax_ctx_unref(ctx);
+		return rc;
+	}
+	found = ax_scan(ctx, location ? location : cli->pos[0], cli->timeout_ms, scan_found,
+	                &out);
+	ax_free(location);
 	if (out.failed)
 		rc = out.arr ? fail_oom() : finish_stdout(EXIT_FAILURE);
 	else if (found < 0)

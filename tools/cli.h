@@ -116,9 +116,23 @@ int parse_uint(const char *text, unsigned long max, unsigned long *out);
 /* ---- context and link ---- */
 int open_ctx(const struct cli *cli, ax_ctx **out);
 int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out);
+int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **out);
+
+/*
+ * ---- text from drives and files ----
+ * Every string a drive or a file provided (firmware text, str values,
+ * names, descriptions, messages that quote them) reaches the terminal
+ * through safe_text(): control characters and invalid UTF-8 as escapes.
+ */
+size_t safe_text(char *out, const char *s);
+char *safe_dup(const char *s);
+int put_safe(FILE *f, const char *s);
+int put_safe_cell(FILE *f, const char *s, int width);
+int safe_width(const char *s);
 
 /* ---- output ---- */
 int finish_stdout(int rc);
+size_t json_out_flags(size_t flags);
 int print_json(json_t *root);
 json_t *json_text(const char *s);
 json_t *hex32(uint32_t v);

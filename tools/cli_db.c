@@ -119,8 +119,11 @@ static void print_db_set(FILE *f, const struct db_set *set)
 		fprintf(f, "no device database");
 		return;
 	}
-	for (size_t i = 0; i < set->n; i++)
-		fprintf(f, "%s%s (%s)", i ? ", " : "", set->src[i].location, set->src[i].path);
+	for (size_t i = 0; i < set->n; i++) {
+		fprintf(f, "%s%s (", i ? ", " : "", set->src[i].location);
+		(void)put_safe(f, set->src[i].path);
+		fputc(')', f);
+	}
 }
 
 static const char *access_name(int access)
@@ -195,11 +198,11 @@ static int list_text(const struct db_set *set, const struct db_models *lists)
 		for (size_t k = 0; k < lists[i].n; k++) {
 			const ax_db_model *m = ax_db_model_list_at(lists[i].models, k);
 
-			w = (int)strlen(or_dash(m->name));
+			w = safe_width(or_dash(m->name));
 			wname = w > wname ? w : wname;
-			w = (int)strlen(or_dash(m->interface));
+			w = safe_width(or_dash(m->interface));
 			wif = w > wif ? w : wif;
-			w = (int)strlen(or_dash(m->firmware_version));
+			w = safe_width(or_dash(m->firmware_version));
 			wfw = w > wfw ? w : wfw;
 		}
 		w = (int)strlen(set->src[i].location);
@@ -212,11 +215,16 @@ static int list_text(const struct db_set *set, const struct db_models *lists)
 		for (size_t k = 0; k < lists[i].n; k++) {
 			const ax_db_model *m = ax_db_model_list_at(lists[i].models, k);
 
-			printf("%-*s  0x%08" PRIX32 "  0x%08" PRIX32
-			       "  %-*s  %-*s  %9zu  %-*s  %s\n",
-			       wname, or_dash(m->name), m->product_code, m->revision, wif,
-			       or_dash(m->interface), wfw, or_dash(m->firmware_version),
-			       m->registers, wloc, set->src[i].location, or_dash(m->source));
+			/* The texts come from the imported files: escaped. */
+			(void)put_safe_cell(stdout, or_dash(m->name), wname);
+			printf("  0x%08" PRIX32 "  0x%08" PRIX32 "  ", m->product_code,
+			       m->revision);
+			(void)put_safe_cell(stdout, or_dash(m->interface), wif);
+			fputs("  ", stdout);
+			(void)put_safe_cell(stdout, or_dash(m->firmware_version), wfw);
+			printf("  %9zu  %-*s  ", m->registers, wloc, set->src[i].location);
+			(void)put_safe(stdout, or_dash(m->source));
+			putchar('\n');
 		}
 	}
 	return EXIT_SUCCESS;
@@ -337,16 +345,6 @@ static int model_matches(const ax_db_model *m, const struct model_key *key, int 
 	       (!key->has_revision || m->revision == key->revision);
 }
 
-/* Columns a UTF-8 text takes ("°C" is 2, in 3 bytes): printf pads by bytes. */
-static int text_width(const char *s)
-{
-	int w = 0;
-
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xC0) != 0x80;
-	return w;
-}
-
 /* A table of a dictionary, as 'db show' prints it. */
 struct table_view {
 	const char *id;
@@ -380,11 +378,11 @@ static void show_tables_text(const ax_dict *dict)
 	for (size_t i = 0; i < n; i++) {
 		if (table_view_get(dict, i, &v) < 0)
 			continue;
-		w = (int)strlen(v.id);
+		w = safe_width(v.id);
 		wid = w > wid ? w : wid;
-		w = (int)strlen(ax_reg_id(v.index));
+		w = safe_width(ax_reg_id(v.index));
 		windex = w > windex ? w : windex;
-		w = (int)strlen(ax_reg_id(v.value));
+		w = safe_width(ax_reg_id(v.value));
 		wvalue = w > wvalue ? w : wvalue;
 	}
 	printf("\nTables (%zu):\n", n);
@@ -404,10 +402,22 @@ static void show_tables_text(const ax_dict *dict)
 			               v.first + (int64_t)(v.count - 1));
 		else
 			(void)snprintf(entries, sizeof(entries), "-");
-		printf("  %-*s  %4s  %7u  %-*s  %-*s  %s\n", wid, v.id, v.axis < 0 ? "-" : axis,
-		       ax_reg_subnode(v.index), windex, ax_reg_id(v.index), wvalue,
-		       ax_reg_id(v.value), entries);
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, v.id, wid);
+		printf("  %4s  %7u  ", v.axis < 0 ? "-" : axis, ax_reg_subnode(v.index));
+		(void)put_safe_cell(stdout, ax_reg_id(v.index), windex);
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, ax_reg_id(v.value), wvalue);
+		printf("  %s\n", entries);
 	}
+}
+
+/* "  label  text" of 'db show', the text escaped. */
+static void show_line(const char *label, const char *text)
+{
+	printf("  %-12s  ", label);
+	(void)put_safe(stdout, or_dash(text));
+	putchar('\n');
 }
 
 static void show_text(const struct db_source *src, const ax_db_model *m, const ax_dict *dict)
@@ -417,38 +427,48 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 	int wid = 2, wunits = 5, wcat = 2, w;
 	const char *cid, *clabel, *units;
 
-	printf("%s (%s), %s database %s\n", or_dash(m->name), or_dash(m->interface), src->location,
-	       src->path);
+	/* Every text here comes from the imported file: escaped. */
+	(void)put_safe(stdout, or_dash(m->name));
+	fputs(" (", stdout);
+	(void)put_safe(stdout, or_dash(m->interface));
+	printf("), %s database ", src->location);
+	(void)put_safe(stdout, src->path);
+	putchar('\n');
 	printf("  vendor id     0x%08" PRIX32 "\n", m->vendor_id);
 	printf("  product code  0x%08" PRIX32 "\n", m->product_code);
 	printf("  revision      0x%08" PRIX32 "\n", m->revision);
-	printf("  part number   %s\n", or_dash(m->part_number));
-	printf("  firmware      %s\n", or_dash(m->firmware_version));
-	printf("  family        %s\n", or_dash(m->family));
-	printf("  interface     %s\n", or_dash(m->interface));
+	show_line("part number", m->part_number);
+	show_line("firmware", m->firmware_version);
+	show_line("family", m->family);
+	show_line("interface", m->interface);
 	printf("  format        XDF v%u\n", m->format_version);
 	printf("  axes          %u\n", id->axes);
-	printf("  source        %s\n", or_dash(m->source));
-	printf("  sha256        %s\n", or_dash(m->sha256));
+	show_line("source", m->source);
+	show_line("sha256", m->sha256);
 
 	for (size_t i = 0; i < n_cats; i++) {
 		if (ax_dict_category_at(dict, i, &cid, &clabel) == 0) {
-			w = (int)strlen(cid);
+			w = safe_width(cid);
 			wcat = w > wcat ? w : wcat;
 		}
 	}
 	printf("\nCategories (%zu):\n", n_cats);
 	for (size_t i = 0; i < n_cats; i++)
-		if (ax_dict_category_at(dict, i, &cid, &clabel) == 0)
-			printf("  %-*s  %s\n", wcat, cid, or_dash(clabel));
+		if (ax_dict_category_at(dict, i, &cid, &clabel) == 0) {
+			fputs("  ", stdout);
+			(void)put_safe_cell(stdout, cid, wcat);
+			fputs("  ", stdout);
+			(void)put_safe(stdout, or_dash(clabel));
+			putchar('\n');
+		}
 	show_tables_text(dict);
 
 	for (size_t i = 0; i < n_regs; i++) {
 		const ax_reg *r = ax_dict_reg_at(dict, i);
 
-		w = (int)strlen(ax_reg_id(r));
+		w = safe_width(ax_reg_id(r));
 		wid = w > wid ? w : wid;
-		w = text_width(or_dash(ax_reg_units(r)));
+		w = safe_width(or_dash(ax_reg_units(r)));
 		wunits = w > wunits ? w : wunits;
 	}
 	printf("\nRegisters (%zu):\n", n_regs);
@@ -463,10 +483,16 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 
 		(void)snprintf(addr, sizeof(addr), "0x%03" PRIX32, ax_reg_address(r));
 		units = or_dash(ax_reg_units(r));
-		printf("  %-*s  %7u  %7s  %-5s  %-6s  %s%*s  %.*s%s\n", wid, ax_reg_id(r),
-		       ax_reg_subnode(r), addr, or_dash(ax_dtype_name(ax_reg_dtype(r))),
-		       access_name(ax_reg_access(r)), units, wunits - text_width(units), "",
-		       cut ? 16 : INT_MAX, def ? def : "-", cut ? "..." : "");
+		if (cut)
+			def[16] = '\0';
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, ax_reg_id(r), wid);
+		printf("  %7u  %7s  %-5s  %-6s  ", ax_reg_subnode(r), addr,
+		       or_dash(ax_dtype_name(ax_reg_dtype(r))), access_name(ax_reg_access(r)));
+		(void)put_safe_cell(stdout, units, wunits);
+		fputs("  ", stdout);
+		(void)put_safe(stdout, def ? def : "-");
+		printf("%s\n", cut ? "..." : "");
 		ax_free(def);
 	}
 }
@@ -708,7 +734,9 @@ static int cmd_db_resolve(struct cli *cli)
 		goto out;
 	}
 	if (!cli->json) {
-		printf("%s: %s\n", ax_match_name(match), or_dash(reason));
+		printf("%s: ", ax_match_name(match));
+		(void)put_safe(stdout, or_dash(reason));
+		putchar('\n');
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
@@ -759,22 +787,31 @@ static void import_text(const ax_db_import_report *rep, struct iface_count *coun
 {
 	size_t n = count_by_interface(rep, counts);
 
-	printf("%s: XDF v%u, %zu model(s) (", rep->file, rep->format_version, rep->n_models);
+	/* Names and interfaces come from the file: escaped. */
+	(void)put_safe(stdout, rep->file);
+	printf(": XDF v%u, %zu model(s) (", rep->format_version, rep->n_models);
 	for (size_t i = 0; i < rep->n_models; i++) {
 		const ax_db_model *m = ax_db_model_list_at(rep->models, i);
 
-		printf("%s%s %s", i ? ", " : "", *m->name ? m->name : or_dash(m->part_number),
-		       or_dash(m->interface));
+		fputs(i ? ", " : "", stdout);
+		(void)put_safe(stdout, *m->name ? m->name : or_dash(m->part_number));
+		putchar(' ');
+		(void)put_safe(stdout, or_dash(m->interface));
 	}
 	printf("), registers");
-	for (size_t i = 0; i < n; i++)
-		printf("%s %s %zu", i ? "," : "", or_dash(counts[i].interface),
-		       counts[i].registers);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : " ", stdout);
+		(void)put_safe(stdout, or_dash(counts[i].interface));
+		printf(" %zu", counts[i].registers);
+	}
 	printf(", %zu skipped, %zu warning(s)%s\n", rep->skipped, rep->n_warnings,
 	       rep->replaced ? ", replacing an earlier import" : "");
 	if (print_warnings)
-		for (size_t i = 0; i < rep->n_warnings; i++)
-			fprintf(stderr, "axlink: warning: %s\n", rep->warnings[i]);
+		for (size_t i = 0; i < rep->n_warnings; i++) {
+			fputs("axlink: warning: ", stderr);
+			(void)put_safe(stderr, rep->warnings[i]);
+			fputc('\n', stderr);
+		}
 }
 
 static json_t *import_json(const ax_db_import_report *rep, struct iface_count *counts)
@@ -920,7 +957,8 @@ static const struct command cli_db_commands[] = {
                         "models. Prints one line per file: models, registers per interface,\n"
                         "registers skipped for a missing attribute, warnings (on stderr). A\n"
                         "file that fails is reported on stderr and the others are still\n"
-                        "imported; the exit status is then 1.\n"
+                        "imported; the exit status is then 1. A file with a model none of\n"
+                        "whose registers could be read fails, leaving the database as it was.\n"
                         "  --db PATH  the database to import into\n"
                         "JSON: an array, one object per file imported: {file, format_version,\n"
                         "models: [{product_code, revision, part_number, interface, name}],\n"

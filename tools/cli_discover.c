@@ -163,19 +163,32 @@ static const char *jstr(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* "axlink: TARGET: TEXT" on stderr, both escaped: a plugin's text may quote a drive's. */
+static void note(const char *target, const char *sep, const char *text)
+{
+	fputs("axlink: ", stderr);
+	(void)put_safe(stderr, target);
+	fputs(sep, stderr);
+	(void)put_safe(stderr, text);
+	fputc('\n', stderr);
+}
+
 /* A transport that did not simply finish: one line on stderr. */
 static void note_outcome(const ax_discover_transport *t)
 {
+	char text[96];
+
 	switch (t->status) {
 	case AX_DISCOVER_FAILED:
-		fprintf(stderr, "axlink: %s: %s\n", t->target, t->message);
+		note(t->target, ": ", t->message);
 		break;
 	case AX_DISCOVER_TIMED_OUT:
-		fprintf(stderr, "axlink: %s: still scanning at the deadline (%u found so far)\n",
-		        t->target, t->found);
+		(void)snprintf(text, sizeof(text),
+		               "still scanning at the deadline (%u found so far)", t->found);
+		note(t->target, ": ", text);
 		break;
 	case AX_DISCOVER_SKIPPED:
-		fprintf(stderr, "axlink: %s skipped: %s\n", t->target, t->message);
+		note(t->target, " skipped: ", t->message);
 		break;
 	default:
 		break;
@@ -325,18 +338,18 @@ static void serial_text(const json_t *o, char *buf, size_t cap)
 		(void)snprintf(buf, cap, "-");
 }
 
+/* Every cell but the last of a row holds a drive's or a file's text: escaped and padded. */
 static void list_table(const json_t *rows)
 {
-	size_t w_model = 5, w_serial = 6, w_fw = 8, w_uri = 3, w_match = 5;
+	int w_model = 5, w_serial = 6, w_fw = 8, w_uri = 3, w_match = 5, len;
 	size_t n = json_array_size(rows);
 	char serial[24];
 
 	for (size_t i = 0; i < n; i++) {
 		const json_t *o = json_array_get(rows, i);
-		size_t len;
 
 		serial_text(o, serial, sizeof(serial));
-#define WIDEN(w, s) ((len = strlen(s)) > (w) ? (w) = len : (w))
+#define WIDEN(w, s) ((len = safe_width(s)) > (w) ? (w) = len : (w))
 		WIDEN(w_model, or_dash(jstr(o, "model")));
 		WIDEN(w_serial, serial);
 		WIDEN(w_fw, or_dash(jstr(o, "firmware_version")));
@@ -344,26 +357,40 @@ static void list_table(const json_t *rows)
 		WIDEN(w_match, jstr(o, "match"));
 #undef WIDEN
 	}
-	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)w_model, "MODEL", (int)w_serial, "SERIAL",
-	       (int)w_fw, "FIRMWARE", (int)w_uri, "URI", (int)w_match, "MATCH", "ACCESS");
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w_model, "MODEL", w_serial, "SERIAL", w_fw,
+	       "FIRMWARE", w_uri, "URI", w_match, "MATCH", "ACCESS");
 	for (size_t i = 0; i < n; i++) {
 		const json_t *o = json_array_get(rows, i);
 
 		serial_text(o, serial, sizeof(serial));
-		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)w_model,
-		       or_dash(jstr(o, "model")), (int)w_serial, serial, (int)w_fw,
-		       or_dash(jstr(o, "firmware_version")), (int)w_uri, jstr(o, "uri"),
-		       (int)w_match, jstr(o, "match"), jstr(o, "access"));
+		(void)put_safe_cell(stdout, or_dash(jstr(o, "model")), w_model);
+		printf("  %-*s  ", w_serial, serial);
+		(void)put_safe_cell(stdout, or_dash(jstr(o, "firmware_version")), w_fw);
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, jstr(o, "uri"), w_uri);
+		fputs("  ", stdout);
+		(void)put_safe_cell(stdout, jstr(o, "match"), w_match);
+		fputs("  ", stdout);
+		(void)put_safe(stdout, jstr(o, "access"));
+		putchar('\n');
 	}
 	/* What is wrong with a row, and what to do about it, below the table. */
 	for (size_t i = 0; i < n; i++) {
 		const json_t *o = json_array_get(rows, i);
 		const char *msg = jstr(o, "message"), *hint = jstr(o, "hint");
 
-		if (*msg)
-			printf("%s: %s\n", jstr(o, "uri"), msg);
-		if (*hint)
-			printf("%s: hint: %s\n", jstr(o, "uri"), hint);
+		if (*msg) {
+			(void)put_safe(stdout, jstr(o, "uri"));
+			fputs(": ", stdout);
+			(void)put_safe(stdout, msg);
+			putchar('\n');
+		}
+		if (*hint) {
+			(void)put_safe(stdout, jstr(o, "uri"));
+			fputs(": hint: ", stdout);
+			(void)put_safe(stdout, hint);
+			putchar('\n');
+		}
 	}
 }
 
@@ -463,9 +490,16 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 		bad |= json_object_set_new(root, "stable_uri", text_or_null(stable));
 		bad |= json_object_set_new(root, "transport",
 		                           json_text(ax_link_scheme(ax_drive_link(d))));
-		bad |= json_object_set_new(root, "vendor_id", hex32(id->vendor_id));
-		bad |= json_object_set_new(root, "product_code", hex32(id->product_code));
-		bad |= json_object_set_new(root, "revision", hex32(id->revision));
+		/* A drive opened with --dict may report no identity: null, as in list. */
+		bad |= json_object_set_new(root, "vendor_id", id->known & AX_SCAN_HAS_VENDOR
+		                                                      ? hex32(id->vendor_id)
+		                                                      : json_null());
+		bad |= json_object_set_new(root, "product_code",
+		                           id->known & AX_SCAN_HAS_PRODUCT ? hex32(id->product_code)
+		                                                           : json_null());
+		bad |= json_object_set_new(root, "revision", id->known & AX_SCAN_HAS_REVISION
+		                                                     ? hex32(id->revision)
+		                                                     : json_null());
 		bad |= json_object_set_new(root, "serial_number",
 		                           id->known & AX_SCAN_HAS_SERIAL ? json_integer(id->serial)
 		                                                          : json_null());
@@ -513,40 +547,58 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 	return bad;
 }
 
+/* "label  text\n" with the text escaped: it is the drive's, or a file's. */
+static void info_line(const char *label, const char *text)
+{
+	printf("%-15s", label);
+	(void)put_safe(stdout, text);
+	putchar('\n');
+}
+
+/* An identity field: hex, or "-" when the drive did not report it. */
+static void id_line(const char *label, uint32_t known, uint32_t value)
+{
+	char num[16];
+
+	(void)snprintf(num, sizeof(num), "0x%08X", (unsigned)value);
+	info_line(label, known ? num : "-");
+}
+
 static void info_text(ax_drive *d, const char *stable, const struct axis_state *ax, unsigned n_axes)
 {
 	const ax_identity *id = ax_drive_identity(d);
 	const ax_dict *dict = ax_drive_dict(d);
+	char num[32];
 
-	printf("uri:           %s\n", ax_drive_uri(d));
-	printf("stable uri:    %s\n", or_dash(stable));
-	printf("vendor:        0x%08X\n", (unsigned)id->vendor_id);
-	printf("product code:  0x%08X\n", (unsigned)id->product_code);
-	printf("revision:      0x%08X\n", (unsigned)id->revision);
-	if (id->known & AX_SCAN_HAS_SERIAL)
-		printf("serial number: %u\n", (unsigned)id->serial);
-	else
-		printf("serial number: -\n");
-	printf("firmware:      %s\n",
-	       or_dash(id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version : ""));
-	printf("model:         %s\n", dict ? or_dash(ax_dict_identity_get(dict)->name) : "-");
-	printf("dictionary:    %s\n", dict ? or_dash(ax_dict_source(dict)) : "-");
-	printf("match:         %s (%s)\n", ax_match_name(ax_drive_match(d)),
-	       ax_drive_match_reason(d));
+	info_line("uri:", ax_drive_uri(d));
+	info_line("stable uri:", or_dash(stable));
+	id_line("vendor:", id->known & AX_SCAN_HAS_VENDOR, id->vendor_id);
+	id_line("product code:", id->known & AX_SCAN_HAS_PRODUCT, id->product_code);
+	id_line("revision:", id->known & AX_SCAN_HAS_REVISION, id->revision);
+	(void)snprintf(num, sizeof(num), "%u", (unsigned)id->serial);
+	info_line("serial number:", id->known & AX_SCAN_HAS_SERIAL ? num : "-");
+	info_line("firmware:", or_dash(id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version : ""));
+	info_line("model:", dict ? or_dash(ax_dict_identity_get(dict)->name) : "-");
+	info_line("dictionary:", dict ? or_dash(ax_dict_source(dict)) : "-");
+	printf("%-15s%s (", "match:", ax_match_name(ax_drive_match(d)));
+	(void)put_safe(stdout, ax_drive_match_reason(d));
+	printf(")\n");
 	printf("axes:          %u\n", n_axes);
 	for (unsigned i = 0; i < n_axes; i++) {
-		if (!ax[i].have)
-			printf("axis %-2u        unknown (%s)\n", ax[i].axis, ax[i].error);
-		else
+		if (!ax[i].have) {
+			printf("axis %-2u        unknown (", ax[i].axis);
+			(void)put_safe(stdout, ax[i].error);
+			printf(")\n");
+		} else {
 			printf("axis %-2u        %s (status word 0x%04X)\n", ax[i].axis,
 			       ax[i].state ? ax[i].state : "no CiA 402 state",
 			       (unsigned)ax[i].word);
+		}
 	}
 }
 
 static int cmd_info(struct cli *cli)
 {
-	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
 	struct axis_state *axes = NULL;
 	const ax_identity *id;
 	ax_drive *d = NULL;
@@ -558,12 +610,9 @@ static int cmd_info(struct cli *cli)
 	rc = open_ctx(cli, &ctx);
 	if (rc != 0)
 		return rc;
-	dopts.timeout_ms = cli->timeout_ms;
-	dopts.dictionary = cli->dict_path;
-	if (ax_drive_open(&d, ctx, cli->pos[0], &dopts) < 0) {
-		rc = fail_last();
+	rc = open_drive(cli, ctx, cli->pos[0], &d);
+	if (rc != 0)
 		goto out;
-	}
 	id = ax_drive_identity(d);
 	if (id->known & AX_SCAN_HAS_SERIAL)
 		(void)ax_discover_stable_uri(stable, sizeof(stable), id->vendor_id,
@@ -616,6 +665,7 @@ static int watch_event(int event, const ax_discover_result *r, void *userdata)
 	const char *name = ax_monitor_event_name(event);
 
 	if (w->cli->json) {
+		size_t flags = json_out_flags(JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_t *o = result_json(r);
 
 		if (!o || json_object_set_new(o, "event", json_string(name)) != 0) {
@@ -624,7 +674,7 @@ static int watch_event(int event, const ax_discover_result *r, void *userdata)
 			return -1;
 		}
 		/* One object per line: a stream a script reads as it comes. */
-		if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
+		if (json_dumpf(o, stdout, flags) != 0) {
 			json_decref(o);
 			w->failed = 1;
 			return -1;
@@ -636,8 +686,13 @@ static int watch_event(int event, const ax_discover_result *r, void *userdata)
 
 		if (r->known & AX_SCAN_HAS_SERIAL)
 			(void)snprintf(serial, sizeof(serial), "%u", (unsigned)r->serial);
-		printf("%-7s  %s  %s  serial %s  firmware %s  match %s  access %s\n", name, r->uri,
-		       or_dash(r->model), serial, or_dash(r->sw_version),
+		printf("%-7s  ", name);
+		(void)put_safe(stdout, r->uri);
+		fputs("  ", stdout);
+		(void)put_safe(stdout, or_dash(r->model));
+		printf("  serial %s  firmware ", serial);
+		(void)put_safe(stdout, or_dash(r->sw_version));
+		printf("  match %s  access %s\n",
 		       ax_match_name(r->match) ? ax_match_name(r->match) : "none",
 		       ax_access_state_name(r->access) ? ax_access_state_name(r->access) : "error");
 	}

@@ -221,7 +221,6 @@ static int monitor_summary(const struct cli *cli, struct monitor *m, char *const
 
 static int cmd_monitor(struct cli *cli)
 {
-	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
 	char *const *names = &cli->pos[1];
 	struct monitor *m = NULL;
 	ax_poller_stats st = AX_POLLER_STATS_INIT;
@@ -249,11 +248,11 @@ static int cmd_monitor(struct cli *cli)
 	rc = open_ctx(cli, &ctx);
 	if (rc != 0)
 		goto out;
+	rc = open_drive(cli, ctx, cli->pos[0], &drive);
+	if (rc != 0)
+		goto out;
 	rc = EXIT_FAILURE;
-	dopts.timeout_ms = cli->timeout_ms;
-	dopts.dictionary = cli->dict_path;
-	if (ax_drive_open(&drive, ctx, cli->pos[0], &dopts) < 0 ||
-	    ax_poller_new(&m->poller, period_us, capacity) < 0) {
+	if (ax_poller_new(&m->poller, period_us, capacity) < 0) {
 		rc = fail_last();
 		goto out;
 	}

@@ -182,7 +182,6 @@ static void session_close(struct session *s)
 /* Open the drive at the first positional argument and its axis --axis, in --units. */
 static int session_open(struct cli *cli, struct session *s)
 {
-	ax_drive_options dopts = AX_DRIVE_OPTIONS_INIT;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -192,10 +191,12 @@ static int session_open(struct cli *cli, struct session *s)
 	rc = open_ctx(cli, &s->ctx);
 	if (rc != 0)
 		return rc;
-	dopts.timeout_ms = cli->timeout_ms;
-	dopts.dictionary = cli->dict_path;
-	if (ax_drive_open(&s->drive, s->ctx, cli->pos[0], &dopts) < 0 ||
-	    ax_axis_open(&s->axis, s->drive, mo.axis, NULL) < 0 ||
+	rc = open_drive(cli, s->ctx, cli->pos[0], &s->drive);
+	if (rc != 0) {
+		session_close(s);
+		return rc;
+	}
+	if (ax_axis_open(&s->axis, s->drive, mo.axis, NULL) < 0 ||
 	    ax_axis_set_units(s->axis, mo.unit, mo.feed) < 0) {
 		rc = fail_last();
 		session_close(s);

@@ -16,6 +16,7 @@
 #include "axlink/mcb.h"
 #include "axlink/link.h"
 #include "axlink/scan.h"
+#include "axlink/cancel.h"
 #include "axlink/dict.h"
 #include "axlink/db.h"
 #include "axlink/drive.h"

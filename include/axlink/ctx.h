@@ -17,6 +17,18 @@
  * then the plugin folder beside the library itself (found with dladdr(), so
  * an installed tree or a wheel can move), which is also where a build tree
  * keeps its plugins. Within one folder files load in name order.
+ *
+ * Trust: a folder anyone may write to (mode o+w, sticky or not) or owned by
+ * another user, and a plugin file writable by group or others or owned by
+ * another user, are not loaded ("untrusted" in the report, with the chmod
+ * or chown that fixes it); "another user" is neither root nor the
+ * effective uid. Only regular files are opened (a FIFO would block). A
+ * descriptor whose strings, options or ops lie outside the plugin's own
+ * loaded image is refused as "invalid".
+ *
+ * Log callbacks never run with the context's lock held: lines logged while
+ * plugins load are emitted when loading is done, so a callback may call any
+ * ax_ctx_* function.
  * @{
  */
 
@@ -54,8 +66,19 @@ typedef enum ax_plugin_status {
 	AX_PLUGIN_NO_ENTRY = 2,     /**< no entry symbol in the file */
 	AX_PLUGIN_DLOPEN_ERROR = 3, /**< dlopen() failed (not a shared object, missing library...) */
 	AX_PLUGIN_SHADOWED = 4,     /**< an earlier plugin already serves the scheme */
-	AX_PLUGIN_INVALID = 5,      /**< descriptor missing or malformed */
+	AX_PLUGIN_INVALID = 5,      /**< descriptor missing, malformed or pointing outside the
+				     plugin; or the file is not a regular file */
+	AX_PLUGIN_UNTRUSTED = 6,    /**< file or folder writable by others, or owned by another
+				     user (not root, not the effective uid) */
 } ax_plugin_status;
+
+/**
+ * ax_plugin_record.flags: a loaded plugin serves a scheme that a plugin
+ * beside the library (a built-in transport) also serves, so it replaces
+ * the built-in one. Loaded, but worth a warning: the message says which.
+ * @since 0.1
+ */
+#define AX_PLUGIN_FLAG_OVERRIDES_BUILTIN 0x1u
 
 /**
  * One row of the load report. Strings are borrowed for the context's life.
@@ -72,12 +95,13 @@ typedef struct ax_plugin_record {
 	unsigned int abi_major; /**< ABI the plugin was built for (0 when unknown) */
 	unsigned int abi_minor;
 	int status;            /**< an ax_plugin_status */
-	const char *message;   /**< why, in one line ("" when loaded) */
+	const char *message;   /**< why, in one line ("" when loaded without a warning) */
+	unsigned int flags;    /**< AX_PLUGIN_FLAG_* warnings about a row */
 } ax_plugin_record;
 
 /** Initialiser of an ax_plugin_record to fill: sets `size`. @since 0.2 */
 #define AX_PLUGIN_RECORD_INIT { sizeof(ax_plugin_record), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
-				NULL }
+				NULL, 0 }
 
 /**
  * Create a context and load the transport plugins.
@@ -125,7 +149,8 @@ AX_API int ax_ctx_add_plugin_dir(ax_ctx *ctx, const char *dir);
  * Thread safety: safe.
  * @return 0 when loaded, or the negative code matching its report status
  *         (AX_EABI, AX_ENOTFOUND for no entry symbol, AX_EIO for dlopen,
- *         AX_EBUSY when shadowed, AX_EINVAL for a bad descriptor).
+ *         AX_EBUSY when shadowed, AX_EINVAL for a bad descriptor or a file
+ *         that is not a regular file, AX_EACCESS when untrusted).
  * @since 0.1
  */
 AX_API int ax_ctx_load_plugin(ax_ctx *ctx, const char *path);
@@ -151,7 +176,7 @@ AX_API int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out
 
 /**
  * Name of a plugin status ("loaded", "refused-abi", "no-entry-symbol",
- * "dlopen-error", "shadowed", "invalid"), or NULL.
+ * "dlopen-error", "shadowed", "invalid", "untrusted"), or NULL.
  * Thread safety: safe.
  * @since 0.1
  */

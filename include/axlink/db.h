@@ -128,8 +128,10 @@ AX_API const char *ax_db_path(const ax_db *db);
  * Ownership: *report_out (may be NULL) is freed with ax_db_import_report_free().
  * Thread safety: safe.
  * @return the number of models in the file (> 0), or what
- *         ax_dict_load_file() returns, AX_EACCESS (read-only database), or
- *         another negative ax_error_code.
+ *         ax_dict_load_file() returns, AX_EFORMAT of AX_ERRCLASS_DICT (a
+ *         model of the file has no register left to import: the database
+ *         is left as it was; until 0.2 AX_EPROTO),
+ *         AX_EACCESS (read-only database), or another negative ax_error_code.
  * @since 0.1
  */
 AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx,

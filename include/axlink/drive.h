@@ -31,6 +31,16 @@ typedef struct ax_drive ax_drive;
 #define AX_DRIVE_STRICT 0x1u
 /** Do not look for a dictionary: registers are then reachable by address only. */
 #define AX_DRIVE_NO_DICT 0x2u
+/**
+ * With a dictionary file (ax_drive_options.dictionary): a drive that does not
+ * report its identity — it refuses the identity registers, does not answer
+ * them, or its transport has none — still opens with that file.
+ * ax_drive_identity()->known is then 0, the file is used without the
+ * identity check, and ax_drive_match_reason() says why. Without a file the
+ * identity is what finds the dictionary, so it stays required.
+ * @since 0.1
+ */
+#define AX_DRIVE_IDENTITY_OPTIONAL 0x4u
 
 #define AX_DRIVE_OPTIONS_VERSION 1
 
@@ -52,7 +62,8 @@ typedef struct ax_drive_options {
  * and ax_drive_match() AX_MATCH_NONE). With a file, the dictionary of the
  * file that speaks the link's address space is used; an identity that
  * differs from the file's is logged as a warning naming both, or fails with
- * AX_ETYPE under AX_DRIVE_STRICT.
+ * AX_ETYPE under AX_DRIVE_STRICT. With a file and AX_DRIVE_IDENTITY_OPTIONAL,
+ * a drive that does not report its identity opens too.
  *
  * @p uri may also be a stable identity URI (`axlink://VENDOR/PRODUCT/SERIAL`,
  * see axlink/discover.h): ax_discover_locate() finds where the drive is now
@@ -119,8 +130,12 @@ AX_API int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, doubl
 /**
  * Write a number to register @p id, converted to the register's type:
  * integers must fit (AX_ERANGE otherwise); a float register takes the value
- * rounded to float; an integer register refuses a non-integral double.
- * Range and access rules as ax_link_write_reg().
+ * rounded to float by ax_value_from_f64(), which refuses NaN, infinity and
+ * values a float would lose (beyond ±3.4e38, or nonzero but stored as 0);
+ * an integer register refuses a non-integral double.
+ * Range and access rules as ax_link_write_reg(). To write a NaN or an
+ * infinity on purpose: ax_value_from_f64() and ax_link_write_reg_flags(),
+ * both with AX_VALUE_ALLOW_NONFINITE.
  * Thread safety: safe.
  * @since 0.1
  */

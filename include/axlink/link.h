@@ -168,18 +168,34 @@ AX_API int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t 
 /**
  * Write register @p reg of a dictionary. The value must have the register's
  * size (any length up to its capacity for str and bytes), lie in its range
- * when the dictionary gives one, and the register must be writable.
+ * when the dictionary gives one, and the register must be writable. A float
+ * register refuses NaN and infinity, with or without a range
+ * (ax_link_write_reg_flags() with AX_VALUE_ALLOW_NONFINITE writes them).
  * @return 0, AX_EACCESS (read-only), AX_ETYPE (wrong size), AX_ERANGE (out
- *         of the dictionary's range, message names both bounds), or what
- *         ax_link_write() returns.
+ *         of the dictionary's range, message names both bounds; or a float
+ *         that is not finite), or what ax_link_write() returns.
  * Thread safety: safe.
  * @since 0.1
  */
 AX_API int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t len);
 
+/**
+ * ax_link_write_reg() with @p flags: 0, or AX_VALUE_ALLOW_NONFINITE to let
+ * a NaN or infinity through to a float register (axlink/value.h). The
+ * dictionary's range still applies: NaN lies in no range, infinity in no
+ * finite one.
+ * @return as ax_link_write_reg(); AX_EINVAL for an unknown flag.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AX_API int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, size_t len,
+				   unsigned int flags);
+
 /** @name Typed access
  * Read or write one register as a C type. Out params are written only on
- * success. Return codes as ax_link_read() / ax_link_write().
+ * success. Return codes as ax_link_read() / ax_link_write();
+ * ax_link_write_float() also refuses NaN and infinity with AX_ERANGE (to
+ * write one on purpose, give ax_link_write() its bytes).
  * Thread safety: safe.
  * @since 0.1
  * @{

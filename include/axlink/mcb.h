@@ -20,6 +20,7 @@
  */
 
 #include "axlink/common.h"
+#include "axlink/scan.h"
 
 AX_BEGIN_DECLS
 
@@ -163,6 +164,45 @@ AX_API int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsig
  * @since 0.1
  */
 AX_API const char *ax_mcb_cmd_name(int command);
+
+/* ---- identity ------------------------------------------------------------------ */
+
+/**
+ * @name Identity registers
+ * Every MCB drive identifies itself in these registers of subnode 0. A
+ * probe for a drive reads the product code first: any reply, an error
+ * reply included, comes from an MCB drive. The software version is text.
+ * @{
+ */
+#define AX_MCB_REG_VENDOR_ID 0x6E0u    /**< u32 */
+#define AX_MCB_REG_PRODUCT_CODE 0x6E1u /**< u32; the probe register */
+#define AX_MCB_REG_REVISION 0x6E2u     /**< u32 */
+#define AX_MCB_REG_SW_VERSION 0x6E4u   /**< str */
+#define AX_MCB_REG_SERIAL 0x6E6u       /**< u32 */
+/** @} */
+
+/**
+ * Take the value an identity register answered with into a scan record.
+ *
+ * @p address is one of the AX_MCB_REG_* identity registers. A u32 register
+ * fills its field of @p r (vendor_id, product_code, revision, serial); the
+ * software version is cleaned into @p sw (up to the first NUL, control
+ * characters and invalid UTF-8 replaced by '?', cut on a character
+ * boundary to @p sw_cap - 1 bytes) and @p r->sw_version points at it. The
+ * matching AX_SCAN_HAS_* bit is set in r->known.
+ *
+ * @param r        the record to fill (its other fields are untouched)
+ * @param sw       storage for the version text; may be NULL if @p sw_cap is 0
+ * @param address  the register the value came from
+ * @param value    the reply's value bytes (ax_mcb_reply_value())
+ * @return 0; AX_EPROTO when a u32 register's value is not 4 bytes (the
+ *         field stays unknown); AX_EINVAL for an address that is no
+ *         identity register.
+ * Thread safety: safe.
+ * @since 0.2 (plugins: host->mcb_identity_take, ABI 1.3)
+ */
+AX_API int ax_mcb_identity_take(ax_scan_result *r, char *sw, size_t sw_cap, unsigned address,
+				const void *value, size_t len);
 
 AX_END_DECLS
 

@@ -505,8 +505,10 @@ AX_API int ax_axis_move(ax_axis *axis, double position, const ax_move_options *o
 AX_API int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options *opts);
 
 /**
- * Called after each status word read while waiting; return < 0 to stop
- * waiting (that value is returned). Runs on the calling thread.
+ * Called after each status word read while waiting, the last one (which
+ * says target reached) included, so a sample taken there is the final
+ * one; return < 0 to stop waiting (that value is returned). Runs on the
+ * calling thread.
  */
 typedef int (*ax_axis_wait_cb)(ax_axis *axis, uint16_t statusword, void *userdata);
 

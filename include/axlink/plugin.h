@@ -116,6 +116,10 @@
  *   host->monitor_emit, host->monitor_stopped; AX_TRANSPORT_CAP_MONITOR,
  *   AX_PLUGIN_MONITOR_*. A 1.2 plugin that also runs on 1.1 cores checks
  *   host->size before using them (a 1.1 core never calls ops->monitor).
+ * - 1.3 — ax_scan_result.os_port: the OS port a result is, as data, so
+ *   discovery no longer reads it out of the human-readable detail;
+ *   host->mcb_identity_take, so every MCB transport reads a drive's
+ *   identity registers (AX_MCB_REG_*, axlink/mcb.h) the same way.
  * @{
  */
 
@@ -129,7 +133,7 @@
 AX_BEGIN_DECLS
 
 #define AX_PLUGIN_ABI_MAJOR 1
-#define AX_PLUGIN_ABI_MINOR 2
+#define AX_PLUGIN_ABI_MINOR 3
 
 /** Name of the exported entry function. */
 #define AX_PLUGIN_ENTRY_NAME "axlink_transport_entry"
@@ -315,6 +319,15 @@ struct ax_host {
 	 * stopped it). Cheap: poll it at least every 100 ms while waiting.
 	 */
 	int (*monitor_stopped)(const ax_host *host, void *sink);
+
+	/* ABI 1.3 */
+	/**
+	 * Take an identity register's reply value into a scan record
+	 * (axlink/mcb.h: ax_mcb_identity_take()): the field, its AX_SCAN_HAS_*
+	 * bit, and the software version cleaned into @p sw.
+	 */
+	int (*mcb_identity_take)(ax_scan_result *r, char *sw, size_t sw_cap, unsigned address,
+				 const void *value, size_t len);
 };
 
 /**

@@ -52,6 +52,14 @@ typedef struct ax_scan_result {
 	uint32_t revision;
 	uint32_t serial;
 	const char *sw_version; /**< "" when unknown */
+	/**
+	 * The operating-system port this endpoint is, when another transport
+	 * can reach the same drive through it: a USB drive whose kernel tty
+	 * driver is bound names "/dev/ttyACM0", and the serial transport names
+	 * the port it probed. Discovery lists a drive seen on one port once.
+	 * "" when none. @since plugin ABI 1.3 (older producers: "").
+	 */
+	const char *os_port;
 } ax_scan_result;
 
 /**

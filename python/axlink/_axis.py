@@ -97,15 +97,17 @@ class Axis:
         """Read a register of this axis by name or :class:`Register`."""
         return self.drive.read(register, self.subnode)
 
-    def write(self, register: RegisterLike, value: Any) -> None:
+    def write(self, register: RegisterLike, value: Any, *, allow_nonfinite: bool = False) -> None:
         """Write a register of this axis by name or :class:`Register`."""
-        self.drive.write(register, value, self.subnode)
+        self.drive.write(register, value, self.subnode, allow_nonfinite=allow_nonfinite)
 
     def read_raw(self, address: int, dtype: Union[str, int]) -> _values.Value:
         return self.drive.read_raw(address, dtype, self.subnode)
 
-    def write_raw(self, address: int, dtype: Union[str, int], value: Any) -> None:
-        self.drive.write_raw(address, dtype, value, self.subnode)
+    def write_raw(self, address: int, dtype: Union[str, int], value: Any, *,
+                  allow_nonfinite: bool = False) -> None:
+        self.drive.write_raw(address, dtype, value, self.subnode,
+                             allow_nonfinite=allow_nonfinite)
 
     def __repr__(self) -> str:
         return f"<axlink.Axis {self.subnode} of {self.drive.uri}>"

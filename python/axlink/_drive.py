@@ -245,15 +245,22 @@ class Drive:
             raise last_error(rc, drive_text=self._drive_text)
         return _values.decode(dtype, buf, int(n[0]))
 
-    def write(self, register: RegisterLike, value: Any, subnode: Optional[int] = None) -> None:
+    def write(self, register: RegisterLike, value: Any, subnode: Optional[int] = None, *,
+              allow_nonfinite: bool = False) -> None:
         """Write a register by name or :class:`Register`. The value must suit
         the dtype (an enum label is taken for an enumerated integer register);
-        the dictionary's range and access rules apply."""
+        the dictionary's range and access rules apply.
+
+        A float register refuses (:class:`RangeError`) what it would not
+        keep: NaN and infinity, unless @allow_nonfinite is true; a value
+        beyond 32-bit float, or a nonzero one that would be stored as 0,
+        always."""
         reg = self.find(register, subnode)
+        flags = _values.ALLOW_NONFINITE if allow_nonfinite else 0
         data = _values.encode(reg.dtype_code, value, f"register '{reg.id}'",
-                              reg.enum_value if reg.enums else None)
+                              reg.enum_value if reg.enums else None, flags)
         link = self._handles()[1]
-        rc = lib.ax_link_write_reg(link, reg._p, ffi.from_buffer(data), len(data))
+        rc = lib.ax_link_write_reg_flags(link, reg._p, ffi.from_buffer(data), len(data), flags)
         if rc < 0:
             raise last_error(rc, drive_text=self._drive_text)
 
@@ -273,12 +280,14 @@ class Drive:
         return _values.decode(code, buf, int(n[0]))
 
     def write_raw(self, address: int, dtype: Union[str, int], value: Any,
-                  subnode: int = 1) -> None:
-        """Write @value as @dtype to register @address of @subnode, without the dictionary."""
+                  subnode: int = 1, *, allow_nonfinite: bool = False) -> None:
+        """Write @value as @dtype to register @address of @subnode, without the
+        dictionary; a float as :meth:`write` takes it."""
         code = _values.parse_dtype(dtype)
         _check_u32("address", address)
         _check_u32("subnode", subnode)
-        data = _values.encode(code, value, f"register {address:#x}")
+        data = _values.encode(code, value, f"register {address:#x}",
+                              flags=_values.ALLOW_NONFINITE if allow_nonfinite else 0)
         link = self._handles()[1]
         rc = lib.ax_link_write(link, subnode, address, ffi.from_buffer(data), len(data))
         if rc < 0:
@@ -313,7 +322,10 @@ def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[floa
 
     Args:
         dictionary: an XDF file to use; None finds the dictionary in the
-            device databases from the identity the drive reports.
+            device databases from the identity the drive reports. With a
+            file, a drive that does not report its identity (it refuses or
+            ignores the identity registers) still opens, unless @strict;
+            its identity then reads as zeros and info.match_reason says so.
         timeout: request timeout in seconds (None: the transport's default).
         context: the library context (None: the default one).
         strict: with @dictionary, fail (TypeMismatchError) when the drive's
@@ -333,6 +345,10 @@ def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[floa
         flags |= lib.AX_DRIVE_STRICT
     if not find_dictionary:
         flags |= lib.AX_DRIVE_NO_DICT
+    if dictionary is not None and not strict:
+        # The policy of the axlink command too: the named file vouches for a
+        # drive that does not report its identity.
+        flags |= lib.AX_DRIVE_IDENTITY_OPTIONAL
     opts.flags = flags
     opts.timeout_ms = _timeout_ms(timeout)
     dict_path = None

@@ -24,6 +24,8 @@ class ScanResult:
         hint: how to fix it ("" when none).
         vendor_id, product_code, revision, serial, sw_version: the identity
             fields the drive reported, None for those it did not.
+        os_port: the operating-system port this endpoint is ("/dev/ttyACM0"
+            for a USB drive whose tty driver is bound), "" when none.
     """
 
     uri: str
@@ -36,6 +38,7 @@ class ScanResult:
     revision: Optional[int]
     serial: Optional[int]
     sw_version: Optional[str]
+    os_port: str = ""
 
     @property
     def ok(self) -> bool:
@@ -57,7 +60,8 @@ def _result(r: Any) -> ScanResult:
         product_code=field(lib.AX_SCAN_HAS_PRODUCT, r.product_code),
         revision=field(lib.AX_SCAN_HAS_REVISION, r.revision),
         serial=field(lib.AX_SCAN_HAS_SERIAL, r.serial),
-        sw_version=text(r.sw_version) if known & lib.AX_SCAN_HAS_SW_VERSION else None)
+        sw_version=text(r.sw_version) if known & lib.AX_SCAN_HAS_SW_VERSION else None,
+        os_port=text(r.os_port))
 
 
 class _Sink:

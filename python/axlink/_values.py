@@ -11,7 +11,7 @@ import struct
 from typing import Any, Callable, Dict, Tuple, Union
 
 from ._native import cstr, ffi, lib, text
-from .errors import RangeError, TypeMismatchError
+from .errors import RangeError, TypeMismatchError, class_for
 
 Value = Union[int, float, bool, str, bytes]
 
@@ -113,13 +113,34 @@ def int_range(dtype: int) -> Tuple[int, int]:
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
+ALLOW_NONFINITE = int(lib.AX_VALUE_ALLOW_NONFINITE)
+
+
+def _float_bytes(number: float, flags: int, what: str) -> bytes:
+    """The library's float rule (ax_value_from_f64): NaN and infinity only
+    with ALLOW_NONFINITE; a value beyond float or one stored as 0 never."""
+    buf = ffi.new("uint8_t[8]")
+    n = ffi.new("size_t *")
+    rc = lib.ax_value_from_f64(FLOAT, number, flags, buf, 8, n)
+    if rc < 0:
+        message = text(lib.ax_error_last())
+        if not flags & ALLOW_NONFINITE and \
+                lib.ax_value_from_f64(FLOAT, number, ALLOW_NONFINITE, buf, 8, n) == 0:
+            message += "; pass allow_nonfinite=True to write it"
+        raise class_for(rc)(f"{what}: {message}", int(rc))
+    return ffi.buffer(buf, int(n[0]))[:]
+
+
 def encode(dtype: int, value: Any, what: str = "value",
-           enum_value: Callable[[str], int] | None = None) -> bytes:
+           enum_value: Callable[[str], int] | None = None, flags: int = 0) -> bytes:
     """The little-endian bytes of @value as @dtype.
 
     Integers must fit the type (RangeError); an integral float is taken for
     an integer type; @enum_value turns a label into its number for integer
-    registers with enumerations. Other types raise TypeMismatchError."""
+    registers with enumerations. A float follows the library's rule
+    (RangeError for NaN and infinity unless @flags holds ALLOW_NONFINITE,
+    and for values beyond float or that would be stored as 0). Other types
+    raise TypeMismatchError."""
     name = dtype_name(dtype)
     if dtype in INTEGERS:
         if isinstance(value, str) and enum_value is not None:
@@ -142,10 +163,12 @@ def encode(dtype: int, value: Any, what: str = "value",
             raise TypeMismatchError(f"{what}: a float register takes a number, not "
                                     f"{type(value).__name__} {value!r}")
         try:
-            return _F32.pack(float(value))
-        except OverflowError:
-            raise RangeError(f"{what}: {value!r} does not fit a 32-bit float",
+            number = float(value)
+        except OverflowError:  # an int beyond any double
+            raise RangeError(f"{what}: an int of {int(value).bit_length()} bits is beyond a "
+                             f"32-bit float (magnitude up to 3.40282347e+38)",
                              int(lib.AX_ERANGE)) from None
+        return _float_bytes(number, flags, what)
     if dtype == BOOL:
         if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
             return b"\x01" if value else b"\x00"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Opening drives and using their registers, over UDP and in process."""
 import math
+import os
 
 import pytest
 
@@ -77,6 +78,61 @@ def test_drive__refuses_values_that_do_not_fit_before_sending(drive):
         drive.write("DRV_USER_DATA", bytes(513))
 
 
+# A float register keeps what it is given or refuses it: no NaN or infinity unless
+# asked, nothing beyond float, nothing that would be stored as 0; with or without a
+# dictionary range (PROF_QUICK_STOP_DEC has one, CL_VEL_SET_POINT_VALUE none).
+@pytest.mark.parametrize("value,words", [
+    (math.nan, "not finite"), (math.inf, "not finite"), (-math.inf, "not finite"),
+    (1e39, "beyond a 32-bit float"), (-1e39, "beyond a 32-bit float"),
+    pytest.param(10**400, "beyond a 32-bit float", id="10**400"),
+    (1e-50, "stored as 0"), (-1e-50, "stored as 0"),
+])
+def test_drive__float_register_refuses_what_it_would_not_keep(drive, value, words):
+    drive.write("CL_VEL_SET_POINT_VALUE", 2.5)
+    with pytest.raises(axlink.RangeError, match=words) as ei:
+        drive.write("CL_VEL_SET_POINT_VALUE", value)
+    assert ei.value.code == axlink._native.lib.AX_ERANGE
+    assert "CL_VEL_SET_POINT_VALUE" in str(ei.value)
+    with pytest.raises(axlink.RangeError, match=words):
+        drive.write("PROF_QUICK_STOP_DEC", value)
+    with pytest.raises(axlink.RangeError, match=words):
+        drive.write_raw(0x021, "float", value)
+    with pytest.raises(axlink.RangeError, match=words):
+        drive.axes[1].write("CL_VEL_SET_POINT_VALUE", value)
+    assert drive.read("CL_VEL_SET_POINT_VALUE") == 2.5
+
+
+def test_drive__float_register_keeps_a_subnormal(drive):
+    drive.write("CL_VEL_SET_POINT_VALUE", 1e-40)
+    v = drive.read("CL_VEL_SET_POINT_VALUE")
+    assert v != 0 and math.isclose(v, 1e-40, rel_tol=1e-3)
+    drive.write("CL_VEL_SET_POINT_VALUE", 0.0)
+
+
+def test_drive__allow_nonfinite_writes_nan_and_infinity(drive):
+    try:
+        with pytest.raises(axlink.RangeError, match="allow_nonfinite=True"):
+            drive.write("CL_VEL_SET_POINT_VALUE", math.nan)
+        drive.write("CL_VEL_SET_POINT_VALUE", math.nan, allow_nonfinite=True)
+        assert math.isnan(drive.read("CL_VEL_SET_POINT_VALUE"))
+        drive.write("CL_VEL_SET_POINT_VALUE", -math.inf, allow_nonfinite=True)
+        assert drive.read("CL_VEL_SET_POINT_VALUE") == -math.inf
+        drive.write_raw(0x021, "float", math.inf, allow_nonfinite=True)
+        assert drive.read_raw(0x021, "float") == math.inf
+        drive.axes[1].write("CL_VEL_SET_POINT_VALUE", math.nan, allow_nonfinite=True)
+        assert math.isnan(drive.read("CL_VEL_SET_POINT_VALUE"))
+        # The opt-in is for NaN and infinity, not for values lost on the way.
+        with pytest.raises(axlink.RangeError, match="stored as 0"):
+            drive.write("CL_VEL_SET_POINT_VALUE", 1e-50, allow_nonfinite=True)
+        with pytest.raises(axlink.RangeError, match="beyond a 32-bit float"):
+            drive.write("CL_VEL_SET_POINT_VALUE", 1e39, allow_nonfinite=True)
+        # The dictionary's range still applies: infinity lies in no finite range.
+        with pytest.raises(axlink.RangeError, match="range"):
+            drive.write("PROF_QUICK_STOP_DEC", math.inf, allow_nonfinite=True)
+    finally:
+        drive.write("CL_VEL_SET_POINT_VALUE", 0.0)
+
+
 def test_drive__read_and_write_by_register_object(drive):
     reg = drive.dictionary["PROF_MAX_ACC"]
     drive.write(reg, 250.0)
@@ -141,6 +197,26 @@ def test_drive__dictionary_file_named_by_the_caller(sims, devices_dir):
         assert d.info.match == "file"
         assert d.info.dictionary_source.endswith("axs-100.xdf")
         assert d.read("DRV_ID_SERIAL_NUMBER_COCO") == 6003
+
+
+def test_drive__dictionary_file_serves_a_drive_without_identity(devices_dir):
+    """The test transport answers 'object does not exist' for the identity
+    registers: the named file is then what says what the drive is."""
+    plugin_dir = os.environ.get("AXLINK_TEST_PLUGIN_DIR")
+    assert plugin_dir, "AXLINK_TEST_PLUGIN_DIR must be set (ctest sets it)"
+    ctx = axlink.Context(default_paths=False, env_paths=False)
+    ctx.load_plugin(os.path.join(plugin_dir, "axlink-transport-testgood.so"))
+    uri = "testgood:?cells=16"
+    with pytest.raises(axlink.NackError):
+        axlink.open(uri, context=ctx)
+    with pytest.raises(axlink.NackError):
+        axlink.open(uri, dictionary=devices_dir / "axs-100.xdf", context=ctx, strict=True)
+    with axlink.open(uri, dictionary=devices_dir / "axs-100.xdf", context=ctx) as d:
+        assert d.info.match == "file" and "no identity" in d.info.match_reason
+        assert d.info.identity.product_code == 0 and d.info.identity.serial is None
+        # DRV_DIAG_ERROR_LAST: subnode 1, 0x00F, s32, one of the transport's cells.
+        d.write_raw(0x00F, "s32", -77)
+        assert d.read("DRV_DIAG_ERROR_LAST") == -77
 
 
 def test_drive__timeout_property(drive):

@@ -18,6 +18,7 @@ def test_scan__lists_the_drives_that_answer(sims):
     assert first.uri == f"eth://{FAST[0]}:1061"
     assert (first.vendor_id, first.product_code, first.revision) == (VENDOR, *AXS100)
     assert first.sw_version.startswith("axs-100")
+    assert first.os_port == ""  # a UDP endpoint is no OS port
     with axlink.open(first.uri) as d:  # the URI reopens the drive
         assert d.info.identity.serial == 6001
 

@@ -8,11 +8,12 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
-# Identity of the simulated drives (src/sim/simdrive.h, src/sim/simdrive.c).
+# Identity of the simulated drives (tools/sim/drive/simdrive.h, tools/sim/drive/simdrive.c).
 VENDOR_ID = 0x0000A71C            # SIMDRIVE_VENDOR_ID
 AXS100_PRODUCT_CODE = 0x00010064  # model axs-100, the virtual transport's default
 
@@ -33,7 +34,8 @@ def header_plugin_abi():
     return f"{major.group(1)}.{minor.group(1)}"
 
 
-PLUGIN_KEYS = {"path", "scheme", "name", "version", "abi", "status", "message"}
+PLUGIN_KEYS = {"path", "scheme", "name", "version", "abi", "status", "message", "warnings"}
+PLUGIN_TEXT_KEYS = PLUGIN_KEYS - {"warnings"}
 VALUE_KEYS = ["uri", "subnode", "address", "type", "value"]
 
 
@@ -68,7 +70,8 @@ def test_plugins_json_has_loaded_virtual_row_with_all_keys(axlink):
     assert isinstance(rows, list) and rows, r
     for row in rows:
         assert set(row) == PLUGIN_KEYS, row
-        assert all(isinstance(row[k], str) for k in PLUGIN_KEYS), row
+        assert all(isinstance(row[k], str) for k in PLUGIN_TEXT_KEYS), row
+        assert row["warnings"] == [], row
         assert re.fullmatch(r"\d+\.\d+", row["abi"]), row
     v = virtual_row(rows)
     assert os.path.basename(v["path"]) == "axlink-transport-virtual.so", v
@@ -122,6 +125,70 @@ def test_plugins_reports_refused_files(axlink):
     assert t.code == 0, t
     line = [ln for ln in t.out.splitlines() if ln.endswith(major["message"])]
     assert len(line) == 1 and line[0].split()[0] == "refused-abi", t
+
+
+def test_plugins_override_of_builtin_is_a_warning(axlink):
+    """A --plugin-dir plugin replacing a built-in transport loads, flagged in text and JSON."""
+    folder = os.path.join(os.environ["AXLINK_TEST_PLUGIN_DIR"], "override")
+    mine = os.path.join(folder, "axlink-transport-ovvirtual.so")
+    r = axlink("plugins", "--json", "--plugin-dir", folder)
+    assert r.code == 0, r
+    rows = r.json()
+    row = virtual_row(rows)
+    assert row["path"] == mine, rows
+    assert row["warnings"] == ["overrides-builtin"], row
+    assert "overrides the built-in 'virtual'" in row["message"], row
+    assert "warn" in r.err and "overrides the built-in" in r.err, r
+    assert all(x["warnings"] == [] for x in rows if x is not row), rows
+    t = axlink("plugins", "--plugin-dir", folder)
+    assert t.code == 0, t
+    line = [ln for ln in t.out.splitlines() if ln.split()[3] == mine]
+    assert len(line) == 1, t
+    assert line[0].split()[0] == "loaded" and "warning: overrides the built-in" in line[0], t
+
+
+def test_plugins_untrusted_and_fifo_listed_without_hanging(axlink, tmp_path):
+    """A FIFO named like a plugin and a group-writable plugin: listed, never opened."""
+    folder = tmp_path / "plugins"
+    folder.mkdir(mode=0o755)
+    os.mkfifo(folder / "axlink-transport-x.so")
+    good = os.path.join(os.environ["AXLINK_TEST_PLUGIN_DIR"], "axlink-transport-testgood.so")
+    copy = folder / "axlink-transport-testgood.so"
+    shutil.copy(good, copy)
+    os.chmod(copy, 0o664)
+    r = axlink("plugins", "--json", "--plugin-dir", folder)  # times out if it blocks
+    assert r.code == 0, r
+    rows = {os.path.basename(x["path"]): x for x in r.json()}
+    fifo = rows["axlink-transport-x.so"]
+    assert fifo["status"] == "invalid" and "not a regular file" in fifo["message"], fifo
+    mine = rows["axlink-transport-testgood.so"]
+    assert mine["status"] == "untrusted", mine
+    assert f"chmod go-w {copy}" in mine["message"], mine
+    os.chmod(copy, 0o644)
+    os.chmod(folder, 0o1777)
+    r = axlink("plugins", "--json", "--plugin-dir", folder)
+    assert r.code == 0, r
+    rows = {os.path.basename(x["path"]): x for x in r.json()}
+    assert rows["axlink-transport-testgood.so"]["status"] == "untrusted", rows
+    assert f"chmod o-w {folder}" in rows["axlink-transport-testgood.so"]["message"], rows
+    os.chmod(folder, 0o755)
+
+
+def test_db_import_fifo_is_refused(axlink, tmp_path):
+    """A FIFO given as a dictionary or a database fails at once (before: hung forever)."""
+    fifo = tmp_path / "drive.xdf"
+    os.mkfifo(fifo)
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", fifo, "--db", db)  # times out if it blocks
+    assert r.code == 1, r
+    assert f"'{fifo}' is not a regular file" in r.err, r
+    dbfifo = tmp_path / "fifo.db"
+    os.mkfifo(dbfifo)
+    r = axlink("db", "list", "--db", dbfifo)
+    assert r.code == 1, r
+    assert "not a regular file" in r.err and str(dbfifo) in r.err, r
+    r = axlink("read", "virtual:", "DRV_OP_CMD", "--dict", fifo)
+    assert_failure(r, f"'{fifo}' is not a regular file")
 
 
 def test_plugin_dir_missing_is_an_error(axlink, tmp_path):
@@ -255,6 +322,57 @@ def test_write_float_is_json_real(axlink):
     assert r.code == 0, r
     value = r.json()["value"]
     assert isinstance(value, float) and value == 1.5, r
+
+
+# A float register gets no NaN or infinity unless asked, and no value it would lose
+# (beyond float, or nonzero yet stored as 0), with or without a dictionary range.
+@pytest.mark.parametrize("args,words", [
+    (["0x021:float", "nan"], ["'nan'", "not finite", "--allow-nonfinite"]),
+    (["0x021:float", "inf"], ["'inf'", "not finite", "--allow-nonfinite"]),
+    (["0x021:float", "--", "-inf"], ["'-inf'", "not finite", "--allow-nonfinite"]),
+    (["CL_VEL_SET_POINT_VALUE", "nan"], ["'nan'", "not finite", "CL_VEL_SET_POINT_VALUE",
+                                         "--allow-nonfinite"]),
+    (["PROF_QUICK_STOP_DEC", "nan"], ["'nan'", "not finite", "PROF_QUICK_STOP_DEC"]),
+    (["CL_VEL_SET_POINT_VALUE", "1e39"], ["'1e39'", "3.40282347e+38"]),
+    (["CL_VEL_SET_POINT_VALUE", "1e-50"], ["'1e-50'", "stored as 0"]),
+    (["0x021:float", "1e-50", "--allow-nonfinite"], ["'1e-50'", "stored as 0"]),
+    (["0x021:float", "1e39", "--allow-nonfinite"], ["'1e39'", "3.40282347e+38"]),
+])
+def test_write_float_refuses_values_it_would_not_keep(axlink, args, words):
+    r = axlink("write", "virtual:", "--json", *args)
+    assert_usage_error(r, *words)
+    if "--allow-nonfinite" in args:
+        assert "--allow-nonfinite writes it" not in r.err, r
+
+
+def test_write_float_keeps_a_subnormal(axlink):
+    r = axlink("write", "virtual:", "0x021:float", "1e-40", "--json")
+    assert r.code == 0, r
+    assert r.json()["value"] == pytest.approx(1e-40, rel=1e-3), r
+
+
+def test_write_allow_nonfinite_writes_and_reads_back(axlink, sim_drives):
+    uri = sim_drives[1]
+    try:
+        for value in ("nan", "inf", "-inf"):
+            r = axlink("write", uri, "CL_VEL_SET_POINT_VALUE", "--allow-nonfinite", "--json",
+                       "--", value)
+            assert r.code == 0, r
+            assert r.json()["value"] == value, r
+            r = axlink("read", uri, "CL_VEL_SET_POINT_VALUE")
+            assert r.code == 0 and r.out == f"{value}\n", r
+        r = axlink("write", uri, "0x021:float", "0", "--allow-nonfinite")
+        assert r.code == 0, r
+        r = axlink("write", uri, "0x021:float", "nan", "--allow-nonfinite")
+        assert r.code == 0 and r.out == "ok\n", r
+        r = axlink("read", uri, "0x021:float")
+        assert r.code == 0 and r.out == "nan\n", r
+        # The dictionary's range still applies: infinity lies in no finite range.
+        r = axlink("write", uri, "PROF_QUICK_STOP_DEC", "inf", "--allow-nonfinite")
+        assert_failure(r, "PROF_QUICK_STOP_DEC", "range")
+    finally:
+        r = axlink("write", uri, "CL_VEL_SET_POINT_VALUE", "0")
+        assert r.code == 0, r
 
 
 # DRV_USER_DATA (subnode 0, 0x6F0) is a byte-array register: it takes a value of any
@@ -693,6 +811,108 @@ def test_db_import_reports_skipped_registers_with_file_and_line(axlink, tmp_path
     assert f"{rep['skipped']} skipped, {len(rep['warnings'])} warning(s)" in t.out, t
     for w in rep["warnings"]:
         assert f"axlink: warning: {w}\n" in t.err, t
+
+
+def model_xdf(path, firmware, dtype=True):
+    """A version 3 file of one model (product 0x10064 rev 0x10002, ETH), three registers;
+    without dtype every register lacks a mandatory attribute."""
+    regs = "".join(f'      <MCBRegister address="0x{0x100 + i:03x}" subnode="1" access="r" '
+                   + ('dtype="u16" ' if dtype else "") + f'id="REG_{i}"/>\n' for i in range(3))
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<IngeniaDictionary>\n'
+                    "  <Header><Version>3.0</Version></Header>\n  <Body>\n  <Devices>\n"
+                    '    <ETHDevice ProductCode="0x00010064" RevisionNumber="0x00010002" '
+                    f'name="axs-100" firmwareVersion="{firmware}">\n'
+                    f"     <MCBRegisters>\n{regs}     </MCBRegisters>\n"
+                    "    </ETHDevice>\n  </Devices>\n  </Body>\n</IngeniaDictionary>\n",
+                    encoding="utf-8")
+
+
+def test_db_import_with_every_register_refused_keeps_the_earlier_import(axlink, tmp_path):
+    good, bad = tmp_path / "good.xdf", tmp_path / "bad.xdf"
+    model_xdf(good, "1.2.0")
+    model_xdf(bad, "9.9.9", dtype=False)
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, good).code == 0
+    before = axlink("db", "list", "--db", db, "--json").json()
+    assert [(x["registers"], x["firmware_version"]) for x in before] == [(3, "1.2.0")], before
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", "--db", db, bad, *args)
+        assert r.code == 1, r
+        assert f"{bad}: model 'axs-100'" in r.err and "has no register to import" in r.err, r
+        # The first reason, with its file and line.
+        assert re.search(re.escape(f"first: {bad}:") + r"\d+: register 'REG_0': missing "
+                         r"attribute 'dtype', skipped", r.err), r
+        if not args:
+            assert f"0 of 1 file(s) imported into {db}" in r.err, r
+        assert r.out == "", r
+        assert axlink("db", "list", "--db", db, "--json").json() == before
+    t = axlink("db", "show", "axs-100", "--db", db, "--json")
+    assert [x["id"] for x in t.json()[0]["registers"]] == ["REG_0", "REG_1", "REG_2"], t
+
+
+def test_db_show_refuses_a_non_integer_address(axlink, tmp_path):
+    """A hand-edited database: 'abc' or 0x10 as text is not address 0x000."""
+    import sqlite3
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, device("axs-200.xdf")).code == 0
+    model = axlink("db", "list", "--db", db, "--json").json()
+    assert len(model) == 1, model
+    with sqlite3.connect(db) as con:
+        (model_id, reg_id), = con.execute("SELECT model_id, id FROM registers WHERE ord = 5")
+        con.execute("UPDATE registers SET address = 'abc' WHERE ord = 5")
+    con.close()
+    for args in ([], ["--json"]):
+        r = axlink("db", "show", "axs-200", "--db", db, *args)
+        assert_failure(r, f"'{db}': model {model_id}, table 'registers', row 5 "
+                          f"(register '{reg_id}'): column 'address' holds text 'abc', "
+                          "not an integer")
+    # Resolving the identity loads the model too, and fails the same way.
+    r = axlink("db", "resolve", model[0]["vendor_id"], model[0]["product_code"],
+               model[0]["revision"], "--db", db)
+    assert_failure(r, "column 'address' holds text 'abc'")
+
+
+def test_db_import_warns_about_duplicate_ids_and_show_lists_each(axlink, tmp_path):
+    """tests/data/duplicate_ids.xdf: DUP_REG three times on subnode 1, once on 2."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "duplicate_ids.xdf"))
+    lines = open(data, encoding="utf-8").read().splitlines()
+    line = {a: 1 + next(i for i, t in enumerate(lines) if f'address="{a}"' in t)
+            for a in ("0x010", "0x020", "0x040")}
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data)
+    assert r.code == 0, r
+    assert "5 skipped" not in r.out and "0 skipped, 2 warning(s)" in r.out, r
+    for a in ("0x020", "0x040"):
+        assert (f"axlink: warning: {data}:{line[a]}: register 'DUP_REG' (address {a}): "
+                f"subnode 1 already has this id at line {line['0x010']} (address 0x010)") \
+            in r.err, r
+    # Every register shows, each at its own address.
+    m = axlink("db", "show", "dup-1", "--db", db, "--json").json()[0]
+    got = [(x["id"], x["subnode"], x["address"]) for x in m["registers"]]
+    assert got == [("DUP_REG", 1, "0x010"), ("UNIQUE_REG", 1, "0x011"), ("DUP_REG", 1, "0x020"),
+                   ("DUP_REG", 2, "0x030"), ("DUP_REG", 1, "0x040")], got
+    t = axlink("db", "show", "dup-1", "--db", db)
+    assert t.code == 0, t
+    rows = [ln.split()[:3] for ln in t.out.splitlines() if ln.strip().startswith("DUP_REG")]
+    assert rows == [["DUP_REG", "1", "0x010"], ["DUP_REG", "1", "0x020"],
+                    ["DUP_REG", "2", "0x030"], ["DUP_REG", "1", "0x040"]], t
+
+
+def test_db_import_skips_subnodes_mcb_cannot_address(axlink, tmp_path):
+    """tests/data/axes_beyond_mcb.xdf: registers on subnodes 16 and 17, an Axis 16."""
+    data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "axes_beyond_mcb.xdf"))
+    db = tmp_path / "devices.db"
+    r = axlink("db", "import", "--db", db, data, "--json")
+    assert r.code == 0, r
+    rep = r.json()[0]
+    assert rep["registers"] == {"ETH": 3} and rep["skipped"] == 3, rep
+    beyond = [w for w in rep["warnings"] if "is beyond the MCB subnodes 0..15" in w]
+    assert len(beyond) == 4 and all(re.match(re.escape(data) + r":\d+: ", w) for w in beyond), rep
+    assert sum(w.endswith(", skipped") for w in rep["warnings"]) == rep["skipped"], rep
+    m = axlink("db", "show", "ax-16", "--db", db, "--json").json()[0]
+    assert m["axes"] == 1, m
+    assert sorted((x["id"], x["subnode"]) for x in m["registers"]) == \
+        [("DRV_AXIS_NUMBER", 0), ("DRV_STATE_STATUS", 1), ("LAST_AXIS_STATUS", 15)], m
 
 
 def test_db_import_defaults_to_the_user_database(axlink):
@@ -1148,3 +1368,238 @@ def test_eth_read_and_write_by_name(axlink, sim_drives):
     r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
     assert r.code == 0 and r.out == "-4321\n", r
     assert_failure(axlink("read", "eth://127.0.3.2", "NO_SUCH_REGISTER"), "NO_SUCH_REGISTER")
+
+
+# ---- stable identity URIs in every command ---------------------------------------------
+
+STABLE_VIA = "via=eth://127.0.3.1,127.0.3.2,127.0.3.3&timeout_ms=1000"
+
+
+def stable(serial):
+    return f"axlink://A71C/00010064/{serial}?{STABLE_VIA}"
+
+
+def test_stable_uri_in_read_write_and_scan(axlink, sim_drives):
+    """read, write (by address and by name) and scan take axlink://, as info does."""
+    r = axlink("read", stable(9002), "0x6E6:u32", "--subnode", "0", "--json")
+    assert r.code == 0 and r.json()["value"] == 9002, r
+    r = axlink("read", stable(9003), "DRV_ID_SERIAL_NUMBER_COCO")
+    assert r.code == 0 and r.out == "9003\n", r
+    r = axlink("write", stable(9002), "CL_POS_SET_POINT_VALUE", "-2468")
+    assert r.code == 0 and r.out == "ok\n", r
+    r = axlink("write", stable(9002), "0x021:float", "1.5")
+    assert r.code == 0 and r.out == "ok\n", r
+    # Written through the stable URI, read back at the location: the same drive.
+    r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
+    assert r.code == 0 and r.out == "-2468\n", r
+    r = axlink("read", "eth://127.0.3.2", "0x021:float")
+    assert r.code == 0 and r.out == "1.5\n", r
+    # The stable URI without via: the discovery targets of the environment.
+    r = axlink("read", "axlink://A71C/00010064/9001", "0x6E6:u32", "--subnode", "0",
+               env={"AXLINK_ETH_TARGETS": "127.0.3.1,127.0.3.2,127.0.3.3"})
+    assert r.code == 0 and r.out == "9001\n", r
+    # scan of a stable URI probes the place the drive is found at.
+    r = axlink("scan", stable(9003), "--json", "--timeout-ms", "1000")
+    assert r.code == 0, r
+    found = r.json()
+    assert [d["uri"] for d in found] == [sim_drives[2]] and found[0]["serial"] == 9003, r
+    r = axlink("scan", stable(9001))
+    assert r.code == 0 and r.out.startswith(sim_drives[0]) and "serial 9001" in r.out, r
+
+
+def test_stable_uri_not_found_names_the_search(axlink, sim_drives):
+    for args in (("read", stable(4242), "0x6E6:u32", "--subnode", "0"),
+                 ("write", stable(4242), "0x020:s32", "1"),
+                 ("read", stable(4242), "CL_POS_FBK_VALUE"),
+                 ("scan", stable(4242))):
+        r = axlink(*args)
+        assert r.code == 1 and "4242" in r.err and "127.0.3.1" in r.err, r
+        assert "no transport plugin" not in r.err and r.out == "", r
+    r = axlink("read", "axlink://nothex/00010064/1", "0x6E6:u32")
+    assert r.code == 1 and "vendor" in r.err, r
+
+
+# ---- one open policy: --dict with a drive that reports no identity ---------------------
+
+def test_dict_file_serves_a_drive_without_identity(axlink):
+    """The test transport answers 'object does not exist' for the identity
+    registers; named with --dict, its dictionary still serves every command
+    that opens a drive (read, write, info)."""
+    plugins = os.environ["AXLINK_TEST_PLUGIN_DIR"]
+    uri = "testgood:?cells=16"
+    dic = device("axs-100.xdf")
+    # DRV_DIAG_ERROR_LAST is subnode 1, 0x00F, s32: one of the transport's cells.
+    r = axlink("write", uri, "0x00F:s32", "-5", "--plugin-dir", plugins)
+    assert r.code == 0, r
+    r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--dict", dic, "--plugin-dir", plugins,
+               "--json")
+    assert r.code == 0, r
+    assert r.json()["register"] == "DRV_DIAG_ERROR_LAST" and r.json()["value"] == 0, r
+    r = axlink("info", uri, "--dict", dic, "--plugin-dir", plugins, "--json")
+    assert r.code == 0, r
+    info = r.json()
+    assert info["match"] == "file" and "no identity" in info["match_reason"], r
+    assert info["vendor_id"] is None and info["firmware_version"] is None, r
+    r = axlink("info", uri, "--dict", dic, "--plugin-dir", plugins)
+    assert r.code == 0 and re.search(r"^vendor:\s+-$", r.out, re.M), r
+    # Without a file the identity is what finds a dictionary: a clear failure.
+    r = axlink("read", uri, "DRV_DIAG_ERROR_LAST", "--plugin-dir", plugins)
+    assert r.code == 1 and "0x06020000" in r.err, r
+
+
+# ---- a drive's text never reaches the terminal raw ------------------------------------
+
+# ESC ] 0 ; title BEL (sets the window title), ESC [ 2 J (clears the screen),
+# CR LF and a forged line, tab, DEL, an invalid UTF-8 byte, C1 CSI (U+009B)
+# and a right-to-left override (U+202E).
+EVIL = (b"fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\xff\xc2\x9b\xe2\x80\xae!")
+EVIL_URI = "virtual:?firmware=" + "".join(
+    chr(b) if chr(b).isascii() and chr(b).isalnum() else f"%{b:02X}" for b in EVIL)
+RAW_BYTES = [b"\x1b", b"\r", b"\x07", b"\t", b"\x7f", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae"]
+
+
+def run_bytes(cli_path, env, *args):
+    """axlink with bytes arguments and bytes output: what a terminal would get."""
+    proc = subprocess.run([cli_path, *args], capture_output=True, env=env, timeout=30,
+                          check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_no_raw_control(out):
+    for raw in RAW_BYTES:
+        assert raw not in out, (raw, out)
+    assert not re.search(rb"^forged", out, re.M), out
+
+
+@pytest.mark.parametrize("args", [
+    ["info", EVIL_URI],
+    ["read", EVIL_URI, "DRV_APP_COCO_VERSION"],
+    ["read", EVIL_URI, "0x6E4:str", "--subnode", "0"],
+    ["read", EVIL_URI, "DRV_ID_SOFTWARE_VERSION", "--subnode", "1"],
+])
+def test_drive_text_is_escaped_in_text_output(cli_path, axlink, args):
+    code, out, err = run_bytes(cli_path, axlink.env, *args)
+    assert code == 0, (out, err)
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    # Visible instead: the escapes, and the printable rest as it was.
+    assert b"fw\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0aforged: line\\x09x\\x7f\\xff\\u009B\\u202E!" \
+        in out, out
+
+
+def test_drive_text_in_json_is_escaped_and_kept(cli_path, axlink):
+    code, out, err = run_bytes(cli_path, axlink.env, "info", EVIL_URI, "--json")
+    assert code == 0, err
+    for raw in (b"\x1b", b"\r", b"\x07", b"\t", b"\xff"):
+        assert raw not in out, out
+    fw = json.loads(out)["firmware_version"]
+    # Control characters escaped by JSON itself, the invalid byte as U+FFFD.
+    assert fw == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", fw
+    code, out, err = run_bytes(cli_path, axlink.env, "read", EVIL_URI, "0x6E4:str",
+                               "--subnode", "0", "--json")
+    assert code == 0, err
+    assert json.loads(out)["value"] == fw, out
+
+
+def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
+    """On a terminal the JSON escapes C1 and bidi controls too (jansson
+    writes them raw otherwise): \\u009b, never the bytes."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([cli_path, "info", EVIL_URI, "--json"], stdout=slave,
+                              stderr=subprocess.PIPE, env=axlink.env, timeout=30, check=False)
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the writer is gone and everything was read
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    for raw in (b"\x1b", b"\x07", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae"):
+        assert raw not in out, (raw, out)
+    assert out.isascii(), out
+    doc = json.loads(out.replace(b"\r\n", b"\n"))
+    assert doc["firmware_version"] == \
+        "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", doc
+
+
+@pytest.fixture(scope="module")
+def evil_sim():
+    """One drive on 127.0.3.20 whose firmware text is EVIL (axlink-sim --firmware)."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--eth", "127.0.3.20", "--serial", "777",
+                             b"--firmware", EVIL], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        uri = proc.stdout.readline().decode().strip()
+        if not uri.startswith("eth://"):
+            proc.kill()
+            pytest.fail(f"axlink-sim did not start: {uri!r} {proc.stderr.read()!r}")
+        yield uri
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "eth://127.0.3.20", "--timeout-ms", "1000"],
+    ["list", "eth://127.0.3.20", "--timeout", "1000"],
+    ["info", "axlink://A71C/00010064/777?via=eth://127.0.3.20"],
+])
+def test_drive_text_over_udp_is_escaped(cli_path, axlink, evil_sim, args):
+    code, out, err = run_bytes(cli_path, axlink.env, *args)
+    assert code == 0, (out, err)
+    # The eth scan may already blank control bytes; whatever arrives is escaped.
+    assert b"777" in out and b"]0;pwned" in out, out
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    # With --json: one valid document holding the text.
+    code, out, err = run_bytes(cli_path, axlink.env, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    rows = doc if isinstance(doc, list) else [doc]
+    texts = [d.get("firmware_version", d.get("sw_version")) for d in rows]
+    assert texts and all(t.startswith("fw") and "]0;pwned" in t for t in texts), texts
+
+
+def test_dictionary_text_is_escaped(cli_path, axlink, tmp_path):
+    """Names and units from an imported file: db import, db list, db show. XML 1.0
+    has no ESC even as a reference, but CR, LF, tab, C1 and bidi controls it has."""
+    text = open(device("axs-100.xdf"), encoding="utf-8").read()
+    assert 'units="A"' in text
+    text = text.replace('units="A"', 'units="A&#9;&#13;&#10;forged"', 1)
+    text = re.sub(r'(<(?:ETH|EoE)Device\b[^>]*\bname=")[^"]*"',
+                  r'\1axs&#x9B;2J&#13;&#10;forged&#x202E;"', text, count=2)
+    evil = tmp_path / "evil.xdf"
+    evil.write_text(text, encoding="utf-8")
+    db = tmp_path / "evil.db"
+    code, out, err = run_bytes(cli_path, axlink.env, "db", "import", "--db", str(db),
+                               str(evil))
+    assert code == 0, err
+    assert b"axs\\u009B2J\\x0d\\x0aforged\\u202E" in out, out
+    assert_no_raw_control(out)
+    for args in (["db", "list", "--db", str(db)],
+                 ["db", "show", "0x00010064", "--db", str(db)]):
+        code, out, err = run_bytes(cli_path, axlink.env, *args)
+        assert code == 0, err
+        assert b"axs\\u009B2J\\x0d\\x0aforged\\u202E" in out, out
+        assert_no_raw_control(out)
+    assert b"A\\x09\\x0d\\x0aforged" in out, out
+    code, out, err = run_bytes(cli_path, axlink.env, "db", "show", "0x00010064", "--db",
+                               str(db), "--json")
+    assert code == 0 and b"\r" not in out and b"\t" not in out, err
+    assert json.loads(out)[0]["name"] == "axs\x9b2J\r\nforged\u202e", out

@@ -17,12 +17,25 @@
  *   TP_OPS_1_0       an ABI 1.0 ops table: its size ends before `scan`, which
  *                    is set to a function the core must therefore never call
  *
+ * Pointers that lead out of the plugin's own image (tests/plugins/baddesc,
+ * each a crash or a garbage string for a loader that follows it):
+ *
+ *   TP_ENTRY_WILD    the entry returns an address nothing is mapped at
+ *   TP_ENTRY_FOREIGN the entry returns readable memory of another object (libc)
+ *   TP_WILD_SCHEME   scheme points nowhere
+ *   TP_WILD_NAME     name points nowhere
+ *   TP_FOREIGN_VERSION version points into libc (readable, not a string of ours)
+ *   TP_WILD_OPTIONS  options points nowhere
+ *   TP_WILD_OPS      ops points nowhere
+ *   TP_WILD_CANCEL   ops->cancel points nowhere
+ *
  * Without any, it is a working in-memory transport: TP_MAX_CELLS u32 cells on
  * subnode 1 at addresses 0..cells-1 ("cells" URI key); any other register
  * gets the drive error "object does not exist", as a real drive would answer.
  */
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "axlink/plugin.h"
@@ -38,6 +51,14 @@
 #endif
 #ifndef TP_DESC_SIZE
 #define TP_DESC_SIZE sizeof(ax_transport_desc)
+#endif
+
+/* An address below mmap_min_addr: never mapped, so any read of it crashes. */
+#define TP_WILD ((uintptr_t)0x18)
+
+#if defined(TP_ENTRY_FOREIGN) || defined(TP_FOREIGN_VERSION)
+/* Data of libc: mapped and readable, but not part of this plugin. */
+extern char **environ;
 #endif
 
 #define TP_MAX_CELLS 16
@@ -155,6 +176,9 @@ static const ax_transport_ops tp_ops = {
 	.read = tp_read,
 #endif
 	.write = tp_write,
+#ifdef TP_WILD_CANCEL
+	.cancel = (int (*)(ax_transport_priv *))TP_WILD,
+#endif
 };
 
 static const ax_option_desc tp_options[] = {
@@ -166,20 +190,36 @@ static const ax_transport_desc tp_desc = {
 	.size = TP_DESC_SIZE,
 	.abi_major = AX_PLUGIN_ABI_MAJOR + TP_MAJOR_BUMP,
 	.abi_minor = AX_PLUGIN_ABI_MINOR + TP_MINOR_BUMP,
-#ifdef TP_NO_SCHEME
+#if defined(TP_NO_SCHEME)
 	.scheme = NULL,
+#elif defined(TP_WILD_SCHEME)
+	.scheme = (const char *)TP_WILD,
 #else
 	.scheme = TP_SCHEME,
 #endif
+#ifdef TP_WILD_NAME
+	.name = (const char *)TP_WILD,
+#else
 	.name = "axlink test transport",
+#endif
+#ifdef TP_FOREIGN_VERSION
+	.version = (const char *)&environ,
+#else
 	.version = "0.0.1-test",
+#endif
 	.description = "in-memory u32 cells for the loader tests",
 	.license = "MIT",
 	.caps = 0,
 	.addr_space = AX_ADDR_MCB,
+#ifdef TP_WILD_OPTIONS
+	.options = (const ax_option_desc *)TP_WILD,
+#else
 	.options = tp_options,
-#ifdef TP_NO_OPS
+#endif
+#if defined(TP_NO_OPS)
 	.ops = NULL,
+#elif defined(TP_WILD_OPS)
+	.ops = (const ax_transport_ops *)TP_WILD,
 #else
 	.ops = &tp_ops,
 #endif
@@ -187,14 +227,23 @@ static const ax_transport_desc tp_desc = {
 
 static const ax_transport_desc *tp_entry_body(void)
 {
-#if defined(TP_NO_OPS) || defined(TP_NO_READ)
+#if defined(TP_NO_OPS) || defined(TP_NO_READ) || defined(TP_WILD_OPS)
 	/* Those variants leave these unreferenced; keep them compiled. */
 	(void)&tp_ops;
 	(void)tp_read;
 #endif
-#ifdef TP_ENTRY_NULL
+#ifdef TP_WILD_OPTIONS
+	(void)&tp_options;
+#endif
+#if defined(TP_ENTRY_NULL)
 	(void)&tp_desc;
 	return NULL;
+#elif defined(TP_ENTRY_WILD)
+	(void)&tp_desc;
+	return (const ax_transport_desc *)TP_WILD;
+#elif defined(TP_ENTRY_FOREIGN)
+	(void)&tp_desc;
+	return (const ax_transport_desc *)(const void *)&environ;
 #else
 	return &tp_desc;
 #endif

@@ -11,7 +11,7 @@
  * plays the kernel's usbfs for their device nodes — claims, kernel-driver
  * detach/attach, control transfers for the string descriptors, bulk URBs,
  * cancellation (DISCARDURB) and disconnection. What a drive does with a
- * request is the shared simulated drive's business (src/sim/simdrive.h):
+ * request is the shared simulated drive's business (tools/sim/drive/simdrive.h):
  * each bulk OUT transfer is one MCB request, its reply is read from bulk IN.
  *
  * The program must run under `umockdev-wrapper` (it preloads umockdev);

@@ -51,6 +51,7 @@ struct options {
 	size_t n_fault_only;
 	unsigned port;
 	const char *model;
+	const char *firmware; /* --firmware: the version text every drive reports */
 	uint32_t serial;
 	struct sim_faults faults;
 	uint64_t seed;
@@ -70,6 +71,7 @@ enum {
 	OPT_PORT,
 	OPT_MODEL,
 	OPT_SERIAL,
+	OPT_FIRMWARE,
 	OPT_DROP,
 	OPT_CORRUPT,
 	OPT_DELAY,
@@ -90,6 +92,7 @@ static const struct option long_options[] = {
         {"port", required_argument, NULL, OPT_PORT},
         {"model", required_argument, NULL, OPT_MODEL},
         {"serial", required_argument, NULL, OPT_SERIAL},
+        {"firmware", required_argument, NULL, OPT_FIRMWARE},
         {"drop", required_argument, NULL, OPT_DROP},
         {"corrupt", required_argument, NULL, OPT_CORRUPT},
         {"delay", required_argument, NULL, OPT_DELAY},
@@ -138,6 +141,8 @@ static void print_help(void)
 	printf(")\n"
 	       "  --serial N          serial number of the first drive, +1 for each next one\n"
 	       "                      (default %u)\n"
+	       "  --firmware TEXT     firmware version text every drive reports, any bytes\n"
+	       "                      (default: the model's; for tests of a drive's text)\n"
 	       "  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
 	       "                      port %d; 0: the system picks one, see the URI;\n"
 	       "                      repeatable; drives after the --eth ones)\n"
@@ -380,6 +385,9 @@ static int handle_option(struct options *o, int c, const char *arg)
 		}
 		o->model = arg;
 		return 0;
+	case OPT_FIRMWARE:
+		o->firmware = arg;
+		return 0;
 	case OPT_SERIAL:
 		rc = parse_number("--serial", arg, 0, UINT32_MAX, &v);
 		o->serial = (uint32_t)v;
@@ -531,6 +539,8 @@ static int serve(const struct options *o)
 		goto out;
 	s.faults = o->faults;
 	s.verbose = o->verbose;
+	for (size_t i = 0; o->firmware && i < s.n_drives; i++)
+		(void)simdrive_set_firmware(s.drives[i].drive, o->firmware);
 	if (o->n_fault_only > 0) {
 		for (size_t i = 0; i < o->n_addrs + o->n_tcp; i++) {
 			s.drives[i].faulty = 0;

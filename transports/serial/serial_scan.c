@@ -492,6 +492,7 @@ static int scan_emit(struct scan *s, struct scan_port *p)
 	r.revision = p->revision;
 	r.serial = p->serial;
 	r.sw_version = p->sw;
+	r.os_port = p->path; /* a USB drive bound to this tty is listed once, here */
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "%s (%s): %s", p->path, p->detail,
 		          p->access == AX_ACCESS_OK ? "a drive answered" : p->message);

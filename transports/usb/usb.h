@@ -179,6 +179,7 @@ typedef struct usb_record {
 	char message[USB_MSG_STR];
 	char hint[USB_MSG_STR];
 	char sw[AX_MCB_MAX_PAYLOAD + 1];
+	char tty[48]; /* r.os_port: the tty its kernel driver made of it, or "" */
 } usb_record;
 
 /*

@@ -154,6 +154,7 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 	rec->r.message = rec->message;
 	rec->r.hint = rec->hint;
 	rec->r.sw_version = rec->sw;
+	rec->r.os_port = rec->tty;
 
 	/* The strings first: the serial decides whether this is the drive asked for. */
 	r = libusb_open(dev, &h);
@@ -180,6 +181,8 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 	 */
 	if (usb_tty_find(&w, tty, sizeof(tty))) {
 		size_t dl = strlen(rec->detail);
+
+		(void)snprintf(rec->tty, sizeof(rec->tty), "%s", tty);
 
 		(void)snprintf(rec->detail + dl, sizeof(rec->detail) - dl, " tty %s", tty);
 		rec->r.access = AX_ACCESS_BUSY;

@@ -27,6 +27,8 @@ static const ax_option_desc virtual_options[] = {
 	  "simulated model (devices/): axs-100 (1 axis), axs-200 (2 axes), axs-900 (8 axes)" },
 	{ "serial", AX_OPT_INT, "1000", "serial number the drive reports (0..4294967295)" },
 	{ "fault", AX_OPT_BOOL, "0", "1: every axis starts in the fault state" },
+	{ "firmware", AX_OPT_STRING, NULL,
+	  "firmware version text the drive reports instead of the model's (percent-encoded)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -50,7 +52,7 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 	const simdrive_model *m;
 	simdrive_codec codec;
 	ax_transport_priv *priv;
-	const char *model;
+	const char *model, *firmware;
 	long long serial = 0, fault = 0;
 	int err;
 
@@ -85,6 +87,9 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 	}
 	if (fault)
 		(void)simdrive_fault(priv->drive, 0, SIMDRIVE_FAULT_UNDERVOLTAGE);
+	firmware = host->uri_str(host, uri, "firmware");
+	if (firmware)
+		(void)simdrive_set_firmware(priv->drive, firmware);
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "new %s drive, serial %lld%s", m->name, serial,
 			  fault ? ", in fault" : "");

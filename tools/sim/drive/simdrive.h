@@ -153,6 +153,17 @@ int simdrive_fault(simdrive *d, unsigned axis, uint32_t error_code);
  */
 int simdrive_fault_at(simdrive *d, unsigned axis, uint32_t error_code, uint64_t at_ns);
 
+/* The firmware version text (DRV_APP_COCO_VERSION, DRV_ID_SOFTWARE_VERSION). */
+#define SIMDRIVE_REG_FIRMWARE 0x6E4u
+
+/*
+ * Replace the firmware version text on every subnode with @text, cut to
+ * what the register holds. Any bytes but NUL, as a real drive may send
+ * (the `firmware` URI key, axlink-sim --firmware: tests of what tools do
+ * with a drive's text). Returns 0, or -1 when the model has no such register.
+ */
+int simdrive_set_firmware(simdrive *d, const char *text);
+
 /* Error code a drive started with `fault=1` reports: DC link under-voltage (CiA 402). */
 #define SIMDRIVE_FAULT_UNDERVOLTAGE 0x00003220u
 

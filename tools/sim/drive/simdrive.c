@@ -1224,6 +1224,28 @@ int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_
 	return err;
 }
 
+int simdrive_set_firmware(simdrive *d, const char *text)
+{
+	int found = 0;
+
+	if (!d || !text)
+		return -1;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->table->count; i++) {
+		const simmodel_reg *r = &d->table->regs[i];
+		uint8_t *dst;
+
+		if (r->address != SIMDRIVE_REG_FIRMWARE || r->dtype != AX_DTYPE_STR || !r->size)
+			continue;
+		dst = reg_slot(d, r);
+		memset(dst, 0, r->size);
+		memcpy(dst, text, strnlen(text, r->size - 1));
+		found = 1;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return found ? 0 : -1;
+}
+
 int simdrive_fault(simdrive *d, unsigned axis, uint32_t error_code)
 {
 	if (!d || axis > d->model->axes)
