@@ -112,6 +112,7 @@ static int run_poller(ax_drive *d, uint32_t period_us, double secs, ax_poller_st
 			;
 	}
 	ax_poller_stop(p);
+	st->size = sizeof(*st);
 	ax_poller_stats_get(p, st);
 	ax_poller_free(p);
 	return 0;

@@ -3,6 +3,8 @@
  * Cancellation tokens: a reference count and one atomic flag, so that a
  * signal handler may trigger one.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_INTERNAL /* errors set here; see src/error.h */
+
 #include <stdatomic.h>
 #include <stdlib.h>
 

@@ -3,6 +3,8 @@
  * The library context: creation, reference counting, the plugin search
  * order and the load report.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_PLUGIN /* errors set here; see src/error.h */
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +67,9 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	if (!opts)
 		opts = &defaults;
 	if (opts->timeout_ms < 0)
-		return ax__error_set(AX_EINVAL, "ax_ctx_options.timeout_ms %d is negative",
-				     opts->timeout_ms);
+		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
+					   "ax_ctx_options.timeout_ms %d is negative",
+					   opts->timeout_ms);
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
@@ -158,10 +161,12 @@ size_t ax_ctx_plugin_count(ax_ctx *ctx)
 
 int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 {
+	ax_plugin_record rec = { .size = sizeof(rec) };
 	int err = 0;
 
 	AX_ASSERT_ARG(ctx);
 	AX_ASSERT_ARG(out);
+	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_plugin_record, flags), "ax_plugin_record");
 	ax__ctx_lock(ctx);
 	if (index >= ctx->n_rows) {
 		err = ax__error_set(AX_ENOTFOUND, "load report has %zu row(s), no row %zu",
@@ -169,16 +174,17 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 	} else {
 		const struct plugin_row *r = &ctx->rows[index];
 
-		out->path = r->path;
-		out->scheme = r->scheme;
-		out->name = r->name;
-		out->version = r->version;
-		out->description = r->description;
-		out->abi_major = r->abi_major;
-		out->abi_minor = r->abi_minor;
-		out->status = r->status;
-		out->message = r->message;
-		out->flags = r->flags;
+		rec.path = r->path;
+		rec.scheme = r->scheme;
+		rec.name = r->name;
+		rec.version = r->version;
+		rec.description = r->description;
+		rec.abi_major = r->abi_major;
+		rec.abi_minor = r->abi_minor;
+		rec.status = r->status;
+		rec.message = r->message;
+		rec.flags = r->flags;
+		ax__sized_copy(out, &rec, sizeof(rec));
 	}
 	ax__ctx_unlock(ctx);
 	return err;

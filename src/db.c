@@ -9,6 +9,8 @@
  * A connection is used by one thread at a time (db->lock) and its
  * statements are prepared once and kept. Each import is one transaction.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -240,7 +242,8 @@ static int db_error(ax_db *db, int rc, const char *what)
 		return ax__error_oom();
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		return ax__error_set(AX_EPROTO, "'%s' is not an SQLite database or is corrupt (%s)",
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s' is not an SQLite database or is corrupt (%s)",
 				     db->path, msg);
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
@@ -367,7 +370,7 @@ static const char *col_str(sqlite3_stmt *st, int i)
 
 static int db_corrupt(ax_db *db, int64_t model_id, const char *table)
 {
-	return ax__error_set(AX_EPROTO, "'%s': model %" PRId64 " has a corrupt row in '%s'",
+	return ax__error_set(AX_ECORRUPT, "'%s': model %" PRId64 " has a corrupt row in '%s'",
 			     db->path, model_id, table);
 }
 
@@ -396,7 +399,7 @@ static int db_row_ints(ax_db *db, const struct db_row *where, sqlite3_stmt *st, 
 			continue;
 		}
 		text = type == SQLITE_TEXT || type == SQLITE_FLOAT ? col_text(st, cols[i]) : NULL;
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_ECORRUPT,
 				     "'%s': model %" PRId64 ", table '%s', row %" PRId64
 				     "%s%s%s: column '%s' holds %s%s%.*s%s, not an integer",
 				     db->path, where->model_id, where->table, where->row,
@@ -450,20 +453,20 @@ static int db_header_read(ax_db *db, struct db_header *h)
 static int db_header_check(ax_db *db, const struct db_header *h)
 {
 	if (h->app_id != AX__DB_APPLICATION_ID && (h->app_id != 0 || h->tables > 0))
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_ECORRUPT,
 				     "'%s' is an SQLite database but not an axlink device database",
 				     db->path);
 	if (h->version > AX__DB_SCHEMA_VERSION)
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_ECORRUPT,
 				     "'%s': schema version %" PRId64
 				     " is newer than this library (max %d)",
 				     db->path, h->version, AX__DB_SCHEMA_VERSION);
 	if (h->version < 0)
-		return ax__error_set(AX_EPROTO, "'%s': schema version %" PRId64 " is not valid",
+		return ax__error_set(AX_ECORRUPT, "'%s': schema version %" PRId64 " is not valid",
 				     db->path, h->version);
 	if (h->version == 0 && h->tables > 0)
-		return ax__error_set(AX_EPROTO, "'%s' is damaged: tables without a schema version",
-				     db->path);
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s' is damaged: tables without a schema version", db->path);
 	return h->version < AX__DB_SCHEMA_VERSION;
 }
 
@@ -601,8 +604,8 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 			return err;
 	} else if (!S_ISREG(st.st_mode)) {
 		/* A FIFO would block the open, and a folder is plainly not a database. */
-		return ax__error_set(AX_EPROTO, "'%s' is not a regular file, not a device database",
-				     path);
+		return ax__error_set(AX_ECORRUPT,
+				     "'%s' is not a regular file, not a device database", path);
 	}
 
 	db = calloc(1, sizeof(*db));
@@ -643,7 +646,7 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 		goto fail;
 	err = db_header_check(db, &h);
 	if (err > 0 && (flags & AX_DB_READONLY) && h.version == 0)
-		err = ax__error_set(AX_EPROTO, "'%s' is empty, not an axlink device database",
+		err = ax__error_set(AX_ECORRUPT, "'%s' is empty, not an axlink device database",
 				    path);
 	else if (err > 0 && db->readonly)
 		err = ax__error_set(AX_EACCESS,
@@ -808,7 +811,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	bind_i64(&b, 12, source_id);
 	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
-		err = ax__error_set(AX_EPROTO,
+		err = ax__error_set(AX_EFORMAT,
 				    "'%s' describes vendor 0x%08" PRIx32 " product 0x%08" PRIx32
 				    " rev 0x%08" PRIx32 " interface '%s' more than once",
 				    source_path, id->vendor_id, id->product_code, id->revision,
@@ -866,6 +869,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 }
 
 static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, size_t *n_out);
+static void db_models_free(ax_db_model *models, size_t n);
 
 /*
  * Caller holds db->lock. The body of ax__db_insert_dicts; with @models_out
@@ -975,7 +979,7 @@ done:
 	err = db_exec(db, "COMMIT", "committing an import");
 	if (err < 0) {
 		if (models_out)
-			ax_db_models_free(*models_out, *n_models_out);
+			db_models_free(*models_out, *n_models_out);
 		goto fail;
 	}
 	if (replaced_out)
@@ -1029,7 +1033,7 @@ static char *dup_or_null(const char *s, int *failed)
 	return c;
 }
 
-void ax_db_models_free(ax_db_model *models, size_t n)
+static void db_models_free(ax_db_model *models, size_t n)
 {
 	if (!models)
 		return;
@@ -1043,6 +1047,50 @@ void ax_db_models_free(ax_db_model *models, size_t n)
 		free((char *)models[i].sha256);
 	}
 	free(models);
+}
+
+struct ax_db_model_list {
+	ax_db_model *models;
+	size_t n;
+};
+
+/* A list that owns @models (@n of them) on success; frees them on failure. */
+static int db_model_list_new(ax_db_model_list **out, ax_db_model *models, size_t n)
+{
+	ax_db_model_list *list;
+
+	if (n == 0) { /* an empty list is NULL */
+		db_models_free(models, n);
+		*out = NULL;
+		return 0;
+	}
+	list = malloc(sizeof(*list));
+	if (!list) {
+		db_models_free(models, n);
+		return ax__error_oom();
+	}
+	list->models = models;
+	list->n = n;
+	*out = list;
+	return 0;
+}
+
+size_t ax_db_model_list_count(const ax_db_model_list *list)
+{
+	return list ? list->n : 0;
+}
+
+const ax_db_model *ax_db_model_list_at(const ax_db_model_list *list, size_t index)
+{
+	return list && index < list->n ? &list->models[index] : NULL;
+}
+
+void ax_db_model_list_free(ax_db_model_list *list)
+{
+	if (!list)
+		return;
+	db_models_free(list->models, list->n);
+	free(list);
 }
 
 /* A listed model's vendor, product, revision and format version, checked. */
@@ -1116,7 +1164,7 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 		err = db_error(db, rc, "listing models");
 	(void)sqlite3_reset(st);
 	if (err < 0) {
-		ax_db_models_free(models, n);
+		db_models_free(models, n);
 		return err;
 	}
 	*out = models;
@@ -1124,26 +1172,26 @@ static int db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, siz
 	return 0;
 }
 
-int ax_db_list(ax_db *db, ax_db_model **models_out)
+int ax_db_list(ax_db *db, ax_db_model_list **out)
 {
 	ax_db_model *models = NULL;
 	size_t n = 0;
 	int err;
 
 	AX_ASSERT_ARG(db);
-	AX_ASSERT_ARG(models_out);
+	AX_ASSERT_ARG(out);
 	pthread_mutex_lock(&db->lock);
 	err = db_models_locked(db, 0, &models, &n);
 	pthread_mutex_unlock(&db->lock);
 	if (err < 0)
 		return err;
 	if (n > INT_MAX) {
-		ax_db_models_free(models, n);
+		db_models_free(models, n);
 		return ax__error_set(AX_ETOOBIG, "'%s' holds more models than a list can count",
 				     db->path);
 	}
-	*models_out = models;
-	return (int)n;
+	err = db_model_list_new(out, models, n);
+	return err < 0 ? err : (int)n;
 }
 
 /* Step a bound query: 1 for a row; 0 at the end or on an error, left in *rc. */
@@ -1415,6 +1463,8 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 		err = db_load_model_children(db, model_id, d);
 	if (err >= 0)
 		err = ax__dict_seal(d);
+	if (err == AX_EFORMAT) /* rows that sealed when stored were damaged since */
+		err = ax__error_recode(AX_ERRCLASS_DB, AX_ECORRUPT);
 	if (err < 0)
 		goto fail;
 	*out = d;
@@ -1473,7 +1523,7 @@ void ax_db_import_report_free(ax_db_import_report *report)
 	if (!report)
 		return;
 	free((char *)report->file);
-	ax_db_models_free((ax_db_model *)report->models, report->n_models);
+	ax_db_model_list_free((ax_db_model_list *)report->models);
 	for (size_t i = 0; i < report->n_warnings; i++)
 		free((char *)report->warnings[i]);
 	free((char **)report->warnings);
@@ -1539,7 +1589,7 @@ static int db_check_models(const char *path, ax_dict *const *dicts, size_t n)
 		for (size_t k = 0; k < d->n_warnings && !why; k++)
 			if (strstr(d->warnings[k], ", skipped"))
 				why = d->warnings[k];
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set_class(AX_ERRCLASS_DICT, AX_EFORMAT,
 				     "%s: model '%s' (product 0x%08" PRIX32 " rev 0x%08" PRIX32
 				     ", %s) has no register to import (%zu skipped%s%s); nothing "
 				     "was imported",
@@ -1597,14 +1647,18 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 		err = db_report_new(&rep, path, dicts, n, replaced);
 		if (err < 0)
 			goto out;
-		rep->models = models;
-		rep->n_models = n_models;
+		err = db_model_list_new((ax_db_model_list **)&rep->models, models, n_models);
 		models = NULL;
+		if (err < 0) {
+			ax_db_import_report_free(rep);
+			goto out;
+		}
+		rep->n_models = n_models;
 		*report_out = rep;
 	}
 	err = n > INT_MAX ? INT_MAX : (int)n;
 out:
-	ax_db_models_free(models, n_models);
+	db_models_free(models, n_models);
 	for (size_t i = 0; i < n; i++)
 		ax_dict_unref(dicts[i]);
 	ax_free(dicts);

@@ -24,8 +24,8 @@
  * the models with the same (vendor, product, revision, interface) are
  * deleted and @dicts inserted.
  * *replaced_out (may be NULL): 1 when earlier models were deleted, else 0.
- * Returns 0, AX_EACCESS (read-only database), AX_EPROTO (the same model
- * twice in @dicts, or a corrupt database), or another negative code.
+ * Returns 0, AX_EACCESS (read-only database), AX_EFORMAT (the same model
+ * twice in @dicts), AX_ECORRUPT (a corrupt database), or another negative code.
  */
 int ax__db_insert_dicts(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
 			const char *sha256, int *replaced_out);

@@ -8,6 +8,8 @@
  * written again, so any number of threads may read it without a lock. The
  * reference count is the one atomic field.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DICT /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -542,11 +544,11 @@ static int dict_table_reg(const ax_dict *d, const struct ax_dict_table *t, const
 
 	if (ax_dict_find(d, reg_id, t->axis, &r) < 0) {
 		if (t->axis >= 0)
-			return ax__error_set(AX_EPROTO,
+			return ax__error_set(AX_EFORMAT,
 			                     "table '%s': no %s register '%s' on axis %d in "
 			                     "dictionary '%s'",
 			                     t->id, role, reg_id, t->axis, ax_dict_source(d));
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_EFORMAT,
 		                     "table '%s': no %s register '%s' in dictionary '%s'", t->id,
 		                     role, reg_id, ax_dict_source(d));
 	}
@@ -789,11 +791,14 @@ static void dict_destroy(ax_dict *d)
 	free(d);
 }
 
-ax_dict *ax_dict_ref(ax_dict *dict)
+ax_dict *ax_dict_ref(const ax_dict *dict)
 {
-	if (dict)
-		atomic_fetch_add_explicit(&dict->refs, 1, memory_order_relaxed);
-	return dict;
+	/* Sealed dictionaries never change; only the count does (always heap, never const). */
+	ax_dict *d = (ax_dict *)dict;
+
+	if (d)
+		atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+	return d;
 }
 
 ax_dict *ax_dict_unref(ax_dict *dict)

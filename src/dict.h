@@ -175,8 +175,9 @@ int ax__reg_range_outside(const struct ax_reg *r, const uint8_t *b, size_t len);
 
 /*
  * Build the indexes (unless current), parse every register's range, find
- * every table's registers and freeze. Called once, after the last add. A table whose index or value
- * register is missing (on its axis, when it has one) fails with AX_EPROTO
+ * every table's registers and freeze. Called once, after the last add. A
+ * table whose index or value register is missing (on its axis, when it has
+ * one) fails with AX_EFORMAT
  * naming both; the dictionary then stays unsealed.
  */
 int ax__dict_seal(ax_dict *d);

@@ -24,6 +24,8 @@
  * finally returns it drops both. A hung plugin thus costs one thread, never
  * a crash or a wait.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,6 +15,8 @@
  * fail (no hot-plug on this system, say), that target is scanned every
  * round like the others from then on.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -14,6 +14,8 @@
  * nobody named (Ethernet) is skipped without AXLINK_<SCHEME>_TARGETS, and
  * its `local` host expands to the machine's own subnets.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>

@@ -4,6 +4,8 @@
  * parsing, and finding where the drive one names is now, by a discovery
  * that stops at the first drive with that identity.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

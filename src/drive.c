@@ -10,6 +10,8 @@
  * last unref removes the drive from that list under the same lock, so a
  * concurrent open can never pick up a drive that is being destroyed.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,7 @@ static int drive_dict_from_file(ax_drive *d, const char *path, int space)
 	}
 	ax_free(dicts);
 	if (!d->dict)
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set_class(AX_ERRCLASS_DICT, AX_ENOTFOUND,
 				     "dictionary '%s' has no device for this link's address space",
 				     path);
 	return 0;
@@ -201,6 +203,7 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const ch
 	err = ax_link_open(&d->link, ctx, uri, &lopts);
 	if (err < 0)
 		goto fail;
+	d->identity.size = sizeof(d->identity);
 	err = ax_link_identify(d->link, &d->identity);
 	if (err < 0 && drive_identity_may_lack(opts, err)) {
 		/* The named file says what the drive is; the user vouches for it. */

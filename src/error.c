@@ -2,6 +2,8 @@
 /*
  * Error codes, their texts, and the thread-local last error.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_INTERNAL /* errors set here; see src/error.h */
+
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 
 struct err_state {
 	int code;
+	int error_class;
 	uint32_t drive_code;
 	char msg[ERR_MSG_MAX];
 };
@@ -47,6 +50,19 @@ static const struct err_info err_table[] = {
 	{ AX_ERANGE, "AX_ERANGE", "value out of range" },
 	{ AX_ETYPE, "AX_ETYPE", "wrong type or size" },
 	{ AX_EUNKNOWNKEY, "AX_EUNKNOWNKEY", "unknown key" },
+	{ AX_EFORMAT, "AX_EFORMAT", "not in the file's format" },
+	{ AX_ECORRUPT, "AX_ECORRUPT", "corrupt database" },
+};
+
+static const char *const class_names[] = {
+	[AX_ERRCLASS_NONE] = "AX_ERRCLASS_NONE",
+	[AX_ERRCLASS_TRANSPORT] = "AX_ERRCLASS_TRANSPORT",
+	[AX_ERRCLASS_PLUGIN] = "AX_ERRCLASS_PLUGIN",
+	[AX_ERRCLASS_DICT] = "AX_ERRCLASS_DICT",
+	[AX_ERRCLASS_DB] = "AX_ERRCLASS_DB",
+	[AX_ERRCLASS_DRIVE] = "AX_ERRCLASS_DRIVE",
+	[AX_ERRCLASS_ARGUMENT] = "AX_ERRCLASS_ARGUMENT",
+	[AX_ERRCLASS_INTERNAL] = "AX_ERRCLASS_INTERNAL",
 };
 
 static const struct err_info *err_find(int code)
@@ -83,6 +99,18 @@ int ax_error_last_code(void)
 	return err_tls.code;
 }
 
+int ax_error_last_class(void)
+{
+	return err_tls.code ? err_tls.error_class : AX_ERRCLASS_NONE;
+}
+
+const char *ax_error_class_name(int error_class)
+{
+	if (error_class < 0 || (size_t)error_class >= AX__ARRAY_SIZE(class_names))
+		return NULL;
+	return class_names[error_class];
+}
+
 uint32_t ax_error_last_drive_code(void)
 {
 	return err_tls.code == AX_EDRIVE ? err_tls.drive_code : 0;
@@ -91,36 +119,47 @@ uint32_t ax_error_last_drive_code(void)
 void ax_error_clear(void)
 {
 	err_tls.code = 0;
+	err_tls.error_class = AX_ERRCLASS_NONE;
 	err_tls.drive_code = 0;
 	err_tls.msg[0] = '\0';
 }
 
-int ax__error_vset(int code, const char *fmt, va_list ap)
+int ax__error_vset_class(int error_class, int code, const char *fmt, va_list ap)
 {
 	err_tls.code = code;
+	err_tls.error_class = error_class;
 	err_tls.drive_code = 0;
 	(void)vsnprintf(err_tls.msg, sizeof(err_tls.msg), fmt, ap);
 	return code;
 }
 
-int ax__error_set(int code, const char *fmt, ...)
+int ax__error_set_class(int error_class, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)ax__error_vset(code, fmt, ap);
+	(void)ax__error_vset_class(error_class, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
 
-int ax__error_oom(void)
+int ax__error_oom_class(int error_class)
 {
 	static const char oom[] = "out of memory";
 
 	err_tls.code = AX_ENOMEM;
+	err_tls.error_class = error_class;
 	err_tls.drive_code = 0;
 	memcpy(err_tls.msg, oom, sizeof(oom));
 	return AX_ENOMEM;
+}
+
+int ax__error_recode(int error_class, int code)
+{
+	err_tls.code = code;
+	err_tls.error_class = error_class;
+	err_tls.drive_code = 0;
+	return code;
 }
 
 void ax__error_prefix(const char *fmt, ...)
@@ -178,9 +217,23 @@ int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t
 	const char *text = ax_drive_code_text(drive_code);
 	const char *what = command == AX_MCB_WRITE ? "write" : "read";
 
-	(void)ax__error_set(AX_EDRIVE, "drive refused %s of register 0x%03X (subnode %u): error 0x%08X%s%s%s",
-			    what, (unsigned)address, subnode, (unsigned)drive_code,
-			    text ? " (" : "", text ? text : "", text ? ")" : "");
+	(void)ax__error_set_class(AX_ERRCLASS_DRIVE, AX_EDRIVE,
+				  "drive refused %s of register 0x%03X (subnode %u): "
+				  "error 0x%08X%s%s%s",
+				  what, (unsigned)address, subnode, (unsigned)drive_code,
+				  text ? " (" : "", text ? text : "", text ? ")" : "");
 	err_tls.drive_code = drive_code;
 	return AX_EDRIVE;
+}
+
+void ax__sized_copy(void *out, const void *full, size_t full_size)
+{
+	uint32_t size;
+
+	memcpy(&size, out, sizeof(size));
+	if (size > full_size)
+		size = (uint32_t)full_size;
+	if (size > sizeof(size))
+		memcpy((char *)out + sizeof(size), (const char *)full + sizeof(size),
+		       size - sizeof(size));
 }

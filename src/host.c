@@ -4,6 +4,8 @@
  * plugin gets its own copy whose `core` points back at the plugin, so log
  * lines carry the plugin's scheme and go to its context's sink.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <stdlib.h>
 #include <time.h>
 
@@ -45,7 +47,9 @@ static int host_error(const ax_host *host, int code, const char *fmt, ...)
 	if (code >= 0)
 		code = AX_ERROR;
 	va_start(ap, fmt);
-	(void)ax__error_vset(code, fmt, ap);
+	/* A URI or option a plugin refuses is the caller's input; the rest is the link's. */
+	(void)ax__error_vset_class(code == AX_EINVAL || code == AX_EUNKNOWNKEY ?
+				   AX_ERRCLASS_ARGUMENT : AX_ERRCLASS_TRANSPORT, code, fmt, ap);
 	va_end(ap);
 	return code;
 }

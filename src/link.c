@@ -3,6 +3,8 @@
  * Links: an open endpoint of a transport plugin, with one request in flight
  * at a time, and register access by (subnode, address) with typed helpers.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -400,6 +402,7 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 
 	AX_ASSERT_ARG(link);
 	AX_ASSERT_ARG(out);
+	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_identity, sw_version), "ax_identity");
 	if (link->plugin->desc.addr_space != AX_ADDR_MCB)
 		return ax__error_set(AX_EUNSUPPORTED,
 				     "transport '%s' does not address MCB registers: no identity "
@@ -439,7 +442,7 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 	}
 	if (refused)
 		ax_error_clear();
-	*out = id;
+	ax__sized_copy(out, &id, sizeof(id));
 	return 0;
 }
 

@@ -9,6 +9,8 @@
  * Everything here runs with ctx->lock held, so log lines are queued
  * (held, log.h) and emitted by the caller's ax__ctx_unlock().
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_PLUGIN /* errors set here; see src/error.h */
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>

@@ -3,6 +3,8 @@
  * Per-context logging: a level checked before any formatting, and a sink
  * that is either the user's callback or stderr.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

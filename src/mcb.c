@@ -8,6 +8,8 @@
  *   word 0 (bytes 0-1): subnode in bits 0-3, node in bits 4-15
  *   word 1 (bytes 2-3): extended in bit 0, command in bits 1-3, address in bits 4-15
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <string.h>
 
 #include "error.h"

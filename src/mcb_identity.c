@@ -5,6 +5,8 @@
  * (ax_link_identify()) and every MCB transport's scan use it, the plugins
  * through host->mcb_identity_take.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <string.h>
 
 #include "axlink/mcb.h"

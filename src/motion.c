@@ -10,6 +10,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +96,7 @@ const char *ax_cia402_state_name(int state)
 static const struct {
 	const char *name;
 	const char *id; /* default register id */
-} role_table[AX_ROLE_COUNT] = {
+} role_table[AX__ROLE_COUNT] = {
 	[AX_ROLE_CONTROLWORD] = { "controlword", "DRV_STATE_CONTROL" },
 	[AX_ROLE_STATUSWORD] = { "statusword", "DRV_STATE_STATUS" },
 	[AX_ROLE_OP_MODE] = { "op_mode", "DRV_OP_CMD" },
@@ -122,7 +124,7 @@ static const struct {
 
 const char *ax_axis_role_name(int role)
 {
-	if (role < 0 || role >= AX_ROLE_COUNT)
+	if (role < 0 || role >= AX__ROLE_COUNT)
 		return NULL;
 	return role_table[role].name;
 }
@@ -240,10 +242,10 @@ static int axis_find_roles(ax_axis *a, const ax_axis_options *opts)
 	const ax_dict *dict = ax_drive_dict(a->drive);
 
 	for (size_t i = 0; i < opts->n_roles; i++)
-		if (opts->roles[i].role < 0 || opts->roles[i].role >= AX_ROLE_COUNT)
+		if (opts->roles[i].role < 0 || opts->roles[i].role >= AX__ROLE_COUNT)
 			return ax__error_set(AX_EINVAL, "role map entry %zu: invalid role %d", i,
 					     opts->roles[i].role);
-	for (int role = 0; role < AX_ROLE_COUNT; role++) {
+	for (int role = 0; role < AX__ROLE_COUNT; role++) {
 		int overridden;
 		const char *id = role_id(a->drive, opts, role, &overridden);
 		const ax_reg *reg = NULL;
@@ -354,7 +356,7 @@ unsigned ax_axis_subnode(const ax_axis *axis)
 
 const ax_reg *ax_axis_role_register(const ax_axis *axis, int role)
 {
-	if (!axis || role < 0 || role >= AX_ROLE_COUNT)
+	if (!axis || role < 0 || role >= AX__ROLE_COUNT)
 		return NULL;
 	return axis->roles[role];
 }

@@ -12,11 +12,14 @@
 #include "axlink/motion.h"
 #include "error.h"
 
+/* Number of roles; not public, since later versions append roles. */
+#define AX__ROLE_COUNT (AX_ROLE_LAST_ERROR + 1)
+
 struct ax_axis {
 	atomic_int refs;
 	ax_drive *drive;
 	unsigned subnode;
-	const ax_reg *roles[AX_ROLE_COUNT]; /* borrowed from the drive's dictionary; NULL: absent */
+	const ax_reg *roles[AX__ROLE_COUNT]; /* borrowed from the drive's dictionary; NULL: none */
 	int timeout_ms;  /* default per state change */
 	int poll_ms;
 	int codes;       /* AX_MODE_CODES_MCB or _CIA402 */

@@ -7,6 +7,8 @@
  * an acquire load, so neither ever waits for the other and no lock is held
  * during bus I/O.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -360,14 +362,16 @@ int ax_poller_read(ax_poller *poller, double *times, double *values, size_t max)
 	return (int)n;
 }
 
-int ax_poller_stats_get(const ax_poller *poller, ax_poller_stats *out)
+int ax_poller_stats_get(const ax_poller *poller, ax_poller_stats *caller_out)
 {
 	ax_poller *p = (ax_poller *)poller; /* atomics are loaded, never changed */
+	ax_poller_stats stats, *out = &stats;
 	int64_t elapsed, start, first, last;
 	uint64_t taken;
 
 	AX_ASSERT_ARG(poller);
-	AX_ASSERT_ARG(out);
+	AX_ASSERT_ARG(caller_out);
+	AX_CHECK_SIZE(caller_out, AX__SIZE_THROUGH(ax_poller_stats, period_s), "ax_poller_stats");
 	elapsed = atomic_load(&p->elapsed_ns);
 	start = atomic_load(&p->run_start_ns);
 	if (start)
@@ -383,6 +387,7 @@ int ax_poller_stats_get(const ax_poller *poller, ax_poller_stats *out)
 	/* Over all runs the gaps between runs count too; good enough for a summary. */
 	if (taken >= 2)
 		out->period_s = (double)(last - first) / (double)NS_PER_S / (double)(taken - 1);
+	ax__sized_copy(caller_out, out, sizeof(*out));
 	return 0;
 }
 

@@ -22,6 +22,8 @@
  * reused. Resolution compares every database's pick first and loads only
  * the winner, and only when the cache does not have it.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>

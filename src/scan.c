@@ -3,6 +3,8 @@
  * ax_scan(): hand one transport a target spec and relay what it finds to
  * the caller's callback.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
+
 #include <string.h>
 #include <time.h>
 

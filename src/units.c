@@ -5,6 +5,8 @@
  * accelerations all scale by the same factor, counts per unit, because the
  * time part of their units is the same on both sides.
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
+
 #include <math.h>
 #include <string.h>
 #include <strings.h>

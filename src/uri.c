@@ -13,6 +13,8 @@
  * A parsed URI is one allocation: the ax_uri, its params array, then every
  * string, so ax_uri_free() is a single free().
  */
+#define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

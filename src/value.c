@@ -10,6 +10,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <locale.h>
 #include <math.h>

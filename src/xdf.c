@@ -23,6 +23,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#define AX__ERROR_CLASS AX_ERRCLASS_DICT /* errors set here; see src/error.h */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -918,8 +920,8 @@ static int xdf_identity_u32(struct xdf *x, xmlNodePtr dev, const char *name, uin
 	if (!s)
 		return 0;
 	if (xdf_parse_u32(s, 0, UINT32_MAX, out) < 0)
-		return ax__error_set(AX_EPROTO, "%s:%ld: %s '%.*s' is not a 32-bit number", x->path,
-		                     xdf_line(dev), name, XDF_QUOTE_MAX, s);
+		return ax__error_set(AX_EFORMAT, "%s:%ld: %s '%.*s' is not a 32-bit number",
+		                     x->path, xdf_line(dev), name, XDF_QUOTE_MAX, s);
 	return 0;
 }
 
@@ -1182,7 +1184,7 @@ static int xdf_body(struct xdf *x, xmlNodePtr body)
 				return err;
 		}
 		if (x->n_dicts == 0)
-			return ax__error_set(AX_EPROTO, "%s:%ld: no Body/Device element", x->path,
+			return ax__error_set(AX_EFORMAT, "%s:%ld: no Body/Device element", x->path,
 			                     xdf_line(body));
 		return 0;
 	}
@@ -1209,7 +1211,7 @@ static int xdf_body(struct xdf *x, xmlNodePtr body)
 			return err;
 	}
 	if (x->n_dicts == 0)
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_EFORMAT,
 		                     "%s:%ld: no ETHDevice, EoEDevice, ECATDevice or CANDevice in "
 		                     "Body/Devices",
 		                     x->path, xdf_line(devices ? devices : body));
@@ -1225,13 +1227,13 @@ static int xdf_version(struct xdf *x, xmlNodePtr root)
 	const char *v;
 
 	if (!version)
-		return ax__error_set(AX_EPROTO, "%s:%ld: no Header/Version: not an XDF dictionary",
+		return ax__error_set(AX_EFORMAT, "%s:%ld: no Header/Version: not an XDF dictionary",
 		                     x->path, xdf_line(header ? header : root));
 	v = xdf_text(x, version);
 	if ((v[0] == '2' || v[0] == '3') && (v[1] == '\0' || v[1] == '.')) {
 		x->version = (unsigned)(v[0] - '0');
 	} else {
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_EFORMAT,
 		                     "%s:%ld: dictionary version '%.*s' is not supported (axlink "
 		                     "reads 2 and 3)",
 		                     x->path, xdf_line(version), XDF_QUOTE_MAX, v);
@@ -1347,16 +1349,16 @@ static int xdf_parse(xmlDocPtr *out, const char *path, const char *buf, size_t l
 	if (p.entity_line ||
 	    (doc && (xdf_has_entities(doc->intSubset) || xdf_has_entities(doc->extSubset)))) {
 		xmlFreeDoc(doc);
-		return ax__error_set(AX_EPROTO,
+		return ax__error_set(AX_EFORMAT,
 		                     "%s:%ld: entity declarations are not allowed in dictionary "
 		                     "files ('%s')",
 		                     path, p.entity_line ? p.entity_line : 1L, p.entity);
 	}
 	if (!doc) {
 		if (p.has_error)
-			return ax__error_set(AX_EPROTO, "%s:%ld: malformed XML: %s", path,
+			return ax__error_set(AX_EFORMAT, "%s:%ld: malformed XML: %s", path,
 			                     p.error_line, p.error);
-		return ax__error_set(AX_EPROTO, "%s: malformed XML", path);
+		return ax__error_set(AX_EFORMAT, "%s: malformed XML", path);
 	}
 	*out = doc;
 	return 0;
@@ -1400,7 +1402,7 @@ int ax__xdf_load_buffer(ax_dict ***out, size_t *n_out, const char *path, const c
 	root = xmlDocGetRootElement(doc);
 	if (!root || strcmp((const char *)root->name, "IngeniaDictionary") != 0) {
 		err = ax__error_set(
-		        AX_EPROTO, "%s:%ld: root element is '%.*s', not IngeniaDictionary", path,
+		        AX_EFORMAT, "%s:%ld: root element is '%.*s', not IngeniaDictionary", path,
 		        xdf_line(root), XDF_QUOTE_MAX, root ? (const char *)root->name : "");
 		goto done;
 	}
@@ -1413,7 +1415,7 @@ int ax__xdf_load_buffer(ax_dict ***out, size_t *n_out, const char *path, const c
 		goto done;
 	}
 	if (!xdf_child(root, "Body")) {
-		err = ax__error_set(AX_EPROTO, "%s:%ld: no Body element", path, xdf_line(root));
+		err = ax__error_set(AX_EFORMAT, "%s:%ld: no Body element", path, xdf_line(root));
 		goto done;
 	}
 	err = xdf_body(&x, xdf_child(root, "Body"));

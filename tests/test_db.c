@@ -346,7 +346,7 @@ static void sql_exec(const char *path, const char *sql)
 static void test_db__create_makes_folders(void **state)
 {
 	struct fx *fx = *state;
-	ax_db_model *models = (ax_db_model *)(uintptr_t)1;
+	ax_db_model_list *models = (ax_db_model_list *)(uintptr_t)1;
 	char path[192];
 	struct stat st;
 	ax_db *db = NULL;
@@ -383,7 +383,7 @@ static void test_db__open_errors(void **state)
 	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY | AX_DB_CREATE), AX_EINVAL);
 	assert_int_equal(ax_db_open(&db, fx->path, 0x80), AX_EINVAL);
 	assert_int_equal(ax_db_open(&db, "", AX_DB_CREATE), AX_EINVAL);
-	assert_int_equal(ax_db_open(&db, fx->dir, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->dir, 0), AX_ECORRUPT);
 	assert_ptr_equal(db, (ax_db *)(uintptr_t)1); /* untouched on failure */
 	assert_int_equal(access(fx->path, F_OK), -1);  /* and nothing created */
 }
@@ -407,16 +407,16 @@ static void test_db__corrupt_file_is_eproto(void **state)
 	/* Random bytes: not an SQLite file at all. */
 	fill_random(junk, sizeof(junk), 0x2545f491u);
 	write_file(fx->path, junk, sizeof(junk));
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), fx->path));
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_ECORRUPT);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 
 	/* The SQLite magic followed by garbage. */
 	memcpy(junk, "SQLite format 3", 16);
 	write_file(fx->path, junk, sizeof(junk));
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), fx->path));
 	assert_null(db);
 }
@@ -425,7 +425,7 @@ static void test_db__truncated_file_is_eproto(void **state)
 {
 	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 300 };
 	struct fx *fx = *state;
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	ax_dict *dict = NULL;
 	ax_db *db = open_new(fx);
 	struct stat st;
@@ -444,13 +444,13 @@ static void test_db__truncated_file_is_eproto(void **state)
 		int n = ax_db_list(db, &models);
 
 		if (n >= 0)
-			err = ax_db_load(db, models[0].id, &dict);
+			err = ax_db_load(db, ax_db_model_list_at(models, 0)->id, &dict);
 		else
 			err = n;
-		ax_db_models_free(models, n > 0 ? (size_t)n : 0);
+		ax_db_model_list_free(models);
 		ax_db_unref(db);
 	}
-	assert_int_equal(err, AX_EPROTO);
+	assert_int_equal(err, AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), fx->path));
 	assert_null(dict);
 }
@@ -461,10 +461,10 @@ static void test_db__foreign_sqlite_is_eproto(void **state)
 	ax_db *db = NULL;
 
 	sql_exec(fx->path, "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')");
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(), "is an SQLite database but not an axlink"));
 	assert_non_null(strstr(ax_error_last(), fx->path));
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_ECORRUPT);
 	assert_null(db);
 	/* Refused, and left alone: no tables of ours were added. */
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sqlite_master"), 1);
@@ -472,7 +472,7 @@ static void test_db__foreign_sqlite_is_eproto(void **state)
 	/* Another application's id, even without tables, is not ours either. */
 	assert_int_equal(remove(fx->path), 0);
 	sql_exec(fx->path, "PRAGMA application_id = 1234");
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_CREATE), AX_ECORRUPT);
 	assert_null(db);
 }
 
@@ -484,10 +484,10 @@ static void test_db__newer_schema_is_eproto(void **state)
 	ax_db_unref(db);
 	db = NULL;
 	sql_exec(fx->path, "PRAGMA user_version = 2");
-	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(),
 			       "schema version 2 is newer than this library (max 1)"));
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 }
 
@@ -498,7 +498,7 @@ static void test_db__empty_file_gets_schema(void **state)
 
 	/* A zero-length file is an empty SQLite database: it becomes ours... */
 	write_file(fx->path, "", 0);
-	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EPROTO);
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 	ok(ax_db_open(&db, fx->path, 0));
 	ax_db_unref(db);
@@ -512,7 +512,7 @@ static void test_db__readonly_refuses_import(void **state)
 	ax_db *db = open_new(fx);
 	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
 	ax_dict *d = make_dict(&spec);
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 
 	ax_db_unref(db);
 	ok(ax_db_open(&db, fx->path, AX_DB_READONLY));
@@ -553,7 +553,7 @@ static void test_db__readonly_location_is_eaccess(void **state)
 static int child_checks(const char *ro_path, const char *empty_path, const char *locked_dir)
 {
 	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	char path[192];
 	ax_dict *d;
 	ax_db *db = NULL;
@@ -571,7 +571,7 @@ static int child_checks(const char *ro_path, const char *empty_path, const char 
 	if (err != AX_EACCESS || !strstr(ax_error_last(), ro_path))
 		return 2;
 	n = ax_db_list(db, &models);
-	ax_db_models_free(models, n > 0 ? (size_t)n : 0);
+	ax_db_model_list_free(models);
 	ax_db_unref(db);
 	if (n != 1)
 		return 3;
@@ -634,7 +634,7 @@ static void test_db__store_list_load_equal(void **state)
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	ax_dict *dicts[3];
 	int replaced = -1;
 
@@ -645,46 +645,51 @@ static void test_db__store_list_load_equal(void **state)
 
 	/* Listed by product, then revision, whatever the file order. */
 	assert_int_equal(ax_db_list(db, &models), 3);
-	assert_int_equal(models[0].product_code, 0x00010064);
-	assert_int_equal(models[0].revision, 0x00010001);
-	assert_string_equal(models[0].interface, "EoE");
-	assert_string_equal(models[0].firmware_version, "");
-	assert_int_equal(models[0].registers, 0);
-	assert_int_equal(models[1].revision, 0x00010002);
-	assert_int_equal(models[1].vendor_id, 0x29c);
-	assert_string_equal(models[1].name, "axs-100");
-	assert_string_equal(models[1].part_number, "PN-0042-A");
-	assert_string_equal(models[1].family, "Summit");
-	assert_int_equal(models[1].registers, 25);
-	assert_int_equal(models[2].product_code, 0x00020001);
-	assert_int_equal(models[2].registers, 40);
+	/* The caller never indexes an array: count and accessor, NULL past the end. */
+	assert_int_equal(ax_db_model_list_count(models), 3);
+	assert_null(ax_db_model_list_at(models, 3));
+	assert_int_equal(ax_db_model_list_count(NULL), 0);
+	assert_null(ax_db_model_list_at(NULL, 0));
+	assert_int_equal(ax_db_model_list_at(models, 0)->product_code, 0x00010064);
+	assert_int_equal(ax_db_model_list_at(models, 0)->revision, 0x00010001);
+	assert_string_equal(ax_db_model_list_at(models, 0)->interface, "EoE");
+	assert_string_equal(ax_db_model_list_at(models, 0)->firmware_version, "");
+	assert_int_equal(ax_db_model_list_at(models, 0)->registers, 0);
+	assert_int_equal(ax_db_model_list_at(models, 1)->revision, 0x00010002);
+	assert_int_equal(ax_db_model_list_at(models, 1)->vendor_id, 0x29c);
+	assert_string_equal(ax_db_model_list_at(models, 1)->name, "axs-100");
+	assert_string_equal(ax_db_model_list_at(models, 1)->part_number, "PN-0042-A");
+	assert_string_equal(ax_db_model_list_at(models, 1)->family, "Summit");
+	assert_int_equal(ax_db_model_list_at(models, 1)->registers, 25);
+	assert_int_equal(ax_db_model_list_at(models, 2)->product_code, 0x00020001);
+	assert_int_equal(ax_db_model_list_at(models, 2)->registers, 40);
 	for (size_t i = 0; i < 3; i++) {
-		assert_string_equal(models[i].source, "/dicts/three.xdf");
-		assert_string_equal(models[i].sha256, sha_a);
-		assert_int_equal(models[i].format_version, 3);
+		assert_string_equal(ax_db_model_list_at(models, i)->source, "/dicts/three.xdf");
+		assert_string_equal(ax_db_model_list_at(models, i)->sha256, sha_a);
+		assert_int_equal(ax_db_model_list_at(models, i)->format_version, 3);
 	}
 
 	/* Each model loads back equal, field by field, and says where it came from. */
 	for (size_t i = 0; i < 3; i++) {
+		const ax_db_model *m = ax_db_model_list_at(models, i);
 		const ax_dict *want = NULL;
 		ax_dict *got = NULL;
 		char source[192];
 
 		for (size_t k = 0; k < 3; k++)
-			if (dicts[k]->identity.product_code == models[i].product_code &&
-			    dicts[k]->identity.revision == models[i].revision)
+			if (dicts[k]->identity.product_code == m->product_code &&
+			    dicts[k]->identity.revision == m->revision)
 				want = dicts[k];
 		assert_non_null(want);
-		ok(ax_db_load(db, models[i].id, &got));
+		ok(ax_db_load(db, m->id, &got));
 		assert_dict_equal(want, got);
-		(void)snprintf(source, sizeof(source), "db:%s#%lld", fx->path,
-			       (long long)models[i].id);
+		(void)snprintf(source, sizeof(source), "db:%s#%lld", fx->path, (long long)m->id);
 		assert_string_equal(ax_dict_source(got), source);
 		ax_dict_unref(got);
 	}
 	for (size_t i = 0; i < 3; i++)
 		ax_dict_unref(dicts[i]);
-	ax_db_models_free(models, 3);
+	ax_db_model_list_free(models);
 	ax_db_unref(db);
 }
 
@@ -707,13 +712,13 @@ static void test_db__corrupt_table_rows(void **state)
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	int64_t id;
 
 	assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
 	assert_int_equal(ax_db_list(db, &models), 1);
-	id = models[0].id;
-	ax_db_models_free(models, 1);
+	id = ax_db_model_list_at(models, 0)->id;
+	ax_db_model_list_free(models);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM dict_tables"), 3);
 	/* Axis NULL stands for "none". */
 	assert_int_equal(
@@ -724,8 +729,8 @@ static void test_db__corrupt_table_rows(void **state)
 
 		sql_exec(fx->path, cases[i].sql);
 		err = ax_db_load(db, id, &dict);
-		if (err != AX_EPROTO || !strstr(ax_error_last(), cases[i].needle))
-			fail_msg("%s: got %d '%s', want AX_EPROTO '%s'", cases[i].sql, err,
+		if (err != AX_ECORRUPT || !strstr(ax_error_last(), cases[i].needle))
+			fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s'", cases[i].sql, err,
 				 ax_error_last(), cases[i].needle);
 		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 		/* Put the rows back for the next case. */
@@ -760,15 +765,18 @@ static void test_db__load_missing_model(void **state)
 
 static int64_t model_id_of(ax_db *db, uint32_t product, uint32_t revision)
 {
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	int n = ax_db_list(db, &models);
 	int64_t id = -1;
 
 	ok(n);
-	for (int i = 0; i < n; i++)
-		if (models[i].product_code == product && models[i].revision == revision)
-			id = models[i].id;
-	ax_db_models_free(models, (size_t)n);
+	for (size_t i = 0; i < (size_t)n; i++) {
+		const ax_db_model *m = ax_db_model_list_at(models, i);
+
+		if (m->product_code == product && m->revision == revision)
+			id = m->id;
+	}
+	ax_db_model_list_free(models);
 	return id;
 }
 
@@ -804,18 +812,18 @@ static void test_db__changed_file_replaces(void **state)
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	int64_t id1;
 
 	assert_int_equal(insert_specs(db, before, 2, "/x/m.xdf", sha_a), 0);
 	id1 = model_id_of(db, 0x100, 0x1);
 	assert_int_equal(insert_specs(db, after, 1, "/x/m.xdf", sha_b), 1);
 	assert_int_equal(ax_db_list(db, &models), 1);
-	assert_true(models[0].id != id1);
-	assert_string_equal(models[0].firmware_version, "1.0.1");
-	assert_string_equal(models[0].sha256, sha_b);
-	assert_int_equal(models[0].registers, 12);
-	ax_db_models_free(models, 1);
+	assert_true(ax_db_model_list_at(models, 0)->id != id1);
+	assert_string_equal(ax_db_model_list_at(models, 0)->firmware_version, "1.0.1");
+	assert_string_equal(ax_db_model_list_at(models, 0)->sha256, sha_b);
+	assert_int_equal(ax_db_model_list_at(models, 0)->registers, 12);
+	ax_db_model_list_free(models);
 	/* The old rows went with their models, down to the labels. */
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), 12);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM labels"), 12 + 6);
@@ -836,15 +844,16 @@ static void test_db__other_file_takes_over_model(void **state)
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 
 	assert_int_equal(insert_specs(db, a, 1, "/x/a.xdf", sha_a), 0);
 	assert_int_equal(insert_specs(db, b, 2, "/x/b.xdf", sha_b), 1);
 	assert_int_equal(ax_db_list(db, &models), 2);
-	assert_string_equal(models[0].interface, "ETH"); /* ETH before CAN for one revision */
-	assert_string_equal(models[0].name, "from-b");
-	assert_string_equal(models[1].interface, "CAN");
-	ax_db_models_free(models, 2);
+	/* ETH before CAN for one revision */
+	assert_string_equal(ax_db_model_list_at(models, 0)->interface, "ETH");
+	assert_string_equal(ax_db_model_list_at(models, 0)->name, "from-b");
+	assert_string_equal(ax_db_model_list_at(models, 1)->interface, "CAN");
+	ax_db_model_list_free(models);
 	/* a.xdf lost its only model, so its record went too... */
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
 	/* ...and importing it again is a change that takes the model back. */
@@ -872,7 +881,7 @@ static void test_db__same_model_twice_in_file(void **state)
 	for (size_t i = 0; i < 2; i++)
 		dicts[i] = make_dict(&twice[i]);
 	assert_int_equal(ax__db_insert_dicts(db, dicts, 2, "/x/dup.xdf", sha_b, &replaced),
-			 AX_EPROTO);
+			 AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "/x/dup.xdf"));
 	assert_non_null(strstr(ax_error_last(), "more than once"));
 	assert_int_equal(replaced, -1);
@@ -895,7 +904,7 @@ static void test_db__sql_text_stored_verbatim(void **state)
 	ax_db *db = open_new(fx);
 	ax_dict *d = ax__dict_new("memory"), *got = NULL;
 	const ax_reg *reg = NULL;
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	struct ax_reg *r;
 
 	d->identity.product_code = 0x500;
@@ -919,15 +928,15 @@ static void test_db__sql_text_stored_verbatim(void **state)
 	ok(ax__db_insert_dicts(db, &d, 1, evil, sha_a, NULL));
 
 	assert_int_equal(ax_db_list(db, &models), 1);
-	assert_string_equal(models[0].name, evil);
-	assert_string_equal(models[0].source, evil);
-	assert_string_equal(models[0].family, texts[3]);
-	ok(ax_db_load(db, models[0].id, &got));
+	assert_string_equal(ax_db_model_list_at(models, 0)->name, evil);
+	assert_string_equal(ax_db_model_list_at(models, 0)->source, evil);
+	assert_string_equal(ax_db_model_list_at(models, 0)->family, texts[3]);
+	ok(ax_db_load(db, ax_db_model_list_at(models, 0)->id, &got));
 	assert_dict_equal(d, got);
 	ok(ax_dict_find(got, evil, -1, &reg));
 	assert_string_equal(ax_reg_id(reg), evil);
 	assert_int_equal(ax_dict_table_count(got), 2);
-	ax_db_models_free(models, 1);
+	ax_db_model_list_free(models);
 	ax_dict_unref(got);
 	ax_dict_unref(d);
 	ax_db_unref(db);
@@ -1268,7 +1277,7 @@ static void import_and_compare(ax_db *db, const char *path)
 	assert_int_equal(rep->n_models, n);
 	assert_int_equal(rep->format_version, dicts[0]->identity.format_version);
 	for (size_t i = 0; i < n; i++) {
-		const ax_db_model *m = &rep->models[i];
+		const ax_db_model *m = ax_db_model_list_at(rep->models, i);
 		ax_dict *loaded = NULL;
 
 		/* Reported in file order, with the fields the CLI prints. */
@@ -1339,7 +1348,7 @@ static void test_db__import_report_and_hash(void **state)
 	assert_int_equal(rep->replaced, 0);
 	assert_int_equal(rep->format_version, 3);
 	sha256sum(path, want);
-	assert_string_equal(rep->models[0].sha256, want);
+	assert_string_equal(ax_db_model_list_at(rep->models, 0)->sha256, want);
 	ax_db_import_report_free(rep);
 	ax_db_unref(db);
 }
@@ -1349,7 +1358,7 @@ static void test_db__import_again_and_changed(void **state)
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
 	ax_db_import_report *rep = NULL;
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	char path[160], other[192];
 	int64_t ids[2];
 
@@ -1358,19 +1367,19 @@ static void test_db__import_again_and_changed(void **state)
 	assert_int_equal(ax_db_import(db, path, NULL, &rep), 2);
 	assert_int_equal(rep->replaced, 0);
 	assert_int_equal(rep->n_models, 2);
-	assert_string_equal(rep->models[0].interface, "ETH");
-	assert_string_equal(rep->models[0].name, "x'); DROP TABLE models;--");
-	assert_string_equal(rep->models[1].interface, "ECAT");
-	ids[0] = rep->models[0].id;
-	ids[1] = rep->models[1].id;
+	assert_string_equal(ax_db_model_list_at(rep->models, 0)->interface, "ETH");
+	assert_string_equal(ax_db_model_list_at(rep->models, 0)->name, "x'); DROP TABLE models;--");
+	assert_string_equal(ax_db_model_list_at(rep->models, 1)->interface, "ECAT");
+	ids[0] = ax_db_model_list_at(rep->models, 0)->id;
+	ids[1] = ax_db_model_list_at(rep->models, 1)->id;
 	ax_db_import_report_free(rep);
 
 	/* Same bytes, even through another spelling of the path: nothing changes. */
 	(void)snprintf(other, sizeof(other), "%s/./m.xdf", fx->dir);
 	assert_int_equal(ax_db_import(db, other, NULL, &rep), 2);
 	assert_int_equal(rep->replaced, 0);
-	assert_int_equal(rep->models[0].id, ids[0]);
-	assert_int_equal(rep->models[1].id, ids[1]);
+	assert_int_equal(ax_db_model_list_at(rep->models, 0)->id, ids[0]);
+	assert_int_equal(ax_db_model_list_at(rep->models, 1)->id, ids[1]);
 	ax_db_import_report_free(rep);
 	/* The report is optional. */
 	assert_int_equal(ax_db_import(db, path, NULL, NULL), 2);
@@ -1380,13 +1389,14 @@ static void test_db__import_again_and_changed(void **state)
 	write_xdf(path, "1.3.0", 5);
 	assert_int_equal(ax_db_import(db, path, NULL, &rep), 2);
 	assert_int_equal(rep->replaced, 1);
-	assert_true(rep->models[0].id != ids[0] && rep->models[0].id != ids[1]);
-	assert_int_equal(rep->models[0].registers, 6);
+	assert_true(ax_db_model_list_at(rep->models, 0)->id != ids[0] &&
+		    ax_db_model_list_at(rep->models, 0)->id != ids[1]);
+	assert_int_equal(ax_db_model_list_at(rep->models, 0)->registers, 6);
 	ax_db_import_report_free(rep);
 	assert_int_equal(ax_db_list(db, &models), 2);
 	for (int i = 0; i < 2; i++)
-		assert_string_equal(models[i].firmware_version, "1.3.0");
-	ax_db_models_free(models, 2);
+		assert_string_equal(ax_db_model_list_at(models, i)->firmware_version, "1.3.0");
+	ax_db_model_list_free(models);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), 7);
 	ax_db_unref(db);
 }
@@ -1465,14 +1475,14 @@ static void write_model_xdf(const char *path, int n, int broken, int second)
 static void assert_one_model(const struct fx *fx, ax_db *db, int64_t id, size_t registers,
 			     const char *source)
 {
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 
 	assert_int_equal(ax_db_list(db, &models), 1);
-	assert_int_equal(models[0].id, id);
-	assert_int_equal(models[0].registers, registers);
-	assert_string_equal(models[0].firmware_version, "1.2.0");
-	assert_string_equal(models[0].source, source);
-	ax_db_models_free(models, 1);
+	assert_int_equal(ax_db_model_list_at(models, 0)->id, id);
+	assert_int_equal(ax_db_model_list_at(models, 0)->registers, registers);
+	assert_string_equal(ax_db_model_list_at(models, 0)->firmware_version, "1.2.0");
+	assert_string_equal(ax_db_model_list_at(models, 0)->source, source);
+	ax_db_model_list_free(models);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM registers"), (int64_t)registers);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 1);
 }
@@ -1504,7 +1514,7 @@ static void test_db__import_all_registers_refused_keeps_earlier(void **state)
 	assert_one_model(fx, db, id, 3, canon);
 
 	/* Another file of the same model, all of whose registers lack their dtype. */
-	assert_int_equal(ax_db_import(db, bad, NULL, &rep), AX_EPROTO);
+	assert_int_equal(ax_db_import(db, bad, NULL, &rep), AX_EFORMAT);
 	(void)snprintf(want, sizeof(want),
 		       "%s: model 'axs-100' (product 0x00010064 rev 0x00010002, ETH) has no "
 		       "register to import (3 skipped, first: %s:8: register 'REG_0': missing "
@@ -1515,13 +1525,13 @@ static void test_db__import_all_registers_refused_keeps_earlier(void **state)
 	assert_one_model(fx, db, id, 3, canon);
 
 	/* A file where one device is fine and the other has nothing: refused whole. */
-	assert_int_equal(ax_db_import(db, mixed, NULL, &rep), AX_EPROTO);
+	assert_int_equal(ax_db_import(db, mixed, NULL, &rep), AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "(2 skipped, first: "));
 	assert_one_model(fx, db, id, 3, canon);
 
 	/* The good file itself, changed into a bad one: the earlier import stays. */
 	write_model_xdf(good, 3, 1, 0);
-	assert_int_equal(ax_db_import(db, good, NULL, &rep), AX_EPROTO);
+	assert_int_equal(ax_db_import(db, good, NULL, &rep), AX_EFORMAT);
 	assert_one_model(fx, db, id, 3, canon);
 	{
 		ax_dict *dict = NULL;
@@ -1581,7 +1591,7 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ax_dict *dict = (ax_dict *)(uintptr_t)1;
-		ax_db_model *models = NULL;
+		ax_db_model_list *models = NULL;
 		char path[160], want[512];
 		ax_db *db = NULL;
 		int64_t id;
@@ -1592,8 +1602,8 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 		ok(ax_db_open(&db, path, AX_DB_CREATE));
 		assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
 		assert_int_equal(ax_db_list(db, &models), 1);
-		id = models[0].id;
-		ax_db_models_free(models, 1);
+		id = ax_db_model_list_at(models, 0)->id;
+		ax_db_model_list_free(models);
 		ok(ax_db_load(db, id, &dict));
 		ax_dict_unref(dict);
 		dict = (ax_dict *)(uintptr_t)1;
@@ -1601,9 +1611,9 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 		sql_exec(path, cases[i].sql);
 		err = ax_db_load(db, id, &dict);
 		(void)snprintf(want, sizeof(want), "'%s': model %lld, ", path, (long long)id);
-		if (err != AX_EPROTO || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
+		if (err != AX_ECORRUPT || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
 		    !strstr(ax_error_last(), cases[i].where))
-			fail_msg("%s: got %d '%s', want AX_EPROTO '%s...%s'", cases[i].sql, err,
+			fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s...%s'", cases[i].sql, err,
 				 ax_error_last(), want, cases[i].where);
 		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 		ax_db_unref(db);
@@ -1622,7 +1632,7 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 		};
 
 		for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
-			ax_db_model *models = (ax_db_model *)(uintptr_t)1;
+			ax_db_model_list *models = (ax_db_model_list *)(uintptr_t)1;
 			char path[160], want[256];
 			ax_db *db = NULL;
 			int err;
@@ -1633,12 +1643,13 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 			sql_exec(path, list_cases[i][0]);
 			err = ax_db_list(db, &models);
 			(void)snprintf(want, sizeof(want), "'%s': model 1", path);
-			if (err != AX_EPROTO || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
+			if (err != AX_ECORRUPT ||
+			    strncmp(ax_error_last(), want, strlen(want)) != 0 ||
 			    !strstr(ax_error_last(), list_cases[i][1]))
-				fail_msg("%s: got %d '%s', want AX_EPROTO '%s...%s'",
+				fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s...%s'",
 					 list_cases[i][0], err, ax_error_last(), want,
 					 list_cases[i][1]);
-			assert_ptr_equal(models, (ax_db_model *)(uintptr_t)1);
+			assert_ptr_equal(models, (ax_db_model_list *)(uintptr_t)1);
 			ax_db_unref(db);
 		}
 	}

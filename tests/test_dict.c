@@ -1195,7 +1195,7 @@ static void test_dict__tables_builder(void **state)
 	assert_int_equal(ax__dict_add_table(d, "AXIS", 255, "W", "V"), 0);
 	assert_int_equal(ax_dict_table_at(d, 0, NULL, NULL, NULL, NULL), AX_EINVAL);
 	assert_int_equal(ax_dict_table_find(d, "NONE", -1, &pos), AX_EINVAL);
-	assert_int_equal(ax__dict_seal(d), AX_EPROTO);
+	assert_int_equal(ax__dict_seal(d), AX_EFORMAT);
 	assert_string_equal(ax_error_last(),
 	                    "table 'AXIS': no value register 'V' on axis 255 in dictionary 'mem'");
 	assert_int_equal(ax_dict_table_count(d), 2);
@@ -1249,7 +1249,7 @@ static void test_dict__malformed(void **state)
 	(void)state;
 	/* The mismatched end tag is on line 9. */
 	snprintf(where, sizeof(where), "%s:9: ", DATA("malformed.xdf"));
-	load_refused(DATA("malformed.xdf"), AX_EPROTO, needles);
+	load_refused(DATA("malformed.xdf"), AX_EFORMAT, needles);
 }
 
 static void test_dict__wrong_root(void **state)
@@ -1259,7 +1259,7 @@ static void test_dict__wrong_root(void **state)
 
 	(void)state;
 	snprintf(where, sizeof(where), "%s:2: ", DATA("wrong_root.xdf"));
-	load_refused(DATA("wrong_root.xdf"), AX_EPROTO, needles);
+	load_refused(DATA("wrong_root.xdf"), AX_EFORMAT, needles);
 }
 
 static void test_dict__unsupported_version(void **state)
@@ -1269,7 +1269,7 @@ static void test_dict__unsupported_version(void **state)
 
 	(void)state;
 	snprintf(where, sizeof(where), "%s:4: ", DATA("version4.xdf"));
-	load_refused(DATA("version4.xdf"), AX_EPROTO, needles);
+	load_refused(DATA("version4.xdf"), AX_EFORMAT, needles);
 }
 
 static void test_dict__external_entity(void **state)
@@ -1279,7 +1279,7 @@ static void test_dict__external_entity(void **state)
 
 	(void)state;
 	snprintf(where, sizeof(where), "%s:3: ", DATA("entity_external.xdf"));
-	load_refused(DATA("entity_external.xdf"), AX_EPROTO, needles);
+	load_refused(DATA("entity_external.xdf"), AX_EFORMAT, needles);
 }
 
 static void test_dict__billion_laughs(void **state)
@@ -1288,7 +1288,7 @@ static void test_dict__billion_laughs(void **state)
 	double t0 = now_ms();
 
 	(void)state;
-	load_refused(DATA("billion_laughs.xdf"), AX_EPROTO, needles);
+	load_refused(DATA("billion_laughs.xdf"), AX_EFORMAT, needles);
 	/* Refused at the first declaration, long before any expansion could cost time. */
 	assert_true(now_ms() - t0 < 1000.0);
 }
@@ -1370,7 +1370,7 @@ static void test_dict__external_entity_not_opened(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(fd, -1);
 	assert_int_equal(open_errno, ENXIO);
-	assert_int_equal(f.err, AX_EPROTO);
+	assert_int_equal(f.err, AX_EFORMAT);
 	assert_non_null(strstr(f.msg, "entity declarations are not allowed"));
 
 	unlink(fifo);
@@ -1441,7 +1441,7 @@ static void test_dict__bad_arguments(void **state)
 	assert_int_equal(ax_dict_load_file(NULL, &n, DATA("v2_axes.xdf"), NULL), AX_EINVAL);
 	assert_int_equal(ax_dict_load_file(&dicts, NULL, DATA("v2_axes.xdf"), NULL), AX_EINVAL);
 	assert_int_equal(ax_dict_load_file(&dicts, &n, NULL, NULL), AX_EINVAL);
-	assert_int_equal(ax__xdf_load_buffer(&dicts, &n, "mem", "", 0, NULL), AX_EPROTO);
+	assert_int_equal(ax__xdf_load_buffer(&dicts, &n, "mem", "", 0, NULL), AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "mem"));
 }
 
@@ -1465,29 +1465,29 @@ static const struct doc_case doc_cases[] = {
 	{ "version_2x", HDR("2.5") "<Body><Device/></Body>" END, 1, NULL },
 	{ "version_3", HDR("3") ETH_BODY END, 1, NULL },
 	{ "version_3_blanks", HDR(" 3.0\n") ETH_BODY END, 1, NULL },
-	{ "version_1", HDR("1") ETH_BODY END, AX_EPROTO, "mem:2: dictionary version '1'" },
-	{ "version_20", HDR("20") ETH_BODY END, AX_EPROTO, "version '20' is not" },
-	{ "version_empty", HDR("") ETH_BODY END, AX_EPROTO, "version '' is not" },
-	{ "no_header", "<IngeniaDictionary>" ETH_BODY END, AX_EPROTO, "no Header/Version" },
-	{ "no_body", HDR("3.0") END, AX_EPROTO, "mem:2: no Body element" },
-	{ "v3_no_devices", HDR("3.0") "<Body><Devices/></Body>" END, AX_EPROTO,
+	{ "version_1", HDR("1") ETH_BODY END, AX_EFORMAT, "mem:2: dictionary version '1'" },
+	{ "version_20", HDR("20") ETH_BODY END, AX_EFORMAT, "version '20' is not" },
+	{ "version_empty", HDR("") ETH_BODY END, AX_EFORMAT, "version '' is not" },
+	{ "no_header", "<IngeniaDictionary>" ETH_BODY END, AX_EFORMAT, "no Header/Version" },
+	{ "no_body", HDR("3.0") END, AX_EFORMAT, "mem:2: no Body element" },
+	{ "v3_no_devices", HDR("3.0") "<Body><Devices/></Body>" END, AX_EFORMAT,
 	  "no ETHDevice, EoEDevice, ECATDevice or CANDevice" },
-	{ "v2_no_device", HDR("2") "<Body/>" END, AX_EPROTO, "no Body/Device element" },
+	{ "v2_no_device", HDR("2") "<Body/>" END, AX_EFORMAT, "no Body/Device element" },
 	{ "bad_product", HDR("3.0") "<Body><Devices>\n<ETHDevice ProductCode=\"12ab\"/>"
-	  "</Devices></Body>" END, AX_EPROTO, "mem:3: ProductCode '12ab' is not a 32-bit number" },
+	  "</Devices></Body>" END, AX_EFORMAT, "mem:3: ProductCode '12ab' is not a 32-bit number" },
 	{ "product_too_big", HDR("3.0") "<Body><Devices><ETHDevice ProductCode=\"0x100000000\"/>"
-	  "</Devices></Body>" END, AX_EPROTO, "ProductCode '0x100000000'" },
+	  "</Devices></Body>" END, AX_EFORMAT, "ProductCode '0x100000000'" },
 	{ "two_eth", HDR("3.0") "<Body><Devices><ETHDevice/><EoEDevice/><CANDevice/>"
 	  "</Devices></Body>" END, 3, NULL },
-	{ "empty", "", AX_EPROTO, "mem:" },
-	{ "not_xml", "IngeniaDictionary", AX_EPROTO, "mem:1: malformed XML" },
-	{ "truncated", HDR("3.0") "<Body><Devices>", AX_EPROTO, "malformed XML" },
+	{ "empty", "", AX_EFORMAT, "mem:" },
+	{ "not_xml", "IngeniaDictionary", AX_EFORMAT, "mem:1: malformed XML" },
+	{ "truncated", HDR("3.0") "<Body><Devices>", AX_EFORMAT, "malformed XML" },
 	{ "unparsed_entity", "<?xml version=\"1.0\"?>\n<!DOCTYPE IngeniaDictionary [\n"
 	  "<!NOTATION gif SYSTEM \"image/gif\">\n<!ENTITY pic SYSTEM \"a.gif\" NDATA gif>\n]>\n"
-	  "<IngeniaDictionary/>", AX_EPROTO, "mem:4: entity declarations are not allowed" },
+	  "<IngeniaDictionary/>", AX_EFORMAT, "mem:4: entity declarations are not allowed" },
 	{ "parameter_entity", "<?xml version=\"1.0\"?>\n<!DOCTYPE IngeniaDictionary [\n"
 	  "<!ENTITY % p SYSTEM \"http://127.0.0.1:9/x.dtd\">\n%p;\n]>\n<IngeniaDictionary/>",
-	  AX_EPROTO, "mem:3: entity declarations are not allowed in dictionary files ('p')" },
+	  AX_EFORMAT, "mem:3: entity declarations are not allowed in dictionary files ('p')" },
 	{ "external_subset_only", "<?xml version=\"1.0\"?>\n"
 	  "<!DOCTYPE IngeniaDictionary SYSTEM \"http://127.0.0.1:9/x.dtd\">\n"
 	  "<IngeniaDictionary><Header><Version>3.0</Version></Header>" ETH_BODY END, 1, NULL },
@@ -1590,7 +1590,7 @@ static void *load_worker_run(void *arg)
 		if (got > 0)
 			ax_free(dicts);
 		got = ax_dict_load_file(&dicts, &n, DATA("malformed.xdf"), NULL);
-		if (got != AX_EPROTO ||
+		if (got != AX_EFORMAT ||
 		    !strstr(ax_error_last(), "malformed.xdf:9: malformed XML")) {
 			if (!w->failures++)
 				snprintf(w->first, sizeof(w->first), "malformed: %d %s", got,

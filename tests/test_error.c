@@ -7,17 +7,23 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
 #include "error.h"
+#include "testctx.h"
 
 static void test_error__every_code_has_name_and_text(void **state)
 {
 	(void)state;
-	for (int code = 0; code >= AX_EUNKNOWNKEY; code--) {
+	for (int code = 0; code >= AX_ECORRUPT; code--) {
 		const char *name = ax_error_name(code);
 
 		if (!name)
@@ -25,7 +31,11 @@ static void test_error__every_code_has_name_and_text(void **state)
 		assert_non_null(strstr(name, "AX_"));
 		assert_string_not_equal(ax_strerror(code), "unknown error");
 	}
-	assert_null(ax_error_name(AX_EUNKNOWNKEY - 1));
+	assert_null(ax_error_name(AX_ECORRUPT - 1));
+	/* Codes are appended, never renumbered. */
+	assert_int_equal(AX_EUNKNOWNKEY, -21);
+	assert_int_equal(AX_EFORMAT, -22);
+	assert_int_equal(AX_ECORRUPT, -23);
 	assert_string_equal(ax_strerror(12345), "unknown error");
 }
 
@@ -157,6 +167,157 @@ static void test_error__env_log_level_and_callback(void **state)
 	unsetenv("AXLINK_LOG");
 }
 
+/* ---- error classes: the module that detected the failure ---- */
+
+#define ASSERT_FAILS_AS(call, code, cls)                                                       \
+	do {                                                                                   \
+		int got_ = (call);                                                             \
+		if (got_ != (code) || ax_error_last_class() != (cls))                          \
+			fail_msg("%s: got %s (%d), class %s; want %s, %s: %s", #call,           \
+				 ax_error_name(got_), got_,                                    \
+				 ax_error_class_name(ax_error_last_class()), #code, #cls,      \
+				 ax_error_last());                                             \
+	} while (0)
+
+static void test_error__class_names_and_clear(void **state)
+{
+	(void)state;
+	ax_error_clear();
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_NONE);
+	assert_string_equal(ax_error_class_name(AX_ERRCLASS_NONE), "AX_ERRCLASS_NONE");
+	assert_string_equal(ax_error_class_name(AX_ERRCLASS_DB), "AX_ERRCLASS_DB");
+	assert_string_equal(ax_error_class_name(AX_ERRCLASS_INTERNAL), "AX_ERRCLASS_INTERNAL");
+	assert_null(ax_error_class_name(AX_ERRCLASS_INTERNAL + 1));
+	assert_null(ax_error_class_name(-1));
+	/* Classes are stable like codes. */
+	assert_int_equal(AX_ERRCLASS_TRANSPORT, 1);
+	assert_int_equal(AX_ERRCLASS_ARGUMENT, 6);
+	assert_int_equal(ax__error_set_class(AX_ERRCLASS_DRIVE, AX_EBUSY, "x"), AX_EBUSY);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DRIVE);
+	ax__error_prefix("context");
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DRIVE);
+	assert_int_equal(ax__error_oom_class(AX_ERRCLASS_DICT), AX_ENOMEM);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);
+	assert_int_equal(ax__error_drive(0x06020000u, 1, 1, 0x7FF), AX_EDRIVE);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DRIVE);
+	ax_error_clear();
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_NONE);
+}
+
+static void test_error__class_argument_for_bad_uris_and_args(void **state)
+{
+	ax_ctx *ctx = new_ctx();
+	ax_link *link = NULL;
+
+	(void)state;
+	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "eth://127.0.0.1?nosuchkey=1", NULL),
+			AX_EUNKNOWNKEY, AX_ERRCLASS_ARGUMENT);
+	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "eth://127.0.0.1:99999", NULL), AX_EINVAL,
+			AX_ERRCLASS_ARGUMENT);
+	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "://x", NULL), AX_EINVAL, AX_ERRCLASS_ARGUMENT);
+	ASSERT_FAILS_AS(ax_link_open(NULL, ctx, "eth://127.0.0.1", NULL), AX_EINVAL,
+			AX_ERRCLASS_ARGUMENT);
+	/* A scheme nobody serves is the plugin registry's to say. */
+	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "nosuch://x", NULL), AX_ENOTFOUND,
+			AX_ERRCLASS_PLUGIN);
+	assert_null(link);
+	ax_ctx_unref(ctx);
+}
+
+static void test_error__class_dict_for_a_bad_xml_file(void **state)
+{
+	ax_dict **dicts = NULL;
+	size_t n = 0;
+
+	(void)state;
+	ASSERT_FAILS_AS(ax_dict_load_file(&dicts, &n, AXLINK_TEST_DATA_DIR "/malformed.xdf", NULL),
+			AX_EFORMAT, AX_ERRCLASS_DICT);
+	assert_non_null(strstr(ax_error_last(), "malformed.xdf:9: malformed XML"));
+	ASSERT_FAILS_AS(ax_dict_load_file(&dicts, &n, AXLINK_TEST_DATA_DIR "/wrong_root.xdf", NULL),
+			AX_EFORMAT, AX_ERRCLASS_DICT);
+	ASSERT_FAILS_AS(ax_dict_load_file(&dicts, &n, AXLINK_TEST_DATA_DIR "/missing.xdf", NULL),
+			AX_ENOTFOUND, AX_ERRCLASS_DICT);
+	assert_null(dicts);
+}
+
+struct tmpdir {
+	char dir[64];
+	char db[96];
+};
+
+static void tmpdir_make(struct tmpdir *t)
+{
+	(void)snprintf(t->dir, sizeof(t->dir), "/tmp/axlink-test-error-XXXXXX");
+	if (!mkdtemp(t->dir))
+		fail_msg("mkdtemp failed");
+	(void)snprintf(t->db, sizeof(t->db), "%s/devices.db", t->dir);
+}
+
+static void tmpdir_remove(struct tmpdir *t)
+{
+	(void)unlink(t->db);
+	(void)rmdir(t->dir);
+}
+
+static void test_error__class_db_for_a_corrupt_database(void **state)
+{
+	static const char junk[] = "this is not an SQLite database, just bytes that say so.."
+				   "......................................................";
+	struct tmpdir t;
+	ax_db *db = NULL;
+	FILE *f;
+
+	(void)state;
+	tmpdir_make(&t);
+	f = fopen(t.db, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(fwrite(junk, 1, sizeof(junk) - 1, f), sizeof(junk) - 1);
+	assert_int_equal(fclose(f), 0);
+	ASSERT_FAILS_AS(ax_db_open(&db, t.db, 0), AX_ECORRUPT, AX_ERRCLASS_DB);
+	assert_non_null(strstr(ax_error_last(), t.db));
+	assert_null(db);
+
+	/* A good database importing a bad file: the file is the dictionary's problem. */
+	assert_int_equal(unlink(t.db), 0);
+	assert_int_equal(ax_db_open(&db, t.db, AX_DB_CREATE), 0);
+	ASSERT_FAILS_AS(ax_db_import(db, AXLINK_TEST_DATA_DIR "/malformed.xdf", NULL, NULL),
+			AX_EFORMAT, AX_ERRCLASS_DICT);
+	ASSERT_FAILS_AS(ax_db_load(db, 12345, &(ax_dict *){ NULL }), AX_ENOTFOUND,
+			AX_ERRCLASS_DB);
+	ax_db_unref(db);
+	tmpdir_remove(&t);
+}
+
+static void test_error__class_transport_for_a_timeout_over_eth(void **state)
+{
+	/* A UDP port that takes requests and never answers. */
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(1061) };
+	ax_link_options opts = AX_LINK_OPTIONS_INIT;
+	ax_ctx *ctx = new_ctx();
+	ax_link *link = NULL;
+	uint8_t buf[8];
+	size_t len = 0;
+	int fd;
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "127.0.9.1", &sa.sin_addr), 1);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail_msg("bind 127.0.9.1:1061 (run in a private network namespace)");
+	opts.timeout_ms = 50;
+	assert_int_equal(ax_link_open(&link, ctx, "eth://127.0.9.1", &opts), 0);
+	ASSERT_FAILS_AS(ax_link_read(link, 0, 0x6E0, buf, sizeof(buf), &len), AX_ETIMEDOUT,
+			AX_ERRCLASS_TRANSPORT);
+	/* Nobody at all on the port: the transport says so, still as the transport. */
+	assert_int_equal(close(fd), 0);
+	ASSERT_FAILS_AS(ax_link_read(link, 0, 0x6E0, buf, sizeof(buf), &len), AX_EIO,
+			AX_ERRCLASS_TRANSPORT);
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +329,11 @@ int main(void)
 		cmocka_unit_test(test_error__prefix_keeps_code),
 		cmocka_unit_test(test_error__log_levels),
 		cmocka_unit_test(test_error__env_log_level_and_callback),
+		cmocka_unit_test(test_error__class_names_and_clear),
+		cmocka_unit_test(test_error__class_argument_for_bad_uris_and_args),
+		cmocka_unit_test(test_error__class_dict_for_a_bad_xml_file),
+		cmocka_unit_test(test_error__class_db_for_a_corrupt_database),
+		cmocka_unit_test(test_error__class_transport_for_a_timeout_over_eth),
 	};
 	return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }

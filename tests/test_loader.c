@@ -226,7 +226,7 @@ static void test_loader__report_rows(void **state)
 	plugin_path(winner, sizeof(winner), test_dir, "testgood");
 	if (n != sizeof(rows) / sizeof(rows[0])) {
 		for (size_t i = 0; i < n; i++) {
-			ax_plugin_record r;
+			ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 			if (ax_ctx_plugin_record(ctx, i, &r) == 0)
 				fprintf(stderr, "row %zu: %s %s\n", i, r.path,
@@ -236,7 +236,7 @@ static void test_loader__report_rows(void **state)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct row_case *c = &rows[i];
-		ax_plugin_record r;
+		ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 		assert_int_equal(ax_ctx_plugin_record(ctx, i, &r), 0);
 		plugin_path(path, sizeof(path), test_dir, c->file);
@@ -277,7 +277,7 @@ static void test_loader__report_rows(void **state)
 static void test_loader__loaded_row_fields(void **state)
 {
 	ax_ctx *ctx = *state;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 	assert_true(find_row(ctx, "testgood", AX_PLUGIN_LOADED, &r) >= 0);
 	assert_string_equal(r.name, "axlink test transport");
@@ -291,7 +291,7 @@ static void test_loader__loaded_row_fields(void **state)
 static void test_loader__record_past_end(void **state)
 {
 	ax_ctx *ctx = *state;
-	ax_plugin_record r = { .path = "untouched" };
+	ax_plugin_record r = { .size = sizeof(r), .path = "untouched" };
 	size_t n = ax_ctx_plugin_count(ctx);
 
 	assert_int_equal(ax_ctx_plugin_record(ctx, n, &r), AX_ENOTFOUND);
@@ -452,7 +452,7 @@ static void load_one(ax_ctx *ctx, const char *dir, const struct row_case *c, int
 	char path[PATH_MAX + 64];
 	size_t before = ax_ctx_plugin_count(ctx);
 	int want = status_code(want_status);
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	int err;
 
 	plugin_path(path, sizeof(path), dir, c->file);
@@ -616,7 +616,7 @@ static void test_loader__ctx_unref_before_link(void **state)
 static void test_loader__default_search(void **state)
 {
 	ax_ctx *ctx = NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	size_t n;
 
 	(void)state;
@@ -643,7 +643,7 @@ static void test_loader__env_path(void **state)
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	char list[2 * PATH_MAX];
 	ax_ctx *ctx = NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_link *link = NULL;
 	long good, virt;
 
@@ -721,7 +721,7 @@ static void test_loader__descriptor_outside_image(void **state)
 	};
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64];
 	ax_ctx *ctx, *one;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_link *link = NULL;
 	uint32_t v = 0;
 
@@ -780,7 +780,7 @@ static void test_loader__override_builtin_warned(void **state)
 	const char *paths[] = { dir, NULL };
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	FILE *tmp = tmpfile();
 	int saved, err;
 	size_t got;
@@ -829,7 +829,7 @@ struct reenter {
 static void reenter_log(int level, const char *origin, const char *message, void *userdata)
 {
 	struct reenter *re = userdata;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	size_t n;
 
 	(void)level;

@@ -683,9 +683,9 @@ static void test_motion__mode_tables(void **state)
 	assert_int_equal(ax_unit_parse("CNT"), AX_UNIT_COUNTS);
 	assert_int_equal(ax_unit_parse("inch"), AX_EINVAL);
 	assert_null(ax_unit_name(5));
-	for (int r = 0; r < AX_ROLE_COUNT; r++)
+	for (int r = 0; r < (AX_ROLE_LAST_ERROR + 1); r++)
 		assert_non_null(ax_axis_role_name(r));
-	assert_null(ax_axis_role_name(AX_ROLE_COUNT));
+	assert_null(ax_axis_role_name((AX_ROLE_LAST_ERROR + 1)));
 	assert_string_equal(ax_axis_role_name(AX_ROLE_STATUSWORD), "statusword");
 }
 
@@ -769,7 +769,7 @@ static void test_motion__axis_open_errors(void **state)
 {
 	ax_drive_options nodict = AX_DRIVE_OPTIONS_INIT;
 	ax_axis_options o = AX_AXIS_OPTIONS_INIT;
-	ax_axis_role_map bad = { 0, 0, AX_ROLE_COUNT, "X" };
+	ax_axis_role_map bad = { 0, 0, (AX_ROLE_LAST_ERROR + 1), "X" };
 	ax_drive *d = open_drive(*state, "virtual:?serial=701", "axs-100"), *bare = NULL;
 	ax_axis *a = (ax_axis *)&a;
 
@@ -803,7 +803,7 @@ static void test_motion__axis_open_errors(void **state)
 			    "DRV_STATE_CONTROL");
 	assert_string_equal(ax_reg_id(ax_axis_role_register(a, AX_ROLE_HOMING_METHOD)),
 			    "HOM_MODE");
-	assert_null(ax_axis_role_register(a, AX_ROLE_COUNT));
+	assert_null(ax_axis_role_register(a, (AX_ROLE_LAST_ERROR + 1)));
 	assert_true(ax_axis_resolution(a) == RES);
 	/* The axis keeps the drive: dropping the caller's reference first is fine. */
 	d = ax_drive_unref(d);

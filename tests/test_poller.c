@@ -181,7 +181,7 @@ static void test_poller__udp_counts_and_timestamps(void **state)
 	ax_drive *udp = open_drive(*state, simproc_uri(sim, 0));
 	ax_drive *virt = open_drive(*state, "virtual:?serial=1103");
 	double t[512], v[512 * 3];
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 	int n;
 
@@ -231,7 +231,7 @@ static void test_poller__read_while_sampling(void **state)
 	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
 	double last_t = -1.0;
 	size_t total = 0, reads_with_data = 0;
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 
 	/* A small ring: only reading while it samples keeps up with 2 ms for 400 ms. */
@@ -261,7 +261,7 @@ static void test_poller__stop_and_restart(void **state)
 {
 	ax_drive *d = open_drive(*state, "virtual:?serial=1104");
 	double last_t = -1.0, end_first;
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 	size_t n1, n2;
 	uint64_t s1;
@@ -328,7 +328,7 @@ static void test_poller__overflow_counted(void **state)
 {
 	ax_drive *d = open_drive(*state, "virtual:?serial=1105");
 	double t[8], v[8];
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 
 	OK(ax_poller_new(&p, 1000, 4));
@@ -352,7 +352,7 @@ static void test_poller__lost_when_simulator_stalls(void **state)
 	simproc *sim = sim_start("127.0.11.3", "50");
 	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
 	double last_t = -1.0;
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 	size_t n;
 
@@ -381,7 +381,7 @@ static void test_poller__read_errors_counted(void **state)
 	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
 	ax_drive *virt = open_drive(*state, "virtual:?serial=1106");
 	double t[256], v[256 * 2];
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 	int n;
 

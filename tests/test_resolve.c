@@ -995,7 +995,7 @@ static void test_resolve__threads_share_context(void **state)
 static int drive_setup(void **state)
 {
 	struct fx *fx;
-	ax_identity id;
+	ax_identity id = AX_IDENTITY_INIT;
 	int match = -1;
 
 	fx_setup(state);
@@ -1022,7 +1022,7 @@ static void test_resolve__identify_virtual(void **state)
 {
 	struct fx *fx = *state;
 	const ax_dict_identity *want = ax_dict_identity_get(fx->dict);
-	ax_identity id;
+	ax_identity id = AX_IDENTITY_INIT;
 	char *sw = NULL;
 
 	memset(&id, 0xAB, sizeof(id));
@@ -1047,7 +1047,7 @@ static void test_resolve__identify_virtual(void **state)
 static void test_resolve__identify_needs_identity_registers(void **state)
 {
 	struct fx *fx = *state;
-	ax_identity id, before;
+	ax_identity id = AX_IDENTITY_INIT, before;
 	ax_link *link = NULL;
 
 	ok(ax_ctx_load_plugin(fx->ctx, AXLINK_TEST_PLUGIN_DIR "/axlink-transport-testgood.so"),

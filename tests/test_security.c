@@ -115,7 +115,7 @@ static long row_of(ax_ctx *ctx, const char *scheme, ax_plugin_record *r)
 static void assert_nothing_from(ax_ctx *ctx, const char *dir, const char *when)
 {
 	size_t len = strlen(dir);
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 
 	for (size_t i = 0; i < ax_ctx_plugin_count(ctx); i++) {
 		assert_int_equal(ax_ctx_plugin_record(ctx, i, &r), 0);
@@ -142,7 +142,7 @@ static void test_security__plugins_not_loaded_from_cwd(void **state)
 	char copies[3][PATH_MAX], cwd[PATH_MAX], *dir;
 	const char *old_env = getenv("AXLINK_PLUGIN_PATH");
 	char *saved_env = old_env ? strdup(old_env) : NULL;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_link *link = NULL;
 	ax_ctx *ctx = NULL;
 
@@ -581,7 +581,7 @@ static void check_folder(const char *when, const char *dir, const char *file, in
                          const char *n1, const char *n2)
 {
 	ax_ctx *ctx = ctx_for_dir(dir);
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_link *link = NULL;
 
 	assert_int_equal(ax_ctx_plugin_count(ctx), 1);
@@ -692,7 +692,7 @@ static void test_security__fifo_never_opened(void **state)
 	char *saved_db = old_db ? strdup(old_db) : NULL;
 	char *saved_xdg = old_xdg ? strdup(old_xdg) : NULL;
 	ax_ctx *ctx;
-	ax_plugin_record r;
+	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
 	ax_dict **dicts = NULL;
 	ax_dict *found = NULL;
 	ax_db *db = NULL;

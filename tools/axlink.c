@@ -1208,7 +1208,7 @@ static void release_target(ax_ctx *ctx, ax_drive *drive, ax_link *link)
 
 static int plugins_text(ax_ctx *ctx, size_t n)
 {
-	ax_plugin_record rec;
+	ax_plugin_record rec = AX_PLUGIN_RECORD_INIT;
 	int wstatus = 0, wscheme = 0, wversion = 0, w;
 
 	/* Two passes: align the short columns, leave the long path and message free. */
@@ -1279,7 +1279,7 @@ static json_t *plugin_record_json(const ax_plugin_record *rec)
 static int plugins_json(ax_ctx *ctx, size_t n)
 {
 	json_t *arr = json_array();
-	ax_plugin_record rec;
+	ax_plugin_record rec = AX_PLUGIN_RECORD_INIT;
 	int rc;
 
 	if (!arr)

@@ -186,7 +186,7 @@ static json_t *model_json(const struct db_source *src, const ax_db_model *m)
 
 /* The models of one database of a set (ax_db_list()), kept for printing. */
 struct db_models {
-	ax_db_model *models;
+	ax_db_model_list *models;
 	size_t n;
 };
 
@@ -196,7 +196,7 @@ static int list_text(const struct db_set *set, const struct db_models *lists)
 
 	for (size_t i = 0; i < set->n; i++) {
 		for (size_t k = 0; k < lists[i].n; k++) {
-			const ax_db_model *m = &lists[i].models[k];
+			const ax_db_model *m = ax_db_model_list_at(lists[i].models, k);
 
 			w = safe_width(or_dash(m->name));
 			wname = w > wname ? w : wname;
@@ -213,7 +213,7 @@ static int list_text(const struct db_set *set, const struct db_models *lists)
 	       "SOURCE");
 	for (size_t i = 0; i < set->n; i++) {
 		for (size_t k = 0; k < lists[i].n; k++) {
-			const ax_db_model *m = &lists[i].models[k];
+			const ax_db_model *m = ax_db_model_list_at(lists[i].models, k);
 
 			/* The texts come from the imported files: escaped. */
 			(void)put_safe_cell(stdout, or_dash(m->name), wname);
@@ -239,8 +239,9 @@ static int list_json(const struct db_set *set, const struct db_models *lists)
 		return fail_oom();
 	for (size_t i = 0; i < set->n; i++) {
 		for (size_t k = 0; k < lists[i].n; k++) {
-			if (json_array_append_new(
-			            arr, model_json(&set->src[i], &lists[i].models[k])) != 0) {
+			const ax_db_model *m = ax_db_model_list_at(lists[i].models, k);
+
+			if (json_array_append_new(arr, model_json(&set->src[i], m)) != 0) {
 				json_decref(arr);
 				return fail_oom();
 			}
@@ -283,7 +284,7 @@ static int cmd_db_list(struct cli *cli)
 	}
 out:
 	for (size_t i = 0; i < set.n; i++)
-		ax_db_models_free(lists[i].models, lists[i].n);
+		ax_db_model_list_free(lists[i].models);
 	db_set_close(&set);
 	return rc;
 }
@@ -610,7 +611,7 @@ static int cmd_db_show(struct cli *cli)
 {
 	struct model_key key;
 	struct db_set set;
-	ax_db_model *models = NULL;
+	ax_db_model_list *models = NULL;
 	json_t *arr = NULL;
 	size_t shown = 0;
 	int rc, n = 0;
@@ -631,16 +632,17 @@ static int cmd_db_show(struct cli *cli)
 		}
 		for (int by_number = 0; by_number < 2 && shown == 0; by_number++) {
 			for (int k = 0; k < n; k++) {
+				const ax_db_model *m = ax_db_model_list_at(models, (size_t)k);
 				ax_dict *dict = NULL;
 				json_t *j;
 
-				if (!model_matches(&models[k], &key, by_number))
+				if (!model_matches(m, &key, by_number))
 					continue;
-				if (ax_db_load(set.src[i].db, models[k].id, &dict) < 0) {
+				if (ax_db_load(set.src[i].db, m->id, &dict) < 0) {
 					rc = fail_last();
 					goto out;
 				}
-				j = arr ? show_json(&set.src[i], &models[k], dict) : NULL;
+				j = arr ? show_json(&set.src[i], m, dict) : NULL;
 
 				if (arr && json_array_append_new(arr, j) != 0) {
 					ax_dict_unref(dict);
@@ -650,13 +652,13 @@ static int cmd_db_show(struct cli *cli)
 				if (!arr) {
 					if (shown)
 						putchar('\n');
-					show_text(&set.src[i], &models[k], dict);
+					show_text(&set.src[i], m, dict);
 				}
 				ax_dict_unref(dict);
 				shown++;
 			}
 		}
-		ax_db_models_free(models, (size_t)n);
+		ax_db_model_list_free(models);
 		models = NULL;
 	}
 	if (shown == 0) {
@@ -671,7 +673,7 @@ static int cmd_db_show(struct cli *cli)
 		rc = print_json(arr);
 	}
 out:
-	ax_db_models_free(models, models ? (size_t)n : 0);
+	ax_db_model_list_free(models);
 	json_decref(arr);
 	db_set_close(&set);
 	return rc;
@@ -769,7 +771,7 @@ static size_t count_by_interface(const ax_db_import_report *rep, struct iface_co
 	size_t n = 0, k;
 
 	for (size_t i = 0; i < rep->n_models; i++) {
-		const ax_db_model *m = &rep->models[i];
+		const ax_db_model *m = ax_db_model_list_at(rep->models, i);
 
 		for (k = 0; k < n && strcmp(out[k].interface, m->interface) != 0; k++)
 			;
@@ -789,7 +791,7 @@ static void import_text(const ax_db_import_report *rep, struct iface_count *coun
 	(void)put_safe(stdout, rep->file);
 	printf(": XDF v%u, %zu model(s) (", rep->format_version, rep->n_models);
 	for (size_t i = 0; i < rep->n_models; i++) {
-		const ax_db_model *m = &rep->models[i];
+		const ax_db_model *m = ax_db_model_list_at(rep->models, i);
 
 		fputs(i ? ", " : "", stdout);
 		(void)put_safe(stdout, *m->name ? m->name : or_dash(m->part_number));
@@ -822,7 +824,7 @@ static json_t *import_json(const ax_db_import_report *rep, struct iface_count *c
 	if (!o || !models || !regs || !warnings)
 		goto oom;
 	for (size_t i = 0; i < rep->n_models; i++) {
-		const ax_db_model *m = &rep->models[i];
+		const ax_db_model *m = ax_db_model_list_at(rep->models, i);
 		json_t *jm = json_object();
 
 		if (!jm || json_array_append_new(models, jm) != 0 ||

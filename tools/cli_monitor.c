@@ -223,7 +223,7 @@ static int cmd_monitor(struct cli *cli)
 {
 	char *const *names = &cli->pos[1];
 	struct monitor *m = NULL;
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_drive *drive = NULL;
 	ax_ctx *ctx = NULL;
 	double start, next_show = 0.0;

@@ -29,9 +29,13 @@
 #define AX_API
 #endif
 
-/** Library version, compile time. */
+/**
+ * Library version, compile time. While the major is 0 each minor may change
+ * the ABI (bump the minor when it does; .ci/abi-check.sh compares the
+ * exported ABI with the recorded baseline); from 1.0 only a major may.
+ */
 #define AX_VERSION_MAJOR 0
-#define AX_VERSION_MINOR 1
+#define AX_VERSION_MINOR 2
 #define AX_VERSION_PATCH 0
 #define AX_VERSION_HEX ((AX_VERSION_MAJOR << 16) | (AX_VERSION_MINOR << 8) | AX_VERSION_PATCH)
 

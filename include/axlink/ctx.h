@@ -80,8 +80,13 @@ typedef enum ax_plugin_status {
  */
 #define AX_PLUGIN_FLAG_OVERRIDES_BUILTIN 0x1u
 
-/** One row of the load report. Strings are borrowed for the context's life. */
+/**
+ * One row of the load report. Strings are borrowed for the context's life.
+ * The caller sets `size` to sizeof(ax_plugin_record) (AX_PLUGIN_RECORD_INIT);
+ * the library writes only the fields that size covers.
+ */
 typedef struct ax_plugin_record {
+	uint32_t size;         /**< sizeof(ax_plugin_record) the caller has (@since 0.2) */
 	const char *path;      /**< the file */
 	const char *scheme;    /**< URI scheme, or "" when unknown */
 	const char *name;      /**< human name, or "" */
@@ -93,6 +98,10 @@ typedef struct ax_plugin_record {
 	const char *message;   /**< why, in one line ("" when loaded without a warning) */
 	unsigned int flags;    /**< AX_PLUGIN_FLAG_* warnings about a row */
 } ax_plugin_record;
+
+/** Initialiser of an ax_plugin_record to fill: sets `size`. @since 0.2 */
+#define AX_PLUGIN_RECORD_INIT { sizeof(ax_plugin_record), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
+				NULL, 0 }
 
 /**
  * Create a context and load the transport plugins.
@@ -158,7 +167,9 @@ AX_API size_t ax_ctx_plugin_count(ax_ctx *ctx);
  *
  * Ownership: strings in *out are borrowed for the context's life.
  * Thread safety: safe.
- * @return 0, or AX_ENOTFOUND when @p index is past the end.
+ * @param[out] out  its `size` set to sizeof(ax_plugin_record) (AX_PLUGIN_RECORD_INIT)
+ * @return 0, AX_ENOTFOUND when @p index is past the end, or AX_EINVAL when
+ *         out->size is below the first version's size.
  * @since 0.1
  */
 AX_API int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out);

@@ -43,7 +43,11 @@ typedef enum ax_match {
 	AX_MATCH_FILE = 4,           /**< a dictionary file the caller named */
 } ax_match;
 
-/** A model of the database. Strings are "" when absent. */
+/**
+ * A model of the database. Strings are "" when absent. The library
+ * allocates models (a caller never indexes an array of them): later
+ * versions may append fields.
+ */
 typedef struct ax_db_model {
 	int64_t id;               /**< the database's key for the model */
 	uint32_t vendor_id;
@@ -60,12 +64,37 @@ typedef struct ax_db_model {
 	size_t registers;
 } ax_db_model;
 
+/**
+ * A list of models (from ax_db_list() or in an import report), read with
+ * ax_db_model_list_count() and ax_db_model_list_at().
+ * @since 0.2
+ */
+typedef struct ax_db_model_list ax_db_model_list;
+
+/**
+ * Number of models in @p list (0 for NULL).
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API size_t ax_db_model_list_count(const ax_db_model_list *list);
+
+/**
+ * Model @p index of @p list, or NULL past the end.
+ * Ownership: borrowed for the list's life.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API const ax_db_model *ax_db_model_list_at(const ax_db_model_list *list, size_t index);
+
+/** Free a list from ax_db_list(); accepts NULL. Thread safety: safe. @since 0.2 */
+AX_API void ax_db_model_list_free(ax_db_model_list *list);
+
 /** What importing one file did. */
 typedef struct ax_db_import_report {
 	const char *file;
 	unsigned int format_version;  /**< 2 or 3 */
-	const ax_db_model *models;    /**< the models the file holds, now in the database */
-	size_t n_models;
+	const ax_db_model_list *models; /**< the file's models, now in the database (or NULL) */
+	size_t n_models;              /**< ax_db_model_list_count() of models */
 	size_t skipped;               /**< registers skipped for missing attributes */
 	const char *const *warnings;  /**< one line each (file:line: ...) */
 	size_t n_warnings;
@@ -78,10 +107,11 @@ typedef struct ax_db_import_report {
  * Ownership: *out gets one reference (ax_db_unref()). Untouched on failure.
  * Thread safety: safe.
  * @return 0, AX_ENOTFOUND (missing, without AX_DB_CREATE), AX_EACCESS
- *         (read-only location when writing is needed), AX_EPROTO (not an
+ *         (read-only location when writing is needed), AX_ECORRUPT (not an
  *         SQLite file, corrupt, or an SQLite file that is not an axlink
- *         database, or a schema version this library does not know), or
- *         another negative ax_error_code.
+ *         database, or a schema version this library does not know; until
+ *         0.2 AX_EPROTO), or another negative ax_error_code. Errors of the
+ *         database file are AX_ERRCLASS_DB (ax_error_last_class()).
  * @since 0.1
  */
 AX_API int ax_db_open(ax_db **out, const char *path, unsigned int flags);
@@ -101,8 +131,9 @@ AX_API const char *ax_db_path(const ax_db *db);
  * Ownership: *report_out (may be NULL) is freed with ax_db_import_report_free().
  * Thread safety: safe.
  * @return the number of models in the file (> 0), or what
- *         ax_dict_load_file() returns, AX_EPROTO (a model of the file has
- *         no register left to import: the database is left as it was),
+ *         ax_dict_load_file() returns, AX_EFORMAT of AX_ERRCLASS_DICT (a
+ *         model of the file has no register left to import: the database
+ *         is left as it was; until 0.2 AX_EPROTO),
  *         AX_EACCESS (read-only database), or another negative ax_error_code.
  * @since 0.1
  */
@@ -114,14 +145,13 @@ AX_API void ax_db_import_report_free(ax_db_import_report *report);
 
 /**
  * List the models.
- * Ownership: *models_out is freed with ax_db_models_free().
+ * Ownership: *out is freed with ax_db_model_list_free(), NULL when the
+ * database has no models; untouched on failure.
+ * Thread safety: safe.
  * @return the number of models (>= 0) or a negative ax_error_code.
- * @since 0.1
+ * @since 0.1 (a list since 0.2)
  */
-AX_API int ax_db_list(ax_db *db, ax_db_model **models_out);
-
-/** Free a list from ax_db_list(); accepts NULL. @since 0.1 */
-AX_API void ax_db_models_free(ax_db_model *models, size_t n);
+AX_API int ax_db_list(ax_db *db, ax_db_model_list **out);
 
 /**
  * Load the dictionary of model @p model_id.

@@ -72,15 +72,24 @@ typedef struct ax_dict_identity {
  * Thread safety: safe.
  *
  * @return the number of dictionaries (> 0), AX_ENOTFOUND (no file),
- *         AX_ETOOBIG (over the size limit), AX_EPROTO (malformed XML, not an
+ *         AX_ETOOBIG (over the size limit), AX_EFORMAT (malformed XML, not an
  *         IngeniaDictionary, unsupported version: message names file and
- *         line), or another negative ax_error_code.
+ *         line; until 0.2 AX_EPROTO), or another negative ax_error_code, all
+ *         of class AX_ERRCLASS_DICT.
  * @since 0.1
  */
 AX_API int ax_dict_load_file(ax_dict ***out, size_t *n_out, const char *path, ax_ctx *ctx);
 
-/** Take a reference; returns @p dict. Thread safety: safe. @since 0.1 */
-AX_API ax_dict *ax_dict_ref(ax_dict *dict);
+/**
+ * Take a reference; returns @p dict.
+ *
+ * Takes a const dictionary, so a borrowed one (ax_drive_dict(), a discovery
+ * result) can be kept: a dictionary is immutable once loaded, and the
+ * reference returned only lets its owner drop it (ax_dict_unref()).
+ * Thread safety: safe.
+ * @since 0.1 (const parameter since 0.2)
+ */
+AX_API ax_dict *ax_dict_ref(const ax_dict *dict);
 /** Drop a reference; accepts NULL; returns NULL. Thread safety: safe. @since 0.1 */
 AX_API ax_dict *ax_dict_unref(ax_dict *dict);
 

@@ -75,7 +75,8 @@ typedef struct ax_drive_options {
  * Thread safety: safe.
  * @return 0, what ax_link_open(), ax_link_identify() and (for a stable
  *         URI) ax_discover_locate() return,
- *         AX_ENOTFOUND / AX_EPROTO for a dictionary file that cannot be used,
+ *         AX_ENOTFOUND / AX_EFORMAT for a dictionary file that cannot be used
+ *         (class AX_ERRCLASS_DICT),
  *         AX_ETYPE (strict identity mismatch), or another negative ax_error_code.
  * @since 0.1
  */

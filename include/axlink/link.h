@@ -132,8 +132,16 @@ AX_API int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, cons
 AX_API int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype,
 			      void *buf, size_t cap, size_t *len_out);
 
-/** Identity registers a drive reports (MCB, subnode 0). */
+/**
+ * Identity registers a drive reports (MCB, subnode 0).
+ *
+ * A caller that fills one (ax_link_identify()) sets `size` to
+ * sizeof(ax_identity) first (AX_IDENTITY_INIT): the library writes only
+ * the fields that size covers, so a struct of an older header stays valid
+ * when later versions append fields.
+ */
 typedef struct ax_identity {
+	uint32_t size;         /**< sizeof(ax_identity) the caller was built with (@since 0.2) */
 	uint32_t known;        /**< AX_SCAN_HAS_* bits (axlink/scan.h) of the fields read */
 	uint32_t vendor_id;    /**< 0x6E0 */
 	uint32_t product_code; /**< 0x6E1 */
@@ -142,11 +150,16 @@ typedef struct ax_identity {
 	char sw_version[64];   /**< 0x6E4, truncated to fit, NUL-terminated */
 } ax_identity;
 
+/** Initialiser of an ax_identity to fill: sets `size`. @since 0.2 */
+#define AX_IDENTITY_INIT { sizeof(ax_identity), 0, 0, 0, 0, 0, { 0 } }
+
 /**
  * Read the drive's identity registers. Vendor, product and revision are
  * required (their failure is returned); serial and software version are
  * read when the drive has them (see `known`).
- * @return 0, or what ax_link_read() returns.
+ * @param[out] out  its `size` set to sizeof(ax_identity) (AX_IDENTITY_INIT)
+ * @return 0, AX_EINVAL (out->size below the first version's size), or
+ *         what ax_link_read() returns.
  * Thread safety: safe.
  * @since 0.1
  */

@@ -100,7 +100,7 @@ typedef enum ax_axis_role {
 	AX_ROLE_HOMING_TIMEOUT,       /**< HOM_MAX_SEARCH_TIME */
 	AX_ROLE_TORQUE_CONSTANT,      /**< MOT_TORQUE_CONSTANT */
 	AX_ROLE_LAST_ERROR,           /**< DRV_DIAG_ERROR_LAST */
-	AX_ROLE_COUNT                 /**< number of roles */
+	/* Later versions append roles: ax_axis_role_name() is NULL past the last one. */
 } ax_axis_role;
 
 /**

@@ -37,14 +37,22 @@ AX_BEGIN_DECLS
  */
 typedef struct ax_poller ax_poller;
 
-/** Counters of a poller since it was created. */
+/**
+ * Counters of a poller since it was created. The caller sets `size` to
+ * sizeof(ax_poller_stats) (AX_POLLER_STATS_INIT); the library writes only
+ * the fields that size covers.
+ */
 typedef struct ax_poller_stats {
+	uint32_t size;      /**< sizeof(ax_poller_stats) the caller was built with (@since 0.2) */
 	uint64_t samples;   /**< samples stored in the ring */
 	uint64_t lost;      /**< deadlines missed plus samples with a failed read */
 	uint64_t overflows; /**< samples dropped because the ring was full */
 	double elapsed_s;   /**< time spent running (all runs together) */
 	double period_s;    /**< achieved mean period, pauses between runs included */
 } ax_poller_stats;
+
+/** Initialiser of an ax_poller_stats to fill: sets `size`. @since 0.2 */
+#define AX_POLLER_STATS_INIT { sizeof(ax_poller_stats), 0, 0, 0, 0.0, 0.0 }
 
 /**
  * Create a poller with @p period_us between samples and a ring of
@@ -128,7 +136,12 @@ AX_API int ax_poller_running(const ax_poller *poller);
  */
 AX_API int ax_poller_read(ax_poller *poller, double *times, double *values, size_t max);
 
-/** Copy the counters into @p out. Thread safety: safe. @return 0. @since 0.1 */
+/**
+ * Copy the counters into @p out, whose `size` the caller set
+ * (AX_POLLER_STATS_INIT). Thread safety: safe.
+ * @return 0, or AX_EINVAL when out->size is below the first version's size.
+ * @since 0.1
+ */
 AX_API int ax_poller_stats_get(const ax_poller *poller, ax_poller_stats *out);
 
 /** Failed reads of channel @p channel (0 past the end). Thread safety: safe. @since 0.1 */

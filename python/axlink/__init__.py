@@ -34,10 +34,11 @@ from ._scan import ScanResult, iter_scan, scan
 from ._discover import (DiscoverResult, Monitor, MonitorEvent, TransportOutcome, discover,
                         iter_discover, locate)
 from . import db, errors
-from .errors import (AccessError, CancelledError, ConnectionError, DatabaseError,
-                     DictionaryError, Error, InvalidArgumentError, NackError, NotFoundError,
-                     OutOfMemoryError, PluginError, ProtocolError, RangeError, StateError,
-                     TimeoutError, TypeMismatchError, UnsupportedError)
+from .errors import (AccessError, CancelledError, ConnectionError, CorruptDatabaseError,
+                     DatabaseError, DictionaryError, DictionaryFormatError, Error,
+                     InvalidArgumentError, NackError, NotFoundError, OutOfMemoryError,
+                     PluginError, ProtocolError, RangeError, StateError, TimeoutError,
+                     TypeMismatchError, UnsupportedError)
 
 #: Version of the Python package: the library version it was built against.
 __version__ = BUILT_VERSION
@@ -53,7 +54,8 @@ __all__ = [
     "DiscoverResult", "Monitor", "MonitorEvent", "TransportOutcome", "discover",
     "iter_discover", "locate",
     "db", "errors",
-    "AccessError", "CancelledError", "ConnectionError", "DatabaseError", "DictionaryError",
+    "AccessError", "CancelledError", "ConnectionError", "CorruptDatabaseError", "DatabaseError",
+    "DictionaryError", "DictionaryFormatError",
     "Error", "InvalidArgumentError", "NackError", "NotFoundError", "OutOfMemoryError",
     "PluginError", "ProtocolError", "RangeError", "StateError", "TimeoutError",
     "TypeMismatchError", "UnsupportedError",

@@ -131,7 +131,7 @@ class Context:
     def plugins(self) -> List[PluginInfo]:
         """The plugin load report: every file considered and what happened to it."""
         p = self._p()
-        rec = ffi.new("ax_plugin_record *")
+        rec = ffi.new("ax_plugin_record *", {"size": ffi.sizeof("ax_plugin_record")})
         rows = []
         for i in range(lib.ax_ctx_plugin_count(p)):
             check(lib.ax_ctx_plugin_record(p, i, rec))

@@ -239,7 +239,7 @@ class Dictionary:
     @classmethod
     def _borrow(cls, ptr: Any) -> "Dictionary":
         """Wrap a borrowed ax_dict*, taking a reference of our own."""
-        return cls(lib.ax_dict_ref(ffi.cast("ax_dict *", ptr)))
+        return cls(lib.ax_dict_ref(ptr))
 
     @property
     def identity(self) -> DictionaryIdentity:

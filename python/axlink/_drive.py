@@ -12,7 +12,7 @@ from ._axis import Axis
 from ._dictionary import Dictionary, Register
 from ._native import cstr, ffi, lib, text
 from . import _poll
-from .errors import (DICTIONARY_DOMAIN, DictionaryError, Error, InvalidArgumentError,
+from .errors import (DICTIONARY_DOMAIN, Error, InvalidArgumentError,
                      check, closed, last_error)
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -363,8 +363,5 @@ def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[floa
             plugin_err = ctx.unserved_scheme_error(uri, err)
             if plugin_err is not None:
                 raise plugin_err from None
-        if (dictionary is not None and rc in DICTIONARY_DOMAIN
-                and os.fspath(dictionary) in err.message):
-            raise DictionaryError(err.message, rc) from None
         raise err
     return Drive(out[0], ctx)

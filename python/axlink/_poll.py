@@ -223,7 +223,7 @@ class Poller:
 
     def stats(self) -> Dict[str, float]:
         """The counters: samples, lost, dropped, elapsed (s), period (achieved, s)."""
-        st = ffi.new("ax_poller_stats *")
+        st = ffi.new("ax_poller_stats *", {"size": ffi.sizeof("ax_poller_stats")})
         check(lib.ax_poller_stats_get(self._handle(), st))
         return {"samples": int(st.samples), "lost": int(st.lost),
                 "dropped": int(st.overflows), "elapsed": float(st.elapsed_s),

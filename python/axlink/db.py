@@ -22,7 +22,7 @@ from typing import Any, List, Optional, Tuple, Union
 from ._context import Context, resolve_context
 from ._dictionary import MCB_ADDRESS_SPACE, Dictionary
 from ._native import cstr, ffi, lib, text
-from .errors import DATABASE_DOMAIN, DICTIONARY_DOMAIN, NotFoundError, check, closed, last_error
+from .errors import DATABASE_DOMAIN, NotFoundError, check, closed, last_error
 
 __all__ = ["Database", "Model", "ImportReport", "Resolution", "location", "import_file",
            "resolve", "list", "load"]
@@ -85,6 +85,13 @@ def _model(m: Any, database: str) -> Model:
                  family=text(m.family), source=text(m.source), sha256=text(m.sha256),
                  format_version=int(m.format_version), registers=int(m.registers),
                  database=database)
+
+
+def _models(models: Any, database: str) -> Tuple[Model, ...]:
+    """The models of an ax_db_model_list (NULL when empty), through its accessor:
+    the list, not the caller, knows the struct's size."""
+    return tuple(_model(lib.ax_db_model_list_at(models, i), database)
+                 for i in range(lib.ax_db_model_list_count(models)))
 
 
 def _resolution(dict_out: Any, match_out: Any, reason_out: Any) -> Resolution:
@@ -163,16 +170,14 @@ class Database:
         rep = ffi.new("ax_db_import_report **")
         rc = lib.ax_db_import(p, cstr(path), resolve_context(context)._p(), rep)
         if rc < 0:
-            # The file's own problems (missing, malformed) are the dictionary's.
-            err = last_error(rc, DATABASE_DOMAIN)
-            if rc in DICTIONARY_DOMAIN and os.fspath(path) in err.message:
-                err = DICTIONARY_DOMAIN[rc](err.message, rc)
-            raise err
+            # The file's own problems (missing, malformed) are the dictionary's:
+            # the error class says so (AX_ERRCLASS_DICT).
+            raise last_error(rc, DATABASE_DOMAIN)
         r = rep[0]
         try:
             return ImportReport(
                 file=text(r.file), database=self.path, format_version=int(r.format_version),
-                models=tuple(_model(r.models[i], self.path) for i in range(r.n_models)),
+                models=_models(r.models, self.path),
                 skipped=int(r.skipped),
                 warnings=tuple(text(r.warnings[i]) for i in range(r.n_warnings)),
                 replaced=bool(r.replaced))
@@ -181,12 +186,12 @@ class Database:
 
     def list(self) -> List[Model]:
         """The models of this database."""
-        out = ffi.new("ax_db_model **")
-        n = check(lib.ax_db_list(self._p(), out), DATABASE_DOMAIN)
+        out = ffi.new("ax_db_model_list **")
+        check(lib.ax_db_list(self._p(), out), DATABASE_DOMAIN)
         try:
-            return [_model(out[0][i], self.path) for i in range(n)]
+            return builtins.list(_models(out[0], self.path))
         finally:
-            lib.ax_db_models_free(out[0], n)
+            lib.ax_db_model_list_free(out[0])
 
     def load(self, model_id: int) -> Dictionary:
         """The dictionary of model @model_id (see :meth:`list`)."""

@@ -3,19 +3,25 @@
 
 Every failure of a C call becomes an instance of the class its error code
 maps to, carrying the code (``code``, e.g. -5), its name (``code_name``,
-"AX_ETIMEDOUT") and the library's one-line message (``message``, also the
-exception's text). Some classes also derive from the matching built-in
-exception, so ``except TimeoutError`` (the built-in) catches an axlink
-timeout too.
+"AX_ETIMEDOUT"), the class of the module that detected it (``error_class``,
+e.g. ``lib.AX_ERRCLASS_DB``, and ``class_name``) and the library's one-line
+message (``message``, also the exception's text). The exception class follows
+from the error class and the code, never from the message: AX_ENOTFOUND of
+the dictionary module is a DictionaryError, of the plugin registry a
+PluginError, elsewhere a NotFoundError. Some classes also derive from the
+matching built-in exception, so ``except TimeoutError`` (the built-in)
+catches an axlink timeout too.
 
     Error
     ├── TimeoutError        (also builtins.TimeoutError)  AX_ETIMEDOUT
     ├── NackError                                         AX_EDRIVE: the drive refused
     ├── ConnectionError     (also builtins.ConnectionError) AX_EIO, AX_EDISCONNECTED, AX_EBUSY
     │   └── ProtocolError                                 AX_EPROTO, AX_ECRC, AX_EADDR, AX_ETRUNC
-    ├── DictionaryError                                   no such register, unusable dictionary
-    ├── DatabaseError                                     device database failures
-    ├── PluginError                                       AX_EABI, no transport for a scheme, load failures
+    ├── DictionaryError                                   class DICT: no such register, unusable dictionary
+    │   └── DictionaryFormatError                         AX_EFORMAT: malformed XML, not a dictionary
+    ├── DatabaseError                                     class DB: device database failures
+    │   └── CorruptDatabaseError                          AX_ECORRUPT: damaged or foreign database file
+    ├── PluginError                                       AX_EABI, class PLUGIN: no transport, load failures
     ├── StateError                                        a closed object, an operation in the wrong state
     ├── NotFoundError       (also LookupError)            AX_ENOTFOUND
     ├── InvalidArgumentError (also ValueError)            AX_EINVAL, AX_EUNKNOWNKEY
@@ -35,7 +41,8 @@ from ._native import lib, opt_text, text
 
 __all__ = [
     "Error", "TimeoutError", "NackError", "ConnectionError", "ProtocolError",
-    "DictionaryError", "DatabaseError", "PluginError", "StateError", "NotFoundError",
+    "DictionaryError", "DictionaryFormatError", "DatabaseError", "CorruptDatabaseError",
+    "PluginError", "StateError", "NotFoundError",
     "InvalidArgumentError", "RangeError", "TypeMismatchError", "AccessError",
     "UnsupportedError", "CancelledError", "OutOfMemoryError",
 ]
@@ -49,13 +56,20 @@ class Error(Exception):
         code: the negative ``ax_error_code``, or None for an error detected in
             Python (e.g. using a closed drive).
         code_name: the code's symbolic name ("AX_ETIMEDOUT"), or None.
+        error_class: the ``ax_error_class`` of the module that detected the
+            failure (``lib.AX_ERRCLASS_TRANSPORT``, ...), or None.
+        class_name: its symbolic name ("AX_ERRCLASS_TRANSPORT"), or None.
     """
 
-    def __init__(self, message: str, code: Optional[int] = None) -> None:
+    def __init__(self, message: str, code: Optional[int] = None,
+                 error_class: Optional[int] = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.code_name = opt_text(lib.ax_error_name(code)) if code is not None else None
+        self.error_class = error_class
+        self.class_name = (opt_text(lib.ax_error_class_name(error_class))
+                           if error_class is not None else None)
 
 
 class TimeoutError(Error, builtins.TimeoutError):
@@ -72,8 +86,8 @@ class NackError(Error):
     """
 
     def __init__(self, message: str, code: Optional[int] = None, drive_code: int = 0,
-                 drive_text: Optional[str] = None) -> None:
-        super().__init__(message, code)
+                 drive_text: Optional[str] = None, error_class: Optional[int] = None) -> None:
+        super().__init__(message, code, error_class)
         self.drive_code = drive_code
         self.drive_text = drive_text
 
@@ -90,8 +104,18 @@ class DictionaryError(Error):
     """No such register, no dictionary for the drive, or a dictionary file that cannot be used."""
 
 
+class DictionaryFormatError(DictionaryError):
+    """A dictionary file that is not in its format: malformed XML, another
+    root element, an unsupported version, a model described twice (AX_EFORMAT)."""
+
+
 class DatabaseError(Error):
     """The device database cannot be opened, read or written."""
+
+
+class CorruptDatabaseError(DatabaseError):
+    """A database file that is damaged, not SQLite, another application's, or of
+    a newer schema (AX_ECORRUPT)."""
 
 
 class PluginError(Error):
@@ -156,10 +180,37 @@ _BY_CODE: Dict[int, Type[Error]] = {
     lib.AX_ERANGE: RangeError,
     lib.AX_ETYPE: TypeMismatchError,
     lib.AX_EUNKNOWNKEY: InvalidArgumentError,
+    lib.AX_EFORMAT: DictionaryFormatError,
+    lib.AX_ECORRUPT: CorruptDatabaseError,
 }
 
-# Codes whose meaning depends on what was being done: a call on a dictionary
-# or a database says "malformed" or "missing" about that, not about a link.
+# What a code means in the module that detected it (ax_error_last_class()).
+# Codes not listed fall back to _BY_CODE.
+_BY_CLASS: Dict[int, Dict[int, Type[Error]]] = {
+    lib.AX_ERRCLASS_DICT: {
+        lib.AX_ERROR: DictionaryError,
+        lib.AX_ENOTFOUND: DictionaryError,
+        lib.AX_EIO: DictionaryError,
+        lib.AX_ETOOBIG: DictionaryError,
+        lib.AX_EFORMAT: DictionaryFormatError,
+    },
+    lib.AX_ERRCLASS_DB: {
+        lib.AX_ERROR: DatabaseError,
+        lib.AX_EACCESS: DatabaseError,
+        lib.AX_ETOOBIG: DatabaseError,
+        lib.AX_ECORRUPT: CorruptDatabaseError,
+    },
+    lib.AX_ERRCLASS_PLUGIN: {
+        lib.AX_ERROR: PluginError,
+        lib.AX_ENOTFOUND: PluginError,
+        lib.AX_EIO: PluginError,
+        lib.AX_EBUSY: PluginError,
+        lib.AX_EINVAL: PluginError,
+    },
+}
+
+# Codes whose meaning depends on what was being done, for a caller that knows
+# better than the error class (a fallback: the class decides first).
 DICTIONARY_DOMAIN: Dict[int, Type[Error]] = {
     lib.AX_ERROR: DictionaryError,
     lib.AX_ENOTFOUND: DictionaryError,
@@ -181,8 +232,13 @@ PLUGIN_DOMAIN: Dict[int, Type[Error]] = {
 }
 
 
-def class_for(code: int) -> Type[Error]:
-    """The exception class of a negative ax_error_code (Error for unknown codes)."""
+def class_for(code: int, error_class: Optional[int] = None) -> Type[Error]:
+    """The exception class of a negative ax_error_code detected by a module of
+    @error_class (an ax_error_class; None: the code alone). Error for unknown codes."""
+    if error_class is not None:
+        cls = _BY_CLASS.get(error_class, {}).get(code)
+        if cls is not None:
+            return cls
     return _BY_CODE.get(code, Error)
 
 
@@ -195,15 +251,17 @@ def last_error(code: int, domain: Optional[Dict[int, Type[Error]]] = None,
     @drive_text names a drive error code (the drive's dictionary)."""
     drive_code = int(lib.ax_error_last_drive_code()) if code == lib.AX_EDRIVE else 0
     message = text(lib.ax_error_last())
-    cls = (domain or {}).get(code) or class_for(code)
+    error_class = int(lib.ax_error_last_class())
+    cls = (_BY_CLASS.get(error_class, {}).get(code) or (domain or {}).get(code)
+           or class_for(code))
     if cls is NackError:
         name = drive_text(drive_code) if drive_text else None
         if name is None:
             name = opt_text(lib.ax_drive_code_text(drive_code))
         if name and name not in message:
             message = f"{message} ({name})"
-        return NackError(message, code, drive_code, name)
-    return cls(message, code)
+        return NackError(message, code, drive_code, name, error_class)
+    return cls(message, code, error_class)
 
 
 def check(code: int, domain: Optional[Dict[int, Type[Error]]] = None,

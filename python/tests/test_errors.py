@@ -101,7 +101,7 @@ def test_errors__dictionary(drive, tmp_path, sims):
     bad.write_text("<IngeniaDictionary><Header><Version>3.0</Version></Header><Body>")
     with pytest.raises(axlink.DictionaryError, match="broken.xdf") as ei:
         axlink.load_dictionaries(bad)
-    assert ei.value.code == lib.AX_EPROTO
+    assert ei.value.code == lib.AX_EFORMAT
     with pytest.raises(axlink.DictionaryError, match="missing.xdf"):
         axlink.open(f"eth://{FAST[1]}", dictionary=tmp_path / "missing.xdf",
                     context=axlink.Context())
@@ -112,7 +112,7 @@ def test_errors__database(tmp_path):
     junk.write_bytes(b"this is not an SQLite file" * 100)
     with pytest.raises(axlink.DatabaseError, match="junk.db") as ei:
         axlink.db.Database(junk)
-    assert ei.value.code == lib.AX_EPROTO
+    assert ei.value.code == lib.AX_ECORRUPT
 
 
 def test_errors__plugin(tmp_path):
@@ -213,3 +213,58 @@ def test_errors__out_of_memory_is_a_memory_error():
     # Cannot be provoked from Python; the class must still be a MemoryError.
     cls = errors.class_for(lib.AX_ENOMEM)
     assert cls is axlink.OutOfMemoryError and issubclass(cls, MemoryError)
+
+
+# ---- the error class: which module detected the failure ----
+
+def test_errors__class_and_code_pick_the_exception_not_the_message():
+    # AX_ENOTFOUND means three things; the class tells which.
+    assert errors.class_for(lib.AX_ENOTFOUND, lib.AX_ERRCLASS_DICT) is axlink.DictionaryError
+    assert errors.class_for(lib.AX_ENOTFOUND, lib.AX_ERRCLASS_PLUGIN) is axlink.PluginError
+    assert errors.class_for(lib.AX_ENOTFOUND, lib.AX_ERRCLASS_DB) is axlink.NotFoundError
+    assert errors.class_for(lib.AX_ENOTFOUND) is axlink.NotFoundError
+    assert errors.class_for(lib.AX_EFORMAT, lib.AX_ERRCLASS_DB) is axlink.DictionaryFormatError
+    assert errors.class_for(lib.AX_ECORRUPT, lib.AX_ERRCLASS_DB) is axlink.CorruptDatabaseError
+    assert issubclass(axlink.DictionaryFormatError, axlink.DictionaryError)
+    assert issubclass(axlink.CorruptDatabaseError, axlink.DatabaseError)
+    assert lib.ax_error_class_name(lib.AX_ERRCLASS_TRANSPORT) != ffi.NULL
+
+
+def test_errors__class_argument_for_a_bad_uri(sims):
+    with pytest.raises(axlink.InvalidArgumentError) as ei:
+        axlink.open(f"eth://{FAST[1]}?nosuchkey=1")
+    assert ei.value.code == lib.AX_EUNKNOWNKEY
+    assert ei.value.error_class == lib.AX_ERRCLASS_ARGUMENT
+    assert ei.value.class_name == "AX_ERRCLASS_ARGUMENT"
+
+
+def test_errors__class_transport_for_a_timeout(sims):
+    with pytest.raises(axlink.TimeoutError) as ei:
+        axlink.open(f"eth://{DEAD}", timeout=0.1)
+    assert ei.value.error_class == lib.AX_ERRCLASS_TRANSPORT
+
+
+def test_errors__class_dict_for_a_malformed_file_in_an_import(tmp_path):
+    bad = tmp_path / "broken.xdf"
+    bad.write_text("<IngeniaDictionary><Header><Version>3.0</Version></Header><Body>")
+    with axlink.db.Database(tmp_path / "devices.db", create=True) as database:
+        with pytest.raises(axlink.DictionaryFormatError) as ei:
+            database.import_file(bad)
+    assert ei.value.code == lib.AX_EFORMAT
+    assert ei.value.error_class == lib.AX_ERRCLASS_DICT
+
+
+def test_errors__class_dict_for_a_missing_dictionary_file(tmp_path, sims):
+    with pytest.raises(axlink.DictionaryError) as ei:
+        axlink.open(f"eth://{FAST[1]}", dictionary=tmp_path / "missing.xdf",
+                    context=axlink.Context())
+    assert ei.value.code == lib.AX_ENOTFOUND
+    assert ei.value.error_class == lib.AX_ERRCLASS_DICT
+
+
+def test_errors__class_db_for_a_corrupt_database(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"SQLite format 3\0" + bytes(range(256)) * 16)
+    with pytest.raises(axlink.CorruptDatabaseError) as ei:
+        axlink.db.Database(junk)
+    assert ei.value.code == lib.AX_ECORRUPT and ei.value.error_class == lib.AX_ERRCLASS_DB
