@@ -184,3 +184,14 @@ int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t
 	err_tls.drive_code = drive_code;
 	return AX_EDRIVE;
 }
+
+int ax__error_drive_fmt(uint32_t drive_code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)ax__error_vset(AX_EDRIVE, fmt, ap);
+	va_end(ap);
+	err_tls.drive_code = drive_code;
+	return AX_EDRIVE;
+}

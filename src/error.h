@@ -31,6 +31,12 @@ int ax__error_oom(void);
  */
 int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t address);
 
+/*
+ * Like ax__error_drive(), with a message the caller words (the MCB codec
+ * quotes the request and what came back); returns AX_EDRIVE.
+ */
+int ax__error_drive_fmt(uint32_t drive_code, const char *fmt, ...) AX__PRINTF(2, 3);
+
 /* Prefix the current message with "context: " (keeps code and drive code). */
 void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
 
