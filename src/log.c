@@ -134,6 +134,7 @@ void ax__log_release(void)
 	struct held_line *lines;
 	size_t n;
 	int code;
+	uint32_t drive_code;
 	char *saved;
 
 	assert(held.depth > 0);
@@ -145,6 +146,7 @@ void ax__log_release(void)
 	held.n = 0;
 	/* A callback may call into the library: keep the caller's error for the caller. */
 	code = ax_error_last_code();
+	drive_code = ax_error_last_drive_code();
 	saved = strdup(ax_error_last());
 	for (size_t i = 0; i < n; i++) {
 		emit(lines[i].ctx, lines[i].level, lines[i].origin, lines[i].msg);
@@ -153,6 +155,8 @@ void ax__log_release(void)
 	free(lines);
 	if (code == AX_ENOMEM || (code && !saved))
 		(void)ax__error_oom();
+	else if (code == AX_EDRIVE)
+		(void)ax__error_drive_fmt(drive_code, "%s", saved); /* the drive's code too */
 	else if (code)
 		(void)ax__error_set(code, "%s", saved);
 	else
