@@ -739,6 +739,7 @@ static const struct malformed_case malformed_cases[] = {
 	  "the 30-byte datagram holds a 18-byte extended frame" },
 	{ "extended, declares more", PEER_EXT_DECLARES_MORE, AX_ETRUNC,
 	  "the 22-byte datagram is shorter than the frame its header declares" },
+	{ "512 bytes for a u32", PEER_EXT_512, AX_ETYPE, "512 byte(s)" },
 };
 
 static void test_eth__datagram_is_one_frame(void **state)
