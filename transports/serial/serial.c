@@ -66,11 +66,13 @@
 
 /*
  * Resynchronising after an unanswered request waits for one timeout of
- * quiet, at most this many timeouts in all: the drive's late answers to
- * both tries come within about three; a line that never goes quiet is
- * noise, and the flush before the request drops what is left.
+ * quiet (at most SERIAL_RESYNC_QUIET_MAX_MS), at most SERIAL_RESYNC_QUIETS
+ * of those in all: the drive's late answers to both tries come within
+ * about three; a line that never goes quiet is noise, and the flush before
+ * the request drops what is left.
  */
-#define SERIAL_RESYNC_TIMEOUTS 4
+#define SERIAL_RESYNC_QUIET_MAX_MS 1000
+#define SERIAL_RESYNC_QUIETS 4
 
 static const char serial_hint_access[] =
         "add your user to the 'dialout' group (sudo usermod -aG dialout $USER, then log in "
@@ -710,16 +712,19 @@ static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *r
 
 /*
  * After a request that did not get its answer to its first send: read and
- * drop what comes until the line has been quiet for @timeout_ms (at most
- * SERIAL_RESYNC_TIMEOUTS of them), so that late answers to it are gone
+ * drop what comes until the line has been quiet for @timeout_ms (see
+ * SERIAL_RESYNC_*), so that late answers to it are gone
  * before the next request goes out. Returns 0 or a cancel, disconnect or
  * I/O error.
  */
 static int serial_resync(ax_transport_priv *priv, const struct serial_req *rq, int timeout_ms)
 {
 	const ax_host *host = priv->host;
-	uint64_t quiet = (uint64_t)timeout_ms * 1000000u;
-	uint64_t last = host->now_ns(), end = last + SERIAL_RESYNC_TIMEOUTS * quiet;
+	uint64_t quiet =
+	        (uint64_t)(timeout_ms < SERIAL_RESYNC_QUIET_MAX_MS ? timeout_ms
+	                                                           : SERIAL_RESYNC_QUIET_MAX_MS) *
+	        1000000u;
+	uint64_t last = host->now_ns(), end = last + SERIAL_RESYNC_QUIETS * quiet;
 	size_t dropped = 0;
 
 	for (;;) {
@@ -744,7 +749,8 @@ static int serial_resync(ax_transport_priv *priv, const struct serial_req *rq, i
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
 		          "resynchronised %s after an unanswered request: dropped %zu late "
-		          "byte(s)", priv->path, dropped);
+		          "byte(s)",
+		          priv->path, dropped);
 	return 0;
 }
 
