@@ -5,6 +5,7 @@
 #define AX__ERROR_CLASS AX_ERRCLASS_INTERNAL /* errors set here; see src/error.h */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -226,6 +227,25 @@ int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t
 	return AX_EDRIVE;
 }
 
+struct ax__error_saved *ax__error_save(void)
+{
+	struct err_state *copy = malloc(sizeof(*copy));
+
+	if (copy)
+		*copy = err_tls;
+	return (struct ax__error_saved *)copy;
+}
+
+void ax__error_restore(struct ax__error_saved *saved)
+{
+	if (!saved) {
+		(void)ax__error_oom();
+		return;
+	}
+	err_tls = *(struct err_state *)saved;
+	free(saved);
+}
+
 void ax__sized_copy(void *out, const void *full, size_t full_size)
 {
 	uint32_t size;
@@ -236,4 +256,15 @@ void ax__sized_copy(void *out, const void *full, size_t full_size)
 	if (size > sizeof(size))
 		memcpy((char *)out + sizeof(size), (const char *)full + sizeof(size),
 		       size - sizeof(size));
+}
+
+int ax__error_drive_fmt(uint32_t drive_code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)ax__error_vset_class(AX_ERRCLASS_DRIVE, AX_EDRIVE, fmt, ap);
+	va_end(ap);
+	err_tls.drive_code = drive_code;
+	return AX_EDRIVE;
 }

@@ -61,6 +61,22 @@ int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t
  */
 int ax__error_recode(int error_class, int code);
 
+/*
+ * Like ax__error_drive(), with a message the caller words (the MCB codec
+ * quotes the request and what came back); returns AX_EDRIVE.
+ */
+int ax__error_drive_fmt(uint32_t drive_code, const char *fmt, ...) AX__PRINTF(2, 3);
+
+/*
+ * The whole error state of this thread (code, class, drive code, message),
+ * taken before running code that may set another (a log callback) and put
+ * back after; ax__error_restore() frees it, and of NULL (no memory to
+ * save) leaves AX_ENOMEM.
+ */
+struct ax__error_saved;
+struct ax__error_saved *ax__error_save(void);
+void ax__error_restore(struct ax__error_saved *saved);
+
 /* Prefix the current message with "context: " (keeps code and drive code). */
 void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
 

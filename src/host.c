@@ -148,5 +148,6 @@ void ax__host_init(ax_host *host, struct ax_plugin *plugin)
 		.monitor_emit = host_monitor_emit,
 		.monitor_stopped = host_monitor_stopped,
 		.mcb_identity_take = ax_mcb_identity_take,
+		.mcb_check_answer = ax_mcb_check_answer,
 	};
 }

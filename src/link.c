@@ -238,7 +238,12 @@ int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dt
 		return err;
 	size = ax_dtype_size(dtype);
 	if (size) {
-		if (len < size)
+		/*
+		 * A number comes in a plain frame's 8 value bytes, or a payload of
+		 * at most 8: more is the answer for something else (a byte array),
+		 * not a number to take the first bytes of.
+		 */
+		if (len < size || len > 8)
 			return ax__error_set(AX_ETYPE,
 					     "register 0x%03X (subnode %u) returned %zu byte(s), a %s "
 					     "needs %zu",

@@ -134,9 +134,8 @@ void ax__log_hold(void)
 void ax__log_release(void)
 {
 	struct held_line *lines;
+	struct ax__error_saved *saved;
 	size_t n;
-	int code;
-	char *saved;
 
 	assert(held.depth > 0);
 	if (--held.depth > 0 || held.n == 0)
@@ -146,20 +145,13 @@ void ax__log_release(void)
 	held.lines = NULL;
 	held.n = 0;
 	/* A callback may call into the library: keep the caller's error for the caller. */
-	code = ax_error_last_code();
-	saved = strdup(ax_error_last());
+	saved = ax__error_save();
 	for (size_t i = 0; i < n; i++) {
 		emit(lines[i].ctx, lines[i].level, lines[i].origin, lines[i].msg);
 		free(lines[i].msg);
 	}
 	free(lines);
-	if (code == AX_ENOMEM || (code && !saved))
-		(void)ax__error_oom();
-	else if (code)
-		(void)ax__error_set(code, "%s", saved);
-	else
-		ax_error_clear();
-	free(saved);
+	ax__error_restore(saved);
 }
 
 void ax__ctx_lock(ax_ctx *ctx)

@@ -321,17 +321,39 @@ int ax_mcb_decode(ax_mcb_frame *out, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned address)
+/*
+ * An error reply refuses the request. @verb names the request ("read",
+ * "write") when it is known; the message quotes what came back, so a reply
+ * of the other kind (a write-error to a read) is visible as such.
+ */
+static int mcb_refused(const ax_mcb_frame *reply, const char *verb, unsigned subnode,
+                       unsigned address)
 {
-	const char *name;
-	int err;
+	uint32_t code = mcb_get32(reply->data);
+	const char *text = ax_drive_code_text(code);
 
-	AX_ASSERT_ARG(reply);
-	err = mcb_check_target(subnode, address);
-	if (err < 0)
-		return err;
+	if (verb)
+		return ax__error_drive_fmt(
+		        code,
+		        "%s of subnode %u register 0x%03X refused: drive answered %s 0x%08X%s%s%s",
+		        verb, subnode, address, ax_mcb_cmd_name(reply->command), (unsigned)code,
+		        text ? " (" : "", text ? text : "", text ? ")" : "");
+	return ax__error_drive_fmt(
+	        code, "subnode %u register 0x%03X refused: drive answered %s 0x%08X%s%s%s", subnode,
+	        address, ax_mcb_cmd_name(reply->command), (unsigned)code, text ? " (" : "",
+	        text ? text : "", text ? ")" : "");
+}
 
-	name = ax_mcb_cmd_name(reply->command);
+/*
+ * The checks ax_mcb_check_reply() and ax_mcb_check_answer() share: the
+ * frame is a reply (AX_EPROTO) for this register (AX_EADDR). @verb names the
+ * request when known. Returns 0 when they pass.
+ */
+static int mcb_check_register(const ax_mcb_frame *reply, const char *verb, unsigned subnode,
+                              unsigned address)
+{
+	const char *name = ax_mcb_cmd_name(reply->command);
+
 	if (!name)
 		return ax__error_set(
 		        AX_EPROTO,
@@ -343,8 +365,9 @@ int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned add
 		return ax__error_set(
 		        AX_EPROTO,
 		        "got a %s request for subnode %u register 0x%03X where a reply to "
-		        "subnode %u register 0x%03X was expected",
-		        name, (unsigned)reply->subnode, (unsigned)reply->address, subnode, address);
+		        "%s%s%ssubnode %u register 0x%03X was expected",
+		        name, (unsigned)reply->subnode, (unsigned)reply->address,
+		        verb ? "the " : "", verb ? verb : "", verb ? " of " : "", subnode, address);
 
 	if (reply->subnode != subnode || reply->address != address) {
 		/* Name the command too, so a stale error reply is told apart from a stale ack. */
@@ -356,12 +379,85 @@ int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned add
 		        reply->command == AX_MCB_ACK ? "" : " ", (unsigned)reply->subnode,
 		        (unsigned)reply->address, subnode, address);
 	}
+	return 0;
+}
 
+int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned address)
+{
+	int err;
+
+	AX_ASSERT_ARG(reply);
+	err = mcb_check_target(subnode, address);
+	if (err < 0)
+		return err;
+	err = mcb_check_register(reply, NULL, subnode, address);
+	if (err < 0)
+		return err;
 	if (reply->command == AX_MCB_ACK)
 		return 0;
+	return mcb_refused(reply, NULL, subnode, address);
+}
 
-	/* ax__error_drive() words the message after the request: "read" or "write". */
-	return ax__error_drive(mcb_get32(reply->data),
-	                       reply->command == AX_MCB_ERR_WRITE ? AX_MCB_WRITE : AX_MCB_READ,
-	                       subnode, address);
+int ax_mcb_check_answer(const ax_mcb_frame *reply, size_t wire_len, const ax_mcb_frame *request)
+{
+	unsigned subnode, address;
+	const char *verb;
+	int err;
+
+	AX_ASSERT_ARG(reply);
+	AX_ASSERT_ARG(request);
+	if (request->command != AX_MCB_READ && request->command != AX_MCB_WRITE)
+		return ax__error_set(AX_EINVAL, "MCB command %u is not a request (read or write)",
+		                     (unsigned)request->command);
+	subnode = request->subnode;
+	address = request->address;
+	err = mcb_check_target(subnode, address);
+	if (err < 0)
+		return err;
+	verb = ax_mcb_cmd_name(request->command);
+
+	err = mcb_check_register(reply, verb, subnode, address);
+	if (err < 0)
+		return err;
+
+	/*
+	 * A reply is exactly one frame: bytes after it, or an extended header
+	 * that declares fewer payload bytes than came, mean the frame is not
+	 * what the drive sent. (Fewer bytes than declared: ax_mcb_decode()
+	 * refuses those already.)
+	 */
+	if (wire_len != 0 && wire_len != reply->frame_len)
+		return ax__error_set(
+		        AX_EPROTO,
+		        "%s of subnode %u register 0x%03X: malformed reply of %zu bytes, its "
+		        "header declares a %zu-byte frame (%s); a reply must be exactly one frame",
+		        verb, subnode, address, wire_len, reply->frame_len,
+		        reply->extended ? "extended" : "plain");
+
+	if (reply->command != AX_MCB_ACK)
+		return mcb_refused(reply, verb, subnode, address);
+	if (request->command == AX_MCB_READ)
+		return 0;
+
+	/*
+	 * The ack of a write: drives answer a write with a plain ack that echoes
+	 * the value bytes written (the ack of an extended write carries none of
+	 * its payload). An ack with a payload, or with another value, is the
+	 * answer to a read or to another write of this register.
+	 */
+	if (reply->extended && reply->payload_len > 0)
+		return ax__error_set(
+		        AX_EADDR,
+		        "write of subnode %u register 0x%03X: the ack carries a %zu-byte payload, "
+		        "so it answers a read, not this write",
+		        subnode, address, reply->payload_len);
+	if (!request->extended && !reply->extended &&
+	    memcmp(reply->data, request->data, sizeof(reply->data)) != 0)
+		return ax__error_set(
+		        AX_EADDR,
+		        "write of subnode %u register 0x%03X: the ack carries 0x%016llX, not the "
+		        "0x%016llX written, so it answers another request",
+		        subnode, address, (unsigned long long)mcb_get64(reply->data),
+		        (unsigned long long)mcb_get64(request->data));
+	return 0;
 }

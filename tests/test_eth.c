@@ -11,6 +11,7 @@
  *   127.0.1.10     a drive that drops its first datagram (per test)
  *   127.0.1.11     a drive whose replies all fail their CRC (per test)
  *   127.0.1.12     a drive that answers 500 ms late (per test)
+ *   127.0.1.30     a scripted drive in a thread of this test (per test)
  *   127.0.1.17-19  three drives for the scan of 127.0.1.16/28 (whole run)
  *   127.0.1.200    nothing listens there
  */
@@ -22,12 +23,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
 #include "testctx.h"
@@ -54,8 +61,11 @@
 #define SCAN_SERIAL 7000u
 #define SIM_START_MS 10000
 
+struct peer;
+
 struct fixture {
 	ax_ctx *ctx;
+	struct peer *peer;   /* a scripted drive, per test (peer_teardown stops it) */
 	simproc *main_sim;   /* 127.0.1.1-3 */
 	simproc *scan_sim;   /* 127.0.1.17-19 */
 	ax_link *link;       /* eth://127.0.1.1 */
@@ -383,31 +393,383 @@ static void test_eth__corrupt_replies_are_ignored(void **state)
 }
 
 /*
- * Late replies: a read times out (both tries), and its two answers arrive
- * while the next read waits. The first is skipped, the second fails the
- * read with AX_EADDR naming both registers.
- *   t=0 read A, t=200 resend A, t=400 A times out and B is sent;
- *   t=500 first answer to A (skipped), t=700 second answer to A (AX_EADDR).
+ * Late replies meet a closed port: a read times out (both tries), and its
+ * answers, 500 ms late, arrive while the next read waits. The link took a
+ * fresh socket, so they never reach it: the next read waits for its own
+ * answer (and gets it once the link waits long enough), never the first's.
+ *   t=0 read A, t=200 resend A, t=400 A times out;
+ *   B sent from a new port, answered at +500 (A's answers hit the old port).
  */
-static void test_eth__late_replies_skipped_once(void **state)
+static void test_eth__late_replies_meet_a_closed_port(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.1.12", "--delay", "500", NULL };
+	static const char *const args[] = { "--eth", "127.0.1.12", "--delay", "500",
+					    "--serial", "4242", NULL };
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
 	ax_link *link = open_link(f->ctx, "eth://127.0.1.12", 200);
-	uint64_t t0;
 	uint32_t v = 0;
 
 	assert_int_equal(ax_link_read_u32(link, 0, REG_PRODUCT, &v), AX_ETIMEDOUT);
-	t0 = now_ms();
-	assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &v), AX_EADDR);
-	/* Not at the first late answer (~100 ms in) but at the second (~300 ms). */
-	assert_true(now_ms() - t0 >= 200);
-	assert_non_null(strstr(ax_error_last(), "0x6E1"));
-	assert_non_null(strstr(ax_error_last(), "0x6E6"));
-	assert_non_null(strstr(ax_error_last(), "127.0.1.12:1061"));
+	assert_int_equal(ax_link_set_timeout(link, 800), 0);
+	if (ax_link_read_u32(link, 0, REG_SERIAL, &v) != 0)
+		fail_msg("read after a timeout: %s", ax_error_last());
+	assert_int_equal(v, 4242);
 	ax_link_unref(link);
 	assert_int_equal(simproc_stop(sim), 0);
+}
+
+/* ---- a scripted drive: replies the simulator would never send ---------- */
+
+#define PEER_IP "127.0.1.30"
+#define PEER_URI "eth://" PEER_IP "?timeout_ms=100"
+#define PEER_HELD 4
+
+enum peer_mode {
+	/* Hold the first two requests (a read and its resend); when the third
+	 * comes, answer the held ones (value OLD_VALUE), then the third: a read
+	 * with NEW_VALUE, a write with a write-error. */
+	PEER_LATE_FIRST,
+	/* Answer a write with a read's ack (another value), then a write-error. */
+	PEER_READ_ACK_FOR_WRITE,
+	/* Answer a read with a write-error. */
+	PEER_WRITE_ERROR_FOR_READ,
+	/* Answer a read with a plain ack and 6 bytes more in the datagram. */
+	PEER_TRAILING_BYTES,
+	/* Answer a read with an extended ack declaring 4 bytes but carrying 16. */
+	PEER_EXT_DECLARES_FEWER,
+	/* Answer a read with an extended ack declaring 16 bytes but carrying 8. */
+	PEER_EXT_DECLARES_MORE,
+	/* Answer a read with a well-formed extended ack of 512 bytes. */
+	PEER_EXT_512,
+};
+
+#define OLD_VALUE 0x11111111u
+#define NEW_VALUE 0x22222222u
+
+struct peer {
+	int fd;
+	int stop[2];
+	enum peer_mode mode;
+	pthread_t thread;
+	atomic_int requests;
+	struct sockaddr_in held[PEER_HELD];
+	ax_mcb_frame held_req[PEER_HELD];
+	int n_held;
+};
+
+static void peer_send(struct peer *p, const struct sockaddr_in *to, const uint8_t *buf,
+		      size_t len)
+{
+	/* The old port of a client may be closed: that is the point. */
+	(void)sendto(p->fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+/* Send @f to @to with @extra bytes after it, or with its payload cut by @cut bytes. */
+static void peer_reply(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *f,
+		       size_t extra, size_t cut)
+{
+	uint8_t buf[AX_MCB_MAX_FRAME + 16];
+	size_t len = 0;
+
+	if (ax_mcb_encode(buf, sizeof(buf), &len, f) < 0)
+		return;
+	memset(buf + len, 0xA5, extra);
+	peer_send(p, to, buf, len + extra - cut);
+}
+
+static void peer_ack(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
+		     uint32_t value)
+{
+	ax_mcb_frame f = *req;
+
+	f.command = AX_MCB_ACK;
+	f.extended = 0;
+	f.payload = NULL;
+	f.payload_len = 0;
+	memset(f.data, 0, sizeof(f.data));
+	for (int i = 0; i < 4; i++)
+		f.data[i] = (uint8_t)(value >> (8 * i));
+	peer_reply(p, to, &f, 0, 0);
+}
+
+static void peer_error(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
+		       int command, uint32_t code)
+{
+	ax_mcb_frame f = *req;
+
+	f.command = (uint8_t)command;
+	f.extended = 0;
+	f.payload = NULL;
+	f.payload_len = 0;
+	memset(f.data, 0, sizeof(f.data));
+	for (int i = 0; i < 4; i++)
+		f.data[i] = (uint8_t)(code >> (8 * i));
+	peer_reply(p, to, &f, 0, 0);
+}
+
+static void peer_extended(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
+			  size_t declared, size_t carried)
+{
+	static const uint8_t payload[AX_MCB_MAX_PAYLOAD] = { 0x44, 0x33, 0x22, 0x11 };
+	ax_mcb_frame f = *req;
+
+	f.command = AX_MCB_ACK;
+	f.extended = 1;
+	f.payload = payload;
+	f.payload_len = declared;
+	if (carried >= declared)
+		peer_reply(p, to, &f, carried - declared, 0);
+	else
+		peer_reply(p, to, &f, 0, declared - carried);
+}
+
+static void peer_answer(struct peer *p, const struct sockaddr_in *from, const ax_mcb_frame *req)
+{
+	int n = atomic_fetch_add(&p->requests, 1);
+
+	switch (p->mode) {
+	case PEER_LATE_FIRST:
+		if (n < 2 && p->n_held < PEER_HELD) {
+			p->held[p->n_held] = *from;
+			p->held_req[p->n_held++] = *req;
+			return;
+		}
+		for (int i = 0; i < p->n_held; i++)
+			peer_ack(p, &p->held[i], &p->held_req[i], OLD_VALUE);
+		p->n_held = 0;
+		if (req->command == AX_MCB_READ)
+			peer_ack(p, from, req, NEW_VALUE);
+		else
+			peer_error(p, from, req, AX_MCB_ERR_WRITE, AX_MCB_CODE_ACCESS);
+		return;
+	case PEER_READ_ACK_FOR_WRITE:
+		peer_ack(p, from, req, OLD_VALUE);
+		peer_error(p, from, req, AX_MCB_ERR_WRITE, AX_MCB_CODE_RANGE);
+		return;
+	case PEER_WRITE_ERROR_FOR_READ:
+		peer_error(p, from, req, AX_MCB_ERR_WRITE, AX_MCB_CODE_ACCESS);
+		return;
+	case PEER_TRAILING_BYTES:
+	{
+		ax_mcb_frame f = *req;
+
+		f.command = AX_MCB_ACK;
+		f.data[0] = 0x2A;
+		peer_reply(p, from, &f, 6, 0);
+		return;
+	}
+	case PEER_EXT_DECLARES_FEWER:
+		peer_extended(p, from, req, 4, 16);
+		return;
+	case PEER_EXT_DECLARES_MORE:
+		peer_extended(p, from, req, 16, 8);
+		return;
+	case PEER_EXT_512:
+		peer_extended(p, from, req, AX_MCB_MAX_PAYLOAD, AX_MCB_MAX_PAYLOAD);
+		return;
+	}
+}
+
+static void *peer_main(void *arg)
+{
+	struct peer *p = arg;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = p->fd, .events = POLLIN },
+			{ .fd = p->stop[0], .events = POLLIN },
+		};
+		uint8_t buf[AX_MCB_MAX_FRAME];
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		ax_mcb_frame req;
+		ssize_t r;
+
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			return NULL;
+		r = recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		if (r <= 0 || ax_mcb_decode(&req, buf, (size_t)r) < 0)
+			continue;
+		peer_answer(p, &from, &req);
+	}
+}
+
+static void peer_start(struct fixture *f, enum peer_mode mode)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	struct sockaddr_in a;
+
+	assert_non_null(p);
+	p->mode = mode;
+	atomic_init(&p->requests, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(AX_MCB_UDP_PORT);
+	assert_int_equal(inet_pton(AF_INET, PEER_IP, &a.sin_addr), 1);
+	p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(p->fd >= 0);
+	if (bind(p->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		fail_msg("bind %s:%d: %s", PEER_IP, AX_MCB_UDP_PORT, strerror(errno));
+	assert_int_equal(pipe(p->stop), 0);
+	assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
+	f->peer = p;
+}
+
+/* Stop the scripted drive; returns how many requests it saw. */
+static int peer_stop(struct fixture *f)
+{
+	struct peer *p = f->peer;
+	int n;
+
+	if (!p)
+		return -1;
+	f->peer = NULL;
+
+	(void)!write(p->stop[1], "x", 1);
+	pthread_join(p->thread, NULL);
+	close(p->stop[0]);
+	close(p->stop[1]);
+	close(p->fd);
+	n = atomic_load(&p->requests);
+	free(p);
+	return n;
+}
+
+/* After each test: a test that failed half-way leaves its peer running. */
+static int peer_teardown(void **state)
+{
+	(void)peer_stop(*state);
+	return 0;
+}
+
+/*
+ * A read that timed out is answered late, while the next read of the same
+ * register waits: the next read returns its own value, not the first's.
+ */
+static void test_eth__late_reply_never_answers_the_next_read(void **state)
+{
+	struct fixture *f = *state;
+	peer_start(f, PEER_LATE_FIRST);
+	ax_link *link = open_link(f->ctx, PEER_URI, 0);
+	uint32_t v = 0;
+
+	assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &v), AX_ETIMEDOUT);
+	if (ax_link_read_u32(link, 0, REG_SERIAL, &v) != 0)
+		fail_msg("second read: %s", ax_error_last());
+	if (v != NEW_VALUE)
+		fail_msg("second read returned 0x%08X, the first read's late answer", v);
+	ax_link_unref(link);
+	assert_int_equal(peer_stop(f), 3);
+}
+
+/*
+ * A read that timed out is answered late, while a write of the same register
+ * waits for its ack, and the drive refuses the write: the write fails; the
+ * read's late ack is no write ack.
+ */
+static void test_eth__late_read_ack_never_acks_a_refused_write(void **state)
+{
+	struct fixture *f = *state;
+	peer_start(f, PEER_LATE_FIRST);
+	ax_link *link = open_link(f->ctx, PEER_URI, 0);
+	uint32_t v = 0;
+	int err;
+
+	assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &v), AX_ETIMEDOUT);
+	err = ax_link_write_u32(link, 0, REG_SERIAL, 5);
+	if (err != AX_EDRIVE)
+		fail_msg("refused write gave %d (%s), want AX_EDRIVE", err, ax_error_last());
+	assert_int_equal(ax_error_last_drive_code(), AX_MCB_CODE_ACCESS);
+	assert_non_null(strstr(ax_error_last(), "write of subnode 0 register 0x6E6 refused"));
+	ax_link_unref(link);
+	assert_int_equal(peer_stop(f), 3);
+}
+
+/*
+ * On the same socket (a straggler that beat the fresh one), a read's ack of
+ * the register is skipped while a write waits: its value is not the one
+ * written. The drive's refusal that follows is the answer.
+ */
+static void test_eth__read_ack_is_no_write_ack(void **state)
+{
+	struct fixture *f = *state;
+	peer_start(f, PEER_READ_ACK_FOR_WRITE);
+	ax_link *link = open_link(f->ctx, PEER_URI, 0);
+	int err;
+
+	err = ax_link_write_u32(link, 1, REG_POS_SET, 7);
+	if (err != AX_EDRIVE)
+		fail_msg("refused write gave %d (%s), want AX_EDRIVE", err, ax_error_last());
+	assert_int_equal(ax_error_last_drive_code(), AX_MCB_CODE_RANGE);
+	ax_link_unref(link);
+	assert_int_equal(peer_stop(f), 1);
+}
+
+/* The message names the request and quotes what came back. */
+static void test_eth__error_reply_worded_after_the_request(void **state)
+{
+	struct fixture *f = *state;
+	peer_start(f, PEER_WRITE_ERROR_FOR_READ);
+	ax_link *link = open_link(f->ctx, PEER_URI, 0);
+	uint32_t v = 0;
+
+	assert_int_equal(ax_link_read_u32(link, 1, REG_STATUS, &v), AX_EDRIVE);
+	assert_int_equal(ax_error_last_drive_code(), AX_MCB_CODE_ACCESS);
+	assert_string_equal(ax_error_last(),
+			    PEER_URI ": read of subnode 1 register 0x011 refused: drive answered "
+				     "write-error 0x06010000 (unsupported access to an object)");
+	ax_link_unref(link);
+	assert_int_equal(peer_stop(f), 1);
+}
+
+/* A datagram is one frame: anything else is refused as malformed, at once. */
+struct malformed_case {
+	const char *name;
+	enum peer_mode mode;
+	int want;
+	const char *says;
+};
+
+static const struct malformed_case malformed_cases[] = {
+	{ "trailing bytes", PEER_TRAILING_BYTES, AX_EPROTO,
+	  "the 20-byte datagram holds a 14-byte plain frame" },
+	{ "extended, declares fewer", PEER_EXT_DECLARES_FEWER, AX_EPROTO,
+	  "the 30-byte datagram holds a 18-byte extended frame" },
+	{ "extended, declares more", PEER_EXT_DECLARES_MORE, AX_ETRUNC,
+	  "the 22-byte datagram is shorter than the frame its header declares" },
+	{ "512 bytes for a u32", PEER_EXT_512, AX_ETYPE, "512 byte(s)" },
+};
+
+static void test_eth__datagram_is_one_frame(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(malformed_cases) / sizeof(malformed_cases[0]); i++) {
+		const struct malformed_case *c = &malformed_cases[i];
+		peer_start(f, c->mode);
+		ax_link *link = open_link(f->ctx, PEER_URI, 0);
+		uint64_t t0 = now_ms();
+		uint32_t v = 0x5A5A5A5Au;
+		int err;
+
+		err = ax_link_read_u32(link, 0, REG_SERIAL, &v);
+		if (err != c->want)
+			fail_msg("%s: got %d (%s), want %d", c->name, err, ax_error_last(),
+				 c->want);
+		if (!strstr(ax_error_last(), c->says) || !strstr(ax_error_last(), "0x6E6"))
+			fail_msg("%s: message '%s' lacks '%s'", c->name, ax_error_last(), c->says);
+		if (c->want != AX_ETYPE && !strstr(ax_error_last(), PEER_IP ":1061"))
+			fail_msg("%s: message '%s' lacks the peer", c->name, ax_error_last());
+		if (v != 0x5A5A5A5Au)
+			fail_msg("%s: value written on failure", c->name);
+		/* Refused when it came, not after waiting out the timeout. */
+		if (now_ms() - t0 >= 100)
+			fail_msg("%s: took %llu ms", c->name, (unsigned long long)(now_ms() - t0));
+		ax_link_unref(link);
+		assert_int_equal(peer_stop(f), 1);
+	}
 }
 
 /* Nothing listens: the ICMP port-unreachable ends the request with a clear message. */
@@ -737,7 +1099,15 @@ int main(void)
 		cmocka_unit_test(test_eth__timeout_silent_drive),
 		cmocka_unit_test(test_eth__resend_after_lost_request),
 		cmocka_unit_test(test_eth__corrupt_replies_are_ignored),
-		cmocka_unit_test(test_eth__late_replies_skipped_once),
+		cmocka_unit_test(test_eth__late_replies_meet_a_closed_port),
+		cmocka_unit_test_teardown(test_eth__late_reply_never_answers_the_next_read,
+					  peer_teardown),
+		cmocka_unit_test_teardown(test_eth__late_read_ack_never_acks_a_refused_write,
+					  peer_teardown),
+		cmocka_unit_test_teardown(test_eth__read_ack_is_no_write_ack, peer_teardown),
+		cmocka_unit_test_teardown(test_eth__error_reply_worded_after_the_request,
+					  peer_teardown),
+		cmocka_unit_test_teardown(test_eth__datagram_is_one_frame, peer_teardown),
 		cmocka_unit_test(test_eth__closed_port),
 		cmocka_unit_test(test_eth__cancel_from_another_thread),
 		cmocka_unit_test(test_eth__cancel_between_requests_is_dropped),

@@ -412,6 +412,35 @@ static void test_link__log_callback_reuses_the_link(void **state)
 	assert_int_equal(r.product, AXS100_PRODUCT);
 }
 
+static void count_log(int level, const char *origin, const char *message, void *userdata)
+{
+	(void)level;
+	(void)origin;
+	(void)message;
+	(*(int *)userdata)++;
+}
+
+/*
+ * Lines held during a request go out after the unlock, and the caller's
+ * error with them: a drive's refusal keeps its code as well as its message.
+ */
+static void test_link__held_log_lines_keep_the_drive_code(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v = 0;
+	int lines = 0;
+	int err;
+
+	ax_ctx_set_log(f->ctx, AX_LOG_TRACE, count_log, &lines);
+	err = ax_link_read_u32(f->link, 0, 0x7FF, &v);
+	ax_ctx_set_log(f->ctx, AX_LOG_WARN, NULL, NULL);
+	assert_int_equal(err, AX_EDRIVE);
+	assert_true(lines > 0);
+	assert_int_equal(ax_error_last_drive_code(), 0x06020000u);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DRIVE);
+	assert_non_null(strstr(ax_error_last(), "0x06020000"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +457,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link__write_float_refuses_nonfinite, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_link__log_callback_reuses_the_link, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_link__held_log_lines_keep_the_drive_code, setup,
 						teardown),
 		cmocka_unit_test(test_link__release_orders),
 	};

@@ -271,6 +271,236 @@ static void test_mcb__plain_ack_for_extended_write(void **state)
 	expect_code("plain_ack", ax_mcb_check_reply(&f, 0, 0x0B4), 0);
 }
 
+/* ---- ax_mcb_check_answer(): a reply answers its own request only ------- */
+
+/* Encode @f (plus @extra junk bytes) into @buf, decode it back into @out. */
+static size_t answer_frame(uint8_t *buf, size_t cap, const ax_mcb_frame *f, size_t extra,
+                           ax_mcb_frame *out)
+{
+	size_t len = 0;
+
+	if (ax_mcb_encode(buf, cap, &len, f) < 0 || len + extra > cap)
+		fail_msg("cannot encode: %s", ax_error_last());
+	memset(buf + len, 0xA5, extra);
+	if (ax_mcb_decode(out, buf, len + extra) < 0)
+		fail_msg("cannot decode: %s", ax_error_last());
+	return len + extra;
+}
+
+static void test_mcb__answer_golden_pairs(void **state)
+{
+	ax_mcb_frame req, rep;
+
+	(void)state;
+	/* Read status -> ack 0x0021; write control 0x000F -> its echo. */
+	assert_int_equal(ax_mcb_decode(&req, goldens[0].bytes, AX_MCB_FRAME_SIZE), 0);
+	assert_int_equal(ax_mcb_decode(&rep, goldens[1].bytes, AX_MCB_FRAME_SIZE), 0);
+	expect_code("read_status", ax_mcb_check_answer(&rep, AX_MCB_FRAME_SIZE, &req), 0);
+	expect_code("read_status_stream", ax_mcb_check_answer(&rep, 0, &req), 0);
+	assert_int_equal(ax_mcb_decode(&req, goldens[2].bytes, AX_MCB_FRAME_SIZE), 0);
+	assert_int_equal(ax_mcb_decode(&rep, goldens[3].bytes, AX_MCB_FRAME_SIZE), 0);
+	expect_code("write_control", ax_mcb_check_answer(&rep, AX_MCB_FRAME_SIZE, &req), 0);
+
+	/* The status word's ack is not the answer to the write of the control word... */
+	assert_int_equal(ax_mcb_decode(&rep, goldens[1].bytes, AX_MCB_FRAME_SIZE), 0);
+	expect_code("status_ack_for_write", ax_mcb_check_answer(&rep, AX_MCB_FRAME_SIZE, &req),
+	            AX_EADDR);
+	/* ...and a request is no answer at all. */
+	expect_code("request_for_answer", ax_mcb_check_answer(&req, AX_MCB_FRAME_SIZE, &req),
+	            AX_EPROTO);
+}
+
+/*
+ * Which acks answer which requests, on one register (subnode 1, 0x020):
+ * a read takes any ack; a write only its own echo, never a payload.
+ */
+struct ack_case {
+	const char *name;
+	int write;          /* request: write (1) or read (0) */
+	size_t write_len;   /* bytes written: 4 plain, 16 extended */
+	uint32_t written;   /* value of a plain write */
+	int ack_extended;   /* the ack carries a payload */
+	uint32_t ack_value; /* value bytes of a plain ack */
+	int want;
+};
+
+static const struct ack_case ack_cases[] = {
+        {"read takes a plain ack", 0, 0, 0, 0, 0x1234, 0},
+        {"read takes an extended ack", 0, 0, 0, 1, 0, 0},
+        {"write takes its echo", 1, 4, 0x1234, 0, 0x1234, 0},
+        {"write refuses a read's ack of another value", 1, 4, 0x1234, 0, 0x1111, AX_EADDR},
+        {"write refuses a zero ack", 1, 4, 0x1234, 0, 0, AX_EADDR},
+        {"write refuses an extended ack", 1, 4, 0x1234, 1, 0, AX_EADDR},
+        {"extended write takes a plain ack", 1, 16, 0, 0, 0, 0},
+        {"extended write refuses an extended ack", 1, 16, 0, 1, 0, AX_EADDR},
+};
+
+static void test_mcb__answer_ack_fits_the_command(void **state)
+{
+	static const uint8_t payload[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ack_cases) / sizeof(ack_cases[0]); i++) {
+		const struct ack_case *c = &ack_cases[i];
+		uint8_t value[16], buf[AX_MCB_MAX_FRAME];
+		ax_mcb_frame req, ack, rep;
+		size_t len;
+		int err;
+
+		memset(value, 0, sizeof(value));
+		if (c->write_len == 4)
+			value_to_le(value, c->written);
+		else
+			memcpy(value, payload, sizeof(payload));
+		err = ax_mcb_request(&req, c->write ? AX_MCB_WRITE : AX_MCB_READ, 1, 0x020,
+		                     c->write ? value : NULL, c->write ? c->write_len : 0);
+		expect_code(c->name, err, 0);
+
+		memset(&ack, 0, sizeof(ack));
+		ack.subnode = 1;
+		ack.address = 0x020;
+		ack.command = AX_MCB_ACK;
+		if (c->ack_extended) {
+			ack.extended = 1;
+			ack.payload = payload;
+			ack.payload_len = sizeof(payload);
+		} else {
+			value_to_le(ack.data, c->ack_value);
+		}
+		len = answer_frame(buf, sizeof(buf), &ack, 0, &rep);
+		err = ax_mcb_check_answer(&rep, len, &req);
+		expect_code(c->name, err, c->want);
+		if (c->want == AX_EADDR &&
+		    !strstr(ax_error_last(), "write of subnode 1 register 0x020"))
+			fail_msg("%s: message '%s' does not name the write", c->name,
+			         ax_error_last());
+	}
+}
+
+/* A reply that arrived in a known number of bytes must be exactly one frame. */
+struct one_frame_case {
+	const char *name;
+	size_t payload; /* extended payload the header declares; 0 = plain */
+	size_t extra;   /* bytes after the frame */
+	int want;
+};
+
+static const struct one_frame_case one_frame_cases[] = {
+        {"plain, exact", 0, 0, 0},
+        {"plain, 1 byte of junk after it", 0, 1, AX_EPROTO},
+        {"plain, 6 bytes of junk after it", 0, 6, AX_EPROTO},
+        {"extended 4, exact", 4, 0, 0},
+        {"extended declaring 4, carrying 16", 4, 12, AX_EPROTO},
+        {"extended 512, exact", 512, 0, 0},
+};
+
+static void test_mcb__answer_is_one_frame(void **state)
+{
+	static uint8_t payload[AX_MCB_MAX_PAYLOAD];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(one_frame_cases) / sizeof(one_frame_cases[0]); i++) {
+		const struct one_frame_case *c = &one_frame_cases[i];
+		uint8_t buf[AX_MCB_MAX_FRAME + 16];
+		ax_mcb_frame req, f, rep;
+		size_t len;
+		int err;
+
+		assert_int_equal(ax_mcb_request(&req, AX_MCB_READ, 0, 0x0B4, NULL, 0), 0);
+		memset(&f, 0, sizeof(f));
+		f.address = 0x0B4;
+		f.command = AX_MCB_ACK;
+		if (c->payload) {
+			f.extended = 1;
+			f.payload = payload;
+			f.payload_len = c->payload;
+		}
+		len = answer_frame(buf, sizeof(buf), &f, c->extra, &rep);
+		err = ax_mcb_check_answer(&rep, len, &req);
+		expect_code(c->name, err, c->want);
+		if (c->want == AX_EPROTO &&
+		    (!strstr(ax_error_last(), "read of subnode 0 register 0x0B4") ||
+		     !strstr(ax_error_last(), "malformed")))
+			fail_msg("%s: message '%s'", c->name, ax_error_last());
+		/* Without a known length (a byte stream) the frame stands alone. */
+		expect_code(c->name, ax_mcb_check_answer(&rep, 0, &req), 0);
+	}
+	/* Declaring more than came is refused by the decoder already. */
+	{
+		uint8_t buf[AX_MCB_MAX_FRAME];
+		ax_mcb_frame f, rep;
+		size_t len = 0;
+
+		memset(&f, 0, sizeof(f));
+		f.command = AX_MCB_ACK;
+		f.extended = 1;
+		f.payload = payload;
+		f.payload_len = 16;
+		assert_int_equal(ax_mcb_encode(buf, sizeof(buf), &len, &f), 0);
+		expect_code("extended declaring 16, carrying 15", ax_mcb_decode(&rep, buf, len - 1),
+		            AX_ETRUNC);
+	}
+}
+
+/* An error reply refuses the request; the message is worded after the request. */
+static void test_mcb__answer_error_names_the_request(void **state)
+{
+	uint8_t buf[AX_MCB_FRAME_SIZE];
+	ax_mcb_frame req, f, rep;
+	size_t len;
+
+	(void)state;
+	/* The golden read-error reply to "read status". */
+	assert_int_equal(ax_mcb_decode(&req, goldens[0].bytes, AX_MCB_FRAME_SIZE), 0);
+	assert_int_equal(ax_mcb_decode(&rep, goldens[5].bytes, AX_MCB_FRAME_SIZE), 0);
+	expect_code("read_error", ax_mcb_check_answer(&rep, AX_MCB_FRAME_SIZE, &req), AX_EDRIVE);
+	assert_int_equal(ax_error_last_drive_code(), AX_MCB_CODE_ACCESS);
+	assert_string_equal(ax_error_last(),
+	                    "read of subnode 1 register 0x011 refused: drive answered read-error "
+	                    "0x06010000 (unsupported access to an object)");
+
+	/* A write-error reply to a read: the message says what was asked and what came. */
+	memset(&f, 0, sizeof(f));
+	f.subnode = 1;
+	f.address = 0x011;
+	f.command = AX_MCB_ERR_WRITE;
+	value_to_le(f.data, AX_MCB_CODE_ACCESS);
+	len = answer_frame(buf, sizeof(buf), &f, 0, &rep);
+	expect_code("write_error_to_read", ax_mcb_check_answer(&rep, len, &req), AX_EDRIVE);
+	assert_int_equal(ax_error_last_drive_code(), AX_MCB_CODE_ACCESS);
+	assert_string_equal(ax_error_last(),
+	                    "read of subnode 1 register 0x011 refused: drive answered write-error "
+	                    "0x06010000 (unsupported access to an object)");
+	assert_null(strstr(ax_error_last(), "refused write"));
+
+	/* The older check, which knows no request kind, quotes the reply alone. */
+	expect_code("check_reply", ax_mcb_check_reply(&rep, 1, 0x011), AX_EDRIVE);
+	assert_string_equal(ax_error_last(),
+	                    "subnode 1 register 0x011 refused: drive answered write-error "
+	                    "0x06010000 (unsupported access to an object)");
+
+	/* A code the table does not know is quoted bare. */
+	value_to_le(f.data, 0x12345678u);
+	f.command = AX_MCB_ERR_INFO;
+	len = answer_frame(buf, sizeof(buf), &f, 0, &rep);
+	expect_code("info_error", ax_mcb_check_answer(&rep, len, &req), AX_EDRIVE);
+	assert_string_equal(ax_error_last(), "read of subnode 1 register 0x011 refused: drive "
+	                                     "answered info-error 0x12345678");
+}
+
+static void test_mcb__answer_refuses_bad_requests(void **state)
+{
+	ax_mcb_frame req, rep;
+
+	(void)state;
+	assert_int_equal(ax_mcb_decode(&rep, goldens[1].bytes, AX_MCB_FRAME_SIZE), 0);
+	assert_int_equal(ax_mcb_decode(&req, goldens[1].bytes, AX_MCB_FRAME_SIZE), 0);
+	expect_code("ack_as_request", ax_mcb_check_answer(&rep, 0, &req), AX_EINVAL);
+	assert_int_equal(ax_mcb_decode(&req, goldens[0].bytes, AX_MCB_FRAME_SIZE), 0);
+	req.address = 0x1000;
+	expect_code("address_out_of_range", ax_mcb_check_answer(&rep, 0, &req), AX_EINVAL);
+}
+
 /* Malformed replies to "read subnode 1 register 0x011", each with its own code. */
 enum mutation {
 	MUT_SHORT,
@@ -498,6 +728,11 @@ int main(void)
 	        cmocka_unit_test(test_mcb__read_error_reply),
 	        cmocka_unit_test(test_mcb__write_error_reply),
 	        cmocka_unit_test(test_mcb__plain_ack_for_extended_write),
+	        cmocka_unit_test(test_mcb__answer_golden_pairs),
+	        cmocka_unit_test(test_mcb__answer_ack_fits_the_command),
+	        cmocka_unit_test(test_mcb__answer_is_one_frame),
+	        cmocka_unit_test(test_mcb__answer_error_names_the_request),
+	        cmocka_unit_test(test_mcb__answer_refuses_bad_requests),
 	        cmocka_unit_test(test_mcb__malformed_replies),
 	        cmocka_unit_test(test_mcb__encode_refuses),
 	        cmocka_unit_test(test_mcb__extended_512_round_trip),

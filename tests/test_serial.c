@@ -6,7 +6,8 @@
  * drive in a thread of this test (a "peer"), whose misbehaviour the tests
  * choose: garbage before the reply, corrupted replies, silence, a reply
  * that trickles in byte by byte, an echo of the request, a late reply for
- * another register, and a port that is unplugged mid-request. The peers
+ * another register, a reply that comes after its request gave up, and a
+ * port that is unplugged mid-request. The peers
  * count every byte they receive, which is how the probe policy is checked:
  * a port the policy excludes must receive nothing.
  *
@@ -82,6 +83,7 @@ enum peer_mode {
 	PEER_TRICKLE,       /* the reply one byte at a time */
 	PEER_ECHO_STALE,    /* echo the request, a reply for another register, the reply */
 	PEER_UNPLUG,        /* unplug the port instead of answering */
+	PEER_LATE_FIRST,    /* the first request answered 250 ms late, its resend never */
 };
 
 /* Noise that ends in something like a frame start (a1 00), as a real line might carry. */
@@ -99,6 +101,7 @@ struct peer {
 	atomic_ulong rx_bytes;  /* every byte that arrived */
 	atomic_ulong requests;  /* frames that decoded */
 	atomic_ulong corrupted; /* PEER_CORRUPT_FIRST: replies corrupted so far */
+	atomic_ulong late;      /* PEER_LATE_FIRST: requests seen so far */
 	uint8_t buf[2 * AX_MCB_MAX_FRAME];
 	size_t len;
 };
@@ -215,6 +218,18 @@ static int peer_answer(struct peer *p, const uint8_t *req, size_t len)
 	case PEER_CORRUPT_ALL:
 		peer_write(p, bad, n);
 		break;
+	case PEER_LATE_FIRST: {
+		/* The answer reflects the drive when the request came, as a busy drive's would. */
+		unsigned long k = atomic_fetch_add(&p->late, 1);
+
+		if (k == 0) {
+			sleep_ms(250);
+			peer_write(p, reply, n);
+		} else if (k > 1) {
+			peer_write(p, reply, n);
+		}
+		break;
+	}
 	case PEER_TRICKLE:
 		for (size_t i = 0; i < n; i++) {
 			peer_write(p, reply + i, 1);
@@ -320,6 +335,7 @@ static void peer_start(struct fixture *f, size_t i, int mode)
 	atomic_init(&p->rx_bytes, 0);
 	atomic_init(&p->requests, 0);
 	atomic_init(&p->corrupted, 0);
+	atomic_init(&p->late, 0);
 	assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
 	p->running = 1;
 }
@@ -356,6 +372,7 @@ static void peer_reset(struct peer *p, int mode)
 	atomic_store(&p->rx_bytes, 0);
 	atomic_store(&p->requests, 0);
 	atomic_store(&p->corrupted, 0);
+	atomic_store(&p->late, 0);
 }
 
 static ax_ctx *new_ctx(void)
@@ -877,6 +894,50 @@ static void test_serial__echo_and_late_reply_skipped(void **state)
 	close_link(f, link);
 }
 
+/*
+ * A read gives up (the drive is busy), and its answer comes 250 ms late,
+ * after the value changed: the next read of the register waits for the line
+ * to go quiet and returns the new value, never the first read's answer.
+ */
+static void test_serial__late_reply_never_answers_the_next_read(void **state)
+{
+	static const uint8_t v5[4] = {5, 0, 0, 0}, v99[4] = {99, 0, 0, 0};
+	struct fixture *f = *state;
+	ax_link *link = open_link(f, "serial:/dev/ttyUSB0", 100);
+	uint32_t code = 0;
+	int32_t pos = 0;
+
+	assert_int_equal(simdrive_write(f->peers[P_MAIN].drive, 1, REG_POS_SET, v5, 4, &code), 0);
+	peer_reset(&f->peers[P_MAIN], PEER_LATE_FIRST);
+	assert_int_equal(ax_link_read_s32(link, 1, REG_POS_SET, &pos), AX_ETIMEDOUT);
+	assert_int_equal(simdrive_write(f->peers[P_MAIN].drive, 1, REG_POS_SET, v99, 4, &code), 0);
+	if (ax_link_read_s32(link, 1, REG_POS_SET, &pos) != 0)
+		fail_msg("read after a timeout: %s", ax_error_last());
+	if (pos != 99)
+		fail_msg("read returned %d, the answer to the read that gave up", (int)pos);
+	assert_true(log_has("resynchronised /dev/ttyUSB0 after an unanswered request"));
+	close_link(f, link);
+}
+
+/* The late answer is a read's ack: it never acknowledges a write the drive refuses. */
+static void test_serial__late_read_ack_never_acks_a_refused_write(void **state)
+{
+	struct fixture *f = *state;
+	ax_link *link = open_link(f, "serial:/dev/ttyUSB0", 100);
+	uint16_t status = 0;
+	int err;
+
+	peer_reset(&f->peers[P_MAIN], PEER_LATE_FIRST);
+	assert_int_equal(ax_link_read_u16(link, 1, REG_STATUS, &status), AX_ETIMEDOUT);
+	/* The status word is read-only: the drive refuses the write. */
+	err = ax_link_write_u16(link, 1, REG_STATUS, 0x1234);
+	if (err != AX_EDRIVE)
+		fail_msg("refused write gave %d (%s), want AX_EDRIVE", err, ax_error_last());
+	assert_int_equal(ax_error_last_drive_code(), 0x06010000u);
+	assert_non_null(strstr(ax_error_last(), "write of subnode 1 register 0x011 refused"));
+	close_link(f, link);
+}
+
 struct canceller {
 	ax_link *link;
 	int rc;
@@ -1159,6 +1220,11 @@ int main(void)
 	                                        test_teardown),
 	        cmocka_unit_test_setup_teardown(test_serial__echo_and_late_reply_skipped,
 	                                        test_setup, test_teardown),
+	        cmocka_unit_test_setup_teardown(test_serial__late_reply_never_answers_the_next_read,
+	                                        test_setup, test_teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_serial__late_read_ack_never_acks_a_refused_write, test_setup,
+	                test_teardown),
 	        cmocka_unit_test_setup_teardown(test_serial__cancel_from_another_thread, test_setup,
 	                                        test_teardown),
 	        cmocka_unit_test_setup_teardown(test_serial__busy_port, test_setup, test_teardown),

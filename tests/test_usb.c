@@ -6,8 +6,9 @@
  * opening by ids / serial / bus address, typed and extended transfers, a
  * CDC-ACM function whose kernel driver is detached and re-attached, a
  * drive that never answers (timeout, resend, cancel), a drive unplugged in
- * the middle of a request, busy and access-denied devices, bad URIs, and a
- * device with an unknown VID:PID that nothing may open.
+ * the middle of a request, late replies that must not answer the next
+ * request, busy and access-denied devices, bad URIs, and a device with an
+ * unknown VID:PID that nothing may open.
  *
  * Devices (bus 1, in the order added; address = port + 1):
  *   usb:1.2  port 1-1  1209:0001  vendor-specific   "SN-A"  axs-100, serial 9001
@@ -577,6 +578,70 @@ static void test_usb__resend_after_lost_request(void **state)
 	ax_link_unref(link);
 }
 
+/*
+ * A read gives up; the drive answers its resend late, when the next request,
+ * a write of the same register, arrives. The write is refused: the read's
+ * ack that comes first is no write ack, so the write fails with the drive's
+ * refusal, not success.
+ */
+static void test_usb__late_read_ack_never_acks_a_refused_write(void **state)
+{
+	struct fixture *f = *state;
+	ax_link *link = open_link(f->ctx, "usb:1.2?timeout_ms=100", 0);
+	uint16_t status = 0;
+	int err;
+
+	usbemu_dev_drop_next(f->a, 1);
+	usbemu_dev_delay_next(f->a, 1, 1);
+	assert_int_equal(ax_link_read_u16(link, 1, REG_STATUS, &status), AX_ETIMEDOUT);
+	/* The status word is read-only: the drive refuses the write. */
+	err = ax_link_write_u16(link, 1, REG_STATUS, 0x1234);
+	if (err != AX_EDRIVE)
+		fail_msg("refused write gave %d (%s), want AX_EDRIVE", err, ax_error_last());
+	assert_int_equal(ax_error_last_drive_code(), 0x06010000u);
+	assert_non_null(strstr(ax_error_last(), "write of subnode 1 register 0x011 refused"));
+	ax_link_unref(link);
+}
+
+struct releaser {
+	usbemu_dev *dev;
+	long after_ms;
+};
+
+static void *release_later(void *arg)
+{
+	struct releaser *r = arg;
+
+	sleep_ms(r->after_ms);
+	usbemu_dev_release_held(r->dev);
+	return NULL;
+}
+
+/*
+ * A read gives up; both its answers come 30 ms into the next request, while
+ * the link resynchronises: they are dropped, and the next read gets its own
+ * answer instead of failing on two stale replies.
+ */
+static void test_usb__late_replies_are_drained(void **state)
+{
+	struct fixture *f = *state;
+	ax_link *link = open_link(f->ctx, "usb:1.2?timeout_ms=100", 0);
+	struct releaser r = { f->a, 30 };
+	pthread_t t;
+	uint32_t v = 0;
+	int err;
+
+	usbemu_dev_delay_next(f->a, 2, 0);
+	assert_int_equal(ax_link_read_u32(link, 0, REG_SERIAL, &v), AX_ETIMEDOUT);
+	assert_int_equal(pthread_create(&t, NULL, release_later, &r), 0);
+	err = ax_link_read_u32(link, 0, REG_PRODUCT, &v);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (err != 0)
+		fail_msg("read after a timeout: %s", ax_error_last());
+	assert_int_equal(v, AXS100_PRODUCT);
+	ax_link_unref(link);
+}
+
 struct canceller {
 	ax_link *link;
 	atomic_int done;
@@ -844,6 +909,8 @@ int main(void)
 		cmocka_unit_test(test_usb__cdc_acm_driver_detached_then_reattached),
 		cmocka_unit_test(test_usb__timeout_cancels_the_transfer),
 		cmocka_unit_test(test_usb__resend_after_lost_request),
+		cmocka_unit_test(test_usb__late_read_ack_never_acks_a_refused_write),
+		cmocka_unit_test(test_usb__late_replies_are_drained),
 		cmocka_unit_test(test_usb__cancel_from_another_thread),
 		cmocka_unit_test(test_usb__cancel_between_requests_is_dropped),
 		cmocka_unit_test(test_usb__scan_reports_a_silent_drive),

@@ -109,6 +109,7 @@ static const ax_host test_host = {
 	.mcb_encode = ax_mcb_encode,
 	.mcb_decode = ax_mcb_decode,
 	.mcb_check_reply = ax_mcb_check_reply,
+	.mcb_check_answer = ax_mcb_check_answer,
 	.mcb_request = ax_mcb_request,
 	.mcb_reply_value = ax_mcb_reply_value,
 };

@@ -159,6 +159,37 @@ AX_API int ax_mcb_decode(ax_mcb_frame *out, const uint8_t *buf, size_t len);
 AX_API int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsigned address);
 
 /**
+ * Check that a decoded @p reply is the answer to @p request, and nothing else.
+ *
+ * MCB frames carry no sequence number, so a reply is matched to its request
+ * by what it can be seen to answer. The rules, in the order they are checked:
+ * - a read or write frame is not a reply (an echo of a request): AX_EPROTO;
+ * - another subnode or address: AX_EADDR (a late reply to another request);
+ * - when @p wire_len is not 0 (the transport knows where the reply ends: a
+ *   UDP datagram, a USB transfer), it must equal the frame's length, 14
+ *   bytes plus the payload the header declares: AX_EPROTO otherwise;
+ * - an error reply (info-, read- or write-error) refuses the request:
+ *   AX_EDRIVE, its code in ax_error_last_drive_code() and a message worded
+ *   after the request that quotes what came back ("read of subnode 1
+ *   register 0x011 refused: drive answered write-error 0x06010000 ...");
+ * - an ack answers a read whatever it carries (plain or extended);
+ * - an ack answers a write only if it carries no extended payload and, for a
+ *   plain write, echoes the 8 value bytes written (drives answer a write
+ *   with its own value): AX_EADDR otherwise, since such an ack is the answer
+ *   to a read, or to another write, of the same register.
+ *
+ * @param reply     a frame from ax_mcb_decode()
+ * @param wire_len  bytes the reply arrived in, or 0 when unknown (a stream)
+ * @param request   the request as built by ax_mcb_request()
+ * @return 0, AX_EPROTO, AX_EADDR, AX_EDRIVE, or AX_EINVAL (@p request is not
+ *         a read or write, or its register is out of range).
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_mcb_check_answer(const ax_mcb_frame *reply, size_t wire_len,
+			       const ax_mcb_frame *request);
+
+/**
  * Name of a command ("read", "write", "ack", "info-error", "read-error",
  * "write-error"), or NULL. Thread safety: safe.
  * @since 0.1

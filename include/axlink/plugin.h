@@ -119,7 +119,10 @@
  * - 1.3 — ax_scan_result.os_port: the OS port a result is, as data, so
  *   discovery no longer reads it out of the human-readable detail;
  *   host->mcb_identity_take, so every MCB transport reads a drive's
- *   identity registers (AX_MCB_REG_*, axlink/mcb.h) the same way.
+ *   identity registers (AX_MCB_REG_*, axlink/mcb.h) the same way;
+ *   host->mcb_check_answer: a reply must answer its own request (command,
+ *   echoed write value, one frame per datagram), and drive error messages
+ *   are worded after the request.
  * @{
  */
 
@@ -216,9 +219,10 @@ typedef struct ax_transport_priv ax_transport_priv;
  * Every function may be called from any thread, concurrently, and none of
  * them blocks except log(), which may run the application's log callback.
  * Fields after `mcb_check_reply` exist when `size` covers them (ABI 1.1 and
- * later; `monitor_emit` and `monitor_stopped` from 1.2); since a plugin
- * never loads into a core of an older minor than its own `abi_minor`, a
- * plugin declaring 1.2 may use them all unchecked.
+ * later; `monitor_emit` and `monitor_stopped` from 1.2, `mcb_identity_take`
+ * and `mcb_check_answer` from 1.3); since a plugin never loads into a core
+ * of an older minor than its own `abi_minor`, a plugin declaring 1.3 may
+ * use them all unchecked.
  */
 struct ax_host {
 	uint32_t size;          /**< sizeof(ax_host) of the core; check before using a newer field */
@@ -328,6 +332,15 @@ struct ax_host {
 	 */
 	int (*mcb_identity_take)(ax_scan_result *r, char *sw, size_t sw_cap, unsigned address,
 				 const void *value, size_t len);
+	/**
+	 * ax_mcb_check_answer(): check that a decoded reply answers @p request
+	 * (as built by mcb_request()) and nothing else: same register, an ack
+	 * of the request's kind, exactly one frame in @p wire_len bytes (0 when
+	 * the transport knows no frame boundary). Use it instead of
+	 * mcb_check_reply(), which cannot tell a read's ack from a write's.
+	 */
+	int (*mcb_check_answer)(const ax_mcb_frame *reply, size_t wire_len,
+				const ax_mcb_frame *request);
 };
 
 /**

@@ -4,7 +4,8 @@
  * sends, ax_mcb_decode() either refuses them with one of its documented
  * codes or yields a frame that lies inside the buffer and encodes back to
  * exactly the bytes it came from. ax_mcb_check_reply() then accepts only an
- * ack of the very register asked for, and ax_mcb_reply_value() never copies
+ * ack of the very register asked for, ax_mcb_check_answer() only an exact
+ * frame answering the request's kind, and ax_mcb_reply_value() never copies
  * more than the buffer it is given.
  *
  * The first two input bytes pick the register the "request" asked for, so
@@ -39,6 +40,40 @@ static void check_value_copy(const ax_mcb_frame *f, size_t cap)
 	}
 	for (size_t i = cap; i < sizeof(buf); i++)
 		FUZZ_CHECK(buf[i] == 0xA5, "byte %zu past a %zu-byte buffer written", i, cap);
+}
+
+/*
+ * ax_mcb_check_answer() against a read and a write of the register asked
+ * for, the input taken as one datagram of @size bytes: it passes only an
+ * exact frame of that register; a write's ack only with the write's value.
+ */
+static void check_answer(const ax_mcb_frame *f, size_t size, unsigned subnode, unsigned address)
+{
+	ax_mcb_frame rd, wr;
+	int err;
+
+	FUZZ_CHECK(ax_mcb_request(&rd, AX_MCB_READ, subnode, address, NULL, 0) == 0,
+	           "read request: %s", ax_error_last());
+	FUZZ_CHECK(ax_mcb_request(&wr, AX_MCB_WRITE, subnode, address, f->data, 8) == 0,
+	           "write request: %s", ax_error_last());
+	for (int w = 0; w < 2; w++) {
+		const ax_mcb_frame *req = w ? &wr : &rd;
+
+		err = ax_mcb_check_answer(f, size, req);
+		FUZZ_CHECK(err == 0 || err == AX_EPROTO || err == AX_EADDR || err == AX_EDRIVE,
+		           "undocumented code %d (%s)", err, ax_error_last());
+		if (err == 0)
+			FUZZ_CHECK(f->command == AX_MCB_ACK && f->subnode == subnode &&
+			                   f->address == address && f->frame_len == size &&
+			                   (!w || !f->extended || f->payload_len == 0),
+			           "%s answered by a %s of %u:0x%X in %zu of %zu bytes",
+			           w ? "write" : "read", ax_mcb_cmd_name(f->command), f->subnode,
+			           f->address, f->frame_len, size);
+		if (f->command == AX_MCB_ACK && f->subnode == subnode && f->address == address &&
+		    f->frame_len == size && !f->extended)
+			FUZZ_CHECK(err == 0, "ack of the %s refused: %d (%s)", w ? "write" : "read",
+			           err, ax_error_last());
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -102,6 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			FUZZ_CHECK(err == AX_EDRIVE, "error reply gave %d", err);
 	}
+
+	check_answer(&f, size, want_subnode, want_address);
 
 	check_value_copy(&f, 0);
 	check_value_copy(&f, 8);

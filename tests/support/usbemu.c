@@ -62,10 +62,13 @@ struct usbemu_dev {
 	GQueue done;        /* UMockdevIoctlData of completed URBs, to be reaped */
 	GQueue pending_in;  /* IN URBs waiting for a reply */
 	GQueue replies;     /* struct emu_reply */
+	GQueue held;        /* struct emu_reply: late replies, out with the next request */
 	int mute, busy, unplugged;
 	unsigned drop;
 	unsigned in_chunk;  /* bytes per IN URB at most, 0 = no limit */
 	unsigned corrupt;   /* replies left to corrupt */
+	unsigned delay;     /* replies left to hold back (usbemu_dev_delay_next) */
+	int release_next;   /* held replies go out with the next request */
 	unsigned bound;     /* bit per interface: kernel driver bound */
 	unsigned claimed;   /* bit per interface: claimed through usbfs */
 	usbemu_stats stats;
@@ -367,6 +370,17 @@ static void emu_request(usbemu_dev *d, const uint8_t *buf, size_t len)
 		d->corrupt--;
 		r->data[AX_MCB_FRAME_SIZE - 2] ^= 0xFF; /* the CRC's low byte */
 	}
+	/* A busy drive answers in order: behind held replies, a reply waits too. */
+	if (d->delay || (!d->release_next && !g_queue_is_empty(&d->held))) {
+		if (d->delay)
+			d->delay--;
+		g_queue_push_tail(&d->held, r);
+		return;
+	}
+	/* Late replies go out first, as from a drive that finished them just now. */
+	if (d->release_next)
+		while (!g_queue_is_empty(&d->held))
+			g_queue_push_tail(&d->replies, g_queue_pop_head(&d->held));
 	g_queue_push_tail(&d->replies, r);
 	emu_serve_pending(d);
 }
@@ -732,6 +746,7 @@ static void dev_free(usbemu_dev *d)
 	g_queue_clear_full(&d->done, g_object_unref);
 	g_queue_clear_full(&d->pending_in, g_object_unref);
 	g_queue_clear_full(&d->replies, g_free);
+	g_queue_clear_full(&d->held, g_free);
 	if (d->handler)
 		g_object_unref(d->handler);
 	simdrive_free(d->drive);
@@ -898,6 +913,23 @@ void usbemu_dev_drop_next(usbemu_dev *dev, unsigned n)
 {
 	g_mutex_lock(&dev->lock);
 	dev->drop = n;
+	g_mutex_unlock(&dev->lock);
+}
+
+void usbemu_dev_delay_next(usbemu_dev *dev, unsigned n, int with_next_request)
+{
+	g_mutex_lock(&dev->lock);
+	dev->delay = n;
+	dev->release_next = with_next_request;
+	g_mutex_unlock(&dev->lock);
+}
+
+void usbemu_dev_release_held(usbemu_dev *dev)
+{
+	g_mutex_lock(&dev->lock);
+	while (!g_queue_is_empty(&dev->held))
+		g_queue_push_tail(&dev->replies, g_queue_pop_head(&dev->held));
+	emu_serve_pending(dev);
 	g_mutex_unlock(&dev->lock);
 }
 

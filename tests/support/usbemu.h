@@ -100,6 +100,15 @@ void usbemu_dev_set_mute(usbemu_dev *dev, int on);
 void usbemu_dev_drop_next(usbemu_dev *dev, unsigned n);
 
 /*
+ * Hold the next @n replies back, as a busy drive answering late: they go
+ * out when usbemu_dev_release_held() is called (replies to requests that
+ * come meanwhile wait behind them), or, if @with_next_request, when the
+ * following request comes, ahead of its own reply.
+ */
+void usbemu_dev_delay_next(usbemu_dev *dev, unsigned n, int with_next_request);
+void usbemu_dev_release_held(usbemu_dev *dev);
+
+/*
  * Hand replies out at most @n bytes per IN transfer (0 = all at once), as a
  * device that writes its reply in pieces: the host must put it together.
  */

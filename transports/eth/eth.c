@@ -7,9 +7,25 @@
  * ECONNREFUSED on the next call. Requests wait with poll() on the socket and
  * an eventfd that cancel() writes from another thread.
  *
- * Retries follow the MCB rules: on a timeout the same frame is sent once
- * more; a reply for another register (a late answer to an earlier request
- * that timed out) is skipped once, and a second one fails the request.
+ * A reply answers only its own request. MCB frames carry no sequence
+ * number, so the rules are these (enforced in eth_transact() and
+ * eth_wait_reply(), the codec's part in ax_mcb_check_answer()):
+ * - On a timeout the same frame is sent once more. Both sends are the same
+ *   request: an answer to either is its answer.
+ * - A request that did not get its answer to its first send (it timed out,
+ *   was cancelled, failed) may still be answered later. Before the next
+ *   request the link takes a fresh socket: a new source port, so such
+ *   stragglers land on a closed port instead of passing for the next
+ *   answer (a second read returning the first one's value, a refused write
+ *   reported done because a late read ack came in its place).
+ * - A reply must name the request's subnode and register and be an ack of
+ *   its kind: a write's ack echoes the value written and carries no
+ *   payload. One reply that is not (a duplicate, a late answer from before
+ *   the fresh socket) is skipped; a second fails the request.
+ * - A datagram is exactly one frame: trailing bytes, or an extended header
+ *   declaring more or fewer bytes than the datagram holds, fail the request
+ *   as malformed. Datagrams whose CRC or header is bad are line noise or
+ *   not MCB at all: they are skipped.
  *
  * Cancellation: cancel() writes the eventfd and the request that is waiting
  * returns AX_ECANCELED. Every request starts by draining the eventfd, so a
@@ -46,7 +62,9 @@
 
 struct ax_transport_priv {
 	const ax_host *host;
-	int fd;                   /* UDP socket connect()ed to the drive */
+	int fd;                   /* UDP socket connect()ed to the drive, or -1 */
+	int renew;                /* the last request may still be answered: new socket */
+	eth_addr addr;            /* the drive's address, what fd is connected to */
 	int cancel_fd;            /* eventfd: cancel() makes it readable */
 	int timeout_ms;           /* the URI's timeout_ms, or the default */
 	char peer[ETH_PEER_STR];  /* who we talk to, for messages */
@@ -210,7 +228,12 @@ static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 			continue;
 		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			/* Kept for the fresh sockets of later requests (eth_socket_renew). */
 			priv->fd = fd;
+			memset(&priv->addr, 0, sizeof(priv->addr));
+			memcpy(&priv->addr, ai->ai_addr,
+			       ai->ai_addrlen < sizeof(priv->addr) ? ai->ai_addrlen
+								   : sizeof(priv->addr));
 			break;
 		}
 		last_errno = errno;
@@ -337,6 +360,39 @@ static void eth_drain_socket(ax_transport_priv *priv)
 				priv->peer);
 }
 
+/*
+ * Replace the socket with a fresh one connected to the same address, so
+ * that replies still on their way to the old one (stragglers of a request
+ * that gave up) meet a closed port. The new socket is made before the old
+ * one closes, so the kernel cannot hand out the same source port again.
+ * Returns 0 or an errno; on failure fd is -1 and the next request retries.
+ */
+static int eth_socket_renew(ax_transport_priv *priv)
+{
+	int fd, errnum;
+
+	fd = socket(priv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_UDP);
+	if (fd >= 0 && connect(fd, &priv->addr.sa, eth_addr_len(&priv->addr)) < 0) {
+		errnum = errno;
+		close(fd);
+		fd = -1;
+		errno = errnum;
+	}
+	errnum = fd < 0 ? errno : 0;
+	if (priv->fd >= 0)
+		close(priv->fd);
+	priv->fd = fd;
+	if (fd >= 0) {
+		priv->renew = 0;
+		if (priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
+			priv->host->log(priv->host, AX_LOG_DEBUG,
+					"new socket to %s: replies to earlier requests now "
+					"meet a closed port", priv->peer);
+	}
+	return errnum;
+}
+
 /* Turn a socket errno into an error that says what happened and where. */
 static int eth_sock_error(ax_transport_priv *priv, int errnum, const struct eth_req *rq,
 			  const char *op)
@@ -410,14 +466,15 @@ static int eth_ms_left(uint64_t now, uint64_t deadline)
 }
 
 /*
- * Wait until @deadline for the reply to @rq. Undecodable datagrams are
- * skipped; one reply for another register is skipped (*stale counts them).
- * Returns 0 with @reply decoded (it points into @rbuf), ETH_WAIT_TIMEOUT, or
- * a negative error.
+ * Wait until @deadline for the answer to @req (@rq names it for messages).
+ * Datagrams that are not MCB frames (bad CRC, node or command) and echoed
+ * requests are skipped; one reply that does not answer @req is skipped
+ * (*stale counts them), a second fails the request. Returns 0 with @reply
+ * decoded (it points into @rbuf), ETH_WAIT_TIMEOUT, or a negative error.
  */
 static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
-			  ax_mcb_frame *reply, uint8_t *rbuf, size_t rcap, uint64_t deadline,
-			  int *stale)
+			  const ax_mcb_frame *req, ax_mcb_frame *reply, uint8_t *rbuf,
+			  size_t rcap, uint64_t deadline, int *stale)
 {
 	const ax_host *host = priv->host;
 
@@ -452,15 +509,27 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 				continue;
 			return eth_sock_error(priv, errno, rq, "receive");
 		}
-		if ((size_t)r > rcap) {
-			if (host->log_enabled(host, AX_LOG_DEBUG))
-				host->log(host, AX_LOG_DEBUG,
-					  "ignored a %zd-byte datagram from %s: larger than any "
-					  "MCB frame", r, priv->peer);
-			continue;
-		}
+		if ((size_t)r > rcap)
+			return host->error(host, AX_EPROTO,
+					   "%s subnode %u register 0x%03X: malformed reply from "
+					   "%s: a %zd-byte datagram, larger than any MCB frame "
+					   "(%d bytes at most)", rq->verb, rq->subnode,
+					   rq->address, priv->peer, r, AX_MCB_MAX_FRAME);
 		eth_trace_frame(host, "rx", priv->peer, rbuf, (size_t)r);
 		err = host->mcb_decode(reply, rbuf, (size_t)r);
+		/* A header that passed its CRC but declares more than came, or too much. */
+		if (err == AX_ETRUNC && r >= AX_MCB_FRAME_SIZE)
+			return host->error(host, AX_ETRUNC,
+					   "%s subnode %u register 0x%03X: malformed reply from "
+					   "%s: the %zd-byte datagram is shorter than the frame "
+					   "its header declares", rq->verb, rq->subnode,
+					   rq->address, priv->peer, r);
+		if (err == AX_ETOOBIG)
+			return host->error(host, AX_ETOOBIG,
+					   "%s subnode %u register 0x%03X: malformed reply from "
+					   "%s: its header declares a payload over the %d-byte "
+					   "limit", rq->verb, rq->subnode, rq->address, priv->peer,
+					   AX_MCB_MAX_PAYLOAD);
 		if (err < 0) {
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
@@ -468,8 +537,7 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 					  eth_decode_why(err));
 			continue;
 		}
-		err = host->mcb_check_reply(reply, rq->subnode, rq->address);
-		if (err == AX_EPROTO) {
+		if (reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE) {
 			/* A request, not a reply (a peer echoing us): not an answer. */
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
@@ -477,16 +545,44 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 					  priv->peer);
 			continue;
 		}
+		err = host->mcb_check_answer(reply, (size_t)r, req);
+		if (err == AX_EPROTO)
+			/* A datagram is exactly one frame: more bytes, or fewer, is malformed. */
+			return host->error(host, AX_EPROTO,
+					   "%s subnode %u register 0x%03X: malformed reply from "
+					   "%s: the %zd-byte datagram holds a %zu-byte %s frame; a "
+					   "datagram must be exactly one frame", rq->verb,
+					   rq->subnode, rq->address, priv->peer, r,
+					   reply->frame_len,
+					   reply->extended ? "extended" : "plain");
 		if (err == AX_EADDR) {
+			/*
+			 * Not the answer: a reply for another register, or an ack of
+			 * another kind (a read's ack where a write's was due). One is
+			 * skipped, a late answer that beat the fresh socket; a second
+			 * means replies and requests are out of step.
+			 */
+			int same = reply->subnode == rq->subnode && reply->address == rq->address;
+
 			if ((*stale)++ == 0) {
 				if (host->log_enabled(host, AX_LOG_DEBUG))
 					host->log(host, AX_LOG_DEBUG,
-						  "%s answered subnode %u register 0x%03X while "
-						  "waiting for 0x%03X: a late reply, receiving "
-						  "again", priv->peer, (unsigned)reply->subnode,
-						  (unsigned)reply->address, rq->address);
+						  "%s sent a %s of subnode %u register 0x%03X "
+						  "that does not answer the %s of 0x%03X: a late "
+						  "reply, receiving again", priv->peer,
+						  reply->command == AX_MCB_ACK ? "ack"
+									       : "error reply",
+						  (unsigned)reply->subnode,
+						  (unsigned)reply->address, rq->verb, rq->address);
 				continue;
 			}
+			if (same)
+				return host->error(host, AX_EADDR,
+						   "%s answered the %s of subnode %u register "
+						   "0x%03X twice with an ack that is not its "
+						   "answer (a write's ack echoes the value "
+						   "written)", priv->peer, rq->verb, rq->subnode,
+						   rq->address);
 			return host->error(host, AX_EADDR,
 					   "%s answered subnode %u register 0x%03X again where "
 					   "subnode %u register 0x%03X was expected (%s)",
@@ -513,7 +609,7 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 	};
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
 	size_t qlen = 0;
-	int err, stale = 0;
+	int err, stale = 0, attempt;
 
 	err = host->mcb_encode(qbuf, sizeof(qbuf), &qlen, req);
 	if (err < 0)
@@ -522,21 +618,37 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 		timeout_ms = priv->timeout_ms;
 
 	eth_drain_cancel(priv);
+	if (priv->renew || priv->fd < 0) {
+		err = eth_socket_renew(priv);
+		if (err != 0)
+			return host->error(host, AX_EIO,
+					   "%s subnode %u register 0x%03X: cannot open a fresh "
+					   "socket to %s: %s", rq.verb, rq.subnode, rq.address,
+					   priv->peer, strerror(err));
+	}
 	eth_drain_socket(priv);
-	for (int attempt = 1; attempt <= ETH_TRIES; attempt++) {
+	for (attempt = 1; attempt <= ETH_TRIES; attempt++) {
 		err = eth_send(priv, qbuf, qlen, &rq);
 		if (err < 0)
-			return err;
-		err = eth_wait_reply(priv, &rq, reply, rbuf, rcap,
+			break;
+		err = eth_wait_reply(priv, &rq, req, reply, rbuf, rcap,
 				     host->now_ns() + (uint64_t)timeout_ms * 1000000u, &stale);
 		if (err != ETH_WAIT_TIMEOUT)
-			return err;
+			break;
 		if (attempt < ETH_TRIES && host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG,
 				  "no reply from %s within %d ms (%s subnode %u register 0x%03X); "
 				  "sending again", priv->peer, timeout_ms, rq.verb, rq.subnode,
 				  rq.address);
 	}
+	/*
+	 * Only a request answered on its first send is settled. After a resend
+	 * the drive may answer twice, and a request that gave up may be
+	 * answered still: the next request takes a fresh socket.
+	 */
+	priv->renew = !(attempt == 1 && (err == 0 || err == AX_EDRIVE));
+	if (err != ETH_WAIT_TIMEOUT)
+		return err;
 	return host->error(host, AX_ETIMEDOUT,
 			   "no reply from %s after %d tries of %d ms (%s subnode %u register "
 			   "0x%03X)", priv->peer, ETH_TRIES, timeout_ms, rq.verb, rq.subnode,

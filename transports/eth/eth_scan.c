@@ -447,8 +447,8 @@ static void drive_store(struct scan_drive *d, uint16_t reg, uint32_t bit, const 
 		d->known |= bit;
 		return;
 	}
-	if (len < 4)
-		return; /* not a u32: leave the field unknown */
+	if (len < 4 || len > 8)
+		return; /* not a u32 (no value, or a payload): leave the field unknown */
 	v = le32(p);
 	switch (reg) {
 	case REG_PRODUCT:
@@ -568,6 +568,19 @@ static int scan_new_drive(struct scan *s, struct scan_target *t, const ax_mcb_fr
 	return drive_advance(s, d, now);
 }
 
+/* Does @f, which came in @len bytes, answer a read of subnode 0 register @reg? */
+static int scan_check_answer(const ax_host *host, const ax_mcb_frame *f, size_t len,
+			     unsigned reg)
+{
+	ax_mcb_frame req;
+	int err;
+
+	err = host->mcb_request(&req, AX_MCB_READ, 0, reg, NULL, 0);
+	if (err < 0)
+		return err;
+	return host->mcb_check_answer(f, len, &req);
+}
+
 /* One datagram from @from. Returns 0, or the negative value that stops the scan. */
 static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t *buf,
 			    size_t len, uint64_t now)
@@ -604,14 +617,19 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 		return 0;
 	}
 
+	/*
+	 * The reply rules of a link (eth.c) hold here too: the reply must be a
+	 * read's answer for the register asked, in a datagram that is exactly
+	 * one frame (ax_mcb_check_answer()). Anything else is ignored.
+	 */
 	if (t->state == T_WAIT) {
-		err = host->mcb_check_reply(&f, 0, REG_PRODUCT);
+		err = scan_check_answer(host, &f, len, REG_PRODUCT);
 		/* An error reply still comes from an MCB drive: report it, minus the product. */
 		if (err == 0 || err == AX_EDRIVE)
 			return scan_new_drive(s, t, &f, err == 0, now);
 	} else if (t->state == T_IDENT) {
 		d = &s->drives[t->drive];
-		err = host->mcb_check_reply(&f, 0, ident_regs[d->step]);
+		err = scan_check_answer(host, &f, len, ident_regs[d->step]);
 		if (err == 0)
 			drive_store(d, ident_regs[d->step], ident_bits[d->step], &f);
 		if (err == 0 || err == AX_EDRIVE) {

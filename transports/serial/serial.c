@@ -13,6 +13,15 @@
  * request echoed by a half-duplex RS485 adapter, a late reply to an earlier
  * request) is skipped whole. A timeout sends the same request once more.
  *
+ * A reply answers only its own request (MCB frames carry no sequence
+ * number): it must name the request's register and be an ack of its kind,
+ * a write's ack echoing the value written (ax_mcb_check_answer()); one that
+ * does not is skipped, a second fails the request. A request that did not
+ * get its answer to its first send may still be answered after it gave up,
+ * when the next request is already on the line: so before the next request
+ * the line is resynchronised, its input read and dropped until it has been
+ * quiet for one request timeout (serial_resync()), then flushed.
+ *
  * Waiting is poll() on libserialport's descriptor and an eventfd that
  * cancel() writes, so no call blocks past its deadline and another thread
  * can abort it. A hang-up (the adapter unplugged: the tty reports POLLHUP,
@@ -55,6 +64,16 @@
 /* Returned by the wait helpers when the deadline passes; not an error yet. */
 #define SERIAL_WAIT_TIMEOUT 1
 
+/*
+ * Resynchronising after an unanswered request waits for one timeout of
+ * quiet (at most SERIAL_RESYNC_QUIET_MAX_MS), at most SERIAL_RESYNC_QUIETS
+ * of those in all: the drive's late answers to both tries come within
+ * about three; a line that never goes quiet is noise, and the flush before
+ * the request drops what is left.
+ */
+#define SERIAL_RESYNC_QUIET_MAX_MS 1000
+#define SERIAL_RESYNC_QUIETS 4
+
 static const char serial_hint_access[] =
         "add your user to the 'dialout' group (sudo usermod -aG dialout $USER, then log in "
         "again) or install a udev rule that grants access to the device";
@@ -69,6 +88,7 @@ struct ax_transport_priv {
 	int cancel_fd;  /* eventfd: cancel() makes it readable */
 	int exclusive;  /* TIOCEXCL is set: clear it on close */
 	int gone;       /* the port disappeared: requests fail at once */
+	int unsettled;  /* the last request may still be answered: resync first */
 	int timeout_ms; /* the URI's timeout_ms, or the default */
 	size_t noise;   /* bytes of the last request that formed no frame */
 	char path[SERIAL_PATH_MAX];
@@ -594,7 +614,8 @@ static size_t serial_consume(ax_transport_priv *priv, size_t len, size_t n)
  * SERIAL_WAIT_TIMEOUT, or a negative error.
  */
 static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *rq,
-                             ax_mcb_frame *reply, uint64_t deadline, int *stale)
+                             const ax_mcb_frame *req, ax_mcb_frame *reply, uint64_t deadline,
+                             int *stale)
 {
 	const ax_host *host = priv->host;
 	size_t len = 0, skipped = 0;
@@ -620,7 +641,8 @@ static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *r
 				          priv->path, skipped);
 			skipped = 0;
 			serial_trace(host, "rx", priv->path, priv->rx, reply->frame_len);
-			err = host->mcb_check_reply(reply, rq->subnode, rq->address);
+			/* A byte stream has no frame boundary: wire length unknown (0). */
+			err = host->mcb_check_answer(reply, 0, req);
 			if (err == AX_EPROTO) {
 				/* A request, not a reply: a half-duplex adapter echoing ours. */
 				if (host->log_enabled(host, AX_LOG_DEBUG))
@@ -633,17 +655,26 @@ static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *r
 				continue;
 			}
 			if (err == AX_EADDR) {
+				/* Another register's reply, or an ack of another kind. */
 				if ((*stale)++ == 0) {
 					if (host->log_enabled(host, AX_LOG_DEBUG))
 						host->log(host, AX_LOG_DEBUG,
 						          "%s answered subnode %u register 0x%03X "
-						          "while waiting for 0x%03X: a late reply, "
-						          "skipped",
+						          "while waiting for the %s of 0x%03X, not "
+						          "with its answer: a late reply, skipped",
 						          priv->path, (unsigned)reply->subnode,
-						          (unsigned)reply->address, rq->address);
+						          (unsigned)reply->address, rq->verb,
+						          rq->address);
 					len = serial_consume(priv, len, reply->frame_len);
 					continue;
 				}
+				if (reply->subnode == rq->subnode && reply->address == rq->address)
+					return host->error(
+					        host, AX_EADDR,
+					        "%s answered the %s of subnode %u register 0x%03X "
+					        "twice with an ack that is not its answer (a "
+					        "write's ack echoes the value written)",
+					        priv->path, rq->verb, rq->subnode, rq->address);
 				return host->error(host, AX_EADDR,
 				                   "%s answered subnode %u register 0x%03X again "
 				                   "where subnode %u register 0x%03X was expected "
@@ -680,6 +711,50 @@ static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *r
 }
 
 /*
+ * After a request that did not get its answer to its first send: read and
+ * drop what comes until the line has been quiet for @timeout_ms (see
+ * SERIAL_RESYNC_*), so that late answers to it are gone
+ * before the next request goes out. Returns 0 or a cancel, disconnect or
+ * I/O error.
+ */
+static int serial_resync(ax_transport_priv *priv, const struct serial_req *rq, int timeout_ms)
+{
+	const ax_host *host = priv->host;
+	uint64_t quiet =
+	        (uint64_t)(timeout_ms < SERIAL_RESYNC_QUIET_MAX_MS ? timeout_ms
+	                                                           : SERIAL_RESYNC_QUIET_MAX_MS) *
+	        1000000u;
+	uint64_t last = host->now_ns(), end = last + SERIAL_RESYNC_QUIETS * quiet;
+	size_t dropped = 0;
+
+	for (;;) {
+		int n, err;
+
+		err = serial_wait(priv, POLLIN, last + quiet < end ? last + quiet : end, rq);
+		if (err == SERIAL_WAIT_TIMEOUT)
+			break;
+		if (err < 0)
+			return err;
+		n = sp_nonblocking_read(priv->port, priv->rx, sizeof(priv->rx));
+		if (n < 0 && sp_last_error_code() == EINTR)
+			continue;
+		if (n < 0)
+			return serial_io_error(priv, rq, (enum sp_return)n, "read");
+		if (n == 0)
+			return serial_gone(priv, rq, "end of file");
+		dropped += (size_t)n;
+		last = host->now_ns();
+	}
+	priv->unsettled = 0;
+	if (host->log_enabled(host, AX_LOG_DEBUG))
+		host->log(host, AX_LOG_DEBUG,
+		          "resynchronised %s after an unanswered request: dropped %zu late "
+		          "byte(s)",
+		          priv->path, dropped);
+	return 0;
+}
+
+/*
  * Send @req and assemble its reply: each try waits @timeout_ms (0: the
  * URI's); a timeout sends the same frame once more.
  */
@@ -694,7 +769,7 @@ static int serial_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_
 	};
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
 	size_t qlen = 0;
-	int err, stale = 0;
+	int err, stale = 0, attempt;
 
 	priv->noise = 0;
 	if (priv->gone)
@@ -709,26 +784,40 @@ static int serial_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_
 		timeout_ms = priv->timeout_ms;
 
 	serial_drain_cancel(priv);
-	for (int attempt = 1; attempt <= SERIAL_TRIES; attempt++) {
+	if (priv->unsettled) {
+		err = serial_resync(priv, &rq, timeout_ms);
+		if (err < 0)
+			return err;
+	}
+	for (attempt = 1; attempt <= SERIAL_TRIES; attempt++) {
 		uint64_t deadline = host->now_ns() + (uint64_t)timeout_ms * 1000000u;
 		enum sp_return ret;
 
 		/* Whatever is queued (noise, a late reply) would be taken for the answer. */
 		ret = sp_flush(priv->port, SP_BUF_INPUT);
-		if (ret != SP_OK)
-			return serial_io_error(priv, &rq, ret, "flush");
+		if (ret != SP_OK) {
+			err = serial_io_error(priv, &rq, ret, "flush");
+			break;
+		}
 		err = serial_send(priv, qbuf, qlen, deadline, timeout_ms, &rq);
 		if (err < 0)
-			return err;
-		err = serial_wait_reply(priv, &rq, reply, deadline, &stale);
+			break;
+		err = serial_wait_reply(priv, &rq, req, reply, deadline, &stale);
 		if (err != SERIAL_WAIT_TIMEOUT)
-			return err;
+			break;
 		if (attempt < SERIAL_TRIES && host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG,
 			          "no reply from %s within %d ms (%s subnode %u register 0x%03X); "
 			          "sending again",
 			          priv->path, timeout_ms, rq.verb, rq.subnode, rq.address);
 	}
+	/*
+	 * Only a request answered on its first send is settled; otherwise its
+	 * answers may still come, and the next request resynchronises first.
+	 */
+	priv->unsettled = !(attempt == 1 && (err == 0 || err == AX_EDRIVE));
+	if (err != SERIAL_WAIT_TIMEOUT)
+		return err;
 	if (priv->noise)
 		return host->error(
 		        host, AX_ECRC,

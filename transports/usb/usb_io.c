@@ -17,9 +17,17 @@
  * as in the eth transport: cancel() aborts what runs, nothing later.
  *
  * Retries follow the MCB rules: a timeout sends the same frame once more;
- * one reply for another register (a late answer) is skipped. After a
- * request that ended abnormally, bytes the device may still have queued
- * are drained before the next request so they cannot pass for its reply.
+ * one reply that does not answer the request (another register's, or an
+ * ack of another kind: a write's ack echoes the value written, see
+ * ax_mcb_check_answer()) is skipped, a second fails the request. After a
+ * request that was not answered on its first send (a timeout, a cancel, an
+ * error), its answers may still come: before the next request the link
+ * resynchronises, reading and dropping what the device sends until it has
+ * been quiet for one request timeout (ep_drain()), so that they cannot pass
+ * for the next request's reply.
+ *
+ * A reply may come in pieces, each a short packet, so a transfer's end is
+ * no frame boundary: frames are cut by the length their header declares.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -31,9 +39,14 @@
 
 /* Reply buffer: any frame and then some; a multiple of every bulk packet size. */
 #define USB_RX_SIZE 2048
-/* Draining: how long to wait for leftovers, and at most how many transfers. */
-#define USB_DRAIN_MS 2
-#define USB_DRAIN_MAX 8
+/*
+ * Resynchronising: the device must be quiet for one request timeout, at most
+ * USB_DRAIN_QUIET_MAX_MS, and the drain ends after USB_DRAIN_QUIETS of those
+ * however busy the device is (the late answers to both tries come within
+ * about three; a device talking on beyond that is broken, not late).
+ */
+#define USB_DRAIN_QUIET_MAX_MS 1000
+#define USB_DRAIN_QUIETS 4
 /* How long a transfer may overstay its deadline before we cancel it, and then give up. */
 #define USB_GRACE_NS 1000000000ull
 /* Longest wait in libusb's event loop, so the grace check runs. */
@@ -214,22 +227,33 @@ static int ep_run(usb_ep *ep, unsigned char endpoint, uint8_t *buf, int len, uin
 	}
 }
 
-/* Throw away what the device still has queued. Returns 0 or a cancel/disconnect error. */
-static int ep_drain(usb_ep *ep, const struct usb_req *rq)
+/*
+ * Throw away what the device sends until it has been quiet for @timeout_ms
+ * (see USB_DRAIN_*). Returns 0 or a cancel/disconnect error.
+ */
+static int ep_drain(usb_ep *ep, const struct usb_req *rq, int timeout_ms)
 {
 	const ax_host *host = ep->host;
+	uint64_t quiet = (uint64_t)(timeout_ms < USB_DRAIN_QUIET_MAX_MS ? timeout_ms
+								  : USB_DRAIN_QUIET_MAX_MS) *
+			 1000000u;
+	uint64_t last = host->now_ns(), end = last + USB_DRAIN_QUIETS * quiet;
 	unsigned bytes = 0;
 
-	for (int i = 0; i < USB_DRAIN_MAX; i++) {
+	for (;;) {
+		uint64_t until = last + quiet < end ? last + quiet : end;
 		int n = 0, r;
 
-		r = ep_run(ep, ep->iface.ep_in, ep->rx, USB_RX_SIZE,
-			   host->now_ns() + USB_DRAIN_MS * 1000000ull, &n, rq);
+		if (host->now_ns() >= until)
+			break;
+		r = ep_run(ep, ep->iface.ep_in, ep->rx, USB_RX_SIZE, until, &n, rq);
 		bytes += (unsigned)n;
 		if (r == AX_ECANCELED || r == AX_EDISCONNECTED)
 			return r;
-		if (r != 0)
+		if (r < 0)
 			break;
+		if (n > 0)
+			last = host->now_ns();
 	}
 	ep->dirty = 0;
 	if (bytes && host->log_enabled(host, AX_LOG_DEBUG))
@@ -258,8 +282,8 @@ static const char *ep_decode_why(int err)
  * Returns 0 (@reply decoded, pointing into ep->rx), USB_XFER_TIMEOUT, or a
  * negative error.
  */
-static int ep_receive(usb_ep *ep, const struct usb_req *rq, ax_mcb_frame *reply,
-		      uint64_t deadline, int *stale)
+static int ep_receive(usb_ep *ep, const struct usb_req *rq, const ax_mcb_frame *req,
+		      ax_mcb_frame *reply, uint64_t deadline, int *stale)
 {
 	const ax_host *host = ep->host;
 	int pkt = ep->iface.in_packet, got = 0;
@@ -294,7 +318,10 @@ static int ep_receive(usb_ep *ep, const struct usb_req *rq, ax_mcb_frame *reply,
 			host->log(host, AX_LOG_DEBUG,
 				  "ignored %zu byte(s) after the reply from USB device %s",
 				  (size_t)got - reply->frame_len, ep->where.text);
-		r = host->mcb_check_reply(reply, rq->subnode, rq->address);
+		/* A request, not a reply: an echo. */
+		r = reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE
+			    ? AX_EPROTO
+			    : host->mcb_check_answer(reply, 0, req);
 		if (r == AX_EPROTO) {
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
@@ -304,18 +331,26 @@ static int ep_receive(usb_ep *ep, const struct usb_req *rq, ax_mcb_frame *reply,
 			continue;
 		}
 		if (r == AX_EADDR) {
+			/* Another register's reply, or an ack of another kind. */
 			if ((*stale)++ == 0) {
 				if (host->log_enabled(host, AX_LOG_DEBUG))
 					host->log(host, AX_LOG_DEBUG,
 						  "USB device %s answered subnode %u register "
-						  "0x%03X while waiting for 0x%03X: a late reply, "
-						  "receiving again", ep->where.text,
-						  (unsigned)reply->subnode,
-						  (unsigned)reply->address, rq->address);
+						  "0x%03X while waiting for the %s of 0x%03X, not "
+						  "with its answer: a late reply, receiving again",
+						  ep->where.text, (unsigned)reply->subnode,
+						  (unsigned)reply->address, rq->verb, rq->address);
 				got = 0;
 				continue;
 			}
 			ep->dirty = 1;
+			if (reply->subnode == rq->subnode && reply->address == rq->address)
+				return host->error(host, AX_EADDR,
+						   "USB device %s answered the %s of subnode %u "
+						   "register 0x%03X twice with an ack that is not "
+						   "its answer (a write's ack echoes the value "
+						   "written)", ep->where.text, rq->verb,
+						   rq->subnode, rq->address);
 			return host->error(host, AX_EADDR,
 					   "USB device %s answered subnode %u register 0x%03X "
 					   "again where subnode %u register 0x%03X was expected "
@@ -358,7 +393,7 @@ int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, in
 	pthread_mutex_unlock(&ep->lock);
 
 	if (ep->dirty) {
-		err = ep_drain(ep, &rq);
+		err = ep_drain(ep, &rq, timeout_ms);
 		if (err < 0)
 			return err;
 	}
@@ -377,7 +412,7 @@ int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, in
 					   ep->where.text, n, qlen);
 		}
 		if (err == 0)
-			err = ep_receive(ep, &rq, reply, deadline, &stale);
+			err = ep_receive(ep, &rq, req, reply, deadline, &stale);
 		if (err != USB_XFER_TIMEOUT)
 			return err;
 		ep->dirty = 1; /* its reply may still come: keep it from the next request */
@@ -588,7 +623,8 @@ int usb_ep_identify(usb_ep *ep, int timeout_ms, ax_scan_result *r, char *sw, siz
 				sw[o++] = buf[k] < 0x20 || buf[k] >= 0x7F ? '?' : (char)buf[k];
 			if (sw_cap)
 				sw[o] = '\0';
-		} else if (len >= 4) {
+		} else if (len >= 4 && len <= 8) {
+			/* A u32 comes in a plain frame's 8 bytes; a payload is no number. */
 			uint32_t v = le32(buf);
 
 			if (regs[i].reg == REG_PRODUCT)

@@ -159,7 +159,7 @@ static int virtual_transact(ax_transport_priv *priv, const ax_mcb_frame *req,
 	err = host->mcb_decode(reply, rbuf, rlen);
 	if (err < 0)
 		return err;
-	return host->mcb_check_reply(reply, req->subnode, req->address);
+	return host->mcb_check_answer(reply, rlen, req);
 }
 
 static int virtual_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
