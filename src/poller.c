@@ -29,6 +29,7 @@
 #include "axlink/value.h"
 #include "error.h"
 #include "link_priv.h"
+#include "util.h"
 
 #define POLLER_PERIOD_MIN_US 100u
 #define POLLER_PERIOD_MAX_US 60000000u
@@ -74,45 +75,7 @@ struct ax_poller {
 
 static int64_t poller_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static uint64_t poller_le_get(const uint8_t *b, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = n; i-- > 0;)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-/* The raw little-endian value of @dtype as a double (as ax_drive_read_f64 converts it). */
-static double poller_to_double(int dtype, const uint8_t *buf, size_t size)
-{
-	uint64_t raw = poller_le_get(buf, size);
-
-	switch (dtype) {
-	case AX_DTYPE_FLOAT: {
-		uint32_t bits = (uint32_t)raw;
-		float f;
-
-		memcpy(&f, &bits, sizeof(f));
-		return f;
-	}
-	case AX_DTYPE_S8:
-		return (int8_t)raw;
-	case AX_DTYPE_S16:
-		return (int16_t)raw;
-	case AX_DTYPE_S32:
-		return (int32_t)raw;
-	case AX_DTYPE_S64:
-		return (double)(int64_t)raw;
-	default: /* u8 .. u64, bool */
-		return (double)raw;
-	}
+	return (int64_t)ax__now_ns();
 }
 
 /* The lock and the CLOCK_MONOTONIC condition variable. Returns 0 or -1. */
@@ -275,7 +238,12 @@ static int poller_take(ax_poller *p, double *row, int64_t t_ns)
 			ok = 0;
 			continue;
 		}
-		row[1 + i] = poller_to_double(c->dtype, buf, c->size);
+		/* The value module's codec, as ax_drive_read_f64() converts. */
+		if (ax_value_to_f64(c->dtype, buf, len, &row[1 + i]) < 0) {
+			atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+			row[1 + i] = NAN;
+			ok = 0;
+		}
 	}
 	return ok;
 }
