@@ -4,7 +4,8 @@
  * cannot open (no /sys/class/tty entry, no modem lines): the plugin drives
  * them through termios. No umockdev here: real ptys from the kernel, the
  * real simulator (axlink-sim --pty), and ptys of our own whose master this
- * test holds, silent or answering by hand.
+ * test holds, silent or answering by hand. One case bind-mounts a pty over
+ * /dev/ttyS0 in a mount namespace of its own (root only, TEST-RIGS.md).
  */
 #define _GNU_SOURCE
 
@@ -21,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,6 +266,75 @@ static void test_serial_pty__line_settings(void **state)
 	assert_null(link);
 }
 
+/*
+ * In a child with a mount namespace of its own: @slave bind-mounted over
+ * /dev/ttyS0, which sysfs knows, so that libserialport finds the port but
+ * cannot open it (a pty answers ENOTTY to the modem-line ioctls). Returns
+ * the exit status: 0 when serial:/dev/ttyS0 served serial number @want
+ * through termios, else a code for what failed (on stderr).
+ */
+static int child_reads_ttys0(const char *slave, uint32_t want)
+{
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	struct fixture f = {.master = -1};
+	ax_ctx *ctx = NULL;
+	ax_link *link = NULL;
+	uint32_t v = 0;
+	int rc = 0;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(slave, "/dev/ttyS0", "none", MS_BIND, NULL) < 0) {
+		fprintf(stderr, "cannot bind-mount %s over /dev/ttyS0 (needs root): %s\n", slave,
+		        strerror(errno));
+		return 2;
+	}
+	pthread_mutex_init(&f.log_lock, NULL);
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS;
+	opts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &opts) < 0)
+		return 3;
+	ax_ctx_set_log(ctx, AX_LOG_DEBUG, log_capture, &f);
+	if (ax_link_open(&link, ctx, "serial:/dev/ttyS0", NULL) < 0) {
+		fprintf(stderr, "open serial:/dev/ttyS0: %s\n", ax_error_last());
+		rc = 4;
+	} else if (ax_link_read_u32(link, 0, REG_SERIAL, &v) < 0 || v != want) {
+		fprintf(stderr, "read: %s (got %u)\n", ax_error_last(), (unsigned)v);
+		rc = 5;
+	} else if (!logged(&f, "libserialport cannot open '/dev/ttyS0'") ||
+	           !logged(&f, "opened /dev/ttyS0 at 115200 8N1 through termios")) {
+		fprintf(stderr, "the debug log does not say termios:\n%s", f.log_text);
+		rc = 6;
+	}
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+	pthread_mutex_destroy(&f.log_lock);
+	return rc;
+}
+
+/* A pty under a name libserialport knows: it cannot open it, termios can. */
+static void test_serial_pty__known_port_without_modem_lines(void **state)
+{
+	static const char *const args[] = {"--pty", "--serial", "6201", NULL};
+	simproc *sim = NULL;
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	if (simproc_start(&sim, args, 1, SIM_START_MS) < 0)
+		fail_msg("cannot start axlink-sim --pty (see stderr)");
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_reads_ttys0(simproc_uri(sim, 0) + strlen("serial:"), 6201));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(simproc_stop(sim), 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the child reading serial:/dev/ttyS0 failed (status 0x%x; see stderr)",
+		         (unsigned)status);
+}
+
 /* Nobody answers: two tries of timeout_ms, then AX_ETIMEDOUT, both requests on the line. */
 static void test_serial_pty__silent_pty_times_out(void **state)
 {
@@ -409,6 +482,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_serial_pty__sim_serves_the_link, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_serial_pty__line_settings, setup, teardown),
+	        cmocka_unit_test(test_serial_pty__known_port_without_modem_lines),
 	        cmocka_unit_test_setup_teardown(test_serial_pty__silent_pty_times_out, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_serial_pty__cancel, setup, teardown),
