@@ -612,8 +612,18 @@ static int xdf_note_line(struct xdf *x, size_t index, long line)
 static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xdf_place *pl,
                         unsigned *max_subnode)
 {
-	static const char *const optional[] = {"units", "cyclic", "address_type",
-	                                       "desc",  "cat_id", "scat_id"};
+	/*
+	 * "cyclic" is the version 2 name of the PDO access (CONFIG, CYCLIC_RX,
+	 * ...); version 3 calls it "pdo_access" (older version 3 files still
+	 * say "cyclic": read when pdo_access is absent).
+	 */
+	const char *const optional[] = {
+	        "units",
+	        x->version >= 3 && xdf_attr(x, n, "pdo_access") ? "pdo_access" : "cyclic",
+	        "address_type",
+	        "desc",
+	        "cat_id",
+	        "scat_id"};
 	const char *id, *addr = NULL, *index = NULL, *subindex = NULL, *dtype_s, *access_s;
 	const char *sub_s, *def_s;
 	uint8_t def[AX_VALUE_MAX + 1];

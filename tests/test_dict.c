@@ -1696,6 +1696,72 @@ static void test_dict__large_file_time(void **state)
 	free(dir);
 }
 
+/* ----- PDO access, version 3 conformance ---------------------------------------------------- */
+
+struct pdo_case {
+	const char *id;
+	unsigned subnode;
+	const char *pdo_access;
+};
+
+static void check_pdo(const ax_dict *d, const struct pdo_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *got = ax_reg_cyclic(find(d, c[i].id, (int)c[i].subnode));
+
+		if (strcmp(got, c[i].pdo_access) != 0)
+			fail_msg("%s/%u: PDO access '%s', want '%s'", c[i].id, c[i].subnode, got,
+			         c[i].pdo_access);
+	}
+}
+
+/* Version 3 files say pdo_access (MCBRegister and Subitem); older ones and version 2, cyclic. */
+static void test_dict__pdo_access(void **state)
+{
+	static const struct pdo_case eth[] = {
+	        {"DRV_DIAG_ERROR_LAST_COM", 0, "CYCLIC_TX"},
+	        {"DRV_STATE_CONTROL", 1, "CYCLIC_RX"},
+	        {"CL_POS_SET_POINT_VALUE", 1, "CYCLIC_RXTX"},
+	        {"MOT_PAIR_POLES", 1, "CONFIG"},
+	};
+	static const struct pdo_case can[] = {
+	        {"DRV_STATE_CONTROL", 1, "CYCLIC_RX"},
+	        {"DRV_STATE_STATUS", 1, "CYCLIC_TX"},
+	};
+	static const char doc[] =
+	        "<IngeniaDictionary><Header><Version>%s</Version></Header><Body>%s"
+	        "<%s address=\"0x010\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
+	        "id=\"A\" pdo_access=\"CYCLIC_TX\" cyclic=\"CONFIG\"/>"
+	        "<%s address=\"0x011\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
+	        "id=\"B\" pdo_access=\"CYCLIC_RX\"/>%s</Body></IngeniaDictionary>";
+	struct loaded l = load_ok(DATA("v3_pdo_access.xdf"), NULL);
+	char buf[1024];
+
+	(void)state;
+	assert_int_equal(l.n, 2);
+	check_pdo(l.dicts[0], eth, sizeof(eth) / sizeof(eth[0]));
+	check_pdo(l.dicts[1], can, sizeof(can) / sizeof(can[0]));
+	for (size_t i = 0; i < l.n; i++) {
+		assert_int_equal(l.dicts[i]->n_skipped, 0);
+		assert_int_equal(l.dicts[i]->n_warnings, 0);
+	}
+	loaded_free(&l);
+
+	/* Version 3: pdo_access wins over cyclic. Version 2 knows only cyclic. */
+	snprintf(buf, sizeof(buf), doc, "3.0", "<Devices><ETHDevice><MCBRegisters>", "MCBRegister",
+	         "MCBRegister", "</MCBRegisters></ETHDevice></Devices>");
+	assert_int_equal(ax__xdf_load_buffer(&l.dicts, &l.n, "v3.xdf", buf, strlen(buf), NULL), 1);
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "A", 1)), "CYCLIC_TX");
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "B", 1)), "CYCLIC_RX");
+	loaded_free(&l);
+	snprintf(buf, sizeof(buf), doc, "2", "<Device Interface=\"ETH\"><Registers>", "Register",
+	         "Register", "</Registers></Device>");
+	assert_int_equal(ax__xdf_load_buffer(&l.dicts, &l.n, "v2.xdf", buf, strlen(buf), NULL), 1);
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "A", 1)), "CONFIG");
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "B", 1)), "");
+	loaded_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1725,6 +1791,7 @@ int main(void)
 	        cmocka_unit_test(test_dict__default_language),
 	        cmocka_unit_test(test_dict__concurrent_loads),
 	        cmocka_unit_test(test_dict__large_file_time),
+	        cmocka_unit_test(test_dict__pdo_access),
 	};
 	return cmocka_run_group_tests_name("dict", tests, NULL, NULL);
 }

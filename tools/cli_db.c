@@ -424,7 +424,7 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 {
 	const ax_dict_identity *id = ax_dict_identity_get(dict);
 	size_t n_regs = ax_dict_reg_count(dict), n_cats = ax_dict_category_count(dict);
-	int wid = 2, wunits = 5, wcat = 2, w;
+	int wid = 2, wunits = 5, wpdo = 3, wcat = 2, w;
 	const char *cid, *clabel, *units;
 
 	/* Every text here comes from the imported file: escaped. */
@@ -470,10 +470,12 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 		wid = w > wid ? w : wid;
 		w = safe_width(or_dash(ax_reg_units(r)));
 		wunits = w > wunits ? w : wunits;
+		w = safe_width(or_dash(ax_reg_cyclic(r)));
+		wpdo = w > wpdo ? w : wpdo;
 	}
 	printf("\nRegisters (%zu):\n", n_regs);
-	printf("  %-*s  %7s  %7s  %-5s  %-6s  %-*s  %s\n", wid, "ID", "SUBNODE", "ADDRESS", "TYPE",
-	       "ACCESS", wunits, "UNITS", "DEFAULT");
+	printf("  %-*s  %7s  %7s  %-5s  %-6s  %-*s  %-*s  %s\n", wid, "ID", "SUBNODE", "ADDRESS",
+	       "TYPE", "ACCESS", wpdo, "PDO", wunits, "UNITS", "DEFAULT");
 	for (size_t i = 0; i < n_regs; i++) {
 		const ax_reg *r = ax_dict_reg_at(dict, i);
 		char *def = default_text(r);
@@ -489,6 +491,8 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 		(void)put_safe_cell(stdout, ax_reg_id(r), wid);
 		printf("  %7u  %7s  %-5s  %-6s  ", ax_reg_subnode(r), addr,
 		       or_dash(ax_dtype_name(ax_reg_dtype(r))), access_name(ax_reg_access(r)));
+		(void)put_safe_cell(stdout, or_dash(ax_reg_cyclic(r)), wpdo);
+		fputs("  ", stdout);
 		(void)put_safe_cell(stdout, units, wunits);
 		fputs("  ", stdout);
 		(void)put_safe(stdout, def ? def : "-");
@@ -525,6 +529,7 @@ static json_t *reg_json(const ax_reg *r)
 	    json_object_set_new(o, "address", json_string(addr)) != 0 ||
 	    json_object_set_new(o, "type", json_text(ax_dtype_name(ax_reg_dtype(r)))) != 0 ||
 	    json_object_set_new(o, "access", json_string(access_name(ax_reg_access(r)))) != 0 ||
+	    json_object_set_new(o, "pdo_access", json_text(ax_reg_cyclic(r))) != 0 ||
 	    json_object_set_new(o, "units", json_text(ax_reg_units(r))) != 0 ||
 	    json_object_set_new(o, "default", default_json(r)) != 0) {
 		json_decref(o);
@@ -997,15 +1002,17 @@ static const struct command cli_db_commands[] = {
                         "--db) that has any: identity, categories, tables (values inside the\n"
                         "drive reached through an index and a value register: id, axis, the\n"
                         "registers' subnode, both registers, the entries the index allows) and\n"
-                        "the register table (id, subnode, address, type, access, units,\n"
-                        "default).\n"
+                        "the register table (id, subnode, address, type, access, PDO access\n"
+                        "(CONFIG, CYCLIC_RX, CYCLIC_TX, ...: a version 3 file's pdo_access, a\n"
+                        "version 2 file's cyclic; - when the file gives none), units, default).\n"
                         "  MODEL      a model name (axs-100), a part number (AXS-100), or\n"
                         "             PRODUCT[:REVISION] in hex (0x00010064:0x00010002)\n"
                         "  --db PATH  look only in this database\n"
                         "JSON: an array of models, each with the keys of 'db list --json' and\n"
                         "axes, categories: [{id, label}], tables: [{id, axis, subnode,\n"
                         "index_register, value_register, first_entry, entries}] and registers:\n"
-                        "[{id, subnode, address, type, access, units, default}]; a default is\n"
+                        "[{id, subnode, address, type, access, pdo_access, units, default}];\n"
+                        "pdo_access is \"\" when the file gives none, a default is\n"
                         "null when there is none, axis when the file names none, first_entry\n"
                         "and entries when the index register has no integer range.\n",
                 .arg_names = {"MODEL", NULL},

@@ -1030,7 +1030,8 @@ def test_db_show_text_has_identity_categories_and_registers(axlink, imported_db)
     assert len(re.findall(r"^axs-100 \((ETH|EoE)\)", r.out, re.M)) == 2, r
     assert "product code  0x00010064" in r.out and "revision      0x00010002" in r.out, r
     assert r.out.count("Registers (126):") == 2, r
-    assert re.search(r"^\s+DRV_OP_CMD\s+1\s+0x014\s+u16\s+rw\s+none\s+20$", r.out, re.M), r
+    assert re.search(r"^\s+DRV_OP_CMD\s+1\s+0x014\s+u16\s+rw\s+CYCLIC_RX\s+none\s+20$", r.out,
+                     re.M), r
     assert re.search(r"^\s+IDENTIFICATION\s+Product identification$", r.out, re.M), r
 
 
