@@ -26,6 +26,35 @@ static const struct option db_options[] = {
         {NULL, 0, NULL, 0},
 };
 
+/* Options of this group beyond the common ones. */
+enum {
+	OPT_STRICT = 300,
+};
+
+static const struct option import_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"db", required_argument, NULL, OPT_DB},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {NULL, 0, NULL, 0},
+};
+
+/* AX_DB_IMPORT_* flags of db import, set by its options; a command runs once per process. */
+static unsigned int import_flags;
+
+static int import_option(struct cli *cli, int c, const char *arg)
+{
+	(void)arg;
+	if (c == OPT_STRICT) {
+		import_flags |= AX_DB_IMPORT_STRICT;
+		return 0;
+	}
+	return usage_error(cli->cmd, "unhandled option");
+}
+
 
 /* ---- device databases -------------------------------------------------- */
 
@@ -906,7 +935,7 @@ static int cmd_db_import(struct cli *cli)
 		ax_db_import_report *rep = NULL;
 		struct iface_count *counts;
 
-		if (ax_db_import(db, file, ctx, &rep) < 0) {
+		if (ax_db_import_flags(db, file, import_flags, ctx, &rep) < 0) {
 			const char *msg = ax_error_last();
 
 			/* One failed file does not stop the others. */
@@ -954,7 +983,7 @@ out:
 static const struct command cli_db_commands[] = {
         {
                 .name = "db import",
-                .synopsis = "FILE... [--db PATH] [--json]",
+                .synopsis = "FILE... [--db PATH] [--strict] [--json]",
                 .summary = "import XDF dictionary files into a device database",
                 .help = "Import each XDF file (IngeniaDictionary version 2 or 3) into the\n"
                         "database PATH, by default the user database (created when missing).\n"
@@ -964,7 +993,12 @@ static const struct command cli_db_commands[] = {
                         "file that fails is reported on stderr and the others are still\n"
                         "imported; the exit status is then 1. A file with a model none of\n"
                         "whose registers could be read fails, leaving the database as it was.\n"
+                        "A version 3 file that lacks an attribute the format makes mandatory\n"
+                        "(pdo_access, desc, default, ... of a register) is imported with a\n"
+                        "warning per missing attribute.\n"
                         "  --db PATH  the database to import into\n"
+                        "  --strict   refuse such a file instead, naming file:line and the\n"
+                        "             attribute; the database stays as it was\n"
                         "JSON: an array, one object per file imported: {file, format_version,\n"
                         "models: [{product_code, revision, part_number, interface, name}],\n"
                         "registers: {INTERFACE: count}, skipped, warnings: [text]}; ids are\n"
@@ -972,8 +1006,9 @@ static const struct command cli_db_commands[] = {
                         "Example: axlink db import drive.xdf\n",
                 .arg_names = {"FILE", NULL},
                 .variadic = 1,
-                .opts = db_options,
+                .opts = import_options,
                 .run = cmd_db_import,
+                .option = import_option,
         },
 
         {

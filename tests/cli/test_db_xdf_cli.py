@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """End-to-end tests of what the device database keeps of a dictionary file's
-format: the PDO access a version 3 file gives in pdo_access ('db show'), and
-the generator's check that our own version 3 files carry every attribute the
-format makes mandatory.
+format: the PDO access a version 3 file gives in pdo_access ('db show'), the
+attributes format version 3 makes mandatory ('db import --strict'), and the
+generator's check that our own version 3 files carry all of them.
 
 Expected values come from the files, read here with ElementTree: an oracle
 independent of the library's importer and of the generator.
@@ -75,6 +75,41 @@ def test_db_show_gives_the_pdo_access_of_each_register(axlink, tmp_path):
     rows = {ln.split()[0]: ln.split() for ln in lines if ln.startswith("  CL_POS_SET_POINT")}
     assert rows["CL_POS_SET_POINT_VALUE"] == ["CL_POS_SET_POINT_VALUE", "1", "0x020", "s32",
                                               "rw", "CYCLIC_RXTX", "cnt", "0"], t
+
+
+def test_db_import_strict_refuses_a_v3_file_missing_an_attribute(axlink, tmp_path):
+    bad = data("v3_missing_pdo_access.xdf")
+    db = tmp_path / "devices.db"
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", "--strict", "--db", db, bad, *args)
+        assert r.code == 1 and r.out == "", r
+        line = line_of(bad, "<ETHDevice")
+        assert (f"axlink: {bad}:{line}: ETHDevice: no attribute 'PartNumber', which format "
+                "version 3 requires (7 missing attributes in the file); a strict import "
+                "refuses it") in r.err, r
+    assert axlink("db", "list", "--db", db, "--json").json() == []
+
+    # Without --strict: imported whole, one warning per gap with its line.
+    r = axlink("db", "import", "--db", db, bad, "--json")
+    assert r.code == 0, r
+    rep = r.json()[0]
+    assert rep["registers"] == {"ETH": 3} and rep["skipped"] == 0, rep
+    line = line_of(bad, 'id="DRV_STATE_CONTROL"')
+    assert (f"{bad}:{line}: MCBRegister 'DRV_STATE_CONTROL': no attribute 'pdo_access', which "
+            "format version 3 requires (nor in 1 more MCBRegister elements of this device)") \
+        in rep["warnings"], rep
+    assert sum("which format version 3 requires" in w for w in rep["warnings"]) == 6, rep
+
+    # Complete files pass: a vendor-style one and every file we ship.
+    r = axlink("db", "import", "--strict", "--db", tmp_path / "ok.db", data("v3_pdo_access.xdf"),
+               *[device(n) for n in ("axs-100.xdf", "axs-200.xdf", "axs-900.xdf")])
+    assert r.code == 0 and "4 of 4 file(s) imported" in r.err, r
+    assert "warning" not in r.err, r
+
+
+def test_db_import_help_names_strict(axlink):
+    r = axlink("db", "import", "--help")
+    assert r.code == 0 and "--strict" in r.out, r
 
 
 def test_shipped_v3_files_carry_every_mandatory_attribute():
