@@ -16,6 +16,7 @@
 #include "axlink/ctx.h"
 #include "axlink/plugin.h"
 #include "error.h"
+#include "host.h"
 #include "log.h"
 
 /* One loaded plugin. Immutable after loading; owned by its context. */
@@ -25,7 +26,8 @@ struct ax_plugin {
 	char *path;
 	ax_transport_desc desc;   /* the plugin's descriptor, fields past its size zeroed */
 	ax_transport_ops ops;     /* likewise for the ops table */
-	ax_host host;             /* the host table handed to this plugin; host.core = this */
+	struct ax__host_core core; /* what its host table knows of it */
+	ax_host host;             /* the host table handed to this plugin; host.core = &core */
 	int builtin;              /* loaded from the folder beside the library */
 };
 
@@ -34,6 +36,24 @@ struct plugin_row {
 	unsigned int abi_major, abi_minor;
 	int status;
 	unsigned int flags;         /* AX_PLUGIN_FLAG_* */
+};
+
+/*
+ * State another module keeps per context (the drive registry in drive.c,
+ * the device databases and sealed dictionaries in resolve.c): created by
+ * that module on first use, opaque here, freed with the context through
+ * the hook the module set. The lock is the module's, guarding `state`.
+ */
+struct ax__ctx_slot {
+	pthread_mutex_t lock;
+	void *state;
+	void (*free)(void *state);
+};
+
+enum ax__ctx_slot_id {
+	AX__CTX_DRIVES, /* drive.c: open drives by normalised URI */
+	AX__CTX_DBS,    /* resolve.c: device databases and the dictionary cache */
+	AX__CTX_NSLOTS
 };
 
 struct ax_ctx {
@@ -50,16 +70,7 @@ struct ax_ctx {
 	ax_log_cb log_cb;
 	void *log_userdata;
 	int timeout_ms;
-	/*
-	 * Device databases searched by ax_ctx_resolve(), opened on first use
-	 * (resolve.c). A lock of their own: a slow SQLite open must not hold up
-	 * link opens on the plugin registry.
-	 */
-	pthread_mutex_t drives_lock; /* guards drives, n_drives and every drive's last unref */
-	struct ax_drive **drives;    /* open drives by URI (borrowed: each removes itself) */
-	size_t n_drives;
-	pthread_mutex_t db_lock;    /* guards dbs */
-	struct ax__ctx_dbs *dbs;    /* NULL until the first resolve */
+	struct ax__ctx_slot slots[AX__CTX_NSLOTS];
 };
 
 /* Take ctx->lock with log lines held until ax__ctx_unlock() (log.h). */
@@ -78,12 +89,6 @@ void ax__plugin_free(struct ax_plugin *p);
 
 /* Folder of the plugins installed beside libaxlink; malloc'ed, NULL if unknown. */
 char *ax__loader_default_dir(void);
-
-/* Fill the host table of a plugin (host.c). */
-void ax__host_init(ax_host *host, struct ax_plugin *plugin);
-
-/* Close the context's device databases and free their state (resolve.c); accepts NULL. */
-void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs);
 
 /* The plugin serving @scheme, or NULL (AX_ENOTFOUND set). Takes ctx->lock. */
 int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out);

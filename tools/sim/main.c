@@ -36,6 +36,8 @@
 #define MAX_DELAY_MS 60000u
 /* TCP port of --tcp ADDR without one: the tcp transport's default (examples/transport-tcp). */
 #define DEFAULT_TCP_PORT 1062
+/* --tcp-idle-ms: a TCP connection this quiet is closed, so idle clients cannot fill every slot. */
+#define DEFAULT_TCP_IDLE_MS 30000u
 
 struct options {
 	uint32_t addrs[SIM_MAX_DRIVES]; /* host order */
@@ -47,11 +49,14 @@ struct options {
 	unsigned tcp_ports[SIM_MAX_DRIVES];
 	size_t n_tcp;
 	int last_was_tcp; /* --count repeats an --eth, never a --tcp */
+	uint64_t tcp_idle_ms; /* --tcp-idle-ms; 0: never */
+	int have_tcp_idle;
 	uint32_t fault_only[SIM_MAX_DRIVES];
 	size_t n_fault_only;
 	unsigned port;
 	const char *model;
 	const char *firmware; /* --firmware: the version text every drive reports */
+	unsigned quirks;      /* --quirk: SIMDRIVE_QUIRK_* bits of every drive */
 	uint32_t serial;
 	struct sim_faults faults;
 	uint64_t seed;
@@ -84,6 +89,8 @@ enum {
 	OPT_TTY,
 	OPT_PTY,
 	OPT_BAUD,
+	OPT_TCP_IDLE_MS,
+	OPT_QUIRK,
 };
 
 static const struct option long_options[] = {
@@ -93,6 +100,7 @@ static const struct option long_options[] = {
         {"model", required_argument, NULL, OPT_MODEL},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
+        {"quirk", required_argument, NULL, OPT_QUIRK},
         {"drop", required_argument, NULL, OPT_DROP},
         {"corrupt", required_argument, NULL, OPT_CORRUPT},
         {"delay", required_argument, NULL, OPT_DELAY},
@@ -102,6 +110,7 @@ static const struct option long_options[] = {
         {"fault-after", required_argument, NULL, OPT_FAULT_AFTER},
         {"allow-any-address", no_argument, NULL, OPT_ALLOW_ANY},
         {"tcp", required_argument, NULL, OPT_TCP},
+        {"tcp-idle-ms", required_argument, NULL, OPT_TCP_IDLE_MS},
         {"tty", required_argument, NULL, OPT_TTY},
         {"pty", no_argument, NULL, OPT_PTY},
         {"baud", required_argument, NULL, OPT_BAUD},
@@ -117,6 +126,16 @@ static void print_models(FILE *f)
 
 	for (const simdrive_model *m = simdrive_models(); m->name; m++) {
 		fprintf(f, "%s%s", sep, m->name);
+		sep = ", ";
+	}
+}
+
+static void print_quirks(FILE *f)
+{
+	const char *sep = "";
+
+	for (const simdrive_quirk *q = simdrive_quirks(); q->name; q++) {
+		fprintf(f, "%s%s", sep, q->name);
 		sep = ", ";
 	}
 }
@@ -143,9 +162,17 @@ static void print_help(void)
 	       "                      (default %u)\n"
 	       "  --firmware TEXT     firmware version text every drive reports, any bytes\n"
 	       "                      (default: the model's; for tests of a drive's text)\n"
-	       "  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
+	       "  --quirk NAME[,NAME] every drive behaves as some real drives do (repeatable):\n",
+	       DEFAULT_SERIAL);
+	for (const simdrive_quirk *q = simdrive_quirks(); q->name; q++)
+		printf("                      %s:\n                        %s\n", q->name, q->help);
+	printf("  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
 	       "                      port %d; 0: the system picks one, see the URI;\n"
 	       "                      repeatable; drives after the --eth ones)\n"
+	       "  --tcp-idle-ms MS    close a TCP connection without traffic for MS\n"
+	       "                      milliseconds (default %u; 0: never); a client beyond\n"
+	       "                      the 64 connections served at once takes the slot of\n"
+	       "                      the longest idle one\n"
 	       "  --tty PATH          serve a drive on the terminal PATH, MCB frames raw on the\n"
 	       "                      line (/dev/fd/N: inherited descriptor N, e.g. a pty master)\n"
 	       "  --pty               serve a drive on a new pseudo-terminal; prints its slave\n"
@@ -173,7 +200,7 @@ static void print_help(void)
 	       "\n"
 	       "Exit status: 0 stopped by a signal, 1 failure, 2 usage error.\n"
 	       "Example: axlink-sim --eth 127.0.0.2 --count 3\n",
-	       DEFAULT_SERIAL, DEFAULT_TCP_PORT, MAX_DELAY_MS);
+	       DEFAULT_TCP_PORT, DEFAULT_TCP_IDLE_MS, MAX_DELAY_MS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -372,6 +399,9 @@ static int handle_option(struct options *o, int c, const char *arg)
 		return add_count(o, arg);
 	case OPT_TCP:
 		return add_tcp(o, arg);
+	case OPT_TCP_IDLE_MS:
+		o->have_tcp_idle = 1;
+		return parse_number("--tcp-idle-ms", arg, 0, 24ull * 3600 * 1000, &o->tcp_idle_ms);
 	case OPT_PORT:
 		rc = parse_number("--port", arg, 0, 65535, &v);
 		o->port = (unsigned)v;
@@ -388,6 +418,16 @@ static int handle_option(struct options *o, int c, const char *arg)
 	case OPT_FIRMWARE:
 		o->firmware = arg;
 		return 0;
+	case OPT_QUIRK: {
+		char bad[64];
+
+		if (simdrive_quirks_parse(arg, &o->quirks, bad, sizeof(bad)) == 0)
+			return 0;
+		fprintf(stderr, "axlink-sim: --quirk '%s': unknown quirk '%s' (known: ", arg, bad);
+		print_quirks(stderr);
+		fputs(")\nTry 'axlink-sim --help' for more.\n", stderr);
+		return EXIT_USAGE;
+	}
 	case OPT_SERIAL:
 		rc = parse_number("--serial", arg, 0, UINT32_MAX, &v);
 		o->serial = (uint32_t)v;
@@ -443,6 +483,9 @@ static int check_options(const struct options *o)
 	if (o->baud && !o->tty && !o->pty)
 		return usage_error("--baud %u: only a --tty or --pty line has a baud rate",
 		                   o->baud);
+	if (o->have_tcp_idle && o->n_tcp == 0)
+		return usage_error("--tcp-idle-ms %llu: only --tcp drives have connections",
+		                   (unsigned long long)o->tcp_idle_ms);
 	if (o->n_addrs == 0 && o->n_tcp == 0 && !o->tty && !o->pty)
 		return usage_error("no drives to serve: give --eth ADDR (e.g. --eth 127.0.0.2), "
 		                   "--tcp ADDR[:PORT], --tty PATH or --pty");
@@ -541,6 +584,10 @@ static int serve(const struct options *o)
 	s.verbose = o->verbose;
 	for (size_t i = 0; o->firmware && i < s.n_drives; i++)
 		(void)simdrive_set_firmware(s.drives[i].drive, o->firmware);
+	for (size_t i = 0; i < s.n_drives; i++)
+		(void)simdrive_set_quirks(s.drives[i].drive, o->quirks);
+	if (o->quirks)
+		sim_debug(&s, "quirks 0x%x on every drive", o->quirks);
 	if (o->n_fault_only > 0) {
 		for (size_t i = 0; i < o->n_addrs + o->n_tcp; i++) {
 			s.drives[i].faulty = 0;
@@ -567,7 +614,7 @@ static int serve(const struct options *o)
 	}
 	if (o->n_tcp > 0) {
 		if (sim_tcp_open(&fes[n_fes], &s, o->tcp_addrs, o->tcp_ports, o->n_tcp,
-		                 o->n_addrs) < 0)
+		                 o->n_addrs, o->tcp_idle_ms * 1000000u) < 0)
 			goto out;
 		n_fes++;
 	}
@@ -616,6 +663,7 @@ int main(int argc, char **argv)
 	o.port = AX_MCB_UDP_PORT;
 	o.model = DEFAULT_MODEL;
 	o.serial = DEFAULT_SERIAL;
+	o.tcp_idle_ms = DEFAULT_TCP_IDLE_MS;
 	/* A reader that went away must not kill us mid-write: report EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 
