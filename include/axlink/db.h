@@ -144,12 +144,13 @@ AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx,
 
 /**
  * Refuse a version 3 file that lacks an attribute the format makes
- * mandatory: on MCBRegister and CANopen Subitem address (subindex),
- * subnode, address_type, access, dtype, id, pdo_access, desc, default and
- * cat_id; on a device element firmwareVersion, ProductCode, PartNumber and
- * RevisionNumber; on Range min and max; on Error id, error_type and
- * affected_module (and index, datatype on CANopenObject). Without it such a
- * file is imported and each missing attribute is a warning of the report.
+ * mandatory: address_type, access, dtype, id, pdo_access, desc, default and
+ * cat_id on MCBRegister (with address and subnode) and on CANopen Subitem
+ * (with subindex); index and datatype on CANopenObject; firmwareVersion,
+ * ProductCode, PartNumber and RevisionNumber on a device element; min and
+ * max on Range; id, error_type and affected_module on Error. Without the
+ * flag such a file is imported, with a warning in the report for each
+ * attribute missing (once per device and kind of element).
  * @since 0.2
  */
 #define AX_DB_IMPORT_STRICT 0x1u
