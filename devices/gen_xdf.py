@@ -10,8 +10,11 @@ each .xdf because most of a dictionary repeats: per axis, and per interface
 (ETH and EoE describe the same registers).
 
     devices/gen_xdf.py            rewrite devices/*.xdf
-    devices/gen_xdf.py --check    exit 1 if a file differs from what it would write
-    devices/gen_xdf.py --out DIR  write into DIR instead
+    devices/gen_xdf.py --check    exit 1 if a file differs from what it would write,
+                                  or a version 3 file in the folder (its own or
+                                  not) lacks an attribute the format makes mandatory
+    devices/gen_xdf.py --out DIR  write into DIR instead (--check: check DIR)
+    devices/gen_xdf.py --validate FILE...   only the version 3 check, on FILEs
 
 The simulator (tools/sim/drive/simdrive.c) serves axs-100 and axs-200 and is to be
 generated from these files, so both agree register for register. Conventions:
@@ -24,9 +27,11 @@ Standard library only; output is byte-for-byte deterministic.
 """
 
 import argparse
+import glob
 import os
 import struct
 import sys
+import xml.sax
 from xml.sax.saxutils import escape
 
 VENDOR_ID = 0x0000A71C
@@ -1221,11 +1226,24 @@ def write_reg_children(w, depth, r):
 
 
 def common_attrs(r):
+    """Attributes of a version 2 Register."""
     a = [("id", r.id), ("access", r.access), ("dtype", r.dtype), ("units", r.units),
          ("cyclic", r.cyclic), ("address_type", r.address_type), ("cat_id", r.cat)]
     if r.scat:
         a.append(("scat_id", r.scat))
     a.append(("desc", r.desc))
+    return a
+
+
+def mcb_register_attrs(sub, r):
+    """Attributes of a version 3 MCBRegister, in the order vendor files write them.
+    Version 3 names the PDO access pdo_access (version 2: cyclic)."""
+    a = [("address", "0x%04X" % r.address), ("subnode", str(sub)),
+         ("address_type", r.address_type), ("access", r.access), ("dtype", r.dtype),
+         ("id", r.id), ("units", r.units), ("pdo_access", r.cyclic), ("desc", r.desc),
+         ("default", value_bytes(r.dtype, r.default).hex()), ("cat_id", r.cat)]
+    if r.scat:
+        a.append(("scat_id", r.scat))
     return a
 
 
@@ -1275,10 +1293,7 @@ def render_v3(m):
         w.line(4, "</Subnodes>")
         w.line(4, "<MCBRegisters>")
         for sub, r in regs:
-            a = [("address", "0x%04X" % r.address), ("subnode", str(sub))]
-            a += common_attrs(r)
-            a.insert(6, ("default", value_bytes(r.dtype, r.default).hex()))
-            w.line(5, "<MCBRegister %s>" % fmt_attrs(a))
+            w.line(5, "<MCBRegister %s>" % fmt_attrs(mcb_register_attrs(sub, r)))
             write_reg_children(w, 6, r)
             w.line(5, "</MCBRegister>")
         w.line(4, "</MCBRegisters>")
@@ -1338,13 +1353,148 @@ def render(m):
     return render_v3(m) if m["format"] == 3 else render_v2(m)
 
 
+# ---------------------------------------------------------------------------
+# version 3 validation
+
+# What format version 3 makes mandatory, per element (readers of the format,
+# the vendor's tools among them, refuse a file without them). The device
+# elements are the children of Body/Devices.
+V3_DEVICES = ("ETHDevice", "EoEDevice", "ECATDevice", "CANDevice")
+V3_MANDATORY = {
+    "device": ("firmwareVersion", "ProductCode", "PartNumber", "RevisionNumber"),
+    "MCBRegister": ("address", "subnode", "address_type", "access", "dtype", "id",
+                    "pdo_access", "desc", "default", "cat_id"),
+    "CANopenObject": ("index", "datatype"),
+    "Subitem": ("subindex", "address_type", "access", "dtype", "id", "pdo_access", "desc",
+                "default", "cat_id"),
+    "Range": ("min", "max"),
+    "Error": ("id", "error_type", "affected_module"),
+}
+V3_PDO_ACCESS = {"CONFIG", "CYCLIC_RX", "CYCLIC_TX", "CYCLIC_RXTX", "CYCLIC_TXRX",
+                 "CYCLIC_SI", "CYCLIC_SO", "CYCLIC_SISO"}
+V3_ACCESS = {"r", "w", "rw"}
+
+
+def _is_hex(s, prefix):
+    """A hex number: with 0x when @prefix, else bare digits of whole bytes."""
+    if prefix:
+        body = s[2:] if s[:2] in ("0x", "0X") else None
+    else:
+        body = s if len(s) % 2 == 0 else None
+    return body is not None and all(c in "0123456789abcdefABCDEF" for c in body) and \
+        (len(body) > 0 or not prefix)
+
+
+def _value_problem(element, name, value):
+    """Why @value is wrong for attribute @name of @element, or None."""
+    if name in ("address", "index") or (element == "Error" and name == "id"):
+        if not _is_hex(value, True):
+            return "'%s' is not 0x hex" % value
+    elif name == "default":
+        if not _is_hex(value, False):
+            return "'%s' is not the hex of whole bytes" % value
+    elif name == "pdo_access":
+        if value not in V3_PDO_ACCESS:
+            return "'%s' is none of %s" % (value, " ".join(sorted(V3_PDO_ACCESS)))
+    elif name == "access":
+        if value not in V3_ACCESS:
+            return "'%s' is not r, w or rw" % value
+    elif name in ("subnode", "subindex", "ProductCode", "RevisionNumber"):
+        if not value.isdigit():
+            return "'%s' is not a decimal number" % value
+    return None
+
+
+class _V3Validator(xml.sax.handler.ContentHandler):
+    """Collects "file:line: problem" for each mandatory attribute a version 3
+    file lacks or spells wrong. Files of another version pass untouched."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.stack = []
+        self.owner = None  # id of the MCBRegister or Subitem being read
+        self.version = None
+        self.version_text = ""
+        self.problems = []
+
+    def startElement(self, name, attrs):
+        parent = self.stack[-1] if self.stack else None
+        self.stack.append(name)
+        if self.version is None and self.stack[-2:] == ["Header", "Version"]:
+            self.version_text = ""
+        if self.version != 3:
+            return
+        kind = None
+        if parent == "Devices" and name in V3_DEVICES:
+            kind = "device"
+        elif (name, parent) in (("MCBRegister", "MCBRegisters"), ("CANopenObject", "CANopenObjects"),
+                                ("Subitem", "Subitems"), ("Error", "Errors")):
+            kind = name
+        elif name == "Range" and parent in ("MCBRegister", "Subitem"):
+            kind = name
+        if kind is None:
+            return
+        what = name
+        if kind in ("MCBRegister", "Subitem"):
+            self.owner = attrs.get("id")
+        if kind == "Range" and self.owner:
+            what = "Range of '%s'" % self.owner
+        elif attrs.get("id"):
+            what = "%s '%s'" % (name, attrs.get("id"))
+        line = self._locator.getLineNumber() if self._locator else 0
+        for a in V3_MANDATORY[kind]:
+            value = attrs.get(a)
+            if value is None:
+                why = "no attribute '%s', which format version 3 requires" % a
+            else:
+                why = _value_problem(kind, a, value)
+                if why:
+                    why = "attribute %s: %s" % (a, why)
+            if why:
+                self.problems.append("%s:%d: %s: %s" % (self.path, line, what, why))
+
+    def characters(self, content):
+        if self.version is None and self.stack[-2:] == ["Header", "Version"]:
+            self.version_text += content
+
+    def endElement(self, name):
+        if self.version is None and self.stack[-2:] == ["Header", "Version"]:
+            text_ = self.version_text.strip()
+            self.version = 3 if text_ == "3" or text_.startswith("3.") else 0
+        self.stack.pop()
+
+
+def validate_v3(path):
+    """Problems of the version 3 file at @path as "file:line: ..." lines; [] when
+    it is valid or of another version."""
+    handler = _V3Validator(path)
+    parser = xml.sax.make_parser()
+    parser.setFeature(xml.sax.handler.feature_external_ges, False)
+    parser.setFeature(xml.sax.handler.feature_external_pes, False)
+    parser.setContentHandler(handler)
+    try:
+        parser.parse(path)
+    except xml.sax.SAXParseException as e:
+        return ["%s:%d: malformed XML: %s" % (path, e.getLineNumber(), e.getMessage())]
+    return handler.problems
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--out", default=here, help="directory to write into (default: %(default)s)")
     ap.add_argument("--check", action="store_true",
-                    help="write nothing; exit 1 if a file is missing or differs")
+                    help="write nothing; exit 1 if a file is missing or differs, or a version 3 "
+                    "file of the folder lacks a mandatory attribute")
+    ap.add_argument("--validate", nargs="+", metavar="FILE",
+                    help="only check that each version 3 FILE has every mandatory attribute")
     args = ap.parse_args()
+    if args.validate:
+        problems = [p for f in args.validate for p in validate_v3(f)]
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
     stale = []
     for m in MODELS:
         path = os.path.join(args.out, m["file"])
@@ -1363,11 +1513,18 @@ def main():
         n = len(model_registers(m))
         print("%s: version %d, %d registers per interface, %s" % (
             path, m["format"], n, "+".join(m["interfaces"])))
+    # Every version 3 file the folder ships, written here or not, must be one
+    # that other readers of the format load.
+    problems = []
+    if args.check:
+        for path in sorted(glob.glob(os.path.join(args.out, "*.xdf"))):
+            problems += validate_v3(path)
+    for p in problems:
+        print(p, file=sys.stderr)
     if stale:
         for p in stale:
             print("out of date: %s (run %s)" % (p, sys.argv[0]), file=sys.stderr)
-        return 1
-    return 0
+    return 1 if stale or problems else 0
 
 
 if __name__ == "__main__":

@@ -465,6 +465,12 @@ static int db_check_models(const char *path, ax_dict *const *dicts, size_t n)
 
 int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report **report_out)
 {
+	return ax_db_import_flags(db, path, 0, ctx, report_out);
+}
+
+int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *ctx,
+		       ax_db_import_report **report_out)
+{
 	ax_db_import_report *rep = NULL;
 	ax_db_model *models = NULL;
 	ax_dict **dicts = NULL;
@@ -474,6 +480,9 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 
 	AX_ASSERT_ARG(db);
 	AX_ASSERT_ARG(path);
+	if (flags & ~AX_DB_IMPORT_STRICT)
+		return ax__error_set(AX_EINVAL, "unknown import flags 0x%x",
+				     flags & ~AX_DB_IMPORT_STRICT);
 	if (db->readonly)
 		return ax__error_set(AX_EACCESS, "'%s' is read-only: cannot import '%s'", db->path,
 				     path);
@@ -491,7 +500,11 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 	err = ax__db_sha256_hex(buf, len, sha);
 	if (err < 0)
 		goto out;
-	err = ax__xdf_load_buffer(&dicts, &n, path, buf, len, ctx);
+	/* What a version 3 file lacks is a warning of the report, or refuses it. */
+	err = ax__xdf_load_buffer_flags(&dicts, &n, path, buf, len,
+					flags & AX_DB_IMPORT_STRICT ? AX__XDF_STRICT
+								    : AX__XDF_CHECK_V3,
+					ctx);
 	if (err < 0)
 		goto out;
 	err = db_check_models(path, dicts, n);

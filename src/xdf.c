@@ -20,6 +20,11 @@
  * has 4 bits for it) is skipped, never wrapped onto another subnode. A
  * document that is not well-formed, not a dictionary, or of an unknown
  * version is refused whole.
+ *
+ * Format version 3 also makes attributes mandatory that the import can do
+ * without (pdo_access, desc, default, ...). On request (the device
+ * database's import) each one a file lacks is a warning, or refuses the
+ * file; see "version 3 conformance" below.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -612,8 +617,18 @@ static int xdf_note_line(struct xdf *x, size_t index, long line)
 static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xdf_place *pl,
                         unsigned *max_subnode)
 {
-	static const char *const optional[] = {"units", "cyclic", "address_type",
-	                                       "desc",  "cat_id", "scat_id"};
+	/*
+	 * "cyclic" is the version 2 name of the PDO access (CONFIG, CYCLIC_RX,
+	 * ...); version 3 calls it "pdo_access" (older version 3 files still
+	 * say "cyclic": read when pdo_access is absent).
+	 */
+	const char *const optional[] = {
+	        "units",
+	        x->version >= 3 && xdf_attr(x, n, "pdo_access") ? "pdo_access" : "cyclic",
+	        "address_type",
+	        "desc",
+	        "cat_id",
+	        "scat_id"};
 	const char *id, *addr = NULL, *index = NULL, *subindex = NULL, *dtype_s, *access_s;
 	const char *sub_s, *def_s;
 	uint8_t def[AX_VALUE_MAX + 1];
@@ -1243,6 +1258,208 @@ static int xdf_version(struct xdf *x, xmlNodePtr root)
 	return 0;
 }
 
+/* ----- version 3 conformance --------------------------------------------------------------- */
+
+/*
+ * The attributes format version 3 makes mandatory, per element: readers of
+ * the format (the vendor's own tools among them) refuse a file that lacks
+ * one. The importer itself needs fewer (a register without pdo_access still
+ * has an address and a type), so a gap here never skips anything: it is
+ * reported once per element kind and attribute (AX__XDF_CHECK_V3), or
+ * refuses the file (AX__XDF_STRICT). Version 2 has no such list.
+ */
+static const char *const xdf_v3_device_attrs[] = {"firmwareVersion", "ProductCode", "PartNumber",
+                                                  "RevisionNumber", NULL};
+static const char *const xdf_v3_mcb_attrs[] = {
+        "address",    "subnode", "address_type", "access", "dtype", "id",
+        "pdo_access", "desc",    "default",      "cat_id", NULL};
+static const char *const xdf_v3_object_attrs[] = {"index", "datatype", NULL};
+static const char *const xdf_v3_subitem_attrs[] = {
+        "subindex",   "address_type", "access",  "dtype",  "id",
+        "pdo_access", "desc",         "default", "cat_id", NULL};
+static const char *const xdf_v3_range_attrs[] = {"min", "max", NULL};
+static const char *const xdf_v3_error_attrs[] = {"id", "error_type", "affected_module", NULL};
+
+/* One attribute missing from elements of one kind in one device: the first and how many. */
+struct xdf_gap {
+	const char *element, *attr;
+	long line;                     /* of the first element that lacks it */
+	char what[XDF_QUOTE_MAX + 48]; /* that element, as messages name it */
+	size_t count;
+};
+
+/* Kinds times attributes above, with room to spare: a device can have each gap once. */
+#define XDF_GAPS_MAX 40
+
+struct xdf_gaps {
+	struct xdf_gap gap[XDF_GAPS_MAX];
+	size_t n;
+};
+
+/* Note each attribute of @attrs that @n lacks; @what names @n in messages. */
+static void xdf_gap_check(struct xdf *x, struct xdf_gaps *g, xmlNodePtr n, const char *element,
+                          const char *const *attrs, const char *what)
+{
+	for (size_t i = 0; attrs[i]; i++) {
+		struct xdf_gap *gap = NULL;
+
+		if (xdf_attr(x, n, attrs[i]))
+			continue;
+		for (size_t k = 0; k < g->n && !gap; k++)
+			if (g->gap[k].element == element && g->gap[k].attr == attrs[i])
+				gap = &g->gap[k];
+		if (!gap) {
+			/* Cannot fill up: each (element, attribute) pair comes once. */
+			assert(g->n < XDF_GAPS_MAX);
+			if (g->n == XDF_GAPS_MAX)
+				continue;
+			gap = &g->gap[g->n++];
+			gap->element = element;
+			gap->attr = attrs[i];
+			gap->line = xdf_line(n);
+			(void)snprintf(gap->what, sizeof(gap->what), "%s", what);
+		}
+		gap->count++;
+	}
+}
+
+/* "MCBRegister 'ID'", "Range of 'ID'", or the bare element name when it has no id. */
+static void xdf_gap_name(struct xdf *x, xmlNodePtr n, const char *prefix, xmlNodePtr owner,
+                         char *buf, size_t cap)
+{
+	const char *id = owner ? xdf_attr(x, owner, "id") : NULL;
+
+	if (id && *id)
+		(void)snprintf(buf, cap, "%s '%.*s'", prefix, XDF_QUOTE_MAX, id);
+	else
+		(void)snprintf(buf, cap, "%s at line %ld", prefix, xdf_line(n));
+}
+
+static void xdf_gap_register(struct xdf *x, struct xdf_gaps *g, xmlNodePtr n, const char *element,
+                             const char *const *attrs)
+{
+	char what[XDF_QUOTE_MAX + 48];
+	xmlNodePtr range = xdf_child(n, "Range");
+
+	xdf_gap_name(x, n, element, n, what, sizeof(what));
+	xdf_gap_check(x, g, n, element, attrs, what);
+	if (range) {
+		xdf_gap_name(x, range, "Range of", n, what, sizeof(what));
+		xdf_gap_check(x, g, range, "Range", xdf_v3_range_attrs, what);
+	}
+}
+
+/* The registers of one device element, or of one of its Subnode elements. */
+static void xdf_gap_registers(struct xdf *x, struct xdf_gaps *g, xmlNodePtr parent)
+{
+	char what[XDF_QUOTE_MAX + 48];
+
+	XDF_EACH(r, xdf_child(parent, "MCBRegisters"), "MCBRegister")
+	{
+		xdf_gap_register(x, g, r, "MCBRegister", xdf_v3_mcb_attrs);
+	}
+	XDF_EACH(o, xdf_child(parent, "CANopenObjects"), "CANopenObject")
+	{
+		(void)snprintf(what, sizeof(what), "CANopenObject at line %ld", xdf_line(o));
+		xdf_gap_check(x, g, o, "CANopenObject", xdf_v3_object_attrs, what);
+		XDF_EACH(s, xdf_child(o, "Subitems"), "Subitem")
+		{
+			xdf_gap_register(x, g, s, "Subitem", xdf_v3_subitem_attrs);
+		}
+	}
+}
+
+static void xdf_gap_errors(struct xdf *x, struct xdf_gaps *g, xmlNodePtr errors)
+{
+	char what[XDF_QUOTE_MAX + 48];
+
+	XDF_EACH(e, errors, "Error")
+	{
+		xdf_gap_name(x, e, "Error", e, what, sizeof(what));
+		xdf_gap_check(x, g, e, "Error", xdf_v3_error_attrs, what);
+	}
+}
+
+/* Warn about each gap of @g in @d, in file order of their first element. */
+static int xdf_gap_warn(struct xdf *x, ax_dict *d, const struct xdf_gaps *g)
+{
+	int err;
+
+	for (size_t i = 0; i < g->n; i++) {
+		const struct xdf_gap *gap = &g->gap[i];
+
+		if (gap->count > 1)
+			err = xdf_warn_at(x, d, gap->line,
+			                  "%s: no attribute '%s', which format version 3 requires "
+			                  "(nor in %zu more %s elements of this device)",
+			                  gap->what, gap->attr, gap->count - 1, gap->element);
+		else
+			err = xdf_warn_at(x, d, gap->line,
+			                  "%s: no attribute '%s', which format version 3 requires",
+			                  gap->what, gap->attr);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Check every device element of a version 3 Body against the rules above,
+ * after the import read it: x->dicts[k] is the k-th known device element.
+ * Body-level Errors count with the first device.
+ */
+static int xdf_v3_conformance(struct xdf *x, xmlNodePtr body, unsigned flags)
+{
+	xmlNodePtr devices = xdf_child(body, "Devices");
+	struct xdf_gap first = {0};
+	struct xdf_gaps *g;
+	size_t k = 0, total = 0;
+	int err = 0;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return ax__error_oom();
+	xdf_gap_errors(x, g, xdf_child(body, "Errors"));
+	for (xmlNodePtr dev = devices ? devices->children : NULL; dev; dev = dev->next) {
+		const char *element = NULL;
+
+		for (size_t i = 0; i < AX__ARRAY_SIZE(xdf_v3_devices) && !element; i++)
+			if (dev->type == XML_ELEMENT_NODE && xdf_is(dev, xdf_v3_devices[i].element))
+				element = xdf_v3_devices[i].element;
+		if (!element || k >= x->n_dicts)
+			continue;
+		xdf_gap_check(x, g, dev, element, xdf_v3_device_attrs, element);
+		xdf_gap_registers(x, g, dev);
+		XDF_EACH(s, xdf_child(dev, "Subnodes"), "Subnode")
+		{
+			xdf_gap_registers(x, g, s);
+		}
+		xdf_gap_errors(x, g, xdf_child(dev, "Errors"));
+
+		if (flags & AX__XDF_STRICT) {
+			for (size_t i = 0; i < g->n; i++) {
+				total += g->gap[i].count;
+				if (!first.element || g->gap[i].line < first.line)
+					first = g->gap[i];
+			}
+		} else {
+			err = xdf_gap_warn(x, x->dicts[k], g);
+			if (err < 0)
+				break;
+		}
+		memset(g, 0, sizeof(*g));
+		k++;
+	}
+	free(g);
+	if (err < 0 || !first.element)
+		return err;
+	return ax__error_set(AX_EFORMAT,
+	                     "%s:%ld: %s: no attribute '%s', which format version 3 requires "
+	                     "(%zu missing attribute%s in the file); a strict import refuses it",
+	                     x->path, first.line, first.what, first.attr, total,
+	                     total == 1 ? "" : "s");
+}
+
 /* ----- parsing ---------------------------------------------------------------------------- */
 
 /* What the hooks of one parse found. */
@@ -1379,6 +1596,12 @@ static void xdf_free(struct xdf *x)
 int ax__xdf_load_buffer(ax_dict ***out, size_t *n_out, const char *path, const char *buf,
                         size_t len, ax_ctx *ctx)
 {
+	return ax__xdf_load_buffer_flags(out, n_out, path, buf, len, 0, ctx);
+}
+
+int ax__xdf_load_buffer_flags(ax_dict ***out, size_t *n_out, const char *path, const char *buf,
+                              size_t len, unsigned flags, ax_ctx *ctx)
+{
 	struct xdf x = {0};
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root;
@@ -1421,6 +1644,11 @@ int ax__xdf_load_buffer(ax_dict ***out, size_t *n_out, const char *path, const c
 	err = xdf_body(&x, xdf_child(root, "Body"));
 	if (err < 0)
 		goto done;
+	if (x.version >= 3 && (flags & (AX__XDF_CHECK_V3 | AX__XDF_STRICT))) {
+		err = xdf_v3_conformance(&x, xdf_child(root, "Body"), flags);
+		if (err < 0)
+			goto done;
+	}
 	if (x.oom) {
 		err = ax__error_oom();
 		goto done;

@@ -31,4 +31,18 @@ int ax__xdf_read_file(const char *path, char **buf_out, size_t *len_out);
 int ax__xdf_load_buffer(ax_dict ***out, size_t *n_out, const char *path, const char *buf,
                         size_t len, ax_ctx *ctx);
 
+/*
+ * Flags of ax__xdf_load_buffer_flags(). Format version 3 makes some
+ * attributes mandatory that the import can do without (pdo_access, desc,
+ * default, ...; see xdf.c); version 2 has no such list.
+ */
+/* Warn once per device, element kind and attribute that a version 3 file lacks. */
+#define AX__XDF_CHECK_V3 0x1u
+/* Refuse (AX_EFORMAT, naming file:line and attribute) a version 3 file that lacks one. */
+#define AX__XDF_STRICT 0x2u
+
+/* ax__xdf_load_buffer() with @flags: 0 or AX__XDF_* flags. */
+int ax__xdf_load_buffer_flags(ax_dict ***out, size_t *n_out, const char *path, const char *buf,
+                              size_t len, unsigned flags, ax_ctx *ctx);
+
 #endif

@@ -32,6 +32,7 @@
 #include "axlink/plugin.h"
 #include "db.h"
 #include "dict.h"
+#include "xdf.h"
 
 /* ---- fixture: a fresh folder per test ---- */
 
@@ -1265,7 +1266,17 @@ static void import_and_compare(ax_db *db, const char *path)
 	int got;
 
 	assert_non_null(canon);
-	got = ax_dict_load_file(&dicts, &n, path, NULL);
+	/* As the import reads it: with a warning for each gap of a version 3 file. */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+
+		got = ax__xdf_read_file(path, &buf, &len);
+		if (got >= 0)
+			got = ax__xdf_load_buffer_flags(&dicts, &n, path, buf, len,
+							AX__XDF_CHECK_V3, NULL);
+		free(buf);
+	}
 	if (got < 0)
 		fail_msg("%s: %s", path, ax_error_last());
 	got = ax_db_import(db, path, NULL, &rep);
@@ -1307,7 +1318,8 @@ static void import_and_compare(ax_db *db, const char *path)
 static void test_db__import_equals_file(void **state)
 {
 	static const char *const fixtures[] = { "v2_axes.xdf", "v2_can.xdf", "v3_multi.xdf",
-						"skipped.xdf", "v3_tables.xdf" };
+						"skipped.xdf", "v3_tables.xdf",
+						"v3_pdo_access.xdf", "v3_missing_pdo_access.xdf" };
 	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -1756,6 +1768,85 @@ static void test_db__threads_import_and_resolve(void **state)
 	ax_db_unref(shared);
 }
 
+/*
+ * A version 3 file that lacks what the format makes mandatory: imported with
+ * a warning per gap, or with AX_DB_IMPORT_STRICT refused (file:line and the
+ * attribute named, the database untouched). The PDO access of a complete
+ * file survives the database.
+ */
+static void test_db__import_strict(void **state)
+{
+	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	ax_db_model_list *list = NULL;
+	const ax_reg *r = NULL;
+	ax_dict *d = NULL;
+	char bad[256], good[256], want[512];
+	size_t gaps = 0;
+
+	(void)snprintf(bad, sizeof(bad), "%s/v3_missing_pdo_access.xdf", AXLINK_TEST_DATA_DIR);
+	(void)snprintf(good, sizeof(good), "%s/v3_pdo_access.xdf", AXLINK_TEST_DATA_DIR);
+	assert_int_equal(ax_db_import_flags(db, bad, AX_DB_IMPORT_STRICT, NULL, &rep),
+			 AX_EFORMAT);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);
+	(void)snprintf(want, sizeof(want), "%s:20: ETHDevice: no attribute 'PartNumber', which "
+		       "format version 3 requires (7 missing attributes in the file); a strict "
+		       "import refuses it", bad);
+	assert_string_equal(ax_error_last(), want);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_int_equal(ax_db_import_flags(db, good, 0x80, NULL, &rep), AX_EINVAL);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models"), 0);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM sources"), 0);
+
+	/* Without the flag: every register, and a warning per gap. */
+	rep = NULL;
+	assert_int_equal(ax_db_import(db, bad, NULL, &rep), 1);
+	assert_int_equal(rep->skipped, 0);
+	assert_int_equal(ax_db_model_list_at(rep->models, 0)->registers, 3);
+	for (size_t i = 0; i < rep->n_warnings; i++)
+		gaps += strstr(rep->warnings[i], "which format version 3 requires") != NULL;
+	assert_int_equal(gaps, 6);
+	(void)snprintf(want, sizeof(want), "%s:26: MCBRegister 'DRV_STATE_CONTROL': no attribute "
+		       "'pdo_access', which format version 3 requires (nor in 1 more "
+		       "MCBRegister elements of this device)", bad);
+	for (gaps = 0; gaps < rep->n_warnings && strcmp(rep->warnings[gaps], want); gaps++)
+		;
+	if (gaps == rep->n_warnings)
+		fail_msg("no warning '%s'", want);
+	ax_db_import_report_free(rep);
+
+	/* A complete file, and our own drive models, pass the strict import. */
+	rep = NULL;
+	assert_int_equal(ax_db_import_flags(db, good, AX_DB_IMPORT_STRICT, NULL, &rep), 2);
+	assert_int_equal(rep->n_warnings, 0);
+	ax_db_import_report_free(rep);
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		(void)snprintf(bad, sizeof(bad), "%s/%s", AXLINK_DEVICES_DIR, devices[i]);
+		if (ax_db_import_flags(db, bad, AX_DB_IMPORT_STRICT, NULL, NULL) < 0)
+			fail_msg("%s: %s", devices[i], ax_error_last());
+	}
+
+	/* What pdo_access says comes back from the database. */
+	assert_true(ax_db_list(db, &list) > 0);
+	for (size_t i = 0; i < ax_db_model_list_count(list) && !d; i++) {
+		const ax_db_model *m = ax_db_model_list_at(list, i);
+
+		if (strcmp(m->part_number, "AXT-PDO") == 0 && strcmp(m->interface, "ETH") == 0)
+			ok(ax_db_load(db, m->id, &d));
+	}
+	assert_non_null(d);
+	ok(ax_dict_find(d, "CL_POS_SET_POINT_VALUE", 1, &r));
+	assert_string_equal(ax_reg_cyclic(r), "CYCLIC_RXTX");
+	ok(ax_dict_find(d, "DRV_DIAG_ERROR_LAST_COM", 0, &r));
+	assert_string_equal(ax_reg_cyclic(r), "CYCLIC_TX");
+	ax_dict_unref(d);
+	ax_db_model_list_free(list);
+	ax_db_unref(db);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_db__##name, fx_setup, fx_teardown)
@@ -1783,6 +1874,7 @@ int main(void)
 		T(import_again_and_changed),
 		T(import_bad_file_changes_nothing),
 		T(import_all_registers_refused_keeps_earlier),
+		T(import_strict),
 		T(load_refuses_non_integer_columns),
 		T(resolve_rules),
 		T(resolve_reason_optional),

@@ -1696,6 +1696,169 @@ static void test_dict__large_file_time(void **state)
 	free(dir);
 }
 
+/* ----- PDO access, version 3 conformance ---------------------------------------------------- */
+
+/* Load @path as the device database imports it, with AX__XDF_* @flags. */
+static int load_flags(const char *path, unsigned flags, struct loaded *l)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	err = ax__xdf_read_file(path, &buf, &len);
+	if (err < 0)
+		return err;
+	err = ax__xdf_load_buffer_flags(&l->dicts, &l->n, path, buf, len, flags, NULL);
+	free(buf);
+	return err;
+}
+
+struct pdo_case {
+	const char *id;
+	unsigned subnode;
+	const char *pdo_access;
+};
+
+static void check_pdo(const ax_dict *d, const struct pdo_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *got = ax_reg_cyclic(find(d, c[i].id, (int)c[i].subnode));
+
+		if (strcmp(got, c[i].pdo_access) != 0)
+			fail_msg("%s/%u: PDO access '%s', want '%s'", c[i].id, c[i].subnode, got,
+			         c[i].pdo_access);
+	}
+}
+
+/* Version 3 files say pdo_access (MCBRegister and Subitem); older ones and version 2, cyclic. */
+static void test_dict__pdo_access(void **state)
+{
+	static const struct pdo_case eth[] = {
+	        {"DRV_DIAG_ERROR_LAST_COM", 0, "CYCLIC_TX"},
+	        {"DRV_STATE_CONTROL", 1, "CYCLIC_RX"},
+	        {"CL_POS_SET_POINT_VALUE", 1, "CYCLIC_RXTX"},
+	        {"MOT_PAIR_POLES", 1, "CONFIG"},
+	};
+	static const struct pdo_case can[] = {
+	        {"DRV_STATE_CONTROL", 1, "CYCLIC_RX"},
+	        {"DRV_STATE_STATUS", 1, "CYCLIC_TX"},
+	};
+	static const char doc[] =
+	        "<IngeniaDictionary><Header><Version>%s</Version></Header><Body>%s"
+	        "<%s address=\"0x010\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
+	        "id=\"A\" pdo_access=\"CYCLIC_TX\" cyclic=\"CONFIG\"/>"
+	        "<%s address=\"0x011\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
+	        "id=\"B\" pdo_access=\"CYCLIC_RX\"/>%s</Body></IngeniaDictionary>";
+	struct loaded l = load_ok(DATA("v3_pdo_access.xdf"), NULL);
+	char buf[1024];
+
+	(void)state;
+	assert_int_equal(l.n, 2);
+	check_pdo(l.dicts[0], eth, sizeof(eth) / sizeof(eth[0]));
+	check_pdo(l.dicts[1], can, sizeof(can) / sizeof(can[0]));
+	for (size_t i = 0; i < l.n; i++) {
+		assert_int_equal(l.dicts[i]->n_skipped, 0);
+		assert_int_equal(l.dicts[i]->n_warnings, 0);
+	}
+	loaded_free(&l);
+
+	/* Version 3: pdo_access wins over cyclic. Version 2 knows only cyclic. */
+	snprintf(buf, sizeof(buf), doc, "3.0", "<Devices><ETHDevice><MCBRegisters>", "MCBRegister",
+	         "MCBRegister", "</MCBRegisters></ETHDevice></Devices>");
+	assert_int_equal(ax__xdf_load_buffer(&l.dicts, &l.n, "v3.xdf", buf, strlen(buf), NULL), 1);
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "A", 1)), "CYCLIC_TX");
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "B", 1)), "CYCLIC_RX");
+	loaded_free(&l);
+	snprintf(buf, sizeof(buf), doc, "2", "<Device Interface=\"ETH\"><Registers>", "Register",
+	         "Register", "</Registers></Device>");
+	assert_int_equal(ax__xdf_load_buffer(&l.dicts, &l.n, "v2.xdf", buf, strlen(buf), NULL), 1);
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "A", 1)), "CONFIG");
+	assert_string_equal(ax_reg_cyclic(find(l.dicts[0], "B", 1)), "");
+	loaded_free(&l);
+}
+
+/*
+ * What format version 3 makes mandatory: reported once per element kind and
+ * attribute (with how many more lack it), or the file refused at the first
+ * gap; never a register skipped for it.
+ */
+static void test_dict__v3_conformance(void **state)
+{
+	const char *path = DATA("v3_missing_pdo_access.xdf");
+	struct loaded l = {NULL, 0};
+	char want[7][512];
+	long dev = line_of(path, "<ETHDevice"), ctl = line_of(path, "id=\"DRV_STATE_CONTROL\"");
+	long pos = line_of(path, "id=\"CL_POS_SET_POINT_VALUE\""), rng = line_of(path, "<Range");
+	long error = line_of(path, "<Error ");
+
+	(void)state;
+	snprintf(want[0], sizeof(want[0]),
+	         "%s:%ld: ETHDevice: no attribute 'PartNumber', which format version 3 requires",
+	         path, dev);
+	snprintf(want[1], sizeof(want[1]),
+	         "%s:%ld: MCBRegister 'DRV_STATE_CONTROL': no attribute 'pdo_access', which format "
+	         "version 3 requires (nor in 1 more MCBRegister elements of this device)",
+	         path, ctl);
+	snprintf(want[2], sizeof(want[2]),
+	         "%s:%ld: MCBRegister 'CL_POS_SET_POINT_VALUE': no attribute 'desc', which format "
+	         "version 3 requires",
+	         path, pos);
+	snprintf(want[3], sizeof(want[3]),
+	         "%s:%ld: MCBRegister 'CL_POS_SET_POINT_VALUE': no attribute 'default', which "
+	         "format version 3 requires",
+	         path, pos);
+	snprintf(want[4], sizeof(want[4]),
+	         "%s:%ld: Range of 'CL_POS_SET_POINT_VALUE': no attribute 'max', which format "
+	         "version 3 requires",
+	         path, rng);
+	snprintf(want[5], sizeof(want[5]),
+	         "%s:%ld: Error '0x00003220': no attribute 'error_type', which format version 3 "
+	         "requires",
+	         path, error);
+
+	/* A plain load reads what it can, quietly: every register is there. */
+	l = load_ok(path, NULL);
+	assert_int_equal(l.dicts[0]->n_skipped, 0);
+	assert_int_equal(ax_dict_reg_count(l.dicts[0]), 3);
+	assert_int_equal(l.dicts[0]->n_warnings, 1); /* only the Range without max */
+	loaded_free(&l);
+
+	/* Checked: one warning per gap, in file order. */
+	assert_int_equal(load_flags(path, AX__XDF_CHECK_V3, &l), 1);
+	assert_int_equal(ax_dict_reg_count(l.dicts[0]), 3);
+	assert_int_equal(l.dicts[0]->n_skipped, 0);
+	assert_int_equal(l.dicts[0]->n_warnings, 7);
+	for (size_t i = 0, k = 0; i < 6; i++, k++) {
+		/* The importer's own Range warning comes first; the gaps follow. */
+		if (k == 0)
+			k++;
+		if (strcmp(l.dicts[0]->warnings[k], want[i]) != 0)
+			fail_msg("warning %zu:\n got  %s\n want %s", k, l.dicts[0]->warnings[k],
+			         want[i]);
+	}
+	loaded_free(&l);
+
+	/* Strict: refused at the first gap in the file, naming file:line and attribute. */
+	l.dicts = (ax_dict **)(uintptr_t)0x1;
+	l.n = 77;
+	assert_int_equal(load_flags(path, AX__XDF_STRICT, &l), AX_EFORMAT);
+	assert_ptr_equal(l.dicts, (ax_dict **)(uintptr_t)0x1);
+	assert_int_equal(l.n, 77);
+	snprintf(want[6], sizeof(want[6]),
+	         "%s:%ld: ETHDevice: no attribute 'PartNumber', which format version 3 requires "
+	         "(7 missing attributes in the file); a strict import refuses it",
+	         path, dev);
+	assert_string_equal(ax_error_last(), want[6]);
+
+	/* A complete file passes either way, without a word; version 2 has no such list. */
+	assert_int_equal(load_flags(DATA("v3_pdo_access.xdf"), AX__XDF_STRICT, &l), 2);
+	assert_int_equal(l.dicts[0]->n_warnings + l.dicts[1]->n_warnings, 0);
+	loaded_free(&l);
+	assert_int_equal(load_flags(DATA("v2_axes.xdf"), AX__XDF_STRICT, &l), 1);
+	assert_int_equal(l.dicts[0]->n_warnings, 0);
+	loaded_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1725,6 +1888,8 @@ int main(void)
 	        cmocka_unit_test(test_dict__default_language),
 	        cmocka_unit_test(test_dict__concurrent_loads),
 	        cmocka_unit_test(test_dict__large_file_time),
+	        cmocka_unit_test(test_dict__pdo_access),
+	        cmocka_unit_test(test_dict__v3_conformance),
 	};
 	return cmocka_run_group_tests_name("dict", tests, NULL, NULL);
 }

@@ -26,6 +26,35 @@ static const struct option db_options[] = {
         {NULL, 0, NULL, 0},
 };
 
+/* Options of this group beyond the common ones. */
+enum {
+	OPT_STRICT = 300,
+};
+
+static const struct option import_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"db", required_argument, NULL, OPT_DB},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {NULL, 0, NULL, 0},
+};
+
+/* AX_DB_IMPORT_* flags of db import, set by its options; a command runs once per process. */
+static unsigned int import_flags;
+
+static int import_option(struct cli *cli, int c, const char *arg)
+{
+	(void)arg;
+	if (c == OPT_STRICT) {
+		import_flags |= AX_DB_IMPORT_STRICT;
+		return 0;
+	}
+	return usage_error(cli->cmd, "unhandled option");
+}
+
 
 /* ---- device databases -------------------------------------------------- */
 
@@ -424,7 +453,7 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 {
 	const ax_dict_identity *id = ax_dict_identity_get(dict);
 	size_t n_regs = ax_dict_reg_count(dict), n_cats = ax_dict_category_count(dict);
-	int wid = 2, wunits = 5, wcat = 2, w;
+	int wid = 2, wunits = 5, wpdo = 3, wcat = 2, w;
 	const char *cid, *clabel, *units;
 
 	/* Every text here comes from the imported file: escaped. */
@@ -470,10 +499,12 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 		wid = w > wid ? w : wid;
 		w = safe_width(or_dash(ax_reg_units(r)));
 		wunits = w > wunits ? w : wunits;
+		w = safe_width(or_dash(ax_reg_cyclic(r)));
+		wpdo = w > wpdo ? w : wpdo;
 	}
 	printf("\nRegisters (%zu):\n", n_regs);
-	printf("  %-*s  %7s  %7s  %-5s  %-6s  %-*s  %s\n", wid, "ID", "SUBNODE", "ADDRESS", "TYPE",
-	       "ACCESS", wunits, "UNITS", "DEFAULT");
+	printf("  %-*s  %7s  %7s  %-5s  %-6s  %-*s  %-*s  %s\n", wid, "ID", "SUBNODE", "ADDRESS",
+	       "TYPE", "ACCESS", wpdo, "PDO", wunits, "UNITS", "DEFAULT");
 	for (size_t i = 0; i < n_regs; i++) {
 		const ax_reg *r = ax_dict_reg_at(dict, i);
 		char *def = default_text(r);
@@ -489,6 +520,8 @@ static void show_text(const struct db_source *src, const ax_db_model *m, const a
 		(void)put_safe_cell(stdout, ax_reg_id(r), wid);
 		printf("  %7u  %7s  %-5s  %-6s  ", ax_reg_subnode(r), addr,
 		       or_dash(ax_dtype_name(ax_reg_dtype(r))), access_name(ax_reg_access(r)));
+		(void)put_safe_cell(stdout, or_dash(ax_reg_cyclic(r)), wpdo);
+		fputs("  ", stdout);
 		(void)put_safe_cell(stdout, units, wunits);
 		fputs("  ", stdout);
 		(void)put_safe(stdout, def ? def : "-");
@@ -525,6 +558,7 @@ static json_t *reg_json(const ax_reg *r)
 	    json_object_set_new(o, "address", json_string(addr)) != 0 ||
 	    json_object_set_new(o, "type", json_text(ax_dtype_name(ax_reg_dtype(r)))) != 0 ||
 	    json_object_set_new(o, "access", json_string(access_name(ax_reg_access(r)))) != 0 ||
+	    json_object_set_new(o, "pdo_access", json_text(ax_reg_cyclic(r))) != 0 ||
 	    json_object_set_new(o, "units", json_text(ax_reg_units(r))) != 0 ||
 	    json_object_set_new(o, "default", default_json(r)) != 0) {
 		json_decref(o);
@@ -901,7 +935,7 @@ static int cmd_db_import(struct cli *cli)
 		ax_db_import_report *rep = NULL;
 		struct iface_count *counts;
 
-		if (ax_db_import(db, file, ctx, &rep) < 0) {
+		if (ax_db_import_flags(db, file, import_flags, ctx, &rep) < 0) {
 			const char *msg = ax_error_last();
 
 			/* One failed file does not stop the others. */
@@ -949,7 +983,7 @@ out:
 static const struct command cli_db_commands[] = {
         {
                 .name = "db import",
-                .synopsis = "FILE... [--db PATH] [--json]",
+                .synopsis = "FILE... [--db PATH] [--strict] [--json]",
                 .summary = "import XDF dictionary files into a device database",
                 .help = "Import each XDF file (IngeniaDictionary version 2 or 3) into the\n"
                         "database PATH, by default the user database (created when missing).\n"
@@ -959,7 +993,12 @@ static const struct command cli_db_commands[] = {
                         "file that fails is reported on stderr and the others are still\n"
                         "imported; the exit status is then 1. A file with a model none of\n"
                         "whose registers could be read fails, leaving the database as it was.\n"
+                        "A version 3 file that lacks an attribute the format makes mandatory\n"
+                        "(pdo_access, desc, default, ... of a register) is imported with a\n"
+                        "warning per missing attribute.\n"
                         "  --db PATH  the database to import into\n"
+                        "  --strict   refuse such a file instead, naming file:line and the\n"
+                        "             attribute; the database stays as it was\n"
                         "JSON: an array, one object per file imported: {file, format_version,\n"
                         "models: [{product_code, revision, part_number, interface, name}],\n"
                         "registers: {INTERFACE: count}, skipped, warnings: [text]}; ids are\n"
@@ -967,8 +1006,9 @@ static const struct command cli_db_commands[] = {
                         "Example: axlink db import drive.xdf\n",
                 .arg_names = {"FILE", NULL},
                 .variadic = 1,
-                .opts = db_options,
+                .opts = import_options,
                 .run = cmd_db_import,
+                .option = import_option,
         },
 
         {
@@ -997,15 +1037,17 @@ static const struct command cli_db_commands[] = {
                         "--db) that has any: identity, categories, tables (values inside the\n"
                         "drive reached through an index and a value register: id, axis, the\n"
                         "registers' subnode, both registers, the entries the index allows) and\n"
-                        "the register table (id, subnode, address, type, access, units,\n"
-                        "default).\n"
+                        "the register table (id, subnode, address, type, access, PDO access\n"
+                        "(CONFIG, CYCLIC_RX, CYCLIC_TX, ...: a version 3 file's pdo_access, a\n"
+                        "version 2 file's cyclic; - when the file gives none), units, default).\n"
                         "  MODEL      a model name (axs-100), a part number (AXS-100), or\n"
                         "             PRODUCT[:REVISION] in hex (0x00010064:0x00010002)\n"
                         "  --db PATH  look only in this database\n"
                         "JSON: an array of models, each with the keys of 'db list --json' and\n"
                         "axes, categories: [{id, label}], tables: [{id, axis, subnode,\n"
                         "index_register, value_register, first_entry, entries}] and registers:\n"
-                        "[{id, subnode, address, type, access, units, default}]; a default is\n"
+                        "[{id, subnode, address, type, access, pdo_access, units, default}];\n"
+                        "pdo_access is \"\" when the file gives none, a default is\n"
                         "null when there is none, axis when the file names none, first_entry\n"
                         "and entries when the index register has no integer range.\n",
                 .arg_names = {"MODEL", NULL},

@@ -126,7 +126,9 @@ AX_API const char *ax_db_path(const ax_db *db);
 /**
  * Import an XDF file (version 2 or 3). Idempotent: a file whose SHA-256 is
  * already recorded changes nothing; a model imported again from a changed
- * file is replaced. Warnings are also logged through @p ctx (may be NULL).
+ * file is replaced. Warnings are also logged through @p ctx (may be NULL),
+ * among them one per attribute that a version 3 file lacks though the
+ * format makes it mandatory (see AX_DB_IMPORT_STRICT).
  *
  * Ownership: *report_out (may be NULL) is freed with ax_db_import_report_free().
  * Thread safety: safe.
@@ -139,6 +141,34 @@ AX_API const char *ax_db_path(const ax_db *db);
  */
 AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx,
 			ax_db_import_report **report_out);
+
+/**
+ * Refuse a version 3 file that lacks an attribute the format makes
+ * mandatory: address_type, access, dtype, id, pdo_access, desc, default and
+ * cat_id on MCBRegister (with address and subnode) and on CANopen Subitem
+ * (with subindex); index and datatype on CANopenObject; firmwareVersion,
+ * ProductCode, PartNumber and RevisionNumber on a device element; min and
+ * max on Range; id, error_type and affected_module on Error. Without the
+ * flag such a file is imported, with a warning in the report for each
+ * attribute missing (once per device and kind of element).
+ * @since 0.2
+ */
+#define AX_DB_IMPORT_STRICT 0x1u
+
+/**
+ * ax_db_import() with @p flags: 0 or AX_DB_IMPORT_STRICT.
+ *
+ * Ownership: as ax_db_import().
+ * Thread safety: safe.
+ * @return as ax_db_import(); with AX_DB_IMPORT_STRICT also AX_EFORMAT of
+ *         AX_ERRCLASS_DICT for a version 3 file that lacks a mandatory
+ *         attribute (the message names the file, the line, the element and
+ *         the attribute; the database is left as it was); AX_EINVAL for an
+ *         unknown flag.
+ * @since 0.2
+ */
+AX_API int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *ctx,
+			      ax_db_import_report **report_out);
 
 /** Free an import report; accepts NULL. @since 0.1 */
 AX_API void ax_db_import_report_free(ax_db_import_report *report);

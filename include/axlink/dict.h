@@ -220,7 +220,12 @@ AX_API int ax_reg_dtype(const ax_reg *reg);
 /** AX_REG_READ / AX_REG_WRITE bits. */
 AX_API int ax_reg_access(const ax_reg *reg);
 AX_API const char *ax_reg_units(const ax_reg *reg);
-/** "CONFIG", "CYCLIC_RX", "CYCLIC_TX", ... */
+/**
+ * The register's PDO access: "CONFIG" (not mapped for cyclic exchange),
+ * "CYCLIC_RX", "CYCLIC_TX", "CYCLIC_RXTX", ...: attribute pdo_access of a
+ * version 3 file (or cyclic, which older version 3 files use), cyclic of
+ * a version 2 file. Until 0.2 a version 3 file's pdo_access was not read.
+ */
 AX_API const char *ax_reg_cyclic(const ax_reg *reg);
 /** "NVM", "NVM_NONE", ... */
 AX_API const char *ax_reg_address_type(const ax_reg *reg);

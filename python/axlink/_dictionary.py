@@ -58,7 +58,7 @@ class Register:
     """A register of a dictionary. Immutable; keeps its dictionary alive.
 
     Attributes (read-only): id, subnode, address, dtype (name, e.g. "u16"),
-    access ("r", "w", "rw"), units, cyclic, address_type, description,
+    access ("r", "w", "rw"), units, pdo_access (also as cyclic), address_type, description,
     category, subcategory, label, range, default, enums, bitfields.
     """
 
@@ -99,8 +99,16 @@ class Register:
         return text(lib.ax_reg_units(self._p))
 
     @property
-    def cyclic(self) -> str:
+    def pdo_access(self) -> str:
+        """How the register may be mapped for cyclic exchange: "CONFIG" (not
+        at all), "CYCLIC_RX", "CYCLIC_TX", ...; a version 3 file's pdo_access,
+        a version 2 file's cyclic; "" when the file gives none."""
         return text(lib.ax_reg_cyclic(self._p))
+
+    @property
+    def cyclic(self) -> str:
+        """The version 2 name of :attr:`pdo_access`."""
+        return self.pdo_access
 
     @property
     def address_type(self) -> str:

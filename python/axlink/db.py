@@ -163,12 +163,18 @@ class Database:
     def __repr__(self) -> str:
         return f"<axlink.db.Database {self.path}{' closed' if self._ptr is None else ''}>"
 
-    def import_file(self, path: PathLike, *, context: Optional[Context] = None) -> ImportReport:
+    def import_file(self, path: PathLike, *, context: Optional[Context] = None,
+                    strict: bool = False) -> ImportReport:
         """Import an XDF file (version 2 or 3); importing the same file again
-        changes nothing. Warnings also go to the "axlink" logger."""
+        changes nothing. Warnings also go to the "axlink" logger. A version 3
+        file that lacks an attribute the format makes mandatory (pdo_access,
+        desc, default, ... of a register) is imported with a warning per
+        attribute, or with @strict refused (DictionaryError naming file:line
+        and the attribute; the database stays as it was)."""
         p = self._p()
         rep = ffi.new("ax_db_import_report **")
-        rc = lib.ax_db_import(p, cstr(path), resolve_context(context)._p(), rep)
+        flags = lib.AX_DB_IMPORT_STRICT if strict else 0
+        rc = lib.ax_db_import_flags(p, cstr(path), flags, resolve_context(context)._p(), rep)
         if rc < 0:
             # The file's own problems (missing, malformed) are the dictionary's:
             # the error class says so (AX_ERRCLASS_DICT).
@@ -220,13 +226,13 @@ def _user_database() -> Database:
 
 
 def import_file(path: PathLike, database: Optional[Database] = None, *,
-                context: Optional[Context] = None) -> ImportReport:
+                context: Optional[Context] = None, strict: bool = False) -> ImportReport:
     """Import an XDF file into @database (default: the user database, created
-    when missing)."""
+    when missing); @strict as :meth:`Database.import_file`."""
     if database is not None:
-        return database.import_file(path, context=context)
+        return database.import_file(path, context=context, strict=strict)
     with _user_database() as db:
-        return db.import_file(path, context=context)
+        return db.import_file(path, context=context, strict=strict)
 
 
 def resolve(vendor_id: int, product_code: int, revision: int,

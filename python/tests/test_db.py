@@ -83,3 +83,21 @@ def test_db__errors(tmp_path, tmp_db, devices_dir):
         with pytest.raises(axlink.DatabaseError) as ei:
             ro.import_file(devices_dir / "axs-200.xdf")
         assert ei.value.code == axlink._native.lib.AX_EACCESS
+
+
+def test_db__import_strict(tmp_path, tmp_db, devices_dir):
+    """A version 3 file without pdo_access: imported with a warning, or refused with strict."""
+    text = (devices_dir / "axs-100.xdf").read_text(encoding="utf-8")
+    assert ' pdo_access="CYCLIC_RX"' in text
+    bad = tmp_path / "no-pdo.xdf"
+    bad.write_text(text.replace(' pdo_access="CYCLIC_RX"', ""), encoding="utf-8")
+    with axlink.db.Database(tmp_db, create=True) as db:
+        with pytest.raises(axlink.DictionaryError,
+                           match=r"no-pdo\.xdf:\d+: MCBRegister '\w+': no attribute "
+                                 r"'pdo_access', which format version 3 requires"):
+            db.import_file(bad, strict=True)
+        assert db.list() == []
+        rep = db.import_file(bad)
+        assert rep.skipped == 0 and len(rep.models) == 2
+        assert sum("no attribute 'pdo_access'" in w for w in rep.warnings) == 2  # per device
+        assert db.import_file(devices_dir / "axs-900.xdf", strict=True).warnings == ()

@@ -105,3 +105,13 @@ def test_dictionary__version_2_file(devices_dir):
     d = axlink.load_dictionary(devices_dir / "axs-200.xdf")
     assert d.identity.format_version == 2 and d.identity.axes == 2
     assert d.find("PROF_MAX_VEL", 2).subnode == 2
+
+
+def test_dictionary__pdo_access(devices_dir, axs100):
+    """A version 3 file's pdo_access (a version 2 file's cyclic), under both names."""
+    control, status = axs100["DRV_STATE_CONTROL"], axs100["DRV_STATE_STATUS"]
+    assert (control.pdo_access, status.pdo_access) == ("CYCLIC_RX", "CYCLIC_TX")
+    assert axs100["PROF_MAX_VEL"].pdo_access == "CONFIG"
+    assert control.cyclic == control.pdo_access
+    axs200 = axlink.load_dictionary(devices_dir / "axs-200.xdf")
+    assert axs200.find("DRV_STATE_STATUS", 1).pdo_access == "CYCLIC_TX"
