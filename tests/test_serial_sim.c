@@ -226,7 +226,7 @@ static void test_serial_sim__faults_on_the_line(void **state)
 
 	/* Every reply corrupted: a CRC error naming the line settings. */
 	sim = start_tty_sim(f, corrupt);
-	link = open_link(f->ctx, "serial:/dev/ttyUSB0?timeout_ms=60", 0);
+	link = open_link(f->ctx, "serial:/dev/ttyUSB0?timeout_ms=500", 0);
 	assert_int_equal(ax_link_read_u32(link, 0, REG_VENDOR, &v), AX_ECRC);
 	assert_non_null(strstr(ax_error_last(), "115200 8N1"));
 	ax_link_unref(link);
