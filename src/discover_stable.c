@@ -14,6 +14,7 @@
 
 #include "discover.h"
 #include "uri.h"
+#include "util.h"
 
 /* The callback value locate() stops a discovery with; never an ax_error_code. */
 #define LOCATE_FOUND (-0x4000)
@@ -41,18 +42,11 @@ static int parse_hex32(const char *s, size_t len, uint32_t *out)
 	if (len == 0 || len > 8)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		unsigned d;
+		int d = ax__hex_digit(s[i]);
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return -1;
-		v = v << 4 | d;
+		v = v << 4 | (uint32_t)d;
 	}
 	*out = v;
 	return 0;

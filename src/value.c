@@ -589,36 +589,46 @@ static void value_decode(const struct value_type *t, const void *buf, uint64_t *
 	*f = t->dtype == AX_DTYPE_U64 ? (double)*raw : (double)*i;
 }
 
+/* The number @len bytes of @dtype hold, decoded; 0, or the error set. */
+static int value_number(int dtype, const void *buf, size_t len, uint64_t *raw, int64_t *i,
+                        double *f)
+{
+	const struct value_type *t = value_number_type(dtype, len);
+
+	if (!t)
+		return ax_error_last_code();
+	value_decode(t, buf, raw, i, f);
+	return 0;
+}
+
 int ax_value_to_f64(int dtype, const void *buf, size_t len, double *out)
 {
-	const struct value_type *t;
 	uint64_t raw;
 	int64_t i;
 	double f;
+	int err;
 
 	AX_ASSERT_ARG(buf || len == 0);
 	AX_ASSERT_ARG(out);
-	t = value_number_type(dtype, len);
-	if (!t)
-		return ax_error_last_code();
-	value_decode(t, buf, &raw, &i, &f);
+	err = value_number(dtype, buf, len, &raw, &i, &f);
+	if (err < 0)
+		return err;
 	*out = f;
 	return 0;
 }
 
 int ax_value_to_i64(int dtype, const void *buf, size_t len, int64_t *out)
 {
-	const struct value_type *t;
 	uint64_t raw;
 	int64_t i;
 	double f;
+	int err;
 
 	AX_ASSERT_ARG(buf || len == 0);
 	AX_ASSERT_ARG(out);
-	t = value_number_type(dtype, len);
-	if (!t)
-		return ax_error_last_code();
-	value_decode(t, buf, &raw, &i, &f);
+	err = value_number(dtype, buf, len, &raw, &i, &f);
+	if (err < 0)
+		return err;
 	if (dtype == AX_DTYPE_FLOAT) {
 		/* 2^63 is exact as a double: no rounding in the compare. */
 		if (!isfinite(f) || f < -ldexp(1.0, 63) || f >= ldexp(1.0, 63))
