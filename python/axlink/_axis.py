@@ -219,6 +219,36 @@ class Axis:
                     self._stop_interrupted(p, e)
                 raise
 
+    def _interruptible(self, call: Callable[[], int]) -> None:
+        """call(), a library call that watches the drive's token but runs no
+        Python meanwhile. On the main thread it runs on a helper thread while
+        this one waits in short slices, so that Ctrl-C is raised here at
+        once; the token then ends the call too. Elsewhere (no signals) directly."""
+        if threading.current_thread() is not threading.main_thread():
+            rc = call()
+            if rc < 0:
+                raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+            return
+        outcome: list = []
+
+        def work() -> None:
+            rc = call()  # the library's last error is per thread: take it here
+            outcome.append(last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+                           if rc < 0 else None)
+
+        worker = threading.Thread(target=work, name=f"axlink-axis-{self.subnode}",
+                                  daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.02)
+        except BaseException:
+            lib.ax_cancel_trigger(self.drive._cancel_token())
+            worker.join()  # within a poll period: the call watches the token
+            raise
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+
     def _wait(self, p: Any, timeout_ms: int, on_poll: Optional[Callable[[int], Any]]) -> None:
         """Wait for target reached with a Python callback after every status
         read, so that signals are delivered meanwhile."""
@@ -438,9 +468,9 @@ class Axis:
              stop_on_interrupt: bool = True) -> None:
         """Home the axis (needs operation enabled): @method is one of the
         drive's homing methods (None: the drive's present one); @offset the
-        position home gets; waits for homing attained. ``drive.cancel()``
-        ends it (halting the axis with @stop_on_interrupt); Ctrl-C reaches
-        Python only once the library returns."""
+        position home gets; waits for homing attained. Ctrl-C or
+        ``drive.cancel()`` end it within a poll period, halting the axis with
+        @stop_on_interrupt."""
         opts = ffi.new("ax_home_options *")
         opts.version = lib.AX_HOME_OPTIONS_VERSION
         opts.flags = lib.AX_HOME_SET_OFFSET if offset is not None else 0
@@ -448,4 +478,5 @@ class Axis:
         opts.offset = float(offset or 0.0)
         opts.speed = float(speed or 0.0)
         opts.timeout_ms = _ms(timeout)
-        self._guarded(stop_on_interrupt, lambda p: self._call(lib.ax_axis_home, opts))
+        self._guarded(stop_on_interrupt,
+                      lambda p: self._interruptible(lambda: lib.ax_axis_home(p, opts)))

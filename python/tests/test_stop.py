@@ -122,6 +122,28 @@ def test_stop__without_stop_on_interrupt_the_axis_goes_on(drive2):
     at_rest(axis)
 
 
+def test_stop__ctrl_c_during_home_halts_the_axis(drive2):
+    axis = drive2.axes[1]
+    method = drive2.read("HOM_MODE", 1)
+    switch = drive2.read("SIM_HOME_SWITCH_POSITION", 1)
+    drive2.write("SIM_HOME_SWITCH_POSITION", 10**9, 1)  # never found
+    try:
+        later = Later(0.3, drive2, lambda: os.kill(os.getpid(), signal.SIGINT))
+        later.start()
+        with pytest.raises(KeyboardInterrupt):
+            axis.home(method=1)  # toward the switch, positive
+        took = time.monotonic() - later.at
+        later.join()
+        assert later.error is None, later.error
+        assert took < 1.0, f"KeyboardInterrupt arrived {took:.2f} s after the signal"
+        rest = at_rest(axis)
+        assert later.pos > 0 and 0 <= rest - later.pos <= BRAKING, (later.pos, rest)
+        assert axis.state == "operation_enabled"
+    finally:
+        drive2.write("SIM_HOME_SWITCH_POSITION", switch, 1)
+        drive2.write("HOM_MODE", method, 1)
+
+
 def test_stop__stop_and_quick_stop(drive2):
     axis = drive2.axes[1]
     axis.move_to(100 * RES, velocity=V, wait=False)
