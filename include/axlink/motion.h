@@ -527,7 +527,9 @@ typedef struct ax_move_options {
  *         type); AX_ETIMEDOUT (no acknowledge, or target not reached: the
  *         message gives position and status word); AX_ERROR (not enabled,
  *         or faulted during the move: the message names the state and the
- *         drive's error); or another negative ax_error_code.
+ *         drive's error); AX_ECANCELED (the token of ax_axis_set_cancel()
+ *         ended the wait: the axis goes on moving); or another negative
+ *         ax_error_code.
  * @since 0.1
  */
 AX_API int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts);
@@ -618,8 +620,9 @@ typedef struct ax_home_options {
  * waits for "homing attained" and target reached (status bits 12 and 10).
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_ERROR (homing error, bit 13, or a fault: the message names
- *         the method); AX_ETIMEDOUT; AX_EUNSUPPORTED; or another negative
- *         ax_error_code.
+ *         the method); AX_ETIMEDOUT; AX_EUNSUPPORTED; AX_ECANCELED (the
+ *         token of ax_axis_set_cancel(): homing goes on until halted); or
+ *         another negative ax_error_code.
  * @since 0.1
  */
 AX_API int ax_axis_home(ax_axis *axis, const ax_home_options *opts);
