@@ -7,6 +7,7 @@ Each test reads the position the moment before it signals and checks the
 axis came to rest within the deceleration distance from there (plus what
 it travels in the time a state read and the signal take).
 """
+import json
 import os
 import signal
 import subprocess
@@ -109,7 +110,6 @@ def test_ctrl_c_during_move_halts_the_axis(axlink, cli_path, drive):
     travelled = rest["position"] - before["position"]
     assert 0 <= travelled <= braking_distance(V, 100.0), (before, rest)
     assert rest["position"] < 100 * RES - 2 * RES  # nowhere near the target
-    import json
     report = json.loads(out)
     assert report["axis"] == 1 and report["stopped"] == "halted" and report["interrupted"]
     assert abs(report["position"] - rest["position"]) <= 1, (report, rest)
