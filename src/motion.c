@@ -38,6 +38,7 @@
 #define CW_CHANGE_IMMEDIATELY 0x0020u
 #define CW_RELATIVE 0x0040u
 #define CW_FAULT_RESET 0x0080u
+#define CW_HALT 0x0100u
 
 #define DEFAULT_TIMEOUT_MS 1000
 #define DEFAULT_POLL_MS 2
@@ -270,6 +271,7 @@ static int axis_find_roles(ax_axis *a, const ax_axis_options *opts)
 
 static void axis_destroy(ax_axis *a)
 {
+	ax_cancel_unref(a->cancel);
 	ax_drive_unref(a->drive);
 	free(a);
 }
@@ -341,6 +343,17 @@ ax_axis *ax_axis_unref(ax_axis *axis)
 	if (axis && atomic_fetch_sub(&axis->refs, 1) == 1)
 		axis_destroy(axis);
 	return NULL;
+}
+
+void ax_axis_set_cancel(ax_axis *axis, ax_cancel *cancel)
+{
+	ax_cancel *old;
+
+	if (!axis)
+		return;
+	old = axis->cancel;
+	axis->cancel = ax_cancel_ref(cancel);
+	ax_cancel_unref(old);
 }
 
 ax_drive *ax_axis_drive(const ax_axis *axis)
@@ -511,6 +524,17 @@ static int fault_error(ax_axis *a, const char *op, const char *step, int state, 
 static int is_fault(int state)
 {
 	return state == AX_CIA402_FAULT || state == AX_CIA402_FAULT_REACTION_ACTIVE;
+}
+
+/* AX_ECANCELED once the axis's token is triggered (motion.h: the axis may still move). */
+static int check_cancel(ax_axis *a, const char *op)
+{
+	if (!ax_cancel_requested(a->cancel))
+		return 0;
+	return ax__error_set(AX_ECANCELED,
+			     "axis %u of '%s': %s: cancelled; the axis was not stopped (halt or "
+			     "quick stop it)",
+			     a->subnode, uri_of(a), op);
 }
 
 /*
@@ -757,6 +781,73 @@ int ax_axis_quick_stop(ax_axis *axis, int timeout_ms)
 				  STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
 	default:
 		return 0;
+	}
+}
+
+/* Actual velocity in counts/s; NAN when unknown. */
+static double velocity_counts(ax_axis *a)
+{
+	double v = 0.0, scale = 0.0;
+
+	if (!a->roles[AX_ROLE_VELOCITY] || role_read(a, AX_ROLE_VELOCITY, &v) < 0 ||
+	    ax__axis_rate_scale(a, a->roles[AX_ROLE_VELOCITY], &scale) < 0 || !isfinite(v)) {
+		ax_error_clear();
+		return NAN;
+	}
+	return v * scale;
+}
+
+static int wait_ms_for(double seconds);
+
+int ax_axis_halt(ax_axis *axis, int timeout_ms)
+{
+	static const char op[] = "halt";
+	int64_t deadline;
+	uint16_t sw = 0;
+	int state, err;
+
+	AX_ASSERT_ARG(axis);
+	if (timeout_ms < 0)
+		return ax__error_set(AX_EINVAL, "timeout %d ms: expected >= 0", timeout_ms);
+	err = current_state(axis, op, &state, &sw);
+	if (err < 0 || state != AX_CIA402_OPERATION_ENABLED)
+		return err;
+	if (!timeout_ms) {
+		double v = fabs(velocity_counts(axis));
+		double dec = read_rate_counts(axis, AX_ROLE_PROFILE_DECELERATION);
+		int est = wait_ms_for(isfinite(v) && dec > 0.0 ? v / dec : -1.0);
+
+		timeout_ms = est > axis->timeout_ms ? est : axis->timeout_ms;
+	}
+	/* Bit 4 low as well: in homing mode that ends the homing. */
+	err = control(axis, CW_ENABLE_OPERATION | CW_HALT);
+	if (err < 0)
+		return err;
+	/* Target reached may still be the one from before the halt: let the drive see it. */
+	sleep_ms(axis->poll_ms);
+	deadline = ax__now_ms() + timeout_ms;
+	for (;;) {
+		err = read_status(axis, &sw);
+		if (err < 0)
+			return err;
+		state = ax_cia402_decode(sw);
+		if (is_fault(state))
+			return fault_error(axis, op, "deceleration", state, sw);
+		if (state != AX_CIA402_OPERATION_ENABLED)
+			return ax__error_set(AX_ERROR,
+					     "axis %u of '%s': halt: the axis went to '%s' while "
+					     "decelerating (status word 0x%04X)",
+					     axis->subnode, uri_of(axis),
+					     ax_cia402_state_name(state), (unsigned)sw);
+		if (sw & SW_TARGET_REACHED)
+			return 0;
+		if (ax__now_ms() >= deadline)
+			return ax__error_set(AX_ETIMEDOUT,
+					     "axis %u of '%s': halt: no standstill within %d ms: "
+					     "velocity %.0f counts/s, status word 0x%04X",
+					     axis->subnode, uri_of(axis), timeout_ms,
+					     velocity_counts(axis), (unsigned)sw);
+		sleep_ms(axis->poll_ms);
 	}
 }
 
@@ -1044,14 +1135,26 @@ static int wait_ack(ax_axis *a, unsigned cw, int want, const char *step)
  */
 static int set_point_handshake(ax_axis *a, unsigned cw)
 {
-	int err = control(a, cw);
+	unsigned held = cw;
+	int64_t now = 0;
+	int err;
 
+	/*
+	 * A halted axis (ax_axis_halt(), maybe by another handle) would resume
+	 * its old target the moment the halt is released: keep bit 8 through
+	 * the handshake, so that the release starts the new target.
+	 */
+	if (role_read_i64(a, AX_ROLE_CONTROLWORD, &now) == 0)
+		held |= (unsigned)now & CW_HALT;
+	else
+		ax_error_clear(); /* a write-only control word: nothing held */
+	err = control(a, held);
 	if (err == 0)
-		err = wait_ack(a, cw, 0, "set-point acknowledge cleared");
+		err = wait_ack(a, held, 0, "set-point acknowledge cleared");
 	if (err == 0)
-		err = control(a, cw | CW_NEW_SET_POINT);
+		err = control(a, held | CW_NEW_SET_POINT);
 	if (err == 0)
-		err = wait_ack(a, cw, 1, "set-point acknowledge");
+		err = wait_ack(a, held, 1, "set-point acknowledge");
 	if (err < 0)
 		return err;
 	return control(a, cw);
@@ -1151,6 +1254,9 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 	axis->wait_ms = opts->timeout_ms ? opts->timeout_ms :
 					   wait_ms_for(acc > 0.0 ? fabs(counts - now) / acc : -1.0);
 	err = role_write(axis, AX_ROLE_VELOCITY_SET_POINT, counts / scale);
+	/* Release a halt (ax_axis_halt()): the new set point is what to run at. */
+	if (err == 0)
+		err = control(axis, CW_ENABLE_OPERATION);
 	if (err < 0 || (opts->flags & AX_MOVE_NO_WAIT))
 		return err;
 	/* The old velocity may show as reached for a moment: let the drive see the new one. */
@@ -1195,6 +1301,9 @@ int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb c
 		}
 		if (sw & SW_TARGET_REACHED)
 			return 0;
+		err = check_cancel(axis, "wait for target reached");
+		if (err < 0)
+			return err;
 		if (ax__now_ms() >= deadline) {
 			double pos = 0.0;
 
@@ -1368,6 +1477,9 @@ int ax_axis_home(ax_axis *axis, const ax_home_options *opts)
 		if ((sw & (SW_SET_POINT_ACK | SW_TARGET_REACHED)) ==
 		    (SW_SET_POINT_ACK | SW_TARGET_REACHED))
 			break;
+		err = check_cancel(axis, "home");
+		if (err < 0)
+			return err; /* bit 4 stays high: homing goes on until halted */
 		if (ax__now_ms() >= deadline) {
 			(void)control(axis, cw);
 			return ax__error_set(AX_ETIMEDOUT,

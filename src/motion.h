@@ -27,6 +27,7 @@ struct ax_axis {
 	double feed;     /* mm per revolution, for AX_UNIT_MM */
 	double res;      /* counts per revolution; 0 = unknown */
 	int wait_ms;     /* estimated duration (with margin) of the last move started */
+	ax_cancel *cancel; /* a reference, or NULL: what the motion waits watch */
 };
 
 /* Counts per unit of the axis's unit; AX_EUNSUPPORTED when the resolution is missing. */

@@ -1512,6 +1512,222 @@ static void test_motion__two_axes_independent(void **state)
 	d = ax_drive_unref(d);
 }
 
+/* ==== stopping: halt, quick stop, a cancelled wait ======================= */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double counts_at(ax_axis *a)
+{
+	double pos = 0.0;
+
+	OK(ax_axis_position(a, &pos));
+	return pos;
+}
+
+/*
+ * Travel allowed between reading the position and a stop taking effect: a
+ * few requests, generous for valgrind (the simulated axis moves in real time).
+ */
+#define LATENCY_S 0.25
+
+/* At rest: velocity 0 and the same position twice, 30 ms apart. */
+static double expect_at_rest(ax_axis *a)
+{
+	double v = 1.0, p1, p2;
+
+	OK(ax_axis_velocity(a, &v));
+	assert_float_equal(v, 0.0, 1e-9);
+	p1 = counts_at(a);
+	sleep_ms(30);
+	p2 = counts_at(a);
+	if (p1 != p2)
+		fail_msg("axis %u still moving: %g then %g counts", ax_axis_subnode(a), p1, p2);
+	return p2;
+}
+
+/*
+ * Halt decelerates on PROF_MAX_DEC (100 rev/s^2 here) and stays enabled; the
+ * next move goes to its own target, not the halted one. Quick stop brakes on
+ * the steeper quick stop ramp (1000 rev/s^2) into quick stop active.
+ */
+static void test_motion__halt_and_quick_stop(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=714", "axs-100");
+	ax_axis *a = open_axis(d, 1);
+	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
+	double at_halt, stopped, v = 0.0;
+	uint16_t sw = 0;
+	int st;
+
+	/* Nothing to stop while the power stage is off. */
+	OK(ax_axis_halt(a, 0));
+	assert_int_equal(state_of(a), AX_CIA402_SWITCH_ON_DISABLED);
+	OK(ax_axis_enable(a, 0));
+	OK(ax_axis_move(a, 0, NULL));
+
+	/* 10 rev/s toward 100 rev away: halt, and the axis stops within v^2/2dec = 2048 counts. */
+	mo.flags = AX_MOVE_NO_WAIT;
+	mo.velocity = 10 * RES;
+	OK(ax_axis_move(a, 100 * RES, &mo));
+	sleep_ms(300);
+	at_halt = counts_at(a);
+	assert_true(at_halt > 0.0);
+	OK(ax_axis_halt(a, 0));
+	OK(ax_axis_state(a, &st, &sw));
+	assert_int_equal(st, AX_CIA402_OPERATION_ENABLED);
+	assert_true(sw & SW_TARGET_REACHED);
+	stopped = expect_at_rest(a);
+	assert_true(stopped >= at_halt && stopped <= at_halt + 2048 + 10 * RES * LATENCY_S);
+	sleep_ms(50); /* the halt holds: no resuming toward 100 rev */
+	assert_true(counts_at(a) == stopped);
+
+	/* The next move is released from the halt and goes to its own target. */
+	OK(ax_axis_move(a, 1000, NULL));
+	expect_in_window(d, a, 1000);
+	expect_at_rest(a);
+
+	/* Profile velocity: halt ramps to 0; the next velocity releases it. */
+	OK(ax_axis_move_velocity(a, 5 * RES, NULL));
+	OK(ax_axis_halt(a, 0));
+	expect_at_rest(a);
+	assert_int_equal(state_of(a), AX_CIA402_OPERATION_ENABLED);
+	OK(ax_axis_move_velocity(a, 2 * RES, NULL));
+	OK(ax_axis_velocity(a, &v));
+	assert_float_equal(v, 2 * RES, 1.0);
+	OK(ax_axis_halt(a, 0));
+	expect_at_rest(a);
+
+	/* Quick stop from a move: quick stop active, braking on the quick stop ramp. */
+	mo.velocity = 10 * RES;
+	OK(ax_axis_move(a, 100 * RES, &mo));
+	sleep_ms(300);
+	at_halt = counts_at(a);
+	OK(ax_axis_quick_stop(a, 0));
+	assert_int_equal(state_of(a), AX_CIA402_QUICK_STOP_ACTIVE);
+	for (int i = 0; i < 200; i++) {
+		OK(ax_axis_velocity(a, &v));
+		if (v == 0.0)
+			break;
+		sleep_ms(5);
+	}
+	stopped = expect_at_rest(a);
+	assert_true(stopped >= at_halt && stopped <= at_halt + 205 + 10 * RES * LATENCY_S);
+	OK(ax_axis_halt(a, 0)); /* not enabled: nothing to do */
+	OK(ax_axis_enable(a, 0));
+	OK(ax_axis_move(a, 0, NULL));
+	expect_in_window(d, a, 0);
+
+	/* A drive that never shows the standstill: a timeout that says so; bad timeouts refused. */
+	OK(ax_axis_move(a, 100 * RES, &mo));
+	put(d, "SIM_STATUS_FREEZE", 1, 1);
+	expect_error(ax_axis_halt(a, 100), AX_ETIMEDOUT, "halt", "100 ms", "velocity",
+		     "status word 0x", NULL);
+	put(d, "SIM_STATUS_FREEZE", 1, 0);
+	expect_error(ax_axis_halt(a, -1), AX_EINVAL, NULL);
+	OK(ax_axis_halt(a, 0));
+	expect_at_rest(a);
+	a = ax_axis_unref(a);
+	d = ax_drive_unref(d);
+}
+
+struct trigger_job {
+	ax_cancel *cancel;
+	int after_ms;
+	int64_t at_ms;
+};
+
+static void *trigger_run(void *arg)
+{
+	struct trigger_job *j = arg;
+
+	sleep_ms(j->after_ms);
+	j->at_ms = now_ms();
+	ax_cancel_trigger(j->cancel);
+	return NULL;
+}
+
+/* A token triggered from another thread ends a wait within about a poll period. */
+static void test_motion__cancelled_wait(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=715", "axs-100");
+	ax_axis *a = open_axis(d, 1);
+	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
+	ax_home_options ho = AX_HOME_OPTIONS_INIT;
+	ax_cancel *c = NULL;
+	struct trigger_job j;
+	pthread_t t;
+	double v = 0.0;
+
+	OK(ax_cancel_new(&c));
+	ax_axis_set_cancel(a, c);
+	OK(ax_axis_enable(a, 0));
+	OK(ax_axis_move(a, 0, NULL));
+
+	/* While waiting for a 100 rev move: cancelled, and the axis is not stopped for us. */
+	mo.flags = AX_MOVE_NO_WAIT;
+	mo.velocity = 10 * RES;
+	OK(ax_axis_move(a, 100 * RES, &mo));
+	j = (struct trigger_job){ c, 150, 0 };
+	assert_int_equal(pthread_create(&t, NULL, trigger_run, &j), 0);
+	expect_error(ax_axis_wait_target_reached(a, 0, NULL, NULL), AX_ECANCELED, "cancelled",
+		     NULL);
+	{
+		int64_t late = now_ms() - j.at_ms;
+
+		assert_int_equal(pthread_join(t, NULL), 0);
+		if (late > 500) /* a poll period, but valgrind runs this too */
+			fail_msg("the wait ended %lld ms after the trigger", (long long)late);
+	}
+	OK(ax_axis_velocity(a, &v));
+	assert_true(v > 0.0);
+	/* Halt and quick stop do not watch the token: they still stop the axis. */
+	OK(ax_axis_halt(a, 0));
+	expect_at_rest(a);
+
+	/* Still triggered: every wait ends at once; a move with its wait too. */
+	expect_error(ax_axis_move(a, 10 * RES, NULL), AX_ECANCELED, NULL);
+	OK(ax_axis_halt(a, 0));
+	mo = (ax_move_options)AX_MOVE_OPTIONS_INIT;
+	mo.acceleration = RES; /* 1 s to 1 rev/s: reached is no race for the token */
+	expect_error(ax_axis_move_velocity(a, RES, &mo), AX_ECANCELED, NULL);
+	OK(ax_axis_halt(a, 0));
+	OK(ax_drive_write_f64(d, "PROF_MAX_ACC", 1, 100.0)); /* the model's */
+	ho.method = 0;
+	OK(ax_axis_home(a, &ho)); /* method 0 ends before the first check */
+	put(d, "SIM_HOME_SWITCH_POSITION", 1, 1000000);
+	ho.method = 1;
+	expect_error(ax_axis_home(a, &ho), AX_ECANCELED, "home", NULL);
+	OK(ax_axis_halt(a, 0));
+	expect_at_rest(a);
+
+	/* Reset, the waits run to the end; without a token, nothing is watched. */
+	ax_cancel_reset(c);
+	OK(ax_axis_move(a, 2048, NULL));
+	expect_in_window(d, a, 2048);
+	ax_cancel_trigger(c);
+	ax_axis_set_cancel(a, NULL);
+	OK(ax_axis_move(a, 0, NULL));
+	expect_in_window(d, a, 0);
+	ax_axis_set_cancel(NULL, c); /* accepted, nothing to do */
+	c = ax_cancel_unref(c);
+	a = ax_axis_unref(a);
+	d = ax_drive_unref(d);
+}
+
 /* ==== the library against axlink-sim over UDP ============================ */
 
 static void test_motion__udp(void **state)
@@ -1645,6 +1861,8 @@ int main(void)
 		TC(velocity_current_torque),
 		TC(homing),
 		TC(two_axes_independent),
+		TC(halt_and_quick_stop),
+		TC(cancelled_wait),
 		TC(udp),
 		TC(udp_fault_after),
 		TC(udp_skip_switched_on),

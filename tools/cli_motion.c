@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * axlink enable | disable | reset | mode | move | velocity | home | state:
- * one axis of a drive through the CiA 402 state machine (axlink/motion.h).
+ * axlink enable | disable | reset | mode | move | velocity | home | state |
+ * stop | quick-stop: one axis of a drive through the CiA 402 state machine
+ * (axlink/motion.h).
  *
  *   axlink enable|disable|reset URI [--axis N] [--json]
  *   axlink mode URI MODE [--axis N] [--json]
@@ -9,16 +10,29 @@
  *   axlink velocity URI V [--units U] [--no-wait] [--json]
  *   axlink home URI [--method M] [--offset P] [--units U] [--json]
  *   axlink state URI [--units U] [--json]
+ *   axlink stop|quick-stop URI [--axis N] [--units U] [--json]
  *
  * Every command confirms what it did from the drive's status word and
  * prints the state reached; a failure prints the library's message, which
  * names the transition that did not happen, the state and the status word.
  * move shows its progress on stderr when stderr is a terminal.
+ *
+ * Interrupting move, velocity or home (SIGINT, SIGTERM) stops the axis
+ * before the command exits: the handler only triggers the axis's cancel
+ * token, the wait returns within a poll period, and the axis is halted on
+ * its profile deceleration (control word bit 8: it stays enabled and holds
+ * the position); quick stop only when the halt fails. The position it
+ * stopped at is reported, and the exit status is 128 + the signal (130 for
+ * Ctrl-C). A second signal exits at once, without waiting for standstill.
+ * Halt rather than quick stop because it keeps the axis under control and
+ * enabled on a ramp the user set; the dictionaries have no halt or quick
+ * stop option code to choose otherwise by.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,10 +184,12 @@ struct session {
 	ax_ctx *ctx;
 	ax_drive *drive;
 	ax_axis *axis;
+	ax_cancel *cancel; /* what an interrupt triggers (guard_on()), or NULL */
 };
 
 static void session_close(struct session *s)
 {
+	s->cancel = ax_cancel_unref(s->cancel);
 	s->axis = ax_axis_unref(s->axis);
 	s->drive = ax_drive_unref(s->drive);
 	s->ctx = ax_ctx_unref(s->ctx);
@@ -247,6 +263,161 @@ static int print_state_only(const struct cli *cli, const struct session *s)
 	printf("axis %u: %s (status word 0x%04X)\n", ax_axis_subnode(s->axis),
 	       ax_cia402_state_name(state), (unsigned)sw);
 	return EXIT_SUCCESS;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- interrupting a motion --------------------------------------------- */
+
+/* What SIGINT and SIGTERM trigger while a motion command runs (set before the handlers). */
+static ax_cancel *interrupt_cancel;
+static volatile sig_atomic_t interrupt_signal; /* the first signal, 0 = none */
+
+static void motion_on_signal(int sig)
+{
+	static const char again[] = "\naxlink: interrupted again: exiting at once; the axis "
+	                            "may still be moving\n";
+
+	if (interrupt_signal) {
+		ssize_t n = write(STDERR_FILENO, again, sizeof(again) - 1);
+
+		(void)n;
+		_exit(128 + sig);
+	}
+	interrupt_signal = sig;
+	ax_cancel_trigger(interrupt_cancel); /* one atomic store: async-signal-safe */
+}
+
+struct guard {
+	struct sigaction old_int, old_term;
+	int on;
+};
+
+/* From here until guard_off(), a signal stops the axis's waits instead of the process. */
+static int guard_on(struct session *s, struct guard *g)
+{
+	struct sigaction sa;
+
+	memset(g, 0, sizeof(*g));
+	if (ax_cancel_new(&s->cancel) < 0)
+		return fail_last();
+	ax_axis_set_cancel(s->axis, s->cancel);
+	interrupt_cancel = s->cancel;
+	interrupt_signal = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = motion_on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, &g->old_int);
+	(void)sigaction(SIGTERM, &sa, &g->old_term);
+	g->on = 1;
+	return 0;
+}
+
+static void guard_off(struct guard *g)
+{
+	if (!g->on)
+		return;
+	(void)sigaction(SIGINT, &g->old_int, NULL);
+	(void)sigaction(SIGTERM, &g->old_term, NULL);
+	g->on = 0;
+	interrupt_cancel = NULL;
+}
+
+/* Quick stop active (or off) and standing still: status bit 10, within @timeout_ms. */
+static int wait_quick_stopped(ax_axis *axis, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	struct timespec slice = { 0, 2000000L };
+	uint16_t sw = 0;
+	int state;
+
+	for (;;) {
+		if (ax_axis_state(axis, &state, &sw) < 0)
+			return -1;
+		if (state != AX_CIA402_OPERATION_ENABLED && state != AX_CIA402_QUICK_STOP_ACTIVE)
+			return 0; /* off, or faulted: nothing drives it any more */
+		if (state == AX_CIA402_QUICK_STOP_ACTIVE && (sw & 0x0400u))
+			return 0;
+		if (mono_ms() >= deadline) {
+			fprintf(stderr, "axlink: quick stop: axis %u not at a standstill within %d "
+			        "ms (%s, status word 0x%04X)\n", ax_axis_subnode(axis), timeout_ms,
+			        ax_cia402_state_name(state), (unsigned)sw);
+			return -2;
+		}
+		(void)nanosleep(&slice, NULL);
+	}
+}
+
+/*
+ * Where the axis stands after a stop: "axis N: halted at P U (C counts),
+ * velocity V U/s, STATE", or JSON {axis, stopped, state, statusword,
+ * position, velocity, units} (with "interrupted": true after a signal).
+ */
+static int print_stopped(const struct cli *cli, const struct session *s, const char *how,
+                         int interrupted)
+{
+	char unit[16], vunit[16];
+	double pos = 0.0, vel = 0.0, counts = 0.0;
+	uint16_t sw = 0;
+	int state;
+
+	if (ax_axis_state(s->axis, &state, &sw) < 0 || ax_axis_position(s->axis, &pos) < 0 ||
+	    ax_axis_velocity(s->axis, &vel) < 0 || ax_axis_to_counts(s->axis, pos, &counts) < 0)
+		return fail_last();
+	unit_text(unit, sizeof(unit), 0);
+	unit_text(vunit, sizeof(vunit), 1);
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:s, s:i, s:f, s:f, s:s}", "stopped", how, "state",
+		                      ax_cia402_state_name(state), "statusword", (int)sw,
+		                      "position", pos, "velocity", vel, "units", unit);
+
+		if (o && interrupted && json_object_set_new(o, "interrupted", json_true()) != 0) {
+			json_decref(o);
+			return fail_oom();
+		}
+		return print_axis_json(s, o);
+	}
+	printf("axis %u: %s at %.6g %s (%.0f counts), velocity %.6g %s, %s%s\n",
+	       ax_axis_subnode(s->axis), how, pos, unit, counts, vel, vunit,
+	       ax_cia402_state_name(state), interrupted ? " (interrupted)" : "");
+	return EXIT_SUCCESS;
+}
+
+/*
+ * After a signal: halt the axis (quick stop when the halt fails), say where
+ * it stopped, and return the exit status 128 + signal.
+ */
+static int stop_interrupted(const struct cli *cli, struct guard *g, const struct session *s)
+{
+	const char *how = "halted";
+	int sig = interrupt_signal;
+
+	fprintf(stderr, "\naxlink: interrupted (%s): stopping axis %u\n",
+	        sig == SIGTERM ? "SIGTERM" : "SIGINT", ax_axis_subnode(s->axis));
+	if (ax_axis_halt(s->axis, 0) < 0) {
+		fail_last();
+		fprintf(stderr, "axlink: the halt failed: quick stop instead\n");
+		how = "quick-stopped";
+		if (ax_axis_quick_stop(s->axis, 0) < 0) {
+			fail_last();
+			how = NULL;
+		} else if (wait_quick_stopped(s->axis, 10000) == -1) {
+			fail_last();
+		}
+	}
+	if (how)
+		(void)finish_stdout(print_stopped(cli, s, how, 1));
+	else
+		fprintf(stderr, "axlink: axis %u could not be stopped: it may still move\n",
+		        ax_axis_subnode(s->axis));
+	guard_off(g);
+	return 128 + sig;
 }
 
 /* ---- enable, disable, reset -------------------------------------------- */
@@ -333,14 +504,6 @@ struct progress {
 	int shown;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Called while the move runs: a line on stderr, ten times a second. */
 static int move_progress(ax_axis *axis, uint16_t statusword, void *userdata)
 {
@@ -400,6 +563,7 @@ static int cmd_move(struct cli *cli)
 	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
 	struct progress p = { 0, 0.0, 0 };
 	struct session s;
+	struct guard g;
 	double position = 0.0;
 	int rc, err;
 
@@ -411,6 +575,11 @@ static int cmd_move(struct cli *cli)
 	opts.velocity = mo.velocity;
 	opts.flags = AX_MOVE_NO_WAIT | (mo.relative ? AX_MOVE_RELATIVE : 0);
 	p.target = display_target(&s, position);
+	rc = guard_on(&s, &g);
+	if (rc != 0) {
+		session_close(&s);
+		return rc;
+	}
 	err = ax_axis_move(s.axis, position, &opts);
 	if (err == 0 && !mo.no_wait) {
 		/* Progress is for a person watching, never for a pipe or a log. */
@@ -421,10 +590,13 @@ static int cmd_move(struct cli *cli)
 		if (p.shown)
 			fputc('\n', stderr);
 	}
-	if (err < 0)
+	if (interrupt_signal)
+		rc = stop_interrupted(cli, &g, &s);
+	else if (err < 0)
 		rc = fail_last();
 	else
 		rc = print_position(cli, &s, p.target, !mo.no_wait);
+	guard_off(&g);
 	session_close(&s);
 	return finish_stdout(rc);
 }
@@ -435,9 +607,10 @@ static int cmd_velocity(struct cli *cli)
 {
 	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
 	struct session s;
+	struct guard g;
 	double v = 0.0, now = 0.0;
 	char unit[16];
-	int rc;
+	int rc, err;
 
 	if (parse_number(cli->pos[1], &v) < 0)
 		return usage_error(cli->cmd, "V '%s': expected a number", cli->pos[1]);
@@ -445,7 +618,15 @@ static int cmd_velocity(struct cli *cli)
 	if (rc != 0)
 		return rc;
 	opts.flags = mo.no_wait ? AX_MOVE_NO_WAIT : 0;
-	if (ax_axis_move_velocity(s.axis, v, &opts) < 0 || ax_axis_velocity(s.axis, &now) < 0) {
+	rc = guard_on(&s, &g);
+	if (rc != 0) {
+		session_close(&s);
+		return rc;
+	}
+	err = ax_axis_move_velocity(s.axis, v, &opts);
+	if (interrupt_signal) {
+		rc = stop_interrupted(cli, &g, &s);
+	} else if (err < 0 || ax_axis_velocity(s.axis, &now) < 0) {
 		rc = fail_last();
 	} else if (cli->json) {
 		unit_text(unit, sizeof(unit), 1);
@@ -457,6 +638,7 @@ static int cmd_velocity(struct cli *cli)
 		printf("axis %u: velocity %.6g %s (set point %.6g %s)%s\n", ax_axis_subnode(s.axis),
 		       now, unit, v, unit, mo.no_wait ? "" : ", reached");
 	}
+	guard_off(&g);
 	session_close(&s);
 	return finish_stdout(rc);
 }
@@ -467,9 +649,10 @@ static int cmd_home(struct cli *cli)
 {
 	ax_home_options opts = AX_HOME_OPTIONS_INIT;
 	struct session s;
+	struct guard g;
 	double pos = 0.0;
 	char unit[16];
-	int rc = session_open(cli, &s);
+	int err, rc = session_open(cli, &s);
 
 	if (rc != 0)
 		return rc;
@@ -479,7 +662,15 @@ static int cmd_home(struct cli *cli)
 		opts.offset = mo.offset;
 	}
 	unit_text(unit, sizeof(unit), 0);
-	if (ax_axis_home(s.axis, &opts) < 0 || ax_axis_position(s.axis, &pos) < 0)
+	rc = guard_on(&s, &g);
+	if (rc != 0) {
+		session_close(&s);
+		return rc;
+	}
+	err = ax_axis_home(s.axis, &opts);
+	if (interrupt_signal)
+		rc = stop_interrupted(cli, &g, &s);
+	else if (err < 0 || ax_axis_position(s.axis, &pos) < 0)
 		rc = fail_last();
 	else if (cli->json)
 		rc = print_axis_json(&s, mo.method == AX_HOME_METHOD_DRIVE ?
@@ -489,6 +680,46 @@ static int cmd_home(struct cli *cli)
 		                                           "position", pos, "units", unit));
 	else
 		printf("axis %u: homed, at %.6g %s\n", ax_axis_subnode(s.axis), pos, unit);
+	guard_off(&g);
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+/* ---- stop, quick-stop --------------------------------------------------- */
+
+static int cmd_stop(struct cli *cli)
+{
+	struct session s;
+	int rc = session_open(cli, &s);
+
+	if (rc != 0)
+		return rc;
+	if (ax_axis_halt(s.axis, 0) < 0)
+		rc = fail_last();
+	else
+		rc = print_stopped(cli, &s, "halted", 0);
+	session_close(&s);
+	return finish_stdout(rc);
+}
+
+static int cmd_quick_stop(struct cli *cli)
+{
+	struct session s;
+	int rc = session_open(cli, &s), w;
+
+	if (rc != 0)
+		return rc;
+	if (ax_axis_quick_stop(s.axis, 0) < 0) {
+		rc = fail_last();
+	} else {
+		w = wait_quick_stopped(s.axis, 10000);
+		if (w == -1)
+			rc = fail_last();
+		else if (w < 0)
+			rc = EXIT_FAILURE;
+		else
+			rc = print_stopped(cli, &s, "quick-stopped", 0);
+	}
 	session_close(&s);
 	return finish_stdout(rc);
 }
@@ -539,6 +770,14 @@ static int cmd_state(struct cli *cli)
 #define UNITS_HELP                                                                         \
 	"  --units U  counts (default), rev, deg, rad, or mm with --feed MM (millimetres\n"     \
 	"             per revolution); from the drive's encoder resolution\n"
+
+#define INTERRUPT_HELP                                                                     \
+	"Ctrl-C (or SIGTERM) halts the axis on its profile deceleration (quick stop if\n"      \
+	"the halt fails), prints where it stopped and exits 130 (143); a second one\n"        \
+	"exits at once.\n"
+
+#define STOP_JSON                                                                          \
+	"JSON: {axis, stopped, state, statusword, position, velocity, units}.\n"
 
 static const struct command motion_commands[] = {
         {
@@ -609,7 +848,8 @@ static const struct command motion_commands[] = {
                         "  --relative POSITION is a distance from the previous target\n"
                         "  --velocity V  profile velocity in units/s (default: the drive's)\n"
                         "  --no-wait  return once the drive took the set point\n" UNITS_HELP
-                        AXIS_HELP "JSON: {axis, target, position, units, reached}.\n"
+                        AXIS_HELP INTERRUPT_HELP
+                        "JSON: {axis, target, position, units, reached}.\n"
                         "Example: axlink move eth://127.0.0.2 90 --units deg\n",
                 .arg_names = {"URI", "POSITION", NULL},
                 .opts = move_options,
@@ -623,7 +863,8 @@ static const struct command motion_commands[] = {
                 .help = "Run the axis (it must be enabled) at V units/s in profile velocity\n"
                         "mode and wait until the drive reports the velocity reached. 0 stops.\n"
                         "  --no-wait  return once the set point is written\n" UNITS_HELP
-                        AXIS_HELP "JSON: {axis, set_point, velocity, units, reached}.\n",
+                        AXIS_HELP INTERRUPT_HELP
+                        "JSON: {axis, set_point, velocity, units, reached}.\n",
                 .arg_names = {"URI", "V", NULL},
                 .opts = velocity_options,
                 .run = cmd_velocity,
@@ -638,11 +879,39 @@ static const struct command motion_commands[] = {
                         "see 'axlink read URI HOM_MODE'); 0 takes the present position.\n"
                         "  --method M  homing method (default: the drive's present one)\n"
                         "  --offset P  the position home gets, in --units\n" UNITS_HELP
-                        AXIS_HELP "JSON: {axis, method, position, units}.\n"
+                        AXIS_HELP INTERRUPT_HELP "JSON: {axis, method, position, units}.\n"
                         "Example: axlink home virtual: --method 0 --offset 100\n",
                 .arg_names = {"URI", NULL},
                 .opts = home_options,
                 .run = cmd_home,
+                .option = motion_option,
+        },
+        {
+                .name = "stop",
+                .synopsis = "URI [--axis N] [--units U] [--json]",
+                .summary = "halt an axis: decelerate and hold, still enabled",
+                .help = "Halt the axis (control word bit 8): it decelerates on its profile\n"
+                        "deceleration (PROF_MAX_DEC) and holds the position in operation\n"
+                        "enabled; waits for standstill and prints where it stopped. The next\n"
+                        "move, velocity or home releases the halt; a stopped move does not\n"
+                        "resume. Nothing to do when the axis is not enabled.\n" UNITS_HELP
+                        AXIS_HELP STOP_JSON "Example: axlink stop eth://127.0.0.2\n",
+                .arg_names = {"URI", NULL},
+                .opts = state_options,
+                .run = cmd_stop,
+                .option = motion_option,
+        },
+        {
+                .name = "quick-stop",
+                .synopsis = "URI [--axis N] [--units U] [--json]",
+                .summary = "quick stop an axis: brake on the quick stop ramp",
+                .help = "Quick stop (CiA 402): the axis brakes on its quick stop deceleration\n"
+                        "(PROF_QUICK_STOP_DEC) into 'quick_stop_active'; waits for standstill\n"
+                        "and prints where it stopped. 'axlink enable' brings it back.\n"
+                        UNITS_HELP AXIS_HELP STOP_JSON,
+                .arg_names = {"URI", NULL},
+                .opts = state_options,
+                .run = cmd_quick_stop,
                 .option = motion_option,
         },
         {

@@ -26,6 +26,7 @@
  * @{
  */
 
+#include "axlink/cancel.h"
 #include "axlink/common.h"
 #include "axlink/drive.h"
 
@@ -272,6 +273,23 @@ AX_API unsigned ax_axis_subnode(const ax_axis *axis);
  */
 AX_API const ax_reg *ax_axis_role_register(const ax_axis *axis, int role);
 
+/**
+ * Watch @p cancel in the axis's waits (NULL: watch nothing). Once it is
+ * triggered, ax_axis_move(), ax_axis_move_velocity(),
+ * ax_axis_wait_target_reached() and ax_axis_home() return AX_ECANCELED
+ * within about one poll period (ax_axis_options.poll_ms plus a request),
+ * leaving the axis as it is, possibly moving: stop it with ax_axis_halt()
+ * or ax_axis_quick_stop(), which do not watch the token. A SIGINT handler
+ * may trigger it (ax_cancel_trigger() is async-signal-safe); reset it
+ * (ax_cancel_reset()) to wait again.
+ * Ownership: the axis takes a reference on @p cancel and drops the one on
+ * the token it watched before.
+ * Thread safety: one thread at a time per axis (the token itself is
+ * triggered from any thread).
+ * @since 0.2
+ */
+AX_API void ax_axis_set_cancel(ax_axis *axis, ax_cancel *cancel);
+
 /** @name State machine
  * Each call takes @p timeout_ms per step: 0 uses the axis's default
  * (ax_axis_options.timeout_ms).
@@ -320,11 +338,32 @@ AX_API int ax_axis_disable(ax_axis *axis, int timeout_ms);
  * on its quick stop ramp; the call does not wait for standstill), or to
  * switch on disabled when the drive's quick stop option says so. From ready
  * or switched on it leads to switch on disabled; elsewhere nothing to do.
+ * Does not watch the token of ax_axis_set_cancel(). In quick stop active the axis
+ * stays off until ax_axis_enable(); see ax_axis_halt() to stop and stay enabled.
  * Thread safety: one thread at a time per axis.
  * @return 0, AX_ETIMEDOUT, AX_ERROR (faulted), or another negative ax_error_code.
  * @since 0.1
  */
 AX_API int ax_axis_quick_stop(ax_axis *axis, int timeout_ms);
+
+/**
+ * Halt: stop the motion on the profile's deceleration and stay in operation
+ * enabled, holding the position (control word bit 8). Waits until the drive
+ * reports standstill (status word bit 10, target reached, with the halt
+ * set). The halt stays in effect until the next ax_axis_move(),
+ * ax_axis_move_velocity() or ax_axis_home() on this handle, which releases
+ * it; a profile position move stopped this way is not resumed (the next
+ * move gives a new target). Nothing to do in a state other than operation
+ * enabled. Does not watch the token of ax_axis_set_cancel().
+ * @param timeout_ms  for the standstill; 0: estimated from the actual
+ *                    velocity and the profile deceleration, at least the
+ *                    axis's default timeout
+ * Thread safety: one thread at a time per axis.
+ * @return 0 at standstill; AX_ETIMEDOUT (the message gives the velocity and
+ *         status word); AX_ERROR (faulted); or another negative ax_error_code.
+ * @since 0.2
+ */
+AX_API int ax_axis_halt(ax_axis *axis, int timeout_ms);
 
 /**
  * Leave the fault state: waits out fault reaction active, then gives the
@@ -490,7 +529,9 @@ typedef struct ax_move_options {
  *         type); AX_ETIMEDOUT (no acknowledge, or target not reached: the
  *         message gives position and status word); AX_ERROR (not enabled,
  *         or faulted during the move: the message names the state and the
- *         drive's error); or another negative ax_error_code.
+ *         drive's error); AX_ECANCELED (the token of ax_axis_set_cancel()
+ *         ended the wait: the axis goes on moving); or another negative
+ *         ax_error_code.
  * @since 0.1
  */
 AX_API int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts);
@@ -522,7 +563,9 @@ typedef int (*ax_axis_wait_cb)(ax_axis *axis, uint16_t statusword, void *userdat
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_ETIMEDOUT (message: position, target state, status word);
  *         AX_ERROR (the axis left operation enabled or faulted, or a homing
- *         error); a callback's negative value; or another negative ax_error_code.
+ *         error); AX_ECANCELED (the token of ax_axis_set_cancel() triggered: the axis may
+ *         still move); a callback's negative value; or another negative
+ *         ax_error_code.
  * @since 0.1
  */
 AX_API int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb,
@@ -579,8 +622,9 @@ typedef struct ax_home_options {
  * waits for "homing attained" and target reached (status bits 12 and 10).
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_ERROR (homing error, bit 13, or a fault: the message names
- *         the method); AX_ETIMEDOUT; AX_EUNSUPPORTED; or another negative
- *         ax_error_code.
+ *         the method); AX_ETIMEDOUT; AX_EUNSUPPORTED; AX_ECANCELED (the
+ *         token of ax_axis_set_cancel(): homing goes on until halted); or
+ *         another negative ax_error_code.
  * @since 0.1
  */
 AX_API int ax_axis_home(ax_axis *axis, const ax_home_options *opts);

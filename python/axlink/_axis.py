@@ -5,6 +5,7 @@ library has axlink/motion.h."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Type, Union
 
 from . import _values
@@ -41,23 +42,44 @@ def _name_to_code(kind: str, value: Union[str, int], parse: Any, name: Any) -> i
     raise InvalidArgumentError(f"unknown {kind} {value!r}", int(lib.AX_EINVAL))
 
 
+def _add_note(e: BaseException, note: str) -> None:
+    """e.add_note() where Python has it (3.11); a warning before that."""
+    if hasattr(e, "add_note"):
+        e.add_note(note)
+    else:
+        import warnings
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+
+
 class _Poll:
     """What a wait hands its polling callback; its handle is the userdata."""
 
-    def __init__(self, fn: Callable[[int], Any]) -> None:
+    def __init__(self, fn: Optional[Callable[[int], Any]]) -> None:
         self.fn = fn
         self.error: Optional[BaseException] = None
         self.stopped = False
 
 
+# An exception raised as the callback starts (a KeyboardInterrupt the
+# interpreter delivers at its first instruction, outside its try): the wait
+# on this thread picks it up from here.
+_callback_error = threading.local()
+
+
+def _wait_cb_error(exc_type: Any, exc: Optional[BaseException], tb: Any) -> int:
+    _callback_error.exc = exc if exc is not None else exc_type()
+    return int(lib.AX_ECANCELED)
+
+
 if HAVE_MOTION:
-    @ffi.def_extern()
+    @ffi.def_extern(onerror=_wait_cb_error)
     def axpy_axis_wait_cb(axis: Any, statusword: int, userdata: Any) -> int:
-        # On the thread that waits; an exception stops the wait and is raised
-        # again by wait_target_reached().
+        # On the thread that waits, after every status read: Python code runs
+        # here, so a signal (Ctrl-C) is delivered within a poll period. An
+        # exception stops the wait and is raised again by the caller.
         poll: _Poll = ffi.from_handle(userdata)
         try:
-            if poll.fn(int(statusword)) is False:
+            if poll.fn is not None and poll.fn(int(statusword)) is False:
                 poll.stopped = True
                 return int(lib.AX_ECANCELED)
             return 0
@@ -81,6 +103,17 @@ class Axis:
     Motion calls on one axis are serialized (the handshakes of a move must
     not interleave); register access is not. Keeps its drive alive; closing
     the drive closes its axes.
+
+    Stopping: :meth:`stop` halts (decelerates, stays enabled),
+    :meth:`quick_stop` brakes on the quick stop ramp. A wait interrupted by
+    Ctrl-C (KeyboardInterrupt) or by ``drive.cancel()`` from another thread
+    (CancelledError) ends within a poll period and halts the axis before the
+    exception propagates, unless the call says ``stop_on_interrupt=False``.
+    As a context manager the axis is halted and disabled on exit::
+
+        with drive.axes[1] as axis:
+            axis.enable()
+            axis.move_to(10000)
     """
 
     __slots__ = ("drive", "subnode", "_ptr", "_lock", "__weakref__")
@@ -127,11 +160,112 @@ class Axis:
                 if p is None:
                     out = ffi.new("ax_axis **")
                     check(lib.ax_axis_open(out, drive, self.subnode, ffi.NULL), MOTION_DOMAIN)
-                    p = self._ptr = ffi.gc(out[0], lib.ax_axis_unref)
+                    p = ffi.gc(out[0], lib.ax_axis_unref)
+                    # The waits watch the drive's token: drive.cancel() ends them.
+                    lib.ax_axis_set_cancel(p, self.drive._cancel_token())
+                    self._ptr = p
         return p
 
     def _close(self) -> None:
         self._ptr = None
+
+    def __enter__(self) -> "Axis":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Halt (if enabled and moving) and disable the axis. When the block
+        raised, a failure to do so is added as a note to that exception."""
+        if self._ptr is None or self.drive.closed:
+            return
+        try:
+            with self._lock:
+                self.stop()
+                self.disable()
+        except Exception as e:  # noqa: BLE001 - the block's own exception wins
+            if exc is None:
+                raise
+            _add_note(exc, f"leaving the axis: {e}")
+
+    # -- interrupting a wait
+
+    def _interrupted(self, e: BaseException) -> bool:
+        """Did @e end a wait from outside: Ctrl-C, exit, or drive.cancel()?"""
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            return True
+        return (isinstance(e, CancelledError) and
+                bool(lib.ax_cancel_requested(self.drive._cancel_token())))
+
+    def _stop_interrupted(self, p: Any, e: BaseException) -> None:
+        """Halt the axis after an interrupted wait; quick stop if the halt fails."""
+        if lib.ax_axis_halt(p, 0) >= 0:
+            return
+        why = text(lib.ax_error_last())
+        if lib.ax_axis_quick_stop(p, 0) >= 0:
+            _add_note(e, f"axis {self.subnode}: halt failed ({why}); quick stopped")
+            return
+        _add_note(e, f"axis {self.subnode} could not be stopped: halt: {why}; "
+                  f"quick stop: {text(lib.ax_error_last())}")
+
+    def _guarded(self, stop_on_interrupt: bool, run: Callable[[Any], None]) -> None:
+        """run(ax_axis) under the lock, with the drive's token reset first;
+        an interrupt halts the axis (stop_on_interrupt) and propagates."""
+        with self._lock:
+            p = self._p()
+            lib.ax_cancel_reset(self.drive._cancel_token())
+            try:
+                run(p)
+            except BaseException as e:
+                if stop_on_interrupt and self._interrupted(e):
+                    self._stop_interrupted(p, e)
+                raise
+
+    def _interruptible(self, call: Callable[[], int]) -> None:
+        """call(), a library call that watches the drive's token but runs no
+        Python meanwhile. On the main thread it runs on a helper thread while
+        this one waits in short slices, so that Ctrl-C is raised here at
+        once; the token then ends the call too. Elsewhere (no signals) directly."""
+        if threading.current_thread() is not threading.main_thread():
+            rc = call()
+            if rc < 0:
+                raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+            return
+        outcome: list = []
+
+        def work() -> None:
+            rc = call()  # the library's last error is per thread: take it here
+            outcome.append(last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+                           if rc < 0 else None)
+
+        worker = threading.Thread(target=work, name=f"axlink-axis-{self.subnode}",
+                                  daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.02)
+        except BaseException:
+            lib.ax_cancel_trigger(self.drive._cancel_token())
+            worker.join()  # within a poll period: the call watches the token
+            raise
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+
+    def _wait(self, p: Any, timeout_ms: int, on_poll: Optional[Callable[[int], Any]]) -> None:
+        """Wait for target reached with a Python callback after every status
+        read, so that signals are delivered meanwhile."""
+        poll = _Poll(on_poll)
+        handle = ffi.new_handle(poll)
+        _callback_error.exc = None
+        rc = lib.ax_axis_wait_target_reached(p, timeout_ms, lib.axpy_axis_wait_cb, handle)
+        pending, _callback_error.exc = _callback_error.exc, None
+        if pending is not None:
+            raise pending
+        if poll.error is not None:
+            raise poll.error
+        if poll.stopped:
+            raise CancelledError("wait stopped by its on_poll callback",
+                                 int(lib.AX_ECANCELED))
+        if rc < 0:
+            raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
 
     def _call(self, fn: Any, *args: Any) -> int:
         with self._lock:
@@ -165,8 +299,17 @@ class Axis:
         """Take the power stage off."""
         self._call(lib.ax_axis_disable, _ms(timeout))
 
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """Halt: decelerate on the profile deceleration and hold the position,
+        still enabled; returns at standstill (within @timeout seconds; None:
+        estimated from the velocity). The next move, velocity or homing
+        releases the halt; a halted move does not resume. Nothing to do when
+        the axis is not enabled."""
+        self._call(lib.ax_axis_halt, _ms(timeout))
+
     def quick_stop(self, timeout: Optional[float] = None) -> None:
-        """Quick stop (does not wait for standstill)."""
+        """Quick stop: brake on the quick stop ramp into quick_stop_active
+        (does not wait for standstill); :meth:`enable` brings it back."""
         self._call(lib.ax_axis_quick_stop, _ms(timeout))
 
     def fault_reset(self, timeout: Optional[float] = None) -> None:
@@ -255,57 +398,62 @@ class Axis:
     def move_to(self, position: float, velocity: Optional[float] = None,
                 relative: bool = False, wait: bool = True, units: Optional[str] = None, *,
                 acceleration: Optional[float] = None, deceleration: Optional[float] = None,
-                timeout: Optional[float] = None) -> None:
+                timeout: Optional[float] = None, stop_on_interrupt: bool = True) -> None:
         """Profile position move to @position (with @relative, by that
         distance from the previous target), in the axis's units or @units for
         this call. Needs operation enabled. With @wait, returns once the drive
-        reports target reached; else once it took the set point."""
-        flags = (lib.AX_MOVE_RELATIVE if relative else 0) | (0 if wait else lib.AX_MOVE_NO_WAIT)
+        reports target reached; else once it took the set point.
+
+        Ctrl-C or ``drive.cancel()`` ends the wait within a poll period;
+        with @stop_on_interrupt the axis is halted before the
+        KeyboardInterrupt or CancelledError propagates."""
+        flags = (lib.AX_MOVE_RELATIVE if relative else 0) | lib.AX_MOVE_NO_WAIT
         opts = self._move_options(flags, velocity, acceleration, deceleration, timeout)
-        with self._lock:
+
+        def run(p: Any) -> None:
             if units is None:
                 self._call(lib.ax_axis_move, float(position), opts)
-                return
-            before = int(lib.ax_axis_units(self._p()))
-            self.set_units(units)
-            try:
-                self._call(lib.ax_axis_move, float(position), opts)
-            finally:
-                lib.ax_axis_set_units(self._p(), before, 0.0)
+            else:
+                before = int(lib.ax_axis_units(p))
+                self.set_units(units)
+                try:
+                    self._call(lib.ax_axis_move, float(position), opts)
+                finally:
+                    lib.ax_axis_set_units(p, before, 0.0)
+            if wait:
+                self._wait(p, opts.timeout_ms, None)
+
+        self._guarded(stop_on_interrupt, run)
 
     def set_velocity(self, velocity: float, wait: bool = False, *,
                      acceleration: Optional[float] = None,
                      deceleration: Optional[float] = None,
-                     timeout: Optional[float] = None) -> None:
+                     timeout: Optional[float] = None, stop_on_interrupt: bool = True) -> None:
         """Profile velocity at @velocity (axis units per second); with @wait,
-        returns once the drive reports the velocity reached."""
-        flags = 0 if wait else lib.AX_MOVE_NO_WAIT
-        opts = self._move_options(flags, None, acceleration, deceleration, timeout)
-        self._call(lib.ax_axis_move_velocity, float(velocity), opts)
+        returns once the drive reports the velocity reached (interrupted as
+        :meth:`move_to`'s wait)."""
+        opts = self._move_options(lib.AX_MOVE_NO_WAIT, None, acceleration, deceleration,
+                                  timeout)
+
+        def run(p: Any) -> None:
+            self._call(lib.ax_axis_move_velocity, float(velocity), opts)
+            if wait:
+                # The old velocity may show as reached for a moment (as in C).
+                time.sleep(0.005)
+                self._wait(p, opts.timeout_ms, None)
+
+        self._guarded(stop_on_interrupt, run)
 
     def wait_target_reached(self, timeout: Optional[float] = None,
-                            on_poll: Optional[Callable[[int], Any]] = None) -> None:
+                            on_poll: Optional[Callable[[int], Any]] = None, *,
+                            stop_on_interrupt: bool = True) -> None:
         """Wait until the drive reports target reached. @on_poll(statusword),
         if given, runs after every status read (sample the position there);
         returning False stops the wait (CancelledError), an exception it
-        raises stops it and propagates."""
-        with self._lock:
-            p = self._p()
-            if on_poll is None:
-                rc = lib.ax_axis_wait_target_reached(p, _ms(timeout), ffi.NULL, ffi.NULL)
-                poll = None
-            else:
-                poll = _Poll(on_poll)
-                handle = ffi.new_handle(poll)
-                rc = lib.ax_axis_wait_target_reached(p, _ms(timeout), lib.axpy_axis_wait_cb,
-                                                     handle)
-            if poll is not None and poll.error is not None:
-                raise poll.error
-            if poll is not None and poll.stopped:
-                raise CancelledError("wait stopped by its on_poll callback",
-                                     int(lib.AX_ECANCELED))
-            if rc < 0:
-                raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
+        raises stops it and propagates; the axis goes on moving then.
+        Ctrl-C or ``drive.cancel()`` end the wait within a poll period, and
+        with @stop_on_interrupt halt the axis before the exception propagates."""
+        self._guarded(stop_on_interrupt, lambda p: self._wait(p, _ms(timeout), on_poll))
 
     def set_current(self, amperes: float) -> None:
         """Current mode at @amperes (does not wait)."""
@@ -316,10 +464,13 @@ class Axis:
         self._call(lib.ax_axis_set_torque, float(newton_metres))
 
     def home(self, method: Optional[int] = None, *, offset: Optional[float] = None,
-             speed: Optional[float] = None, timeout: Optional[float] = None) -> None:
+             speed: Optional[float] = None, timeout: Optional[float] = None,
+             stop_on_interrupt: bool = True) -> None:
         """Home the axis (needs operation enabled): @method is one of the
         drive's homing methods (None: the drive's present one); @offset the
-        position home gets; waits for homing attained."""
+        position home gets; waits for homing attained. Ctrl-C or
+        ``drive.cancel()`` end it within a poll period, halting the axis with
+        @stop_on_interrupt."""
         opts = ffi.new("ax_home_options *")
         opts.version = lib.AX_HOME_OPTIONS_VERSION
         opts.flags = lib.AX_HOME_SET_OFFSET if offset is not None else 0
@@ -327,5 +478,5 @@ class Axis:
         opts.offset = float(offset or 0.0)
         opts.speed = float(speed or 0.0)
         opts.timeout_ms = _ms(timeout)
-        self._call(lib.ax_axis_home, opts)
-
+        self._guarded(stop_on_interrupt,
+                      lambda p: self._interruptible(lambda: lib.ax_axis_home(p, opts)))

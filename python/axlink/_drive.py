@@ -106,7 +106,8 @@ class Drive:
     while a request is in flight.
     """
 
-    __slots__ = ("_h", "_context", "_info", "_dictionary", "_regs", "_axes", "__weakref__")
+    __slots__ = ("_h", "_context", "_info", "_dictionary", "_regs", "_axes", "_cancel",
+                 "__weakref__")
 
     def __init__(self, ptr: Any, context: Context) -> None:
         """Wrap an ax_drive* whose reference this object takes over."""
@@ -121,6 +122,10 @@ class Drive:
         self._dictionary = Dictionary._borrow(dptr) if dptr != ffi.NULL else None
         self._regs: Dict[Tuple[str, Optional[int]], Register] = {}
         self._axes: Optional[Mapping[int, Axis]] = None
+        # What cancel() triggers: the motion waits of the axes watch it.
+        cancel = ffi.new("ax_cancel **")
+        check(lib.ax_cancel_new(cancel))
+        self._cancel = ffi.gc(cancel[0], lib.ax_cancel_unref)
         uri = text(lib.ax_drive_uri(drive))
         self._info = DriveInfo(
             uri=uri, scheme=text(lib.ax_link_scheme(link)),
@@ -141,7 +146,12 @@ class Drive:
 
     def close(self) -> None:
         """Close the drive and its axes; idempotent. A request still running
-        on another thread finishes first (it holds the handles until it returns)."""
+        on another thread finishes first (it holds the handles until it returns).
+
+        Enabled axes are left as they are: closing neither stops nor
+        disables them, and a drive keeps running a move or a velocity it
+        was given. Stop them first (``axis.stop()``, ``axis.disable()``), or
+        use each axis as a context manager, which does that on exit."""
         self._h = None
         for axis in (self._axes or {}).values():
             axis._close()
@@ -199,9 +209,18 @@ class Drive:
         check(lib.ax_link_set_timeout(self._handles()[1], _timeout_ms(seconds)))
 
     def cancel(self) -> None:
-        """Abort the request in flight from another thread (it raises
-        CancelledError). Raises UnsupportedError when the transport cannot."""
-        check(lib.ax_link_cancel(self._handles()[1]))
+        """From another thread: end the motion waits of this drive's axes in
+        progress (within a poll period; each halts its axis unless called
+        with stop_on_interrupt=False) and abort the request in flight; both
+        raise CancelledError. The next motion call starts afresh. Raises
+        UnsupportedError when the transport cannot abort a request (the
+        waits end all the same)."""
+        link = self._handles()[1]
+        lib.ax_cancel_trigger(self._cancel)
+        check(lib.ax_link_cancel(link))
+
+    def _cancel_token(self) -> Any:
+        return self._cancel
 
     # -- registers
 

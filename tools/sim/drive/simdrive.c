@@ -963,8 +963,10 @@ static void axis_set_point(simdrive *d, unsigned n, uint16_t cw, uint16_t prev)
 		if (rise4)
 			homing_start(d, n);
 		else if (!(cw & CW_NEW_SET_POINT) &&
-			 (a->hom == HOM_SEARCH || a->hom == HOM_INDEX || a->hom == HOM_RETURN))
+			 (a->hom == HOM_SEARCH || a->hom == HOM_INDEX || a->hom == HOM_RETURN)) {
 			a->hom = HOM_IDLE; /* bit 4 falling interrupts homing */
+			a->at_target = a->vel == 0.0; /* else the braking step says when */
+		}
 		return;
 	}
 	if (!mode_is_profile_position(mode))
@@ -984,6 +986,32 @@ static void axis_set_point(simdrive *d, unsigned n, uint16_t cw, uint16_t prev)
 	}
 }
 
+/*
+ * Bit 8 (halt) as the status word shows it at once, before the next step:
+ * halted at a standstill is target reached (CiA 402: "velocity is 0" under
+ * halt), and a release lets a position move go on or a profile velocity
+ * ramp to its set point again.
+ */
+static void axis_halt_edge(simdrive *d, unsigned n, uint16_t cw, uint16_t prev)
+{
+	struct sim_axis *a = &d->axes[n - 1];
+	unsigned mode = axis_mode(d, n);
+
+	if (cw & CW_HALT) {
+		if (a->vel == 0.0)
+			a->at_target = 1;
+	} else if (prev & CW_HALT) {
+		if (mode_is_profile_position(mode) && a->moving) {
+			a->at_target = 0;
+		} else if (mode == MODE_PROFILE_VELOCITY) {
+			struct limits l;
+
+			axis_limits(d, n, &l);
+			a->at_target = a->vel == axis_velocity_demand(d, n, &l);
+		}
+	}
+}
+
 /* CiA 402 transitions driven by a control word write, then the motion bits. */
 static void axis_control(simdrive *d, unsigned n, uint16_t cw)
 {
@@ -999,8 +1027,10 @@ static void axis_control(simdrive *d, unsigned n, uint16_t cw)
 		return;
 	}
 	axis_enter(d, n, next);
-	if (a->state == ST_OP_ENABLED)
+	if (a->state == ST_OP_ENABLED) {
 		axis_set_point(d, n, cw, prev);
+		axis_halt_edge(d, n, cw, prev);
+	}
 	axis_publish(d, n);
 }
 
