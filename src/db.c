@@ -99,8 +99,8 @@ static const char *const db_sql[ST__COUNT] = {
 			       "end_bit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_CATEGORY_INSERT] = "INSERT INTO categories (model_id, ord, id, label, parent) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text) "
-			    "VALUES (?1, ?2, ?3, ?4)",
+	[ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text, error_type, "
+			    "affected_module) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_TABLE_INSERT] = "INSERT INTO dict_tables (model_id, ord, id, axis, index_id, "
 			    "value_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_MODEL_LIST] = "SELECT " DB_MODEL_COLUMNS
@@ -121,7 +121,8 @@ static const char *const db_sql[ST__COUNT] = {
 			       "WHERE model_id = ?1 ORDER BY reg_ord, ord",
 	[ST_CATEGORY_SELECT] = "SELECT id, label, parent FROM categories WHERE model_id = ?1 "
 			       "ORDER BY ord",
-	[ST_ERROR_SELECT] = "SELECT code, text FROM errors WHERE model_id = ?1 ORDER BY ord",
+	[ST_ERROR_SELECT] = "SELECT code, text, error_type, affected_module FROM errors "
+			    "WHERE model_id = ?1 ORDER BY ord",
 	[ST_TABLE_SELECT] = "SELECT id, axis, index_id, value_id FROM dict_tables "
 			    "WHERE model_id = ?1 ORDER BY ord",
 	/*
@@ -220,6 +221,13 @@ static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
 	"  ord INTEGER NOT NULL, id TEXT NOT NULL, axis INTEGER,"
 	"  index_id TEXT NOT NULL, value_id TEXT NOT NULL,"
 	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;",
+	/*
+	 * 1 -> 2: an error's type and affected module (XDF error_type,
+	 * affected_module), NULL when the file gives none. Models imported
+	 * before keep NULL until their file is imported again.
+	 */
+	"ALTER TABLE errors ADD COLUMN error_type TEXT;"
+	"ALTER TABLE errors ADD COLUMN affected_module TEXT;",
 };
 
 struct ax_db {
@@ -483,8 +491,12 @@ static int db_migrate(ax_db *db)
 	err = db_header_read(db, &h);
 	if (err >= 0)
 		err = db_header_check(db, &h);
-	for (int64_t v = h.version; err > 0 && v < AX__DB_SCHEMA_VERSION; v++)
+	/* err is 1 (update needed) until a step fails; each step returns 0. */
+	for (int64_t v = h.version; err > 0 && v < AX__DB_SCHEMA_VERSION; v++) {
 		err = db_exec(db, db_migrations[v], "creating the schema");
+		if (err == 0)
+			err = 1;
+	}
 	if (err >= 0) {
 		(void)snprintf(pragmas, sizeof(pragmas),
 			       "PRAGMA application_id = %d; PRAGMA user_version = %d",
@@ -846,6 +858,8 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		bind_i64(&b, 2, (int64_t)i);
 		bind_i64(&b, 3, d->errors[i].code);
 		bind_text(&b, 4, d->errors[i].text);
+		bind_text(&b, 5, d->errors[i].type);
+		bind_text(&b, 6, d->errors[i].module);
 		err = db_run(db, &b, "storing an error");
 	}
 	for (size_t i = 0; err >= 0 && i < d->n_tables; i++) {
@@ -1383,7 +1397,8 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 		if (err >= 0)
 			err = code < 0 || code > UINT32_MAX
 				      ? db_corrupt(db, model_id, "errors")
-				      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1));
+				      : ax__dict_add_error(d, (uint32_t)code, col_str(st, 1),
+							   col_text(st, 2), col_text(st, 3));
 	}
 	err = db_rows_end(db, st, rc, err, "reading errors");
 	if (err < 0)

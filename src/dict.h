@@ -68,6 +68,8 @@ struct ax_dict_category {
 struct ax_dict_error {
 	uint32_t code;
 	char *text;
+	char *type;   /* XDF error_type, NULL when the file gives none */
+	char *module; /* XDF affected_module, NULL when the file gives none */
 };
 
 /*
@@ -138,7 +140,9 @@ int ax__dict_reg_add_enum(struct ax_reg *r, int64_t value, const char *label);
 int ax__dict_reg_add_bitfield(struct ax_reg *r, const char *name, unsigned start, unsigned end);
 
 int ax__dict_add_category(ax_dict *d, const char *id, const char *label, const char *parent);
-int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text);
+/* Append an error (strings copied; @type and @module may be NULL: not given). */
+int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text, const char *type,
+		       const char *module);
 /*
  * Append a table (strings copied). @axis is -1 (none) or 0..255. Its
  * registers need not exist yet: ax__dict_seal looks them up.

@@ -409,7 +409,8 @@ static int xdf_errors(struct xdf *x, ax_dict *d, xmlNodePtr errors)
 
 			text = desc ? desc : "";
 		}
-		err = ax__dict_add_error(d, code, text);
+		err = ax__dict_add_error(d, code, text, xdf_attr(x, e, "error_type"),
+		                         xdf_attr(x, e, "affected_module"));
 		if (err < 0)
 			return err;
 	}
@@ -953,7 +954,8 @@ static int xdf_copy_shared(struct xdf *x, ax_dict *d, int with_errors)
 			return err;
 	}
 	for (size_t i = 0; with_errors && i < s->n_errors; i++) {
-		err = ax__dict_add_error(d, s->errors[i].code, s->errors[i].text);
+		err = ax__dict_add_error(d, s->errors[i].code, s->errors[i].text,
+		                         s->errors[i].type, s->errors[i].module);
 		if (err < 0)
 			return err;
 	}

@@ -682,13 +682,13 @@ static void test_dict__builder_limits(void **state)
 	/* No lookups before sealing, no changes after. */
 	assert_int_equal(ax_dict_find(d, "R", 1, &found), AX_EINVAL);
 	assert_null(ax_dict_error_text(d, 1));
-	assert_int_equal(ax__dict_add_error(d, 1, "one"), 0);
-	assert_int_equal(ax__dict_add_error(d, 1, "duplicate"), 0);
+	assert_int_equal(ax__dict_add_error(d, 1, "one", NULL, NULL), 0);
+	assert_int_equal(ax__dict_add_error(d, 1, "duplicate", NULL, NULL), 0);
 	assert_int_equal(ax__dict_seal(d), 0);
 	assert_string_equal(ax_dict_error_text(d, 1), "one"); /* the first of equal codes */
 	assert_int_equal(ax__dict_add_reg(d, "T", 1, 3, AX_DTYPE_U8, AX_REG_RW, &r), AX_EINVAL);
 	assert_int_equal(ax__dict_add_category(d, "C", "c", NULL), AX_EINVAL);
-	assert_int_equal(ax__dict_add_error(d, 2, "x"), AX_EINVAL);
+	assert_int_equal(ax__dict_add_error(d, 2, "x", NULL, NULL), AX_EINVAL);
 	assert_int_equal(ax_dict_find(d, "R", 1, &found), 0);
 	assert_int_equal(ax_reg_access(found), AX_REG_READ);
 
@@ -730,7 +730,7 @@ static void test_dict__half_built(void **state)
 	}
 	assert_int_equal(ax__dict_add_category(d, "C", "c", NULL), 0);
 	assert_int_equal(ax__dict_add_category(d, "S", NULL, "C"), 0);
-	assert_int_equal(ax__dict_add_error(d, 7, NULL), 0);
+	assert_int_equal(ax__dict_add_error(d, 7, NULL, NULL, NULL), 0);
 	assert_int_equal(ax__dict_add_table(d, "T", 1, "R0", "R1"), 0);
 	assert_int_equal(ax__dict_add_table(d, "U", -1, "R2", "NOT_THERE"), 0);
 	assert_int_equal(ax__dict_add_warning(d, "w"), 0);
@@ -864,6 +864,69 @@ static void test_dict__duplicate_ids_warned(void **state)
 	assert_string_equal(d->warnings[1], want);
 	loaded_free(&l);
 	ax_ctx_unref(ctx);
+}
+
+/*
+ * Errors keep every field the file gives: id, label (else description),
+ * error_type and affected_module; what it does not give reads "". Device
+ * errors replace the Body's, which the devices without their own share.
+ */
+static void test_dict__errors_all_fields(void **state)
+{
+	static const struct {
+		const char *file;
+		size_t dict;
+		uint32_t code;
+		const char *text, *type, *module;
+	} rows[] = {
+	        {"v2_axes.xdf", 0, 0x3280, "STO active, power stage off", "cyclic", "Power stage"},
+	        {"v2_axes.xdf", 0, 0x2280, "HW over current", "", ""},
+	        {"v2_axes.xdf", 0, 0x06010000, "Incorrect access type", "", ""},
+	        {"v3_multi.xdf", 0, 0x3280, "STO is active", "cyclic", "Power stage"},
+	        {"v3_multi.xdf", 1, 0x2280, "HW over current", "", ""},
+	        {"v3_multi.xdf", 1, 0x7380, "Absolute encoder error", "", ""},
+	};
+	ax_dict_error_entry e, at;
+	struct loaded l = {0};
+	const char *loaded = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const ax_dict *d;
+		size_t k;
+
+		if (!loaded || strcmp(loaded, rows[i].file) != 0) {
+			loaded_free(&l);
+			l = load_ok(rows[i].file[1] == '2' ? DATA("v2_axes.xdf")
+			                                   : DATA("v3_multi.xdf"), NULL);
+			loaded = rows[i].file;
+		}
+		d = l.dicts[rows[i].dict];
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(ax_dict_error_lookup(d, rows[i].code, &e), 0);
+		assert_int_equal(e.code, rows[i].code);
+		assert_string_equal(e.text, rows[i].text);
+		assert_string_equal(e.type, rows[i].type);
+		assert_string_equal(e.module, rows[i].module);
+		/* The same entry by position. */
+		for (k = 0; k < ax_dict_error_count(d); k++) {
+			assert_int_equal(ax_dict_error_entry_at(d, k, &at), 0);
+			if (at.code == rows[i].code)
+				break;
+		}
+		assert_true(k < ax_dict_error_count(d));
+		assert_ptr_equal(at.text, e.text);
+		assert_ptr_equal(at.type, e.type);
+		assert_ptr_equal(at.module, e.module);
+	}
+	/* Unknown codes and positions: AX_ENOTFOUND, *out untouched. */
+	memset(&e, 0x5a, sizeof(e));
+	at = e;
+	assert_int_equal(ax_dict_error_lookup(l.dicts[0], 0x3281, &e), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "0x00003281"));
+	assert_int_equal(ax_dict_error_entry_at(l.dicts[0], 99, &e), AX_ENOTFOUND);
+	assert_memory_equal(&e, &at, sizeof(e));
+	loaded_free(&l);
 }
 
 /* Every register of @d is on a subnode MCB frames can carry. */
@@ -1710,6 +1773,7 @@ int main(void)
 	        cmocka_unit_test(test_dict__skipped),
 	        cmocka_unit_test(test_dict__duplicate_ids_warned),
 	        cmocka_unit_test(test_dict__subnodes_beyond_mcb),
+	        cmocka_unit_test(test_dict__errors_all_fields),
 	        cmocka_unit_test(test_dict__tables),
 	        cmocka_unit_test(test_dict__tables_not_in_version_2),
 	        cmocka_unit_test(test_dict__tables_builder),

@@ -147,6 +147,39 @@ AX_API int ax_dict_error_at(const ax_dict *dict, size_t index, uint32_t *code_ou
 /** Description of drive error @p code, or NULL when the dictionary has none. @since 0.1 */
 AX_API const char *ax_dict_error_text(const ax_dict *dict, uint32_t code);
 
+/**
+ * A drive error code as the dictionary's `Errors/Error` element names it.
+ * Strings are borrowed from the dictionary, "" when the file does not give
+ * them, never NULL.
+ * @since 0.2
+ */
+typedef struct ax_dict_error_entry {
+	uint32_t code;      /**< the error code (XDF `id`) */
+	const char *text;   /**< its label in the file's default language, else `description` */
+	const char *type;   /**< XDF `error_type`: "cyclic", "configuration", ... */
+	const char *module; /**< XDF `affected_module`: "Power stage", "Communications", ... */
+} ax_dict_error_entry;
+
+/**
+ * Error @p index (0-based, file order) with every field the file gives.
+ *
+ * Ownership: the strings in *out are borrowed from the dictionary.
+ * Thread safety: immutable, like the dictionary.
+ * @return 0, or AX_ENOTFOUND past the end (*out untouched).
+ * @since 0.2
+ */
+AX_API int ax_dict_error_entry_at(const ax_dict *dict, size_t index, ax_dict_error_entry *out);
+
+/**
+ * The entry of drive error @p code: its text, type and affected module.
+ *
+ * Ownership: the strings in *out are borrowed from the dictionary.
+ * Thread safety: immutable, like the dictionary.
+ * @return 0, or AX_ENOTFOUND (the dictionary names no such code; *out untouched).
+ * @since 0.2
+ */
+AX_API int ax_dict_error_lookup(const ax_dict *dict, uint32_t code, ax_dict_error_entry *out);
+
 /** @name Tables
  * A table is a block of values inside the drive (a cogging compensation
  * table, the error list, a user memory) reached through two registers:
