@@ -21,6 +21,7 @@
 
 #include "dict.h"
 #include "error.h"
+#include "axlink/mcb.h"
 #include "axlink/plugin.h"
 #include "util.h"
 
@@ -727,6 +728,8 @@ int ax__dict_seal(ax_dict *d)
 		struct ax_reg *r = &d->regs[i];
 
 		dict_range_parse(r, &r->range_kind, &r->range_lo, &r->range_hi);
+		r->unreachable = d->identity.addr_space == AX_ADDR_MCB &&
+		                 (r->subnode > AX_MCB_MAX_SUBNODE || r->address > AX_MCB_MAX_ADDRESS);
 	}
 	for (size_t i = 0; i < d->n_tables; i++) {
 		struct ax_dict_table *t = &d->tables[i];
@@ -1217,6 +1220,11 @@ int ax_reg_dtype(const ax_reg *reg)
 int ax_reg_access(const ax_reg *reg)
 {
 	return reg ? reg->access : 0;
+}
+
+int ax_reg_reachable(const ax_reg *reg)
+{
+	return reg && !reg->unreachable;
 }
 
 const char *ax_reg_units(const ax_reg *reg)

@@ -57,6 +57,13 @@ struct ax_reg {
 	size_t n_enums;
 	struct ax_dict_bitfield *bitfields;
 	size_t n_bitfields;
+	/*
+	 * 1 when a link of the dictionary's address space cannot carry the
+	 * register (an MCB address past 12 bits, a subnode past 4): set by
+	 * ax__dict_seal, which knows the space. Such a register is kept (the
+	 * catalogue is the file's) but never put on the wire.
+	 */
+	uint8_t unreachable;
 };
 
 struct ax_dict_category {
@@ -178,7 +185,8 @@ enum {
 int ax__reg_range_outside(const struct ax_reg *r, const uint8_t *b, size_t len);
 
 /*
- * Build the indexes (unless current), parse every register's range, find
+ * Build the indexes (unless current), parse every register's range, flag
+ * the registers the address space cannot reach (ax_reg.unreachable), find
  * every table's registers and freeze. Called once, after the last add. A
  * table whose index or value register is missing (on its axis, when it has
  * one) fails with AX_EFORMAT

@@ -16,10 +16,11 @@
  * on; so is a table, and one whose registers are not in the dictionary. A
  * register id used again on one subnode keeps both registers (by id the
  * first is found, the other by its address) and warns at the later one's
- * line. In the MCB address space a register on a subnode past 15 (a frame
- * has 4 bits for it) is skipped, never wrapped onto another subnode. A
- * document that is not well-formed, not a dictionary, or of an unknown
- * version is refused whole.
+ * line. In the MCB address space a register on a subnode past 15 or at an
+ * address past 0xFFF (a frame has 4 and 12 bits for them) is kept, with a
+ * warning, and flagged unreachable (ax_reg_reachable()): never wrapped onto
+ * another register. A document that is not well-formed, not a dictionary,
+ * or of an unknown version is refused whole.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -45,6 +46,7 @@
 #include "dict.h"
 #include "error.h"
 #include "xdf.h"
+#include "axlink/mcb.h"
 #include "axlink/plugin.h"
 #include "util.h"
 
@@ -675,10 +677,6 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		                sub_s);
 	if (sub_s)
 		subnode = lo;
-	/* An MCB frame has 4 bits for it: a larger one would reach another subnode. */
-	if (subnode > pl->max_subnode)
-		return xdf_skip(x, d, n, id, "subnode %u is beyond the MCB subnodes 0..%u", subnode,
-		                pl->max_subnode);
 
 	/* Version 3 writes defaults as little-endian hex, version 2 as text in the type. */
 	def_s = xdf_attr(x, n, x->version >= 3 ? "default" : "storage");
@@ -695,6 +693,25 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		}
 	}
 
+	/*
+	 * An MCB frame has 4 bits for the subnode and 12 for the address: a
+	 * register past them is kept (the catalogue is the file's) and flagged
+	 * by the seal, never wrapped onto another register.
+	 */
+	if (subnode > pl->max_subnode)
+		err = xdf_warn(x, d, n,
+		               "register '%.*s': subnode %u is beyond the MCB subnodes 0..%u: kept, "
+		               "but an MCB link cannot reach it",
+		               XDF_QUOTE_MAX, id, subnode, pl->max_subnode);
+	else if (d->identity.addr_space == AX_ADDR_MCB && address > AX_MCB_MAX_ADDRESS)
+		err = xdf_warn(x, d, n,
+		               "register '%.*s': address 0x%X is past the 12 bits of an MCB address "
+		               "(0..0x%X): kept, but an MCB link cannot reach it",
+		               XDF_QUOTE_MAX, id, (unsigned)address, AX_MCB_MAX_ADDRESS);
+	else
+		err = 0;
+	if (err < 0)
+		return err;
 	err = xdf_note_line(x, d->n_regs, xdf_line(n));
 	if (err < 0)
 		return err;
@@ -723,7 +740,7 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 	err = xdf_reg_details(x, d, r, n);
 	if (err < 0)
 		return err;
-	if (subnode > *max_subnode)
+	if (subnode <= pl->max_subnode && subnode > *max_subnode)
 		*max_subnode = subnode;
 	return 0;
 }
@@ -1006,7 +1023,8 @@ static int xdf_motion_subnodes(struct xdf *x, ax_dict *d, xmlNodePtr dev, unsign
 static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int canopen,
                                 unsigned *max_subnode, int *axes)
 {
-	struct xdf_place pl = {1, 0, NULL, 0xFFF, canopen ? UINT8_MAX : AX_MCB_MAX_SUBNODE};
+	/* MCB addresses past 12 bits parse: the seal flags them unreachable. */
+	struct xdf_place pl = {1, 0, NULL, UINT32_MAX, canopen ? UINT8_MAX : AX_MCB_MAX_SUBNODE};
 	int err;
 
 	if (x->version < 3) {
@@ -1024,7 +1042,7 @@ static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int c
 			err = xdf_subnode_attr(x, d, axis, "subnode", 1, &ap.subnode);
 			if (err < 0)
 				return err;
-			/* Its registers are skipped one by one, each with its line. */
+			/* Its registers are kept, flagged, each warned at its line. */
 			if (ap.subnode > pl.max_subnode)
 				err = xdf_warn(x, d, axis,
 				               "Axis subnode %u is beyond the MCB subnodes 0..%u, "

@@ -229,6 +229,7 @@ static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
 		assert_int_equal(r->address, s->address);
 		assert_int_equal(r->dtype, s->dtype);
 		assert_int_equal(r->access, s->access);
+		assert_int_equal(r->unreachable, s->unreachable);
 		assert_same_str("units", i, r->units, s->units);
 		assert_same_str("cyclic", i, r->cyclic, s->cyclic);
 		assert_same_str("address_type", i, r->address_type, s->address_type);
@@ -1309,7 +1310,9 @@ static void import_and_compare(ax_db *db, const char *path)
 static void test_db__import_equals_file(void **state)
 {
 	static const char *const fixtures[] = { "v2_axes.xdf", "v2_can.xdf", "v3_multi.xdf",
-						"skipped.xdf", "v3_tables.xdf" };
+						"skipped.xdf", "v3_tables.xdf",
+						"addresses_beyond_mcb.xdf", "axes_beyond_mcb.xdf",
+						"subnodes_beyond_mcb.xdf" };
 	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);

@@ -765,8 +765,8 @@ static void test_dict__skipped(void **state)
 	                              "skipped"},
 	        {"id=\"BAD_DEFAULT\"", "register 'BAD_DEFAULT': bad default '01': 1 byte, a u16 "
 	                               "needs 2, skipped"},
-	        {"id=\"BAD_ADDRESS\"", "register 'BAD_ADDRESS': address '0x1000' is not hex up "
-	                               "to 0xFFF, skipped"},
+	        {"id=\"BAD_ADDRESS\"", "register 'BAD_ADDRESS': address '0x10G0' is not hex up "
+	                               "to 0xFFFFFFFF, skipped"},
 	        {"address=\"0x014\"", "register: missing attribute 'id', skipped"},
 	        {"id=\"BAD_DTYPE\"", "register 'BAD_DTYPE': unknown dtype 'u17' (u8 s8 u16 s16 "
 	                             "u32 s32 u64 s64 float str bool bit byteArray512), skipped"},
@@ -929,53 +929,75 @@ static void test_dict__errors_all_fields(void **state)
 	loaded_free(&l);
 }
 
-/* Every register of @d is on a subnode MCB frames can carry. */
-static void assert_mcb_subnodes(const ax_dict *d)
+/* Registers of @d no MCB frame can carry, in file order, as "id@subnode". */
+static void assert_unreachable(const ax_dict *d, const char *const *want, size_t n_want)
 {
-	for (size_t i = 0; i < ax_dict_reg_count(d); i++)
-		if (ax_reg_subnode(ax_dict_reg_at(d, i)) > AX_MCB_MAX_SUBNODE)
-			fail_msg("register %s kept on subnode %u", ax_reg_id(ax_dict_reg_at(d, i)),
-			         ax_reg_subnode(ax_dict_reg_at(d, i)));
+	size_t k = 0;
+
+	for (size_t i = 0; i < ax_dict_reg_count(d); i++) {
+		const ax_reg *r = ax_dict_reg_at(d, i);
+		int far = ax_reg_subnode(r) > AX_MCB_MAX_SUBNODE ||
+		          (d->identity.addr_space == AX_ADDR_MCB &&
+		           ax_reg_address(r) > AX_MCB_MAX_ADDRESS);
+		char got[128];
+
+		if (ax_reg_reachable(r) == far)
+			fail_msg("register %s (subnode %u, address 0x%X): reachable %d", ax_reg_id(r),
+			         ax_reg_subnode(r), (unsigned)ax_reg_address(r), ax_reg_reachable(r));
+		if (!far)
+			continue;
+		snprintf(got, sizeof(got), "%s@%u", ax_reg_id(r), ax_reg_subnode(r));
+		if (k >= n_want || strcmp(got, want[k]) != 0)
+			fail_msg("unreachable register %zu: got %s, want %s", k, got,
+			         k < n_want ? want[k] : "(none)");
+		k++;
+	}
+	assert_int_equal(k, n_want);
 }
 
 /*
- * Subnodes past MCB's 4 bits (0..15): each register there is skipped with
- * its line, and such an axis is not counted; nothing lands on another
- * subnode. A CANopen device has no such limit.
+ * Subnodes past MCB's 4 bits (0..15): each register there is kept (the
+ * catalogue is the file's), flagged unreachable and warned at its line, and
+ * such an axis is not counted; nothing lands on another subnode. A CANopen
+ * device has no such limit.
  */
 static void test_dict__subnodes_beyond_mcb(void **state)
 {
+	static const char *const far_v2[] = {"FLAT_TOO_FAR@17", "DRV_STATE_STATUS@16",
+	                                     "DRV_STATE_CONTROL@16"};
+	static const char *const far_v3[] = {"FAR_STATUS@16"};
 	const char *v2 = DATA("axes_beyond_mcb.xdf"), *v3 = DATA("subnodes_beyond_mcb.xdf");
 	char want[5][512];
-	const ax_reg *r = NULL;
 	struct loaded l;
 	const ax_dict *d;
 
 	(void)state;
 	l = load_ok(v2, NULL);
 	d = l.dicts[0];
-	assert_mcb_subnodes(d);
-	assert_int_equal(ax_dict_reg_count(d), 3);
+	assert_int_equal(ax_dict_reg_count(d), 6);
+	assert_unreachable(d, far_v2, 3);
 	assert_int_equal(ax_reg_subnode(find(d, "LAST_AXIS_STATUS", -1)), 15);
 	assert_int_equal(ax_reg_subnode(find(d, "DRV_STATE_STATUS", -1)), 1);
-	assert_int_equal(ax_dict_find(d, "FLAT_TOO_FAR", -1, &r), AX_ENOTFOUND);
-	assert_int_equal(ax_dict_find(d, "DRV_STATE_CONTROL", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(ax_reg_subnode(find(d, "DRV_STATE_STATUS", 16)), 16);
+	assert_int_equal(ax_reg_subnode(find(d, "FLAT_TOO_FAR", -1)), 17);
+	/* Nothing wrapped: subnode 17 & 15 is 1, and 1 has only its own register there. */
+	assert_string_equal(ax_reg_id(find(d, "DRV_STATE_STATUS", 1)), "DRV_STATE_STATUS");
 	assert_int_equal(d->identity.axes, 1);
-	assert_int_equal(d->n_skipped, 3);
+	assert_int_equal(d->n_skipped, 0);
 	(void)snprintf(want[0], sizeof(want[0]),
 	               "%s:%ld: register 'FLAT_TOO_FAR': subnode 17 is beyond the MCB subnodes "
-	               "0..15, skipped",
+	               "0..15: kept, but an MCB link cannot reach it",
 	               v2, line_of(v2, "id=\"FLAT_TOO_FAR\""));
 	(void)snprintf(want[1], sizeof(want[1]),
 	               "%s:%ld: Axis subnode 16 is beyond the MCB subnodes 0..15, not an axis", v2,
 	               line_of(v2, "<Axis subnode=\"16\">"));
 	(void)snprintf(want[2], sizeof(want[2]),
 	               "%s:%ld: register 'DRV_STATE_STATUS': subnode 16 is beyond the MCB "
-	               "subnodes 0..15, skipped",
+	               "subnodes 0..15: kept, but an MCB link cannot reach it",
 	               v2, line_of(v2, "<Axis subnode=\"16\">") + 2);
 	(void)snprintf(want[3], sizeof(want[3]),
 	               "%s:%ld: register 'DRV_STATE_CONTROL': subnode 16 is beyond the MCB "
-	               "subnodes 0..15, skipped",
+	               "subnodes 0..15: kept, but an MCB link cannot reach it",
 	               v2, line_of(v2, "id=\"DRV_STATE_CONTROL\""));
 	assert_int_equal(d->n_warnings, 4);
 	for (size_t i = 0; i < 4; i++)
@@ -985,14 +1007,13 @@ static void test_dict__subnodes_beyond_mcb(void **state)
 	l = load_ok(v3, NULL);
 	assert_int_equal(l.n, 2);
 	d = l.dicts[0];
-	assert_mcb_subnodes(d);
-	assert_int_equal(ax_dict_reg_count(d), 2);
-	assert_int_equal(ax_dict_find(d, "FAR_STATUS", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(ax_dict_reg_count(d), 3);
+	assert_unreachable(d, far_v3, 1);
 	assert_int_equal(d->identity.axes, 2);
-	assert_int_equal(d->n_skipped, 1);
+	assert_int_equal(d->n_skipped, 0);
 	(void)snprintf(want[0], sizeof(want[0]),
 	               "%s:%ld: register 'FAR_STATUS': subnode 16 is beyond the MCB subnodes "
-	               "0..15, skipped",
+	               "0..15: kept, but an MCB link cannot reach it",
 	               v3, line_of(v3, "id=\"FAR_STATUS\""));
 	(void)snprintf(want[1], sizeof(want[1]),
 	               "%s:%ld: Subnode index 16 is beyond the MCB subnodes 0..15, not an axis", v3,
@@ -1000,11 +1021,54 @@ static void test_dict__subnodes_beyond_mcb(void **state)
 	assert_int_equal(d->n_warnings, 2);
 	assert_string_equal(d->warnings[0], want[0]);
 	assert_string_equal(d->warnings[1], want[1]);
-	/* The CANopen device keeps its object on subnode 20. */
+	/* The CANopen device keeps its object on subnode 20, reachable. */
 	d = l.dicts[1];
 	assert_int_equal(d->identity.addr_space, AX_ADDR_CANOPEN);
 	assert_int_equal(ax_reg_subnode(find(d, "FAR_STATUS", 20)), 20);
+	assert_true(ax_reg_reachable(find(d, "FAR_STATUS", 20)));
 	assert_int_equal(d->n_warnings, 0);
+	loaded_free(&l);
+}
+
+/*
+ * Addresses past MCB's 12 bits (real EoE dictionaries list such registers):
+ * every one is kept, flagged and warned at its line; 0xFFF is still MCB's.
+ * Once stored and loaded back from a database the flag is the same: the
+ * seal computes it from the address space.
+ */
+static void test_dict__addresses_beyond_mcb_kept(void **state)
+{
+	static const char *const far_eth[] = {"FIRST_PAST_MCB@1", "ETH_ONLY_SETTING@0"};
+	static const char *const far_eoe[] = {"EOE_FAR@1"};
+	const char *path = DATA("addresses_beyond_mcb.xdf");
+	const ax_reg *r = NULL;
+	struct loaded l;
+	const ax_dict *d;
+	char want[512];
+
+	(void)state;
+	l = load_ok(path, NULL);
+	assert_int_equal(l.n, 2);
+	d = l.dicts[0];
+	assert_string_equal(d->identity.interface, "ETH");
+	assert_int_equal(ax_dict_reg_count(d), 5);
+	assert_int_equal(d->n_skipped, 0);
+	assert_unreachable(d, far_eth, 2);
+	assert_true(ax_reg_reachable(find(d, "LAST_MCB_ADDRESS", 1)));
+	assert_int_equal(ax_dict_find_address(d, 0, 0x58AA, &r), 0);
+	assert_string_equal(ax_reg_id(r), "ETH_ONLY_SETTING");
+	assert_int_equal(d->identity.axes, 1);
+	assert_int_equal(d->n_warnings, 2);
+	(void)snprintf(want, sizeof(want),
+	               "%s:%ld: register 'FIRST_PAST_MCB': address 0x1000 is past the 12 bits of "
+	               "an MCB address (0..0xFFF): kept, but an MCB link cannot reach it",
+	               path, line_of(path, "id=\"FIRST_PAST_MCB\""));
+	assert_string_equal(d->warnings[0], want);
+	d = l.dicts[1];
+	assert_string_equal(d->identity.interface, "EoE");
+	assert_int_equal(ax_dict_reg_count(d), 2);
+	assert_unreachable(d, far_eoe, 1);
+	assert_int_equal(ax_reg_address(find(d, "EOE_FAR", 1)), 0x2F0001);
 	loaded_free(&l);
 }
 
@@ -1773,6 +1837,7 @@ int main(void)
 	        cmocka_unit_test(test_dict__skipped),
 	        cmocka_unit_test(test_dict__duplicate_ids_warned),
 	        cmocka_unit_test(test_dict__subnodes_beyond_mcb),
+	        cmocka_unit_test(test_dict__addresses_beyond_mcb_kept),
 	        cmocka_unit_test(test_dict__errors_all_fields),
 	        cmocka_unit_test(test_dict__tables),
 	        cmocka_unit_test(test_dict__tables_not_in_version_2),

@@ -66,7 +66,9 @@ typedef struct ax_dict_identity {
  * interfaces of a drive (ETH, ECAT, CAN...): one dictionary per device element.
  *
  * Registers missing a mandatory attribute are skipped with a warning (file,
- * line, attribute) logged through @p ctx (may be NULL: no log).
+ * line, attribute) logged through @p ctx (may be NULL: no log). Registers
+ * the address space cannot reach are kept, flagged (ax_reg_reachable()),
+ * with a warning.
  * Ownership: *out is a malloc'ed array of @p *n_out references; release each
  * with ax_dict_unref() and the array with ax_free(). Untouched on failure.
  * Thread safety: safe.
@@ -255,6 +257,16 @@ AX_API int ax_reg_access(const ax_reg *reg);
 AX_API const char *ax_reg_units(const ax_reg *reg);
 /** "CONFIG", "CYCLIC_RX", "CYCLIC_TX", ... */
 AX_API const char *ax_reg_cyclic(const ax_reg *reg);
+/**
+ * 1 when a link of the dictionary's address space can carry the register,
+ * 0 when it cannot: an MCB dictionary may list registers whose address is
+ * past MCB's 12 bits (0..0xFFF) or whose subnode is past its 4 bits (0..15).
+ * Such registers are kept, so the catalogue is the file's, but reading or
+ * writing one fails (ax_link_read_reg(): AX_EUNSUPPORTED, naming the
+ * register, its address and why).
+ * @since 0.2
+ */
+AX_API int ax_reg_reachable(const ax_reg *reg);
 /** "NVM", "NVM_NONE", ... */
 AX_API const char *ax_reg_address_type(const ax_reg *reg);
 AX_API const char *ax_reg_description(const ax_reg *reg);

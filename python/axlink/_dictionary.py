@@ -105,6 +105,13 @@ class Register:
         return bool(self._access & lib.AX_REG_WRITE)
 
     @property
+    def reachable(self) -> bool:
+        """False for a register the dictionary lists but its address space cannot
+        carry (an MCB address past 0xFFF, a subnode past 15): reading or writing
+        it raises, naming the register, its address and why."""
+        return bool(lib.ax_reg_reachable(self._p))
+
+    @property
     def units(self) -> str:
         return text(lib.ax_reg_units(self._p))
 

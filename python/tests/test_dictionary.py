@@ -151,3 +151,13 @@ def test_dictionary__error_entries_match_the_file(devices_dir, name):
             assert d.error_info(code) == axlink.ErrorEntry(code, txt, typ, module)
             assert d.error_text(code) == txt
     assert dicts[0].error_info(0x7FFFFFF1) is None
+
+
+def test_dictionary__unreachable_registers_kept_and_flagged(devices_dir):
+    """An MCB dictionary's registers past 12-bit addresses are kept, not reachable."""
+    path = devices_dir.parent / "tests" / "data" / "addresses_beyond_mcb.xdf"
+    eth, eoe = axlink.load_dictionaries(path)
+    assert [(r.id, r.reachable) for r in eth] == [
+        ("DRV_AXIS_NUMBER", True), ("DRV_STATE_STATUS", True), ("LAST_MCB_ADDRESS", True),
+        ("FIRST_PAST_MCB", False), ("ETH_ONLY_SETTING", False)]
+    assert eoe.find("EOE_FAR", 1).address == 0x2F0001 and not eoe.find("EOE_FAR", 1).reachable

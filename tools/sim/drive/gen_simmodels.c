@@ -272,14 +272,17 @@ static int model_load(struct gen_model *m, ax_ctx *ctx)
 	if (id->axes < 1 || id->axes > MCB_SUBNODE_MAX)
 		return skip(m, "%u axes (the simulator serves 1..%u)", id->axes, MCB_SUBNODE_MAX);
 
-	m->n_regs = ax_dict_reg_count(m->dict);
-	m->regs = calloc(m->n_regs ? m->n_regs : 1, sizeof(*m->regs));
+	n = ax_dict_reg_count(m->dict);
+	m->regs = calloc(n ? n : 1, sizeof(*m->regs));
 	if (!m->regs) {
 		fprintf(stderr, "%s: out of memory\n", GEN);
 		return -1;
 	}
-	for (size_t i = 0; i < m->n_regs; i++)
-		m->regs[i] = ax_dict_reg_at(m->dict, i);
+	/* Registers no MCB frame can address stay in the catalogue, not in the drive. */
+	m->n_regs = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ax_reg_reachable(ax_dict_reg_at(m->dict, i)))
+			m->regs[m->n_regs++] = ax_dict_reg_at(m->dict, i);
 	qsort(m->regs, m->n_regs, sizeof(*m->regs), reg_order);
 
 	for (size_t i = 0; i < m->n_regs; i++) {
