@@ -19,8 +19,9 @@
  * line. In the MCB address space a register on a subnode past 15 or at an
  * address past 0xFFF (a frame has 4 and 12 bits for them) is kept, with a
  * warning, and flagged unreachable (ax_reg_reachable()): never wrapped onto
- * another register. A document that is not well-formed, not a dictionary,
- * or of an unknown version is refused whole.
+ * another register. A document that is not well-formed, not a dictionary
+ * (a configuration file among them), or of an unknown version is refused
+ * whole.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -77,6 +78,13 @@ struct xdf {
 	int oom;         /* a scratch allocation failed */
 	long *reg_lines; /* line of each register of the device being read, by index */
 	size_t cap_lines;
+	/*
+	 * Register elements that carry a value (storage) but lack what a
+	 * dictionary entry needs (an address, a dtype): what a configuration
+	 * file (XCF) holds. The first one's line, for the message.
+	 */
+	size_t config_regs;
+	long config_line;
 };
 
 /* What a register's position in the file implies. */
@@ -627,6 +635,12 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 	struct ax_reg *r;
 	char why[160];
 
+	/* A saved value without an address or a type: a configuration's entry. */
+	if (xdf_attr(x, n, "storage") &&
+	    (!xdf_attr(x, n, "dtype") || !xdf_attr(x, n, pl->canopen ? "subindex" : "address"))) {
+		if (!x->config_regs++)
+			x->config_line = xdf_line(n);
+	}
 	id = xdf_attr(x, n, "id");
 	if (!id || !*id)
 		return xdf_skip(x, d, n, NULL, "missing attribute 'id'");
@@ -1184,6 +1198,27 @@ static const struct { const char *element, *interface; } xdf_v3_devices[] = {
 };
 /* clang-format on */
 
+/*
+ * A configuration file (XCF: a drive's saved register values) shares the
+ * dictionary's root element and header; its registers carry values
+ * (storage) but no address or no dtype, so not one of them becomes a
+ * register. Importing it would replace a good model with an empty one:
+ * say what it is instead.
+ */
+static int xdf_check_configuration(struct xdf *x)
+{
+	for (size_t i = 0; i < x->n_dicts; i++)
+		if (x->dicts[i]->n_regs > 0)
+			return 0;
+	if (!x->config_regs)
+		return 0;
+	return ax__error_set(AX_EFORMAT,
+	                     "%s:%ld: a configuration file (XCF), not a dictionary: its %zu "
+	                     "register(s) carry saved values without an address or a dtype; "
+	                     "load it with a configuration command (axlink has none yet)",
+	                     x->path, x->config_line, x->config_regs);
+}
+
 static int xdf_body(struct xdf *x, xmlNodePtr body)
 {
 	xmlNodePtr devices;
@@ -1206,7 +1241,7 @@ static int xdf_body(struct xdf *x, xmlNodePtr body)
 		if (x->n_dicts == 0)
 			return ax__error_set(AX_EFORMAT, "%s:%ld: no Body/Device element", x->path,
 			                     xdf_line(body));
-		return 0;
+		return xdf_check_configuration(x);
 	}
 
 	devices = xdf_child(body, "Devices");
@@ -1235,7 +1270,7 @@ static int xdf_body(struct xdf *x, xmlNodePtr body)
 		                     "%s:%ld: no ETHDevice, EoEDevice, ECATDevice or CANDevice in "
 		                     "Body/Devices",
 		                     x->path, xdf_line(devices ? devices : body));
-	return 0;
+	return xdf_check_configuration(x);
 }
 
 /* Header/Version: "2", "2.x", "3", "3.x". */

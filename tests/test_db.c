@@ -1549,6 +1549,48 @@ static void test_db__import_all_registers_refused_keeps_earlier(void **state)
 	ax_db_unref(db);
 }
 
+/*
+ * A configuration file (XCF: saved register values, no addresses, some
+ * without a dtype) is not a dictionary: refused with a message saying what
+ * it is, and the earlier import of the same model stays as it was.
+ */
+static void test_db__import_configuration_refused(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	char good[160], xcf[256], want[512], *canon;
+	ax_dict **dicts = (ax_dict **)(uintptr_t)1;
+	size_t n = 0;
+	int64_t id;
+
+	(void)snprintf(good, sizeof(good), "%s/good.xdf", fx->dir);
+	(void)snprintf(xcf, sizeof(xcf), "%s/config_v2.xcf", AXLINK_TEST_DATA_DIR);
+	write_model_xdf(good, 3, 0, 0);
+	canon = realpath(good, NULL);
+	assert_non_null(canon);
+	assert_int_equal(ax_db_import(db, good, NULL, NULL), 1);
+	id = model_id_of(db, 0x00010064, 0x00010002);
+	assert_one_model(fx, db, id, 3, canon);
+
+	assert_int_equal(ax_db_import(db, xcf, NULL, &rep), AX_EFORMAT);
+	(void)snprintf(want, sizeof(want),
+		       "%s:15: a configuration file (XCF), not a dictionary: its 5 register(s) "
+		       "carry saved values without an address or a dtype; load it with a "
+		       "configuration command (axlink has none yet)",
+		       xcf);
+	assert_string_equal(ax_error_last(), want);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* The dictionary loader refuses it the same way. */
+	assert_int_equal(ax_dict_load_file(&dicts, &n, xcf, NULL), AX_EFORMAT);
+	assert_string_equal(ax_error_last(), want);
+	assert_ptr_equal(dicts, (ax_dict **)(uintptr_t)1);
+	free(canon);
+	ax_db_unref(db);
+}
 
 /*
  * A version 1 database (errors without type and module) is brought to the
@@ -1832,6 +1874,7 @@ int main(void)
 		T(import_again_and_changed),
 		T(import_bad_file_changes_nothing),
 		T(import_all_registers_refused_keeps_earlier),
+		T(import_configuration_refused),
 		T(schema_1_migrates),
 		T(load_refuses_non_integer_columns),
 		T(resolve_rules),

@@ -68,7 +68,8 @@ typedef struct ax_dict_identity {
  * Registers missing a mandatory attribute are skipped with a warning (file,
  * line, attribute) logged through @p ctx (may be NULL: no log). Registers
  * the address space cannot reach are kept, flagged (ax_reg_reachable()),
- * with a warning.
+ * with a warning. A configuration file (an `IngeniaDictionary` of saved
+ * register values, "XCF") is refused with AX_EFORMAT saying so.
  * Ownership: *out is a malloc'ed array of @p *n_out references; release each
  * with ax_dict_unref() and the array with ax_free(). Untouched on failure.
  * Thread safety: safe.

@@ -918,6 +918,22 @@ def test_db_import_keeps_subnodes_mcb_cannot_address(axlink, tmp_path):
          ("DRV_STATE_STATUS", 16), ("FLAT_TOO_FAR", 17), ("LAST_AXIS_STATUS", 15)], m
 
 
+def test_db_import_refuses_a_configuration_file(axlink, tmp_path):
+    """tests/data/config_v2.xcf (saved values of axs-100's registers) is not a
+    dictionary: refused, saying what it is, and the good model stays."""
+    xcf = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "config_v2.xcf"))
+    good = tmp_path / "good.xdf"
+    model_xdf(good, "1.2.0")
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, good).code == 0
+    before = axlink("db", "list", "--db", db, "--json").json()
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", "--db", db, xcf, *args)
+        assert_failure(r, f"{xcf}:15: a configuration file (XCF), not a dictionary",
+                       "load it with a configuration command (axlink has none yet)")
+        assert axlink("db", "list", "--db", db, "--json").json() == before
+
+
 def test_db_import_defaults_to_the_user_database(axlink):
     assert not os.path.exists(axlink.user_db)
     r = axlink("db", "import", device("axs-200.xdf"))

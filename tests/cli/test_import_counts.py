@@ -19,6 +19,7 @@ NOT_DICTIONARIES = {
     "malformed.xdf": "",
     "version4.xdf": "version '4",
     "wrong_root.xdf": "",
+    "config_v2.xcf": "a configuration file (XCF), not a dictionary",
 }
 # Registers in these files do not parse (tests of skipping): a missing dtype, an
 # unknown access, a CANopen address past index << 8 | subindex, ...
