@@ -16,6 +16,7 @@
 #include "axlink/ctx.h"
 #include "axlink/plugin.h"
 #include "error.h"
+#include "host.h"
 #include "log.h"
 
 /* One loaded plugin. Immutable after loading; owned by its context. */
@@ -25,7 +26,8 @@ struct ax_plugin {
 	char *path;
 	ax_transport_desc desc;   /* the plugin's descriptor, fields past its size zeroed */
 	ax_transport_ops ops;     /* likewise for the ops table */
-	ax_host host;             /* the host table handed to this plugin; host.core = this */
+	struct ax__host_core core; /* what its host table knows of it */
+	ax_host host;             /* the host table handed to this plugin; host.core = &core */
 	int builtin;              /* loaded from the folder beside the library */
 };
 
@@ -78,9 +80,6 @@ void ax__plugin_free(struct ax_plugin *p);
 
 /* Folder of the plugins installed beside libaxlink; malloc'ed, NULL if unknown. */
 char *ax__loader_default_dir(void);
-
-/* Fill the host table of a plugin (host.c). */
-void ax__host_init(ax_host *host, struct ax_plugin *plugin);
 
 /* Close the context's device databases and free their state (resolve.c); accepts NULL. */
 void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs);

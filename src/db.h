@@ -4,8 +4,15 @@
 
 /*
  * Internal side of axlink/db.h: the storing half of an import, apart from
- * the XML parsing, so dictionaries built in memory can be stored too.
+ * the XML parsing, so dictionaries built in memory can be stored too; the
+ * pick that ax_ctx_resolve() compares across databases; and, at the end,
+ * what the database's own files (db.c, db_store.c, db_load.c) share.
  */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <sqlite3.h>
 
 #include "axlink/db.h"
 
@@ -58,5 +65,71 @@ void ax__db_pick_clear(struct ax__db_pick *pick);
 
 /* SHA-256 of @len bytes at @buf as 64 lowercase hex digits plus NUL, into @hex. */
 int ax__db_sha256_hex(const void *buf, size_t len, char hex[65]);
+
+/*
+ * ---- shared by db.c, db_store.c and db_load.c only ----
+ * The connection, its prepared statements, and the helpers that map
+ * SQLite's results to ours.
+ */
+
+/* Statements kept prepared for the connection's life, by index into db_sql (db.c). */
+enum ax__db_stmt_id {
+	ST_SOURCE_GET,
+	ST_SOURCE_INSERT,
+	ST_SOURCE_UPDATE,
+	ST_SOURCE_PRUNE,
+	ST_MODELS_DELETE_SOURCE,
+	ST_MODEL_DELETE_KEY,
+	ST_MODEL_INSERT,
+	ST_REG_INSERT,
+	ST_LABEL_INSERT,
+	ST_ENUM_INSERT,
+	ST_BITFIELD_INSERT,
+	ST_CATEGORY_INSERT,
+	ST_ERROR_INSERT,
+	ST_TABLE_INSERT,
+	ST_MODEL_LIST,
+	ST_MODEL_LIST_SOURCE,
+	ST_MODEL_GET,
+	ST_REG_SELECT,
+	ST_LABEL_SELECT,
+	ST_ENUM_SELECT,
+	ST_BITFIELD_SELECT,
+	ST_CATEGORY_SELECT,
+	ST_ERROR_SELECT,
+	ST_TABLE_SELECT,
+	ST_RESOLVE,
+	ST_DATA_VERSION,
+	ST__COUNT
+};
+
+struct ax_db {
+	atomic_int refs;
+	char *path;
+	int readonly;                   /* opened read-only, by request or by permission */
+	pthread_mutex_t lock;           /* guards sql, stmts and the connection's error text */
+	sqlite3 *sql;
+	sqlite3_stmt *stmts[ST__COUNT]; /* prepared on first use */
+};
+
+/* db.c */
+/* An SQLite result @rc as our code and message, naming the file and @what we were doing. */
+int ax__db_error(ax_db *db, int rc, const char *what);
+/* The ax_error_code for errno @e. */
+int ax__db_errno_code(int e);
+/* Statement @id in *out: prepared on first use, else reset with its bindings cleared. */
+int ax__db_stmt(ax_db *db, enum ax__db_stmt_id id, sqlite3_stmt **out);
+/* Run @sql, which returns no rows; @what names the step in an error. */
+int ax__db_exec(ax_db *db, const char *sql, const char *what);
+/* Column @i of the current row as text: NULL for SQL NULL (_text), or "" (_str). */
+const char *ax__db_col_text(sqlite3_stmt *st, int i);
+const char *ax__db_col_str(sqlite3_stmt *st, int i);
+
+/* db_load.c */
+/* The models of source @source_id (all for 0) as ax_db_list() lists them; caller holds db->lock. */
+int ax__db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, size_t *n_out);
+void ax__db_models_free(ax_db_model *models, size_t n);
+/* A list that owns @models (@n of them) on success; frees them on failure. */
+int ax__db_model_list_new(ax_db_model_list **out, ax_db_model *models, size_t n);
 
 #endif

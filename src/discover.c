@@ -33,7 +33,7 @@
 #include <time.h>
 
 #include "discover.h"
-#include "scan.h"
+#include "sink.h"
 #include "util.h"
 
 /* How often a waiting collector looks at the cancel token (it cannot signal us). */
@@ -63,6 +63,15 @@ static uint32_t ms_between(uint64_t from, uint64_t to)
 static const char *nz(const char *s)
 {
 	return s ? s : "";
+}
+
+/* ---- stable identity URIs, as discovery reports them ---------------------------- */
+
+int ax_discover_stable_uri(char *buf, size_t cap, uint32_t vendor_id, uint32_t product_code,
+                           uint32_t serial)
+{
+	return snprintf(buf, cap, "axlink://%04X/%08X/%u", (unsigned)vendor_id,
+	                (unsigned)product_code, (unsigned)serial);
 }
 
 /* ---- names ------------------------------------------------------------------------ */

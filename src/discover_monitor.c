@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "discover.h"
-#include "scan.h"
+#include "sink.h"
 #include "util.h"
 
 /* How often a sleeping monitor looks at the cancel token. */

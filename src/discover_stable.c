@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stable identity URIs (axlink://VENDOR/PRODUCT/SERIAL): formatting,
- * parsing, and finding where the drive one names is now, by a discovery
- * that stops at the first drive with that identity.
+ * Stable identity URIs (axlink://VENDOR/PRODUCT/SERIAL): parsing, and
+ * finding where the drive one names is now, by a discovery that stops at
+ * the first drive with that identity. (Discovery formats them.)
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_ARGUMENT /* errors set here; see src/error.h */
 
@@ -17,13 +17,6 @@
 
 /* The callback value locate() stops a discovery with; never an ax_error_code. */
 #define LOCATE_FOUND (-0x4000)
-
-int ax_discover_stable_uri(char *buf, size_t cap, uint32_t vendor_id, uint32_t product_code,
-                           uint32_t serial)
-{
-	return snprintf(buf, cap, "axlink://%04X/%08X/%u", (unsigned)vendor_id,
-	                (unsigned)product_code, (unsigned)serial);
-}
 
 static const ax_option_desc stable_keys[] = {
         {"via", AX_OPT_STRING, NULL, "discovery spec to search (default: every default target)"},

@@ -1,38 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The host table: the only way a plugin calls into the core. Each loaded
- * plugin gets its own copy whose `core` points back at the plugin, so log
- * lines carry the plugin's scheme and go to its context's sink.
+ * The host table (host.h): the only way a plugin calls into the core.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
 
 #include <stdlib.h>
 #include <time.h>
 
-#include "ctx.h"
-#include "scan.h"
+#include "host.h"
+#include "log.h"
+#include "sink.h"
 #include "uri.h"
 #include "util.h"
 
-static struct ax_plugin *host_plugin(const ax_host *host)
+static const struct ax__host_core *host_core(const ax_host *host)
 {
-	return (struct ax_plugin *)host->core;
+	return host->core;
 }
 
 static int host_log_enabled(const ax_host *host, int level)
 {
-	return ax__log_enabled(host_plugin(host)->ctx, level);
+	return ax__log_enabled(host_core(host)->ctx, level);
 }
 
 static void host_log(const ax_host *host, int level, const char *fmt, ...) AX__PRINTF(3, 4);
 
 static void host_log(const ax_host *host, int level, const char *fmt, ...)
 {
-	struct ax_plugin *p = host_plugin(host);
+	const struct ax__host_core *c = host_core(host);
 	va_list ap;
 
 	va_start(ap, fmt);
-	ax__vlog(p->ctx, level, p->desc.scheme, fmt, ap);
+	ax__vlog(c->ctx, level, c->scheme, fmt, ap);
 	va_end(ap);
 }
 
@@ -84,15 +83,15 @@ static void host_free(void *p)
 static int host_uri_int(const ax_host *host, const ax_uri *uri, const char *key, long long min,
 			long long max, long long *out)
 {
-	return ax__uri_int(uri, host_plugin(host)->desc.options, key, min, max, out);
+	return ax__uri_int(uri, host_core(host)->options, key, min, max, out);
 }
 
 static const char *host_uri_str(const ax_host *host, const ax_uri *uri, const char *key)
 {
-	return ax__uri_str(uri, host_plugin(host)->desc.options, key);
+	return ax__uri_str(uri, host_core(host)->options, key);
 }
 
-/* A scan or monitor reports to the sink it was handed (scan.h). */
+/* A scan or monitor reports to the sink it was handed (sink.h). */
 static int host_scan_emit(const ax_host *host, void *sink, const ax_scan_result *result)
 {
 	(void)host;
@@ -121,13 +120,13 @@ static int host_monitor_stopped(const ax_host *host, void *sink)
 	return !s->ops->monitor_emit || s->ops->cancelled(s);
 }
 
-void ax__host_init(ax_host *host, struct ax_plugin *plugin)
+void ax__host_init(ax_host *host, const struct ax__host_core *core)
 {
 	*host = (ax_host){
 		.size = sizeof(ax_host),
 		.abi_major = AX_PLUGIN_ABI_MAJOR,
 		.abi_minor = AX_PLUGIN_ABI_MINOR,
-		.core = plugin,
+		.core = (void *)core,
 		.log_enabled = host_log_enabled,
 		.log = host_log,
 		.error = host_error,

@@ -13,6 +13,7 @@
 #include "axlink/value.h"
 #include "ctx.h"
 #include "dict.h"
+#include "link_priv.h"
 #include "uri.h"
 #include "value.h"
 #include "util.h"
@@ -25,7 +26,12 @@ struct ax_link {
 	ax_uri *uri;
 	pthread_mutex_t lock;      /* one request in flight: held around every plugin op */
 	atomic_int timeout_ms;     /* 0 = transport default */
+	pthread_mutex_t tag_lock;  /* guards tag; may be taken under lock, never lock under it */
+	const void *tag;           /* tag of the request in the plugin, or NULL (link_priv.h) */
 };
+
+/* The tag of the requests this thread makes (src/link_priv.h). */
+static _Thread_local const void *link_thread_tag;
 
 static void link_destroy(ax_link *link)
 {
@@ -33,6 +39,7 @@ static void link_destroy(ax_link *link)
 		link->plugin->ops.close(link->priv);
 	ax_uri_free(link->uri);
 	pthread_mutex_destroy(&link->lock);
+	pthread_mutex_destroy(&link->tag_lock);
 	ax_ctx_unref(link->ctx);
 	free(link);
 }
@@ -58,6 +65,7 @@ int ax_link_open(ax_link **out, ax_ctx *ctx, const char *uri, const ax_link_opti
 		return ax__error_oom();
 	atomic_init(&link->refs, 1);
 	pthread_mutex_init(&link->lock, NULL);
+	pthread_mutex_init(&link->tag_lock, NULL);
 	link->ctx = ax_ctx_ref(ctx);
 	atomic_init(&link->timeout_ms, opts->timeout_ms ? opts->timeout_ms : ctx->timeout_ms);
 
@@ -148,6 +156,51 @@ int ax_link_cancel(ax_link *link)
 	return link->plugin->ops.cancel(link->priv);
 }
 
+const void *ax__link_tag_set(const void *tag)
+{
+	const void *old = link_thread_tag;
+
+	link_thread_tag = tag;
+	return old;
+}
+
+int ax__link_cancel_tagged(ax_link *link, const void *tag)
+{
+	int err = 0;
+
+	assert(tag);
+	if (!link->plugin->ops.cancel)
+		return 0; /* its requests end at their deadline; nothing to signal */
+	/* The request clears its tag under tag_lock before it ends: no stray cancel. */
+	ax__lock(&link->tag_lock);
+	if (link->tag == tag) {
+		err = link->plugin->ops.cancel(link->priv);
+		if (err == 0)
+			err = 1;
+	}
+	ax__unlock(&link->tag_lock);
+	return err;
+}
+
+/* Mark the request about to enter the plugin with this thread's tag; with link->lock held. */
+static void link_tag_begin(ax_link *link)
+{
+	if (!link_thread_tag)
+		return;
+	ax__lock(&link->tag_lock);
+	link->tag = link_thread_tag;
+	ax__unlock(&link->tag_lock);
+}
+
+static void link_tag_end(ax_link *link)
+{
+	if (!link_thread_tag)
+		return;
+	ax__lock(&link->tag_lock);
+	link->tag = NULL;
+	ax__unlock(&link->tag_lock);
+}
+
 static int check_register(const ax_link *link, unsigned subnode, uint32_t address)
 {
 	if (link->plugin->desc.addr_space == AX_ADDR_MCB &&
@@ -185,8 +238,10 @@ int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, s
 	if (err < 0)
 		return err;
 	ax__lock(&link->lock);
+	link_tag_begin(link);
 	err = link->plugin->ops.read(link->priv, subnode, address, buf, cap, &len,
 				     atomic_load(&link->timeout_ms));
+	link_tag_end(link);
 	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
@@ -212,8 +267,10 @@ int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void 
 		return ax__error_set(AX_ETOOBIG, "value of %zu bytes exceeds the %d-byte limit",
 				     len, AX_VALUE_MAX);
 	ax__lock(&link->lock);
+	link_tag_begin(link);
 	err = link->plugin->ops.write(link->priv, subnode, address, buf, len,
 				      atomic_load(&link->timeout_ms));
+	link_tag_end(link);
 	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
@@ -377,79 +434,7 @@ int ax_link_write_str(ax_link *link, unsigned subnode, uint32_t address, const c
 	return ax_link_write(link, subnode, address, value, strlen(value));
 }
 
-/* ---- identity, and registers named by a dictionary ---- */
-
-/* Identity registers of an MCB drive, on subnode 0. */
-#define ID_VENDOR 0x6E0
-#define ID_PRODUCT 0x6E1
-#define ID_REVISION 0x6E2
-#define ID_SW_VERSION 0x6E4
-#define ID_SERIAL 0x6E6
-
-/* Copy @len bytes of @src as a string of at most @cap - 1 bytes, not splitting a UTF-8 sequence. */
-static void copy_text(char *dst, size_t cap, const char *src, size_t len)
-{
-	if (len >= cap) {
-		len = cap - 1;
-		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
-int ax_link_identify(ax_link *link, ax_identity *out)
-{
-	char sw[AX_VALUE_MAX + 1];
-	ax_identity id;
-	size_t len = 0;
-	int err, refused = 0;
-
-	AX_ASSERT_ARG(link);
-	AX_ASSERT_ARG(out);
-	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_identity, sw_version), "ax_identity");
-	if (link->plugin->desc.addr_space != AX_ADDR_MCB)
-		return ax__error_set(AX_EUNSUPPORTED,
-				     "transport '%s' does not address MCB registers: no identity "
-				     "registers to read",
-				     link->plugin->desc.scheme);
-	memset(&id, 0, sizeof(id));
-	err = ax_link_read_u32(link, 0, ID_VENDOR, &id.vendor_id);
-	if (err < 0)
-		return err;
-	err = ax_link_read_u32(link, 0, ID_PRODUCT, &id.product_code);
-	if (err < 0)
-		return err;
-	err = ax_link_read_u32(link, 0, ID_REVISION, &id.revision);
-	if (err < 0)
-		return err;
-	id.known = AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_REVISION;
-
-	/*
-	 * Some firmware has no serial or version register and says so with an
-	 * error reply: that is an answer, not a failure. A timeout is not.
-	 */
-	err = ax_link_read_u32(link, 0, ID_SERIAL, &id.serial);
-	if (err == 0)
-		id.known |= AX_SCAN_HAS_SERIAL;
-	else if (err == AX_EDRIVE)
-		refused = 1;
-	else
-		return err;
-	err = ax_link_read_value(link, 0, ID_SW_VERSION, AX_DTYPE_STR, sw, sizeof(sw), &len);
-	if (err == 0) {
-		copy_text(id.sw_version, sizeof(id.sw_version), sw, len);
-		id.known |= AX_SCAN_HAS_SW_VERSION;
-	} else if (err == AX_EDRIVE) {
-		refused = 1;
-	} else {
-		return err;
-	}
-	if (refused)
-		ax_error_clear();
-	ax__sized_copy(out, &id, sizeof(id));
-	return 0;
-}
+/* ---- registers named by a dictionary ---- */
 
 /*
  * A register the dictionary lists but an MCB frame cannot carry (address

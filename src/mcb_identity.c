@@ -2,14 +2,16 @@
 /*
  * The identity of an MCB drive, read from its registers: the one place
  * that turns the replies of 0x6E0-0x6E6 into a scan record. The link
- * (ax_link_identify()) and every MCB transport's scan use it, the plugins
- * through host->mcb_identity_take.
+ * (ax_link_identify(), below) and every MCB transport's scan use it, the
+ * plugins through host->mcb_identity_take.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
 
 #include <string.h>
 
+#include "axlink/link.h"
 #include "axlink/mcb.h"
+#include "axlink/value.h"
 #include "error.h"
 
 /* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0. */
@@ -112,13 +114,71 @@ int ax_mcb_identity_take(ax_scan_result *r, char *sw, size_t sw_cap, unsigned ad
 		return ax__error_set(AX_EINVAL, "0x%03X is no identity register of an MCB drive",
 				     address);
 	}
-	if (len != 4)
+	/* 4 bytes, or a plain frame's 8-byte value field; a payload is no u32. */
+	if (len < 4 || len > 8)
 		return ax__error_set(AX_EPROTO,
 				     "identity register 0x%03X answered %zu bytes, expected a u32 "
-				     "(4 bytes)",
+				     "(4 to 8 bytes)",
 				     address, len);
 	v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 	*field = v;
 	r->known |= bit;
+	return 0;
+}
+
+int ax_link_identify(ax_link *link, ax_identity *out)
+{
+	/* Vendor, product and revision must answer; the rest may be refused. */
+	static const struct {
+		unsigned address;
+		int optional;
+	} regs[] = {
+		{ AX_MCB_REG_VENDOR_ID, 0 }, { AX_MCB_REG_PRODUCT_CODE, 0 },
+		{ AX_MCB_REG_REVISION, 0 },  { AX_MCB_REG_SERIAL, 1 },
+		{ AX_MCB_REG_SW_VERSION, 1 },
+	};
+	uint8_t buf[AX_VALUE_MAX + 1];
+	ax_identity id;
+	ax_scan_result r;
+	int refused = 0;
+
+	AX_ASSERT_ARG(link);
+	AX_ASSERT_ARG(out);
+	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_identity, sw_version), "ax_identity");
+	if (ax_link_addr_space(link) != AX_ADDR_MCB)
+		return ax__error_set(AX_EUNSUPPORTED,
+				     "'%s' does not address MCB registers: no identity registers "
+				     "to read",
+				     ax_link_uri(link));
+	memset(&id, 0, sizeof(id));
+	memset(&r, 0, sizeof(r));
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		int dtype = regs[i].address == AX_MCB_REG_SW_VERSION ? AX_DTYPE_STR : AX_DTYPE_U32;
+		size_t len = 0;
+		int err = ax_link_read_value(link, 0, regs[i].address, dtype, buf, sizeof(buf),
+					     &len);
+
+		/*
+		 * Some firmware has no serial or version register and says so with an
+		 * error reply: that is an answer, not a failure. A timeout is not.
+		 */
+		if (err == AX_EDRIVE && regs[i].optional) {
+			refused = 1;
+			continue;
+		}
+		if (err == 0)
+			err = ax_mcb_identity_take(&r, id.sw_version, sizeof(id.sw_version),
+						   regs[i].address, buf, len);
+		if (err < 0)
+			return err;
+	}
+	if (refused)
+		ax_error_clear();
+	id.known = r.known;
+	id.vendor_id = r.vendor_id;
+	id.product_code = r.product_code;
+	id.revision = r.revision;
+	id.serial = r.serial;
+	ax__sized_copy(out, &id, sizeof(id));
 	return 0;
 }

@@ -6,6 +6,14 @@
  * each publishes its index with a release store and reads the other's with
  * an acquire load, so neither ever waits for the other and no lock is held
  * during bus I/O.
+ *
+ * Stopping is bounded by a request, not by a sample: the sampler looks at
+ * `running` before every read, and ax_poller_stop() cancels the read in
+ * flight. The sampler tags its requests (src/link_priv.h), so the cancel
+ * reaches its own read only, never the request of another user of the
+ * same link; the cancel is repeated until the sampler has gone, because a
+ * transport drops a cancel that lands before it started waiting. The
+ * sample that a stop interrupts is dropped, not stored half-read.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
 
@@ -20,13 +28,15 @@
 #include "axlink/poller.h"
 #include "axlink/value.h"
 #include "error.h"
+#include "link_priv.h"
+#include "util.h"
 
 #define POLLER_PERIOD_MIN_US 100u
 #define POLLER_PERIOD_MAX_US 60000000u
 #define POLLER_CAPACITY_MAX ((size_t)1 << 24)
 #define NS_PER_S 1000000000LL
-/* How often a long sleep looks whether the poller was stopped. */
-#define POLLER_STOP_CHECK_NS (50 * 1000000LL)
+/* How often ax_poller_stop() repeats its cancel while the sampler is still in a read. */
+#define POLLER_CANCEL_EVERY_NS (5 * 1000000LL)
 
 struct poller_channel {
 	ax_drive *drive; /* one reference */
@@ -52,6 +62,9 @@ struct ax_poller {
 	pthread_t thread;
 	int thread_live;    /* a thread to join; touched by the controlling thread only */
 	atomic_int running; /* 1 while the sampler should go on */
+	pthread_mutex_t lock; /* guards exited; with cond, wakes the sampler's sleep and stop */
+	pthread_cond_t cond;  /* on CLOCK_MONOTONIC; signalled by stop and by the sampler's end */
+	int exited;           /* the sampler of the current run has returned */
 	int64_t t0_ns;      /* monotonic time of the first start, or -1 */
 
 	atomic_uint_fast64_t samples, lost, overflows, taken;
@@ -62,45 +75,37 @@ struct ax_poller {
 
 static int64_t poller_now(void)
 {
+	return (int64_t)ax__now_ns();
+}
+
+/* The lock and the CLOCK_MONOTONIC condition variable. Returns 0 or -1. */
+static int poller_sync_init(ax_poller *p)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&p->cond, &attr);
+	(void)pthread_condattr_destroy(&attr);
+	if (rc != 0)
+		return -1;
+	if (pthread_mutex_init(&p->lock, NULL) != 0) {
+		pthread_cond_destroy(&p->cond);
+		return -1;
+	}
+	return 0;
+}
+
+static struct timespec poller_timespec(int64_t t_ns)
+{
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static uint64_t poller_le_get(const uint8_t *b, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = n; i-- > 0;)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-/* The raw little-endian value of @dtype as a double (as ax_drive_read_f64 converts it). */
-static double poller_to_double(int dtype, const uint8_t *buf, size_t size)
-{
-	uint64_t raw = poller_le_get(buf, size);
-
-	switch (dtype) {
-	case AX_DTYPE_FLOAT: {
-		uint32_t bits = (uint32_t)raw;
-		float f;
-
-		memcpy(&f, &bits, sizeof(f));
-		return f;
-	}
-	case AX_DTYPE_S8:
-		return (int8_t)raw;
-	case AX_DTYPE_S16:
-		return (int16_t)raw;
-	case AX_DTYPE_S32:
-		return (int32_t)raw;
-	case AX_DTYPE_S64:
-		return (double)(int64_t)raw;
-	default: /* u8 .. u64, bool */
-		return (double)raw;
-	}
+	ts.tv_sec = (time_t)(t_ns / NS_PER_S);
+	ts.tv_nsec = (long)(t_ns % NS_PER_S);
+	return ts;
 }
 
 int ax_poller_new(ax_poller **out, uint32_t period_us, size_t capacity)
@@ -117,6 +122,10 @@ int ax_poller_new(ax_poller **out, uint32_t period_us, size_t capacity)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return ax__error_oom();
+	if (poller_sync_init(p) < 0) {
+		free(p);
+		return ax__error_set(AX_ERROR, "poller: cannot set up its condition variable");
+	}
 	p->period_ns = (int64_t)period_us * 1000;
 	p->capacity = capacity;
 	p->t0_ns = -1;
@@ -142,6 +151,8 @@ ax_poller *ax_poller_free(ax_poller *poller)
 	(void)ax_poller_stop(poller);
 	for (size_t i = 0; i < poller->n_ch; i++)
 		ax_drive_unref(poller->ch[i].drive);
+	pthread_cond_destroy(&poller->cond);
+	pthread_mutex_destroy(&poller->lock);
 	free(poller->ring);
 	free(poller);
 	return NULL;
@@ -195,7 +206,16 @@ const ax_reg *ax_poller_channel_reg(const ax_poller *poller, size_t channel)
 	return poller && channel < poller->n_ch ? poller->ch[channel].reg : NULL;
 }
 
-/* One sample into @row (1 + n_ch doubles); returns whether every read succeeded. */
+static int poller_running(ax_poller *p)
+{
+	return atomic_load_explicit(&p->running, memory_order_acquire);
+}
+
+/*
+ * One sample into @row (1 + n_ch doubles). Returns 1 when every read
+ * succeeded, 0 when one failed, -1 when the poller was stopped meanwhile
+ * (the row is incomplete; a cancelled read is not the channel's error).
+ */
 static int poller_take(ax_poller *p, double *row, int64_t t_ns)
 {
 	uint8_t buf[AX_VALUE_MAX + 1];
@@ -205,39 +225,39 @@ static int poller_take(ax_poller *p, double *row, int64_t t_ns)
 	for (size_t i = 0; i < p->n_ch; i++) {
 		struct poller_channel *c = &p->ch[i];
 		size_t len = 0;
-		int err = ax_link_read_reg(c->link, c->reg, buf, sizeof(buf), &len);
+		int err;
 
+		if (!poller_running(p))
+			return -1;
+		err = ax_link_read_reg(c->link, c->reg, buf, sizeof(buf), &len);
+		if (!poller_running(p))
+			return -1;
 		if (err < 0 || len < c->size) {
 			atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
 			row[1 + i] = NAN;
 			ok = 0;
 			continue;
 		}
-		row[1 + i] = poller_to_double(c->dtype, buf, c->size);
+		/* The value module's codec, as ax_drive_read_f64() converts. */
+		if (ax_value_to_f64(c->dtype, buf, len, &row[1 + i]) < 0) {
+			atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+			row[1 + i] = NAN;
+			ok = 0;
+		}
 	}
 	return ok;
 }
 
-/*
- * Sleep until the absolute @deadline, in steps of at most
- * POLLER_STOP_CHECK_NS so that ax_poller_stop() is seen soon even with
- * long periods; the last step ends on the deadline itself.
- */
+/* Sleep until the absolute @deadline, or until ax_poller_stop() wakes us. */
 static void poller_sleep_until(ax_poller *p, int64_t deadline)
 {
-	for (;;) {
-		int64_t now = poller_now(), until = deadline;
-		struct timespec ts;
+	struct timespec ts = poller_timespec(deadline);
 
-		if (now >= deadline || !atomic_load_explicit(&p->running, memory_order_acquire))
-			return;
-		if (until - now > POLLER_STOP_CHECK_NS)
-			until = now + POLLER_STOP_CHECK_NS;
-		ts.tv_sec = (time_t)(until / NS_PER_S);
-		ts.tv_nsec = (long)(until % NS_PER_S);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
-	}
+	pthread_mutex_lock(&p->lock);
+	while (poller_running(p) && poller_now() < deadline)
+		if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void *poller_main(void *arg)
@@ -246,15 +266,20 @@ static void *poller_main(void *arg)
 	/* From the thread's own start: its start-up delay is not a missed period. */
 	int64_t deadline = poller_now();
 
-	while (atomic_load_explicit(&p->running, memory_order_acquire)) {
+	/* Our reads carry our tag: ax_poller_stop() cancels them and nobody else's. */
+	(void)ax__link_tag_set(p);
+	while (poller_running(p)) {
 		size_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
 		size_t tail = atomic_load_explicit(&p->tail, memory_order_acquire);
 		double scratch[1 + AX_POLLER_MAX_CHANNELS];
 		int full = head - tail >= p->capacity;
 		double *row = full ? scratch : &p->ring[(head % p->capacity) * p->stride];
 		int64_t now = poller_now();
+		int took = poller_take(p, row, now);
 
-		if (!poller_take(p, row, now))
+		if (took < 0)
+			break;
+		if (!took)
 			atomic_fetch_add_explicit(&p->lost, 1, memory_order_relaxed);
 		if (!atomic_load_explicit(&p->first_take_ns, memory_order_relaxed))
 			atomic_store(&p->first_take_ns, now);
@@ -282,7 +307,25 @@ static void *poller_main(void *arg)
 		}
 		poller_sleep_until(p, deadline);
 	}
+	(void)ax__link_tag_set(NULL);
+	pthread_mutex_lock(&p->lock);
+	p->exited = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+/* Cancel the sampler's read in flight, once per link the channels use. */
+static void poller_cancel_reads(ax_poller *p)
+{
+	for (size_t i = 0; i < p->n_ch; i++) {
+		size_t j = 0;
+
+		while (j < i && p->ch[j].link != p->ch[i].link)
+			j++;
+		if (j == i)
+			(void)ax__link_cancel_tagged(p->ch[i].link, p);
+	}
 }
 
 int ax_poller_start(ax_poller *poller)
@@ -305,6 +348,7 @@ int ax_poller_start(ax_poller *poller)
 	if (poller->t0_ns < 0)
 		poller->t0_ns = now;
 	atomic_store(&poller->run_start_ns, now);
+	poller->exited = 0; /* no sampler runs: nobody else touches it */
 	atomic_store_explicit(&poller->running, 1, memory_order_release);
 	rc = pthread_create(&poller->thread, NULL, poller_main, poller);
 	if (rc != 0) {
@@ -323,7 +367,26 @@ int ax_poller_stop(ax_poller *poller)
 	AX_ASSERT_ARG(poller);
 	if (!poller->thread_live)
 		return 0;
+	pthread_mutex_lock(&poller->lock);
 	atomic_store_explicit(&poller->running, 0, memory_order_release);
+	pthread_cond_broadcast(&poller->cond);
+	/*
+	 * The sampler sees `running` before its next read; the read it may be
+	 * in now is cancelled, again and again, since a cancel that lands
+	 * before the transport waits is dropped. Transports that cannot cancel
+	 * end the read at its deadline.
+	 */
+	while (!poller->exited) {
+		struct timespec ts;
+
+		pthread_mutex_unlock(&poller->lock);
+		poller_cancel_reads(poller);
+		ts = poller_timespec(poller_now() + POLLER_CANCEL_EVERY_NS);
+		pthread_mutex_lock(&poller->lock);
+		if (!poller->exited)
+			(void)pthread_cond_timedwait(&poller->cond, &poller->lock, &ts);
+	}
+	pthread_mutex_unlock(&poller->lock);
 	pthread_join(poller->thread, NULL);
 	poller->thread_live = 0;
 	start = atomic_exchange(&poller->run_start_ns, 0);

@@ -13,6 +13,7 @@
 static void test_mcb_identity__u32_fields(void **state)
 {
 	static const uint8_t le[4] = { 0x64, 0x00, 0x01, 0x00 };
+	static const uint8_t le8[9] = { 0x64, 0x00, 0x01, 0x00 };
 	static const struct {
 		unsigned address;
 		uint32_t bit;
@@ -35,8 +36,16 @@ static void test_mcb_identity__u32_fields(void **state)
 		memcpy(&v, (const char *)&r + rows[i].offset, sizeof(v));
 		if (v != 0x00010064u || r.known != rows[i].bit)
 			fail_msg("0x%03X: value 0x%08X known 0x%02X", rows[i].address, v, r.known);
+		/* A plain frame's 8-byte value field holds it too. */
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(ax_mcb_identity_take(&r, NULL, 0, rows[i].address, le8, 8), 0);
+		memcpy(&v, (const char *)&r + rows[i].offset, sizeof(v));
+		assert_int_equal(v, 0x00010064u);
 		/* Not a u32: an error, and the field stays unknown. */
 		memset(&r, 0, sizeof(r));
+		assert_int_equal(ax_mcb_identity_take(&r, NULL, 0, rows[i].address, le8, 9),
+				 AX_EPROTO);
+		assert_int_equal(r.known, 0);
 		assert_int_equal(ax_mcb_identity_take(&r, NULL, 0, rows[i].address, le, 2),
 				 AX_EPROTO);
 		assert_non_null(strstr(ax_error_last(), "expected a u32"));

@@ -13,11 +13,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
 #include "support/simproc.h"
@@ -93,6 +98,33 @@ static simproc *sim_start(const char *addr, const char *delay_ms)
 	if (simproc_start(&p, args, 1, 5000) < 0)
 		fail_msg("axlink-sim did not start on %s", addr);
 	return p;
+}
+
+/*
+ * Make the drive behind @uri (eth://A.B.C.D:PORT, served by @sim) silent:
+ * stop the simulator and bind a UDP socket in its place that never reads,
+ * so requests neither get an answer nor a port-unreachable. Returns the
+ * socket, to close.
+ */
+static int go_silent(simproc *sim, const char *uri)
+{
+	struct sockaddr_in sa;
+	char host[32];
+	unsigned port = 0;
+	int fd;
+
+	if (sscanf(uri, "eth://%31[0-9.]:%u", host, &port) != 2)
+		fail_msg("unexpected simulator URI '%s'", uri);
+	assert_int_equal(simproc_stop(sim), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail_msg("cannot bind the silent drive on %s:%u", host, port);
+	return fd;
 }
 
 /* Drain the ring; checks that timestamps rise and returns the count. */
@@ -340,7 +372,9 @@ static void test_poller__overflow_counted(void **state)
 	assert_int_equal(st.samples, 4);
 	assert_true(st.overflows > 10);
 	assert_int_equal(ax_poller_read(p, t, v, 8), 4);
-	assert_true(t[0] < 0.01);
+	/* A full ring drops the newest: what is kept are the run's first samples. */
+	assert_true(t[0] < t[1] && t[1] < t[2] && t[2] < t[3]);
+	assert_true(t[3] < 0.09);
 	assert_true(v[3] == 1105.0);
 	p = ax_poller_free(p);
 	d = ax_drive_unref(d);
@@ -408,6 +442,131 @@ static void test_poller__read_errors_counted(void **state)
 	virt = ax_drive_unref(virt);
 }
 
+/* ==== stopping ============================================================= */
+
+/*
+ * A drive that stops answering, 4 channels, 2 s timeout: one sample takes
+ * 4 channels x 2 tries x 2 s = 16 s. Stopping cancels the read in flight
+ * and reads no further channel, so it takes far less than one timeout.
+ */
+static void test_poller__stop_cancels_read_in_flight(void **state)
+{
+	static const char *const regs[] = {"CL_POS_FBK_VALUE", "CL_VEL_FBK_VALUE",
+	                                   "DRV_ID_SERIAL_NUMBER", "DRV_STATE_STATUS"};
+	simproc *sim = sim_start("127.0.11.5", NULL);
+	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
+	int silent = go_silent(sim, ax_link_uri(ax_drive_link(d)));
+	double t[4], v[4 * 4], t0, took;
+	ax_poller_stats st;
+	ax_poller *p = NULL;
+
+	OK(ax_link_set_timeout(ax_drive_link(d), 2000));
+	OK(ax_poller_new(&p, 10000, 4));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(ax_poller_add(p, d, regs[i], 1), i);
+	OK(ax_poller_start(p));
+	sleep_ms(300); /* well into the first read */
+	t0 = now_s();
+	OK(ax_poller_stop(p));
+	took = now_s() - t0;
+	if (took > 1.0)
+		fail_msg("ax_poller_stop took %.3f s with a 2 s timeout (bound 1 s)", took);
+	assert_false(ax_poller_running(p));
+	/* The interrupted sample is dropped, and the cancel is no channel's error. */
+	assert_int_equal(ax_poller_read(p, t, v, 4), 0);
+	OK(ax_poller_stats_get(p, &st));
+	assert_int_equal(st.samples, 0);
+	for (size_t c = 0; c < 4; c++)
+		assert_int_equal(ax_poller_channel_errors(p, c), 0);
+
+	/* Restarting and freeing while a read hangs are just as quick. */
+	OK(ax_poller_start(p));
+	sleep_ms(100);
+	t0 = now_s();
+	p = ax_poller_free(p);
+	took = now_s() - t0;
+	if (took > 1.0)
+		fail_msg("ax_poller_free took %.3f s with a 2 s timeout (bound 1 s)", took);
+	d = ax_drive_unref(d);
+	close(silent);
+}
+
+struct other_user {
+	ax_drive *drive;
+	atomic_int stop;
+	int reads, failures;
+	int first_err;
+	char first_msg[256];
+};
+
+static void *other_user_main(void *arg)
+{
+	struct other_user *u = arg;
+
+	while (!atomic_load(&u->stop)) {
+		uint32_t serial = 0;
+		int err = ax_link_read_u32(ax_drive_link(u->drive), 1, 0x6E6, &serial);
+
+		u->reads++;
+		if (err < 0 || serial != 4711) {
+			if (!u->failures++) {
+				u->first_err = err;
+				(void)snprintf(u->first_msg, sizeof(u->first_msg), "%s",
+				               err < 0 ? ax_error_last() : "wrong value");
+			}
+		}
+		/* A breath between requests: the link's lock is not fair, see below. */
+		sleep_ms(2);
+	}
+	return NULL;
+}
+
+/*
+ * Another thread reads through the same link while the poller is started
+ * and stopped over and over: the poller's cancel must reach the poller's
+ * own read only, never the other thread's request. (The other thread
+ * pauses between requests: a thread that relocks the link back to back can
+ * keep the poller waiting for the link's lock, which no cancel shortens.)
+ */
+static void test_poller__stop_spares_other_users_of_the_link(void **state)
+{
+	simproc *sim = sim_start("127.0.11.6", "30");
+	struct other_user u;
+	ax_poller *p = NULL;
+	pthread_t th;
+	double worst = 0.0;
+
+	memset(&u, 0, sizeof(u));
+	u.drive = open_drive(*state, simproc_uri(sim, 0));
+	atomic_init(&u.stop, 0);
+	OK(ax_link_set_timeout(ax_drive_link(u.drive), 2000));
+	OK(ax_poller_new(&p, 1000, 1024));
+	OK(ax_poller_add(p, u.drive, "CL_POS_FBK_VALUE", 1));
+	assert_int_equal(pthread_create(&th, NULL, other_user_main, &u), 0);
+	for (int i = 0; i < 30; i++) {
+		double t0;
+
+		OK(ax_poller_start(p));
+		sleep_ms(45 + (i % 4) * 5); /* at most one cancelled read per request of u */
+		t0 = now_s();
+		OK(ax_poller_stop(p));
+		if (now_s() - t0 > worst)
+			worst = now_s() - t0;
+	}
+	atomic_store(&u.stop, 1);
+	pthread_join(th, NULL);
+	if (u.failures)
+		fail_msg("%d of %d reads of the other user failed; first: %d (%s)", u.failures,
+		         u.reads, u.first_err, u.first_msg);
+	assert_true(u.reads >= 10);
+	/* A stop waits for the other user's request (30 ms), not for a timeout. */
+	if (worst > 1.0)
+		fail_msg("the slowest stop took %.3f s", worst);
+	p = ax_poller_free(p);
+	u.drive = ax_drive_unref(u.drive);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +584,10 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_poller__lost_when_simulator_stalls, ctx_up,
 	                                        ctx_down),
 	        cmocka_unit_test_setup_teardown(test_poller__read_errors_counted, ctx_up, ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__stop_cancels_read_in_flight, ctx_up,
+	                                        ctx_down),
+	        cmocka_unit_test_setup_teardown(test_poller__stop_spares_other_users_of_the_link,
+	                                        ctx_up, ctx_down),
 	};
 	return cmocka_run_group_tests_name("poller", tests, NULL, NULL);
 }

@@ -8,9 +8,9 @@
  * libserialport: identity, typed and extended transfers, a scan, the
  * simulator's fault injection acting on the line, and the line rate that
  * --baud holds it to.
- * --pty: the simulator makes its own pty; libserialport cannot open a bare
- * pty (TEST-RIGS.md §Serial), so the test speaks MCB on the slave with
- * plain read()/write(), noise included.
+ * --pty: the simulator makes its own pty; this test speaks MCB on the
+ * slave with plain read()/write(), noise included (the transport on it,
+ * through termios, is test_serial_pty.c's).
  */
 #define _GNU_SOURCE
 

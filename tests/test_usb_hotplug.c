@@ -112,6 +112,7 @@ static const ax_host test_host = {
 	.mcb_check_answer = ax_mcb_check_answer,
 	.mcb_request = ax_mcb_request,
 	.mcb_reply_value = ax_mcb_reply_value,
+	.mcb_identity_take = ax_mcb_identity_take,
 };
 
 /* --- events ------------------------------------------------------------------------------- */

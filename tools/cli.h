@@ -5,9 +5,10 @@
 /*
  * What the axlink command's files share: the parsed command line, the
  * command table entry, and the helpers for messages, output and opening
- * things. axlink.c holds main() and the register commands; each further
- * group of commands lives in its own cli_<group>.c and exports its table
- * (struct cli_group), listed once in axlink.c.
+ * things. axlink.c holds main(), option parsing and opening things,
+ * cli_output.c the messages and output; each group of commands lives in
+ * its own cli_<group>.c and exports its table (struct cli_group), listed
+ * once in axlink.c.
  */
 
 #include <getopt.h>
@@ -68,7 +69,8 @@ struct command {
 
 /*
  * Option ids: the common ones here; each command group numbers its own from
- * its range (db 300.., motion 400.., discovery 500.., monitor 600..).
+ * its range (registers 290.., db 300.., motion 400.., discovery 500..,
+ * monitor 600..).
  */
 enum {
 	OPT_JSON = 256,
@@ -93,27 +95,33 @@ struct cli_group {
 	size_t count;
 };
 
+extern const struct cli_group cli_plugins_group;   /* cli_plugins.c */
+extern const struct cli_group cli_registers_group; /* cli_registers.c */
+extern const struct cli_group cli_scan_group;      /* cli_scan.c */
+
 extern const struct cli_group cli_db_group;       /* cli_db.c */
 extern const struct cli_group cli_discover_group; /* cli_discover.c */
 extern const struct cli_group cli_motion_group;   /* cli_motion.c */
 extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 
-/* ---- messages (exit statuses) ---- */
+/* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int fail_last(void);
 int fail_oom(void);
 
-/* ---- argument parsing ---- */
+/* ---- argument parsing (axlink.c) ---- */
 int parse_uint(const char *text, unsigned long max, unsigned long *out);
 
-/* ---- context and link ---- */
+/* ---- context and link (axlink.c) ---- */
 int open_ctx(const struct cli *cli, ax_ctx **out);
+/* A stable identity URI (axlink://...) located in *out (ax_free()); NULL for a location. */
+int cli_locate_stable(ax_ctx *ctx, const char *uri, char **out);
 int open_link(const struct cli *cli, const char *uri, ax_ctx **ctx_out, ax_link **link_out);
 int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **out);
 
 /*
- * ---- text from drives and files ----
+ * ---- text from drives and files (cli_output.c) ----
  * Every string a drive or a file provided (firmware text, str values,
  * names, descriptions, messages that quote them) reaches the terminal
  * through safe_text(): control characters and invalid UTF-8 as escapes.
@@ -124,7 +132,7 @@ int put_safe(FILE *f, const char *s);
 int put_safe_cell(FILE *f, const char *s, int width);
 int safe_width(const char *s);
 
-/* ---- output ---- */
+/* ---- output (cli_output.c) ---- */
 int finish_stdout(int rc);
 size_t json_out_flags(size_t flags);
 int print_json(json_t *root);
@@ -133,5 +141,7 @@ json_t *hex32(uint32_t v);
 /* A value of @dtype as JSON: number, string, bool, or hex digits for bytes; @text is its text form. */
 json_t *value_to_json(int dtype, const uint8_t *buf, const char *text);
 const char *or_dash(const char *s);
+/* @n bytes at @b as a little-endian unsigned integer (a register value's bytes). */
+uint64_t cli_load_le(const uint8_t *b, size_t n);
 
 #endif

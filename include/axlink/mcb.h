@@ -226,8 +226,8 @@ AX_API const char *ax_mcb_cmd_name(int command);
  * @param sw       storage for the version text; may be NULL if @p sw_cap is 0
  * @param address  the register the value came from
  * @param value    the reply's value bytes (ax_mcb_reply_value())
- * @return 0; AX_EPROTO when a u32 register's value is not 4 bytes (the
- *         field stays unknown); AX_EINVAL for an address that is no
+ * @return 0; AX_EPROTO when a u32 register's value is not 4 to 8 bytes (a
+ *         plain frame carries 8; the field stays unknown); AX_EINVAL for an address that is no
  *         identity register.
  * Thread safety: safe.
  * @since 0.2 (plugins: host->mcb_identity_take, ABI 1.3)

@@ -110,9 +110,13 @@ AX_API const ax_reg *ax_poller_channel_reg(const ax_poller *poller, size_t chann
 AX_API int ax_poller_start(ax_poller *poller);
 
 /**
- * Stop sampling and wait for the thread to end: within 50 ms, or once the
- * read in flight returns (bounded by its link's timeout). Stopping a poller
- * that does not run does nothing.
+ * Stop sampling and wait for the thread to end. The sampler reads no
+ * further channel, and the read it has in flight is cancelled (on
+ * transports that can cancel; on others it ends at its link's timeout), so
+ * this returns within milliseconds, not after the rest of the sample. Only
+ * the poller's own read is cancelled: other users of the same links are
+ * not disturbed. The sample being taken when the stop came is dropped.
+ * Stopping a poller that does not run does nothing.
  * Thread safety: one thread at a time.
  * @return 0, or another negative ax_error_code.
  * @since 0.1

@@ -196,7 +196,9 @@ class Poller:
         return self
 
     def stop(self) -> None:
-        """Stop sampling (waits at most one period plus the read in flight)."""
+        """Stop sampling. Returns within milliseconds: the read in flight
+        is cancelled (only the poller's own, never another user's of the
+        same drive) and the sample it belonged to is dropped."""
         if self._p is not None:
             check(lib.ax_poller_stop(self._p))
 
@@ -209,7 +211,7 @@ class Poller:
         return self._p is None
 
     def close(self) -> None:
-        """Stop and free the poller; idempotent."""
+        """Stop (as promptly as :meth:`stop`) and free the poller; idempotent."""
         p, self._p = self._p, None
         if p is not None:
             lib.ax_poller_stop(p)

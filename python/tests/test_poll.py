@@ -6,11 +6,15 @@ that sampling happens and is counted, not how well a busy machine keeps time.
 import array
 import csv
 import math
+import socket
+import time
 
 import pytest
 
 import axlink
-from conftest import FAST, SLOW
+from conftest import FAST, SLOW, Sim, _sim_path
+
+HUNG = "127.0.6.42"  # this file's drive that stops answering
 
 
 def test_poll__api_present():
@@ -140,3 +144,40 @@ def test_poll__as_numpy():
     cols = s.as_numpy()
     assert isinstance(cols["t"], np.ndarray) and len(cols["t"]) == len(s)
     assert (cols["DRV_ID_SERIAL_NUMBER"] == 6605.0).all()
+
+
+def test_poll__close_and_stop_are_prompt_with_a_hung_drive(build_dir):
+    """A drive that stops answering (neither a reply nor a port-unreachable),
+    4 channels, 3 s timeout: a sample would take 4 x 2 tries x 3 s. stop()
+    and close() cancel the read in flight and return well within a timeout."""
+    sim = Sim(_sim_path(build_dir), ["--eth", HUNG, "--serial", "6042"], 1)
+    try:
+        d = axlink.open(f"eth://{HUNG}", timeout=3.0)
+    finally:
+        sim.stop()
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind((HUNG, 1061))  # takes the requests, never answers
+    try:
+        with d:
+            p = axlink.Poller(0.01)
+            for r in ["CL_POS_FBK_VALUE", "CL_VEL_FBK_VALUE", "DRV_ID_SERIAL_NUMBER",
+                      "DRV_STATE_STATUS"]:
+                p.add(d, r)
+            p.start()
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            p.stop()
+            took_stop = time.monotonic() - t0
+            assert not p.running
+            assert p.read() == []  # the interrupted sample is dropped
+            assert p.errors() == [0, 0, 0, 0]  # a cancelled read is no drive error
+            p.start()
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            p.close()
+            took_close = time.monotonic() - t0
+            assert p.closed
+    finally:
+        silent.close()
+    assert took_stop < 1.5, f"stop() took {took_stop:.2f} s with a 3 s timeout"
+    assert took_close < 1.5, f"close() took {took_close:.2f} s with a 3 s timeout"

@@ -1490,8 +1490,12 @@ def assert_no_raw_control(out):
     assert not re.search(rb"^forged", out, re.M), out
 
 
+# The identity's version text is cleaned once, by the library (controls and
+# invalid UTF-8 as '?', ax_mcb_identity_take()); what is left the CLI escapes.
+EVIL_IDENTITY = "fw?]0;pwned??[2J??forged: line?x????\u202e!"
+
+
 @pytest.mark.parametrize("args", [
-    ["info", EVIL_URI],
     ["read", EVIL_URI, "DRV_APP_COCO_VERSION"],
     ["read", EVIL_URI, "0x6E4:str", "--subnode", "0"],
     ["read", EVIL_URI, "DRV_ID_SOFTWARE_VERSION", "--subnode", "1"],
@@ -1506,18 +1510,27 @@ def test_drive_text_is_escaped_in_text_output(cli_path, axlink, args):
         in out, out
 
 
+def test_drive_identity_text_is_cleaned_then_escaped(cli_path, axlink):
+    code, out, err = run_bytes(cli_path, axlink.env, "info", EVIL_URI)
+    assert code == 0, (out, err)
+    assert_no_raw_control(out)
+    assert_no_raw_control(err)
+    assert b"fw?]0;pwned??[2J??forged: line?x????\\u202E!" in out, out
+
+
 def test_drive_text_in_json_is_escaped_and_kept(cli_path, axlink):
     code, out, err = run_bytes(cli_path, axlink.env, "info", EVIL_URI, "--json")
     assert code == 0, err
     for raw in (b"\x1b", b"\r", b"\x07", b"\t", b"\xff"):
         assert raw not in out, out
     fw = json.loads(out)["firmware_version"]
-    # Control characters escaped by JSON itself, the invalid byte as U+FFFD.
-    assert fw == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", fw
+    assert fw == EVIL_IDENTITY, fw
     code, out, err = run_bytes(cli_path, axlink.env, "read", EVIL_URI, "0x6E4:str",
                                "--subnode", "0", "--json")
     assert code == 0, err
-    assert json.loads(out)["value"] == fw, out
+    # A str register is the drive's text itself: escaped by JSON, the invalid byte as U+FFFD.
+    value = json.loads(out)["value"]
+    assert value == "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", out
 
 
 def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
@@ -1526,7 +1539,9 @@ def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
     import pty
     master, slave = pty.openpty()
     try:
-        proc = subprocess.run([cli_path, "info", EVIL_URI, "--json"], stdout=slave,
+        # A str register carries the drive's text as it is, C1 and bidi included.
+        proc = subprocess.run([cli_path, "read", EVIL_URI, "0x6E4:str", "--subnode", "0",
+                               "--json"], stdout=slave,
                               stderr=subprocess.PIPE, env=axlink.env, timeout=30, check=False)
         os.close(slave)
         slave = -1
@@ -1548,7 +1563,7 @@ def test_drive_text_in_json_on_a_terminal_is_ascii(cli_path, axlink):
         assert raw not in out, (raw, out)
     assert out.isascii(), out
     doc = json.loads(out.replace(b"\r\n", b"\n"))
-    assert doc["firmware_version"] == \
+    assert doc["value"] == \
         "fw\x1b]0;pwned\x07\x1b[2J\r\nforged: line\tx\x7f\ufffd\x9b\u202e!", doc
 
 

@@ -8,7 +8,13 @@ was reported, not how well a loaded machine keeps time.
 import csv
 import math
 import os
+import select
+import signal
+import socket
+import struct
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -138,3 +144,156 @@ def test_monitor_help(axlink):
     r = axlink("monitor", "--help")
     assert r.code == 0, r
     assert "--period-ms" in r.out and "t_s" in r.out
+
+
+# ---- stopping: Ctrl-C is bounded --------------------------------------------
+
+class Relay:
+    """A UDP relay on @front (port 1061) to the simulator at @back that can
+    go silent: once .silent is set, requests get neither an answer nor a
+    port-unreachable, like a drive that hangs. Counts the reads of @address
+    it passed on."""
+
+    def __init__(self, front, back, address):
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind((front, 1061))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.connect((back, 1061))
+        self.address = address
+        self.reads = 0
+        self.silent = threading.Event()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        client = None
+        while not self.done.is_set():
+            ready, _, _ = select.select([self.front, self.back], [], [], 0.05)
+            if self.front in ready:
+                data, client = self.front.recvfrom(2048)
+                if not self.silent.is_set():
+                    word = struct.unpack_from("<H", data, 2)[0] if len(data) >= 4 else 0
+                    if (word >> 1) & 7 == 1 and word >> 4 == self.address:
+                        self.reads += 1
+                    self.back.send(data)
+            if self.back in ready:
+                data = self.back.recv(2048)
+                if not self.silent.is_set() and client:
+                    self.front.sendto(data, client)
+
+    def close(self):
+        self.done.set()
+        self.thread.join(5)
+        self.front.close()
+        self.back.close()
+
+
+def popen_monitor(cli_path, axlink_env, *args, **kw):
+    return subprocess.Popen([cli_path, "monitor", *map(str, args)], env=axlink_env, **kw)
+
+
+def wait_exit(proc, limit):
+    """Seconds until @proc exits; fails (and kills it) past @limit."""
+    t0 = time.monotonic()
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"axlink monitor still running {limit} s after the signal")
+    return time.monotonic() - t0
+
+
+def test_monitor_ctrl_c_with_a_hung_drive_is_prompt(cli_path, axlink_env, tmp_path):
+    """A drive that stops answering, 4 registers, 3 s timeout: one sample
+    would take 4 x 2 tries x 3 s. Ctrl-C must end it within about a
+    request, and the CSV and the summary must still be complete."""
+    proc_sim, _ = start_sim("--eth", "127.0.11.13", "--serial", "6113")
+    relay = Relay("127.0.11.12", "127.0.11.13", 0x030)
+    out = tmp_path / "hung.csv"
+    regs = ["CL_POS_FBK_VALUE", "CL_VEL_FBK_VALUE", "DRV_ID_SERIAL_NUMBER",
+            "DRV_STATE_STATUS"]
+    proc = popen_monitor(cli_path, axlink_env, "eth://127.0.11.12", *regs, "--period-ms",
+                         "20", "--timeout-ms", "3000", "--csv", out,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while relay.reads < 5:  # a few samples went through
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "monitor never sampled"
+            time.sleep(0.02)
+        relay.silent.set()
+        time.sleep(0.5)  # now well inside a read that will not be answered
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        took = wait_exit(proc, 10)
+        stdout, stderr = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        relay.close()
+        stop_sim(proc_sim)
+    assert took < 2.5, f"exit took {took:.2f} s after SIGINT (a read times out after 3 s)"
+    assert proc.returncode == 0, (proc.returncode, stderr)
+    text = out.read_text()
+    assert text.endswith("\n"), text[-200:]
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["t_s", *regs]
+    assert len(rows) >= 5, rows
+    assert all(len(r) == 5 for r in rows[1:]), rows
+    times = [float(r[0]) for r in rows[1:]]
+    assert all(b > a for a, b in zip(times, times[1:]))
+    assert rows[1][3] == "6113"
+    assert f"{len(rows) - 1} samples" in stderr, stderr
+
+
+def test_monitor_first_ctrl_c_finishes_the_csv_for_a_slow_reader(cli_path, axlink_env):
+    """Rows to a pipe nobody reads yet: the first Ctrl-C must not cut the
+    CSV (the writes go on once the reader reads), exit status 0."""
+    proc = popen_monitor(cli_path, axlink_env, "virtual:?serial=6114",
+                         "DRV_ID_SERIAL_NUMBER", "--period-ms", "0.1", "--csv", "-",
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)  # the pipe is full by now: the monitor waits in a write
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, (proc.returncode, stderr)
+    text = stdout.decode()
+    lines = text.split("\n")
+    assert lines[0] == "t_s,DRV_ID_SERIAL_NUMBER"
+    assert lines[-1] == "", "the CSV must end with a whole row"
+    assert len(lines) > 1000
+    assert all(line.endswith(",6114") for line in lines[1:-1])
+    assert b"samples" in stderr, stderr
+
+
+def test_monitor_second_ctrl_c_exits_at_once(cli_path, axlink_env):
+    """The reader never reads: after the first Ctrl-C the monitor still waits
+    to write its rows; the second one exits at once with status 130."""
+    proc = popen_monitor(cli_path, axlink_env, "virtual:?serial=6115",
+                         "DRV_ID_SERIAL_NUMBER", "--period-ms", "0.1", "--csv", "-",
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None, "the first Ctrl-C finishes the CSV: it waits for the reader"
+        proc.send_signal(signal.SIGINT)
+        took = wait_exit(proc, 5)
+        stderr = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 130, (proc.returncode, stderr)
+    assert took < 1.0, took
+    assert b"interrupted again" in stderr, stderr

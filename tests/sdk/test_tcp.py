@@ -320,40 +320,89 @@ def test_tcp__garbage_closes_only_that_connection(axlink, sim):
 SIM_MAX_CONNS = 64
 
 
-def test_tcp__sim_turns_away_clients_over_its_limit(sim):
+def test_tcp__sim_gives_the_longest_idle_slot_to_a_newcomer(sim):
     uris = sim("--tcp", "127.0.5.4:0", "--tcp", "127.0.5.5:0", n=2).uris
     ends = [hostport(u) for u in uris]
     socks = []
     try:
-        # The limit is shared by the drives of one simulator.
+        # The limit is shared by the drives of one simulator; socks[0] is idle longest.
         for i in range(SIM_MAX_CONNS):
             s = socket.create_connection(ends[i % 2], timeout=5)
             s.sendall(read_request(0, 0x6E6))
             assert len(recv_exact(s, 14)) == 14
             socks.append(s)
-        host, port = ends[0]
-        extra = socket.create_connection((host, port), timeout=5)
+        extra = socket.create_connection(ends[0], timeout=5)
         socks.append(extra)
-        assert closed_by_peer(extra), "a client over the limit must be closed, not left waiting"
-        socks.pop().close()
-        socks.pop().close()
-        # A freed slot takes a new client, once the simulator has seen the hang-up
-        # (the two events reach it in no fixed order).
-        deadline = time.monotonic() + 5
-        while True:
-            again = socket.create_connection((host, port), timeout=5)
-            socks.append(again)
-            try:
-                again.sendall(read_request(0, 0x6E6))
-                if len(recv_exact(again, 14)) == 14:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "a freed slot must take a new client"
-            time.sleep(0.05)
+        extra.sendall(read_request(0, 0x6E6))
+        assert len(recv_exact(extra, 14)) == 14, "a client over the limit must be served"
+        assert closed_by_peer(socks[0]), "the longest idle connection gives up its slot"
+        # Everybody else keeps theirs.
+        for s in socks[1:]:
+            s.sendall(read_request(0, 0x6E6))
+            assert len(recv_exact(s, 14)) == 14
     finally:
         for s in socks:
             s.close()
+
+
+def test_tcp__sim_turns_away_a_newcomer_when_every_client_waits(sim):
+    """Connections owed a (held back) reply are never evicted: then a client
+    over the limit is closed at once rather than left waiting."""
+    # Replies 20 s late: none is due while the test runs, even when a full
+    # backlog makes some connects wait for a SYN to be sent again.
+    host, port = hostport(sim("--tcp", "127.0.5.7:0", "--delay", "20000",
+                              "--serial", "4250").uris[0])
+    socks = []
+    try:
+        for _ in range(SIM_MAX_CONNS):
+            s = socket.create_connection((host, port), timeout=10)
+            s.sendall(read_request(0, 0x6E6))
+            socks.append(s)
+        time.sleep(0.5)  # every request has arrived; none is answered yet
+        extra = socket.create_connection((host, port), timeout=10)
+        try:
+            assert closed_by_peer(extra, timeout=2), \
+                "a client over the limit must be closed, not left waiting"
+        finally:
+            extra.close()
+        # Nobody was evicted for it.
+        for s in socks:
+            s.settimeout(0)
+            with pytest.raises(BlockingIOError):
+                s.recv(1)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_tcp__sim_closes_idle_connections(sim):
+    host, port = hostport(sim("--tcp", "127.0.5.8:0", "--tcp-idle-ms", "300",
+                              "--serial", "4251").uris[0])
+    idle = socket.create_connection((host, port), timeout=5)
+    busy = socket.create_connection((host, port), timeout=5)
+    try:
+        idle.sendall(read_request(0, 0x6E6))
+        assert reply_u32(recv_exact(idle, 14)) == 4251
+        t0 = time.monotonic()
+        # A client that talks every 100 ms keeps its connection.
+        while time.monotonic() - t0 < 1.0:
+            busy.sendall(read_request(0, 0x6E6))
+            assert reply_u32(recv_exact(busy, 14)) == 4251
+            time.sleep(0.1)
+        assert closed_by_peer(idle, timeout=3), "an idle connection must be closed"
+        assert time.monotonic() - t0 >= 0.25
+        busy.sendall(read_request(0, 0x6E6))
+        assert reply_u32(recv_exact(busy, 14)) == 4251
+    finally:
+        idle.close()
+        busy.close()
+
+
+def test_tcp__sim_help_names_the_idle_timeout(prefix):
+    proc = subprocess.run([os.path.join(prefix, "bin", "axlink-sim"), "--help"],
+                          capture_output=True, text=True, timeout=CALL_TIMEOUT_S)
+    assert proc.returncode == 0, proc
+    assert re.search(r"--tcp-idle-ms MS .*\n.*default 30000", proc.stdout), proc.stdout
 
 
 @pytest.mark.parametrize("args,message", [
@@ -363,6 +412,9 @@ def test_tcp__sim_turns_away_clients_over_its_limit(sim):
     (["--tcp", "127.0.5"], "not an IPv4 address"),
     (["--tcp", "127.0.5.1:0", "--count", "2"], "--tcp takes one drive each"),
     (["--tcp", "127.0.5.1:5000", "--tcp", "127.0.5.1:5000"], "given twice"),
+    (["--tcp", "127.0.5.1:0", "--tcp-idle-ms", "soon"], "--tcp-idle-ms"),
+    (["--tcp", "127.0.5.1:0", "--tcp-idle-ms", "-1"], "--tcp-idle-ms"),
+    (["--eth", "127.0.5.1", "--tcp-idle-ms", "100"], "only --tcp drives"),
 ])
 def test_tcp__sim_refuses_bad_options(prefix, args, message):
     proc = subprocess.run([os.path.join(prefix, "bin", "axlink-sim"), *args],

@@ -15,9 +15,15 @@
  * per drive's listener, then TCP_MAX_CONNS client slots that all drives
  * share, -1 (ignored by poll) while a slot is free. Shared, so the poll set
  * (which poll() limits to RLIMIT_NOFILE entries) grows by one per drive, as
- * with UDP, however many drives there are. A client beyond the limit is
- * accepted and closed at once, so it hears "closed" instead of waiting in
- * the backlog until its timeout.
+ * with UDP, however many drives there are.
+ *
+ * Slots are not held forever: a connection with no traffic either way for
+ * the idle time (--tcp-idle-ms) is closed, and a client that comes while
+ * every slot is taken gets the slot of the longest idle connection that
+ * is owed nothing (no reply queued or held back), so clients that connect
+ * and linger cannot lock others out. Only when every connection waits for
+ * a reply is a newcomer accepted and closed at once, so it hears "closed"
+ * instead of waiting in the backlog until its timeout.
  *
  * Replies held back by --delay wait in a queue ordered by due time; each
  * names its connection by slot and generation, so a reply whose
@@ -60,6 +66,8 @@ struct tcp_conn {
 	struct tcp_endpoint *ep; /* the drive it talks to */
 	int fd;
 	uint64_t gen;             /* which connection of its slot this is */
+	uint64_t last_ns;         /* when it was accepted, last sent bytes or was answered */
+	size_t pending;           /* its replies held back by --delay */
 	char peer[TCP_NAME_SIZE]; /* client address:port, for logs */
 	size_t in_len;            /* bytes of a frame not complete yet */
 	uint8_t in[AX_MCB_MAX_FRAME];
@@ -92,6 +100,7 @@ struct tcp_frontend {
 	uint64_t next_gen;
 	struct tcp_pending *head, *tail; /* ordered by due_ns */
 	size_t n_pending;
+	uint64_t idle_ns; /* close a connection this quiet; 0: never */
 	/*
 	 * 0, or when to poll the listeners again: after accept() failed for want
 	 * of descriptors, a pending connection would keep them readable and the
@@ -156,6 +165,7 @@ static int tcp_reply(struct tcp_frontend *t, struct tcp_endpoint *ep, size_t slo
 	}
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
+	c->last_ns = sim_now_ns();
 	return tcp_flush(t, ep, slot);
 }
 
@@ -175,6 +185,7 @@ static void tcp_defer(struct tcp_frontend *t, struct tcp_endpoint *ep, size_t sl
 	p->ep = ep;
 	p->slot = slot;
 	p->gen = t->conns[slot]->gen;
+	t->conns[slot]->pending++;
 	p->len = len;
 	memcpy(p->buf, buf, len);
 
@@ -269,6 +280,7 @@ static void tcp_receive(struct tcp_frontend *t, struct tcp_endpoint *ep, size_t 
 		return;
 	}
 	c->in_len += (size_t)n;
+	c->last_ns = now;
 	(void)tcp_serve_frames(t, ep, slot, now);
 }
 
@@ -279,6 +291,34 @@ static int tcp_set_nonblock(int fd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -1;
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
+ * Every slot is taken: free the one of the longest idle connection that is
+ * owed nothing, for a newcomer. Returns the freed slot, or TCP_MAX_CONNS
+ * when every connection waits for a reply.
+ */
+static size_t tcp_evict(struct tcp_frontend *t, const char *newcomer)
+{
+	size_t victim = TCP_MAX_CONNS;
+	uint64_t now = sim_now_ns();
+	char why[96];
+
+	for (size_t k = 0; k < TCP_MAX_CONNS; k++) {
+		const struct tcp_conn *c = t->conns[k];
+
+		if (c && !c->out_len && !c->pending &&
+		    (victim == TCP_MAX_CONNS || c->last_ns < t->conns[victim]->last_ns))
+			victim = k;
+	}
+	if (victim < TCP_MAX_CONNS) {
+		(void)snprintf(why, sizeof(why),
+		               "idle for %llu ms, the longest, and %s needs its slot",
+		               (unsigned long long)((now - t->conns[victim]->last_ns) / 1000000u),
+		               newcomer);
+		tcp_conn_close(t, t->conns[victim]->ep, victim, why);
+	}
+	return victim;
 }
 
 static void tcp_accept(struct tcp_frontend *t, struct tcp_endpoint *ep)
@@ -308,6 +348,12 @@ static void tcp_accept(struct tcp_frontend *t, struct tcp_endpoint *ep)
 		}
 		while (slot < TCP_MAX_CONNS && t->conns[slot])
 			slot++;
+		if (slot == TCP_MAX_CONNS) {
+			char who[TCP_NAME_SIZE];
+
+			tcp_addr_name(&peer, who, sizeof(who));
+			slot = tcp_evict(t, who);
+		}
 		c = slot < TCP_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
 		if (!c || tcp_set_nonblock(fd) < 0) {
 			char who[TCP_NAME_SIZE];
@@ -315,7 +361,7 @@ static void tcp_accept(struct tcp_frontend *t, struct tcp_endpoint *ep)
 			tcp_addr_name(&peer, who, sizeof(who));
 			sim_debug(t->sim, "%s: turned %s away: %s", ep->name, who,
 			          slot == TCP_MAX_CONNS
-			                  ? "already serving the most clients"
+			                  ? "every connection waits for a reply"
 			                  : "out of memory or descriptor setup failed");
 			free(c);
 			close(fd);
@@ -326,6 +372,7 @@ static void tcp_accept(struct tcp_frontend *t, struct tcp_endpoint *ep)
 		c->ep = ep;
 		c->fd = fd;
 		c->gen = ++t->next_gen;
+		c->last_ns = sim_now_ns();
 		tcp_addr_name(&peer, c->peer, sizeof(c->peer));
 		t->conns[slot] = c;
 		sim_debug(t->sim, "%s: connection from %s", ep->name, c->peer);
@@ -376,6 +423,12 @@ static void tcp_ready(void *priv, const struct pollfd *fds, uint64_t now)
 			tcp_accept(t, &t->eps[i]);
 }
 
+/* Whether connection @c is owed nothing and has been quiet past the idle time at @now. */
+static int tcp_idle_expired(const struct tcp_frontend *t, const struct tcp_conn *c, uint64_t now)
+{
+	return t->idle_ns && !c->pending && now >= c->last_ns + t->idle_ns;
+}
+
 static uint64_t tcp_next_due(void *priv)
 {
 	struct tcp_frontend *t = priv;
@@ -383,6 +436,12 @@ static uint64_t tcp_next_due(void *priv)
 
 	if (t->accept_resume_ns && t->accept_resume_ns < due)
 		due = t->accept_resume_ns;
+	for (size_t k = 0; t->idle_ns && k < TCP_MAX_CONNS; k++) {
+		const struct tcp_conn *c = t->conns[k];
+
+		if (c && !c->pending && c->last_ns + t->idle_ns < due)
+			due = c->last_ns + t->idle_ns;
+	}
 	return due;
 }
 
@@ -400,12 +459,23 @@ static void tcp_run_due(void *priv, uint64_t now)
 		if (!t->head)
 			t->tail = NULL;
 		t->n_pending--;
-		if (c && c->gen == p->gen)
+		if (c && c->gen == p->gen) {
+			c->pending--;
 			(void)tcp_reply(t, p->ep, p->slot, p->buf, p->len);
-		else
+		} else
 			sim_debug(t->sim, "%s: delayed reply dropped: its connection is closed",
 			          p->ep->name);
 		free(p);
+	}
+	for (size_t k = 0; k < TCP_MAX_CONNS; k++) {
+		struct tcp_conn *c = t->conns[k];
+		char why[64];
+
+		if (!c || !tcp_idle_expired(t, c, now))
+			continue;
+		(void)snprintf(why, sizeof(why), "idle for %llu ms",
+		               (unsigned long long)((now - c->last_ns) / 1000000u));
+		tcp_conn_close(t, c->ep, k, why);
 	}
 }
 
@@ -500,7 +570,7 @@ static int tcp_listen(struct tcp_endpoint *ep, uint32_t addr, unsigned port)
 }
 
 int sim_tcp_open(struct sim_frontend *out, struct sim *s, const uint32_t *addrs,
-                 const unsigned *ports, size_t n, size_t first_drive)
+                 const unsigned *ports, size_t n, size_t first_drive, uint64_t idle_ns)
 {
 	struct tcp_frontend *t;
 
@@ -516,6 +586,7 @@ int sim_tcp_open(struct sim_frontend *out, struct sim *s, const uint32_t *addrs,
 		return -1;
 	}
 	t->sim = s;
+	t->idle_ns = idle_ns;
 	for (size_t i = 0; i < n; i++)
 		t->eps[i].fd = -1;
 	t->n_eps = n;

@@ -36,6 +36,8 @@
 #define MAX_DELAY_MS 60000u
 /* TCP port of --tcp ADDR without one: the tcp transport's default (examples/transport-tcp). */
 #define DEFAULT_TCP_PORT 1062
+/* --tcp-idle-ms: a TCP connection this quiet is closed, so idle clients cannot fill every slot. */
+#define DEFAULT_TCP_IDLE_MS 30000u
 
 struct options {
 	uint32_t addrs[SIM_MAX_DRIVES]; /* host order */
@@ -47,6 +49,8 @@ struct options {
 	unsigned tcp_ports[SIM_MAX_DRIVES];
 	size_t n_tcp;
 	int last_was_tcp; /* --count repeats an --eth, never a --tcp */
+	uint64_t tcp_idle_ms; /* --tcp-idle-ms; 0: never */
+	int have_tcp_idle;
 	uint32_t fault_only[SIM_MAX_DRIVES];
 	size_t n_fault_only;
 	unsigned port;
@@ -84,6 +88,7 @@ enum {
 	OPT_TTY,
 	OPT_PTY,
 	OPT_BAUD,
+	OPT_TCP_IDLE_MS,
 };
 
 static const struct option long_options[] = {
@@ -102,6 +107,7 @@ static const struct option long_options[] = {
         {"fault-after", required_argument, NULL, OPT_FAULT_AFTER},
         {"allow-any-address", no_argument, NULL, OPT_ALLOW_ANY},
         {"tcp", required_argument, NULL, OPT_TCP},
+        {"tcp-idle-ms", required_argument, NULL, OPT_TCP_IDLE_MS},
         {"tty", required_argument, NULL, OPT_TTY},
         {"pty", no_argument, NULL, OPT_PTY},
         {"baud", required_argument, NULL, OPT_BAUD},
@@ -146,6 +152,10 @@ static void print_help(void)
 	       "  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
 	       "                      port %d; 0: the system picks one, see the URI;\n"
 	       "                      repeatable; drives after the --eth ones)\n"
+	       "  --tcp-idle-ms MS    close a TCP connection without traffic for MS\n"
+	       "                      milliseconds (default %u; 0: never); a client beyond\n"
+	       "                      the 64 connections served at once takes the slot of\n"
+	       "                      the longest idle one\n"
 	       "  --tty PATH          serve a drive on the terminal PATH, MCB frames raw on the\n"
 	       "                      line (/dev/fd/N: inherited descriptor N, e.g. a pty master)\n"
 	       "  --pty               serve a drive on a new pseudo-terminal; prints its slave\n"
@@ -173,7 +183,7 @@ static void print_help(void)
 	       "\n"
 	       "Exit status: 0 stopped by a signal, 1 failure, 2 usage error.\n"
 	       "Example: axlink-sim --eth 127.0.0.2 --count 3\n",
-	       DEFAULT_SERIAL, DEFAULT_TCP_PORT, MAX_DELAY_MS);
+	       DEFAULT_SERIAL, DEFAULT_TCP_PORT, DEFAULT_TCP_IDLE_MS, MAX_DELAY_MS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -372,6 +382,9 @@ static int handle_option(struct options *o, int c, const char *arg)
 		return add_count(o, arg);
 	case OPT_TCP:
 		return add_tcp(o, arg);
+	case OPT_TCP_IDLE_MS:
+		o->have_tcp_idle = 1;
+		return parse_number("--tcp-idle-ms", arg, 0, 24ull * 3600 * 1000, &o->tcp_idle_ms);
 	case OPT_PORT:
 		rc = parse_number("--port", arg, 0, 65535, &v);
 		o->port = (unsigned)v;
@@ -443,6 +456,9 @@ static int check_options(const struct options *o)
 	if (o->baud && !o->tty && !o->pty)
 		return usage_error("--baud %u: only a --tty or --pty line has a baud rate",
 		                   o->baud);
+	if (o->have_tcp_idle && o->n_tcp == 0)
+		return usage_error("--tcp-idle-ms %llu: only --tcp drives have connections",
+		                   (unsigned long long)o->tcp_idle_ms);
 	if (o->n_addrs == 0 && o->n_tcp == 0 && !o->tty && !o->pty)
 		return usage_error("no drives to serve: give --eth ADDR (e.g. --eth 127.0.0.2), "
 		                   "--tcp ADDR[:PORT], --tty PATH or --pty");
@@ -567,7 +583,7 @@ static int serve(const struct options *o)
 	}
 	if (o->n_tcp > 0) {
 		if (sim_tcp_open(&fes[n_fes], &s, o->tcp_addrs, o->tcp_ports, o->n_tcp,
-		                 o->n_addrs) < 0)
+		                 o->n_addrs, o->tcp_idle_ms * 1000000u) < 0)
 			goto out;
 		n_fes++;
 	}
@@ -616,6 +632,7 @@ int main(int argc, char **argv)
 	o.port = AX_MCB_UDP_PORT;
 	o.model = DEFAULT_MODEL;
 	o.serial = DEFAULT_SERIAL;
+	o.tcp_idle_ms = DEFAULT_TCP_IDLE_MS;
 	/* A reader that went away must not kill us mid-write: report EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -118,10 +118,11 @@ int sim_udp_open(struct sim_frontend *out, struct sim *s, const uint32_t *addrs,
  * TCP front-end (frontend_tcp.c): drive first_drive + i listens on
  * @addrs[i] (IPv4, host order), port @ports[i] (0: the system picks one),
  * for several clients at once. Listens on every socket before returning.
+ * A connection that sends nothing for @idle_ns is closed (0: never).
  * Returns 0, or -1 with a message on stderr that names the address.
  */
 int sim_tcp_open(struct sim_frontend *out, struct sim *s, const uint32_t *addrs,
-                 const unsigned *ports, size_t n, size_t first_drive);
+                 const unsigned *ports, size_t n, size_t first_drive, uint64_t idle_ns);
 
 /*
  * Stop signals (SIGINT, SIGTERM) as a readable descriptor (self-pipe).

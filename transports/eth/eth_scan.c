@@ -36,16 +36,9 @@
 /* Ranges wider than this name too many hosts to probe in one deadline. */
 #define SCAN_MIN_PREFIX 16
 
-#define REG_PRODUCT 0x6E1
-#define REG_VENDOR 0x6E0
-#define REG_REVISION 0x6E2
-#define REG_SW_VERSION 0x6E4
-#define REG_SERIAL 0x6E6
-
-/* Identity reads after the product code, in the order they are made. */
-static const uint16_t ident_regs[] = { REG_VENDOR, REG_REVISION, REG_SERIAL, REG_SW_VERSION };
-static const uint32_t ident_bits[] = { AX_SCAN_HAS_VENDOR, AX_SCAN_HAS_REVISION,
-				       AX_SCAN_HAS_SERIAL, AX_SCAN_HAS_SW_VERSION };
+/* Identity reads after the probe (the product code), in the order they are made. */
+static const uint16_t ident_regs[] = { AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION,
+				       AX_MCB_REG_SERIAL, AX_MCB_REG_SW_VERSION };
 #define N_IDENT (sizeof(ident_regs) / sizeof(ident_regs[0]))
 
 /* Sends of one request: the first, and one resend. */
@@ -78,8 +71,7 @@ struct scan_drive {
 	uint8_t tries;   /* sends of ident_regs[step] */
 	uint8_t unsent;  /* its last send met a full socket buffer */
 	uint64_t sent_ns;
-	uint32_t known;  /* AX_SCAN_HAS_* */
-	uint32_t vendor, product, revision, serial;
+	ax_scan_result id; /* the identity fields and known bits read so far */
 	char sw[AX_MCB_MAX_PAYLOAD + 1];
 };
 
@@ -379,7 +371,7 @@ static int scan_encode(struct scan *s)
 	f.node = AX_MCB_NODE;
 	f.subnode = 0;
 	f.command = AX_MCB_READ;
-	f.address = REG_PRODUCT;
+	f.address = AX_MCB_REG_PRODUCT_CODE;
 	err = host->mcb_encode(s->probe_frame, sizeof(s->probe_frame), &len, &f);
 	for (size_t i = 0; err == 0 && i < N_IDENT; i++) {
 		f.address = ident_regs[i];
@@ -420,53 +412,15 @@ static int scan_sendto(struct scan *s, const eth_addr *to, const uint8_t *frame,
 	return SENT;
 }
 
-static void copy_sw_version(char *dst, const uint8_t *src, size_t len)
-{
-	size_t o = 0;
-
-	/* The text goes to terminals and logs: no control characters. */
-	for (size_t i = 0; i < len && src[i] != '\0'; i++)
-		dst[o++] = src[i] < 0x20 || src[i] == 0x7F ? '?' : (char)src[i];
-	dst[o] = '\0';
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Keep the value of an acknowledged identity read. */
-static void drive_store(struct scan_drive *d, uint16_t reg, uint32_t bit, const ax_mcb_frame *f)
+/* Keep the value of an acknowledged identity read (host->mcb_identity_take). */
+static void drive_store(const ax_host *host, struct scan_drive *d, uint16_t reg,
+			const ax_mcb_frame *f)
 {
 	const uint8_t *p = f->extended ? f->payload : f->data;
 	size_t len = f->extended ? f->payload_len : sizeof(f->data);
-	uint32_t v;
 
-	if (reg == REG_SW_VERSION) {
-		copy_sw_version(d->sw, p, len);
-		d->known |= bit;
-		return;
-	}
-	if (len < 4 || len > 8)
-		return; /* not a u32 (no value, or a payload): leave the field unknown */
-	v = le32(p);
-	switch (reg) {
-	case REG_PRODUCT:
-		d->product = v;
-		break;
-	case REG_VENDOR:
-		d->vendor = v;
-		break;
-	case REG_REVISION:
-		d->revision = v;
-		break;
-	case REG_SERIAL:
-		d->serial = v;
-		break;
-	default:
-		return;
-	}
-	d->known |= bit;
+	/* A value that is no u32 leaves that field unknown; the drive still answered. */
+	(void)host->mcb_identity_take(&d->id, d->sw, sizeof(d->sw), reg, p, len);
 }
 
 static int scan_emit_drive(struct scan *s, struct scan_drive *d)
@@ -488,16 +442,16 @@ static int scan_emit_drive(struct scan *s, struct scan_drive *d)
 	r.access = AX_ACCESS_OK;
 	r.message = "";
 	r.hint = "";
-	r.known = d->known;
-	r.vendor_id = d->vendor;
-	r.product_code = d->product;
-	r.revision = d->revision;
-	r.serial = d->serial;
+	r.known = d->id.known;
+	r.vendor_id = d->id.vendor_id;
+	r.product_code = d->id.product_code;
+	r.revision = d->id.revision;
+	r.serial = d->id.serial;
 	r.sw_version = d->sw;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
 			  "drive at %s: product 0x%08X, serial %u, identity bits 0x%02X", detail,
-			  (unsigned)d->product, (unsigned)d->serial, (unsigned)d->known);
+			  (unsigned)d->id.product_code, (unsigned)d->id.serial, (unsigned)d->id.known);
 	ret = host->scan_emit(host, s->sink, &r);
 	if (ret < 0)
 		return ret;
@@ -560,7 +514,7 @@ static int scan_new_drive(struct scan *s, struct scan_target *t, const ax_mcb_fr
 	memset(d, 0, sizeof(*d));
 	d->target = (size_t)(t - s->targets);
 	if (answered)
-		drive_store(d, REG_PRODUCT, AX_SCAN_HAS_PRODUCT, f);
+		drive_store(s->host, d, AX_MCB_REG_PRODUCT_CODE, f);
 	t->drive = (uint32_t)s->n_drives++;
 	t->state = T_IDENT;
 	s->settled++;
@@ -623,7 +577,7 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 	 * one frame (ax_mcb_check_answer()). Anything else is ignored.
 	 */
 	if (t->state == T_WAIT) {
-		err = scan_check_answer(host, &f, len, REG_PRODUCT);
+		err = scan_check_answer(host, &f, len, AX_MCB_REG_PRODUCT_CODE);
 		/* An error reply still comes from an MCB drive: report it, minus the product. */
 		if (err == 0 || err == AX_EDRIVE)
 			return scan_new_drive(s, t, &f, err == 0, now);
@@ -631,7 +585,7 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 		d = &s->drives[t->drive];
 		err = scan_check_answer(host, &f, len, ident_regs[d->step]);
 		if (err == 0)
-			drive_store(d, ident_regs[d->step], ident_bits[d->step], &f);
+			drive_store(host, d, ident_regs[d->step], &f);
 		if (err == 0 || err == AX_EDRIVE) {
 			d->step++;
 			d->tries = 0;

@@ -3,6 +3,14 @@
  * The `serial` transport: MCB register frames raw on a serial line
  * (RS232/RS485 or a USB-serial adapter), through libserialport.
  *
+ * libserialport knows only ports with a /sys/class/tty entry and sets
+ * their modem lines on open, which a pseudo-terminal refuses (ENOTTY). A
+ * terminal it does not know or cannot open (axlink-sim --pty's
+ * /dev/pts/N) is driven with plain termios instead, and the debug log says
+ * so. The two sit behind one small interface (struct serial_io: configure,
+ * read, write, flush, close); everything below it, the request path, is
+ * shared.
+ *
  * A serial line is a byte stream with no framing of its own, so every
  * request starts from a clean slate: the input queue is flushed, the
  * request written, and the reply assembled from whatever arrives before
@@ -22,7 +30,7 @@
  * the line is resynchronised, its input read and dropped until it has been
  * quiet for one request timeout (serial_resync()), then flushed.
  *
- * Waiting is poll() on libserialport's descriptor and an eventfd that
+ * Waiting is poll() on the port's descriptor and an eventfd that
  * cancel() writes, so no call blocks past its deadline and another thread
  * can abort it. A hang-up (the adapter unplugged: the tty reports POLLHUP,
  * reads fail with EIO) ends the request at once with AX_EDISCONNECTED, and
@@ -38,6 +46,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -47,6 +56,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "serial.h"
@@ -63,6 +73,9 @@
 
 /* Returned by the wait helpers when the deadline passes; not an error yet. */
 #define SERIAL_WAIT_TIMEOUT 1
+
+/* Returned by serial_sp_open() for a terminal to open with termios instead. */
+#define SERIAL_USE_TERMIOS 2
 
 /*
  * Resynchronising after an unanswered request waits for one timeout of
@@ -81,10 +94,37 @@ static const char serial_hint_busy[] =
         "another program (or another axlink link) holds the port: close it; "
         "'fuser -v PORT' shows which";
 
+/* Why an I/O call on the port failed: errno when the OS failed (else 0), and a text. */
+struct serial_io_err {
+	int errnum;
+	const char *why; /* NULL: strerror(errnum) */
+};
+
+/*
+ * How the request path reaches the port: libserialport, or termios for a
+ * terminal libserialport cannot drive. Both wait by poll() on priv->fd.
+ */
+struct serial_io {
+	const char *name; /* for the debug log */
+	/* Apply the line settings of @cfg; 0 or an error set through serial_open_err(). */
+	int (*configure)(ax_transport_priv *priv, const struct serial_cfg *cfg,
+	                 struct serial_open_fail *fail);
+	/* Bytes read (0: end of file), or -1 with @e (EINTR, EAGAIN: try again). No blocking. */
+	long (*read)(ax_transport_priv *priv, void *buf, size_t cap, struct serial_io_err *e);
+	/* Bytes taken (0: the output queue is full), or -1 with @e. No blocking. */
+	long (*write)(ax_transport_priv *priv, const void *buf, size_t len,
+	              struct serial_io_err *e);
+	/* Drop queued input, and unsent output with @output_too; 0 or -1 with @e. */
+	int (*flush)(ax_transport_priv *priv, int output_too, struct serial_io_err *e);
+	/* Close the port if open (the flock goes with it); copes with a half-open one. */
+	void (*close)(ax_transport_priv *priv);
+};
+
 struct ax_transport_priv {
 	const ax_host *host;
-	struct sp_port *port;
-	int fd;         /* libserialport's descriptor, polled directly */
+	const struct serial_io *io;
+	struct sp_port *port; /* libserialport's port, or NULL with termios */
+	int fd;         /* the port's descriptor (libserialport's, or ours), polled directly */
 	int cancel_fd;  /* eventfd: cancel() makes it readable */
 	int exclusive;  /* TIOCEXCL is set: clear it on close */
 	int gone;       /* the port disappeared: requests fail at once */
@@ -291,54 +331,338 @@ static int serial_open_error(const ax_host *host, const char *path, int errnum,
 	}
 }
 
-/* Report a line setting the port did not take. */
-static int serial_config_error(ax_transport_priv *priv, const struct serial_cfg *cfg,
-                               struct serial_open_fail *fail, const char *what, enum sp_return ret)
+/* Text for a failed I/O call: the backend's own, or errno's. */
+static const char *serial_io_why(const struct serial_io_err *e)
 {
-	int errnum = sp_last_error_code();
+	return e->why ? e->why : strerror(e->errnum);
+}
 
+/*
+ * Report a line setting the port did not take: @refused when the driver
+ * refused the value or kept another, else the failure in @e.
+ */
+static int serial_config_error(ax_transport_priv *priv, const struct serial_cfg *cfg,
+                               struct serial_open_fail *fail, const char *what, int refused,
+                               const struct serial_io_err *e)
+{
+	if (refused)
+		return serial_open_err(priv->host, fail, AX_EUNSUPPORTED, AX_ACCESS_ERROR, NULL,
+		                       "serial port '%s' does not support %s of %s", priv->path,
+		                       what, cfg->line);
+	return serial_open_err(priv->host, fail, e->errnum ? AX_EIO : AX_EINVAL, AX_ACCESS_ERROR,
+	                       NULL, "serial port '%s' refused %s of %s: %s", priv->path, what,
+	                       cfg->line, serial_io_why(e));
+}
+
+/* A libserialport result as a backend's: @ret itself when >= 0, else -1 with @e filled in. */
+static long serial_sp_result(int ret, struct serial_io_err *e)
+{
+	if (ret >= 0)
+		return ret;
+	e->errnum = ret == SP_ERR_FAIL ? sp_last_error_code() : 0;
+	e->why = serial_sp_why((enum sp_return)ret, e->errnum);
+	return -1;
+}
+
+/* Report a line setting libserialport did not apply. */
+static int serial_sp_config_error(ax_transport_priv *priv, const struct serial_cfg *cfg,
+                                  struct serial_open_fail *fail, const char *what,
+                                  enum sp_return ret)
+{
+	struct serial_io_err e = {0, NULL};
+	int refused;
+
+	(void)serial_sp_result(ret, &e);
 	/*
 	 * EINVAL (or no errno): the driver refused the value, or took the call
 	 * and kept another (libserialport reads each setting back; a pty keeps 8N).
 	 */
-	if (ret == SP_ERR_SUPP || (ret == SP_ERR_FAIL && (errnum == 0 || errnum == EINVAL)))
-		return serial_open_err(priv->host, fail, AX_EUNSUPPORTED, AX_ACCESS_ERROR, NULL,
-		                       "serial port '%s' does not support %s of %s", priv->path,
-		                       what, cfg->line);
-	return serial_open_err(priv->host, fail, ret == SP_ERR_FAIL ? AX_EIO : AX_EINVAL,
-	                       AX_ACCESS_ERROR, NULL, "serial port '%s' refused %s of %s: %s",
-	                       priv->path, what, cfg->line, serial_sp_why(ret, errnum));
+	refused =
+	        ret == SP_ERR_SUPP || (ret == SP_ERR_FAIL && (e.errnum == 0 || e.errnum == EINVAL));
+	return serial_config_error(priv, cfg, fail, what, refused, &e);
 }
 
 /*
  * Apply the line settings of @cfg. errno is cleared before each call, so
  * that a stale value cannot make a refused setting look like an I/O error.
  */
-static int serial_configure(ax_transport_priv *priv, const struct serial_cfg *cfg,
-                            struct serial_open_fail *fail)
+static int serial_sp_configure(ax_transport_priv *priv, const struct serial_cfg *cfg,
+                               struct serial_open_fail *fail)
 {
 	enum sp_return ret;
 
 	errno = 0;
 	ret = sp_set_baudrate(priv->port, cfg->baud);
 	if (ret != SP_OK)
-		return serial_config_error(priv, cfg, fail, "the baud rate", ret);
+		return serial_sp_config_error(priv, cfg, fail, "the baud rate", ret);
 	errno = 0;
 	ret = sp_set_bits(priv->port, cfg->data_bits);
 	if (ret != SP_OK)
-		return serial_config_error(priv, cfg, fail, "the data bits", ret);
+		return serial_sp_config_error(priv, cfg, fail, "the data bits", ret);
 	errno = 0;
 	ret = sp_set_parity(priv->port, cfg->parity);
 	if (ret != SP_OK)
-		return serial_config_error(priv, cfg, fail, "the parity", ret);
+		return serial_sp_config_error(priv, cfg, fail, "the parity", ret);
 	errno = 0;
 	ret = sp_set_stopbits(priv->port, cfg->stop_bits);
 	if (ret != SP_OK)
-		return serial_config_error(priv, cfg, fail, "the stop bits", ret);
+		return serial_sp_config_error(priv, cfg, fail, "the stop bits", ret);
 	errno = 0;
 	ret = sp_set_flowcontrol(priv->port, cfg->flow);
 	if (ret != SP_OK)
-		return serial_config_error(priv, cfg, fail, "the flow control", ret);
+		return serial_sp_config_error(priv, cfg, fail, "the flow control", ret);
+	return 0;
+}
+
+static long serial_sp_read(ax_transport_priv *priv, void *buf, size_t cap, struct serial_io_err *e)
+{
+	return serial_sp_result(sp_nonblocking_read(priv->port, buf, cap), e);
+}
+
+static long serial_sp_write(ax_transport_priv *priv, const void *buf, size_t len,
+                            struct serial_io_err *e)
+{
+	return serial_sp_result(sp_nonblocking_write(priv->port, buf, len), e);
+}
+
+static int serial_sp_flush(ax_transport_priv *priv, int output_too, struct serial_io_err *e)
+{
+	return (int)serial_sp_result(sp_flush(priv->port, output_too ? SP_BUF_BOTH : SP_BUF_INPUT),
+	                             e);
+}
+
+static void serial_sp_close(ax_transport_priv *priv)
+{
+	if (!priv->port)
+		return;
+	/* Closing the descriptor releases the flock too; a port never opened just says so. */
+	(void)sp_close(priv->port);
+	sp_free_port(priv->port);
+	priv->port = NULL;
+	priv->fd = -1;
+}
+
+static const struct serial_io serial_sp_io = {
+        "libserialport", serial_sp_configure, serial_sp_read,
+        serial_sp_write, serial_sp_flush,     serial_sp_close,
+};
+
+/* The termios speed for @baud, or B0 when termios names no such rate. */
+static speed_t serial_tty_speed(int baud)
+{
+	static const struct {
+		int baud;
+		speed_t speed;
+	} rates[] = {
+	        {50, B50},           {75, B75},           {110, B110},         {134, B134},
+	        {150, B150},         {200, B200},         {300, B300},         {600, B600},
+	        {1200, B1200},       {1800, B1800},       {2400, B2400},       {4800, B4800},
+	        {9600, B9600},       {19200, B19200},     {38400, B38400},     {57600, B57600},
+	        {115200, B115200},   {230400, B230400},   {460800, B460800},   {500000, B500000},
+	        {576000, B576000},   {921600, B921600},   {1000000, B1000000}, {1152000, B1152000},
+	        {1500000, B1500000}, {2000000, B2000000}, {2500000, B2500000}, {3000000, B3000000},
+	        {3500000, B3500000}, {4000000, B4000000},
+	};
+
+	/* Not cfsetspeed() with the number: glibc takes 13 for B9600 as readily as 9600. */
+	for (size_t i = 0; i < SERIAL_COUNT(rates); i++)
+		if (rates[i].baud == baud)
+			return rates[i].speed;
+	return B0;
+}
+
+/*
+ * Apply @cfg with termios: raw bytes, the line as the URI says. The
+ * driver may keep other values (a pty keeps 8 data bits and no parity),
+ * so the settings are read back, as libserialport does, to name the one
+ * the port does not support.
+ */
+static int serial_tty_configure(ax_transport_priv *priv, const struct serial_cfg *cfg,
+                                struct serial_open_fail *fail)
+{
+	static const tcflag_t sizes[] = {CS5, CS6, CS7, CS8};
+	struct serial_io_err e = {0, NULL};
+	speed_t speed = serial_tty_speed(cfg->baud);
+	struct termios want, got;
+	int refused;
+
+	if (speed == B0)
+		return serial_config_error(priv, cfg, fail, "the baud rate", 1, &e);
+	if (tcgetattr(priv->fd, &want) < 0)
+		goto io_fail;
+	cfmakeraw(&want);
+	want.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
+	want.c_cflag |= sizes[cfg->data_bits - 5] | CLOCAL | CREAD;
+	if (cfg->parity != SP_PARITY_NONE)
+		want.c_cflag |= PARENB;
+	if (cfg->parity == SP_PARITY_ODD)
+		want.c_cflag |= PARODD;
+	if (cfg->stop_bits == 2)
+		want.c_cflag |= CSTOPB;
+	want.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
+	if (cfg->flow == SP_FLOWCONTROL_RTSCTS)
+		want.c_cflag |= CRTSCTS;
+	if (cfg->flow == SP_FLOWCONTROL_XONXOFF)
+		want.c_iflag |= IXON | IXOFF;
+	/* Reads never block: poll() waits, and a read takes what is there. */
+	want.c_cc[VMIN] = 1;
+	want.c_cc[VTIME] = 0;
+	if (cfsetspeed(&want, speed) < 0)
+		return serial_config_error(priv, cfg, fail, "the baud rate", 1, &e);
+	/* EINVAL: glibc read back a setting the driver did not take; find which. */
+	refused = tcsetattr(priv->fd, TCSANOW, &want) < 0;
+	if (refused && errno != EINVAL)
+		goto io_fail;
+	if (tcgetattr(priv->fd, &got) < 0)
+		goto io_fail;
+	if (cfgetospeed(&got) != speed || cfgetispeed(&got) != speed)
+		return serial_config_error(priv, cfg, fail, "the baud rate", 1, &e);
+	if ((got.c_cflag & CSIZE) != (want.c_cflag & CSIZE))
+		return serial_config_error(priv, cfg, fail, "the data bits", 1, &e);
+	if ((got.c_cflag & (PARENB | PARODD)) != (want.c_cflag & (PARENB | PARODD)))
+		return serial_config_error(priv, cfg, fail, "the parity", 1, &e);
+	if ((got.c_cflag & CSTOPB) != (want.c_cflag & CSTOPB))
+		return serial_config_error(priv, cfg, fail, "the stop bits", 1, &e);
+	if ((got.c_cflag & CRTSCTS) != (want.c_cflag & CRTSCTS) ||
+	    (got.c_iflag & (IXON | IXOFF)) != (want.c_iflag & (IXON | IXOFF)))
+		return serial_config_error(priv, cfg, fail, "the flow control", 1, &e);
+	if (refused)
+		return serial_config_error(priv, cfg, fail, "the line settings", 1, &e);
+	return 0;
+io_fail:
+	e.errnum = errno;
+	return serial_config_error(priv, cfg, fail, "the line settings", 0, &e);
+}
+
+/* A read or write on the terminal: the count, or -1 with errno in @e (EAGAIN: nothing yet). */
+static long serial_tty_result(ssize_t n, struct serial_io_err *e)
+{
+	if (n >= 0)
+		return (long)n;
+	e->errnum = errno;
+	e->why = NULL;
+	return -1;
+}
+
+static long serial_tty_read(ax_transport_priv *priv, void *buf, size_t cap, struct serial_io_err *e)
+{
+	return serial_tty_result(read(priv->fd, buf, cap), e);
+}
+
+static long serial_tty_write(ax_transport_priv *priv, const void *buf, size_t len,
+                             struct serial_io_err *e)
+{
+	ssize_t n = write(priv->fd, buf, len);
+
+	/* A full output queue takes nothing yet, as with libserialport: wait for POLLOUT. */
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	return serial_tty_result(n, e);
+}
+
+static int serial_tty_flush(ax_transport_priv *priv, int output_too, struct serial_io_err *e)
+{
+	if (tcflush(priv->fd, output_too ? TCIOFLUSH : TCIFLUSH) == 0)
+		return 0;
+	return (int)serial_tty_result(-1, e);
+}
+
+static void serial_tty_close(ax_transport_priv *priv)
+{
+	/* Releases the flock too. */
+	if (priv->fd >= 0)
+		close(priv->fd);
+	priv->fd = -1;
+}
+
+static const struct serial_io serial_tty_io = {
+        "termios",        serial_tty_configure, serial_tty_read,
+        serial_tty_write, serial_tty_flush,     serial_tty_close,
+};
+
+/* Say at debug level why @priv goes through termios rather than libserialport. */
+static void serial_tty_fallback_log(ax_transport_priv *priv, const char *what, const char *why)
+{
+	const ax_host *host = priv->host;
+
+	if (host->log_enabled(host, AX_LOG_DEBUG))
+		host->log(host, AX_LOG_DEBUG,
+		          "libserialport %s '%s' (%s); opening it as a plain terminal through "
+		          "termios instead",
+		          what, priv->path, why);
+}
+
+/*
+ * Open the port through libserialport. Returns 0, SERIAL_USE_TERMIOS for
+ * a terminal that libserialport does not know or cannot drive (a pty: no
+ * /sys/class/tty entry, no modem lines), or a negative error.
+ */
+static int serial_sp_open(ax_transport_priv *priv, struct serial_open_fail *fail)
+{
+	const ax_host *host = priv->host;
+	enum sp_return ret;
+	int errnum;
+
+	ret = sp_get_port_by_name(priv->path, &priv->port);
+	if (ret != SP_OK) {
+		priv->port = NULL;
+		if (ret == SP_ERR_MEM)
+			return serial_open_err(host, fail, AX_ENOMEM, AX_ACCESS_ERROR, NULL,
+			                       "out of memory");
+		serial_tty_fallback_log(priv, "does not know",
+		                        serial_sp_why(ret, sp_last_error_code()));
+		return SERIAL_USE_TERMIOS;
+	}
+	ret = sp_open(priv->port, SP_MODE_READ_WRITE);
+	if (ret != SP_OK) {
+		errnum = sp_last_error_code();
+		if (ret == SP_ERR_FAIL && errnum == ENOTTY) {
+			/* A pty under a name sysfs knows: it has no modem lines to set. */
+			serial_tty_fallback_log(priv, "cannot open", strerror(errnum));
+			serial_sp_close(priv);
+			return SERIAL_USE_TERMIOS;
+		}
+		if (ret == SP_ERR_FAIL)
+			return serial_open_error(host, priv->path, errnum, fail);
+		return serial_open_err(host, fail, AX_EIO, AX_ACCESS_ERROR, NULL,
+		                       "cannot open serial port '%s': %s", priv->path,
+		                       serial_sp_why(ret, 0));
+	}
+	if (sp_get_port_handle(priv->port, &priv->fd) != SP_OK || priv->fd < 0) {
+		priv->fd = -1;
+		return serial_open_err(host, fail, AX_EIO, AX_ACCESS_ERROR, NULL,
+		                       "serial port '%s' has no file descriptor to wait on",
+		                       priv->path);
+	}
+	return 0;
+}
+
+/*
+ * Open the port as a plain terminal: the character device @st describes,
+ * which must answer tcgetattr().
+ */
+static int serial_tty_open(ax_transport_priv *priv, const struct stat *st,
+                           struct serial_open_fail *fail)
+{
+	const ax_host *host = priv->host;
+	struct termios tio;
+	struct stat now;
+
+	priv->io = &serial_tty_io;
+	priv->fd = open(priv->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (priv->fd < 0)
+		return serial_open_error(host, priv->path, errno, fail);
+	/* What was opened is still the character device looked at before. */
+	if (fstat(priv->fd, &now) < 0 || !S_ISCHR(now.st_mode) || now.st_rdev != st->st_rdev)
+		return serial_open_err(host, fail, AX_EINVAL, AX_ACCESS_ERROR, NULL,
+		                       "'%s' changed while being opened: it is no longer the "
+		                       "character device it was",
+		                       priv->path);
+	if (tcgetattr(priv->fd, &tio) < 0)
+		return serial_open_err(host, fail, AX_ENOTFOUND, AX_ACCESS_ERROR, NULL,
+		                       "libserialport does not know '%s' as a serial port, and it "
+		                       "is not a terminal either (%s)",
+		                       priv->path, strerror(errno));
 	return 0;
 }
 
@@ -346,15 +670,18 @@ int serial_port_open(ax_transport_priv **out, const ax_host *host, const char *p
                      const struct serial_cfg *cfg, struct serial_open_fail *fail)
 {
 	ax_transport_priv *priv;
+	struct serial_io_err e = {0, NULL};
 	struct stat st;
-	enum sp_return ret;
 	int err;
 
 	if (strlen(path) >= SERIAL_PATH_MAX)
 		return serial_open_err(host, fail, AX_EINVAL, AX_ACCESS_ERROR, NULL,
 		                       "serial port path of %zu characters is too long",
 		                       strlen(path));
-	/* libserialport would only say "invalid argument" for a port that is not there. */
+	/*
+	 * Look before opening: libserialport would only say "invalid argument"
+	 * for a port that is not there, and opening is for devices only.
+	 */
 	if (stat(path, &st) < 0)
 		return serial_open_error(host, path, errno, fail);
 	if (!S_ISCHR(st.st_mode))
@@ -368,39 +695,18 @@ int serial_port_open(ax_transport_priv **out, const ax_host *host, const char *p
 		return serial_open_err(host, fail, AX_ENOMEM, AX_ACCESS_ERROR, NULL,
 		                       "out of memory");
 	priv->host = host;
+	priv->io = &serial_sp_io;
 	priv->fd = -1;
 	priv->cancel_fd = -1;
 	priv->timeout_ms = cfg->timeout_ms;
 	(void)snprintf(priv->path, sizeof(priv->path), "%s", path);
 	(void)snprintf(priv->line, sizeof(priv->line), "%s", cfg->line);
 
-	ret = sp_get_port_by_name(path, &priv->port);
-	if (ret != SP_OK) {
-		priv->port = NULL;
-		err = serial_open_err(host, fail, ret == SP_ERR_MEM ? AX_ENOMEM : AX_ENOTFOUND,
-		                      AX_ACCESS_ERROR, NULL,
-		                      "libserialport does not know '%s' as a serial port (%s); a "
-		                      "pseudo-terminal has no /sys/class/tty entry and is not one",
-		                      path, serial_sp_why(ret, sp_last_error_code()));
+	err = serial_sp_open(priv, fail);
+	if (err == SERIAL_USE_TERMIOS)
+		err = serial_tty_open(priv, &st, fail);
+	if (err < 0)
 		goto fail;
-	}
-	ret = sp_open(priv->port, SP_MODE_READ_WRITE);
-	if (ret != SP_OK) {
-		if (ret == SP_ERR_FAIL) {
-			err = serial_open_error(host, path, sp_last_error_code(), fail);
-		} else {
-			err = serial_open_err(host, fail, AX_EIO, AX_ACCESS_ERROR, NULL,
-			                      "cannot open serial port '%s': %s", path,
-			                      serial_sp_why(ret, 0));
-		}
-		goto fail;
-	}
-	if (sp_get_port_handle(priv->port, &priv->fd) != SP_OK || priv->fd < 0) {
-		priv->fd = -1;
-		err = serial_open_err(host, fail, AX_EIO, AX_ACCESS_ERROR, NULL,
-		                      "serial port '%s' has no file descriptor to wait on", path);
-		goto fail;
-	}
 	/*
 	 * Serial ports do not refuse a second opener by themselves; without
 	 * the lock two links (or a scan) would interleave their frames.
@@ -412,10 +718,10 @@ int serial_port_open(ax_transport_priv **out, const ax_host *host, const char *p
 	/* Best effort: a pty or an old driver may refuse, and root ignores it anyway. */
 	priv->exclusive = ioctl(priv->fd, TIOCEXCL) == 0;
 
-	err = serial_configure(priv, cfg, fail);
+	err = priv->io->configure(priv, cfg, fail);
 	if (err < 0)
 		goto fail;
-	(void)sp_flush(priv->port, SP_BUF_BOTH);
+	(void)priv->io->flush(priv, 1, &e);
 
 	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (priv->cancel_fd < 0) {
@@ -437,11 +743,7 @@ void serial_port_close(ax_transport_priv *priv)
 	/* On a pty the flag outlives our descriptor; leave the port as we found it. */
 	if (priv->exclusive && !priv->gone)
 		(void)ioctl(priv->fd, TIOCNXCL);
-	if (priv->port) {
-		/* Closing the descriptor releases the flock too. */
-		(void)sp_close(priv->port);
-		sp_free_port(priv->port);
-	}
+	priv->io->close(priv);
 	if (priv->cancel_fd >= 0)
 		close(priv->cancel_fd);
 	priv->host->free(priv);
@@ -505,22 +807,20 @@ static int serial_gone(ax_transport_priv *priv, const struct serial_req *rq, con
 	                         priv->path, rq->verb, rq->subnode, rq->address, why);
 }
 
-/* Errors of libserialport calls on an open port; an I/O error there means the device left. */
-static int serial_io_error(ax_transport_priv *priv, const struct serial_req *rq, enum sp_return ret,
-                           const char *op)
+/* Errors of I/O calls on an open port; an I/O error there means the device left. */
+static int serial_io_error(ax_transport_priv *priv, const struct serial_req *rq,
+                           const struct serial_io_err *e, const char *op)
 {
-	int errnum = ret == SP_ERR_FAIL ? sp_last_error_code() : 0;
 	char why[96];
 
-	if (ret == SP_ERR_FAIL &&
-	    (errnum == EIO || errnum == ENXIO || errnum == ENODEV || errnum == EBADF)) {
-		(void)snprintf(why, sizeof(why), "%s: %s", op, strerror(errnum));
+	if (e->errnum == EIO || e->errnum == ENXIO || e->errnum == ENODEV || e->errnum == EBADF) {
+		(void)snprintf(why, sizeof(why), "%s: %s", op, strerror(e->errnum));
 		return serial_gone(priv, rq, why);
 	}
 	return priv->host->error(priv->host, AX_EIO,
 	                         "%s subnode %u register 0x%03X: %s on serial port %s failed: %s",
 	                         rq->verb, rq->subnode, rq->address, op, priv->path,
-	                         serial_sp_why(ret, errnum));
+	                         serial_io_why(e));
 }
 
 /* Milliseconds from @now to @deadline, rounded up, for poll(). */
@@ -578,11 +878,14 @@ static int serial_send(ax_transport_priv *priv, const uint8_t *buf, size_t len, 
 	size_t off = 0;
 
 	while (off < len) {
-		int n = sp_nonblocking_write(priv->port, buf + off, len - off);
+		struct serial_io_err e = {0, NULL};
+		long n = priv->io->write(priv, buf + off, len - off, &e);
 		int err;
 
+		if (n < 0 && e.errnum == EINTR)
+			continue;
 		if (n < 0)
-			return serial_io_error(priv, rq, (enum sp_return)n, "write");
+			return serial_io_error(priv, rq, &e, "write");
 		off += (size_t)n;
 		if (off == len)
 			break;
@@ -621,7 +924,9 @@ static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *r
 	size_t len = 0, skipped = 0;
 
 	for (;;) {
-		int n, err;
+		struct serial_io_err e = {0, NULL};
+		long n;
+		int err;
 
 		while (len >= AX_MCB_FRAME_SIZE) {
 			err = host->mcb_decode(reply, priv->rx, len);
@@ -698,11 +1003,11 @@ static int serial_wait_reply(ax_transport_priv *priv, const struct serial_req *r
 		/* Cannot fill: fewer than 14 stray bytes ever wait in front of a frame. */
 		if (len == sizeof(priv->rx))
 			len = serial_consume(priv, len, 1);
-		n = sp_nonblocking_read(priv->port, priv->rx + len, sizeof(priv->rx) - len);
-		if (n < 0 && sp_last_error_code() == EINTR)
+		n = priv->io->read(priv, priv->rx + len, sizeof(priv->rx) - len, &e);
+		if (n < 0 && (e.errnum == EINTR || e.errnum == EAGAIN))
 			continue;
 		if (n < 0)
-			return serial_io_error(priv, rq, (enum sp_return)n, "read");
+			return serial_io_error(priv, rq, &e, "read");
 		/* Readable yet empty: the other end is closed (end of file). */
 		if (n == 0)
 			return serial_gone(priv, rq, "end of file");
@@ -728,18 +1033,20 @@ static int serial_resync(ax_transport_priv *priv, const struct serial_req *rq, i
 	size_t dropped = 0;
 
 	for (;;) {
-		int n, err;
+		struct serial_io_err e = {0, NULL};
+		long n;
+		int err;
 
 		err = serial_wait(priv, POLLIN, last + quiet < end ? last + quiet : end, rq);
 		if (err == SERIAL_WAIT_TIMEOUT)
 			break;
 		if (err < 0)
 			return err;
-		n = sp_nonblocking_read(priv->port, priv->rx, sizeof(priv->rx));
-		if (n < 0 && sp_last_error_code() == EINTR)
+		n = priv->io->read(priv, priv->rx, sizeof(priv->rx), &e);
+		if (n < 0 && (e.errnum == EINTR || e.errnum == EAGAIN))
 			continue;
 		if (n < 0)
-			return serial_io_error(priv, rq, (enum sp_return)n, "read");
+			return serial_io_error(priv, rq, &e, "read");
 		if (n == 0)
 			return serial_gone(priv, rq, "end of file");
 		dropped += (size_t)n;
@@ -791,12 +1098,11 @@ static int serial_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_
 	}
 	for (attempt = 1; attempt <= SERIAL_TRIES; attempt++) {
 		uint64_t deadline = host->now_ns() + (uint64_t)timeout_ms * 1000000u;
-		enum sp_return ret;
+		struct serial_io_err e = {0, NULL};
 
 		/* Whatever is queued (noise, a late reply) would be taken for the answer. */
-		ret = sp_flush(priv->port, SP_BUF_INPUT);
-		if (ret != SP_OK) {
-			err = serial_io_error(priv, &rq, ret, "flush");
+		if (priv->io->flush(priv, 0, &e) < 0) {
+			err = serial_io_error(priv, &rq, &e, "flush");
 			break;
 		}
 		err = serial_send(priv, qbuf, qlen, deadline, timeout_ms, &rq);
@@ -902,8 +1208,9 @@ static int serial_open(ax_transport_priv **out, const ax_host *host, const ax_ur
 	if (err < 0)
 		return err;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
-		host->log(host, AX_LOG_DEBUG, "opened %s at %s, %d ms per try", priv->path,
-		          priv->line, timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
+		host->log(host, AX_LOG_DEBUG, "opened %s at %s through %s, %d ms per try",
+		          priv->path, priv->line, priv->io->name,
+		          timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
 	*out = priv;
 	return 0;
 }

@@ -36,11 +36,6 @@
 
 #include "serial.h"
 
-#define REG_VENDOR 0x6E0
-#define REG_PRODUCT 0x6E1
-#define REG_REVISION 0x6E2
-#define REG_SW_VERSION 0x6E4
-#define REG_SERIAL 0x6E6
 
 /* More ports than any machine has; the rest are skipped (and logged). */
 #define SCAN_MAX_PORTS 256
@@ -329,11 +324,6 @@ static int scan_named_port(struct scan *s, const char *path)
 	return 0;
 }
 
-static uint32_t scan_le32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 /* Per-try timeout that leaves room for the resend before the probes' deadline; 0: no time. */
 static int scan_try_ms(struct scan *s)
 {
@@ -348,49 +338,39 @@ static int scan_try_ms(struct scan *s)
 	return left_ms < (uint64_t)s->cfg.timeout_ms ? (int)left_ms : s->cfg.timeout_ms;
 }
 
-/* Read the identity registers after the product code; what fails stays unknown. */
-static void scan_identify(struct scan *s, struct scan_port *p, ax_transport_priv *priv)
+/*
+ * Take the probe's product code (@len bytes at @buf, 0 for an error reply),
+ * then read the other identity registers; what fails stays unknown.
+ */
+static void scan_identify(struct scan *s, struct scan_port *p, ax_transport_priv *priv,
+			  const uint8_t *product, size_t product_len)
 {
-	static const struct {
-		uint16_t reg;
-		uint32_t bit;
-	} regs[] = {
-	        {REG_VENDOR, AX_SCAN_HAS_VENDOR},
-	        {REG_REVISION, AX_SCAN_HAS_REVISION},
-	        {REG_SERIAL, AX_SCAN_HAS_SERIAL},
-	        {REG_SW_VERSION, AX_SCAN_HAS_SW_VERSION},
-	};
+	static const uint16_t regs[] = { AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION,
+					 AX_MCB_REG_SERIAL, AX_MCB_REG_SW_VERSION };
+	const ax_host *host = s->host;
 	uint8_t buf[AX_MCB_MAX_PAYLOAD];
+	ax_scan_result id;
 
+	memset(&id, 0, sizeof(id));
+	if (product_len)
+		(void)host->mcb_identity_take(&id, NULL, 0, AX_MCB_REG_PRODUCT_CODE, product,
+					      product_len);
 	for (size_t i = 0; i < SERIAL_COUNT(regs); i++) {
 		size_t len = 0;
 		int t = scan_try_ms(s);
 
 		if (t == 0)
-			return;
-		if (serial_port_read(priv, 0, regs[i].reg, buf, sizeof(buf), &len, t) < 0)
+			break;
+		if (serial_port_read(priv, 0, regs[i], buf, sizeof(buf), &len, t) < 0)
 			continue;
-		if (regs[i].reg == REG_SW_VERSION) {
-			char text[sizeof(p->sw)];
-			size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
-
-			memcpy(text, buf, n);
-			text[n] = '\0';
-			scan_clean(p->sw, sizeof(p->sw), text);
-		} else if (len >= 4) {
-			uint32_t v = scan_le32(buf);
-
-			if (regs[i].reg == REG_VENDOR)
-				p->vendor = v;
-			else if (regs[i].reg == REG_REVISION)
-				p->revision = v;
-			else
-				p->serial = v;
-		} else {
-			continue;
-		}
-		p->known |= regs[i].bit;
+		/* A value that is no u32 leaves that field unknown. */
+		(void)host->mcb_identity_take(&id, p->sw, sizeof(p->sw), regs[i], buf, len);
 	}
+	p->product = id.product_code;
+	p->vendor = id.vendor_id;
+	p->revision = id.revision;
+	p->serial = id.serial;
+	p->known |= id.known;
 }
 
 /* Open @p, read the product code, and on an answer the rest of the identity. */
@@ -414,14 +394,11 @@ static void scan_probe(struct scan *s, struct scan_port *p)
 	pthread_mutex_unlock(&s->lock);
 
 	t = scan_try_ms(s);
-	err = t ? serial_port_read(priv, 0, REG_PRODUCT, buf, sizeof(buf), &len, t) : AX_ECANCELED;
+	err = t ? serial_port_read(priv, 0, AX_MCB_REG_PRODUCT_CODE, buf, sizeof(buf), &len, t)
+		: AX_ECANCELED;
 	if (err == 0 || err == AX_EDRIVE) {
 		/* An error reply is an MCB drive too, one without this register. */
-		if (err == 0 && len >= 4) {
-			p->product = scan_le32(buf);
-			p->known |= AX_SCAN_HAS_PRODUCT;
-		}
-		scan_identify(s, p, priv);
+		scan_identify(s, p, priv, buf, err == 0 ? len : 0);
 		scan_set(p, AX_ACCESS_OK, NULL, "%s", "");
 	} else if (err == AX_ETIMEDOUT) {
 		scan_set(p, AX_ACCESS_NO_REPLY,

@@ -52,11 +52,6 @@
 /* Longest wait in libusb's event loop, so the grace check runs. */
 #define USB_EVENT_WAIT_US 100000
 
-#define REG_VENDOR 0x6E0
-#define REG_PRODUCT 0x6E1
-#define REG_REVISION 0x6E2
-#define REG_SW_VERSION 0x6E4
-#define REG_SERIAL 0x6E6
 
 /* Returned by ep_run() and ep_receive() when the deadline passed; not an error yet. */
 #define USB_XFER_TIMEOUT 1
@@ -568,11 +563,6 @@ const usb_strings *usb_ep_strings(const usb_ep *ep)
 	return &ep->strings;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* One identity register into @buf; returns its length or a negative code. */
 static int ep_read_reg(usb_ep *ep, unsigned address, int timeout_ms, uint8_t *buf, size_t cap,
 		       size_t *len)
@@ -591,23 +581,17 @@ static int ep_read_reg(usb_ep *ep, unsigned address, int timeout_ms, uint8_t *bu
 
 int usb_ep_identify(usb_ep *ep, int timeout_ms, ax_scan_result *r, char *sw, size_t sw_cap)
 {
-	static const struct {
-		uint16_t reg;
-		uint32_t bit;
-	} regs[] = {
-		{ REG_PRODUCT, AX_SCAN_HAS_PRODUCT },
-		{ REG_VENDOR, AX_SCAN_HAS_VENDOR },
-		{ REG_REVISION, AX_SCAN_HAS_REVISION },
-		{ REG_SERIAL, AX_SCAN_HAS_SERIAL },
-		{ REG_SW_VERSION, AX_SCAN_HAS_SW_VERSION },
-	};
+	/* The probe (the product code) first. */
+	static const uint16_t regs[] = { AX_MCB_REG_PRODUCT_CODE, AX_MCB_REG_VENDOR_ID,
+					 AX_MCB_REG_REVISION, AX_MCB_REG_SERIAL,
+					 AX_MCB_REG_SW_VERSION };
 	uint8_t buf[AX_MCB_MAX_PAYLOAD];
 
 	if (sw_cap)
 		sw[0] = '\0';
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
 		size_t len = 0;
-		int err = ep_read_reg(ep, regs[i].reg, timeout_ms, buf, sizeof(buf), &len);
+		int err = ep_read_reg(ep, regs[i], timeout_ms, buf, sizeof(buf), &len);
 
 		/* An error reply still comes from an MCB drive: it only lacks that register. */
 		if (err == AX_EDRIVE)
@@ -616,29 +600,8 @@ int usb_ep_identify(usb_ep *ep, int timeout_ms, ax_scan_result *r, char *sw, siz
 			return err;
 		if (err < 0)
 			continue;
-		if (regs[i].reg == REG_SW_VERSION) {
-			size_t o = 0;
-
-			for (size_t k = 0; k < len && buf[k] && o + 1 < sw_cap; k++)
-				sw[o++] = buf[k] < 0x20 || buf[k] >= 0x7F ? '?' : (char)buf[k];
-			if (sw_cap)
-				sw[o] = '\0';
-		} else if (len >= 4 && len <= 8) {
-			/* A u32 comes in a plain frame's 8 bytes; a payload is no number. */
-			uint32_t v = le32(buf);
-
-			if (regs[i].reg == REG_PRODUCT)
-				r->product_code = v;
-			else if (regs[i].reg == REG_VENDOR)
-				r->vendor_id = v;
-			else if (regs[i].reg == REG_REVISION)
-				r->revision = v;
-			else
-				r->serial = v;
-		} else {
-			continue; /* not a u32: leave it unknown */
-		}
-		r->known |= regs[i].bit;
+		/* A value that is no u32 leaves that field unknown. */
+		(void)ep->host->mcb_identity_take(r, sw, sw_cap, regs[i], buf, len);
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "axlink/mcb.h"
 #include "axlink/value.h"
 #include "simdrive.h"
 
@@ -109,9 +110,9 @@ extern const simmodel_table simmodel_tables[];
 	X(AXIS_NUMBER, SIMMODEL_ON_COCO, 0x0A0, AX_DTYPE_U16, 0)             \
 	X(RESTORE_ALL, SIMMODEL_ON_COCO, 0x6DC, AX_DTYPE_U32, 0)             \
 	X(STORE_ALL, SIMMODEL_ON_ANY, 0x6DB, AX_DTYPE_U32, 0)                \
-	X(VENDOR_ID, SIMMODEL_ON_ANY, 0x6E0, AX_DTYPE_U32, 0)                \
-	X(PRODUCT_CODE, SIMMODEL_ON_ANY, 0x6E1, AX_DTYPE_U32, 0)             \
-	X(REVISION, SIMMODEL_ON_ANY, 0x6E2, AX_DTYPE_U32, 0)                 \
-	X(SERIAL, SIMMODEL_ON_ANY, 0x6E6, AX_DTYPE_U32, 0)
+	X(VENDOR_ID, SIMMODEL_ON_ANY, AX_MCB_REG_VENDOR_ID, AX_DTYPE_U32, 0) \
+	X(PRODUCT_CODE, SIMMODEL_ON_ANY, AX_MCB_REG_PRODUCT_CODE, AX_DTYPE_U32, 0) \
+	X(REVISION, SIMMODEL_ON_ANY, AX_MCB_REG_REVISION, AX_DTYPE_U32, 0)   \
+	X(SERIAL, SIMMODEL_ON_ANY, AX_MCB_REG_SERIAL, AX_DTYPE_U32, 0)
 
 #endif

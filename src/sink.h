@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef AXLINK_SRC_SCAN_H
-#define AXLINK_SRC_SCAN_H
+#ifndef AXLINK_SRC_SINK_H
+#define AXLINK_SRC_SINK_H
 
 #include <stddef.h>
 
@@ -42,7 +42,7 @@ size_t ax__scan_result_text_size(const ax_scan_result *r);
 /* Copy @src into @dst with its strings laid out in @text (text_size bytes). */
 void ax__scan_result_copy(ax_scan_result *dst, const ax_scan_result *src, char *text);
 
-/* What plugins reach through the host table (host.c). */
+/* What plugins reach through the host table (host.c): dispatch to the sink. */
 int ax__sink_emit(void *sink, const ax_scan_result *result);
 int ax__sink_cancelled(void *sink);
 int ax__sink_monitor_emit(void *sink, int event, const ax_scan_result *result);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef AXLINK_SRC_LINK_PRIV_H
+#define AXLINK_SRC_LINK_PRIV_H
+
+/*
+ * Internal view of links: cancelling one's own request, and nobody else's.
+ * (Not src/link.h: with src/ on the include path that name would shadow
+ * the system's <link.h>, which the loader needs.)
+ *
+ * ax_link_cancel() aborts whatever request is in flight on a link, whoever
+ * made it; a background worker that shares the link with other users (the
+ * poller) must abort only its own. A thread marks the requests it makes
+ * with a tag (ax__link_tag_set); ax__link_cancel_tagged() signals the
+ * transport only while a request with that tag is inside the plugin, and
+ * the check and the signal happen under a lock that the request takes
+ * again before it ends, so a cancel can never reach the next request.
+ *
+ * A cancel that arrives after the request started but before the
+ * transport looked at its cancel signal may be dropped (transports forget
+ * stale cancels when a request starts): callers repeat it until the
+ * request returns.
+ */
+
+#include "axlink/link.h"
+
+/*
+ * Tag the requests the calling thread makes from now on (NULL: untagged,
+ * the default). The tag is only compared, never dereferenced. Returns the
+ * previous tag, to restore.
+ */
+const void *ax__link_tag_set(const void *tag);
+
+/*
+ * Cancel the request in flight on @link if the thread that made it tagged
+ * it with @tag (not NULL). Returns 1 when the transport was signalled, 0
+ * when no request of @tag runs or the transport cannot cancel (nothing
+ * done, no error set), or a negative code from the transport.
+ */
+int ax__link_cancel_tagged(ax_link *link, const void *tag);
+
+#endif
