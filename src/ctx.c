@@ -29,10 +29,11 @@ static void ctx_destroy(ax_ctx *ctx)
 	for (size_t i = 0; i < ctx->n_dirs; i++)
 		free(ctx->dirs[i]);
 	free(ctx->dirs);
-	ax__ctx_dbs_free(ctx->dbs);
-	pthread_mutex_destroy(&ctx->db_lock);
-	free(ctx->drives); /* empty: every drive holds the context through its link */
-	pthread_mutex_destroy(&ctx->drives_lock);
+	for (size_t i = 0; i < AX__CTX_NSLOTS; i++) {
+		if (ctx->slots[i].state && ctx->slots[i].free)
+			ctx->slots[i].free(ctx->slots[i].state);
+		pthread_mutex_destroy(&ctx->slots[i].lock);
+	}
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->log_lock);
 	free(ctx);
@@ -77,8 +78,8 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	atomic_init(&ctx->refs, 1);
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->log_lock, NULL);
-	pthread_mutex_init(&ctx->db_lock, NULL);
-	pthread_mutex_init(&ctx->drives_lock, NULL);
+	for (size_t i = 0; i < AX__CTX_NSLOTS; i++)
+		pthread_mutex_init(&ctx->slots[i].lock, NULL);
 	atomic_init(&ctx->log_level,
 		    (opts->flags & AX_CTX_NO_ENV_LOG) ? AX_LOG_WARN : ax__log_level_from_env());
 	ctx->timeout_ms = opts->timeout_ms;

@@ -38,6 +38,24 @@ struct plugin_row {
 	unsigned int flags;         /* AX_PLUGIN_FLAG_* */
 };
 
+/*
+ * State another module keeps per context (the drive registry in drive.c,
+ * the device databases and sealed dictionaries in resolve.c): created by
+ * that module on first use, opaque here, freed with the context through
+ * the hook the module set. The lock is the module's, guarding `state`.
+ */
+struct ax__ctx_slot {
+	pthread_mutex_t lock;
+	void *state;
+	void (*free)(void *state);
+};
+
+enum ax__ctx_slot_id {
+	AX__CTX_DRIVES, /* drive.c: open drives by normalised URI */
+	AX__CTX_DBS,    /* resolve.c: device databases and the dictionary cache */
+	AX__CTX_NSLOTS
+};
+
 struct ax_ctx {
 	atomic_int refs;
 	pthread_mutex_t lock;       /* guards the registry: plugins, rows, dirs */
@@ -52,16 +70,7 @@ struct ax_ctx {
 	ax_log_cb log_cb;
 	void *log_userdata;
 	int timeout_ms;
-	/*
-	 * Device databases searched by ax_ctx_resolve(), opened on first use
-	 * (resolve.c). A lock of their own: a slow SQLite open must not hold up
-	 * link opens on the plugin registry.
-	 */
-	pthread_mutex_t drives_lock; /* guards drives, n_drives and every drive's last unref */
-	struct ax_drive **drives;    /* open drives by URI (borrowed: each removes itself) */
-	size_t n_drives;
-	pthread_mutex_t db_lock;    /* guards dbs */
-	struct ax__ctx_dbs *dbs;    /* NULL until the first resolve */
+	struct ax__ctx_slot slots[AX__CTX_NSLOTS];
 };
 
 /* Take ctx->lock with log lines held until ax__ctx_unlock() (log.h). */
@@ -80,9 +89,6 @@ void ax__plugin_free(struct ax_plugin *p);
 
 /* Folder of the plugins installed beside libaxlink; malloc'ed, NULL if unknown. */
 char *ax__loader_default_dir(void);
-
-/* Close the context's device databases and free their state (resolve.c); accepts NULL. */
-void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs);
 
 /* The plugin serving @scheme, or NULL (AX_ENOTFOUND set). Takes ctx->lock. */
 int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out);

@@ -4,7 +4,7 @@
  * goes with it, plus register access by name with numeric conversions.
  *
  * The context keeps a list of its open drives (borrowed pointers, guarded by
- * ctx->drives_lock) so that opening an endpoint twice returns the same
+ * the registry's slot lock) so that opening an endpoint twice returns the same
  * drive, however its URI is spelled: drives are keyed by the URI's normal
  * form (eth://127.0.0.2 and eth://127.0.0.2:1061 are one drive). The
  * last unref removes the drive from that list under the same lock, so a
@@ -30,7 +30,7 @@
 #define REG_AXIS_NUMBER 0x0A0
 
 struct ax_drive {
-	atomic_int refs;          /* changed to 0 only under ctx->drives_lock */
+	atomic_int refs;          /* changed to 0 only under the registry's slot lock */
 	ax_ctx *ctx;              /* borrowed: the link holds the context */
 	ax_link *link;
 	char *uri;                /* as the first opener spelled it */
@@ -168,13 +168,51 @@ static int drive_key(ax_ctx *ctx, const char *uri, char **out)
 	return err == AX_ENOMEM ? ax__error_oom() : err;
 }
 
-/* The open drive keyed @key with one more reference, or NULL. Caller holds drives_lock. */
+/* The context's open drives (its AX__CTX_DRIVES slot), borrowed: each removes itself. */
+struct drive_registry {
+	ax_drive **drives;
+	size_t n;
+};
+
+static void drive_registry_free(void *state)
+{
+	struct drive_registry *r = state;
+
+	free(r->drives); /* empty: every drive holds the context through its link */
+	free(r);
+}
+
+/* The registry, created on first use; NULL when out of memory. Caller holds the slot lock. */
+static struct drive_registry *drive_registry(ax_ctx *ctx)
+{
+	struct ax__ctx_slot *slot = &ctx->slots[AX__CTX_DRIVES];
+
+	if (!slot->state) {
+		slot->state = calloc(1, sizeof(struct drive_registry));
+		slot->free = drive_registry_free;
+	}
+	return slot->state;
+}
+
+static void drives_lock(ax_ctx *ctx)
+{
+	pthread_mutex_lock(&ctx->slots[AX__CTX_DRIVES].lock);
+}
+
+static void drives_unlock(ax_ctx *ctx)
+{
+	pthread_mutex_unlock(&ctx->slots[AX__CTX_DRIVES].lock);
+}
+
+/* The open drive keyed @key with one more reference, or NULL. Caller holds the slot lock. */
 static ax_drive *drive_find_open(ax_ctx *ctx, const char *key)
 {
-	for (size_t i = 0; i < ctx->n_drives; i++) {
-		if (!strcmp(ctx->drives[i]->key, key)) {
-			atomic_fetch_add(&ctx->drives[i]->refs, 1);
-			return ctx->drives[i];
+	struct drive_registry *r = drive_registry(ctx);
+
+	for (size_t i = 0; r && i < r->n; i++) {
+		if (!strcmp(r->drives[i]->key, key)) {
+			atomic_fetch_add(&r->drives[i]->refs, 1);
+			return r->drives[i];
 		}
 	}
 	return NULL;
@@ -262,9 +300,9 @@ static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri,
 	err = drive_key(ctx, uri, &key);
 	if (err < 0)
 		return err;
-	pthread_mutex_lock(&ctx->drives_lock);
+	drives_lock(ctx);
 	d = drive_find_open(ctx, key);
-	pthread_mutex_unlock(&ctx->drives_lock);
+	drives_unlock(ctx);
 	if (d) {
 		free(key);
 		*out = d;
@@ -278,17 +316,19 @@ static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri,
 		return err;
 	}
 
-	pthread_mutex_lock(&ctx->drives_lock);
+	drives_lock(ctx);
 	other = drive_find_open(ctx, key); /* another thread may have won the race */
 	free(key);
 	if (!other) {
-		grown = realloc(ctx->drives, (ctx->n_drives + 1) * sizeof(*grown));
+		struct drive_registry *r = drive_registry(ctx);
+
+		grown = r ? realloc(r->drives, (r->n + 1) * sizeof(*grown)) : NULL;
 		if (grown) {
-			ctx->drives = grown;
-			ctx->drives[ctx->n_drives++] = d;
+			r->drives = grown;
+			r->drives[r->n++] = d;
 		}
 	}
-	pthread_mutex_unlock(&ctx->drives_lock);
+	drives_unlock(ctx);
 	if (other) {
 		drive_destroy(d);
 		d = other;
@@ -343,17 +383,19 @@ ax_drive *ax_drive_unref(ax_drive *drive)
 	if (!drive)
 		return NULL;
 	ctx = drive->ctx;
-	pthread_mutex_lock(&ctx->drives_lock);
+	drives_lock(ctx);
 	last = atomic_fetch_sub(&drive->refs, 1) == 1;
 	if (last) {
-		for (size_t i = 0; i < ctx->n_drives; i++) {
-			if (ctx->drives[i] == drive) {
-				ctx->drives[i] = ctx->drives[--ctx->n_drives];
+		struct drive_registry *r = drive_registry(ctx);
+
+		for (size_t i = 0; r && i < r->n; i++) {
+			if (r->drives[i] == drive) {
+				r->drives[i] = r->drives[--r->n];
 				break;
 			}
 		}
 	}
-	pthread_mutex_unlock(&ctx->drives_lock);
+	drives_unlock(ctx);
 	/* Outside the lock: destroying drops the link, which may drop the context. */
 	if (last)
 		drive_destroy(drive);

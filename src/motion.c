@@ -33,7 +33,6 @@
 #define CW_DISABLE_VOLTAGE 0x0000u
 #define CW_QUICK_STOP 0x0002u
 #define CW_SHUTDOWN 0x0006u
-#define CW_SWITCH_ON 0x0007u
 #define CW_ENABLE_OPERATION 0x000Fu
 #define CW_NEW_SET_POINT 0x0010u
 #define CW_CHANGE_IMMEDIATELY 0x0020u
@@ -680,8 +679,16 @@ int ax_axis_enable(ax_axis *axis, int timeout_ms)
 					 STATE_BIT(AX_CIA402_READY_TO_SWITCH_ON), timeout_ms, NULL);
 			break;
 		case AX_CIA402_READY_TO_SWITCH_ON:
-			err = transition(axis, op, "switch on", state, CW_SWITCH_ON,
-					 STATE_BIT(AX_CIA402_SWITCHED_ON), timeout_ms, NULL);
+			/*
+			 * Switch on + enable operation (CiA 402 transitions 3 + 4), as
+			 * MCB masters do: some MCB drives ignore plain switch on (0x07)
+			 * here and leave only with 0x0F, straight to operation enabled.
+			 * A drive that stops in switched on gets enable operation next.
+			 */
+			err = transition(axis, op, "switch on", state, CW_ENABLE_OPERATION,
+					 STATE_BIT(AX_CIA402_SWITCHED_ON) |
+						 STATE_BIT(AX_CIA402_OPERATION_ENABLED),
+					 timeout_ms, NULL);
 			break;
 		case AX_CIA402_SWITCHED_ON:
 			err = transition(axis, op, "enable operation", state, CW_ENABLE_OPERATION,

@@ -97,8 +97,10 @@ static void slot_clear(struct db_slot *s)
 	s->failed = 0;
 }
 
-void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs)
+static void ctx_dbs_free(void *state)
 {
+	struct ax__ctx_dbs *dbs = state;
+
 	if (!dbs)
 		return;
 	for (size_t i = 0; i < LOCATION_COUNT; i++)
@@ -107,6 +109,12 @@ void ax__ctx_dbs_free(struct ax__ctx_dbs *dbs)
 		ax_dict_unref(dbs->dicts[i].dict);
 	free(dbs->dicts);
 	free(dbs);
+}
+
+/* The context's databases (its AX__CTX_DBS slot), or NULL before the first resolve. */
+static struct ax__ctx_dbs *ctx_dbs(ax_ctx *ctx)
+{
+	return ctx->slots[AX__CTX_DBS].state;
 }
 
 /* ---- locations ---- */
@@ -236,7 +244,7 @@ static void stamp_of(struct file_stamp *s, const struct stat *st)
 
 /*
  * Bring slot @s up to date with @path (NULL: the location has none) and say
- * what it gives this call. Caller holds ctx->db_lock. *db_out gets a
+ * what it gives this call. Caller holds the context's database slot lock. *db_out gets a
  * reference when the slot is open. A file that fails to open leaves its
  * message in @warn (empty otherwise): logged by the caller, unlocked.
  * Returns 0 or AX_ENOMEM (a failure that is not the file's fault).
@@ -317,14 +325,14 @@ static void slot_mark_failed(ax_ctx *ctx, size_t loc, struct ax_db *db)
 	struct db_slot *s;
 	struct stat st;
 
-	pthread_mutex_lock(&ctx->db_lock);
-	s = ctx->dbs ? &ctx->dbs->slots[loc] : NULL;
+	pthread_mutex_lock(&ctx->slots[AX__CTX_DBS].lock);
+	s = ctx_dbs(ctx) ? &ctx_dbs(ctx)->slots[loc] : NULL;
 	if (s && s->db == db && stat(s->path, &st) == 0) {
 		s->db = ax_db_unref(s->db);
 		s->failed = 1;
 		stamp_of(&s->stamp, &st);
 	}
-	pthread_mutex_unlock(&ctx->db_lock);
+	pthread_mutex_unlock(&ctx->slots[AX__CTX_DBS].lock);
 }
 
 /* ---- the reason line ---- */
@@ -441,10 +449,11 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 	char warn[LOCATION_COUNT][512];
 	int err = 0;
 
-	pthread_mutex_lock(&ctx->db_lock);
-	if (!ctx->dbs) {
-		ctx->dbs = calloc(1, sizeof(*ctx->dbs));
-		if (!ctx->dbs)
+	pthread_mutex_lock(&ctx->slots[AX__CTX_DBS].lock);
+	if (!ctx_dbs(ctx)) {
+		ctx->slots[AX__CTX_DBS].state = calloc(1, sizeof(struct ax__ctx_dbs));
+		ctx->slots[AX__CTX_DBS].free = ctx_dbs_free;
+		if (!ctx_dbs(ctx))
 			err = ax__error_oom();
 	}
 	for (size_t i = 0; i < LOCATION_COUNT && err >= 0; i++) {
@@ -454,11 +463,11 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 		for (size_t j = 0; j < i && path; j++)
 			if (paths[j] && !strcmp(paths[j], path))
 				path = NULL;
-		err = slot_update(&ctx->dbs->slots[i], &ctx->dbs->next_serial, path, &dbs[i],
+		err = slot_update(&ctx_dbs(ctx)->slots[i], &ctx_dbs(ctx)->next_serial, path, &dbs[i],
 				  &states[i], warn[i], sizeof(warn[i]));
-		serials[i] = ctx->dbs->slots[i].serial;
+		serials[i] = ctx_dbs(ctx)->slots[i].serial;
 	}
-	pthread_mutex_unlock(&ctx->db_lock);
+	pthread_mutex_unlock(&ctx->slots[AX__CTX_DBS].lock);
 	if (err < 0)
 		return err;
 	for (size_t i = 0; i < LOCATION_COUNT; i++)
@@ -468,7 +477,7 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 	return 0;
 }
 
-/* ---- the dictionary cache (caller holds ctx->db_lock) ---- */
+/* ---- the dictionary cache (caller holds the context's database slot lock) ---- */
 
 static ax_dict *cache_find(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_version,
 			   int64_t model_id)
@@ -535,9 +544,9 @@ static int ctx_dict_get(ax_ctx *ctx, struct ax_db *db, uint64_t serial,
 	ax_dict *dict, *other;
 	int err;
 
-	pthread_mutex_lock(&ctx->db_lock);
-	dict = ax_dict_ref(cache_find(ctx->dbs, serial, pick->data_version, pick->model_id));
-	pthread_mutex_unlock(&ctx->db_lock);
+	pthread_mutex_lock(&ctx->slots[AX__CTX_DBS].lock);
+	dict = ax_dict_ref(cache_find(ctx_dbs(ctx), serial, pick->data_version, pick->model_id));
+	pthread_mutex_unlock(&ctx->slots[AX__CTX_DBS].lock);
 	if (dict) {
 		*out = dict;
 		return 0;
@@ -548,16 +557,16 @@ static int ctx_dict_get(ax_ctx *ctx, struct ax_db *db, uint64_t serial,
 		return err;
 	AX_LOG_DEBUG(ctx, "db", "loaded model %" PRId64 " from '%s': %zu registers",
 		     pick->model_id, ax_db_path(db), ax_dict_reg_count(dict));
-	pthread_mutex_lock(&ctx->db_lock);
+	pthread_mutex_lock(&ctx->slots[AX__CTX_DBS].lock);
 	/* Another thread may have loaded it meanwhile: share one. */
-	other = cache_find(ctx->dbs, serial, pick->data_version, pick->model_id);
+	other = cache_find(ctx_dbs(ctx), serial, pick->data_version, pick->model_id);
 	if (other) {
 		ax_dict_unref(dict);
 		dict = ax_dict_ref(other);
 	} else {
-		err = cache_put(ctx->dbs, serial, pick->data_version, pick->model_id, dict);
+		err = cache_put(ctx_dbs(ctx), serial, pick->data_version, pick->model_id, dict);
 	}
-	pthread_mutex_unlock(&ctx->db_lock);
+	pthread_mutex_unlock(&ctx->slots[AX__CTX_DBS].lock);
 	if (err < 0) {
 		ax_dict_unref(dict);
 		return err;

@@ -871,6 +871,75 @@ static void test_motion__enable_from_every_state(void **state)
 	d = ax_drive_unref(d);
 }
 
+static int64_t elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A drive that ignores switch on (0x07) in ready to switch on: 0x0F goes straight on. */
+static void test_motion__enable_skip_switched_on(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned cw[3];
+		int start;
+	} starts[] = {
+		{ "switch on disabled", { 0x00, 0x00, 0x00 }, AX_CIA402_SWITCH_ON_DISABLED },
+		{ "ready to switch on", { 0x06, 0x07, 0x07 }, AX_CIA402_READY_TO_SWITCH_ON },
+		{ "switched on", { 0x06, 0x0F, 0x07 }, AX_CIA402_SWITCHED_ON },
+		{ "quick stop active", { 0x06, 0x0F, 0x02 }, AX_CIA402_QUICK_STOP_ACTIVE },
+	};
+	ax_drive *d = open_drive(*state, "virtual:?serial=720&quirk=skip-switched-on", "axs-100");
+	ax_axis *a = open_axis(d, 1);
+	struct timespec t0;
+	uint16_t sw = 0;
+	int st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(starts); i++) {
+		for (int k = 0; k < 3; k++)
+			put(d, "DRV_STATE_CONTROL", 1, starts[i].cw[k]);
+		if (state_of(a) != starts[i].start)
+			fail_msg("%s: set-up reached '%s'", starts[i].name,
+				 ax_cia402_state_name(state_of(a)));
+		/* Well inside the timeout: no waiting for a switch on that never comes. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (ax_axis_enable(a, 3000) < 0)
+			fail_msg("enable from %s: %s", starts[i].name, ax_error_last());
+		assert_true(elapsed_ms(&t0) < 1500);
+		OK(ax_axis_state(a, &st, &sw));
+		assert_int_equal(st, AX_CIA402_OPERATION_ENABLED);
+		assert_int_equal(sw & 0x6F, 0x27);
+		put(d, "DRV_STATE_CONTROL", 1, 0x00);
+	}
+	/* Off and on again, and from fault. */
+	OK(ax_axis_enable(a, 0));
+	OK(ax_axis_disable(a, 0));
+	assert_int_equal(state_of(a), AX_CIA402_READY_TO_SWITCH_ON);
+	OK(ax_axis_enable(a, 0));
+	assert_int_equal(state_of(a), AX_CIA402_OPERATION_ENABLED);
+	put(d, "SIM_FAULT_INJECT", 1, 0x3220);
+	OK(ax_axis_enable(a, 0));
+	assert_int_equal(state_of(a), AX_CIA402_OPERATION_ENABLED);
+
+	/* Failures still name the transition, the state reached and the status word. */
+	put(d, "DRV_STATE_CONTROL", 1, 0x06);
+	put(d, "SIM_FAULT_ARM", 1, 0x4210);
+	expect_error(ax_axis_enable(a, 0), AX_ERROR, "enable", "'switch on'", "'fault'",
+		     "0x0018", "0x00004210", "over-temperature", NULL);
+	OK(ax_axis_fault_reset(a, 0));
+	put(d, "DRV_STATE_CONTROL", 1, 0x06);
+	put(d, "SIM_STATUS_FREEZE", 1, 1);
+	expect_error(ax_axis_enable(a, 100), AX_ETIMEDOUT, "enable", "'switch on'",
+		     "'ready_to_switch_on'", "0x0031", "100 ms", NULL);
+	put(d, "SIM_STATUS_FREEZE", 1, 0);
+	assert_int_equal(state_of(a), AX_CIA402_OPERATION_ENABLED); /* it did happen, unseen */
+	a = ax_axis_unref(a);
+	d = ax_drive_unref(d);
+}
+
 static void test_motion__disable_quick_stop_reset(void **state)
 {
 	ax_drive *d = open_drive(*state, "virtual:?serial=705", "axs-100");
@@ -901,14 +970,6 @@ static void test_motion__disable_quick_stop_reset(void **state)
 	assert_int_equal(state_of(a), AX_CIA402_SWITCH_ON_DISABLED);
 	a = ax_axis_unref(a);
 	d = ax_drive_unref(d);
-}
-
-static int64_t elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 static void test_motion__failure_paths(void **state)
@@ -1485,6 +1546,46 @@ static void test_motion__udp(void **state)
 	assert_int_equal(simproc_stop(p), 0);
 }
 
+/* axlink-sim --quirk skip-switched-on: both axes enable and move over UDP. */
+static void test_motion__udp_skip_switched_on(void **state)
+{
+	static const char *const args[] = { "--eth",  "127.0.4.3", "--model", "axs-200",
+					    "--quirk", "skip-switched-on", NULL };
+	simproc *p = NULL;
+	ax_drive *d;
+	ax_axis *a, *b;
+
+	if (simproc_start(&p, args, 1, 5000) < 0)
+		fail_msg("axlink-sim did not start");
+	d = open_drive(*state, simproc_uri(p, 0), "axs-200");
+	a = open_axis(d, 1);
+	b = open_axis(d, 2);
+	/* The quirk is there: 0x07 leaves axis 2 in ready to switch on. */
+	put(d, "DRV_STATE_CONTROL", 2, 0x06);
+	put(d, "DRV_STATE_CONTROL", 2, 0x07);
+	assert_int_equal(state_of(b), AX_CIA402_READY_TO_SWITCH_ON);
+
+	OK(ax_axis_enable(a, 0));
+	OK(ax_axis_enable(b, 0));
+	assert_int_equal(state_of(a), AX_CIA402_OPERATION_ENABLED);
+	assert_int_equal(state_of(b), AX_CIA402_OPERATION_ENABLED);
+	OK(ax_axis_move(a, 2048, NULL));
+	expect_in_window(d, a, 2048);
+	OK(ax_axis_disable(b, 0));
+	assert_int_equal(state_of(b), AX_CIA402_READY_TO_SWITCH_ON);
+	OK(ax_axis_enable(b, 0));
+	assert_int_equal(state_of(b), AX_CIA402_OPERATION_ENABLED);
+
+	OK(ax_axis_disable(b, 0));
+	put(d, "SIM_FAULT_ARM", 2, 0x3220);
+	expect_error(ax_axis_enable(b, 0), AX_ERROR, "'switch on'", "'fault'", "0x00003220",
+		     NULL);
+	a = ax_axis_unref(a);
+	b = ax_axis_unref(b);
+	d = ax_drive_unref(d);
+	assert_int_equal(simproc_stop(p), 0);
+}
+
 /* axlink-sim --fault-after: the axis faults by itself while it moves. */
 static void test_motion__udp_fault_after(void **state)
 {
@@ -1534,6 +1635,7 @@ int main(void)
 		cmocka_unit_test(test_motion__mode_tables),
 		TC(axis_open_errors),
 		TC(enable_from_every_state),
+		TC(enable_skip_switched_on),
 		TC(disable_quick_stop_reset),
 		TC(failure_paths),
 		TC(modes),
@@ -1545,6 +1647,7 @@ int main(void)
 		TC(two_axes_independent),
 		TC(udp),
 		TC(udp_fault_after),
+		TC(udp_skip_switched_on),
 	};
 
 	return cmocka_run_group_tests_name("motion", tests, NULL, NULL);

@@ -457,7 +457,7 @@ static void test_poller__stop_cancels_read_in_flight(void **state)
 	ax_drive *d = open_drive(*state, simproc_uri(sim, 0));
 	int silent = go_silent(sim, ax_link_uri(ax_drive_link(d)));
 	double t[4], v[4 * 4], t0, took;
-	ax_poller_stats st;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 
 	OK(ax_link_set_timeout(ax_drive_link(d), 2000));

@@ -810,6 +810,128 @@ static void test_simdrive__cia402_walk(void **state)
 	walk(d, 1, steps, ARRAY_SIZE(steps));
 }
 
+/* skip-switched-on: 0x07 does not leave ready to switch on; 0x0F goes straight on. */
+static void test_simdrive__quirk_skip_switched_on(void **state)
+{
+	static const struct cia_step steps[] = {
+		{ "shutdown", 0x06, "ready to switch on" },
+		{ "switch on ignored", 0x07, "ready to switch on" },
+		{ "switch on held", 0x07, "ready to switch on" },
+		{ "switch on and enable at once", 0x0F, "operation enabled" },
+		{ "disable operation", 0x07, "switched on" },
+		{ "enable from switched on", 0x0F, "operation enabled" },
+		{ "shutdown from enabled", 0x06, "ready to switch on" },
+		{ "switch on ignored again", 0x07, "ready to switch on" },
+		{ "quick stop from ready", 0x02, "switch on disabled" },
+		{ "switch on before shutdown", 0x07, "switch on disabled" },
+	};
+	simdrive *d = *state;
+
+	assert_int_equal(simdrive_get_quirks(d), 0);
+	assert_int_equal(simdrive_set_quirks(d, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON), 0);
+	assert_int_equal(simdrive_get_quirks(d), SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
+	walk(d, 1, steps, ARRAY_SIZE(steps));
+	/* Axis 2 of the same drive has the quirk too. */
+	write_num(d, 2, R_CONTROL, 0x06);
+	write_num(d, 2, R_CONTROL, 0x07);
+	expect_state(d, 2, "ready to switch on", "axis 2 switch on ignored");
+
+	/* Without the quirk again, 0x07 switches on as before. */
+	assert_int_equal(simdrive_set_quirks(d, 0), 0);
+	write_num(d, 2, R_CONTROL, 0x07);
+	expect_state(d, 2, "switched on", "no quirk: switch on");
+
+	/* A fault armed for the next state change does not fire on an ignored 0x07. */
+	assert_int_equal(simdrive_set_quirks(d, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON), 0);
+	write_num(d, 1, R_CONTROL, 0x06);
+	write_num(d, 1, 0x7E1, 0x4210); /* SIM_FAULT_ARM */
+	write_num(d, 1, R_CONTROL, 0x07);
+	expect_state(d, 1, "ready to switch on", "armed, switch on ignored");
+	write_num(d, 1, R_CONTROL, 0x0F);
+	expect_state(d, 1, "fault", "armed, enable");
+	assert_int_equal(read_num(d, 1, R_DIAG_ERROR_LAST), 0x4210);
+
+	assert_int_equal(simdrive_set_quirks(d, 0x80000000u), -1);
+	assert_int_equal(simdrive_get_quirks(d), SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
+	assert_int_equal(simdrive_set_quirks(NULL, 0), -1);
+	assert_int_equal(simdrive_get_quirks(NULL), 0);
+}
+
+static void test_simdrive__quirk_names(void **state)
+{
+	const simdrive_quirk *q = simdrive_quirks();
+	unsigned bits = 0;
+	char bad[8];
+
+	(void)state;
+	assert_string_equal(q[0].name, "skip-switched-on");
+	assert_int_equal(q[0].bit, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
+	assert_non_null(q[0].help);
+	assert_null(q[1].name);
+
+	assert_int_equal(simdrive_quirks_parse("skip-switched-on", &bits, bad, sizeof(bad)), 0);
+	assert_int_equal(bits, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
+	bits = 0;
+	assert_int_equal(simdrive_quirks_parse("Skip-Switched-On,skip-switched-on", &bits, NULL,
+					       0),
+			 0);
+	assert_int_equal(bits, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
+
+	/* Unknown, empty and partial names: refused, the name reported (cut to fit), no bits. */
+	bits = 0;
+	assert_int_equal(simdrive_quirks_parse("skip-switched-on,warp", &bits, bad, sizeof(bad)),
+			 -1);
+	assert_string_equal(bad, "warp");
+	assert_int_equal(bits, 0);
+	assert_int_equal(simdrive_quirks_parse("skip-switched-onward", &bits, bad, sizeof(bad)),
+			 -1);
+	assert_string_equal(bad, "skip-sw");
+	assert_int_equal(simdrive_quirks_parse("skip-switched", &bits, bad, sizeof(bad)), -1);
+	assert_int_equal(simdrive_quirks_parse("", &bits, bad, sizeof(bad)), -1);
+	assert_string_equal(bad, "");
+	assert_int_equal(simdrive_quirks_parse("skip-switched-on,", &bits, bad, sizeof(bad)), -1);
+	assert_string_equal(bad, "");
+	assert_int_equal(simdrive_quirks_parse(",skip-switched-on", &bits, NULL, 0), -1);
+	assert_int_equal(simdrive_quirks_parse(NULL, &bits, NULL, 0), -1);
+	assert_int_equal(bits, 0);
+}
+
+/* The virtual transport's `quirk` key gives the drive the quirk; a bad name is refused. */
+static void test_simdrive__quirk_through_virtual(void **state)
+{
+	ax_ctx *ctx = new_ctx();
+	ax_link *link = NULL;
+	uint16_t sw = 0;
+
+	(void)state;
+	if (ax_link_open(&link, ctx, "virtual:?quirk=skip-switched-on", NULL) < 0)
+		fail_msg("open: %s", ax_error_last());
+	assert_int_equal(ax_link_write_u16(link, 1, R_CONTROL, 0x06), 0);
+	assert_int_equal(ax_link_write_u16(link, 1, R_CONTROL, 0x07), 0);
+	assert_int_equal(ax_link_read_u16(link, 1, R_STATUS, &sw), 0);
+	assert_string_equal(cia_state(sw), "ready to switch on");
+	assert_int_equal(ax_link_write_u16(link, 1, R_CONTROL, 0x0F), 0);
+	assert_int_equal(ax_link_read_u16(link, 1, R_STATUS, &sw), 0);
+	assert_string_equal(cia_state(sw & 0xFF), "operation enabled");
+	link = ax_link_unref(link);
+
+	/* The same URI without the key: the standard walk. */
+	assert_int_equal(ax_link_open(&link, ctx, "virtual:?serial=2", NULL), 0);
+	assert_int_equal(ax_link_write_u16(link, 1, R_CONTROL, 0x06), 0);
+	assert_int_equal(ax_link_write_u16(link, 1, R_CONTROL, 0x07), 0);
+	assert_int_equal(ax_link_read_u16(link, 1, R_STATUS, &sw), 0);
+	assert_string_equal(cia_state(sw), "switched on");
+	link = ax_link_unref(link);
+
+	assert_int_equal(ax_link_open(&link, ctx, "virtual:?quirk=skip-switched-on,warp", NULL),
+			 AX_EINVAL);
+	assert_null(link);
+	if (!strstr(ax_error_last(), "quirk 'warp'") ||
+	    !strstr(ax_error_last(), "known: skip-switched-on"))
+		fail_msg("message '%s'", ax_error_last());
+	ctx = ax_ctx_unref(ctx);
+}
+
 static void test_simdrive__cia402_quick_stop(void **state)
 {
 	static const struct cia_step steps[] = {
@@ -1492,6 +1614,9 @@ int main(void)
 		T(garbage_dropped),
 		T200(fuzz),
 		T(cia402_walk),
+		T200(quirk_skip_switched_on),
+		cmocka_unit_test(test_simdrive__quirk_names),
+		cmocka_unit_test(test_simdrive__quirk_through_virtual),
 		T(cia402_quick_stop),
 		T200(cia402_fault),
 		T(op_mode),

@@ -141,7 +141,5 @@ json_t *hex32(uint32_t v);
 /* A value of @dtype as JSON: number, string, bool, or hex digits for bytes; @text is its text form. */
 json_t *value_to_json(int dtype, const uint8_t *buf, const char *text);
 const char *or_dash(const char *s);
-/* @n bytes at @b as a little-endian unsigned integer (a register value's bytes). */
-uint64_t cli_load_le(const uint8_t *b, size_t n);
 
 #endif

@@ -8,7 +8,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -241,70 +240,41 @@ json_t *json_text(const char *s)
 	return j;
 }
 
-uint64_t cli_load_le(const uint8_t *b, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = n; i > 0; i--)
-		v = (v << 8) | b[i - 1];
-	return v;
-}
-
 /* The JSON form of a value; @text is its ax_value_format() text. NULL when out of memory. */
 json_t *value_to_json(int dtype, const uint8_t *buf, const char *text)
 {
 	size_t size = ax_dtype_size(dtype);
-	uint64_t u = size ? cli_load_le(buf, size) : 0;
-	uint32_t bits;
-	float f;
+	int64_t i;
 	double d;
 	char *end;
-	char dec[24];
 
 	switch (dtype) {
-	case AX_DTYPE_U8:
-	case AX_DTYPE_U16:
-	case AX_DTYPE_U32:
-		return json_integer((json_int_t)u);
-	case AX_DTYPE_U64:
-		if (u <= (uint64_t)INT64_MAX)
-			return json_integer((json_int_t)u);
-		/* JSON parsers commonly stop at int64; keep every digit in a string. */
-		(void)snprintf(dec, sizeof(dec), "%" PRIu64, u);
-		return json_string(dec);
-	case AX_DTYPE_S8:
-		return json_integer((int8_t)(uint8_t)u);
-	case AX_DTYPE_S16:
-		return json_integer((int16_t)(uint16_t)u);
-	case AX_DTYPE_S32:
-		return json_integer((int32_t)(uint32_t)u);
-	case AX_DTYPE_S64: {
-		int64_t s;
-
-		memcpy(&s, &u, sizeof(s));
-		return json_integer((json_int_t)s);
-	}
+	case AX_DTYPE_STR:
+		return json_text(text);
+	case AX_DTYPE_BYTES:
+		return json_string(text); /* hex digits */
+	case AX_DTYPE_BOOL:
+		return json_boolean(buf[0] != 0);
 	case AX_DTYPE_FLOAT:
-		bits = (uint32_t)u;
-		memcpy(&f, &bits, sizeof(f));
-		/* JSON has no NaN or infinity: give the text rather than a wrong number. */
-		if (!isfinite(f))
-			return json_string(text);
+		if (ax_value_to_f64(dtype, buf, size, &d) < 0 || !isfinite(d))
+			return json_string(text); /* JSON has no NaN or infinity */
 		/*
 		 * The text is the shortest form that reads back as this float; with
 		 * 9-digit printing the JSON then shows the same digits as text mode
 		 * (1.2, not 1.20000005) and still reads back as the same float.
 		 */
-		d = strtod(text, &end);
-		if (end == text || *end != '\0')
-			d = (double)f;
+		{
+			double t = strtod(text, &end);
+
+			if (end != text && *end == '\0')
+				d = t;
+		}
 		return json_real(d);
-	case AX_DTYPE_BOOL:
-		return json_boolean(buf[0] != 0);
-	case AX_DTYPE_STR:
-		return json_text(text);
 	default:
-		return json_string(text); /* bytes: hex digits */
+		/* JSON parsers commonly stop at int64: a u64 beyond keeps every digit as text. */
+		if (ax_value_to_i64(dtype, buf, size, &i) < 0)
+			return json_string(text);
+		return json_integer((json_int_t)i);
 	}
 }
 

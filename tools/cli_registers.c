@@ -171,35 +171,6 @@ static int parse_reg_arg(const struct command *cmd, const char *arg, struct reg_
 /* ---- values ------------------------------------------------------------ */
 
 /* An integer register value as int64 (u64 wraps), for enum labels; 0 when not an integer. */
-static int value_as_int(int dtype, const uint8_t *buf, int64_t *out)
-{
-	uint64_t u = cli_load_le(buf, ax_dtype_size(dtype));
-
-	switch (dtype) {
-	case AX_DTYPE_S8:
-		*out = (int8_t)(uint8_t)u;
-		return 1;
-	case AX_DTYPE_S16:
-		*out = (int16_t)(uint16_t)u;
-		return 1;
-	case AX_DTYPE_S32:
-		*out = (int32_t)(uint32_t)u;
-		return 1;
-	case AX_DTYPE_S64:
-	case AX_DTYPE_U64:
-		memcpy(out, &u, sizeof(*out));
-		return 1;
-	case AX_DTYPE_U8:
-	case AX_DTYPE_U16:
-	case AX_DTYPE_U32:
-	case AX_DTYPE_BOOL:
-		*out = (int64_t)u;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /* The keys a register read by name adds: register, units, and label for an enum. */
 static int add_named_keys(json_t *root, const ax_reg *reg, int dtype, const uint8_t *buf)
 {
@@ -211,7 +182,7 @@ static int add_named_keys(json_t *root, const ax_reg *reg, int dtype, const uint
 		return -1;
 	if (ax_reg_enum_count(reg) == 0)
 		return 0;
-	if (value_as_int(dtype, buf, &v))
+	if (dtype != AX_DTYPE_FLOAT && ax_value_to_i64(dtype, buf, ax_dtype_size(dtype), &v) == 0)
 		label = ax_reg_enum_label(reg, v);
 	return json_object_set_new(root, "label", label ? json_text(label) : json_null());
 }

@@ -291,8 +291,10 @@ AX_API int ax_axis_state(ax_axis *axis, int *state_out, uint16_t *statusword_out
 /**
  * Bring the axis to "operation enabled" from whatever state it is in: a
  * fault is reset first (after fault reaction ends), quick stop active goes
- * through switch on disabled, then shutdown, switch on and enable operation,
- * each confirmed by the status word.
+ * through switch on disabled, then shutdown and switch on + enable operation
+ * (control word 0x0F: some MCB drives ignore a plain switch on), each
+ * confirmed by the status word; a drive that stops in switched on is then
+ * enabled.
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_ETIMEDOUT when the drive does not confirm a transition (the
  *         message names the transition, the state reached and the status

@@ -7,7 +7,11 @@ import threading
 import pytest
 
 import axlink
-from conftest import TWO_AXES
+from conftest import TWO_AXES, Sim, _sim_path
+
+# A drive that skips switched on (axlink-sim --quirk), started by this file on its own
+# address in the suite's range (conftest lists the shared ones).
+QUIRKY = "127.0.6.45"
 
 
 def test_motion__api_present():
@@ -153,3 +157,58 @@ def test_motion__without_a_dictionary_the_axis_says_why(sims):
                      context=axlink.Context()) as d:
         with pytest.raises(axlink.Error, match="dictionary"):
             d.axes[1].enable()
+
+
+def _expect_skips_switched_on(axis):
+    """The quirk is there: switch on (0x07) leaves the axis in ready to switch on."""
+    axis.write("DRV_STATE_CONTROL", 0x06)
+    axis.write("DRV_STATE_CONTROL", 0x07)
+    assert axis.state == "ready_to_switch_on"
+
+
+def test_motion__enable_a_drive_that_skips_switched_on(sims):
+    with axlink.open("virtual:?model=axs-200&quirk=skip-switched-on",
+                     context=axlink.Context()) as d:
+        for axis in d.axes.values():
+            _expect_skips_switched_on(axis)
+            axis.enable(timeout=0.5)
+            assert axis.state == "operation_enabled"
+            assert axis.statusword & 0x6F == 0x27
+        axis = d.axes[1]
+        axis.disable()
+        assert axis.state == "ready_to_switch_on"
+        axis.enable()
+        axis.move_to(1000)
+        assert abs(axis.position - 1000) <= 10
+        # A drive that never confirms: the timeout names the transition and the state.
+        axis.disable()
+        axis.write("SIM_STATUS_FREEZE", 1)
+        with pytest.raises(axlink.TimeoutError,
+                           match=r"'switch on'.*'ready_to_switch_on', status word 0x0031"):
+            axis.enable(timeout=0.1)
+        axis.write("SIM_STATUS_FREEZE", 0)
+        assert axis.state == "operation_enabled"  # it did happen, unseen
+
+
+def test_motion__enable_a_drive_that_skips_switched_on_over_udp(build_dir):
+    sim = Sim(_sim_path(build_dir), ["--eth", QUIRKY, "--model", "axs-200", "--serial", "6045",
+                                     "--quirk", "skip-switched-on"], 1)
+    try:
+        with axlink.open(sim.uris[0], timeout=1.0, context=axlink.Context()) as d:
+            for axis in d.axes.values():
+                _expect_skips_switched_on(axis)
+                axis.enable()
+                assert axis.state == "operation_enabled"
+            d.axes[2].write("SIM_FAULT_INJECT", 0x3220)
+            assert d.axes[2].state == "fault"
+            d.axes[2].enable()
+            assert d.axes[2].state == "operation_enabled"
+            for axis in d.axes.values():
+                axis.disable()
+    finally:
+        sim.stop()
+
+
+def test_motion__unknown_quirk_is_refused(sims):
+    with pytest.raises(axlink.InvalidArgumentError, match="quirk 'warp'.*skip-switched-on"):
+        axlink.open("virtual:?quirk=warp", context=axlink.Context())

@@ -53,6 +53,18 @@ def faulting_drive():
     stop_sim(proc)
 
 
+@pytest.fixture(scope="module")
+def quirky_drive():
+    """An axs-200 on 127.0.4.12 that ignores switch on (0x07) in ready to switch on and
+    leaves it only with 0x0F, as some MCB drives do (the quirk given twice, to show
+    that --quirk repeats and takes comma lists)."""
+    proc, uri = start_sim("--eth", "127.0.4.12", "--model", "axs-200", "--serial", "4012",
+                          "--quirk", "skip-switched-on",
+                          "--quirk", "Skip-Switched-On,skip-switched-on")
+    yield uri
+    stop_sim(proc)
+
+
 def ok(r):
     assert r.code == 0, r
     return r
@@ -226,3 +238,60 @@ def test_fault_after(axlink, faulting_drive):
     assert state(axlink, faulting_drive)["state"] in ("fault", "fault_reaction_active")
     s = ok(axlink("enable", faulting_drive, "--json")).json()  # reset, and it stays on
     assert s["state"] == "operation_enabled", s
+
+
+def test_enable_skip_switched_on(axlink, quirky_drive):
+    """axlink enable reaches operation enabled on a drive that skips switched on."""
+    uri = quirky_drive
+    for axis in ("1", "2"):
+        ok(axlink("write", uri, "DRV_STATE_CONTROL", "0x06", "--subnode", axis))
+        ok(axlink("write", uri, "DRV_STATE_CONTROL", "0x07", "--subnode", axis))
+        # The quirk is there: switch on left the axis where it was.
+        assert state(axlink, uri, "--axis", axis)["state"] == "ready_to_switch_on"
+        s = ok(axlink("enable", uri, "--axis", axis, "--json")).json()
+        assert s["state"] == "operation_enabled" and s["statusword"] & 0x6F == 0x27, s
+    ok(axlink("move", uri, "1024"))
+    assert abs(state(axlink, uri)["position"] - 1024) <= window(axlink, uri)
+    s = ok(axlink("disable", uri, "--json")).json()
+    assert s["state"] == "ready_to_switch_on", s
+    r = ok(axlink("enable", uri))
+    assert r.out.startswith("axis 1: operation_enabled (status word 0x"), r
+    # From fault: reset, then on again.
+    ok(axlink("write", uri, "SIM_FAULT_INJECT", "0x3220", "--subnode", "2"))
+    s = ok(axlink("enable", uri, "--axis", "2", "--json")).json()
+    assert s["state"] == "operation_enabled", s
+    # A fault on the way still names the transition, the state and the status word.
+    ok(axlink("disable", uri, "--axis", "2"))
+    ok(axlink("write", uri, "SIM_FAULT_ARM", "0x3220", "--subnode", "2"))
+    r = axlink("enable", uri, "--axis", "2")
+    assert r.code == 1 and r.out == "", r
+    for part in ("axis 2", "'switch on'", "'fault'", "0x0018", "0x00003220"):
+        assert part in r.err, (part, r)
+    ok(axlink("enable", uri, "--axis", "2"))
+
+
+def test_enable_skip_switched_on_virtual(axlink):
+    """The virtual transport's quirk key: one process, one drive, enabled at once."""
+    r = ok(axlink("enable", "virtual:?quirk=skip-switched-on", "--json"))
+    s = r.json()
+    assert s["state"] == "operation_enabled" and s["statusword"] & 0x6F == 0x27, s
+    r = axlink("enable", "virtual:?quirk=warp")
+    assert r.code != 0 and "quirk 'warp'" in r.err and "skip-switched-on" in r.err, r
+
+
+def test_sim_quirk_option():
+    """--quirk is documented in --help and refuses a name it does not know."""
+    path = os.environ.get("AXLINK_SIM")
+    assert path and os.access(path, os.X_OK), path
+    r = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "--quirk NAME[,NAME]" in r.stdout, r
+    assert "skip-switched-on" in r.stdout, r
+    lines = r.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "--quirk" in line)
+    assert all(len(line) <= 80 for line in lines[at:at + 3]), lines[at:at + 3]
+    for bad, name in (("warp", "warp"), ("skip-switched-on,", ""),
+                      ("skip-switched-on,warp", "warp")):
+        r = subprocess.run([path, "--eth", "127.0.4.13", "--quirk", bad],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and r.stdout == "", r
+        assert f"unknown quirk '{name}'" in r.stderr and "known: skip-switched-on" in r.stderr, r

@@ -56,6 +56,7 @@ struct options {
 	unsigned port;
 	const char *model;
 	const char *firmware; /* --firmware: the version text every drive reports */
+	unsigned quirks;      /* --quirk: SIMDRIVE_QUIRK_* bits of every drive */
 	uint32_t serial;
 	struct sim_faults faults;
 	uint64_t seed;
@@ -89,6 +90,7 @@ enum {
 	OPT_PTY,
 	OPT_BAUD,
 	OPT_TCP_IDLE_MS,
+	OPT_QUIRK,
 };
 
 static const struct option long_options[] = {
@@ -98,6 +100,7 @@ static const struct option long_options[] = {
         {"model", required_argument, NULL, OPT_MODEL},
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
+        {"quirk", required_argument, NULL, OPT_QUIRK},
         {"drop", required_argument, NULL, OPT_DROP},
         {"corrupt", required_argument, NULL, OPT_CORRUPT},
         {"delay", required_argument, NULL, OPT_DELAY},
@@ -127,6 +130,16 @@ static void print_models(FILE *f)
 	}
 }
 
+static void print_quirks(FILE *f)
+{
+	const char *sep = "";
+
+	for (const simdrive_quirk *q = simdrive_quirks(); q->name; q++) {
+		fprintf(f, "%s%s", sep, q->name);
+		sep = ", ";
+	}
+}
+
 static void print_help(void)
 {
 	printf("usage: axlink-sim --eth ADDR [--count N] [--eth ADDR ...] [options]\n"
@@ -149,7 +162,11 @@ static void print_help(void)
 	       "                      (default %u)\n"
 	       "  --firmware TEXT     firmware version text every drive reports, any bytes\n"
 	       "                      (default: the model's; for tests of a drive's text)\n"
-	       "  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
+	       "  --quirk NAME[,NAME] every drive behaves as some real drives do (repeatable):\n",
+	       DEFAULT_SERIAL);
+	for (const simdrive_quirk *q = simdrive_quirks(); q->name; q++)
+		printf("                      %s:\n                        %s\n", q->name, q->help);
+	printf("  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
 	       "                      port %d; 0: the system picks one, see the URI;\n"
 	       "                      repeatable; drives after the --eth ones)\n"
 	       "  --tcp-idle-ms MS    close a TCP connection without traffic for MS\n"
@@ -183,7 +200,7 @@ static void print_help(void)
 	       "\n"
 	       "Exit status: 0 stopped by a signal, 1 failure, 2 usage error.\n"
 	       "Example: axlink-sim --eth 127.0.0.2 --count 3\n",
-	       DEFAULT_SERIAL, DEFAULT_TCP_PORT, DEFAULT_TCP_IDLE_MS, MAX_DELAY_MS);
+	       DEFAULT_TCP_PORT, DEFAULT_TCP_IDLE_MS, MAX_DELAY_MS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -401,6 +418,16 @@ static int handle_option(struct options *o, int c, const char *arg)
 	case OPT_FIRMWARE:
 		o->firmware = arg;
 		return 0;
+	case OPT_QUIRK: {
+		char bad[64];
+
+		if (simdrive_quirks_parse(arg, &o->quirks, bad, sizeof(bad)) == 0)
+			return 0;
+		fprintf(stderr, "axlink-sim: --quirk '%s': unknown quirk '%s' (known: ", arg, bad);
+		print_quirks(stderr);
+		fputs(")\nTry 'axlink-sim --help' for more.\n", stderr);
+		return EXIT_USAGE;
+	}
 	case OPT_SERIAL:
 		rc = parse_number("--serial", arg, 0, UINT32_MAX, &v);
 		o->serial = (uint32_t)v;
@@ -557,6 +584,10 @@ static int serve(const struct options *o)
 	s.verbose = o->verbose;
 	for (size_t i = 0; o->firmware && i < s.n_drives; i++)
 		(void)simdrive_set_firmware(s.drives[i].drive, o->firmware);
+	for (size_t i = 0; i < s.n_drives; i++)
+		(void)simdrive_set_quirks(s.drives[i].drive, o->quirks);
+	if (o->quirks)
+		sim_debug(&s, "quirks 0x%x on every drive", o->quirks);
 	if (o->n_fault_only > 0) {
 		for (size_t i = 0; i < o->n_addrs + o->n_tcp; i++) {
 			s.drives[i].faulty = 0;

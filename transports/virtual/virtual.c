@@ -29,6 +29,10 @@ static const ax_option_desc virtual_options[] = {
 	{ "fault", AX_OPT_BOOL, "0", "1: every axis starts in the fault state" },
 	{ "firmware", AX_OPT_STRING, NULL,
 	  "firmware version text the drive reports instead of the model's (percent-encoded)" },
+	{ "quirk", AX_OPT_STRING, NULL,
+	  "behaviours of real drives to copy, comma-separated: skip-switched-on (switch on "
+	  "0x07 leaves ready to switch on as it is; 0x0F goes straight to operation "
+	  "enabled)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -46,6 +50,33 @@ static void model_list(char *buf, size_t cap)
 	}
 }
 
+static void quirk_list(char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const simdrive_quirk *q = simdrive_quirks(); q->name; q++) {
+		int n = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", q->name);
+
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* The `quirk` key: comma-separated names, or an error naming the one that is unknown. */
+static int quirks_of(const ax_host *host, const ax_uri *uri, unsigned *out)
+{
+	const char *text = host->uri_str(host, uri, "quirk");
+	char bad[64], known[MODEL_LIST_MAX];
+
+	*out = 0;
+	if (!text || simdrive_quirks_parse(text, out, bad, sizeof(bad)) == 0)
+		return 0;
+	quirk_list(known, sizeof(known));
+	return host->error(host, AX_EINVAL, "quirk '%s': unknown quirk (known: %s)", bad, known);
+}
+
 static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
 			int timeout_ms)
 {
@@ -54,6 +85,7 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 	ax_transport_priv *priv;
 	const char *model, *firmware;
 	long long serial = 0, fault = 0;
+	unsigned quirks = 0;
 	int err;
 
 	(void)timeout_ms; /* nothing here blocks */
@@ -74,6 +106,9 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 	err = host->uri_int(host, uri, "fault", 0, 1, &fault);
 	if (err < 0)
 		return err;
+	err = quirks_of(host, uri, &quirks);
+	if (err < 0)
+		return err;
 
 	priv = host->calloc(1, sizeof(*priv));
 	if (!priv)
@@ -85,14 +120,16 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 		host->free(priv);
 		return host->error(host, AX_ENOMEM, "out of memory creating a '%s' drive", m->name);
 	}
+	(void)simdrive_set_quirks(priv->drive, quirks);
 	if (fault)
 		(void)simdrive_fault(priv->drive, 0, SIMDRIVE_FAULT_UNDERVOLTAGE);
 	firmware = host->uri_str(host, uri, "firmware");
 	if (firmware)
 		(void)simdrive_set_firmware(priv->drive, firmware);
 	if (host->log_enabled(host, AX_LOG_DEBUG))
-		host->log(host, AX_LOG_DEBUG, "new %s drive, serial %lld%s", m->name, serial,
-			  fault ? ", in fault" : "");
+		host->log(host, AX_LOG_DEBUG, "new %s drive, serial %lld%s%s%s", m->name, serial,
+			  fault ? ", in fault" : "", quirks ? ", quirks " : "",
+			  quirks ? host->uri_str(host, uri, "quirk") : "");
 	*out = priv;
 	return 0;
 }

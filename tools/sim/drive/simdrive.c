@@ -164,6 +164,7 @@ struct simdrive {
 	uint64_t fault_at_ns;
 	unsigned fault_axis;
 	uint32_t fault_code;
+	unsigned quirks; /* SIMDRIVE_QUIRK_* bits */
 };
 
 const simdrive_model *simdrive_models(void)
@@ -620,8 +621,9 @@ static void axis_fault(simdrive *d, unsigned n, uint32_t code)
 		axis_enter(d, n, ST_FAULT);
 }
 
-/* The CiA 402 state a control word leads to from @s. */
-static enum axis_state control_next(enum axis_state s, uint16_t cw, uint16_t prev)
+/* The CiA 402 state a control word leads to from @s, on a drive with @quirks. */
+static enum axis_state control_next(enum axis_state s, uint16_t cw, uint16_t prev,
+				    unsigned quirks)
 {
 	if (s == ST_FAULT)
 		return (cw & CW_FAULT_RESET) && !(prev & CW_FAULT_RESET) ? ST_SWITCH_ON_DISABLED :
@@ -643,6 +645,8 @@ static enum axis_state control_next(enum axis_state s, uint16_t cw, uint16_t pre
 		return s;
 	}
 	if (!(cw & 0x08)) { /* switch on, or disable operation */
+		if (s == ST_READY && (quirks & SIMDRIVE_QUIRK_SKIP_SWITCHED_ON))
+			return s; /* such a drive switches on only together with enable */
 		if (s == ST_READY || s == ST_OP_ENABLED)
 			return ST_SWITCHED_ON;
 		return s;
@@ -985,7 +989,7 @@ static void axis_control(simdrive *d, unsigned n, uint16_t cw)
 {
 	struct sim_axis *a = &d->axes[n - 1];
 	uint16_t prev = a->last_control;
-	enum axis_state next = control_next(a->state, cw, prev);
+	enum axis_state next = control_next(a->state, cw, prev, d->quirks);
 	uint32_t armed = (uint32_t)opt_get(d, n, REG_SIM_FAULT_ARM, AX_DTYPE_U32, 0.0);
 
 	a->last_control = cw;
@@ -1245,6 +1249,92 @@ int simdrive_set_firmware(simdrive *d, const char *text)
 	pthread_mutex_unlock(&d->lock);
 	return found ? 0 : -1;
 }
+
+/* ---- quirks ------------------------------------------------------------ */
+
+static const simdrive_quirk quirk_table[] = {
+	{ "skip-switched-on", SIMDRIVE_QUIRK_SKIP_SWITCHED_ON,
+	  "0x07 stays in ready to switch on, 0x0F enables at once" },
+	{ NULL, 0, NULL },
+};
+
+const simdrive_quirk *simdrive_quirks(void)
+{
+	return quirk_table;
+}
+
+/* The quirk named by the @len bytes at @name (case-insensitive), or NULL. */
+static const simdrive_quirk *quirk_find(const char *name, size_t len)
+{
+	for (const simdrive_quirk *q = quirk_table; q->name; q++) {
+		size_t i = 0;
+
+		while (i < len && q->name[i] &&
+		       (name[i] == q->name[i] ||
+			(name[i] >= 'A' && name[i] <= 'Z' && name[i] - 'A' + 'a' == q->name[i])))
+			i++;
+		if (i == len && !q->name[i])
+			return q;
+	}
+	return NULL;
+}
+
+int simdrive_quirks_parse(const char *text, unsigned *quirks_out, char *bad, size_t bad_cap)
+{
+	unsigned bits = 0;
+	const char *p = text;
+
+	if (!text || !quirks_out)
+		return -1;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const simdrive_quirk *q = quirk_find(p, len);
+
+		if (!q) {
+			if (bad && bad_cap) {
+				size_t n = len < bad_cap - 1 ? len : bad_cap - 1;
+
+				memcpy(bad, p, n);
+				bad[n] = '\0';
+			}
+			return -1;
+		}
+		bits |= q->bit;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	*quirks_out |= bits;
+	return 0;
+}
+
+int simdrive_set_quirks(simdrive *d, unsigned quirks)
+{
+	unsigned known = 0;
+
+	for (const simdrive_quirk *q = quirk_table; q->name; q++)
+		known |= q->bit;
+	if (!d || (quirks & ~known))
+		return -1;
+	pthread_mutex_lock(&d->lock);
+	d->quirks = quirks;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+unsigned simdrive_get_quirks(simdrive *d)
+{
+	unsigned quirks;
+
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	quirks = d->quirks;
+	pthread_mutex_unlock(&d->lock);
+	return quirks;
+}
+
+/* ---- faults ------------------------------------------------------------ */
 
 int simdrive_fault(simdrive *d, unsigned axis, uint32_t error_code)
 {

@@ -164,6 +164,47 @@ int simdrive_fault_at(simdrive *d, unsigned axis, uint32_t error_code, uint64_t 
  */
 int simdrive_set_firmware(simdrive *d, const char *text);
 
+/*
+ * Quirks: behaviours of real drives the simulation copies on request (the
+ * `quirk` URI key, axlink-sim --quirk), one bit each. A drive starts with
+ * none.
+ *  - SIMDRIVE_QUIRK_SKIP_SWITCHED_ON, "skip-switched-on": in ready to switch
+ *    on, switch on (control word 0x07) leaves the state as it is; only switch
+ *    on + enable operation (0x0F) leaves it, straight to operation enabled
+ *    (CiA 402 transitions 3 + 4), as some MCB drives do. Switched on is then
+ *    reached only by disable operation (0x07) from operation enabled.
+ */
+#define SIMDRIVE_QUIRK_SKIP_SWITCHED_ON 0x1u
+
+/* One quirk: its name on the command line and in URIs, its bit, a line of help. */
+typedef struct simdrive_quirk {
+	const char *name;
+	unsigned bit;
+	const char *help;
+} simdrive_quirk;
+
+/* Every quirk, sorted by name; the array ends with an entry whose name is NULL. */
+const simdrive_quirk *simdrive_quirks(void);
+
+/*
+ * Parse @text, quirk names separated by commas ("skip-switched-on"), and OR
+ * their bits into *quirks_out. Names are case-insensitive; an empty name or
+ * an unknown one is an error. Returns 0, or -1 with the offending name
+ * copied into @bad (at most @bad_cap bytes, NUL-terminated; @bad may be NULL)
+ * and *quirks_out left unchanged.
+ */
+int simdrive_quirks_parse(const char *text, unsigned *quirks_out, char *bad, size_t bad_cap);
+
+/*
+ * Give the drive the quirks @quirks (SIMDRIVE_QUIRK_* bits; 0: none). It
+ * replaces the set given before and takes effect with the next request.
+ * Returns 0, or -1 when @quirks holds a bit no quirk has.
+ */
+int simdrive_set_quirks(simdrive *d, unsigned quirks);
+
+/* The quirks the drive has (SIMDRIVE_QUIRK_* bits). */
+unsigned simdrive_get_quirks(simdrive *d);
+
 /* Error code a drive started with `fault=1` reports: DC link under-voltage (CiA 402). */
 #define SIMDRIVE_FAULT_UNDERVOLTAGE 0x00003220u
 
