@@ -66,8 +66,8 @@ static const char *const db_sql[ST__COUNT] = {
 			       "end_bit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_CATEGORY_INSERT] = "INSERT INTO categories (model_id, ord, id, label, parent) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text) "
-			    "VALUES (?1, ?2, ?3, ?4)",
+	[ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text, error_type, "
+			    "affected_module) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_TABLE_INSERT] = "INSERT INTO dict_tables (model_id, ord, id, axis, index_id, "
 			    "value_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_MODEL_LIST] = "SELECT " DB_MODEL_COLUMNS
@@ -88,7 +88,8 @@ static const char *const db_sql[ST__COUNT] = {
 			       "WHERE model_id = ?1 ORDER BY reg_ord, ord",
 	[ST_CATEGORY_SELECT] = "SELECT id, label, parent FROM categories WHERE model_id = ?1 "
 			       "ORDER BY ord",
-	[ST_ERROR_SELECT] = "SELECT code, text FROM errors WHERE model_id = ?1 ORDER BY ord",
+	[ST_ERROR_SELECT] = "SELECT code, text, error_type, affected_module FROM errors "
+			    "WHERE model_id = ?1 ORDER BY ord",
 	[ST_TABLE_SELECT] = "SELECT id, axis, index_id, value_id FROM dict_tables "
 			    "WHERE model_id = ?1 ORDER BY ord",
 	/*
@@ -187,6 +188,13 @@ static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
 	"  ord INTEGER NOT NULL, id TEXT NOT NULL, axis INTEGER,"
 	"  index_id TEXT NOT NULL, value_id TEXT NOT NULL,"
 	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;",
+	/*
+	 * 1 -> 2: an error's type and affected module (XDF error_type,
+	 * affected_module), NULL when the file gives none. Models imported
+	 * before keep NULL until their file is imported again.
+	 */
+	"ALTER TABLE errors ADD COLUMN error_type TEXT;"
+	"ALTER TABLE errors ADD COLUMN affected_module TEXT;",
 };
 
 /* Map an SQLite result to our codes; the message names the file and what we were doing. */
@@ -349,8 +357,12 @@ static int db_migrate(ax_db *db)
 	err = db_header_read(db, &h);
 	if (err >= 0)
 		err = db_header_check(db, &h);
-	for (int64_t v = h.version; err > 0 && v < AX__DB_SCHEMA_VERSION; v++)
+	/* err is 1 (update needed) until a step fails; each step returns 0. */
+	for (int64_t v = h.version; err > 0 && v < AX__DB_SCHEMA_VERSION; v++) {
 		err = ax__db_exec(db, db_migrations[v], "creating the schema");
+		if (err == 0)
+			err = 1;
+	}
 	if (err >= 0) {
 		(void)snprintf(pragmas, sizeof(pragmas),
 			       "PRAGMA application_id = %d; PRAGMA user_version = %d",

@@ -434,7 +434,9 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 			err = code < 0 || code > UINT32_MAX
 				      ? db_corrupt(db, model_id, "errors")
 				      : ax__dict_add_error(d, (uint32_t)code,
-							   ax__db_col_str(st, 1));
+							   ax__db_col_str(st, 1),
+							   ax__db_col_text(st, 2),
+							   ax__db_col_text(st, 3));
 	}
 	err = db_rows_end(db, st, rc, err, "reading errors");
 	if (err < 0)

@@ -206,6 +206,8 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		bind_i64(&b, 2, (int64_t)i);
 		bind_i64(&b, 3, d->errors[i].code);
 		bind_text(&b, 4, d->errors[i].text);
+		bind_text(&b, 5, d->errors[i].type);
+		bind_text(&b, 6, d->errors[i].module);
 		err = db_run(db, &b, "storing an error");
 	}
 	for (size_t i = 0; err >= 0 && i < d->n_tables; i++) {

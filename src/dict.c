@@ -12,13 +12,16 @@
 
 #include <errno.h>
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dict.h"
 #include "error.h"
+#include "axlink/mcb.h"
 #include "axlink/plugin.h"
 #include "util.h"
 
@@ -367,9 +370,11 @@ int ax__dict_add_category(ax_dict *d, const char *id, const char *label, const c
 	return 0;
 }
 
-int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text)
+int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text, const char *type,
+                       const char *module)
 {
-	char *copy;
+	struct ax_dict_error *e;
+	char *copy, *type_copy = NULL, *module_copy = NULL;
 	int err;
 
 	AX_ASSERT_ARG(d);
@@ -380,12 +385,22 @@ int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text)
 	if (err < 0)
 		return err;
 	copy = dict_strdup(text ? text : "");
-	if (!copy)
+	if (type)
+		type_copy = dict_strdup(type);
+	if (module)
+		module_copy = dict_strdup(module);
+	if (!copy || (type && !type_copy) || (module && !module_copy)) {
+		free(copy);
+		free(type_copy);
+		free(module_copy);
 		return ax__error_oom();
+	}
 	dict_unindex(d);
-	d->errors[d->n_errors].code = code;
-	d->errors[d->n_errors].text = copy;
-	d->n_errors++;
+	e = &d->errors[d->n_errors++];
+	e->code = code;
+	e->text = copy;
+	e->type = type_copy;
+	e->module = module_copy;
 	return 0;
 }
 
@@ -713,6 +728,8 @@ int ax__dict_seal(ax_dict *d)
 		struct ax_reg *r = &d->regs[i];
 
 		dict_range_parse(r, &r->range_kind, &r->range_lo, &r->range_hi);
+		r->unreachable = d->identity.addr_space == AX_ADDR_MCB &&
+		                 (r->subnode > AX_MCB_MAX_SUBNODE || r->address > AX_MCB_MAX_ADDRESS);
 	}
 	for (size_t i = 0; i < d->n_tables; i++) {
 		struct ax_dict_table *t = &d->tables[i];
@@ -767,8 +784,11 @@ static void dict_destroy(ax_dict *d)
 		free(d->categories[i].parent);
 	}
 	free(d->categories);
-	for (size_t i = 0; i < d->n_errors; i++)
+	for (size_t i = 0; i < d->n_errors; i++) {
 		free(d->errors[i].text);
+		free(d->errors[i].type);
+		free(d->errors[i].module);
+	}
 	free(d->errors);
 	for (size_t i = 0; i < d->n_tables; i++) {
 		free(d->tables[i].id);
@@ -980,12 +1000,13 @@ int ax_dict_error_at(const ax_dict *dict, size_t index, uint32_t *code_out, cons
 	return 0;
 }
 
-const char *ax_dict_error_text(const ax_dict *dict, uint32_t code)
+/* Position of error @code in dict->errors, or -1. Needs the indexes. */
+static ptrdiff_t dict_error_find(const ax_dict *dict, uint32_t code)
 {
 	size_t lo = 0, hi;
 
 	if (!dict || !dict->indexed)
-		return NULL;
+		return -1;
 	hi = dict->n_errors;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -996,8 +1017,48 @@ const char *ax_dict_error_text(const ax_dict *dict, uint32_t code)
 			hi = mid;
 	}
 	if (lo < dict->n_errors && dict->errors[dict->by_code[lo]].code == code)
-		return dict->errors[dict->by_code[lo]].text;
-	return NULL;
+		return (ptrdiff_t)dict->by_code[lo];
+	return -1;
+}
+
+const char *ax_dict_error_text(const ax_dict *dict, uint32_t code)
+{
+	ptrdiff_t i = dict_error_find(dict, code);
+
+	return i < 0 ? NULL : dict->errors[i].text;
+}
+
+static void dict_error_entry(const struct ax_dict_error *e, ax_dict_error_entry *out)
+{
+	out->code = e->code;
+	out->text = e->text;
+	out->type = e->type ? e->type : dict_empty;
+	out->module = e->module ? e->module : dict_empty;
+}
+
+int ax_dict_error_entry_at(const ax_dict *dict, size_t index, ax_dict_error_entry *out)
+{
+	AX_ASSERT_ARG(dict);
+	AX_ASSERT_ARG(out);
+	if (index >= dict->n_errors)
+		return ax__error_set(AX_ENOTFOUND, "no error entry %zu (the dictionary has %zu)",
+		                     index, dict->n_errors);
+	dict_error_entry(&dict->errors[index], out);
+	return 0;
+}
+
+int ax_dict_error_lookup(const ax_dict *dict, uint32_t code, ax_dict_error_entry *out)
+{
+	ptrdiff_t i;
+
+	AX_ASSERT_ARG(dict);
+	AX_ASSERT_ARG(out);
+	i = dict_error_find(dict, code);
+	if (i < 0)
+		return ax__error_set(AX_ENOTFOUND, "dictionary '%s' names no error 0x%08" PRIX32,
+		                     ax_dict_source(dict), code);
+	dict_error_entry(&dict->errors[i], out);
+	return 0;
 }
 
 /* ----- tables ----------------------------------------------------------------------------- */
@@ -1159,6 +1220,11 @@ int ax_reg_dtype(const ax_reg *reg)
 int ax_reg_access(const ax_reg *reg)
 {
 	return reg ? reg->access : 0;
+}
+
+int ax_reg_reachable(const ax_reg *reg)
+{
+	return reg && !reg->unreachable;
 }
 
 const char *ax_reg_units(const ax_reg *reg)

@@ -57,6 +57,13 @@ struct ax_reg {
 	size_t n_enums;
 	struct ax_dict_bitfield *bitfields;
 	size_t n_bitfields;
+	/*
+	 * 1 when a link of the dictionary's address space cannot carry the
+	 * register (an MCB address past 12 bits, a subnode past 4): set by
+	 * ax__dict_seal, which knows the space. Such a register is kept (the
+	 * catalogue is the file's) but never put on the wire.
+	 */
+	uint8_t unreachable;
 };
 
 struct ax_dict_category {
@@ -68,6 +75,8 @@ struct ax_dict_category {
 struct ax_dict_error {
 	uint32_t code;
 	char *text;
+	char *type;   /* XDF error_type, NULL when the file gives none */
+	char *module; /* XDF affected_module, NULL when the file gives none */
 };
 
 /*
@@ -138,7 +147,9 @@ int ax__dict_reg_add_enum(struct ax_reg *r, int64_t value, const char *label);
 int ax__dict_reg_add_bitfield(struct ax_reg *r, const char *name, unsigned start, unsigned end);
 
 int ax__dict_add_category(ax_dict *d, const char *id, const char *label, const char *parent);
-int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text);
+/* Append an error (strings copied; @type and @module may be NULL: not given). */
+int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text, const char *type,
+		       const char *module);
 /*
  * Append a table (strings copied). @axis is -1 (none) or 0..255. Its
  * registers need not exist yet: ax__dict_seal looks them up.
@@ -174,7 +185,8 @@ enum {
 int ax__reg_range_outside(const struct ax_reg *r, const uint8_t *b, size_t len);
 
 /*
- * Build the indexes (unless current), parse every register's range, find
+ * Build the indexes (unless current), parse every register's range, flag
+ * the registers the address space cannot reach (ax_reg.unreachable), find
  * every table's registers and freeze. Called once, after the last add. A
  * table whose index or value register is missing (on its axis, when it has
  * one) fails with AX_EFORMAT

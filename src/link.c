@@ -436,10 +436,42 @@ int ax_link_write_str(ax_link *link, unsigned subnode, uint32_t address, const c
 
 /* ---- registers named by a dictionary ---- */
 
+/*
+ * A register the dictionary lists but an MCB frame cannot carry (address
+ * past 12 bits, subnode past 4): say which, where and why, before the
+ * generic range check of the raw calls would.
+ */
+static int reg_check_reach(const ax_link *link, const ax_reg *reg)
+{
+	unsigned subnode = ax_reg_subnode(reg);
+	uint32_t address = ax_reg_address(reg);
+
+	if (link->plugin->desc.addr_space != AX_ADDR_MCB)
+		return 0;
+	if (subnode > AX_MCB_MAX_SUBNODE)
+		return ax__error_set(AX_EUNSUPPORTED,
+				     "register '%s' (subnode %u, address 0x%X) is out of reach: "
+				     "an MCB frame carries subnodes 0..%u only",
+				     ax_reg_id(reg), subnode, (unsigned)address,
+				     AX_MCB_MAX_SUBNODE);
+	if (address > AX_MCB_MAX_ADDRESS)
+		return ax__error_set(AX_EUNSUPPORTED,
+				     "register '%s' (subnode %u, address 0x%X) is out of reach: "
+				     "an MCB frame carries 12-bit addresses 0..0x%X only",
+				     ax_reg_id(reg), subnode, (unsigned)address,
+				     AX_MCB_MAX_ADDRESS);
+	return 0;
+}
+
 int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap, size_t *len_out)
 {
+	int err;
+
 	AX_ASSERT_ARG(link);
 	AX_ASSERT_ARG(reg);
+	err = reg_check_reach(link, reg);
+	if (err < 0)
+		return err;
 	if (!(ax_reg_access(reg) & AX_REG_READ))
 		return ax__error_set(AX_EACCESS, "register '%s' is write-only", ax_reg_id(reg));
 	return ax_link_read_value(link, ax_reg_subnode(reg), ax_reg_address(reg), ax_reg_dtype(reg),
@@ -490,6 +522,9 @@ int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, s
 	if (flags & ~AX_VALUE_ALLOW_NONFINITE)
 		return ax__error_set(AX_EINVAL, "unknown write flags 0x%x (known: 0x%x)",
 				     flags & ~AX_VALUE_ALLOW_NONFINITE, AX_VALUE_ALLOW_NONFINITE);
+	err = reg_check_reach(link, reg);
+	if (err < 0)
+		return err;
 	id = ax_reg_id(reg);
 	dtype = ax_reg_dtype(reg);
 	if (!(ax_reg_access(reg) & AX_REG_WRITE))

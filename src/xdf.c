@@ -16,10 +16,12 @@
  * on; so is a table, and one whose registers are not in the dictionary. A
  * register id used again on one subnode keeps both registers (by id the
  * first is found, the other by its address) and warns at the later one's
- * line. In the MCB address space a register on a subnode past 15 (a frame
- * has 4 bits for it) is skipped, never wrapped onto another subnode. A
- * document that is not well-formed, not a dictionary, or of an unknown
- * version is refused whole.
+ * line. In the MCB address space a register on a subnode past 15 or at an
+ * address past 0xFFF (a frame has 4 and 12 bits for them) is kept, with a
+ * warning, and flagged unreachable (ax_reg_reachable()): never wrapped onto
+ * another register. A document that is not well-formed, not a dictionary
+ * (a configuration file among them), or of an unknown version is refused
+ * whole.
  *
  * Format version 3 also makes attributes mandatory that the import can do
  * without (pdo_access, desc, default, ...). On request (the device
@@ -50,6 +52,7 @@
 #include "dict.h"
 #include "error.h"
 #include "xdf.h"
+#include "axlink/mcb.h"
 #include "axlink/plugin.h"
 #include "util.h"
 
@@ -80,6 +83,13 @@ struct xdf {
 	int oom;         /* a scratch allocation failed */
 	long *reg_lines; /* line of each register of the device being read, by index */
 	size_t cap_lines;
+	/*
+	 * Register elements that carry a value (storage) but lack what a
+	 * dictionary entry needs (an address, a dtype): what a configuration
+	 * file (XCF) holds. The first one's line, for the message.
+	 */
+	size_t config_regs;
+	long config_line;
 };
 
 /* What a register's position in the file implies. */
@@ -414,7 +424,8 @@ static int xdf_errors(struct xdf *x, ax_dict *d, xmlNodePtr errors)
 
 			text = desc ? desc : "";
 		}
-		err = ax__dict_add_error(d, code, text);
+		err = ax__dict_add_error(d, code, text, xdf_attr(x, e, "error_type"),
+		                         xdf_attr(x, e, "affected_module"));
 		if (err < 0)
 			return err;
 	}
@@ -639,6 +650,12 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 	struct ax_reg *r;
 	char why[160];
 
+	/* A saved value without an address or a type: a configuration's entry. */
+	if (xdf_attr(x, n, "storage") &&
+	    (!xdf_attr(x, n, "dtype") || !xdf_attr(x, n, pl->canopen ? "subindex" : "address"))) {
+		if (!x->config_regs++)
+			x->config_line = xdf_line(n);
+	}
 	id = xdf_attr(x, n, "id");
 	if (!id || !*id)
 		return xdf_skip(x, d, n, NULL, "missing attribute 'id'");
@@ -689,10 +706,6 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		                sub_s);
 	if (sub_s)
 		subnode = lo;
-	/* An MCB frame has 4 bits for it: a larger one would reach another subnode. */
-	if (subnode > pl->max_subnode)
-		return xdf_skip(x, d, n, id, "subnode %u is beyond the MCB subnodes 0..%u", subnode,
-		                pl->max_subnode);
 
 	/* Version 3 writes defaults as little-endian hex, version 2 as text in the type. */
 	def_s = xdf_attr(x, n, x->version >= 3 ? "default" : "storage");
@@ -709,6 +722,25 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 		}
 	}
 
+	/*
+	 * An MCB frame has 4 bits for the subnode and 12 for the address: a
+	 * register past them is kept (the catalogue is the file's) and flagged
+	 * by the seal, never wrapped onto another register.
+	 */
+	if (subnode > pl->max_subnode)
+		err = xdf_warn(x, d, n,
+		               "register '%.*s': subnode %u is beyond the MCB subnodes 0..%u: kept, "
+		               "but an MCB link cannot reach it",
+		               XDF_QUOTE_MAX, id, subnode, pl->max_subnode);
+	else if (d->identity.addr_space == AX_ADDR_MCB && address > AX_MCB_MAX_ADDRESS)
+		err = xdf_warn(x, d, n,
+		               "register '%.*s': address 0x%X is past the 12 bits of an MCB address "
+		               "(0..0x%X): kept, but an MCB link cannot reach it",
+		               XDF_QUOTE_MAX, id, (unsigned)address, AX_MCB_MAX_ADDRESS);
+	else
+		err = 0;
+	if (err < 0)
+		return err;
 	err = xdf_note_line(x, d->n_regs, xdf_line(n));
 	if (err < 0)
 		return err;
@@ -737,7 +769,7 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 	err = xdf_reg_details(x, d, r, n);
 	if (err < 0)
 		return err;
-	if (subnode > *max_subnode)
+	if (subnode <= pl->max_subnode && subnode > *max_subnode)
 		*max_subnode = subnode;
 	return 0;
 }
@@ -968,7 +1000,8 @@ static int xdf_copy_shared(struct xdf *x, ax_dict *d, int with_errors)
 			return err;
 	}
 	for (size_t i = 0; with_errors && i < s->n_errors; i++) {
-		err = ax__dict_add_error(d, s->errors[i].code, s->errors[i].text);
+		err = ax__dict_add_error(d, s->errors[i].code, s->errors[i].text,
+		                         s->errors[i].type, s->errors[i].module);
 		if (err < 0)
 			return err;
 	}
@@ -1019,7 +1052,8 @@ static int xdf_motion_subnodes(struct xdf *x, ax_dict *d, xmlNodePtr dev, unsign
 static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int canopen,
                                 unsigned *max_subnode, int *axes)
 {
-	struct xdf_place pl = {1, 0, NULL, 0xFFF, canopen ? UINT8_MAX : AX_MCB_MAX_SUBNODE};
+	/* MCB addresses past 12 bits parse: the seal flags them unreachable. */
+	struct xdf_place pl = {1, 0, NULL, UINT32_MAX, canopen ? UINT8_MAX : AX_MCB_MAX_SUBNODE};
 	int err;
 
 	if (x->version < 3) {
@@ -1037,7 +1071,7 @@ static int xdf_device_registers(struct xdf *x, ax_dict *d, xmlNodePtr dev, int c
 			err = xdf_subnode_attr(x, d, axis, "subnode", 1, &ap.subnode);
 			if (err < 0)
 				return err;
-			/* Its registers are skipped one by one, each with its line. */
+			/* Its registers are kept, flagged, each warned at its line. */
 			if (ap.subnode > pl.max_subnode)
 				err = xdf_warn(x, d, axis,
 				               "Axis subnode %u is beyond the MCB subnodes 0..%u, "
@@ -1179,6 +1213,27 @@ static const struct { const char *element, *interface; } xdf_v3_devices[] = {
 };
 /* clang-format on */
 
+/*
+ * A configuration file (XCF: a drive's saved register values) shares the
+ * dictionary's root element and header; its registers carry values
+ * (storage) but no address or no dtype, so not one of them becomes a
+ * register. Importing it would replace a good model with an empty one:
+ * say what it is instead.
+ */
+static int xdf_check_configuration(struct xdf *x)
+{
+	for (size_t i = 0; i < x->n_dicts; i++)
+		if (x->dicts[i]->n_regs > 0)
+			return 0;
+	if (!x->config_regs)
+		return 0;
+	return ax__error_set(AX_EFORMAT,
+	                     "%s:%ld: a configuration file (XCF), not a dictionary: its %zu "
+	                     "register(s) carry saved values without an address or a dtype; "
+	                     "load it with a configuration command (axlink has none yet)",
+	                     x->path, x->config_line, x->config_regs);
+}
+
 static int xdf_body(struct xdf *x, xmlNodePtr body)
 {
 	xmlNodePtr devices;
@@ -1201,7 +1256,7 @@ static int xdf_body(struct xdf *x, xmlNodePtr body)
 		if (x->n_dicts == 0)
 			return ax__error_set(AX_EFORMAT, "%s:%ld: no Body/Device element", x->path,
 			                     xdf_line(body));
-		return 0;
+		return xdf_check_configuration(x);
 	}
 
 	devices = xdf_child(body, "Devices");
@@ -1230,7 +1285,7 @@ static int xdf_body(struct xdf *x, xmlNodePtr body)
 		                     "%s:%ld: no ETHDevice, EoEDevice, ECATDevice or CANDevice in "
 		                     "Body/Devices",
 		                     x->path, xdf_line(devices ? devices : body));
-	return 0;
+	return xdf_check_configuration(x);
 }
 
 /* Header/Version: "2", "2.x", "3", "3.x". */

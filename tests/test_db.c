@@ -131,8 +131,8 @@ static ax_dict *make_dict(const struct model_spec *m)
 	ok(ax__dict_set_identity(d, "PN-0042-A", m->firmware, m->iface, "Summit", m->name));
 	ok(ax__dict_add_category(d, "MOTION", "Motion", NULL));
 	ok(ax__dict_add_category(d, "MOTION_LIMITS", "Limits", "MOTION"));
-	ok(ax__dict_add_error(d, 0x00003241, "Over-voltage"));
-	ok(ax__dict_add_error(d, 0x06010000, "Unsupported access to an object"));
+	ok(ax__dict_add_error(d, 0x00003241, "Over-voltage", "cyclic", "Power stage"));
+	ok(ax__dict_add_error(d, 0x06010000, "Unsupported access to an object", NULL, NULL));
 
 	for (size_t i = 0; i < m->n_regs; i++) {
 		int dtype = dtypes[i % (sizeof(dtypes) / sizeof(dtypes[0]))];
@@ -230,6 +230,7 @@ static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
 		assert_int_equal(r->address, s->address);
 		assert_int_equal(r->dtype, s->dtype);
 		assert_int_equal(r->access, s->access);
+		assert_int_equal(r->unreachable, s->unreachable);
 		assert_same_str("units", i, r->units, s->units);
 		assert_same_str("cyclic", i, r->cyclic, s->cyclic);
 		assert_same_str("address_type", i, r->address_type, s->address_type);
@@ -276,6 +277,8 @@ static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
 	for (size_t i = 0; i < a->n_errors; i++) {
 		assert_int_equal(a->errors[i].code, b->errors[i].code);
 		assert_same_str("error text", i, a->errors[i].text, b->errors[i].text);
+		assert_same_str("error type", i, a->errors[i].type, b->errors[i].type);
+		assert_same_str("error module", i, a->errors[i].module, b->errors[i].module);
 	}
 	assert_int_equal(a->n_tables, b->n_tables);
 	for (size_t i = 0; i < a->n_tables; i++) {
@@ -484,10 +487,10 @@ static void test_db__newer_schema_is_eproto(void **state)
 
 	ax_db_unref(db);
 	db = NULL;
-	sql_exec(fx->path, "PRAGMA user_version = 2");
+	sql_exec(fx->path, "PRAGMA user_version = 3");
 	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(strstr(ax_error_last(),
-			       "schema version 2 is newer than this library (max 1)"));
+			       "schema version 3 is newer than this library (max 2)"));
 	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 }
@@ -913,7 +916,7 @@ static void test_db__sql_text_stored_verbatim(void **state)
 	d->identity.format_version = 2;
 	ok(ax__dict_set_identity(d, texts[1], texts[2], "ETH", texts[3], evil));
 	ok(ax__dict_add_category(d, evil, texts[1], NULL));
-	ok(ax__dict_add_error(d, 0x1, texts[2]));
+	ok(ax__dict_add_error(d, 0x1, texts[2], NULL, NULL));
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		ok(ax__dict_add_reg(d, texts[i], 1, (uint32_t)i, AX_DTYPE_U16, AX_REG_RW, &r));
 		ok(ax__dict_reg_set_str(r, &r->description, texts[(i + 1) % 5]));
@@ -1319,7 +1322,9 @@ static void test_db__import_equals_file(void **state)
 {
 	static const char *const fixtures[] = { "v2_axes.xdf", "v2_can.xdf", "v3_multi.xdf",
 						"skipped.xdf", "v3_tables.xdf",
-						"v3_pdo_access.xdf", "v3_missing_pdo_access.xdf" };
+						"v3_pdo_access.xdf", "v3_missing_pdo_access.xdf",
+						"addresses_beyond_mcb.xdf", "axes_beyond_mcb.xdf",
+						"subnodes_beyond_mcb.xdf" };
 	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -1553,6 +1558,92 @@ static void test_db__import_all_registers_refused_keeps_earlier(void **state)
 		ax_dict_unref(dict);
 	}
 	free(canon);
+	ax_db_unref(db);
+}
+
+/*
+ * A configuration file (XCF: saved register values, no addresses, some
+ * without a dtype) is not a dictionary: refused with a message saying what
+ * it is, and the earlier import of the same model stays as it was.
+ */
+static void test_db__import_configuration_refused(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
+	char good[160], xcf[256], want[512], *canon;
+	ax_dict **dicts = (ax_dict **)(uintptr_t)1;
+	size_t n = 0;
+	int64_t id;
+
+	(void)snprintf(good, sizeof(good), "%s/good.xdf", fx->dir);
+	(void)snprintf(xcf, sizeof(xcf), "%s/config_v2.xcf", AXLINK_TEST_DATA_DIR);
+	write_model_xdf(good, 3, 0, 0);
+	canon = realpath(good, NULL);
+	assert_non_null(canon);
+	assert_int_equal(ax_db_import(db, good, NULL, NULL), 1);
+	id = model_id_of(db, 0x00010064, 0x00010002);
+	assert_one_model(fx, db, id, 3, canon);
+
+	assert_int_equal(ax_db_import(db, xcf, NULL, &rep), AX_EFORMAT);
+	(void)snprintf(want, sizeof(want),
+		       "%s:15: a configuration file (XCF), not a dictionary: its 5 register(s) "
+		       "carry saved values without an address or a dtype; load it with a "
+		       "configuration command (axlink has none yet)",
+		       xcf);
+	assert_string_equal(ax_error_last(), want);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);
+	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
+	assert_one_model(fx, db, id, 3, canon);
+
+	/* The dictionary loader refuses it the same way. */
+	assert_int_equal(ax_dict_load_file(&dicts, &n, xcf, NULL), AX_EFORMAT);
+	assert_string_equal(ax_error_last(), want);
+	assert_ptr_equal(dicts, (ax_dict **)(uintptr_t)1);
+	free(canon);
+	ax_db_unref(db);
+}
+
+/*
+ * A version 1 database (errors without type and module) is brought to the
+ * current schema on open, every step of it, and then stores those fields.
+ */
+static void test_db__schema_1_migrates(void **state)
+{
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model_list *models = NULL;
+	ax_dict *dict = NULL;
+	ax_dict_error_entry e;
+	char file[256];
+	int64_t id = -1;
+	int n;
+
+	ax_db_unref(db);
+	sql_exec(fx->path, "ALTER TABLE errors DROP COLUMN affected_module;"
+			   "ALTER TABLE errors DROP COLUMN error_type;"
+			   "PRAGMA user_version = 1");
+	ok(ax_db_open(&db, fx->path, 0));
+	assert_int_equal(sql_count(fx->path, "PRAGMA user_version"), AX__DB_SCHEMA_VERSION);
+	(void)snprintf(file, sizeof(file), "%s/v3_multi.xdf", AXLINK_TEST_DATA_DIR);
+	assert_int_equal(ax_db_import(db, file, NULL, NULL), 2);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM errors WHERE code = 12928 "
+					     "AND error_type = 'cyclic' AND "
+					     "affected_module = 'Power stage'"),
+			 1);
+	n = ax_db_list(db, &models);
+	ok(n);
+	for (size_t i = 0; i < (size_t)n; i++)
+		if (!strcmp(ax_db_model_list_at(models, i)->interface, "ETH"))
+			id = ax_db_model_list_at(models, i)->id;
+	ax_db_model_list_free(models);
+	assert_true(id > 0);
+	ok(ax_db_load(db, id, &dict));
+	ok(ax_dict_error_lookup(dict, 0x3280, &e));
+	assert_string_equal(e.text, "STO is active");
+	assert_string_equal(e.type, "cyclic");
+	assert_string_equal(e.module, "Power stage");
+	ax_dict_unref(dict);
 	ax_db_unref(db);
 }
 
@@ -1875,6 +1966,8 @@ int main(void)
 		T(import_bad_file_changes_nothing),
 		T(import_all_registers_refused_keeps_earlier),
 		T(import_strict),
+		T(import_configuration_refused),
+		T(schema_1_migrates),
 		T(load_refuses_non_integer_columns),
 		T(resolve_rules),
 		T(resolve_reason_optional),

@@ -682,13 +682,13 @@ static void test_dict__builder_limits(void **state)
 	/* No lookups before sealing, no changes after. */
 	assert_int_equal(ax_dict_find(d, "R", 1, &found), AX_EINVAL);
 	assert_null(ax_dict_error_text(d, 1));
-	assert_int_equal(ax__dict_add_error(d, 1, "one"), 0);
-	assert_int_equal(ax__dict_add_error(d, 1, "duplicate"), 0);
+	assert_int_equal(ax__dict_add_error(d, 1, "one", NULL, NULL), 0);
+	assert_int_equal(ax__dict_add_error(d, 1, "duplicate", NULL, NULL), 0);
 	assert_int_equal(ax__dict_seal(d), 0);
 	assert_string_equal(ax_dict_error_text(d, 1), "one"); /* the first of equal codes */
 	assert_int_equal(ax__dict_add_reg(d, "T", 1, 3, AX_DTYPE_U8, AX_REG_RW, &r), AX_EINVAL);
 	assert_int_equal(ax__dict_add_category(d, "C", "c", NULL), AX_EINVAL);
-	assert_int_equal(ax__dict_add_error(d, 2, "x"), AX_EINVAL);
+	assert_int_equal(ax__dict_add_error(d, 2, "x", NULL, NULL), AX_EINVAL);
 	assert_int_equal(ax_dict_find(d, "R", 1, &found), 0);
 	assert_int_equal(ax_reg_access(found), AX_REG_READ);
 
@@ -730,7 +730,7 @@ static void test_dict__half_built(void **state)
 	}
 	assert_int_equal(ax__dict_add_category(d, "C", "c", NULL), 0);
 	assert_int_equal(ax__dict_add_category(d, "S", NULL, "C"), 0);
-	assert_int_equal(ax__dict_add_error(d, 7, NULL), 0);
+	assert_int_equal(ax__dict_add_error(d, 7, NULL, NULL, NULL), 0);
 	assert_int_equal(ax__dict_add_table(d, "T", 1, "R0", "R1"), 0);
 	assert_int_equal(ax__dict_add_table(d, "U", -1, "R2", "NOT_THERE"), 0);
 	assert_int_equal(ax__dict_add_warning(d, "w"), 0);
@@ -765,8 +765,8 @@ static void test_dict__skipped(void **state)
 	                              "skipped"},
 	        {"id=\"BAD_DEFAULT\"", "register 'BAD_DEFAULT': bad default '01': 1 byte, a u16 "
 	                               "needs 2, skipped"},
-	        {"id=\"BAD_ADDRESS\"", "register 'BAD_ADDRESS': address '0x1000' is not hex up "
-	                               "to 0xFFF, skipped"},
+	        {"id=\"BAD_ADDRESS\"", "register 'BAD_ADDRESS': address '0x10G0' is not hex up "
+	                               "to 0xFFFFFFFF, skipped"},
 	        {"address=\"0x014\"", "register: missing attribute 'id', skipped"},
 	        {"id=\"BAD_DTYPE\"", "register 'BAD_DTYPE': unknown dtype 'u17' (u8 s8 u16 s16 "
 	                             "u32 s32 u64 s64 float str bool bit byteArray512), skipped"},
@@ -866,53 +866,138 @@ static void test_dict__duplicate_ids_warned(void **state)
 	ax_ctx_unref(ctx);
 }
 
-/* Every register of @d is on a subnode MCB frames can carry. */
-static void assert_mcb_subnodes(const ax_dict *d)
+/*
+ * Errors keep every field the file gives: id, label (else description),
+ * error_type and affected_module; what it does not give reads "". Device
+ * errors replace the Body's, which the devices without their own share.
+ */
+static void test_dict__errors_all_fields(void **state)
 {
-	for (size_t i = 0; i < ax_dict_reg_count(d); i++)
-		if (ax_reg_subnode(ax_dict_reg_at(d, i)) > AX_MCB_MAX_SUBNODE)
-			fail_msg("register %s kept on subnode %u", ax_reg_id(ax_dict_reg_at(d, i)),
-			         ax_reg_subnode(ax_dict_reg_at(d, i)));
+	static const struct {
+		const char *file;
+		size_t dict;
+		uint32_t code;
+		const char *text, *type, *module;
+	} rows[] = {
+	        {"v2_axes.xdf", 0, 0x3280, "STO active, power stage off", "cyclic", "Power stage"},
+	        {"v2_axes.xdf", 0, 0x2280, "HW over current", "", ""},
+	        {"v2_axes.xdf", 0, 0x06010000, "Incorrect access type", "", ""},
+	        {"v3_multi.xdf", 0, 0x3280, "STO is active", "cyclic", "Power stage"},
+	        {"v3_multi.xdf", 1, 0x2280, "HW over current", "", ""},
+	        {"v3_multi.xdf", 1, 0x7380, "Absolute encoder error", "", ""},
+	};
+	ax_dict_error_entry e, at;
+	struct loaded l = {0};
+	const char *loaded = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const ax_dict *d;
+		size_t k;
+
+		if (!loaded || strcmp(loaded, rows[i].file) != 0) {
+			loaded_free(&l);
+			l = load_ok(rows[i].file[1] == '2' ? DATA("v2_axes.xdf")
+			                                   : DATA("v3_multi.xdf"), NULL);
+			loaded = rows[i].file;
+		}
+		d = l.dicts[rows[i].dict];
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(ax_dict_error_lookup(d, rows[i].code, &e), 0);
+		assert_int_equal(e.code, rows[i].code);
+		assert_string_equal(e.text, rows[i].text);
+		assert_string_equal(e.type, rows[i].type);
+		assert_string_equal(e.module, rows[i].module);
+		/* The same entry by position. */
+		for (k = 0; k < ax_dict_error_count(d); k++) {
+			assert_int_equal(ax_dict_error_entry_at(d, k, &at), 0);
+			if (at.code == rows[i].code)
+				break;
+		}
+		assert_true(k < ax_dict_error_count(d));
+		assert_ptr_equal(at.text, e.text);
+		assert_ptr_equal(at.type, e.type);
+		assert_ptr_equal(at.module, e.module);
+	}
+	/* Unknown codes and positions: AX_ENOTFOUND, *out untouched. */
+	memset(&e, 0x5a, sizeof(e));
+	at = e;
+	assert_int_equal(ax_dict_error_lookup(l.dicts[0], 0x3281, &e), AX_ENOTFOUND);
+	assert_non_null(strstr(ax_error_last(), "0x00003281"));
+	assert_int_equal(ax_dict_error_entry_at(l.dicts[0], 99, &e), AX_ENOTFOUND);
+	assert_memory_equal(&e, &at, sizeof(e));
+	loaded_free(&l);
+}
+
+/* Registers of @d no MCB frame can carry, in file order, as "id@subnode". */
+static void assert_unreachable(const ax_dict *d, const char *const *want, size_t n_want)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ax_dict_reg_count(d); i++) {
+		const ax_reg *r = ax_dict_reg_at(d, i);
+		int far = ax_reg_subnode(r) > AX_MCB_MAX_SUBNODE ||
+		          (d->identity.addr_space == AX_ADDR_MCB &&
+		           ax_reg_address(r) > AX_MCB_MAX_ADDRESS);
+		char got[128];
+
+		if (ax_reg_reachable(r) == far)
+			fail_msg("register %s (subnode %u, address 0x%X): reachable %d", ax_reg_id(r),
+			         ax_reg_subnode(r), (unsigned)ax_reg_address(r), ax_reg_reachable(r));
+		if (!far)
+			continue;
+		snprintf(got, sizeof(got), "%s@%u", ax_reg_id(r), ax_reg_subnode(r));
+		if (k >= n_want || strcmp(got, want[k]) != 0)
+			fail_msg("unreachable register %zu: got %s, want %s", k, got,
+			         k < n_want ? want[k] : "(none)");
+		k++;
+	}
+	assert_int_equal(k, n_want);
 }
 
 /*
- * Subnodes past MCB's 4 bits (0..15): each register there is skipped with
- * its line, and such an axis is not counted; nothing lands on another
- * subnode. A CANopen device has no such limit.
+ * Subnodes past MCB's 4 bits (0..15): each register there is kept (the
+ * catalogue is the file's), flagged unreachable and warned at its line, and
+ * such an axis is not counted; nothing lands on another subnode. A CANopen
+ * device has no such limit.
  */
 static void test_dict__subnodes_beyond_mcb(void **state)
 {
+	static const char *const far_v2[] = {"FLAT_TOO_FAR@17", "DRV_STATE_STATUS@16",
+	                                     "DRV_STATE_CONTROL@16"};
+	static const char *const far_v3[] = {"FAR_STATUS@16"};
 	const char *v2 = DATA("axes_beyond_mcb.xdf"), *v3 = DATA("subnodes_beyond_mcb.xdf");
 	char want[5][512];
-	const ax_reg *r = NULL;
 	struct loaded l;
 	const ax_dict *d;
 
 	(void)state;
 	l = load_ok(v2, NULL);
 	d = l.dicts[0];
-	assert_mcb_subnodes(d);
-	assert_int_equal(ax_dict_reg_count(d), 3);
+	assert_int_equal(ax_dict_reg_count(d), 6);
+	assert_unreachable(d, far_v2, 3);
 	assert_int_equal(ax_reg_subnode(find(d, "LAST_AXIS_STATUS", -1)), 15);
 	assert_int_equal(ax_reg_subnode(find(d, "DRV_STATE_STATUS", -1)), 1);
-	assert_int_equal(ax_dict_find(d, "FLAT_TOO_FAR", -1, &r), AX_ENOTFOUND);
-	assert_int_equal(ax_dict_find(d, "DRV_STATE_CONTROL", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(ax_reg_subnode(find(d, "DRV_STATE_STATUS", 16)), 16);
+	assert_int_equal(ax_reg_subnode(find(d, "FLAT_TOO_FAR", -1)), 17);
+	/* Nothing wrapped: subnode 17 & 15 is 1, and 1 has only its own register there. */
+	assert_string_equal(ax_reg_id(find(d, "DRV_STATE_STATUS", 1)), "DRV_STATE_STATUS");
 	assert_int_equal(d->identity.axes, 1);
-	assert_int_equal(d->n_skipped, 3);
+	assert_int_equal(d->n_skipped, 0);
 	(void)snprintf(want[0], sizeof(want[0]),
 	               "%s:%ld: register 'FLAT_TOO_FAR': subnode 17 is beyond the MCB subnodes "
-	               "0..15, skipped",
+	               "0..15: kept, but an MCB link cannot reach it",
 	               v2, line_of(v2, "id=\"FLAT_TOO_FAR\""));
 	(void)snprintf(want[1], sizeof(want[1]),
 	               "%s:%ld: Axis subnode 16 is beyond the MCB subnodes 0..15, not an axis", v2,
 	               line_of(v2, "<Axis subnode=\"16\">"));
 	(void)snprintf(want[2], sizeof(want[2]),
 	               "%s:%ld: register 'DRV_STATE_STATUS': subnode 16 is beyond the MCB "
-	               "subnodes 0..15, skipped",
+	               "subnodes 0..15: kept, but an MCB link cannot reach it",
 	               v2, line_of(v2, "<Axis subnode=\"16\">") + 2);
 	(void)snprintf(want[3], sizeof(want[3]),
 	               "%s:%ld: register 'DRV_STATE_CONTROL': subnode 16 is beyond the MCB "
-	               "subnodes 0..15, skipped",
+	               "subnodes 0..15: kept, but an MCB link cannot reach it",
 	               v2, line_of(v2, "id=\"DRV_STATE_CONTROL\""));
 	assert_int_equal(d->n_warnings, 4);
 	for (size_t i = 0; i < 4; i++)
@@ -922,14 +1007,13 @@ static void test_dict__subnodes_beyond_mcb(void **state)
 	l = load_ok(v3, NULL);
 	assert_int_equal(l.n, 2);
 	d = l.dicts[0];
-	assert_mcb_subnodes(d);
-	assert_int_equal(ax_dict_reg_count(d), 2);
-	assert_int_equal(ax_dict_find(d, "FAR_STATUS", -1, &r), AX_ENOTFOUND);
+	assert_int_equal(ax_dict_reg_count(d), 3);
+	assert_unreachable(d, far_v3, 1);
 	assert_int_equal(d->identity.axes, 2);
-	assert_int_equal(d->n_skipped, 1);
+	assert_int_equal(d->n_skipped, 0);
 	(void)snprintf(want[0], sizeof(want[0]),
 	               "%s:%ld: register 'FAR_STATUS': subnode 16 is beyond the MCB subnodes "
-	               "0..15, skipped",
+	               "0..15: kept, but an MCB link cannot reach it",
 	               v3, line_of(v3, "id=\"FAR_STATUS\""));
 	(void)snprintf(want[1], sizeof(want[1]),
 	               "%s:%ld: Subnode index 16 is beyond the MCB subnodes 0..15, not an axis", v3,
@@ -937,11 +1021,54 @@ static void test_dict__subnodes_beyond_mcb(void **state)
 	assert_int_equal(d->n_warnings, 2);
 	assert_string_equal(d->warnings[0], want[0]);
 	assert_string_equal(d->warnings[1], want[1]);
-	/* The CANopen device keeps its object on subnode 20. */
+	/* The CANopen device keeps its object on subnode 20, reachable. */
 	d = l.dicts[1];
 	assert_int_equal(d->identity.addr_space, AX_ADDR_CANOPEN);
 	assert_int_equal(ax_reg_subnode(find(d, "FAR_STATUS", 20)), 20);
+	assert_true(ax_reg_reachable(find(d, "FAR_STATUS", 20)));
 	assert_int_equal(d->n_warnings, 0);
+	loaded_free(&l);
+}
+
+/*
+ * Addresses past MCB's 12 bits (real EoE dictionaries list such registers):
+ * every one is kept, flagged and warned at its line; 0xFFF is still MCB's.
+ * Once stored and loaded back from a database the flag is the same: the
+ * seal computes it from the address space.
+ */
+static void test_dict__addresses_beyond_mcb_kept(void **state)
+{
+	static const char *const far_eth[] = {"FIRST_PAST_MCB@1", "ETH_ONLY_SETTING@0"};
+	static const char *const far_eoe[] = {"EOE_FAR@1"};
+	const char *path = DATA("addresses_beyond_mcb.xdf");
+	const ax_reg *r = NULL;
+	struct loaded l;
+	const ax_dict *d;
+	char want[512];
+
+	(void)state;
+	l = load_ok(path, NULL);
+	assert_int_equal(l.n, 2);
+	d = l.dicts[0];
+	assert_string_equal(d->identity.interface, "ETH");
+	assert_int_equal(ax_dict_reg_count(d), 5);
+	assert_int_equal(d->n_skipped, 0);
+	assert_unreachable(d, far_eth, 2);
+	assert_true(ax_reg_reachable(find(d, "LAST_MCB_ADDRESS", 1)));
+	assert_int_equal(ax_dict_find_address(d, 0, 0x58AA, &r), 0);
+	assert_string_equal(ax_reg_id(r), "ETH_ONLY_SETTING");
+	assert_int_equal(d->identity.axes, 1);
+	assert_int_equal(d->n_warnings, 2);
+	(void)snprintf(want, sizeof(want),
+	               "%s:%ld: register 'FIRST_PAST_MCB': address 0x1000 is past the 12 bits of "
+	               "an MCB address (0..0xFFF): kept, but an MCB link cannot reach it",
+	               path, line_of(path, "id=\"FIRST_PAST_MCB\""));
+	assert_string_equal(d->warnings[0], want);
+	d = l.dicts[1];
+	assert_string_equal(d->identity.interface, "EoE");
+	assert_int_equal(ax_dict_reg_count(d), 2);
+	assert_unreachable(d, far_eoe, 1);
+	assert_int_equal(ax_reg_address(find(d, "EOE_FAR", 1)), 0x2F0001);
 	loaded_free(&l);
 }
 
@@ -1873,6 +2000,8 @@ int main(void)
 	        cmocka_unit_test(test_dict__skipped),
 	        cmocka_unit_test(test_dict__duplicate_ids_warned),
 	        cmocka_unit_test(test_dict__subnodes_beyond_mcb),
+	        cmocka_unit_test(test_dict__addresses_beyond_mcb_kept),
+	        cmocka_unit_test(test_dict__errors_all_fields),
 	        cmocka_unit_test(test_dict__tables),
 	        cmocka_unit_test(test_dict__tables_not_in_version_2),
 	        cmocka_unit_test(test_dict__tables_builder),

@@ -13,6 +13,7 @@
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +61,64 @@ static int teardown(void **state)
 	f->ctx = ax_ctx_unref(f->ctx);
 	free(f);
 	return 0;
+}
+
+/*
+ * A register the dictionary keeps but no MCB frame can carry (address past
+ * 12 bits, subnode past 4) is refused before anything goes on the wire,
+ * naming it, its address and why; a reachable one of the same file reads.
+ */
+static void test_link__unreachable_register_refused(void **state)
+{
+	static const struct {
+		const char *file, *id;
+		int subnode;
+		const char *why;
+	} rows[] = {
+	        {"addresses_beyond_mcb.xdf", "FIRST_PAST_MCB", 1,
+	         "register 'FIRST_PAST_MCB' (subnode 1, address 0x1000) is out of reach: an MCB "
+	         "frame carries 12-bit addresses 0..0xFFF only"},
+	        {"addresses_beyond_mcb.xdf", "ETH_ONLY_SETTING", 0,
+	         "register 'ETH_ONLY_SETTING' (subnode 0, address 0x58AA) is out of reach: an "
+	         "MCB frame carries 12-bit addresses 0..0xFFF only"},
+	        {"axes_beyond_mcb.xdf", "DRV_STATE_CONTROL", 16,
+	         "register 'DRV_STATE_CONTROL' (subnode 16, address 0x10) is out of reach: an "
+	         "MCB frame carries subnodes 0..15 only"},
+	};
+	struct fixture *f = *state;
+	char path[512];
+	uint8_t buf[8] = {0};
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ax_dict **dicts = NULL;
+		size_t n = 0;
+		const ax_reg *r = NULL, *near = NULL;
+
+		len = 99;
+		(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_TEST_DATA_DIR, rows[i].file);
+		assert_true(ax_dict_load_file(&dicts, &n, path, NULL) > 0);
+		assert_int_equal(ax_dict_find(dicts[0], rows[i].id, rows[i].subnode, &r), 0);
+		assert_int_equal(ax_reg_reachable(r), 0);
+		assert_int_equal(ax_link_read_reg(f->link, r, buf, sizeof(buf), &len),
+		                 AX_EUNSUPPORTED);
+		assert_string_equal(ax_error_last(), rows[i].why);
+		assert_int_equal(len, 99);
+		if (ax_reg_access(r) & AX_REG_WRITE) {
+			assert_int_equal(ax_link_write_reg(f->link, r, buf, ax_dtype_size(
+			                                           ax_reg_dtype(r))),
+			                 AX_EUNSUPPORTED);
+			assert_string_equal(ax_error_last(), rows[i].why);
+		}
+		/* The reachable status word of the same file reads from the drive. */
+		assert_int_equal(ax_dict_find(dicts[0], "DRV_STATE_STATUS", 1, &near), 0);
+		assert_int_equal(ax_reg_reachable(near), 1);
+		assert_int_equal(ax_link_read_reg(f->link, near, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 2);
+		for (size_t k = 0; k < n; k++)
+			ax_dict_unref(dicts[k]);
+		ax_free(dicts);
+	}
 }
 
 static void test_link__identity(void **state)
@@ -445,6 +504,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_link__identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link__unreachable_register_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_link__model_key_selects_drive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link__typed_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link__bytes_round_trip_extended, setup,

@@ -24,6 +24,7 @@
 #include "axlink/mcb.h"
 #include "axlink/value.h"
 #include "simdrive.h"
+#include "simmodels.h"
 #include "testctx.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -1183,6 +1184,40 @@ static void model_dict_free(struct model_dict *md)
 }
 
 /*
+ * Every simulated model carries its dictionary's error table, all fields, in
+ * file order, so the simulator has a text for each code it may report; a
+ * code the dictionary does not name has none.
+ */
+static void test_simdrive__models_carry_error_texts(void **state)
+{
+	size_t n = 0;
+
+	(void)state;
+	for (const simdrive_model *m = simmodel_models; m->name; m++, n++) {
+		const simmodel_table *t = &simmodel_tables[n];
+		struct model_dict md;
+
+		model_dict_load(&md, m);
+		assert_true(ax_dict_error_count(md.dict) > 0);
+		assert_int_equal(t->n_errors, ax_dict_error_count(md.dict));
+		for (size_t i = 0; i < t->n_errors; i++) {
+			ax_dict_error_entry e;
+
+			assert_int_equal(ax_dict_error_entry_at(md.dict, i, &e), 0);
+			assert_int_equal(t->errors[i].code, e.code);
+			assert_string_equal(t->errors[i].text, e.text);
+			assert_string_equal(t->errors[i].type, e.type);
+			assert_string_equal(t->errors[i].module, e.module);
+			assert_true(*e.text && *e.type && *e.module);
+			assert_ptr_equal(simmodel_error_find(t, e.code), &t->errors[i]);
+		}
+		assert_null(simmodel_error_find(t, 0x7FFFFFF1));
+		model_dict_free(&md);
+	}
+	assert_true(n >= 3);
+}
+
+/*
  * What a read of @r returns on a new drive: its default's bytes, zeros where
  * the file gives none; a str its text and one NUL, bytes all 512.
  */
@@ -1589,6 +1624,7 @@ int main(void)
 		T(velocity_move),
 		T(concurrent_requests),
 		cmocka_unit_test(test_simdrive__serves_dictionaries),
+		cmocka_unit_test(test_simdrive__models_carry_error_texts),
 		cmocka_unit_test(test_simdrive__restore_resets_nvm),
 		cmocka_unit_test(test_simdrive__axs900_through_virtual),
 	};

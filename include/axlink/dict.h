@@ -66,7 +66,10 @@ typedef struct ax_dict_identity {
  * interfaces of a drive (ETH, ECAT, CAN...): one dictionary per device element.
  *
  * Registers missing a mandatory attribute are skipped with a warning (file,
- * line, attribute) logged through @p ctx (may be NULL: no log).
+ * line, attribute) logged through @p ctx (may be NULL: no log). Registers
+ * the address space cannot reach are kept, flagged (ax_reg_reachable()),
+ * with a warning. A configuration file (an `IngeniaDictionary` of saved
+ * register values, "XCF") is refused with AX_EFORMAT saying so.
  * Ownership: *out is a malloc'ed array of @p *n_out references; release each
  * with ax_dict_unref() and the array with ax_free(). Untouched on failure.
  * Thread safety: safe.
@@ -146,6 +149,39 @@ AX_API int ax_dict_error_at(const ax_dict *dict, size_t index, uint32_t *code_ou
 
 /** Description of drive error @p code, or NULL when the dictionary has none. @since 0.1 */
 AX_API const char *ax_dict_error_text(const ax_dict *dict, uint32_t code);
+
+/**
+ * A drive error code as the dictionary's `Errors/Error` element names it.
+ * Strings are borrowed from the dictionary, "" when the file does not give
+ * them, never NULL.
+ * @since 0.2
+ */
+typedef struct ax_dict_error_entry {
+	uint32_t code;      /**< the error code (XDF `id`) */
+	const char *text;   /**< its label in the file's default language, else `description` */
+	const char *type;   /**< XDF `error_type`: "cyclic", "configuration", ... */
+	const char *module; /**< XDF `affected_module`: "Power stage", "Communications", ... */
+} ax_dict_error_entry;
+
+/**
+ * Error @p index (0-based, file order) with every field the file gives.
+ *
+ * Ownership: the strings in *out are borrowed from the dictionary.
+ * Thread safety: immutable, like the dictionary.
+ * @return 0, or AX_ENOTFOUND past the end (*out untouched).
+ * @since 0.2
+ */
+AX_API int ax_dict_error_entry_at(const ax_dict *dict, size_t index, ax_dict_error_entry *out);
+
+/**
+ * The entry of drive error @p code: its text, type and affected module.
+ *
+ * Ownership: the strings in *out are borrowed from the dictionary.
+ * Thread safety: immutable, like the dictionary.
+ * @return 0, or AX_ENOTFOUND (the dictionary names no such code; *out untouched).
+ * @since 0.2
+ */
+AX_API int ax_dict_error_lookup(const ax_dict *dict, uint32_t code, ax_dict_error_entry *out);
 
 /** @name Tables
  * A table is a block of values inside the drive (a cogging compensation
@@ -227,6 +263,16 @@ AX_API const char *ax_reg_units(const ax_reg *reg);
  * a version 2 file. Until 0.2 a version 3 file's pdo_access was not read.
  */
 AX_API const char *ax_reg_cyclic(const ax_reg *reg);
+/**
+ * 1 when a link of the dictionary's address space can carry the register,
+ * 0 when it cannot: an MCB dictionary may list registers whose address is
+ * past MCB's 12 bits (0..0xFFF) or whose subnode is past its 4 bits (0..15).
+ * Such registers are kept, so the catalogue is the file's, but reading or
+ * writing one fails (ax_link_read_reg(): AX_EUNSUPPORTED, naming the
+ * register, its address and why).
+ * @since 0.2
+ */
+AX_API int ax_reg_reachable(const ax_reg *reg);
 /** "NVM", "NVM_NONE", ... */
 AX_API const char *ax_reg_address_type(const ax_reg *reg);
 AX_API const char *ax_reg_description(const ax_reg *reg);

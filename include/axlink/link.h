@@ -167,7 +167,9 @@ AX_API int ax_link_identify(ax_link *link, ax_identity *out);
 
 /**
  * Read register @p reg of a dictionary (its subnode, address and type).
- * @return 0, AX_EACCESS (the dictionary says write-only), or what
+ * @return 0, AX_EACCESS (the dictionary says write-only), AX_EUNSUPPORTED
+ *         (a register the link's frames cannot address, ax_reg_reachable()
+ *         0: the message names it, its address and why; since 0.2), or what
  *         ax_link_read_value() returns.
  * Thread safety: safe.
  * @since 0.1
@@ -183,7 +185,8 @@ AX_API int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t 
  * (ax_link_write_reg_flags() with AX_VALUE_ALLOW_NONFINITE writes them).
  * @return 0, AX_EACCESS (read-only), AX_ETYPE (wrong size), AX_ERANGE (out
  *         of the dictionary's range, message names both bounds; or a float
- *         that is not finite), or what ax_link_write() returns.
+ *         that is not finite), AX_EUNSUPPORTED (out of the link's reach, as
+ *         for ax_link_read_reg(); since 0.2), or what ax_link_write() returns.
  * Thread safety: safe.
  * @since 0.1
  */

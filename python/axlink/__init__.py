@@ -26,8 +26,8 @@ from __future__ import annotations
 from ._native import BUILT_VERSION, LIBRARY_VERSION
 from ._log import TRACE
 from ._context import Context, PluginInfo, default_context, plugins, set_log_level
-from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, Register,
-                          load_dictionaries, load_dictionary)
+from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, ErrorEntry,
+                          Register, load_dictionaries, load_dictionary)
 from ._drive import Axis, Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
 from ._scan import ScanResult, iter_scan, scan
@@ -46,7 +46,7 @@ __version__ = BUILT_VERSION
 __all__ = [
     "LIBRARY_VERSION", "BUILT_VERSION", "TRACE",
     "Context", "PluginInfo", "default_context", "plugins", "set_log_level",
-    "BitField", "Category", "Dictionary", "DictionaryIdentity", "Register",
+    "BitField", "Category", "Dictionary", "DictionaryIdentity", "ErrorEntry", "Register",
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
     "Poller", "Sample", "Samples",

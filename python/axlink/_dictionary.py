@@ -42,6 +42,16 @@ class Category:
 
 
 @dataclass(frozen=True)
+class ErrorEntry:
+    """A drive error code as the dictionary names it; "" where the file does not say."""
+
+    code: int
+    text: str
+    type: str    #: XDF error_type: "cyclic", "configuration", ...
+    module: str  #: XDF affected_module: "Power stage", "Communications", ...
+
+
+@dataclass(frozen=True)
 class BitField:
     """Bits start..end (inclusive) of a register."""
 
@@ -93,6 +103,13 @@ class Register:
     @property
     def writable(self) -> bool:
         return bool(self._access & lib.AX_REG_WRITE)
+
+    @property
+    def reachable(self) -> bool:
+        """False for a register the dictionary lists but its address space cannot
+        carry (an MCB address past 0xFFF, a subnode past 15): reading or writing
+        it raises, naming the register, its address and why."""
+        return bool(lib.ax_reg_reachable(self._p))
 
     @property
     def units(self) -> str:
@@ -338,6 +355,28 @@ class Dictionary:
     def error_text(self, code: int) -> Optional[str]:
         """The description of drive error @code, or None."""
         return opt_text(lib.ax_dict_error_text(self._ptr, code & 0xFFFFFFFF))
+
+    @staticmethod
+    def _error_entry(e: Any) -> ErrorEntry:
+        return ErrorEntry(int(e.code), text(e.text), text(e.type), text(e.module))
+
+    @property
+    def error_entries(self) -> List[ErrorEntry]:
+        """Every error the dictionary names, in file order, with all its fields."""
+        e = ffi.new("ax_dict_error_entry *")
+        out = []
+        for i in range(lib.ax_dict_error_count(self._ptr)):
+            check(lib.ax_dict_error_entry_at(self._ptr, i, e), DICTIONARY_DOMAIN)
+            out.append(self._error_entry(e))
+        return out
+
+    def error_info(self, code: int) -> Optional[ErrorEntry]:
+        """Text, type and affected module of drive error @code, or None."""
+        e = ffi.new("ax_dict_error_entry *")
+        if lib.ax_dict_error_lookup(self._ptr, code & 0xFFFFFFFF, e) < 0:
+            lib.ax_error_clear()
+            return None
+        return self._error_entry(e)
 
     def search(self, query: str, *, category: Optional[str] = None,
                subnode: Optional[int] = None) -> List[Register]:

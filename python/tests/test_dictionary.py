@@ -115,3 +115,59 @@ def test_dictionary__pdo_access(devices_dir, axs100):
     assert control.cyclic == control.pdo_access
     axs200 = axlink.load_dictionary(devices_dir / "axs-200.xdf")
     assert axs200.find("DRV_STATE_STATUS", 1).pdo_access == "CYCLIC_TX"
+
+
+def _xdf_error_oracle(path):
+    """Per device element, the errors the file gives it, read with ElementTree
+    (independent of the library): [(interface, [(code, text, type, module)])]."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    version = int(float(root.findtext("Header/Version").strip()))
+    lang = (root.findtext("Header/DefaultLanguage") or "en_US").strip()
+    body = root.find("Body")
+    if version >= 3:
+        devices = [(d.tag[:-len("Device")], d) for d in body.find("Devices")]
+    else:
+        devices = [(d.get("Interface"), d) for d in body.findall("Device")]
+    out = []
+    for iface, dev in devices:
+        errors = dev.find("Errors")
+        if errors is None:
+            errors = body.find("Errors")
+        rows = []
+        for e in ([] if errors is None else errors.findall("Error")):
+            labels = {lb.get("lang"): lb.text or "" for lb in e.findall("Labels/Label")}
+            text = labels.get(lang) or next(iter(labels.values()), "") or e.get("description", "")
+            rows.append((int(e.get("id"), 16), text, e.get("error_type", ""),
+                         e.get("affected_module", "")))
+        out.append((iface, rows))
+    return out
+
+
+@pytest.mark.parametrize("name", ["axs-100.xdf", "axs-200.xdf", "axs-900.xdf"])
+def test_dictionary__error_entries_match_the_file(devices_dir, name):
+    """Every model names its error codes with text, type and affected module, as the
+    file gives them (Errors: id, error_type, affected_module, Labels)."""
+    dicts = axlink.load_dictionaries(devices_dir / name)
+    oracle = _xdf_error_oracle(devices_dir / name)
+    assert [d.identity.interface for d in dicts] == [iface for iface, _ in oracle]
+    for d, (_, rows) in zip(dicts, oracle):
+        assert rows, f"{name} {d.identity.interface}: no Errors section"
+        got = [(e.code, e.text, e.type, e.module) for e in d.error_entries]
+        assert got == rows
+        for code, txt, typ, module in rows:
+            assert all((txt, typ, module)), (name, hex(code))
+            assert d.error_info(code) == axlink.ErrorEntry(code, txt, typ, module)
+            assert d.error_text(code) == txt
+    assert dicts[0].error_info(0x7FFFFFF1) is None
+
+
+def test_dictionary__unreachable_registers_kept_and_flagged(devices_dir):
+    """An MCB dictionary's registers past 12-bit addresses are kept, not reachable."""
+    path = devices_dir.parent / "tests" / "data" / "addresses_beyond_mcb.xdf"
+    eth, eoe = axlink.load_dictionaries(path)
+    assert [(r.id, r.reachable) for r in eth] == [
+        ("DRV_AXIS_NUMBER", True), ("DRV_STATE_STATUS", True), ("LAST_MCB_ADDRESS", True),
+        ("FIRST_PAST_MCB", False), ("ETH_ONLY_SETTING", False)]
+    assert eoe.find("EOE_FAR", 1).address == 0x2F0001 and not eoe.find("EOE_FAR", 1).reachable

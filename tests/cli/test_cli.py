@@ -900,21 +900,40 @@ def test_db_import_warns_about_duplicate_ids_and_show_lists_each(axlink, tmp_pat
                     ["DUP_REG", "2", "0x030"], ["DUP_REG", "1", "0x040"]], t
 
 
-def test_db_import_skips_subnodes_mcb_cannot_address(axlink, tmp_path):
-    """tests/data/axes_beyond_mcb.xdf: registers on subnodes 16 and 17, an Axis 16."""
+def test_db_import_keeps_subnodes_mcb_cannot_address(axlink, tmp_path):
+    """tests/data/axes_beyond_mcb.xdf: registers on subnodes 16 and 17, an Axis 16.
+    Every register is kept (the catalogue is the file's), each one MCB cannot reach
+    warned at its line; the axis does not count."""
     data = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "axes_beyond_mcb.xdf"))
     db = tmp_path / "devices.db"
     r = axlink("db", "import", "--db", db, data, "--json")
     assert r.code == 0, r
     rep = r.json()[0]
-    assert rep["registers"] == {"ETH": 3} and rep["skipped"] == 3, rep
+    assert rep["registers"] == {"ETH": 6} and rep["skipped"] == 0, rep
     beyond = [w for w in rep["warnings"] if "is beyond the MCB subnodes 0..15" in w]
     assert len(beyond) == 4 and all(re.match(re.escape(data) + r":\d+: ", w) for w in beyond), rep
-    assert sum(w.endswith(", skipped") for w in rep["warnings"]) == rep["skipped"], rep
+    assert sum(w.endswith("kept, but an MCB link cannot reach it") for w in beyond) == 3, rep
     m = axlink("db", "show", "ax-16", "--db", db, "--json").json()[0]
     assert m["axes"] == 1, m
     assert sorted((x["id"], x["subnode"]) for x in m["registers"]) == \
-        [("DRV_AXIS_NUMBER", 0), ("DRV_STATE_STATUS", 1), ("LAST_AXIS_STATUS", 15)], m
+        [("DRV_AXIS_NUMBER", 0), ("DRV_STATE_CONTROL", 16), ("DRV_STATE_STATUS", 1),
+         ("DRV_STATE_STATUS", 16), ("FLAT_TOO_FAR", 17), ("LAST_AXIS_STATUS", 15)], m
+
+
+def test_db_import_refuses_a_configuration_file(axlink, tmp_path):
+    """tests/data/config_v2.xcf (saved values of axs-100's registers) is not a
+    dictionary: refused, saying what it is, and the good model stays."""
+    xcf = os.path.realpath(os.path.join(DEVICES, "..", "tests", "data", "config_v2.xcf"))
+    good = tmp_path / "good.xdf"
+    model_xdf(good, "1.2.0")
+    db = tmp_path / "devices.db"
+    assert axlink("db", "import", "--db", db, good).code == 0
+    before = axlink("db", "list", "--db", db, "--json").json()
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", "--db", db, xcf, *args)
+        assert_failure(r, f"{xcf}:15: a configuration file (XCF), not a dictionary",
+                       "load it with a configuration command (axlink has none yet)")
+        assert axlink("db", "list", "--db", db, "--json").json() == before
 
 
 def test_db_import_defaults_to_the_user_database(axlink):

@@ -15,6 +15,7 @@
  * address), file names without their directory.
  */
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,14 +272,17 @@ static int model_load(struct gen_model *m, ax_ctx *ctx)
 	if (id->axes < 1 || id->axes > MCB_SUBNODE_MAX)
 		return skip(m, "%u axes (the simulator serves 1..%u)", id->axes, MCB_SUBNODE_MAX);
 
-	m->n_regs = ax_dict_reg_count(m->dict);
-	m->regs = calloc(m->n_regs ? m->n_regs : 1, sizeof(*m->regs));
+	n = ax_dict_reg_count(m->dict);
+	m->regs = calloc(n ? n : 1, sizeof(*m->regs));
 	if (!m->regs) {
 		fprintf(stderr, "%s: out of memory\n", GEN);
 		return -1;
 	}
-	for (size_t i = 0; i < m->n_regs; i++)
-		m->regs[i] = ax_dict_reg_at(m->dict, i);
+	/* Registers no MCB frame can address stay in the catalogue, not in the drive. */
+	m->n_regs = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ax_reg_reachable(ax_dict_reg_at(m->dict, i)))
+			m->regs[m->n_regs++] = ax_dict_reg_at(m->dict, i);
 	qsort(m->regs, m->n_regs, sizeof(*m->regs), reg_order);
 
 	for (size_t i = 0; i < m->n_regs; i++) {
@@ -368,6 +372,26 @@ static void put_model_tables(FILE *f, const struct gen_model *m, size_t index)
 		offset += size;
 	}
 	fputs("};\n\n", f);
+
+	/* The error texts, in file order: what the drive's codes mean. */
+	fprintf(f, "static const simmodel_error model%zu_errors[] = {\n", index);
+	fputs("\t/* code, text, type, module */\n", f);
+	for (size_t i = 0; i < ax_dict_error_count(m->dict); i++) {
+		ax_dict_error_entry e;
+
+		if (ax_dict_error_entry_at(m->dict, i, &e) < 0)
+			continue;
+		fprintf(f, "\t{ 0x%08" PRIX32 "u, ", e.code);
+		put_string(f, e.text);
+		fputs(", ", f);
+		put_string(f, e.type);
+		fputs(", ", f);
+		put_string(f, e.module);
+		fputs(" },\n", f);
+	}
+	if (!ax_dict_error_count(m->dict))
+		fputs("\t{ 0, NULL, NULL, NULL }, /* C has no empty arrays */\n", f);
+	fputs("};\n\n", f);
 }
 
 static size_t store_size(const struct gen_model *m)
@@ -426,9 +450,10 @@ static int write_output(const char *out, const struct gen_model *models, size_t 
 		fprintf(f, "\t{ model%zu_regs, %zu, %zu, ", i, models[i].n_regs,
 			store_size(&models[i]));
 		put_string(f, models[i].base);
-		fputs(" },\n", f);
+		fprintf(f, ", model%zu_errors, %zu },\n", i,
+			ax_dict_error_count(models[i].dict));
 	}
-	fputs("\t{ NULL, 0, 0, NULL },\n};\n", f);
+	fputs("\t{ NULL, 0, 0, NULL, NULL, 0 },\n};\n", f);
 
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad) {

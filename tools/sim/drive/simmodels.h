@@ -45,13 +45,32 @@ typedef struct simmodel_reg {
 	const uint8_t *def; /* little-endian default, trailing zero bytes dropped */
 } simmodel_reg;
 
-/* A model's whole register space. */
+/* One drive error code the dictionary names; strings "" when it does not say. */
+typedef struct simmodel_error {
+	uint32_t code;
+	const char *text;   /* label in the file's default language */
+	const char *type;   /* error_type: "cyclic", "configuration", ... */
+	const char *module; /* affected_module */
+} simmodel_error;
+
+/* A model's whole register space, and the texts of its error codes. */
 typedef struct simmodel_table {
 	const simmodel_reg *regs; /* sorted by (subnode, address), each pair once */
 	size_t count;
 	size_t store_size;        /* sum of the sizes: one drive's values */
 	const char *source;       /* dictionary file name, e.g. "axs-100.xdf" */
+	const simmodel_error *errors; /* the dictionary's Errors, in file order */
+	size_t n_errors;
 } simmodel_table;
+
+/* The entry of error @code in @t, or NULL when its dictionary names none. */
+static inline const simmodel_error *simmodel_error_find(const simmodel_table *t, uint32_t code)
+{
+	for (size_t i = 0; i < t->n_errors; i++)
+		if (t->errors[i].code == code)
+			return &t->errors[i];
+	return NULL;
+}
 
 /*
  * Generated: the models sorted by name, ending with a zeroed entry, and
