@@ -178,7 +178,7 @@ static int add_named_keys(json_t *root, const ax_reg *reg, int dtype, const uint
 	int64_t v;
 
 	if (json_object_set_new(root, "register", json_text(ax_reg_id(reg))) != 0 ||
-	    json_object_set_new(root, "units", json_text(ax_reg_units(reg))) != 0)
+	    json_object_set_new(root, "units", text_or_null(ax_reg_units(reg))) != 0)
 		return -1;
 	if (ax_reg_enum_count(reg) == 0)
 		return 0;
