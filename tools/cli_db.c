@@ -696,6 +696,12 @@ static int cmd_db_show(struct cli *cli)
 		models = NULL;
 	}
 	if (shown == 0) {
+		char note[512];
+
+		(void)snprintf(note, sizeof(note),
+		               "no model '%s' (a name, a part number or PRODUCT[:REVISION] in hex)",
+		               key.text);
+		cli_note_error(AX_ENOTFOUND, AX_ERRCLASS_DB, note);
 		fprintf(stderr,
 		        "axlink: no model '%s' (a name, a part number or PRODUCT[:REVISION] in "
 		        "hex) in ",
@@ -938,6 +944,7 @@ static int cmd_db_import(struct cli *cli)
 		if (ax_db_import_flags(db, file, import_flags, ctx, &rep) < 0) {
 			const char *msg = ax_error_last();
 
+			cli_note_error(ax_error_last_code(), ax_error_last_class(), msg);
 			/* One failed file does not stop the others. */
 			if (strstr(msg, file))
 				fprintf(stderr, "axlink: %s\n", msg);

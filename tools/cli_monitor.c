@@ -337,8 +337,8 @@ static int cmd_monitor(struct cli *cli)
 	} else if (mon.csv) {
 		m->csv = fopen(mon.csv, "w");
 		if (!m->csv) {
-			fprintf(stderr, "axlink: cannot write '%s': %s\n", mon.csv,
-			        strerror(errno));
+			rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "cannot write '%s': %s", mon.csv,
+			              strerror(errno));
 			goto out;
 		}
 	}
@@ -382,7 +382,9 @@ static int cmd_monitor(struct cli *cli)
 	}
 	(void)ax_poller_stop(m->poller);
 	if (monitor_drain(m) < 0 || (m->csv && fflush(m->csv) != 0)) {
-		fprintf(stderr, "\naxlink: writing '%s': %s\n", mon.csv, strerror(errno));
+		fputc('\n', stderr);
+		rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "writing '%s': %s", mon.csv,
+		              strerror(errno));
 		goto restore;
 	}
 	if (m->live) {
@@ -398,8 +400,8 @@ out:
 	if (m) {
 		m->poller = ax_poller_free(m->poller);
 		if (m->csv && m->csv != stdout && fclose(m->csv) != 0 && rc == EXIT_SUCCESS) {
-			fprintf(stderr, "axlink: writing '%s': %s\n", mon.csv, strerror(errno));
-			rc = EXIT_FAILURE;
+			rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "writing '%s': %s", mon.csv,
+			              strerror(errno));
 		}
 		free(m);
 	}

@@ -198,9 +198,8 @@ static int print_value(const struct cli *cli, const char *uri, const struct reg_
 	int rc = EXIT_FAILURE;
 
 	if (size && len < size) {
-		fprintf(stderr, "axlink: %zu bytes are too few for a %s\n", len,
-		        ax_dtype_name(reg->dtype));
-		return EXIT_FAILURE;
+		return cli_fail(AX_EPROTO, AX_ERRCLASS_TRANSPORT, "%zu bytes are too few for a %s",
+		                len, ax_dtype_name(reg->dtype));
 	}
 	if (ax_value_format(reg->dtype, buf, size ? size : len, &text) < 0)
 		return fail_last();
