@@ -710,7 +710,8 @@ int main(int argc, char **argv)
 	 */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
-			cli_report_json(1);
+			cli.json = 1;
+	cli_report_json(cli.json);
 	rc = parse_global(&cli, argc, argv);
 	if (rc >= 0)
 		goto out;

@@ -216,6 +216,7 @@ def test_version_names_cli_library_and_plugin_abi(axlink):
     minor = re.search(r"#define AX_PLUGIN_ABI_MINOR (\d+)", header)[1]
     assert (m[3], m[4]) == (major, minor), r
     assert axlink("--version").out == r.out
+    assert axlink("--version", "--json").json() == v
     assert axlink("version", "extra").code == 2
 
 
