@@ -13,10 +13,14 @@
  *
  * Exit status: 0 success, 1 failure (message from ax_error_last() on
  * stderr), 2 usage error (message and a usage line on stderr). With --json,
- * stdout carries exactly one JSON document on success and nothing on
- * failure, so scripts can tell the two apart without parsing stderr. The
- * one exception is "db import" of several files of which some failed: the
- * database did change, so the files imported are still listed (exit 1).
+ * stdout carries exactly one JSON document: the result on success, and on
+ * failure {"error": {code, name, class, message, exit_status}} (the
+ * library's code and class, ax_error_name() and ax_error_class_name()) as
+ * well as the text on stderr, so scripts parse both outcomes. The one
+ * exception is "db import" of several files of which some failed: the
+ * database did change, so the files imported are listed instead (exit 1).
+ * A mistyped command, option or register name gets "did you mean" the
+ * nearest one by edit distance.
  *
  * Only the public headers (include/axlink/axlink.h) are used: the tool must
  * work against an installed library exactly as a third-party program would.
@@ -45,11 +49,13 @@
 #include <sys/stat.h>
 
 #include "axlink/axlink.h"
+#include "axlink/plugin.h"
 #include "cli.h"
 
 static const char common_help[] =
         "Common options:\n"
-        "  --json             print one JSON document on stdout (nothing on failure)\n"
+        "  --json             print one JSON document on stdout; on failure\n"
+        "                     {\"error\": {code, name, class, message, exit_status}}\n"
         "  --timeout-ms N     request timeout in milliseconds (default: the transport's)\n"
         "  --plugin-dir DIR   search DIR for transport plugins first (repeatable)\n"
         "  -v, --verbose      log to stderr: -v info, -vv debug, -vvv trace\n"
@@ -65,8 +71,66 @@ static const struct option global_options[] = {
         {NULL, 0, NULL, 0},
 };
 
+/* ---- version ----------------------------------------------------------- */
+
+/*
+ * The tool's version (the headers it was built with), the library's (the
+ * one loaded now, which may be newer) and the plugin ABI the library's
+ * headers define: what a plugin must be built for.
+ */
+static int print_version(int json)
+{
+	char cli_version[32], abi[32];
+	json_t *o;
+	int rc;
+
+	(void)snprintf(cli_version, sizeof(cli_version), "%d.%d.%d", AX_VERSION_MAJOR,
+	               AX_VERSION_MINOR, AX_VERSION_PATCH);
+	(void)snprintf(abi, sizeof(abi), "%d.%d", AX_PLUGIN_ABI_MAJOR, AX_PLUGIN_ABI_MINOR);
+	if (!json) {
+		printf("axlink %s\nlibaxlink %s\nplugin ABI %s\n", cli_version, ax_version(), abi);
+		return EXIT_SUCCESS;
+	}
+	o = json_pack("{s:s, s:s, s:s}", "cli", cli_version, "library", ax_version(),
+	              "plugin_abi", abi);
+	if (!o)
+		return fail_oom();
+	rc = print_json(o);
+	json_decref(o);
+	return rc;
+}
+
+static int cmd_version(struct cli *cli)
+{
+	return print_version(cli->json);
+}
+
+static const struct option version_options[] = {
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+};
+
+static const struct command version_commands[] = {
+        {
+                .name = "version",
+                .synopsis = "[--json]",
+                .summary = "the tool's, the library's and the plugin ABI's versions",
+                .help = "Print the version of this axlink tool, of the libaxlink it runs\n"
+                        "with, and the plugin ABI (major.minor) that library loads plugins\n"
+                        "of. JSON: {cli, library, plugin_abi}, all strings.\n",
+                .arg_names = {NULL},
+                .opts = version_options,
+                .run = cmd_version,
+        },
+};
+
+static const struct cli_group cli_version_group = {
+        version_commands, sizeof(version_commands) / sizeof(version_commands[0]),
+};
+
 /* Every command group; a new cli_<group>.c adds its table here. */
 static const struct cli_group *const groups[] = {
+        &cli_version_group,
         &cli_plugins_group,
         &cli_registers_group,
         &cli_scan_group,
@@ -93,13 +157,14 @@ static void print_usage_line(FILE *f, const struct command *cmd)
 /* A usage error: what is wrong, the usage line, where to look. Returns EXIT_USAGE. */
 int usage_error(const struct command *cmd, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("axlink: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	cli_note_error(AX_EINVAL, AX_ERRCLASS_ARGUMENT, msg);
+	fprintf(stderr, "axlink: %s\n", msg);
 	print_usage_line(stderr, cmd);
 	if (cmd)
 		fprintf(stderr, "Try 'axlink %s --help' for more.\n", cmd->name);
@@ -228,14 +293,12 @@ static int handle_option(struct cli *cli, int c, const char *arg)
 		return 0;
 	case OPT_PLUGIN_DIR:
 		/* A mistyped folder would otherwise just leave a plugin missing. */
-		if (stat(arg, &st) != 0) {
-			fprintf(stderr, "axlink: --plugin-dir '%s': %s\n", arg, strerror(errno));
-			return EXIT_FAILURE;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "axlink: --plugin-dir '%s': not a folder\n", arg);
-			return EXIT_FAILURE;
-		}
+		if (stat(arg, &st) != 0)
+			return cli_fail(AX_ENOTFOUND, AX_ERRCLASS_PLUGIN, "--plugin-dir '%s': %s",
+			                arg, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return cli_fail(AX_ENOTFOUND, AX_ERRCLASS_PLUGIN,
+			                "--plugin-dir '%s': not a folder", arg);
 		cli->plugin_dirs[cli->n_plugin_dirs++] = arg;
 		return 0;
 	default:
@@ -245,10 +308,31 @@ static int handle_option(struct cli *cli, int c, const char *arg)
 	}
 }
 
+/* The long option of @opts nearest to @tok ("--jsno", "--timeout=5"), or NULL. */
+static const char *nearest_option(const struct option *opts, const char *tok)
+{
+	char word[64];
+	struct suggest s;
+	size_t len;
+
+	while (*tok == '-')
+		tok++;
+	len = strcspn(tok, "=");
+	if (len == 0 || len >= sizeof(word))
+		return NULL;
+	memcpy(word, tok, len);
+	word[len] = '\0';
+	suggest_init(&s, word);
+	for (; opts->name; opts++)
+		suggest_add(&s, opts->name);
+	return s.best;
+}
+
 /* Report a getopt failure ('?' or ':') with the offending option. */
 static int option_error(const struct command *cmd, int c, char **argv)
 {
 	const char *tok = argv[optind - 1];
+	const char *near;
 
 	if (c == ':') {
 		if (optopt && optopt < 256)
@@ -257,6 +341,11 @@ static int option_error(const struct command *cmd, int c, char **argv)
 	}
 	if (optopt && optopt < 256)
 		return usage_error(cmd, "unknown option '-%c'", optopt);
+	near = strncmp(tok, "--", 2) == 0
+	               ? nearest_option(cmd ? cmd->opts : global_options, tok)
+	               : NULL;
+	if (near)
+		return usage_error(cmd, "unknown option '%s'; did you mean '--%s'?", tok, near);
 	return usage_error(cmd, "unknown or ambiguous option '%s'", tok);
 }
 
@@ -309,9 +398,7 @@ static int parse_global(struct cli *cli, int argc, char **argv)
 			print_main_help();
 			return EXIT_SUCCESS;
 		case 'V':
-			printf("axlink %d.%d.%d (libaxlink %s)\n", AX_VERSION_MAJOR,
-			       AX_VERSION_MINOR, AX_VERSION_PATCH, ax_version());
-			return EXIT_SUCCESS;
+			return print_version(cli->json);
 		case '?':
 		case ':':
 			return option_error(NULL, c, argv);
@@ -496,6 +583,34 @@ int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **o
 /* ---- main -------------------------------------------------------------- */
 
 /*
+ * The command name nearest to @word, or NULL when none is close: among the
+ * commands' first words ("db" once) when @prefix is NULL, else among the
+ * second words of the commands that start with @prefix ("db ").
+ */
+static const char *nearest_command(const char *word, const char *prefix)
+{
+	static const char *const extra[] = {"help"};
+	struct suggest s;
+
+	suggest_init(&s, word);
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		for (size_t i = 0; i < groups[g]->count; i++) {
+			const char *name = groups[g]->commands[i].name;
+
+			if (prefix && strncmp(name, prefix, strlen(prefix)) == 0)
+				suggest_add(&s, name + strlen(prefix));
+			else if (!prefix && !strchr(name, ' '))
+				suggest_add(&s, name);
+			else if (!prefix && strncmp(name, "db ", 3) == 0)
+				suggest_add(&s, "db");
+		}
+	}
+	for (size_t i = 0; !prefix && i < sizeof(extra) / sizeof(extra[0]); i++)
+		suggest_add(&s, extra[i]);
+	return s.best;
+}
+
+/*
  * The command that argv[0] names, with argv[1] after "db". *words gets the
  * words it took. NULL with *rc set: a usage error, or the db help printed.
  */
@@ -511,10 +626,15 @@ static const struct command *lookup_command(int argc, char **argv, int *words, i
 			cmd = find_command(argv[0]);
 		if (!cmd) {
 			char names[512];
+			const char *near = nearest_command(argv[0], NULL);
 
 			command_names(names, sizeof(names));
-			*rc = usage_error(NULL, "unknown command '%s' (commands: %s)", argv[0],
-			                  names);
+			if (near)
+				*rc = usage_error(NULL, "unknown command '%s'; did you mean '%s'?",
+				                  argv[0], near);
+			else
+				*rc = usage_error(NULL, "unknown command '%s' (commands: %s)",
+				                  argv[0], names);
 		}
 		return cmd;
 	}
@@ -532,8 +652,15 @@ static const struct command *lookup_command(int argc, char **argv, int *words, i
 		cmd = find_command(name);
 	}
 	if (!cmd) {
-		*rc = usage_error(NULL, "unknown db command '%s' (import, list, show, resolve)",
-		                  argv[1]);
+		const char *near = nearest_command(argv[1], "db ");
+
+		if (near)
+			*rc = usage_error(NULL, "unknown db command '%s'; did you mean 'db %s'?",
+			                  argv[1], near);
+		else
+			*rc = usage_error(NULL,
+			                  "unknown db command '%s' (import, list, show, resolve)",
+			                  argv[1]);
 		return NULL;
 	}
 	*words = 2;
@@ -577,6 +704,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * A usage error can come before the option parser reaches --json: look
+	 * for it first, so that every failure of a --json run is a JSON object.
+	 */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			cli.json = 1;
+	cli_report_json(cli.json);
 	rc = parse_global(&cli, argc, argv);
 	if (rc >= 0)
 		goto out;
@@ -601,5 +736,5 @@ int main(int argc, char **argv)
 out:
 	free(cli.plugin_dirs);
 	free(cli.pos);
-	return finish_stdout(rc);
+	return finish_stdout(cli_report_finish(rc));
 }

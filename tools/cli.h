@@ -109,9 +109,28 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int fail_last(void);
 int fail_oom(void);
+int cli_fail(int code, int error_class, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* With --json, a failure prints {"error": {code, name, class, message, exit_status}}. */
+void cli_report_json(int on);
+void cli_note_error(int code, int error_class, const char *message);
+int cli_report_finish(int rc);
+
+/* ---- did you mean (cli_output.c) ---- */
+struct suggest {
+	const char *word;
+	const char *best; /* the nearest candidate within the limit, or NULL */
+	size_t limit, distance;
+};
+void suggest_init(struct suggest *s, const char *word);
+void suggest_add(struct suggest *s, const char *candidate);
+/* The register id of @dict nearest to @id by edit distance, or NULL when none is close. */
+const char *nearest_register(const ax_dict *dict, const char *id);
 
 /* ---- argument parsing (axlink.c) ---- */
 int parse_uint(const char *text, unsigned long max, unsigned long *out);
+/* "0x6E1:u32": address and type into @out (cli_registers.c); 0, or EXIT_USAGE. */
+int parse_reg_arg(const struct command *cmd, const char *arg, struct reg_arg *out);
 
 /* ---- context and link (axlink.c) ---- */
 int open_ctx(const struct cli *cli, ax_ctx **out);
@@ -137,6 +156,7 @@ int finish_stdout(int rc);
 size_t json_out_flags(size_t flags);
 int print_json(json_t *root);
 json_t *json_text(const char *s);
+json_t *text_or_null(const char *s);
 json_t *hex32(uint32_t v);
 /* A value of @dtype as JSON: number, string, bool, or hex digits for bytes; @text is its text form. */
 json_t *value_to_json(int dtype, const uint8_t *buf, const char *text);

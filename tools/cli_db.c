@@ -199,14 +199,14 @@ static json_t *model_json(const struct db_source *src, const ax_db_model *m)
 	    json_object_set_new(o, "vendor_id", hex32(m->vendor_id)) != 0 ||
 	    json_object_set_new(o, "product_code", hex32(m->product_code)) != 0 ||
 	    json_object_set_new(o, "revision", hex32(m->revision)) != 0 ||
-	    json_object_set_new(o, "part_number", json_text(m->part_number)) != 0 ||
-	    json_object_set_new(o, "interface", json_text(m->interface)) != 0 ||
-	    json_object_set_new(o, "firmware_version", json_text(m->firmware_version)) != 0 ||
-	    json_object_set_new(o, "family", json_text(m->family)) != 0 ||
+	    json_object_set_new(o, "part_number", text_or_null(m->part_number)) != 0 ||
+	    json_object_set_new(o, "interface", text_or_null(m->interface)) != 0 ||
+	    json_object_set_new(o, "firmware_version", text_or_null(m->firmware_version)) != 0 ||
+	    json_object_set_new(o, "family", text_or_null(m->family)) != 0 ||
 	    json_object_set_new(o, "format_version", json_integer(m->format_version)) != 0 ||
 	    json_object_set_new(o, "registers", json_integer((json_int_t)m->registers)) != 0 ||
-	    json_object_set_new(o, "source", json_text(m->source)) != 0 ||
-	    json_object_set_new(o, "sha256", json_text(m->sha256)) != 0) {
+	    json_object_set_new(o, "source", text_or_null(m->source)) != 0 ||
+	    json_object_set_new(o, "sha256", text_or_null(m->sha256)) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -558,8 +558,8 @@ static json_t *reg_json(const ax_reg *r)
 	    json_object_set_new(o, "address", json_string(addr)) != 0 ||
 	    json_object_set_new(o, "type", json_text(ax_dtype_name(ax_reg_dtype(r)))) != 0 ||
 	    json_object_set_new(o, "access", json_string(access_name(ax_reg_access(r)))) != 0 ||
-	    json_object_set_new(o, "pdo_access", json_text(ax_reg_cyclic(r))) != 0 ||
-	    json_object_set_new(o, "units", json_text(ax_reg_units(r))) != 0 ||
+	    json_object_set_new(o, "pdo_access", text_or_null(ax_reg_cyclic(r))) != 0 ||
+	    json_object_set_new(o, "units", text_or_null(ax_reg_units(r))) != 0 ||
 	    json_object_set_new(o, "default", default_json(r)) != 0) {
 		json_decref(o);
 		return NULL;
@@ -606,7 +606,7 @@ static json_t *show_json(const struct db_source *src, const ax_db_model *m, cons
 			continue;
 		}
 		if (!c || json_object_set_new(c, "id", json_text(cid)) != 0 ||
-		    json_object_set_new(c, "label", json_text(clabel)) != 0 ||
+		    json_object_set_new(c, "label", text_or_null(clabel)) != 0 ||
 		    json_array_append_new(cats, c) != 0) {
 			json_decref(c);
 			goto oom;
@@ -696,6 +696,12 @@ static int cmd_db_show(struct cli *cli)
 		models = NULL;
 	}
 	if (shown == 0) {
+		char note[512];
+
+		(void)snprintf(note, sizeof(note),
+		               "no model '%s' (a name, a part number or PRODUCT[:REVISION] in hex)",
+		               key.text);
+		cli_note_error(AX_ENOTFOUND, AX_ERRCLASS_DB, note);
 		fprintf(stderr,
 		        "axlink: no model '%s' (a name, a part number or PRODUCT[:REVISION] in "
 		        "hex) in ",
@@ -722,12 +728,12 @@ static json_t *resolved_json(const ax_dict *dict)
 	if (!o)
 		return NULL;
 	if (json_object_set_new(o, "name", json_text(id->name)) != 0 ||
-	    json_object_set_new(o, "part_number", json_text(id->part_number)) != 0 ||
-	    json_object_set_new(o, "interface", json_text(id->interface)) != 0 ||
-	    json_object_set_new(o, "firmware_version", json_text(id->firmware_version)) != 0 ||
+	    json_object_set_new(o, "part_number", text_or_null(id->part_number)) != 0 ||
+	    json_object_set_new(o, "interface", text_or_null(id->interface)) != 0 ||
+	    json_object_set_new(o, "firmware_version", text_or_null(id->firmware_version)) != 0 ||
 	    json_object_set_new(o, "product_code", hex32(id->product_code)) != 0 ||
 	    json_object_set_new(o, "revision", hex32(id->revision)) != 0 ||
-	    json_object_set_new(o, "source", json_text(ax_dict_source(dict))) != 0) {
+	    json_object_set_new(o, "source", text_or_null(ax_dict_source(dict))) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -864,8 +870,8 @@ static json_t *import_json(const ax_db_import_report *rep, struct iface_count *c
 		if (!jm || json_array_append_new(models, jm) != 0 ||
 		    json_object_set_new(jm, "product_code", hex32(m->product_code)) != 0 ||
 		    json_object_set_new(jm, "revision", hex32(m->revision)) != 0 ||
-		    json_object_set_new(jm, "part_number", json_text(m->part_number)) != 0 ||
-		    json_object_set_new(jm, "interface", json_text(m->interface)) != 0 ||
+		    json_object_set_new(jm, "part_number", text_or_null(m->part_number)) != 0 ||
+		    json_object_set_new(jm, "interface", text_or_null(m->interface)) != 0 ||
 		    json_object_set_new(jm, "name", json_text(m->name)) != 0)
 			goto oom;
 	}
@@ -938,6 +944,7 @@ static int cmd_db_import(struct cli *cli)
 		if (ax_db_import_flags(db, file, import_flags, ctx, &rep) < 0) {
 			const char *msg = ax_error_last();
 
+			cli_note_error(ax_error_last_code(), ax_error_last_class(), msg);
 			/* One failed file does not stop the others. */
 			if (strstr(msg, file))
 				fprintf(stderr, "axlink: %s\n", msg);

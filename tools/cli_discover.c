@@ -2,9 +2,9 @@
 /*
  * axlink list | info | watch: discovery from the shell.
  *
- *   axlink list [SPEC...] [--timeout MS] [--db PATH] [--json]
+ *   axlink list [SPEC...] [--timeout-ms MS] [--db PATH] [--json]
  *   axlink info URI [--dict FILE] [--json]
- *   axlink watch [SPEC...] [--period MS] [--misses N] [--db PATH] [--json]
+ *   axlink watch [SPEC...] [--period-ms MS] [--misses N] [--db PATH] [--json]
  *
  * list runs one discovery (ax_discover) and prints what it found; on a
  * terminal a progress line on stderr shows it working. watch streams
@@ -35,7 +35,6 @@ enum {
 
 static const struct option list_options[] = {
         CLI_COMMON_OPTIONS,
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"db", required_argument, NULL, OPT_DB},
         {NULL, 0, NULL, 0},
 };
@@ -48,9 +47,8 @@ static const struct option info_options[] = {
 
 static const struct option watch_options[] = {
         CLI_COMMON_OPTIONS,
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"db", required_argument, NULL, OPT_DB},
-        {"period", required_argument, NULL, OPT_PERIOD},
+        {"period-ms", required_argument, NULL, OPT_PERIOD},
         {"misses", required_argument, NULL, OPT_MISSES},
         {NULL, 0, NULL, 0},
 };
@@ -66,8 +64,9 @@ static int discover_option(struct cli *cli, int c, const char *arg)
 	switch (c) {
 	case OPT_PERIOD:
 		if (parse_uint(arg, INT_MAX, &v) < 0 || v == 0)
-			return usage_error(cli->cmd, "--period '%s': expected 1..%d milliseconds",
-			                   arg, INT_MAX);
+			return usage_error(cli->cmd,
+			                   "--period-ms '%s': expected 1..%d milliseconds", arg,
+			                   INT_MAX);
 		watch_period_ms = (int)v;
 		return 0;
 	case OPT_MISSES:
@@ -105,11 +104,6 @@ static char *join_specs(const struct cli *cli)
 	}
 	s[at] = '\0';
 	return s;
-}
-
-static json_t *text_or_null(const char *s)
-{
-	return s && *s ? json_text(s) : json_null();
 }
 
 /* The JSON object of a result (keys documented in the commands' help). */
@@ -374,22 +368,28 @@ static void list_table(const json_t *rows)
 		(void)put_safe(stdout, jstr(o, "access"));
 		putchar('\n');
 	}
-	/* What is wrong with a row, and what to do about it, below the table. */
+	/*
+	 * What is wrong with a row, and what to do about it: notes, not data,
+	 * so on stderr, after the table, where a pipe of stdout does not get them.
+	 */
+	fflush(stdout);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *o = json_array_get(rows, i);
 		const char *msg = jstr(o, "message"), *hint = jstr(o, "hint");
 
 		if (*msg) {
-			(void)put_safe(stdout, jstr(o, "uri"));
-			fputs(": ", stdout);
-			(void)put_safe(stdout, msg);
-			putchar('\n');
+			fputs("axlink: ", stderr);
+			(void)put_safe(stderr, jstr(o, "uri"));
+			fputs(": ", stderr);
+			(void)put_safe(stderr, msg);
+			fputc('\n', stderr);
 		}
 		if (*hint) {
-			(void)put_safe(stdout, jstr(o, "uri"));
-			fputs(": hint: ", stdout);
-			(void)put_safe(stdout, hint);
-			putchar('\n');
+			fputs("axlink: ", stderr);
+			(void)put_safe(stderr, jstr(o, "uri"));
+			fputs(": hint: ", stderr);
+			(void)put_safe(stderr, hint);
+			fputc('\n', stderr);
 		}
 	}
 }
@@ -483,7 +483,6 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 	const ax_dict *dict = ax_drive_dict(d);
 	json_t *root = json_object(), *axes = json_array();
 	int bad = !root || !axes;
-	char word[8];
 
 	if (!bad) {
 		bad |= json_object_set_new(root, "uri", json_text(ax_drive_uri(d)));
@@ -515,7 +514,7 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 		bad |= json_object_set_new(root, "match",
 		                           json_string(ax_match_name(ax_drive_match(d))));
 		bad |= json_object_set_new(root, "match_reason",
-		                           json_text(ax_drive_match_reason(d)));
+		                           text_or_null(ax_drive_match_reason(d)));
 	}
 	for (unsigned i = 0; !bad && i < n_axes; i++) {
 		json_t *a = json_object();
@@ -523,10 +522,9 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 		bad |= !a;
 		if (bad)
 			break;
-		(void)snprintf(word, sizeof(word), "0x%04X", (unsigned)ax[i].word);
 		bad |= json_object_set_new(a, "axis", json_integer(ax[i].axis));
-		bad |= json_object_set_new(a, "status_word",
-		                           ax[i].have ? json_string(word) : json_null());
+		bad |= json_object_set_new(a, "statusword",
+		                           ax[i].have ? json_integer(ax[i].word) : json_null());
 		bad |= json_object_set_new(a, "state",
 		                           ax[i].have && ax[i].state ? json_string(ax[i].state)
 		                                                     : json_null());
@@ -813,16 +811,16 @@ out:
 static const struct command discover_commands[] = {
         {
                 .name = "list",
-                .synopsis = "[SPEC...] [--timeout MS] [--db PATH] [--json]",
+                .synopsis = "[SPEC...] [--timeout-ms MS] [--db PATH] [--json]",
                 .summary = "find every drive on every bus, with its dictionary",
                 .help = "Search every transport SPEC names at once and list each drive found:\n"
                         "model, serial number, firmware, location URI, how its dictionary was\n"
-                        "matched, and whether it can be used. The search ends within --timeout\n"
-                        "(default 2000 ms) whatever a transport does; on a terminal a progress\n"
-                        "line shows it working. Transports that failed, hung or were skipped\n"
-                        "are noted on stderr. Exit 0 when the search ran, even if it found\n"
-                        "nothing.\n" SPEC_HELP
-                        "  --timeout MS  the whole search's deadline (--timeout-ms is the same)\n"
+                        "matched, and whether it can be used. The search ends within\n"
+                        "--timeout-ms (default 2000) whatever a transport does; on a terminal a\n"
+                        "progress line shows it working. Transports that failed, hung or were\n"
+                        "skipped are noted on stderr. Exit 0 when the search ran, even if it\n"
+                        "found nothing.\n" SPEC_HELP
+                        "  --timeout-ms MS  the whole search's deadline\n"
                         "  --db PATH  match dictionaries in this database only\n"
                         "JSON: an array, in URI order, of objects with the keys\n" RESULT_KEYS_HELP
                         "A stable_uri (axlink://VENDOR/PRODUCT/SERIAL) finds the same drive\n"
@@ -848,8 +846,8 @@ static const struct command discover_commands[] = {
                         "  --dict FILE  use this XDF file, not the device databases\n"
                         "JSON: {uri, stable_uri, transport, vendor_id, product_code, revision,\n"
                         "serial_number, firmware_version, model, dictionary, match,\n"
-                        "match_reason, axes: [{axis, status_word, state, error}]}; state is\n"
-                        "null when the status word matches no state, status_word null (and\n"
+                        "match_reason, axes: [{axis, statusword, state, error}]}; state is\n"
+                        "null when the status word matches no state, statusword null (and\n"
                         "error set) when it could not be read.\n"
                         "Example: axlink info eth://192.168.2.22\n",
                 .arg_names = {"URI", NULL},
@@ -859,18 +857,18 @@ static const struct command discover_commands[] = {
         },
         {
                 .name = "watch",
-                .synopsis = "[SPEC...] [--period MS] [--misses N] [--json]",
+                .synopsis = "[SPEC...] [--period-ms MS] [--misses N] [--json]",
                 .summary = "report drives as they appear, change and disappear",
-                .help = "Search like 'axlink list' every --period (default 2000 ms) and print a\n"
+                .help = "Search like 'axlink list' every --period-ms (default 2000) and print a\n"
                         "line for each drive added, changed or removed, until SIGINT or SIGTERM\n"
                         "(exit 0). Drives present at the start are added first. A drive is\n"
                         "removed when its transport finished --misses searches in a row\n"
                         "(default 2) without it; a transport that fails or hangs removes\n"
                         "nothing. Changed: the same place, now busy, answering again, or\n"
                         "identified.\n" SPEC_HELP
-                        "  --period MS  from one search's start to the next\n"
-                        "  --timeout MS each search's deadline (default: the period, at most\n"
-                        "             2000)\n"
+                        "  --period-ms MS   from one search's start to the next\n"
+                        "  --timeout-ms MS  each search's deadline (default: the period, at\n"
+                        "             most 2000)\n"
                         "  --misses N   searches a drive may be missing before it is removed\n"
                         "  --db PATH  match dictionaries in this database only\n"
                         "Text: 'added', 'changed' or 'removed', URI, model, serial, firmware,\n"

@@ -231,6 +231,52 @@ static int monitor_summary(const struct cli *cli, struct monitor *m, char *const
 	return rc;
 }
 
+/*
+ * ADDRESS:TYPE as read takes it, on --subnode (default 1): the dictionary's
+ * register at that address, whose id goes into *id. The poller samples a
+ * dictionary's registers, so an address the dictionary lacks, or a TYPE
+ * other than the register's, is refused with what the dictionary says.
+ */
+static int monitor_address(const struct cli *cli, ax_drive *drive, const char *arg,
+                           const char **id)
+{
+	struct reg_arg ra = {.subnode = cli->subnode};
+	const ax_dict *dict = ax_drive_dict(drive);
+	const ax_reg *reg;
+	int rc = parse_reg_arg(cli->cmd, arg, &ra);
+
+	if (rc != 0)
+		return rc;
+	if (!dict || ax_dict_find_address(dict, ra.subnode, ra.address, &reg) < 0)
+		return cli_fail(AX_ENOTFOUND, AX_ERRCLASS_DICT,
+		                "'%s': the drive's dictionary has no register at 0x%03X on "
+		                "subnode %u (monitor samples a dictionary's registers)",
+		                arg, (unsigned)ra.address, ra.subnode);
+	if (ax_reg_dtype(reg) != ra.dtype)
+		return usage_error(cli->cmd, "'%s': register %s at 0x%03X is a %s, not a %s", arg,
+		                   ax_reg_id(reg), (unsigned)ra.address,
+		                   ax_dtype_name(ax_reg_dtype(reg)), ax_dtype_name(ra.dtype));
+	*id = ax_reg_id(reg);
+	return 0;
+}
+
+/* A register the poller refused: the library's reason, and the nearest id when it has none. */
+static int monitor_add_failed(ax_drive *drive, const char *id)
+{
+	const char *near;
+	char *msg;
+	int code = ax_error_last_code(), cls = ax_error_last_class();
+
+	if (code != AX_ENOTFOUND)
+		return fail_last();
+	msg = strdup(ax_error_last());
+	near = nearest_register(ax_drive_dict(drive), id);
+	(void)cli_fail(code, cls, "%s%s%s%s", msg ? msg : "no such register",
+	               near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+	free(msg);
+	return EXIT_FAILURE;
+}
+
 static int cmd_monitor(struct cli *cli)
 {
 	char *const *names = &cli->pos[1];
@@ -270,9 +316,17 @@ static int cmd_monitor(struct cli *cli)
 	}
 	for (size_t c = 0; c < m->n; c++) {
 		int sub = cli->subnode_set ? (int)cli->subnode : -1;
+		const char *id = names[c];
 
-		if (ax_poller_add(m->poller, drive, names[c], sub) < 0) {
-			rc = fail_last();
+		if (strchr(names[c], ':')) {
+			rc = monitor_address(cli, drive, names[c], &id);
+			if (rc != 0)
+				goto out;
+			rc = EXIT_FAILURE;
+			sub = (int)cli->subnode;
+		}
+		if (ax_poller_add(m->poller, drive, id, sub) < 0) {
+			rc = monitor_add_failed(drive, id);
 			goto out;
 		}
 		m->dtypes[c] = ax_reg_dtype(ax_poller_channel_reg(m->poller, c));
@@ -283,8 +337,8 @@ static int cmd_monitor(struct cli *cli)
 	} else if (mon.csv) {
 		m->csv = fopen(mon.csv, "w");
 		if (!m->csv) {
-			fprintf(stderr, "axlink: cannot write '%s': %s\n", mon.csv,
-			        strerror(errno));
+			rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "cannot write '%s': %s", mon.csv,
+			              strerror(errno));
 			goto out;
 		}
 	}
@@ -328,7 +382,9 @@ static int cmd_monitor(struct cli *cli)
 	}
 	(void)ax_poller_stop(m->poller);
 	if (monitor_drain(m) < 0 || (m->csv && fflush(m->csv) != 0)) {
-		fprintf(stderr, "\naxlink: writing '%s': %s\n", mon.csv, strerror(errno));
+		fputc('\n', stderr);
+		rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "writing '%s': %s", mon.csv,
+		              strerror(errno));
 		goto restore;
 	}
 	if (m->live) {
@@ -344,8 +400,8 @@ out:
 	if (m) {
 		m->poller = ax_poller_free(m->poller);
 		if (m->csv && m->csv != stdout && fclose(m->csv) != 0 && rc == EXIT_SUCCESS) {
-			fprintf(stderr, "axlink: writing '%s': %s\n", mon.csv, strerror(errno));
-			rc = EXIT_FAILURE;
+			rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "writing '%s': %s", mon.csv,
+			              strerror(errno));
 		}
 		free(m);
 	}
@@ -364,7 +420,9 @@ static const struct command monitor_commands[] = {
                         "Ctrl-C (or SIGTERM) stops sampling at once and still writes the CSV\n"
                         "and the summary; a second Ctrl-C exits at once (status 130).\n"
                         "On a terminal the latest values refresh on one line of stderr.\n"
-                        "  REGISTER       a register id of the drive's dictionary\n"
+                        "  REGISTER       a register id of the drive's dictionary, or\n"
+                        "                 ADDRESS:TYPE as 'axlink read' takes it (on --subnode,\n"
+                        "                 default 1) of a register the dictionary has\n"
                         "  --period-ms P  time between samples (default 10; 0.1..60000)\n"
                         "  --duration-s D how long to sample (default: until interrupted)\n"
                         "  --csv FILE     write every sample: header t_s, then one column per\n"

@@ -743,9 +743,14 @@ static int cmd_state(struct cli *cli)
 	    ax_axis_velocity(s.axis, &vel) < 0) {
 		rc = fail_last();
 	} else if (cli->json) {
-		rc = print_axis_json(&s, json_pack("{s:s, s:i, s:f, s:f}", "state",
+		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
+			ax_error_clear(); /* a drive without a mode display still has a state */
+		rc = print_axis_json(&s, json_pack("{s:s, s:i, s:o, s:f, s:f}", "state",
 		                                   ax_cia402_state_name(state), "statusword",
-		                                   (int)sw, "position", pos, "velocity", vel));
+		                                   (int)sw, "mode",
+		                                   mode >= 0 ? json_string(ax_op_mode_name(mode))
+		                                             : json_null(),
+		                                   "position", pos, "velocity", vel));
 	} else {
 		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
 			ax_error_clear(); /* a drive without a mode display still has a state */
@@ -920,7 +925,7 @@ static const struct command motion_commands[] = {
                 .summary = "an axis's state, position and velocity",
                 .help = "Print the axis's CiA 402 state, status word, operation mode, position\n"
                         "and velocity.\n" UNITS_HELP AXIS_HELP
-                        "JSON: {axis, state, statusword, position, velocity}; position in\n"
+                        "JSON: {axis, state, statusword, mode, position, velocity}; position in\n"
                         "--units (counts by default), velocity in units/s.\n",
                 .arg_names = {"URI", NULL},
                 .opts = state_options,

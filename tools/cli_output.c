@@ -7,8 +7,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +24,40 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
+/*
+ * The first failure of this run, for the JSON error object: with --json a
+ * failed command prints {"error": {...}} on stdout as well as its text on
+ * stderr. One command runs per process, so this is the process's state.
+ */
+static struct {
+	int json;    /* --json given: a failure prints the error object */
+	int printed; /* a JSON document is already on stdout */
+	int have;    /* an error was noted */
+	int code;
+	int cls;
+	char message[1024];
+} report;
+
+void cli_report_json(int on)
+{
+	report.json = on;
+}
+
+void cli_note_error(int code, int error_class, const char *message)
+{
+	if (report.have)
+		return; /* the first failure is the cause; later ones are its consequences */
+	report.have = 1;
+	report.code = code;
+	report.cls = error_class;
+	(void)snprintf(report.message, sizeof(report.message), "%s", message ? message : "");
+}
+
 /* A failed library call: its own message says what and where. */
 /* The library's last message: it may quote a drive's or a file's text. */
 int fail_last(void)
 {
+	cli_note_error(ax_error_last_code(), ax_error_last_class(), ax_error_last());
 	fputs("axlink: ", stderr);
 	(void)put_safe(stderr, ax_error_last());
 	fputc('\n', stderr);
@@ -34,8 +66,123 @@ int fail_last(void)
 
 int fail_oom(void)
 {
+	cli_note_error(AX_ENOMEM, AX_ERRCLASS_INTERNAL, "out of memory");
 	fprintf(stderr, "axlink: out of memory\n");
 	return EXIT_FAILURE;
+}
+
+/* A failure the tool itself detected: "axlink: MESSAGE" on stderr, noted for --json. */
+int cli_fail(int code, int error_class, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_note_error(code, error_class, msg);
+	fputs("axlink: ", stderr);
+	(void)put_safe(stderr, msg);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
+/*
+ * The end of a run: with --json, a failure that printed no document prints
+ * {"error": {"code", "name", "class", "message", "exit_status"}} so a script
+ * parses both outcomes. Returns @rc.
+ */
+int cli_report_finish(int rc)
+{
+	json_t *o;
+	const char *cls;
+
+	if (!report.json || rc == EXIT_SUCCESS || report.printed)
+		return rc;
+	if (!report.have)
+		cli_note_error(AX_EIO, AX_ERRCLASS_INTERNAL, "failed; see the messages on stderr");
+	cls = ax_error_class_name(report.cls);
+	o = json_pack("{s:{s:i, s:o, s:o, s:o, s:i}}", "error", "code", report.code, "name",
+	              ax_error_name(report.code) ? json_string(ax_error_name(report.code))
+	                                         : json_null(),
+	              "class", cls ? json_string(cls) : json_null(), "message",
+	              json_text(report.message), "exit_status", rc);
+	if (o)
+		(void)print_json(o);
+	json_decref(o);
+	return rc;
+}
+
+/* ---- did you mean ------------------------------------------------------ */
+
+/*
+ * Edit distance of @a and @b ignoring case: insertions, deletions,
+ * substitutions and swaps of neighbours count one each (optimal string
+ * alignment). Words longer than 63 characters count as far apart.
+ */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[64][64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t best = d[i - 1][j - 1] + (ca != cb);
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+void suggest_init(struct suggest *s, const char *word)
+{
+	size_t len = strlen(word);
+
+	s->word = word;
+	s->best = NULL;
+	/* Close enough to be a slip: 1 edit in a short word, about one in four in a long one. */
+	s->limit = len <= 4 ? 1 : len <= 8 ? 2 : len / 4 + 1;
+	s->distance = SIZE_MAX;
+}
+
+void suggest_add(struct suggest *s, const char *candidate)
+{
+	size_t d;
+
+	if (!candidate || !*candidate)
+		return;
+	d = edit_distance(s->word, candidate);
+	if (d <= s->limit && d < s->distance) {
+		s->distance = d;
+		s->best = candidate;
+	}
+}
+
+const char *nearest_register(const ax_dict *dict, const char *id)
+{
+	struct suggest s;
+	size_t n = dict ? ax_dict_reg_count(dict) : 0;
+
+	suggest_init(&s, id);
+	for (size_t i = 0; i < n; i++)
+		suggest_add(&s, ax_reg_id(ax_dict_reg_at(dict, i)));
+	return s.best;
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -69,6 +216,7 @@ int print_json(json_t *root)
 	size_t flags = json_out_flags(JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	                              JSON_REAL_PRECISION(9));
 
+	report.printed = 1;
 	if (json_dumpf(root, stdout, flags) != 0) {
 		fprintf(stderr, "axlink: writing JSON: %s\n", strerror(errno));
 		return EXIT_FAILURE;
@@ -238,6 +386,12 @@ json_t *json_text(const char *s)
 	j = json_string(copy);
 	free(copy);
 	return j;
+}
+
+/* json_text() of @s, or null when @s is NULL or "": JSON says "absent" one way. */
+json_t *text_or_null(const char *s)
+{
+	return s && *s ? json_text(s) : json_null();
 }
 
 /* The JSON form of a value; @text is its ax_value_format() text. NULL when out of memory. */

@@ -99,13 +99,13 @@ static json_t *plugin_record_json(const ax_plugin_record *rec)
 	if (!o)
 		return NULL;
 	(void)snprintf(abi, sizeof(abi), "%u.%u", rec->abi_major, rec->abi_minor);
-	if (json_object_set_new(o, "path", json_text(rec->path)) != 0 ||
+	if (json_object_set_new(o, "path", text_or_null(rec->path)) != 0 ||
 	    json_object_set_new(o, "scheme", json_text(rec->scheme)) != 0 ||
-	    json_object_set_new(o, "name", json_text(rec->name)) != 0 ||
-	    json_object_set_new(o, "version", json_text(rec->version)) != 0 ||
+	    json_object_set_new(o, "name", text_or_null(rec->name)) != 0 ||
+	    json_object_set_new(o, "version", text_or_null(rec->version)) != 0 ||
 	    json_object_set_new(o, "abi", json_string(abi)) != 0 ||
 	    json_object_set_new(o, "status", json_text(ax_plugin_status_name(rec->status))) != 0 ||
-	    json_object_set_new(o, "message", json_text(rec->message)) != 0 ||
+	    json_object_set_new(o, "message", text_or_null(rec->message)) != 0 ||
 	    json_object_set_new(o, "warnings", plugin_warnings_json(rec->flags)) != 0) {
 		json_decref(o);
 		return NULL;

@@ -135,8 +135,8 @@ const struct cli_group cli_registers_group = {
 
 /* ---- argument parsing -------------------------------------------------- */
 
-/* "0x6E1:u32" -> address and dtype; usage error on anything else. */
-static int parse_reg_arg(const struct command *cmd, const char *arg, struct reg_arg *out)
+/* "0x6E1:u32" -> address and dtype; usage error on anything else (cli.h). */
+int parse_reg_arg(const struct command *cmd, const char *arg, struct reg_arg *out)
 {
 	const char *colon = strchr(arg, ':');
 	char addr[32];
@@ -178,7 +178,7 @@ static int add_named_keys(json_t *root, const ax_reg *reg, int dtype, const uint
 	int64_t v;
 
 	if (json_object_set_new(root, "register", json_text(ax_reg_id(reg))) != 0 ||
-	    json_object_set_new(root, "units", json_text(ax_reg_units(reg))) != 0)
+	    json_object_set_new(root, "units", text_or_null(ax_reg_units(reg))) != 0)
 		return -1;
 	if (ax_reg_enum_count(reg) == 0)
 		return 0;
@@ -198,9 +198,8 @@ static int print_value(const struct cli *cli, const char *uri, const struct reg_
 	int rc = EXIT_FAILURE;
 
 	if (size && len < size) {
-		fprintf(stderr, "axlink: %zu bytes are too few for a %s\n", len,
-		        ax_dtype_name(reg->dtype));
-		return EXIT_FAILURE;
+		return cli_fail(AX_EPROTO, AX_ERRCLASS_TRANSPORT, "%zu bytes are too few for a %s",
+		                len, ax_dtype_name(reg->dtype));
 	}
 	if (ax_value_format(reg->dtype, buf, size ? size : len, &text) < 0)
 		return fail_last();
@@ -282,6 +281,7 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 	match = ax_drive_match(d);
 	reason = ax_drive_match_reason(d);
 	if (!dict) {
+		cli_note_error(AX_ENOTFOUND, AX_ERRCLASS_DICT, or_dash(reason));
 		fprintf(stderr, "axlink: no dictionary for the drive at ");
 		(void)put_safe(stderr, uri);
 		fprintf(stderr, ": ");
@@ -292,6 +292,8 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 	}
 	ident = ax_dict_identity_get(dict);
 	if (ident->addr_space != AX_ADDR_MCB) {
+		cli_note_error(AX_ENOTFOUND, AX_ERRCLASS_DICT,
+		               "the drive's dictionary is not one of MCB registers");
 		fprintf(stderr, "axlink: the dictionary for the drive at ");
 		(void)put_safe(stderr, uri);
 		fprintf(stderr, " is not one of MCB registers: ");
@@ -310,13 +312,14 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 		fputc('\n', stderr);
 	}
 	if (ax_dict_find(dict, id, cli->subnode_set ? (int)cli->subnode : -1, &r) < 0) {
-		fputs("axlink: ", stderr);
-		(void)put_safe(stderr, ax_error_last());
-		fputs(" (model ", stderr);
-		(void)put_safe(stderr, or_dash(ident->name));
-		fputs(", ", stderr);
-		(void)put_safe(stderr, or_dash(ident->interface));
-		fputs(")\n", stderr);
+		const char *near = nearest_register(dict, id);
+		int code = ax_error_last_code(), cls = ax_error_last_class();
+		char *msg = strdup(ax_error_last());
+
+		(void)cli_fail(code, cls, "%s (model %s, %s)%s%s%s", msg ? msg : "no such register",
+		               or_dash(ident->name), or_dash(ident->interface),
+		               near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		free(msg);
 		goto fail;
 	}
 	reg->named = r;

@@ -33,7 +33,8 @@ static const struct command scan_commands[] = {
                         "             a stable identity (axlink://A71C/00010064/1005): the\n"
                         "             place the drive is found at (see 'axlink info --help')\n"
                         "JSON: an array of {uri, detail, access, message, vendor_id,\n"
-                        "product_code, revision, serial, sw_version}; ids are \"0x\" hex strings.\n"
+                        "product_code, revision, serial_number, firmware_version}; ids are \"0x\"\n"
+                        "hex strings, absent values null (the keys of 'axlink list').\n"
                         "Exit 0 when the scan ran, even if it found nothing.\n"
                         "Example: axlink scan eth://127.0.0.0/28\n",
                 .arg_names = {"SPEC", NULL},
@@ -59,19 +60,20 @@ static json_t *scan_result_json(const ax_scan_result *r)
 	if (!o)
 		return NULL;
 	if (json_object_set_new(o, "uri", json_text(r->uri)) != 0 ||
-	    json_object_set_new(o, "detail", json_text(r->detail)) != 0 ||
+	    json_object_set_new(o, "detail", text_or_null(r->detail)) != 0 ||
 	    json_object_set_new(o, "access", json_text(ax_access_state_name(r->access))) != 0 ||
-	    json_object_set_new(o, "message", json_text(r->message)) != 0 ||
+	    json_object_set_new(o, "message", text_or_null(r->message)) != 0 ||
 	    json_object_set_new(o, "vendor_id", (r->known & AX_SCAN_HAS_VENDOR) ?
 	                                                hex32(r->vendor_id) : json_null()) != 0 ||
 	    json_object_set_new(o, "product_code", (r->known & AX_SCAN_HAS_PRODUCT) ?
 	                                                   hex32(r->product_code) : json_null()) != 0 ||
 	    json_object_set_new(o, "revision", (r->known & AX_SCAN_HAS_REVISION) ?
 	                                               hex32(r->revision) : json_null()) != 0 ||
-	    json_object_set_new(o, "serial", (r->known & AX_SCAN_HAS_SERIAL) ?
+	    json_object_set_new(o, "serial_number", (r->known & AX_SCAN_HAS_SERIAL) ?
 	                                             json_integer(r->serial) : json_null()) != 0 ||
-	    json_object_set_new(o, "sw_version", (r->known & AX_SCAN_HAS_SW_VERSION) ?
-	                                                 json_text(r->sw_version) : json_null()) != 0) {
+	    json_object_set_new(o, "firmware_version",
+	                        (r->known & AX_SCAN_HAS_SW_VERSION) ?
+	                                text_or_null(r->sw_version) : json_null()) != 0) {
 		json_decref(o);
 		return NULL;
 	}

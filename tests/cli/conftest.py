@@ -30,6 +30,23 @@ class Result:
             pytest.fail(f"axlink {' '.join(self.args)}: stdout is not JSON ({e})\n"
                         f"stdout: {self.out!r}\nstderr: {self.err!r}")
 
+    def no_result(self):
+        """A failure's stdout: nothing, or with --json exactly the error object
+        {"error": {code, name, class, message, exit_status}} of this exit."""
+        if "--json" not in [str(a) for a in self.args]:
+            return self.out == ""
+        try:
+            doc = json.loads(self.out)
+        except ValueError:
+            return False
+        e = doc.get("error") if isinstance(doc, dict) else None
+        return (list(doc) == ["error"] and isinstance(e, dict)
+                and list(e) == ["code", "name", "class", "message", "exit_status"]
+                and isinstance(e["code"], int) and e["code"] < 0
+                and isinstance(e["class"], str) and e["class"].startswith("AX_ERRCLASS_")
+                and isinstance(e["message"], str) and e["message"] != ""
+                and e["exit_status"] == self.code)
+
     def __repr__(self):
         return (f"axlink {' '.join(self.args)} -> exit {self.code}\n"
                 f"stdout: {self.out!r}\nstderr: {self.err!r}")

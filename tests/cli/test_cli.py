@@ -47,7 +47,7 @@ def virtual_row(rows):
 
 def assert_usage_error(r, *words):
     assert r.code == 2, r
-    assert r.out == "", r
+    assert r.no_result(), r
     assert "usage: axlink" in r.err, r
     for w in words:
         assert w in r.err, f"{w!r} missing from stderr: {r}"
@@ -55,7 +55,7 @@ def assert_usage_error(r, *words):
 
 def assert_failure(r, *words):
     assert r.code == 1, r
-    assert r.out == "", r
+    assert r.no_result(), r
     assert r.err.startswith("axlink: "), r
     for w in words:
         assert w in r.err, f"{w!r} missing from stderr: {r}"
@@ -70,14 +70,16 @@ def test_plugins_json_has_loaded_virtual_row_with_all_keys(axlink):
     assert isinstance(rows, list) and rows, r
     for row in rows:
         assert set(row) == PLUGIN_KEYS, row
-        assert all(isinstance(row[k], str) for k in PLUGIN_TEXT_KEYS), row
+        # Text, or null when absent (a loaded plugin has no message): never "".
+        assert all(isinstance(row[k], str) and row[k] != "" or row[k] is None
+                   for k in PLUGIN_TEXT_KEYS), row
         assert row["warnings"] == [], row
         assert re.fullmatch(r"\d+\.\d+", row["abi"]), row
     v = virtual_row(rows)
     assert os.path.basename(v["path"]) == "axlink-transport-virtual.so", v
     assert os.path.isfile(v["path"]), v
     assert v["abi"] == header_plugin_abi(), v
-    assert v["message"] == "", v
+    assert v["message"] is None, v
     assert v["name"] and v["version"], v
 
 
@@ -468,10 +470,12 @@ def test_write_value_out_of_range_rejected(axlink, spec, value):
     ["read", "virtual:", "0x6E1:u33", "--json"],
     ["write", "virtual:", "0x020:u8", "256", "--json"],
 ])
-def test_json_failure_prints_nothing_on_stdout(axlink, args):
+def test_json_failure_prints_the_error_object_on_stdout(axlink, args):
     r = axlink(*args)
     assert r.code in (1, 2), r
-    assert r.out == "", r
+    assert r.no_result() and r.out != "", r
+    e = r.json()["error"]
+    assert e["message"] in r.err, r  # the same text on stderr
     assert r.err.startswith("axlink: ") and len(r.err.strip()) > len("axlink:"), r
 
 
@@ -556,9 +560,12 @@ def test_read_help_names_both_forms(axlink):
 
 
 def test_version(axlink):
-    r = axlink("--version")
-    assert r.code == 0, r
-    assert re.fullmatch(r"axlink \d+\.\d+\.\d+ \(libaxlink \d+\.\d+\.\d+\)\n", r.out), r
+    # --version and the version command print the same three lines.
+    for args in (["--version"], ["version"]):
+        r = axlink(*args)
+        assert r.code == 0, r
+        assert re.fullmatch(r"axlink \d+\.\d+\.\d+\nlibaxlink \d+\.\d+\.\d+\n"
+                            r"plugin ABI \d+\.\d+\n", r.out), r
 
 
 # ---- Ethernet, against the real simulator ----------------------------------
@@ -587,11 +594,11 @@ def test_scan_finds_exactly_the_drives(axlink, sim_drives):
     assert r.code == 0, r
     found = sorted(r.json(), key=lambda d: d["uri"])
     assert [d["uri"] for d in found] == sim_drives, r
-    assert [d["serial"] for d in found] == [9001, 9002, 9003], r
+    assert [d["serial_number"] for d in found] == [9001, 9002, 9003], r
     for d in found:
         assert d["access"] == "ok" and d["vendor_id"] == "0x0000A71C", d
         assert d["product_code"] == "0x00010064", d
-        assert d["sw_version"], d
+        assert d["firmware_version"], d
 
 
 def test_scan_text_streams_one_line_per_drive(axlink, sim_drives):
@@ -610,7 +617,7 @@ def test_scan_errors(axlink):
     r = axlink("scan", "eth://127.0.3.0/8")
     assert r.code == 1 and "/8" in r.err, r
     r = axlink("scan", "eth://127.0.3.0/29", "--json", "--timeout-ms", "200", "--bogus")
-    assert r.code == 2 and r.out == "", r
+    assert r.code == 2 and r.no_result(), r
 
 
 # ---- device databases -------------------------------------------------------
@@ -844,7 +851,7 @@ def test_db_import_with_every_register_refused_keeps_the_earlier_import(axlink, 
                          r"attribute 'dtype', skipped", r.err), r
         if not args:
             assert f"0 of 1 file(s) imported into {db}" in r.err, r
-        assert r.out == "", r
+        assert r.no_result(), r
         assert axlink("db", "list", "--db", db, "--json").json() == before
     t = axlink("db", "show", "axs-100", "--db", db, "--json")
     assert [x["id"] for x in t.json()[0]["registers"]] == ["REG_0", "REG_1", "REG_2"], t
@@ -1424,7 +1431,7 @@ def test_stable_uri_in_read_write_and_scan(axlink, sim_drives):
     r = axlink("scan", stable(9003), "--json", "--timeout-ms", "1000")
     assert r.code == 0, r
     found = r.json()
-    assert [d["uri"] for d in found] == [sim_drives[2]] and found[0]["serial"] == 9003, r
+    assert [d["uri"] for d in found] == [sim_drives[2]] and found[0]["serial_number"] == 9003, r
     r = axlink("scan", stable(9001))
     assert r.code == 0 and r.out.startswith(sim_drives[0]) and "serial 9001" in r.out, r
 
@@ -1436,7 +1443,7 @@ def test_stable_uri_not_found_names_the_search(axlink, sim_drives):
                  ("scan", stable(4242))):
         r = axlink(*args)
         assert r.code == 1 and "4242" in r.err and "127.0.3.1" in r.err, r
-        assert "no transport plugin" not in r.err and r.out == "", r
+        assert "no transport plugin" not in r.err and r.no_result(), r
     r = axlink("read", "axlink://nothex/00010064/1", "0x6E6:u32")
     assert r.code == 1 and "vendor" in r.err, r
 
@@ -1594,7 +1601,7 @@ def evil_sim():
 
 @pytest.mark.parametrize("args", [
     ["scan", "eth://127.0.3.20", "--timeout-ms", "1000"],
-    ["list", "eth://127.0.3.20", "--timeout", "1000"],
+    ["list", "eth://127.0.3.20", "--timeout-ms", "1000"],
     ["info", "axlink://A71C/00010064/777?via=eth://127.0.3.20"],
 ])
 def test_drive_text_over_udp_is_escaped(cli_path, axlink, evil_sim, args):
@@ -1609,7 +1616,7 @@ def test_drive_text_over_udp_is_escaped(cli_path, axlink, evil_sim, args):
     assert code == 0, err
     doc = json.loads(out)
     rows = doc if isinstance(doc, list) else [doc]
-    texts = [d.get("firmware_version", d.get("sw_version")) for d in rows]
+    texts = [d["firmware_version"] for d in rows]
     assert texts and all(t.startswith("fw") and "]0;pwned" in t for t in texts), texts
 
 

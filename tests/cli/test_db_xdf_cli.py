@@ -82,7 +82,7 @@ def test_db_import_strict_refuses_a_v3_file_missing_an_attribute(axlink, tmp_pat
     db = tmp_path / "devices.db"
     for args in ([], ["--json"]):
         r = axlink("db", "import", "--strict", "--db", db, bad, *args)
-        assert r.code == 1 and r.out == "", r
+        assert r.code == 1 and r.no_result(), r
         line = line_of(bad, "<ETHDevice")
         assert (f"axlink: {bad}:{line}: ETHDevice: no attribute 'PartNumber', which format "
                 "version 3 requires (7 missing attributes in the file); a strict import "
