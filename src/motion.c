@@ -1246,7 +1246,8 @@ int ax_axis_home_method_parse(const ax_axis *axis, const char *text)
 	}
 	ax_error_clear();
 	return ax__error_set(AX_EINVAL,
-			     "axis %u of '%s': homing method '%s' is not one %s lists: %s",
+			     "axis %u of '%s': homing method '%s' is not one the dictionary lists "
+			     "for %s: %s",
 			     axis->subnode, uri_of(axis), text, ax_reg_id(reg),
 			     list[0] ? list : "none");
 }
