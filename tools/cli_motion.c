@@ -985,8 +985,8 @@ static const struct command motion_commands[] = {
                 .help = "Home the axis (it must be enabled) and wait until the drive reports\n"
                         "homing attained. Methods are the drive's (its dictionary lists them,\n"
                         "see 'axlink read URI HOM_MODE'); 0 takes the present position.\n"
-                        "  --method M  homing method, its number or its label in HOM_MODE (default:\n"
-                        "             the drive's present one)\n"
+                        "  --method M  homing method, its number or its HOM_MODE label\n"
+                        "             (default: the drive's present one)\n"
                         "  --offset P  the position home gets, in --units\n" UNITS_HELP
                         AXIS_HELP INTERRUPT_HELP "JSON: {axis, method, position, units}.\n"
                         "Example: axlink home virtual: --method 0 --offset 100\n",

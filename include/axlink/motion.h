@@ -543,7 +543,7 @@ AX_API int ax_axis_current(ax_axis *axis, double *out);
 typedef struct ax_move_options {
 	unsigned int version; /**< AX_MOVE_OPTIONS_VERSION */
 	unsigned int flags;   /**< AX_MOVE_* */
-	double velocity;      /**< > 0: profile velocity in units/s, this move only; 0: the drive's */
+	double velocity;      /**< > 0: profile velocity in units/s, this move; 0: the drive's */
 	double acceleration;  /**< > 0: in units/s^2, this command only; 0: the drive's */
 	double deceleration;  /**< > 0: in units/s^2, this command only; 0: the drive's */
 	int timeout_ms;       /**< wait for the end of the move; 0: estimated from the profile */
