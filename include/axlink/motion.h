@@ -383,6 +383,9 @@ AX_API int ax_axis_fault_reset(ax_axis *axis, int timeout_ms);
 
 /**
  * Set the operation mode and wait until the mode display shows it.
+ * @p mode is an ax_op_mode, the library's name for a mode; a mode a user
+ * gives as an integer is the drive's code: ax_axis_mode_parse() or
+ * ax_axis_mode_from_code() turn it into one.
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_EUNSUPPORTED when the drive's code family has no code for
  *         @p mode or the dictionary's enumeration of the operation-mode
@@ -599,11 +602,16 @@ typedef int (*ax_axis_wait_cb)(ax_axis *axis, uint16_t statusword, void *userdat
 
 /**
  * Wait until the drive reports target reached (status bit 10) in operation
- * enabled. @p timeout_ms 0 takes the estimate of the last move started
- * through this handle (or 10 s).
+ * enabled; after ax_axis_move_velocity(), until the actual velocity is
+ * within the window of the one asked for, too. @p timeout_ms 0 takes the
+ * estimate of the last move started through this handle (or 10 s). The
+ * limits the command gave (ax_move_options) are restored when it returns,
+ * unless cancelled or stopped by @p cb (the motion goes on then).
  * @param cb  NULL, or called after every poll with @p userdata
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_ETIMEDOUT (message: position, target state, status word);
+ *         AX_ERANGE (profile velocity: reached at another velocity, see
+ *         ax_axis_move_velocity());
  *         AX_ERROR (the axis left operation enabled or faulted, or a homing
  *         error); AX_ECANCELED (the token of ax_axis_set_cancel() triggered: the axis may
  *         still move); a callback's negative value; or another negative
