@@ -12,6 +12,7 @@
 
 #define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,64 @@ int ax_op_mode_from_code(uint32_t code, int codes)
 			     (unsigned)code, codes == AX_MODE_CODES_MCB ? "MCB" : "CiA 402");
 }
 
+/*
+ * The mode a dictionary label names: "Profile velocity", "profile-velocity"
+ * and "PV" all name profile_velocity. -1 for none.
+ */
+static int mode_of_label(const char *label)
+{
+	char norm[40];
+	size_t n = 0;
+
+	for (; label[n] && n + 1 < sizeof(norm); n++)
+		norm[n] = label[n] == ' ' || label[n] == '-' ? '_' : label[n];
+	if (label[n])
+		return -1;
+	norm[n] = '\0';
+	for (int i = 0; i < AX_OP_MODE_COUNT; i++)
+		if (!strcasecmp(norm, mode_table[i].name) ||
+		    (mode_table[i].abbr && !strcasecmp(norm, mode_table[i].abbr)))
+			return i;
+	return -1;
+}
+
+/*
+ * The code family an operation-mode register's enumeration speaks: the one
+ * whose codes agree with more of its labels ("Profile position" = 0x14 is
+ * MCB, = 1 is CiA 402), else the one with more codes only it has (0x14, 2,
+ * 0x113 against 1, 6, 8); AX_MODE_CODES_AUTO when it cannot tell.
+ */
+static int codes_of_enum(const ax_reg *reg)
+{
+	int by_label[2] = { 0, 0 }, by_code[2] = { 0, 0 };
+
+	for (size_t i = 0; reg && i < ax_reg_enum_count(reg); i++) {
+		const char *label = NULL;
+		int64_t v = 0;
+		int mode, mcb = 0, cia = 0;
+
+		if (ax_reg_enum_at(reg, i, &v, &label) < 0)
+			continue;
+		mode = label ? mode_of_label(label) : -1;
+		if (mode >= 0) {
+			by_label[0] += mode_table[mode].mcb == v;
+			by_label[1] += mode_table[mode].cia402 == v;
+		}
+		for (int m = 0; m < AX_OP_MODE_COUNT; m++) {
+			mcb |= mode_table[m].mcb == v;
+			cia |= mode_table[m].cia402 == v;
+		}
+		by_code[0] += mcb && !cia;
+		by_code[1] += cia && !mcb;
+	}
+	ax_error_clear();
+	if (by_label[0] != by_label[1])
+		return by_label[0] > by_label[1] ? AX_MODE_CODES_MCB : AX_MODE_CODES_CIA402;
+	if (by_code[0] != by_code[1])
+		return by_code[0] > by_code[1] ? AX_MODE_CODES_MCB : AX_MODE_CODES_CIA402;
+	return AX_MODE_CODES_AUTO;
+}
+
 /* ---- time ---------------------------------------------------------------- */
 
 static void sleep_ms(int ms)
@@ -313,14 +372,20 @@ int ax_axis_open(ax_axis **out, ax_drive *drive, unsigned subnode, const ax_axis
 	a->subnode = subnode;
 	a->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	a->poll_ms = opts->poll_ms ? opts->poll_ms : DEFAULT_POLL_MS;
+	a->unit = AX_UNIT_COUNTS;
+	a->vel_want = NAN;
+	err = axis_find_roles(a, opts);
+	/* The dictionary's enumeration tells the families apart; else the address space. */
 	a->codes = opts->mode_codes;
+	if (err == 0 && a->codes == AX_MODE_CODES_AUTO)
+		a->codes = codes_of_enum(a->roles[AX_ROLE_OP_MODE]);
+	if (err == 0 && a->codes == AX_MODE_CODES_AUTO)
+		a->codes = codes_of_enum(a->roles[AX_ROLE_OP_MODE_DISPLAY]);
 	if (a->codes == AX_MODE_CODES_AUTO)
 		a->codes = ax_dict_identity_get(ax_drive_dict(drive))->addr_space ==
 					   AX_ADDR_CANOPEN ?
 				   AX_MODE_CODES_CIA402 :
 				   AX_MODE_CODES_MCB;
-	a->unit = AX_UNIT_COUNTS;
-	err = axis_find_roles(a, opts);
 	if (err == 0)
 		err = ax__axis_read_resolution(a);
 	if (err < 0) {
@@ -487,6 +552,53 @@ static double read_rate_counts(ax_axis *a, int role)
 		return 0.0;
 	}
 	return v * scale;
+}
+
+/* The limits a command may write for itself, in the slots of ax_axis.saved. */
+static const int limit_roles[4] = {
+	AX_ROLE_PROFILE_VELOCITY,
+	AX_ROLE_PROFILE_ACCELERATION,
+	AX_ROLE_PROFILE_DECELERATION,
+	AX_ROLE_HOMING_SPEED,
+};
+
+/*
+ * Put back the limits the last command wrote for itself (a move's velocity,
+ * acceleration, deceleration, a homing speed): they apply to that command
+ * only. Returns @err, or the first failure to restore when @err is 0.
+ */
+static int restore_limits(ax_axis *a, int err)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		int e;
+
+		if (!(a->saved_mask & (1u << i)))
+			continue;
+		e = role_write(a, limit_roles[i], a->saved[i]);
+		if (e < 0 && err == 0)
+			err = e;
+	}
+	a->saved_mask = 0;
+	return err;
+}
+
+/* Write @value (axis units per s, s^2) to the limit of slot @slot for this command only. */
+static int write_limit_once(ax_axis *a, unsigned slot, double value)
+{
+	int role = limit_roles[slot];
+	double before = 0.0;
+	int err;
+
+	if (!a->roles[role])
+		return role_missing(a, role);
+	err = role_read(a, role, &before);
+	if (err == 0)
+		err = write_rate(a, role, value);
+	if (err < 0)
+		return err;
+	a->saved[slot] = before;
+	a->saved_mask |= 1u << slot;
+	return 0;
 }
 
 /* ---- waiting on the status word ------------------------------------------ */
@@ -771,10 +883,13 @@ int ax_axis_quick_stop(ax_axis *axis, int timeout_ms)
 		return err;
 	switch (state) {
 	case AX_CIA402_OPERATION_ENABLED:
-		return transition(axis, op, "quick stop", state, CW_QUICK_STOP,
-				  STATE_BIT(AX_CIA402_QUICK_STOP_ACTIVE) |
-					  STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED),
-				  timeout_ms, NULL);
+		axis->vel_want = NAN;
+		err = transition(axis, op, "quick stop", state, CW_QUICK_STOP,
+				 STATE_BIT(AX_CIA402_QUICK_STOP_ACTIVE) |
+					 STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED),
+				 timeout_ms, NULL);
+		/* It brakes on the quick stop ramp: the command's own limits end here. */
+		return restore_limits(axis, err);
 	case AX_CIA402_READY_TO_SWITCH_ON:
 	case AX_CIA402_SWITCHED_ON:
 		return transition(axis, op, "quick stop", state, CW_QUICK_STOP,
@@ -809,6 +924,7 @@ int ax_axis_halt(ax_axis *axis, int timeout_ms)
 	AX_ASSERT_ARG(axis);
 	if (timeout_ms < 0)
 		return ax__error_set(AX_EINVAL, "timeout %d ms: expected >= 0", timeout_ms);
+	axis->vel_want = NAN;
 	err = current_state(axis, op, &state, &sw);
 	if (err < 0 || state != AX_CIA402_OPERATION_ENABLED)
 		return err;
@@ -840,7 +956,7 @@ int ax_axis_halt(ax_axis *axis, int timeout_ms)
 					     axis->subnode, uri_of(axis),
 					     ax_cia402_state_name(state), (unsigned)sw);
 		if (sw & SW_TARGET_REACHED)
-			return 0;
+			return restore_limits(axis, 0); /* standing: the command is over */
 		if (ax__now_ms() >= deadline)
 			return ax__error_set(AX_ETIMEDOUT,
 					     "axis %u of '%s': halt: no standstill within %d ms: "
@@ -923,6 +1039,7 @@ int ax_axis_set_mode(ax_axis *axis, int mode, int timeout_ms)
 	AX_ASSERT_ARG(axis);
 	if (!ax_op_mode_name(mode))
 		return ax__error_set(AX_EINVAL, "invalid operation mode %d", mode);
+	axis->vel_want = NAN;
 	reg = axis->roles[AX_ROLE_OP_MODE];
 	if (!reg)
 		return role_missing(axis, AX_ROLE_OP_MODE);
@@ -979,6 +1096,160 @@ static int ensure_mode(ax_axis *a, int mode)
 	if (err < 0)
 		return err;
 	return now == mode ? 0 : ax_axis_set_mode(a, mode, 0);
+}
+
+static const char *family_name(int codes)
+{
+	return codes == AX_MODE_CODES_MCB ? "MCB" : "CiA 402";
+}
+
+/* An integer in decimal or 0x hex, all of @text; -1 when it is none. */
+static int parse_code(const char *text, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!((text[0] >= '0' && text[0] <= '9') || text[0] == '-' || text[0] == '+'))
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 0);
+	if (errno != 0 || end == text || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ax_axis_mode_from_code(const ax_axis *axis, int64_t code)
+{
+	const ax_reg *reg;
+	char list[512];
+	int mode, other;
+
+	AX_ASSERT_ARG(axis);
+	reg = axis->roles[AX_ROLE_OP_MODE] ? axis->roles[AX_ROLE_OP_MODE] :
+					     axis->roles[AX_ROLE_OP_MODE_DISPLAY];
+	list[0] = '\0';
+	if (reg)
+		listed_modes(axis, reg, list, sizeof(list));
+	mode = code >= 0 && code <= UINT32_MAX ?
+		       ax_op_mode_from_code((uint32_t)code, axis->codes) : AX_ENOTFOUND;
+	if (mode < 0) {
+		other = code >= 0 && code <= UINT32_MAX ?
+				ax_op_mode_from_code((uint32_t)code,
+						     axis->codes == AX_MODE_CODES_MCB ?
+							     AX_MODE_CODES_CIA402 :
+							     AX_MODE_CODES_MCB) :
+				-1;
+		ax_error_clear();
+		return ax__error_set(AX_EINVAL,
+				     "axis %u of '%s': %lld is no operation mode code of this "
+				     "drive, which takes %s codes%s%s%s%s%s%s%s",
+				     axis->subnode, uri_of(axis), (long long)code,
+				     family_name(axis->codes),
+				     other >= 0 ? " (it is the " : "",
+				     other >= 0 ? family_name(axis->codes == AX_MODE_CODES_MCB ?
+								      AX_MODE_CODES_CIA402 :
+								      AX_MODE_CODES_MCB) :
+						  "",
+				     other >= 0 ? " code of '" : "",
+				     other >= 0 ? ax_op_mode_name(other) : "",
+				     other >= 0 ? "')" : "", list[0] ? "; it lists: " : "", list);
+	}
+	if (reg && ax_reg_enum_count(reg) > 0 && !reg_lists(reg, code))
+		return ax__error_set(AX_EUNSUPPORTED,
+				     "axis %u of '%s': mode '%s' (0x%llX) is not one the "
+				     "dictionary lists for %s: %s",
+				     axis->subnode, uri_of(axis), ax_op_mode_name(mode),
+				     (unsigned long long)code, ax_reg_id(reg), list);
+	return mode;
+}
+
+int ax_axis_mode_parse(const ax_axis *axis, const char *text)
+{
+	const ax_reg *reg;
+	int64_t code = 0;
+	char list[512];
+	int mode;
+
+	AX_ASSERT_ARG(axis);
+	AX_ASSERT_ARG(text);
+	if (parse_code(text, &code) == 0)
+		return ax_axis_mode_from_code(axis, code);
+	mode = ax_op_mode_parse(text);
+	if (mode >= 0)
+		return mode;
+	ax_error_clear();
+	reg = axis->roles[AX_ROLE_OP_MODE] ? axis->roles[AX_ROLE_OP_MODE] :
+					     axis->roles[AX_ROLE_OP_MODE_DISPLAY];
+	for (size_t i = 0; reg && i < ax_reg_enum_count(reg); i++) {
+		const char *label = NULL;
+		int64_t v = 0;
+
+		if (ax_reg_enum_at(reg, i, &v, &label) == 0 && label && !strcasecmp(label, text))
+			return ax_axis_mode_from_code(axis, v);
+	}
+	list[0] = '\0';
+	if (reg)
+		listed_modes(axis, reg, list, sizeof(list));
+	return ax__error_set(AX_EINVAL,
+			     "axis %u of '%s': unknown operation mode '%s': give a name (voltage, "
+			     "current, velocity, profile_velocity (pv), position, "
+			     "profile_position (pp), cyclic_position (csp), homing (hm), torque "
+			     "(pt), cyclic_velocity (csv), cyclic_torque (cst)), a label of the "
+			     "dictionary or the drive's %s code%s%s",
+			     axis->subnode, uri_of(axis), text, family_name(axis->codes),
+			     list[0] ? "; it lists: " : "", list);
+}
+
+int ax_axis_home_method_parse(const ax_axis *axis, const char *text)
+{
+	const ax_reg *reg;
+	int64_t code = 0;
+	char list[512];
+	size_t used = 0;
+
+	AX_ASSERT_ARG(axis);
+	AX_ASSERT_ARG(text);
+	reg = axis->roles[AX_ROLE_HOMING_METHOD];
+	if (parse_code(text, &code) == 0) {
+		if (code < 0 || code > INT32_MAX)
+			return ax__error_set(AX_EINVAL, "axis %u of '%s': homing method %lld: "
+					     "expected 0..%d", axis->subnode, uri_of(axis),
+					     (long long)code, INT32_MAX);
+		if (!reg || ax_reg_enum_count(reg) == 0 || reg_lists(reg, code))
+			return (int)code;
+	} else {
+		for (size_t i = 0; reg && i < ax_reg_enum_count(reg); i++) {
+			const char *label = NULL;
+			int64_t v = 0;
+
+			if (ax_reg_enum_at(reg, i, &v, &label) == 0 && label &&
+			    !strcasecmp(label, text) && v >= 0 && v <= INT32_MAX)
+				return (int)v;
+		}
+	}
+	if (!reg)
+		return role_missing(axis, AX_ROLE_HOMING_METHOD);
+	list[0] = '\0';
+	for (size_t i = 0; i < ax_reg_enum_count(reg); i++) {
+		const char *label = "";
+		int64_t v = 0;
+		int n;
+
+		if (ax_reg_enum_at(reg, i, &v, &label) < 0)
+			continue;
+		n = snprintf(list + used, sizeof(list) - used, "%s%lld (%s)", used ? ", " : "",
+			     (long long)v, label ? label : "");
+		if (n < 0 || (size_t)n >= sizeof(list) - used)
+			break;
+		used += (size_t)n;
+	}
+	ax_error_clear();
+	return ax__error_set(AX_EINVAL,
+			     "axis %u of '%s': homing method '%s' is not one the dictionary lists "
+			     "for %s: %s",
+			     axis->subnode, uri_of(axis), text, ax_reg_id(reg),
+			     list[0] ? list : "none");
 }
 
 /* ---- feedback ------------------------------------------------------------ */
@@ -1064,16 +1335,17 @@ static int wait_ms_for(double seconds)
 	return ms > 3.6e6 ? 3600000 : (int)ms;
 }
 
+/* The limits of @o, for this command only (restore_limits() puts the drive's back). */
 static int write_limits(ax_axis *a, const ax_move_options *o, int with_velocity)
 {
-	int err = 0;
+	int err = restore_limits(a, 0);
 
-	if (with_velocity && o->velocity > 0.0)
-		err = write_rate(a, AX_ROLE_PROFILE_VELOCITY, o->velocity);
+	if (err == 0 && with_velocity && o->velocity > 0.0)
+		err = write_limit_once(a, 0, o->velocity);
 	if (err == 0 && o->acceleration > 0.0)
-		err = write_rate(a, AX_ROLE_PROFILE_ACCELERATION, o->acceleration);
+		err = write_limit_once(a, 1, o->acceleration);
 	if (err == 0 && o->deceleration > 0.0)
-		err = write_rate(a, AX_ROLE_PROFILE_DECELERATION, o->deceleration);
+		err = write_limit_once(a, 2, o->deceleration);
 	return err;
 }
 
@@ -1160,6 +1432,79 @@ static int set_point_handshake(ax_axis *a, unsigned cw)
 	return control(a, cw);
 }
 
+/* "PROF_MAX_VEL = 1 rev/s": a limit register and its value in its own units, for messages. */
+static int limit_text(ax_axis *a, int role, char *buf, size_t cap)
+{
+	const ax_reg *reg = a->roles[role];
+	const char *units;
+	double v = 0.0;
+
+	if (!reg || role_read(a, role, &v) < 0) {
+		ax_error_clear();
+		return -1;
+	}
+	units = ax_reg_units(reg);
+	(void)snprintf(buf, cap, "%s = %.6g%s%s", ax_reg_id(reg), v,
+		       units && units[0] && strcmp(units, "none") && strcmp(units, "-") ? " " : "",
+		       units && units[0] && strcmp(units, "none") && strcmp(units, "-") ? units :
+											  "");
+	return 0;
+}
+
+/*
+ * A profile velocity beyond the drive's profile velocity limit would be
+ * capped there, silently: refuse it, naming the limit.
+ */
+static int check_velocity_limit(ax_axis *a, double velocity, double counts)
+{
+	double vmax = read_rate_counts(a, AX_ROLE_PROFILE_VELOCITY);
+	char limit[96];
+
+	if (!(vmax > 0.0) || fabs(counts) <= vmax * (1.0 + 1e-6) + 0.5)
+		return 0;
+	if (limit_text(a, AX_ROLE_PROFILE_VELOCITY, limit, sizeof(limit)) < 0)
+		return 0;
+	return ax__error_set(AX_ERANGE,
+			     "axis %u of '%s': velocity %g %s/s is beyond what the drive runs "
+			     "at: limited by %s; raise it or ask for less",
+			     a->subnode, uri_of(a), velocity, ax_unit_name(a->unit), limit);
+}
+
+/* How far (counts/s) the actual velocity may be from the one asked for and count as reached. */
+static double velocity_window(const ax_axis *a, double want)
+{
+	double floor = a->res > 0.0 ? a->res * 0.002 : 1.0; /* 0.002 rev/s */
+
+	return fmax(fabs(want) * 0.02, fmax(floor, 1.0));
+}
+
+/*
+ * The drive says "reached" in profile velocity but runs at @actual, not at
+ * the velocity asked for: an error saying so, and why when a limit explains it.
+ */
+static int velocity_off(ax_axis *a, double actual, uint16_t sw)
+{
+	double want = 0.0, now = 0.0;
+	double vmax = read_rate_counts(a, AX_ROLE_PROFILE_VELOCITY);
+	char limit[96], why[128];
+
+	why[0] = '\0';
+	if (vmax > 0.0 && fabs(fabs(actual) - vmax) <= velocity_window(a, vmax) &&
+	    limit_text(a, AX_ROLE_PROFILE_VELOCITY, limit, sizeof(limit)) == 0)
+		(void)snprintf(why, sizeof(why), ": limited by %s", limit);
+	if (ax_axis_from_counts(a, a->vel_want, &want) < 0 ||
+	    ax_axis_from_counts(a, actual, &now) < 0) {
+		ax_error_clear();
+		want = a->vel_want;
+		now = actual;
+	}
+	return ax__error_set(AX_ERANGE,
+			     "axis %u of '%s': velocity %.6g %s/s not reached: the drive reports "
+			     "target reached at %.6g %s/s (status word 0x%04X)%s",
+			     a->subnode, uri_of(a), want, ax_unit_name(a->unit), now,
+			     ax_unit_name(a->unit), (unsigned)sw, why);
+}
+
 int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
 {
 	static const ax_move_options defaults = AX_MOVE_OPTIONS_INIT;
@@ -1183,6 +1528,7 @@ int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
 				     position, ax_unit_name(axis->unit), target);
 	if (!axis->roles[AX_ROLE_POSITION_SET_POINT])
 		return role_missing(axis, AX_ROLE_POSITION_SET_POINT);
+	axis->vel_want = NAN;
 	err = require_enabled(axis, "move");
 	if (err == 0)
 		err = ensure_mode(axis, AX_OP_MODE_PROFILE_POSITION);
@@ -1191,7 +1537,7 @@ int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
 	if (err == 0)
 		err = role_write_i64(axis, AX_ROLE_POSITION_SET_POINT, (int64_t)target);
 	if (err < 0)
-		return err;
+		return restore_limits(axis, err);
 
 	if (opts->flags & AX_MOVE_RELATIVE) {
 		cw |= CW_RELATIVE;
@@ -1208,8 +1554,10 @@ int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
 					read_rate_counts(axis, AX_ROLE_PROFILE_ACCELERATION),
 					read_rate_counts(axis, AX_ROLE_PROFILE_DECELERATION)));
 	err = set_point_handshake(axis, cw);
-	if (err < 0 || (opts->flags & AX_MOVE_NO_WAIT))
-		return err;
+	if (err < 0)
+		return restore_limits(axis, err);
+	if (opts->flags & AX_MOVE_NO_WAIT)
+		return 0; /* the limits stay until the wait, a halt or the next command */
 	return ax_axis_wait_target_reached(axis, axis->wait_ms, NULL, NULL);
 }
 
@@ -1231,9 +1579,14 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 		"a velocity has no relative form (AX_MOVE_RELATIVE)");
 	if (!axis->roles[AX_ROLE_VELOCITY_SET_POINT])
 		return role_missing(axis, AX_ROLE_VELOCITY_SET_POINT);
+	axis->vel_want = NAN;
 	err = ax_axis_to_counts(axis, velocity, &counts);
 	if (err == 0)
 		err = ax__axis_rate_scale(axis, axis->roles[AX_ROLE_VELOCITY_SET_POINT], &scale);
+	if (err == 0)
+		err = restore_limits(axis, 0);
+	if (err == 0)
+		err = check_velocity_limit(axis, velocity, counts);
 	if (err == 0)
 		err = require_enabled(axis, "velocity");
 	if (err == 0)
@@ -1241,7 +1594,7 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 	if (err == 0)
 		err = write_limits(axis, opts, 0);
 	if (err < 0)
-		return err;
+		return restore_limits(axis, err);
 
 	if (axis->roles[AX_ROLE_VELOCITY] && role_read(axis, AX_ROLE_VELOCITY, &now) == 0 &&
 	    isfinite(now))
@@ -1257,24 +1610,27 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 	/* Release a halt (ax_axis_halt()): the new set point is what to run at. */
 	if (err == 0)
 		err = control(axis, CW_ENABLE_OPERATION);
-	if (err < 0 || (opts->flags & AX_MOVE_NO_WAIT))
-		return err;
+	if (err < 0)
+		return restore_limits(axis, err);
+	axis->vel_want = counts; /* "reached" means this velocity, within its window */
+	if (opts->flags & AX_MOVE_NO_WAIT)
+		return 0;
 	/* The old velocity may show as reached for a moment: let the drive see the new one. */
 	sleep_ms(axis->poll_ms);
 	return ax_axis_wait_target_reached(axis, axis->wait_ms, NULL, NULL);
 }
 
-int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb, void *userdata)
+/* How long the drive may say "reached" off the velocity asked for before that is an error. */
+#define VELOCITY_SETTLE_MS 200
+
+/* ax_axis_wait_target_reached(); *from_cb set when the callback ended it. */
+static int wait_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb, void *userdata,
+			int *from_cb)
 {
-	int64_t deadline;
+	int64_t deadline, off_since = -1;
 	uint16_t sw = 0;
 	int err, state;
 
-	AX_ASSERT_ARG(axis);
-	if (timeout_ms < 0)
-		return ax__error_set(AX_EINVAL, "timeout %d ms: expected >= 0", timeout_ms);
-	if (!timeout_ms)
-		timeout_ms = axis->wait_ms ? axis->wait_ms : DEFAULT_WAIT_MS;
 	deadline = ax__now_ms() + timeout_ms;
 	for (;;) {
 		err = read_status(axis, &sw);
@@ -1296,11 +1652,28 @@ int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb c
 		/* After every status read, the last one included (motion.h). */
 		if (cb) {
 			err = cb(axis, sw, userdata);
-			if (err < 0)
+			if (err < 0) {
+				*from_cb = 1;
 				return err;
+			}
 		}
-		if (sw & SW_TARGET_REACHED)
+		if ((sw & SW_TARGET_REACHED) && !isfinite(axis->vel_want))
 			return 0;
+		if (sw & SW_TARGET_REACHED) {
+			/* Profile velocity: reached is the velocity asked for, within a window. */
+			double v = velocity_counts(axis);
+			int64_t now = ax__now_ms();
+
+			if (!isfinite(v) ||
+			    fabs(v - axis->vel_want) <= velocity_window(axis, axis->vel_want))
+				return 0;
+			if (off_since < 0)
+				off_since = now;
+			if (now - off_since >= VELOCITY_SETTLE_MS || now >= deadline)
+				return velocity_off(axis, v, sw);
+		} else {
+			off_since = -1;
+		}
 		err = check_cancel(axis, "wait for target reached");
 		if (err < 0)
 			return err;
@@ -1319,6 +1692,22 @@ int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb c
 	}
 }
 
+int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb, void *userdata)
+{
+	int err, from_cb = 0;
+
+	AX_ASSERT_ARG(axis);
+	if (timeout_ms < 0)
+		return ax__error_set(AX_EINVAL, "timeout %d ms: expected >= 0", timeout_ms);
+	if (!timeout_ms)
+		timeout_ms = axis->wait_ms ? axis->wait_ms : DEFAULT_WAIT_MS;
+	err = wait_reached(axis, timeout_ms, cb, userdata, &from_cb);
+	/* Cancelled or stopped by the caller: the motion goes on with its limits. */
+	if (err == AX_ECANCELED || from_cb)
+		return err;
+	return restore_limits(axis, err);
+}
+
 int ax_axis_set_current(ax_axis *axis, double amperes)
 {
 	int err;
@@ -1328,6 +1717,7 @@ int ax_axis_set_current(ax_axis *axis, double amperes)
 		return ax__error_set(AX_EINVAL, "current %g A is not a finite number", amperes);
 	if (!axis->roles[AX_ROLE_CURRENT_SET_POINT])
 		return role_missing(axis, AX_ROLE_CURRENT_SET_POINT);
+	axis->vel_want = NAN;
 	err = ensure_mode(axis, AX_OP_MODE_CURRENT);
 	if (err < 0)
 		return err;
@@ -1384,7 +1774,7 @@ static int homing_setup(ax_axis *a, const ax_home_options *o)
 			return err;
 	}
 	if (o->speed > 0.0)
-		return write_rate(a, AX_ROLE_HOMING_SPEED, o->speed);
+		return write_limit_once(a, 3, o->speed);
 	return 0;
 }
 
@@ -1405,7 +1795,19 @@ static void method_text(ax_axis *a, char *buf, size_t cap)
 			       label ? label : "", label ? ")" : "");
 }
 
+static int home_run(ax_axis *axis, const ax_home_options *opts);
+
 int ax_axis_home(ax_axis *axis, const ax_home_options *opts)
+{
+	int err;
+
+	AX_ASSERT_ARG(axis);
+	err = home_run(axis, opts);
+	/* Cancelled: homing goes on with its speed until halted (which restores it). */
+	return err == AX_ECANCELED ? err : restore_limits(axis, err);
+}
+
+static int home_run(ax_axis *axis, const ax_home_options *opts)
 {
 	static const ax_home_options defaults = AX_HOME_OPTIONS_INIT;
 	unsigned cw = CW_ENABLE_OPERATION;
@@ -1426,7 +1828,10 @@ int ax_axis_home(ax_axis *axis, const ax_home_options *opts)
 				     "ms, flags 0x%X",
 				     opts->method, opts->offset, opts->speed, opts->timeout_ms,
 				     opts->flags);
+	axis->vel_want = NAN;
 	err = require_enabled(axis, "home");
+	if (err == 0)
+		err = restore_limits(axis, 0);
 	if (err == 0)
 		err = homing_setup(axis, opts);
 	if (err == 0)

@@ -27,6 +27,16 @@ struct ax_axis {
 	double feed;     /* mm per revolution, for AX_UNIT_MM */
 	double res;      /* counts per revolution; 0 = unknown */
 	int wait_ms;     /* estimated duration (with margin) of the last move started */
+	/*
+	 * Profile limits a command wrote for itself (ax_move_options, a homing
+	 * speed): the register values from before, put back once the command
+	 * ends (restore_limits()). Bit i of saved_mask: saved[i] holds role
+	 * limit_roles[i]'s earlier value.
+	 */
+	double saved[4];
+	unsigned saved_mask;
+	/* The velocity a profile velocity command asked for, counts/s; NAN: none. */
+	double vel_want;
 	ax_cancel *cancel; /* a reference, or NULL: what the motion waits watch */
 };
 

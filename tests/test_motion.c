@@ -1281,17 +1281,21 @@ static void test_motion__moves(void **state)
 	expect_in_window(d, a, 2048);
 
 	/* Relative, with its own limits, from the previous target. */
-	mo.flags = AX_MOVE_RELATIVE;
+	mo.flags = AX_MOVE_RELATIVE | AX_MOVE_NO_WAIT;
 	mo.velocity = 20000;     /* counts/s */
 	mo.acceleration = 4e5;   /* counts/s^2 */
 	mo.deceleration = 2e5;
 	OK(ax_axis_move(a, -1000, &mo));
-	expect_in_window(d, a, 1048);
 	{
 		double vmax = 0.0;
 
 		OK(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &vmax));
 		assert_float_equal(vmax, 20000.0 / RES, 1e-5); /* written in the drive's rev/s */
+		OK(ax_axis_wait_target_reached(a, 0, NULL, NULL));
+		expect_in_window(d, a, 1048);
+		/* For this move only: the drive's own limit is back once it ends. */
+		OK(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &vmax));
+		assert_float_equal(vmax, 10.0, 1e-5);
 	}
 
 	/* In degrees. */
@@ -1349,6 +1353,195 @@ static void test_motion__moves(void **state)
 	d = ax_drive_unref(d);
 }
 
+/*
+ * One vocabulary: an integer operation mode is the drive's own code (MCB
+ * 0x14 = profile position, 2 = current, 5 = torque), never the library's
+ * enum value; names, abbreviations and the dictionary's labels parse too.
+ */
+static void test_motion__mode_integers_are_drive_codes(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=721", "axs-100");
+	ax_axis *a = open_axis(d, 1);
+	static const struct {
+		const char *text;
+		int mode;
+	} parsed[] = {
+		{ "20", AX_OP_MODE_PROFILE_POSITION }, { "0x14", AX_OP_MODE_PROFILE_POSITION },
+		{ "2", AX_OP_MODE_CURRENT },           { "5", AX_OP_MODE_TORQUE },
+		{ "19", AX_OP_MODE_PROFILE_VELOCITY }, { "3", AX_OP_MODE_VELOCITY },
+		{ "0x113", AX_OP_MODE_HOMING },        { "0", AX_OP_MODE_VOLTAGE },
+		{ "pp", AX_OP_MODE_PROFILE_POSITION }, { "profile_velocity", AX_OP_MODE_PROFILE_VELOCITY },
+		{ "Profile velocity", AX_OP_MODE_PROFILE_VELOCITY },
+		{ "cyclic POSITION", AX_OP_MODE_CYCLIC_POSITION },
+	};
+	uint32_t code = 0;
+	int mode;
+
+	assert_int_equal(ax_axis_mode_codes(a), AX_MODE_CODES_MCB);
+	for (size_t i = 0; i < ARRAY_SIZE(parsed); i++) {
+		mode = ax_axis_mode_parse(a, parsed[i].text);
+		if (mode != parsed[i].mode)
+			fail_msg("'%s': got %d (%s), want %s", parsed[i].text, mode,
+				 ax_error_last(), ax_op_mode_name(parsed[i].mode));
+	}
+	assert_int_equal(ax_axis_mode_from_code(a, 0x14), AX_OP_MODE_PROFILE_POSITION);
+	assert_int_equal(ax_axis_mode_from_code(a, 2), AX_OP_MODE_CURRENT);
+	assert_int_equal(ax_axis_mode_from_code(a, 5), AX_OP_MODE_TORQUE);
+	/* A CiA 402 code on an MCB drive is refused, never taken for another mode. */
+	expect_error(ax_axis_mode_from_code(a, 1), AX_EINVAL, "MCB codes",
+		     "CiA 402 code of 'profile_position'", "profile_position (0x14)", NULL);
+	expect_error(ax_axis_mode_parse(a, "6"), AX_EINVAL, "CiA 402 code of 'homing'", NULL);
+	expect_error(ax_axis_mode_from_code(a, -1), AX_EINVAL, "-1", NULL);
+	expect_error(ax_axis_mode_parse(a, "sideways"), AX_EINVAL, "'sideways'", "MCB code",
+		     "torque (0x5)", NULL);
+	expect_error(ax_axis_mode_parse(a, "2x"), AX_EINVAL, "'2x'", NULL);
+
+	/* The code a mode is set by is the code the drive shows. */
+	OK(ax_axis_set_mode(a, ax_axis_mode_parse(a, "5"), 0));
+	OK(ax_axis_get_mode(a, &mode, &code));
+	assert_int_equal(mode, AX_OP_MODE_TORQUE);
+	assert_int_equal(code, 5);
+
+	/* Homing methods: the drive's number or its dictionary label. */
+	assert_int_equal(ax_axis_home_method_parse(a, "0"), 0);
+	assert_int_equal(ax_axis_home_method_parse(a, "current position is home"), 0);
+	assert_int_equal(ax_axis_home_method_parse(a, "Home switch, negative direction"), 2);
+	assert_int_equal(ax_axis_home_method_parse(a, "0x3"), 3);
+	expect_error(ax_axis_home_method_parse(a, "upwards"), AX_EINVAL, "'upwards'", "HOM_MODE",
+		     "0 (Current position is home)", NULL);
+	expect_error(ax_axis_home_method_parse(a, "99"), AX_EINVAL, "HOM_MODE", NULL);
+	expect_error(ax_axis_home_method_parse(a, "-2"), AX_EINVAL, "-2", NULL);
+	a = ax_axis_unref(a);
+	d = ax_drive_unref(d);
+}
+
+/* A dictionary whose operation-mode enumeration speaks CiA 402 codes. */
+static const char cia402_xdf[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<IngeniaDictionary><Header><Version>2</Version></Header><Body>\n"
+	"<Device Interface=\"ETH\" ProductCode=\"65636\" RevisionNumber=\"65538\" "
+	"VendorID=\"42780\" name=\"cia\"><Axes>\n"
+	"<Axis subnode=\"1\"><Registers>\n"
+	"<Register id=\"DRV_STATE_CONTROL\" address=\"0x010\" subnode=\"1\" dtype=\"u16\" "
+	"access=\"rw\"/>\n"
+	"<Register id=\"DRV_STATE_STATUS\" address=\"0x011\" subnode=\"1\" dtype=\"u16\" "
+	"access=\"r\"/>\n"
+	"<Register id=\"DRV_OP_CMD\" address=\"0x014\" subnode=\"1\" dtype=\"u16\" "
+	"access=\"rw\"><Enumerations><Enum value=\"1\">Profile position</Enum>"
+	"<Enum value=\"3\">Profile velocity</Enum><Enum value=\"6\">Homing</Enum>"
+	"</Enumerations></Register>\n"
+	"</Registers></Axis></Axes></Device></Body></IngeniaDictionary>\n";
+
+static void test_motion__mode_family_from_the_dictionary(void **state)
+{
+	char path[] = "/tmp/axlink-test-motion-XXXXXX";
+	ax_axis_options o = AX_AXIS_OPTIONS_INIT;
+	ax_axis *a = NULL;
+	ax_drive *d;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(cia402_xdf, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	d = open_drive_dict(*state, "virtual:?serial=722", path);
+	unlink(path);
+
+	/* An MCB address space, but the enumeration's labels are CiA 402 codes. */
+	OK(ax_axis_open(&a, d, 1, NULL));
+	assert_int_equal(ax_axis_mode_codes(a), AX_MODE_CODES_CIA402);
+	assert_int_equal(ax_axis_mode_from_code(a, 1), AX_OP_MODE_PROFILE_POSITION);
+	assert_int_equal(ax_axis_mode_parse(a, "3"), AX_OP_MODE_PROFILE_VELOCITY);
+	assert_int_equal(ax_axis_mode_parse(a, "homing"), AX_OP_MODE_HOMING);
+	expect_error(ax_axis_mode_from_code(a, 0x14), AX_EINVAL, "CiA 402 codes",
+		     "MCB code of 'profile_position'", NULL);
+	/* A CiA 402 mode the dictionary does not list. */
+	expect_error(ax_axis_mode_from_code(a, 8), AX_EUNSUPPORTED, "cyclic_position",
+		     "DRV_OP_CMD", "profile_position (0x1)", NULL);
+	a = ax_axis_unref(a);
+	/* Asked for explicitly, the family is the caller's. */
+	o.mode_codes = AX_MODE_CODES_MCB;
+	OK(ax_axis_open(&a, d, 1, &o));
+	assert_int_equal(ax_axis_mode_codes(a), AX_MODE_CODES_MCB);
+	a = ax_axis_unref(a);
+	d = ax_drive_unref(d);
+}
+
+/*
+ * Parameters that do not leak: a move's velocity, acceleration and a homing
+ * speed apply to that command only; velocity mode reaches the velocity asked
+ * for or says why not.
+ */
+static void test_motion__limits_apply_to_one_command(void **state)
+{
+	ax_drive *d = open_drive(*state, "virtual:?serial=723", "axs-100");
+	ax_axis *a = open_axis(d, 1);
+	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
+	ax_home_options ho = AX_HOME_OPTIONS_INIT;
+	double v = 0.0, vmax0 = 0.0, acc0 = 0.0, hs0 = 0.0;
+
+	OK(ax_axis_enable(a, 0));
+	OK(ax_axis_set_units(a, AX_UNIT_REV, 0.0));
+	OK(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &vmax0));
+	OK(ax_drive_read_f64(d, "PROF_MAX_ACC", 1, &acc0));
+	OK(ax_drive_read_f64(d, "HOM_SPEED_SEARCH", 1, &hs0));
+	assert_true(vmax0 > 5.0);
+
+	/* A slow move, then velocity mode faster than it: reached at the faster speed. */
+	mo.velocity = 1.0;
+	mo.acceleration = 20.0;
+	OK(ax_axis_move(a, 0.5, &mo));
+	OK(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &v));
+	assert_float_equal(v, vmax0, 1e-6);
+	OK(ax_drive_read_f64(d, "PROF_MAX_ACC", 1, &v));
+	assert_float_equal(v, acc0, 1e-6);
+	OK(ax_axis_move_velocity(a, 5.0, NULL));
+	OK(ax_axis_velocity(a, &v));
+	assert_float_equal(v, 5.0, 1e-3);
+
+	/* A move that does not wait keeps its limits until a halt ends it. */
+	mo = (ax_move_options)AX_MOVE_OPTIONS_INIT;
+	mo.velocity = 2.0;
+	mo.flags = AX_MOVE_NO_WAIT;
+	OK(ax_axis_move(a, 40.0, &mo));
+	OK(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &v));
+	assert_float_equal(v, 2.0, 1e-6);
+	OK(ax_axis_halt(a, 0));
+	OK(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &v));
+	assert_float_equal(v, vmax0, 1e-6);
+
+	/* Beyond the drive's own limit: refused, naming it, and nothing moves. */
+	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, 1.0));
+	OK(ax_axis_move_velocity(a, 0.0, NULL));
+	expect_error(ax_axis_move_velocity(a, 2.0, NULL), AX_ERANGE, "2 rev/s",
+		     "limited by PROF_MAX_VEL = 1 rev/s", NULL);
+	OK(ax_axis_velocity(a, &v));
+	assert_true(v == 0.0);
+
+	/* The limit lowered under a running velocity: "reached" at the cap is no success. */
+	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, 3.0));
+	mo = (ax_move_options)AX_MOVE_OPTIONS_INIT;
+	mo.flags = AX_MOVE_NO_WAIT;
+	OK(ax_axis_move_velocity(a, 2.5, &mo));
+	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, 1.0));
+	expect_error(ax_axis_wait_target_reached(a, 5000, NULL, NULL), AX_ERANGE,
+		     "velocity 2.5 rev/s not reached", "at 1 rev/s",
+		     "limited by PROF_MAX_VEL = 1 rev/s", NULL);
+	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, vmax0));
+	OK(ax_axis_move_velocity(a, 0.0, NULL));
+
+	/* A homing speed is for that homing only. */
+	ho.method = 0;
+	ho.speed = 0.25;
+	OK(ax_axis_home(a, &ho));
+	OK(ax_drive_read_f64(d, "HOM_SPEED_SEARCH", 1, &v));
+	assert_float_equal(v, hs0, 1e-6);
+	a = ax_axis_unref(a);
+	d = ax_drive_unref(d);
+}
+
 static void test_motion__velocity_current_torque(void **state)
 {
 	ax_drive *d = open_drive(*state, "virtual:?serial=711", "axs-100");
@@ -1363,13 +1556,19 @@ static void test_motion__velocity_current_torque(void **state)
 	OK(ax_axis_set_units(a, AX_UNIT_REV, 0.0));
 	mo.acceleration = 50;
 	mo.deceleration = 50;
+	mo.flags = AX_MOVE_NO_WAIT;
 	OK(ax_axis_move_velocity(a, 5.0, &mo));
+	OK(ax_drive_read_f64(d, "PROF_MAX_ACC", 1, &v));
+	assert_float_equal(v, 50.0, 1e-4);
+	OK(ax_axis_wait_target_reached(a, 0, NULL, NULL));
 	OK(ax_axis_get_mode(a, &mode, NULL));
 	assert_int_equal(mode, AX_OP_MODE_PROFILE_VELOCITY);
 	OK(ax_axis_velocity(a, &v));
 	assert_float_equal(v, 5.0, 1e-4);
+	/* This command's acceleration only: the drive's is back once it ends. */
 	OK(ax_drive_read_f64(d, "PROF_MAX_ACC", 1, &v));
-	assert_float_equal(v, 50.0, 1e-4);
+	assert_float_equal(v, 100.0, 1e-4);
+	mo.flags = 0;
 	OK(ax_axis_move_velocity(a, -2.0, NULL));
 	OK(ax_axis_velocity(a, &v));
 	assert_float_equal(v, -2.0, 1e-4);
@@ -1859,6 +2058,9 @@ int main(void)
 		TC(units),
 		TC(moves),
 		TC(velocity_current_torque),
+		TC(mode_integers_are_drive_codes),
+		TC(mode_family_from_the_dictionary),
+		TC(limits_apply_to_one_command),
 		TC(homing),
 		TC(two_axes_independent),
 		TC(halt_and_quick_stop),

@@ -6,11 +6,17 @@
  *
  *   axlink enable|disable|reset URI [--axis N] [--json]
  *   axlink mode URI MODE [--axis N] [--json]
- *   axlink move URI POSITION [--relative] [--velocity V] [--units U] [--no-wait] [--json]
- *   axlink velocity URI V [--units U] [--no-wait] [--json]
+ *   axlink move URI POSITION [--relative] [--velocity V] [--acceleration A]
+ *               [--deceleration D] [--units U] [--no-wait] [--json]
+ *   axlink velocity URI V [--acceleration A] [--deceleration D] [--units U] [--no-wait]
  *   axlink home URI [--method M] [--offset P] [--units U] [--json]
  *   axlink state URI [--units U] [--json]
  *   axlink stop|quick-stop URI [--axis N] [--units U] [--json]
+ *
+ * MODE and --method take the drive's own integer codes (never the
+ * library's enum values), names, or the labels of the drive's dictionary.
+ * --velocity, --acceleration, --deceleration apply to that command only:
+ * the drive's registers get their values back when it ends.
  *
  * Every command confirms what it did from the drive's status word and
  * prints the state reached; a failure prints the library's message, which
@@ -50,6 +56,8 @@ enum {
 	OPT_NO_WAIT,
 	OPT_METHOD,
 	OPT_OFFSET,
+	OPT_ACCELERATION,
+	OPT_DECELERATION,
 };
 
 #define MOTION_OPTIONS                                                                     \
@@ -76,6 +84,8 @@ static const struct option move_options[] = {
 	UNIT_OPTIONS,
 	{"relative", no_argument, NULL, OPT_RELATIVE},
 	{"velocity", required_argument, NULL, OPT_VELOCITY},
+	{"acceleration", required_argument, NULL, OPT_ACCELERATION},
+	{"deceleration", required_argument, NULL, OPT_DECELERATION},
 	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
 	{NULL, 0, NULL, 0},
 };
@@ -83,6 +93,8 @@ static const struct option move_options[] = {
 static const struct option velocity_options[] = {
 	MOTION_OPTIONS,
 	UNIT_OPTIONS,
+	{"acceleration", required_argument, NULL, OPT_ACCELERATION},
+	{"deceleration", required_argument, NULL, OPT_DECELERATION},
 	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
 	{NULL, 0, NULL, 0},
 };
@@ -103,10 +115,12 @@ static struct {
 	int unit;
 	double feed;
 	double velocity; /* 0: the drive's */
-	int method;      /* AX_HOME_METHOD_DRIVE: the drive's */
+	double acceleration; /* 0: the drive's */
+	double deceleration; /* 0: the drive's */
+	const char *method; /* a number or a label of HOM_MODE; NULL: the drive's */
 	int have_offset;
 	double offset;
-} mo = { 1, 0, 0, AX_UNIT_COUNTS, 0.0, 0.0, AX_HOME_METHOD_DRIVE, 0, 0.0 };
+} mo = { 1, 0, 0, AX_UNIT_COUNTS, 0.0, 0.0, 0.0, 0.0, NULL, 0, 0.0 };
 
 /* A finite number, all of @text (strtod also takes blanks, "inf", "nan", hex). */
 static int parse_number(const char *text, double *out)
@@ -161,11 +175,19 @@ static int motion_option(struct cli *cli, int c, const char *arg)
 			                   arg);
 		mo.velocity = d;
 		return 0;
+	case OPT_ACCELERATION:
+	case OPT_DECELERATION:
+		if (parse_number(arg, &d) < 0 || !(d > 0.0))
+			return usage_error(cli->cmd, "--%s '%s': expected a number above 0",
+			                   c == OPT_ACCELERATION ? "acceleration" : "deceleration",
+			                   arg);
+		*(c == OPT_ACCELERATION ? &mo.acceleration : &mo.deceleration) = d;
+		return 0;
 	case OPT_METHOD:
-		if (parse_uint(arg, 0x7FFF, &v) < 0)
-			return usage_error(cli->cmd, "--method '%s': expected a homing method "
-			                   "number, e.g. 0 (current position)", arg);
-		mo.method = (int)v;
+		if (!arg[0])
+			return usage_error(cli->cmd, "--method '': expected a homing method number "
+			                   "or label, e.g. 0 (current position)");
+		mo.method = arg; /* checked against the drive's dictionary once it is open */
 		return 0;
 	case OPT_OFFSET:
 		if (parse_number(arg, &d) < 0)
@@ -454,23 +476,61 @@ static int cmd_reset(struct cli *cli)
 
 /* ---- mode -------------------------------------------------------------- */
 
-/* A mode name, or a raw code of the drive's own family (0x14, 6, ...). */
+/*
+ * A mode name, a label of the drive's dictionary ("Profile velocity"), or
+ * the drive's own code (0x14, 20): what ax_axis_mode_parse() takes.
+ */
 static int mode_arg(struct cli *cli, const struct session *s, const char *text, int *out)
 {
-	unsigned long code;
-	int mode;
+	int mode = ax_axis_mode_parse(s->axis, text);
 
-	if (parse_uint(text, 0xFFFFFFFFul, &code) == 0) {
-		mode = ax_op_mode_from_code((uint32_t)code, ax_axis_mode_codes(s->axis));
-		if (mode < 0)
-			return usage_error(cli->cmd, "MODE '%s': %s", text, ax_error_last());
-	} else {
-		mode = ax_op_mode_parse(text);
-		if (mode < 0)
-			return usage_error(cli->cmd, "MODE: %s", ax_error_last());
-	}
+	if (mode < 0)
+		return usage_error(cli->cmd, "MODE '%s': %s", text, ax_error_last());
 	*out = mode;
 	return 0;
+}
+
+/* The limits a command may give: option, role, value asked for, the register's before. */
+struct limit_note {
+	const char *option;
+	int role;
+	double asked;
+	double before;
+	int have;
+};
+
+/* Before a --no-wait command: what the registers of the limits it gives hold now. */
+static void limits_before(const struct session *s, struct limit_note *n, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const ax_reg *reg = ax_axis_role_register(s->axis, n[i].role);
+
+		n[i].have = n[i].asked > 0.0 && reg &&
+		            ax_drive_read_f64(s->drive, ax_reg_id(reg), (int)ax_reg_subnode(reg),
+		                              &n[i].before) == 0;
+		ax_error_clear();
+	}
+}
+
+/*
+ * After a --no-wait command: a limit given for it stays in the drive (the
+ * motion needs it, and nothing is left to put it back): say so, and what
+ * the register held, so that nothing changes unseen.
+ */
+static void limits_left(const struct session *s, const struct limit_note *n, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const ax_reg *reg = ax_axis_role_register(s->axis, n[i].role);
+		const char *units;
+
+		if (!n[i].have || !reg)
+			continue;
+		units = ax_reg_units(reg);
+		fprintf(stderr, "axlink: note: with --no-wait, --%s stays in the drive after this "
+		        "command: %s was %.6g %s; 'axlink write URI %s %.6g' puts it back\n",
+		        n[i].option, ax_reg_id(reg), n[i].before, units ? units : "",
+		        ax_reg_id(reg), n[i].before);
+	}
 }
 
 static int cmd_mode(struct cli *cli)
@@ -560,6 +620,11 @@ static int print_position(const struct cli *cli, const struct session *s, double
 
 static int cmd_move(struct cli *cli)
 {
+	struct limit_note notes[] = {
+		{ "velocity", AX_ROLE_PROFILE_VELOCITY, mo.velocity, 0.0, 0 },
+		{ "acceleration", AX_ROLE_PROFILE_ACCELERATION, mo.acceleration, 0.0, 0 },
+		{ "deceleration", AX_ROLE_PROFILE_DECELERATION, mo.deceleration, 0.0, 0 },
+	};
 	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
 	struct progress p = { 0, 0.0, 0 };
 	struct session s;
@@ -572,7 +637,11 @@ static int cmd_move(struct cli *cli)
 	rc = session_open(cli, &s);
 	if (rc != 0)
 		return rc;
+	if (mo.no_wait)
+		limits_before(&s, notes, 3);
 	opts.velocity = mo.velocity;
+	opts.acceleration = mo.acceleration;
+	opts.deceleration = mo.deceleration;
 	opts.flags = AX_MOVE_NO_WAIT | (mo.relative ? AX_MOVE_RELATIVE : 0);
 	p.target = display_target(&s, position);
 	rc = guard_on(&s, &g);
@@ -596,6 +665,8 @@ static int cmd_move(struct cli *cli)
 		rc = fail_last();
 	else
 		rc = print_position(cli, &s, p.target, !mo.no_wait);
+	if (!interrupt_signal && err == 0 && mo.no_wait)
+		limits_left(&s, notes, 3);
 	guard_off(&g);
 	session_close(&s);
 	return finish_stdout(rc);
@@ -605,6 +676,10 @@ static int cmd_move(struct cli *cli)
 
 static int cmd_velocity(struct cli *cli)
 {
+	struct limit_note notes[] = {
+		{ "acceleration", AX_ROLE_PROFILE_ACCELERATION, mo.acceleration, 0.0, 0 },
+		{ "deceleration", AX_ROLE_PROFILE_DECELERATION, mo.deceleration, 0.0, 0 },
+	};
 	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
 	struct session s;
 	struct guard g;
@@ -617,7 +692,11 @@ static int cmd_velocity(struct cli *cli)
 	rc = session_open(cli, &s);
 	if (rc != 0)
 		return rc;
+	if (mo.no_wait)
+		limits_before(&s, notes, 2);
 	opts.flags = mo.no_wait ? AX_MOVE_NO_WAIT : 0;
+	opts.acceleration = mo.acceleration;
+	opts.deceleration = mo.deceleration;
 	rc = guard_on(&s, &g);
 	if (rc != 0) {
 		session_close(&s);
@@ -638,6 +717,8 @@ static int cmd_velocity(struct cli *cli)
 		printf("axis %u: velocity %.6g %s (set point %.6g %s)%s\n", ax_axis_subnode(s.axis),
 		       now, unit, v, unit, mo.no_wait ? "" : ", reached");
 	}
+	if (!interrupt_signal && err == 0 && mo.no_wait)
+		limits_left(&s, notes, 2);
 	guard_off(&g);
 	session_close(&s);
 	return finish_stdout(rc);
@@ -656,7 +737,18 @@ static int cmd_home(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	opts.method = mo.method;
+	if (mo.method) {
+		unsigned long number;
+
+		/* A number goes to the drive's check in ax_axis_home(); a label is looked up. */
+		opts.method = parse_uint(mo.method, 0x7FFF, &number) == 0 ?
+		                      (int)number : ax_axis_home_method_parse(s.axis, mo.method);
+		if (opts.method < 0) {
+			rc = usage_error(cli->cmd, "--method: %s", ax_error_last());
+			session_close(&s);
+			return rc;
+		}
+	}
 	if (mo.have_offset) {
 		opts.flags |= AX_HOME_SET_OFFSET;
 		opts.offset = mo.offset;
@@ -673,10 +765,10 @@ static int cmd_home(struct cli *cli)
 	else if (err < 0 || ax_axis_position(s.axis, &pos) < 0)
 		rc = fail_last();
 	else if (cli->json)
-		rc = print_axis_json(&s, mo.method == AX_HOME_METHOD_DRIVE ?
+		rc = print_axis_json(&s, opts.method == AX_HOME_METHOD_DRIVE ?
 		                                 json_pack("{s:n, s:f, s:s}", "method", "position",
 		                                           pos, "units", unit) :
-		                                 json_pack("{s:i, s:f, s:s}", "method", mo.method,
+		                                 json_pack("{s:i, s:f, s:s}", "method", opts.method,
 		                                           "position", pos, "units", unit));
 	else
 		printf("axis %u: homed, at %.6g %s\n", ax_axis_subnode(s.axis), pos, unit);
@@ -776,6 +868,11 @@ static int cmd_state(struct cli *cli)
 	"  --units U  counts (default), rev, deg, rad, or mm with --feed MM (millimetres\n"     \
 	"             per revolution); from the drive's encoder resolution\n"
 
+#define LIMITS_HELP                                                                        \
+	"  --acceleration A, --deceleration D  profile ramps in units/s^2 (default:\n"        \
+	"             the drive's); like --velocity, for this command only: the drive's\n"   \
+	"             registers get their values back when it ends\n"
+
 #define INTERRUPT_HELP                                                                     \
 	"Ctrl-C (or SIGTERM) halts the axis on its profile deceleration (quick stop if\n"      \
 	"the halt fails), prints where it stopped and exits 130 (143); a second one\n"        \
@@ -834,7 +931,10 @@ static const struct command motion_commands[] = {
                         "  MODE       voltage, current, velocity, profile_velocity (pv),\n"
                         "             position, profile_position (pp), cyclic_position (csp),\n"
                         "             homing (hm), torque (pt), cyclic_velocity (csv),\n"
-                        "             cyclic_torque (cst); or the drive's own code, e.g. 0x14\n"
+                        "             cyclic_torque (cst); a label of the drive's dictionary\n"
+                        "             (see 'axlink read URI DRV_OP_CMD'); or the drive's own\n"
+                        "             code, e.g. 0x14 (20) on MCB drives, 1 on CiA 402 ones:\n"
+                        "             an integer is always the drive's code\n"
                         AXIS_HELP "JSON: {axis, mode, code}.\n"
                         "Example: axlink mode virtual: profile_velocity\n",
                 .arg_names = {"URI", "MODE", NULL},
@@ -852,7 +952,10 @@ static const struct command motion_commands[] = {
                         "  POSITION   where to, in --units (counts by default)\n"
                         "  --relative POSITION is a distance from the previous target\n"
                         "  --velocity V  profile velocity in units/s (default: the drive's)\n"
-                        "  --no-wait  return once the drive took the set point\n" UNITS_HELP
+                        LIMITS_HELP
+                        "  --no-wait  return once the drive took the set point; the limits\n"
+                        "             given stay in the drive then (a note on stderr says so)\n"
+                        UNITS_HELP
                         AXIS_HELP INTERRUPT_HELP
                         "JSON: {axis, target, position, units, reached}.\n"
                         "Example: axlink move eth://127.0.0.2 90 --units deg\n",
@@ -866,8 +969,13 @@ static const struct command motion_commands[] = {
                 .synopsis = "URI V [--units U] [--no-wait] [--axis N] [--json]",
                 .summary = "profile velocity, until the velocity is reached",
                 .help = "Run the axis (it must be enabled) at V units/s in profile velocity\n"
-                        "mode and wait until the drive reports the velocity reached. 0 stops.\n"
-                        "  --no-wait  return once the set point is written\n" UNITS_HELP
+                        "mode and wait until the drive reports the velocity reached and runs\n"
+                        "at V (within 2 %). 0 stops. A V beyond the drive's limit\n"
+                        "(PROF_MAX_VEL) is refused, naming it.\n"
+                        LIMITS_HELP
+                        "  --no-wait  return once the set point is written; the ramps given\n"
+                        "             stay in the drive then (a note on stderr says so)\n"
+                        UNITS_HELP
                         AXIS_HELP INTERRUPT_HELP
                         "JSON: {axis, set_point, velocity, units, reached}.\n",
                 .arg_names = {"URI", "V", NULL},
@@ -882,7 +990,8 @@ static const struct command motion_commands[] = {
                 .help = "Home the axis (it must be enabled) and wait until the drive reports\n"
                         "homing attained. Methods are the drive's (its dictionary lists them,\n"
                         "see 'axlink read URI HOM_MODE'); 0 takes the present position.\n"
-                        "  --method M  homing method (default: the drive's present one)\n"
+                        "  --method M  homing method, its number or its HOM_MODE label\n"
+                        "             (default: the drive's present one)\n"
                         "  --offset P  the position home gets, in --units\n" UNITS_HELP
                         AXIS_HELP INTERRUPT_HELP "JSON: {axis, method, position, units}.\n"
                         "Example: axlink home virtual: --method 0 --offset 100\n",

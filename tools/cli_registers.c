@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -91,7 +92,8 @@ static const struct command register_commands[] = {
                         "integer and float types (a u64 above 2^63-1 and a non-finite float are\n"
                         "strings), a string for str, a boolean for bool, hex digits for bytes.\n"
                         "By REGISTER it adds register and units, and label for a register with\n"
-                        "an enumeration (null when the value has no label).\n"
+                        "an enumeration (null when the value has no label); so does the text\n"
+                        "output by REGISTER: \"48.2 V\", \"20 (Profile position)\".\n"
                         "Examples: axlink read virtual: 0x6E1:u32 --subnode 0\n"
                         "          axlink read virtual: DRV_PROT_VBUS_VALUE --json\n",
                 .arg_names = {"URI", "ADDRESS:TYPE or REGISTER", NULL},
@@ -118,6 +120,8 @@ static const struct command register_commands[] = {
                         "             databases\n"
                         "  --allow-nonfinite  write nan, inf or -inf to a float register (a\n"
                         "             dictionary's range still applies)\n"
+                        "A register with an enumeration also takes its labels, case-insensitive\n"
+                        "('axlink write URI DRV_OP_CMD \"Profile velocity\"').\n"
                         "Examples: axlink write virtual: 0x020:s32 -1000\n"
                         "          axlink write virtual: CL_POS_SET_POINT_VALUE -1000\n"
                         "          axlink write virtual: CL_VEL_SET_POINT_VALUE nan "
@@ -170,20 +174,38 @@ int parse_reg_arg(const struct command *cmd, const char *arg, struct reg_arg *ou
 
 /* ---- values ------------------------------------------------------------ */
 
-/* An integer register value as int64 (u64 wraps), for enum labels; 0 when not an integer. */
+/* The enum label of an integer register value; NULL for none. */
+static const char *value_label(const ax_reg *reg, int dtype, const uint8_t *buf)
+{
+	int64_t v;
+
+	if (ax_reg_enum_count(reg) == 0 || dtype == AX_DTYPE_FLOAT ||
+	    ax_value_to_i64(dtype, buf, ax_dtype_size(dtype), &v) < 0) {
+		ax_error_clear();
+		return NULL;
+	}
+	return ax_reg_enum_label(reg, v);
+}
+
+/* The units a value is shown with in text: NULL for none ("", "none", "-"). */
+static const char *shown_units(const ax_reg *reg)
+{
+	const char *u = ax_reg_units(reg);
+
+	return u && u[0] && strcmp(u, "none") != 0 && strcmp(u, "-") != 0 ? u : NULL;
+}
+
 /* The keys a register read by name adds: register, units, and label for an enum. */
 static int add_named_keys(json_t *root, const ax_reg *reg, int dtype, const uint8_t *buf)
 {
-	const char *label = NULL;
-	int64_t v;
+	const char *label;
 
 	if (json_object_set_new(root, "register", json_text(ax_reg_id(reg))) != 0 ||
 	    json_object_set_new(root, "units", text_or_null(ax_reg_units(reg))) != 0)
 		return -1;
 	if (ax_reg_enum_count(reg) == 0)
 		return 0;
-	if (dtype != AX_DTYPE_FLOAT && ax_value_to_i64(dtype, buf, ax_dtype_size(dtype), &v) == 0)
-		label = ax_reg_enum_label(reg, v);
+	label = value_label(reg, dtype, buf);
 	return json_object_set_new(root, "label", label ? json_text(label) : json_null());
 }
 
@@ -204,9 +226,16 @@ static int print_value(const struct cli *cli, const char *uri, const struct reg_
 	if (ax_value_format(reg->dtype, buf, size ? size : len, &text) < 0)
 		return fail_last();
 	if (!cli->json) {
+		/* By name: "48.2 V", "20 (Profile position)"; the units and label as in JSON. */
+		const char *units = reg->named ? shown_units(reg->named) : NULL;
+		const char *label = reg->named ? value_label(reg->named, reg->dtype, buf) : NULL;
+
 		/* A str is the drive's text: escaped; read it as bytes for every byte. */
-		rc = put_safe(stdout, text) != 0 || putchar('\n') == EOF ? EXIT_FAILURE
-		                                                            : EXIT_SUCCESS;
+		rc = put_safe(stdout, text) != 0 ||
+		     (units && (putchar(' ') == EOF || put_safe(stdout, units) != 0)) ||
+		     (label && (fputs(" (", stdout) == EOF || put_safe(stdout, label) != 0 ||
+		                putchar(')') == EOF)) ||
+		     putchar('\n') == EOF ? EXIT_FAILURE : EXIT_SUCCESS;
 		goto out;
 	}
 
@@ -404,12 +433,48 @@ static int write_parse(struct cli *cli, const char *value, const struct reg_arg 
                        const char *named, uint8_t *buf, size_t *len)
 {
 	uint8_t probe[AX_VALUE_MAX + 1];
-	char msg[512];
-	size_t n;
+	char msg[512], number[32];
+	size_t n, count = reg->named ? ax_reg_enum_count(reg->named) : 0;
 	int hint;
 
+	/* An enumerated register takes its labels, case-insensitive, as Python does. */
+	for (size_t i = 0; i < count && reg->dtype != AX_DTYPE_FLOAT; i++) {
+		const char *label = NULL;
+		int64_t v = 0;
+
+		if (ax_reg_enum_at(reg->named, i, &v, &label) < 0 || !label ||
+		    strcasecmp(label, value) != 0)
+			continue;
+		(void)snprintf(number, sizeof(number), "%" PRId64, v);
+		value = number;
+		break;
+	}
+	ax_error_clear();
 	if (ax_value_parse_flags(reg->dtype, value, write_flags, buf, AX_VALUE_MAX, len) == 0)
 		return 0;
+	if (count && reg->dtype != AX_DTYPE_FLOAT && value != number &&
+	    !isdigit((unsigned char)value[0]) && value[0] != '-' && value[0] != '+') {
+		char labels[400];
+		size_t used = 0;
+
+		labels[0] = '\0';
+		for (size_t i = 0; i < count; i++) {
+			const char *label = NULL;
+			int64_t v = 0;
+			int w;
+
+			if (ax_reg_enum_at(reg->named, i, &v, &label) < 0 || !label)
+				continue;
+			w = snprintf(labels + used, sizeof(labels) - used, "%s'%s' (%" PRId64 ")",
+			             used ? ", " : "", label, v);
+			if (w < 0 || (size_t)w >= sizeof(labels) - used)
+				break;
+			used += (size_t)w;
+		}
+		ax_error_clear();
+		return usage_error(cli->cmd, "'%s' is no label of %s: it takes a number or one of "
+		                   "%s", value, named, labels);
+	}
 	(void)snprintf(msg, sizeof(msg), "%s", ax_error_last());
 	hint = !(write_flags & AX_VALUE_ALLOW_NONFINITE) &&
 	       ax_value_parse_flags(reg->dtype, value, AX_VALUE_ALLOW_NONFINITE, probe,

@@ -383,6 +383,9 @@ AX_API int ax_axis_fault_reset(ax_axis *axis, int timeout_ms);
 
 /**
  * Set the operation mode and wait until the mode display shows it.
+ * @p mode is an ax_op_mode, the library's name for a mode; a mode a user
+ * gives as an integer is the drive's code: ax_axis_mode_parse() or
+ * ax_axis_mode_from_code() turn it into one.
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_EUNSUPPORTED when the drive's code family has no code for
  *         @p mode or the dictionary's enumeration of the operation-mode
@@ -407,10 +410,38 @@ AX_API int ax_axis_get_mode(ax_axis *axis, int *mode_out, uint32_t *code_out);
 
 /**
  * The code family the axis uses: AX_MODE_CODES_MCB or AX_MODE_CODES_CIA402.
+ * With AX_MODE_CODES_AUTO the dictionary's enumeration of the operation-mode
+ * register decides (its labels and codes: "Profile position" = 0x14 is MCB,
+ * = 1 is CiA 402), and the address space when it has none.
  * Thread safety: safe (fixed when the axis opens).
  * @since 0.1
  */
 AX_API int ax_axis_mode_codes(const ax_axis *axis);
+
+/**
+ * The mode a code of this drive stands for: an integer operation mode given
+ * by a user is always the drive's own code (0x14 = profile position on MCB
+ * drives, 1 on CiA 402 ones), never an ax_op_mode value.
+ * @return the ax_op_mode (>= 0); AX_EINVAL for a code the axis's family
+ *         does not define (the message says when it is the other family's
+ *         code, and lists the modes of the dictionary); AX_EUNSUPPORTED for
+ *         one the dictionary's enumeration does not list.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_axis_mode_from_code(const ax_axis *axis, int64_t code);
+
+/**
+ * Parse an operation mode as a user gives it: a name or abbreviation of
+ * ax_op_mode_parse(), a label of the dictionary's enumeration of the
+ * operation-mode register ("Profile velocity", case-insensitive), or the
+ * drive's code in decimal or 0x hex (ax_axis_mode_from_code()).
+ * @return the ax_op_mode (>= 0), or AX_EINVAL / AX_EUNSUPPORTED naming what
+ *         the drive takes.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_axis_mode_parse(const ax_axis *axis, const char *text);
 /** @} */
 
 /** @name Units
@@ -504,13 +535,20 @@ AX_API int ax_axis_current(ax_axis *axis, double *out);
 
 #define AX_MOVE_OPTIONS_VERSION 1
 
-/** Options of ax_axis_move() and ax_axis_move_velocity(). */
+/**
+ * Options of ax_axis_move() and ax_axis_move_velocity(). A limit given here
+ * applies to this command only: the drive's register (PROF_MAX_VEL,
+ * PROF_MAX_ACC, PROF_MAX_DEC) gets its earlier value back when the command
+ * ends — when ax_axis_wait_target_reached() returns (other than cancelled
+ * or stopped by its callback), at ax_axis_halt() or ax_axis_quick_stop(),
+ * or at the next move, velocity or homing on this handle.
+ */
 typedef struct ax_move_options {
 	unsigned int version; /**< AX_MOVE_OPTIONS_VERSION */
 	unsigned int flags;   /**< AX_MOVE_* */
-	double velocity;      /**< > 0: profile velocity in units/s; 0: the drive's */
-	double acceleration;  /**< > 0: in units/s^2; 0: the drive's */
-	double deceleration;  /**< > 0: in units/s^2; 0: the drive's */
+	double velocity;      /**< > 0: profile velocity in units/s, this move; 0: the drive's */
+	double acceleration;  /**< > 0: in units/s^2, this command only; 0: the drive's */
+	double deceleration;  /**< > 0: in units/s^2, this command only; 0: the drive's */
 	int timeout_ms;       /**< wait for the end of the move; 0: estimated from the profile */
 } ax_move_options;
 
@@ -541,8 +579,15 @@ AX_API int ax_axis_move(ax_axis *axis, double position, const ax_move_options *o
  * limits given and the velocity set point (axis units/s) and — unless
  * AX_MOVE_NO_WAIT — wait until the drive reports the velocity reached.
  * ax_move_options.velocity is unused (AX_MOVE_RELATIVE is refused).
+ * A velocity beyond the profile velocity limit (PROF_MAX_VEL), which the
+ * drive would cap it at, is refused; "reached" (here and in
+ * ax_axis_wait_target_reached()) means the actual velocity is within 2 %
+ * (at least 0.002 rev/s) of the one asked for, not only status bit 10.
  * Thread safety: one thread at a time per axis.
- * @return as ax_axis_move().
+ * @return as ax_axis_move(); AX_ERANGE beyond the limit, or when the drive
+ *         reports target reached at another velocity for 200 ms (the
+ *         message names the limit that explains it: "limited by
+ *         PROF_MAX_VEL = 1 rev/s").
  * @since 0.1
  */
 AX_API int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options *opts);
@@ -557,11 +602,16 @@ typedef int (*ax_axis_wait_cb)(ax_axis *axis, uint16_t statusword, void *userdat
 
 /**
  * Wait until the drive reports target reached (status bit 10) in operation
- * enabled. @p timeout_ms 0 takes the estimate of the last move started
- * through this handle (or 10 s).
+ * enabled; after ax_axis_move_velocity(), until the actual velocity is
+ * within the window of the one asked for, too. @p timeout_ms 0 takes the
+ * estimate of the last move started through this handle (or 10 s). The
+ * limits the command gave (ax_move_options) are restored when it returns,
+ * unless cancelled or stopped by @p cb (the motion goes on then).
  * @param cb  NULL, or called after every poll with @p userdata
  * Thread safety: one thread at a time per axis.
  * @return 0; AX_ETIMEDOUT (message: position, target state, status word);
+ *         AX_ERANGE (profile velocity: reached at another velocity, see
+ *         ax_axis_move_velocity());
  *         AX_ERROR (the axis left operation enabled or faulted, or a homing
  *         error); AX_ECANCELED (the token of ax_axis_set_cancel() triggered: the axis may
  *         still move); a callback's negative value; or another negative
@@ -601,7 +651,7 @@ AX_API int ax_axis_set_torque(ax_axis *axis, double newton_metres);
 
 #define AX_HOME_OPTIONS_VERSION 1
 
-/** Options of ax_axis_home(). */
+/** Options of ax_axis_home(). The speed applies to this homing only (as ax_move_options). */
 typedef struct ax_home_options {
 	unsigned int version; /**< AX_HOME_OPTIONS_VERSION */
 	unsigned int flags;   /**< AX_HOME_* */
@@ -628,6 +678,18 @@ typedef struct ax_home_options {
  * @since 0.1
  */
 AX_API int ax_axis_home(ax_axis *axis, const ax_home_options *opts);
+
+/**
+ * Parse a homing method as a user gives it: the drive's number (decimal or
+ * 0x hex) or a label of the dictionary's enumeration of the homing-method
+ * register ("Current position is home", case-insensitive).
+ * @return the method (>= 0) for ax_home_options.method; AX_EINVAL for one
+ *         the enumeration does not list (the message lists them);
+ *         AX_EUNSUPPORTED for a label when the drive has no such register.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AX_API int ax_axis_home_method_parse(const ax_axis *axis, const char *text);
 /** @} */
 
 AX_END_DECLS

@@ -321,7 +321,11 @@ class Axis:
     @property
     def mode(self) -> str:
         """The operation mode in effect ("profile_position", ...); set it
-        with a name ("pp", "profile_velocity") and the drive confirms it."""
+        with a name ("pp", "profile_velocity"), a label of the drive's
+        dictionary ("Profile velocity") or the drive's own integer code
+        (0x14 is profile position on MCB drives, 1 on CiA 402 ones: an
+        integer is always the drive's code, as in the CLI), and the drive
+        confirms it."""
         m = ffi.new("int *")
         self._call(lib.ax_axis_get_mode, m, ffi.NULL)
         return text(lib.ax_op_mode_name(m[0])) or "unknown"
@@ -330,9 +334,34 @@ class Axis:
     def mode(self, mode: Union[str, int]) -> None:
         self.set_mode(mode)
 
+    @property
+    def mode_code(self) -> int:
+        """The drive's own code of the operation mode in effect (0x14...)."""
+        m = ffi.new("int *")
+        code = ffi.new("uint32_t *")
+        self._call(lib.ax_axis_get_mode, m, code)
+        return int(code[0])
+
+    def _mode_of(self, p: Any, mode: Union[str, int]) -> int:
+        """The ax_op_mode of a name, label or drive code, as ax_axis_mode_parse()."""
+        if isinstance(mode, str):
+            m = lib.ax_axis_mode_parse(p, cstr(mode))
+        elif isinstance(mode, int) and not isinstance(mode, bool):
+            m = (lib.ax_axis_mode_from_code(p, mode) if -2**63 <= mode < 2**63
+                 else lib.ax_axis_mode_from_code(p, -1))
+        else:
+            raise InvalidArgumentError(f"operation mode {mode!r}: expected a name, a label "
+                                       "or the drive's integer code", int(lib.AX_EINVAL))
+        if m < 0:
+            raise last_error(m, MOTION_DOMAIN, self.drive._drive_text)
+        return int(m)
+
     def set_mode(self, mode: Union[str, int], timeout: Optional[float] = None) -> None:
-        code = _name_to_code("operation mode", mode, lib.ax_op_mode_parse, lib.ax_op_mode_name)
-        self._call(lib.ax_axis_set_mode, code, _ms(timeout))
+        """Set the operation mode (see :attr:`mode`) and wait until the
+        drive's mode display shows it."""
+        with self._lock:
+            p = self._p()
+            self._call(lib.ax_axis_set_mode, self._mode_of(p, mode), _ms(timeout))
 
     @property
     def units(self) -> str:
@@ -395,6 +424,11 @@ class Axis:
         opts.timeout_ms = _ms(timeout)
         return opts
 
+    # A velocity, acceleration or deceleration given to a move applies to
+    # that move only: the library puts the drive's own values back when the
+    # wait ends (or at stop(), quick_stop() or the next command); with
+    # wait=False they stay until then.
+
     def move_to(self, position: float, velocity: Optional[float] = None,
                 relative: bool = False, wait: bool = True, units: Optional[str] = None, *,
                 acceleration: Optional[float] = None, deceleration: Optional[float] = None,
@@ -430,8 +464,10 @@ class Axis:
                      deceleration: Optional[float] = None,
                      timeout: Optional[float] = None, stop_on_interrupt: bool = True) -> None:
         """Profile velocity at @velocity (axis units per second); with @wait,
-        returns once the drive reports the velocity reached (interrupted as
-        :meth:`move_to`'s wait)."""
+        returns once the drive reports the velocity reached and the actual
+        velocity is within 2 % of @velocity (interrupted as :meth:`move_to`'s
+        wait). A velocity beyond the drive's limit (PROF_MAX_VEL) raises
+        RangeError naming it: the drive would cap it silently."""
         opts = self._move_options(lib.AX_MOVE_NO_WAIT, None, acceleration, deceleration,
                                   timeout)
 
@@ -463,18 +499,30 @@ class Axis:
         """Torque through the motor's torque constant, in current mode."""
         self._call(lib.ax_axis_set_torque, float(newton_metres))
 
-    def home(self, method: Optional[int] = None, *, offset: Optional[float] = None,
+    def home(self, method: Union[int, str, None] = None, *, offset: Optional[float] = None,
              speed: Optional[float] = None, timeout: Optional[float] = None,
              stop_on_interrupt: bool = True) -> None:
         """Home the axis (needs operation enabled): @method is one of the
-        drive's homing methods (None: the drive's present one); @offset the
+        drive's homing methods, its number or its label in the dictionary
+        ("Current position is home"; None: the drive's present one); @speed
+        the search speed for this homing only; @offset the
         position home gets; waits for homing attained. Ctrl-C or
         ``drive.cancel()`` end it within a poll period, halting the axis with
         @stop_on_interrupt."""
         opts = ffi.new("ax_home_options *")
         opts.version = lib.AX_HOME_OPTIONS_VERSION
         opts.flags = lib.AX_HOME_SET_OFFSET if offset is not None else 0
-        opts.method = lib.AX_HOME_METHOD_DRIVE if method is None else int(method)
+        if method is None:
+            opts.method = lib.AX_HOME_METHOD_DRIVE
+        elif isinstance(method, (str, int)) and not isinstance(method, bool):
+            with self._lock:
+                m = lib.ax_axis_home_method_parse(self._p(), cstr(str(method)))
+            if m < 0:
+                raise last_error(m, MOTION_DOMAIN, self.drive._drive_text)
+            opts.method = m
+        else:
+            raise InvalidArgumentError(f"homing method {method!r}: expected its number or "
+                                       "its label", int(lib.AX_EINVAL))
         opts.offset = float(offset or 0.0)
         opts.speed = float(speed or 0.0)
         opts.timeout_ms = _ms(timeout)

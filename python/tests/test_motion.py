@@ -212,3 +212,78 @@ def test_motion__enable_a_drive_that_skips_switched_on_over_udp(build_dir):
 def test_motion__unknown_quirk_is_refused(sims):
     with pytest.raises(axlink.InvalidArgumentError, match="quirk 'warp'.*skip-switched-on"):
         axlink.open("virtual:?quirk=warp", context=axlink.Context())
+
+
+# MCB codes of the simulated models' DRV_OP_CMD (devices/axs-200.xdf) and the modes they mean.
+MCB_MODES = {0x00: "voltage", 0x02: "current", 0x03: "velocity", 0x13: "profile_velocity",
+             0x04: "position", 0x14: "profile_position", 0x05: "torque"}
+
+
+def test_motion__mode_integers_are_drive_codes_in_c_cli_and_python(drive2, build_dir):
+    """One vocabulary: an integer mode is the drive's code in C, the CLI and Python."""
+    import json
+    import subprocess
+
+    lib = axlink._native.lib
+    cli = str(build_dir / "bin" / "axlink")
+    axis = drive2.axes[2]
+    axis.enable()
+    axis.set_velocity(0, wait=True)
+    for code, name in MCB_MODES.items():
+        # C: the library's table and the axis's parse.
+        assert axlink._native.text(lib.ax_op_mode_name(
+            lib.ax_op_mode_from_code(code, lib.AX_MODE_CODES_MCB))) == name
+        assert lib.ax_axis_mode_from_code(axis._p(), code) == lib.ax_op_mode_parse(
+            name.encode())
+        # Python: set by the code, read back as the name and the same code.
+        axis.mode = code
+        assert (axis.mode, axis.mode_code) == (name, code)
+        # The CLI: the same integer sets the same mode, printed by name.
+        r = subprocess.run([cli, "mode", f"eth://{TWO_AXES}", str(code), "--axis", "2",
+                            "--json"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r
+        out = json.loads(r.stdout)
+        assert (out["axis"], out["mode"], out["code"]) == (2, name, code), r
+        assert axis.mode == name
+    # Names and the dictionary's labels are the preferred spelling.
+    axis.mode = "Profile velocity"
+    assert (axis.mode, axis.mode_code) == ("profile_velocity", 0x13)
+    axis.mode = "pp"
+    assert axis.mode_code == 0x14
+    # A CiA 402 code is not an MCB one: refused, never another mode.
+    with pytest.raises(axlink.InvalidArgumentError, match="CiA 402 code of 'profile_position'"):
+        axis.mode = 1
+    assert axis.mode == "profile_position"
+    with pytest.raises(axlink.InvalidArgumentError):
+        axis.mode = 2**70
+    with pytest.raises(axlink.InvalidArgumentError):
+        axis.mode = 2.0
+
+
+def test_motion__move_limits_do_not_leak_into_velocity_mode(drive2):
+    """A slow move, then velocity mode faster: the faster speed is reached."""
+    axis = drive2.axes[2]
+    axis.enable()
+    vmax = float(axis.read("PROF_MAX_VEL"))
+    acc = float(axis.read("PROF_MAX_ACC"))
+    res = axis.resolution
+    axis.move_to(axis.position + res / 2, velocity=res, acceleration=20 * res)
+    assert float(axis.read("PROF_MAX_VEL")) == vmax
+    assert float(axis.read("PROF_MAX_ACC")) == acc
+    axis.set_velocity(5 * res, wait=True)
+    assert abs(axis.velocity - 5 * res) < 0.02 * 5 * res
+    # Beyond the drive's own limit: refused, naming it.
+    with pytest.raises(axlink.RangeError, match=f"limited by PROF_MAX_VEL = {vmax:g} rev/s"):
+        axis.set_velocity(2 * vmax * res, wait=True)
+    axis.set_velocity(0, wait=True)
+
+
+def test_motion__home_takes_a_method_label(drive2):
+    axis = drive2.axes[1]
+    axis.enable()
+    axis.move_to(3000, velocity=40000)
+    axis.home("Current position is home", offset=50)
+    assert abs(axis.position - 50) <= 10
+    assert int(axis.read("HOM_MODE")) == 0
+    with pytest.raises(axlink.InvalidArgumentError, match="Current position is home"):
+        axis.home("upside down")

@@ -362,7 +362,7 @@ def test_write_allow_nonfinite_writes_and_reads_back(axlink, sim_drives):
             assert r.code == 0, r
             assert r.json()["value"] == value, r
             r = axlink("read", uri, "CL_VEL_SET_POINT_VALUE")
-            assert r.code == 0 and r.out == f"{value}\n", r
+            assert r.code == 0 and r.out == f"{value} rev/s\n", r
         r = axlink("write", uri, "0x021:float", "0", "--allow-nonfinite")
         assert r.code == 0, r
         r = axlink("write", uri, "0x021:float", "nan", "--allow-nonfinite")
@@ -1259,7 +1259,9 @@ def test_read_by_name_takes_type_and_units_from_the_dictionary(axlink):
     assert obj["address"] == "0x060" and obj["subnode"] == 1, obj
     assert isinstance(obj["value"], float) and obj["value"] > 0, obj
     t = axlink("read", "virtual:", "DRV_PROT_VBUS_VALUE")
-    assert t.code == 0 and float(t.out) == pytest.approx(obj["value"], rel=1e-3), t
+    value, units = t.out.split()  # the units in text too
+    assert t.code == 0 and float(value) == pytest.approx(obj["value"], rel=1e-3), t
+    assert units == "V", t
 
 
 def test_read_by_name_labels_an_enumerated_value(axlink):
@@ -1395,7 +1397,7 @@ def test_eth_read_and_write_by_name(axlink, sim_drives):
     r = axlink("write", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE", "-4321")
     assert r.code == 0 and r.out == "ok\n", r
     r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
-    assert r.code == 0 and r.out == "-4321\n", r
+    assert r.code == 0 and r.out == "-4321 cnt\n", r
     assert_failure(axlink("read", "eth://127.0.3.2", "NO_SUCH_REGISTER"), "NO_SUCH_REGISTER")
 
 
@@ -1420,7 +1422,7 @@ def test_stable_uri_in_read_write_and_scan(axlink, sim_drives):
     assert r.code == 0 and r.out == "ok\n", r
     # Written through the stable URI, read back at the location: the same drive.
     r = axlink("read", "eth://127.0.3.2", "CL_POS_SET_POINT_VALUE")
-    assert r.code == 0 and r.out == "-2468\n", r
+    assert r.code == 0 and r.out == "-2468 cnt\n", r
     r = axlink("read", "eth://127.0.3.2", "0x021:float")
     assert r.code == 0 and r.out == "1.5\n", r
     # The stable URI without via: the discovery targets of the environment.

@@ -108,12 +108,14 @@ def test_enable_move_state(axlink, drive):
 def test_move_relative_no_wait_and_json(axlink, drive):
     fresh(axlink, drive)
     ok(axlink("move", drive, "1000"))
+    before = ok(axlink("read", drive, "PROF_MAX_VEL", "--json")).json()["value"]
     r = ok(axlink("move", drive, "-500", "--relative", "--velocity", "20000", "--json"))
     m = r.json()
     assert m["reached"] is True and m["units"] == "counts", m
     assert abs(m["position"] - 500) <= window(axlink, drive), m
+    # --velocity is for that move only: the drive's own value is back.
     velocity = ok(axlink("read", drive, "PROF_MAX_VEL", "--json")).json()["value"]
-    assert abs(velocity - 20000 / RES) < 1e-4, velocity  # rev/s in the drive
+    assert velocity == before, (velocity, before)
     # --no-wait returns once the set point is taken; the move goes on.
     m = ok(axlink("move", drive, "3", "--units", "rev", "--no-wait", "--json")).json()
     assert m["reached"] is False and m["target"] == 3, m
@@ -295,3 +297,92 @@ def test_sim_quirk_option():
                            capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and r.stdout == "", r
         assert f"unknown quirk '{name}'" in r.stderr and "known: skip-switched-on" in r.stderr, r
+
+
+def test_mode_integers_are_drive_codes(axlink, drive):
+    """One vocabulary: an integer MODE is the drive's code, as in C and Python."""
+    fresh(axlink, drive)
+    for code, name in ((2, "current"), (5, "torque"), (20, "profile_position"),
+                       (0x13, "profile_velocity"), (0, "voltage"), (3, "velocity")):
+        r = ok(axlink("mode", drive, str(code)))
+        assert r.out == f"axis 1: {name} (0x{code:X})\n", r
+        assert ok(axlink("mode", drive, name, "--json")).json()["code"] == code
+    # The dictionary's labels, as 'axlink read URI DRV_OP_CMD' prints them.
+    r = ok(axlink("mode", drive, "Profile velocity"))
+    assert r.out == "axis 1: profile_velocity (0x13)\n", r
+    r = ok(axlink("read", drive, "DRV_OP_CMD"))
+    assert r.out == "19 (Profile velocity)\n", r
+    # A CiA 402 code is refused on an MCB drive, never taken for another mode.
+    r = axlink("mode", drive, "1")
+    assert r.code == 2 and "CiA 402 code of 'profile_position'" in r.err, r
+    assert "profile_position (0x14)" in r.err, r
+    ok(axlink("mode", drive, "pp"))
+
+
+def test_write_takes_enum_labels_and_read_prints_them(axlink, drive):
+    fresh(axlink, drive)
+    r = ok(axlink("write", drive, "DRV_OP_CMD", "Profile velocity"))
+    assert r.out == "ok\n", r
+    assert ok(axlink("read", drive, "DRV_OP_CMD", "--json")).json()["value"] == 19
+    r = ok(axlink("write", drive, "DRV_OP_CMD", "profile POSITION", "--json"))
+    assert r.json()["value"] == 20 and r.json()["label"] == "Profile position", r
+    assert ok(axlink("read", drive, "DRV_OP_CMD")).out == "20 (Profile position)\n"
+    r = axlink("write", drive, "DRV_OP_CMD", "Sideways")
+    assert r.code == 2 and "'Sideways'" in r.err and "'Profile velocity' (19)" in r.err, r
+    assert ok(axlink("read", drive, "DRV_OP_CMD")).out == "20 (Profile position)\n"
+    # Units in text as in JSON; none for a unitless register.
+    r = ok(axlink("read", drive, "PROF_MAX_ACC"))
+    value, units = r.out.split()
+    assert units == "rev/s^2" and float(value) > 0, r
+    assert ok(axlink("read", drive, "DRV_OP_CMD", "--json")).json()["units"] == "none"
+
+
+def test_move_velocity_does_not_leak_into_velocity_mode(axlink, drive):
+    """The issue's "done when": a slow move, then velocity mode faster reaches it."""
+    fresh(axlink, drive)
+    vmax = ok(axlink("read", drive, "PROF_MAX_VEL", "--json")).json()["value"]
+    acc = ok(axlink("read", drive, "PROF_MAX_ACC", "--json")).json()["value"]
+    dec = ok(axlink("read", drive, "PROF_MAX_DEC", "--json")).json()["value"]
+    ok(axlink("move", drive, "0.5", "--units", "rev", "--velocity", "1", "--acceleration", "20",
+              "--deceleration", "30"))
+    assert ok(axlink("read", drive, "PROF_MAX_VEL", "--json")).json()["value"] == vmax
+    assert ok(axlink("read", drive, "PROF_MAX_ACC", "--json")).json()["value"] == acc
+    assert ok(axlink("read", drive, "PROF_MAX_DEC", "--json")).json()["value"] == dec
+    v = ok(axlink("velocity", drive, "2", "--units", "rev", "--acceleration", "40",
+                  "--json")).json()
+    assert v["reached"] is True and abs(v["velocity"] - 2) < 0.02 * 2, v
+    assert ok(axlink("read", drive, "PROF_MAX_ACC", "--json")).json()["value"] == acc
+    # Beyond the drive's own limit: refused with the cause, and nothing runs faster.
+    ok(axlink("write", drive, "PROF_MAX_VEL", "1"))
+    try:
+        r = axlink("velocity", drive, "2.5", "--units", "rev")
+        assert r.code == 1 and "limited by PROF_MAX_VEL = 1 rev/s" in r.err, r
+        assert "reached" not in r.out, r
+        assert state(axlink, drive, "--units", "rev")["velocity"] <= 1 + 1e-6
+    finally:
+        ok(axlink("write", drive, "PROF_MAX_VEL", str(vmax)))
+    ok(axlink("velocity", drive, "0"))
+
+
+def test_limits_with_no_wait_are_reported(axlink, drive):
+    """--no-wait ends the command before the motion: a limit given stays, and says so."""
+    fresh(axlink, drive)
+    ok(axlink("move", drive, "0"))
+    vmax = ok(axlink("read", drive, "PROF_MAX_VEL", "--json")).json()["value"]
+    r = ok(axlink("move", drive, "0.25", "--units", "rev", "--velocity", "2", "--no-wait"))
+    assert "--velocity stays in the drive" in r.err and f"PROF_MAX_VEL was {vmax:g}" in r.err, r
+    ok(axlink("move", drive, "0.25", "--units", "rev"))
+    ok(axlink("write", drive, "PROF_MAX_VEL", str(vmax)))
+    r = axlink("move", drive, "0", "--acceleration", "0")
+    assert r.code == 2 and "--acceleration" in r.err, r
+    r = axlink("velocity", drive, "1", "--deceleration", "fast")
+    assert r.code == 2 and "--deceleration" in r.err, r
+
+
+def test_home_method_label(axlink, drive):
+    fresh(axlink, drive)
+    h = ok(axlink("home", drive, "--method", "Current position is home", "--offset", "7",
+                  "--json")).json()
+    assert h["method"] == 0 and h["position"] == 7.0, h
+    r = axlink("home", drive, "--method", "upside down")
+    assert r.code == 2 and "'upside down'" in r.err and "0 (Current position is home)" in r.err, r
