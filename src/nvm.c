@@ -147,7 +147,8 @@ static int nvm_run_one(ax_drive *drive, const struct nvm_op *op, const ax_reg *r
 					     "%s: %s (subnode %u) %s: the drive at '%s' has not "
 					     "finished in time",
 					     op->verb, id, sub,
-					     err < 0 ? "does not answer" : "still reads the signature",
+					     err < 0 ? "does not answer" :
+						       "still reads the signature",
 					     ax_drive_uri(drive));
 		err = nvm_pause(op, reg, deadline, cancel);
 		if (err < 0)
@@ -183,8 +184,8 @@ static int nvm_run(ax_drive *drive, const struct nvm_op *op, int subnode, int ti
 	axes = ax_drive_axes(drive);
 	if (subnode != AX_DRIVE_ALL_SUBNODES && (subnode < 0 || (unsigned)subnode > axes))
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-					   "%s: subnode %d: the drive at '%s' has 0 (communication) "
-					   "and axes 1..%u, or all (%d)",
+					   "%s: subnode %d: the drive at '%s' has 0 "
+					   "(communication) and axes 1..%u, or all (%d)",
 					   op->verb, subnode, ax_drive_uri(drive), axes,
 					   AX_DRIVE_ALL_SUBNODES);
 	if (!ax_drive_dict(drive))

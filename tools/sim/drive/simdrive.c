@@ -1715,7 +1715,8 @@ void simdrive_free(simdrive *d)
 
 /* ---- state folder ------------------------------------------------------ */
 
-static int nvm_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int nvm_fail(char *err, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int nvm_fail(char *err, size_t cap, const char *fmt, ...)
 {
@@ -1778,7 +1779,8 @@ static int nvm_parse_line(simdrive *d, char *line, uint8_t *nvm, const char **wh
 	}
 	memset(nvm + r->offset, 0, r->size);
 	for (size_t i = 0; i < n / 2; i++)
-		nvm[r->offset + i] = (uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+		nvm[r->offset + i] =
+			(uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
 	return 0;
 }
 
