@@ -12,10 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axlink/ctx.h"
 #include "axlink/dict.h"
@@ -44,6 +46,7 @@
 #define R_AXIS_NUMBER 0x0A0
 #define R_ENC_RES 0x388
 #define R_HOM_OFFSET 0x451
+#define R_COMMS_WATCHDOG 0x0A8
 #define R_STORE 0x6DB
 #define R_RESTORE 0x6DC
 #define R_VENDOR 0x6E0
@@ -590,6 +593,202 @@ static void test_simdrive__store_restore(void **state)
 	assert_int_equal(read_num(d, 1, R_POS_SP), 777);
 }
 
+/* ---- non-volatile memory in a state folder ----------------------------- */
+
+#define SIG_SAVE 0x65766173u /* "save" */
+#define SIG_LOAD 0x64616F6Cu /* "load" */
+
+struct nvm_dir {
+	char path[64];
+	char file[96];
+};
+
+/* A new empty state folder; the file of serial @serial in it. */
+static void nvm_dir_new(struct nvm_dir *t, uint32_t serial)
+{
+	(void)snprintf(t->path, sizeof(t->path), "/tmp/axlink-test-nvm-XXXXXX");
+	if (!mkdtemp(t->path))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	(void)snprintf(t->file, sizeof(t->file), "%s/%u.nvm", t->path, (unsigned)serial);
+}
+
+static void nvm_dir_free(struct nvm_dir *t)
+{
+	(void)unlink(t->file);
+	assert_int_equal(rmdir(t->path), 0); /* nothing else left behind: no temp files */
+}
+
+/* A drive of axs-100, serial @serial, on the state folder @t ("power on"). */
+static simdrive *nvm_power_on(const struct nvm_dir *t, uint32_t serial)
+{
+	char why[256] = "";
+	simdrive *d = NULL;
+
+	assert_int_equal(simdrive_new(&d, &codec, "axs-100", serial), 0);
+	if (simdrive_set_state_dir(d, t->path, why, sizeof(why)) < 0)
+		fail_msg("simdrive_set_state_dir: %s", why);
+	return d;
+}
+
+static void nvm_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_simdrive__store_survives_power_cycle(void **state)
+{
+	struct nvm_dir t;
+	simdrive *d;
+
+	(void)state;
+	nvm_dir_new(&t, 515);
+	d = nvm_power_on(&t, 515);
+	write_float(d, 1, R_MAX_VEL, 42.5f);
+	write_num(d, 0, R_COMMS_WATCHDOG, 250);
+	write_num(d, 1, R_POS_SP, 777); /* not a parameter: never stored */
+	write_num(d, 1, R_STORE, SIG_SAVE); /* the axis only */
+	simdrive_free(d);
+
+	d = nvm_power_on(&t, 515);
+	assert_true(read_float(d, 1, R_MAX_VEL) == 42.5f);
+	assert_int_equal(read_num(d, 0, R_COMMS_WATCHDOG), 0); /* subnode 0 was not stored */
+	assert_int_equal(read_num(d, 1, R_POS_SP), 0);
+	write_num(d, 0, R_COMMS_WATCHDOG, 250);
+	write_num(d, 0, R_STORE, SIG_SAVE);
+	simdrive_free(d);
+
+	/* Another unit on the same folder has a memory of its own. */
+	{
+		struct nvm_dir other = t;
+		simdrive *o;
+
+		(void)snprintf(other.file, sizeof(other.file), "%s/516.nvm", t.path);
+		o = nvm_power_on(&other, 516);
+		assert_true(read_float(o, 1, R_MAX_VEL) == 10.0f);
+		simdrive_free(o);
+		(void)unlink(other.file);
+	}
+
+	d = nvm_power_on(&t, 515);
+	assert_true(read_float(d, 1, R_MAX_VEL) == 42.5f);
+	assert_int_equal(read_num(d, 0, R_COMMS_WATCHDOG), 250);
+	/* Restore: the defaults at once, and after the next power cycle. */
+	write_num(d, 0, R_RESTORE, SIG_LOAD);
+	assert_true(read_float(d, 1, R_MAX_VEL) == 10.0f);
+	simdrive_free(d);
+	d = nvm_power_on(&t, 515);
+	assert_true(read_float(d, 1, R_MAX_VEL) == 10.0f);
+	assert_int_equal(read_num(d, 0, R_COMMS_WATCHDOG), 0);
+	simdrive_free(d);
+	nvm_dir_free(&t);
+}
+
+static void test_simdrive__store_without_folder_lives_with_drive(void **state)
+{
+	simdrive *d = *state;
+
+	/* Restore brings back what is in the memory: the defaults, not a store's. */
+	write_float(d, 1, R_MAX_VEL, 7.0f);
+	write_num(d, 1, R_STORE, SIG_SAVE);
+	write_num(d, 0, R_RESTORE, SIG_LOAD);
+	assert_true(read_float(d, 1, R_MAX_VEL) == 10.0f);
+	/* Dropping the folder is allowed and keeps the values in use. */
+	write_float(d, 1, R_MAX_VEL, 8.0f);
+	assert_int_equal(simdrive_set_state_dir(d, NULL, NULL, 0), 0);
+	assert_true(read_float(d, 1, R_MAX_VEL) == 8.0f);
+}
+
+struct bad_file {
+	const char *name;
+	const char *text;
+	const char *why; /* in the message, after "FILE:LINE: " */
+	int line;
+};
+
+static const struct bad_file bad_files[] = {
+	{ "other model", "model axs-200\nserial 520\n", "another model", 1 },
+	{ "other serial", "model axs-100\nserial 521\n", "another serial", 2 },
+	{ "bad subnode", "# c\n16 0x025 00002041\n", "subnode", 2 },
+	{ "bad address", "1 0x1025 00002041\n", "address", 1 },
+	{ "odd hex", "1 0x025 0000204\n", "hex digits", 1 },
+	{ "not hex", "1 0x025 zz\n", "hex digits", 1 },
+	{ "too long", "1 0x025 0000204100\n", "longer than the register", 1 },
+	{ "no value", "1 0x025\n", "address", 1 },
+};
+
+static void test_simdrive__state_file_errors(void **state)
+{
+	struct nvm_dir t;
+
+	(void)state;
+	nvm_dir_new(&t, 520);
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		const struct bad_file *c = &bad_files[i];
+		char why[256] = "", want[160];
+		simdrive *d = NULL;
+
+		nvm_write_file(t.file, c->text);
+		assert_int_equal(simdrive_new(&d, &codec, "axs-100", 520), 0);
+		if (simdrive_set_state_dir(d, t.path, why, sizeof(why)) != -1)
+			fail_msg("%s: accepted", c->name);
+		(void)snprintf(want, sizeof(want), "%s:%d: ", t.file, c->line);
+		if (strncmp(why, want, strlen(want)) != 0 || !strstr(why, c->why))
+			fail_msg("%s: message '%s', want '%s...%s'", c->name, why, want, c->why);
+		/* Nothing applied: the drive keeps its defaults. */
+		assert_true(read_float(d, 1, R_MAX_VEL) == 10.0f);
+		simdrive_free(d);
+	}
+	/* Registers the model does not have or does not store are skipped, CRLF too. */
+	nvm_write_file(t.file, "model axs-100\r\nserial 520\r\n1 0x7FF 01\r\n1 0x011 3700\r\n"
+			       "1 0x025 00002842\r\n\r\n");
+	{
+		simdrive *d = nvm_power_on(&t, 520);
+
+		assert_true(read_float(d, 1, R_MAX_VEL) == 42.0f);
+		assert_int_equal(read_num(d, 1, R_STATUS) & 0x6F, 0x40); /* still disabled */
+		simdrive_free(d);
+	}
+	nvm_dir_free(&t);
+}
+
+static void test_simdrive__store_refused_when_enabled(void **state)
+{
+	simdrive *d = *state;
+	uint8_t sig[4] = { 0x73, 0x61, 0x76, 0x65 }; /* "save" */
+	uint32_t code = 0;
+
+	assert_int_equal(simdrive_set_quirks(d, SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED), 0);
+	write_num(d, 1, R_STORE, SIG_SAVE); /* disabled: fine */
+	enable_axis(d, 1);
+	assert_int_equal(simdrive_write(d, 1, R_STORE, sig, sizeof(sig), &code), -1);
+	assert_int_equal(code, SIMDRIVE_CODE_STATE);
+	code = 0;
+	assert_int_equal(simdrive_write(d, 0, R_STORE, sig, sizeof(sig), &code), -1);
+	assert_int_equal(code, SIMDRIVE_CODE_STATE);
+	/* Without the quirk the drive stores whatever its state. */
+	assert_int_equal(simdrive_set_quirks(d, 0), 0);
+	assert_int_equal(simdrive_write(d, 1, R_STORE, sig, sizeof(sig), &code), 0);
+}
+
+static void test_simdrive__slow_store_reads_signature(void **state)
+{
+	simdrive *d = *state;
+
+	assert_int_equal(simdrive_set_quirks(d, SIMDRIVE_QUIRK_SLOW_STORE), 0);
+	simdrive_tick(d, 1000 * MS);
+	write_num(d, 1, R_STORE, SIG_SAVE);
+	assert_int_equal(read_num(d, 1, R_STORE), SIG_SAVE);
+	assert_int_equal(read_num(d, 0, R_STORE), 1); /* the other core is not busy */
+	simdrive_tick(d, 1000 * MS + SIMDRIVE_SLOW_STORE_NS - MS);
+	assert_int_equal(read_num(d, 1, R_STORE), SIG_SAVE);
+	simdrive_tick(d, 1000 * MS + SIMDRIVE_SLOW_STORE_NS);
+	assert_int_equal(read_num(d, 1, R_STORE), 1);
+}
+
 /* ---- garbage in -------------------------------------------------------- */
 
 static size_t good_read_frame(uint8_t *buf, unsigned sub, unsigned addr)
@@ -867,7 +1066,11 @@ static void test_simdrive__quirk_names(void **state)
 	assert_string_equal(q[0].name, "skip-switched-on");
 	assert_int_equal(q[0].bit, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
 	assert_non_null(q[0].help);
-	assert_null(q[1].name);
+	assert_string_equal(q[1].name, "slow-store");
+	assert_int_equal(q[1].bit, SIMDRIVE_QUIRK_SLOW_STORE);
+	assert_string_equal(q[2].name, "store-needs-disabled");
+	assert_int_equal(q[2].bit, SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED);
+	assert_null(q[3].name);
 
 	assert_int_equal(simdrive_quirks_parse("skip-switched-on", &bits, bad, sizeof(bad)), 0);
 	assert_int_equal(bits, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
@@ -1626,6 +1829,11 @@ int main(void)
 		cmocka_unit_test(test_simdrive__serves_dictionaries),
 		cmocka_unit_test(test_simdrive__models_carry_error_texts),
 		cmocka_unit_test(test_simdrive__restore_resets_nvm),
+		cmocka_unit_test(test_simdrive__store_survives_power_cycle),
+		T(store_without_folder_lives_with_drive),
+		cmocka_unit_test(test_simdrive__state_file_errors),
+		T(store_refused_when_enabled),
+		T(slow_store_reads_signature),
 		cmocka_unit_test(test_simdrive__axs900_through_virtual),
 	};
 

@@ -138,6 +138,7 @@ static const struct cli_group *const groups[] = {
         &cli_discover_group,
         &cli_motion_group,
         &cli_monitor_group,
+        &cli_nvm_group,
 };
 
 

@@ -17,6 +17,7 @@
  * @{
  */
 
+#include "axlink/cancel.h"
 #include "axlink/common.h"
 #include "axlink/ctx.h"
 #include "axlink/dict.h"
@@ -141,6 +142,59 @@ AX_API int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, doubl
  */
 AX_API int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t value);
 AX_API int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double value);
+
+/** ax_drive_store() / ax_drive_restore(): the communication core and every axis. */
+#define AX_DRIVE_ALL_SUBNODES (-1)
+/** Their timeout when the caller gives 0 (ms): drives take seconds to write flash. */
+#define AX_DRIVE_NVM_TIMEOUT_MS 10000
+
+/**
+ * Store the drive's parameters in its non-volatile memory, so they survive
+ * a power cycle.
+ *
+ * Writes the store signature 0x65766173 ("save" in ASCII, as a u32) to the
+ * dictionary's store register of @p subnode — DRV_STORE_COCO_ALL on subnode
+ * 0, DRV_STORE_MOCO_ALL on an axis — or, with AX_DRIVE_ALL_SUBNODES, to the
+ * communication core's and then each axis's that the dictionary has. After
+ * each write it reads the register back until the drive has cleared the
+ * signature (drives do when the store is done; a write-only register is
+ * done when the write is acknowledged), in slices of a few milliseconds that
+ * watch @p cancel. A drive that does not answer while it writes its memory
+ * is waited for, within the timeout.
+ *
+ * Ownership: none taken. Thread safety: safe (requests go through the link);
+ * one store or restore per drive at a time is the caller's business.
+ *
+ * @param subnode    0, an axis 1..ax_drive_axes(), or AX_DRIVE_ALL_SUBNODES
+ * @param timeout_ms for the whole call; 0 = AX_DRIVE_NVM_TIMEOUT_MS
+ * @param cancel     NULL, or a token another thread (or a signal handler)
+ *                   triggers to end the wait
+ * @return 0; AX_EDRIVE when the drive refuses (the message names the register
+ *         and the drive's reason, e.g. 0x08000022 "not in a state that allows
+ *         storing", ax_error_last_drive_code() has the code); AX_ENOTFOUND
+ *         (no dictionary, or it has no store register there); AX_EINVAL (no
+ *         such subnode); AX_ETIMEDOUT (the drive did not finish in time; the
+ *         message says which register); AX_ECANCELED; or another negative
+ *         ax_error_code.
+ * @since 0.2
+ */
+AX_API int ax_drive_store(ax_drive *drive, int subnode, int timeout_ms, ax_cancel *cancel);
+
+/**
+ * Put the drive's parameters back to their defaults in its non-volatile
+ * memory (and, on most drives, in use; others take them at the next power
+ * cycle).
+ *
+ * As ax_drive_store(), with the restore signature 0x64616F6C ("load") and
+ * the restore registers: DRV_RESTORE_COCO_ALL on subnode 0, which restores
+ * every parameter of the drive, and DRV_RESTORE_MOCO_ALL on an axis where
+ * the dictionary has one. AX_DRIVE_ALL_SUBNODES writes every one of them.
+ *
+ * @return as ax_drive_store(); AX_ENOTFOUND for an axis without a restore
+ *         register of its own (restore subnode 0 or all instead).
+ * @since 0.2
+ */
+AX_API int ax_drive_restore(ax_drive *drive, int subnode, int timeout_ms, ax_cancel *cancel);
 
 AX_END_DECLS
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
@@ -222,6 +223,44 @@ class Drive:
     def _cancel_token(self) -> Any:
         return self._cancel
 
+    # -- non-volatile memory
+
+    def store(self, axis: Optional[int] = None, *, timeout: Optional[float] = None) -> None:
+        """Store the drive's parameters in its non-volatile memory, so they
+        are in use after the next power cycle: the communication core and
+        every axis, or only @axis (0: the communication core).
+
+        Writes the signature "save" to the dictionary's store registers
+        (DRV_STORE_COCO_ALL, DRV_STORE_MOCO_ALL) and waits until the drive
+        has done it, at most @timeout seconds (default 10). Raises
+        NackError when the drive refuses (the message names the register
+        and the reason, e.g. 0x08000022 for a drive that does not store in
+        its present state), TimeoutError, NotFoundError (no dictionary,
+        or no store register there), CancelledError (Ctrl-C or :meth:`cancel`)."""
+        self._nvm(lib.ax_drive_store, axis, timeout)
+
+    def restore(self, axis: Optional[int] = None, *, timeout: Optional[float] = None) -> None:
+        """Put the parameters back to their defaults in the drive's
+        non-volatile memory (DRV_RESTORE_COCO_ALL, "load"; most drives use
+        them at once). @axis: an axis with a restore register of its own;
+        default all. Raises as :meth:`store`."""
+        self._nvm(lib.ax_drive_restore, axis, timeout)
+
+    def _nvm(self, call: Any, axis: Optional[int], timeout: Optional[float]) -> None:
+        if axis is None:
+            subnode = int(lib.AX_DRIVE_ALL_SUBNODES)
+        elif isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"axis must be an int or None, not {axis!r}")
+        elif axis < 0:
+            raise ValueError(f"axis {axis}: expected 0 (communication core) or an axis")
+        else:
+            subnode = axis
+        ms = _timeout_ms(timeout)
+        drive, _ = self._handles()
+        lib.ax_cancel_reset(self._cancel)
+        _interruptible(lambda: call(drive, subnode, ms, self._cancel), self._cancel,
+                       self._drive_text)
+
     # -- registers
 
     def _drive_text(self, code: int) -> Optional[str]:
@@ -332,6 +371,33 @@ class Drive:
         at most 16 registers (RangeError).
         """
         return _poll.poll(self, registers, period, duration)
+
+
+def _interruptible(call: Any, cancel: Any, drive_text: Any) -> None:
+    """call(), a library call that watches @cancel but runs no Python
+    meanwhile. On the main thread it runs on a helper thread while this one
+    waits in short slices, so that Ctrl-C is raised here at once and
+    triggers @cancel, which ends the call too. Elsewhere directly."""
+    if threading.current_thread() is not threading.main_thread():
+        check(call(), drive_text=drive_text)
+        return
+    outcome: list = []
+
+    def work() -> None:
+        rc = call()  # the library's last error is per thread: take it here
+        outcome.append(last_error(rc, drive_text=drive_text) if rc < 0 else None)
+
+    worker = threading.Thread(target=work, name="axlink-nvm", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.02)
+    except BaseException:
+        lib.ax_cancel_trigger(cancel)
+        worker.join()  # within a slice: the call watches the token
+        raise
+    if outcome and outcome[0] is not None:
+        raise outcome[0]
 
 
 def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[float] = None, *,

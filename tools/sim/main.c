@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "axlink/axlink.h"
@@ -57,6 +58,7 @@ struct options {
 	const char *model;
 	const char *firmware; /* --firmware: the version text every drive reports */
 	unsigned quirks;      /* --quirk: SIMDRIVE_QUIRK_* bits of every drive */
+	const char *state_dir; /* --state-dir: where stored values outlive the process */
 	uint32_t serial;
 	struct sim_faults faults;
 	uint64_t seed;
@@ -91,6 +93,7 @@ enum {
 	OPT_BAUD,
 	OPT_TCP_IDLE_MS,
 	OPT_QUIRK,
+	OPT_STATE_DIR,
 };
 
 static const struct option long_options[] = {
@@ -101,6 +104,7 @@ static const struct option long_options[] = {
         {"serial", required_argument, NULL, OPT_SERIAL},
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
         {"quirk", required_argument, NULL, OPT_QUIRK},
+        {"state-dir", required_argument, NULL, OPT_STATE_DIR},
         {"drop", required_argument, NULL, OPT_DROP},
         {"corrupt", required_argument, NULL, OPT_CORRUPT},
         {"delay", required_argument, NULL, OPT_DELAY},
@@ -166,7 +170,10 @@ static void print_help(void)
 	       DEFAULT_SERIAL);
 	for (const simdrive_quirk *q = simdrive_quirks(); q->name; q++)
 		printf("                      %s:\n                        %s\n", q->name, q->help);
-	printf("  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
+	printf("  --state-dir DIR     keep what each drive stores (store all) in DIR/SERIAL.nvm,\n"
+	       "                      so it survives a restart as over a power cycle\n"
+	       "                      (default: stored values live as long as the process)\n"
+	       "  --tcp ADDR[:PORT]   serve a drive on a TCP socket, tcp://ADDR:PORT (default\n"
 	       "                      port %d; 0: the system picks one, see the URI;\n"
 	       "                      repeatable; drives after the --eth ones)\n"
 	       "  --tcp-idle-ms MS    close a TCP connection without traffic for MS\n"
@@ -418,6 +425,11 @@ static int handle_option(struct options *o, int c, const char *arg)
 	case OPT_FIRMWARE:
 		o->firmware = arg;
 		return 0;
+	case OPT_STATE_DIR:
+		if (!*arg)
+			return usage_error("--state-dir: expected a folder");
+		o->state_dir = arg;
+		return 0;
 	case OPT_QUIRK: {
 		char bad[64];
 
@@ -588,6 +600,26 @@ static int serve(const struct options *o)
 		(void)simdrive_set_quirks(s.drives[i].drive, o->quirks);
 	if (o->quirks)
 		sim_debug(&s, "quirks 0x%x on every drive", o->quirks);
+	if (o->state_dir) {
+		struct stat st;
+
+		if (stat(o->state_dir, &st) != 0) {
+			sim_error("--state-dir '%s': %s", o->state_dir, strerror(errno));
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			sim_error("--state-dir '%s': not a folder", o->state_dir);
+			goto out;
+		}
+	}
+	for (size_t i = 0; o->state_dir && i < s.n_drives; i++) {
+		char why[512];
+
+		if (simdrive_set_state_dir(s.drives[i].drive, o->state_dir, why, sizeof(why)) < 0) {
+			sim_error("--state-dir: %s", why);
+			goto out;
+		}
+	}
 	if (o->n_fault_only > 0) {
 		for (size_t i = 0; i < o->n_addrs + o->n_tcp; i++) {
 			s.drives[i].faulty = 0;

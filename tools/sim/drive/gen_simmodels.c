@@ -117,6 +117,14 @@ static size_t default_len(const ax_reg *r, const uint8_t **bytes_out)
 }
 
 /* Room @r takes in a drive, or 0 when the simulator cannot hold its value. */
+/* Kept in non-volatile memory: address_type NVM or NVM_CFG (not NVM_NONE). */
+static int reg_is_nvm(const ax_reg *r)
+{
+	const char *t = ax_reg_address_type(r);
+
+	return strcmp(t, "NVM") == 0 || strcmp(t, "NVM_CFG") == 0;
+}
+
 static size_t value_size(const ax_reg *r)
 {
 	const uint8_t *def;
@@ -362,7 +370,7 @@ static void put_model_tables(FILE *f, const struct gen_model *m, size_t index)
 		fprintf(f, ", 0x%03X, %u, %s, %s, %s, %zu, %zu, %zu, ", (unsigned)ax_reg_address(r),
 			ax_reg_subnode(r), dtype_macro(ax_reg_dtype(r)),
 			access_macro(ax_reg_access(r)),
-			strcmp(ax_reg_address_type(r), "NVM") == 0 ? "SIMMODEL_NVM" : "0", size,
+			reg_is_nvm(r) ? "SIMMODEL_NVM" : "0", size,
 			offset, n);
 		if (n)
 			fprintf(f, "model%zu_defaults + %zu },\n", index, blob);

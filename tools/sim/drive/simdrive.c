@@ -18,11 +18,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axlink/error.h"
 #include "axlink/value.h"
@@ -165,6 +168,13 @@ struct simdrive {
 	unsigned fault_axis;
 	uint32_t fault_code;
 	unsigned quirks; /* SIMDRIVE_QUIRK_* bits */
+	/* Non-volatile memory: what a store kept, laid out as store (stored registers only). */
+	uint8_t *nvm;
+	char *state_dir;       /* simdrive_set_state_dir(), or NULL: nvm lives in memory */
+	uint32_t serial;       /* names the file in state_dir */
+	int store_busy;        /* SIMDRIVE_QUIRK_SLOW_STORE: a store under way ... */
+	unsigned store_busy_sub;  /* ... on this subnode ... */
+	uint64_t store_busy_until; /* ... until this drive time */
 };
 
 const simdrive_model *simdrive_models(void)
@@ -1091,23 +1101,158 @@ static void restore_defaults(simdrive *d)
 	}
 }
 
+/* ---- non-volatile memory ----------------------------------------------- */
+
+/* A register a store keeps: the dictionary stores it and it can change. */
+static int reg_is_stored(const simmodel_reg *r)
+{
+	return (r->flags & SIMMODEL_NVM) && (r->access & SIMMODEL_WRITE);
+}
+
+/* Is the value in @nvm (at @r's place) the register's default? */
+static int nvm_is_default(const simmodel_reg *r, const uint8_t *nvm)
+{
+	const uint8_t *p = nvm + r->offset;
+
+	if (r->def_len && memcmp(p, r->def, r->def_len) != 0)
+		return 0;
+	for (size_t i = r->def_len; i < r->size; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* The stored values that differ from the defaults, in the format of simdrive.h. */
+static int nvm_put_file(simdrive *d, FILE *f)
+{
+	if (fprintf(f, "# axlink-sim non-volatile memory\nmodel %s\nserial %lu\n", d->model->name,
+		    (unsigned long)d->serial) < 0)
+		return -1;
+	for (size_t i = 0; i < d->table->count; i++) {
+		const simmodel_reg *r = &d->table->regs[i];
+		const uint8_t *p = d->nvm + r->offset;
+
+		if (!reg_is_stored(r) || nvm_is_default(r, d->nvm))
+			continue;
+		if (fprintf(f, "%u 0x%03X ", (unsigned)r->subnode, (unsigned)r->address) < 0)
+			return -1;
+		for (size_t j = 0; j < r->size; j++)
+			if (fprintf(f, "%02x", p[j]) < 0)
+				return -1;
+		if (fputc('\n', f) == EOF)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Write the memory to DIR/<serial>.nvm: a new file beside it, synced, then
+ * renamed over the old one, so a crash leaves the old memory or the new,
+ * never half of one. Returns 0 or -1.
+ */
+static int nvm_write_file(simdrive *d)
+{
+	size_t n = strlen(d->state_dir) + 64;
+	char *tmp = malloc(n), *path = malloc(n);
+	FILE *f = NULL;
+	int fd, ok = 0;
+
+	if (!tmp || !path)
+		goto out;
+	(void)snprintf(path, n, "%s/%lu.nvm", d->state_dir, (unsigned long)d->serial);
+	(void)snprintf(tmp, n, "%s/.%lu.nvm.XXXXXX", d->state_dir, (unsigned long)d->serial);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto out;
+	f = fdopen(fd, "w");
+	if (!f) {
+		(void)close(fd);
+		(void)unlink(tmp);
+		goto out;
+	}
+	ok = nvm_put_file(d, f) == 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	ok = ok && rename(tmp, path) == 0;
+	if (!ok)
+		(void)unlink(tmp);
+out:
+	free(tmp);
+	free(path);
+	return ok ? 0 : -1;
+}
+
+/* May the drive store or restore now? Not with the quirk and an axis concerned enabled. */
+static int nvm_state_allows(simdrive *d, unsigned sub)
+{
+	if (!(d->quirks & SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED))
+		return 1;
+	for (unsigned n = 1; n <= d->model->axes; n++)
+		if ((sub == 0 || n == sub) && d->axes[n - 1].state == ST_OP_ENABLED)
+			return 0;
+	return 1;
+}
+
+/* Keep the stored registers of subnode @sub (store all of that core). */
+static int nvm_store(simdrive *d, unsigned sub, uint32_t *code)
+{
+	if (!nvm_state_allows(d, sub) || (d->store_busy && d->last_ns < d->store_busy_until)) {
+		*code = SIMDRIVE_CODE_STATE;
+		return -1;
+	}
+	for (size_t i = 0; i < d->table->count; i++) {
+		const simmodel_reg *r = &d->table->regs[i];
+
+		if (r->subnode == sub && reg_is_stored(r))
+			memcpy(d->nvm + r->offset, reg_slot(d, r), r->size);
+	}
+	if (d->state_dir && nvm_write_file(d) < 0) {
+		*code = CODE_NOT_STORED;
+		return -1;
+	}
+	if (d->quirks & SIMDRIVE_QUIRK_SLOW_STORE) {
+		d->store_busy = 1;
+		d->store_busy_sub = sub;
+		d->store_busy_until = d->last_ns + SIMDRIVE_SLOW_STORE_NS;
+	}
+	return 0;
+}
+
+/* Every stored register back to its default, in use and in the memory. */
+static int nvm_restore(simdrive *d, uint32_t *code)
+{
+	if (!nvm_state_allows(d, 0)) {
+		*code = SIMDRIVE_CODE_STATE;
+		return -1;
+	}
+	restore_defaults(d);
+	for (size_t i = 0; i < d->table->count; i++) {
+		const simmodel_reg *r = &d->table->regs[i];
+
+		if (reg_is_stored(r))
+			memcpy(d->nvm + r->offset, reg_slot(d, r), r->size);
+	}
+	if (d->state_dir && nvm_write_file(d) < 0) {
+		*code = CODE_NOT_STORED;
+		return -1;
+	}
+	return 0;
+}
+
 /* Store a numeric value, applying the register's meaning. */
 static int write_numeric(simdrive *d, const simmodel_reg *r, uint64_t v, uint32_t *code)
 {
 	unsigned sub = r->subnode;
 
 	if (r->address == REG_STORE_ALL) {
-		/* Nothing survives the process, so a store only checks its signature. */
 		if (v != SIG_STORE)
 			goto not_stored;
-		return 0;
+		return nvm_store(d, sub, code);
 	}
 	if (r->address == REG_RESTORE_ALL && sub == 0) {
 		if (v != SIG_RESTORE)
 			goto not_stored;
-		/* A real drive restores on the next boot; the simulator never reboots. */
-		restore_defaults(d);
-		return 0;
+		/* A real drive restores on the next boot; here at once, and in the memory. */
+		return nvm_restore(d, code);
 	}
 	if (on_axis(d, sub) && r->address == REG_OP_CMD && !mode_is_valid((unsigned)v)) {
 		*code = AX_MCB_CODE_RANGE;
@@ -1209,6 +1354,10 @@ static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *bu
 		return -1;
 	}
 	memcpy(buf, src, len);
+	/* A slow store under way: its register reads the signature until done. */
+	if (r->address == REG_STORE_ALL && reg_is_numeric(r) && d->store_busy &&
+	    r->subnode == d->store_busy_sub && d->last_ns < d->store_busy_until)
+		le_put(buf, len, SIG_STORE);
 	*len_out = len;
 	*reg_out = r;
 	return 0;
@@ -1285,6 +1434,10 @@ int simdrive_set_firmware(simdrive *d, const char *text)
 static const simdrive_quirk quirk_table[] = {
 	{ "skip-switched-on", SIMDRIVE_QUIRK_SKIP_SWITCHED_ON,
 	  "0x07 stays in ready to switch on, 0x0F enables at once" },
+	{ "slow-store", SIMDRIVE_QUIRK_SLOW_STORE,
+	  "a store takes 300 ms; its register reads the signature until done" },
+	{ "store-needs-disabled", SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED,
+	  "store and restore are refused (0x08000022) while an axis is enabled" },
 	{ NULL, 0, NULL },
 };
 
@@ -1428,7 +1581,9 @@ static const char *code_why(uint32_t code)
 	case AX_MCB_CODE_RANGE:
 		return "value out of range";
 	case CODE_NOT_STORED:
-		return "wrong store/restore signature";
+		return "wrong store/restore signature, or the memory cannot be written";
+	case SIMDRIVE_CODE_STATE:
+		return "not in a state that allows storing";
 	default:
 		return "refused";
 	}
@@ -1512,9 +1667,11 @@ int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model,
 	d->model = m;
 	d->table = &simmodel_tables[m - simmodel_models];
 	d->store = calloc(1, d->table->store_size ? d->table->store_size : 1);
+	d->nvm = calloc(1, d->table->store_size ? d->table->store_size : 1);
 	d->axes = calloc(m->axes, sizeof(*d->axes));
-	if (!d->store || !d->axes || pthread_mutex_init(&d->lock, NULL) != 0) {
+	if (!d->store || !d->nvm || !d->axes || pthread_mutex_init(&d->lock, NULL) != 0) {
 		free(d->store);
+		free(d->nvm);
 		free(d->axes);
 		free(d);
 		return -1;
@@ -1522,6 +1679,8 @@ int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model,
 
 	for (size_t i = 0; i < d->table->count; i++)
 		reg_reset(d, &d->table->regs[i]);
+	memcpy(d->nvm, d->store, d->table->store_size); /* nothing stored yet: the defaults */
+	d->serial = serial;
 	/* The identity is the model's and the unit's; the version text stays the default. */
 	num_set_everywhere(d, REG_VENDOR_ID, m->vendor_id);
 	num_set_everywhere(d, REG_PRODUCT_CODE, m->product_code);
@@ -1548,6 +1707,181 @@ void simdrive_free(simdrive *d)
 		return;
 	pthread_mutex_destroy(&d->lock);
 	free(d->store);
+	free(d->nvm);
+	free(d->state_dir);
 	free(d->axes);
 	free(d);
+}
+
+/* ---- state folder ------------------------------------------------------ */
+
+static int nvm_fail(char *err, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int nvm_fail(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && cap) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * One register line "SUBNODE 0xADDRESS HEX" into the memory @nvm. Returns 0
+ * (also for a register the model does not store: ignored), or -1 with @why.
+ */
+static int nvm_parse_line(simdrive *d, char *line, uint8_t *nvm, const char **why)
+{
+	char *end, *hex;
+	unsigned long sub, addr;
+	const simmodel_reg *r;
+	size_t n;
+
+	errno = 0;
+	sub = strtoul(line, &end, 10);
+	if (end == line || *end != ' ' || errno || sub > AX_MCB_MAX_SUBNODE) {
+		*why = "expected a subnode 0..15";
+		return -1;
+	}
+	line = end + 1;
+	addr = strtoul(line, &end, 16);
+	if (end == line || *end != ' ' || errno || addr > 0xFFF) {
+		*why = "expected an address 0x000..0xFFF";
+		return -1;
+	}
+	hex = end + 1;
+	n = strspn(hex, "0123456789abcdefABCDEF");
+	if (n == 0 || n % 2 || hex[n] != '\0') {
+		*why = "expected the value as an even number of hex digits";
+		return -1;
+	}
+	r = reg_lookup(d, (unsigned)sub, (unsigned)addr);
+	if (!r || !reg_is_stored(r))
+		return 0; /* the dictionary changed: the drive no longer stores it */
+	if (n / 2 > r->size) {
+		*why = "value longer than the register";
+		return -1;
+	}
+	memset(nvm + r->offset, 0, r->size);
+	for (size_t i = 0; i < n / 2; i++)
+		nvm[r->offset + i] =
+			(uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+	return 0;
+}
+
+/* Read @path into @nvm (a copy of the memory); a missing file is an empty memory. */
+static int nvm_read_file(simdrive *d, const char *path, uint8_t *nvm, char *err, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t line_cap = 0, lineno = 0;
+	int rc = 0;
+	ssize_t len;
+
+	if (!f)
+		return errno == ENOENT ? 0 : nvm_fail(err, cap, "%s: %s", path, strerror(errno));
+	while ((len = getline(&line, &line_cap, f)) >= 0) {
+		const char *why = NULL;
+		char *v;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (!strncmp(line, "model ", 6)) {
+			if (strcmp(line + 6, d->model->name) != 0)
+				why = "stored by another model";
+		} else if (!strncmp(line, "serial ", 7)) {
+			errno = 0;
+			if (strtoul(line + 7, &v, 10) != d->serial || *v || errno)
+				why = "stored by a drive with another serial number";
+		} else {
+			(void)nvm_parse_line(d, line, nvm, &why);
+		}
+		if (why) {
+			rc = nvm_fail(err, cap, "%s:%zu: %s", path, lineno, why);
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f))
+		rc = nvm_fail(err, cap, "%s: %s", path, strerror(errno));
+	free(line);
+	(void)fclose(f);
+	return rc;
+}
+
+int simdrive_set_state_dir(simdrive *d, const char *dir, char *err, size_t err_cap)
+{
+	uint8_t *nvm = NULL;
+	char *copy = NULL, *path = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (!d)
+		return nvm_fail(err, err_cap, "no drive");
+	if (dir) {
+		n = strlen(dir) + 32;
+		copy = strdup(dir);
+		path = malloc(n);
+		nvm = malloc(d->table->store_size ? d->table->store_size : 1);
+		if (!copy || !path || !nvm) {
+			rc = nvm_fail(err, err_cap, "out of memory");
+			goto out;
+		}
+		(void)snprintf(path, n, "%s/%lu.nvm", dir, (unsigned long)d->serial);
+	}
+	pthread_mutex_lock(&d->lock);
+	if (nvm) {
+		/* Start from the defaults: the file holds what differs from them. */
+		for (size_t i = 0; i < d->table->count; i++) {
+			const simmodel_reg *r = &d->table->regs[i];
+
+			memset(nvm + r->offset, 0, r->size);
+			if (r->def_len)
+				memcpy(nvm + r->offset, r->def, r->def_len);
+		}
+		if (nvm_read_file(d, path, nvm, err, err_cap) < 0) {
+			pthread_mutex_unlock(&d->lock);
+			goto out;
+		}
+		/* As after a power cycle: what was stored is in use. */
+		for (size_t i = 0; i < d->table->count; i++) {
+			const simmodel_reg *r = &d->table->regs[i];
+
+			if (reg_is_stored(r)) {
+				memcpy(d->nvm + r->offset, nvm + r->offset, r->size);
+				memcpy(reg_slot(d, r), nvm + r->offset, r->size);
+			}
+		}
+		for (unsigned a = 1; a <= d->model->axes; a++) {
+			axis_set_mode(d, a, num_get(d, a, REG_OP_CMD));
+			axis_refresh(d, a);
+		}
+	}
+	free(d->state_dir);
+	d->state_dir = copy;
+	copy = NULL;
+	pthread_mutex_unlock(&d->lock);
+	rc = 0;
+out:
+	free(copy);
+	free(path);
+	free(nvm);
+	return rc;
 }

@@ -175,6 +175,22 @@ int simdrive_set_firmware(simdrive *d, const char *text);
  *    reached only by disable operation (0x07) from operation enabled.
  */
 #define SIMDRIVE_QUIRK_SKIP_SWITCHED_ON 0x1u
+/*
+ *  - SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED, "store-needs-disabled": a store or
+ *    a restore is refused with SIMDRIVE_CODE_STATE (0x08000022, "not in a
+ *    state that allows storing") while the axis it concerns (every axis for
+ *    the communication core's registers) has operation enabled, as drives
+ *    that cannot write their flash under load do.
+ *  - SIMDRIVE_QUIRK_SLOW_STORE, "slow-store": a store takes
+ *    SIMDRIVE_SLOW_STORE_NS of drive time (simdrive_tick()); meanwhile its
+ *    register reads back the signature, which real drives clear when done.
+ */
+#define SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED 0x2u
+#define SIMDRIVE_QUIRK_SLOW_STORE 0x4u
+#define SIMDRIVE_SLOW_STORE_NS 300000000u /* 300 ms */
+
+/* A store or restore refused because of the drive's state (CiA 301). */
+#define SIMDRIVE_CODE_STATE 0x08000022u
 
 /* One quirk: its name on the command line and in URIs, its bit, a line of help. */
 typedef struct simdrive_quirk {
@@ -204,6 +220,34 @@ int simdrive_set_quirks(simdrive *d, unsigned quirks);
 
 /* The quirks the drive has (SIMDRIVE_QUIRK_* bits). */
 unsigned simdrive_get_quirks(simdrive *d);
+
+/*
+ * Non-volatile memory. A store (the signature 0x65766173, "save", written to
+ * DRV_STORE_COCO_ALL on subnode 0 or DRV_STORE_MOCO_ALL on an axis) keeps
+ * the values of that subnode's stored registers: those the dictionary marks
+ * address_type NVM or NVM_CFG and that can be written. A restore (0x64616F6C,
+ * "load", to DRV_RESTORE_COCO_ALL) puts every stored register back to its
+ * default, in use and in the memory. Without a state folder the memory
+ * lives as long as the drive object; with one it is the file
+ * DIR/<serial>.nvm, read when the folder is given and rewritten (a new file
+ * renamed over the old one) by every store and restore, so a simulator
+ * restarted on the same folder comes up with what was stored, as a real
+ * drive after a power cycle.
+ *
+ * The file is text, one line per stored register:
+ *     # axlink-sim non-volatile memory
+ *     model axs-100
+ *     serial 1000
+ *     1 0x025 00002041        (subnode, address, the value's bytes in hex)
+ * Registers the model does not have or does not store are ignored (a
+ * dictionary that changed); anything else malformed is an error.
+ *
+ * simdrive_set_state_dir() gives the folder (NULL: none) and loads the file
+ * when there is one. Returns 0, or -1 with a message naming the file (and
+ * line) in @err (at most @err_cap bytes; @err may be NULL). A drive whose
+ * file holds another model or serial is refused the same way.
+ */
+int simdrive_set_state_dir(simdrive *d, const char *dir, char *err, size_t err_cap);
 
 /* Error code a drive started with `fault=1` reports: DC link under-voltage (CiA 402). */
 #define SIMDRIVE_FAULT_UNDERVOLTAGE 0x00003220u

@@ -25,7 +25,7 @@
 #define SIMMODEL_READ 0x1
 #define SIMMODEL_WRITE 0x2
 
-/* simmodel_reg.flags: address_type "NVM", a parameter "restore all" resets. */
+/* simmodel_reg.flags: address_type NVM or NVM_CFG: stored, and reset by "restore all". */
 #define SIMMODEL_NVM 0x1
 
 /* Room a str register gets (NUL included) unless its default needs more. */
