@@ -74,6 +74,7 @@ static const struct cli_group *const groups[] = {
         &cli_discover_group,
         &cli_motion_group,
         &cli_monitor_group,
+        &cli_config_group,
 };
 
 
@@ -143,6 +144,21 @@ static void print_db_help(void)
 		printf("  %-11s %s\n", cli_db_group.commands[i].name,
 		       cli_db_group.commands[i].summary);
 	printf("\nRun 'axlink db COMMAND --help' for a command's arguments.\n");
+}
+
+/* "axlink config --help": the commands named "<group> ...". */
+static void print_group_help(const char *group)
+{
+	size_t len = strlen(group);
+
+	printf("usage: axlink %s COMMAND [ARGS] [options]\n\nCommands:\n", group);
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		for (size_t i = 0; i < groups[g]->count; i++)
+			if (!strncmp(groups[g]->commands[i].name, group, len) &&
+			    groups[g]->commands[i].name[len] == ' ')
+				printf("  %-11s %s\n", groups[g]->commands[i].name,
+				       groups[g]->commands[i].summary);
+	printf("\nRun 'axlink %s COMMAND --help' for a command's arguments.\n", group);
 }
 
 /* ---- argument parsing -------------------------------------------------- */
@@ -501,11 +517,15 @@ int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **o
  */
 static const struct command *lookup_command(int argc, char **argv, int *words, int *rc)
 {
+	/* Commands of two words: "db import", "config save". */
+	const char *sub = strcmp(argv[0], "db") == 0       ? "import, list, show, resolve"
+	                  : strcmp(argv[0], "config") == 0 ? "save, load, diff"
+	                                                   : NULL;
 	const struct command *cmd = NULL;
 	char name[32];
 
 	*words = 1;
-	if (strcmp(argv[0], "db") != 0) {
+	if (!sub) {
 		/* "db import" is two words on the command line, never one. */
 		if (!strchr(argv[0], ' '))
 			cmd = find_command(argv[0]);
@@ -519,21 +539,27 @@ static const struct command *lookup_command(int argc, char **argv, int *words, i
 		return cmd;
 	}
 	if (argc < 2) {
-		*rc = usage_error(NULL, "missing db command (import, list, show, resolve)");
+		*rc = usage_error(NULL, "missing %s command (%s)", argv[0], sub);
 		return NULL;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		print_db_help();
+		if (strcmp(argv[0], "db") == 0)
+			print_db_help();
+		else
+			print_group_help(argv[0]);
 		*rc = EXIT_SUCCESS;
 		return NULL;
 	}
-	if (strlen(argv[1]) + 4 <= sizeof(name) && !strchr(argv[1], ' ')) {
-		(void)snprintf(name, sizeof(name), "db %s", argv[1]);
+	if (strlen(argv[0]) + strlen(argv[1]) + 2 <= sizeof(name) && !strchr(argv[1], ' ')) {
+		size_t n = strlen(argv[0]);
+
+		memcpy(name, argv[0], n);
+		name[n] = ' ';
+		memcpy(name + n + 1, argv[1], strlen(argv[1]) + 1);
 		cmd = find_command(name);
 	}
 	if (!cmd) {
-		*rc = usage_error(NULL, "unknown db command '%s' (import, list, show, resolve)",
-		                  argv[1]);
+		*rc = usage_error(NULL, "unknown %s command '%s' (%s)", argv[0], argv[1], sub);
 		return NULL;
 	}
 	*words = 2;
@@ -552,6 +578,10 @@ static int run_help(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "db") == 0) {
 		print_db_help();
+		return EXIT_SUCCESS;
+	}
+	if (argc == 2 && strcmp(argv[1], "config") == 0) {
+		print_group_help("config");
 		return EXIT_SUCCESS;
 	}
 	cmd = lookup_command(argc - 1, argv + 1, &words, &rc);
