@@ -42,6 +42,12 @@
 
 #define CONFIG_MAX_FILE (64u << 20)
 
+/*
+ * Errors about the file itself (missing, unreadable, not XCF) are of the
+ * dictionary class: an XCF file is a document of the dictionary family.
+ */
+#define config_file_error(...) ax__error_set_class(AX_ERRCLASS_DICT, __VA_ARGS__)
+
 struct config_entry {
 	char *id;
 	int subnode;
@@ -430,11 +436,11 @@ static int read_all(const char *path, char **buf_out, size_t *len_out)
 		return ax__error_set(errno == ENOENT ? AX_ENOTFOUND : AX_EIO, "'%s': %s", path,
 				     strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = ax__error_set(AX_EIO, "'%s': not a regular file", path);
+		err = config_file_error(AX_EIO, "'%s': not a regular file", path);
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > CONFIG_MAX_FILE) {
-		err = ax__error_set(AX_ETOOBIG, "'%s': %lld bytes is over the %u MiB limit", path,
+		err = config_file_error(AX_ETOOBIG, "'%s': %lld bytes is over the %u MiB limit", path,
 				    (long long)st.st_size, CONFIG_MAX_FILE >> 20);
 		goto fail;
 	}
@@ -512,19 +518,19 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 	if (!doc) {
 		const xmlError *xe = xmlCtxtGetLastError(c);
 
-		err = ax__error_set(AX_EFORMAT, "'%s':%d: malformed XML: %.*s", path,
+		err = config_file_error(AX_EFORMAT, "'%s':%d: malformed XML: %.*s", path,
 				    xe ? xe->line : 0,
 				    xe && xe->message ? (int)strcspn(xe->message, "\n") : 5,
 				    xe && xe->message ? xe->message : "error");
 		goto out;
 	}
 	if (has_entities(doc->intSubset) || has_entities(doc->extSubset)) {
-		err = ax__error_set(AX_EFORMAT, "'%s': entity declarations are not allowed", path);
+		err = config_file_error(AX_EFORMAT, "'%s': entity declarations are not allowed", path);
 		goto out;
 	}
 	root = xmlDocGetRootElement(doc);
 	if (!root || strcmp((const char *)root->name, "IngeniaDictionary") != 0) {
-		err = ax__error_set(AX_EFORMAT, "'%s': not a configuration file (root '%s', "
+		err = config_file_error(AX_EFORMAT, "'%s': not a configuration file (root '%s', "
 				    "want 'IngeniaDictionary')", path,
 				    root ? (const char *)root->name : "");
 		goto out;
@@ -532,14 +538,14 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 	n = child(child(root, "Header"), "Version");
 	s = n ? (char *)xmlNodeGetContent(n) : NULL;
 	if (!s || strtol(s, NULL, 10) != 2 || s[strspn(s, " \t\r\n")] != '2') {
-		err = ax__error_set(AX_EFORMAT, "'%s': configuration file version '%s' is not "
+		err = config_file_error(AX_EFORMAT, "'%s': configuration file version '%s' is not "
 				    "supported (want 2)", path, s ? s : "(none)");
 		goto out;
 	}
 	device = child(child(root, "Body"), "Device");
 	regs = child(device, "Registers");
 	if (!regs || child(child(root, "Body"), "Devices") || child(device, "Axes")) {
-		err = ax__error_set(AX_EFORMAT, "'%s':%ld: not a configuration file (no "
+		err = config_file_error(AX_EFORMAT, "'%s':%ld: not a configuration file (no "
 				    "Body/Device/Registers; a dictionary?)", path,
 				    device ? xmlGetLineNo(device) : 1L);
 		goto out;
@@ -935,7 +941,7 @@ static int write_file(const char *path, const xmlChar *mem, int size)
 	memcpy(tmp + plen, ".tmp-XXXXXX", 12);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		err = ax__error_set(AX_EIO, "'%s': %s", path, strerror(errno));
+		err = config_file_error(AX_EIO, "'%s': %s", path, strerror(errno));
 		free(tmp);
 		return err;
 	}
@@ -945,17 +951,17 @@ static int write_file(const char *path, const xmlChar *mem, int size)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			err = ax__error_set(AX_EIO, "'%s': %s", tmp, strerror(errno));
+			err = config_file_error(AX_EIO, "'%s': %s", tmp, strerror(errno));
 			break;
 		}
 		done += (size_t)n;
 	}
 	if (err == 0 && fchmod(fd, 0644) < 0)
-		err = ax__error_set(AX_EIO, "'%s': %s", tmp, strerror(errno));
+		err = config_file_error(AX_EIO, "'%s': %s", tmp, strerror(errno));
 	if (close(fd) < 0 && err == 0)
-		err = ax__error_set(AX_EIO, "'%s': %s", tmp, strerror(errno));
+		err = config_file_error(AX_EIO, "'%s': %s", tmp, strerror(errno));
 	if (err == 0 && rename(tmp, path) < 0)
-		err = ax__error_set(AX_EIO, "'%s': %s", path, strerror(errno));
+		err = config_file_error(AX_EIO, "'%s': %s", path, strerror(errno));
 	if (err < 0)
 		(void)unlink(tmp);
 	free(tmp);
