@@ -97,6 +97,7 @@ static int cmd_save(struct cli *cli)
 		if (root && co.axis != AX_CONFIG_ALL)
 			(void)json_object_set_new(root, "axis", json_integer(co.axis));
 		rc = root ? print_json(root) : fail_oom();
+		json_decref(root);
 	} else {
 		printf("saved %d registers to ", n);
 		(void)put_safe(stdout, cli->pos[1]);
@@ -218,6 +219,7 @@ static int run_report(struct cli *cli, int load)
 		json_t *root = report_json(cli, r);
 
 		rc = root ? print_json(root) : fail_oom();
+		json_decref(root);
 	} else {
 		report_text(r);
 	}
