@@ -489,12 +489,12 @@ static int has_entities(xmlDtdPtr dtd)
 }
 
 /*
- * Parse @path into its identity and one report entry per Register (on
- * @subnode, or all), each with e->reg and e->value set, or its status
- * NOT_IN_DICT / INVALID.
+ * Parse @path as a configuration document: *doc_out (xmlFreeDoc()) with
+ * its Device and Device/Registers elements, and the identity it names.
+ * @options: extra XML_PARSE_* (NOBLANKS when the document is rewritten).
  */
-static int config_read(const char *path, const ax_dict *dict, int subnode,
-		       struct config_file *cf, ax_config_report *r)
+static int config_open_doc(const char *path, int options, xmlDocPtr *doc_out,
+			   xmlNodePtr *device_out, xmlNodePtr *regs_out, struct config_file *cf)
 {
 	xmlParserCtxtPtr c = NULL;
 	xmlDocPtr doc = NULL;
@@ -510,11 +510,11 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 	c = xmlNewParserCtxt();
 	if (!c) {
 		err = ax__error_oom();
-		goto out;
+		goto fail;
 	}
 	doc = xmlCtxtReadMemory(c, buf, (int)len, path, NULL,
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-					XML_PARSE_BIG_LINES);
+					XML_PARSE_BIG_LINES | options);
 	if (!doc) {
 		const xmlError *xe = xmlCtxtGetLastError(c);
 
@@ -522,25 +522,25 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 				    xe ? xe->line : 0,
 				    xe && xe->message ? (int)strcspn(xe->message, "\n") : 5,
 				    xe && xe->message ? xe->message : "error");
-		goto out;
+		goto fail;
 	}
 	if (has_entities(doc->intSubset) || has_entities(doc->extSubset)) {
 		err = config_file_error(AX_EFORMAT, "'%s': entity declarations are not allowed", path);
-		goto out;
+		goto fail;
 	}
 	root = xmlDocGetRootElement(doc);
 	if (!root || strcmp((const char *)root->name, "IngeniaDictionary") != 0) {
 		err = config_file_error(AX_EFORMAT, "'%s': not a configuration file (root '%s', "
 				    "want 'IngeniaDictionary')", path,
 				    root ? (const char *)root->name : "");
-		goto out;
+		goto fail;
 	}
 	n = child(child(root, "Header"), "Version");
 	s = n ? (char *)xmlNodeGetContent(n) : NULL;
 	if (!s || strtol(s, NULL, 10) != 2 || s[strspn(s, " \t\r\n")] != '2') {
 		err = config_file_error(AX_EFORMAT, "'%s': configuration file version '%s' is not "
 				    "supported (want 2)", path, s ? s : "(none)");
-		goto out;
+		goto fail;
 	}
 	device = child(child(root, "Body"), "Device");
 	regs = child(device, "Registers");
@@ -548,7 +548,7 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 		err = config_file_error(AX_EFORMAT, "'%s':%ld: not a configuration file (no "
 				    "Body/Device/Registers; a dictionary?)", path,
 				    device ? xmlGetLineNo(device) : 1L);
-		goto out;
+		goto fail;
 	}
 	xmlFree(s);
 	s = attr(device, "ProductCode");
@@ -557,8 +557,35 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 	s = attr(device, "RevisionNumber");
 	cf->has_revision = s && parse_u32(s, &cf->revision) == 0;
 	xmlFree(s);
-	s = NULL;
+	xmlFreeParserCtxt(c);
+	free(buf);
+	*doc_out = doc;
+	*device_out = device;
+	*regs_out = regs;
+	return 0;
+fail:
+	xmlFree(s);
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(c);
+	free(buf);
+	return err;
+}
 
+/*
+ * Parse @path into its identity and one report entry per Register (on
+ * @subnode, or all), each with e->reg and e->value set, or its status
+ * NOT_IN_DICT / INVALID.
+ */
+static int config_read(const char *path, const ax_dict *dict, int subnode,
+		       struct config_file *cf, ax_config_report *r)
+{
+	xmlDocPtr doc = NULL;
+	xmlNodePtr n, device = NULL, regs = NULL;
+	int err;
+
+	err = config_open_doc(path, 0, &doc, &device, &regs, cf);
+	if (err < 0)
+		return err;
 	for (n = regs->children; n; n = n->next) {
 		char *id, *sub, *dt, *st, *data;
 		uint32_t sn = 0;
@@ -612,10 +639,7 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 	}
 	err = 0;
 out:
-	xmlFree(s);
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(c);
-	free(buf);
 	return err;
 }
 
@@ -882,9 +906,10 @@ done:
 
 /* ---- writing the file ----------------------------------------------- */
 
+/* Set (add, or replace in place, keeping the attribute order) one attribute. */
 static int set_attr(xmlNodePtr n, const char *name, const char *value)
 {
-	return xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value) ? 0 : ax__error_oom();
+	return xmlSetProp(n, (const xmlChar *)name, (const xmlChar *)value) ? 0 : ax__error_oom();
 }
 
 static int set_attr_u32(xmlNodePtr n, const char *name, uint32_t v)
@@ -895,10 +920,41 @@ static int set_attr_u32(xmlNodePtr n, const char *name, uint32_t v)
 	return set_attr(n, name, text);
 }
 
-static int config_add_register(ax_drive *drive, xmlNodePtr regs, const ax_reg *reg)
+/* An attribute's text without copying it, or NULL. */
+static const char *attr_peek(xmlNodePtr n, const char *name)
+{
+	xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)name);
+
+	return a && a->children && a->children->type == XML_TEXT_NODE
+		       ? (const char *)a->children->content
+		       : NULL;
+}
+
+/* The Register element of (@id, @subnode) under @regs, or NULL. */
+static xmlNodePtr find_register(xmlNodePtr regs, const char *id, unsigned subnode)
+{
+	for (xmlNodePtr n = regs->children; n; n = n->next) {
+		const char *nid, *sn;
+		uint32_t v;
+
+		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Register"))
+			continue;
+		nid = attr_peek(n, "id");
+		sn = attr_peek(n, "subnode");
+		if (nid && sn && !strcmp(nid, id) && parse_u32(sn, &v) == 0 && v == subnode)
+			return n;
+	}
+	return NULL;
+}
+
+/*
+ * Read @reg and put its value into its Register element: the one @regs
+ * has already (a file being updated), or a new one at the end.
+ */
+static int config_put_register(ax_drive *drive, xmlNodePtr regs, const ax_reg *reg)
 {
 	uint8_t buf[AX_VALUE_MAX + 1];
-	char *text = NULL, sub[8];
+	char *text = NULL, *hex = NULL, sub[8];
 	size_t len = 0;
 	xmlNodePtr n;
 	int err, dtype = ax_reg_dtype(reg);
@@ -907,7 +963,9 @@ static int config_add_register(ax_drive *drive, xmlNodePtr regs, const ax_reg *r
 	if (err < 0)
 		return ax__error_set(err, "register '%s' (subnode %u): %s", ax_reg_id(reg),
 				     ax_reg_subnode(reg), ax_error_last());
-	n = xmlNewChild(regs, NULL, (const xmlChar *)"Register", NULL);
+	n = find_register(regs, ax_reg_id(reg), ax_reg_subnode(reg));
+	if (!n)
+		n = xmlNewChild(regs, NULL, (const xmlChar *)"Register", NULL);
 	if (!n) {
 		free(text);
 		return ax__error_oom();
@@ -922,8 +980,19 @@ static int config_add_register(ax_drive *drive, xmlNodePtr regs, const ax_reg *r
 		err = set_attr(n, "subnode", sub);
 	if (err == 0)
 		err = set_attr(n, "storage", text);
-	if (err == 0 && dtype == AX_DTYPE_BYTES)
-		err = set_attr(n, "data", text);
+	/* A byte array's bytes; for other types only when the file had data (it wins). */
+	if (err == 0 && (dtype == AX_DTYPE_BYTES || xmlHasProp(n, (const xmlChar *)"data"))) {
+		size_t size = ax_dtype_size(dtype);
+
+		if (dtype == AX_DTYPE_STR)
+			size = strnlen((const char *)buf, len);
+		else if (dtype == AX_DTYPE_BYTES || size > len)
+			size = len;
+		err = ax_value_format(AX_DTYPE_BYTES, buf, size, &hex);
+		if (err == 0)
+			err = set_attr(n, "data", hex);
+		ax_free(hex);
+	}
 	free(text);
 	return err;
 }
@@ -974,13 +1043,14 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 	const ax_dict_identity *di;
 	const ax_identity *id;
 	xmlDocPtr doc = NULL;
-	xmlNodePtr root, header, body, device, regs;
+	xmlNodePtr root, header, body, device = NULL, regs = NULL;
+	uint32_t product;
 	xmlChar *mem = NULL;
 	int size = 0, err = 0, count = 0;
 
 	AX_ASSERT_ARG(drive);
 	AX_ASSERT_ARG(path);
-	if (flags)
+	if (flags & ~AX_CONFIG_UPDATE)
 		return ax__error_set(AX_EINVAL, "unknown configuration flags 0x%x", flags);
 	if (subnode < AX_CONFIG_ALL || subnode > 255)
 		return ax__error_set(AX_EINVAL, "subnode %d is not 0..255 or AX_CONFIG_ALL",
@@ -991,8 +1061,23 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 				     "configuration registers are unknown", ax_drive_uri(drive));
 	di = ax_dict_identity_get(dict);
 	id = ax_drive_identity(drive);
+	product = id->known & AX_SCAN_HAS_PRODUCT ? id->product_code : di->product_code;
 	(void)pthread_once(&config_once, config_xml_init);
 
+	if ((flags & AX_CONFIG_UPDATE) && access(path, F_OK) == 0) {
+		struct config_file cf = {0};
+
+		err = config_open_doc(path, XML_PARSE_NOBLANKS, &doc, &device, &regs, &cf);
+		if (err < 0)
+			return err;
+		if (cf.has_product && cf.product != product) {
+			err = ax__error_set(AX_EINVAL, "'%s' is for product code 0x%08X; the drive "
+					    "is 0x%08X: not updating it", path,
+					    (unsigned)cf.product, (unsigned)product);
+			goto fail;
+		}
+		goto identity;
+	}
 	doc = xmlNewDoc((const xmlChar *)"1.0");
 	root = doc ? xmlNewNode(NULL, (const xmlChar *)"IngeniaDictionary") : NULL;
 	if (!root)
@@ -1006,6 +1091,7 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 	device = xmlNewChild(body, NULL, (const xmlChar *)"Device", NULL);
 	if (!device)
 		goto oom;
+identity:
 	err = set_attr(device, "Interface", di->interface && *di->interface ? di->interface
 					    : di->addr_space == AX_ADDR_CANOPEN ? "CAN" : "ETH");
 	if (err == 0)
@@ -1013,8 +1099,7 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 			       id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version
 								  : di->firmware_version);
 	if (err == 0)
-		err = set_attr_u32(device, "ProductCode", id->known & AX_SCAN_HAS_PRODUCT
-								 ? id->product_code : di->product_code);
+		err = set_attr_u32(device, "ProductCode", product);
 	if (err == 0)
 		err = set_attr(device, "PartNumber", di->part_number);
 	if (err == 0)
@@ -1022,7 +1107,8 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 								    ? id->revision : di->revision);
 	if (err < 0)
 		goto fail;
-	regs = xmlNewChild(device, NULL, (const xmlChar *)"Registers", NULL);
+	if (!regs)
+		regs = xmlNewChild(device, NULL, (const xmlChar *)"Registers", NULL);
 	if (!regs)
 		goto oom;
 	for (size_t k = 0; k < ax_dict_reg_count(dict); k++) {
@@ -1031,7 +1117,7 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 		if (!config_is_config_reg(reg) ||
 		    (subnode != AX_CONFIG_ALL && (int)ax_reg_subnode(reg) != subnode))
 			continue;
-		err = config_add_register(drive, regs, reg);
+		err = config_put_register(drive, regs, reg);
 		if (err < 0)
 			goto fail;
 		count++;

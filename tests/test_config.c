@@ -239,6 +239,60 @@ static void test_config__foreign_file_loads(void **state)
 }
 
 /* Refused, invalid and applied registers side by side: all tried, all reported. */
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* AX_CONFIG_UPDATE rewrites a file it did not write and keeps what it does not know. */
+static void test_config__update_keeps_unknown_content(void **state)
+{
+	struct fixture *f = *state;
+	ax_drive *d = open_drive(f, "virtual:?serial=188");
+	ax_drive *other = open_drive(f, "virtual:?model=axs-200&serial=189");
+	char *src = slurp(DATA "ingenialink_axs100.xcf"), *out;
+	FILE *fp = fopen(f->file_a, "w");
+	int n;
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(src, fp) >= 0, 1);
+	fclose(fp);
+	assert_int_equal(ax_drive_write_f64(d, "CL_VEL_PID_KP", 1, 0.25), 0);
+	n = ax_config_save(d, f->file_a, AX_CONFIG_ALL, AX_CONFIG_UPDATE);
+	if (n < 0)
+		fail_msg("update: %s", ax_error_last());
+	out = slurp(f->file_a);
+	/* Kept: the file's version, unknown attributes, Tables, a register we do not have. */
+	assert_non_null(strstr(out, "<Version>2.2</Version>"));
+	assert_non_null(strstr(out, "Vendor=\"someone\""));
+	assert_non_null(strstr(out, "storage=\"0.25\" comment=\"tuned on the bench\""));
+	assert_non_null(strstr(out, "<Table id=\"DRV_DIAG_ERROR_LIST\" subnode=\"0\">"));
+	assert_non_null(strstr(out, "id=\"FOREIGN_REGISTER\" subnode=\"1\" storage=\"3\""));
+	/* data, which wins over storage, now says the drive's value too. */
+	assert_non_null(strstr(out, "id=\"MOT_PAIR_POLES\" subnode=\"1\" storage=\"4\" "
+				    "data=\"0400\""));
+	/* Every configuration register once, plus the foreign one. */
+	assert_int_equal(count_of(out, "<Register "), (size_t)n + 1);
+	assert_int_equal(count_of(out, "id=\"CL_VEL_PID_KP\""), 1);
+	free(out);
+	/* What it wrote loads back into the drive it came from as all unchanged. */
+	assert_int_equal(ax_config_diff(d, f->file_a, 1, 0, NULL), 1); /* FOREIGN_REGISTER */
+
+	/* Another product's drive does not overwrite the file. */
+	assert_int_equal(ax_config_save(other, f->file_a, AX_CONFIG_ALL, AX_CONFIG_UPDATE),
+			 AX_EINVAL);
+	assert_non_null(strstr(ax_error_last(), "not updating"));
+	/* No file yet: a plain save. */
+	assert_int_equal(ax_config_save(d, f->file_b, AX_CONFIG_ALL, AX_CONFIG_UPDATE), n);
+	free(src);
+	ax_drive_unref(d);
+	ax_drive_unref(other);
+}
+
 static void test_config__failures_reported(void **state)
 {
 	struct fixture *f = *state;
@@ -334,6 +388,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config__save_diff_load_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_config__foreign_file_loads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config__update_keeps_unknown_content, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_config__failures_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__identity_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config__not_a_configuration, setup, teardown),

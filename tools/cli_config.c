@@ -3,7 +3,7 @@
  * axlink config save | load | diff: a drive's configuration as an XCF file
  * (axlink/config.h).
  *
- *   axlink config save URI FILE [--axis N] [--json]
+ *   axlink config save URI FILE [--axis N] [--update] [--json]
  *   axlink config load URI FILE [--axis N] [--allow-revision] [--json]
  *   axlink config diff URI FILE [--axis N] [--allow-revision] [--json]
  *
@@ -22,11 +22,13 @@
 enum {
 	OPT_AXIS = 700,
 	OPT_ALLOW_REVISION,
+	OPT_UPDATE,
 };
 
 static const struct option save_options[] = {
 	CLI_COMMON_OPTIONS,
 	{"axis", required_argument, NULL, OPT_AXIS},
+	{"update", no_argument, NULL, OPT_UPDATE},
 	{"dict", required_argument, NULL, OPT_DICT},
 	{NULL, 0, NULL, 0},
 };
@@ -59,6 +61,9 @@ static int config_option(struct cli *cli, int c, const char *arg)
 	case OPT_ALLOW_REVISION:
 		co.flags |= AX_CONFIG_ALLOW_REVISION;
 		return 0;
+	case OPT_UPDATE:
+		co.flags |= AX_CONFIG_UPDATE;
+		return 0;
 	default:
 		return usage_error(cli->cmd, "unexpected option");
 	}
@@ -87,7 +92,7 @@ static int cmd_save(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	n = ax_config_save(drive, cli->pos[1], co.axis, 0);
+	n = ax_config_save(drive, cli->pos[1], co.axis, co.flags);
 	if (n < 0) {
 		rc = fail_last();
 	} else if (cli->json) {
@@ -251,12 +256,14 @@ static int cmd_diff(struct cli *cli)
 static const struct command config_commands[] = {
         {
                 .name = "config save",
-                .synopsis = "URI FILE [--axis N] [--json]",
+                .synopsis = "URI FILE [--axis N] [--update] [--json]",
                 .summary = "save a drive's configuration to a file",
                 .help = "Read every configuration register (read-write, kept in non-volatile\n"
                         "memory) and write them to FILE in the XCF format, with the drive's\n"
                         "product code, revision and firmware version. Register tables are\n"
                         "not saved yet.\n" CONFIG_HELP
+                        "  --update   FILE exists: update its values and keep the rest of it\n"
+                        "             (other attributes, tables, registers this drive lacks)\n"
                         "JSON: {uri, file, registers[, axis]}.\n"
                         "Example: axlink config save eth://127.0.0.2 tuned.xcf\n",
                 .arg_names = {"URI", "FILE", NULL},

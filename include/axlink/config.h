@@ -30,8 +30,9 @@
  * back to the same binary32, a string's own text, `True`/`False`; a byte
  * array is hex, in `data` too. A `data` attribute, when a file has one, is
  * the value's little-endian bytes and wins over `storage`. Other
- * attributes and elements (e.g. a `Tables` block) are accepted and ignored;
- * a save writes a new file from the drive, so they are not carried over.
+ * attributes and elements (e.g. a `Tables` block) are accepted and ignored
+ * by a load; a save with AX_CONFIG_UPDATE rewrites an existing file and
+ * keeps them (a plain save writes a new file).
  * @{
  */
 
@@ -51,6 +52,17 @@ AX_BEGIN_DECLS
  * product (the product code must still match).
  */
 #define AX_CONFIG_ALLOW_REVISION 0x1u
+
+/**
+ * ax_config_save(): when @p path is an existing configuration file of the
+ * same product, update it rather than write a new one. Its other
+ * attributes, elements (e.g. Tables) and registers are kept, each
+ * configuration register gets the drive's value (`storage`, and `data`
+ * when the file had one or the register is a byte array), registers it
+ * lacks are appended, and the Device's identity attributes are the drive's.
+ * Indentation is rewritten; comments and attribute order stay.
+ */
+#define AX_CONFIG_UPDATE 0x2u
 
 /** What happened to one register of a load or a diff. */
 typedef enum ax_config_status {
@@ -77,10 +89,12 @@ typedef struct ax_config_report ax_config_report;
  * Thread safety: safe (the reads go through the drive's link).
  *
  * @param subnode  0..255, or AX_CONFIG_ALL
- * @param flags    0 (reserved)
+ * @param flags    0, or AX_CONFIG_UPDATE
  * @return the number of registers saved (>= 0), AX_ENOTFOUND (the drive has
  *         no dictionary, or none of its registers is configuration),
- *         AX_EIO (the file), or what a register read returns (AX_EDRIVE, ...).
+ *         AX_EIO (the file), AX_EFORMAT and AX_EINVAL (AX_CONFIG_UPDATE: the
+ *         file is not a configuration, or of another product), or what a
+ *         register read returns (AX_EDRIVE, ...).
  * @since 0.3
  */
 AX_API int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int flags);

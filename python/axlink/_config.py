@@ -134,11 +134,14 @@ class Config:
     def __init__(self, drive: "Drive") -> None:
         self._drive = drive
 
-    def save(self, path: PathLike, axis: Optional[int] = None) -> int:
+    def save(self, path: PathLike, axis: Optional[int] = None, *, update: bool = False) -> int:
         """Write the configuration (of subnode @axis, or all) to @path;
-        returns the number of registers saved."""
+        returns the number of registers saved. With @update, an existing
+        file of the same product keeps what it has beyond the values
+        (other attributes, tables, registers this drive lacks)."""
         drive = self._drive._handles()[0]
-        return check(lib.ax_config_save(drive, os.fsencode(path), _axis(axis), 0),
+        flags = int(lib.AX_CONFIG_UPDATE) if update else 0
+        return check(lib.ax_config_save(drive, os.fsencode(path), _axis(axis), flags),
                      drive_text=self._drive._drive_text)
 
     def _run(self, fn: Any, path: PathLike, axis: Optional[int],

@@ -79,6 +79,22 @@ def test_config__file_follows_the_format(tmp_path):
             bytes.fromhex(r.get("data"))
 
 
+def test_config__update_keeps_the_rest_of_the_file(tmp_path):
+    path = tmp_path / "kept.xcf"
+    with open(os.path.join(DATA, "ingenialink_axs100.xcf")) as src:
+        path.write_text(src.read())
+    with axlink.open("virtual:?serial=685") as d:
+        n = d.config.save(path, update=True)
+    root = ET.parse(path).getroot()
+    assert root.find("Header/Version").text == "2.2"
+    assert root.find("Body/Device").get("Vendor") == "someone"
+    assert root.find("Body/Device/Tables/Table").get("id") == "DRV_DIAG_ERROR_LIST"
+    regs = root.findall("Body/Device/Registers/Register")
+    assert len(regs) == n + 1  # FOREIGN_REGISTER stays
+    kp = next(r for r in regs if r.get("id") == "CL_VEL_PID_KP")
+    assert kp.get("comment") == "tuned on the bench"
+
+
 def test_config__failures_raise_with_the_report():
     with axlink.open("virtual:?serial=684") as d:
         bad = os.path.join(DATA, "bad_values.xcf")

@@ -73,5 +73,12 @@ def test_config_identity_and_usage(axlink, sim_drives, tmp_path):
     assert r.code == 0 and r.json()["registers"] == 2 and r.json()["axis"] == 0, r
     assert axlink("config", "save", sim_drives[2], tmp_path / "d.xcf", "--axis", "x").code == 2
     assert axlink("config", "frobnicate", sim_drives[2], "f").code == 2
+    # --update keeps what another tool put in the file.
+    kept = tmp_path / "kept.xcf"
+    with open(os.path.join(DATA, "ingenialink_axs100.xcf")) as src:
+        kept.write_text(src.read())
+    r = axlink("config", "save", sim_drives[2], kept, "--update")
+    assert r.code == 0, r
+    assert 'Vendor="someone"' in kept.read_text() and "<Tables>" in kept.read_text()
     r = axlink("config", "--help")
     assert r.code == 0 and "config diff" in r.out
