@@ -59,9 +59,9 @@ struct config_entry {
 	char *drive_value;
 	/* load/diff working state */
 	const ax_reg *reg;
-	size_t order;      /* dictionary position, or SIZE_MAX past all of them */
+	size_t order; /* dictionary position, or SIZE_MAX past all of them */
 	size_t file_pos;
-	uint8_t *value;    /* the file's value as bytes */
+	uint8_t *value; /* the file's value as bytes */
 	size_t value_len;
 };
 
@@ -153,13 +153,13 @@ static const struct config_entry *report_get(const ax_config_report *r, size_t i
 }
 
 int ax_config_report_at(const ax_config_report *r, size_t index, const char **id_out,
-			int *subnode_out, int *status_out)
+                        int *subnode_out, int *status_out)
 {
 	const struct config_entry *e = report_get(r, index);
 
 	if (!e)
 		return ax__error_set(AX_ENOTFOUND, "no report entry %zu (of %zu)", index,
-				     ax_config_report_count(r));
+		                     ax_config_report_count(r));
 	if (id_out)
 		*id_out = e->id;
 	if (subnode_out)
@@ -207,16 +207,26 @@ const char *ax_config_report_message(const ax_config_report *r, size_t index)
 const char *ax_config_status_name(int status)
 {
 	switch (status) {
-	case AX_CONFIG_WRITTEN: return "written";
-	case AX_CONFIG_UNCHANGED: return "unchanged";
-	case AX_CONFIG_REFUSED: return "refused";
-	case AX_CONFIG_NOT_IN_DICT: return "not_in_dict";
-	case AX_CONFIG_MISMATCH: return "mismatch";
-	case AX_CONFIG_DIFFERENT: return "different";
-	case AX_CONFIG_INVALID: return "invalid";
-	case AX_CONFIG_NOT_IN_FILE: return "not_in_file";
-	case AX_CONFIG_SKIPPED: return "skipped";
-	default: return NULL;
+	case AX_CONFIG_WRITTEN:
+		return "written";
+	case AX_CONFIG_UNCHANGED:
+		return "unchanged";
+	case AX_CONFIG_REFUSED:
+		return "refused";
+	case AX_CONFIG_NOT_IN_DICT:
+		return "not_in_dict";
+	case AX_CONFIG_MISMATCH:
+		return "mismatch";
+	case AX_CONFIG_DIFFERENT:
+		return "different";
+	case AX_CONFIG_INVALID:
+		return "invalid";
+	case AX_CONFIG_NOT_IN_FILE:
+		return "not_in_file";
+	case AX_CONFIG_SKIPPED:
+		return "skipped";
+	default:
+		return NULL;
 	}
 }
 
@@ -295,7 +305,8 @@ static int hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *len_out)
 	if (n % 2 || n / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
+		int hi = hex_digit((unsigned char)s[2 * i]),
+		    lo = hex_digit((unsigned char)s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -311,7 +322,7 @@ static int hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *len_out)
  * Sets e INVALID and returns 1 when the entry is unusable.
  */
 static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dtype_name,
-		       const char *storage, const char *data)
+                       const char *storage, const char *data)
 {
 	int dtype = ax_reg_dtype(reg), fdtype = dtype_name ? ax_dtype_parse(dtype_name) : -1;
 	uint8_t buf[AX_VALUE_MAX + 1];
@@ -323,7 +334,7 @@ static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dt
 		fdtype = AX_DTYPE_BOOL;
 	if (fdtype != dtype) {
 		(void)snprintf(msg, sizeof(msg), "dtype '%s' in the file, '%s' in the dictionary",
-			       dtype_name ? dtype_name : "", config_dtype_name(dtype));
+		               dtype_name ? dtype_name : "", config_dtype_name(dtype));
 		return entry_fail(e, AX_CONFIG_INVALID, AX_ETYPE, msg) < 0 ? AX_ENOMEM : 1;
 	}
 	if (data) {
@@ -332,12 +343,13 @@ static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dt
 		if (hex_decode(data, buf, AX_VALUE_MAX, &len) < 0 ||
 		    (dtype != AX_DTYPE_STR && dtype != AX_DTYPE_BYTES && len != want)) {
 			(void)snprintf(msg, sizeof(msg), "data '%.64s' is not %s as hex", data,
-				       ax_dtype_name(dtype));
+			               ax_dtype_name(dtype));
 			return entry_fail(e, AX_CONFIG_INVALID, AX_EINVAL, msg) < 0 ? AX_ENOMEM : 1;
 		}
 	} else if (!storage) {
 		return entry_fail(e, AX_CONFIG_INVALID, AX_EINVAL, "no storage attribute") < 0
-			       ? AX_ENOMEM : 1;
+		               ? AX_ENOMEM
+		               : 1;
 	} else if (dtype == AX_DTYPE_BOOL) {
 		if (!strcasecmp(storage, "true") || !strcmp(storage, "1"))
 			buf[0] = 1;
@@ -353,7 +365,7 @@ static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dt
 		err = ax_value_parse(dtype, storage, buf, sizeof(buf), &len);
 		if (err < 0) {
 			(void)snprintf(msg, sizeof(msg), "storage '%.64s': %s", storage,
-				       ax_error_last());
+			               ax_error_last());
 			return entry_fail(e, AX_CONFIG_INVALID, err, msg) < 0 ? AX_ENOMEM : 1;
 		}
 		if (dtype == AX_DTYPE_STR && len > 0 && buf[len - 1] == '\0')
@@ -368,7 +380,7 @@ static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dt
 
 bad_storage:
 	(void)snprintf(msg, sizeof(msg), "storage '%.64s' is not a %s value", storage,
-		       ax_dtype_name(dtype));
+	               ax_dtype_name(dtype));
 	return entry_fail(e, AX_CONFIG_INVALID, AX_EINVAL, msg) < 0 ? AX_ENOMEM : 1;
 }
 
@@ -434,14 +446,14 @@ static int read_all(const char *path, char **buf_out, size_t *len_out)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ax__error_set(errno == ENOENT ? AX_ENOTFOUND : AX_EIO, "'%s': %s", path,
-				     strerror(errno));
+		                     strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		err = config_file_error(AX_EIO, "'%s': not a regular file", path);
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > CONFIG_MAX_FILE) {
-		err = config_file_error(AX_ETOOBIG, "'%s': %lld bytes is over the %u MiB limit", path,
-				    (long long)st.st_size, CONFIG_MAX_FILE >> 20);
+		err = config_file_error(AX_ETOOBIG, "'%s': %lld bytes is over the %u MiB limit",
+		                        path, (long long)st.st_size, CONFIG_MAX_FILE >> 20);
 		goto fail;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -494,7 +506,7 @@ static int has_entities(xmlDtdPtr dtd)
  * @options: extra XML_PARSE_* (NOBLANKS when the document is rewritten).
  */
 static int config_open_doc(const char *path, int options, xmlDocPtr *doc_out,
-			   xmlNodePtr *device_out, xmlNodePtr *regs_out, struct config_file *cf)
+                           xmlNodePtr *device_out, xmlNodePtr *regs_out, struct config_file *cf)
 {
 	xmlParserCtxtPtr c = NULL;
 	xmlDocPtr doc = NULL;
@@ -513,41 +525,46 @@ static int config_open_doc(const char *path, int options, xmlDocPtr *doc_out,
 		goto fail;
 	}
 	doc = xmlCtxtReadMemory(c, buf, (int)len, path, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-					XML_PARSE_BIG_LINES | options);
+	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	                                XML_PARSE_BIG_LINES | options);
 	if (!doc) {
 		const xmlError *xe = xmlCtxtGetLastError(c);
 
 		err = config_file_error(AX_EFORMAT, "'%s':%d: malformed XML: %.*s", path,
-				    xe ? xe->line : 0,
-				    xe && xe->message ? (int)strcspn(xe->message, "\n") : 5,
-				    xe && xe->message ? xe->message : "error");
+		                        xe ? xe->line : 0,
+		                        xe && xe->message ? (int)strcspn(xe->message, "\n") : 5,
+		                        xe && xe->message ? xe->message : "error");
 		goto fail;
 	}
 	if (has_entities(doc->intSubset) || has_entities(doc->extSubset)) {
-		err = config_file_error(AX_EFORMAT, "'%s': entity declarations are not allowed", path);
+		err = config_file_error(AX_EFORMAT, "'%s': entity declarations are not allowed",
+		                        path);
 		goto fail;
 	}
 	root = xmlDocGetRootElement(doc);
 	if (!root || strcmp((const char *)root->name, "IngeniaDictionary") != 0) {
-		err = config_file_error(AX_EFORMAT, "'%s': not a configuration file (root '%s', "
-				    "want 'IngeniaDictionary')", path,
-				    root ? (const char *)root->name : "");
+		err = config_file_error(AX_EFORMAT,
+		                        "'%s': not a configuration file (root '%s', "
+		                        "want 'IngeniaDictionary')",
+		                        path, root ? (const char *)root->name : "");
 		goto fail;
 	}
 	n = child(child(root, "Header"), "Version");
 	s = n ? (char *)xmlNodeGetContent(n) : NULL;
 	if (!s || strtol(s, NULL, 10) != 2 || s[strspn(s, " \t\r\n")] != '2') {
-		err = config_file_error(AX_EFORMAT, "'%s': configuration file version '%s' is not "
-				    "supported (want 2)", path, s ? s : "(none)");
+		err = config_file_error(AX_EFORMAT,
+		                        "'%s': configuration file version '%s' is not "
+		                        "supported (want 2)",
+		                        path, s ? s : "(none)");
 		goto fail;
 	}
 	device = child(child(root, "Body"), "Device");
 	regs = child(device, "Registers");
 	if (!regs || child(child(root, "Body"), "Devices") || child(device, "Axes")) {
-		err = config_file_error(AX_EFORMAT, "'%s':%ld: not a configuration file (no "
-				    "Body/Device/Registers; a dictionary?)", path,
-				    device ? xmlGetLineNo(device) : 1L);
+		err = config_file_error(AX_EFORMAT,
+		                        "'%s':%ld: not a configuration file (no "
+		                        "Body/Device/Registers; a dictionary?)",
+		                        path, device ? xmlGetLineNo(device) : 1L);
 		goto fail;
 	}
 	xmlFree(s);
@@ -576,8 +593,8 @@ fail:
  * @subnode, or all), each with e->reg and e->value set, or its status
  * NOT_IN_DICT / INVALID.
  */
-static int config_read(const char *path, const ax_dict *dict, int subnode,
-		       struct config_file *cf, ax_config_report *r)
+static int config_read(const char *path, const ax_dict *dict, int subnode, struct config_file *cf,
+                       ax_config_report *r)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr n, device = NULL, regs = NULL;
@@ -603,19 +620,20 @@ static int config_read(const char *path, const ax_dict *dict, int subnode,
 		if (!id || !sub || parse_u32(sub, &sn) < 0 || sn > 255) {
 			char msg[128];
 
-			e = report_add(r, id ? id : "", sub && parse_u32(sub, &sn) == 0 ? (int)sn : -1);
+			e = report_add(r, id ? id : "",
+			               sub && parse_u32(sub, &sn) == 0 ? (int)sn : -1);
 			(void)snprintf(msg, sizeof(msg), "'%s':%ld: Register without %s", path,
-				       xmlGetLineNo(n), !id ? "an id" : "a valid subnode");
+			               xmlGetLineNo(n), !id ? "an id" : "a valid subnode");
 			err = e ? entry_fail(e, AX_CONFIG_INVALID, AX_EFORMAT, msg)
-				: ax__error_oom();
+			        : ax__error_oom();
 		} else if (subnode == AX_CONFIG_ALL || (int)sn == subnode) {
 			e = report_add(r, id, (int)sn);
 			if (!e)
 				err = ax__error_oom();
 			else if (ax_dict_find(dict, id, (int)sn, &reg) < 0 ||
-				 ax_reg_subnode(reg) != sn)
+			         ax_reg_subnode(reg) != sn)
 				err = entry_fail(e, AX_CONFIG_NOT_IN_DICT, AX_ENOTFOUND,
-						 "not in this drive's dictionary");
+				                 "not in this drive's dictionary");
 			else {
 				e->reg = reg;
 				e->order = (size_t)(reg - ax_dict_reg_at(dict, 0));
@@ -646,7 +664,7 @@ out:
 /* ---- identity and operations ----------------------------------------- */
 
 static int config_check_identity(ax_drive *drive, const char *path, const struct config_file *cf,
-				 unsigned flags)
+                                 unsigned flags)
 {
 	const ax_identity *id = ax_drive_identity(drive);
 	const ax_dict_identity *di = ax_dict_identity_get(ax_drive_dict(drive));
@@ -655,18 +673,23 @@ static int config_check_identity(ax_drive *drive, const char *path, const struct
 
 	if (!cf->has_product)
 		return ax__error_set(AX_EINVAL, "'%s' names no product code (Device ProductCode)",
-				     path);
+		                     path);
 	if (cf->product != product)
-		return ax__error_set(AX_EINVAL, "'%s' is for product code 0x%08X; the drive is "
-				     "0x%08X", path, (unsigned)cf->product, (unsigned)product);
-	if (!(flags & AX_CONFIG_ALLOW_REVISION) && (!cf->has_revision || cf->revision != revision)) {
+		return ax__error_set(AX_EINVAL,
+		                     "'%s' is for product code 0x%08X; the drive is "
+		                     "0x%08X",
+		                     path, (unsigned)cf->product, (unsigned)product);
+	if (!(flags & AX_CONFIG_ALLOW_REVISION) &&
+	    (!cf->has_revision || cf->revision != revision)) {
 		if (!cf->has_revision)
-			return ax__error_set(AX_EINVAL, "'%s' names no revision; the drive is "
-					     "0x%08X (allow another revision to load it)", path,
-					     (unsigned)revision);
-		return ax__error_set(AX_EINVAL, "'%s' is for revision 0x%08X; the drive is 0x%08X "
-				     "(allow another revision to load it)", path,
-				     (unsigned)cf->revision, (unsigned)revision);
+			return ax__error_set(AX_EINVAL,
+			                     "'%s' names no revision; the drive is "
+			                     "0x%08X (allow another revision to load it)",
+			                     path, (unsigned)revision);
+		return ax__error_set(AX_EINVAL,
+		                     "'%s' is for revision 0x%08X; the drive is 0x%08X "
+		                     "(allow another revision to load it)",
+		                     path, (unsigned)cf->revision, (unsigned)revision);
 	}
 	return 0;
 }
@@ -688,7 +711,7 @@ static int link_lost(int err)
 }
 
 static int config_prepare(ax_drive *drive, const char *path, int subnode, unsigned flags,
-			  ax_config_report **r_out)
+                          ax_config_report **r_out)
 {
 	struct config_file cf = {0};
 	ax_config_report *r;
@@ -700,10 +723,12 @@ static int config_prepare(ax_drive *drive, const char *path, int subnode, unsign
 		return ax__error_set(AX_EINVAL, "unknown configuration flags 0x%x", flags);
 	if (subnode < AX_CONFIG_ALL || subnode > 255)
 		return ax__error_set(AX_EINVAL, "subnode %d is not 0..255 or AX_CONFIG_ALL",
-				     subnode);
+		                     subnode);
 	if (!ax_drive_dict(drive))
-		return ax__error_set(AX_ENOTFOUND, "drive '%s' has no dictionary: its "
-				     "configuration registers are unknown", ax_drive_uri(drive));
+		return ax__error_set(AX_ENOTFOUND,
+		                     "drive '%s' has no dictionary: its "
+		                     "configuration registers are unknown",
+		                     ax_drive_uri(drive));
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ax__error_oom();
@@ -724,7 +749,7 @@ fail:
 
 /* Read @reg into @buf; on success its text goes to *text_out (if not NULL). */
 static int config_read_reg(ax_drive *drive, const ax_reg *reg, uint8_t *buf, size_t *len,
-			   char **text_out)
+                           char **text_out)
 {
 	int err = ax_link_read_reg(ax_drive_link(drive), reg, buf, AX_VALUE_MAX + 1, len);
 
@@ -752,13 +777,13 @@ static int config_result(ax_config_report *r, const char *path, const char *verb
 	if (!bad)
 		return 0;
 	return ax__error_set(r->e[first].error ? r->e[first].error : AX_ERROR,
-			     "'%s': %zu of %zu registers not %s; first '%s' (subnode %d): %s", path,
-			     bad, r->n, verb, r->e[first].id, r->e[first].subnode,
-			     r->e[first].message ? r->e[first].message : "");
+	                     "'%s': %zu of %zu registers not %s; first '%s' (subnode %d): %s", path,
+	                     bad, r->n, verb, r->e[first].id, r->e[first].subnode,
+	                     r->e[first].message ? r->e[first].message : "");
 }
 
 int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
-		   ax_config_report **report_out)
+                   ax_config_report **report_out)
 {
 	ax_config_report *r = NULL;
 	uint8_t cur[AX_VALUE_MAX + 1];
@@ -819,7 +844,7 @@ lost:
 			r->e[i].status = AX_CONFIG_SKIPPED;
 	(void)config_result(r, path, "applied");
 	err = ax__error_set(err, "'%s': the link failed, %zu registers not tried: %s", path,
-			    ax_config_report_tally(r, AX_CONFIG_SKIPPED), ax_error_last());
+	                    ax_config_report_tally(r, AX_CONFIG_SKIPPED), ax_error_last());
 	goto done;
 oom:
 	err = ax__error_oom();
@@ -832,7 +857,7 @@ done:
 }
 
 int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int flags,
-		   ax_config_report **report_out)
+                   ax_config_report **report_out)
 {
 	const ax_dict *dict;
 	ax_config_report *r = NULL;
@@ -862,8 +887,8 @@ int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int 
 			continue;
 		}
 		e->status = values_equal(ax_reg_dtype(e->reg), cur, len, e->value, e->value_len)
-				    ? AX_CONFIG_UNCHANGED
-				    : AX_CONFIG_DIFFERENT;
+		                    ? AX_CONFIG_UNCHANGED
+		                    : AX_CONFIG_DIFFERENT;
 	}
 	/* The drive's configuration registers the file lacks, on the subnodes it covers. */
 	for (size_t k = 0; k < ax_dict_reg_count(dict); k++) {
@@ -892,7 +917,7 @@ lost:
 		if (!r->e[i].status)
 			r->e[i].status = AX_CONFIG_SKIPPED;
 	err = ax__error_set(err, "'%s': the link failed, %zu registers not compared: %s", path,
-			    ax_config_report_tally(r, AX_CONFIG_SKIPPED), ax_error_last());
+	                    ax_config_report_tally(r, AX_CONFIG_SKIPPED), ax_error_last());
 	goto done;
 oom:
 	err = ax__error_oom();
@@ -926,8 +951,8 @@ static const char *attr_peek(xmlNodePtr n, const char *name)
 	xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)name);
 
 	return a && a->children && a->children->type == XML_TEXT_NODE
-		       ? (const char *)a->children->content
-		       : NULL;
+	               ? (const char *)a->children->content
+	               : NULL;
 }
 
 /* The Register element of (@id, @subnode) under @regs, or NULL. */
@@ -962,7 +987,7 @@ static int config_put_register(ax_drive *drive, xmlNodePtr regs, const ax_reg *r
 	err = config_read_reg(drive, reg, buf, &len, &text);
 	if (err < 0)
 		return ax__error_set(err, "register '%s' (subnode %u): %s", ax_reg_id(reg),
-				     ax_reg_subnode(reg), ax_error_last());
+		                     ax_reg_subnode(reg), ax_error_last());
 	n = find_register(regs, ax_reg_id(reg), ax_reg_subnode(reg));
 	if (!n)
 		n = xmlNewChild(regs, NULL, (const xmlChar *)"Register", NULL);
@@ -1054,11 +1079,13 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 		return ax__error_set(AX_EINVAL, "unknown configuration flags 0x%x", flags);
 	if (subnode < AX_CONFIG_ALL || subnode > 255)
 		return ax__error_set(AX_EINVAL, "subnode %d is not 0..255 or AX_CONFIG_ALL",
-				     subnode);
+		                     subnode);
 	dict = ax_drive_dict(drive);
 	if (!dict)
-		return ax__error_set(AX_ENOTFOUND, "drive '%s' has no dictionary: its "
-				     "configuration registers are unknown", ax_drive_uri(drive));
+		return ax__error_set(AX_ENOTFOUND,
+		                     "drive '%s' has no dictionary: its "
+		                     "configuration registers are unknown",
+		                     ax_drive_uri(drive));
 	di = ax_dict_identity_get(dict);
 	id = ax_drive_identity(drive);
 	product = id->known & AX_SCAN_HAS_PRODUCT ? id->product_code : di->product_code;
@@ -1071,9 +1098,10 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 		if (err < 0)
 			return err;
 		if (cf.has_product && cf.product != product) {
-			err = ax__error_set(AX_EINVAL, "'%s' is for product code 0x%08X; the drive "
-					    "is 0x%08X: not updating it", path,
-					    (unsigned)cf.product, (unsigned)product);
+			err = ax__error_set(AX_EINVAL,
+			                    "'%s' is for product code 0x%08X; the drive "
+			                    "is 0x%08X: not updating it",
+			                    path, (unsigned)cf.product, (unsigned)product);
 			goto fail;
 		}
 		goto identity;
@@ -1085,8 +1113,8 @@ int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int 
 	(void)xmlDocSetRootElement(doc, root);
 	header = xmlNewChild(root, NULL, (const xmlChar *)"Header", NULL);
 	body = xmlNewChild(root, NULL, (const xmlChar *)"Body", NULL);
-	if (!header || !body || !xmlNewChild(header, NULL, (const xmlChar *)"Version",
-					     (const xmlChar *)"2"))
+	if (!header || !body ||
+	    !xmlNewChild(header, NULL, (const xmlChar *)"Version", (const xmlChar *)"2"))
 		goto oom;
 	device = xmlNewChild(body, NULL, (const xmlChar *)"Device", NULL);
 	if (!device)
@@ -1096,15 +1124,15 @@ identity:
 					    : di->addr_space == AX_ADDR_CANOPEN ? "CAN" : "ETH");
 	if (err == 0)
 		err = set_attr(device, "firmwareVersion",
-			       id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version
-								  : di->firmware_version);
+		               id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version
+		                                                  : di->firmware_version);
 	if (err == 0)
 		err = set_attr_u32(device, "ProductCode", product);
 	if (err == 0)
 		err = set_attr(device, "PartNumber", di->part_number);
 	if (err == 0)
-		err = set_attr_u32(device, "RevisionNumber", id->known & AX_SCAN_HAS_REVISION
-								    ? id->revision : di->revision);
+		err = set_attr_u32(device, "RevisionNumber",
+		                   id->known & AX_SCAN_HAS_REVISION ? id->revision : di->revision);
 	if (err < 0)
 		goto fail;
 	if (!regs)
@@ -1124,10 +1152,14 @@ identity:
 	}
 	if (count == 0) {
 		err = subnode == AX_CONFIG_ALL
-			      ? ax__error_set(AX_ENOTFOUND, "the dictionary of '%s' marks no "
-					      "register as configuration", ax_drive_uri(drive))
-			      : ax__error_set(AX_ENOTFOUND, "no configuration register on subnode "
-					      "%d of '%s'", subnode, ax_drive_uri(drive));
+		              ? ax__error_set(AX_ENOTFOUND,
+		                              "the dictionary of '%s' marks no "
+		                              "register as configuration",
+		                              ax_drive_uri(drive))
+		              : ax__error_set(AX_ENOTFOUND,
+		                              "no configuration register on subnode "
+		                              "%d of '%s'",
+		                              subnode, ax_drive_uri(drive));
 		goto fail;
 	}
 	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);

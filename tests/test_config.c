@@ -158,11 +158,11 @@ static void test_config__save_diff_load_round_trip(void **state)
 	assert_int_equal(status_of(r, "PROF_MAX_VEL", 1), AX_CONFIG_DIFFERENT);
 	assert_int_equal(status_of(r, "DRV_USER_DATA", 0), AX_CONFIG_DIFFERENT);
 	assert_string_equal(ax_config_report_drive_value(r, find_entry(r, "MOT_PAIR_POLES", 1)),
-			    "7");
+	                    "7");
 	assert_string_equal(ax_config_report_file_value(r, find_entry(r, "PROF_MAX_VEL", 1)),
-			    "10.0");
+	                    "10.0");
 	assert_string_equal(ax_config_report_drive_value(r, find_entry(r, "PROF_MAX_VEL", 1)),
-			    "12.5");
+	                    "12.5");
 	ax_config_report_free(r);
 
 	/* Load into B: what differed is written, the rest unchanged; B = A's saved config. */
@@ -189,9 +189,9 @@ static void test_config__save_diff_load_round_trip(void **state)
 	assert_non_null(strstr(fa, "ProductCode=\"65636\""));
 	assert_non_null(strstr(fa, "RevisionNumber=\"65538\""));
 	assert_non_null(strstr(fa, "<Register access=\"rw\" dtype=\"float\" id=\"CL_VEL_PID_KP\" "
-				   "subnode=\"1\" storage=\"0.75\"/>"));
+	                           "subnode=\"1\" storage=\"0.75\"/>"));
 	assert_non_null(strstr(fa, "dtype=\"byteArray512\" id=\"DRV_USER_DATA\" subnode=\"0\" "
-				   "storage=\"a5a5a5a5"));
+	                           "storage=\"a5a5a5a5"));
 	assert_non_null(strstr(fa, "data=\"a5a5a5a5"));
 	free(fa);
 	free(fb);
@@ -274,7 +274,7 @@ static void test_config__update_keeps_unknown_content(void **state)
 	assert_non_null(strstr(out, "id=\"FOREIGN_REGISTER\" subnode=\"1\" storage=\"3\""));
 	/* data, which wins over storage, now says the drive's value too. */
 	assert_non_null(strstr(out, "id=\"MOT_PAIR_POLES\" subnode=\"1\" storage=\"4\" "
-				    "data=\"0400\""));
+	                            "data=\"0400\""));
 	/* Every configuration register once, plus the foreign one. */
 	assert_int_equal(count_of(out, "<Register "), (size_t)n + 1);
 	assert_int_equal(count_of(out, "id=\"CL_VEL_PID_KP\""), 1);
@@ -284,7 +284,7 @@ static void test_config__update_keeps_unknown_content(void **state)
 
 	/* Another product's drive does not overwrite the file. */
 	assert_int_equal(ax_config_save(other, f->file_a, AX_CONFIG_ALL, AX_CONFIG_UPDATE),
-			 AX_EINVAL);
+	                 AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "not updating"));
 	/* No file yet: a plain save. */
 	assert_int_equal(ax_config_save(d, f->file_b, AX_CONFIG_ALL, AX_CONFIG_UPDATE), n);
@@ -305,7 +305,8 @@ static void test_config__failures_reported(void **state)
 	err = ax_config_load(d, DATA "bad_values.xcf", AX_CONFIG_ALL, 0, &r);
 	/* The first failure in dictionary order is the call's error. */
 	assert_int_equal(err, AX_EINVAL);
-	assert_non_null(strstr(ax_error_last(), "3 of 5 registers not applied; first 'IO_IN2_FUNC'"));
+	assert_non_null(
+	        strstr(ax_error_last(), "3 of 5 registers not applied; first 'IO_IN2_FUNC'"));
 	assert_non_null(r);
 	assert_int_equal(status_of(r, "IO_IN1_FUNC", 1), AX_CONFIG_WRITTEN);
 	assert_int_equal(status_of(r, "IO_IN3_FUNC", 1), AX_CONFIG_WRITTEN);
@@ -345,11 +346,12 @@ static void test_config__identity_checked(void **state)
 
 	/* Another revision: refused unless allowed. */
 	assert_int_equal(ax_config_load(a, DATA "other_revision.xcf", AX_CONFIG_ALL, 0, NULL),
-			 AX_EINVAL);
+	                 AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "revision 0x00010001"));
 	r = NULL;
 	assert_int_equal(ax_config_load(a, DATA "other_revision.xcf", AX_CONFIG_ALL,
-					AX_CONFIG_ALLOW_REVISION, &r), 0);
+	                                AX_CONFIG_ALLOW_REVISION, &r),
+	                 0);
 	assert_int_equal(ax_config_report_tally(r, AX_CONFIG_WRITTEN), 4);
 	ax_config_report_free(r);
 
@@ -368,13 +370,13 @@ static void test_config__not_a_configuration(void **state)
 	ax_config_report *r = NULL;
 
 	assert_int_equal(ax_config_load(d, AXLINK_DEVICES_DIR "/axs-200.xdf", AX_CONFIG_ALL, 0, &r),
-			 AX_EFORMAT);
+	                 AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "not a configuration file"));
 	assert_null(r);
 	assert_int_equal(ax_config_load(d, DATA "malformed.xdf", AX_CONFIG_ALL, 0, &r), AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "malformed XML"));
 	assert_int_equal(ax_config_load(d, DATA "billion_laughs.xdf", AX_CONFIG_ALL, 0, &r),
-			 AX_EFORMAT);
+	                 AX_EFORMAT);
 	assert_int_equal(ax_config_diff(d, DATA "no-such.xcf", AX_CONFIG_ALL, 0, &r), AX_ENOTFOUND);
 	assert_null(r);
 	/* A save into a folder that does not exist leaves nothing behind. */
@@ -385,14 +387,14 @@ static void test_config__not_a_configuration(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_config__save_diff_load_round_trip, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_config__foreign_file_loads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config__update_keeps_unknown_content, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_config__failures_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config__identity_checked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config__not_a_configuration, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_config__save_diff_load_round_trip, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_config__foreign_file_loads, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_config__update_keeps_unknown_content, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_config__failures_reported, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_config__identity_checked, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_config__not_a_configuration, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

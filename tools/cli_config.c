@@ -26,26 +26,26 @@ enum {
 };
 
 static const struct option save_options[] = {
-	CLI_COMMON_OPTIONS,
-	{"axis", required_argument, NULL, OPT_AXIS},
-	{"update", no_argument, NULL, OPT_UPDATE},
-	{"dict", required_argument, NULL, OPT_DICT},
-	{NULL, 0, NULL, 0},
+        CLI_COMMON_OPTIONS,
+        {"axis", required_argument, NULL, OPT_AXIS},
+        {"update", no_argument, NULL, OPT_UPDATE},
+        {"dict", required_argument, NULL, OPT_DICT},
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option load_options[] = {
-	CLI_COMMON_OPTIONS,
-	{"axis", required_argument, NULL, OPT_AXIS},
-	{"dict", required_argument, NULL, OPT_DICT},
-	{"allow-revision", no_argument, NULL, OPT_ALLOW_REVISION},
-	{NULL, 0, NULL, 0},
+        CLI_COMMON_OPTIONS,
+        {"axis", required_argument, NULL, OPT_AXIS},
+        {"dict", required_argument, NULL, OPT_DICT},
+        {"allow-revision", no_argument, NULL, OPT_ALLOW_REVISION},
+        {NULL, 0, NULL, 0},
 };
 
 /* The options of this group; a command runs once per process. */
 static struct {
 	int axis; /* AX_CONFIG_ALL unless --axis */
 	unsigned flags;
-} co = { AX_CONFIG_ALL, 0 };
+} co = {AX_CONFIG_ALL, 0};
 
 static int config_option(struct cli *cli, int c, const char *arg)
 {
@@ -54,8 +54,10 @@ static int config_option(struct cli *cli, int c, const char *arg)
 	switch (c) {
 	case OPT_AXIS:
 		if (parse_uint(arg, 255, &v) < 0)
-			return usage_error(cli->cmd, "--axis '%s': expected 0..255 (0 = the "
-			                   "communication core)", arg);
+			return usage_error(cli->cmd,
+			                   "--axis '%s': expected 0..255 (0 = the "
+			                   "communication core)",
+			                   arg);
 		co.axis = (int)v;
 		return 0;
 	case OPT_ALLOW_REVISION:
@@ -114,9 +116,9 @@ static int cmd_save(struct cli *cli)
 }
 
 static const int statuses[] = {
-	AX_CONFIG_WRITTEN,   AX_CONFIG_UNCHANGED, AX_CONFIG_DIFFERENT,
-	AX_CONFIG_REFUSED,   AX_CONFIG_MISMATCH,  AX_CONFIG_INVALID,
-	AX_CONFIG_NOT_IN_DICT, AX_CONFIG_NOT_IN_FILE, AX_CONFIG_SKIPPED,
+        AX_CONFIG_WRITTEN,     AX_CONFIG_UNCHANGED,   AX_CONFIG_DIFFERENT,
+        AX_CONFIG_REFUSED,     AX_CONFIG_MISMATCH,    AX_CONFIG_INVALID,
+        AX_CONFIG_NOT_IN_DICT, AX_CONFIG_NOT_IN_FILE, AX_CONFIG_SKIPPED,
 };
 
 static json_t *report_json(const struct cli *cli, const ax_config_report *r)
@@ -150,9 +152,9 @@ static json_t *report_json(const struct cli *cli, const ax_config_report *r)
 			goto oom;
 	}
 	for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++)
-		(void)json_object_set_new(counts, ax_config_status_name(statuses[k]),
-		                          json_integer((json_int_t)ax_config_report_tally(
-		                                  r, statuses[k])));
+		(void)json_object_set_new(
+		        counts, ax_config_status_name(statuses[k]),
+		        json_integer((json_int_t)ax_config_report_tally(r, statuses[k])));
 	(void)json_object_set_new(root, "uri", json_text(cli->pos[0]));
 	(void)json_object_set_new(root, "file", json_text(cli->pos[1]));
 	(void)json_object_set_new(root, "counts", counts);
@@ -247,10 +249,10 @@ static int cmd_diff(struct cli *cli)
 	return run_report(cli, 0);
 }
 
-#define CONFIG_HELP                                                                        \
-	"  URI        the drive, e.g. virtual:, eth://192.168.2.22\n"                          \
-	"  FILE       the configuration file (XCF)\n"                                          \
-	"  --axis N   only subnode N (0 = the communication core); default every subnode\n"    \
+#define CONFIG_HELP                                                                                \
+	"  URI        the drive, e.g. virtual:, eth://192.168.2.22\n"                              \
+	"  FILE       the configuration file (XCF)\n"                                              \
+	"  --axis N   only subnode N (0 = the communication core); default every subnode\n"        \
 	"  --dict FILE  the drive's dictionary from this XDF file, not the databases\n"
 
 static const struct command config_commands[] = {
@@ -279,8 +281,8 @@ static const struct command config_commands[] = {
                         "of its registers that differs, in dictionary order, and read it back.\n"
                         "Prints every register not unchanged and a count per outcome:\n"
                         "written, unchanged, refused (with the drive's error), mismatch,\n"
-                        "invalid, not_in_dict. Exit status 1 when any was not applied.\n"
-                        CONFIG_HELP
+                        "invalid, not_in_dict. Exit status 1 when any was not "
+                        "applied.\n" CONFIG_HELP
                         "  --allow-revision  accept a file saved from another firmware revision\n"
                         "JSON: {uri, file, counts, registers: [{id, subnode, status, file_value,\n"
                         "drive_value[, error, message, drive_code]}]}.\n",
@@ -295,8 +297,8 @@ static const struct command config_commands[] = {
                 .summary = "compare a drive with a configuration file",
                 .help = "Read each register FILE names and print those whose value differs,\n"
                         "and the drive's configuration registers FILE lacks (not_in_file).\n"
-                        "Writes nothing. Exit status 0 when the drive matches, 1 otherwise.\n"
-                        CONFIG_HELP
+                        "Writes nothing. Exit status 0 when the drive matches, 1 "
+                        "otherwise.\n" CONFIG_HELP
                         "  --allow-revision  accept a file saved from another firmware revision\n"
                         "JSON: as config load.\n",
                 .arg_names = {"URI", "FILE", NULL},
@@ -307,5 +309,6 @@ static const struct command config_commands[] = {
 };
 
 const struct cli_group cli_config_group = {
-        config_commands, sizeof(config_commands) / sizeof(config_commands[0]),
+        config_commands,
+        sizeof(config_commands) / sizeof(config_commands[0]),
 };

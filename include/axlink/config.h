@@ -123,7 +123,7 @@ AX_API int ax_config_save(ax_drive *drive, const char *path, int subnode, unsign
  * @since 0.3
  */
 AX_API int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
-			  ax_config_report **report_out);
+                          ax_config_report **report_out);
 
 /**
  * Compare @p drive with the configuration file @p path without writing.
@@ -139,7 +139,7 @@ AX_API int ax_config_load(ax_drive *drive, const char *path, int subnode, unsign
  * @since 0.3
  */
 AX_API int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int flags,
-			  ax_config_report **report_out);
+                          ax_config_report **report_out);
 
 /** Free a report; accepts NULL. @since 0.3 */
 AX_API void ax_config_report_free(ax_config_report *report);
@@ -156,8 +156,8 @@ AX_API size_t ax_config_report_tally(const ax_config_report *report, int status)
  * @return 0, or AX_ENOTFOUND past the end.
  * @since 0.3
  */
-AX_API int ax_config_report_at(const ax_config_report *report, size_t index,
-			       const char **id_out, int *subnode_out, int *status_out);
+AX_API int ax_config_report_at(const ax_config_report *report, size_t index, const char **id_out,
+                               int *subnode_out, int *status_out);
 
 /** Entry @p index: the file's value as text, or NULL (NOT_IN_FILE, past the end). @since 0.3 */
 AX_API const char *ax_config_report_file_value(const ax_config_report *report, size_t index);
