@@ -139,6 +139,7 @@ static const struct cli_group *const groups[] = {
         &cli_motion_group,
         &cli_monitor_group,
         &cli_nvm_group,
+        &cli_config_group,
 };
 
 
@@ -209,6 +210,21 @@ static void print_db_help(void)
 		printf("  %-11s %s\n", cli_db_group.commands[i].name,
 		       cli_db_group.commands[i].summary);
 	printf("\nRun 'axlink db COMMAND --help' for a command's arguments.\n");
+}
+
+/* "axlink config --help": the commands named "<group> ...". */
+static void print_group_help(const char *group)
+{
+	size_t len = strlen(group);
+
+	printf("usage: axlink %s COMMAND [ARGS] [options]\n\nCommands:\n", group);
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		for (size_t i = 0; i < groups[g]->count; i++)
+			if (!strncmp(groups[g]->commands[i].name, group, len) &&
+			    groups[g]->commands[i].name[len] == ' ')
+				printf("  %-11s %s\n", groups[g]->commands[i].name,
+				       groups[g]->commands[i].summary);
+	printf("\nRun 'axlink %s COMMAND --help' for a command's arguments.\n", group);
 }
 
 /* ---- argument parsing -------------------------------------------------- */
@@ -590,7 +606,8 @@ int open_drive(const struct cli *cli, ax_ctx *ctx, const char *uri, ax_drive **o
  */
 static const char *nearest_command(const char *word, const char *prefix)
 {
-	static const char *const extra[] = {"help"};
+	/* Besides the commands of one word: help, and the groups of two-word ones. */
+	static const char *const extra[] = {"help", "db", "config"};
 	struct suggest s;
 
 	suggest_init(&s, word);
@@ -602,8 +619,6 @@ static const char *nearest_command(const char *word, const char *prefix)
 				suggest_add(&s, name + strlen(prefix));
 			else if (!prefix && !strchr(name, ' '))
 				suggest_add(&s, name);
-			else if (!prefix && strncmp(name, "db ", 3) == 0)
-				suggest_add(&s, "db");
 		}
 	}
 	for (size_t i = 0; !prefix && i < sizeof(extra) / sizeof(extra[0]); i++)
@@ -617,11 +632,15 @@ static const char *nearest_command(const char *word, const char *prefix)
  */
 static const struct command *lookup_command(int argc, char **argv, int *words, int *rc)
 {
+	/* Commands of two words: "db import", "config save". */
+	const char *sub = strcmp(argv[0], "db") == 0       ? "import, list, show, resolve"
+	                  : strcmp(argv[0], "config") == 0 ? "save, load, diff"
+	                                                   : NULL;
 	const struct command *cmd = NULL;
 	char name[32];
 
 	*words = 1;
-	if (strcmp(argv[0], "db") != 0) {
+	if (!sub) {
 		/* "db import" is two words on the command line, never one. */
 		if (!strchr(argv[0], ' '))
 			cmd = find_command(argv[0]);
@@ -640,28 +659,37 @@ static const struct command *lookup_command(int argc, char **argv, int *words, i
 		return cmd;
 	}
 	if (argc < 2) {
-		*rc = usage_error(NULL, "missing db command (import, list, show, resolve)");
+		*rc = usage_error(NULL, "missing %s command (%s)", argv[0], sub);
 		return NULL;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		print_db_help();
+		if (strcmp(argv[0], "db") == 0)
+			print_db_help();
+		else
+			print_group_help(argv[0]);
 		*rc = EXIT_SUCCESS;
 		return NULL;
 	}
-	if (strlen(argv[1]) + 4 <= sizeof(name) && !strchr(argv[1], ' ')) {
-		(void)snprintf(name, sizeof(name), "db %s", argv[1]);
+	if (strlen(argv[0]) + strlen(argv[1]) + 2 <= sizeof(name) && !strchr(argv[1], ' ')) {
+		size_t n = strlen(argv[0]);
+
+		memcpy(name, argv[0], n);
+		name[n] = ' ';
+		memcpy(name + n + 1, argv[1], strlen(argv[1]) + 1);
 		cmd = find_command(name);
 	}
 	if (!cmd) {
-		const char *near = nearest_command(argv[1], "db ");
+		char prefix[16];
+		const char *near;
 
+		(void)snprintf(prefix, sizeof(prefix), "%s ", argv[0]);
+		near = nearest_command(argv[1], prefix);
 		if (near)
-			*rc = usage_error(NULL, "unknown db command '%s'; did you mean 'db %s'?",
-			                  argv[1], near);
+			*rc = usage_error(NULL, "unknown %s command '%s'; did you mean '%s %s'?",
+			                  argv[0], argv[1], argv[0], near);
 		else
-			*rc = usage_error(NULL,
-			                  "unknown db command '%s' (import, list, show, resolve)",
-			                  argv[1]);
+			*rc = usage_error(NULL, "unknown %s command '%s' (%s)", argv[0], argv[1],
+			                  sub);
 		return NULL;
 	}
 	*words = 2;
@@ -680,6 +708,10 @@ static int run_help(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "db") == 0) {
 		print_db_help();
+		return EXIT_SUCCESS;
+	}
+	if (argc == 2 && strcmp(argv[1], "config") == 0) {
+		print_group_help("config");
 		return EXIT_SUCCESS;
 	}
 	cmd = lookup_command(argc - 1, argv + 1, &words, &rc);

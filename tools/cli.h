@@ -104,6 +104,7 @@ extern const struct cli_group cli_discover_group; /* cli_discover.c */
 extern const struct cli_group cli_motion_group;   /* cli_motion.c */
 extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 extern const struct cli_group cli_nvm_group;      /* cli_nvm.c */
+extern const struct cli_group cli_config_group;   /* cli_config.c */
 
 /* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)

@@ -23,5 +23,6 @@
 #include "axlink/motion.h"
 #include "axlink/discover.h"
 #include "axlink/poller.h"
+#include "axlink/config.h"
 
 #endif

@@ -10,6 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 from . import _values
 from ._context import Context, _timeout_ms, resolve_context
 from ._axis import Axis
+from ._config import Config
 from ._dictionary import Dictionary, Register
 from ._native import cstr, ffi, lib, text
 from . import _poll
@@ -190,6 +191,12 @@ class Drive:
     def dictionary(self) -> Optional[Dictionary]:
         """The drive's dictionary, or None when none was found (see info.match_reason)."""
         return self._dictionary
+
+    @property
+    def config(self) -> Config:
+        """Configuration files: ``drive.config.save(path)``, ``.load(path)``,
+        ``.diff(path)`` (see :class:`axlink.Config`)."""
+        return Config(self)
 
     @property
     def axes(self) -> Mapping[int, Axis]:
