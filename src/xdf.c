@@ -1230,7 +1230,7 @@ static int xdf_check_configuration(struct xdf *x)
 	return ax__error_set(AX_EFORMAT,
 	                     "%s:%ld: a configuration file (XCF), not a dictionary: its %zu "
 	                     "register(s) carry saved values without an address or a dtype; "
-	                     "load it with a configuration command (axlink has none yet)",
+	                     "load it onto a drive with ax_config_load() ('axlink config load')",
 	                     x->path, x->config_line, x->config_regs);
 }
 

@@ -1588,8 +1588,8 @@ static void test_db__import_configuration_refused(void **state)
 	assert_int_equal(ax_db_import(db, xcf, NULL, &rep), AX_EFORMAT);
 	(void)snprintf(want, sizeof(want),
 		       "%s:15: a configuration file (XCF), not a dictionary: its 5 register(s) "
-		       "carry saved values without an address or a dtype; load it with a "
-		       "configuration command (axlink has none yet)",
+		       "carry saved values without an address or a dtype; load it onto a drive "
+		       "with ax_config_load() ('axlink config load')",
 		       xcf);
 	assert_string_equal(ax_error_last(), want);
 	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);

@@ -939,7 +939,7 @@ def test_db_import_refuses_a_configuration_file(axlink, tmp_path):
     for args in ([], ["--json"]):
         r = axlink("db", "import", "--db", db, xcf, *args)
         assert_failure(r, f"{xcf}:15: a configuration file (XCF), not a dictionary",
-                       "load it with a configuration command (axlink has none yet)")
+                       "load it onto a drive with ax_config_load() ('axlink config load')")
         assert axlink("db", "list", "--db", db, "--json").json() == before
 
 
