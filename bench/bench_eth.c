@@ -59,8 +59,8 @@ static double median(double *v, int n)
 
 static int udp_socket_to(const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct timeval tv = { .tv_sec = 2 };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 2};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
@@ -129,11 +129,11 @@ int main(int argc, char **argv)
 {
 	int reads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 20000;
 	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
-	const char *sim_args[] = { "--eth", SIM_ADDR, NULL };
+	const char *sim_args[] = {"--eth", SIM_ADDR, NULL};
 	double t_echo[64], t_raw[64], t_ax[64], echo, raw, ax;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(ECHO_PORT) };
-	struct timeval tv = { .tv_usec = 200000 };
-	struct echo e = { 0 };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(ECHO_PORT)};
+	struct timeval tv = {.tv_usec = 200000};
+	struct echo e = {0};
 	uint8_t frame[AX_MCB_FRAME_SIZE];
 	pthread_t echo_thread;
 	simproc *sim = NULL;
@@ -161,8 +161,7 @@ int main(int argc, char **argv)
 		return 1;
 	raw_fd = udp_socket_to(SIM_ADDR, AX_MCB_UDP_PORT);
 	ax_mcb_encode_read(frame, 0, 0x6E1);
-	if (ax_ctx_new(&ctx, NULL) < 0 ||
-	    ax_link_open(&link, ctx, simproc_uri(sim, 0), NULL) < 0) {
+	if (ax_ctx_new(&ctx, NULL) < 0 || ax_link_open(&link, ctx, simproc_uri(sim, 0), NULL) < 0) {
 		fprintf(stderr, "bench: %s\n", ax_error_last());
 		return 1;
 	}

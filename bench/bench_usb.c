@@ -71,8 +71,8 @@ static void die(const char *what, const char *why)
 
 static int udp_socket_to(const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct timeval tv = { .tv_sec = 2 };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 2};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
@@ -141,10 +141,15 @@ static void header(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const sim_args[] = { "--eth", SIM_ADDR, NULL };
+	static const char *const sim_args[] = {"--eth", SIM_ADDR, NULL};
 	const usbemu_dev_config cfg = {
-		.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "bench drive",
-		.serial = "SN-BENCH", .model = "axs-100", .drive_serial = 1,
+	        .vid = 0x1209,
+	        .pid = 0x0001,
+	        .manufacturer = "axlink",
+	        .product = "bench drive",
+	        .serial = "SN-BENCH",
+	        .model = "axs-100",
+	        .drive_serial = 1,
 	};
 	int reads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2000;
 	int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
@@ -162,7 +167,7 @@ int main(int argc, char **argv)
 
 	if (reads < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "usage: bench_usb [READS_PER_ROUND >= 1] [ROUNDS 1..%d]\n",
-			MAX_ROUNDS);
+		        MAX_ROUNDS);
 		return 2;
 	}
 	/* The simulator first: it must not inherit the testbed's environment. */
@@ -202,7 +207,8 @@ int main(int argc, char **argv)
 	udp_ax = median(t_udp_ax, rounds);
 
 	printf("bench_usb: %d rounds x %d reads of 0x6E1, median per round; usb: emulated "
-	       "1209:0001 (umockdev), udp: axlink-sim %s\n", rounds, reads, simproc_uri(sim, 0));
+	       "1209:0001 (umockdev), udp: axlink-sim %s\n",
+	       rounds, reads, simproc_uri(sim, 0));
 	header();
 	row("usb-raw", usb_raw, 0);
 	row("usb-axlink", usb_ax, usb_raw);
@@ -210,7 +216,8 @@ int main(int argc, char **argv)
 	row("udp-raw", udp_raw, 0);
 	row("udp-axlink", udp_ax, udp_raw);
 	printf("side by side through axlink: usb %.0f reads/s, udp %.0f reads/s (the emulation "
-	       "dominates usb)\n", 1 / usb_ax, 1 / udp_ax);
+	       "dominates usb)\n",
+	       1 / usb_ax, 1 / udp_ax);
 	printf("plugin overhead over raw: usb %+.1f us/read (x%.2f), udp %+.1f us/read (x%.2f)\n",
 	       (usb_ax - usb_raw) * 1e6, usb_ax / usb_raw, (udp_ax - udp_raw) * 1e6,
 	       udp_ax / udp_raw);

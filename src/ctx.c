@@ -69,8 +69,8 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 		opts = &defaults;
 	if (opts->timeout_ms < 0)
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-					   "ax_ctx_options.timeout_ms %d is negative",
-					   opts->timeout_ms);
+		                           "ax_ctx_options.timeout_ms %d is negative",
+		                           opts->timeout_ms);
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
@@ -81,7 +81,7 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 	for (size_t i = 0; i < AX__CTX_NSLOTS; i++)
 		pthread_mutex_init(&ctx->slots[i].lock, NULL);
 	atomic_init(&ctx->log_level,
-		    (opts->flags & AX_CTX_NO_ENV_LOG) ? AX_LOG_WARN : ax__log_level_from_env());
+	            (opts->flags & AX_CTX_NO_ENV_LOG) ? AX_LOG_WARN : ax__log_level_from_env());
 	ctx->timeout_ms = opts->timeout_ms;
 
 	/* Search order, DESIGN §3: API folders, AXLINK_PLUGIN_PATH, beside the library. */
@@ -98,14 +98,14 @@ int ax_ctx_new(ax_ctx **out, const ax_ctx_options *opts)
 			(void)ax__loader_load_dir(ctx, dir, AX__LOADER_BUILTIN);
 		else
 			AX_LOG_AT(ctx, AX_LOG_WARN, "core",
-				     "cannot locate libaxlink on disk; no default plugin folder");
+			          "cannot locate libaxlink on disk; no default plugin folder");
 		free(dir);
 	}
 	ax__ctx_unlock(ctx);
 	ax_error_clear(); /* a folder that failed is in the report and the log, not an error */
 
 	AX_LOG_DEBUG(ctx, "core", "context ready: %zu plugin(s) loaded, %zu in the report",
-		     ctx->n_plugins, ctx->n_rows);
+	             ctx->n_plugins, ctx->n_rows);
 	*out = ctx;
 	return 0;
 }
@@ -162,7 +162,7 @@ size_t ax_ctx_plugin_count(ax_ctx *ctx)
 
 int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 {
-	ax_plugin_record rec = { .size = sizeof(rec) };
+	ax_plugin_record rec = {.size = sizeof(rec)};
 	int err = 0;
 
 	AX_ASSERT_ARG(ctx);
@@ -171,7 +171,7 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 	ax__ctx_lock(ctx);
 	if (index >= ctx->n_rows) {
 		err = ax__error_set(AX_ENOTFOUND, "load report has %zu row(s), no row %zu",
-				    ctx->n_rows, index);
+		                    ctx->n_rows, index);
 	} else {
 		const struct plugin_row *r = &ctx->rows[index];
 
@@ -193,9 +193,9 @@ int ax_ctx_plugin_record(ax_ctx *ctx, size_t index, ax_plugin_record *out)
 
 const char *ax_plugin_status_name(int status)
 {
-	static const char *const names[] = { "loaded",	     "refused-abi", "no-entry-symbol",
-					     "dlopen-error", "shadowed",    "invalid",
-					     "untrusted" };
+	static const char *const names[] = {"loaded",       "refused-abi", "no-entry-symbol",
+	                                    "dlopen-error", "shadowed",    "invalid",
+	                                    "untrusted"};
 
 	if (status < 0 || (size_t)status >= AX__ARRAY_SIZE(names))
 		return NULL;
@@ -213,8 +213,8 @@ int ax__ctx_find_plugin(ax_ctx *ctx, const char *scheme, struct ax_plugin **out)
 	ax__ctx_unlock(ctx);
 	if (!found) {
 		return ax__error_set(AX_ENOTFOUND,
-				     "no transport plugin for scheme '%s' (see 'axlink plugins')",
-				     scheme);
+		                     "no transport plugin for scheme '%s' (see 'axlink plugins')",
+		                     scheme);
 	}
 	*out = found;
 	return 0;

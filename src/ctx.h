@@ -21,21 +21,21 @@
 
 /* One loaded plugin. Immutable after loading; owned by its context. */
 struct ax_plugin {
-	ax_ctx *ctx;              /* borrowed: the context owns us */
-	void *dl;                 /* dlopen handle */
+	ax_ctx *ctx; /* borrowed: the context owns us */
+	void *dl;    /* dlopen handle */
 	char *path;
-	ax_transport_desc desc;   /* the plugin's descriptor, fields past its size zeroed */
-	ax_transport_ops ops;     /* likewise for the ops table */
+	ax_transport_desc desc;    /* the plugin's descriptor, fields past its size zeroed */
+	ax_transport_ops ops;      /* likewise for the ops table */
 	struct ax__host_core core; /* what its host table knows of it */
-	ax_host host;             /* the host table handed to this plugin; host.core = &core */
-	int builtin;              /* loaded from the folder beside the library */
+	ax_host host;              /* the host table handed to this plugin; host.core = &core */
+	int builtin;               /* loaded from the folder beside the library */
 };
 
 struct plugin_row {
 	char *path, *scheme, *name, *version, *description, *message;
 	unsigned int abi_major, abi_minor;
 	int status;
-	unsigned int flags;         /* AX_PLUGIN_FLAG_* */
+	unsigned int flags; /* AX_PLUGIN_FLAG_* */
 };
 
 /*
@@ -61,12 +61,12 @@ struct ax_ctx {
 	pthread_mutex_t lock;       /* guards the registry: plugins, rows, dirs */
 	struct ax_plugin **plugins; /* loaded plugins, in load order */
 	size_t n_plugins;
-	struct plugin_row *rows;    /* the load report */
+	struct plugin_row *rows; /* the load report */
 	size_t n_rows;
-	char **dirs;                /* real paths of folders already scanned */
+	char **dirs; /* real paths of folders already scanned */
 	size_t n_dirs;
 	atomic_int log_level;
-	pthread_mutex_t log_lock;   /* guards log_cb and log_userdata */
+	pthread_mutex_t log_lock; /* guards log_cb and log_userdata */
 	ax_log_cb log_cb;
 	void *log_userdata;
 	int timeout_ms;

@@ -31,83 +31,82 @@
 #include "error.h"
 
 /* Listing order only: MCB interfaces first. Resolution filters on addr_space instead. */
-#define DB_IFACE_RANK                                                                          \
-	"CASE upper(m.interface) WHEN 'ETH' THEN 0 WHEN 'EOE' THEN 1 ELSE 2 END"
+#define DB_IFACE_RANK "CASE upper(m.interface) WHEN 'ETH' THEN 0 WHEN 'EOE' THEN 1 ELSE 2 END"
 
-#define DB_MODEL_COLUMNS                                                                       \
-	"m.id, m.vendor, m.product, m.revision, m.name, m.part_number, m.firmware_version, "   \
-	"m.interface, m.family, s.path, s.sha256, m.format_version, "                          \
-	"(SELECT count(*) FROM registers r WHERE r.model_id = m.id) "                          \
+#define DB_MODEL_COLUMNS                                                                           \
+	"m.id, m.vendor, m.product, m.revision, m.name, m.part_number, m.firmware_version, "       \
+	"m.interface, m.family, s.path, s.sha256, m.format_version, "                              \
+	"(SELECT count(*) FROM registers r WHERE r.model_id = m.id) "                              \
 	"FROM models m JOIN sources s ON s.id = m.source_id "
 
 static const char *const db_sql[ST__COUNT] = {
-	[ST_SOURCE_GET] = "SELECT id, sha256, (SELECT count(*) FROM models WHERE source_id = "
-			  "sources.id) FROM sources WHERE path = ?1",
-	[ST_SOURCE_INSERT] = "INSERT INTO sources (path, sha256, imported_at) VALUES (?1, ?2, ?3)",
-	[ST_SOURCE_UPDATE] = "UPDATE sources SET sha256 = ?2, imported_at = ?3 WHERE id = ?1",
-	[ST_SOURCE_PRUNE] = "DELETE FROM sources WHERE NOT EXISTS "
-			    "(SELECT 1 FROM models WHERE models.source_id = sources.id)",
-	[ST_MODELS_DELETE_SOURCE] = "DELETE FROM models WHERE source_id = ?1",
-	[ST_MODEL_DELETE_KEY] = "DELETE FROM models WHERE vendor = ?1 AND product = ?2 "
-				"AND revision = ?3 AND interface = ?4",
-	[ST_MODEL_INSERT] = "INSERT INTO models (vendor, product, revision, name, part_number, "
-			    "firmware_version, interface, family, format_version, addr_space, "
-			    "axes, source_id) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[ST_REG_INSERT] = "INSERT INTO registers (model_id, ord, id, subnode, address, dtype, "
-			  "access, units, cyclic, address_type, description, category, "
-			  "subcategory, range_min, range_max, default_value) VALUES (?1, ?2, ?3, "
-			  "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-	[ST_LABEL_INSERT] = "INSERT INTO labels (model_id, reg_ord, ord, lang, text) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_ENUM_INSERT] = "INSERT INTO enums (model_id, reg_ord, ord, value, label) "
-			   "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_BITFIELD_INSERT] = "INSERT INTO bitfields (model_id, reg_ord, ord, name, start_bit, "
-			       "end_bit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_CATEGORY_INSERT] = "INSERT INTO categories (model_id, ord, id, label, parent) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text, error_type, "
-			    "affected_module) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_TABLE_INSERT] = "INSERT INTO dict_tables (model_id, ord, id, axis, index_id, "
-			    "value_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_MODEL_LIST] = "SELECT " DB_MODEL_COLUMNS
-			  "ORDER BY m.product, m.revision, " DB_IFACE_RANK ", m.interface, m.id",
-	[ST_MODEL_LIST_SOURCE] = "SELECT " DB_MODEL_COLUMNS "WHERE m.source_id = ?1 ORDER BY m.id",
-	[ST_MODEL_GET] = "SELECT vendor, product, revision, name, part_number, firmware_version, "
-			 "interface, family, format_version, addr_space, axes "
-			 "FROM models WHERE id = ?1",
-	[ST_REG_SELECT] = "SELECT ord, id, subnode, address, dtype, access, units, cyclic, "
-			  "address_type, description, category, subcategory, range_min, "
-			  "range_max, default_value FROM registers WHERE model_id = ?1 "
-			  "ORDER BY ord",
-	[ST_LABEL_SELECT] = "SELECT reg_ord, lang, text FROM labels WHERE model_id = ?1 "
-			    "ORDER BY reg_ord, ord",
-	[ST_ENUM_SELECT] = "SELECT reg_ord, value, label FROM enums WHERE model_id = ?1 "
-			   "ORDER BY reg_ord, ord",
-	[ST_BITFIELD_SELECT] = "SELECT reg_ord, name, start_bit, end_bit FROM bitfields "
-			       "WHERE model_id = ?1 ORDER BY reg_ord, ord",
-	[ST_CATEGORY_SELECT] = "SELECT id, label, parent FROM categories WHERE model_id = ?1 "
-			       "ORDER BY ord",
-	[ST_ERROR_SELECT] = "SELECT code, text, error_type, affected_module FROM errors "
-			    "WHERE model_id = ?1 ORDER BY ord",
-	[ST_TABLE_SELECT] = "SELECT id, axis, index_id, value_id FROM dict_tables "
-			    "WHERE model_id = ?1 ORDER BY ord",
-	/*
-	 * Only models of the link's address space (?4): a CANopen dictionary
-	 * never describes an MCB link, whatever its revision. Then rule 1
-	 * exact, 2 lower revision (nearest first), 3 any other (highest first).
-	 * Files rarely name their vendor, so a model of vendor 0 fits any vendor
-	 * (as does a query for vendor 0); an exact vendor wins ties, then the
-	 * model imported first (ETH before EoE in a file that has both).
-	 */
-	[ST_RESOLVE] = "SELECT m.id, m.revision, m.name, m.part_number, m.interface, "
-		       "m.firmware_version, "
-		       "CASE WHEN m.revision = ?3 THEN 1 WHEN m.revision < ?3 THEN 2 ELSE 3 END "
-		       "AS rule FROM models m "
-		       "WHERE m.product = ?2 AND (m.vendor = ?1 OR m.vendor = 0 OR ?1 = 0) "
-		       "AND m.addr_space = ?4 "
-		       "ORDER BY rule, m.revision DESC, m.vendor = ?1 DESC, m.id LIMIT 1",
-	[ST_DATA_VERSION] = "PRAGMA data_version",
+        [ST_SOURCE_GET] = "SELECT id, sha256, (SELECT count(*) FROM models WHERE source_id = "
+                          "sources.id) FROM sources WHERE path = ?1",
+        [ST_SOURCE_INSERT] = "INSERT INTO sources (path, sha256, imported_at) VALUES (?1, ?2, ?3)",
+        [ST_SOURCE_UPDATE] = "UPDATE sources SET sha256 = ?2, imported_at = ?3 WHERE id = ?1",
+        [ST_SOURCE_PRUNE] = "DELETE FROM sources WHERE NOT EXISTS "
+                            "(SELECT 1 FROM models WHERE models.source_id = sources.id)",
+        [ST_MODELS_DELETE_SOURCE] = "DELETE FROM models WHERE source_id = ?1",
+        [ST_MODEL_DELETE_KEY] = "DELETE FROM models WHERE vendor = ?1 AND product = ?2 "
+                                "AND revision = ?3 AND interface = ?4",
+        [ST_MODEL_INSERT] = "INSERT INTO models (vendor, product, revision, name, part_number, "
+                            "firmware_version, interface, family, format_version, addr_space, "
+                            "axes, source_id) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        [ST_REG_INSERT] = "INSERT INTO registers (model_id, ord, id, subnode, address, dtype, "
+                          "access, units, cyclic, address_type, description, category, "
+                          "subcategory, range_min, range_max, default_value) VALUES (?1, ?2, ?3, "
+                          "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        [ST_LABEL_INSERT] = "INSERT INTO labels (model_id, reg_ord, ord, lang, text) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)",
+        [ST_ENUM_INSERT] = "INSERT INTO enums (model_id, reg_ord, ord, value, label) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+        [ST_BITFIELD_INSERT] = "INSERT INTO bitfields (model_id, reg_ord, ord, name, start_bit, "
+                               "end_bit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [ST_CATEGORY_INSERT] = "INSERT INTO categories (model_id, ord, id, label, parent) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)",
+        [ST_ERROR_INSERT] = "INSERT INTO errors (model_id, ord, code, text, error_type, "
+                            "affected_module) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [ST_TABLE_INSERT] = "INSERT INTO dict_tables (model_id, ord, id, axis, index_id, "
+                            "value_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [ST_MODEL_LIST] = "SELECT " DB_MODEL_COLUMNS
+                          "ORDER BY m.product, m.revision, " DB_IFACE_RANK ", m.interface, m.id",
+        [ST_MODEL_LIST_SOURCE] = "SELECT " DB_MODEL_COLUMNS "WHERE m.source_id = ?1 ORDER BY m.id",
+        [ST_MODEL_GET] = "SELECT vendor, product, revision, name, part_number, firmware_version, "
+                         "interface, family, format_version, addr_space, axes "
+                         "FROM models WHERE id = ?1",
+        [ST_REG_SELECT] = "SELECT ord, id, subnode, address, dtype, access, units, cyclic, "
+                          "address_type, description, category, subcategory, range_min, "
+                          "range_max, default_value FROM registers WHERE model_id = ?1 "
+                          "ORDER BY ord",
+        [ST_LABEL_SELECT] = "SELECT reg_ord, lang, text FROM labels WHERE model_id = ?1 "
+                            "ORDER BY reg_ord, ord",
+        [ST_ENUM_SELECT] = "SELECT reg_ord, value, label FROM enums WHERE model_id = ?1 "
+                           "ORDER BY reg_ord, ord",
+        [ST_BITFIELD_SELECT] = "SELECT reg_ord, name, start_bit, end_bit FROM bitfields "
+                               "WHERE model_id = ?1 ORDER BY reg_ord, ord",
+        [ST_CATEGORY_SELECT] = "SELECT id, label, parent FROM categories WHERE model_id = ?1 "
+                               "ORDER BY ord",
+        [ST_ERROR_SELECT] = "SELECT code, text, error_type, affected_module FROM errors "
+                            "WHERE model_id = ?1 ORDER BY ord",
+        [ST_TABLE_SELECT] = "SELECT id, axis, index_id, value_id FROM dict_tables "
+                            "WHERE model_id = ?1 ORDER BY ord",
+        /*
+         * Only models of the link's address space (?4): a CANopen dictionary
+         * never describes an MCB link, whatever its revision. Then rule 1
+         * exact, 2 lower revision (nearest first), 3 any other (highest first).
+         * Files rarely name their vendor, so a model of vendor 0 fits any vendor
+         * (as does a query for vendor 0); an exact vendor wins ties, then the
+         * model imported first (ETH before EoE in a file that has both).
+         */
+        [ST_RESOLVE] = "SELECT m.id, m.revision, m.name, m.part_number, m.interface, "
+                       "m.firmware_version, "
+                       "CASE WHEN m.revision = ?3 THEN 1 WHEN m.revision < ?3 THEN 2 ELSE 3 END "
+                       "AS rule FROM models m "
+                       "WHERE m.product = ?2 AND (m.vendor = ?1 OR m.vendor = 0 OR ?1 = 0) "
+                       "AND m.addr_space = ?4 "
+                       "ORDER BY rule, m.revision DESC, m.vendor = ?1 DESC, m.id LIMIT 1",
+        [ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /*
@@ -121,80 +120,80 @@ static const char *const db_sql[ST__COUNT] = {
  * release on, a change is a new entry here.
  */
 static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
-	"CREATE TABLE sources ("
-	"  id INTEGER PRIMARY KEY,"
-	"  path TEXT NOT NULL UNIQUE,"
-	"  sha256 TEXT NOT NULL,"
-	"  imported_at INTEGER NOT NULL);"
-	/* AUTOINCREMENT: a replaced model's id never comes back for another one. */
-	"CREATE TABLE models ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  vendor INTEGER NOT NULL,"
-	"  product INTEGER NOT NULL,"
-	"  revision INTEGER NOT NULL,"
-	"  name TEXT NOT NULL,"
-	"  part_number TEXT NOT NULL,"
-	"  firmware_version TEXT NOT NULL,"
-	"  interface TEXT NOT NULL,"
-	"  family TEXT NOT NULL,"
-	"  format_version INTEGER NOT NULL,"
-	"  addr_space INTEGER NOT NULL,"
-	"  axes INTEGER NOT NULL,"
-	"  source_id INTEGER NOT NULL REFERENCES sources(id),"
-	"  UNIQUE (vendor, product, revision, interface));"
-	"CREATE INDEX models_by_product ON models(product, revision);"
-	"CREATE INDEX models_by_source ON models(source_id);"
-	"CREATE TABLE registers ("
-	"  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
-	"  ord INTEGER NOT NULL,"
-	"  id TEXT NOT NULL,"
-	"  subnode INTEGER NOT NULL,"
-	"  address INTEGER NOT NULL,"
-	"  dtype INTEGER NOT NULL,"
-	"  access INTEGER NOT NULL,"
-	"  units TEXT, cyclic TEXT, address_type TEXT, description TEXT,"
-	"  category TEXT, subcategory TEXT,"
-	"  range_min TEXT, range_max TEXT,"
-	"  default_value BLOB,"
-	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
-	"CREATE TABLE labels ("
-	"  model_id INTEGER NOT NULL, reg_ord INTEGER NOT NULL, ord INTEGER NOT NULL,"
-	"  lang TEXT NOT NULL, text TEXT NOT NULL,"
-	"  PRIMARY KEY (model_id, reg_ord, ord),"
-	"  FOREIGN KEY (model_id, reg_ord) REFERENCES registers(model_id, ord)"
-	"    ON DELETE CASCADE) WITHOUT ROWID;"
-	"CREATE TABLE enums ("
-	"  model_id INTEGER NOT NULL, reg_ord INTEGER NOT NULL, ord INTEGER NOT NULL,"
-	"  value INTEGER NOT NULL, label TEXT NOT NULL,"
-	"  PRIMARY KEY (model_id, reg_ord, ord),"
-	"  FOREIGN KEY (model_id, reg_ord) REFERENCES registers(model_id, ord)"
-	"    ON DELETE CASCADE) WITHOUT ROWID;"
-	"CREATE TABLE bitfields ("
-	"  model_id INTEGER NOT NULL, reg_ord INTEGER NOT NULL, ord INTEGER NOT NULL,"
-	"  name TEXT NOT NULL, start_bit INTEGER NOT NULL, end_bit INTEGER NOT NULL,"
-	"  PRIMARY KEY (model_id, reg_ord, ord),"
-	"  FOREIGN KEY (model_id, reg_ord) REFERENCES registers(model_id, ord)"
-	"    ON DELETE CASCADE) WITHOUT ROWID;"
-	"CREATE TABLE categories ("
-	"  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
-	"  ord INTEGER NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, parent TEXT,"
-	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
-	"CREATE TABLE errors ("
-	"  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
-	"  ord INTEGER NOT NULL, code INTEGER NOT NULL, text TEXT NOT NULL,"
-	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
-	"CREATE TABLE dict_tables ("
-	"  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
-	"  ord INTEGER NOT NULL, id TEXT NOT NULL, axis INTEGER,"
-	"  index_id TEXT NOT NULL, value_id TEXT NOT NULL,"
-	"  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;",
-	/*
-	 * 1 -> 2: an error's type and affected module (XDF error_type,
-	 * affected_module), NULL when the file gives none. Models imported
-	 * before keep NULL until their file is imported again.
-	 */
-	"ALTER TABLE errors ADD COLUMN error_type TEXT;"
-	"ALTER TABLE errors ADD COLUMN affected_module TEXT;",
+        "CREATE TABLE sources ("
+        "  id INTEGER PRIMARY KEY,"
+        "  path TEXT NOT NULL UNIQUE,"
+        "  sha256 TEXT NOT NULL,"
+        "  imported_at INTEGER NOT NULL);"
+        /* AUTOINCREMENT: a replaced model's id never comes back for another one. */
+        "CREATE TABLE models ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  vendor INTEGER NOT NULL,"
+        "  product INTEGER NOT NULL,"
+        "  revision INTEGER NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  part_number TEXT NOT NULL,"
+        "  firmware_version TEXT NOT NULL,"
+        "  interface TEXT NOT NULL,"
+        "  family TEXT NOT NULL,"
+        "  format_version INTEGER NOT NULL,"
+        "  addr_space INTEGER NOT NULL,"
+        "  axes INTEGER NOT NULL,"
+        "  source_id INTEGER NOT NULL REFERENCES sources(id),"
+        "  UNIQUE (vendor, product, revision, interface));"
+        "CREATE INDEX models_by_product ON models(product, revision);"
+        "CREATE INDEX models_by_source ON models(source_id);"
+        "CREATE TABLE registers ("
+        "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+        "  ord INTEGER NOT NULL,"
+        "  id TEXT NOT NULL,"
+        "  subnode INTEGER NOT NULL,"
+        "  address INTEGER NOT NULL,"
+        "  dtype INTEGER NOT NULL,"
+        "  access INTEGER NOT NULL,"
+        "  units TEXT, cyclic TEXT, address_type TEXT, description TEXT,"
+        "  category TEXT, subcategory TEXT,"
+        "  range_min TEXT, range_max TEXT,"
+        "  default_value BLOB,"
+        "  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
+        "CREATE TABLE labels ("
+        "  model_id INTEGER NOT NULL, reg_ord INTEGER NOT NULL, ord INTEGER NOT NULL,"
+        "  lang TEXT NOT NULL, text TEXT NOT NULL,"
+        "  PRIMARY KEY (model_id, reg_ord, ord),"
+        "  FOREIGN KEY (model_id, reg_ord) REFERENCES registers(model_id, ord)"
+        "    ON DELETE CASCADE) WITHOUT ROWID;"
+        "CREATE TABLE enums ("
+        "  model_id INTEGER NOT NULL, reg_ord INTEGER NOT NULL, ord INTEGER NOT NULL,"
+        "  value INTEGER NOT NULL, label TEXT NOT NULL,"
+        "  PRIMARY KEY (model_id, reg_ord, ord),"
+        "  FOREIGN KEY (model_id, reg_ord) REFERENCES registers(model_id, ord)"
+        "    ON DELETE CASCADE) WITHOUT ROWID;"
+        "CREATE TABLE bitfields ("
+        "  model_id INTEGER NOT NULL, reg_ord INTEGER NOT NULL, ord INTEGER NOT NULL,"
+        "  name TEXT NOT NULL, start_bit INTEGER NOT NULL, end_bit INTEGER NOT NULL,"
+        "  PRIMARY KEY (model_id, reg_ord, ord),"
+        "  FOREIGN KEY (model_id, reg_ord) REFERENCES registers(model_id, ord)"
+        "    ON DELETE CASCADE) WITHOUT ROWID;"
+        "CREATE TABLE categories ("
+        "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+        "  ord INTEGER NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, parent TEXT,"
+        "  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
+        "CREATE TABLE errors ("
+        "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+        "  ord INTEGER NOT NULL, code INTEGER NOT NULL, text TEXT NOT NULL,"
+        "  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;"
+        "CREATE TABLE dict_tables ("
+        "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+        "  ord INTEGER NOT NULL, id TEXT NOT NULL, axis INTEGER,"
+        "  index_id TEXT NOT NULL, value_id TEXT NOT NULL,"
+        "  PRIMARY KEY (model_id, ord)) WITHOUT ROWID;",
+        /*
+         * 1 -> 2: an error's type and affected module (XDF error_type,
+         * affected_module), NULL when the file gives none. Models imported
+         * before keep NULL until their file is imported again.
+         */
+        "ALTER TABLE errors ADD COLUMN error_type TEXT;"
+        "ALTER TABLE errors ADD COLUMN affected_module TEXT;",
 };
 
 /* Map an SQLite result to our codes; the message names the file and what we were doing. */
@@ -209,8 +208,8 @@ int ax__db_error(ax_db *db, int rc, const char *what)
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		return ax__error_set(AX_ECORRUPT,
-				     "'%s' is not an SQLite database or is corrupt (%s)",
-				     db->path, msg);
+		                     "'%s' is not an SQLite database or is corrupt (%s)", db->path,
+		                     msg);
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
@@ -258,7 +257,7 @@ int ax__db_stmt(ax_db *db, enum ax__db_stmt_id id, sqlite3_stmt **out)
 
 	if (!st) {
 		rc = sqlite3_prepare_v3(db->sql, db_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
-					NULL);
+		                        NULL);
 		if (rc != SQLITE_OK)
 			return ax__db_error(db, rc, "preparing a query");
 		db->stmts[id] = st;
@@ -328,19 +327,19 @@ static int db_header_check(ax_db *db, const struct db_header *h)
 {
 	if (h->app_id != AX__DB_APPLICATION_ID && (h->app_id != 0 || h->tables > 0))
 		return ax__error_set(AX_ECORRUPT,
-				     "'%s' is an SQLite database but not an axlink device database",
-				     db->path);
+		                     "'%s' is an SQLite database but not an axlink device database",
+		                     db->path);
 	if (h->version > AX__DB_SCHEMA_VERSION)
 		return ax__error_set(AX_ECORRUPT,
-				     "'%s': schema version %" PRId64
-				     " is newer than this library (max %d)",
-				     db->path, h->version, AX__DB_SCHEMA_VERSION);
+		                     "'%s': schema version %" PRId64
+		                     " is newer than this library (max %d)",
+		                     db->path, h->version, AX__DB_SCHEMA_VERSION);
 	if (h->version < 0)
 		return ax__error_set(AX_ECORRUPT, "'%s': schema version %" PRId64 " is not valid",
-				     db->path, h->version);
+		                     db->path, h->version);
 	if (h->version == 0 && h->tables > 0)
 		return ax__error_set(AX_ECORRUPT,
-				     "'%s' is damaged: tables without a schema version", db->path);
+		                     "'%s' is damaged: tables without a schema version", db->path);
 	return h->version < AX__DB_SCHEMA_VERSION;
 }
 
@@ -365,8 +364,8 @@ static int db_migrate(ax_db *db)
 	}
 	if (err >= 0) {
 		(void)snprintf(pragmas, sizeof(pragmas),
-			       "PRAGMA application_id = %d; PRAGMA user_version = %d",
-			       AX__DB_APPLICATION_ID, AX__DB_SCHEMA_VERSION);
+		               "PRAGMA application_id = %d; PRAGMA user_version = %d",
+		               AX__DB_APPLICATION_ID, AX__DB_SCHEMA_VERSION);
 		err = ax__db_exec(db, pragmas, "writing the schema version");
 	}
 	if (err >= 0)
@@ -401,11 +400,11 @@ static int db_make_parent(const char *path)
 		if (mkdir(dir, 0777) < 0) {
 			if (errno != EEXIST)
 				err = ax__error_set(ax__db_errno_code(errno),
-						    "cannot create folder '%s' for '%s': %s", dir,
-						    path, strerror(errno));
+				                    "cannot create folder '%s' for '%s': %s", dir,
+				                    path, strerror(errno));
 			else if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
 				err = ax__error_set(AX_ERROR, "'%s' is not a folder (for '%s')",
-						    dir, path);
+				                    dir, path);
 		}
 		if (end)
 			break;
@@ -435,7 +434,7 @@ static int db_check_creatable(const char *path)
 		return ax__error_oom();
 	if (access(dir, W_OK | X_OK) < 0)
 		err = ax__error_set(ax__db_errno_code(errno), "cannot create '%s': %s", path,
-				    strerror(errno));
+		                    strerror(errno));
 	free(dir);
 	return err;
 }
@@ -465,15 +464,15 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 		return ax__error_set(AX_EINVAL, "unknown ax_db_open flags 0x%x", flags);
 	if ((flags & AX_DB_READONLY) && (flags & AX_DB_CREATE))
 		return ax__error_set(AX_EINVAL,
-				     "AX_DB_READONLY and AX_DB_CREATE exclude each other");
+		                     "AX_DB_READONLY and AX_DB_CREATE exclude each other");
 
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return ax__error_set(ax__db_errno_code(errno), "'%s': %s", path,
-					     strerror(errno));
+			                     strerror(errno));
 		if (!(flags & AX_DB_CREATE))
 			return ax__error_set(AX_ENOTFOUND, "device database '%s' does not exist",
-					     path);
+			                     path);
 		exists = 0;
 		err = db_make_parent(path);
 		if (err >= 0)
@@ -483,7 +482,7 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 	} else if (!S_ISREG(st.st_mode)) {
 		/* A FIFO would block the open, and a folder is plainly not a database. */
 		return ax__error_set(AX_ECORRUPT,
-				     "'%s' is not a regular file, not a device database", path);
+		                     "'%s' is not a regular file, not a device database", path);
 	}
 
 	db = calloc(1, sizeof(*db));
@@ -509,7 +508,7 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 
 		if ((rc & 0xff) == SQLITE_CANTOPEN && e)
 			err = ax__error_set(ax__db_errno_code(e), "cannot %s '%s': %s",
-					    exists ? "open" : "create", path, strerror(e));
+			                    exists ? "open" : "create", path, strerror(e));
 		else
 			err = ax__db_error(db, rc, exists ? "opening" : "creating");
 		goto fail;
@@ -525,12 +524,12 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 	err = db_header_check(db, &h);
 	if (err > 0 && (flags & AX_DB_READONLY) && h.version == 0)
 		err = ax__error_set(AX_ECORRUPT, "'%s' is empty, not an axlink device database",
-				    path);
+		                    path);
 	else if (err > 0 && db->readonly)
 		err = ax__error_set(AX_EACCESS,
-				    "'%s' needs its schema written (version %" PRId64
-				    " to %d) but is read-only",
-				    path, h.version, AX__DB_SCHEMA_VERSION);
+		                    "'%s' needs its schema written (version %" PRId64
+		                    " to %d) but is read-only",
+		                    path, h.version, AX__DB_SCHEMA_VERSION);
 	else if (err > 0)
 		err = db_migrate(db);
 	if (err < 0)
@@ -540,7 +539,7 @@ int ax_db_open(ax_db **out, const char *path, unsigned int flags)
 	 * anywhere: functions with side effects stay out of its schema.
 	 */
 	err = ax__db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF",
-		      "configuring the connection");
+	                  "configuring the connection");
 	if (err < 0)
 		goto fail;
 	*out = db;

@@ -35,7 +35,7 @@
  * twice in @dicts), AX_ECORRUPT (a corrupt database), or another negative code.
  */
 int ax__db_insert_dicts(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
-			const char *sha256, int *replaced_out);
+                        const char *sha256, int *replaced_out);
 
 /*
  * What the resolution rules choose in one database, before anything is
@@ -57,10 +57,10 @@ struct ax__db_pick {
  * space) or a database error.
  */
 int ax__db_pick(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
-		int addr_space, struct ax__db_pick *out);
+                int addr_space, struct ax__db_pick *out);
 /* The reason line for @pick, as ax_db_resolve() gives it; NULL when out of memory. */
-char *ax__db_pick_reason(const struct ax__db_pick *pick, uint32_t vendor_id,
-			 uint32_t product_code, uint32_t revision, int addr_space);
+char *ax__db_pick_reason(const struct ax__db_pick *pick, uint32_t vendor_id, uint32_t product_code,
+                         uint32_t revision, int addr_space);
 void ax__db_pick_clear(struct ax__db_pick *pick);
 
 /* SHA-256 of @len bytes at @buf as 64 lowercase hex digits plus NUL, into @hex. */
@@ -106,8 +106,8 @@ enum ax__db_stmt_id {
 struct ax_db {
 	atomic_int refs;
 	char *path;
-	int readonly;                   /* opened read-only, by request or by permission */
-	pthread_mutex_t lock;           /* guards sql, stmts and the connection's error text */
+	int readonly;         /* opened read-only, by request or by permission */
+	pthread_mutex_t lock; /* guards sql, stmts and the connection's error text */
 	sqlite3 *sql;
 	sqlite3_stmt *stmts[ST__COUNT]; /* prepared on first use */
 };

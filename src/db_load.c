@@ -24,7 +24,7 @@
 static int db_corrupt(ax_db *db, int64_t model_id, const char *table)
 {
 	return ax__error_set(AX_ECORRUPT, "'%s': model %" PRId64 " has a corrupt row in '%s'",
-			     db->path, model_id, table);
+	                     db->path, model_id, table);
 }
 
 /* Where a row being loaded is: its model, table, position in order, and register. */
@@ -41,7 +41,7 @@ struct db_row {
  * type is checked first: anything but an integer makes the row corrupt.
  */
 static int db_row_ints(ax_db *db, const struct db_row *where, sqlite3_stmt *st, const int *cols,
-		       size_t n, int64_t *v)
+                       size_t n, int64_t *v)
 {
 	for (size_t i = 0; i < n; i++) {
 		int type = sqlite3_column_type(st, cols[i]);
@@ -52,19 +52,19 @@ static int db_row_ints(ax_db *db, const struct db_row *where, sqlite3_stmt *st, 
 			continue;
 		}
 		text = type == SQLITE_TEXT || type == SQLITE_FLOAT ? ax__db_col_text(st, cols[i])
-								   : NULL;
+		                                                   : NULL;
 		return ax__error_set(AX_ECORRUPT,
-				     "'%s': model %" PRId64 ", table '%s', row %" PRId64
-				     "%s%s%s: column '%s' holds %s%s%.*s%s, not an integer",
-				     db->path, where->model_id, where->table, where->row,
-				     where->reg_id ? " (register '" : "",
-				     where->reg_id ? where->reg_id : "", where->reg_id ? "')" : "",
-				     sqlite3_column_name(st, cols[i]),
-				     type == SQLITE_TEXT    ? "text"
-				     : type == SQLITE_FLOAT ? "a real"
-				     : type == SQLITE_BLOB  ? "a blob"
-							    : "NULL",
-				     text ? " '" : "", 64, text ? text : "", text ? "'" : "");
+		                     "'%s': model %" PRId64 ", table '%s', row %" PRId64
+		                     "%s%s%s: column '%s' holds %s%s%.*s%s, not an integer",
+		                     db->path, where->model_id, where->table, where->row,
+		                     where->reg_id ? " (register '" : "",
+		                     where->reg_id ? where->reg_id : "", where->reg_id ? "')" : "",
+		                     sqlite3_column_name(st, cols[i]),
+		                     type == SQLITE_TEXT    ? "text"
+		                     : type == SQLITE_FLOAT ? "a real"
+		                     : type == SQLITE_BLOB  ? "a blob"
+		                                            : "NULL",
+		                     text ? " '" : "", 64, text ? text : "", text ? "'" : "");
 	}
 	return 0;
 }
@@ -143,8 +143,8 @@ void ax_db_model_list_free(ax_db_model_list *list)
 /* A listed model's vendor, product, revision and format version, checked. */
 static int db_model_ids(ax_db *db, sqlite3_stmt *st, int64_t row, ax_db_model *m)
 {
-	static const int cols[] = { 1, 2, 3, 11 };
-	struct db_row where = { m->id, "models", row, NULL };
+	static const int cols[] = {1, 2, 3, 11};
+	struct db_row where = {m->id, "models", row, NULL};
 	int64_t v[4];
 	int err = db_row_ints(db, &where, st, cols, 4, v);
 
@@ -235,7 +235,7 @@ int ax_db_list(ax_db *db, ax_db_model_list **out)
 	if (n > INT_MAX) {
 		ax__db_models_free(models, n);
 		return ax__error_set(AX_ETOOBIG, "'%s' holds more models than a list can count",
-				     db->path);
+		                     db->path);
 	}
 	err = ax__db_model_list_new(out, models, n);
 	return err < 0 ? err : (int)n;
@@ -265,9 +265,9 @@ static int db_rows_end(ax_db *db, sqlite3_stmt *st, int rc, int err, const char 
  * Names the register in @where for later messages about the row.
  */
 static int db_row_reg(ax_db *db, struct db_row *where, ax_dict *d, sqlite3_stmt *st,
-		      struct ax_reg **out)
+                      struct ax_reg **out)
 {
-	static const int col[] = { 0 };
+	static const int col[] = {0};
 	int64_t ord;
 	int err = db_row_ints(db, where, st, col, 1, &ord);
 
@@ -290,9 +290,9 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 	rc = sqlite3_bind_int64(st, 1, model_id);
 	while (err >= 0 && db_next(st, &rc)) {
 		/* ord, subnode, address, dtype, access */
-		static const int cols[] = { 0, 2, 3, 4, 5 };
+		static const int cols[] = {0, 2, 3, 4, 5};
 		const char *id = ax__db_col_text(st, 1);
-		struct db_row where = { model_id, "registers", (int64_t)d->n_regs, id };
+		struct db_row where = {model_id, "registers", (int64_t)d->n_regs, id};
 		int64_t v[5], ord, subnode, address, dtype, access;
 
 		err = db_row_ints(db, &where, st, cols, 5, v);
@@ -310,7 +310,7 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 			break;
 		}
 		err = ax__dict_add_reg(d, id, (unsigned)subnode, (uint32_t)address, (int)dtype,
-				       (int)access, &r);
+		                       (int)access, &r);
 		if (err >= 0 && ax__db_col_text(st, 6))
 			err = ax__dict_reg_set_str(r, &r->units, ax__db_col_text(st, 6));
 		if (err >= 0 && ax__db_col_text(st, 7))
@@ -325,13 +325,13 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 			err = ax__dict_reg_set_str(r, &r->subcategory, ax__db_col_text(st, 11));
 		if (err >= 0 && ax__db_col_text(st, 12) && ax__db_col_text(st, 13))
 			err = ax__dict_reg_set_range(r, ax__db_col_text(st, 12),
-						     ax__db_col_text(st, 13));
+			                             ax__db_col_text(st, 13));
 		if (err >= 0 && sqlite3_column_type(st, 14) != SQLITE_NULL) {
 			const uint8_t *bytes = sqlite3_column_blob(st, 14);
 			int len = sqlite3_column_bytes(st, 14);
 
 			err = ax__dict_reg_set_default(r, bytes ? bytes : (const uint8_t *)"",
-						       (size_t)len);
+			                               (size_t)len);
 		}
 	}
 	return db_rows_end(db, st, rc, err, "reading registers");
@@ -348,13 +348,13 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	for (where = (struct db_row){ model_id, "labels", 0, NULL };
-	     err >= 0 && db_next(st, &rc); where.row++) {
+	for (where = (struct db_row){model_id, "labels", 0, NULL}; err >= 0 && db_next(st, &rc);
+	     where.row++) {
 		err = db_row_reg(db, &where, d, st, &r);
 		if (err >= 0)
 			err = r ? ax__dict_reg_add_label(r, ax__db_col_str(st, 1),
-							 ax__db_col_str(st, 2))
-				: db_corrupt(db, model_id, "labels");
+			                                 ax__db_col_str(st, 2))
+			        : db_corrupt(db, model_id, "labels");
 	}
 	err = db_rows_end(db, st, rc, err, "reading labels");
 	if (err < 0)
@@ -364,9 +364,9 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	for (where = (struct db_row){ model_id, "enums", 0, NULL };
-	     err >= 0 && db_next(st, &rc); where.row++) {
-		static const int col[] = { 1 };
+	for (where = (struct db_row){model_id, "enums", 0, NULL}; err >= 0 && db_next(st, &rc);
+	     where.row++) {
+		static const int col[] = {1};
 		int64_t value;
 
 		err = db_row_reg(db, &where, d, st, &r);
@@ -374,7 +374,7 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 			err = db_row_ints(db, &where, st, col, 1, &value);
 		if (err >= 0)
 			err = r ? ax__dict_reg_add_enum(r, value, ax__db_col_str(st, 2))
-				: db_corrupt(db, model_id, "enums");
+			        : db_corrupt(db, model_id, "enums");
 	}
 	err = db_rows_end(db, st, rc, err, "reading enums");
 	if (err < 0)
@@ -384,9 +384,9 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	for (where = (struct db_row){ model_id, "bitfields", 0, NULL };
-	     err >= 0 && db_next(st, &rc); where.row++) {
-		static const int cols[] = { 2, 3 };
+	for (where = (struct db_row){model_id, "bitfields", 0, NULL}; err >= 0 && db_next(st, &rc);
+	     where.row++) {
+		static const int cols[] = {2, 3};
 		int64_t bits[2]; /* start, end */
 
 		err = db_row_reg(db, &where, d, st, &r);
@@ -398,7 +398,7 @@ static int db_load_reg_children(ax_db *db, int64_t model_id, ax_dict *d)
 			err = db_corrupt(db, model_id, "bitfields");
 		else
 			err = ax__dict_reg_add_bitfield(r, ax__db_col_str(st, 1), (unsigned)bits[0],
-							(unsigned)bits[1]);
+			                                (unsigned)bits[1]);
 	}
 	return db_rows_end(db, st, rc, err, "reading bitfields");
 }
@@ -415,7 +415,7 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	rc = sqlite3_bind_int64(st, 1, model_id);
 	while (err >= 0 && db_next(st, &rc))
 		err = ax__dict_add_category(d, ax__db_col_str(st, 0), ax__db_col_str(st, 1),
-					    ax__db_col_text(st, 2));
+		                            ax__db_col_text(st, 2));
 	err = db_rows_end(db, st, rc, err, "reading categories");
 	if (err < 0)
 		return err;
@@ -424,19 +424,18 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	for (where = (struct db_row){ model_id, "errors", 0, NULL };
-	     err >= 0 && db_next(st, &rc); where.row++) {
-		static const int col[] = { 0 };
+	for (where = (struct db_row){model_id, "errors", 0, NULL}; err >= 0 && db_next(st, &rc);
+	     where.row++) {
+		static const int col[] = {0};
 		int64_t code;
 
 		err = db_row_ints(db, &where, st, col, 1, &code);
 		if (err >= 0)
 			err = code < 0 || code > UINT32_MAX
-				      ? db_corrupt(db, model_id, "errors")
-				      : ax__dict_add_error(d, (uint32_t)code,
-							   ax__db_col_str(st, 1),
-							   ax__db_col_text(st, 2),
-							   ax__db_col_text(st, 3));
+			              ? db_corrupt(db, model_id, "errors")
+			              : ax__dict_add_error(d, (uint32_t)code, ax__db_col_str(st, 1),
+			                                   ax__db_col_text(st, 2),
+			                                   ax__db_col_text(st, 3));
 	}
 	err = db_rows_end(db, st, rc, err, "reading errors");
 	if (err < 0)
@@ -447,9 +446,9 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	if (err < 0)
 		return err;
 	rc = sqlite3_bind_int64(st, 1, model_id);
-	for (where = (struct db_row){ model_id, "dict_tables", 0, NULL };
+	for (where = (struct db_row){model_id, "dict_tables", 0, NULL};
 	     err >= 0 && db_next(st, &rc); where.row++) {
-		static const int col[] = { 1 };
+		static const int col[] = {1};
 		int null_axis = sqlite3_column_type(st, 1) == SQLITE_NULL;
 		int64_t axis = -1;
 
@@ -462,7 +461,7 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 			err = db_corrupt(db, model_id, "dict_tables");
 		else
 			err = ax__dict_add_table(d, ax__db_col_text(st, 0), (int)axis,
-						 ax__db_col_text(st, 2), ax__db_col_text(st, 3));
+			                         ax__db_col_text(st, 2), ax__db_col_text(st, 3));
 	}
 	return db_rows_end(db, st, rc, err, "reading tables");
 }
@@ -499,11 +498,10 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 		d->identity.addr_space = (int)sqlite3_column_int64(st, 9);
 		d->identity.axes = (unsigned int)sqlite3_column_int64(st, 10);
 		err = ax__dict_set_identity(d, ax__db_col_str(st, 4), ax__db_col_str(st, 5),
-					    ax__db_col_str(st, 6), ax__db_col_str(st, 7),
-					    ax__db_col_str(st, 3));
+		                            ax__db_col_str(st, 6), ax__db_col_str(st, 7),
+		                            ax__db_col_str(st, 3));
 	} else if (rc == SQLITE_DONE) {
-		err = ax__error_set(AX_ENOTFOUND, "'%s' has no model %" PRId64, db->path,
-				    model_id);
+		err = ax__error_set(AX_ENOTFOUND, "'%s' has no model %" PRId64, db->path, model_id);
 	} else {
 		err = ax__db_error(db, rc, "reading a model");
 	}
@@ -592,7 +590,7 @@ const char *ax_match_name(int match)
 
 /* "axs-100 (ETH, firmware 1.2.0)": what a reason line says about the model it picked. */
 static char *db_describe(const char *name, const char *part_number, const char *interface,
-			 const char *firmware)
+                         const char *firmware)
 {
 	const char *what = *name ? name : *part_number ? part_number : "unnamed model";
 	size_t len = strlen(what) + strlen(interface) + strlen(firmware) + 32;
@@ -604,23 +602,23 @@ static char *db_describe(const char *name, const char *part_number, const char *
 		(void)snprintf(s, len, "%s (%s, firmware %s)", what, interface, firmware);
 	else if (*interface || *firmware)
 		(void)snprintf(s, len, "%s (%s%s)", what, *firmware ? "firmware " : "",
-			       *interface ? interface : firmware);
+		               *interface ? interface : firmware);
 	else
 		(void)snprintf(s, len, "%s", what);
 	return s;
 }
 
 static char *db_reason(int match, uint32_t vendor_id, uint32_t product, uint32_t revision,
-		       int addr_space, uint32_t found_rev, const char *model)
+                       int addr_space, uint32_t found_rev, const char *model)
 {
 	char head[64], none[64], *s = NULL;
 	int len;
 
 	(void)snprintf(head, sizeof(head), "product 0x%08" PRIx32 " rev 0x%08" PRIx32, product,
-		       revision);
+	               revision);
 	/* Only a space other than MCB is worth a word: MCB is what nearly every link speaks. */
 	(void)snprintf(none, sizeof(none), "no %sdictionary",
-		       addr_space == AX_ADDR_CANOPEN ? "CANopen " : "");
+	               addr_space == AX_ADDR_CANOPEN ? "CANopen " : "");
 	for (int pass = 0; pass < 2; pass++) {
 		char *buf = pass ? s : NULL;
 		size_t cap = pass ? (size_t)len + 1 : 0;
@@ -631,25 +629,25 @@ static char *db_reason(int match, uint32_t vendor_id, uint32_t product, uint32_t
 			break;
 		case AX_MATCH_LOWER_REVISION:
 			len = snprintf(buf, cap,
-				       "%s: %s for revision 0x%08" PRIx32
-				       ", using nearest lower revision 0x%08" PRIx32 ", %s",
-				       head, none, revision, found_rev, model);
+			               "%s: %s for revision 0x%08" PRIx32
+			               ", using nearest lower revision 0x%08" PRIx32 ", %s",
+			               head, none, revision, found_rev, model);
 			break;
 		case AX_MATCH_ANY_REVISION:
 			len = snprintf(buf, cap,
-				       "%s: %s for revision 0x%08" PRIx32
-				       " or lower, using revision 0x%08" PRIx32 ", %s",
-				       head, none, revision, found_rev, model);
+			               "%s: %s for revision 0x%08" PRIx32
+			               " or lower, using revision 0x%08" PRIx32 ", %s",
+			               head, none, revision, found_rev, model);
 			break;
 		default:
 			if (vendor_id)
 				len = snprintf(buf, cap,
-					       "%s: %s for product 0x%08" PRIx32
-					       " of vendor 0x%08" PRIx32 "%s",
-					       head, none, product, vendor_id, model);
+				               "%s: %s for product 0x%08" PRIx32
+				               " of vendor 0x%08" PRIx32 "%s",
+				               head, none, product, vendor_id, model);
 			else
 				len = snprintf(buf, cap, "%s: %s for product 0x%08" PRIx32 "%s",
-					       head, none, product, model);
+				               head, none, product, model);
 			break;
 		}
 		if (len < 0)
@@ -675,16 +673,15 @@ void ax__db_pick_clear(struct ax__db_pick *pick)
  * reason line of a miss ("the database has a CANopen one"). Caller holds
  * db->lock inside a read; 0 when the query fails (it only adds words).
  */
-static int64_t db_count_other_space(ax_db *db, uint32_t vendor_id, uint32_t product,
-				    int addr_space)
+static int64_t db_count_other_space(ax_db *db, uint32_t vendor_id, uint32_t product, int addr_space)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
 
 	if (sqlite3_prepare_v2(db->sql,
-			       "SELECT count(*) FROM models WHERE product = ?1 "
-			       "AND addr_space != ?2 AND (vendor = ?3 OR vendor = 0 OR ?3 = 0)",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT count(*) FROM models WHERE product = ?1 "
+	                       "AND addr_space != ?2 AND (vendor = ?3 OR vendor = 0 OR ?3 = 0)",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	if (sqlite3_bind_int64(st, 1, product) == SQLITE_OK &&
 	    sqlite3_bind_int64(st, 2, addr_space) == SQLITE_OK &&
@@ -695,8 +692,8 @@ static int64_t db_count_other_space(ax_db *db, uint32_t vendor_id, uint32_t prod
 }
 
 /* The pick for one identity; caller holds db->lock inside a read transaction. */
-static int db_pick_locked(ax_db *db, uint32_t vendor_id, uint32_t product_code,
-			  uint32_t revision, int addr_space, struct ax__db_pick *pick)
+static int db_pick_locked(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+                          int addr_space, struct ax__db_pick *pick)
 {
 	sqlite3_stmt *st = NULL;
 	int err = 0, rc;
@@ -728,7 +725,7 @@ static int db_pick_locked(ax_db *db, uint32_t vendor_id, uint32_t product_code,
 			break;
 		}
 		pick->model = db_describe(ax__db_col_str(st, 2), ax__db_col_str(st, 3),
-					  ax__db_col_str(st, 4), ax__db_col_str(st, 5));
+		                          ax__db_col_str(st, 4), ax__db_col_str(st, 5));
 		if (!pick->model)
 			err = ax__error_oom();
 	} else if (rc != SQLITE_DONE) {
@@ -738,8 +735,8 @@ static int db_pick_locked(ax_db *db, uint32_t vendor_id, uint32_t product_code,
 	if (err >= 0 && pick->match == AX_MATCH_NONE &&
 	    db_count_other_space(db, vendor_id, product_code, addr_space) > 0) {
 		pick->model = strdup(addr_space == AX_ADDR_CANOPEN
-					     ? " (only MCB dictionaries of it: ETH, EoE)"
-					     : " (only CANopen dictionaries of it: CAN, ECAT)");
+		                             ? " (only MCB dictionaries of it: ETH, EoE)"
+		                             : " (only CANopen dictionaries of it: CAN, ECAT)");
 		if (!pick->model)
 			err = ax__error_oom();
 	}
@@ -763,16 +760,16 @@ static int db_check_space(int addr_space)
 {
 	if (addr_space != AX_ADDR_MCB && addr_space != AX_ADDR_CANOPEN)
 		return ax__error_set(AX_EINVAL,
-				     "unknown address space %d (expected AX_ADDR_MCB %d or "
-				     "AX_ADDR_CANOPEN %d)",
-				     addr_space, AX_ADDR_MCB, AX_ADDR_CANOPEN);
+		                     "unknown address space %d (expected AX_ADDR_MCB %d or "
+		                     "AX_ADDR_CANOPEN %d)",
+		                     addr_space, AX_ADDR_MCB, AX_ADDR_CANOPEN);
 	return 0;
 }
 
 int ax__db_pick(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
-		int addr_space, struct ax__db_pick *out)
+                int addr_space, struct ax__db_pick *out)
 {
-	struct ax__db_pick pick = { .match = AX_MATCH_NONE };
+	struct ax__db_pick pick = {.match = AX_MATCH_NONE};
 	int err;
 
 	assert(db && out);
@@ -794,17 +791,17 @@ int ax__db_pick(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t r
 	return 0;
 }
 
-char *ax__db_pick_reason(const struct ax__db_pick *pick, uint32_t vendor_id,
-			 uint32_t product_code, uint32_t revision, int addr_space)
+char *ax__db_pick_reason(const struct ax__db_pick *pick, uint32_t vendor_id, uint32_t product_code,
+                         uint32_t revision, int addr_space)
 {
 	return db_reason(pick->match, vendor_id, product_code, revision, addr_space,
-			 pick->found_rev, pick->model ? pick->model : "");
+	                 pick->found_rev, pick->model ? pick->model : "");
 }
 
 int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
-		  int addr_space, ax_dict **dict_out, int *match_out, char **reason_out)
+                  int addr_space, ax_dict **dict_out, int *match_out, char **reason_out)
 {
-	struct ax__db_pick pick = { .match = AX_MATCH_NONE };
+	struct ax__db_pick pick = {.match = AX_MATCH_NONE};
 	ax_dict *dict = NULL;
 	char *reason = NULL;
 	int match, err;

@@ -80,7 +80,7 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 	err = ax__db_stmt(db, ST_REG_INSERT, &st);
 	if (err < 0)
 		return err;
-	b = (struct db_bind){ st, SQLITE_OK };
+	b = (struct db_bind){st, SQLITE_OK};
 	bind_i64(&b, 1, model_id);
 	bind_i64(&b, 2, ord);
 	bind_text(&b, 3, r->id);
@@ -103,7 +103,7 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 		err = ax__db_stmt(db, ST_LABEL_INSERT, &st);
 		if (err < 0)
 			break;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, model_id);
 		bind_i64(&b, 2, ord);
 		bind_i64(&b, 3, (int64_t)i);
@@ -115,7 +115,7 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 		err = ax__db_stmt(db, ST_ENUM_INSERT, &st);
 		if (err < 0)
 			break;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, model_id);
 		bind_i64(&b, 2, ord);
 		bind_i64(&b, 3, (int64_t)i);
@@ -127,7 +127,7 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 		err = ax__db_stmt(db, ST_BITFIELD_INSERT, &st);
 		if (err < 0)
 			break;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, model_id);
 		bind_i64(&b, 2, ord);
 		bind_i64(&b, 3, (int64_t)i);
@@ -144,8 +144,7 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
-			   int64_t source_id)
+static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path, int64_t source_id)
 {
 	const ax_dict_identity *id = &d->identity;
 	sqlite3_stmt *st = NULL;
@@ -156,7 +155,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	err = ax__db_stmt(db, ST_MODEL_INSERT, &st);
 	if (err < 0)
 		return err;
-	b = (struct db_bind){ st, SQLITE_OK };
+	b = (struct db_bind){st, SQLITE_OK};
 	bind_i64(&b, 1, id->vendor_id);
 	bind_i64(&b, 2, id->product_code);
 	bind_i64(&b, 3, id->revision);
@@ -172,10 +171,10 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		err = ax__error_set(AX_EFORMAT,
-				    "'%s' describes vendor 0x%08" PRIx32 " product 0x%08" PRIx32
-				    " rev 0x%08" PRIx32 " interface '%s' more than once",
-				    source_path, id->vendor_id, id->product_code, id->revision,
-				    nz(id->interface));
+		                    "'%s' describes vendor 0x%08" PRIx32 " product 0x%08" PRIx32
+		                    " rev 0x%08" PRIx32 " interface '%s' more than once",
+		                    source_path, id->vendor_id, id->product_code, id->revision,
+		                    nz(id->interface));
 	else if (rc != SQLITE_DONE)
 		err = ax__db_error(db, rc, "storing a model");
 	(void)sqlite3_reset(st);
@@ -189,7 +188,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		err = ax__db_stmt(db, ST_CATEGORY_INSERT, &st);
 		if (err < 0)
 			break;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, model_id);
 		bind_i64(&b, 2, (int64_t)i);
 		bind_text(&b, 3, d->categories[i].id);
@@ -201,7 +200,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		err = ax__db_stmt(db, ST_ERROR_INSERT, &st);
 		if (err < 0)
 			break;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, model_id);
 		bind_i64(&b, 2, (int64_t)i);
 		bind_i64(&b, 3, d->errors[i].code);
@@ -216,7 +215,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		err = ax__db_stmt(db, ST_TABLE_INSERT, &st);
 		if (err < 0)
 			break;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, model_id);
 		bind_i64(&b, 2, (int64_t)i);
 		bind_text(&b, 3, t->id);
@@ -236,8 +235,8 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
  * commit, so no other connection's change slips in between.
  */
 static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
-			    const char *sha256, int *replaced_out, ax_db_model **models_out,
-			    size_t *n_models_out)
+                            const char *sha256, int *replaced_out, ax_db_model **models_out,
+                            size_t *n_models_out)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_bind b;
@@ -247,7 +246,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 
 	if (db->readonly)
 		return ax__error_set(AX_EACCESS, "'%s' is read-only: cannot import '%s'", db->path,
-				     source_path);
+		                     source_path);
 	err = ax__db_exec(db, "BEGIN IMMEDIATE", "starting an import");
 	if (err < 0)
 		return err;
@@ -263,7 +262,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 		source_id = sqlite3_column_int64(st, 0);
 		/* A model since replaced by another file's import makes the file "changed". */
 		unchanged = !strcmp(ax__db_col_str(st, 1), sha256) &&
-			    sqlite3_column_int64(st, 2) == (int64_t)n;
+		            sqlite3_column_int64(st, 2) == (int64_t)n;
 	} else if (rc != SQLITE_DONE) {
 		err = ax__db_error(db, rc, "looking up the source");
 	}
@@ -277,7 +276,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 		err = ax__db_stmt(db, ST_MODELS_DELETE_SOURCE, &st);
 		if (err < 0)
 			goto fail;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, source_id);
 		err = db_run(db, &b, "removing the file's earlier models");
 		if (err < 0)
@@ -290,7 +289,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 		err = ax__db_stmt(db, ST_MODEL_DELETE_KEY, &st);
 		if (err < 0)
 			goto fail;
-		b = (struct db_bind){ st, SQLITE_OK };
+		b = (struct db_bind){st, SQLITE_OK};
 		bind_i64(&b, 1, id->vendor_id);
 		bind_i64(&b, 2, id->product_code);
 		bind_i64(&b, 3, id->revision);
@@ -304,7 +303,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 	err = ax__db_stmt(db, found ? ST_SOURCE_UPDATE : ST_SOURCE_INSERT, &st);
 	if (err < 0)
 		goto fail;
-	b = (struct db_bind){ st, SQLITE_OK };
+	b = (struct db_bind){st, SQLITE_OK};
 	if (found)
 		bind_i64(&b, 1, source_id);
 	else
@@ -325,7 +324,7 @@ static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const ch
 	err = ax__db_stmt(db, ST_SOURCE_PRUNE, &st);
 	if (err < 0)
 		goto fail;
-	b = (struct db_bind){ st, SQLITE_OK };
+	b = (struct db_bind){st, SQLITE_OK};
 	err = db_run(db, &b, "removing sources without models");
 	if (err < 0)
 		goto fail;
@@ -350,7 +349,7 @@ fail:
 }
 
 int ax__db_insert_dicts(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
-			const char *sha256, int *replaced_out)
+                        const char *sha256, int *replaced_out)
 {
 	int err;
 
@@ -396,7 +395,7 @@ void ax_db_import_report_free(ax_db_import_report *report)
 }
 
 static int db_report_new(ax_db_import_report **out, const char *path, ax_dict *const *dicts,
-			 size_t n, int replaced)
+                         size_t n, int replaced)
 {
 	ax_db_import_report *rep = calloc(1, sizeof(*rep));
 	char **warnings;
@@ -454,13 +453,14 @@ static int db_check_models(const char *path, ax_dict *const *dicts, size_t n)
 		for (size_t k = 0; k < d->n_warnings && !why; k++)
 			if (strstr(d->warnings[k], ", skipped"))
 				why = d->warnings[k];
-		return ax__error_set_class(AX_ERRCLASS_DICT, AX_EFORMAT,
-				     "%s: model '%s' (product 0x%08" PRIX32 " rev 0x%08" PRIX32
-				     ", %s) has no register to import (%zu skipped%s%s); nothing "
-				     "was imported",
-				     path, *nz(id->name) ? id->name : nz(id->part_number),
-				     id->product_code, id->revision, nz(id->interface),
-				     d->n_skipped, why ? ", first: " : "", why ? why : "");
+		return ax__error_set_class(
+		        AX_ERRCLASS_DICT, AX_EFORMAT,
+		        "%s: model '%s' (product 0x%08" PRIX32 " rev 0x%08" PRIX32
+		        ", %s) has no register to import (%zu skipped%s%s); nothing "
+		        "was imported",
+		        path, *nz(id->name) ? id->name : nz(id->part_number), id->product_code,
+		        id->revision, nz(id->interface), d->n_skipped, why ? ", first: " : "",
+		        why ? why : "");
 	}
 	return 0;
 }
@@ -471,7 +471,7 @@ int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report *
 }
 
 int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *ctx,
-		       ax_db_import_report **report_out)
+                       ax_db_import_report **report_out)
 {
 	ax_db_import_report *rep = NULL;
 	ax_db_model *models = NULL;
@@ -484,10 +484,10 @@ int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *
 	AX_ASSERT_ARG(path);
 	if (flags & ~AX_DB_IMPORT_STRICT)
 		return ax__error_set(AX_EINVAL, "unknown import flags 0x%x",
-				     flags & ~AX_DB_IMPORT_STRICT);
+		                     flags & ~AX_DB_IMPORT_STRICT);
 	if (db->readonly)
 		return ax__error_set(AX_EACCESS, "'%s' is read-only: cannot import '%s'", db->path,
-				     path);
+		                     path);
 	/* The bytes hashed are the bytes parsed, so the recorded hash never lies. */
 	err = ax__xdf_read_file(path, &buf, &len);
 	if (err < 0)
@@ -496,17 +496,16 @@ int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *
 	canon = realpath(path, NULL);
 	if (!canon) {
 		err = ax__error_set(ax__db_errno_code(errno), "cannot import '%s': %s", path,
-				    strerror(errno));
+		                    strerror(errno));
 		goto out;
 	}
 	err = ax__db_sha256_hex(buf, len, sha);
 	if (err < 0)
 		goto out;
 	/* What a version 3 file lacks is a warning of the report, or refuses it. */
-	err = ax__xdf_load_buffer_flags(&dicts, &n, path, buf, len,
-					flags & AX_DB_IMPORT_STRICT ? AX__XDF_STRICT
-								    : AX__XDF_CHECK_V3,
-					ctx);
+	err = ax__xdf_load_buffer_flags(
+	        &dicts, &n, path, buf, len,
+	        flags & AX_DB_IMPORT_STRICT ? AX__XDF_STRICT : AX__XDF_CHECK_V3, ctx);
 	if (err < 0)
 		goto out;
 	err = db_check_models(path, dicts, n);
@@ -515,12 +514,12 @@ int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *
 
 	pthread_mutex_lock(&db->lock);
 	err = db_insert_locked(db, dicts, n, canon, sha, &replaced, report_out ? &models : NULL,
-			       &n_models);
+	                       &n_models);
 	pthread_mutex_unlock(&db->lock);
 	if (err < 0)
 		goto out;
 	AX_LOG_INFO(ctx, "db", "'%s': %zu model(s) from '%s'%s", db->path, n, path,
-		    replaced ? ", replacing earlier ones" : "");
+	            replaced ? ", replacing earlier ones" : "");
 	if (report_out) {
 		err = db_report_new(&rep, path, dicts, n, replaced);
 		if (err < 0)

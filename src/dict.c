@@ -651,7 +651,7 @@ static int range_parse_float(const char *text, float *out)
  * register unwritable, so it becomes AX__RANGE_NONE.
  */
 static void dict_range_parse(const struct ax_reg *r, uint8_t *kind, union ax__range_bound *lo,
-			     union ax__range_bound *hi)
+                             union ax__range_bound *hi)
 {
 	*kind = AX__RANGE_NONE;
 	if (!r->range_min || !r->range_max)
@@ -661,16 +661,16 @@ static void dict_range_parse(const struct ax_reg *r, uint8_t *kind, union ax__ra
 	case AX_DTYPE_S16:
 	case AX_DTYPE_S32:
 	case AX_DTYPE_S64:
-		if (range_parse_s64(r->range_min, &lo->s) && range_parse_s64(r->range_max, &hi->s) &&
-		    lo->s <= hi->s)
+		if (range_parse_s64(r->range_min, &lo->s) &&
+		    range_parse_s64(r->range_max, &hi->s) && lo->s <= hi->s)
 			*kind = AX__RANGE_S64;
 		break;
 	case AX_DTYPE_U8:
 	case AX_DTYPE_U16:
 	case AX_DTYPE_U32:
 	case AX_DTYPE_U64:
-		if (range_parse_u64(r->range_min, &lo->u) && range_parse_u64(r->range_max, &hi->u) &&
-		    lo->u <= hi->u)
+		if (range_parse_u64(r->range_min, &lo->u) &&
+		    range_parse_u64(r->range_max, &hi->u) && lo->u <= hi->u)
 			*kind = AX__RANGE_U64;
 		break;
 	case AX_DTYPE_FLOAT:
@@ -728,8 +728,9 @@ int ax__dict_seal(ax_dict *d)
 		struct ax_reg *r = &d->regs[i];
 
 		dict_range_parse(r, &r->range_kind, &r->range_lo, &r->range_hi);
-		r->unreachable = d->identity.addr_space == AX_ADDR_MCB &&
-		                 (r->subnode > AX_MCB_MAX_SUBNODE || r->address > AX_MCB_MAX_ADDRESS);
+		r->unreachable =
+		        d->identity.addr_space == AX_ADDR_MCB &&
+		        (r->subnode > AX_MCB_MAX_SUBNODE || r->address > AX_MCB_MAX_ADDRESS);
 	}
 	for (size_t i = 0; i < d->n_tables; i++) {
 		struct ax_dict_table *t = &d->tables[i];

@@ -35,8 +35,8 @@ struct ax_reg {
 	char *id;
 	uint8_t subnode;
 	uint32_t address;
-	uint8_t dtype;        /* ax_dtype */
-	uint8_t access;       /* AX_REG_* */
+	uint8_t dtype;  /* ax_dtype */
+	uint8_t access; /* AX_REG_* */
 	char *units, *cyclic, *address_type, *description, *category, *subcategory;
 	struct ax_dict_label *labels;
 	size_t n_labels;
@@ -51,7 +51,7 @@ struct ax_reg {
 		uint64_t u;
 		float f;
 	} range_lo, range_hi;
-	uint8_t *def;                /* default value, little-endian; NULL when none */
+	uint8_t *def; /* default value, little-endian; NULL when none */
 	size_t def_len;
 	struct ax_dict_enum *enums;
 	size_t n_enums;
@@ -85,9 +85,9 @@ struct ax_dict_error {
  */
 struct ax_dict_table {
 	char *id;
-	int axis;        /* the subnode the file gives the table, -1 when it gives none */
-	char *index_id;  /* XDF id_index */
-	char *value_id;  /* XDF id_value */
+	int axis;       /* the subnode the file gives the table, -1 when it gives none */
+	char *index_id; /* XDF id_index */
+	char *value_id; /* XDF id_value */
 	size_t index_reg, value_reg; /* positions in regs, set by ax__dict_seal */
 };
 
@@ -129,7 +129,7 @@ ax_dict *ax__dict_new(const char *source);
  * d->identity are set directly by the builder.
  */
 int ax__dict_set_identity(ax_dict *d, const char *part_number, const char *firmware_version,
-			  const char *interface, const char *family, const char *name);
+                          const char *interface, const char *family, const char *name);
 
 /*
  * Append a register. *out points at the new entry, valid until the next
@@ -137,7 +137,7 @@ int ax__dict_set_identity(ax_dict *d, const char *part_number, const char *firmw
  * id is copied.
  */
 int ax__dict_add_reg(ax_dict *d, const char *id, unsigned subnode, uint32_t address, int dtype,
-		     int access, struct ax_reg **out);
+                     int access, struct ax_reg **out);
 /* Set one of the register's optional strings (copied). */
 int ax__dict_reg_set_str(struct ax_reg *r, char **field, const char *value);
 int ax__dict_reg_add_label(struct ax_reg *r, const char *lang, const char *text);
@@ -149,13 +149,13 @@ int ax__dict_reg_add_bitfield(struct ax_reg *r, const char *name, unsigned start
 int ax__dict_add_category(ax_dict *d, const char *id, const char *label, const char *parent);
 /* Append an error (strings copied; @type and @module may be NULL: not given). */
 int ax__dict_add_error(ax_dict *d, uint32_t code, const char *text, const char *type,
-		       const char *module);
+                       const char *module);
 /*
  * Append a table (strings copied). @axis is -1 (none) or 0..255. Its
  * registers need not exist yet: ax__dict_seal looks them up.
  */
 int ax__dict_add_table(ax_dict *d, const char *id, int axis, const char *index_id,
-		       const char *value_id);
+                       const char *value_id);
 /* Record an import warning (copied); the importer also counts skipped registers in n_skipped. */
 int ax__dict_add_warning(ax_dict *d, const char *text);
 

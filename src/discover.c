@@ -97,7 +97,7 @@ struct disc_item {
 };
 
 struct disc_worker {
-	struct ax__sink sink;             /* first: what the plugin reports to */
+	struct ax__sink sink; /* first: what the plugin reports to */
 	struct ax__discover_run *run;
 	size_t target;            /* index in the plan */
 	struct ax_plugin *plugin; /* borrowed: @ctx keeps it loaded */
@@ -229,8 +229,8 @@ static int worker_emit(struct ax__sink *sink, const ax_scan_result *r)
 }
 
 static const struct ax__sink_ops worker_sink_ops = {
-	.emit = worker_emit,
-	.cancelled = worker_cancelled,
+        .emit = worker_emit,
+        .cancelled = worker_cancelled,
 };
 
 static void *worker_main(void *arg)
@@ -306,8 +306,8 @@ static const struct ax__discover_resolved *cache_get(struct ax__discover_cache *
 
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].known == known && c->v[i].addr_space == addr_space &&
-		    c->v[i].vendor == r->vendor_id &&
-		    c->v[i].product == r->product_code && c->v[i].revision == r->revision)
+		    c->v[i].vendor == r->vendor_id && c->v[i].product == r->product_code &&
+		    c->v[i].revision == r->revision)
 			return &c->v[i];
 	memset(&e, 0, sizeof(e));
 	e.vendor = r->vendor_id;
@@ -496,9 +496,8 @@ static int seen_add(struct ax__discover_seen *set, const char *uri)
  * for how many ways there are to reach them.
  */
 /* What the caller gets for @r, found by @target: identity resolved, strings borrowed. */
-static int session_resolve(struct ax__discover_session *s, size_t target,
-                           const ax_scan_result *r, uint32_t elapsed_ms,
-                           ax__discover_result_fn fn)
+static int session_resolve(struct ax__discover_session *s, size_t target, const ax_scan_result *r,
+                           uint32_t elapsed_ms, ax__discover_result_fn fn)
 {
 	const struct ax__discover_target *t = &s->plan.targets[target];
 	const struct ax__discover_resolved *res;
@@ -556,8 +555,7 @@ static int session_deliver(struct ax__discover_session *s, struct ax__discover_r
 	/* Workers are indexed by target: one per target of the plan. */
 	w->delivered++;
 	w->delivered_ok += it->r.access == AX_ACCESS_OK;
-	return session_resolve(s, it->target, &it->r, ms_between(run->t0, it->at_ns),
-	                       s->on_result);
+	return session_resolve(s, it->target, &it->r, ms_between(run->t0, it->at_ns), s->on_result);
 }
 
 int ax__discover_session_resolve(struct ax__discover_session *s, size_t target,

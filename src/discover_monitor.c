@@ -134,7 +134,7 @@ struct native_queue {
 };
 
 struct native {
-	struct ax__sink sink;     /* first: what the plugin reports to */
+	struct ax__sink sink; /* first: what the plugin reports to */
 	struct native_queue *q;
 	struct ax_plugin *plugin; /* borrowed: the session's context keeps it */
 	const ax_uri *uri;        /* the plan's */
@@ -186,9 +186,9 @@ static int native_scan_emit(struct ax__sink *sink, const ax_scan_result *r)
 }
 
 static const struct ax__sink_ops native_sink_ops = {
-	.emit = native_scan_emit,
-	.cancelled = native_stopped,
-	.monitor_emit = native_emit,
+        .emit = native_scan_emit,
+        .cancelled = native_stopped,
+        .monitor_emit = native_emit,
 };
 
 static void *native_main(void *arg)
@@ -196,7 +196,8 @@ static void *native_main(void *arg)
 	struct native *n = arg;
 	int rc;
 
-	rc = n->plugin->ops.monitor(&n->plugin->host, n->uri, AX_PLUGIN_MONITOR_ENUMERATE, &n->sink);
+	rc = n->plugin->ops.monitor(&n->plugin->host, n->uri, AX_PLUGIN_MONITOR_ENUMERATE,
+	                            &n->sink);
 	pthread_mutex_lock(&n->q->lock);
 	n->done = 1;
 	n->error = rc < 0 ? rc : 0;
@@ -359,8 +360,10 @@ static void native_end(struct ax__discover_session *s, struct native *n)
 	n->running = 0;
 	/* Failed, or returned unasked: either way nothing watches it any more. */
 	if (n->error < 0 || !native_stopped(&n->sink)) {
-		AX_LOG_WARN(s->ctx, "discover", "monitor of '%s' stopped (%s); scanning it every "
-		            "period instead", t->text,
+		AX_LOG_WARN(s->ctx, "discover",
+		            "monitor of '%s' stopped (%s); scanning it every "
+		            "period instead",
+		            t->text,
 		            n->message ? n->message : "it returned while the monitor runs");
 		free(t->skip);
 		t->skip = NULL;

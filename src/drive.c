@@ -30,13 +30,13 @@
 #define REG_AXIS_NUMBER 0x0A0
 
 struct ax_drive {
-	atomic_int refs;          /* changed to 0 only under the registry's slot lock */
-	ax_ctx *ctx;              /* borrowed: the link holds the context */
+	atomic_int refs; /* changed to 0 only under the registry's slot lock */
+	ax_ctx *ctx;     /* borrowed: the link holds the context */
 	ax_link *link;
-	char *uri;                /* as the first opener spelled it */
-	char *key;                /* its normal form: the registry compares these */
+	char *uri; /* as the first opener spelled it */
+	char *key; /* its normal form: the registry compares these */
 	ax_identity identity;
-	ax_dict *dict;            /* NULL when none was found */
+	ax_dict *dict; /* NULL when none was found */
 	int match;
 	char *reason;
 	unsigned int axes;
@@ -68,9 +68,9 @@ static int drive_dict_from_file(ax_drive *d, const char *path, int space)
 	}
 	ax_free(dicts);
 	if (!d->dict)
-		return ax__error_set_class(AX_ERRCLASS_DICT, AX_ENOTFOUND,
-				     "dictionary '%s' has no device for this link's address space",
-				     path);
+		return ax__error_set_class(
+		        AX_ERRCLASS_DICT, AX_ENOTFOUND,
+		        "dictionary '%s' has no device for this link's address space", path);
 	return 0;
 }
 
@@ -80,7 +80,7 @@ static int drive_check_identity(ax_drive *d, const char *path, unsigned int flag
 	const ax_dict_identity *di = ax_dict_identity_get(d->dict);
 	const ax_identity *id = &d->identity;
 	int same = di->product_code == id->product_code && di->revision == id->revision &&
-		   (di->vendor_id == 0 || di->vendor_id == id->vendor_id);
+	           (di->vendor_id == 0 || di->vendor_id == id->vendor_id);
 	char line[256];
 
 	if (same) {
@@ -89,11 +89,11 @@ static int drive_check_identity(ax_drive *d, const char *path, unsigned int flag
 		return d->reason ? 0 : ax__error_oom();
 	}
 	(void)snprintf(line, sizeof(line),
-		       "'%s' is for vendor 0x%08X product 0x%08X revision 0x%08X, the drive at "
-		       "'%s' reports vendor 0x%08X product 0x%08X revision 0x%08X",
-		       path, (unsigned)di->vendor_id, (unsigned)di->product_code,
-		       (unsigned)di->revision, d->uri, (unsigned)id->vendor_id,
-		       (unsigned)id->product_code, (unsigned)id->revision);
+	               "'%s' is for vendor 0x%08X product 0x%08X revision 0x%08X, the drive at "
+	               "'%s' reports vendor 0x%08X product 0x%08X revision 0x%08X",
+	               path, (unsigned)di->vendor_id, (unsigned)di->product_code,
+	               (unsigned)di->revision, d->uri, (unsigned)id->vendor_id,
+	               (unsigned)id->product_code, (unsigned)id->revision);
 	if (flags & AX_DRIVE_STRICT)
 		return ax__error_set(AX_ETYPE, "identity mismatch: %s", line);
 	AX_LOG_WARN(d->ctx, "drive", "identity mismatch, using it anyway: %s", line);
@@ -118,7 +118,7 @@ static int drive_identity_may_lack(const ax_drive_options *opts, int err)
 static char *drive_reason_no_identity(const char *why)
 {
 	static const char head[] = "dictionary file named by the caller, the drive reports no "
-				   "identity: ";
+	                           "identity: ";
 	size_t n = sizeof(head) + strlen(why);
 	char *s = malloc(n);
 
@@ -140,9 +140,9 @@ static int drive_count_axes(ax_drive *d)
 		return err;
 	/* The drive does not say (or says nonsense): trust the dictionary, else one axis. */
 	ax_error_clear();
-	d->axes = d->dict && ax_dict_identity_get(d->dict)->axes ?
-			  ax_dict_identity_get(d->dict)->axes :
-			  1;
+	d->axes = d->dict && ax_dict_identity_get(d->dict)->axes
+	                  ? ax_dict_identity_get(d->dict)->axes
+	                  : 1;
 	return 0;
 }
 
@@ -219,7 +219,7 @@ static ax_drive *drive_find_open(ax_ctx *ctx, const char *key)
 }
 
 static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const char *key,
-			  const ax_drive_options *opts)
+                          const ax_drive_options *opts)
 {
 	ax_link_options lopts = AX_LINK_OPTIONS_INIT;
 	ax_drive *d;
@@ -246,7 +246,7 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const ch
 	if (err < 0 && drive_identity_may_lack(opts, err)) {
 		/* The named file says what the drive is; the user vouches for it. */
 		AX_LOG_INFO(ctx, "drive", "'%s' reports no identity, using '%s': %s", uri,
-			    opts->dictionary, ax_error_last());
+		            opts->dictionary, ax_error_last());
 		d->reason = drive_reason_no_identity(ax_error_last());
 		if (!d->reason) {
 			err = ax__error_oom();
@@ -272,8 +272,8 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const ch
 	} else {
 		/* Only a dictionary that addresses registers the way the link does. */
 		err = ax_ctx_resolve(ctx, d->identity.vendor_id, d->identity.product_code,
-				     d->identity.revision, ax_link_addr_space(d->link), &d->dict,
-				     &d->match, &d->reason);
+		                     d->identity.revision, ax_link_addr_space(d->link), &d->dict,
+		                     &d->match, &d->reason);
 		if (err == 0 && d->match == AX_MATCH_NONE)
 			AX_LOG_INFO(ctx, "drive", "'%s': %s", uri, d->reason);
 	}
@@ -290,8 +290,7 @@ fail:
 }
 
 /* Open (or find open) the drive at location @uri. */
-static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri,
-			 const ax_drive_options *opts)
+static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri, const ax_drive_options *opts)
 {
 	ax_drive *d, *other, **grown;
 	char *key = NULL;
@@ -443,20 +442,21 @@ int ax_drive_find(const ax_drive *drive, const char *id, int subnode, const ax_r
 	AX_ASSERT_ARG(id);
 	AX_ASSERT_ARG(out);
 	if (!drive->dict)
-		return ax__error_set(AX_ENOTFOUND,
-				     "register '%s': no dictionary for the drive at '%s' (%s); import "
-				     "one with 'axlink db import' or name a file",
-				     id, drive->uri, ax_drive_match_reason(drive));
+		return ax__error_set(
+		        AX_ENOTFOUND,
+		        "register '%s': no dictionary for the drive at '%s' (%s); import "
+		        "one with 'axlink db import' or name a file",
+		        id, drive->uri, ax_drive_match_reason(drive));
 	return ax_dict_find(drive->dict, id, subnode, out);
 }
 
 /* A numeric register's value through the value module's codec. */
 static int drive_read_raw(ax_drive *drive, const ax_reg *reg, uint8_t *buf, size_t cap,
-			  size_t *len_out)
+                          size_t *len_out)
 {
 	if (!ax_dtype_size(ax_reg_dtype(reg)))
 		return ax__error_set(AX_ETYPE, "register '%s' is a %s, not a number",
-				     ax_reg_id(reg), ax_dtype_name(ax_reg_dtype(reg)));
+		                     ax_reg_id(reg), ax_dtype_name(ax_reg_dtype(reg)));
 	return ax_link_read_reg(drive->link, reg, buf, cap, len_out);
 }
 

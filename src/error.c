@@ -29,41 +29,41 @@ struct err_info {
 };
 
 static const struct err_info err_table[] = {
-	{ AX_OK, "AX_OK", "no error" },
-	{ AX_ERROR, "AX_ERROR", "error" },
-	{ AX_EINVAL, "AX_EINVAL", "invalid argument" },
-	{ AX_ENOMEM, "AX_ENOMEM", "out of memory" },
-	{ AX_ENOTFOUND, "AX_ENOTFOUND", "not found" },
-	{ AX_ETIMEDOUT, "AX_ETIMEDOUT", "timed out" },
-	{ AX_EBUSY, "AX_EBUSY", "busy" },
-	{ AX_EABI, "AX_EABI", "plugin ABI mismatch" },
-	{ AX_EIO, "AX_EIO", "input/output error" },
-	{ AX_EPROTO, "AX_EPROTO", "protocol error" },
-	{ AX_ECRC, "AX_ECRC", "checksum mismatch" },
-	{ AX_EADDR, "AX_EADDR", "reply for another register" },
-	{ AX_EDRIVE, "AX_EDRIVE", "drive returned an error" },
-	{ AX_ETOOBIG, "AX_ETOOBIG", "too big" },
-	{ AX_ETRUNC, "AX_ETRUNC", "truncated frame" },
-	{ AX_EUNSUPPORTED, "AX_EUNSUPPORTED", "not supported" },
-	{ AX_EACCESS, "AX_EACCESS", "permission denied" },
-	{ AX_ECANCELED, "AX_ECANCELED", "cancelled" },
-	{ AX_EDISCONNECTED, "AX_EDISCONNECTED", "device disconnected" },
-	{ AX_ERANGE, "AX_ERANGE", "value out of range" },
-	{ AX_ETYPE, "AX_ETYPE", "wrong type or size" },
-	{ AX_EUNKNOWNKEY, "AX_EUNKNOWNKEY", "unknown key" },
-	{ AX_EFORMAT, "AX_EFORMAT", "not in the file's format" },
-	{ AX_ECORRUPT, "AX_ECORRUPT", "corrupt database" },
+        {AX_OK, "AX_OK", "no error"},
+        {AX_ERROR, "AX_ERROR", "error"},
+        {AX_EINVAL, "AX_EINVAL", "invalid argument"},
+        {AX_ENOMEM, "AX_ENOMEM", "out of memory"},
+        {AX_ENOTFOUND, "AX_ENOTFOUND", "not found"},
+        {AX_ETIMEDOUT, "AX_ETIMEDOUT", "timed out"},
+        {AX_EBUSY, "AX_EBUSY", "busy"},
+        {AX_EABI, "AX_EABI", "plugin ABI mismatch"},
+        {AX_EIO, "AX_EIO", "input/output error"},
+        {AX_EPROTO, "AX_EPROTO", "protocol error"},
+        {AX_ECRC, "AX_ECRC", "checksum mismatch"},
+        {AX_EADDR, "AX_EADDR", "reply for another register"},
+        {AX_EDRIVE, "AX_EDRIVE", "drive returned an error"},
+        {AX_ETOOBIG, "AX_ETOOBIG", "too big"},
+        {AX_ETRUNC, "AX_ETRUNC", "truncated frame"},
+        {AX_EUNSUPPORTED, "AX_EUNSUPPORTED", "not supported"},
+        {AX_EACCESS, "AX_EACCESS", "permission denied"},
+        {AX_ECANCELED, "AX_ECANCELED", "cancelled"},
+        {AX_EDISCONNECTED, "AX_EDISCONNECTED", "device disconnected"},
+        {AX_ERANGE, "AX_ERANGE", "value out of range"},
+        {AX_ETYPE, "AX_ETYPE", "wrong type or size"},
+        {AX_EUNKNOWNKEY, "AX_EUNKNOWNKEY", "unknown key"},
+        {AX_EFORMAT, "AX_EFORMAT", "not in the file's format"},
+        {AX_ECORRUPT, "AX_ECORRUPT", "corrupt database"},
 };
 
 static const char *const class_names[] = {
-	[AX_ERRCLASS_NONE] = "AX_ERRCLASS_NONE",
-	[AX_ERRCLASS_TRANSPORT] = "AX_ERRCLASS_TRANSPORT",
-	[AX_ERRCLASS_PLUGIN] = "AX_ERRCLASS_PLUGIN",
-	[AX_ERRCLASS_DICT] = "AX_ERRCLASS_DICT",
-	[AX_ERRCLASS_DB] = "AX_ERRCLASS_DB",
-	[AX_ERRCLASS_DRIVE] = "AX_ERRCLASS_DRIVE",
-	[AX_ERRCLASS_ARGUMENT] = "AX_ERRCLASS_ARGUMENT",
-	[AX_ERRCLASS_INTERNAL] = "AX_ERRCLASS_INTERNAL",
+        [AX_ERRCLASS_NONE] = "AX_ERRCLASS_NONE",
+        [AX_ERRCLASS_TRANSPORT] = "AX_ERRCLASS_TRANSPORT",
+        [AX_ERRCLASS_PLUGIN] = "AX_ERRCLASS_PLUGIN",
+        [AX_ERRCLASS_DICT] = "AX_ERRCLASS_DICT",
+        [AX_ERRCLASS_DB] = "AX_ERRCLASS_DB",
+        [AX_ERRCLASS_DRIVE] = "AX_ERRCLASS_DRIVE",
+        [AX_ERRCLASS_ARGUMENT] = "AX_ERRCLASS_ARGUMENT",
+        [AX_ERRCLASS_INTERNAL] = "AX_ERRCLASS_INTERNAL",
 };
 
 static const struct err_info *err_find(int code)
@@ -183,26 +183,26 @@ struct drive_code_info {
 };
 
 static const struct drive_code_info drive_codes[] = {
-	{ 0x05030000u, "toggle bit not alternated" },
-	{ 0x05040000u, "protocol timed out" },
-	{ 0x05040001u, "command specifier not valid or unknown" },
-	{ AX_MCB_CODE_ACCESS, "unsupported access to an object" },
-	{ 0x06010001u, "attempt to read a write-only object" },
-	{ 0x06010002u, "attempt to write a read-only object" },
-	{ AX_MCB_CODE_NO_OBJECT, "object does not exist" },
-	{ 0x06040041u, "object cannot be mapped" },
-	{ 0x06040047u, "general internal incompatibility in the device" },
-	{ 0x06060000u, "access failed due to a hardware error" },
-	{ 0x06070010u, "data type does not match, length of parameter does not match" },
-	{ 0x06070012u, "data type does not match, length of parameter too high" },
-	{ 0x06070013u, "data type does not match, length of parameter too low" },
-	{ 0x06090011u, "sub-index does not exist" },
-	{ AX_MCB_CODE_RANGE, "value range of parameter exceeded" },
-	{ 0x06090031u, "value of parameter written too high" },
-	{ 0x06090032u, "value of parameter written too low" },
-	{ AX_MCB_CODE_NOT_EXECUTED, "general error, not executed" },
-	{ 0x08000020u, "data cannot be transferred or stored" },
-	{ 0x08000022u, "data cannot be transferred because of the present device state" },
+        {0x05030000u, "toggle bit not alternated"},
+        {0x05040000u, "protocol timed out"},
+        {0x05040001u, "command specifier not valid or unknown"},
+        {AX_MCB_CODE_ACCESS, "unsupported access to an object"},
+        {0x06010001u, "attempt to read a write-only object"},
+        {0x06010002u, "attempt to write a read-only object"},
+        {AX_MCB_CODE_NO_OBJECT, "object does not exist"},
+        {0x06040041u, "object cannot be mapped"},
+        {0x06040047u, "general internal incompatibility in the device"},
+        {0x06060000u, "access failed due to a hardware error"},
+        {0x06070010u, "data type does not match, length of parameter does not match"},
+        {0x06070012u, "data type does not match, length of parameter too high"},
+        {0x06070013u, "data type does not match, length of parameter too low"},
+        {0x06090011u, "sub-index does not exist"},
+        {AX_MCB_CODE_RANGE, "value range of parameter exceeded"},
+        {0x06090031u, "value of parameter written too high"},
+        {0x06090032u, "value of parameter written too low"},
+        {AX_MCB_CODE_NOT_EXECUTED, "general error, not executed"},
+        {0x08000020u, "data cannot be transferred or stored"},
+        {0x08000022u, "data cannot be transferred because of the present device state"},
 };
 
 const char *ax_drive_code_text(uint32_t code)
@@ -219,10 +219,10 @@ int ax__error_drive(uint32_t drive_code, int command, unsigned subnode, uint32_t
 	const char *what = command == AX_MCB_WRITE ? "write" : "read";
 
 	(void)ax__error_set_class(AX_ERRCLASS_DRIVE, AX_EDRIVE,
-				  "drive refused %s of register 0x%03X (subnode %u): "
-				  "error 0x%08X%s%s%s",
-				  what, (unsigned)address, subnode, (unsigned)drive_code,
-				  text ? " (" : "", text ? text : "", text ? ")" : "");
+	                          "drive refused %s of register 0x%03X (subnode %u): "
+	                          "error 0x%08X%s%s%s",
+	                          what, (unsigned)address, subnode, (unsigned)drive_code,
+	                          text ? " (" : "", text ? text : "", text ? ")" : "");
 	err_tls.drive_code = drive_code;
 	return AX_EDRIVE;
 }

@@ -39,8 +39,7 @@
  * message; returns @code.
  */
 int ax__error_set_class(int error_class, int code, const char *fmt, ...) AX__PRINTF(3, 4);
-int ax__error_vset_class(int error_class, int code, const char *fmt, va_list ap)
-	AX__PRINTF(3, 0);
+int ax__error_vset_class(int error_class, int code, const char *fmt, va_list ap) AX__PRINTF(3, 0);
 #define ax__error_set(...) ax__error_set_class(AX__ERROR_CLASS, __VA_ARGS__)
 #define ax__error_vset(code, fmt, ap) ax__error_vset_class(AX__ERROR_CLASS, code, fmt, ap)
 
@@ -85,26 +84,26 @@ void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
  * (AXLINK_DEBUG_ASSERT), returns AX_EINVAL otherwise.
  */
 #ifdef AXLINK_DEBUG_ASSERT
-#define AX_ASSERT_ARG(expr)                                                                    \
-	do {                                                                                   \
-		assert(expr);                                                                  \
+#define AX_ASSERT_ARG(expr)                                                                        \
+	do {                                                                                       \
+		assert(expr);                                                                      \
 	} while (0)
 #else
-#define AX_ASSERT_ARG(expr)                                                                    \
-	do {                                                                                   \
-		if (!(expr))                                                                   \
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,            \
-						   "invalid argument: '%s'", #expr);           \
+#define AX_ASSERT_ARG(expr)                                                                        \
+	do {                                                                                       \
+		if (!(expr))                                                                       \
+			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,                \
+			                           "invalid argument: '%s'", #expr);               \
 	} while (0)
 #endif
 
 /* Check an options struct's version: NULL is fine, 0 < version <= latest. */
-#define AX_CHECK_VERSION(opts, latest, name)                                                    \
-	do {                                                                                   \
-		if ((opts) && ((opts)->version == 0 || (opts)->version > (latest)))             \
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,            \
-						   "%s version %u not supported (max %u)", name,\
-						   (opts)->version, (unsigned)(latest));       \
+#define AX_CHECK_VERSION(opts, latest, name)                                                       \
+	do {                                                                                       \
+		if ((opts) && ((opts)->version == 0 || (opts)->version > (latest)))                \
+			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,                \
+			                           "%s version %u not supported (max %u)", name,   \
+			                           (opts)->version, (unsigned)(latest));           \
 	} while (0)
 
 /*
@@ -116,14 +115,14 @@ void ax__error_prefix(const char *fmt, ...) AX__PRINTF(1, 2);
  * caller's size covers, leaving its size field as the caller set it.
  */
 #define AX__SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
-#define AX_CHECK_SIZE(out, min_size, name)                                                      \
-	do {                                                                                   \
-		if ((out)->size < (min_size))                                                  \
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,            \
-						   "%s.size %u is below %zu, the size of its " \
-						   "first version (set it to sizeof(%s))",     \
-						   name, (unsigned)(out)->size,                \
-						   (size_t)(min_size), name);                  \
+#define AX_CHECK_SIZE(out, min_size, name)                                                         \
+	do {                                                                                       \
+		if ((out)->size < (min_size))                                                      \
+			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,                \
+			                           "%s.size %u is below %zu, the size of its "     \
+			                           "first version (set it to sizeof(%s))",         \
+			                           name, (unsigned)(out)->size,                    \
+			                           (size_t)(min_size), name);                      \
 	} while (0)
 void ax__sized_copy(void *out, const void *full, size_t full_size);
 

@@ -47,14 +47,16 @@ static int host_error(const ax_host *host, int code, const char *fmt, ...)
 		code = AX_ERROR;
 	va_start(ap, fmt);
 	/* A URI or option a plugin refuses is the caller's input; the rest is the link's. */
-	(void)ax__error_vset_class(code == AX_EINVAL || code == AX_EUNKNOWNKEY ?
-				   AX_ERRCLASS_ARGUMENT : AX_ERRCLASS_TRANSPORT, code, fmt, ap);
+	(void)ax__error_vset_class(code == AX_EINVAL || code == AX_EUNKNOWNKEY
+	                                   ? AX_ERRCLASS_ARGUMENT
+	                                   : AX_ERRCLASS_TRANSPORT,
+	                           code, fmt, ap);
 	va_end(ap);
 	return code;
 }
 
-static int host_drive_error(const ax_host *host, uint32_t drive_code, int command,
-			    unsigned subnode, uint32_t address)
+static int host_drive_error(const ax_host *host, uint32_t drive_code, int command, unsigned subnode,
+                            uint32_t address)
 {
 	(void)host;
 	return ax__error_drive(drive_code, command, subnode, address);
@@ -81,7 +83,7 @@ static void host_free(void *p)
 }
 
 static int host_uri_int(const ax_host *host, const ax_uri *uri, const char *key, long long min,
-			long long max, long long *out)
+                        long long max, long long *out)
 {
 	return ax__uri_int(uri, host_core(host)->options, key, min, max, out);
 }
@@ -105,7 +107,7 @@ static int host_scan_cancelled(const ax_host *host, void *sink)
 }
 
 static int host_monitor_emit(const ax_host *host, void *sink, int event,
-			     const ax_scan_result *result)
+                             const ax_scan_result *result)
 {
 	(void)host;
 	return ax__sink_monitor_emit(sink, event, result);
@@ -123,30 +125,30 @@ static int host_monitor_stopped(const ax_host *host, void *sink)
 void ax__host_init(ax_host *host, const struct ax__host_core *core)
 {
 	*host = (ax_host){
-		.size = sizeof(ax_host),
-		.abi_major = AX_PLUGIN_ABI_MAJOR,
-		.abi_minor = AX_PLUGIN_ABI_MINOR,
-		.core = (void *)core,
-		.log_enabled = host_log_enabled,
-		.log = host_log,
-		.error = host_error,
-		.drive_error = host_drive_error,
-		.now_ns = host_now_ns,
-		.alloc = host_alloc,
-		.calloc = host_calloc,
-		.free = host_free,
-		.uri_int = host_uri_int,
-		.uri_str = host_uri_str,
-		.mcb_encode = ax_mcb_encode,
-		.mcb_decode = ax_mcb_decode,
-		.mcb_check_reply = ax_mcb_check_reply,
-		.scan_emit = host_scan_emit,
-		.scan_cancelled = host_scan_cancelled,
-		.mcb_request = ax_mcb_request,
-		.mcb_reply_value = ax_mcb_reply_value,
-		.monitor_emit = host_monitor_emit,
-		.monitor_stopped = host_monitor_stopped,
-		.mcb_identity_take = ax_mcb_identity_take,
-		.mcb_check_answer = ax_mcb_check_answer,
+	        .size = sizeof(ax_host),
+	        .abi_major = AX_PLUGIN_ABI_MAJOR,
+	        .abi_minor = AX_PLUGIN_ABI_MINOR,
+	        .core = (void *)core,
+	        .log_enabled = host_log_enabled,
+	        .log = host_log,
+	        .error = host_error,
+	        .drive_error = host_drive_error,
+	        .now_ns = host_now_ns,
+	        .alloc = host_alloc,
+	        .calloc = host_calloc,
+	        .free = host_free,
+	        .uri_int = host_uri_int,
+	        .uri_str = host_uri_str,
+	        .mcb_encode = ax_mcb_encode,
+	        .mcb_decode = ax_mcb_decode,
+	        .mcb_check_reply = ax_mcb_check_reply,
+	        .scan_emit = host_scan_emit,
+	        .scan_cancelled = host_scan_cancelled,
+	        .mcb_request = ax_mcb_request,
+	        .mcb_reply_value = ax_mcb_reply_value,
+	        .monitor_emit = host_monitor_emit,
+	        .monitor_stopped = host_monitor_stopped,
+	        .mcb_identity_take = ax_mcb_identity_take,
+	        .mcb_check_answer = ax_mcb_check_answer,
 	};
 }

@@ -20,14 +20,14 @@
 
 struct ax_link {
 	atomic_int refs;
-	ax_ctx *ctx;               /* holds a reference; the context owns the plugin */
+	ax_ctx *ctx; /* holds a reference; the context owns the plugin */
 	struct ax_plugin *plugin;
-	ax_transport_priv *priv;   /* the plugin's endpoint state */
+	ax_transport_priv *priv; /* the plugin's endpoint state */
 	ax_uri *uri;
-	pthread_mutex_t lock;      /* one request in flight: held around every plugin op */
-	atomic_int timeout_ms;     /* 0 = transport default */
-	pthread_mutex_t tag_lock;  /* guards tag; may be taken under lock, never lock under it */
-	const void *tag;           /* tag of the request in the plugin, or NULL (link_priv.h) */
+	pthread_mutex_t lock;     /* one request in flight: held around every plugin op */
+	atomic_int timeout_ms;    /* 0 = transport default */
+	pthread_mutex_t tag_lock; /* guards tag; may be taken under lock, never lock under it */
+	const void *tag;          /* tag of the request in the plugin, or NULL (link_priv.h) */
 };
 
 /* The tag of the requests this thread makes (src/link_priv.h). */
@@ -58,7 +58,7 @@ int ax_link_open(ax_link **out, ax_ctx *ctx, const char *uri, const ax_link_opti
 		opts = &defaults;
 	if (opts->timeout_ms < 0)
 		return ax__error_set(AX_EINVAL, "ax_link_options.timeout_ms %d is negative",
-				     opts->timeout_ms);
+		                     opts->timeout_ms);
 
 	link = calloc(1, sizeof(*link));
 	if (!link)
@@ -79,14 +79,14 @@ int ax_link_open(ax_link **out, ax_ctx *ctx, const char *uri, const ax_link_opti
 	if (err < 0)
 		goto fail;
 	err = link->plugin->ops.open(&link->priv, &link->plugin->host, link->uri,
-				     atomic_load(&link->timeout_ms));
+	                             atomic_load(&link->timeout_ms));
 	if (err < 0) {
 		link->priv = NULL;
 		goto fail;
 	}
 	if (!link->priv) {
 		err = ax__error_set(AX_ERROR, "transport '%s' opened '%s' without endpoint state",
-				    link->plugin->desc.scheme, uri);
+		                    link->plugin->desc.scheme, uri);
 		goto fail;
 	}
 	AX_LOG_DEBUG(ctx, link->plugin->desc.scheme, "opened '%s'", uri);
@@ -151,7 +151,7 @@ int ax_link_cancel(ax_link *link)
 	AX_ASSERT_ARG(link);
 	if (!link->plugin->ops.cancel)
 		return ax__error_set(AX_EUNSUPPORTED, "transport '%s' cannot cancel a request",
-				     link->plugin->desc.scheme);
+		                     link->plugin->desc.scheme);
 	/* Not under link->lock: the request being cancelled holds it. */
 	return link->plugin->ops.cancel(link->priv);
 }
@@ -206,10 +206,10 @@ static int check_register(const ax_link *link, unsigned subnode, uint32_t addres
 	if (link->plugin->desc.addr_space == AX_ADDR_MCB &&
 	    (subnode > AX_MCB_MAX_SUBNODE || address > AX_MCB_MAX_ADDRESS))
 		return ax__error_set(AX_EINVAL,
-				     "register 0x%X on subnode %u is outside the MCB range "
-				     "(subnode 0..%u, address 0..0x%X)",
-				     (unsigned)address, subnode, AX_MCB_MAX_SUBNODE,
-				     AX_MCB_MAX_ADDRESS);
+		                     "register 0x%X on subnode %u is outside the MCB range "
+		                     "(subnode 0..%u, address 0..0x%X)",
+		                     (unsigned)address, subnode, AX_MCB_MAX_SUBNODE,
+		                     AX_MCB_MAX_ADDRESS);
 	return 0;
 }
 
@@ -226,7 +226,7 @@ static int link_failed(const ax_link *link, int err)
 }
 
 int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, size_t cap,
-		 size_t *len_out)
+                 size_t *len_out)
 {
 	size_t len = 0;
 	int err;
@@ -240,16 +240,16 @@ int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, s
 	ax__lock(&link->lock);
 	link_tag_begin(link);
 	err = link->plugin->ops.read(link->priv, subnode, address, buf, cap, &len,
-				     atomic_load(&link->timeout_ms));
+	                             atomic_load(&link->timeout_ms));
 	link_tag_end(link);
 	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
 	if (len > cap)
 		return ax__error_set(AX_ETOOBIG, "transport '%s' returned %zu bytes into %zu",
-				     link->plugin->desc.scheme, len, cap);
-	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "read %u:0x%03X -> %zu byte(s)",
-		     subnode, (unsigned)address, len);
+		                     link->plugin->desc.scheme, len, cap);
+	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "read %u:0x%03X -> %zu byte(s)", subnode,
+	             (unsigned)address, len);
 	*len_out = len;
 	return 0;
 }
@@ -265,22 +265,22 @@ int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void 
 		return err;
 	if (len > AX_VALUE_MAX)
 		return ax__error_set(AX_ETOOBIG, "value of %zu bytes exceeds the %d-byte limit",
-				     len, AX_VALUE_MAX);
+		                     len, AX_VALUE_MAX);
 	ax__lock(&link->lock);
 	link_tag_begin(link);
 	err = link->plugin->ops.write(link->priv, subnode, address, buf, len,
-				      atomic_load(&link->timeout_ms));
+	                              atomic_load(&link->timeout_ms));
 	link_tag_end(link);
 	ax__unlock(&link->lock);
 	if (err < 0)
 		return link_failed(link, err);
 	AX_LOG_TRACE(link->ctx, link->plugin->desc.scheme, "wrote %u:0x%03X <- %zu byte(s)",
-		     subnode, (unsigned)address, len);
+	             subnode, (unsigned)address, len);
 	return 0;
 }
 
 int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype, void *buf,
-		       size_t cap, size_t *len_out)
+                       size_t cap, size_t *len_out)
 {
 	uint8_t raw[AX_VALUE_MAX + 1];
 	size_t len = 0, size;
@@ -301,14 +301,14 @@ int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dt
 		 * not a number to take the first bytes of.
 		 */
 		if (len < size || len > 8)
-			return ax__error_set(AX_ETYPE,
-					     "register 0x%03X (subnode %u) returned %zu byte(s), a %s "
-					     "needs %zu",
-					     (unsigned)address, subnode, len, ax_dtype_name(dtype),
-					     size);
+			return ax__error_set(
+			        AX_ETYPE,
+			        "register 0x%03X (subnode %u) returned %zu byte(s), a %s "
+			        "needs %zu",
+			        (unsigned)address, subnode, len, ax_dtype_name(dtype), size);
 		if (cap < size)
 			return ax__error_set(AX_ETOOBIG, "a %s needs %zu bytes, buffer has %zu",
-					     ax_dtype_name(dtype), size, cap);
+			                     ax_dtype_name(dtype), size, cap);
 		memcpy(buf, raw, size);
 		*len_out = size;
 		return 0;
@@ -318,7 +318,7 @@ int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dt
 		len = strlen((const char *)raw);
 		if (cap < len + 1)
 			return ax__error_set(AX_ETOOBIG, "string of %zu bytes does not fit %zu",
-					     len, cap);
+			                     len, cap);
 		memcpy(buf, raw, len + 1);
 		*len_out = len;
 		return 0;
@@ -351,21 +351,21 @@ static int write_int(ax_link *link, unsigned subnode, uint32_t address, uint64_t
 }
 
 /* One typed read/write pair per integer type; sign comes back through the cast. */
-#define AX__TYPED_INT(suffix, ctype, dtype)                                                     \
-	int ax_link_read_##suffix(ax_link *link, unsigned subnode, uint32_t address, ctype *out) \
-	{                                                                                      \
-		uint64_t v;                                                                    \
-		int err;                                                                       \
-		AX_ASSERT_ARG(out);                                                            \
-		err = read_int(link, subnode, address, dtype, &v);                             \
-		if (err < 0)                                                                   \
-			return err;                                                            \
-		*out = (ctype)v;                                                               \
-		return 0;                                                                      \
-	}                                                                                      \
+#define AX__TYPED_INT(suffix, ctype, dtype)                                                        \
+	int ax_link_read_##suffix(ax_link *link, unsigned subnode, uint32_t address, ctype *out)   \
+	{                                                                                          \
+		uint64_t v;                                                                        \
+		int err;                                                                           \
+		AX_ASSERT_ARG(out);                                                                \
+		err = read_int(link, subnode, address, dtype, &v);                                 \
+		if (err < 0)                                                                       \
+			return err;                                                                \
+		*out = (ctype)v;                                                                   \
+		return 0;                                                                          \
+	}                                                                                          \
 	int ax_link_write_##suffix(ax_link *link, unsigned subnode, uint32_t address, ctype value) \
-	{                                                                                      \
-		return write_int(link, subnode, address, (uint64_t)value, sizeof(ctype));      \
+	{                                                                                          \
+		return write_int(link, subnode, address, (uint64_t)value, sizeof(ctype));          \
 	}
 
 AX__TYPED_INT(u8, uint8_t, AX_DTYPE_U8)
@@ -450,16 +450,16 @@ static int reg_check_reach(const ax_link *link, const ax_reg *reg)
 		return 0;
 	if (subnode > AX_MCB_MAX_SUBNODE)
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "register '%s' (subnode %u, address 0x%X) is out of reach: "
-				     "an MCB frame carries subnodes 0..%u only",
-				     ax_reg_id(reg), subnode, (unsigned)address,
-				     AX_MCB_MAX_SUBNODE);
+		                     "register '%s' (subnode %u, address 0x%X) is out of reach: "
+		                     "an MCB frame carries subnodes 0..%u only",
+		                     ax_reg_id(reg), subnode, (unsigned)address,
+		                     AX_MCB_MAX_SUBNODE);
 	if (address > AX_MCB_MAX_ADDRESS)
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "register '%s' (subnode %u, address 0x%X) is out of reach: "
-				     "an MCB frame carries 12-bit addresses 0..0x%X only",
-				     ax_reg_id(reg), subnode, (unsigned)address,
-				     AX_MCB_MAX_ADDRESS);
+		                     "register '%s' (subnode %u, address 0x%X) is out of reach: "
+		                     "an MCB frame carries 12-bit addresses 0..0x%X only",
+		                     ax_reg_id(reg), subnode, (unsigned)address,
+		                     AX_MCB_MAX_ADDRESS);
 	return 0;
 }
 
@@ -475,7 +475,7 @@ int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap, si
 	if (!(ax_reg_access(reg) & AX_REG_READ))
 		return ax__error_set(AX_EACCESS, "register '%s' is write-only", ax_reg_id(reg));
 	return ax_link_read_value(link, ax_reg_subnode(reg), ax_reg_address(reg), ax_reg_dtype(reg),
-				  buf, cap, len_out);
+	                          buf, cap, len_out);
 }
 
 /*
@@ -492,14 +492,14 @@ static int reg_check_value(const ax_reg *reg, const uint8_t *b, size_t len)
 
 	if (dtype == AX_DTYPE_BOOL && b[0] > 1)
 		return ax__error_set(AX_ERANGE, "value %u is not a bool (0 or 1) for '%s'",
-				     (unsigned)b[0], ax_reg_id(reg));
+		                     (unsigned)b[0], ax_reg_id(reg));
 	if (!ax__reg_range_outside(reg, b, len) || !ax_reg_range(reg, &lo, &hi))
 		return 0;
 	err = ax_value_format(dtype, b, len, &text);
 	if (err < 0)
 		return err;
 	err = ax__error_set(AX_ERANGE, "value %s is outside '%s' range [%s, %s]", text,
-			    ax_reg_id(reg), lo, hi);
+	                    ax_reg_id(reg), lo, hi);
 	ax_free(text);
 	return err;
 }
@@ -510,7 +510,7 @@ int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, size_t 
 }
 
 int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, size_t len,
-			    unsigned int flags)
+                            unsigned int flags)
 {
 	const char *id;
 	size_t size;
@@ -521,7 +521,7 @@ int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, s
 	AX_ASSERT_ARG(buf);
 	if (flags & ~AX_VALUE_ALLOW_NONFINITE)
 		return ax__error_set(AX_EINVAL, "unknown write flags 0x%x (known: 0x%x)",
-				     flags & ~AX_VALUE_ALLOW_NONFINITE, AX_VALUE_ALLOW_NONFINITE);
+		                     flags & ~AX_VALUE_ALLOW_NONFINITE, AX_VALUE_ALLOW_NONFINITE);
 	err = reg_check_reach(link, reg);
 	if (err < 0)
 		return err;
@@ -533,12 +533,13 @@ int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, s
 		return ax__error_set(AX_ETYPE, "register '%s' has unknown data type %d", id, dtype);
 	size = ax_dtype_size(dtype);
 	if (size && len != size)
-		return ax__error_set(AX_ETYPE, "register '%s' is a %s of %zu byte(s), value has %zu",
-				     id, ax_dtype_name(dtype), size, len);
+		return ax__error_set(AX_ETYPE,
+		                     "register '%s' is a %s of %zu byte(s), value has %zu", id,
+		                     ax_dtype_name(dtype), size, len);
 	if (!size && (len == 0 || len > AX_VALUE_MAX))
 		return ax__error_set(AX_ETYPE,
-				     "register '%s' is a %s of 1 to %d bytes, value has %zu", id,
-				     ax_dtype_name(dtype), AX_VALUE_MAX, len);
+		                     "register '%s' is a %s of 1 to %d bytes, value has %zu", id,
+		                     ax_dtype_name(dtype), AX_VALUE_MAX, len);
 	/* Before the range: NaN is in no range, and the message should say what it is. */
 	err = ax__value_check(dtype, buf, len, flags);
 	if (err < 0) {

@@ -42,20 +42,20 @@ static char *dup_or_empty(const char *s)
  * loaded) with the message set as the thread's last error.
  */
 static int report_add(ax_ctx *ctx, const char *path, const ax_transport_desc *abi,
-		      const ax_transport_desc *text, int status, const char *fmt, ...)
-	AX__PRINTF(6, 7);
+                      const ax_transport_desc *text, int status, const char *fmt, ...)
+        AX__PRINTF(6, 7);
 
 static int report_add(ax_ctx *ctx, const char *path, const ax_transport_desc *abi,
-		      const ax_transport_desc *text, int status, const char *fmt, ...)
+                      const ax_transport_desc *text, int status, const char *fmt, ...)
 {
 	static const int status_code[] = {
-		[AX_PLUGIN_LOADED] = 0,
-		[AX_PLUGIN_REFUSED_ABI] = AX_EABI,
-		[AX_PLUGIN_NO_ENTRY] = AX_ENOTFOUND,
-		[AX_PLUGIN_DLOPEN_ERROR] = AX_EIO,
-		[AX_PLUGIN_SHADOWED] = AX_EBUSY,
-		[AX_PLUGIN_INVALID] = AX_EINVAL,
-		[AX_PLUGIN_UNTRUSTED] = AX_EACCESS,
+	        [AX_PLUGIN_LOADED] = 0,
+	        [AX_PLUGIN_REFUSED_ABI] = AX_EABI,
+	        [AX_PLUGIN_NO_ENTRY] = AX_ENOTFOUND,
+	        [AX_PLUGIN_DLOPEN_ERROR] = AX_EIO,
+	        [AX_PLUGIN_SHADOWED] = AX_EBUSY,
+	        [AX_PLUGIN_INVALID] = AX_EINVAL,
+	        [AX_PLUGIN_UNTRUSTED] = AX_EACCESS,
 	};
 	struct plugin_row *rows, *r;
 	char msg[1024] = "";
@@ -96,14 +96,14 @@ static int report_add(ax_ctx *ctx, const char *path, const ax_transport_desc *ab
 
 	if (status == AX_PLUGIN_LOADED) {
 		AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader", "loaded '%s' (scheme '%s')", path,
-			     r->scheme);
+		          r->scheme);
 		return 0;
 	}
 	if (status == AX_PLUGIN_SHADOWED)
 		AX_LOG_AT(ctx, AX_LOG_INFO, "loader", "'%s': %s", path, msg);
 	else
 		AX_LOG_AT(ctx, AX_LOG_WARN, "loader", "'%s' not loaded (%s): %s", path,
-			     ax_plugin_status_name(status), msg);
+		          ax_plugin_status_name(status), msg);
 	return ax__error_set(code, "plugin '%s' %s: %s", path, ax_plugin_status_name(status), msg);
 }
 
@@ -113,8 +113,8 @@ static int report_add(ax_ctx *ctx, const char *path, const ax_transport_desc *ab
 
 /* The PT_LOAD segments of one loaded object, as mapped. */
 struct image {
-	uintptr_t base;    /* load bias (link_map l_addr) */
-	const char *name;  /* link_map l_name */
+	uintptr_t base;   /* load bias (link_map l_addr) */
+	const char *name; /* link_map l_name */
 	int found;
 	size_t n;
 	struct segment {
@@ -159,8 +159,7 @@ static int image_of(void *dl, struct image *img)
 }
 
 /* The segment holding @addr with every bit of @flags, or NULL. Never reads @addr. */
-static const struct segment *image_segment(const struct image *img, uintptr_t addr,
-					   unsigned flags)
+static const struct segment *image_segment(const struct image *img, uintptr_t addr, unsigned flags)
 {
 	for (size_t i = 0; i < img->n; i++)
 		if (addr >= img->seg[i].lo && addr < img->seg[i].hi &&
@@ -197,11 +196,8 @@ static const char *desc_bad_string(const struct image *img, const ax_transport_d
 	const struct {
 		const char *field, *value;
 	} f[] = {
-		{ "scheme", d->scheme },
-		{ "name", d->name },
-		{ "version", d->version },
-		{ "description", d->description },
-		{ "license", d->license },
+	        {"scheme", d->scheme},           {"name", d->name},       {"version", d->version},
+	        {"description", d->description}, {"license", d->license},
 	};
 
 	for (size_t i = 0; i < AX__ARRAY_SIZE(f); i++)
@@ -215,7 +211,7 @@ static const char *desc_bad_string(const struct image *img, const ax_transport_d
 
 /* 0 when the options table of @d lies in the image, else -1 with @why filled. */
 static int desc_check_options(const struct image *img, const ax_transport_desc *d, char *why,
-			      size_t cap)
+                              size_t cap)
 {
 	const ax_option_desc *o = d->options;
 
@@ -230,8 +226,10 @@ static int desc_check_options(const struct image *img, const ax_transport_desc *
 			return 0;
 		if (!image_holds_str(img, o->name) || (o->def && !image_holds_str(img, o->def)) ||
 		    (o->help && !image_holds_str(img, o->help))) {
-			(void)snprintf(why, cap, "a string of options entry %zu lies outside the "
-				       "plugin", i);
+			(void)snprintf(why, cap,
+			               "a string of options entry %zu lies outside the "
+			               "plugin",
+			               i);
 			return -1;
 		}
 	}
@@ -246,13 +244,10 @@ static const char *ops_bad_function(const struct image *img, const ax_transport_
 		const char *name;
 		uintptr_t fn;
 	} f[] = {
-		{ "open", (uintptr_t)ops->open },
-		{ "close", (uintptr_t)ops->close },
-		{ "read", (uintptr_t)ops->read },
-		{ "write", (uintptr_t)ops->write },
-		{ "cancel", (uintptr_t)ops->cancel },
-		{ "scan", (uintptr_t)ops->scan },
-		{ "monitor", (uintptr_t)ops->monitor },
+	        {"open", (uintptr_t)ops->open},       {"close", (uintptr_t)ops->close},
+	        {"read", (uintptr_t)ops->read},       {"write", (uintptr_t)ops->write},
+	        {"cancel", (uintptr_t)ops->cancel},   {"scan", (uintptr_t)ops->scan},
+	        {"monitor", (uintptr_t)ops->monitor},
 	};
 
 	for (size_t i = 0; i < AX__ARRAY_SIZE(f); i++)
@@ -268,30 +263,31 @@ static const char *ops_bad_function(const struct image *img, const ax_transport_
  * trusted, in @why; 0 when it can. Anyone who can write the file, or the
  * folder holding it, can run code in every process that loads it.
  */
-static int trust_check(const struct stat *st, int is_dir, const char *path, char *why,
-		       size_t cap)
+static int trust_check(const struct stat *st, int is_dir, const char *path, char *why, size_t cap)
 {
 	uid_t me = geteuid();
 
 	if (is_dir && (st->st_mode & S_IWOTH)) {
 		(void)snprintf(why, cap,
-			       "folder '%s' is writable by anyone (mode %04o); fix with "
-			       "'chmod o-w %s' or move the plugins to a folder only you can write",
-			       path, (unsigned)(st->st_mode & 07777), path);
+		               "folder '%s' is writable by anyone (mode %04o); fix with "
+		               "'chmod o-w %s' or move the plugins to a folder only you can write",
+		               path, (unsigned)(st->st_mode & 07777), path);
 		return -1;
 	}
 	if (!is_dir && (st->st_mode & (S_IWGRP | S_IWOTH))) {
-		(void)snprintf(why, cap, "'%s' is writable by %s (mode %04o); fix with "
-			       "'chmod go-w %s'",
-			       path, (st->st_mode & S_IWOTH) ? "anyone" : "its group",
-			       (unsigned)(st->st_mode & 07777), path);
+		(void)snprintf(why, cap,
+		               "'%s' is writable by %s (mode %04o); fix with "
+		               "'chmod go-w %s'",
+		               path, (st->st_mode & S_IWOTH) ? "anyone" : "its group",
+		               (unsigned)(st->st_mode & 07777), path);
 		return -1;
 	}
 	if (st->st_uid != 0 && st->st_uid != me) {
-		(void)snprintf(why, cap, "%s '%s' is owned by uid %u, neither root nor you (uid %u);"
-			       " fix with 'chown %u %s', or remove it",
-			       is_dir ? "folder" : "file", path, (unsigned)st->st_uid,
-			       (unsigned)me, (unsigned)me, path);
+		(void)snprintf(why, cap,
+		               "%s '%s' is owned by uid %u, neither root nor you (uid %u);"
+		               " fix with 'chown %u %s', or remove it",
+		               is_dir ? "folder" : "file", path, (unsigned)st->st_uid, (unsigned)me,
+		               (unsigned)me, path);
 		return -1;
 	}
 	return 0;
@@ -366,21 +362,21 @@ static void report_override(ax_ctx *ctx, const struct ax_plugin *w, const char *
 			continue;
 		r->flags |= AX_PLUGIN_FLAG_OVERRIDES_BUILTIN;
 		len = snprintf(NULL, 0, "overrides the built-in '%s' transport '%s'",
-			       w->desc.scheme, builtin_path);
+		               w->desc.scheme, builtin_path);
 		msg = len > 0 ? malloc((size_t)len + 1) : NULL;
 		if (msg) {
 			(void)snprintf(msg, (size_t)len + 1,
-				       "overrides the built-in '%s' transport '%s'",
-				       w->desc.scheme, builtin_path);
+			               "overrides the built-in '%s' transport '%s'", w->desc.scheme,
+			               builtin_path);
 			free(r->message);
 			r->message = msg;
 		}
 		break;
 	}
 	AX_LOG_AT(ctx, AX_LOG_WARN, "loader",
-		     "'%s' overrides the built-in '%s' transport '%s'; if that is not meant, "
-		     "remove it from the plugin search path",
-		     w->path, w->desc.scheme, builtin_path);
+	          "'%s' overrides the built-in '%s' transport '%s'; if that is not meant, "
+	          "remove it from the plugin search path",
+	          w->path, w->desc.scheme, builtin_path);
 }
 
 static int load_file(ax_ctx *ctx, const char *path, int builtin)
@@ -403,11 +399,12 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 	if (stat(path, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
 			return report_add(ctx, path, NULL, NULL, AX_PLUGIN_INVALID,
-					  "not a regular file (%s); not opened",
-					  S_ISFIFO(st.st_mode)  ? "a FIFO"
-					  : S_ISDIR(st.st_mode) ? "a folder"
-					  : S_ISSOCK(st.st_mode) ? "a socket"
-								: "a device or other special file");
+			                  "not a regular file (%s); not opened",
+			                  S_ISFIFO(st.st_mode)  ? "a FIFO"
+			                  : S_ISDIR(st.st_mode) ? "a folder"
+			                  : S_ISSOCK(st.st_mode)
+			                          ? "a socket"
+			                          : "a device or other special file");
 		if (trust_check(&st, 0, path, why, sizeof(why)) < 0 ||
 		    trust_check_parent(path, why, sizeof(why)) < 0)
 			return report_add(ctx, path, NULL, NULL, AX_PLUGIN_UNTRUSTED, "%s", why);
@@ -418,13 +415,13 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 		const char *dlwhy = dlerror();
 
 		return report_add(ctx, path, NULL, NULL, AX_PLUGIN_DLOPEN_ERROR, "dlopen: %s",
-				  dlwhy ? dlwhy : "unknown error");
+		                  dlwhy ? dlwhy : "unknown error");
 	}
 	*(void **)(&entry) = dlsym(dl, AX_PLUGIN_ENTRY_NAME);
 	if (!entry) {
 		dlclose(dl);
 		return report_add(ctx, path, NULL, NULL, AX_PLUGIN_NO_ENTRY,
-				  "no exported symbol '%s'", AX_PLUGIN_ENTRY_NAME);
+		                  "no exported symbol '%s'", AX_PLUGIN_ENTRY_NAME);
 	}
 	/*
 	 * Every pointer the plugin hands over is checked against its own
@@ -433,52 +430,53 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 	 */
 	if (image_of(dl, &img) < 0) {
 		err = report_add(ctx, path, NULL, NULL, AX_PLUGIN_INVALID,
-				 "cannot find the plugin's segments in the process");
+		                 "cannot find the plugin's segments in the process");
 		goto fail;
 	}
 	if (!image_holds_code(&img, (uintptr_t)entry)) {
 		err = report_add(ctx, path, NULL, NULL, AX_PLUGIN_INVALID,
-				 "'%s' is not code of the plugin itself", AX_PLUGIN_ENTRY_NAME);
+		                 "'%s' is not code of the plugin itself", AX_PLUGIN_ENTRY_NAME);
 		goto fail;
 	}
 	d = entry();
 	if (!d) {
 		err = report_add(ctx, path, NULL, NULL, AX_PLUGIN_INVALID, "%s() returned NULL",
-				 AX_PLUGIN_ENTRY_NAME);
+		                 AX_PLUGIN_ENTRY_NAME);
 		goto fail;
 	}
 	if (!image_holds(&img, d, DESC_VERSION_END)) {
 		err = report_add(ctx, path, NULL, NULL, AX_PLUGIN_INVALID,
-				 "%s() returned %p, which is not in the plugin's own image",
-				 AX_PLUGIN_ENTRY_NAME, (const void *)d);
+		                 "%s() returned %p, which is not in the plugin's own image",
+		                 AX_PLUGIN_ENTRY_NAME, (const void *)d);
 		goto fail;
 	}
 	if (d->size < DESC_VERSION_END) {
 		err = report_add(ctx, path, NULL, NULL, AX_PLUGIN_INVALID,
-				 "descriptor size %u is too small to hold its ABI version",
-				 (unsigned)d->size);
+		                 "descriptor size %u is too small to hold its ABI version",
+		                 (unsigned)d->size);
 		goto fail;
 	}
 	if (!image_holds(&img, d, d->size < sizeof(*d) ? d->size : sizeof(*d))) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "descriptor of %u bytes runs past the plugin's image",
-				 (unsigned)d->size);
+		                 "descriptor of %u bytes runs past the plugin's image",
+		                 (unsigned)d->size);
 		goto fail;
 	}
 	/* Only trust the strings of a descriptor whose layout we know and that stay inside. */
 	text_ok = d->abi_major == AX_PLUGIN_ABI_MAJOR && d->size >= DESC_MIN_SIZE &&
-		  !desc_bad_string(&img, d);
+	          !desc_bad_string(&img, d);
 	if (d->abi_major != AX_PLUGIN_ABI_MAJOR || d->abi_minor > AX_PLUGIN_ABI_MINOR) {
 		err = report_add(ctx, path, d, text_ok ? d : NULL, AX_PLUGIN_REFUSED_ABI,
-				 "plugin ABI %u.%u, library ABI %u.%u (needs the same major and a "
-				 "minor not newer)",
-				 d->abi_major, d->abi_minor, AX_PLUGIN_ABI_MAJOR, AX_PLUGIN_ABI_MINOR);
+		                 "plugin ABI %u.%u, library ABI %u.%u (needs the same major and a "
+		                 "minor not newer)",
+		                 d->abi_major, d->abi_minor, AX_PLUGIN_ABI_MAJOR,
+		                 AX_PLUGIN_ABI_MINOR);
 		goto fail;
 	}
 	if (d->size < DESC_MIN_SIZE) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "descriptor size %u is smaller than ABI %u.0 needs (%zu)",
-				 (unsigned)d->size, AX_PLUGIN_ABI_MAJOR, DESC_MIN_SIZE);
+		                 "descriptor size %u is smaller than ABI %u.0 needs (%zu)",
+		                 (unsigned)d->size, AX_PLUGIN_ABI_MAJOR, DESC_MIN_SIZE);
 		goto fail;
 	}
 
@@ -492,64 +490,65 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 	bad = desc_bad_string(&img, &p->desc);
 	if (bad) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "descriptor field '%s' points outside the plugin's own image", bad);
+		                 "descriptor field '%s' points outside the plugin's own image",
+		                 bad);
 		goto fail;
 	}
 	if (!scheme_valid(p->desc.scheme)) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s' is not [a-z][a-z0-9+.-]*",
-				 p->desc.scheme ? p->desc.scheme : "(null)");
+		                 "scheme '%s' is not [a-z][a-z0-9+.-]*",
+		                 p->desc.scheme ? p->desc.scheme : "(null)");
 		goto fail;
 	}
 	if (desc_check_options(&img, &p->desc, why, sizeof(why)) < 0) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID, "scheme '%s': %s",
-				 p->desc.scheme, why);
+		                 p->desc.scheme, why);
 		goto fail;
 	}
 	if (!p->desc.ops) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s': ops table is missing", p->desc.scheme);
+		                 "scheme '%s': ops table is missing", p->desc.scheme);
 		goto fail;
 	}
 	if (!image_holds(&img, p->desc.ops, sizeof(p->desc.ops->size))) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s': ops table %p is not in the plugin's own image",
-				 p->desc.scheme, (const void *)p->desc.ops);
+		                 "scheme '%s': ops table %p is not in the plugin's own image",
+		                 p->desc.scheme, (const void *)p->desc.ops);
 		goto fail;
 	}
 	if (p->desc.ops->size < OPS_MIN_SIZE) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s': ops table is smaller than ABI 1.0 needs",
-				 p->desc.scheme);
+		                 "scheme '%s': ops table is smaller than ABI 1.0 needs",
+		                 p->desc.scheme);
 		goto fail;
 	}
 	if (!image_holds(&img, p->desc.ops,
-			 p->desc.ops->size < sizeof(p->ops) ? p->desc.ops->size : sizeof(p->ops))) {
+	                 p->desc.ops->size < sizeof(p->ops) ? p->desc.ops->size : sizeof(p->ops))) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s': ops table of %u bytes runs past the plugin's image",
-				 p->desc.scheme, (unsigned)p->desc.ops->size);
+		                 "scheme '%s': ops table of %u bytes runs past the plugin's image",
+		                 p->desc.scheme, (unsigned)p->desc.ops->size);
 		goto fail;
 	}
 	memcpy(&p->ops, p->desc.ops,
 	       p->desc.ops->size < sizeof(p->ops) ? p->desc.ops->size : sizeof(p->ops));
 	if (!p->ops.open || !p->ops.close || !p->ops.read || !p->ops.write) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s': a required op (open, close, read, write) is NULL",
-				 p->desc.scheme);
+		                 "scheme '%s': a required op (open, close, read, write) is NULL",
+		                 p->desc.scheme);
 		goto fail;
 	}
 	bad = ops_bad_function(&img, &p->ops);
 	if (bad) {
 		err = report_add(ctx, path, d, NULL, AX_PLUGIN_INVALID,
-				 "scheme '%s': op '%s' is not code of the plugin itself",
-				 p->desc.scheme, bad);
+		                 "scheme '%s': op '%s' is not code of the plugin itself",
+		                 p->desc.scheme, bad);
 		goto fail;
 	}
 	for (size_t i = 0; i < ctx->n_plugins; i++) {
 		if (!strcmp(ctx->plugins[i]->desc.scheme, p->desc.scheme)) {
 			err = report_add(ctx, path, &p->desc, &p->desc, AX_PLUGIN_SHADOWED,
-					 "scheme '%s' is already served by '%s'", p->desc.scheme,
-					 ctx->plugins[i]->path);
+			                 "scheme '%s' is already served by '%s'", p->desc.scheme,
+			                 ctx->plugins[i]->path);
 			if (builtin && !ctx->plugins[i]->builtin)
 				report_override(ctx, ctx->plugins[i], path);
 			goto fail;
@@ -568,7 +567,7 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 	p->ctx = ctx;
 	p->dl = dl;
 	p->builtin = builtin;
-	p->core = (struct ax__host_core){ ctx, p->desc.scheme, p->desc.options };
+	p->core = (struct ax__host_core){ctx, p->desc.scheme, p->desc.options};
 	ax__host_init(&p->host, &p->core);
 	err = report_add(ctx, path, &p->desc, &p->desc, AX_PLUGIN_LOADED, "%s", "");
 	if (err < 0) {
@@ -619,16 +618,16 @@ int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags)
 
 		if (missing_is_error)
 			return ax__error_set(AX_ENOTFOUND, "plugin folder '%s': %s", dir,
-					     strerror(e));
+			                     strerror(e));
 		AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader", "plugin folder '%s': %s, skipping", dir,
-			     strerror(e));
+		          strerror(e));
 		return 0;
 	}
 	/* The same folder reached twice (say, AXLINK_PLUGIN_PATH naming the default) loads once. */
 	for (size_t i = 0; i < ctx->n_dirs; i++) {
 		if (!strcmp(ctx->dirs[i], real)) {
-			AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader",
-				     "plugin folder '%s' already scanned", real);
+			AX_LOG_AT(ctx, AX_LOG_DEBUG, "loader", "plugin folder '%s' already scanned",
+			          real);
 			return 0;
 		}
 	}
@@ -638,9 +637,9 @@ int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags)
 
 		if (missing_is_error)
 			return ax__error_set(e == EACCES ? AX_EACCESS : AX_ENOTFOUND,
-					     "plugin folder '%s': %s", dir, strerror(e));
+			                     "plugin folder '%s': %s", dir, strerror(e));
 		AX_LOG_AT(ctx, AX_LOG_WARN, "loader", "plugin folder '%s': %s, ignoring", dir,
-			     strerror(e));
+		          strerror(e));
 		return 0;
 	}
 	dirs = realloc(ctx->dirs, (ctx->n_dirs + 1) * sizeof(*dirs));
@@ -662,7 +661,7 @@ int ax__loader_load_dir(ax_ctx *ctx, const char *dir, unsigned int flags)
 		if (len > 0 && (size_t)len < sizeof(path)) {
 			if (untrusted)
 				(void)report_add(ctx, path, NULL, NULL, AX_PLUGIN_UNTRUSTED, "%s",
-						 why);
+				                 why);
 			else if (load_file(ctx, path, (flags & AX__LOADER_BUILTIN) != 0) == 0)
 				loaded++;
 		}

@@ -12,7 +12,7 @@
 
 #include "ctx.h"
 
-static const char *const level_names[] = { "none", "error", "warn", "info", "debug", "trace" };
+static const char *const level_names[] = {"none", "error", "warn", "info", "debug", "trace"};
 
 const char *ax_log_level_name(int level)
 {
@@ -32,8 +32,8 @@ int ax_log_level_parse(const char *name)
 	if (name[0] >= '0' && name[0] <= '5' && name[1] == '\0')
 		return name[0] - '0';
 	return ax__error_set(AX_EINVAL,
-			     "unknown log level '%s' (use none, error, warn, info, debug or trace)",
-			     name);
+	                     "unknown log level '%s' (use none, error, warn, info, debug or trace)",
+	                     name);
 }
 
 int ax__log_level_from_env(void)
@@ -86,8 +86,8 @@ static void emit(ax_ctx *ctx, int level, const char *origin, const char *msg)
 	if (cb)
 		cb(level, origin ? origin : "core", msg, userdata);
 	else
-		fprintf(stderr, "axlink: %s: %s: %s\n", level_names[level], origin ? origin : "core",
-			msg);
+		fprintf(stderr, "axlink: %s: %s: %s\n", level_names[level],
+		        origin ? origin : "core", msg);
 }
 
 static void hold_line(ax_ctx *ctx, int level, const char *origin, const char *msg)
@@ -99,7 +99,7 @@ static void hold_line(ax_ctx *ctx, int level, const char *origin, const char *ms
 	if (!grown)
 		return;
 	held.lines = grown;
-	grown[held.n] = (struct held_line){ ctx, level, origin, strdup(msg) };
+	grown[held.n] = (struct held_line){ctx, level, origin, strdup(msg)};
 	if (grown[held.n].msg)
 		held.n++;
 }

@@ -24,7 +24,7 @@
 int ax__log_enabled(ax_ctx *ctx, int level);
 void ax__log(ax_ctx *ctx, int level, const char *origin, const char *fmt, ...) AX__PRINTF(4, 5);
 void ax__vlog(ax_ctx *ctx, int level, const char *origin, const char *fmt, va_list ap)
-	AX__PRINTF(4, 0);
+        AX__PRINTF(4, 0);
 /* Initial level from AXLINK_LOG, or WARN. */
 int ax__log_level_from_env(void);
 
@@ -45,10 +45,10 @@ static inline void ax__unlock(pthread_mutex_t *m)
 	ax__log_release();
 }
 
-#define AX_LOG_AT(ctx, lvl, origin, ...)                                                       \
-	do {                                                                                   \
-		if (ax__log_enabled((ctx), (lvl)))                                             \
-			ax__log((ctx), (lvl), (origin), __VA_ARGS__);                          \
+#define AX_LOG_AT(ctx, lvl, origin, ...)                                                           \
+	do {                                                                                       \
+		if (ax__log_enabled((ctx), (lvl)))                                                 \
+			ax__log((ctx), (lvl), (origin), __VA_ARGS__);                              \
 	} while (0)
 #define AX_LOG_ERROR(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_ERROR, origin, __VA_ARGS__)
 #define AX_LOG_WARN(ctx, origin, ...) AX_LOG_AT(ctx, AX_LOG_WARN, origin, __VA_ARGS__)

@@ -80,7 +80,7 @@ static void clean_text(char *dst, size_t cap, const unsigned char *src, size_t n
 }
 
 int ax_mcb_identity_take(ax_scan_result *r, char *sw, size_t sw_cap, unsigned address,
-			 const void *value, size_t len)
+                         const void *value, size_t len)
 {
 	const unsigned char *b = value;
 	uint32_t v, *field, bit;
@@ -112,14 +112,14 @@ int ax_mcb_identity_take(ax_scan_result *r, char *sw, size_t sw_cap, unsigned ad
 		break;
 	default:
 		return ax__error_set(AX_EINVAL, "0x%03X is no identity register of an MCB drive",
-				     address);
+		                     address);
 	}
 	/* 4 bytes, or a plain frame's 8-byte value field; a payload is no u32. */
 	if (len < 4 || len > 8)
 		return ax__error_set(AX_EPROTO,
-				     "identity register 0x%03X answered %zu bytes, expected a u32 "
-				     "(4 to 8 bytes)",
-				     address, len);
+		                     "identity register 0x%03X answered %zu bytes, expected a u32 "
+		                     "(4 to 8 bytes)",
+		                     address, len);
 	v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 	*field = v;
 	r->known |= bit;
@@ -133,9 +133,8 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 		unsigned address;
 		int optional;
 	} regs[] = {
-		{ AX_MCB_REG_VENDOR_ID, 0 }, { AX_MCB_REG_PRODUCT_CODE, 0 },
-		{ AX_MCB_REG_REVISION, 0 },  { AX_MCB_REG_SERIAL, 1 },
-		{ AX_MCB_REG_SW_VERSION, 1 },
+	        {AX_MCB_REG_VENDOR_ID, 0}, {AX_MCB_REG_PRODUCT_CODE, 0}, {AX_MCB_REG_REVISION, 0},
+	        {AX_MCB_REG_SERIAL, 1},    {AX_MCB_REG_SW_VERSION, 1},
 	};
 	uint8_t buf[AX_VALUE_MAX + 1];
 	ax_identity id;
@@ -147,16 +146,16 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_identity, sw_version), "ax_identity");
 	if (ax_link_addr_space(link) != AX_ADDR_MCB)
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "'%s' does not address MCB registers: no identity registers "
-				     "to read",
-				     ax_link_uri(link));
+		                     "'%s' does not address MCB registers: no identity registers "
+		                     "to read",
+		                     ax_link_uri(link));
 	memset(&id, 0, sizeof(id));
 	memset(&r, 0, sizeof(r));
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
 		int dtype = regs[i].address == AX_MCB_REG_SW_VERSION ? AX_DTYPE_STR : AX_DTYPE_U32;
 		size_t len = 0;
-		int err = ax_link_read_value(link, 0, regs[i].address, dtype, buf, sizeof(buf),
-					     &len);
+		int err =
+		        ax_link_read_value(link, 0, regs[i].address, dtype, buf, sizeof(buf), &len);
 
 		/*
 		 * Some firmware has no serial or version register and says so with an
@@ -168,7 +167,7 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 		}
 		if (err == 0)
 			err = ax_mcb_identity_take(&r, id.sw_version, sizeof(id.sw_version),
-						   regs[i].address, buf, len);
+			                           regs[i].address, buf, len);
 		if (err < 0)
 			return err;
 	}

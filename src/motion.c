@@ -54,14 +54,14 @@
 /* ---- names and tables ---------------------------------------------------- */
 
 static const char *const state_names[] = {
-	[AX_CIA402_NOT_READY] = "not_ready",
-	[AX_CIA402_SWITCH_ON_DISABLED] = "switch_on_disabled",
-	[AX_CIA402_READY_TO_SWITCH_ON] = "ready_to_switch_on",
-	[AX_CIA402_SWITCHED_ON] = "switched_on",
-	[AX_CIA402_OPERATION_ENABLED] = "operation_enabled",
-	[AX_CIA402_QUICK_STOP_ACTIVE] = "quick_stop_active",
-	[AX_CIA402_FAULT_REACTION_ACTIVE] = "fault_reaction_active",
-	[AX_CIA402_FAULT] = "fault",
+        [AX_CIA402_NOT_READY] = "not_ready",
+        [AX_CIA402_SWITCH_ON_DISABLED] = "switch_on_disabled",
+        [AX_CIA402_READY_TO_SWITCH_ON] = "ready_to_switch_on",
+        [AX_CIA402_SWITCHED_ON] = "switched_on",
+        [AX_CIA402_OPERATION_ENABLED] = "operation_enabled",
+        [AX_CIA402_QUICK_STOP_ACTIVE] = "quick_stop_active",
+        [AX_CIA402_FAULT_REACTION_ACTIVE] = "fault_reaction_active",
+        [AX_CIA402_FAULT] = "fault",
 };
 
 /* DESIGN §7: mask -> value of each state. */
@@ -69,14 +69,14 @@ static const struct {
 	uint16_t mask, value;
 	int state;
 } state_masks[] = {
-	{ 0x4F, 0x00, AX_CIA402_NOT_READY },
-	{ 0x4F, 0x40, AX_CIA402_SWITCH_ON_DISABLED },
-	{ 0x6F, 0x21, AX_CIA402_READY_TO_SWITCH_ON },
-	{ 0x6F, 0x23, AX_CIA402_SWITCHED_ON },
-	{ 0x6F, 0x27, AX_CIA402_OPERATION_ENABLED },
-	{ 0x6F, 0x07, AX_CIA402_QUICK_STOP_ACTIVE },
-	{ 0x4F, 0x0F, AX_CIA402_FAULT_REACTION_ACTIVE },
-	{ 0x4F, 0x08, AX_CIA402_FAULT },
+        {0x4F, 0x00, AX_CIA402_NOT_READY},
+        {0x4F, 0x40, AX_CIA402_SWITCH_ON_DISABLED},
+        {0x6F, 0x21, AX_CIA402_READY_TO_SWITCH_ON},
+        {0x6F, 0x23, AX_CIA402_SWITCHED_ON},
+        {0x6F, 0x27, AX_CIA402_OPERATION_ENABLED},
+        {0x6F, 0x07, AX_CIA402_QUICK_STOP_ACTIVE},
+        {0x4F, 0x0F, AX_CIA402_FAULT_REACTION_ACTIVE},
+        {0x4F, 0x08, AX_CIA402_FAULT},
 };
 
 int ax_cia402_decode(uint16_t statusword)
@@ -98,29 +98,29 @@ static const struct {
 	const char *name;
 	const char *id; /* default register id */
 } role_table[AX__ROLE_COUNT] = {
-	[AX_ROLE_CONTROLWORD] = { "controlword", "DRV_STATE_CONTROL" },
-	[AX_ROLE_STATUSWORD] = { "statusword", "DRV_STATE_STATUS" },
-	[AX_ROLE_OP_MODE] = { "op_mode", "DRV_OP_CMD" },
-	[AX_ROLE_OP_MODE_DISPLAY] = { "op_mode_display", "DRV_OP_VALUE" },
-	[AX_ROLE_POSITION_SET_POINT] = { "position_set_point", "CL_POS_SET_POINT_VALUE" },
-	[AX_ROLE_VELOCITY_SET_POINT] = { "velocity_set_point", "CL_VEL_SET_POINT_VALUE" },
-	[AX_ROLE_CURRENT_SET_POINT] = { "current_set_point", "CL_CUR_Q_SET_POINT" },
-	[AX_ROLE_POSITION_OPTION_CODE] = { "position_option_code", "PROF_POS_OPTION_CODE" },
-	[AX_ROLE_PROFILE_VELOCITY] = { "profile_velocity", "PROF_MAX_VEL" },
-	[AX_ROLE_PROFILE_ACCELERATION] = { "profile_acceleration", "PROF_MAX_ACC" },
-	[AX_ROLE_PROFILE_DECELERATION] = { "profile_deceleration", "PROF_MAX_DEC" },
-	[AX_ROLE_POSITION] = { "position", "CL_POS_FBK_VALUE" },
-	[AX_ROLE_VELOCITY] = { "velocity", "CL_VEL_FBK_VALUE" },
-	[AX_ROLE_CURRENT] = { "current", "CL_CUR_Q_VALUE" },
-	[AX_ROLE_RESOLUTION] = { "resolution", "FBK_DIGENC1_RESOLUTION" },
-	[AX_ROLE_POSITION_WINDOW] = { "position_window", "PROF_POS_WINDOW" },
-	[AX_ROLE_HOMING_METHOD] = { "homing_method", "HOM_MODE" },
-	[AX_ROLE_HOMING_OFFSET] = { "homing_offset", "HOM_OFFSET" },
-	[AX_ROLE_HOMING_SPEED] = { "homing_speed", "HOM_SPEED_SEARCH" },
-	[AX_ROLE_HOMING_ACCELERATION] = { "homing_acceleration", "HOM_ACC" },
-	[AX_ROLE_HOMING_TIMEOUT] = { "homing_timeout", "HOM_MAX_SEARCH_TIME" },
-	[AX_ROLE_TORQUE_CONSTANT] = { "torque_constant", "MOT_TORQUE_CONSTANT" },
-	[AX_ROLE_LAST_ERROR] = { "last_error", "DRV_DIAG_ERROR_LAST" },
+        [AX_ROLE_CONTROLWORD] = {"controlword", "DRV_STATE_CONTROL"},
+        [AX_ROLE_STATUSWORD] = {"statusword", "DRV_STATE_STATUS"},
+        [AX_ROLE_OP_MODE] = {"op_mode", "DRV_OP_CMD"},
+        [AX_ROLE_OP_MODE_DISPLAY] = {"op_mode_display", "DRV_OP_VALUE"},
+        [AX_ROLE_POSITION_SET_POINT] = {"position_set_point", "CL_POS_SET_POINT_VALUE"},
+        [AX_ROLE_VELOCITY_SET_POINT] = {"velocity_set_point", "CL_VEL_SET_POINT_VALUE"},
+        [AX_ROLE_CURRENT_SET_POINT] = {"current_set_point", "CL_CUR_Q_SET_POINT"},
+        [AX_ROLE_POSITION_OPTION_CODE] = {"position_option_code", "PROF_POS_OPTION_CODE"},
+        [AX_ROLE_PROFILE_VELOCITY] = {"profile_velocity", "PROF_MAX_VEL"},
+        [AX_ROLE_PROFILE_ACCELERATION] = {"profile_acceleration", "PROF_MAX_ACC"},
+        [AX_ROLE_PROFILE_DECELERATION] = {"profile_deceleration", "PROF_MAX_DEC"},
+        [AX_ROLE_POSITION] = {"position", "CL_POS_FBK_VALUE"},
+        [AX_ROLE_VELOCITY] = {"velocity", "CL_VEL_FBK_VALUE"},
+        [AX_ROLE_CURRENT] = {"current", "CL_CUR_Q_VALUE"},
+        [AX_ROLE_RESOLUTION] = {"resolution", "FBK_DIGENC1_RESOLUTION"},
+        [AX_ROLE_POSITION_WINDOW] = {"position_window", "PROF_POS_WINDOW"},
+        [AX_ROLE_HOMING_METHOD] = {"homing_method", "HOM_MODE"},
+        [AX_ROLE_HOMING_OFFSET] = {"homing_offset", "HOM_OFFSET"},
+        [AX_ROLE_HOMING_SPEED] = {"homing_speed", "HOM_SPEED_SEARCH"},
+        [AX_ROLE_HOMING_ACCELERATION] = {"homing_acceleration", "HOM_ACC"},
+        [AX_ROLE_HOMING_TIMEOUT] = {"homing_timeout", "HOM_MAX_SEARCH_TIME"},
+        [AX_ROLE_TORQUE_CONSTANT] = {"torque_constant", "MOT_TORQUE_CONSTANT"},
+        [AX_ROLE_LAST_ERROR] = {"last_error", "DRV_DIAG_ERROR_LAST"},
 };
 
 const char *ax_axis_role_name(int role)
@@ -136,17 +136,17 @@ static const struct {
 	const char *abbr;
 	int mcb, cia402;
 } mode_table[AX_OP_MODE_COUNT] = {
-	[AX_OP_MODE_VOLTAGE] = { "voltage", NULL, 0x00, -1 },
-	[AX_OP_MODE_CURRENT] = { "current", NULL, 0x02, -1 },
-	[AX_OP_MODE_VELOCITY] = { "velocity", NULL, 0x03, -1 },
-	[AX_OP_MODE_PROFILE_VELOCITY] = { "profile_velocity", "pv", 0x13, 3 },
-	[AX_OP_MODE_POSITION] = { "position", NULL, 0x04, -1 },
-	[AX_OP_MODE_PROFILE_POSITION] = { "profile_position", "pp", 0x14, 1 },
-	[AX_OP_MODE_CYCLIC_POSITION] = { "cyclic_position", "csp", 0x24, 8 },
-	[AX_OP_MODE_HOMING] = { "homing", "hm", 0x113, 6 },
-	[AX_OP_MODE_TORQUE] = { "torque", "pt", 0x05, 4 },
-	[AX_OP_MODE_CYCLIC_VELOCITY] = { "cyclic_velocity", "csv", -1, 9 },
-	[AX_OP_MODE_CYCLIC_TORQUE] = { "cyclic_torque", "cst", -1, 10 },
+        [AX_OP_MODE_VOLTAGE] = {"voltage", NULL, 0x00, -1},
+        [AX_OP_MODE_CURRENT] = {"current", NULL, 0x02, -1},
+        [AX_OP_MODE_VELOCITY] = {"velocity", NULL, 0x03, -1},
+        [AX_OP_MODE_PROFILE_VELOCITY] = {"profile_velocity", "pv", 0x13, 3},
+        [AX_OP_MODE_POSITION] = {"position", NULL, 0x04, -1},
+        [AX_OP_MODE_PROFILE_POSITION] = {"profile_position", "pp", 0x14, 1},
+        [AX_OP_MODE_CYCLIC_POSITION] = {"cyclic_position", "csp", 0x24, 8},
+        [AX_OP_MODE_HOMING] = {"homing", "hm", 0x113, 6},
+        [AX_OP_MODE_TORQUE] = {"torque", "pt", 0x05, 4},
+        [AX_OP_MODE_CYCLIC_VELOCITY] = {"cyclic_velocity", "csv", -1, 9},
+        [AX_OP_MODE_CYCLIC_TORQUE] = {"cyclic_torque", "cst", -1, 10},
 };
 
 const char *ax_op_mode_name(int mode)
@@ -164,11 +164,11 @@ int ax_op_mode_parse(const char *text)
 		    (mode_table[i].abbr && !strcasecmp(text, mode_table[i].abbr)))
 			return i;
 	return ax__error_set(AX_EINVAL,
-			     "unknown operation mode '%s' (known: voltage, current, velocity, "
-			     "profile_velocity (pv), position, profile_position (pp), "
-			     "cyclic_position (csp), homing (hm), torque (pt), cyclic_velocity "
-			     "(csv), cyclic_torque (cst))",
-			     text);
+	                     "unknown operation mode '%s' (known: voltage, current, velocity, "
+	                     "profile_velocity (pv), position, profile_position (pp), "
+	                     "cyclic_position (csp), homing (hm), torque (pt), cyclic_velocity "
+	                     "(csv), cyclic_torque (cst))",
+	                     text);
 }
 
 static int codes_valid(int codes)
@@ -182,12 +182,12 @@ int ax_op_mode_code(int mode, int codes)
 
 	if (!ax_op_mode_name(mode) || !codes_valid(codes))
 		return ax__error_set(AX_EINVAL, "invalid operation mode %d or code family %d", mode,
-				     codes);
+		                     codes);
 	code = codes == AX_MODE_CODES_MCB ? mode_table[mode].mcb : mode_table[mode].cia402;
 	if (code < 0)
 		return ax__error_set(AX_EUNSUPPORTED, "%s drives have no code for mode '%s'",
-				     codes == AX_MODE_CODES_MCB ? "MCB" : "CiA 402",
-				     mode_table[mode].name);
+		                     codes == AX_MODE_CODES_MCB ? "MCB" : "CiA 402",
+		                     mode_table[mode].name);
 	return code;
 }
 
@@ -202,7 +202,7 @@ int ax_op_mode_from_code(uint32_t code, int codes)
 			return i;
 	}
 	return ax__error_set(AX_ENOTFOUND, "operation mode code 0x%X is not a %s mode",
-			     (unsigned)code, codes == AX_MODE_CODES_MCB ? "MCB" : "CiA 402");
+	                     (unsigned)code, codes == AX_MODE_CODES_MCB ? "MCB" : "CiA 402");
 }
 
 /*
@@ -234,7 +234,7 @@ static int mode_of_label(const char *label)
  */
 static int codes_of_enum(const ax_reg *reg)
 {
-	int by_label[2] = { 0, 0 }, by_code[2] = { 0, 0 };
+	int by_label[2] = {0, 0}, by_code[2] = {0, 0};
 
 	for (size_t i = 0; reg && i < ax_reg_enum_count(reg); i++) {
 		const char *label = NULL;
@@ -267,7 +267,7 @@ static int codes_of_enum(const ax_reg *reg)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -277,7 +277,7 @@ static void sleep_ms(int ms)
 
 /* The register id @role has on this drive: an override's, else the default. */
 static const char *role_id(const ax_drive *drive, const ax_axis_options *opts, int role,
-			   int *overridden)
+                           int *overridden)
 {
 	const ax_identity *id = ax_drive_identity(drive);
 
@@ -303,7 +303,7 @@ static int axis_find_roles(ax_axis *a, const ax_axis_options *opts)
 	for (size_t i = 0; i < opts->n_roles; i++)
 		if (opts->roles[i].role < 0 || opts->roles[i].role >= AX__ROLE_COUNT)
 			return ax__error_set(AX_EINVAL, "role map entry %zu: invalid role %d", i,
-					     opts->roles[i].role);
+			                     opts->roles[i].role);
 	for (int role = 0; role < AX__ROLE_COUNT; role++) {
 		int overridden;
 		const char *id = role_id(a->drive, opts, role, &overridden);
@@ -317,12 +317,12 @@ static int axis_find_roles(ax_axis *a, const ax_axis_options *opts)
 		}
 		if (overridden || role == AX_ROLE_CONTROLWORD || role == AX_ROLE_STATUSWORD)
 			return ax__error_set(AX_ENOTFOUND,
-					     "axis %u of '%s': no register '%s' on subnode %u for "
-					     "the %s%s",
-					     a->subnode, ax_drive_uri(a->drive), id, a->subnode,
-					     role_table[role].name,
-					     overridden ? " (as mapped)" :
-							  "; map it with ax_axis_role_map");
+			                     "axis %u of '%s': no register '%s' on subnode %u for "
+			                     "the %s%s",
+			                     a->subnode, ax_drive_uri(a->drive), id, a->subnode,
+			                     role_table[role].name,
+			                     overridden ? " (as mapped)"
+			                                : "; map it with ax_axis_role_map");
 	}
 	ax_error_clear();
 	return 0;
@@ -351,18 +351,19 @@ int ax_axis_open(ax_axis **out, ax_drive *drive, unsigned subnode, const ax_axis
 		return ax__error_set(AX_EINVAL, "invalid argument: 'opts->roles'");
 	if (opts->timeout_ms < 0 || opts->poll_ms < 0 ||
 	    (opts->mode_codes != AX_MODE_CODES_AUTO && !codes_valid(opts->mode_codes)))
-		return ax__error_set(AX_EINVAL, "ax_axis_options: timeout %d ms, poll %d ms, mode "
-				     "codes %d: expected >= 0, >= 0, an ax_mode_codes",
-				     opts->timeout_ms, opts->poll_ms, opts->mode_codes);
+		return ax__error_set(AX_EINVAL,
+		                     "ax_axis_options: timeout %d ms, poll %d ms, mode "
+		                     "codes %d: expected >= 0, >= 0, an ax_mode_codes",
+		                     opts->timeout_ms, opts->poll_ms, opts->mode_codes);
 	axes = ax_drive_axes(drive);
 	if (subnode < 1 || subnode > axes)
 		return ax__error_set(AX_ENOTFOUND, "axis %u: the drive at '%s' has axes 1..%u",
-				     subnode, ax_drive_uri(drive), axes);
+		                     subnode, ax_drive_uri(drive), axes);
 	if (!ax_drive_dict(drive))
 		return ax__error_set(AX_ENOTFOUND,
-				     "axis %u of '%s': no dictionary for the drive (%s); motion "
-				     "finds its registers in it",
-				     subnode, ax_drive_uri(drive), ax_drive_match_reason(drive));
+		                     "axis %u of '%s': no dictionary for the drive (%s); motion "
+		                     "finds its registers in it",
+		                     subnode, ax_drive_uri(drive), ax_drive_match_reason(drive));
 
 	a = calloc(1, sizeof(*a));
 	if (!a)
@@ -382,10 +383,9 @@ int ax_axis_open(ax_axis **out, ax_drive *drive, unsigned subnode, const ax_axis
 	if (err == 0 && a->codes == AX_MODE_CODES_AUTO)
 		a->codes = codes_of_enum(a->roles[AX_ROLE_OP_MODE_DISPLAY]);
 	if (a->codes == AX_MODE_CODES_AUTO)
-		a->codes = ax_dict_identity_get(ax_drive_dict(drive))->addr_space ==
-					   AX_ADDR_CANOPEN ?
-				   AX_MODE_CODES_CIA402 :
-				   AX_MODE_CODES_MCB;
+		a->codes = ax_dict_identity_get(ax_drive_dict(drive))->addr_space == AX_ADDR_CANOPEN
+		                   ? AX_MODE_CODES_CIA402
+		                   : AX_MODE_CODES_MCB;
 	if (err == 0)
 		err = ax__axis_read_resolution(a);
 	if (err < 0) {
@@ -453,8 +453,8 @@ static const char *uri_of(const ax_axis *a)
 static int role_missing(const ax_axis *a, int role)
 {
 	return ax__error_set(AX_EUNSUPPORTED,
-			     "axis %u of '%s': the dictionary has no %s register (%s)", a->subnode,
-			     uri_of(a), role_table[role].name, role_table[role].id);
+	                     "axis %u of '%s': the dictionary has no %s register (%s)", a->subnode,
+	                     uri_of(a), role_table[role].name, role_table[role].id);
 }
 
 static int role_read(ax_axis *a, int role, double *out)
@@ -556,10 +556,10 @@ static double read_rate_counts(ax_axis *a, int role)
 
 /* The limits a command may write for itself, in the slots of ax_axis.saved. */
 static const int limit_roles[4] = {
-	AX_ROLE_PROFILE_VELOCITY,
-	AX_ROLE_PROFILE_ACCELERATION,
-	AX_ROLE_PROFILE_DECELERATION,
-	AX_ROLE_HOMING_SPEED,
+        AX_ROLE_PROFILE_VELOCITY,
+        AX_ROLE_PROFILE_ACCELERATION,
+        AX_ROLE_PROFILE_DECELERATION,
+        AX_ROLE_HOMING_SPEED,
 };
 
 /*
@@ -617,7 +617,7 @@ static void fault_text(ax_axis *a, char *buf, size_t cap)
 	if (!text)
 		text = ax_drive_code_text((uint32_t)code);
 	(void)snprintf(buf, cap, "drive error 0x%08X%s%s", (unsigned)(uint32_t)code,
-		       text ? ": " : "", text ? text : "");
+	               text ? ": " : "", text ? text : "");
 }
 
 /* The axis faulted while @op was doing @step: say so, with the drive's error. */
@@ -627,10 +627,10 @@ static int fault_error(ax_axis *a, const char *op, const char *step, int state, 
 
 	fault_text(a, why, sizeof(why));
 	return ax__error_set(AX_ERROR,
-			     "axis %u of '%s': %s: the axis went to '%s' during '%s' (status word "
-			     "0x%04X, %s)",
-			     a->subnode, uri_of(a), op, ax_cia402_state_name(state), step,
-			     (unsigned)sw, why);
+	                     "axis %u of '%s': %s: the axis went to '%s' during '%s' (status word "
+	                     "0x%04X, %s)",
+	                     a->subnode, uri_of(a), op, ax_cia402_state_name(state), step,
+	                     (unsigned)sw, why);
 }
 
 static int is_fault(int state)
@@ -644,9 +644,9 @@ static int check_cancel(ax_axis *a, const char *op)
 	if (!ax_cancel_requested(a->cancel))
 		return 0;
 	return ax__error_set(AX_ECANCELED,
-			     "axis %u of '%s': %s: cancelled; the axis was not stopped (halt or "
-			     "quick stop it)",
-			     a->subnode, uri_of(a), op);
+	                     "axis %u of '%s': %s: cancelled; the axis was not stopped (halt or "
+	                     "quick stop it)",
+	                     a->subnode, uri_of(a), op);
 }
 
 /*
@@ -654,7 +654,7 @@ static int check_cancel(ax_axis *a, const char *op)
  * A fault the caller did not ask for ends the wait at once.
  */
 static int wait_state(ax_axis *a, const char *op, const char *step, int from, unsigned want,
-		      int timeout_ms, int *state_out, uint16_t *sw_out)
+                      int timeout_ms, int *state_out, uint16_t *sw_out)
 {
 	int64_t deadline = ax__now_ms() + timeout_ms;
 	uint16_t sw = 0;
@@ -673,23 +673,23 @@ static int wait_state(ax_axis *a, const char *op, const char *step, int from, un
 			return 0;
 		}
 		if (is_fault(state) && !(want & (STATE_BIT(AX_CIA402_FAULT) |
-						 STATE_BIT(AX_CIA402_FAULT_REACTION_ACTIVE))))
+		                                 STATE_BIT(AX_CIA402_FAULT_REACTION_ACTIVE))))
 			return fault_error(a, op, step, state, sw);
 		if (ax__now_ms() >= deadline)
 			return ax__error_set(AX_ETIMEDOUT,
-					     "axis %u of '%s': %s: transition '%s' from '%s' did "
-					     "not happen within %d ms: the axis is in '%s', status "
-					     "word 0x%04X",
-					     a->subnode, uri_of(a), op, step,
-					     ax_cia402_state_name(from),
-					     timeout_ms, ax_cia402_state_name(state), (unsigned)sw);
+			                     "axis %u of '%s': %s: transition '%s' from '%s' did "
+			                     "not happen within %d ms: the axis is in '%s', status "
+			                     "word 0x%04X",
+			                     a->subnode, uri_of(a), op, step,
+			                     ax_cia402_state_name(from), timeout_ms,
+			                     ax_cia402_state_name(state), (unsigned)sw);
 		sleep_ms(a->poll_ms);
 	}
 }
 
 /* Write control word @cw for transition @step and wait for one of @want. */
 static int transition(ax_axis *a, const char *op, const char *step, int from, unsigned cw,
-		      unsigned want, int timeout_ms, int *state_out)
+                      unsigned want, int timeout_ms, int *state_out)
 {
 	int err = control(a, cw);
 
@@ -716,8 +716,8 @@ static int current_state(ax_axis *a, const char *op, int *state_out, uint16_t *s
 		*sw_out = sw;
 	if (*state_out == AX_CIA402_UNKNOWN)
 		return ax__error_set(AX_EPROTO,
-				     "axis %u of '%s': %s: status word 0x%04X is no CiA 402 state",
-				     a->subnode, uri_of(a), op, (unsigned)sw);
+		                     "axis %u of '%s': %s: status word 0x%04X is no CiA 402 state",
+		                     a->subnode, uri_of(a), op, (unsigned)sw);
 	return 0;
 }
 
@@ -725,20 +725,19 @@ static int current_state(ax_axis *a, const char *op, int *state_out, uint16_t *s
 static int wait_reaction_over(ax_axis *a, const char *op, int timeout_ms, int *state)
 {
 	return wait_state(a, op, "fault reaction", AX_CIA402_FAULT_REACTION_ACTIVE,
-			  STATE_BIT(AX_CIA402_FAULT), timeout_ms, state, NULL);
+	                  STATE_BIT(AX_CIA402_FAULT), timeout_ms, state, NULL);
 }
 
-static int fault_reset_timeout(ax_axis *a, const char *op, int timeout_ms, int state,
-			       uint16_t sw)
+static int fault_reset_timeout(ax_axis *a, const char *op, int timeout_ms, int state, uint16_t sw)
 {
 	char why[192];
 
 	fault_text(a, why, sizeof(why));
 	return ax__error_set(AX_ETIMEDOUT,
-			     "axis %u of '%s': %s: transition 'fault reset' from 'fault' did not "
-			     "happen within %d ms: the axis is in '%s', status word 0x%04X (%s)",
-			     a->subnode, uri_of(a), op, timeout_ms, ax_cia402_state_name(state),
-			     (unsigned)sw, why);
+	                     "axis %u of '%s': %s: transition 'fault reset' from 'fault' did not "
+	                     "happen within %d ms: the axis is in '%s', status word 0x%04X (%s)",
+	                     a->subnode, uri_of(a), op, timeout_ms, ax_cia402_state_name(state),
+	                     (unsigned)sw, why);
 }
 
 static int do_fault_reset(ax_axis *a, const char *op, int timeout_ms)
@@ -807,12 +806,12 @@ int ax_axis_enable(ax_axis *axis, int timeout_ms)
 			break;
 		case AX_CIA402_NOT_READY: /* the drive is still starting */
 			err = wait_state(axis, op, "start-up", state,
-					 STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL,
-					 NULL);
+			                 STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL,
+			                 NULL);
 			break;
 		case AX_CIA402_SWITCH_ON_DISABLED:
 			err = transition(axis, op, "shutdown", state, CW_SHUTDOWN,
-					 STATE_BIT(AX_CIA402_READY_TO_SWITCH_ON), timeout_ms, NULL);
+			                 STATE_BIT(AX_CIA402_READY_TO_SWITCH_ON), timeout_ms, NULL);
 			break;
 		case AX_CIA402_READY_TO_SWITCH_ON:
 			/*
@@ -822,17 +821,17 @@ int ax_axis_enable(ax_axis *axis, int timeout_ms)
 			 * A drive that stops in switched on gets enable operation next.
 			 */
 			err = transition(axis, op, "switch on", state, CW_ENABLE_OPERATION,
-					 STATE_BIT(AX_CIA402_SWITCHED_ON) |
-						 STATE_BIT(AX_CIA402_OPERATION_ENABLED),
-					 timeout_ms, NULL);
+			                 STATE_BIT(AX_CIA402_SWITCHED_ON) |
+			                         STATE_BIT(AX_CIA402_OPERATION_ENABLED),
+			                 timeout_ms, NULL);
 			break;
 		case AX_CIA402_SWITCHED_ON:
 			err = transition(axis, op, "enable operation", state, CW_ENABLE_OPERATION,
-					 STATE_BIT(AX_CIA402_OPERATION_ENABLED), timeout_ms, NULL);
+			                 STATE_BIT(AX_CIA402_OPERATION_ENABLED), timeout_ms, NULL);
 			break;
 		default: /* quick stop active: start again from switch on disabled */
 			err = transition(axis, op, "disable voltage", state, CW_DISABLE_VOLTAGE,
-					 STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
+			                 STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
 			break;
 		}
 		if (err < 0)
@@ -841,8 +840,8 @@ int ax_axis_enable(ax_axis *axis, int timeout_ms)
 	err = current_state(axis, op, &state, NULL);
 	if (err == 0 && state != AX_CIA402_OPERATION_ENABLED)
 		err = ax__error_set(AX_ERROR,
-				    "axis %u of '%s': enable: the state keeps changing, now '%s'",
-				    axis->subnode, uri_of(axis), ax_cia402_state_name(state));
+		                    "axis %u of '%s': enable: the state keeps changing, now '%s'",
+		                    axis->subnode, uri_of(axis), ax_cia402_state_name(state));
 	return err;
 }
 
@@ -860,10 +859,10 @@ int ax_axis_disable(ax_axis *axis, int timeout_ms)
 	case AX_CIA402_OPERATION_ENABLED:
 	case AX_CIA402_SWITCHED_ON:
 		return transition(axis, op, "shutdown", state, CW_SHUTDOWN,
-				  STATE_BIT(AX_CIA402_READY_TO_SWITCH_ON), timeout_ms, NULL);
+		                  STATE_BIT(AX_CIA402_READY_TO_SWITCH_ON), timeout_ms, NULL);
 	case AX_CIA402_QUICK_STOP_ACTIVE:
 		return transition(axis, op, "disable voltage", state, CW_DISABLE_VOLTAGE,
-				  STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
+		                  STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
 	case AX_CIA402_FAULT_REACTION_ACTIVE:
 		return wait_reaction_over(axis, op, timeout_ms, NULL);
 	default: /* the power stage is off already */
@@ -885,15 +884,15 @@ int ax_axis_quick_stop(ax_axis *axis, int timeout_ms)
 	case AX_CIA402_OPERATION_ENABLED:
 		axis->vel_want = NAN;
 		err = transition(axis, op, "quick stop", state, CW_QUICK_STOP,
-				 STATE_BIT(AX_CIA402_QUICK_STOP_ACTIVE) |
-					 STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED),
-				 timeout_ms, NULL);
+		                 STATE_BIT(AX_CIA402_QUICK_STOP_ACTIVE) |
+		                         STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED),
+		                 timeout_ms, NULL);
 		/* It brakes on the quick stop ramp: the command's own limits end here. */
 		return restore_limits(axis, err);
 	case AX_CIA402_READY_TO_SWITCH_ON:
 	case AX_CIA402_SWITCHED_ON:
 		return transition(axis, op, "quick stop", state, CW_QUICK_STOP,
-				  STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
+		                  STATE_BIT(AX_CIA402_SWITCH_ON_DISABLED), timeout_ms, NULL);
 	default:
 		return 0;
 	}
@@ -951,18 +950,18 @@ int ax_axis_halt(ax_axis *axis, int timeout_ms)
 			return fault_error(axis, op, "deceleration", state, sw);
 		if (state != AX_CIA402_OPERATION_ENABLED)
 			return ax__error_set(AX_ERROR,
-					     "axis %u of '%s': halt: the axis went to '%s' while "
-					     "decelerating (status word 0x%04X)",
-					     axis->subnode, uri_of(axis),
-					     ax_cia402_state_name(state), (unsigned)sw);
+			                     "axis %u of '%s': halt: the axis went to '%s' while "
+			                     "decelerating (status word 0x%04X)",
+			                     axis->subnode, uri_of(axis),
+			                     ax_cia402_state_name(state), (unsigned)sw);
 		if (sw & SW_TARGET_REACHED)
 			return restore_limits(axis, 0); /* standing: the command is over */
 		if (ax__now_ms() >= deadline)
 			return ax__error_set(AX_ETIMEDOUT,
-					     "axis %u of '%s': halt: no standstill within %d ms: "
-					     "velocity %.0f counts/s, status word 0x%04X",
-					     axis->subnode, uri_of(axis), timeout_ms,
-					     velocity_counts(axis), (unsigned)sw);
+			                     "axis %u of '%s': halt: no standstill within %d ms: "
+			                     "velocity %.0f counts/s, status word 0x%04X",
+			                     axis->subnode, uri_of(axis), timeout_ms,
+			                     velocity_counts(axis), (unsigned)sw);
 		sleep_ms(axis->poll_ms);
 	}
 }
@@ -984,7 +983,7 @@ static void listed_modes(const ax_axis *a, const ax_reg *reg, char *buf, size_t 
 			continue;
 		mode = ax_op_mode_from_code((uint32_t)v, a->codes);
 		n = snprintf(buf + used, cap - used, "%s%s (0x%X)", used ? ", " : "",
-			     mode >= 0 ? ax_op_mode_name(mode) : label, (unsigned)v);
+		             mode >= 0 ? ax_op_mode_name(mode) : label, (unsigned)v);
 		if (n < 0 || (size_t)n >= cap - used)
 			break;
 		used += (size_t)n;
@@ -1018,8 +1017,8 @@ int ax_axis_get_mode(ax_axis *axis, int *mode_out, uint32_t *code_out)
 	err = role_read_i64(axis, mode_display_role(axis), &code);
 	if (err < 0)
 		return err;
-	mode = code >= 0 && code <= UINT32_MAX ? ax_op_mode_from_code((uint32_t)code, axis->codes) :
-						 AX_OP_MODE_UNKNOWN;
+	mode = code >= 0 && code <= UINT32_MAX ? ax_op_mode_from_code((uint32_t)code, axis->codes)
+	                                       : AX_OP_MODE_UNKNOWN;
 	if (mode < 0) {
 		ax_error_clear();
 		mode = AX_OP_MODE_UNKNOWN;
@@ -1053,10 +1052,10 @@ int ax_axis_set_mode(ax_axis *axis, int mode, int timeout_ms)
 
 		listed_modes(axis, reg, list, sizeof(list));
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "axis %u of '%s': mode '%s' (0x%X) is not one the dictionary "
-				     "lists for %s: %s",
-				     axis->subnode, uri_of(axis), ax_op_mode_name(mode),
-				     (unsigned)code, ax_reg_id(reg), list);
+		                     "axis %u of '%s': mode '%s' (0x%X) is not one the dictionary "
+		                     "lists for %s: %s",
+		                     axis->subnode, uri_of(axis), ax_op_mode_name(mode),
+		                     (unsigned)code, ax_reg_id(reg), list);
 	}
 	err = role_write_i64(axis, AX_ROLE_OP_MODE, code);
 	if (err < 0)
@@ -1074,16 +1073,16 @@ int ax_axis_set_mode(ax_axis *axis, int mode, int timeout_ms)
 		sleep_ms(axis->poll_ms);
 	}
 	{
-		int now = shown >= 0 && shown <= UINT32_MAX ?
-				  ax_op_mode_from_code((uint32_t)shown, axis->codes) :
-				  AX_OP_MODE_UNKNOWN;
+		int now = shown >= 0 && shown <= UINT32_MAX
+		                  ? ax_op_mode_from_code((uint32_t)shown, axis->codes)
+		                  : AX_OP_MODE_UNKNOWN;
 
 		return ax__error_set(AX_ETIMEDOUT,
-				     "axis %u of '%s': the operation mode display shows 0x%llX "
-				     "(%s), not 0x%X (%s), %d ms after the change",
-				     axis->subnode, uri_of(axis), (unsigned long long)shown,
-				     now >= 0 ? ax_op_mode_name(now) : "unknown", (unsigned)code,
-				     ax_op_mode_name(mode), timeout_ms);
+		                     "axis %u of '%s': the operation mode display shows 0x%llX "
+		                     "(%s), not 0x%X (%s), %d ms after the change",
+		                     axis->subnode, uri_of(axis), (unsigned long long)shown,
+		                     now >= 0 ? ax_op_mode_name(now) : "unknown", (unsigned)code,
+		                     ax_op_mode_name(mode), timeout_ms);
 	}
 }
 
@@ -1126,41 +1125,40 @@ int ax_axis_mode_from_code(const ax_axis *axis, int64_t code)
 	int mode, other;
 
 	AX_ASSERT_ARG(axis);
-	reg = axis->roles[AX_ROLE_OP_MODE] ? axis->roles[AX_ROLE_OP_MODE] :
-					     axis->roles[AX_ROLE_OP_MODE_DISPLAY];
+	reg = axis->roles[AX_ROLE_OP_MODE] ? axis->roles[AX_ROLE_OP_MODE]
+	                                   : axis->roles[AX_ROLE_OP_MODE_DISPLAY];
 	list[0] = '\0';
 	if (reg)
 		listed_modes(axis, reg, list, sizeof(list));
-	mode = code >= 0 && code <= UINT32_MAX ?
-		       ax_op_mode_from_code((uint32_t)code, axis->codes) : AX_ENOTFOUND;
+	mode = code >= 0 && code <= UINT32_MAX ? ax_op_mode_from_code((uint32_t)code, axis->codes)
+	                                       : AX_ENOTFOUND;
 	if (mode < 0) {
-		other = code >= 0 && code <= UINT32_MAX ?
-				ax_op_mode_from_code((uint32_t)code,
-						     axis->codes == AX_MODE_CODES_MCB ?
-							     AX_MODE_CODES_CIA402 :
-							     AX_MODE_CODES_MCB) :
-				-1;
+		other = code >= 0 && code <= UINT32_MAX
+		                ? ax_op_mode_from_code((uint32_t)code,
+		                                       axis->codes == AX_MODE_CODES_MCB
+		                                               ? AX_MODE_CODES_CIA402
+		                                               : AX_MODE_CODES_MCB)
+		                : -1;
 		ax_error_clear();
 		return ax__error_set(AX_EINVAL,
-				     "axis %u of '%s': %lld is no operation mode code of this "
-				     "drive, which takes %s codes%s%s%s%s%s%s%s",
-				     axis->subnode, uri_of(axis), (long long)code,
-				     family_name(axis->codes),
-				     other >= 0 ? " (it is the " : "",
-				     other >= 0 ? family_name(axis->codes == AX_MODE_CODES_MCB ?
-								      AX_MODE_CODES_CIA402 :
-								      AX_MODE_CODES_MCB) :
-						  "",
-				     other >= 0 ? " code of '" : "",
-				     other >= 0 ? ax_op_mode_name(other) : "",
-				     other >= 0 ? "')" : "", list[0] ? "; it lists: " : "", list);
+		                     "axis %u of '%s': %lld is no operation mode code of this "
+		                     "drive, which takes %s codes%s%s%s%s%s%s%s",
+		                     axis->subnode, uri_of(axis), (long long)code,
+		                     family_name(axis->codes), other >= 0 ? " (it is the " : "",
+		                     other >= 0 ? family_name(axis->codes == AX_MODE_CODES_MCB
+		                                                      ? AX_MODE_CODES_CIA402
+		                                                      : AX_MODE_CODES_MCB)
+		                                : "",
+		                     other >= 0 ? " code of '" : "",
+		                     other >= 0 ? ax_op_mode_name(other) : "",
+		                     other >= 0 ? "')" : "", list[0] ? "; it lists: " : "", list);
 	}
 	if (reg && ax_reg_enum_count(reg) > 0 && !reg_lists(reg, code))
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "axis %u of '%s': mode '%s' (0x%llX) is not one the "
-				     "dictionary lists for %s: %s",
-				     axis->subnode, uri_of(axis), ax_op_mode_name(mode),
-				     (unsigned long long)code, ax_reg_id(reg), list);
+		                     "axis %u of '%s': mode '%s' (0x%llX) is not one the "
+		                     "dictionary lists for %s: %s",
+		                     axis->subnode, uri_of(axis), ax_op_mode_name(mode),
+		                     (unsigned long long)code, ax_reg_id(reg), list);
 	return mode;
 }
 
@@ -1179,8 +1177,8 @@ int ax_axis_mode_parse(const ax_axis *axis, const char *text)
 	if (mode >= 0)
 		return mode;
 	ax_error_clear();
-	reg = axis->roles[AX_ROLE_OP_MODE] ? axis->roles[AX_ROLE_OP_MODE] :
-					     axis->roles[AX_ROLE_OP_MODE_DISPLAY];
+	reg = axis->roles[AX_ROLE_OP_MODE] ? axis->roles[AX_ROLE_OP_MODE]
+	                                   : axis->roles[AX_ROLE_OP_MODE_DISPLAY];
 	for (size_t i = 0; reg && i < ax_reg_enum_count(reg); i++) {
 		const char *label = NULL;
 		int64_t v = 0;
@@ -1192,13 +1190,13 @@ int ax_axis_mode_parse(const ax_axis *axis, const char *text)
 	if (reg)
 		listed_modes(axis, reg, list, sizeof(list));
 	return ax__error_set(AX_EINVAL,
-			     "axis %u of '%s': unknown operation mode '%s': give a name (voltage, "
-			     "current, velocity, profile_velocity (pv), position, "
-			     "profile_position (pp), cyclic_position (csp), homing (hm), torque "
-			     "(pt), cyclic_velocity (csv), cyclic_torque (cst)), a label of the "
-			     "dictionary or the drive's %s code%s%s",
-			     axis->subnode, uri_of(axis), text, family_name(axis->codes),
-			     list[0] ? "; it lists: " : "", list);
+	                     "axis %u of '%s': unknown operation mode '%s': give a name (voltage, "
+	                     "current, velocity, profile_velocity (pv), position, "
+	                     "profile_position (pp), cyclic_position (csp), homing (hm), torque "
+	                     "(pt), cyclic_velocity (csv), cyclic_torque (cst)), a label of the "
+	                     "dictionary or the drive's %s code%s%s",
+	                     axis->subnode, uri_of(axis), text, family_name(axis->codes),
+	                     list[0] ? "; it lists: " : "", list);
 }
 
 int ax_axis_home_method_parse(const ax_axis *axis, const char *text)
@@ -1213,9 +1211,11 @@ int ax_axis_home_method_parse(const ax_axis *axis, const char *text)
 	reg = axis->roles[AX_ROLE_HOMING_METHOD];
 	if (parse_code(text, &code) == 0) {
 		if (code < 0 || code > INT32_MAX)
-			return ax__error_set(AX_EINVAL, "axis %u of '%s': homing method %lld: "
-					     "expected 0..%d", axis->subnode, uri_of(axis),
-					     (long long)code, INT32_MAX);
+			return ax__error_set(AX_EINVAL,
+			                     "axis %u of '%s': homing method %lld: "
+			                     "expected 0..%d",
+			                     axis->subnode, uri_of(axis), (long long)code,
+			                     INT32_MAX);
 		if (!reg || ax_reg_enum_count(reg) == 0 || reg_lists(reg, code))
 			return (int)code;
 	} else {
@@ -1239,17 +1239,17 @@ int ax_axis_home_method_parse(const ax_axis *axis, const char *text)
 		if (ax_reg_enum_at(reg, i, &v, &label) < 0)
 			continue;
 		n = snprintf(list + used, sizeof(list) - used, "%s%lld (%s)", used ? ", " : "",
-			     (long long)v, label ? label : "");
+		             (long long)v, label ? label : "");
 		if (n < 0 || (size_t)n >= sizeof(list) - used)
 			break;
 		used += (size_t)n;
 	}
 	ax_error_clear();
 	return ax__error_set(AX_EINVAL,
-			     "axis %u of '%s': homing method '%s' is not one the dictionary lists "
-			     "for %s: %s",
-			     axis->subnode, uri_of(axis), text, ax_reg_id(reg),
-			     list[0] ? list : "none");
+	                     "axis %u of '%s': homing method '%s' is not one the dictionary lists "
+	                     "for %s: %s",
+	                     axis->subnode, uri_of(axis), text, ax_reg_id(reg),
+	                     list[0] ? list : "none");
 }
 
 /* ---- feedback ------------------------------------------------------------ */
@@ -1300,9 +1300,9 @@ static int require_enabled(ax_axis *a, const char *op)
 	if (err < 0 || state == AX_CIA402_OPERATION_ENABLED)
 		return err;
 	return ax__error_set(AX_ERROR,
-			     "axis %u of '%s': %s: the axis is in '%s' (status word 0x%04X), not "
-			     "operation_enabled; enable it first",
-			     a->subnode, uri_of(a), op, ax_cia402_state_name(state), (unsigned)sw);
+	                     "axis %u of '%s': %s: the axis is in '%s' (status word 0x%04X), not "
+	                     "operation_enabled; enable it first",
+	                     a->subnode, uri_of(a), op, ax_cia402_state_name(state), (unsigned)sw);
 }
 
 /* Seconds a trapezoidal profile over @dist takes (all in counts); < 0 when unknown. */
@@ -1355,11 +1355,11 @@ static int check_move_options(const ax_move_options *o)
 	      o->acceleration >= 0.0 && isfinite(o->deceleration) && o->deceleration >= 0.0) ||
 	    o->timeout_ms < 0 || (o->flags & ~(AX_MOVE_RELATIVE | AX_MOVE_NO_WAIT)))
 		return ax__error_set(AX_EINVAL,
-				     "ax_move_options: velocity %g, acceleration %g, deceleration "
-				     "%g, timeout %d ms, flags 0x%X: expected finite values >= 0 "
-				     "and AX_MOVE_* flags",
-				     o->velocity, o->acceleration, o->deceleration, o->timeout_ms,
-				     o->flags);
+		                     "ax_move_options: velocity %g, acceleration %g, deceleration "
+		                     "%g, timeout %d ms, flags 0x%X: expected finite values >= 0 "
+		                     "and AX_MOVE_* flags",
+		                     o->velocity, o->acceleration, o->deceleration, o->timeout_ms,
+		                     o->flags);
 	return 0;
 }
 
@@ -1380,20 +1380,20 @@ static int wait_ack(ax_axis *a, unsigned cw, int want, const char *step)
 			if (is_fault(state))
 				return fault_error(a, "move", step, state, sw);
 			return ax__error_set(AX_ERROR,
-					     "axis %u of '%s': move: the axis left operation "
-					     "enabled for '%s' during '%s' (status word 0x%04X)",
-					     a->subnode, uri_of(a), ax_cia402_state_name(state),
-					     step, (unsigned)sw);
+			                     "axis %u of '%s': move: the axis left operation "
+			                     "enabled for '%s' during '%s' (status word 0x%04X)",
+			                     a->subnode, uri_of(a), ax_cia402_state_name(state),
+			                     step, (unsigned)sw);
 		}
 		if (!!(sw & SW_SET_POINT_ACK) == want)
 			return 0;
 		if (ax__now_ms() >= deadline) {
 			(void)control(a, cw);
 			return ax__error_set(AX_ETIMEDOUT,
-					     "axis %u of '%s': move: '%s' did not happen within %d "
-					     "ms: status word 0x%04X, bit 12 %s",
-					     a->subnode, uri_of(a), step, a->timeout_ms,
-					     (unsigned)sw, want ? "low" : "still high");
+			                     "axis %u of '%s': move: '%s' did not happen within %d "
+			                     "ms: status word 0x%04X, bit 12 %s",
+			                     a->subnode, uri_of(a), step, a->timeout_ms,
+			                     (unsigned)sw, want ? "low" : "still high");
 		}
 		sleep_ms(a->poll_ms);
 	}
@@ -1445,9 +1445,9 @@ static int limit_text(ax_axis *a, int role, char *buf, size_t cap)
 	}
 	units = ax_reg_units(reg);
 	(void)snprintf(buf, cap, "%s = %.6g%s%s", ax_reg_id(reg), v,
-		       units && units[0] && strcmp(units, "none") && strcmp(units, "-") ? " " : "",
-		       units && units[0] && strcmp(units, "none") && strcmp(units, "-") ? units :
-											  "");
+	               units && units[0] && strcmp(units, "none") && strcmp(units, "-") ? " " : "",
+	               units && units[0] && strcmp(units, "none") && strcmp(units, "-") ? units
+	                                                                                : "");
 	return 0;
 }
 
@@ -1465,9 +1465,9 @@ static int check_velocity_limit(ax_axis *a, double velocity, double counts)
 	if (limit_text(a, AX_ROLE_PROFILE_VELOCITY, limit, sizeof(limit)) < 0)
 		return 0;
 	return ax__error_set(AX_ERANGE,
-			     "axis %u of '%s': velocity %g %s/s is beyond what the drive runs "
-			     "at: limited by %s; raise it or ask for less",
-			     a->subnode, uri_of(a), velocity, ax_unit_name(a->unit), limit);
+	                     "axis %u of '%s': velocity %g %s/s is beyond what the drive runs "
+	                     "at: limited by %s; raise it or ask for less",
+	                     a->subnode, uri_of(a), velocity, ax_unit_name(a->unit), limit);
 }
 
 /* How far (counts/s) the actual velocity may be from the one asked for and count as reached. */
@@ -1499,10 +1499,10 @@ static int velocity_off(ax_axis *a, double actual, uint16_t sw)
 		now = actual;
 	}
 	return ax__error_set(AX_ERANGE,
-			     "axis %u of '%s': velocity %.6g %s/s not reached: the drive reports "
-			     "target reached at %.6g %s/s (status word 0x%04X)%s",
-			     a->subnode, uri_of(a), want, ax_unit_name(a->unit), now,
-			     ax_unit_name(a->unit), (unsigned)sw, why);
+	                     "axis %u of '%s': velocity %.6g %s/s not reached: the drive reports "
+	                     "target reached at %.6g %s/s (status word 0x%04X)%s",
+	                     a->subnode, uri_of(a), want, ax_unit_name(a->unit), now,
+	                     ax_unit_name(a->unit), (unsigned)sw, why);
 }
 
 int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
@@ -1525,7 +1525,7 @@ int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
 	target = round(target);
 	if (!(target >= -9.2e18 && target <= 9.2e18))
 		return ax__error_set(AX_ERANGE, "position %g %s is %g counts, beyond any register",
-				     position, ax_unit_name(axis->unit), target);
+		                     position, ax_unit_name(axis->unit), target);
 	if (!axis->roles[AX_ROLE_POSITION_SET_POINT])
 		return role_missing(axis, AX_ROLE_POSITION_SET_POINT);
 	axis->vel_want = NAN;
@@ -1547,12 +1547,12 @@ int ax_axis_move(ax_axis *axis, double position, const ax_move_options *opts)
 			ax_error_clear(); /* only for the estimate */
 		dist = fabs(target - now);
 	}
-	axis->wait_ms = opts->timeout_ms ?
-				opts->timeout_ms :
-				wait_ms_for(profile_seconds(
-					dist, read_rate_counts(axis, AX_ROLE_PROFILE_VELOCITY),
-					read_rate_counts(axis, AX_ROLE_PROFILE_ACCELERATION),
-					read_rate_counts(axis, AX_ROLE_PROFILE_DECELERATION)));
+	axis->wait_ms = opts->timeout_ms
+	                        ? opts->timeout_ms
+	                        : wait_ms_for(profile_seconds(
+	                                  dist, read_rate_counts(axis, AX_ROLE_PROFILE_VELOCITY),
+	                                  read_rate_counts(axis, AX_ROLE_PROFILE_ACCELERATION),
+	                                  read_rate_counts(axis, AX_ROLE_PROFILE_DECELERATION)));
 	err = set_point_handshake(axis, cw);
 	if (err < 0)
 		return restore_limits(axis, err);
@@ -1576,7 +1576,7 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 		return err;
 	if (opts->flags & AX_MOVE_RELATIVE)
 		return ax__error_set(AX_EINVAL,
-		"a velocity has no relative form (AX_MOVE_RELATIVE)");
+		                     "a velocity has no relative form (AX_MOVE_RELATIVE)");
 	if (!axis->roles[AX_ROLE_VELOCITY_SET_POINT])
 		return role_missing(axis, AX_ROLE_VELOCITY_SET_POINT);
 	axis->vel_want = NAN;
@@ -1603,9 +1603,9 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 		now = 0.0;
 	ax_error_clear();
 	acc = fmin(read_rate_counts(axis, AX_ROLE_PROFILE_ACCELERATION),
-		   read_rate_counts(axis, AX_ROLE_PROFILE_DECELERATION));
-	axis->wait_ms = opts->timeout_ms ? opts->timeout_ms :
-					   wait_ms_for(acc > 0.0 ? fabs(counts - now) / acc : -1.0);
+	           read_rate_counts(axis, AX_ROLE_PROFILE_DECELERATION));
+	axis->wait_ms = opts->timeout_ms ? opts->timeout_ms
+	                                 : wait_ms_for(acc > 0.0 ? fabs(counts - now) / acc : -1.0);
 	err = role_write(axis, AX_ROLE_VELOCITY_SET_POINT, counts / scale);
 	/* Release a halt (ax_axis_halt()): the new set point is what to run at. */
 	if (err == 0)
@@ -1625,7 +1625,7 @@ int ax_axis_move_velocity(ax_axis *axis, double velocity, const ax_move_options 
 
 /* ax_axis_wait_target_reached(); *from_cb set when the callback ended it. */
 static int wait_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb, void *userdata,
-			int *from_cb)
+                        int *from_cb)
 {
 	int64_t deadline, off_since = -1;
 	uint16_t sw = 0;
@@ -1640,14 +1640,13 @@ static int wait_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb, void 
 		if (state != AX_CIA402_OPERATION_ENABLED) {
 			if (is_fault(state))
 				return fault_error(axis, "wait for target reached", "motion", state,
-						   sw);
+				                   sw);
 			return ax__error_set(AX_ERROR,
-					     "axis %u of '%s': wait for target reached: the axis "
-					     "is in '%s' (status word 0x%04X), not "
-					     "operation_enabled",
-					     axis->subnode, uri_of(axis),
-					     ax_cia402_state_name(state),
-					     (unsigned)sw);
+			                     "axis %u of '%s': wait for target reached: the axis "
+			                     "is in '%s' (status word 0x%04X), not "
+			                     "operation_enabled",
+			                     axis->subnode, uri_of(axis),
+			                     ax_cia402_state_name(state), (unsigned)sw);
 		}
 		/* After every status read, the last one included (motion.h). */
 		if (cb) {
@@ -1683,10 +1682,10 @@ static int wait_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb, void 
 			if (role_read(axis, AX_ROLE_POSITION, &pos) < 0)
 				pos = NAN;
 			return ax__error_set(AX_ETIMEDOUT,
-					     "axis %u of '%s': target not reached within %d ms: "
-					     "position %.0f counts, status word 0x%04X",
-					     axis->subnode, uri_of(axis), timeout_ms, pos,
-					     (unsigned)sw);
+			                     "axis %u of '%s': target not reached within %d ms: "
+			                     "position %.0f counts, status word 0x%04X",
+			                     axis->subnode, uri_of(axis), timeout_ms, pos,
+			                     (unsigned)sw);
 		}
 		sleep_ms(axis->poll_ms);
 	}
@@ -1732,16 +1731,16 @@ int ax_axis_set_torque(ax_axis *axis, double newton_metres)
 	AX_ASSERT_ARG(axis);
 	if (!isfinite(newton_metres))
 		return ax__error_set(AX_EINVAL, "torque %g N·m is not a finite number",
-				     newton_metres);
+		                     newton_metres);
 	err = role_read(axis, AX_ROLE_TORQUE_CONSTANT, &kt);
 	if (err < 0)
 		return err;
 	if (!(isfinite(kt) && kt > 0.0))
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "axis %u of '%s': the torque constant (%s) is %g N·m/A; "
-				     "torque needs one above 0",
-				     axis->subnode, uri_of(axis),
-				     ax_reg_id(axis->roles[AX_ROLE_TORQUE_CONSTANT]), kt);
+		                     "axis %u of '%s': the torque constant (%s) is %g N·m/A; "
+		                     "torque needs one above 0",
+		                     axis->subnode, uri_of(axis),
+		                     ax_reg_id(axis->roles[AX_ROLE_TORQUE_CONSTANT]), kt);
 	return ax_axis_set_current(axis, newton_metres / kt);
 }
 
@@ -1757,9 +1756,9 @@ static int homing_setup(ax_axis *a, const ax_home_options *o)
 			return role_missing(a, AX_ROLE_HOMING_METHOD);
 		if (ax_reg_enum_count(reg) > 0 && !reg_lists(reg, o->method))
 			return ax__error_set(AX_EUNSUPPORTED,
-					     "axis %u of '%s': homing method %d is not one the "
-					     "dictionary lists for %s",
-					     a->subnode, uri_of(a), o->method, ax_reg_id(reg));
+			                     "axis %u of '%s': homing method %d is not one the "
+			                     "dictionary lists for %s",
+			                     a->subnode, uri_of(a), o->method, ax_reg_id(reg));
 		err = role_write_i64(a, AX_ROLE_HOMING_METHOD, o->method);
 		if (err < 0)
 			return err;
@@ -1792,7 +1791,7 @@ static void method_text(ax_axis *a, char *buf, size_t cap)
 		(void)snprintf(buf, cap, "the drive's method");
 	else
 		(void)snprintf(buf, cap, "method %lld%s%s%s", (long long)m, label ? " (" : "",
-			       label ? label : "", label ? ")" : "");
+		               label ? label : "", label ? ")" : "");
 }
 
 static int home_run(ax_axis *axis, const ax_home_options *opts);
@@ -1824,10 +1823,10 @@ static int home_run(ax_axis *axis, const ax_home_options *opts)
 	    !isfinite(opts->offset) || !(isfinite(opts->speed) && opts->speed >= 0.0) ||
 	    (opts->flags & ~AX_HOME_SET_OFFSET))
 		return ax__error_set(AX_EINVAL,
-				     "ax_home_options: method %d, offset %g, speed %g, timeout %d "
-				     "ms, flags 0x%X",
-				     opts->method, opts->offset, opts->speed, opts->timeout_ms,
-				     opts->flags);
+		                     "ax_home_options: method %d, offset %g, speed %g, timeout %d "
+		                     "ms, flags 0x%X",
+		                     opts->method, opts->offset, opts->speed, opts->timeout_ms,
+		                     opts->flags);
 	axis->vel_want = NAN;
 	err = require_enabled(axis, "home");
 	if (err == 0)
@@ -1866,18 +1865,17 @@ static int home_run(ax_axis *axis, const ax_home_options *opts)
 			if (is_fault(state))
 				return fault_error(axis, "home", method, state, sw);
 			return ax__error_set(AX_ERROR,
-					     "axis %u of '%s': home: the axis left operation "
-					     "enabled for '%s' (status word 0x%04X)",
-					     axis->subnode, uri_of(axis),
-					     ax_cia402_state_name(state),
-					     (unsigned)sw);
+			                     "axis %u of '%s': home: the axis left operation "
+			                     "enabled for '%s' (status word 0x%04X)",
+			                     axis->subnode, uri_of(axis),
+			                     ax_cia402_state_name(state), (unsigned)sw);
 		}
 		if (sw & SW_HOMING_ERROR) {
 			(void)control(axis, cw);
 			return ax__error_set(AX_ERROR,
-					     "axis %u of '%s': home: homing error with %s (status "
-					     "word 0x%04X)",
-					     axis->subnode, uri_of(axis), method, (unsigned)sw);
+			                     "axis %u of '%s': home: homing error with %s (status "
+			                     "word 0x%04X)",
+			                     axis->subnode, uri_of(axis), method, (unsigned)sw);
 		}
 		if ((sw & (SW_SET_POINT_ACK | SW_TARGET_REACHED)) ==
 		    (SW_SET_POINT_ACK | SW_TARGET_REACHED))
@@ -1888,10 +1886,10 @@ static int home_run(ax_axis *axis, const ax_home_options *opts)
 		if (ax__now_ms() >= deadline) {
 			(void)control(axis, cw);
 			return ax__error_set(AX_ETIMEDOUT,
-					     "axis %u of '%s': home: %s did not finish within %d "
-					     "ms (status word 0x%04X)",
-					     axis->subnode, uri_of(axis), method, timeout_ms,
-					     (unsigned)sw);
+			                     "axis %u of '%s': home: %s did not finish within %d "
+			                     "ms (status word 0x%04X)",
+			                     axis->subnode, uri_of(axis), method, timeout_ms,
+			                     (unsigned)sw);
 		}
 		sleep_ms(axis->poll_ms);
 	}

@@ -20,13 +20,13 @@ struct ax_axis {
 	ax_drive *drive;
 	unsigned subnode;
 	const ax_reg *roles[AX__ROLE_COUNT]; /* borrowed from the drive's dictionary; NULL: none */
-	int timeout_ms;  /* default per state change */
+	int timeout_ms;                      /* default per state change */
 	int poll_ms;
-	int codes;       /* AX_MODE_CODES_MCB or _CIA402 */
-	int unit;        /* ax_unit */
-	double feed;     /* mm per revolution, for AX_UNIT_MM */
-	double res;      /* counts per revolution; 0 = unknown */
-	int wait_ms;     /* estimated duration (with margin) of the last move started */
+	int codes;   /* AX_MODE_CODES_MCB or _CIA402 */
+	int unit;    /* ax_unit */
+	double feed; /* mm per revolution, for AX_UNIT_MM */
+	double res;  /* counts per revolution; 0 = unknown */
+	int wait_ms; /* estimated duration (with margin) of the last move started */
 	/*
 	 * Profile limits a command wrote for itself (ax_move_options, a homing
 	 * speed): the register values from before, put back once the command

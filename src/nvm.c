@@ -42,15 +42,21 @@ struct nvm_op {
 };
 
 static const struct nvm_op nvm_store = {
-	"store", NVM_SIG_STORE, "DRV_STORE_COCO_ALL", "DRV_STORE_MOCO_ALL",
+        "store",
+        NVM_SIG_STORE,
+        "DRV_STORE_COCO_ALL",
+        "DRV_STORE_MOCO_ALL",
 };
 static const struct nvm_op nvm_restore = {
-	"restore", NVM_SIG_RESTORE, "DRV_RESTORE_COCO_ALL", "DRV_RESTORE_MOCO_ALL",
+        "restore",
+        NVM_SIG_RESTORE,
+        "DRV_RESTORE_COCO_ALL",
+        "DRV_RESTORE_MOCO_ALL",
 };
 
 static void nvm_sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -83,14 +89,14 @@ static const char *nvm_code_hint(uint32_t code)
 static int nvm_cancelled(const struct nvm_op *op, const ax_reg *reg)
 {
 	return ax__error_set(AX_ECANCELED,
-			     "%s: cancelled while waiting for %s (subnode %u); the drive may "
-			     "still finish",
-			     op->verb, ax_reg_id(reg), ax_reg_subnode(reg));
+	                     "%s: cancelled while waiting for %s (subnode %u); the drive may "
+	                     "still finish",
+	                     op->verb, ax_reg_id(reg), ax_reg_subnode(reg));
 }
 
 /* Sleep one slice (less if the deadline is nearer), watching @cancel. */
 static int nvm_pause(const struct nvm_op *op, const ax_reg *reg, int64_t deadline,
-		     ax_cancel *cancel)
+                     ax_cancel *cancel)
 {
 	int64_t left = deadline - ax__now_ms();
 
@@ -101,7 +107,7 @@ static int nvm_pause(const struct nvm_op *op, const ax_reg *reg, int64_t deadlin
 
 /* Write @op's signature to @reg and wait until the drive has done it. */
 static int nvm_run_one(ax_drive *drive, const struct nvm_op *op, const ax_reg *reg,
-		       int64_t deadline, ax_cancel *cancel)
+                       int64_t deadline, ax_cancel *cancel)
 {
 	ax_link *link = ax_drive_link(drive);
 	unsigned sub = ax_reg_subnode(reg);
@@ -114,17 +120,17 @@ static int nvm_run_one(ax_drive *drive, const struct nvm_op *op, const ax_reg *r
 		return nvm_cancelled(op, reg);
 	if (ax_reg_dtype(reg) != AX_DTYPE_U32)
 		return ax__error_set(AX_ETYPE, "%s: register '%s' (subnode %u) is a %s, not a u32",
-				     op->verb, id, sub, ax_dtype_name(ax_reg_dtype(reg)));
+		                     op->verb, id, sub, ax_dtype_name(ax_reg_dtype(reg)));
 	ax__le_put(buf, op->signature, 4);
 	err = ax_link_write_reg(link, reg, buf, 4);
 	if (err == AX_EDRIVE) {
 		uint32_t code = ax_error_last_drive_code();
 
 		return ax__error_drive_fmt(code,
-					   "%s: the drive at '%s' refused %s (subnode %u): error "
-					   "0x%08X, %s%s",
-					   op->verb, ax_drive_uri(drive), id, sub, (unsigned)code,
-					   nvm_code_text(drive, code), nvm_code_hint(code));
+		                           "%s: the drive at '%s' refused %s (subnode %u): error "
+		                           "0x%08X, %s%s",
+		                           op->verb, ax_drive_uri(drive), id, sub, (unsigned)code,
+		                           nvm_code_text(drive, code), nvm_code_hint(code));
 	}
 	if (err < 0) {
 		ax__error_prefix("%s: writing %s (subnode %u)", op->verb, id, sub);
@@ -144,12 +150,12 @@ static int nvm_run_one(ax_drive *drive, const struct nvm_op *op, const ax_reg *r
 		/* Still the signature, or no answer while the drive writes its memory. */
 		if (ax__now_ms() >= deadline)
 			return ax__error_set(AX_ETIMEDOUT,
-					     "%s: %s (subnode %u) %s: the drive at '%s' has not "
-					     "finished in time",
-					     op->verb, id, sub,
-					     err < 0 ? "does not answer" :
-						       "still reads the signature",
-					     ax_drive_uri(drive));
+			                     "%s: %s (subnode %u) %s: the drive at '%s' has not "
+			                     "finished in time",
+			                     op->verb, id, sub,
+			                     err < 0 ? "does not answer"
+			                             : "still reads the signature",
+			                     ax_drive_uri(drive));
 		err = nvm_pause(op, reg, deadline, cancel);
 		if (err < 0)
 			return err;
@@ -169,7 +175,7 @@ static const ax_reg *nvm_find(const ax_drive *drive, const char *id, unsigned su
 }
 
 static int nvm_run(ax_drive *drive, const struct nvm_op *op, int subnode, int timeout_ms,
-		   ax_cancel *cancel)
+                   ax_cancel *cancel)
 {
 	const ax_reg *regs[AX_MCB_MAX_SUBNODE + 1];
 	unsigned axes, n = 0;
@@ -179,21 +185,21 @@ static int nvm_run(ax_drive *drive, const struct nvm_op *op, int subnode, int ti
 	AX_ASSERT_ARG(drive);
 	if (timeout_ms < 0)
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-					   "%s: timeout %d ms: expected 0 (the default) or more",
-					   op->verb, timeout_ms);
+		                           "%s: timeout %d ms: expected 0 (the default) or more",
+		                           op->verb, timeout_ms);
 	axes = ax_drive_axes(drive);
 	if (subnode != AX_DRIVE_ALL_SUBNODES && (subnode < 0 || (unsigned)subnode > axes))
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-					   "%s: subnode %d: the drive at '%s' has 0 "
-					   "(communication) and axes 1..%u, or all (%d)",
-					   op->verb, subnode, ax_drive_uri(drive), axes,
-					   AX_DRIVE_ALL_SUBNODES);
+		                           "%s: subnode %d: the drive at '%s' has 0 "
+		                           "(communication) and axes 1..%u, or all (%d)",
+		                           op->verb, subnode, ax_drive_uri(drive), axes,
+		                           AX_DRIVE_ALL_SUBNODES);
 	if (!ax_drive_dict(drive))
 		return ax__error_set(AX_ENOTFOUND,
-				     "%s: no dictionary for the drive at '%s' (%s), so no %s "
-				     "register; import one with 'axlink db import' or name a file",
-				     op->verb, ax_drive_uri(drive), ax_drive_match_reason(drive),
-				     op->verb);
+		                     "%s: no dictionary for the drive at '%s' (%s), so no %s "
+		                     "register; import one with 'axlink db import' or name a file",
+		                     op->verb, ax_drive_uri(drive), ax_drive_match_reason(drive),
+		                     op->verb);
 	if (axes > AX_MCB_MAX_SUBNODE)
 		axes = AX_MCB_MAX_SUBNODE;
 	if (subnode <= 0 && (regs[n] = nvm_find(drive, op->coco_id, 0)) != NULL)
@@ -204,19 +210,19 @@ static int nvm_run(ax_drive *drive, const struct nvm_op *op, int subnode, int ti
 			n++;
 	if (n == 0 && subnode == AX_DRIVE_ALL_SUBNODES)
 		return ax__error_set(AX_ENOTFOUND,
-				     "%s: the dictionary of the drive at '%s' has neither %s "
-				     "(subnode 0) nor %s on an axis",
-				     op->verb, ax_drive_uri(drive), op->coco_id, op->moco_id);
+		                     "%s: the dictionary of the drive at '%s' has neither %s "
+		                     "(subnode 0) nor %s on an axis",
+		                     op->verb, ax_drive_uri(drive), op->coco_id, op->moco_id);
 	if (n == 0)
 		return ax__error_set(AX_ENOTFOUND,
-				     "%s: the dictionary of the drive at '%s' has no %s on subnode "
-				     "%d%s",
-				     op->verb, ax_drive_uri(drive),
-				     subnode == 0 ? op->coco_id : op->moco_id, subnode,
-				     subnode > 0 && nvm_find(drive, op->coco_id, 0) ?
-					     "; the communication core's register (subnode 0, or "
-					     "all) covers every axis" :
-					     "");
+		                     "%s: the dictionary of the drive at '%s' has no %s on subnode "
+		                     "%d%s",
+		                     op->verb, ax_drive_uri(drive),
+		                     subnode == 0 ? op->coco_id : op->moco_id, subnode,
+		                     subnode > 0 && nvm_find(drive, op->coco_id, 0)
+		                             ? "; the communication core's register (subnode 0, or "
+		                               "all) covers every axis"
+		                             : "");
 
 	deadline = ax__now_ms() + (timeout_ms ? timeout_ms : AX_DRIVE_NVM_TIMEOUT_MS);
 	for (unsigned i = 0; i < n; i++) {

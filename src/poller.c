@@ -60,12 +60,12 @@ struct ax_poller {
 	atomic_size_t tail; /* next slot the reader takes; reader only */
 
 	pthread_t thread;
-	int thread_live;    /* a thread to join; touched by the controlling thread only */
-	atomic_int running; /* 1 while the sampler should go on */
+	int thread_live;      /* a thread to join; touched by the controlling thread only */
+	atomic_int running;   /* 1 while the sampler should go on */
 	pthread_mutex_t lock; /* guards exited; with cond, wakes the sampler's sleep and stop */
 	pthread_cond_t cond;  /* on CLOCK_MONOTONIC; signalled by stop and by the sampler's end */
 	int exited;           /* the sampler of the current run has returned */
-	int64_t t0_ns;      /* monotonic time of the first start, or -1 */
+	int64_t t0_ns;        /* monotonic time of the first start, or -1 */
 
 	atomic_uint_fast64_t samples, lost, overflows, taken;
 	atomic_int_fast64_t elapsed_ns;   /* of finished runs */

@@ -59,11 +59,11 @@ struct file_stamp {
 };
 
 struct db_slot {
-	char *path;               /* the path last looked at; NULL when never or none */
-	struct ax_db *db;         /* open handle, or NULL */
-	uint64_t serial;          /* names @db in the dictionary cache; new for each handle */
-	int failed;               /* the file at @path failed to open as it was at @stamp */
-	struct file_stamp stamp;  /* the file @db was opened from, or that failed */
+	char *path;              /* the path last looked at; NULL when never or none */
+	struct ax_db *db;        /* open handle, or NULL */
+	uint64_t serial;         /* names @db in the dictionary cache; new for each handle */
+	int failed;              /* the file at @path failed to open as it was at @stamp */
+	struct file_stamp stamp; /* the file @db was opened from, or that failed */
 };
 
 /* A dictionary loaded from the database open as @serial when it was at @data_version. */
@@ -83,10 +83,10 @@ struct ax__ctx_dbs {
 
 /* What one location gave for the current call. */
 enum slot_state {
-	SLOT_NONE,      /* no path (AXLINK_DB unset, no HOME...) or the same file as an earlier slot */
-	SLOT_MISSING,   /* no file at the path */
-	SLOT_BROKEN,    /* exists but does not open; skipped */
-	SLOT_OPEN,      /* searched */
+	SLOT_NONE, /* no path (AXLINK_DB unset, no HOME...) or the same file as an earlier slot */
+	SLOT_MISSING, /* no file at the path */
+	SLOT_BROKEN,  /* exists but does not open; skipped */
+	SLOT_OPEN,    /* searched */
 };
 
 static void slot_clear(struct db_slot *s)
@@ -180,16 +180,17 @@ static int installed_path(char **out)
 	int err;
 
 	if (!dladdr(&resolve_anchor, &info) || !info.dli_fname)
-		return ax__error_set(AX_ENOTFOUND,
-				     "cannot locate libaxlink on disk: no installed device database");
+		return ax__error_set(
+		        AX_ENOTFOUND,
+		        "cannot locate libaxlink on disk: no installed device database");
 	if (!realpath(info.dli_fname, real))
 		return ax__error_set(AX_ENOTFOUND, "cannot locate libaxlink on disk ('%s': %s)",
-				     info.dli_fname, strerror(errno));
+		                     info.dli_fname, strerror(errno));
 	/* realpath() resolved every link: the library's folder, then the build's relative path. */
 	slash = strrchr(real, '/');
 	if (!slash)
 		return ax__error_set(AX_ENOTFOUND, "libaxlink path '%s' is not absolute",
-				     info.dli_fname);
+		                     info.dli_fname);
 	*slash = '\0';
 	err = join_path(out, real, strlen(real), INSTALLED_SUBPATH);
 	if (err == 0)
@@ -215,9 +216,10 @@ int ax_db_location_path(int location, char **out)
 			return join_path(out, env, trim_slashes(env), "/" DB_SUBPATH);
 		env = getenv("HOME");
 		if (!env || !*env)
-			return ax__error_set(AX_ENOTFOUND,
-					     "no user device database: neither XDG_DATA_HOME (absolute) "
-					     "nor HOME is set");
+			return ax__error_set(
+			        AX_ENOTFOUND,
+			        "no user device database: neither XDG_DATA_HOME (absolute) "
+			        "nor HOME is set");
 		return join_path(out, env, trim_slashes(env), USER_FALLBACK);
 	case AX_DB_LOCATION_INSTALLED:
 		return installed_path(out);
@@ -250,7 +252,7 @@ static void stamp_of(struct file_stamp *s, const struct stat *st)
  * Returns 0 or AX_ENOMEM (a failure that is not the file's fault).
  */
 static int slot_update(struct db_slot *s, uint64_t *next_serial, char *path, struct ax_db **db_out,
-		       enum slot_state *state, char *warn, size_t warn_cap)
+                       enum slot_state *state, char *warn, size_t warn_cap)
 {
 	struct file_stamp now;
 	struct stat st;
@@ -378,7 +380,7 @@ static void text_add(struct text *t, const char *fmt, ...)
 
 /* "'a', 'b'" for the locations in state @want; returns how many there were. */
 static size_t text_add_paths(struct text *t, const char *label, char *const *paths,
-			     const enum slot_state *states, enum slot_state want, size_t groups)
+                             const enum slot_state *states, enum slot_state want, size_t groups)
 {
 	size_t n = 0;
 
@@ -398,16 +400,16 @@ static size_t text_add_paths(struct text *t, const char *label, char *const *pat
  * thing about an identity) or that there was none, then where we looked.
  */
 static char *none_reason(const char *db_reason, uint32_t product_code, uint32_t revision,
-			 char *const *paths, const enum slot_state *states)
+                         char *const *paths, const enum slot_state *states)
 {
-	struct text t = { 0 };
+	struct text t = {0};
 	size_t groups = 0;
 
 	if (db_reason)
 		text_add(&t, "%s", db_reason);
 	else
 		text_add(&t, "product 0x%08" PRIx32 " rev 0x%08" PRIx32 ": no device database",
-			 product_code, revision);
+		         product_code, revision);
 	text_add(&t, " (");
 	groups += text_add_paths(&t, "searched", paths, states, SLOT_OPEN, groups);
 	groups += text_add_paths(&t, "skipped broken", paths, states, SLOT_BROKEN, groups);
@@ -443,8 +445,8 @@ static int match_rank(int match)
  * Open what can be opened; references to the open ones go to @dbs, their
  * cache serials to @serials. Warnings logged.
  */
-static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
-			uint64_t *serials, enum slot_state *states)
+static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs, uint64_t *serials,
+                        enum slot_state *states)
 {
 	char warn[LOCATION_COUNT][512];
 	int err = 0;
@@ -463,8 +465,8 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 		for (size_t j = 0; j < i && path; j++)
 			if (paths[j] && !strcmp(paths[j], path))
 				path = NULL;
-		err = slot_update(&ctx_dbs(ctx)->slots[i], &ctx_dbs(ctx)->next_serial, path, &dbs[i],
-				  &states[i], warn[i], sizeof(warn[i]));
+		err = slot_update(&ctx_dbs(ctx)->slots[i], &ctx_dbs(ctx)->next_serial, path,
+		                  &dbs[i], &states[i], warn[i], sizeof(warn[i]));
 		serials[i] = ctx_dbs(ctx)->slots[i].serial;
 	}
 	pthread_mutex_unlock(&ctx->slots[AX__CTX_DBS].lock);
@@ -473,14 +475,14 @@ static int ctx_open_dbs(ax_ctx *ctx, char *const *paths, struct ax_db **dbs,
 	for (size_t i = 0; i < LOCATION_COUNT; i++)
 		if (warn[i][0])
 			AX_LOG_WARN(ctx, "db", "device database '%s': %s, ignoring", paths[i],
-				    warn[i]);
+			            warn[i]);
 	return 0;
 }
 
 /* ---- the dictionary cache (caller holds the context's database slot lock) ---- */
 
 static ax_dict *cache_find(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_version,
-			   int64_t model_id)
+                           int64_t model_id)
 {
 	for (size_t i = 0; i < dbs->n_dicts; i++) {
 		struct dict_entry *e = &dbs->dicts[i];
@@ -493,7 +495,7 @@ static ax_dict *cache_find(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t dat
 }
 
 static int cache_entry_current(const struct ax__ctx_dbs *dbs, const struct dict_entry *e,
-			       uint64_t serial, int64_t data_version)
+                               uint64_t serial, int64_t data_version)
 {
 	if (e->serial == serial)
 		return e->data_version == data_version;
@@ -509,7 +511,7 @@ static int cache_entry_current(const struct ax__ctx_dbs *dbs, const struct dict_
  * dropped: nobody asks for them again. Drives that hold them keep them.
  */
 static int cache_put(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_version,
-		     int64_t model_id, ax_dict *dict)
+                     int64_t model_id, ax_dict *dict)
 {
 	size_t w = 0;
 
@@ -529,8 +531,8 @@ static int cache_put(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_vers
 		if (!dbs->dicts)
 			return ax__error_oom();
 	}
-	dbs->dicts[dbs->n_dicts++] = (struct dict_entry){ serial, data_version, model_id,
-							  ax_dict_ref(dict) };
+	dbs->dicts[dbs->n_dicts++] =
+	        (struct dict_entry){serial, data_version, model_id, ax_dict_ref(dict)};
 	return 0;
 }
 
@@ -539,7 +541,7 @@ static int cache_put(struct ax__ctx_dbs *dbs, uint64_t serial, int64_t data_vers
  * and cached. AX_ENOTFOUND when the model went between pick and load.
  */
 static int ctx_dict_get(ax_ctx *ctx, struct ax_db *db, uint64_t serial,
-			const struct ax__db_pick *pick, ax_dict **out)
+                        const struct ax__db_pick *pick, ax_dict **out)
 {
 	ax_dict *dict, *other;
 	int err;
@@ -555,8 +557,8 @@ static int ctx_dict_get(ax_ctx *ctx, struct ax_db *db, uint64_t serial,
 	err = ax_db_load(db, pick->model_id, &dict);
 	if (err < 0)
 		return err;
-	AX_LOG_DEBUG(ctx, "db", "loaded model %" PRId64 " from '%s': %zu registers",
-		     pick->model_id, ax_db_path(db), ax_dict_reg_count(dict));
+	AX_LOG_DEBUG(ctx, "db", "loaded model %" PRId64 " from '%s': %zu registers", pick->model_id,
+	             ax_db_path(db), ax_dict_reg_count(dict));
 	pthread_mutex_lock(&ctx->slots[AX__CTX_DBS].lock);
 	/* Another thread may have loaded it meanwhile: share one. */
 	other = cache_find(ctx_dbs(ctx), serial, pick->data_version, pick->model_id);
@@ -581,9 +583,9 @@ static int ctx_dict_get(ax_ctx *ctx, struct ax_db *db, uint64_t serial,
  * query fails are logged and marked broken.
  */
 static int ctx_pick(ax_ctx *ctx, char *const *paths, struct ax_db *const *dbs,
-		    enum slot_state *states, uint32_t vendor_id, uint32_t product_code,
-		    uint32_t revision, int addr_space, struct ax__db_pick *best, size_t *best_loc,
-		    char **none_reason)
+                    enum slot_state *states, uint32_t vendor_id, uint32_t product_code,
+                    uint32_t revision, int addr_space, struct ax__db_pick *best, size_t *best_loc,
+                    char **none_reason)
 {
 	for (size_t i = 0; i < LOCATION_COUNT && match_rank(best->match) > 0; i++) {
 		struct ax__db_pick pick;
@@ -596,7 +598,7 @@ static int ctx_pick(ax_ctx *ctx, char *const *paths, struct ax_db *const *dbs,
 			return err;
 		if (err < 0) {
 			AX_LOG_WARN(ctx, "db", "device database '%s': %s, ignoring", paths[i],
-				    ax_error_last());
+			            ax_error_last());
 			slot_mark_failed(ctx, i, dbs[i]);
 			states[i] = SLOT_BROKEN;
 			continue;
@@ -610,7 +612,7 @@ static int ctx_pick(ax_ctx *ctx, char *const *paths, struct ax_db *const *dbs,
 		}
 		if (pick.match == AX_MATCH_NONE && !*none_reason) {
 			*none_reason = ax__db_pick_reason(&pick, vendor_id, product_code, revision,
-							  addr_space);
+			                                  addr_space);
 			if (!*none_reason) {
 				ax__db_pick_clear(&pick);
 				return ax__error_oom();
@@ -622,13 +624,13 @@ static int ctx_pick(ax_ctx *ctx, char *const *paths, struct ax_db *const *dbs,
 }
 
 int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
-		   int addr_space, ax_dict **dict_out, int *match_out, char **reason_out)
+                   int addr_space, ax_dict **dict_out, int *match_out, char **reason_out)
 {
-	char *paths[LOCATION_COUNT] = { NULL };
-	struct ax_db *dbs[LOCATION_COUNT] = { NULL };
-	uint64_t serials[LOCATION_COUNT] = { 0 };
-	enum slot_state states[LOCATION_COUNT] = { SLOT_NONE, SLOT_NONE, SLOT_NONE };
-	struct ax__db_pick best = { .match = AX_MATCH_NONE };
+	char *paths[LOCATION_COUNT] = {NULL};
+	struct ax_db *dbs[LOCATION_COUNT] = {NULL};
+	uint64_t serials[LOCATION_COUNT] = {0};
+	enum slot_state states[LOCATION_COUNT] = {SLOT_NONE, SLOT_NONE, SLOT_NONE};
+	struct ax__db_pick best = {.match = AX_MATCH_NONE};
 	ax_dict *dict = NULL;
 	char *none_db_reason = NULL, *reason = NULL;
 	size_t best_loc = 0;
@@ -639,9 +641,9 @@ int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint3
 	AX_ASSERT_ARG(match_out);
 	if (addr_space != AX_ADDR_MCB && addr_space != AX_ADDR_CANOPEN)
 		return ax__error_set(AX_EINVAL,
-				     "unknown address space %d (expected AX_ADDR_MCB %d or "
-				     "AX_ADDR_CANOPEN %d)",
-				     addr_space, AX_ADDR_MCB, AX_ADDR_CANOPEN);
+		                     "unknown address space %d (expected AX_ADDR_MCB %d or "
+		                     "AX_ADDR_CANOPEN %d)",
+		                     addr_space, AX_ADDR_MCB, AX_ADDR_CANOPEN);
 
 	for (size_t i = 0; i < LOCATION_COUNT && err >= 0; i++) {
 		err = ax_db_location_path((int)i, &paths[i]);
@@ -655,30 +657,34 @@ int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint3
 		free(none_db_reason);
 		none_db_reason = NULL;
 		err = ctx_pick(ctx, paths, dbs, states, vendor_id, product_code, revision,
-			       addr_space, &best, &best_loc, &none_db_reason);
+		               addr_space, &best, &best_loc, &none_db_reason);
 		if (err < 0 || best.match == AX_MATCH_NONE)
 			break;
 		err = ctx_dict_get(ctx, dbs[best_loc], serials[best_loc], &best, &dict);
 		if (err != AX_ENOTFOUND)
 			break;
 		/* Replaced by an import since the pick: pick again. */
-		AX_LOG_DEBUG(ctx, "db", "model %" PRId64 " of '%s' went before it was read, "
-			     "picking again", best.model_id, paths[best_loc]);
+		AX_LOG_DEBUG(ctx, "db",
+		             "model %" PRId64 " of '%s' went before it was read, "
+		             "picking again",
+		             best.model_id, paths[best_loc]);
 		err = 0;
 	}
 	if (err < 0)
 		goto out;
 	if (best.match != AX_MATCH_NONE && !dict) {
-		err = ax__error_set(AX_EBUSY, "device database '%s' kept changing while product "
-				    "0x%08" PRIx32 " was read", paths[best_loc], product_code);
+		err = ax__error_set(AX_EBUSY,
+		                    "device database '%s' kept changing while product "
+		                    "0x%08" PRIx32 " was read",
+		                    paths[best_loc], product_code);
 		goto out;
 	}
 
 	if (reason_out) {
 		if (dict) {
 			char *why = ax__db_pick_reason(&best, vendor_id, product_code, revision,
-						       addr_space);
-			struct text t = { 0 };
+			                               addr_space);
+			struct text t = {0};
 
 			if (why)
 				text_add(&t, "%s (from %s)", why, paths[best_loc]);
@@ -695,8 +701,8 @@ int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint3
 		}
 	}
 	AX_LOG_DEBUG(ctx, "db", "resolved product 0x%08" PRIx32 " rev 0x%08" PRIx32 ": %s%s%s",
-		     product_code, revision, ax_match_name(best.match), dict ? " from " : "",
-		     dict ? paths[best_loc] : "");
+	             product_code, revision, ax_match_name(best.match), dict ? " from " : "",
+	             dict ? paths[best_loc] : "");
 	/*
 	 * A location without a path or a database skipped is in the log and
 	 * the reason, not an error of this call.

@@ -44,13 +44,13 @@ static int scan_sink_cancelled(struct ax__sink *sink)
 }
 
 static const struct ax__sink_ops scan_sink_ops = {
-	.emit = scan_sink_emit,
-	.cancelled = scan_sink_cancelled,
+        .emit = scan_sink_emit,
+        .cancelled = scan_sink_cancelled,
 };
 
 int ax_scan(ax_ctx *ctx, const char *spec, int timeout_ms, ax_scan_cb cb, void *userdata)
 {
-	struct scan_sink sink = { .base = { &scan_sink_ops }, .cb = cb, .userdata = userdata };
+	struct scan_sink sink = {.base = {&scan_sink_ops}, .cb = cb, .userdata = userdata};
 	struct ax_plugin *plugin;
 	ax_uri *uri = NULL;
 	int ret;
@@ -70,7 +70,7 @@ int ax_scan(ax_ctx *ctx, const char *spec, int timeout_ms, ax_scan_cb cb, void *
 		goto out;
 	if (!plugin->ops.scan) {
 		ret = ax__error_set(AX_EUNSUPPORTED, "transport '%s' cannot scan for drives",
-				    plugin->desc.scheme);
+		                    plugin->desc.scheme);
 		goto out;
 	}
 	ret = ax__uri_check_keys(uri, plugin->desc.scheme, plugin->desc.options);
@@ -89,8 +89,7 @@ out:
 
 const char *ax_access_state_name(int state)
 {
-	static const char *const names[] = { "ok", "permission-denied", "busy", "no-reply",
-					     "error" };
+	static const char *const names[] = {"ok", "permission-denied", "busy", "no-reply", "error"};
 
 	if (state < 0 || (size_t)state >= sizeof(names) / sizeof(names[0]))
 		return NULL;

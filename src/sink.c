@@ -89,7 +89,7 @@ int ax__sink_monitor_emit(void *sink, int event, const ax_scan_result *result)
 		return ax__error_set(AX_EINVAL, "no monitor is running to take this event");
 	if (event != AX_PLUGIN_MONITOR_ARRIVED && event != AX_PLUGIN_MONITOR_LEFT)
 		return ax__error_set(AX_EINVAL, "monitor event %d is neither arrived nor left",
-				     event);
+		                     event);
 	if (!ax__scan_result_adopt(&r, result))
 		return 0;
 	return s->ops->monitor_emit(s, event, &r);

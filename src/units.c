@@ -20,11 +20,9 @@ static const struct {
 	const char *name;
 	const char *alias;
 } unit_names[] = {
-	[AX_UNIT_COUNTS] = { "counts", "cnt" },
-	[AX_UNIT_REV] = { "rev", "revolutions" },
-	[AX_UNIT_DEG] = { "deg", "degrees" },
-	[AX_UNIT_RAD] = { "rad", "radians" },
-	[AX_UNIT_MM] = { "mm", NULL },
+        [AX_UNIT_COUNTS] = {"counts", "cnt"}, [AX_UNIT_REV] = {"rev", "revolutions"},
+        [AX_UNIT_DEG] = {"deg", "degrees"},   [AX_UNIT_RAD] = {"rad", "radians"},
+        [AX_UNIT_MM] = {"mm", NULL},
 };
 
 const char *ax_unit_name(int unit)
@@ -42,7 +40,7 @@ int ax_unit_parse(const char *text)
 		    (unit_names[i].alias && !strcasecmp(text, unit_names[i].alias)))
 			return (int)i;
 	return ax__error_set(AX_EINVAL, "unknown unit '%s' (known: counts, rev, deg, rad, mm)",
-			     text);
+	                     text);
 }
 
 int ax__axis_counts_per_unit(const ax_axis *axis, double *out)
@@ -53,10 +51,10 @@ int ax__axis_counts_per_unit(const ax_axis *axis, double *out)
 	}
 	if (!(axis->res > 0.0))
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "axis %u of '%s': %s need the encoder resolution, which is "
-				     "unknown (no resolution register, or it reads 0)",
-				     axis->subnode, ax_drive_uri(axis->drive),
-				     ax_unit_name(axis->unit));
+		                     "axis %u of '%s': %s need the encoder resolution, which is "
+		                     "unknown (no resolution register, or it reads 0)",
+		                     axis->subnode, ax_drive_uri(axis->drive),
+		                     ax_unit_name(axis->unit));
 	switch (axis->unit) {
 	case AX_UNIT_REV:
 		*out = axis->res;
@@ -81,13 +79,13 @@ int ax_axis_set_units(ax_axis *axis, int unit, double feed_mm_per_rev)
 		return ax__error_set(AX_EINVAL, "unknown unit %d", unit);
 	if (unit == AX_UNIT_MM && !(isfinite(feed_mm_per_rev) && feed_mm_per_rev > 0.0))
 		return ax__error_set(AX_EINVAL,
-				     "mm need a feed constant in mm per revolution above 0, not %g",
-				     feed_mm_per_rev);
+		                     "mm need a feed constant in mm per revolution above 0, not %g",
+		                     feed_mm_per_rev);
 	if (unit != AX_UNIT_COUNTS && !(axis->res > 0.0))
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "axis %u of '%s': %s need the encoder resolution, which is "
-				     "unknown (no resolution register, or it reads 0)",
-				     axis->subnode, ax_drive_uri(axis->drive), ax_unit_name(unit));
+		                     "axis %u of '%s': %s need the encoder resolution, which is "
+		                     "unknown (no resolution register, or it reads 0)",
+		                     axis->subnode, ax_drive_uri(axis->drive), ax_unit_name(unit));
 	axis->unit = unit;
 	axis->feed = unit == AX_UNIT_MM ? feed_mm_per_rev : 0.0;
 	return 0;
@@ -126,13 +124,13 @@ int ax_axis_set_resolution(ax_axis *axis, double counts_per_rev)
 	if (counts_per_rev == 0.0) {
 		if (!axis->roles[AX_ROLE_RESOLUTION])
 			return ax__error_set(AX_EUNSUPPORTED,
-					     "axis %u of '%s': no resolution register to read",
-					     axis->subnode, ax_drive_uri(axis->drive));
+			                     "axis %u of '%s': no resolution register to read",
+			                     axis->subnode, ax_drive_uri(axis->drive));
 		return ax__axis_read_resolution(axis);
 	}
 	if (!(isfinite(counts_per_rev) && counts_per_rev > 0.0))
 		return ax__error_set(AX_EINVAL, "resolution %g: expected counts per revolution > 0",
-				     counts_per_rev);
+		                     counts_per_rev);
 	axis->res = counts_per_rev;
 	return 0;
 }
@@ -146,7 +144,7 @@ int ax_axis_to_counts(const ax_axis *axis, double value, double *out)
 	AX_ASSERT_ARG(out);
 	if (!isfinite(value))
 		return ax__error_set(AX_EINVAL, "%g %s is not a finite number", value,
-				     ax_unit_name(axis->unit));
+		                     ax_unit_name(axis->unit));
 	err = ax__axis_counts_per_unit(axis, &cpu);
 	if (err < 0)
 		return err;
@@ -196,14 +194,16 @@ int ax__axis_rate_scale(const ax_axis *axis, const ax_reg *reg, double *out)
 	else if (units_are(units, "rev") || !units[0] || !strcasecmp(units, "none"))
 		per_rev = 1.0; /* the MCB drives' rev/s, rev/s^2 (DESIGN §5) */
 	else
-		return ax__error_set(AX_EUNSUPPORTED, "register '%s' is in '%s', a unit axlink "
-				     "cannot convert to counts", ax_reg_id(reg), units);
+		return ax__error_set(AX_EUNSUPPORTED,
+		                     "register '%s' is in '%s', a unit axlink "
+		                     "cannot convert to counts",
+		                     ax_reg_id(reg), units);
 	if (!(axis->res > 0.0))
 		return ax__error_set(AX_EUNSUPPORTED,
-				     "axis %u of '%s': register '%s' is in %s, which needs the "
-				     "encoder resolution, and it is unknown",
-				     axis->subnode, ax_drive_uri(axis->drive), ax_reg_id(reg),
-				     units);
+		                     "axis %u of '%s': register '%s' is in %s, which needs the "
+		                     "encoder resolution, and it is unknown",
+		                     axis->subnode, ax_drive_uri(axis->drive), ax_reg_id(reg),
+		                     units);
 	*out = axis->res * per_rev;
 	return 0;
 }

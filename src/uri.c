@@ -506,7 +506,7 @@ static const struct {
 	const char *scheme;
 	int port;
 } uri_known_ports[] = {
-	{ "eth", AX_MCB_UDP_PORT },
+        {"eth", AX_MCB_UDP_PORT},
 };
 
 static int uri_default_port(const char *scheme, const ax_option_desc *options)

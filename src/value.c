@@ -332,8 +332,8 @@ static int value_parse_bytes(const char *text, void *buf, size_t cap, size_t *le
 		                     "bytes value of %zu bytes does not fit the %zu-byte buffer", n,
 		                     cap);
 	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)(ax__hex_digit(text[2 * i]) * 16 +
-		                   ax__hex_digit(text[2 * i + 1]));
+		out[i] =
+		        (uint8_t)(ax__hex_digit(text[2 * i]) * 16 + ax__hex_digit(text[2 * i + 1]));
 	*len_out = n;
 	return 0;
 }
@@ -523,15 +523,35 @@ int ax_value_from_i64(int dtype, int64_t value, void *buf, size_t cap, size_t *l
 	case AX_DTYPE_BYTES:
 		return ax__error_set(AX_ETYPE, "a %s takes no number (%lld)", t->name,
 		                     (long long)value);
-	case AX_DTYPE_BOOL: hi = 1; break;
-	case AX_DTYPE_U8: hi = UINT8_MAX; break;
-	case AX_DTYPE_S8: lo = INT8_MIN; hi = INT8_MAX; break;
-	case AX_DTYPE_U16: hi = UINT16_MAX; break;
-	case AX_DTYPE_S16: lo = INT16_MIN; hi = INT16_MAX; break;
-	case AX_DTYPE_U32: hi = UINT32_MAX; break;
-	case AX_DTYPE_S32: lo = INT32_MIN; hi = INT32_MAX; break;
-	case AX_DTYPE_S64: lo = INT64_MIN; break;
-	default: break; /* u64: 0..INT64_MAX is what an int64 can say */
+	case AX_DTYPE_BOOL:
+		hi = 1;
+		break;
+	case AX_DTYPE_U8:
+		hi = UINT8_MAX;
+		break;
+	case AX_DTYPE_S8:
+		lo = INT8_MIN;
+		hi = INT8_MAX;
+		break;
+	case AX_DTYPE_U16:
+		hi = UINT16_MAX;
+		break;
+	case AX_DTYPE_S16:
+		lo = INT16_MIN;
+		hi = INT16_MAX;
+		break;
+	case AX_DTYPE_U32:
+		hi = UINT32_MAX;
+		break;
+	case AX_DTYPE_S32:
+		lo = INT32_MIN;
+		hi = INT32_MAX;
+		break;
+	case AX_DTYPE_S64:
+		lo = INT64_MIN;
+		break;
+	default:
+		break; /* u64: 0..INT64_MAX is what an int64 can say */
 	}
 	if (value < lo || value > hi)
 		return ax__error_set(AX_ERANGE, "%lld does not fit %s (%lld..%lld)",
@@ -566,8 +586,8 @@ static const struct value_type *value_number_type(int dtype, size_t len)
 }
 
 /* The raw bits of a number as a signed or unsigned integer, or a float. */
-static void value_decode(const struct value_type *t, const void *buf, uint64_t *raw,
-                         int64_t *i, double *f)
+static void value_decode(const struct value_type *t, const void *buf, uint64_t *raw, int64_t *i,
+                         double *f)
 {
 	*raw = ax__le_get(buf, t->size);
 	switch (t->dtype) {
@@ -580,11 +600,21 @@ static void value_decode(const struct value_type *t, const void *buf, uint64_t *
 		*i = 0;
 		return;
 	}
-	case AX_DTYPE_S8: *i = (int8_t)*raw; break;
-	case AX_DTYPE_S16: *i = (int16_t)*raw; break;
-	case AX_DTYPE_S32: *i = (int32_t)*raw; break;
-	case AX_DTYPE_S64: *i = (int64_t)*raw; break;
-	default: *i = (int64_t)*raw; break; /* unsigned and bool; u64 past INT64_MAX wraps */
+	case AX_DTYPE_S8:
+		*i = (int8_t)*raw;
+		break;
+	case AX_DTYPE_S16:
+		*i = (int16_t)*raw;
+		break;
+	case AX_DTYPE_S32:
+		*i = (int32_t)*raw;
+		break;
+	case AX_DTYPE_S64:
+		*i = (int64_t)*raw;
+		break;
+	default:
+		*i = (int64_t)*raw;
+		break; /* unsigned and bool; u64 past INT64_MAX wraps */
 	}
 	*f = t->dtype == AX_DTYPE_U64 ? (double)*raw : (double)*i;
 }

@@ -728,15 +728,17 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 	 * by the seal, never wrapped onto another register.
 	 */
 	if (subnode > pl->max_subnode)
-		err = xdf_warn(x, d, n,
-		               "register '%.*s': subnode %u is beyond the MCB subnodes 0..%u: kept, "
-		               "but an MCB link cannot reach it",
-		               XDF_QUOTE_MAX, id, subnode, pl->max_subnode);
+		err = xdf_warn(
+		        x, d, n,
+		        "register '%.*s': subnode %u is beyond the MCB subnodes 0..%u: kept, "
+		        "but an MCB link cannot reach it",
+		        XDF_QUOTE_MAX, id, subnode, pl->max_subnode);
 	else if (d->identity.addr_space == AX_ADDR_MCB && address > AX_MCB_MAX_ADDRESS)
-		err = xdf_warn(x, d, n,
-		               "register '%.*s': address 0x%X is past the 12 bits of an MCB address "
-		               "(0..0x%X): kept, but an MCB link cannot reach it",
-		               XDF_QUOTE_MAX, id, (unsigned)address, AX_MCB_MAX_ADDRESS);
+		err = xdf_warn(
+		        x, d, n,
+		        "register '%.*s': address 0x%X is past the 12 bits of an MCB address "
+		        "(0..0x%X): kept, but an MCB link cannot reach it",
+		        XDF_QUOTE_MAX, id, (unsigned)address, AX_MCB_MAX_ADDRESS);
 	else
 		err = 0;
 	if (err < 0)
@@ -1000,8 +1002,8 @@ static int xdf_copy_shared(struct xdf *x, ax_dict *d, int with_errors)
 			return err;
 	}
 	for (size_t i = 0; with_errors && i < s->n_errors; i++) {
-		err = ax__dict_add_error(d, s->errors[i].code, s->errors[i].text,
-		                         s->errors[i].type, s->errors[i].module);
+		err = ax__dict_add_error(d, s->errors[i].code, s->errors[i].text, s->errors[i].type,
+		                         s->errors[i].module);
 		if (err < 0)
 			return err;
 	}

@@ -18,10 +18,10 @@
 #define FILL 0xCD
 
 /* A caller built against a newer header: its struct is longer than ours. */
-#define NEWER(type)                                                                            \
-	struct {                                                                               \
-		type s;                                                                        \
-		uint8_t tail[32];                                                              \
+#define NEWER(type)                                                                                \
+	struct {                                                                                   \
+		type s;                                                                            \
+		uint8_t tail[32];                                                                  \
 	}
 
 static int all_bytes(const void *p, size_t n, uint8_t value)
@@ -62,7 +62,7 @@ static void test_abi__identity_size(void **state)
 	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_ARGUMENT);
 	assert_non_null(strstr(ax_error_last(), "ax_identity.size"));
 	assert_true(all_bytes((uint8_t *)&small + sizeof(small.size),
-			      sizeof(small) - sizeof(small.size), FILL));
+	                      sizeof(small) - sizeof(small.size), FILL));
 	small.size = 0;
 	assert_int_equal(ax_link_identify(link, &small), AX_EINVAL);
 	ax_link_unref(link);
@@ -148,10 +148,10 @@ static void test_abi__a_borrowed_dictionary_can_be_kept(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_abi__identity_size),
-		cmocka_unit_test(test_abi__plugin_record_size),
-		cmocka_unit_test(test_abi__poller_stats_size),
-		cmocka_unit_test(test_abi__a_borrowed_dictionary_can_be_kept),
+	        cmocka_unit_test(test_abi__identity_size),
+	        cmocka_unit_test(test_abi__plugin_record_size),
+	        cmocka_unit_test(test_abi__poller_stats_size),
+	        cmocka_unit_test(test_abi__a_borrowed_dictionary_can_be_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,8 +100,8 @@ struct model_spec {
 };
 
 static const int dtypes[] = {
-	AX_DTYPE_U8,  AX_DTYPE_S8,  AX_DTYPE_U16,   AX_DTYPE_S16, AX_DTYPE_U32,  AX_DTYPE_S32,
-	AX_DTYPE_U64, AX_DTYPE_S64, AX_DTYPE_FLOAT, AX_DTYPE_STR, AX_DTYPE_BOOL, AX_DTYPE_BYTES,
+        AX_DTYPE_U8,  AX_DTYPE_S8,  AX_DTYPE_U16,   AX_DTYPE_S16, AX_DTYPE_U32,  AX_DTYPE_S32,
+        AX_DTYPE_U64, AX_DTYPE_S64, AX_DTYPE_FLOAT, AX_DTYPE_STR, AX_DTYPE_BOOL, AX_DTYPE_BYTES,
 };
 
 static void ok(int err)
@@ -141,8 +141,8 @@ static ax_dict *make_dict(const struct model_spec *m)
 
 		(void)snprintf(id, sizeof(id), "REG_%03zu", i);
 		ok(ax__dict_add_reg(d, id, 1 + (unsigned)(i % 2),
-				    can ? 0x200000u + ((uint32_t)i << 8) : 0x010u + (uint32_t)i,
-				    dtype, 1 + (int)(i % 3), &r));
+		                    can ? 0x200000u + ((uint32_t)i << 8) : 0x010u + (uint32_t)i,
+		                    dtype, 1 + (int)(i % 3), &r));
 		if (i % 3) {
 			ok(ax__dict_reg_set_str(r, &r->units, "mA"));
 			ok(ax__dict_reg_set_str(r, &r->cyclic, i % 2 ? "CYCLIC_TX" : "CONFIG"));
@@ -163,9 +163,9 @@ static ax_dict *make_dict(const struct model_spec *m)
 		}
 		if (i % 4 == 1)
 			ok(ax__dict_reg_set_range(r, "-9223372036854775808",
-						  "18446744073709551615"));
+			                          "18446744073709551615"));
 		if (i % 5 != 0) {
-			static const uint8_t bytes[8] = { 1, 0, 0xa0, 0x41, 0xff, 0x7f, 0, 9 };
+			static const uint8_t bytes[8] = {1, 0, 0xa0, 0x41, 0xff, 0x7f, 0, 9};
 			size_t size = ax_dtype_size(dtype);
 
 			if (dtype == AX_DTYPE_STR)
@@ -269,9 +269,9 @@ static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
 	for (size_t i = 0; i < a->n_categories; i++) {
 		assert_same_str("category id", i, a->categories[i].id, b->categories[i].id);
 		assert_same_str("category label", i, a->categories[i].label,
-				b->categories[i].label);
+		                b->categories[i].label);
 		assert_same_str("category parent", i, a->categories[i].parent,
-				b->categories[i].parent);
+		                b->categories[i].parent);
 	}
 	assert_int_equal(a->n_errors, b->n_errors);
 	for (size_t i = 0; i < a->n_errors; i++) {
@@ -303,7 +303,7 @@ static const char sha_b[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 
 /* Store the models of @specs as the file @source; returns "replaced". */
 static int insert_specs(ax_db *db, const struct model_spec *specs, size_t n, const char *source,
-			const char *sha)
+                        const char *sha)
 {
 	ax_dict *dicts[8];
 	int replaced = -1, err;
@@ -337,9 +337,9 @@ static void sql_exec(const char *path, const char *sql)
 {
 	sqlite3 *s = NULL;
 
-	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-					 NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_open_v2(path, &s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+	        SQLITE_OK);
 	if (sqlite3_exec(s, sql, NULL, NULL, NULL) != SQLITE_OK)
 		fail_msg("%s: %s", sql, sqlite3_errmsg(s));
 	sqlite3_close(s);
@@ -388,8 +388,8 @@ static void test_db__open_errors(void **state)
 	assert_int_equal(ax_db_open(&db, fx->path, 0x80), AX_EINVAL);
 	assert_int_equal(ax_db_open(&db, "", AX_DB_CREATE), AX_EINVAL);
 	assert_int_equal(ax_db_open(&db, fx->dir, 0), AX_ECORRUPT);
-	assert_ptr_equal(db, (ax_db *)(uintptr_t)1); /* untouched on failure */
-	assert_int_equal(access(fx->path, F_OK), -1);  /* and nothing created */
+	assert_ptr_equal(db, (ax_db *)(uintptr_t)1);  /* untouched on failure */
+	assert_int_equal(access(fx->path, F_OK), -1); /* and nothing created */
 }
 
 static void fill_random(uint8_t *buf, size_t len, uint32_t seed)
@@ -427,7 +427,7 @@ static void test_db__corrupt_file_is_eproto(void **state)
 
 static void test_db__truncated_file_is_eproto(void **state)
 {
-	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 300 };
+	static const struct model_spec spec = {0, 0x100, 0x1, "ETH", "m", "1.0", 300};
 	struct fx *fx = *state;
 	ax_db_model_list *models = NULL;
 	ax_dict *dict = NULL;
@@ -489,8 +489,8 @@ static void test_db__newer_schema_is_eproto(void **state)
 	db = NULL;
 	sql_exec(fx->path, "PRAGMA user_version = 3");
 	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
-	assert_non_null(strstr(ax_error_last(),
-			       "schema version 3 is newer than this library (max 2)"));
+	assert_non_null(
+	        strstr(ax_error_last(), "schema version 3 is newer than this library (max 2)"));
 	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 }
@@ -511,7 +511,7 @@ static void test_db__empty_file_gets_schema(void **state)
 
 static void test_db__readonly_refuses_import(void **state)
 {
-	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
+	static const struct model_spec spec = {0, 0x100, 0x1, "ETH", "m", "1.0", 3};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
 	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
@@ -520,8 +520,7 @@ static void test_db__readonly_refuses_import(void **state)
 
 	ax_db_unref(db);
 	ok(ax_db_open(&db, fx->path, AX_DB_READONLY));
-	assert_int_equal(ax__db_insert_dicts(db, &d, 1, "/x/m.xdf", sha_a, NULL),
-			 AX_EACCESS);
+	assert_int_equal(ax__db_insert_dicts(db, &d, 1, "/x/m.xdf", sha_a, NULL), AX_EACCESS);
 	assert_non_null(strstr(ax_error_last(), fx->path));
 	/* Refused before the file is even read. */
 	assert_int_equal(ax_db_import(db, "/nonexistent/m.xdf", NULL, &rep), AX_EACCESS);
@@ -556,7 +555,7 @@ static void test_db__readonly_location_is_eaccess(void **state)
  */
 static int child_checks(const char *ro_path, const char *empty_path, const char *locked_dir)
 {
-	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
+	static const struct model_spec spec = {0, 0x100, 0x1, "ETH", "m", "1.0", 3};
 	ax_db_model_list *models = NULL;
 	char path[192];
 	ax_dict *d;
@@ -595,7 +594,7 @@ static int child_checks(const char *ro_path, const char *empty_path, const char 
 
 static void test_db__readonly_file_is_eaccess(void **state)
 {
-	static const struct model_spec spec = { 0, 0x100, 0x1, "ETH", "m", "1.0", 3 };
+	static const struct model_spec spec = {0, 0x100, 0x1, "ETH", "m", "1.0", 3};
 	struct fx *fx = *state;
 	char empty[160], locked[160];
 	ax_db *db = open_new(fx);
@@ -632,9 +631,9 @@ static void test_db__readonly_file_is_eaccess(void **state)
 static void test_db__store_list_load_equal(void **state)
 {
 	static const struct model_spec specs[] = {
-		{ 0, 0x00020001, 0x00000003, "ETH", "axd-2", "2.0.1", 40 },
-		{ 0x29c, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 25 },
-		{ 0, 0x00010064, 0x00010001, "EoE", "axs-100", "", 0 },
+	        {0, 0x00020001, 0x00000003, "ETH", "axd-2", "2.0.1", 40},
+	        {0x29c, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 25},
+	        {0, 0x00010064, 0x00010001, "EoE", "axs-100", "", 0},
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -700,19 +699,19 @@ static void test_db__store_list_load_equal(void **state)
 /* A table row no import writes: its model does not load, and the message says why. */
 static void test_db__corrupt_table_rows(void **state)
 {
-	static const struct model_spec spec = { 0, 0x00010064, 0x00010002, "ETH", "axs-100",
-						"1.2.0", 8 };
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    8};
 	static const struct {
 		const char *sql, *needle;
 	} cases[] = {
-		{ "UPDATE dict_tables SET axis = 256 WHERE ord = 0", "corrupt row in 'dict_tables'" },
-		{ "UPDATE dict_tables SET axis = -1 WHERE ord = 0", "corrupt row in 'dict_tables'" },
-		{ "UPDATE dict_tables SET value_id = 'NOPE' WHERE ord = 1",
-		  "table 'TABLE_A': no value register 'NOPE' on axis 2" },
-		{ "UPDATE dict_tables SET axis = 1 WHERE ord = 1",
-		  "table 'TABLE_A': no index register 'REG_001' on axis 1" },
-		{ "UPDATE dict_tables SET index_id = 'NOPE' WHERE ord = 2",
-		  "table 'TABLE_B': no index register 'NOPE' in dictionary 'db:" },
+	        {"UPDATE dict_tables SET axis = 256 WHERE ord = 0", "corrupt row in 'dict_tables'"},
+	        {"UPDATE dict_tables SET axis = -1 WHERE ord = 0", "corrupt row in 'dict_tables'"},
+	        {"UPDATE dict_tables SET value_id = 'NOPE' WHERE ord = 1",
+	         "table 'TABLE_A': no value register 'NOPE' on axis 2"},
+	        {"UPDATE dict_tables SET axis = 1 WHERE ord = 1",
+	         "table 'TABLE_A': no index register 'REG_001' on axis 1"},
+	        {"UPDATE dict_tables SET index_id = 'NOPE' WHERE ord = 2",
+	         "table 'TABLE_B': no index register 'NOPE' in dictionary 'db:"},
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -725,8 +724,8 @@ static void test_db__corrupt_table_rows(void **state)
 	ax_db_model_list_free(models);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM dict_tables"), 3);
 	/* Axis NULL stands for "none". */
-	assert_int_equal(
-		sql_count(fx->path, "SELECT count(*) FROM dict_tables WHERE axis IS NULL"), 1);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM dict_tables WHERE axis IS NULL"),
+	                 1);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ax_dict *dict = (ax_dict *)(uintptr_t)1;
 		int err;
@@ -735,14 +734,14 @@ static void test_db__corrupt_table_rows(void **state)
 		err = ax_db_load(db, id, &dict);
 		if (err != AX_ECORRUPT || !strstr(ax_error_last(), cases[i].needle))
 			fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s'", cases[i].sql, err,
-				 ax_error_last(), cases[i].needle);
+			         ax_error_last(), cases[i].needle);
 		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 		/* Put the rows back for the next case. */
 		sql_exec(fx->path,
-			 "UPDATE dict_tables SET axis = CASE ord WHEN 0 THEN 1 WHEN 1 THEN 2 END, "
-			 "index_id = CASE ord WHEN 0 THEN 'REG_000' WHEN 1 THEN 'REG_001' "
-			 "ELSE 'REG_003' END, value_id = CASE ord WHEN 0 THEN 'REG_002' "
-			 "WHEN 1 THEN 'REG_003' ELSE 'REG_000' END");
+		         "UPDATE dict_tables SET axis = CASE ord WHEN 0 THEN 1 WHEN 1 THEN 2 END, "
+		         "index_id = CASE ord WHEN 0 THEN 'REG_000' WHEN 1 THEN 'REG_001' "
+		         "ELSE 'REG_003' END, value_id = CASE ord WHEN 0 THEN 'REG_002' "
+		         "WHEN 1 THEN 'REG_003' ELSE 'REG_000' END");
 	}
 	/* Restored, the model loads again with its three tables. */
 	{
@@ -787,8 +786,8 @@ static int64_t model_id_of(ax_db *db, uint32_t product, uint32_t revision)
 static void test_db__same_sha_changes_nothing(void **state)
 {
 	static const struct model_spec specs[] = {
-		{ 0, 0x100, 0x1, "ETH", "m1", "1.0", 10 },
-		{ 0, 0x100, 0x2, "ETH", "m2", "1.1", 10 },
+	        {0, 0x100, 0x1, "ETH", "m1", "1.0", 10},
+	        {0, 0x100, 0x2, "ETH", "m2", "1.1", 10},
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -808,11 +807,11 @@ static void test_db__same_sha_changes_nothing(void **state)
 static void test_db__changed_file_replaces(void **state)
 {
 	static const struct model_spec before[] = {
-		{ 0, 0x100, 0x1, "ETH", "m1", "1.0", 10 },
-		{ 0, 0x100, 0x2, "ETH", "m2", "1.1", 10 },
+	        {0, 0x100, 0x1, "ETH", "m1", "1.0", 10},
+	        {0, 0x100, 0x2, "ETH", "m2", "1.1", 10},
 	};
 	static const struct model_spec after[] = {
-		{ 0, 0x100, 0x1, "ETH", "m1", "1.0.1", 12 },
+	        {0, 0x100, 0x1, "ETH", "m1", "1.0.1", 12},
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -841,10 +840,10 @@ static void test_db__changed_file_replaces(void **state)
 
 static void test_db__other_file_takes_over_model(void **state)
 {
-	static const struct model_spec a[] = { { 0, 0x100, 0x1, "ETH", "from-a", "1.0", 4 } };
+	static const struct model_spec a[] = {{0, 0x100, 0x1, "ETH", "from-a", "1.0", 4}};
 	static const struct model_spec b[] = {
-		{ 0, 0x100, 0x1, "ETH", "from-b", "1.0", 5 },
-		{ 0, 0x100, 0x1, "CAN", "from-b", "1.0", 5 },
+	        {0, 0x100, 0x1, "ETH", "from-b", "1.0", 5},
+	        {0, 0x100, 0x1, "CAN", "from-b", "1.0", 5},
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -871,10 +870,10 @@ static void test_db__other_file_takes_over_model(void **state)
 
 static void test_db__same_model_twice_in_file(void **state)
 {
-	static const struct model_spec ok_spec[] = { { 0, 0x7, 0x1, "ETH", "keep", "1", 2 } };
+	static const struct model_spec ok_spec[] = {{0, 0x7, 0x1, "ETH", "keep", "1", 2}};
 	static const struct model_spec twice[] = {
-		{ 0, 0x100, 0x1, "ETH", "first", "1.0", 4 },
-		{ 0, 0x100, 0x1, "ETH", "second", "1.0", 4 },
+	        {0, 0x100, 0x1, "ETH", "first", "1.0", 4},
+	        {0, 0x100, 0x1, "ETH", "second", "1.0", 4},
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -885,7 +884,7 @@ static void test_db__same_model_twice_in_file(void **state)
 	for (size_t i = 0; i < 2; i++)
 		dicts[i] = make_dict(&twice[i]);
 	assert_int_equal(ax__db_insert_dicts(db, dicts, 2, "/x/dup.xdf", sha_b, &replaced),
-			 AX_EFORMAT);
+	                 AX_EFORMAT);
 	assert_non_null(strstr(ax_error_last(), "/x/dup.xdf"));
 	assert_non_null(strstr(ax_error_last(), "more than once"));
 	assert_int_equal(replaced, -1);
@@ -901,8 +900,11 @@ static void test_db__sql_text_stored_verbatim(void **state)
 {
 	static const char evil[] = "x'); DROP TABLE models;--";
 	static const char *const texts[] = {
-		evil, "\"; DELETE FROM registers; --", "Robert'); DROP TABLE sources;--",
-		"50% off \\ %s %n ?1 :name @x $y", "\xc3\xa9t\xc3\xa9 \xe2\x82\xac",
+	        evil,
+	        "\"; DELETE FROM registers; --",
+	        "Robert'); DROP TABLE sources;--",
+	        "50% off \\ %s %n ?1 :name @x $y",
+	        "\xc3\xa9t\xc3\xa9 \xe2\x82\xac",
 	};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
@@ -946,10 +948,10 @@ static void test_db__sql_text_stored_verbatim(void **state)
 	ax_db_unref(db);
 	/* Every table is still there. */
 	assert_int_equal(sql_count(fx->path,
-				   "SELECT count(*) FROM sqlite_master WHERE name IN ('sources', "
-				   "'models', 'registers', 'labels', 'enums', 'bitfields', "
-				   "'categories', 'errors', 'dict_tables')"),
-			 9);
+	                           "SELECT count(*) FROM sqlite_master WHERE name IN ('sources', "
+	                           "'models', 'registers', 'labels', 'enums', 'bitfields', "
+	                           "'categories', 'errors', 'dict_tables')"),
+	                 9);
 }
 
 /* ---- resolving ---- */
@@ -965,72 +967,72 @@ struct resolve_case {
 };
 
 static const struct model_spec resolve_models[] = {
-	/* CAN first, so file order does not make ETH win by accident. */
-	{ 0, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 2 },
-	{ 0, 0x00010064, 0x00010002, "ETH", "axs-100", "1.2.0", 2 },
-	{ 0, 0x00010064, 0x00010004, "ECAT", "axs-100", "1.4.0", 2 },
-	{ 0, 0x00010064, 0x00010004, "EoE", "axs-100", "1.4.0", 2 },
-	{ 0, 0x00010064, 0x00010008, "ETH", "axs-100", "1.8.0", 2 },
-	{ 0, 0x00020001, 0x00000100, "ETH", "", "", 2 },
-	{ 0x29c, 0x00030001, 0x00000001, "ETH", "vendor-a", "3.0", 2 },
-	{ 0, 0x00030001, 0x00000001, "CAN", "anyone", "3.0", 2 },
+        /* CAN first, so file order does not make ETH win by accident. */
+        {0, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 2},
+        {0, 0x00010064, 0x00010002, "ETH", "axs-100", "1.2.0", 2},
+        {0, 0x00010064, 0x00010004, "ECAT", "axs-100", "1.4.0", 2},
+        {0, 0x00010064, 0x00010004, "EoE", "axs-100", "1.4.0", 2},
+        {0, 0x00010064, 0x00010008, "ETH", "axs-100", "1.8.0", 2},
+        {0, 0x00020001, 0x00000100, "ETH", "", "", 2},
+        {0x29c, 0x00030001, 0x00000001, "ETH", "vendor-a", "3.0", 2},
+        {0, 0x00030001, 0x00000001, "CAN", "anyone", "3.0", 2},
 };
 
 static const struct resolve_case resolve_cases[] = {
-	/* An MCB link never gets the CAN model, even at its exact revision. */
-	{ "exact_prefers_eth", 0, 0, 0x00010064, 0x00010002, AX_MATCH_EXACT, 0x00010002, "ETH",
-	  "axs-100",
-	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)" },
-	{ "exact_prefers_eoe_over_ecat", 0, 0, 0x00010064, 0x00010004, AX_MATCH_EXACT, 0x00010004,
-	  "EoE", "axs-100",
-	  "product 0x00010064 rev 0x00010004: exact match, axs-100 (EoE, firmware 1.4.0)" },
-	{ "lower_is_the_nearest", 0, 0, 0x00010064, 0x00010007, AX_MATCH_LOWER_REVISION, 0x00010004,
-	  "EoE", "axs-100",
-	  "product 0x00010064 rev 0x00010007: no dictionary for revision 0x00010007, using "
-	  "nearest lower revision 0x00010004, axs-100 (EoE, firmware 1.4.0)" },
-	{ "lower_just_below", 0, 0, 0x00010064, 0x00010003, AX_MATCH_LOWER_REVISION, 0x00010002,
-	  "ETH", "axs-100",
-	  "product 0x00010064 rev 0x00010003: no dictionary for revision 0x00010003, using "
-	  "nearest lower revision 0x00010002, axs-100 (ETH, firmware 1.2.0)" },
-	{ "lower_above_all", 0, 0, 0x00010064, 0xffffffff, AX_MATCH_LOWER_REVISION, 0x00010008,
-	  "ETH", "axs-100",
-	  "product 0x00010064 rev 0xffffffff: no dictionary for revision 0xffffffff, using "
-	  "nearest lower revision 0x00010008, axs-100 (ETH, firmware 1.8.0)" },
-	{ "any_takes_highest", 0, 0, 0x00010064, 0x00010001, AX_MATCH_ANY_REVISION, 0x00010008,
-	  "ETH", "axs-100",
-	  "product 0x00010064 rev 0x00010001: no dictionary for revision 0x00010001 or lower, "
-	  "using revision 0x00010008, axs-100 (ETH, firmware 1.8.0)" },
-	{ "any_unnamed_model", 0, 0, 0x00020001, 0x00000001, AX_MATCH_ANY_REVISION, 0x00000100,
-	  "ETH", "",
-	  "product 0x00020001 rev 0x00000001: no dictionary for revision 0x00000001 or lower, "
-	  "using revision 0x00000100, PN-0042-A (ETH)" },
-	{ "none", 0, 0, 0x00000999, 0x00010002, AX_MATCH_NONE, 0, NULL, NULL,
-	  "product 0x00000999 rev 0x00010002: no dictionary for product 0x00000999" },
-	{ "none_names_vendor", 0, 0x29c, 0x00000999, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
-	  "product 0x00000999 rev 0x00000001: no dictionary for product 0x00000999 of vendor "
-	  "0x0000029c" },
-	{ "vendorless_model_fits_any_vendor", 0, 0x1234, 0x00010064, 0x00010002, AX_MATCH_EXACT,
-	  0x00010002, "ETH", "axs-100",
-	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)" },
-	{ "own_vendor_wins", 0, 0x29c, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "ETH", "vendor-a",
-	  "product 0x00030001 rev 0x00000001: exact match, vendor-a (ETH, firmware 3.0)" },
-	{ "other_vendor_skipped", AX_ADDR_CANOPEN, 0x777, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1,
-	  "CAN", "anyone",
-	  "product 0x00030001 rev 0x00000001: exact match, anyone (CAN, firmware 3.0)" },
-	{ "canopen_space_gets_can", AX_ADDR_CANOPEN, 0, 0x00010064, 0x00010002, AX_MATCH_EXACT,
-	  0x00010002, "CAN", "axs-100",
-	  "product 0x00010064 rev 0x00010002: exact match, axs-100 (CAN, firmware 1.2.0)" },
-	{ "canopen_space_lower_is_ecat", AX_ADDR_CANOPEN, 0, 0x00010064, 0x00010007,
-	  AX_MATCH_LOWER_REVISION, 0x00010004, "ECAT", "axs-100",
-	  "product 0x00010064 rev 0x00010007: no CANopen dictionary for revision 0x00010007, "
-	  "using nearest lower revision 0x00010004, axs-100 (ECAT, firmware 1.4.0)" },
-	{ "can_only_is_none_for_mcb", 0, 0x777, 0x00030001, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
-	  "product 0x00030001 rev 0x00000001: no dictionary for product 0x00030001 of vendor "
-	  "0x00000777 (only CANopen dictionaries of it: CAN, ECAT)" },
-	{ "mcb_only_is_none_for_canopen", AX_ADDR_CANOPEN, 0, 0x00020001, 0x00000100,
-	  AX_MATCH_NONE, 0, NULL, NULL,
-	  "product 0x00020001 rev 0x00000100: no CANopen dictionary for product 0x00020001 "
-	  "(only MCB dictionaries of it: ETH, EoE)" },
+        /* An MCB link never gets the CAN model, even at its exact revision. */
+        {"exact_prefers_eth", 0, 0, 0x00010064, 0x00010002, AX_MATCH_EXACT, 0x00010002, "ETH",
+         "axs-100",
+         "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)"},
+        {"exact_prefers_eoe_over_ecat", 0, 0, 0x00010064, 0x00010004, AX_MATCH_EXACT, 0x00010004,
+         "EoE", "axs-100",
+         "product 0x00010064 rev 0x00010004: exact match, axs-100 (EoE, firmware 1.4.0)"},
+        {"lower_is_the_nearest", 0, 0, 0x00010064, 0x00010007, AX_MATCH_LOWER_REVISION, 0x00010004,
+         "EoE", "axs-100",
+         "product 0x00010064 rev 0x00010007: no dictionary for revision 0x00010007, using "
+         "nearest lower revision 0x00010004, axs-100 (EoE, firmware 1.4.0)"},
+        {"lower_just_below", 0, 0, 0x00010064, 0x00010003, AX_MATCH_LOWER_REVISION, 0x00010002,
+         "ETH", "axs-100",
+         "product 0x00010064 rev 0x00010003: no dictionary for revision 0x00010003, using "
+         "nearest lower revision 0x00010002, axs-100 (ETH, firmware 1.2.0)"},
+        {"lower_above_all", 0, 0, 0x00010064, 0xffffffff, AX_MATCH_LOWER_REVISION, 0x00010008,
+         "ETH", "axs-100",
+         "product 0x00010064 rev 0xffffffff: no dictionary for revision 0xffffffff, using "
+         "nearest lower revision 0x00010008, axs-100 (ETH, firmware 1.8.0)"},
+        {"any_takes_highest", 0, 0, 0x00010064, 0x00010001, AX_MATCH_ANY_REVISION, 0x00010008,
+         "ETH", "axs-100",
+         "product 0x00010064 rev 0x00010001: no dictionary for revision 0x00010001 or lower, "
+         "using revision 0x00010008, axs-100 (ETH, firmware 1.8.0)"},
+        {"any_unnamed_model", 0, 0, 0x00020001, 0x00000001, AX_MATCH_ANY_REVISION, 0x00000100,
+         "ETH", "",
+         "product 0x00020001 rev 0x00000001: no dictionary for revision 0x00000001 or lower, "
+         "using revision 0x00000100, PN-0042-A (ETH)"},
+        {"none", 0, 0, 0x00000999, 0x00010002, AX_MATCH_NONE, 0, NULL, NULL,
+         "product 0x00000999 rev 0x00010002: no dictionary for product 0x00000999"},
+        {"none_names_vendor", 0, 0x29c, 0x00000999, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
+         "product 0x00000999 rev 0x00000001: no dictionary for product 0x00000999 of vendor "
+         "0x0000029c"},
+        {"vendorless_model_fits_any_vendor", 0, 0x1234, 0x00010064, 0x00010002, AX_MATCH_EXACT,
+         0x00010002, "ETH", "axs-100",
+         "product 0x00010064 rev 0x00010002: exact match, axs-100 (ETH, firmware 1.2.0)"},
+        {"own_vendor_wins", 0, 0x29c, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1, "ETH", "vendor-a",
+         "product 0x00030001 rev 0x00000001: exact match, vendor-a (ETH, firmware 3.0)"},
+        {"other_vendor_skipped", AX_ADDR_CANOPEN, 0x777, 0x00030001, 0x1, AX_MATCH_EXACT, 0x1,
+         "CAN", "anyone",
+         "product 0x00030001 rev 0x00000001: exact match, anyone (CAN, firmware 3.0)"},
+        {"canopen_space_gets_can", AX_ADDR_CANOPEN, 0, 0x00010064, 0x00010002, AX_MATCH_EXACT,
+         0x00010002, "CAN", "axs-100",
+         "product 0x00010064 rev 0x00010002: exact match, axs-100 (CAN, firmware 1.2.0)"},
+        {"canopen_space_lower_is_ecat", AX_ADDR_CANOPEN, 0, 0x00010064, 0x00010007,
+         AX_MATCH_LOWER_REVISION, 0x00010004, "ECAT", "axs-100",
+         "product 0x00010064 rev 0x00010007: no CANopen dictionary for revision 0x00010007, "
+         "using nearest lower revision 0x00010004, axs-100 (ECAT, firmware 1.4.0)"},
+        {"can_only_is_none_for_mcb", 0, 0x777, 0x00030001, 0x1, AX_MATCH_NONE, 0, NULL, NULL,
+         "product 0x00030001 rev 0x00000001: no dictionary for product 0x00030001 of vendor "
+         "0x00000777 (only CANopen dictionaries of it: CAN, ECAT)"},
+        {"mcb_only_is_none_for_canopen", AX_ADDR_CANOPEN, 0, 0x00020001, 0x00000100, AX_MATCH_NONE,
+         0, NULL, NULL,
+         "product 0x00020001 rev 0x00000100: no CANopen dictionary for product 0x00020001 "
+         "(only MCB dictionaries of it: ETH, EoE)"},
 };
 
 static void test_db__resolve_rules(void **state)
@@ -1046,13 +1048,13 @@ static void test_db__resolve_rules(void **state)
 		char *reason = NULL;
 		int match = -1;
 		int err = ax_db_resolve(db, c->vendor, c->product, c->revision,
-					c->space ? c->space : AX_ADDR_MCB, &dict, &match, &reason);
+		                        c->space ? c->space : AX_ADDR_MCB, &dict, &match, &reason);
 
 		if (err < 0)
 			fail_msg("%s: %d %s", c->name, err, ax_error_last());
 		if (match != c->match)
 			fail_msg("%s: match %s, want %s", c->name, ax_match_name(match),
-				 ax_match_name(c->match));
+			         ax_match_name(c->match));
 		if (strcmp(reason, c->reason))
 			fail_msg("%s: reason\n  '%s'\nwant\n  '%s'", c->name, reason, c->reason);
 		if (c->match == AX_MATCH_NONE) {
@@ -1063,7 +1065,7 @@ static void test_db__resolve_rules(void **state)
 			if (id->revision != c->want_rev || strcmp(id->interface, c->want_iface) ||
 			    strcmp(id->name, c->want_name))
 				fail_msg("%s: got rev 0x%08x %s '%s'", c->name, id->revision,
-					 id->interface, id->name);
+				         id->interface, id->name);
 			assert_int_equal(ax_dict_reg_count(dict), 2);
 		}
 		ax_free(reason);
@@ -1091,8 +1093,8 @@ static void test_db__resolve_reason_optional(void **state)
 
 struct range_check {
 	const char *id;
-	int kind;           /* AX__RANGE_* after the seal */
-	int64_t value;      /* as the register's integer type; float registers use fvalue */
+	int kind;      /* AX__RANGE_* after the seal */
+	int64_t value; /* as the register's integer type; float registers use fvalue */
 	float fvalue;
 	int outside;
 };
@@ -1117,35 +1119,35 @@ static int range_outside_of(const struct ax_reg *r, int64_t v, float f)
 static void test_db__ranges_parsed_at_seal(void **state)
 {
 	static const struct range_check checks[] = {
-		{ "S32", AX__RANGE_S64, -100, 0, 0 },
-		{ "S32", AX__RANGE_S64, -101, 0, 1 },
-		{ "S32", AX__RANGE_S64, 100, 0, 0 },
-		{ "S32", AX__RANGE_S64, 101, 0, 1 },
-		{ "U16", AX__RANGE_U64, 10, 0, 0 },
-		{ "U16", AX__RANGE_U64, 9, 0, 1 },
-		{ "U16", AX__RANGE_U64, 4097, 0, 1 },
-		{ "FLOAT", AX__RANGE_FLOAT, 0, 0.7f, 0 },
-		{ "FLOAT", AX__RANGE_FLOAT, 0, 0.69f, 1 },
-		{ "FLOAT", AX__RANGE_FLOAT, 0, 12.3f, 0 },
-		{ "NEGATIVE_UNSIGNED", AX__RANGE_NONE, 0xFFFF, 0, 0 },
-		{ "JUNK", AX__RANGE_NONE, 0, 99.0f, 0 },
-		{ "UPSIDE_DOWN", AX__RANGE_NONE, 3, 0, 0 },
-		{ "TEXT", AX__RANGE_NONE, 'a', 0, 0 },
-		{ "NO_RANGE", AX__RANGE_NONE, -1, 0, 0 },
+	        {"S32", AX__RANGE_S64, -100, 0, 0},
+	        {"S32", AX__RANGE_S64, -101, 0, 1},
+	        {"S32", AX__RANGE_S64, 100, 0, 0},
+	        {"S32", AX__RANGE_S64, 101, 0, 1},
+	        {"U16", AX__RANGE_U64, 10, 0, 0},
+	        {"U16", AX__RANGE_U64, 9, 0, 1},
+	        {"U16", AX__RANGE_U64, 4097, 0, 1},
+	        {"FLOAT", AX__RANGE_FLOAT, 0, 0.7f, 0},
+	        {"FLOAT", AX__RANGE_FLOAT, 0, 0.69f, 1},
+	        {"FLOAT", AX__RANGE_FLOAT, 0, 12.3f, 0},
+	        {"NEGATIVE_UNSIGNED", AX__RANGE_NONE, 0xFFFF, 0, 0},
+	        {"JUNK", AX__RANGE_NONE, 0, 99.0f, 0},
+	        {"UPSIDE_DOWN", AX__RANGE_NONE, 3, 0, 0},
+	        {"TEXT", AX__RANGE_NONE, 'a', 0, 0},
+	        {"NO_RANGE", AX__RANGE_NONE, -1, 0, 0},
 	};
 	static const struct {
 		const char *id;
 		int dtype;
 		const char *lo, *hi;
 	} regs[] = {
-		{ "S32", AX_DTYPE_S32, "-100", "0x64" },
-		{ "U16", AX_DTYPE_U16, "10", " 4096 " },
-		{ "FLOAT", AX_DTYPE_FLOAT, "0.7", "12.3" },
-		{ "NEGATIVE_UNSIGNED", AX_DTYPE_U16, "-5", "-1" },
-		{ "JUNK", AX_DTYPE_FLOAT, "abc", "1.0" },
-		{ "UPSIDE_DOWN", AX_DTYPE_S32, "5", "1" },
-		{ "TEXT", AX_DTYPE_STR, "0", "1" },
-		{ "NO_RANGE", AX_DTYPE_S32, NULL, NULL },
+	        {"S32", AX_DTYPE_S32, "-100", "0x64"},
+	        {"U16", AX_DTYPE_U16, "10", " 4096 "},
+	        {"FLOAT", AX_DTYPE_FLOAT, "0.7", "12.3"},
+	        {"NEGATIVE_UNSIGNED", AX_DTYPE_U16, "-5", "-1"},
+	        {"JUNK", AX_DTYPE_FLOAT, "abc", "1.0"},
+	        {"UPSIDE_DOWN", AX_DTYPE_S32, "5", "1"},
+	        {"TEXT", AX_DTYPE_STR, "0", "1"},
+	        {"NO_RANGE", AX_DTYPE_S32, NULL, NULL},
 	};
 	ax_dict *d = ax__dict_new("memory");
 	const ax_reg *found;
@@ -1155,7 +1157,7 @@ static void test_db__ranges_parsed_at_seal(void **state)
 	assert_non_null(d);
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
 		ok(ax__dict_add_reg(d, regs[i].id, 1, 0x100 + (uint32_t)i, regs[i].dtype, AX_REG_RW,
-				    &r));
+		                    &r));
 		if (regs[i].lo)
 			ok(ax__dict_reg_set_range(r, regs[i].lo, regs[i].hi));
 	}
@@ -1168,11 +1170,11 @@ static void test_db__ranges_parsed_at_seal(void **state)
 			ok(ax_dict_find(d, c->id, -1, &found));
 			if (found->range_kind != (sealed ? c->kind : AX__RANGE_UNPARSED))
 				fail_msg("%s (sealed %d): range kind %d", c->id, sealed,
-					 found->range_kind);
+				         found->range_kind);
 			if (range_outside_of(found, c->value, c->fvalue) != c->outside)
 				fail_msg("%s (sealed %d): %lld / %g should be %s", c->id, sealed,
-					 (long long)c->value, (double)c->fvalue,
-					 c->outside ? "outside" : "inside");
+				         (long long)c->value, (double)c->fvalue,
+				         c->outside ? "outside" : "inside");
 		}
 	}
 	/* Sealed: the numbers, not the text, decide (the text is for messages). */
@@ -1207,38 +1209,41 @@ static void write_xdf(const char *path, const char *firmware, int n_regs)
 	FILE *f = fopen(path, "w");
 
 	assert_non_null(f);
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<IngeniaDictionary>\n"
-		   " <Header><Version>3.0</Version></Header>\n"
-		   " <Body>\n"
-		   "  <Categories><Category id=\"MOTION\"><Labels><Label lang=\"en_US\">Motion"
-		   "</Label></Labels></Category></Categories>\n"
-		   "  <Devices>\n"
-		   "   <ETHDevice firmwareVersion=\"%s\" ProductCode=\"0x00010064\" "
-		   "PartNumber=\"AXS-100\" RevisionNumber=\"0x00010002\" "
-		   "name=\"x&apos;); DROP TABLE models;--\">\n"
-		   "    <MCBRegisters>\n"
-		   "     <MCBRegister address=\"0x010\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
-		   "id=\"x&apos;); DROP TABLE models;--\" default=\"0100\" cat_id=\"MOTION\"/>\n",
-		firmware);
+	fprintf(f,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<IngeniaDictionary>\n"
+	        " <Header><Version>3.0</Version></Header>\n"
+	        " <Body>\n"
+	        "  <Categories><Category id=\"MOTION\"><Labels><Label lang=\"en_US\">Motion"
+	        "</Label></Labels></Category></Categories>\n"
+	        "  <Devices>\n"
+	        "   <ETHDevice firmwareVersion=\"%s\" ProductCode=\"0x00010064\" "
+	        "PartNumber=\"AXS-100\" RevisionNumber=\"0x00010002\" "
+	        "name=\"x&apos;); DROP TABLE models;--\">\n"
+	        "    <MCBRegisters>\n"
+	        "     <MCBRegister address=\"0x010\" subnode=\"1\" access=\"rw\" dtype=\"u16\" "
+	        "id=\"x&apos;); DROP TABLE models;--\" default=\"0100\" cat_id=\"MOTION\"/>\n",
+	        firmware);
 	for (int i = 0; i < n_regs; i++)
-		fprintf(f, "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" "
-			   "dtype=\"s32\" id=\"REG_%d\" units=\"cnt\"/>\n",
-			0x100 + i, i);
-	fprintf(f, "    </MCBRegisters>\n"
-		   "   </ETHDevice>\n"
-		   "   <ECATDevice firmwareVersion=\"%s\" ProductCode=\"0x00010064\" "
-		   "RevisionNumber=\"0x00010002\">\n"
-		   "    <CANopenObjects>\n"
-		   "     <CANopenObject index=\"0x2010\" datatype=\"VAR\"><Subitems>"
-		   "<Subitem subindex=\"0\" access=\"rw\" dtype=\"u16\" id=\"REG_CAN\" "
-		   "default=\"0100\"/></Subitems></CANopenObject>\n"
-		   "    </CANopenObjects>\n"
-		   "   </ECATDevice>\n"
-		   "  </Devices>\n"
-		   " </Body>\n"
-		   "</IngeniaDictionary>\n",
-		firmware);
+		fprintf(f,
+		        "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" "
+		        "dtype=\"s32\" id=\"REG_%d\" units=\"cnt\"/>\n",
+		        0x100 + i, i);
+	fprintf(f,
+	        "    </MCBRegisters>\n"
+	        "   </ETHDevice>\n"
+	        "   <ECATDevice firmwareVersion=\"%s\" ProductCode=\"0x00010064\" "
+	        "RevisionNumber=\"0x00010002\">\n"
+	        "    <CANopenObjects>\n"
+	        "     <CANopenObject index=\"0x2010\" datatype=\"VAR\"><Subitems>"
+	        "<Subitem subindex=\"0\" access=\"rw\" dtype=\"u16\" id=\"REG_CAN\" "
+	        "default=\"0100\"/></Subitems></CANopenObject>\n"
+	        "    </CANopenObjects>\n"
+	        "   </ECATDevice>\n"
+	        "  </Devices>\n"
+	        " </Body>\n"
+	        "</IngeniaDictionary>\n",
+	        firmware);
 	assert_int_equal(fclose(f), 0);
 }
 
@@ -1277,7 +1282,7 @@ static void import_and_compare(ax_db *db, const char *path)
 		got = ax__xdf_read_file(path, &buf, &len);
 		if (got >= 0)
 			got = ax__xdf_load_buffer_flags(&dicts, &n, path, buf, len,
-							AX__XDF_CHECK_V3, NULL);
+			                                AX__XDF_CHECK_V3, NULL);
 		free(buf);
 	}
 	if (got < 0)
@@ -1320,12 +1325,17 @@ static void import_and_compare(ax_db *db, const char *path)
 
 static void test_db__import_equals_file(void **state)
 {
-	static const char *const fixtures[] = { "v2_axes.xdf", "v2_can.xdf", "v3_multi.xdf",
-						"skipped.xdf", "v3_tables.xdf",
-						"v3_pdo_access.xdf", "v3_missing_pdo_access.xdf",
-						"addresses_beyond_mcb.xdf", "axes_beyond_mcb.xdf",
-						"subnodes_beyond_mcb.xdf" };
-	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
+	static const char *const fixtures[] = {"v2_axes.xdf",
+	                                       "v2_can.xdf",
+	                                       "v3_multi.xdf",
+	                                       "skipped.xdf",
+	                                       "v3_tables.xdf",
+	                                       "v3_pdo_access.xdf",
+	                                       "v3_missing_pdo_access.xdf",
+	                                       "addresses_beyond_mcb.xdf",
+	                                       "axes_beyond_mcb.xdf",
+	                                       "subnodes_beyond_mcb.xdf"};
+	static const char *const devices[] = {"axs-100.xdf", "axs-200.xdf", "axs-900.xdf"};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
 	char path[256];
@@ -1407,7 +1417,7 @@ static void test_db__import_again_and_changed(void **state)
 	assert_int_equal(ax_db_import(db, path, NULL, &rep), 2);
 	assert_int_equal(rep->replaced, 1);
 	assert_true(ax_db_model_list_at(rep->models, 0)->id != ids[0] &&
-		    ax_db_model_list_at(rep->models, 0)->id != ids[1]);
+	            ax_db_model_list_at(rep->models, 0)->id != ids[1]);
 	assert_int_equal(ax_db_model_list_at(rep->models, 0)->registers, 6);
 	ax_db_import_report_free(rep);
 	assert_int_equal(ax_db_list(db, &models), 2);
@@ -1420,8 +1430,8 @@ static void test_db__import_again_and_changed(void **state)
 
 static void test_db__import_bad_file_changes_nothing(void **state)
 {
-	static const char *const bad[] = { "malformed.xdf", "wrong_root.xdf", "version4.xdf",
-					   "entity_external.xdf" };
+	static const char *const bad[] = {"malformed.xdf", "wrong_root.xdf", "version4.xdf",
+	                                  "entity_external.xdf"};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
 	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
@@ -1459,38 +1469,40 @@ static void write_model_xdf(const char *path, int n, int broken, int second)
 	FILE *f = fopen(path, "w");
 
 	assert_non_null(f);
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<IngeniaDictionary>\n"
-		   " <Header><Version>3.0</Version></Header>\n"
-		   " <Body>\n"
-		   "  <Devices>\n"
-		   "   <ETHDevice ProductCode=\"0x00010064\" RevisionNumber=\"0x00010002\" "
-		   "PartNumber=\"AXS-100\" name=\"axs-100\" firmwareVersion=\"%s\">\n"
-		   "    <MCBRegisters>\n",
-		broken ? "9.9.9" : "1.2.0");
+	fprintf(f,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<IngeniaDictionary>\n"
+	        " <Header><Version>3.0</Version></Header>\n"
+	        " <Body>\n"
+	        "  <Devices>\n"
+	        "   <ETHDevice ProductCode=\"0x00010064\" RevisionNumber=\"0x00010002\" "
+	        "PartNumber=\"AXS-100\" name=\"axs-100\" firmwareVersion=\"%s\">\n"
+	        "    <MCBRegisters>\n",
+	        broken ? "9.9.9" : "1.2.0");
 	for (int i = 0; i < n; i++)
-		fprintf(f, "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" %s"
-			   "id=\"REG_%d\"/>\n",
-			0x100 + i, broken ? "" : "dtype=\"u16\" ", i);
+		fprintf(f,
+		        "     <MCBRegister address=\"0x%03x\" subnode=\"1\" access=\"r\" %s"
+		        "id=\"REG_%d\"/>\n",
+		        0x100 + i, broken ? "" : "dtype=\"u16\" ", i);
 	fprintf(f, "    </MCBRegisters>\n"
-		   "   </ETHDevice>\n");
+	           "   </ETHDevice>\n");
 	if (second)
 		fprintf(f, "   <EoEDevice ProductCode=\"0x00010064\" "
-			   "RevisionNumber=\"0x00010002\">\n"
-			   "    <MCBRegisters>\n"
-			   "     <MCBRegister address=\"0x010\" access=\"r\" dtype=\"u16\" "
-			   "id=\"FINE\"/>\n"
-			   "    </MCBRegisters>\n"
-			   "   </EoEDevice>\n");
+		           "RevisionNumber=\"0x00010002\">\n"
+		           "    <MCBRegisters>\n"
+		           "     <MCBRegister address=\"0x010\" access=\"r\" dtype=\"u16\" "
+		           "id=\"FINE\"/>\n"
+		           "    </MCBRegisters>\n"
+		           "   </EoEDevice>\n");
 	fprintf(f, "  </Devices>\n"
-		   " </Body>\n"
-		   "</IngeniaDictionary>\n");
+	           " </Body>\n"
+	           "</IngeniaDictionary>\n");
 	assert_int_equal(fclose(f), 0);
 }
 
 /* The one model in @db: its id, register count and firmware, and the source count. */
 static void assert_one_model(const struct fx *fx, ax_db *db, int64_t id, size_t registers,
-			     const char *source)
+                             const char *source)
 {
 	ax_db_model_list *models = NULL;
 
@@ -1533,10 +1545,10 @@ static void test_db__import_all_registers_refused_keeps_earlier(void **state)
 	/* Another file of the same model, all of whose registers lack their dtype. */
 	assert_int_equal(ax_db_import(db, bad, NULL, &rep), AX_EFORMAT);
 	(void)snprintf(want, sizeof(want),
-		       "%s: model 'axs-100' (product 0x00010064 rev 0x00010002, ETH) has no "
-		       "register to import (3 skipped, first: %s:8: register 'REG_0': missing "
-		       "attribute 'dtype', skipped); nothing was imported",
-		       bad, bad);
+	               "%s: model 'axs-100' (product 0x00010064 rev 0x00010002, ETH) has no "
+	               "register to import (3 skipped, first: %s:8: register 'REG_0': missing "
+	               "attribute 'dtype', skipped); nothing was imported",
+	               bad, bad);
 	assert_string_equal(ax_error_last(), want);
 	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
 	assert_one_model(fx, db, id, 3, canon);
@@ -1587,10 +1599,10 @@ static void test_db__import_configuration_refused(void **state)
 
 	assert_int_equal(ax_db_import(db, xcf, NULL, &rep), AX_EFORMAT);
 	(void)snprintf(want, sizeof(want),
-		       "%s:15: a configuration file (XCF), not a dictionary: its 5 register(s) "
-		       "carry saved values without an address or a dtype; load it onto a drive "
-		       "with ax_config_load() ('axlink config load')",
-		       xcf);
+	               "%s:15: a configuration file (XCF), not a dictionary: its 5 register(s) "
+	               "carry saved values without an address or a dtype; load it onto a drive "
+	               "with ax_config_load() ('axlink config load')",
+	               xcf);
 	assert_string_equal(ax_error_last(), want);
 	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);
 	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
@@ -1621,16 +1633,16 @@ static void test_db__schema_1_migrates(void **state)
 
 	ax_db_unref(db);
 	sql_exec(fx->path, "ALTER TABLE errors DROP COLUMN affected_module;"
-			   "ALTER TABLE errors DROP COLUMN error_type;"
-			   "PRAGMA user_version = 1");
+	                   "ALTER TABLE errors DROP COLUMN error_type;"
+	                   "PRAGMA user_version = 1");
 	ok(ax_db_open(&db, fx->path, 0));
 	assert_int_equal(sql_count(fx->path, "PRAGMA user_version"), AX__DB_SCHEMA_VERSION);
 	(void)snprintf(file, sizeof(file), "%s/v3_multi.xdf", AXLINK_TEST_DATA_DIR);
 	assert_int_equal(ax_db_import(db, file, NULL, NULL), 2);
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM errors WHERE code = 12928 "
-					     "AND error_type = 'cyclic' AND "
-					     "affected_module = 'Power stage'"),
-			 1);
+	                                     "AND error_type = 'cyclic' AND "
+	                                     "affected_module = 'Power stage'"),
+	                 1);
 	n = ax_db_list(db, &models);
 	ok(n);
 	for (size_t i = 0; i < (size_t)n; i++)
@@ -1654,41 +1666,41 @@ static void test_db__schema_1_migrates(void **state)
  */
 static void test_db__load_refuses_non_integer_columns(void **state)
 {
-	static const struct model_spec spec = { 0, 0x00010064, 0x00010002, "ETH", "axs-100",
-						"1.2.0", 8 };
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    8};
 	static const struct {
 		const char *sql, *where;
 	} cases[] = {
-		{ "UPDATE registers SET address = 'abc' WHERE ord = 3",
-		  "table 'registers', row 3 (register 'REG_003'): column 'address' holds text "
-		  "'abc', not an integer" },
-		{ "UPDATE registers SET address = '0x10' WHERE ord = 0",
-		  "table 'registers', row 0 (register 'REG_000'): column 'address' holds text "
-		  "'0x10', not an integer" },
-		{ "UPDATE registers SET address = 16.5 WHERE ord = 1",
-		  "table 'registers', row 1 (register 'REG_001'): column 'address' holds a real "
-		  "'16.5', not an integer" },
-		{ "UPDATE registers SET subnode = 'one' WHERE ord = 2",
-		  "row 2 (register 'REG_002'): column 'subnode' holds text 'one'" },
-		{ "UPDATE registers SET dtype = x'01' WHERE ord = 4",
-		  "row 4 (register 'REG_004'): column 'dtype' holds a blob, not an integer" },
-		{ "UPDATE registers SET access = 'rw' WHERE ord = 5",
-		  "row 5 (register 'REG_005'): column 'access' holds text 'rw'" },
-		{ "UPDATE enums SET value = 'On' WHERE reg_ord = 2 AND ord = 1",
-		  "table 'enums', row 1 (register 'REG_002'): column 'value' holds text 'On', "
-		  "not an integer" },
-		{ "UPDATE bitfields SET start_bit = 0.5 WHERE reg_ord = 3 AND ord = 1",
-		  "table 'bitfields', row 1 (register 'REG_003'): column 'start_bit' holds a "
-		  "real '0.5'" },
-		{ "UPDATE bitfields SET end_bit = 'four' WHERE reg_ord = 7 AND ord = 0",
-		  "table 'bitfields', row 3 (register 'REG_007'): column 'end_bit' holds text "
-		  "'four'" },
-		{ "UPDATE labels SET reg_ord = 'x' WHERE reg_ord = 0 AND ord = 0",
-		  "column 'reg_ord' holds text 'x', not an integer" },
-		{ "UPDATE errors SET code = '0x3241' WHERE ord = 0",
-		  "table 'errors', row 0: column 'code' holds text '0x3241', not an integer" },
-		{ "UPDATE dict_tables SET axis = 'one' WHERE ord = 0",
-		  "table 'dict_tables', row 0: column 'axis' holds text 'one', not an integer" },
+	        {"UPDATE registers SET address = 'abc' WHERE ord = 3",
+	         "table 'registers', row 3 (register 'REG_003'): column 'address' holds text "
+	         "'abc', not an integer"},
+	        {"UPDATE registers SET address = '0x10' WHERE ord = 0",
+	         "table 'registers', row 0 (register 'REG_000'): column 'address' holds text "
+	         "'0x10', not an integer"},
+	        {"UPDATE registers SET address = 16.5 WHERE ord = 1",
+	         "table 'registers', row 1 (register 'REG_001'): column 'address' holds a real "
+	         "'16.5', not an integer"},
+	        {"UPDATE registers SET subnode = 'one' WHERE ord = 2",
+	         "row 2 (register 'REG_002'): column 'subnode' holds text 'one'"},
+	        {"UPDATE registers SET dtype = x'01' WHERE ord = 4",
+	         "row 4 (register 'REG_004'): column 'dtype' holds a blob, not an integer"},
+	        {"UPDATE registers SET access = 'rw' WHERE ord = 5",
+	         "row 5 (register 'REG_005'): column 'access' holds text 'rw'"},
+	        {"UPDATE enums SET value = 'On' WHERE reg_ord = 2 AND ord = 1",
+	         "table 'enums', row 1 (register 'REG_002'): column 'value' holds text 'On', "
+	         "not an integer"},
+	        {"UPDATE bitfields SET start_bit = 0.5 WHERE reg_ord = 3 AND ord = 1",
+	         "table 'bitfields', row 1 (register 'REG_003'): column 'start_bit' holds a "
+	         "real '0.5'"},
+	        {"UPDATE bitfields SET end_bit = 'four' WHERE reg_ord = 7 AND ord = 0",
+	         "table 'bitfields', row 3 (register 'REG_007'): column 'end_bit' holds text "
+	         "'four'"},
+	        {"UPDATE labels SET reg_ord = 'x' WHERE reg_ord = 0 AND ord = 0",
+	         "column 'reg_ord' holds text 'x', not an integer"},
+	        {"UPDATE errors SET code = '0x3241' WHERE ord = 0",
+	         "table 'errors', row 0: column 'code' holds text '0x3241', not an integer"},
+	        {"UPDATE dict_tables SET axis = 'one' WHERE ord = 0",
+	         "table 'dict_tables', row 0: column 'axis' holds text 'one', not an integer"},
 	};
 	struct fx *fx = *state;
 
@@ -1717,7 +1729,7 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 		if (err != AX_ECORRUPT || strncmp(ax_error_last(), want, strlen(want)) != 0 ||
 		    !strstr(ax_error_last(), cases[i].where))
 			fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s...%s'", cases[i].sql, err,
-				 ax_error_last(), want, cases[i].where);
+			         ax_error_last(), want, cases[i].where);
 		assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 		ax_db_unref(db);
 	}
@@ -1725,13 +1737,12 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 	/* A model row: listing says which, rather than listing product 0x00000000. */
 	{
 		static const char *const list_cases[][2] = {
-			{ "UPDATE models SET product = 'abc'",
-			  "table 'models', row 0: column 'product' holds text 'abc', not an "
-			  "integer" },
-			{ "UPDATE models SET revision = 1.5",
-			  "table 'models', row 0: column 'revision' holds a real '1.5'" },
-			{ "UPDATE models SET vendor = 4294967296",
-			  "has a corrupt row in 'models'" },
+		        {"UPDATE models SET product = 'abc'",
+		         "table 'models', row 0: column 'product' holds text 'abc', not an "
+		         "integer"},
+		        {"UPDATE models SET revision = 1.5",
+		         "table 'models', row 0: column 'revision' holds a real '1.5'"},
+		        {"UPDATE models SET vendor = 4294967296", "has a corrupt row in 'models'"},
 		};
 
 		for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
@@ -1750,8 +1761,8 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 			    strncmp(ax_error_last(), want, strlen(want)) != 0 ||
 			    !strstr(ax_error_last(), list_cases[i][1]))
 				fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s...%s'",
-					 list_cases[i][0], err, ax_error_last(), want,
-					 list_cases[i][1]);
+				         list_cases[i][0], err, ax_error_last(), want,
+				         list_cases[i][1]);
 			assert_ptr_equal(models, (ax_db_model_list *)(uintptr_t)1);
 			ax_db_unref(db);
 		}
@@ -1772,8 +1783,8 @@ struct thread_arg {
 
 static void *thread_main(void *p)
 {
-	static const struct model_spec v1[] = { { 0, 0x900, 0x10, "ETH", "t", "1.0", 30 } };
-	static const struct model_spec v2[] = { { 0, 0x900, 0x10, "ETH", "t", "2.0", 31 } };
+	static const struct model_spec v1[] = {{0, 0x900, 0x10, "ETH", "t", "1.0", 30}};
+	static const struct model_spec v2[] = {{0, 0x900, 0x10, "ETH", "t", "2.0", 31}};
 	struct thread_arg *a = p;
 
 	for (int i = 0; i < THREAD_ROUNDS && !a->failures; i++) {
@@ -1781,13 +1792,13 @@ static void *thread_main(void *p)
 			ax_dict *d = make_dict(i % 2 ? v2 : v1);
 			int replaced = -1;
 			int err = ax__db_insert_dicts(a->db, &d, 1, "/x/t.xdf",
-						      i % 2 ? sha_b : sha_a, &replaced);
+			                              i % 2 ? sha_b : sha_a, &replaced);
 
 			ax_dict_unref(d);
 			if (err < 0 || replaced != 1) {
 				a->failures++;
 				(void)snprintf(a->msg, sizeof(a->msg), "store %d: %d %s", i, err,
-					       ax_error_last());
+				               ax_error_last());
 			}
 		} else if (a->role == 2) {
 			ax_db_import_report *rep = NULL;
@@ -1796,7 +1807,7 @@ static void *thread_main(void *p)
 			if (n != 1 || rep->replaced != 0 || rep->n_models != 1) {
 				a->failures++;
 				(void)snprintf(a->msg, sizeof(a->msg), "import %d: %d %s", i, n,
-					       ax_error_last());
+				               ax_error_last());
 			}
 			ax_db_import_report_free(rep);
 		} else {
@@ -1804,7 +1815,7 @@ static void *thread_main(void *p)
 			char *reason = NULL;
 			int match = -1;
 			int err = ax_db_resolve(a->db, 0, 0x900, 0x10, AX_ADDR_MCB, &dict, &match,
-						&reason);
+			                        &reason);
 			size_t n = dict ? ax_dict_reg_count(dict) : 0;
 			const char *fw = dict ? ax_dict_identity_get(dict)->firmware_version : "";
 
@@ -1813,8 +1824,8 @@ static void *thread_main(void *p)
 			    !((n == 30 && !strcmp(fw, "1.0")) || (n == 31 && !strcmp(fw, "2.0")))) {
 				a->failures++;
 				(void)snprintf(a->msg, sizeof(a->msg),
-					       "resolve %d: %d match %d, %zu regs fw '%s': %s", i,
-					       err, match, n, fw, err < 0 ? ax_error_last() : "");
+				               "resolve %d: %d match %d, %zu regs fw '%s': %s", i,
+				               err, match, n, fw, err < 0 ? ax_error_last() : "");
 			}
 			ax_free(reason);
 			ax_dict_unref(dict);
@@ -1825,7 +1836,7 @@ static void *thread_main(void *p)
 
 static void test_db__threads_import_and_resolve(void **state)
 {
-	static const struct model_spec v0[] = { { 0, 0x900, 0x10, "ETH", "t", "2.0", 31 } };
+	static const struct model_spec v0[] = {{0, 0x900, 0x10, "ETH", "t", "2.0", 31}};
 	struct fx *fx = *state;
 	ax_db *shared = open_new(fx), *second = NULL;
 	struct thread_arg args[5];
@@ -1867,7 +1878,7 @@ static void test_db__threads_import_and_resolve(void **state)
  */
 static void test_db__import_strict(void **state)
 {
-	static const char *const devices[] = { "axs-100.xdf", "axs-200.xdf", "axs-900.xdf" };
+	static const char *const devices[] = {"axs-100.xdf", "axs-200.xdf", "axs-900.xdf"};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
 	ax_db_import_report *rep = (ax_db_import_report *)(uintptr_t)1;
@@ -1879,12 +1890,13 @@ static void test_db__import_strict(void **state)
 
 	(void)snprintf(bad, sizeof(bad), "%s/v3_missing_pdo_access.xdf", AXLINK_TEST_DATA_DIR);
 	(void)snprintf(good, sizeof(good), "%s/v3_pdo_access.xdf", AXLINK_TEST_DATA_DIR);
-	assert_int_equal(ax_db_import_flags(db, bad, AX_DB_IMPORT_STRICT, NULL, &rep),
-			 AX_EFORMAT);
+	assert_int_equal(ax_db_import_flags(db, bad, AX_DB_IMPORT_STRICT, NULL, &rep), AX_EFORMAT);
 	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DICT);
-	(void)snprintf(want, sizeof(want), "%s:20: ETHDevice: no attribute 'PartNumber', which "
-		       "format version 3 requires (7 missing attributes in the file); a strict "
-		       "import refuses it", bad);
+	(void)snprintf(want, sizeof(want),
+	               "%s:20: ETHDevice: no attribute 'PartNumber', which "
+	               "format version 3 requires (7 missing attributes in the file); a strict "
+	               "import refuses it",
+	               bad);
 	assert_string_equal(ax_error_last(), want);
 	assert_ptr_equal(rep, (ax_db_import_report *)(uintptr_t)1);
 	assert_int_equal(ax_db_import_flags(db, good, 0x80, NULL, &rep), AX_EINVAL);
@@ -1900,9 +1912,11 @@ static void test_db__import_strict(void **state)
 	for (size_t i = 0; i < rep->n_warnings; i++)
 		gaps += strstr(rep->warnings[i], "which format version 3 requires") != NULL;
 	assert_int_equal(gaps, 6);
-	(void)snprintf(want, sizeof(want), "%s:26: MCBRegister 'DRV_STATE_CONTROL': no attribute "
-		       "'pdo_access', which format version 3 requires (nor in 1 more "
-		       "MCBRegister elements of this device)", bad);
+	(void)snprintf(want, sizeof(want),
+	               "%s:26: MCBRegister 'DRV_STATE_CONTROL': no attribute "
+	               "'pdo_access', which format version 3 requires (nor in 1 more "
+	               "MCBRegister elements of this device)",
+	               bad);
 	for (gaps = 0; gaps < rep->n_warnings && strcmp(rep->warnings[gaps], want); gaps++)
 		;
 	if (gaps == rep->n_warnings)
@@ -1942,38 +1956,38 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_db__##name, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		T(create_makes_folders),
-		T(open_errors),
-		T(corrupt_file_is_eproto),
-		T(truncated_file_is_eproto),
-		T(foreign_sqlite_is_eproto),
-		T(newer_schema_is_eproto),
-		T(empty_file_gets_schema),
-		T(readonly_refuses_import),
-		T(readonly_location_is_eaccess),
-		T(readonly_file_is_eaccess),
-		T(store_list_load_equal),
-		T(load_missing_model),
-		T(corrupt_table_rows),
-		T(same_sha_changes_nothing),
-		T(changed_file_replaces),
-		T(other_file_takes_over_model),
-		T(same_model_twice_in_file),
-		T(sql_text_stored_verbatim),
-		T(import_equals_file),
-		T(import_report_and_hash),
-		T(import_again_and_changed),
-		T(import_bad_file_changes_nothing),
-		T(import_all_registers_refused_keeps_earlier),
-		T(import_strict),
-		T(import_configuration_refused),
-		T(schema_1_migrates),
-		T(load_refuses_non_integer_columns),
-		T(resolve_rules),
-		T(resolve_reason_optional),
-		cmocka_unit_test(test_db__match_names),
-		cmocka_unit_test(test_db__ranges_parsed_at_seal),
-		T(threads_import_and_resolve),
+	        T(create_makes_folders),
+	        T(open_errors),
+	        T(corrupt_file_is_eproto),
+	        T(truncated_file_is_eproto),
+	        T(foreign_sqlite_is_eproto),
+	        T(newer_schema_is_eproto),
+	        T(empty_file_gets_schema),
+	        T(readonly_refuses_import),
+	        T(readonly_location_is_eaccess),
+	        T(readonly_file_is_eaccess),
+	        T(store_list_load_equal),
+	        T(load_missing_model),
+	        T(corrupt_table_rows),
+	        T(same_sha_changes_nothing),
+	        T(changed_file_replaces),
+	        T(other_file_takes_over_model),
+	        T(same_model_twice_in_file),
+	        T(sql_text_stored_verbatim),
+	        T(import_equals_file),
+	        T(import_report_and_hash),
+	        T(import_again_and_changed),
+	        T(import_bad_file_changes_nothing),
+	        T(import_all_registers_refused_keeps_earlier),
+	        T(import_strict),
+	        T(import_configuration_refused),
+	        T(schema_1_migrates),
+	        T(load_refuses_non_integer_columns),
+	        T(resolve_rules),
+	        T(resolve_reason_optional),
+	        cmocka_unit_test(test_db__match_names),
+	        cmocka_unit_test(test_db__ranges_parsed_at_seal),
+	        T(threads_import_and_resolve),
 	};
 #undef T
 	return cmocka_run_group_tests_name("db", tests, NULL, NULL);

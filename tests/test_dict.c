@@ -898,7 +898,8 @@ static void test_dict__errors_all_fields(void **state)
 		if (!loaded || strcmp(loaded, rows[i].file) != 0) {
 			loaded_free(&l);
 			l = load_ok(rows[i].file[1] == '2' ? DATA("v2_axes.xdf")
-			                                   : DATA("v3_multi.xdf"), NULL);
+			                                   : DATA("v3_multi.xdf"),
+			            NULL);
 			loaded = rows[i].file;
 		}
 		d = l.dicts[rows[i].dict];
@@ -942,8 +943,9 @@ static void assert_unreachable(const ax_dict *d, const char *const *want, size_t
 		char got[128];
 
 		if (ax_reg_reachable(r) == far)
-			fail_msg("register %s (subnode %u, address 0x%X): reachable %d", ax_reg_id(r),
-			         ax_reg_subnode(r), (unsigned)ax_reg_address(r), ax_reg_reachable(r));
+			fail_msg("register %s (subnode %u, address 0x%X): reachable %d",
+			         ax_reg_id(r), ax_reg_subnode(r), (unsigned)ax_reg_address(r),
+			         ax_reg_reachable(r));
 		if (!far)
 			continue;
 		snprintf(got, sizeof(got), "%s@%u", ax_reg_id(r), ax_reg_subnode(r));

@@ -138,7 +138,7 @@ static void test_drive__numbers_by_name(void **state)
  */
 static void test_drive__float_values_that_would_be_lost(void **state)
 {
-	static const double bad[] = { NAN, INFINITY, -INFINITY, 1e39, -1e39, 1e-50, -1e-50 };
+	static const double bad[] = {NAN, INFINITY, -INFINITY, 1e39, -1e39, 1e-50, -1e-50};
 	ax_drive *d = NULL;
 	double f = 0;
 
@@ -159,7 +159,7 @@ static void test_drive__float_values_that_would_be_lost(void **state)
 	/* Integers of an integer register given as doubles: exact, or refused. */
 	assert_int_equal(ax_drive_write_f64(d, "CL_POS_SET_POINT_VALUE", 1, -2147483648.0), 0);
 	assert_int_equal(ax_drive_write_f64(d, "CL_POS_SET_POINT_VALUE", 1, 2147483648.0),
-			 AX_ERANGE);
+	                 AX_ERANGE);
 	assert_non_null(strstr(ax_error_last(), "CL_POS_SET_POINT_VALUE"));
 	assert_int_equal(ax_drive_write_f64(d, "CL_POS_SET_POINT_VALUE", 1, NAN), AX_ERANGE);
 	d = ax_drive_unref(d);
@@ -172,10 +172,10 @@ static void test_drive__float_values_that_would_be_lost(void **state)
  */
 static void test_drive__nonfinite_bytes_by_register(void **state)
 {
-	static const uint8_t nan_bytes[4] = { 0x00, 0x00, 0xc0, 0x7f };
-	static const uint8_t inf_bytes[4] = { 0x00, 0x00, 0x80, 0x7f };
-	static const uint8_t ninf_bytes[4] = { 0x00, 0x00, 0x80, 0xff };
-	const uint8_t *bad[] = { nan_bytes, inf_bytes, ninf_bytes };
+	static const uint8_t nan_bytes[4] = {0x00, 0x00, 0xc0, 0x7f};
+	static const uint8_t inf_bytes[4] = {0x00, 0x00, 0x80, 0x7f};
+	static const uint8_t ninf_bytes[4] = {0x00, 0x00, 0x80, 0xff};
+	const uint8_t *bad[] = {nan_bytes, inf_bytes, ninf_bytes};
 	const ax_reg *vel = NULL, *qs = NULL;
 	const char *lo, *hi;
 	ax_drive *d = NULL;
@@ -205,18 +205,17 @@ static void test_drive__nonfinite_bytes_by_register(void **state)
 	assert_true(f == 500.0);
 
 	/* Asked for explicitly: written, and read back as such. */
-	assert_int_equal(
-		ax_link_write_reg_flags(link, vel, nan_bytes, 4, AX_VALUE_ALLOW_NONFINITE), 0);
+	assert_int_equal(ax_link_write_reg_flags(link, vel, nan_bytes, 4, AX_VALUE_ALLOW_NONFINITE),
+	                 0);
 	assert_int_equal(ax_drive_read_f64(d, "CL_VEL_SET_POINT_VALUE", 1, &f), 0);
 	assert_true(isnan(f));
 	assert_int_equal(
-		ax_link_write_reg_flags(link, vel, ninf_bytes, 4, AX_VALUE_ALLOW_NONFINITE), 0);
+	        ax_link_write_reg_flags(link, vel, ninf_bytes, 4, AX_VALUE_ALLOW_NONFINITE), 0);
 	assert_int_equal(ax_drive_read_f64(d, "CL_VEL_SET_POINT_VALUE", 1, &f), 0);
 	assert_true(isinf(f) && f < 0);
 	/* The dictionary's range is not waived: NaN and infinity lie in no finite range. */
-	assert_int_equal(
-		ax_link_write_reg_flags(link, qs, inf_bytes, 4, AX_VALUE_ALLOW_NONFINITE),
-		AX_ERANGE);
+	assert_int_equal(ax_link_write_reg_flags(link, qs, inf_bytes, 4, AX_VALUE_ALLOW_NONFINITE),
+	                 AX_ERANGE);
 	assert_non_null(strstr(ax_error_last(), "range"));
 	assert_int_equal(ax_link_write_reg_flags(link, vel, nan_bytes, 4, 0x100), AX_EINVAL);
 	d = ax_drive_unref(d);
@@ -279,12 +278,13 @@ static void test_drive__identity_optional_with_file(void **state)
 {
 	ax_drive_options opts = AX_DRIVE_OPTIONS_INIT;
 	const char *uri = "testgood:?cells=16";
-	uint8_t cell[4] = { 0x78, 0x56, 0x34, 0x12 };
+	uint8_t cell[4] = {0x78, 0x56, 0x34, 0x12};
 	ax_drive *d = NULL;
 	int64_t v = 0;
 
-	assert_int_equal(ax_ctx_load_plugin(*state, AXLINK_TEST_PLUGIN_DIR
-					    "/axlink-transport-testgood.so"), 0);
+	assert_int_equal(
+	        ax_ctx_load_plugin(*state, AXLINK_TEST_PLUGIN_DIR "/axlink-transport-testgood.so"),
+	        0);
 	opts.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
 	assert_int_equal(ax_drive_open(&d, *state, uri, &opts), AX_EDRIVE);
 	assert_null(d);
@@ -336,7 +336,7 @@ static void test_drive__concurrent_open(void **state)
 	pthread_t t[4];
 
 	for (int i = 0; i < 4; i++) {
-		o[i] = (struct opener){ .ctx = *state };
+		o[i] = (struct opener){.ctx = *state};
 		assert_int_equal(pthread_create(&t[i], NULL, opener_main, &o[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -380,7 +380,7 @@ static void *udp_sim_main(void *arg)
 	uint8_t req[AX_MCB_MAX_FRAME], reply[AX_MCB_MAX_FRAME];
 
 	while (!atomic_load(&u->stop)) {
-		struct pollfd p = { .fd = u->fd, .events = POLLIN };
+		struct pollfd p = {.fd = u->fd, .events = POLLIN};
 		struct sockaddr_in from;
 		socklen_t from_len = sizeof(from);
 		ssize_t n;
@@ -400,8 +400,8 @@ static void *udp_sim_main(void *arg)
 
 static void udp_sim_start(struct udp_sim *u)
 {
-	static const simdrive_codec codec = { ax_mcb_encode, ax_mcb_decode };
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(AX_MCB_UDP_PORT) };
+	static const simdrive_codec codec = {ax_mcb_encode, ax_mcb_decode};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(AX_MCB_UDP_PORT)};
 
 	memset(u, 0, sizeof(*u));
 	assert_int_equal(inet_pton(AF_INET, UDP_SIM_ADDR, &a.sin_addr), 1);
@@ -429,9 +429,9 @@ static void udp_sim_stop(struct udp_sim *u)
 static void test_drive__one_drive_per_endpoint(void **state)
 {
 	static const char *const same[] = {
-		"eth://" UDP_SIM_ADDR ":1061",
-		"ETH://" UDP_SIM_ADDR,
-		"eth://" UDP_SIM_ADDR "?timeout_ms=1000",
+	        "eth://" UDP_SIM_ADDR ":1061",
+	        "ETH://" UDP_SIM_ADDR,
+	        "eth://" UDP_SIM_ADDR "?timeout_ms=1000",
 	};
 	struct udp_sim sim;
 	ax_drive *a = NULL, *b = NULL;
@@ -444,7 +444,7 @@ static void test_drive__one_drive_per_endpoint(void **state)
 			fail_msg("%s: %s", same[i], ax_error_last());
 		if (b != a || ax_drive_link(b) != ax_drive_link(a))
 			fail_msg("'%s' opened a second drive beside 'eth://%s'", same[i],
-				 UDP_SIM_ADDR);
+			         UDP_SIM_ADDR);
 		b = ax_drive_unref(b);
 	}
 	/* The first spelling stays the drive's URI. */
@@ -457,7 +457,7 @@ struct rounds {
 	pthread_mutex_t lock; /* the log may come from any thread */
 	int loads;            /* "loaded model" DEBUG lines */
 	int found;
-	ax_dict *dict[2];     /* each round's dictionary, kept */
+	ax_dict *dict[2]; /* each round's dictionary, kept */
 	int round;
 };
 
@@ -490,7 +490,7 @@ static int rounds_found(const ax_discover_result *res, void *userdata)
 /* Discovery rounds (and so ax_monitor's) take the context's dictionary, not SQLite's again. */
 static void test_drive__discovery_rounds_reuse_dictionary(void **state)
 {
-	struct rounds r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct rounds r = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct udp_sim sim;
 	ax_ctx *ctx = new_ctx();
 	ax_drive *d = NULL;
@@ -561,20 +561,20 @@ static void test_drive__same_model_shares_dictionary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_drive__open_resolves_dictionary),
-		cmocka_unit_test(test_drive__same_uri_same_drive),
-		cmocka_unit_test(test_drive__numbers_by_name),
-		cmocka_unit_test(test_drive__float_values_that_would_be_lost),
-		cmocka_unit_test(test_drive__nonfinite_bytes_by_register),
-		cmocka_unit_test(test_drive__no_dictionary),
-		cmocka_unit_test(test_drive__dictionary_file),
-		cmocka_unit_test(test_drive__identity_optional_with_file),
-		cmocka_unit_test(test_drive__concurrent_open),
-		cmocka_unit_test(test_drive__release_order),
-		cmocka_unit_test(test_drive__one_drive_per_endpoint),
-		cmocka_unit_test(test_drive__uri_spellings_same_drive),
-		cmocka_unit_test(test_drive__same_model_shares_dictionary),
-		cmocka_unit_test(test_drive__discovery_rounds_reuse_dictionary),
+	        cmocka_unit_test(test_drive__open_resolves_dictionary),
+	        cmocka_unit_test(test_drive__same_uri_same_drive),
+	        cmocka_unit_test(test_drive__numbers_by_name),
+	        cmocka_unit_test(test_drive__float_values_that_would_be_lost),
+	        cmocka_unit_test(test_drive__nonfinite_bytes_by_register),
+	        cmocka_unit_test(test_drive__no_dictionary),
+	        cmocka_unit_test(test_drive__dictionary_file),
+	        cmocka_unit_test(test_drive__identity_optional_with_file),
+	        cmocka_unit_test(test_drive__concurrent_open),
+	        cmocka_unit_test(test_drive__release_order),
+	        cmocka_unit_test(test_drive__one_drive_per_endpoint),
+	        cmocka_unit_test(test_drive__uri_spellings_same_drive),
+	        cmocka_unit_test(test_drive__same_model_shares_dictionary),
+	        cmocka_unit_test(test_drive__discovery_rounds_reuse_dictionary),
 	};
 	return cmocka_run_group_tests_name("drive", tests, setup, teardown);
 }

@@ -46,7 +46,7 @@ static void test_error__last_message_and_clear(void **state)
 	assert_int_equal(ax_error_last_code(), 0);
 	assert_string_equal(ax_error_last(), "no error");
 	assert_int_equal(ax__error_set(AX_ETIMEDOUT, "no reply from '%s'", "eth://127.0.0.2"),
-			 AX_ETIMEDOUT);
+	                 AX_ETIMEDOUT);
 	assert_int_equal(ax_error_last_code(), AX_ETIMEDOUT);
 	assert_string_equal(ax_error_last(), "no reply from 'eth://127.0.0.2'");
 	assert_int_equal(ax_error_last_drive_code(), 0);
@@ -140,7 +140,7 @@ static void capture_cb(int level, const char *origin, const char *message, void 
 static void test_error__env_log_level_and_callback(void **state)
 {
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
-	struct log_capture cap = { 0 };
+	struct log_capture cap = {0};
 	ax_ctx *ctx = NULL;
 	int err;
 
@@ -169,14 +169,14 @@ static void test_error__env_log_level_and_callback(void **state)
 
 /* ---- error classes: the module that detected the failure ---- */
 
-#define ASSERT_FAILS_AS(call, code, cls)                                                       \
-	do {                                                                                   \
-		int got_ = (call);                                                             \
-		if (got_ != (code) || ax_error_last_class() != (cls))                          \
-			fail_msg("%s: got %s (%d), class %s; want %s, %s: %s", #call,           \
-				 ax_error_name(got_), got_,                                    \
-				 ax_error_class_name(ax_error_last_class()), #code, #cls,      \
-				 ax_error_last());                                             \
+#define ASSERT_FAILS_AS(call, code, cls)                                                           \
+	do {                                                                                       \
+		int got_ = (call);                                                                 \
+		if (got_ != (code) || ax_error_last_class() != (cls))                              \
+			fail_msg("%s: got %s (%d), class %s; want %s, %s: %s", #call,              \
+			         ax_error_name(got_), got_,                                        \
+			         ax_error_class_name(ax_error_last_class()), #code, #cls,          \
+			         ax_error_last());                                                 \
 	} while (0)
 
 static void test_error__class_names_and_clear(void **state)
@@ -211,15 +211,15 @@ static void test_error__class_argument_for_bad_uris_and_args(void **state)
 
 	(void)state;
 	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "eth://127.0.0.1?nosuchkey=1", NULL),
-			AX_EUNKNOWNKEY, AX_ERRCLASS_ARGUMENT);
+	                AX_EUNKNOWNKEY, AX_ERRCLASS_ARGUMENT);
 	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "eth://127.0.0.1:99999", NULL), AX_EINVAL,
-			AX_ERRCLASS_ARGUMENT);
+	                AX_ERRCLASS_ARGUMENT);
 	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "://x", NULL), AX_EINVAL, AX_ERRCLASS_ARGUMENT);
 	ASSERT_FAILS_AS(ax_link_open(NULL, ctx, "eth://127.0.0.1", NULL), AX_EINVAL,
-			AX_ERRCLASS_ARGUMENT);
+	                AX_ERRCLASS_ARGUMENT);
 	/* A scheme nobody serves is the plugin registry's to say. */
 	ASSERT_FAILS_AS(ax_link_open(&link, ctx, "nosuch://x", NULL), AX_ENOTFOUND,
-			AX_ERRCLASS_PLUGIN);
+	                AX_ERRCLASS_PLUGIN);
 	assert_null(link);
 	ax_ctx_unref(ctx);
 }
@@ -231,12 +231,12 @@ static void test_error__class_dict_for_a_bad_xml_file(void **state)
 
 	(void)state;
 	ASSERT_FAILS_AS(ax_dict_load_file(&dicts, &n, AXLINK_TEST_DATA_DIR "/malformed.xdf", NULL),
-			AX_EFORMAT, AX_ERRCLASS_DICT);
+	                AX_EFORMAT, AX_ERRCLASS_DICT);
 	assert_non_null(strstr(ax_error_last(), "malformed.xdf:9: malformed XML"));
 	ASSERT_FAILS_AS(ax_dict_load_file(&dicts, &n, AXLINK_TEST_DATA_DIR "/wrong_root.xdf", NULL),
-			AX_EFORMAT, AX_ERRCLASS_DICT);
+	                AX_EFORMAT, AX_ERRCLASS_DICT);
 	ASSERT_FAILS_AS(ax_dict_load_file(&dicts, &n, AXLINK_TEST_DATA_DIR "/missing.xdf", NULL),
-			AX_ENOTFOUND, AX_ERRCLASS_DICT);
+	                AX_ENOTFOUND, AX_ERRCLASS_DICT);
 	assert_null(dicts);
 }
 
@@ -262,7 +262,7 @@ static void tmpdir_remove(struct tmpdir *t)
 static void test_error__class_db_for_a_corrupt_database(void **state)
 {
 	static const char junk[] = "this is not an SQLite database, just bytes that say so.."
-				   "......................................................";
+	                           "......................................................";
 	struct tmpdir t;
 	ax_db *db = NULL;
 	FILE *f;
@@ -282,9 +282,8 @@ static void test_error__class_db_for_a_corrupt_database(void **state)
 	assert_int_equal(unlink(t.db), 0);
 	assert_int_equal(ax_db_open(&db, t.db, AX_DB_CREATE), 0);
 	ASSERT_FAILS_AS(ax_db_import(db, AXLINK_TEST_DATA_DIR "/malformed.xdf", NULL, NULL),
-			AX_EFORMAT, AX_ERRCLASS_DICT);
-	ASSERT_FAILS_AS(ax_db_load(db, 12345, &(ax_dict *){ NULL }), AX_ENOTFOUND,
-			AX_ERRCLASS_DB);
+	                AX_EFORMAT, AX_ERRCLASS_DICT);
+	ASSERT_FAILS_AS(ax_db_load(db, 12345, &(ax_dict *){NULL}), AX_ENOTFOUND, AX_ERRCLASS_DB);
 	ax_db_unref(db);
 	tmpdir_remove(&t);
 }
@@ -292,7 +291,7 @@ static void test_error__class_db_for_a_corrupt_database(void **state)
 static void test_error__class_transport_for_a_timeout_over_eth(void **state)
 {
 	/* A UDP port that takes requests and never answers. */
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(1061) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(1061)};
 	ax_link_options opts = AX_LINK_OPTIONS_INIT;
 	ax_ctx *ctx = new_ctx();
 	ax_link *link = NULL;
@@ -309,11 +308,11 @@ static void test_error__class_transport_for_a_timeout_over_eth(void **state)
 	opts.timeout_ms = 50;
 	assert_int_equal(ax_link_open(&link, ctx, "eth://127.0.9.1", &opts), 0);
 	ASSERT_FAILS_AS(ax_link_read(link, 0, 0x6E0, buf, sizeof(buf), &len), AX_ETIMEDOUT,
-			AX_ERRCLASS_TRANSPORT);
+	                AX_ERRCLASS_TRANSPORT);
 	/* Nobody at all on the port: the transport says so, still as the transport. */
 	assert_int_equal(close(fd), 0);
 	ASSERT_FAILS_AS(ax_link_read(link, 0, 0x6E0, buf, sizeof(buf), &len), AX_EIO,
-			AX_ERRCLASS_TRANSPORT);
+	                AX_ERRCLASS_TRANSPORT);
 	ax_link_unref(link);
 	ax_ctx_unref(ctx);
 }
@@ -321,19 +320,19 @@ static void test_error__class_transport_for_a_timeout_over_eth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error__every_code_has_name_and_text),
-		cmocka_unit_test(test_error__last_message_and_clear),
-		cmocka_unit_test(test_error__drive_code_names_register),
-		cmocka_unit_test(test_error__oom_is_static),
-		cmocka_unit_test(test_error__thread_local),
-		cmocka_unit_test(test_error__prefix_keeps_code),
-		cmocka_unit_test(test_error__log_levels),
-		cmocka_unit_test(test_error__env_log_level_and_callback),
-		cmocka_unit_test(test_error__class_names_and_clear),
-		cmocka_unit_test(test_error__class_argument_for_bad_uris_and_args),
-		cmocka_unit_test(test_error__class_dict_for_a_bad_xml_file),
-		cmocka_unit_test(test_error__class_db_for_a_corrupt_database),
-		cmocka_unit_test(test_error__class_transport_for_a_timeout_over_eth),
+	        cmocka_unit_test(test_error__every_code_has_name_and_text),
+	        cmocka_unit_test(test_error__last_message_and_clear),
+	        cmocka_unit_test(test_error__drive_code_names_register),
+	        cmocka_unit_test(test_error__oom_is_static),
+	        cmocka_unit_test(test_error__thread_local),
+	        cmocka_unit_test(test_error__prefix_keeps_code),
+	        cmocka_unit_test(test_error__log_levels),
+	        cmocka_unit_test(test_error__env_log_level_and_callback),
+	        cmocka_unit_test(test_error__class_names_and_clear),
+	        cmocka_unit_test(test_error__class_argument_for_bad_uris_and_args),
+	        cmocka_unit_test(test_error__class_dict_for_a_bad_xml_file),
+	        cmocka_unit_test(test_error__class_db_for_a_corrupt_database),
+	        cmocka_unit_test(test_error__class_transport_for_a_timeout_over_eth),
 	};
 	return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }

@@ -65,10 +65,10 @@ struct peer;
 
 struct fixture {
 	ax_ctx *ctx;
-	struct peer *peer;   /* a scripted drive, per test (peer_teardown stops it) */
-	simproc *main_sim;   /* 127.0.1.1-3 */
-	simproc *scan_sim;   /* 127.0.1.17-19 */
-	ax_link *link;       /* eth://127.0.1.1 */
+	struct peer *peer;    /* a scripted drive, per test (peer_teardown stops it) */
+	simproc *main_sim;    /* 127.0.1.1-3 */
+	simproc *scan_sim;    /* 127.0.1.17-19 */
+	ax_link *link;        /* eth://127.0.1.1 */
 	char sw_version[128]; /* what the in-process simulated drive reports */
 };
 
@@ -82,7 +82,7 @@ static uint64_t now_ms(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -109,10 +109,10 @@ static ax_link *open_link(ax_ctx *ctx, const char *uri, int timeout_ms)
 
 static int group_setup(void **state)
 {
-	static const char *const main_args[] = { "--eth", "127.0.1.1", "--count", "3",
-						 "--serial", "5000", NULL };
-	static const char *const scan_args[] = { "--eth", "127.0.1.17", "--count", "3",
-						 "--serial", "7000", NULL };
+	static const char *const main_args[] = {"--eth",    "127.0.1.1", "--count", "3",
+	                                        "--serial", "5000",      NULL};
+	static const char *const scan_args[] = {"--eth",    "127.0.1.17", "--count", "3",
+	                                        "--serial", "7000",       NULL};
 	struct fixture *f = calloc(1, sizeof(*f));
 	ax_link *virt = NULL;
 	char *sw = NULL;
@@ -186,7 +186,7 @@ static void test_eth__identity(void **state)
 static void test_eth__serials_per_drive(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const uris[] = { "eth://127.0.1.2", "eth://127.0.1.3:1061" };
+	static const char *const uris[] = {"eth://127.0.1.2", "eth://127.0.1.3:1061"};
 
 	for (size_t i = 0; i < 2; i++) {
 		ax_link *link = open_link(f->ctx, uris[i], 0);
@@ -276,11 +276,11 @@ struct drive_error_case {
 };
 
 static const struct drive_error_case drive_error_cases[] = {
-	{ "read unknown address", 0, 0, 0x7FF, 4, 0x06020000u },
-	{ "write unknown address", 1, 1, 0x7FE, 4, 0x06020000u },
-	{ "read write-only restore", 0, 0, REG_RESTORE, 4, 0x06010000u },
-	{ "write read-only status word", 1, 1, REG_STATUS, 2, 0x06010000u },
-	{ "extended write to a numeric register", 1, 1, REG_POS_SET, 16, 0x06070010u },
+        {"read unknown address", 0, 0, 0x7FF, 4, 0x06020000u},
+        {"write unknown address", 1, 1, 0x7FE, 4, 0x06020000u},
+        {"read write-only restore", 0, 0, REG_RESTORE, 4, 0x06010000u},
+        {"write read-only status word", 1, 1, REG_STATUS, 2, 0x06010000u},
+        {"extended write to a numeric register", 1, 1, REG_POS_SET, 16, 0x06070010u},
 };
 
 static void test_eth__drive_error_replies(void **state)
@@ -289,7 +289,7 @@ static void test_eth__drive_error_replies(void **state)
 
 	for (size_t i = 0; i < sizeof(drive_error_cases) / sizeof(drive_error_cases[0]); i++) {
 		const struct drive_error_case *c = &drive_error_cases[i];
-		uint8_t buf[16] = { 1, 2, 3, 4 };
+		uint8_t buf[16] = {1, 2, 3, 4};
 		char code[16];
 		size_t len = 77;
 		int err;
@@ -302,7 +302,7 @@ static void test_eth__drive_error_replies(void **state)
 			fail_msg("%s: got %d (%s), want AX_EDRIVE", c->name, err, ax_error_last());
 		if (ax_error_last_drive_code() != c->want_code)
 			fail_msg("%s: drive code 0x%08X, want 0x%08X", c->name,
-				 ax_error_last_drive_code(), c->want_code);
+			         ax_error_last_drive_code(), c->want_code);
 		(void)snprintf(code, sizeof(code), "0x%08X", c->want_code);
 		if (!strstr(ax_error_last(), code))
 			fail_msg("%s: message '%s' lacks the code", c->name, ax_error_last());
@@ -321,7 +321,7 @@ static void test_eth__drive_error_replies(void **state)
 /* A drive that never answers: two tries of the link's timeout, then AX_ETIMEDOUT. */
 static void test_eth__timeout_silent_drive(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.1.9", "--drop", "100", NULL };
+	static const char *const args[] = {"--eth", "127.0.1.9", "--drop", "100", NULL};
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
 	ax_link *link = open_link(f->ctx, "eth://127.0.1.9", 100);
@@ -354,8 +354,8 @@ static void test_eth__timeout_silent_drive(void **state)
 /* The first datagram is lost: the resend after one timeout gets the answer. */
 static void test_eth__resend_after_lost_request(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.1.10", "--drop-first", "1",
-					    "--serial", "4321", NULL };
+	static const char *const args[] = {"--eth", "127.0.1.10", "--drop-first", "1", "--serial",
+	                                   "4321",  NULL};
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
 	ax_link *link = open_link(f->ctx, "eth://127.0.1.10", 200);
@@ -380,7 +380,7 @@ static void test_eth__resend_after_lost_request(void **state)
 /* Replies that fail their CRC are skipped while waiting: a timeout, not AX_ECRC. */
 static void test_eth__corrupt_replies_are_ignored(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.1.11", "--corrupt", "100", NULL };
+	static const char *const args[] = {"--eth", "127.0.1.11", "--corrupt", "100", NULL};
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
 	ax_link *link = open_link(f->ctx, "eth://127.0.1.11", 100);
@@ -402,8 +402,8 @@ static void test_eth__corrupt_replies_are_ignored(void **state)
  */
 static void test_eth__late_replies_meet_a_closed_port(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.1.12", "--delay", "500",
-					    "--serial", "4242", NULL };
+	static const char *const args[] = {"--eth",    "127.0.1.12", "--delay", "500",
+	                                   "--serial", "4242",       NULL};
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
 	ax_link *link = open_link(f->ctx, "eth://127.0.1.12", 200);
@@ -457,8 +457,7 @@ struct peer {
 	int n_held;
 };
 
-static void peer_send(struct peer *p, const struct sockaddr_in *to, const uint8_t *buf,
-		      size_t len)
+static void peer_send(struct peer *p, const struct sockaddr_in *to, const uint8_t *buf, size_t len)
 {
 	/* The old port of a client may be closed: that is the point. */
 	(void)sendto(p->fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
@@ -466,7 +465,7 @@ static void peer_send(struct peer *p, const struct sockaddr_in *to, const uint8_
 
 /* Send @f to @to with @extra bytes after it, or with its payload cut by @cut bytes. */
 static void peer_reply(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *f,
-		       size_t extra, size_t cut)
+                       size_t extra, size_t cut)
 {
 	uint8_t buf[AX_MCB_MAX_FRAME + 16];
 	size_t len = 0;
@@ -478,7 +477,7 @@ static void peer_reply(struct peer *p, const struct sockaddr_in *to, const ax_mc
 }
 
 static void peer_ack(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
-		     uint32_t value)
+                     uint32_t value)
 {
 	ax_mcb_frame f = *req;
 
@@ -493,7 +492,7 @@ static void peer_ack(struct peer *p, const struct sockaddr_in *to, const ax_mcb_
 }
 
 static void peer_error(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
-		       int command, uint32_t code)
+                       int command, uint32_t code)
 {
 	ax_mcb_frame f = *req;
 
@@ -508,9 +507,9 @@ static void peer_error(struct peer *p, const struct sockaddr_in *to, const ax_mc
 }
 
 static void peer_extended(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
-			  size_t declared, size_t carried)
+                          size_t declared, size_t carried)
 {
-	static const uint8_t payload[AX_MCB_MAX_PAYLOAD] = { 0x44, 0x33, 0x22, 0x11 };
+	static const uint8_t payload[AX_MCB_MAX_PAYLOAD] = {0x44, 0x33, 0x22, 0x11};
 	ax_mcb_frame f = *req;
 
 	f.command = AX_MCB_ACK;
@@ -549,8 +548,7 @@ static void peer_answer(struct peer *p, const struct sockaddr_in *from, const ax
 	case PEER_WRITE_ERROR_FOR_READ:
 		peer_error(p, from, req, AX_MCB_ERR_WRITE, AX_MCB_CODE_ACCESS);
 		return;
-	case PEER_TRAILING_BYTES:
-	{
+	case PEER_TRAILING_BYTES: {
 		ax_mcb_frame f = *req;
 
 		f.command = AX_MCB_ACK;
@@ -576,8 +574,8 @@ static void *peer_main(void *arg)
 
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = p->fd, .events = POLLIN },
-			{ .fd = p->stop[0], .events = POLLIN },
+		        {.fd = p->fd, .events = POLLIN},
+		        {.fd = p->stop[0], .events = POLLIN},
 		};
 		uint8_t buf[AX_MCB_MAX_FRAME];
 		struct sockaddr_in from;
@@ -718,8 +716,8 @@ static void test_eth__error_reply_worded_after_the_request(void **state)
 	assert_int_equal(ax_link_read_u32(link, 1, REG_STATUS, &v), AX_EDRIVE);
 	assert_int_equal(ax_error_last_drive_code(), AX_MCB_CODE_ACCESS);
 	assert_string_equal(ax_error_last(),
-			    PEER_URI ": read of subnode 1 register 0x011 refused: drive answered "
-				     "write-error 0x06010000 (unsupported access to an object)");
+	                    PEER_URI ": read of subnode 1 register 0x011 refused: drive answered "
+	                             "write-error 0x06010000 (unsupported access to an object)");
 	ax_link_unref(link);
 	assert_int_equal(peer_stop(f), 1);
 }
@@ -733,13 +731,13 @@ struct malformed_case {
 };
 
 static const struct malformed_case malformed_cases[] = {
-	{ "trailing bytes", PEER_TRAILING_BYTES, AX_EPROTO,
-	  "the 20-byte datagram holds a 14-byte plain frame" },
-	{ "extended, declares fewer", PEER_EXT_DECLARES_FEWER, AX_EPROTO,
-	  "the 30-byte datagram holds a 18-byte extended frame" },
-	{ "extended, declares more", PEER_EXT_DECLARES_MORE, AX_ETRUNC,
-	  "the 22-byte datagram is shorter than the frame its header declares" },
-	{ "512 bytes for a u32", PEER_EXT_512, AX_ETYPE, "512 byte(s)" },
+        {"trailing bytes", PEER_TRAILING_BYTES, AX_EPROTO,
+         "the 20-byte datagram holds a 14-byte plain frame"},
+        {"extended, declares fewer", PEER_EXT_DECLARES_FEWER, AX_EPROTO,
+         "the 30-byte datagram holds a 18-byte extended frame"},
+        {"extended, declares more", PEER_EXT_DECLARES_MORE, AX_ETRUNC,
+         "the 22-byte datagram is shorter than the frame its header declares"},
+        {"512 bytes for a u32", PEER_EXT_512, AX_ETYPE, "512 byte(s)"},
 };
 
 static void test_eth__datagram_is_one_frame(void **state)
@@ -757,7 +755,7 @@ static void test_eth__datagram_is_one_frame(void **state)
 		err = ax_link_read_u32(link, 0, REG_SERIAL, &v);
 		if (err != c->want)
 			fail_msg("%s: got %d (%s), want %d", c->name, err, ax_error_last(),
-				 c->want);
+			         c->want);
 		if (!strstr(ax_error_last(), c->says) || !strstr(ax_error_last(), "0x6E6"))
 			fail_msg("%s: message '%s' lacks '%s'", c->name, ax_error_last(), c->says);
 		if (c->want != AX_ETYPE && !strstr(ax_error_last(), PEER_IP ":1061"))
@@ -808,10 +806,10 @@ static void *cancel_reader(void *arg)
 /* Cancel from another thread ends a read long before its 5 s timeout. */
 static void test_eth__cancel_from_another_thread(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.1.9", "--drop", "100", NULL };
+	static const char *const args[] = {"--eth", "127.0.1.9", "--drop", "100", NULL};
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
-	struct canceller c = { .link = open_link(f->ctx, "eth://127.0.1.9", 5000) };
+	struct canceller c = {.link = open_link(f->ctx, "eth://127.0.1.9", 5000)};
 	uint64_t t0, took;
 	pthread_t t;
 
@@ -881,7 +879,7 @@ static void test_eth__threads_share_one_link(void **state)
 	int32_t last = 0;
 
 	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .link = ax_link_ref(f->link), .value = 1000 * (i + 1) };
+		w[i] = (struct worker){.link = ax_link_ref(f->link), .value = 1000 * (i + 1)};
 		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -899,23 +897,22 @@ static void test_eth__bad_link_uris(void **state)
 	ax_link *link = NULL;
 
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?bogus=1", NULL),
-			 AX_EUNKNOWNKEY);
+	                 AX_EUNKNOWNKEY);
 	assert_non_null(strstr(ax_error_last(), "bogus"));
 	assert_non_null(strstr(ax_error_last(), "timeout_ms"));
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?timeout_ms=0", NULL),
-			 AX_EINVAL);
+	                 AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "timeout_ms"));
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?timeout_ms=60001", NULL),
-			 AX_EINVAL);
+	                 AX_EINVAL);
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1?timeout_ms=abc", NULL),
-			 AX_EINVAL);
+	                 AX_EINVAL);
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://", NULL), AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "no host"));
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1:0", NULL), AX_EINVAL);
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.16/28", NULL), AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "range"));
-	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1,127.0.1.2", NULL),
-			 AX_EINVAL);
+	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1,127.0.1.2", NULL), AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "several hosts"));
 	assert_int_equal(ax_link_open(&link, f->ctx, "eth://127.0.1.1/x", NULL), AX_EINVAL);
 	assert_null(link);
@@ -965,11 +962,12 @@ static int found_cmp(const void *a, const void *b)
 	return strcmp(((const struct found *)a)->uri, ((const struct found *)b)->uri);
 }
 
-#define ALL_KNOWN (AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_REVISION | \
-		   AX_SCAN_HAS_SERIAL | AX_SCAN_HAS_SW_VERSION)
+#define ALL_KNOWN                                                                                  \
+	(AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_REVISION | AX_SCAN_HAS_SERIAL |    \
+	 AX_SCAN_HAS_SW_VERSION)
 
 static void check_scan_drive(const struct fixture *f, const struct found *it, const char *ip,
-			     uint32_t serial)
+                             uint32_t serial)
 {
 	char want[64];
 
@@ -1031,8 +1029,8 @@ static void test_eth__scan_hosts_and_lists(void **state)
 
 	/* Duplicates are probed and reported once. */
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.19,127.0.1.2,127.0.1.19", 4000, collect,
-				 &c), 2);
+	assert_int_equal(
+	        ax_scan(f->ctx, "eth://127.0.1.19,127.0.1.2,127.0.1.19", 4000, collect, &c), 2);
 	qsort(c.items, (size_t)c.n, sizeof(c.items[0]), found_cmp);
 	check_scan_drive(f, &c.items[0], "127.0.1.19", SCAN_SERIAL + 2);
 	check_scan_drive(f, &c.items[1], "127.0.1.2", MAIN_SERIAL + 1);
@@ -1040,8 +1038,9 @@ static void test_eth__scan_hosts_and_lists(void **state)
 	/* A silent host in the list is left out; the URI's timeout_ms shortens the scan. */
 	memset(&c, 0, sizeof(c));
 	t0 = now_ms();
-	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.17,127.0.1.200?timeout_ms=300", 10000,
-				 collect, &c), 1);
+	assert_int_equal(
+	        ax_scan(f->ctx, "eth://127.0.1.17,127.0.1.200?timeout_ms=300", 10000, collect, &c),
+	        1);
 	assert_true(now_ms() - t0 < 2000);
 	check_scan_drive(f, &c.items[0], "127.0.1.17", SCAN_SERIAL);
 }
@@ -1061,11 +1060,19 @@ static void test_eth__scan_stopped_by_callback(void **state)
 static void test_eth__scan_bad_specs(void **state)
 {
 	static const char *const bad[] = {
-		"eth://127.0.1.0/8",   "eth://127.0.1.0/15",  "eth://127.0.1.0/33",
-		"eth://127.0.1.0/abc", "eth://127.0.1.0/24x", "eth://127.0.1.0/-24",
-		"eth://127.0.1.0//24", "eth://[::1]/120",     "eth://127.0.1.1,127.0.1.2/30",
-		"eth://127.0.1.1,,127.0.1.2", "eth://",       "eth://localhost/24",
-		"eth://127.0.1.1?timeout_ms=0",
+	        "eth://127.0.1.0/8",
+	        "eth://127.0.1.0/15",
+	        "eth://127.0.1.0/33",
+	        "eth://127.0.1.0/abc",
+	        "eth://127.0.1.0/24x",
+	        "eth://127.0.1.0/-24",
+	        "eth://127.0.1.0//24",
+	        "eth://[::1]/120",
+	        "eth://127.0.1.1,127.0.1.2/30",
+	        "eth://127.0.1.1,,127.0.1.2",
+	        "eth://",
+	        "eth://localhost/24",
+	        "eth://127.0.1.1?timeout_ms=0",
 	};
 	struct fixture *f = *state;
 	struct collector c;
@@ -1083,40 +1090,40 @@ static void test_eth__scan_bad_specs(void **state)
 	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.0/8", 500, collect, &c), AX_EINVAL);
 	assert_non_null(strstr(ax_error_last(), "/8"));
 	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.16/28?bogus=1", 500, collect, &c),
-			 AX_EUNKNOWNKEY);
+	                 AX_EUNKNOWNKEY);
 	assert_non_null(strstr(ax_error_last(), "bogus"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_eth__simulator_prints_uris),
-		cmocka_unit_test(test_eth__identity),
-		cmocka_unit_test(test_eth__serials_per_drive),
-		cmocka_unit_test(test_eth__typed_round_trips),
-		cmocka_unit_test(test_eth__extended_both_ways),
-		cmocka_unit_test(test_eth__drive_error_replies),
-		cmocka_unit_test(test_eth__timeout_silent_drive),
-		cmocka_unit_test(test_eth__resend_after_lost_request),
-		cmocka_unit_test(test_eth__corrupt_replies_are_ignored),
-		cmocka_unit_test(test_eth__late_replies_meet_a_closed_port),
-		cmocka_unit_test_teardown(test_eth__late_reply_never_answers_the_next_read,
-					  peer_teardown),
-		cmocka_unit_test_teardown(test_eth__late_read_ack_never_acks_a_refused_write,
-					  peer_teardown),
-		cmocka_unit_test_teardown(test_eth__read_ack_is_no_write_ack, peer_teardown),
-		cmocka_unit_test_teardown(test_eth__error_reply_worded_after_the_request,
-					  peer_teardown),
-		cmocka_unit_test_teardown(test_eth__datagram_is_one_frame, peer_teardown),
-		cmocka_unit_test(test_eth__closed_port),
-		cmocka_unit_test(test_eth__cancel_from_another_thread),
-		cmocka_unit_test(test_eth__cancel_between_requests_is_dropped),
-		cmocka_unit_test(test_eth__threads_share_one_link),
-		cmocka_unit_test(test_eth__bad_link_uris),
-		cmocka_unit_test(test_eth__scan_cidr_finds_exactly_the_drives),
-		cmocka_unit_test(test_eth__scan_hosts_and_lists),
-		cmocka_unit_test(test_eth__scan_stopped_by_callback),
-		cmocka_unit_test(test_eth__scan_bad_specs),
+	        cmocka_unit_test(test_eth__simulator_prints_uris),
+	        cmocka_unit_test(test_eth__identity),
+	        cmocka_unit_test(test_eth__serials_per_drive),
+	        cmocka_unit_test(test_eth__typed_round_trips),
+	        cmocka_unit_test(test_eth__extended_both_ways),
+	        cmocka_unit_test(test_eth__drive_error_replies),
+	        cmocka_unit_test(test_eth__timeout_silent_drive),
+	        cmocka_unit_test(test_eth__resend_after_lost_request),
+	        cmocka_unit_test(test_eth__corrupt_replies_are_ignored),
+	        cmocka_unit_test(test_eth__late_replies_meet_a_closed_port),
+	        cmocka_unit_test_teardown(test_eth__late_reply_never_answers_the_next_read,
+	                                  peer_teardown),
+	        cmocka_unit_test_teardown(test_eth__late_read_ack_never_acks_a_refused_write,
+	                                  peer_teardown),
+	        cmocka_unit_test_teardown(test_eth__read_ack_is_no_write_ack, peer_teardown),
+	        cmocka_unit_test_teardown(test_eth__error_reply_worded_after_the_request,
+	                                  peer_teardown),
+	        cmocka_unit_test_teardown(test_eth__datagram_is_one_frame, peer_teardown),
+	        cmocka_unit_test(test_eth__closed_port),
+	        cmocka_unit_test(test_eth__cancel_from_another_thread),
+	        cmocka_unit_test(test_eth__cancel_between_requests_is_dropped),
+	        cmocka_unit_test(test_eth__threads_share_one_link),
+	        cmocka_unit_test(test_eth__bad_link_uris),
+	        cmocka_unit_test(test_eth__scan_cidr_finds_exactly_the_drives),
+	        cmocka_unit_test(test_eth__scan_hosts_and_lists),
+	        cmocka_unit_test(test_eth__scan_stopped_by_callback),
+	        cmocka_unit_test(test_eth__scan_bad_specs),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

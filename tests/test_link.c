@@ -105,9 +105,9 @@ static void test_link__unreachable_register_refused(void **state)
 		assert_string_equal(ax_error_last(), rows[i].why);
 		assert_int_equal(len, 99);
 		if (ax_reg_access(r) & AX_REG_WRITE) {
-			assert_int_equal(ax_link_write_reg(f->link, r, buf, ax_dtype_size(
-			                                           ax_reg_dtype(r))),
-			                 AX_EUNSUPPORTED);
+			assert_int_equal(
+			        ax_link_write_reg(f->link, r, buf, ax_dtype_size(ax_reg_dtype(r))),
+			        AX_EUNSUPPORTED);
 			assert_string_equal(ax_error_last(), rows[i].why);
 		}
 		/* The reachable status word of the same file reads from the drive. */
@@ -219,10 +219,10 @@ static void test_link__bytes_round_trip_extended(void **state)
 	/* More than the protocol carries is refused before anything is sent. */
 	assert_int_equal(ax_link_write(f->link, 0, REG_USER_DATA, out, 0), 0);
 	{
-		uint8_t big[AX_VALUE_MAX + 1] = { 0 };
+		uint8_t big[AX_VALUE_MAX + 1] = {0};
 
 		assert_int_equal(ax_link_write(f->link, 0, REG_USER_DATA, big, sizeof(big)),
-				 AX_ETOOBIG);
+		                 AX_ETOOBIG);
 	}
 }
 
@@ -236,12 +236,12 @@ struct drive_error_case {
 };
 
 static const struct drive_error_case drive_error_cases[] = {
-	{ "read unknown address", 0, 0, 0x7FF, 4, 0x06020000u },
-	{ "read subnode beyond axes", 0, 5, REG_STATUS, 2, 0x06020000u },
-	{ "write read-only status word", 1, 1, REG_STATUS, 2, 0x06010000u },
-	{ "write read-only product code", 1, 0, REG_PRODUCT, 4, 0x06010000u },
-	{ "read write-only restore", 0, 0, REG_RESTORE, 4, 0x06010000u },
-	{ "extended write to a numeric register", 1, 1, REG_POS_SET, 16, 0x06070010u },
+        {"read unknown address", 0, 0, 0x7FF, 4, 0x06020000u},
+        {"read subnode beyond axes", 0, 5, REG_STATUS, 2, 0x06020000u},
+        {"write read-only status word", 1, 1, REG_STATUS, 2, 0x06010000u},
+        {"write read-only product code", 1, 0, REG_PRODUCT, 4, 0x06010000u},
+        {"read write-only restore", 0, 0, REG_RESTORE, 4, 0x06010000u},
+        {"extended write to a numeric register", 1, 1, REG_POS_SET, 16, 0x06070010u},
 };
 
 static void test_link__drive_error_replies(void **state)
@@ -250,7 +250,7 @@ static void test_link__drive_error_replies(void **state)
 
 	for (size_t i = 0; i < sizeof(drive_error_cases) / sizeof(drive_error_cases[0]); i++) {
 		const struct drive_error_case *c = &drive_error_cases[i];
-		uint8_t buf[16] = { 1, 2, 3, 4 };
+		uint8_t buf[16] = {1, 2, 3, 4};
 		size_t len = 77;
 		int err;
 
@@ -262,7 +262,7 @@ static void test_link__drive_error_replies(void **state)
 			fail_msg("%s: got %d (%s), want AX_EDRIVE", c->name, err, ax_error_last());
 		if (ax_error_last_drive_code() != c->want_code)
 			fail_msg("%s: drive code 0x%08X, want 0x%08X", c->name,
-				 ax_error_last_drive_code(), c->want_code);
+			         ax_error_last_drive_code(), c->want_code);
 		if (!c->write && len != 77)
 			fail_msg("%s: len_out written on failure", c->name);
 	}
@@ -348,7 +348,7 @@ static void test_link__threads_share_one_link(void **state)
 	int32_t last = 0;
 
 	for (int i = 0; i < 4; i++) {
-		w[i] = (struct worker){ .link = ax_link_ref(f->link), .value = 1000 * (i + 1) };
+		w[i] = (struct worker){.link = ax_link_ref(f->link), .value = 1000 * (i + 1)};
 		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -367,8 +367,8 @@ static void test_link__threads_share_one_link(void **state)
  */
 static void test_link__write_float_refuses_nonfinite(void **state)
 {
-	static const float bad[] = { NAN, -NAN, INFINITY, -INFINITY };
-	static const uint8_t nan_bytes[4] = { 0x00, 0x00, 0xc0, 0x7f };
+	static const float bad[] = {NAN, -NAN, INFINITY, -INFINITY};
+	static const uint8_t nan_bytes[4] = {0x00, 0x00, 0xc0, 0x7f};
 	struct fixture *f = *state;
 	float fl = 0;
 
@@ -378,7 +378,7 @@ static void test_link__write_float_refuses_nonfinite(void **state)
 			fail_msg("%g was written", (double)bad[i]);
 		if (!strstr(ax_error_last(), "0x021") || !strstr(ax_error_last(), "not finite"))
 			fail_msg("%g: message '%s' names no register", (double)bad[i],
-				 ax_error_last());
+			         ax_error_last());
 		assert_int_equal(ax_link_read_float(f->link, 1, REG_VEL_SET, &fl), 0);
 		assert_true(fl == 2.5f);
 	}
@@ -457,7 +457,7 @@ static void reuse_log(int level, const char *origin, const char *message, void *
 static void test_link__log_callback_reuses_the_link(void **state)
 {
 	struct fixture *f = *state;
-	struct reuse r = { .link = f->link };
+	struct reuse r = {.link = f->link};
 	uint32_t vendor = 0;
 
 	ax_ctx_set_log(f->ctx, AX_LOG_TRACE, reuse_log, &r);
@@ -503,25 +503,26 @@ static void test_link__held_log_lines_keep_the_drive_code(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_link__identity, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link__unreachable_register_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_link__model_key_selects_drive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link__typed_round_trips, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link__bytes_round_trip_extended, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_link__drive_error_replies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link__local_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link__state_machine_through_link, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_link__threads_share_one_link, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link__write_float_refuses_nonfinite, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_link__log_callback_reuses_the_link, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_link__held_log_lines_keep_the_drive_code, setup,
-						teardown),
-		cmocka_unit_test(test_link__release_orders),
+	        cmocka_unit_test_setup_teardown(test_link__identity, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_link__unreachable_register_refused, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_link__model_key_selects_drive, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_link__typed_round_trips, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_link__bytes_round_trip_extended, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_link__drive_error_replies, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_link__local_errors, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_link__state_machine_through_link, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_link__threads_share_one_link, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_link__write_float_refuses_nonfinite, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_link__log_callback_reuses_the_link, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_link__held_log_lines_keep_the_drive_code,
+	                                        setup, teardown),
+	        cmocka_unit_test(test_link__release_orders),
 	};
 	return cmocka_run_group_tests_name("link", tests, NULL, NULL);
 }

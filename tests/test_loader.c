@@ -42,12 +42,12 @@ static char build_plugin_dir[PATH_MAX];
 #define MSG_DLERROR 0x4u  /* what dlerror() says about the file */
 
 struct row_case {
-	const char *file;     /* the part of axlink-transport-<file>.so */
+	const char *file; /* the part of axlink-transport-<file>.so */
 	int status;
 	const char *scheme;
 	unsigned abi_major, abi_minor;
-	const char *needle;   /* in the message; NULL = message must be "" */
-	unsigned msg;         /* MSG_* */
+	const char *needle; /* in the message; NULL = message must be "" */
+	unsigned msg;       /* MSG_* */
 };
 
 /*
@@ -63,19 +63,19 @@ struct row_case {
 #define MIN AX_PLUGIN_ABI_MINOR
 
 static const struct row_case rows[] = {
-	{ "testbadscheme", AX_PLUGIN_INVALID, "", MAJ, MIN, "test_bad", 0 },
-	{ "testbroken", AX_PLUGIN_DLOPEN_ERROR, "", 0, 0, "dlopen", MSG_DLERROR },
-	{ "testgood", AX_PLUGIN_LOADED, "testgood", MAJ, MIN, NULL, 0 },
-	{ "testgood2", AX_PLUGIN_SHADOWED, "testgood", MAJ, MIN, "testgood", MSG_WINNER },
-	{ "testmajor", AX_PLUGIN_REFUSED_ABI, "", MAJ + 1, MIN, "ABI", MSG_VERSIONS },
-	{ "testnewer", AX_PLUGIN_REFUSED_ABI, "testnewer", MAJ, MIN + 1, "ABI", MSG_VERSIONS },
-	{ "testnoentry", AX_PLUGIN_NO_ENTRY, "", 0, 0, AX_PLUGIN_ENTRY_NAME, 0 },
-	{ "testnoops", AX_PLUGIN_INVALID, "", MAJ, MIN, "ops", 0 },
-	{ "testnoread", AX_PLUGIN_INVALID, "", MAJ, MIN, "read", 0 },
-	{ "testnoscheme", AX_PLUGIN_INVALID, "", MAJ, MIN, "scheme", 0 },
-	{ "testnull", AX_PLUGIN_INVALID, "", 0, 0, "NULL", 0 },
-	{ "testolder", AX_PLUGIN_LOADED, "testolder", MAJ, MIN - 1, NULL, 0 },
-	{ "testsmall", AX_PLUGIN_INVALID, "", MAJ, MIN, "size 8", 0 },
+        {"testbadscheme", AX_PLUGIN_INVALID, "", MAJ, MIN, "test_bad", 0},
+        {"testbroken", AX_PLUGIN_DLOPEN_ERROR, "", 0, 0, "dlopen", MSG_DLERROR},
+        {"testgood", AX_PLUGIN_LOADED, "testgood", MAJ, MIN, NULL, 0},
+        {"testgood2", AX_PLUGIN_SHADOWED, "testgood", MAJ, MIN, "testgood", MSG_WINNER},
+        {"testmajor", AX_PLUGIN_REFUSED_ABI, "", MAJ + 1, MIN, "ABI", MSG_VERSIONS},
+        {"testnewer", AX_PLUGIN_REFUSED_ABI, "testnewer", MAJ, MIN + 1, "ABI", MSG_VERSIONS},
+        {"testnoentry", AX_PLUGIN_NO_ENTRY, "", 0, 0, AX_PLUGIN_ENTRY_NAME, 0},
+        {"testnoops", AX_PLUGIN_INVALID, "", MAJ, MIN, "ops", 0},
+        {"testnoread", AX_PLUGIN_INVALID, "", MAJ, MIN, "read", 0},
+        {"testnoscheme", AX_PLUGIN_INVALID, "", MAJ, MIN, "scheme", 0},
+        {"testnull", AX_PLUGIN_INVALID, "", 0, 0, "NULL", 0},
+        {"testolder", AX_PLUGIN_LOADED, "testolder", MAJ, MIN - 1, NULL, 0},
+        {"testsmall", AX_PLUGIN_INVALID, "", MAJ, MIN, "size 8", 0},
 };
 
 /* The code ax_ctx_load_plugin() returns for each report status. */
@@ -108,13 +108,13 @@ static void assert_contains(const char *what, const char *haystack, const char *
 {
 	if (!haystack || !strstr(haystack, needle))
 		fail_msg("%s: '%s' does not contain '%s'", what, haystack ? haystack : "(null)",
-			 needle);
+		         needle);
 }
 
 /* A context that searches only @dir (NULL: no folder at all). */
 static ax_ctx *ctx_only(const char *dir)
 {
-	const char *paths[] = { dir, NULL };
+	const char *paths[] = {dir, NULL};
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
 	int err;
@@ -205,9 +205,9 @@ static int env_teardown(void **state)
 
 static void test_loader__status_names(void **state)
 {
-	static const char *const names[] = { "loaded",	     "refused-abi", "no-entry-symbol",
-					     "dlopen-error", "shadowed",    "invalid",
-					     "untrusted" };
+	static const char *const names[] = {"loaded",       "refused-abi", "no-entry-symbol",
+	                                    "dlopen-error", "shadowed",    "invalid",
+	                                    "untrusted"};
 
 	(void)state;
 	for (int s = 0; s < (int)(sizeof(names) / sizeof(names[0])); s++)
@@ -230,7 +230,7 @@ static void test_loader__report_rows(void **state)
 
 			if (ax_ctx_plugin_record(ctx, i, &r) == 0)
 				fprintf(stderr, "row %zu: %s %s\n", i, r.path,
-					ax_plugin_status_name(r.status));
+				        ax_plugin_status_name(r.status));
 		}
 		fail_msg("%zu rows in the report, want %zu", n, sizeof(rows) / sizeof(rows[0]));
 	}
@@ -244,13 +244,13 @@ static void test_loader__report_rows(void **state)
 			fail_msg("row %zu: path '%s', want '%s'", i, r.path, path);
 		if (r.status != c->status)
 			fail_msg("%s: status %s, want %s (%s)", c->file,
-				 ax_plugin_status_name(r.status), ax_plugin_status_name(c->status),
-				 r.message);
+			         ax_plugin_status_name(r.status), ax_plugin_status_name(c->status),
+			         r.message);
 		if (strcmp(r.scheme, c->scheme))
 			fail_msg("%s: scheme '%s', want '%s'", c->file, r.scheme, c->scheme);
 		if (r.abi_major != c->abi_major || r.abi_minor != c->abi_minor)
 			fail_msg("%s: ABI %u.%u, want %u.%u", c->file, r.abi_major, r.abi_minor,
-				 c->abi_major, c->abi_minor);
+			         c->abi_major, c->abi_minor);
 		assert_non_null(r.name);
 		assert_non_null(r.version);
 		assert_non_null(r.description);
@@ -264,7 +264,7 @@ static void test_loader__report_rows(void **state)
 			(void)snprintf(ver, sizeof(ver), "%u.%u", c->abi_major, c->abi_minor);
 			assert_contains(c->file, r.message, ver);
 			(void)snprintf(ver, sizeof(ver), "%d.%d", AX_PLUGIN_ABI_MAJOR,
-				       AX_PLUGIN_ABI_MINOR);
+			               AX_PLUGIN_ABI_MINOR);
 			assert_contains(c->file, r.message, ver);
 		}
 		if (c->msg & MSG_WINNER)
@@ -291,7 +291,7 @@ static void test_loader__loaded_row_fields(void **state)
 static void test_loader__record_past_end(void **state)
 {
 	ax_ctx *ctx = *state;
-	ax_plugin_record r = { .size = sizeof(r), .path = "untouched" };
+	ax_plugin_record r = {.size = sizeof(r), .path = "untouched"};
 	size_t n = ax_ctx_plugin_count(ctx);
 
 	assert_int_equal(ax_ctx_plugin_record(ctx, n, &r), AX_ENOTFOUND);
@@ -376,15 +376,15 @@ static void test_loader__link_uri_keys(void **state)
 		int want;
 		const char *needle[2]; /* both in the message */
 	} cases[] = {
-		/* An unknown key is named, with the keys the plugin accepts. */
-		{ "testgood:?bogus=1", AX_EUNKNOWNKEY, { "bogus", "cells" } },
-		{ "testgood:?cells=0", AX_EINVAL, { "cells", "0" } },
-		{ "testgood:?cells=17", AX_EINVAL, { "cells", "17" } },
-		{ "testgood:?cells=4x", AX_EINVAL, { "cells", "4x" } },
-		{ "nope:", AX_ENOTFOUND, { "nope", "nope" } },
-		/* File names and refused plugins' schemes serve nothing. */
-		{ "testgood2:", AX_ENOTFOUND, { "testgood2", "testgood2" } },
-		{ "testnewer:", AX_ENOTFOUND, { "testnewer", "testnewer" } },
+	        /* An unknown key is named, with the keys the plugin accepts. */
+	        {"testgood:?bogus=1", AX_EUNKNOWNKEY, {"bogus", "cells"}},
+	        {"testgood:?cells=0", AX_EINVAL, {"cells", "0"}},
+	        {"testgood:?cells=17", AX_EINVAL, {"cells", "17"}},
+	        {"testgood:?cells=4x", AX_EINVAL, {"cells", "4x"}},
+	        {"nope:", AX_ENOTFOUND, {"nope", "nope"}},
+	        /* File names and refused plugins' schemes serve nothing. */
+	        {"testgood2:", AX_ENOTFOUND, {"testgood2", "testgood2"}},
+	        {"testnewer:", AX_ENOTFOUND, {"testnewer", "testnewer"}},
 	};
 	static char sentinel;
 	ax_ctx *ctx = *state;
@@ -395,7 +395,7 @@ static void test_loader__link_uri_keys(void **state)
 
 		if (err != cases[i].want)
 			fail_msg("%s: got %d, want %d (%s)", cases[i].uri, err, cases[i].want,
-				 ax_error_last());
+			         ax_error_last());
 		assert_ptr_equal(link, (ax_link *)(void *)&sentinel);
 		assert_contains(cases[i].uri, ax_error_last(), cases[i].needle[0]);
 		assert_contains(cases[i].uri, ax_error_last(), cases[i].needle[1]);
@@ -425,7 +425,7 @@ static void capture_log(int level, const char *origin, const char *message, void
 static void test_loader__plugin_log(void **state)
 {
 	ax_ctx *ctx = *state;
-	struct log_capture cap = { 0 };
+	struct log_capture cap = {0};
 	ax_link *link = NULL;
 
 	/* At WARN the plugin's debug line is dropped. */
@@ -472,8 +472,7 @@ static void load_one(ax_ctx *ctx, const char *dir, const struct row_case *c, int
 
 		(void)snprintf(ver, sizeof(ver), "%u.%u", c->abi_major, c->abi_minor);
 		assert_contains(c->file, ax_error_last(), ver);
-		(void)snprintf(ver, sizeof(ver), "%d.%d", AX_PLUGIN_ABI_MAJOR,
-			       AX_PLUGIN_ABI_MINOR);
+		(void)snprintf(ver, sizeof(ver), "%d.%d", AX_PLUGIN_ABI_MAJOR, AX_PLUGIN_ABI_MINOR);
 		assert_contains(c->file, ax_error_last(), ver);
 	}
 	if (c->msg & MSG_DLERROR)
@@ -482,10 +481,10 @@ static void load_one(ax_ctx *ctx, const char *dir, const struct row_case *c, int
 
 static void test_loader__load_plugin_codes(void **state)
 {
-	static const struct row_case good = { "testgood", AX_PLUGIN_LOADED, "testgood", MAJ, MIN,
-					      NULL, 0 };
-	static const struct row_case missing = { "testmissing", AX_PLUGIN_DLOPEN_ERROR, "", 0,
-						 0, "dlopen", MSG_DLERROR };
+	static const struct row_case good = {
+	        "testgood", AX_PLUGIN_LOADED, "testgood", MAJ, MIN, NULL, 0};
+	static const struct row_case missing = {
+	        "testmissing", AX_PLUGIN_DLOPEN_ERROR, "", 0, 0, "dlopen", MSG_DLERROR};
 	ax_ctx *ctx = ctx_only(NULL);
 	ax_link *link = NULL;
 
@@ -524,7 +523,7 @@ static void test_loader__add_plugin_dir(void **state)
 	assert_int_equal(ax_ctx_plugin_count(ctx), n);
 
 	assert_int_equal(ax_ctx_add_plugin_dir(ctx, "/nonexistent/axlink-test-folder"),
-			 AX_ENOTFOUND);
+	                 AX_ENOTFOUND);
 	assert_contains("missing folder", ax_error_last(), "/nonexistent/axlink-test-folder");
 	assert_int_equal(ax_ctx_plugin_count(ctx), n);
 
@@ -537,7 +536,7 @@ static void test_loader__ctx_options(void **state)
 {
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	ax_ctx *ctx = (ax_ctx *)&opts; /* must stay untouched */
-	const char *paths[] = { "/nonexistent/axlink-test-folder", NULL };
+	const char *paths[] = {"/nonexistent/axlink-test-folder", NULL};
 
 	(void)state;
 	opts.version = 0;
@@ -624,7 +623,7 @@ static void test_loader__default_search(void **state)
 	n = ax_ctx_plugin_count(ctx);
 	if (find_row(ctx, "virtual", AX_PLUGIN_LOADED, &r) < 0)
 		fail_msg("no loaded 'virtual' row among %zu; is it built in '%s'?", n,
-			 build_plugin_dir);
+		         build_plugin_dir);
 	if (!in_dir(r.path, build_plugin_dir))
 		fail_msg("virtual plugin from '%s', want under '%s'", r.path, build_plugin_dir);
 	/* Nothing from the test folder: it is on no search path. No overrides either. */
@@ -710,14 +709,14 @@ static void test_loader__descriptor_outside_image(void **state)
 	static const struct {
 		const char *file, *needle;
 	} bad[] = {
-		{ "bdcancel", "op 'cancel' is not code of the plugin" },
-		{ "bdentryforeign", "not in the plugin's own image" },
-		{ "bdentrywild", "not in the plugin's own image" },
-		{ "bdname", "field 'name' points outside" },
-		{ "bdops", "ops table" },
-		{ "bdoptions", "options entry 0 lies outside" },
-		{ "bdscheme", "field 'scheme' points outside" },
-		{ "bdversion", "field 'version' points outside" },
+	        {"bdcancel", "op 'cancel' is not code of the plugin"},
+	        {"bdentryforeign", "not in the plugin's own image"},
+	        {"bdentrywild", "not in the plugin's own image"},
+	        {"bdname", "field 'name' points outside"},
+	        {"bdops", "ops table"},
+	        {"bdoptions", "options entry 0 lies outside"},
+	        {"bdscheme", "field 'scheme' points outside"},
+	        {"bdversion", "field 'version' points outside"},
 	};
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64];
 	ax_ctx *ctx, *one;
@@ -735,7 +734,7 @@ static void test_loader__descriptor_outside_image(void **state)
 		assert_string_equal(r.path, path);
 		if (r.status != AX_PLUGIN_INVALID)
 			fail_msg("%s: status %s, want invalid (%s)", bad[i].file,
-				 ax_plugin_status_name(r.status), r.message);
+			         ax_plugin_status_name(r.status), r.message);
 		assert_contains(bad[i].file, r.message, bad[i].needle);
 		/* Nothing read through a refused descriptor reaches the report. */
 		assert_string_equal(r.scheme, "");
@@ -777,7 +776,7 @@ static void test_loader__descriptor_outside_image(void **state)
 static void test_loader__override_builtin_warned(void **state)
 {
 	char dir[PATH_MAX + 16], mine[PATH_MAX + 64], logged[8192];
-	const char *paths[] = { dir, NULL };
+	const char *paths[] = {dir, NULL};
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
 	ax_plugin_record r = AX_PLUGIN_RECORD_INIT;
@@ -852,7 +851,7 @@ static void reenter_log(int level, const char *origin, const char *message, void
  */
 static void test_loader__log_callback_reenters(void **state)
 {
-	struct reenter re = { 0 };
+	struct reenter re = {0};
 	char path[PATH_MAX + 64];
 	int n;
 
@@ -877,30 +876,30 @@ static void test_loader__log_callback_reenters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_loader__status_names),
-		cmocka_unit_test_setup_teardown(test_loader__report_rows, ctx_setup, ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__loaded_row_fields, ctx_setup,
-						ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__record_past_end, ctx_setup,
-						ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__link_cells, ctx_setup, ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__link_drive_error, ctx_setup,
-						ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__link_uri_keys, ctx_setup,
-						ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__plugin_log, ctx_setup, ctx_teardown),
-		cmocka_unit_test_setup_teardown(test_loader__older_minor_served, ctx_setup,
-						ctx_teardown),
-		cmocka_unit_test(test_loader__load_plugin_codes),
-		cmocka_unit_test(test_loader__add_plugin_dir),
-		cmocka_unit_test(test_loader__ctx_options),
-		cmocka_unit_test(test_loader__two_contexts),
-		cmocka_unit_test(test_loader__ctx_unref_before_link),
-		cmocka_unit_test(test_loader__default_search),
-		cmocka_unit_test_teardown(test_loader__env_path, env_teardown),
-		cmocka_unit_test(test_loader__descriptor_outside_image),
-		cmocka_unit_test(test_loader__override_builtin_warned),
-		cmocka_unit_test(test_loader__log_callback_reenters),
+	        cmocka_unit_test(test_loader__status_names),
+	        cmocka_unit_test_setup_teardown(test_loader__report_rows, ctx_setup, ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__loaded_row_fields, ctx_setup,
+	                                        ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__record_past_end, ctx_setup,
+	                                        ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__link_cells, ctx_setup, ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__link_drive_error, ctx_setup,
+	                                        ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__link_uri_keys, ctx_setup,
+	                                        ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__plugin_log, ctx_setup, ctx_teardown),
+	        cmocka_unit_test_setup_teardown(test_loader__older_minor_served, ctx_setup,
+	                                        ctx_teardown),
+	        cmocka_unit_test(test_loader__load_plugin_codes),
+	        cmocka_unit_test(test_loader__add_plugin_dir),
+	        cmocka_unit_test(test_loader__ctx_options),
+	        cmocka_unit_test(test_loader__two_contexts),
+	        cmocka_unit_test(test_loader__ctx_unref_before_link),
+	        cmocka_unit_test(test_loader__default_search),
+	        cmocka_unit_test_teardown(test_loader__env_path, env_teardown),
+	        cmocka_unit_test(test_loader__descriptor_outside_image),
+	        cmocka_unit_test(test_loader__override_builtin_warned),
+	        cmocka_unit_test(test_loader__log_callback_reenters),
 	};
 	return cmocka_run_group_tests_name("loader", tests, group_setup, NULL);
 }

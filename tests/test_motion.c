@@ -64,7 +64,7 @@
 
 #define RES 4096.0 /* FBK_DIGENC1_RESOLUTION of every model */
 
-static const simdrive_codec codec = { ax_mcb_encode, ax_mcb_decode };
+static const simdrive_codec codec = {ax_mcb_encode, ax_mcb_decode};
 
 /* ==== the simulated drive on a fake clock ================================ */
 
@@ -104,7 +104,7 @@ static void advance(struct simclock *c, uint64_t ms)
 
 static uint64_t sim_get(simdrive *d, unsigned sub, unsigned addr)
 {
-	uint8_t buf[8] = { 0 };
+	uint8_t buf[8] = {0};
 	uint32_t code = 0;
 	size_t len = 0;
 	uint64_t v = 0;
@@ -165,7 +165,7 @@ static void expect_sim_state(simdrive *d, int want, const char *step)
 
 	if (ax_cia402_decode(sw) != want)
 		fail_msg("%s: status word 0x%04X is '%s', want '%s'", step, sw,
-			 ax_cia402_state_name(ax_cia402_decode(sw)), ax_cia402_state_name(want));
+		         ax_cia402_state_name(ax_cia402_decode(sw)), ax_cia402_state_name(want));
 }
 
 static void sim_enable(struct simclock *c, unsigned mode)
@@ -197,8 +197,8 @@ static unsigned sim_run_to_target(struct simclock *c, unsigned max_ms)
 		if (sw_of(c->d) & SW_TARGET_REACHED)
 			return ms;
 	}
-	fail_msg("target not reached in %u ms: position %d, status 0x%04X", max_ms,
-		 pos_of(c->d), sw_of(c->d));
+	fail_msg("target not reached in %u ms: position %d, status 0x%04X", max_ms, pos_of(c->d),
+	         sw_of(c->d));
 	return 0;
 }
 
@@ -443,19 +443,19 @@ struct homing_case {
 };
 
 static const struct homing_case homing_cases[] = {
-	{ "current position", 0, 3000, 123, 1 },
-	{ "home switch ahead", 1, 3000, -50, 1 },
-	{ "home switch behind, negative search", 2, -3000, 10, 1 },
-	{ "home switch behind a positive search", 1, -3000, 0, 0 },
-	{ "positive limit", 3, 0, 0, 1 },
-	{ "negative limit", 4, 0, 77, 1 },
-	{ "positive limit then index", 5, 0, 0, 1 },
-	{ "negative limit then index", 6, 0, 0, 1 },
-	{ "index positive", 7, 0, 5, 1 },
-	{ "index negative", 8, 0, 5, 1 },
-	{ "mechanical stop positive", 9, 0, 1, 1 },
-	{ "mechanical stop negative", 10, 0, 1, 1 },
-	{ "no such method", 11, 0, 0, 0 },
+        {"current position", 0, 3000, 123, 1},
+        {"home switch ahead", 1, 3000, -50, 1},
+        {"home switch behind, negative search", 2, -3000, 10, 1},
+        {"home switch behind a positive search", 1, -3000, 0, 0},
+        {"positive limit", 3, 0, 0, 1},
+        {"negative limit", 4, 0, 77, 1},
+        {"positive limit then index", 5, 0, 0, 1},
+        {"negative limit then index", 6, 0, 0, 1},
+        {"index positive", 7, 0, 5, 1},
+        {"index negative", 8, 0, 5, 1},
+        {"mechanical stop positive", 9, 0, 1, 1},
+        {"mechanical stop negative", 10, 0, 1, 1},
+        {"no such method", 11, 0, 0, 0},
 };
 
 static void homing_setup(struct simclock *c, unsigned method, int32_t sw, int32_t offset)
@@ -498,7 +498,7 @@ static void test_motion__sim_homing_methods(void **state)
 				fail_msg("%s: status 0x%04X after %u ms", hc->name, sw, ms);
 			if (pos_of(c->d) != hc->offset)
 				fail_msg("%s: position %d, want the offset %d", hc->name,
-					 pos_of(c->d), hc->offset);
+				         pos_of(c->d), hc->offset);
 			if (hc->method == 0 && ms != 0)
 				fail_msg("%s: took %u ms", hc->name, ms);
 			if (hc->method != 0 && ms < 50)
@@ -566,7 +566,7 @@ static void test_motion__sim_homing_timeout_and_interrupt(void **state)
 	advance(c, 100);
 	assert_true(sim_getf(c->d, 1, R_VEL_FBK) == 0.0f);
 	assert_int_equal(sw_of(c->d) & (SW_HOMING_ERROR | SW_TARGET_REACHED | SW_ACK),
-			 SW_HOMING_ERROR | SW_TARGET_REACHED);
+	                 SW_HOMING_ERROR | SW_TARGET_REACHED);
 
 	/* Bit 4 falling interrupts: no error, no home, standstill. */
 	sim_put(c->d, 1, R_HOM_TIMEOUT, 30000, 4);
@@ -577,7 +577,7 @@ static void test_motion__sim_homing_timeout_and_interrupt(void **state)
 	cw(c->d, 0x0F);
 	advance(c, 100);
 	assert_int_equal(sw_of(c->d) & (SW_HOMING_ERROR | SW_TARGET_REACHED | SW_ACK),
-			 SW_TARGET_REACHED);
+	                 SW_TARGET_REACHED);
 }
 
 static void test_motion__sim_current(void **state)
@@ -600,29 +600,29 @@ static void test_motion__decode_states(void **state)
 		uint16_t sw;
 		int want;
 	} cases[] = {
-		{ 0x0000, AX_CIA402_NOT_READY },
-		{ 0x0050, AX_CIA402_SWITCH_ON_DISABLED },
-		{ 0x0040, AX_CIA402_SWITCH_ON_DISABLED },
-		{ 0x0031, AX_CIA402_READY_TO_SWITCH_ON },
-		{ 0x0033, AX_CIA402_SWITCHED_ON },
-		{ 0x0037, AX_CIA402_OPERATION_ENABLED },
-		{ 0x1637, AX_CIA402_OPERATION_ENABLED }, /* mode bits do not change the state */
-		{ 0x0017, AX_CIA402_QUICK_STOP_ACTIVE },
-		{ 0x001F, AX_CIA402_FAULT_REACTION_ACTIVE },
-		{ 0x0018, AX_CIA402_FAULT },
-		{ 0x0038, AX_CIA402_FAULT },
-		{ 0x0001, AX_CIA402_UNKNOWN }, /* ready, quick stop bit low: no state */
-		{ 0x0041, AX_CIA402_UNKNOWN },
+	        {0x0000, AX_CIA402_NOT_READY},
+	        {0x0050, AX_CIA402_SWITCH_ON_DISABLED},
+	        {0x0040, AX_CIA402_SWITCH_ON_DISABLED},
+	        {0x0031, AX_CIA402_READY_TO_SWITCH_ON},
+	        {0x0033, AX_CIA402_SWITCHED_ON},
+	        {0x0037, AX_CIA402_OPERATION_ENABLED},
+	        {0x1637, AX_CIA402_OPERATION_ENABLED}, /* mode bits do not change the state */
+	        {0x0017, AX_CIA402_QUICK_STOP_ACTIVE},
+	        {0x001F, AX_CIA402_FAULT_REACTION_ACTIVE},
+	        {0x0018, AX_CIA402_FAULT},
+	        {0x0038, AX_CIA402_FAULT},
+	        {0x0001, AX_CIA402_UNKNOWN}, /* ready, quick stop bit low: no state */
+	        {0x0041, AX_CIA402_UNKNOWN},
 	};
-	static const char *const names[] = { "not_ready", "switch_on_disabled",
-		"ready_to_switch_on", "switched_on", "operation_enabled", "quick_stop_active",
-		"fault_reaction_active", "fault" };
+	static const char *const names[] = {
+	        "not_ready",         "switch_on_disabled", "ready_to_switch_on",    "switched_on",
+	        "operation_enabled", "quick_stop_active",  "fault_reaction_active", "fault"};
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		if (ax_cia402_decode(cases[i].sw) != cases[i].want)
 			fail_msg("0x%04X decodes to %d, want %d", cases[i].sw,
-				 ax_cia402_decode(cases[i].sw), cases[i].want);
+			         ax_cia402_decode(cases[i].sw), cases[i].want);
 	for (int s = 0; s < (int)ARRAY_SIZE(names); s++)
 		assert_string_equal(ax_cia402_state_name(s), names[s]);
 	assert_string_equal(ax_cia402_state_name(AX_CIA402_UNKNOWN), "unknown");
@@ -635,17 +635,17 @@ static void test_motion__mode_tables(void **state)
 		int mode;
 		int mcb, cia402;
 	} codes[] = {
-		{ AX_OP_MODE_VOLTAGE, 0x00, AX_EUNSUPPORTED },
-		{ AX_OP_MODE_CURRENT, 0x02, AX_EUNSUPPORTED },
-		{ AX_OP_MODE_VELOCITY, 0x03, AX_EUNSUPPORTED },
-		{ AX_OP_MODE_PROFILE_VELOCITY, 0x13, 3 },
-		{ AX_OP_MODE_POSITION, 0x04, AX_EUNSUPPORTED },
-		{ AX_OP_MODE_PROFILE_POSITION, 0x14, 1 },
-		{ AX_OP_MODE_CYCLIC_POSITION, 0x24, 8 },
-		{ AX_OP_MODE_HOMING, 0x113, 6 },
-		{ AX_OP_MODE_TORQUE, 0x05, 4 },
-		{ AX_OP_MODE_CYCLIC_VELOCITY, AX_EUNSUPPORTED, 9 },
-		{ AX_OP_MODE_CYCLIC_TORQUE, AX_EUNSUPPORTED, 10 },
+	        {AX_OP_MODE_VOLTAGE, 0x00, AX_EUNSUPPORTED},
+	        {AX_OP_MODE_CURRENT, 0x02, AX_EUNSUPPORTED},
+	        {AX_OP_MODE_VELOCITY, 0x03, AX_EUNSUPPORTED},
+	        {AX_OP_MODE_PROFILE_VELOCITY, 0x13, 3},
+	        {AX_OP_MODE_POSITION, 0x04, AX_EUNSUPPORTED},
+	        {AX_OP_MODE_PROFILE_POSITION, 0x14, 1},
+	        {AX_OP_MODE_CYCLIC_POSITION, 0x24, 8},
+	        {AX_OP_MODE_HOMING, 0x113, 6},
+	        {AX_OP_MODE_TORQUE, 0x05, 4},
+	        {AX_OP_MODE_CYCLIC_VELOCITY, AX_EUNSUPPORTED, 9},
+	        {AX_OP_MODE_CYCLIC_TORQUE, AX_EUNSUPPORTED, 10},
 	};
 
 	(void)state;
@@ -659,11 +659,12 @@ static void test_motion__mode_tables(void **state)
 		assert_int_equal(ax_op_mode_code(m, AX_MODE_CODES_MCB), codes[i].mcb);
 		assert_int_equal(ax_op_mode_code(m, AX_MODE_CODES_CIA402), codes[i].cia402);
 		if (codes[i].mcb >= 0)
-			assert_int_equal(ax_op_mode_from_code((uint32_t)codes[i].mcb,
-							      AX_MODE_CODES_MCB), m);
+			assert_int_equal(
+			        ax_op_mode_from_code((uint32_t)codes[i].mcb, AX_MODE_CODES_MCB), m);
 		if (codes[i].cia402 >= 0)
 			assert_int_equal(ax_op_mode_from_code((uint32_t)codes[i].cia402,
-							      AX_MODE_CODES_CIA402), m);
+			                                      AX_MODE_CODES_CIA402),
+			                 m);
 	}
 	assert_int_equal(ax_op_mode_parse("PP"), AX_OP_MODE_PROFILE_POSITION);
 	assert_int_equal(ax_op_mode_parse("hm"), AX_OP_MODE_HOMING);
@@ -742,10 +743,10 @@ static int state_of(ax_axis *a)
 	return st;
 }
 
-#define OK(call)                                                                               \
-	do {                                                                                   \
-		if ((call) < 0)                                                                \
-			fail_msg("%s: %s", #call, ax_error_last());                            \
+#define OK(call)                                                                                   \
+	do {                                                                                       \
+		if ((call) < 0)                                                                    \
+			fail_msg("%s: %s", #call, ax_error_last());                                \
 	} while (0)
 
 /* The last error must be @code and its message must hold each of the NULL-ended texts. */
@@ -769,7 +770,7 @@ static void test_motion__axis_open_errors(void **state)
 {
 	ax_drive_options nodict = AX_DRIVE_OPTIONS_INIT;
 	ax_axis_options o = AX_AXIS_OPTIONS_INIT;
-	ax_axis_role_map bad = { 0, 0, (AX_ROLE_LAST_ERROR + 1), "X" };
+	ax_axis_role_map bad = {0, 0, (AX_ROLE_LAST_ERROR + 1), "X"};
 	ax_drive *d = open_drive(*state, "virtual:?serial=701", "axs-100"), *bare = NULL;
 	ax_axis *a = (ax_axis *)&a;
 
@@ -800,9 +801,8 @@ static void test_motion__axis_open_errors(void **state)
 	assert_int_equal(ax_axis_subnode(a), 1);
 	assert_int_equal(ax_axis_mode_codes(a), AX_MODE_CODES_MCB);
 	assert_string_equal(ax_reg_id(ax_axis_role_register(a, AX_ROLE_CONTROLWORD)),
-			    "DRV_STATE_CONTROL");
-	assert_string_equal(ax_reg_id(ax_axis_role_register(a, AX_ROLE_HOMING_METHOD)),
-			    "HOM_MODE");
+	                    "DRV_STATE_CONTROL");
+	assert_string_equal(ax_reg_id(ax_axis_role_register(a, AX_ROLE_HOMING_METHOD)), "HOM_MODE");
 	assert_null(ax_axis_role_register(a, (AX_ROLE_LAST_ERROR + 1)));
 	assert_true(ax_axis_resolution(a) == RES);
 	/* The axis keeps the drive: dropping the caller's reference first is fine. */
@@ -829,11 +829,11 @@ static void test_motion__enable_from_every_state(void **state)
 		unsigned cw[3];
 		int start;
 	} starts[] = {
-		{ "switch on disabled", { 0x00, 0x00, 0x00 }, AX_CIA402_SWITCH_ON_DISABLED },
-		{ "ready to switch on", { 0x06, 0x06, 0x06 }, AX_CIA402_READY_TO_SWITCH_ON },
-		{ "switched on", { 0x06, 0x07, 0x07 }, AX_CIA402_SWITCHED_ON },
-		{ "operation enabled", { 0x06, 0x07, 0x0F }, AX_CIA402_OPERATION_ENABLED },
-		{ "quick stop active", { 0x06, 0x0F, 0x02 }, AX_CIA402_QUICK_STOP_ACTIVE },
+	        {"switch on disabled", {0x00, 0x00, 0x00}, AX_CIA402_SWITCH_ON_DISABLED},
+	        {"ready to switch on", {0x06, 0x06, 0x06}, AX_CIA402_READY_TO_SWITCH_ON},
+	        {"switched on", {0x06, 0x07, 0x07}, AX_CIA402_SWITCHED_ON},
+	        {"operation enabled", {0x06, 0x07, 0x0F}, AX_CIA402_OPERATION_ENABLED},
+	        {"quick stop active", {0x06, 0x0F, 0x02}, AX_CIA402_QUICK_STOP_ACTIVE},
 	};
 	ax_drive *d = open_drive(*state, "virtual:?serial=703", "axs-100");
 	ax_axis *a = open_axis(d, 1);
@@ -845,7 +845,7 @@ static void test_motion__enable_from_every_state(void **state)
 			put(d, "DRV_STATE_CONTROL", 1, starts[i].cw[k]);
 		if (state_of(a) != starts[i].start)
 			fail_msg("%s: set-up reached '%s'", starts[i].name,
-				 ax_cia402_state_name(state_of(a)));
+			         ax_cia402_state_name(state_of(a)));
 		if (ax_axis_enable(a, 0) < 0)
 			fail_msg("enable from %s: %s", starts[i].name, ax_error_last());
 		OK(ax_axis_state(a, &st, &sw));
@@ -887,10 +887,10 @@ static void test_motion__enable_skip_switched_on(void **state)
 		unsigned cw[3];
 		int start;
 	} starts[] = {
-		{ "switch on disabled", { 0x00, 0x00, 0x00 }, AX_CIA402_SWITCH_ON_DISABLED },
-		{ "ready to switch on", { 0x06, 0x07, 0x07 }, AX_CIA402_READY_TO_SWITCH_ON },
-		{ "switched on", { 0x06, 0x0F, 0x07 }, AX_CIA402_SWITCHED_ON },
-		{ "quick stop active", { 0x06, 0x0F, 0x02 }, AX_CIA402_QUICK_STOP_ACTIVE },
+	        {"switch on disabled", {0x00, 0x00, 0x00}, AX_CIA402_SWITCH_ON_DISABLED},
+	        {"ready to switch on", {0x06, 0x07, 0x07}, AX_CIA402_READY_TO_SWITCH_ON},
+	        {"switched on", {0x06, 0x0F, 0x07}, AX_CIA402_SWITCHED_ON},
+	        {"quick stop active", {0x06, 0x0F, 0x02}, AX_CIA402_QUICK_STOP_ACTIVE},
 	};
 	ax_drive *d = open_drive(*state, "virtual:?serial=720&quirk=skip-switched-on", "axs-100");
 	ax_axis *a = open_axis(d, 1);
@@ -903,7 +903,7 @@ static void test_motion__enable_skip_switched_on(void **state)
 			put(d, "DRV_STATE_CONTROL", 1, starts[i].cw[k]);
 		if (state_of(a) != starts[i].start)
 			fail_msg("%s: set-up reached '%s'", starts[i].name,
-				 ax_cia402_state_name(state_of(a)));
+			         ax_cia402_state_name(state_of(a)));
 		/* Well inside the timeout: no waiting for a switch on that never comes. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (ax_axis_enable(a, 3000) < 0)
@@ -927,13 +927,13 @@ static void test_motion__enable_skip_switched_on(void **state)
 	/* Failures still name the transition, the state reached and the status word. */
 	put(d, "DRV_STATE_CONTROL", 1, 0x06);
 	put(d, "SIM_FAULT_ARM", 1, 0x4210);
-	expect_error(ax_axis_enable(a, 0), AX_ERROR, "enable", "'switch on'", "'fault'",
-		     "0x0018", "0x00004210", "over-temperature", NULL);
+	expect_error(ax_axis_enable(a, 0), AX_ERROR, "enable", "'switch on'", "'fault'", "0x0018",
+	             "0x00004210", "over-temperature", NULL);
 	OK(ax_axis_fault_reset(a, 0));
 	put(d, "DRV_STATE_CONTROL", 1, 0x06);
 	put(d, "SIM_STATUS_FREEZE", 1, 1);
 	expect_error(ax_axis_enable(a, 100), AX_ETIMEDOUT, "enable", "'switch on'",
-		     "'ready_to_switch_on'", "0x0031", "100 ms", NULL);
+	             "'ready_to_switch_on'", "0x0031", "100 ms", NULL);
 	put(d, "SIM_STATUS_FREEZE", 1, 0);
 	assert_int_equal(state_of(a), AX_CIA402_OPERATION_ENABLED); /* it did happen, unseen */
 	a = ax_axis_unref(a);
@@ -980,8 +980,8 @@ static void test_motion__failure_paths(void **state)
 
 	/* A fault on the way: the transition, the state, the status word, the drive's error. */
 	put(d, "SIM_FAULT_ARM", 1, 0x3220);
-	expect_error(ax_axis_enable(a, 0), AX_ERROR, "enable", "'fault'", "'shutdown'",
-		     "0x0018", "0x00003220", "DC bus under-voltage", NULL);
+	expect_error(ax_axis_enable(a, 0), AX_ERROR, "enable", "'fault'", "'shutdown'", "0x0018",
+	             "0x00003220", "DC bus under-voltage", NULL);
 	assert_int_equal(state_of(a), AX_CIA402_FAULT);
 
 	/* Later in the sequence: reset, shutdown, then switch on faults. */
@@ -989,25 +989,25 @@ static void test_motion__failure_paths(void **state)
 	put(d, "DRV_STATE_CONTROL", 1, 0x06);
 	put(d, "SIM_FAULT_ARM", 1, 0x4210);
 	expect_error(ax_axis_enable(a, 0), AX_ERROR, "'switch on'", "0x00004210",
-		     "over-temperature", NULL);
+	             "over-temperature", NULL);
 
 	/* A drive that never confirms: timeout, with the state it stays in. */
 	put(d, "SIM_STATUS_FREEZE", 1, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	expect_error(ax_axis_fault_reset(a, 150), AX_ETIMEDOUT, "'fault reset'", "'fault'",
-		     "0x0018", "150 ms", "0x00004210", NULL);
+	             "0x0018", "150 ms", "0x00004210", NULL);
 	assert_true(elapsed_ms(&t0) >= 145); /* the whole timeout, give or take clock rounding */
 	put(d, "SIM_STATUS_FREEZE", 1, 0);
 	OK(ax_axis_fault_reset(a, 0));
 	put(d, "SIM_STATUS_FREEZE", 1, 1);
 	expect_error(ax_axis_enable(a, 100), AX_ETIMEDOUT, "enable", "'shutdown'",
-		     "'switch_on_disabled'", "0x0050", "100 ms", NULL);
+	             "'switch_on_disabled'", "0x0050", "100 ms", NULL);
 	put(d, "SIM_STATUS_FREEZE", 1, 0);
 	assert_int_equal(state_of(a), AX_CIA402_READY_TO_SWITCH_ON); /* it did happen, unseen */
 	OK(ax_axis_enable(a, 0));
 	put(d, "SIM_STATUS_FREEZE", 1, 1);
 	expect_error(ax_axis_disable(a, 100), AX_ETIMEDOUT, "'shutdown'", "'operation_enabled'",
-		     NULL);
+	             NULL);
 	put(d, "SIM_STATUS_FREEZE", 1, 0);
 
 	/* A set point the drive never acknowledges. */
@@ -1020,8 +1020,8 @@ static void test_motion__failure_paths(void **state)
 		o.timeout_ms = 100;
 		OK(ax_axis_open(&quick, d, 1, &o));
 		expect_error(ax_axis_move(quick, 100, NULL), AX_ETIMEDOUT,
-			     "'set-point acknowledge' did not happen within 100 ms", "bit 12 low",
-			     NULL);
+		             "'set-point acknowledge' did not happen within 100 ms", "bit 12 low",
+		             NULL);
 		quick = ax_axis_unref(quick);
 	}
 	put(d, "SIM_STATUS_FREEZE", 1, 0);
@@ -1032,9 +1032,9 @@ static void test_motion__failure_paths(void **state)
 static void test_motion__modes(void **state)
 {
 	static const int mcb_modes[] = {
-		AX_OP_MODE_VOLTAGE, AX_OP_MODE_CURRENT, AX_OP_MODE_VELOCITY,
-		AX_OP_MODE_PROFILE_VELOCITY, AX_OP_MODE_POSITION, AX_OP_MODE_PROFILE_POSITION,
-		AX_OP_MODE_CYCLIC_POSITION, AX_OP_MODE_HOMING, AX_OP_MODE_TORQUE,
+	        AX_OP_MODE_VOLTAGE,          AX_OP_MODE_CURRENT,  AX_OP_MODE_VELOCITY,
+	        AX_OP_MODE_PROFILE_VELOCITY, AX_OP_MODE_POSITION, AX_OP_MODE_PROFILE_POSITION,
+	        AX_OP_MODE_CYCLIC_POSITION,  AX_OP_MODE_HOMING,   AX_OP_MODE_TORQUE,
 	};
 	ax_drive *d = open_drive(*state, "virtual:?serial=707", "axs-100");
 	ax_axis *a = open_axis(d, 1);
@@ -1053,7 +1053,7 @@ static void test_motion__modes(void **state)
 	}
 	mode = -99;
 	expect_error(ax_axis_set_mode(a, AX_OP_MODE_CYCLIC_VELOCITY, 0), AX_EUNSUPPORTED,
-		     "cyclic_velocity", NULL);
+	             "cyclic_velocity", NULL);
 	expect_error(ax_axis_set_mode(a, 99, 0), AX_EINVAL, NULL);
 	OK(ax_axis_get_mode(a, &mode, NULL));
 	assert_int_equal(mode, AX_OP_MODE_TORQUE); /* refusals changed nothing */
@@ -1066,44 +1066,44 @@ static void test_motion__modes(void **state)
  * operation modes: the same simulated drive, described by this file.
  */
 static const char mapped_xdf[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<IngeniaDictionary><Header><Version>2</Version></Header><Body>\n"
-	"<Device Interface=\"ETH\" ProductCode=\"65636\" RevisionNumber=\"65538\" "
-	"VendorID=\"42780\" name=\"renamed\"><Axes>\n"
-	"<Axis subnode=\"1\"><Registers>\n"
-	"<Register id=\"CONTROLWORD\" address=\"0x010\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"rw\"/>\n"
-	"<Register id=\"STATUSWORD\" address=\"0x011\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"r\"/>\n"
-	"<Register id=\"MODES_OF_OPERATION\" address=\"0x014\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"rw\"><Enumerations><Enum value=\"20\">PP</Enum><Enum value=\"19\">PV</Enum>"
-	"</Enumerations></Register>\n"
-	"<Register id=\"MODES_DISPLAY\" address=\"0x015\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"r\"/>\n"
-	"<Register id=\"TARGET_POSITION\" address=\"0x020\" subnode=\"1\" dtype=\"s32\" "
-	"access=\"rw\" units=\"cnt\"/>\n"
-	"<Register id=\"POSITION_ACTUAL\" address=\"0x030\" subnode=\"1\" dtype=\"s32\" "
-	"access=\"r\" units=\"cnt\"/>\n"
-	"</Registers></Axis></Axes></Device></Body></IngeniaDictionary>\n";
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<IngeniaDictionary><Header><Version>2</Version></Header><Body>\n"
+        "<Device Interface=\"ETH\" ProductCode=\"65636\" RevisionNumber=\"65538\" "
+        "VendorID=\"42780\" name=\"renamed\"><Axes>\n"
+        "<Axis subnode=\"1\"><Registers>\n"
+        "<Register id=\"CONTROLWORD\" address=\"0x010\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"rw\"/>\n"
+        "<Register id=\"STATUSWORD\" address=\"0x011\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"r\"/>\n"
+        "<Register id=\"MODES_OF_OPERATION\" address=\"0x014\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"rw\"><Enumerations><Enum value=\"20\">PP</Enum><Enum value=\"19\">PV</Enum>"
+        "</Enumerations></Register>\n"
+        "<Register id=\"MODES_DISPLAY\" address=\"0x015\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"r\"/>\n"
+        "<Register id=\"TARGET_POSITION\" address=\"0x020\" subnode=\"1\" dtype=\"s32\" "
+        "access=\"rw\" units=\"cnt\"/>\n"
+        "<Register id=\"POSITION_ACTUAL\" address=\"0x030\" subnode=\"1\" dtype=\"s32\" "
+        "access=\"r\" units=\"cnt\"/>\n"
+        "</Registers></Axis></Axes></Device></Body></IngeniaDictionary>\n";
 
 static void test_motion__role_map_and_listed_modes(void **state)
 {
 	static const ax_axis_role_map other_model[] = {
-		{ 0x0000A71Cu, 0x12345678u, AX_ROLE_CONTROLWORD, "CONTROLWORD" },
+	        {0x0000A71Cu, 0x12345678u, AX_ROLE_CONTROLWORD, "CONTROLWORD"},
 	};
 	static const ax_axis_role_map roles[] = {
-		{ 0x0000A71Cu, 0x12345678u, AX_ROLE_STATUSWORD, "NOT_THIS_ONE" },
-		{ 0, 0x00010064u, AX_ROLE_CONTROLWORD, "CONTROLWORD" },
-		{ 0x0000A71Cu, 0, AX_ROLE_STATUSWORD, "STATUSWORD" },
-		{ 0, 0, AX_ROLE_OP_MODE, "MODES_OF_OPERATION" },
-		{ 0, 0, AX_ROLE_OP_MODE_DISPLAY, "MODES_DISPLAY" },
-		{ 0, 0, AX_ROLE_POSITION_SET_POINT, "TARGET_POSITION" },
-		{ 0, 0, AX_ROLE_POSITION, "POSITION_ACTUAL" },
+	        {0x0000A71Cu, 0x12345678u, AX_ROLE_STATUSWORD, "NOT_THIS_ONE"},
+	        {0, 0x00010064u, AX_ROLE_CONTROLWORD, "CONTROLWORD"},
+	        {0x0000A71Cu, 0, AX_ROLE_STATUSWORD, "STATUSWORD"},
+	        {0, 0, AX_ROLE_OP_MODE, "MODES_OF_OPERATION"},
+	        {0, 0, AX_ROLE_OP_MODE_DISPLAY, "MODES_DISPLAY"},
+	        {0, 0, AX_ROLE_POSITION_SET_POINT, "TARGET_POSITION"},
+	        {0, 0, AX_ROLE_POSITION, "POSITION_ACTUAL"},
 	};
 	ax_axis_options o = AX_AXIS_OPTIONS_INIT;
 	char path[] = "/tmp/axlink-test-motion-XXXXXX";
 	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
-	ax_axis_role_map missing = { 0, 0, AX_ROLE_HOMING_METHOD, "NO_SUCH_REGISTER" };
+	ax_axis_role_map missing = {0, 0, AX_ROLE_HOMING_METHOD, "NO_SUCH_REGISTER"};
 	ax_axis_role_map *grown;
 	ax_axis *a = NULL;
 	ax_drive *d;
@@ -1122,7 +1122,7 @@ static void test_motion__role_map_and_listed_modes(void **state)
 	/* The default ids are not in this dictionary,
 	and a map for another product does not apply. */
 	expect_error(ax_axis_open(&a, d, 1, NULL), AX_ENOTFOUND, "DRV_STATE_CONTROL", "controlword",
-		     NULL);
+	             NULL);
 	o.roles = other_model;
 	o.n_roles = ARRAY_SIZE(other_model);
 	expect_error(ax_axis_open(&a, d, 1, &o), AX_ENOTFOUND, "DRV_STATE_CONTROL", NULL);
@@ -1135,21 +1135,21 @@ static void test_motion__role_map_and_listed_modes(void **state)
 
 	/* What the dictionary does not list is refused, naming what it does. */
 	expect_error(ax_axis_set_mode(a, AX_OP_MODE_HOMING, 0), AX_EUNSUPPORTED, "'homing'",
-		     "MODES_OF_OPERATION", "profile_position (0x14)", "profile_velocity (0x13)",
-		     NULL);
+	             "MODES_OF_OPERATION", "profile_position (0x14)", "profile_velocity (0x13)",
+	             NULL);
 	OK(ax_axis_set_mode(a, AX_OP_MODE_PROFILE_VELOCITY, 0));
 
 	/* Without a resolution only counts work; the move works through the mapped names. */
 	expect_error(ax_axis_set_units(a, AX_UNIT_DEG, 0.0), AX_EUNSUPPORTED, "resolution", NULL);
 	expect_error(ax_axis_velocity(a, &pos), AX_EUNSUPPORTED, "velocity", "CL_VEL_FBK_VALUE",
-		     NULL);
+	             NULL);
 	OK(ax_axis_enable(a, 0));
 	mo.timeout_ms = 5000;
 	OK(ax_axis_move(a, 300, &mo));
 	OK(ax_axis_position(a, &pos));
 	assert_true(fabs(pos - 300) <= 10);
 	expect_error(ax_axis_move_velocity(a, 1.0, NULL), AX_EUNSUPPORTED, "velocity_set_point",
-		     NULL);
+	             NULL);
 	expect_error(ax_axis_home(a, NULL), AX_EUNSUPPORTED, NULL);
 	a = ax_axis_unref(a);
 
@@ -1161,7 +1161,7 @@ static void test_motion__role_map_and_listed_modes(void **state)
 	o.roles = grown;
 	o.n_roles = ARRAY_SIZE(roles) + 1;
 	expect_error(ax_axis_open(&a, d, 1, &o), AX_ENOTFOUND, "NO_SUCH_REGISTER", "homing_method",
-		     NULL);
+	             NULL);
 	free(grown);
 	d = ax_drive_unref(d);
 }
@@ -1197,7 +1197,7 @@ static void test_motion__units(void **state)
 			OK(ax_axis_to_counts(a, v, &back));
 			if (llround(back) != c)
 				fail_msg("%s: %lld counts -> %.17g -> %.17g", ax_unit_name(u),
-					 (long long)c, v, back);
+				         (long long)c, v, back);
 		}
 		for (double x = -1000.0; x <= 1000.0; x += 0.37) {
 			double one = 0.0;
@@ -1207,7 +1207,7 @@ static void test_motion__units(void **state)
 			OK(ax_axis_from_counts(a, 1.0, &one));
 			if (fabs(back - x) > one * 0.5 + 1e-9)
 				fail_msg("%s: %g -> %lld counts -> %g", ax_unit_name(u), x,
-					 llround(v), back);
+				         llround(v), back);
 		}
 	}
 	/* Another resolution, set by hand, then read back from the drive. */
@@ -1236,7 +1236,7 @@ static void expect_in_window(ax_drive *d, ax_axis *a, double target_counts)
 	OK(ax_axis_set_units(a, unit, 5.0));
 	if (fabs(pos - target_counts) > (double)window)
 		fail_msg("axis %u at %g counts, target %g, window %lld", ax_axis_subnode(a), pos,
-			 target_counts, (long long)window);
+		         target_counts, (long long)window);
 }
 
 struct poll_count {
@@ -1262,13 +1262,13 @@ static void test_motion__moves(void **state)
 	ax_drive *d = open_drive(*state, "virtual:?serial=710", "axs-100");
 	ax_axis *a = open_axis(d, 1);
 	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
-	struct poll_count pc = { 0, 0, 0 };
+	struct poll_count pc = {0, 0, 0};
 	uint16_t sw = 0;
 	int st, mode;
 
 	/* Not enabled: refused, naming the state. */
 	expect_error(ax_axis_move(a, 100, NULL), AX_ERROR, "'switch_on_disabled'", "0x0050",
-		     "enable", NULL);
+	             "enable", NULL);
 	OK(ax_axis_enable(a, 0));
 	OK(ax_axis_set_mode(a, AX_OP_MODE_VELOCITY, 0));
 
@@ -1282,8 +1282,8 @@ static void test_motion__moves(void **state)
 
 	/* Relative, with its own limits, from the previous target. */
 	mo.flags = AX_MOVE_RELATIVE | AX_MOVE_NO_WAIT;
-	mo.velocity = 20000;     /* counts/s */
-	mo.acceleration = 4e5;   /* counts/s^2 */
+	mo.velocity = 20000;   /* counts/s */
+	mo.acceleration = 4e5; /* counts/s^2 */
 	mo.deceleration = 2e5;
 	OK(ax_axis_move(a, -1000, &mo));
 	{
@@ -1327,11 +1327,11 @@ static void test_motion__moves(void **state)
 	mo.velocity = 36;
 	OK(ax_axis_move(a, 3600, &mo));
 	expect_error(ax_axis_wait_target_reached(a, 50, NULL, NULL), AX_ETIMEDOUT, "50 ms",
-		     "position", "status word 0x", NULL);
+	             "position", "status word 0x", NULL);
 	/* A fault during the move. */
 	put(d, "SIM_FAULT_INJECT", 1, 0x8611);
-	expect_error(ax_axis_wait_target_reached(a, 0, NULL, NULL), AX_ERROR, "fault",
-		     "0x00008611", "Following error", NULL);
+	expect_error(ax_axis_wait_target_reached(a, 0, NULL, NULL), AX_ERROR, "fault", "0x00008611",
+	             "Following error", NULL);
 	OK(ax_axis_enable(a, 0));
 
 	/* Targets the registers cannot hold, and bad options. */
@@ -1366,13 +1366,18 @@ static void test_motion__mode_integers_are_drive_codes(void **state)
 		const char *text;
 		int mode;
 	} parsed[] = {
-		{ "20", AX_OP_MODE_PROFILE_POSITION }, { "0x14", AX_OP_MODE_PROFILE_POSITION },
-		{ "2", AX_OP_MODE_CURRENT },           { "5", AX_OP_MODE_TORQUE },
-		{ "19", AX_OP_MODE_PROFILE_VELOCITY }, { "3", AX_OP_MODE_VELOCITY },
-		{ "0x113", AX_OP_MODE_HOMING },        { "0", AX_OP_MODE_VOLTAGE },
-		{ "pp", AX_OP_MODE_PROFILE_POSITION }, { "profile_velocity", AX_OP_MODE_PROFILE_VELOCITY },
-		{ "Profile velocity", AX_OP_MODE_PROFILE_VELOCITY },
-		{ "cyclic POSITION", AX_OP_MODE_CYCLIC_POSITION },
+	        {"20", AX_OP_MODE_PROFILE_POSITION},
+	        {"0x14", AX_OP_MODE_PROFILE_POSITION},
+	        {"2", AX_OP_MODE_CURRENT},
+	        {"5", AX_OP_MODE_TORQUE},
+	        {"19", AX_OP_MODE_PROFILE_VELOCITY},
+	        {"3", AX_OP_MODE_VELOCITY},
+	        {"0x113", AX_OP_MODE_HOMING},
+	        {"0", AX_OP_MODE_VOLTAGE},
+	        {"pp", AX_OP_MODE_PROFILE_POSITION},
+	        {"profile_velocity", AX_OP_MODE_PROFILE_VELOCITY},
+	        {"Profile velocity", AX_OP_MODE_PROFILE_VELOCITY},
+	        {"cyclic POSITION", AX_OP_MODE_CYCLIC_POSITION},
 	};
 	uint32_t code = 0;
 	int mode;
@@ -1382,18 +1387,18 @@ static void test_motion__mode_integers_are_drive_codes(void **state)
 		mode = ax_axis_mode_parse(a, parsed[i].text);
 		if (mode != parsed[i].mode)
 			fail_msg("'%s': got %d (%s), want %s", parsed[i].text, mode,
-				 ax_error_last(), ax_op_mode_name(parsed[i].mode));
+			         ax_error_last(), ax_op_mode_name(parsed[i].mode));
 	}
 	assert_int_equal(ax_axis_mode_from_code(a, 0x14), AX_OP_MODE_PROFILE_POSITION);
 	assert_int_equal(ax_axis_mode_from_code(a, 2), AX_OP_MODE_CURRENT);
 	assert_int_equal(ax_axis_mode_from_code(a, 5), AX_OP_MODE_TORQUE);
 	/* A CiA 402 code on an MCB drive is refused, never taken for another mode. */
 	expect_error(ax_axis_mode_from_code(a, 1), AX_EINVAL, "MCB codes",
-		     "CiA 402 code of 'profile_position'", "profile_position (0x14)", NULL);
+	             "CiA 402 code of 'profile_position'", "profile_position (0x14)", NULL);
 	expect_error(ax_axis_mode_parse(a, "6"), AX_EINVAL, "CiA 402 code of 'homing'", NULL);
 	expect_error(ax_axis_mode_from_code(a, -1), AX_EINVAL, "-1", NULL);
 	expect_error(ax_axis_mode_parse(a, "sideways"), AX_EINVAL, "'sideways'", "MCB code",
-		     "torque (0x5)", NULL);
+	             "torque (0x5)", NULL);
 	expect_error(ax_axis_mode_parse(a, "2x"), AX_EINVAL, "'2x'", NULL);
 
 	/* The code a mode is set by is the code the drive shows. */
@@ -1408,7 +1413,7 @@ static void test_motion__mode_integers_are_drive_codes(void **state)
 	assert_int_equal(ax_axis_home_method_parse(a, "Home switch, negative direction"), 2);
 	assert_int_equal(ax_axis_home_method_parse(a, "0x3"), 3);
 	expect_error(ax_axis_home_method_parse(a, "upwards"), AX_EINVAL, "'upwards'", "HOM_MODE",
-		     "0 (Current position is home)", NULL);
+	             "0 (Current position is home)", NULL);
 	expect_error(ax_axis_home_method_parse(a, "99"), AX_EINVAL, "HOM_MODE", NULL);
 	expect_error(ax_axis_home_method_parse(a, "-2"), AX_EINVAL, "-2", NULL);
 	a = ax_axis_unref(a);
@@ -1417,20 +1422,20 @@ static void test_motion__mode_integers_are_drive_codes(void **state)
 
 /* A dictionary whose operation-mode enumeration speaks CiA 402 codes. */
 static const char cia402_xdf[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<IngeniaDictionary><Header><Version>2</Version></Header><Body>\n"
-	"<Device Interface=\"ETH\" ProductCode=\"65636\" RevisionNumber=\"65538\" "
-	"VendorID=\"42780\" name=\"cia\"><Axes>\n"
-	"<Axis subnode=\"1\"><Registers>\n"
-	"<Register id=\"DRV_STATE_CONTROL\" address=\"0x010\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"rw\"/>\n"
-	"<Register id=\"DRV_STATE_STATUS\" address=\"0x011\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"r\"/>\n"
-	"<Register id=\"DRV_OP_CMD\" address=\"0x014\" subnode=\"1\" dtype=\"u16\" "
-	"access=\"rw\"><Enumerations><Enum value=\"1\">Profile position</Enum>"
-	"<Enum value=\"3\">Profile velocity</Enum><Enum value=\"6\">Homing</Enum>"
-	"</Enumerations></Register>\n"
-	"</Registers></Axis></Axes></Device></Body></IngeniaDictionary>\n";
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<IngeniaDictionary><Header><Version>2</Version></Header><Body>\n"
+        "<Device Interface=\"ETH\" ProductCode=\"65636\" RevisionNumber=\"65538\" "
+        "VendorID=\"42780\" name=\"cia\"><Axes>\n"
+        "<Axis subnode=\"1\"><Registers>\n"
+        "<Register id=\"DRV_STATE_CONTROL\" address=\"0x010\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"rw\"/>\n"
+        "<Register id=\"DRV_STATE_STATUS\" address=\"0x011\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"r\"/>\n"
+        "<Register id=\"DRV_OP_CMD\" address=\"0x014\" subnode=\"1\" dtype=\"u16\" "
+        "access=\"rw\"><Enumerations><Enum value=\"1\">Profile position</Enum>"
+        "<Enum value=\"3\">Profile velocity</Enum><Enum value=\"6\">Homing</Enum>"
+        "</Enumerations></Register>\n"
+        "</Registers></Axis></Axes></Device></Body></IngeniaDictionary>\n";
 
 static void test_motion__mode_family_from_the_dictionary(void **state)
 {
@@ -1456,10 +1461,10 @@ static void test_motion__mode_family_from_the_dictionary(void **state)
 	assert_int_equal(ax_axis_mode_parse(a, "3"), AX_OP_MODE_PROFILE_VELOCITY);
 	assert_int_equal(ax_axis_mode_parse(a, "homing"), AX_OP_MODE_HOMING);
 	expect_error(ax_axis_mode_from_code(a, 0x14), AX_EINVAL, "CiA 402 codes",
-		     "MCB code of 'profile_position'", NULL);
+	             "MCB code of 'profile_position'", NULL);
 	/* A CiA 402 mode the dictionary does not list. */
-	expect_error(ax_axis_mode_from_code(a, 8), AX_EUNSUPPORTED, "cyclic_position",
-		     "DRV_OP_CMD", "profile_position (0x1)", NULL);
+	expect_error(ax_axis_mode_from_code(a, 8), AX_EUNSUPPORTED, "cyclic_position", "DRV_OP_CMD",
+	             "profile_position (0x1)", NULL);
 	a = ax_axis_unref(a);
 	/* Asked for explicitly, the family is the caller's. */
 	o.mode_codes = AX_MODE_CODES_MCB;
@@ -1516,7 +1521,7 @@ static void test_motion__limits_apply_to_one_command(void **state)
 	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, 1.0));
 	OK(ax_axis_move_velocity(a, 0.0, NULL));
 	expect_error(ax_axis_move_velocity(a, 2.0, NULL), AX_ERANGE, "2 rev/s",
-		     "limited by PROF_MAX_VEL = 1 rev/s", NULL);
+	             "limited by PROF_MAX_VEL = 1 rev/s", NULL);
 	OK(ax_axis_velocity(a, &v));
 	assert_true(v == 0.0);
 
@@ -1527,8 +1532,8 @@ static void test_motion__limits_apply_to_one_command(void **state)
 	OK(ax_axis_move_velocity(a, 2.5, &mo));
 	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, 1.0));
 	expect_error(ax_axis_wait_target_reached(a, 5000, NULL, NULL), AX_ERANGE,
-		     "velocity 2.5 rev/s not reached", "at 1 rev/s",
-		     "limited by PROF_MAX_VEL = 1 rev/s", NULL);
+	             "velocity 2.5 rev/s not reached", "at 1 rev/s",
+	             "limited by PROF_MAX_VEL = 1 rev/s", NULL);
 	OK(ax_drive_write_f64(d, "PROF_MAX_VEL", 1, vmax0));
 	OK(ax_axis_move_velocity(a, 0.0, NULL));
 
@@ -1550,8 +1555,7 @@ static void test_motion__velocity_current_torque(void **state)
 	double v = 0.0, i = 0.0;
 	int mode;
 
-	expect_error(ax_axis_move_velocity(a, 1.0, NULL), AX_ERROR, "not operation_enabled",
-		     NULL);
+	expect_error(ax_axis_move_velocity(a, 1.0, NULL), AX_ERROR, "not operation_enabled", NULL);
 	OK(ax_axis_enable(a, 0));
 	OK(ax_axis_set_units(a, AX_UNIT_REV, 0.0));
 	mo.acceleration = 50;
@@ -1582,7 +1586,7 @@ static void test_motion__velocity_current_torque(void **state)
 	OK(ax_axis_get_mode(a, &mode, NULL));
 	assert_int_equal(mode, AX_OP_MODE_CURRENT);
 	{
-		struct timespec ts = { 0, 5000000L }; /* the drive follows at its next step */
+		struct timespec ts = {0, 5000000L}; /* the drive follows at its next step */
 
 		nanosleep(&ts, NULL);
 	}
@@ -1644,7 +1648,7 @@ static void test_motion__homing(void **state)
 	ho.method = 1;
 	ho.flags = 0;
 	expect_error(ax_axis_home(a, &ho), AX_ERROR, "homing error", "method 1",
-		     "Home switch, positive direction", NULL);
+	             "Home switch, positive direction", NULL);
 	/* Methods the dictionary does not list, and bad options. */
 	ho.method = 35;
 	expect_error(ax_axis_home(a, &ho), AX_EUNSUPPORTED, "method 35", "HOM_MODE", NULL);
@@ -1682,7 +1686,7 @@ static void test_motion__two_axes_independent(void **state)
 {
 	ax_drive *d = open_drive(*state, "virtual:?model=axs-200&serial=713", "axs-200");
 	ax_axis *a1 = open_axis(d, 1), *a2 = open_axis(d, 2);
-	struct axis_job j[2] = { { a1, 4096, 0, "" }, { a2, -2048, 0, "" } };
+	struct axis_job j[2] = {{a1, 4096, 0, ""}, {a2, -2048, 0, ""}};
 	pthread_t t[2];
 
 	OK(ax_axis_enable(a1, 0));
@@ -1715,7 +1719,7 @@ static void test_motion__two_axes_independent(void **state)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -1834,7 +1838,7 @@ static void test_motion__halt_and_quick_stop(void **state)
 	OK(ax_axis_move(a, 100 * RES, &mo));
 	put(d, "SIM_STATUS_FREEZE", 1, 1);
 	expect_error(ax_axis_halt(a, 100), AX_ETIMEDOUT, "halt", "100 ms", "velocity",
-		     "status word 0x", NULL);
+	             "status word 0x", NULL);
 	put(d, "SIM_STATUS_FREEZE", 1, 0);
 	expect_error(ax_axis_halt(a, -1), AX_EINVAL, NULL);
 	OK(ax_axis_halt(a, 0));
@@ -1880,10 +1884,10 @@ static void test_motion__cancelled_wait(void **state)
 	mo.flags = AX_MOVE_NO_WAIT;
 	mo.velocity = 10 * RES;
 	OK(ax_axis_move(a, 100 * RES, &mo));
-	j = (struct trigger_job){ c, 150, 0 };
+	j = (struct trigger_job){c, 150, 0};
 	assert_int_equal(pthread_create(&t, NULL, trigger_run, &j), 0);
 	expect_error(ax_axis_wait_target_reached(a, 0, NULL, NULL), AX_ECANCELED, "cancelled",
-		     NULL);
+	             NULL);
 	{
 		int64_t late = now_ms() - j.at_ms;
 
@@ -1931,7 +1935,7 @@ static void test_motion__cancelled_wait(void **state)
 
 static void test_motion__udp(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.4.1", "--model", "axs-200", NULL };
+	static const char *const args[] = {"--eth", "127.0.4.1", "--model", "axs-200", NULL};
 	simproc *p = NULL;
 	ax_drive *d;
 	ax_axis *a, *b;
@@ -1964,8 +1968,8 @@ static void test_motion__udp(void **state)
 /* axlink-sim --quirk skip-switched-on: both axes enable and move over UDP. */
 static void test_motion__udp_skip_switched_on(void **state)
 {
-	static const char *const args[] = { "--eth",  "127.0.4.3", "--model", "axs-200",
-					    "--quirk", "skip-switched-on", NULL };
+	static const char *const args[] = {"--eth",   "127.0.4.3",        "--model", "axs-200",
+	                                   "--quirk", "skip-switched-on", NULL};
 	simproc *p = NULL;
 	ax_drive *d;
 	ax_axis *a, *b;
@@ -1993,8 +1997,7 @@ static void test_motion__udp_skip_switched_on(void **state)
 
 	OK(ax_axis_disable(b, 0));
 	put(d, "SIM_FAULT_ARM", 2, 0x3220);
-	expect_error(ax_axis_enable(b, 0), AX_ERROR, "'switch on'", "'fault'", "0x00003220",
-		     NULL);
+	expect_error(ax_axis_enable(b, 0), AX_ERROR, "'switch on'", "'fault'", "0x00003220", NULL);
 	a = ax_axis_unref(a);
 	b = ax_axis_unref(b);
 	d = ax_drive_unref(d);
@@ -2004,7 +2007,7 @@ static void test_motion__udp_skip_switched_on(void **state)
 /* axlink-sim --fault-after: the axis faults by itself while it moves. */
 static void test_motion__udp_fault_after(void **state)
 {
-	static const char *const args[] = { "--eth", "127.0.4.2", "--fault-after", "400", NULL };
+	static const char *const args[] = {"--eth", "127.0.4.2", "--fault-after", "400", NULL};
 	ax_move_options mo = AX_MOVE_OPTIONS_INIT;
 	simproc *p = NULL;
 	ax_drive *d;
@@ -2017,8 +2020,8 @@ static void test_motion__udp_fault_after(void **state)
 	a = open_axis(d, 1);
 	OK(ax_axis_enable(a, 0));
 	mo.velocity = 4096; /* 1 rev/s: 100 rev take longer than the test */
-	expect_error(ax_axis_move(a, 409600, &mo), AX_ERROR, "fault", "0x00003220",
-		     "under-voltage", NULL);
+	expect_error(ax_axis_move(a, 409600, &mo), AX_ERROR, "fault", "0x00003220", "under-voltage",
+	             NULL);
 	OK(ax_axis_state(a, &st, NULL));
 	assert_true(st == AX_CIA402_FAULT || st == AX_CIA402_FAULT_REACTION_ACTIVE);
 	OK(ax_axis_enable(a, 0)); /* reset, and on again: it fires once */
@@ -2034,40 +2037,40 @@ static void test_motion__udp_fault_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TS(sim_trapezoid),
-		TS(sim_relative_latch_limits),
-		TS(sim_profile_velocity_and_halt),
-		TS(sim_quick_stop_ramps),
-		TS(sim_fault_reaction),
-		TS(sim_test_hooks),
-		TS(sim_fault_at),
-		TS(sim_idle_gap_then_move),
-		cmocka_unit_test(test_motion__sim_homing_methods),
-		TS(sim_homing_finds_the_switch),
-		TS(sim_homing_timeout_and_interrupt),
-		TS(sim_current),
-		cmocka_unit_test(test_motion__decode_states),
-		cmocka_unit_test(test_motion__mode_tables),
-		TC(axis_open_errors),
-		TC(enable_from_every_state),
-		TC(enable_skip_switched_on),
-		TC(disable_quick_stop_reset),
-		TC(failure_paths),
-		TC(modes),
-		TC(role_map_and_listed_modes),
-		TC(units),
-		TC(moves),
-		TC(velocity_current_torque),
-		TC(mode_integers_are_drive_codes),
-		TC(mode_family_from_the_dictionary),
-		TC(limits_apply_to_one_command),
-		TC(homing),
-		TC(two_axes_independent),
-		TC(halt_and_quick_stop),
-		TC(cancelled_wait),
-		TC(udp),
-		TC(udp_fault_after),
-		TC(udp_skip_switched_on),
+	        TS(sim_trapezoid),
+	        TS(sim_relative_latch_limits),
+	        TS(sim_profile_velocity_and_halt),
+	        TS(sim_quick_stop_ramps),
+	        TS(sim_fault_reaction),
+	        TS(sim_test_hooks),
+	        TS(sim_fault_at),
+	        TS(sim_idle_gap_then_move),
+	        cmocka_unit_test(test_motion__sim_homing_methods),
+	        TS(sim_homing_finds_the_switch),
+	        TS(sim_homing_timeout_and_interrupt),
+	        TS(sim_current),
+	        cmocka_unit_test(test_motion__decode_states),
+	        cmocka_unit_test(test_motion__mode_tables),
+	        TC(axis_open_errors),
+	        TC(enable_from_every_state),
+	        TC(enable_skip_switched_on),
+	        TC(disable_quick_stop_reset),
+	        TC(failure_paths),
+	        TC(modes),
+	        TC(role_map_and_listed_modes),
+	        TC(units),
+	        TC(moves),
+	        TC(velocity_current_torque),
+	        TC(mode_integers_are_drive_codes),
+	        TC(mode_family_from_the_dictionary),
+	        TC(limits_apply_to_one_command),
+	        TC(homing),
+	        TC(two_axes_independent),
+	        TC(halt_and_quick_stop),
+	        TC(cancelled_wait),
+	        TC(udp),
+	        TC(udp_fault_after),
+	        TC(udp_skip_switched_on),
 	};
 
 	return cmocka_run_group_tests_name("motion", tests, NULL, NULL);

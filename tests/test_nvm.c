@@ -63,7 +63,7 @@ static double read_f64(ax_drive *d, const char *id, int sub)
 
 static void enable_axis(ax_drive *d, int axis)
 {
-	static const int64_t words[] = { 0x06, 0x07, 0x0F };
+	static const int64_t words[] = {0x06, 0x07, 0x0F};
 	int64_t sw = 0;
 
 	for (size_t i = 0; i < 3; i++)
@@ -133,7 +133,7 @@ static void test_nvm__waits_for_drive(void **state)
 	/* Wait it out (the busy store is over within 300 ms), then a full store waits. */
 	t0 = now_ms();
 	while (now_ms() - t0 < 350)
-		assert_int_equal(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &(double){ 0 }), 0);
+		assert_int_equal(ax_drive_read_f64(d, "PROF_MAX_VEL", 1, &(double){0}), 0);
 	t0 = now_ms();
 	assert_int_equal(ax_drive_store(d, AX_DRIVE_ALL_SUBNODES, 0, NULL), 0);
 	/* Two stores (core, axis), 300 ms each. */
@@ -182,11 +182,11 @@ static void test_nvm__bad_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nvm__store_and_restore),
-		cmocka_unit_test(test_nvm__refusal_names_register),
-		cmocka_unit_test(test_nvm__waits_for_drive),
-		cmocka_unit_test(test_nvm__cancel),
-		cmocka_unit_test(test_nvm__bad_arguments),
+	        cmocka_unit_test(test_nvm__store_and_restore),
+	        cmocka_unit_test(test_nvm__refusal_names_register),
+	        cmocka_unit_test(test_nvm__waits_for_drive),
+	        cmocka_unit_test(test_nvm__cancel),
+	        cmocka_unit_test(test_nvm__bad_arguments),
 	};
 
 	return cmocka_run_group_tests_name("nvm", tests, ctx_up, ctx_down);

@@ -43,12 +43,12 @@
 
 /* ---- environment and databases shared by every test ---- */
 
-static const char *const env_names[] = { "AXLINK_DB", "XDG_DATA_HOME", "HOME" };
+static const char *const env_names[] = {"AXLINK_DB", "XDG_DATA_HOME", "HOME"};
 static char *env_saved[3];
 
-static char g_dir[64];      /* group folder */
-static char g_all_db[128];  /* every dictionary of devices/ */
-static char g_old_db[128];  /* axs-100 at the revision before the current one */
+static char g_dir[64];     /* group folder */
+static char g_all_db[128]; /* every dictionary of devices/ */
+static char g_old_db[128]; /* axs-100 at the revision before the current one */
 static char g_edge_xdf[128];
 static char g_edge_db[128]; /* registers with unusual ranges, at addresses the simulator has */
 
@@ -102,37 +102,37 @@ static void build_db(const char *path, const char *const *files, size_t n)
  * @regs (MCBRegister elements) as its registers.
  */
 static void write_xdf(const char *path, const char *name, uint32_t product, uint32_t revision,
-		      const char *regs)
+                      const char *regs)
 {
 	char text[8192];
 	int n = snprintf(text, sizeof(text),
-			 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			 "<IngeniaDictionary>\n"
-			 "  <Header><Version>3.0</Version>"
-			 "<DefaultLanguage>en_US</DefaultLanguage></Header>\n"
-			 "  <Body>\n"
-			 "    <Categories><Category id=\"OTHERS\"><Labels>"
-			 "<Label lang=\"en_US\">Others</Label></Labels></Category></Categories>\n"
-			 "    <Devices>\n"
-			 "      <ETHDevice name=\"%s\" family=\"test\" PartNumber=\"%s\" "
-			 "ProductCode=\"0x%08X\" RevisionNumber=\"0x%08X\" VendorId=\"0x%08X\" "
-			 "firmwareVersion=\"0.0.1\">\n"
-			 "        <Subnodes><Subnode index=\"0\">Communication</Subnode>"
-			 "<Subnode index=\"1\">Motion</Subnode></Subnodes>\n"
-			 "        <MCBRegisters>\n%s        </MCBRegisters>\n"
-			 "      </ETHDevice>\n"
-			 "    </Devices>\n"
-			 "  </Body>\n"
-			 "</IngeniaDictionary>\n",
-			 name, name, (unsigned)product, (unsigned)revision,
-			 (unsigned)AXS100_VENDOR, regs);
+	                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                 "<IngeniaDictionary>\n"
+	                 "  <Header><Version>3.0</Version>"
+	                 "<DefaultLanguage>en_US</DefaultLanguage></Header>\n"
+	                 "  <Body>\n"
+	                 "    <Categories><Category id=\"OTHERS\"><Labels>"
+	                 "<Label lang=\"en_US\">Others</Label></Labels></Category></Categories>\n"
+	                 "    <Devices>\n"
+	                 "      <ETHDevice name=\"%s\" family=\"test\" PartNumber=\"%s\" "
+	                 "ProductCode=\"0x%08X\" RevisionNumber=\"0x%08X\" VendorId=\"0x%08X\" "
+	                 "firmwareVersion=\"0.0.1\">\n"
+	                 "        <Subnodes><Subnode index=\"0\">Communication</Subnode>"
+	                 "<Subnode index=\"1\">Motion</Subnode></Subnodes>\n"
+	                 "        <MCBRegisters>\n%s        </MCBRegisters>\n"
+	                 "      </ETHDevice>\n"
+	                 "    </Devices>\n"
+	                 "  </Body>\n"
+	                 "</IngeniaDictionary>\n",
+	                 name, name, (unsigned)product, (unsigned)revision, (unsigned)AXS100_VENDOR,
+	                 regs);
 
 	assert_true(n > 0 && (size_t)n < sizeof(text));
 	write_file(path, text, (size_t)n);
 }
 
-#define EDGE_REG(addr, sub, id, dtype, range)                                                  \
-	"          <MCBRegister address=\"" addr "\" subnode=\"" sub "\" id=\"" id             \
+#define EDGE_REG(addr, sub, id, dtype, range)                                                      \
+	"          <MCBRegister address=\"" addr "\" subnode=\"" sub "\" id=\"" id                 \
 	"\" access=\"rw\" dtype=\"" dtype "\" cat_id=\"OTHERS\">" range "</MCBRegister>\n"
 #define RANGE(lo, hi) "<Range min=\"" lo "\" max=\"" hi "\"/>"
 
@@ -143,15 +143,14 @@ static void write_xdf(const char *path, const char *name, uint32_t product, uint
  * binary, and ranges that must not block anything because they make no
  * sense. EDGE_BOOL and EDGE_TEXT only meet checks made before sending.
  */
-static const char edge_regs[] =
-	EDGE_REG("0x020", "1", "EDGE_S32", "s32", RANGE("-100", "0x64"))
-	EDGE_REG("0x388", "1", "EDGE_U32", "u32", RANGE("10", " 4096 "))
-	EDGE_REG("0x025", "1", "EDGE_FLOAT", "float", RANGE("0.7", "12.3"))
-	EDGE_REG("0x024", "1", "EDGE_NEGATIVE_UNSIGNED", "u16", RANGE("-5", "-1"))
-	EDGE_REG("0x021", "1", "EDGE_JUNK", "float", RANGE("abc", "1.0"))
-	EDGE_REG("0x451", "1", "EDGE_UPSIDE_DOWN", "s32", RANGE("5", "1"))
-	EDGE_REG("0x023", "1", "EDGE_BOOL", "bool", "")
-	EDGE_REG("0x6F0", "0", "EDGE_TEXT", "str", "");
+static const char edge_regs[] = EDGE_REG("0x020", "1", "EDGE_S32", "s32", RANGE("-100", "0x64"))
+        EDGE_REG("0x388", "1", "EDGE_U32", "u32", RANGE("10", " 4096 "))
+                EDGE_REG("0x025", "1", "EDGE_FLOAT", "float", RANGE("0.7", "12.3")) EDGE_REG(
+                        "0x024", "1", "EDGE_NEGATIVE_UNSIGNED", "u16", RANGE("-5", "-1"))
+                        EDGE_REG("0x021", "1", "EDGE_JUNK", "float", RANGE("abc", "1.0"))
+                                EDGE_REG("0x451", "1", "EDGE_UPSIDE_DOWN", "s32", RANGE("5", "1"))
+                                        EDGE_REG("0x023", "1", "EDGE_BOOL", "bool", "")
+                                                EDGE_REG("0x6F0", "0", "EDGE_TEXT", "str", "");
 
 static int group_setup(void **state)
 {
@@ -189,14 +188,14 @@ static int group_setup(void **state)
 
 	(void)snprintf(old_xdf, sizeof(old_xdf), "%s/old.xdf", g_dir);
 	write_xdf(old_xdf, "axs-100-old", AXS100_PRODUCT, AXS100_REVISION - 1,
-		  EDGE_REG("0x020", "1", "CL_POS_SET_POINT_VALUE", "s32", ""));
+	          EDGE_REG("0x020", "1", "CL_POS_SET_POINT_VALUE", "s32", ""));
 	(void)snprintf(g_old_db, sizeof(g_old_db), "%s/old.db", g_dir);
-	build_db(g_old_db, (const char *const[]){ old_xdf }, 1);
+	build_db(g_old_db, (const char *const[]){old_xdf}, 1);
 
 	(void)snprintf(g_edge_xdf, sizeof(g_edge_xdf), "%s/edge.xdf", g_dir);
 	write_xdf(g_edge_xdf, "edge", EDGE_PRODUCT, EDGE_REVISION, edge_regs);
 	(void)snprintf(g_edge_db, sizeof(g_edge_db), "%s/edge.db", g_dir);
-	build_db(g_edge_db, (const char *const[]){ g_edge_xdf }, 1);
+	build_db(g_edge_db, (const char *const[]){g_edge_xdf}, 1);
 	return 0;
 }
 
@@ -236,7 +235,7 @@ struct fx {
 	ax_ctx *ctx;
 	pthread_mutex_t lock; /* guards the warnings: the log may come from any thread */
 	int warnings;
-	int loads;            /* "loaded model" DEBUG lines: dictionaries read from a database */
+	int loads; /* "loaded model" DEBUG lines: dictionaries read from a database */
 	char warning[1024];
 	ax_link *link;
 	ax_dict *dict;
@@ -273,7 +272,7 @@ static int warnings(struct fx *fx)
 /* A context that loads only the build tree's plugins, whatever the environment says. */
 static ax_ctx *new_ctx(void)
 {
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
 
@@ -338,10 +337,10 @@ struct result {
 
 static struct result resolve(struct fx *fx, uint32_t product, uint32_t revision)
 {
-	struct result r = { (ax_dict *)&r, -1, NULL }; /* outputs must be written */
+	struct result r = {(ax_dict *)&r, -1, NULL}; /* outputs must be written */
 
-	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, product, revision, AX_ADDR_MCB, &r.dict,
-			  &r.match, &r.reason),
+	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, product, revision, AX_ADDR_MCB, &r.dict, &r.match,
+	                  &r.reason),
 	   "ax_ctx_resolve");
 	assert_non_null(r.reason);
 	assert_true((r.match == AX_MATCH_NONE) == (r.dict == NULL));
@@ -393,27 +392,27 @@ struct location_case {
 	const char *name;
 	const char *axlink_db, *xdg, *home; /* NULL: unset */
 	int location;
-	int want;           /* return code */
-	const char *path;   /* expected *out when want == 0 */
+	int want;         /* return code */
+	const char *path; /* expected *out when want == 0 */
 };
 
 static const struct location_case location_cases[] = {
-	{ "env_unset", NULL, "/x", "/h", AX_DB_LOCATION_ENV, AX_ENOTFOUND, NULL },
-	{ "env_empty", "", "/x", "/h", AX_DB_LOCATION_ENV, AX_ENOTFOUND, NULL },
-	{ "env_as_given", "rel/my.db", NULL, NULL, AX_DB_LOCATION_ENV, 0, "rel/my.db" },
-	{ "xdg", NULL, "/data", "/h", AX_DB_LOCATION_USER, 0, "/data/axlink/devices.db" },
-	{ "xdg_trailing_slash", NULL, "/data//", "/h", AX_DB_LOCATION_USER, 0,
-	  "/data/axlink/devices.db" },
-	{ "xdg_relative_ignored", NULL, "data", "/h", AX_DB_LOCATION_USER, 0,
-	  "/h/.local/share/axlink/devices.db" },
-	{ "xdg_empty_ignored", NULL, "", "/h", AX_DB_LOCATION_USER, 0,
-	  "/h/.local/share/axlink/devices.db" },
-	{ "home", NULL, NULL, "/home/u/", AX_DB_LOCATION_USER, 0,
-	  "/home/u/.local/share/axlink/devices.db" },
-	{ "no_home", NULL, NULL, NULL, AX_DB_LOCATION_USER, AX_ENOTFOUND, NULL },
-	{ "empty_home", NULL, "rel", "", AX_DB_LOCATION_USER, AX_ENOTFOUND, NULL },
-	{ "unknown_location", NULL, NULL, NULL, 3, AX_EINVAL, NULL },
-	{ "negative_location", NULL, NULL, NULL, -1, AX_EINVAL, NULL },
+        {"env_unset", NULL, "/x", "/h", AX_DB_LOCATION_ENV, AX_ENOTFOUND, NULL},
+        {"env_empty", "", "/x", "/h", AX_DB_LOCATION_ENV, AX_ENOTFOUND, NULL},
+        {"env_as_given", "rel/my.db", NULL, NULL, AX_DB_LOCATION_ENV, 0, "rel/my.db"},
+        {"xdg", NULL, "/data", "/h", AX_DB_LOCATION_USER, 0, "/data/axlink/devices.db"},
+        {"xdg_trailing_slash", NULL, "/data//", "/h", AX_DB_LOCATION_USER, 0,
+         "/data/axlink/devices.db"},
+        {"xdg_relative_ignored", NULL, "data", "/h", AX_DB_LOCATION_USER, 0,
+         "/h/.local/share/axlink/devices.db"},
+        {"xdg_empty_ignored", NULL, "", "/h", AX_DB_LOCATION_USER, 0,
+         "/h/.local/share/axlink/devices.db"},
+        {"home", NULL, NULL, "/home/u/", AX_DB_LOCATION_USER, 0,
+         "/home/u/.local/share/axlink/devices.db"},
+        {"no_home", NULL, NULL, NULL, AX_DB_LOCATION_USER, AX_ENOTFOUND, NULL},
+        {"empty_home", NULL, "rel", "", AX_DB_LOCATION_USER, AX_ENOTFOUND, NULL},
+        {"unknown_location", NULL, NULL, NULL, 3, AX_EINVAL, NULL},
+        {"negative_location", NULL, NULL, NULL, -1, AX_EINVAL, NULL},
 };
 
 static void set_or_unset(const char *name, const char *value)
@@ -438,7 +437,7 @@ static void test_resolve__location_paths(void **state)
 		err = ax_db_location_path(c->location, &out);
 		if (err != c->want)
 			fail_msg("%s: got %d, want %d (%s)", c->name, err, c->want,
-				 ax_error_last());
+			         ax_error_last());
 		if (err < 0) {
 			if (out != &sentinel)
 				fail_msg("%s: *out written on failure", c->name);
@@ -492,7 +491,7 @@ static void test_resolve__exact_names_database(void **state)
 		int match = -1;
 
 		ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION,
-				  AX_ADDR_MCB, &dict, &match, NULL),
+		                  AX_ADDR_MCB, &dict, &match, NULL),
 		   "resolve without reason");
 		assert_int_equal(match, AX_MATCH_EXACT);
 		assert_non_null(dict);
@@ -553,8 +552,7 @@ static void test_resolve__no_database_says_so(void **state)
 		/* Nothing anywhere. */
 		assert_int_equal(r.match, AX_MATCH_NONE);
 		assert_contains(r.reason, "no device database");
-		(void)snprintf(part, sizeof(part), "not found: '%s', '%s'", fx->user_db,
-			       installed);
+		(void)snprintf(part, sizeof(part), "not found: '%s', '%s'", fx->user_db, installed);
 		assert_contains(r.reason, part);
 	} else {
 		/* The installed one is the only one: it answers. */
@@ -619,14 +617,14 @@ static void test_resolve__user_before_installed(void **state)
 
 		ok(ax_db_open(&db, installed, AX_DB_READONLY), installed);
 		ok(ax_db_resolve(db, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, AX_ADDR_MCB,
-				 &dict, &match, NULL),
+		                 &dict, &match, NULL),
 		   "resolve in the installed database");
 		assert_int_equal(match, AX_MATCH_EXACT);
 		ax_dict_unref(dict);
 		ax_db_unref(db);
 	} else {
 		print_message("note: no installed database at '%s'; the tie was not exercised\n",
-			      installed);
+		              installed);
 	}
 	ax_free(installed);
 }
@@ -697,7 +695,7 @@ static void test_resolve__missing_database_appears_later(void **state)
 	assert_contains(r.reason, part);
 	result_free(&r);
 
-	build_db(later, (const char *const[]){ g_edge_xdf }, 1);
+	build_db(later, (const char *const[]){g_edge_xdf}, 1);
 	r = resolve(fx, EDGE_PRODUCT, EDGE_REVISION);
 	assert_int_equal(r.match, AX_MATCH_EXACT);
 	assert_from(&r, later);
@@ -784,7 +782,7 @@ static void test_resolve__can_dictionary_never_for_mcb_drive(void **state)
 	int match = -1;
 
 	(void)snprintf(can_db, sizeof(can_db), "%s/can.db", fx->dir);
-	build_db(can_db, (const char *const[]){ AXLINK_TEST_DATA_DIR "/axs100_can.xdf" }, 1);
+	build_db(can_db, (const char *const[]){AXLINK_TEST_DATA_DIR "/axs100_can.xdf"}, 1);
 	assert_int_equal(setenv("AXLINK_DB", can_db, 1), 0);
 
 	ok(ax_drive_open(&d, fx->ctx, "virtual:?model=axs-100", NULL), "open the drive");
@@ -808,8 +806,8 @@ static void test_resolve__can_dictionary_never_for_mcb_drive(void **state)
 	d = ax_drive_unref(d);
 
 	/* Asked for CANopen, the same database gives it. */
-	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION,
-			  AX_ADDR_CANOPEN, &dict, &match, NULL),
+	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, AX_ADDR_CANOPEN,
+	                  &dict, &match, NULL),
 	   "resolve CANopen");
 	assert_int_equal(match, AX_MATCH_EXACT);
 	assert_int_equal(ax_dict_identity_get(dict)->addr_space, AX_ADDR_CANOPEN);
@@ -817,8 +815,8 @@ static void test_resolve__can_dictionary_never_for_mcb_drive(void **state)
 	ax_dict_unref(dict);
 	/* Neither 0 nor another number is an address space. */
 	assert_int_equal(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION, 0,
-					&dict, &match, NULL),
-			 AX_EINVAL);
+	                                &dict, &match, NULL),
+	                 AX_EINVAL);
 	assert_contains(ax_error_last(), "address space");
 	ax_free(installed);
 }
@@ -833,9 +831,9 @@ static void test_resolve__mcb_dictionary_chosen_beside_can(void **state)
 
 	(void)snprintf(both_db, sizeof(both_db), "%s/both.db", fx->dir);
 	build_db(both_db,
-		 (const char *const[]){ AXLINK_TEST_DATA_DIR "/axs100_can.xdf",
-					AXLINK_DEVICES_DIR "/axs-100.xdf" },
-		 2);
+	         (const char *const[]){AXLINK_TEST_DATA_DIR "/axs100_can.xdf",
+	                               AXLINK_DEVICES_DIR "/axs-100.xdf"},
+	         2);
 	assert_int_equal(setenv("AXLINK_DB", both_db, 1), 0);
 	ok(ax_drive_open(&d, fx->ctx, "virtual:?model=axs-100", NULL), "open the drive");
 	assert_int_equal(ax_drive_match(d), AX_MATCH_EXACT);
@@ -896,7 +894,7 @@ static void test_resolve__reimport_seen(void **state)
 	ax_db *db = NULL;
 
 	(void)snprintf(env, sizeof(env), "%s/env.db", fx->dir);
-	build_db(env, (const char *const[]){ g_edge_xdf }, 1);
+	build_db(env, (const char *const[]){g_edge_xdf}, 1);
 	assert_int_equal(setenv("AXLINK_DB", env, 1), 0);
 	r1 = resolve(fx, EDGE_PRODUCT, EDGE_REVISION);
 	assert_int_equal(r1.match, AX_MATCH_EXACT);
@@ -935,14 +933,14 @@ static void test_resolve__bad_arguments(void **state)
 	int match = -1;
 
 	assert_int_equal(
-		ax_ctx_resolve(NULL, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, &dict, &match, NULL),
-		AX_EINVAL);
+	        ax_ctx_resolve(NULL, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, &dict, &match, NULL),
+	        AX_EINVAL);
 	assert_int_equal(
-		ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, NULL, &match, NULL),
-		AX_EINVAL);
+	        ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, NULL, &match, NULL),
+	        AX_EINVAL);
 	assert_int_equal(
-		ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, &dict, NULL, NULL),
-		AX_EINVAL);
+	        ax_ctx_resolve(fx->ctx, 0, AXS100_PRODUCT, 0, AX_ADDR_MCB, &dict, NULL, NULL),
+	        AX_EINVAL);
 	assert_null(dict);
 	assert_int_equal(match, -1);
 }
@@ -962,7 +960,7 @@ static void *resolve_thread(void *p)
 		int match = -1;
 
 		if (ax_ctx_resolve(a->ctx, AXS100_VENDOR, AXS100_PRODUCT, AXS100_REVISION,
-				   AX_ADDR_MCB, &dict, &match, &reason) < 0 ||
+		                   AX_ADDR_MCB, &dict, &match, &reason) < 0 ||
 		    match != AX_MATCH_EXACT || !strstr(reason, g_all_db))
 			a->failures++;
 		ax_dict_unref(dict);
@@ -1004,7 +1002,7 @@ static int drive_setup(void **state)
 	ok(ax_link_open(&fx->link, fx->ctx, "virtual:?serial=77", NULL), "open virtual");
 	ok(ax_link_identify(fx->link, &id), "identify");
 	ok(ax_ctx_resolve(fx->ctx, id.vendor_id, id.product_code, id.revision, AX_ADDR_MCB,
-			  &fx->dict, &match, NULL),
+	                  &fx->dict, &match, NULL),
 	   "resolve the drive");
 	assert_int_equal(match, AX_MATCH_EXACT);
 	return 0;
@@ -1027,9 +1025,8 @@ static void test_resolve__identify_virtual(void **state)
 
 	memset(&id, 0xAB, sizeof(id));
 	ok(ax_link_identify(fx->link, &id), "identify");
-	assert_int_equal(id.known, AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT |
-					   AX_SCAN_HAS_REVISION | AX_SCAN_HAS_SERIAL |
-					   AX_SCAN_HAS_SW_VERSION);
+	assert_int_equal(id.known, AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT | AX_SCAN_HAS_REVISION |
+	                                   AX_SCAN_HAS_SERIAL | AX_SCAN_HAS_SW_VERSION);
 	assert_int_equal(id.vendor_id, AXS100_VENDOR);
 	assert_int_equal(id.product_code, want->product_code);
 	assert_int_equal(id.revision, want->revision);
@@ -1110,7 +1107,7 @@ static void test_resolve__access_refused(void **state)
 {
 	struct fx *fx = *state;
 	const ax_reg *ro = reg(fx, "CL_POS_FBK_VALUE"), *wo = reg(fx, "DRV_RESTORE_COCO_ALL");
-	uint8_t buf[8] = { 0 };
+	uint8_t buf[8] = {0};
 	size_t len = 99;
 
 	assert_int_equal(ax_reg_access(ro), AX_REG_READ);
@@ -1187,8 +1184,8 @@ static void assert_reads_back(struct fx *fx, const ax_reg *r, const char *text)
  */
 static void test_resolve__range_refused_bounds_accepted(void **state)
 {
-	static const char *const ids[] = { "MOT_PAIR_POLES", "HOM_MAX_SEARCH_TIME",
-					   "HOM_SPEED_SEARCH" };
+	static const char *const ids[] = {"MOT_PAIR_POLES", "HOM_MAX_SEARCH_TIME",
+	                                  "HOM_SPEED_SEARCH"};
 	struct fx *fx = *state;
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -1204,17 +1201,18 @@ static void test_resolve__range_refused_bounds_accepted(void **state)
 			(void)snprintf(below, sizeof(below), "%.9g", strtod(lo, NULL) - 1.0);
 			(void)snprintf(above, sizeof(above), "%.9g", strtod(hi, NULL) + 1.0);
 		} else {
-			assert_true(parse_int(lo) > 0); /* so that below is a valid unsigned value */
+			assert_true(parse_int(lo) >
+			            0); /* so that below is a valid unsigned value */
 			(void)snprintf(below, sizeof(below), "%lld", (long long)parse_int(lo) - 1);
 			(void)snprintf(above, sizeof(above), "%lld", (long long)parse_int(hi) + 1);
 		}
 		assert_int_equal(write_text(fx, r, below), AX_ERANGE);
 		(void)snprintf(msg, sizeof(msg), "value %s is outside '%s' range [%s, %s]", below,
-			       ids[i], lo, hi);
+		               ids[i], lo, hi);
 		assert_string_equal(ax_error_last(), msg);
 		assert_int_equal(write_text(fx, r, above), AX_ERANGE);
 		(void)snprintf(msg, sizeof(msg), "value %s is outside '%s' range [%s, %s]", above,
-			       ids[i], lo, hi);
+		               ids[i], lo, hi);
 		assert_string_equal(ax_error_last(), msg);
 
 		bounds[0] = lo;
@@ -1236,23 +1234,23 @@ struct edge_case {
 };
 
 static const struct edge_case edge_cases[] = {
-	{ "EDGE_S32", "-101", AX_ERANGE },
-	{ "EDGE_S32", "-100", 0 },
-	{ "EDGE_S32", "100", 0 }, /* max is "0x64" */
-	{ "EDGE_S32", "101", AX_ERANGE },
-	{ "EDGE_U32", "9", AX_ERANGE },
-	{ "EDGE_U32", "10", 0 },
-	{ "EDGE_U32", "4096", 0 }, /* max is " 4096 " */
-	{ "EDGE_U32", "4097", AX_ERANGE },
-	/* 0.7f is below 0.7 and 12.3f above 12.3 as doubles: bounds are compared as floats. */
-	{ "EDGE_FLOAT", "0.69999993", AX_ERANGE },
-	{ "EDGE_FLOAT", "0.7", 0 },
-	{ "EDGE_FLOAT", "12.3", 0 },
-	{ "EDGE_FLOAT", "12.300001", AX_ERANGE },
-	{ "EDGE_NEGATIVE_UNSIGNED", "500", 0 }, /* "-5" is no bound of a u16: not checked */
-	{ "EDGE_JUNK", "3.5", 0 },              /* "abc": not checked */
-	{ "EDGE_UPSIDE_DOWN", "100", 0 },       /* min > max: not checked */
-	{ "EDGE_BOOL", "1", AX_EDRIVE },        /* the check let it through to the drive */
+        {"EDGE_S32", "-101", AX_ERANGE},
+        {"EDGE_S32", "-100", 0},
+        {"EDGE_S32", "100", 0}, /* max is "0x64" */
+        {"EDGE_S32", "101", AX_ERANGE},
+        {"EDGE_U32", "9", AX_ERANGE},
+        {"EDGE_U32", "10", 0},
+        {"EDGE_U32", "4096", 0}, /* max is " 4096 " */
+        {"EDGE_U32", "4097", AX_ERANGE},
+        /* 0.7f is below 0.7 and 12.3f above 12.3 as doubles: bounds are compared as floats. */
+        {"EDGE_FLOAT", "0.69999993", AX_ERANGE},
+        {"EDGE_FLOAT", "0.7", 0},
+        {"EDGE_FLOAT", "12.3", 0},
+        {"EDGE_FLOAT", "12.300001", AX_ERANGE},
+        {"EDGE_NEGATIVE_UNSIGNED", "500", 0}, /* "-5" is no bound of a u16: not checked */
+        {"EDGE_JUNK", "3.5", 0},              /* "abc": not checked */
+        {"EDGE_UPSIDE_DOWN", "100", 0},       /* min > max: not checked */
+        {"EDGE_BOOL", "1", AX_EDRIVE},        /* the check let it through to the drive */
 };
 
 static int edge_setup(void **state)
@@ -1265,7 +1263,7 @@ static int edge_setup(void **state)
 	assert_int_equal(setenv("AXLINK_DB", g_edge_db, 1), 0);
 	ok(ax_link_open(&fx->link, fx->ctx, "virtual:", NULL), "open virtual");
 	ok(ax_ctx_resolve(fx->ctx, AXS100_VENDOR, EDGE_PRODUCT, EDGE_REVISION, AX_ADDR_MCB,
-			  &fx->dict, &match, NULL),
+	                  &fx->dict, &match, NULL),
 	   "resolve the edge dictionary");
 	assert_int_equal(match, AX_MATCH_EXACT);
 	return 0;
@@ -1282,10 +1280,10 @@ static void test_resolve__range_texts(void **state)
 
 		if (err != c->want)
 			fail_msg("%s = %s: got %d, want %d (%s)", c->id, c->value, err, c->want,
-				 ax_error_last());
+			         ax_error_last());
 		if (err == AX_ERANGE && !strstr(ax_error_last(), c->id))
 			fail_msg("%s = %s: message '%s' does not name the register", c->id,
-				 c->value, ax_error_last());
+			         c->value, ax_error_last());
 		if (err == 0)
 			assert_reads_back(fx, r, c->value);
 	}
@@ -1296,7 +1294,7 @@ static void test_resolve__value_checks_without_range(void **state)
 	struct fx *fx = *state;
 	const ax_reg *flt = reg(fx, "EDGE_FLOAT"), *flag = reg(fx, "EDGE_BOOL");
 	const ax_reg *text = reg(fx, "EDGE_TEXT");
-	static const uint8_t nan_bits[4] = { 0x00, 0x00, 0xC0, 0x7F };
+	static const uint8_t nan_bits[4] = {0x00, 0x00, 0xC0, 0x7F};
 	static char big[AX_VALUE_MAX + 1];
 	uint8_t two = 2;
 
@@ -1320,35 +1318,35 @@ int main(void)
 #define D(name) cmocka_unit_test_setup_teardown(test_resolve__##name, drive_setup, fx_teardown)
 #define E(name) cmocka_unit_test_setup_teardown(test_resolve__##name, edge_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		T(location_paths),
-		T(installed_path_beside_library),
-		T(exact_names_database),
-		T(revision_rules),
-		T(unknown_product_lists_databases),
-		T(no_database_says_so),
-		T(better_rule_in_later_database_wins),
-		T(tie_goes_to_earlier_database),
-		T(user_before_installed),
-		T(same_file_twice_searched_once),
-		T(corrupt_database_skipped),
-		T(missing_database_appears_later),
-		T(follows_environment_changes),
-		T(replaced_database_reopened),
-		T(can_dictionary_never_for_mcb_drive),
-		T(mcb_dictionary_chosen_beside_can),
-		T(ranks_before_load),
-		T(reimport_seen),
-		T(bad_arguments),
-		T(threads_share_context),
-		D(identify_virtual),
-		D(identify_needs_identity_registers),
-		D(read_by_register),
-		D(write_by_register_reads_back),
-		D(access_refused),
-		D(wrong_size_refused),
-		D(range_refused_bounds_accepted),
-		E(range_texts),
-		E(value_checks_without_range),
+	        T(location_paths),
+	        T(installed_path_beside_library),
+	        T(exact_names_database),
+	        T(revision_rules),
+	        T(unknown_product_lists_databases),
+	        T(no_database_says_so),
+	        T(better_rule_in_later_database_wins),
+	        T(tie_goes_to_earlier_database),
+	        T(user_before_installed),
+	        T(same_file_twice_searched_once),
+	        T(corrupt_database_skipped),
+	        T(missing_database_appears_later),
+	        T(follows_environment_changes),
+	        T(replaced_database_reopened),
+	        T(can_dictionary_never_for_mcb_drive),
+	        T(mcb_dictionary_chosen_beside_can),
+	        T(ranks_before_load),
+	        T(reimport_seen),
+	        T(bad_arguments),
+	        T(threads_share_context),
+	        D(identify_virtual),
+	        D(identify_needs_identity_registers),
+	        D(read_by_register),
+	        D(write_by_register_reads_back),
+	        D(access_refused),
+	        D(wrong_size_refused),
+	        D(range_refused_bounds_accepted),
+	        E(range_texts),
+	        E(value_checks_without_range),
 	};
 #undef T
 #undef D

@@ -744,8 +744,8 @@ static void test_security__fifo_never_opened(void **state)
 	assert_null(db);
 	assert_int_equal(setenv("AXLINK_DB", dbfifo, 1), 0);
 	assert_int_equal(setenv("XDG_DATA_HOME", dir, 1), 0);
-	assert_int_equal(ax_ctx_resolve(ctx, VENDOR_ID, 0x00010064u, 0, AX_ADDR_MCB, &found,
-	                                &match, &reason),
+	assert_int_equal(ax_ctx_resolve(ctx, VENDOR_ID, 0x00010064u, 0, AX_ADDR_MCB, &found, &match,
+	                                &reason),
 	                 0);
 	assert_no_reader(dbfifo);
 	alarm(0);

@@ -60,7 +60,7 @@
 #define SW_SET_POINT_ACK 0x1000u
 #define MS 1000000ull
 
-static const simdrive_codec codec = { ax_mcb_encode, ax_mcb_decode };
+static const simdrive_codec codec = {ax_mcb_encode, ax_mcb_decode};
 
 static int drive_up(void **state)
 {
@@ -150,7 +150,7 @@ static void do_read(simdrive *d, unsigned sub, unsigned addr, struct xfer *x)
 
 /* Write @len bytes; extended when @len > 8 or @extended. */
 static void do_write(simdrive *d, unsigned sub, unsigned addr, const void *val, size_t len,
-		     int extended, struct xfer *x)
+                     int extended, struct xfer *x)
 {
 	ax_mcb_frame f;
 
@@ -217,7 +217,7 @@ static void write_float(simdrive *d, unsigned sub, unsigned addr, float f)
 
 /* The reply must be an error reply of @command's kind carrying @code. */
 static void expect_refusal(const char *name, const struct xfer *x, int command, unsigned sub,
-			   unsigned addr, uint32_t code)
+                           unsigned addr, uint32_t code)
 {
 	int want = command == AX_MCB_READ ? AX_MCB_ERR_READ : AX_MCB_ERR_WRITE;
 
@@ -225,7 +225,7 @@ static void expect_refusal(const char *name, const struct xfer *x, int command, 
 		fail_msg("%s: reply command %d, want %d", name, x->f.command, want);
 	if (le_get(x->f.data, 4) != code)
 		fail_msg("%s: code 0x%08X, want 0x%08X", name, (unsigned)le_get(x->f.data, 4),
-			 (unsigned)code);
+		         (unsigned)code);
 	assert_int_equal(le_get(x->f.data + 4, 4), 0);
 	assert_false(x->f.extended);
 	if (ax_mcb_check_reply(&x->f, sub, addr) != AX_EDRIVE)
@@ -241,14 +241,10 @@ static const struct {
 	uint16_t mask, value;
 	const char *name;
 } cia_states[] = {
-	{ 0x4F, 0x00, "not ready to switch on" },
-	{ 0x4F, 0x40, "switch on disabled" },
-	{ 0x6F, 0x21, "ready to switch on" },
-	{ 0x6F, 0x23, "switched on" },
-	{ 0x6F, 0x27, "operation enabled" },
-	{ 0x6F, 0x07, "quick stop active" },
-	{ 0x4F, 0x0F, "fault reaction active" },
-	{ 0x4F, 0x08, "fault" },
+        {0x4F, 0x00, "not ready to switch on"}, {0x4F, 0x40, "switch on disabled"},
+        {0x6F, 0x21, "ready to switch on"},     {0x6F, 0x23, "switched on"},
+        {0x6F, 0x27, "operation enabled"},      {0x6F, 0x07, "quick stop active"},
+        {0x4F, 0x0F, "fault reaction active"},  {0x4F, 0x08, "fault"},
 };
 
 /* The one state @sw decodes to, or "ambiguous" / "no state". */
@@ -379,16 +375,16 @@ static void test_simdrive__instances_are_independent(void **state)
 
 static void test_simdrive__golden_frames(void **state)
 {
-	static const uint8_t read_status[] = { 0xa1, 0x00, 0x12, 0x01, 0, 0, 0, 0,
-					       0,    0,    0,    0,    0x4b, 0x66 };
-	static const uint8_t write_control[] = { 0xa1, 0x00, 0x04, 0x01, 0x0f, 0, 0, 0,
-						 0,    0,    0,    0,    0xa0, 0x58 };
-	static const uint8_t write_control_ack[] = { 0xa1, 0x00, 0x06, 0x01, 0x0f, 0, 0, 0,
-						     0,    0,    0,    0,    0x2a, 0x86 };
-	static const uint8_t write_0a1[] = { 0xa0, 0x00, 0x14, 0x0a, 0x78, 0x56, 0x34, 0x12,
-					     0,    0,    0,    0,    0xaa, 0x9e };
-	uint8_t ext_write[14 + 16] = { 0xa0, 0x00, 0x45, 0x0b, 0x10, 0, 0,
-				       0,    0,    0,    0,    0,    0x64, 0x4d };
+	static const uint8_t read_status[] = {0xa1, 0x00, 0x12, 0x01, 0, 0,    0,
+	                                      0,    0,    0,    0,    0, 0x4b, 0x66};
+	static const uint8_t write_control[] = {0xa1, 0x00, 0x04, 0x01, 0x0f, 0,    0,
+	                                        0,    0,    0,    0,    0,    0xa0, 0x58};
+	static const uint8_t write_control_ack[] = {0xa1, 0x00, 0x06, 0x01, 0x0f, 0,    0,
+	                                            0,    0,    0,    0,    0,    0x2a, 0x86};
+	static const uint8_t write_0a1[] = {0xa0, 0x00, 0x14, 0x0a, 0x78, 0x56, 0x34,
+	                                    0x12, 0,    0,    0,    0,    0xaa, 0x9e};
+	uint8_t ext_write[14 + 16] = {0xa0, 0x00, 0x45, 0x0b, 0x10, 0,    0,
+	                              0,    0,    0,    0,    0,    0x64, 0x4d};
 	simdrive *d = *state;
 	struct xfer x;
 
@@ -408,8 +404,7 @@ static void test_simdrive__golden_frames(void **state)
 	for (unsigned i = 0; i < 16; i++)
 		ext_write[14 + i] = (uint8_t)i;
 	xfer_raw(d, ext_write, sizeof(ext_write), &x);
-	expect_refusal("golden extended write", &x, AX_MCB_WRITE, 0, 0x0B4,
-		       AX_MCB_CODE_NO_OBJECT);
+	expect_refusal("golden extended write", &x, AX_MCB_WRITE, 0, 0x0B4, AX_MCB_CODE_NO_OBJECT);
 }
 
 /* ---- error replies ----------------------------------------------------- */
@@ -419,40 +414,32 @@ struct refusal_case {
 	int command;
 	unsigned sub, addr;
 	uint64_t value;
-	size_t len;   /* bytes written; > 8 or extended: extended frame */
+	size_t len; /* bytes written; > 8 or extended: extended frame */
 	int extended;
 	uint32_t code;
 };
 
 static const struct refusal_case refusal_cases[] = {
-	{ "unknown address", AX_MCB_READ, 1, 0x123, 0, 0, 0, AX_MCB_CODE_NO_OBJECT },
-	{ "unknown address, write", AX_MCB_WRITE, 0, 0x7FF, 1, 8, 0, AX_MCB_CODE_NO_OBJECT },
-	{ "subnode beyond axes", AX_MCB_READ, 2, R_STATUS, 0, 0, 0, AX_MCB_CODE_NO_OBJECT },
-	{ "subnode 15", AX_MCB_READ, 15, R_VENDOR, 0, 0, 0, AX_MCB_CODE_NO_OBJECT },
-	{ "axis register on subnode 0", AX_MCB_READ, 0, R_STATUS, 0, 0, 0,
-	  AX_MCB_CODE_NO_OBJECT },
-	{ "comm register on an axis", AX_MCB_READ, 1, R_AXIS_NUMBER, 0, 0, 0,
-	  AX_MCB_CODE_NO_OBJECT },
-	{ "restore on an axis", AX_MCB_WRITE, 1, R_RESTORE, 0x64616F6C, 8, 0,
-	  AX_MCB_CODE_NO_OBJECT },
-	{ "write read-only status word", AX_MCB_WRITE, 1, R_STATUS, 0x27, 8, 0,
-	  AX_MCB_CODE_ACCESS },
-	{ "write read-only vendor", AX_MCB_WRITE, 0, R_VENDOR, 1, 8, 0, AX_MCB_CODE_ACCESS },
-	{ "write read-only position", AX_MCB_WRITE, 1, R_POS_FBK, 5, 8, 0, AX_MCB_CODE_ACCESS },
-	{ "write read-only version", AX_MCB_WRITE, 0, R_SW_VERSION, 0x41, 16, 0,
-	  AX_MCB_CODE_ACCESS },
-	{ "read write-only restore", AX_MCB_READ, 0, R_RESTORE, 0, 0, 0, AX_MCB_CODE_ACCESS },
-	{ "extended write to u16", AX_MCB_WRITE, 1, R_CONTROL, 0x0F, 16, 0,
-	  AX_MCB_CODE_WRONG_SIZE },
-	{ "extended write of 2 bytes to u16", AX_MCB_WRITE, 1, R_CONTROL, 0x0F, 2, 1,
-	  AX_MCB_CODE_WRONG_SIZE },
-	{ "extended write of 4 bytes to float", AX_MCB_WRITE, 1, R_MAX_VEL, 0x40000000, 4, 1,
-	  AX_MCB_CODE_WRONG_SIZE },
-	{ "operation mode out of range", AX_MCB_WRITE, 1, R_OP_CMD, 0x01, 8, 0,
-	  AX_MCB_CODE_RANGE },
-	{ "store without signature", AX_MCB_WRITE, 0, R_STORE, 1, 8, 0, 0x08000020u },
-	{ "restore without signature", AX_MCB_WRITE, 0, R_RESTORE, 0x64616F6D, 8, 0,
-	  0x08000020u },
+        {"unknown address", AX_MCB_READ, 1, 0x123, 0, 0, 0, AX_MCB_CODE_NO_OBJECT},
+        {"unknown address, write", AX_MCB_WRITE, 0, 0x7FF, 1, 8, 0, AX_MCB_CODE_NO_OBJECT},
+        {"subnode beyond axes", AX_MCB_READ, 2, R_STATUS, 0, 0, 0, AX_MCB_CODE_NO_OBJECT},
+        {"subnode 15", AX_MCB_READ, 15, R_VENDOR, 0, 0, 0, AX_MCB_CODE_NO_OBJECT},
+        {"axis register on subnode 0", AX_MCB_READ, 0, R_STATUS, 0, 0, 0, AX_MCB_CODE_NO_OBJECT},
+        {"comm register on an axis", AX_MCB_READ, 1, R_AXIS_NUMBER, 0, 0, 0, AX_MCB_CODE_NO_OBJECT},
+        {"restore on an axis", AX_MCB_WRITE, 1, R_RESTORE, 0x64616F6C, 8, 0, AX_MCB_CODE_NO_OBJECT},
+        {"write read-only status word", AX_MCB_WRITE, 1, R_STATUS, 0x27, 8, 0, AX_MCB_CODE_ACCESS},
+        {"write read-only vendor", AX_MCB_WRITE, 0, R_VENDOR, 1, 8, 0, AX_MCB_CODE_ACCESS},
+        {"write read-only position", AX_MCB_WRITE, 1, R_POS_FBK, 5, 8, 0, AX_MCB_CODE_ACCESS},
+        {"write read-only version", AX_MCB_WRITE, 0, R_SW_VERSION, 0x41, 16, 0, AX_MCB_CODE_ACCESS},
+        {"read write-only restore", AX_MCB_READ, 0, R_RESTORE, 0, 0, 0, AX_MCB_CODE_ACCESS},
+        {"extended write to u16", AX_MCB_WRITE, 1, R_CONTROL, 0x0F, 16, 0, AX_MCB_CODE_WRONG_SIZE},
+        {"extended write of 2 bytes to u16", AX_MCB_WRITE, 1, R_CONTROL, 0x0F, 2, 1,
+         AX_MCB_CODE_WRONG_SIZE},
+        {"extended write of 4 bytes to float", AX_MCB_WRITE, 1, R_MAX_VEL, 0x40000000, 4, 1,
+         AX_MCB_CODE_WRONG_SIZE},
+        {"operation mode out of range", AX_MCB_WRITE, 1, R_OP_CMD, 0x01, 8, 0, AX_MCB_CODE_RANGE},
+        {"store without signature", AX_MCB_WRITE, 0, R_STORE, 1, 8, 0, 0x08000020u},
+        {"restore without signature", AX_MCB_WRITE, 0, R_RESTORE, 0x64616F6D, 8, 0, 0x08000020u},
 };
 
 static void test_simdrive__refusals(void **state)
@@ -525,7 +512,7 @@ static void test_simdrive__byte_array_round_trip(void **state)
 static void test_simdrive__register_api(void **state)
 {
 	simdrive *d = *state;
-	uint8_t buf[512], four[4] = { 0x00, 0x10, 0, 0 };
+	uint8_t buf[512], four[4] = {0x00, 0x10, 0, 0};
 	uint32_t code = 0;
 	size_t len = 0;
 
@@ -563,7 +550,7 @@ static void test_simdrive__register_api(void **state)
 
 static void test_simdrive__store_restore(void **state)
 {
-	uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, zeros[512];
+	uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8}, zeros[512];
 	simdrive *d = *state;
 	struct xfer x;
 
@@ -649,7 +636,7 @@ static void test_simdrive__store_survives_power_cycle(void **state)
 	d = nvm_power_on(&t, 515);
 	write_float(d, 1, R_MAX_VEL, 42.5f);
 	write_num(d, 0, R_COMMS_WATCHDOG, 250);
-	write_num(d, 1, R_POS_SP, 777); /* not a parameter: never stored */
+	write_num(d, 1, R_POS_SP, 777);     /* not a parameter: never stored */
 	write_num(d, 1, R_STORE, SIG_SAVE); /* the axis only */
 	simdrive_free(d);
 
@@ -710,14 +697,14 @@ struct bad_file {
 };
 
 static const struct bad_file bad_files[] = {
-	{ "other model", "model axs-200\nserial 520\n", "another model", 1 },
-	{ "other serial", "model axs-100\nserial 521\n", "another serial", 2 },
-	{ "bad subnode", "# c\n16 0x025 00002041\n", "subnode", 2 },
-	{ "bad address", "1 0x1025 00002041\n", "address", 1 },
-	{ "odd hex", "1 0x025 0000204\n", "hex digits", 1 },
-	{ "not hex", "1 0x025 zz\n", "hex digits", 1 },
-	{ "too long", "1 0x025 0000204100\n", "longer than the register", 1 },
-	{ "no value", "1 0x025\n", "address", 1 },
+        {"other model", "model axs-200\nserial 520\n", "another model", 1},
+        {"other serial", "model axs-100\nserial 521\n", "another serial", 2},
+        {"bad subnode", "# c\n16 0x025 00002041\n", "subnode", 2},
+        {"bad address", "1 0x1025 00002041\n", "address", 1},
+        {"odd hex", "1 0x025 0000204\n", "hex digits", 1},
+        {"not hex", "1 0x025 zz\n", "hex digits", 1},
+        {"too long", "1 0x025 0000204100\n", "longer than the register", 1},
+        {"no value", "1 0x025\n", "address", 1},
 };
 
 static void test_simdrive__state_file_errors(void **state)
@@ -744,7 +731,7 @@ static void test_simdrive__state_file_errors(void **state)
 	}
 	/* Registers the model does not have or does not store are skipped, CRLF too. */
 	nvm_write_file(t.file, "model axs-100\r\nserial 520\r\n1 0x7FF 01\r\n1 0x011 3700\r\n"
-			       "1 0x025 00002842\r\n\r\n");
+	                       "1 0x025 00002842\r\n\r\n");
 	{
 		simdrive *d = nvm_power_on(&t, 520);
 
@@ -758,7 +745,7 @@ static void test_simdrive__state_file_errors(void **state)
 static void test_simdrive__store_refused_when_enabled(void **state)
 {
 	simdrive *d = *state;
-	uint8_t sig[4] = { 0x73, 0x61, 0x76, 0x65 }; /* "save" */
+	uint8_t sig[4] = {0x73, 0x61, 0x76, 0x65}; /* "save" */
 	uint32_t code = 0;
 
 	assert_int_equal(simdrive_set_quirks(d, SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED), 0);
@@ -807,7 +794,7 @@ static void set_crc(uint8_t *buf)
 
 /* @frame must be dropped: no reply, a reason containing @why_part, buffer untouched. */
 static void expect_drop(simdrive *d, const char *name, const uint8_t *frame, size_t len,
-			const char *why_part)
+                        const char *why_part)
 {
 	uint8_t reply[AX_MCB_MAX_FRAME], untouched[AX_MCB_MAX_FRAME];
 	const char *why = NULL;
@@ -907,10 +894,10 @@ static uint64_t fuzz_next(uint64_t *s)
 
 static void test_simdrive__fuzz(void **state)
 {
-	static const uint16_t known[] = { 0x00F, 0x010, 0x011, 0x014, 0x015, 0x01A, 0x020,
-					  0x021, 0x024, 0x025, 0x026, 0x027, 0x030, 0x031,
-					  0x03B, 0x060, 0x0A0, 0x388, 0x450, 0x451, 0x6DB,
-					  0x6DC, 0x6E0, 0x6E1, 0x6E2, 0x6E4, 0x6E6, 0x6F0 };
+	static const uint16_t known[] = {0x00F, 0x010, 0x011, 0x014, 0x015, 0x01A, 0x020,
+	                                 0x021, 0x024, 0x025, 0x026, 0x027, 0x030, 0x031,
+	                                 0x03B, 0x060, 0x0A0, 0x388, 0x450, 0x451, 0x6DB,
+	                                 0x6DC, 0x6E0, 0x6E1, 0x6E2, 0x6E4, 0x6E6, 0x6F0};
 	uint8_t req[AX_MCB_MAX_FRAME + 64], reply[AX_MCB_MAX_FRAME];
 	uint64_t s = 0x2545F4914F6CDD1Dull, now = 1;
 	unsigned answered = 0, acked = 0;
@@ -927,7 +914,7 @@ static void test_simdrive__fuzz(void **state)
 			uint64_t r = fuzz_next(&s);
 			unsigned cmd = (unsigned)(r % 8 < 6 ? 1 + r % 2 : r % 8);
 			unsigned addr = (unsigned)(r >> 8 & 1 ? known[(r >> 16) % ARRAY_SIZE(known)]
-							: (r >> 16) & 0xFFF);
+			                                      : (r >> 16) & 0xFFF);
 			unsigned ext = (r >> 32) % 4 == 0;
 
 			unsigned node = (unsigned)((r >> 40) % 8 ? AX_MCB_NODE : r >> 44 & 0xFFF);
@@ -989,19 +976,19 @@ static void walk(simdrive *d, unsigned axis, const struct cia_step *steps, size_
 static void test_simdrive__cia402_walk(void **state)
 {
 	static const struct cia_step steps[] = {
-		{ "switch on before shutdown", 0x07, "switch on disabled" },
-		{ "enable before shutdown", 0x0F, "switch on disabled" },
-		{ "shutdown", 0x06, "ready to switch on" },
-		{ "switch on", 0x07, "switched on" },
-		{ "enable operation", 0x0F, "operation enabled" },
-		{ "disable operation", 0x07, "switched on" },
-		{ "enable again", 0x0F, "operation enabled" },
-		{ "shutdown from enabled", 0x06, "ready to switch on" },
-		{ "switch on and enable at once", 0x0F, "operation enabled" },
-		{ "disable voltage", 0x00, "switch on disabled" },
-		{ "shutdown again", 0x06, "ready to switch on" },
-		{ "quick stop from ready", 0x02, "switch on disabled" },
-		{ "fault reset outside fault", 0x80, "switch on disabled" },
+	        {"switch on before shutdown", 0x07, "switch on disabled"},
+	        {"enable before shutdown", 0x0F, "switch on disabled"},
+	        {"shutdown", 0x06, "ready to switch on"},
+	        {"switch on", 0x07, "switched on"},
+	        {"enable operation", 0x0F, "operation enabled"},
+	        {"disable operation", 0x07, "switched on"},
+	        {"enable again", 0x0F, "operation enabled"},
+	        {"shutdown from enabled", 0x06, "ready to switch on"},
+	        {"switch on and enable at once", 0x0F, "operation enabled"},
+	        {"disable voltage", 0x00, "switch on disabled"},
+	        {"shutdown again", 0x06, "ready to switch on"},
+	        {"quick stop from ready", 0x02, "switch on disabled"},
+	        {"fault reset outside fault", 0x80, "switch on disabled"},
 	};
 	simdrive *d = *state;
 
@@ -1013,16 +1000,16 @@ static void test_simdrive__cia402_walk(void **state)
 static void test_simdrive__quirk_skip_switched_on(void **state)
 {
 	static const struct cia_step steps[] = {
-		{ "shutdown", 0x06, "ready to switch on" },
-		{ "switch on ignored", 0x07, "ready to switch on" },
-		{ "switch on held", 0x07, "ready to switch on" },
-		{ "switch on and enable at once", 0x0F, "operation enabled" },
-		{ "disable operation", 0x07, "switched on" },
-		{ "enable from switched on", 0x0F, "operation enabled" },
-		{ "shutdown from enabled", 0x06, "ready to switch on" },
-		{ "switch on ignored again", 0x07, "ready to switch on" },
-		{ "quick stop from ready", 0x02, "switch on disabled" },
-		{ "switch on before shutdown", 0x07, "switch on disabled" },
+	        {"shutdown", 0x06, "ready to switch on"},
+	        {"switch on ignored", 0x07, "ready to switch on"},
+	        {"switch on held", 0x07, "ready to switch on"},
+	        {"switch on and enable at once", 0x0F, "operation enabled"},
+	        {"disable operation", 0x07, "switched on"},
+	        {"enable from switched on", 0x0F, "operation enabled"},
+	        {"shutdown from enabled", 0x06, "ready to switch on"},
+	        {"switch on ignored again", 0x07, "ready to switch on"},
+	        {"quick stop from ready", 0x02, "switch on disabled"},
+	        {"switch on before shutdown", 0x07, "switch on disabled"},
 	};
 	simdrive *d = *state;
 
@@ -1075,19 +1062,18 @@ static void test_simdrive__quirk_names(void **state)
 	assert_int_equal(simdrive_quirks_parse("skip-switched-on", &bits, bad, sizeof(bad)), 0);
 	assert_int_equal(bits, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
 	bits = 0;
-	assert_int_equal(simdrive_quirks_parse("Skip-Switched-On,skip-switched-on", &bits, NULL,
-					       0),
-			 0);
+	assert_int_equal(simdrive_quirks_parse("Skip-Switched-On,skip-switched-on", &bits, NULL, 0),
+	                 0);
 	assert_int_equal(bits, SIMDRIVE_QUIRK_SKIP_SWITCHED_ON);
 
 	/* Unknown, empty and partial names: refused, the name reported (cut to fit), no bits. */
 	bits = 0;
 	assert_int_equal(simdrive_quirks_parse("skip-switched-on,warp", &bits, bad, sizeof(bad)),
-			 -1);
+	                 -1);
 	assert_string_equal(bad, "warp");
 	assert_int_equal(bits, 0);
 	assert_int_equal(simdrive_quirks_parse("skip-switched-onward", &bits, bad, sizeof(bad)),
-			 -1);
+	                 -1);
 	assert_string_equal(bad, "skip-sw");
 	assert_int_equal(simdrive_quirks_parse("skip-switched", &bits, bad, sizeof(bad)), -1);
 	assert_int_equal(simdrive_quirks_parse("", &bits, bad, sizeof(bad)), -1);
@@ -1127,7 +1113,7 @@ static void test_simdrive__quirk_through_virtual(void **state)
 	link = ax_link_unref(link);
 
 	assert_int_equal(ax_link_open(&link, ctx, "virtual:?quirk=skip-switched-on,warp", NULL),
-			 AX_EINVAL);
+	                 AX_EINVAL);
 	assert_null(link);
 	if (!strstr(ax_error_last(), "quirk 'warp'") ||
 	    !strstr(ax_error_last(), "known: skip-switched-on"))
@@ -1138,12 +1124,12 @@ static void test_simdrive__quirk_through_virtual(void **state)
 static void test_simdrive__cia402_quick_stop(void **state)
 {
 	static const struct cia_step steps[] = {
-		{ "quick stop", 0x02, "quick stop active" },
-		{ "quick stop held", 0x02, "quick stop active" },
-		{ "shutdown ignored", 0x06, "quick stop active" },
-		{ "enable from quick stop", 0x0F, "operation enabled" },
-		{ "quick stop again", 0x0B, "quick stop active" },
-		{ "disable voltage", 0x00, "switch on disabled" },
+	        {"quick stop", 0x02, "quick stop active"},
+	        {"quick stop held", 0x02, "quick stop active"},
+	        {"shutdown ignored", 0x06, "quick stop active"},
+	        {"enable from quick stop", 0x0F, "operation enabled"},
+	        {"quick stop again", 0x0B, "quick stop active"},
+	        {"disable voltage", 0x00, "switch on disabled"},
 	};
 	simdrive *d = *state;
 
@@ -1154,11 +1140,11 @@ static void test_simdrive__cia402_quick_stop(void **state)
 static void test_simdrive__cia402_fault(void **state)
 {
 	static const struct cia_step steps[] = {
-		{ "shutdown ignored in fault", 0x06, "fault" },
-		{ "enable ignored in fault", 0x0F, "fault" },
-		{ "fault reset", 0x80, "switch on disabled" },
-		{ "fault reset held", 0x80, "switch on disabled" },
-		{ "shutdown after reset", 0x06, "ready to switch on" },
+	        {"shutdown ignored in fault", 0x06, "fault"},
+	        {"enable ignored in fault", 0x0F, "fault"},
+	        {"fault reset", 0x80, "switch on disabled"},
+	        {"fault reset held", 0x80, "switch on disabled"},
+	        {"shutdown after reset", 0x06, "ready to switch on"},
 	};
 	simdrive *d = *state;
 
@@ -1192,8 +1178,8 @@ static void test_simdrive__cia402_fault(void **state)
 
 static void test_simdrive__op_mode(void **state)
 {
-	static const uint16_t valid[] = { 0x00, 0x02, 0x03, 0x13, 0x04, 0x14, 0x24, 0x113, 0x05 };
-	static const uint16_t invalid[] = { 0x01, 0x06, 0x10, 0x23, 0x114, 0x213, 0xFFFF };
+	static const uint16_t valid[] = {0x00, 0x02, 0x03, 0x13, 0x04, 0x14, 0x24, 0x113, 0x05};
+	static const uint16_t invalid[] = {0x01, 0x06, 0x10, 0x23, 0x114, 0x213, 0xFFFF};
 	simdrive *d = *state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(valid); i++) {
@@ -1202,7 +1188,7 @@ static void test_simdrive__op_mode(void **state)
 		assert_int_equal(read_num(d, 1, R_OP_VALUE), valid[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(invalid); i++) {
-		uint8_t val[8] = { 0 };
+		uint8_t val[8] = {0};
 		struct xfer x;
 		char name[32];
 
@@ -1313,9 +1299,9 @@ static void test_simdrive__velocity_move(void **state)
  * (default 0), and the serial number is the creator's (default 0).
  */
 static const char *const owned_ids[] = {
-	"DRV_STATE_STATUS",
-	"DRV_ID_SERIAL_NUMBER_COCO",
-	"DRV_ID_SERIAL_NUMBER",
+        "DRV_STATE_STATUS",
+        "DRV_ID_SERIAL_NUMBER_COCO",
+        "DRV_ID_SERIAL_NUMBER",
 };
 
 static int is_owned(const ax_reg *r)
@@ -1454,39 +1440,39 @@ static void hex8(char *out, const uint8_t *p, size_t n)
 
 /* @r must read back @want (@want_len bytes) through the register API. */
 static void expect_reads(simdrive *d, const char *model, const ax_reg *r, const uint8_t *want,
-			 size_t want_len, const char *step)
+                         size_t want_len, const char *step)
 {
 	uint8_t got[AX_VALUE_MAX];
 	uint32_t code = 0;
 	size_t len = 0;
 
-	if (simdrive_read(d, ax_reg_subnode(r), ax_reg_address(r), got, sizeof(got), &len,
-			  &code) < 0)
+	if (simdrive_read(d, ax_reg_subnode(r), ax_reg_address(r), got, sizeof(got), &len, &code) <
+	    0)
 		fail_msg("%s %s: %s (%u:0x%03X) refused, code 0x%08X", model, step, ax_reg_id(r),
-			 ax_reg_subnode(r), (unsigned)ax_reg_address(r), (unsigned)code);
+		         ax_reg_subnode(r), (unsigned)ax_reg_address(r), (unsigned)code);
 	if (len != want_len || memcmp(got, want, len) != 0) {
 		char hg[20], hw[20];
 
 		hex8(hg, got, len);
 		hex8(hw, want, want_len);
 		fail_msg("%s %s: %s (%u:0x%03X) reads %zu bytes %s, want %zu bytes %s", model, step,
-			 ax_reg_id(r), ax_reg_subnode(r), (unsigned)ax_reg_address(r), len, hg,
-			 want_len, hw);
+		         ax_reg_id(r), ax_reg_subnode(r), (unsigned)ax_reg_address(r), len, hg,
+		         want_len, hw);
 	}
 }
 
 static void expect_code(const char *model, const char *what, const ax_reg *r, unsigned sub,
-			unsigned addr, int err, uint32_t code, uint32_t want)
+                        unsigned addr, int err, uint32_t code, uint32_t want)
 {
 	if (err != -1 || code != want)
 		fail_msg("%s: %s of %s %u:0x%03X gave %d, code 0x%08X, want 0x%08X", model, what,
-			 r ? ax_reg_id(r) : "(none)", sub, addr, err, (unsigned)code,
-			 (unsigned)want);
+		         r ? ax_reg_id(r) : "(none)", sub, addr, err, (unsigned)code,
+		         (unsigned)want);
 }
 
 /* Every dictionary register is served with its default, type and access. */
-static void check_dictionary_registers(simdrive *d, const simdrive_model *m,
-				       const ax_dict *dict, uint32_t serial)
+static void check_dictionary_registers(simdrive *d, const simdrive_model *m, const ax_dict *dict,
+                                       uint32_t serial)
 {
 	size_t owned = 0;
 
@@ -1536,12 +1522,12 @@ static void check_dictionary_writes(simdrive *d, const simdrive_model *m, const 
 		err = simdrive_write(d, sub, addr, want, want_len, &code);
 		if (is_signature(r)) {
 			expect_code(m->name, "write of the default", r, sub, addr, err, code,
-				    CODE_NOT_STORED);
+			            CODE_NOT_STORED);
 			continue;
 		}
 		if (err < 0)
 			fail_msg("%s: write of %s's default refused, code 0x%08X", m->name,
-				 ax_reg_id(r), (unsigned)code);
+			         ax_reg_id(r), (unsigned)code);
 		if ((ax_reg_access(r) & AX_REG_READ) && !is_owned(r))
 			expect_reads(d, m->name, r, want, want_len, "after writing the default");
 	}
@@ -1555,7 +1541,7 @@ static void check_absent_addresses(simdrive *d, const simdrive_model *m, const a
 	for (unsigned sub = 0; sub <= 15; sub++) {
 		for (unsigned addr = 0; addr <= 0xFFF; addr++) {
 			const ax_reg *r = NULL;
-			uint8_t buf[AX_VALUE_MAX] = { 0 };
+			uint8_t buf[AX_VALUE_MAX] = {0};
 			uint32_t code = 0;
 			size_t len = 0;
 			int err;
@@ -1598,7 +1584,7 @@ static void test_simdrive__serves_dictionaries(void **state)
 static void test_simdrive__restore_resets_nvm(void **state)
 {
 	const simdrive_model *models = simdrive_models();
-	static const uint8_t sig[4] = { 0x6C, 0x6F, 0x61, 0x64 }; /* "load" */
+	static const uint8_t sig[4] = {0x6C, 0x6F, 0x61, 0x64}; /* "load" */
 
 	(void)state;
 	assert_int_equal(le_get(sig, 4), SIG_RESTORE);
@@ -1626,9 +1612,9 @@ static void test_simdrive__restore_resets_nvm(void **state)
 				val[0] ^= 0x01; /* a different value of any type */
 			}
 			if (simdrive_write(d, ax_reg_subnode(r), ax_reg_address(r), val, len,
-					   &code) < 0)
+			                   &code) < 0)
 				fail_msg("%s: write of %s refused, code 0x%08X", m->name,
-					 ax_reg_id(r), (unsigned)code);
+				         ax_reg_id(r), (unsigned)code);
 			changed++;
 		}
 		assert_true(changed > 10);
@@ -1678,7 +1664,7 @@ static void test_simdrive__axs900_through_virtual(void **state)
 		}
 		if (err < 0)
 			fail_msg("read of %s (%u:0x%03X): %s", ax_reg_id(r), sub, addr,
-				 ax_error_last());
+			         ax_error_last());
 		if (is_owned(r))
 			continue;
 		/* Values of up to 8 bytes come in a plain reply, zero-padded. */
@@ -1690,7 +1676,7 @@ static void test_simdrive__axs900_through_virtual(void **state)
 			hex8(hg, got, len);
 			hex8(hw, want, want_len);
 			fail_msg("%s (%u:0x%03X): %zu bytes %s, want %zu bytes %s", ax_reg_id(r),
-				 sub, addr, len, hg, want_len, hw);
+			         sub, addr, len, hg, want_len, hw);
 		}
 	}
 	/* Eight axes, each with its own state machine; no ninth. */
@@ -1721,8 +1707,8 @@ struct hammer {
 };
 
 /* One request from a worker thread; counts instead of asserting (cmocka is not thread-safe). */
-static int hammer_xfer(struct hammer *h, const ax_mcb_frame *req, ax_mcb_frame *rp,
-		       uint8_t *reply, size_t cap)
+static int hammer_xfer(struct hammer *h, const ax_mcb_frame *req, ax_mcb_frame *rp, uint8_t *reply,
+                       size_t cap)
 {
 	uint8_t buf[AX_MCB_MAX_FRAME];
 	size_t len = 0, n;
@@ -1800,41 +1786,40 @@ static void test_simdrive__concurrent_requests(void **state)
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(test_simdrive__##name, drive_up, drive_down)
-#define T200(name) \
-	cmocka_unit_test_setup_teardown(test_simdrive__##name, drive_up_200, drive_down)
+#define T200(name) cmocka_unit_test_setup_teardown(test_simdrive__##name, drive_up_200, drive_down)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_simdrive__models),
-		cmocka_unit_test(test_simdrive__identity),
-		T(instances_are_independent),
-		T(golden_frames),
-		T(refusals),
-		T(byte_array_round_trip),
-		T(register_api),
-		T(store_restore),
-		T(garbage_dropped),
-		T200(fuzz),
-		T(cia402_walk),
-		T200(quirk_skip_switched_on),
-		cmocka_unit_test(test_simdrive__quirk_names),
-		cmocka_unit_test(test_simdrive__quirk_through_virtual),
-		T(cia402_quick_stop),
-		T200(cia402_fault),
-		T(op_mode),
-		T(profile_move),
-		T(velocity_move),
-		T(concurrent_requests),
-		cmocka_unit_test(test_simdrive__serves_dictionaries),
-		cmocka_unit_test(test_simdrive__models_carry_error_texts),
-		cmocka_unit_test(test_simdrive__restore_resets_nvm),
-		cmocka_unit_test(test_simdrive__store_survives_power_cycle),
-		T(store_without_folder_lives_with_drive),
-		cmocka_unit_test(test_simdrive__state_file_errors),
-		T(store_refused_when_enabled),
-		T(slow_store_reads_signature),
-		cmocka_unit_test(test_simdrive__axs900_through_virtual),
+	        cmocka_unit_test(test_simdrive__models),
+	        cmocka_unit_test(test_simdrive__identity),
+	        T(instances_are_independent),
+	        T(golden_frames),
+	        T(refusals),
+	        T(byte_array_round_trip),
+	        T(register_api),
+	        T(store_restore),
+	        T(garbage_dropped),
+	        T200(fuzz),
+	        T(cia402_walk),
+	        T200(quirk_skip_switched_on),
+	        cmocka_unit_test(test_simdrive__quirk_names),
+	        cmocka_unit_test(test_simdrive__quirk_through_virtual),
+	        T(cia402_quick_stop),
+	        T200(cia402_fault),
+	        T(op_mode),
+	        T(profile_move),
+	        T(velocity_move),
+	        T(concurrent_requests),
+	        cmocka_unit_test(test_simdrive__serves_dictionaries),
+	        cmocka_unit_test(test_simdrive__models_carry_error_texts),
+	        cmocka_unit_test(test_simdrive__restore_resets_nvm),
+	        cmocka_unit_test(test_simdrive__store_survives_power_cycle),
+	        T(store_without_folder_lives_with_drive),
+	        cmocka_unit_test(test_simdrive__state_file_errors),
+	        T(store_refused_when_enabled),
+	        T(slow_store_reads_signature),
+	        cmocka_unit_test(test_simdrive__axs900_through_virtual),
 	};
 
 	return cmocka_run_group_tests_name("simdrive", tests, NULL, NULL);

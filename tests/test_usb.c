@@ -75,7 +75,7 @@ static uint64_t now_ms(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -103,17 +103,33 @@ static usbemu_dev *add_dev(usbemu *emu, const usbemu_dev_config *cfg)
 static int group_setup(void **state)
 {
 	const usbemu_dev_config a = {
-		.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "AXS-100 USB",
-		.serial = "SN-A", .model = "axs-100", .drive_serial = SERIAL_A,
+	        .vid = 0x1209,
+	        .pid = 0x0001,
+	        .manufacturer = "axlink",
+	        .product = "AXS-100 USB",
+	        .serial = "SN-A",
+	        .model = "axs-100",
+	        .drive_serial = SERIAL_A,
 	};
 	const usbemu_dev_config b = {
-		.vid = 0x1209, .pid = 0x0003, .manufacturer = "axlink", .product = "AXS-200 CDC",
-		.serial = "SN-B", .model = "axs-200", .drive_serial = SERIAL_B, .cdc_acm = 1,
-		.kernel_driver = "cdc_acm",
+	        .vid = 0x1209,
+	        .pid = 0x0003,
+	        .manufacturer = "axlink",
+	        .product = "AXS-200 CDC",
+	        .serial = "SN-B",
+	        .model = "axs-200",
+	        .drive_serial = SERIAL_B,
+	        .cdc_acm = 1,
+	        .kernel_driver = "cdc_acm",
 	};
 	const usbemu_dev_config u = {
-		.vid = 0x1234, .pid = 0x5678, .manufacturer = "Other", .product = "Gadget",
-		.serial = "SN-U", .model = "axs-100", .drive_serial = SERIAL_U,
+	        .vid = 0x1234,
+	        .pid = 0x5678,
+	        .manufacturer = "Other",
+	        .product = "Gadget",
+	        .serial = "SN-U",
+	        .model = "axs-100",
+	        .drive_serial = SERIAL_U,
 	};
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -151,7 +167,7 @@ static int group_teardown(void **state)
 
 struct found {
 	size_t n;
-	int stop_after;            /* > 0: return -100 after that many */
+	int stop_after; /* > 0: return -100 after that many */
 	struct {
 		char uri[256], detail[512], message[512], hint[512], sw[128], os_port[64];
 		int access;
@@ -185,7 +201,7 @@ static int collect(const ax_scan_result *res, void *userdata)
 static void test_usb__scan_lists_known_drives_with_strings(void **state)
 {
 	struct fixture *f = *state;
-	struct found fd = { 0 };
+	struct found fd = {0};
 	int n = ax_scan(f->ctx, "usb:", 3000, collect, &fd);
 
 	if (n < 0)
@@ -196,13 +212,13 @@ static void test_usb__scan_lists_known_drives_with_strings(void **state)
 
 	assert_string_equal(fd.r[0].uri, URI_A);
 	assert_string_equal(fd.r[0].detail,
-			    "bus 1 address 2 port 1-1 id 1209:0001 manufacturer 'axlink' product "
-			    "'AXS-100 USB' serial 'SN-A'");
+	                    "bus 1 address 2 port 1-1 id 1209:0001 manufacturer 'axlink' product "
+	                    "'AXS-100 USB' serial 'SN-A'");
 	assert_int_equal(fd.r[0].access, AX_ACCESS_OK);
 	assert_string_equal(fd.r[0].message, "");
 	assert_int_equal(fd.r[0].known, AX_SCAN_HAS_VENDOR | AX_SCAN_HAS_PRODUCT |
-				      AX_SCAN_HAS_REVISION | AX_SCAN_HAS_SERIAL |
-				      AX_SCAN_HAS_SW_VERSION);
+	                                        AX_SCAN_HAS_REVISION | AX_SCAN_HAS_SERIAL |
+	                                        AX_SCAN_HAS_SW_VERSION);
 	assert_int_equal(fd.r[0].vendor, VENDOR_ID);
 	assert_int_equal(fd.r[0].product, AXS100_PRODUCT);
 	assert_int_equal(fd.r[0].serial, SERIAL_A);
@@ -220,7 +236,7 @@ static void test_usb__scan_lists_known_drives_with_strings(void **state)
 static void test_usb__scan_filters_and_stops(void **state)
 {
 	struct fixture *f = *state;
-	struct found fd = { 0 };
+	struct found fd = {0};
 
 	assert_int_equal(ax_scan(f->ctx, "usb:?serial=SN-B", 3000, collect, &fd), 1);
 	assert_int_equal(fd.n, 1);
@@ -252,7 +268,7 @@ static void test_usb__scan_filters_and_stops(void **state)
 static void test_usb__unknown_vid_pid_is_not_opened(void **state)
 {
 	struct fixture *f = *state;
-	struct found fd = { 0 };
+	struct found fd = {0};
 	ax_link *link = NULL;
 	usbemu_stats st;
 
@@ -298,13 +314,13 @@ static void test_usb__open_by_ids_serial_and_address(void **state)
 		const char *uri;
 		uint32_t serial;
 	} cases[] = {
-		{ "usb:1.2", SERIAL_A },
-		{ "usb:1.3", SERIAL_B },
-		{ "usb:?vid=1209&pid=0001", SERIAL_A },
-		{ "usb:?vid=0x1209&pid=3", SERIAL_B },
-		{ "usb:?serial=SN-B", SERIAL_B },
-		{ URI_A, SERIAL_A },
-		{ "usb:1.2?timeout_ms=50", SERIAL_A },
+	        {"usb:1.2", SERIAL_A},
+	        {"usb:1.3", SERIAL_B},
+	        {"usb:?vid=1209&pid=0001", SERIAL_A},
+	        {"usb:?vid=0x1209&pid=3", SERIAL_B},
+	        {"usb:?serial=SN-B", SERIAL_B},
+	        {URI_A, SERIAL_A},
+	        {"usb:1.2?timeout_ms=50", SERIAL_A},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -329,26 +345,26 @@ struct bad_uri {
 };
 
 static const struct bad_uri bad_uris[] = {
-	{ "usb:", AX_EINVAL, "matches 2 USB devices (usb:1.2, usb:1.3)" },
-	{ "usb:?vid=1209", AX_EINVAL, "both vid and pid" },
-	{ "usb:?pid=0001", AX_EINVAL, "both vid and pid" },
-	{ "usb:?vid=zz&pid=0001", AX_EINVAL, "vid 'zz'" },
-	{ "usb:?vid=12345&pid=0001", AX_EINVAL, "vid '12345'" },
-	{ "usb:?vid=1209&pid=", AX_EINVAL, "pid ''" },
-	{ "usb:?serial=", AX_EINVAL, "serial is empty" },
-	{ "usb:x", AX_EINVAL, "'x' is not BUS.ADDRESS" },
-	{ "usb:1", AX_EINVAL, "'1' is not BUS.ADDRESS" },
-	{ "usb:1.128", AX_EINVAL, "'1.128' is not BUS.ADDRESS" },
-	{ "usb:0.2", AX_EINVAL, "'0.2' is not BUS.ADDRESS" },
-	{ "usb:1.2.3", AX_EINVAL, "'1.2.3' is not BUS.ADDRESS" },
-	{ "usb://1.2", AX_EINVAL, "no '//' part" },
-	{ "usb:1.2?timeout_ms=0", AX_EINVAL, "timeout_ms" },
-	{ "usb:1.2?timeout_ms=60001", AX_EINVAL, "timeout_ms" },
-	{ "usb:1.2?bogus=1", AX_EUNKNOWNKEY, "serial" },
-	{ "usb:9.9", AX_ENOTFOUND, "no USB device at bus 9 address 9" },
-	{ "usb:?vid=1209&pid=0009", AX_ENOTFOUND, "no USB device 1209:0009 is attached" },
-	{ "usb:?vid=1209&pid=0001&serial=SN-B", AX_ENOTFOUND, "with serial 'SN-B'" },
-	{ "usb:?serial=nobody", AX_ENOTFOUND, "no known USB drive with serial 'nobody'" },
+        {"usb:", AX_EINVAL, "matches 2 USB devices (usb:1.2, usb:1.3)"},
+        {"usb:?vid=1209", AX_EINVAL, "both vid and pid"},
+        {"usb:?pid=0001", AX_EINVAL, "both vid and pid"},
+        {"usb:?vid=zz&pid=0001", AX_EINVAL, "vid 'zz'"},
+        {"usb:?vid=12345&pid=0001", AX_EINVAL, "vid '12345'"},
+        {"usb:?vid=1209&pid=", AX_EINVAL, "pid ''"},
+        {"usb:?serial=", AX_EINVAL, "serial is empty"},
+        {"usb:x", AX_EINVAL, "'x' is not BUS.ADDRESS"},
+        {"usb:1", AX_EINVAL, "'1' is not BUS.ADDRESS"},
+        {"usb:1.128", AX_EINVAL, "'1.128' is not BUS.ADDRESS"},
+        {"usb:0.2", AX_EINVAL, "'0.2' is not BUS.ADDRESS"},
+        {"usb:1.2.3", AX_EINVAL, "'1.2.3' is not BUS.ADDRESS"},
+        {"usb://1.2", AX_EINVAL, "no '//' part"},
+        {"usb:1.2?timeout_ms=0", AX_EINVAL, "timeout_ms"},
+        {"usb:1.2?timeout_ms=60001", AX_EINVAL, "timeout_ms"},
+        {"usb:1.2?bogus=1", AX_EUNKNOWNKEY, "serial"},
+        {"usb:9.9", AX_ENOTFOUND, "no USB device at bus 9 address 9"},
+        {"usb:?vid=1209&pid=0009", AX_ENOTFOUND, "no USB device 1209:0009 is attached"},
+        {"usb:?vid=1209&pid=0001&serial=SN-B", AX_ENOTFOUND, "with serial 'SN-B'"},
+        {"usb:?serial=nobody", AX_ENOTFOUND, "no known USB drive with serial 'nobody'"},
 };
 
 static void test_usb__bad_uris(void **state)
@@ -364,7 +380,7 @@ static void test_usb__bad_uris(void **state)
 			fail_msg("%s: got %d, want %d (%s)", c->uri, err, c->want, ax_error_last());
 		if (!strstr(ax_error_last(), c->says))
 			fail_msg("%s: message '%s' does not say '%s'", c->uri, ax_error_last(),
-				 c->says);
+			         c->says);
 		assert_null(link);
 	}
 }
@@ -626,7 +642,7 @@ static void test_usb__late_replies_are_drained(void **state)
 {
 	struct fixture *f = *state;
 	ax_link *link = open_link(f->ctx, "usb:1.2?timeout_ms=100", 0);
-	struct releaser r = { f->a, 30 };
+	struct releaser r = {f->a, 30};
 	pthread_t t;
 	uint32_t v = 0;
 	int err;
@@ -662,7 +678,7 @@ static void *cancel_reader(void *arg)
 static void test_usb__cancel_from_another_thread(void **state)
 {
 	struct fixture *f = *state;
-	struct canceller c = { .link = open_link(f->ctx, "usb:1.2", 5000) };
+	struct canceller c = {.link = open_link(f->ctx, "usb:1.2", 5000)};
 	uint64_t t0, took;
 	pthread_t t;
 
@@ -697,7 +713,7 @@ static void test_usb__cancel_between_requests_is_dropped(void **state)
 static void test_usb__scan_reports_a_silent_drive(void **state)
 {
 	struct fixture *f = *state;
-	struct found fd = { 0 };
+	struct found fd = {0};
 
 	usbemu_dev_set_mute(f->a, 1);
 	assert_int_equal(ax_scan(f->ctx, "usb:1.2?timeout_ms=50", 2000, collect, &fd), 0);
@@ -714,7 +730,7 @@ static void test_usb__scan_reports_a_silent_drive(void **state)
 static void test_usb__busy_device(void **state)
 {
 	struct fixture *f = *state;
-	struct found fd = { 0 };
+	struct found fd = {0};
 	ax_link *link = NULL;
 
 	usbemu_dev_set_busy(f->a, 1);
@@ -733,7 +749,7 @@ static void test_usb__busy_device(void **state)
 static void test_usb__access_denied_names_the_udev_rule(void **state)
 {
 	struct fixture *f = *state;
-	struct found fd = { 0 };
+	struct found fd = {0};
 	ax_link *link = NULL;
 
 	usbemu_dev_set_denied(f->a, 1);
@@ -773,11 +789,16 @@ static void *unplug_main(void *arg)
 static void test_usb__unplugged_in_the_middle_of_a_request(void **state)
 {
 	const usbemu_dev_config dcfg = {
-		.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "AXS-100 USB",
-		.serial = "SN-D", .model = "axs-100", .drive_serial = SERIAL_D,
+	        .vid = 0x1209,
+	        .pid = 0x0001,
+	        .manufacturer = "axlink",
+	        .product = "AXS-100 USB",
+	        .serial = "SN-D",
+	        .model = "axs-100",
+	        .drive_serial = SERIAL_D,
 	};
 	struct fixture *f = *state;
-	struct unplugger u = { .after_ms = 150 };
+	struct unplugger u = {.after_ms = 150};
 	ax_link *link, *again = NULL;
 	uint32_t v = 0;
 	uint64_t t0, took;
@@ -822,8 +843,7 @@ static int count_tty_drive(const ax_discover_result *r, void *userdata)
 	if (!strcmp(r->transport, "usb") && strstr(r->uri, "SN-T")) {
 		l->usb++;
 		(void)snprintf(l->usb_detail, sizeof(l->usb_detail), "%s", r->detail);
-	} else if (!strcmp(r->transport, "serial") &&
-		   !strncmp(r->uri, "serial:/dev/ttyACM7", 19)) {
+	} else if (!strcmp(r->transport, "serial") && !strncmp(r->uri, "serial:/dev/ttyACM7", 19)) {
 		l->serial++;
 	} else {
 		l->other++;
@@ -834,20 +854,27 @@ static int count_tty_drive(const ax_discover_result *r, void *userdata)
 static void test_usb__bound_tty_is_named_not_probed_and_listed_once(void **state)
 {
 	const usbemu_dev_config tcfg = {
-		.vid = 0x1209, .pid = 0x0003, .manufacturer = "axlink", .product = "AXS-200 CDC",
-		.serial = "SN-T", .model = "axs-200", .drive_serial = 9005, .cdc_acm = 1,
-		.kernel_driver = "cdc_acm", .tty = "ttyACM7",
+	        .vid = 0x1209,
+	        .pid = 0x0003,
+	        .manufacturer = "axlink",
+	        .product = "AXS-200 CDC",
+	        .serial = "SN-T",
+	        .model = "axs-200",
+	        .drive_serial = 9005,
+	        .cdc_acm = 1,
+	        .kernel_driver = "cdc_acm",
+	        .tty = "ttyACM7",
 	};
 	struct fixture *f = *state;
 	ax_discover_options dopts = AX_DISCOVER_OPTIONS_INIT;
-	struct found fd = { 0 };
-	struct listed alone = { 0 }, both = { 0 };
+	struct found fd = {0};
+	struct listed alone = {0}, both = {0};
 	usbemu_stats before, after;
 	usbemu_dev *t = add_dev(f->emu, &tcfg);
 	char target[64], spec[128];
 
 	(void)snprintf(target, sizeof(target), "usb:%u.%u", usbemu_dev_bus(t),
-		       usbemu_dev_address(t));
+	               usbemu_dev_address(t));
 	usbemu_dev_stats(t, &before);
 	assert_int_equal(ax_scan(f->ctx, target, 2000, collect, &fd), 0);
 	usbemu_dev_stats(t, &after);
@@ -896,30 +923,30 @@ static void test_usb__main_link_still_fine(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_usb__scan_lists_known_drives_with_strings),
-		cmocka_unit_test(test_usb__scan_filters_and_stops),
-		cmocka_unit_test(test_usb__unknown_vid_pid_is_not_opened),
-		cmocka_unit_test(test_usb__open_by_ids_serial_and_address),
-		cmocka_unit_test(test_usb__bad_uris),
-		cmocka_unit_test(test_usb__typed_round_trips),
-		cmocka_unit_test(test_usb__extended_frames),
-		cmocka_unit_test(test_usb__reply_in_pieces),
-		cmocka_unit_test(test_usb__corrupt_reply_is_skipped),
-		cmocka_unit_test(test_usb__drive_open_finds_dictionary),
-		cmocka_unit_test(test_usb__cdc_acm_driver_detached_then_reattached),
-		cmocka_unit_test(test_usb__timeout_cancels_the_transfer),
-		cmocka_unit_test(test_usb__resend_after_lost_request),
-		cmocka_unit_test(test_usb__late_read_ack_never_acks_a_refused_write),
-		cmocka_unit_test(test_usb__late_replies_are_drained),
-		cmocka_unit_test(test_usb__cancel_from_another_thread),
-		cmocka_unit_test(test_usb__cancel_between_requests_is_dropped),
-		cmocka_unit_test(test_usb__scan_reports_a_silent_drive),
-		cmocka_unit_test(test_usb__busy_device),
-		cmocka_unit_test(test_usb__access_denied_names_the_udev_rule),
-		cmocka_unit_test(test_usb__unplugged_in_the_middle_of_a_request),
-		cmocka_unit_test(test_usb__explicit_ids_open_any_device),
-		cmocka_unit_test(test_usb__main_link_still_fine),
-		cmocka_unit_test(test_usb__bound_tty_is_named_not_probed_and_listed_once),
+	        cmocka_unit_test(test_usb__scan_lists_known_drives_with_strings),
+	        cmocka_unit_test(test_usb__scan_filters_and_stops),
+	        cmocka_unit_test(test_usb__unknown_vid_pid_is_not_opened),
+	        cmocka_unit_test(test_usb__open_by_ids_serial_and_address),
+	        cmocka_unit_test(test_usb__bad_uris),
+	        cmocka_unit_test(test_usb__typed_round_trips),
+	        cmocka_unit_test(test_usb__extended_frames),
+	        cmocka_unit_test(test_usb__reply_in_pieces),
+	        cmocka_unit_test(test_usb__corrupt_reply_is_skipped),
+	        cmocka_unit_test(test_usb__drive_open_finds_dictionary),
+	        cmocka_unit_test(test_usb__cdc_acm_driver_detached_then_reattached),
+	        cmocka_unit_test(test_usb__timeout_cancels_the_transfer),
+	        cmocka_unit_test(test_usb__resend_after_lost_request),
+	        cmocka_unit_test(test_usb__late_read_ack_never_acks_a_refused_write),
+	        cmocka_unit_test(test_usb__late_replies_are_drained),
+	        cmocka_unit_test(test_usb__cancel_from_another_thread),
+	        cmocka_unit_test(test_usb__cancel_between_requests_is_dropped),
+	        cmocka_unit_test(test_usb__scan_reports_a_silent_drive),
+	        cmocka_unit_test(test_usb__busy_device),
+	        cmocka_unit_test(test_usb__access_denied_names_the_udev_rule),
+	        cmocka_unit_test(test_usb__unplugged_in_the_middle_of_a_request),
+	        cmocka_unit_test(test_usb__explicit_ids_open_any_device),
+	        cmocka_unit_test(test_usb__main_link_still_fine),
+	        cmocka_unit_test(test_usb__bound_tty_is_named_not_probed_and_listed_once),
 	};
 	return cmocka_run_group_tests_name("usb", tests, group_setup, group_teardown);
 }

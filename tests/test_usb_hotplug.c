@@ -61,13 +61,13 @@ static int host_error(const ax_host *host, int code, const char *fmt, ...)
 	return code;
 }
 
-static int host_drive_error(const ax_host *host, uint32_t drive_code, int command,
-			    unsigned subnode, uint32_t address)
+static int host_drive_error(const ax_host *host, uint32_t drive_code, int command, unsigned subnode,
+                            uint32_t address)
 {
 	(void)host;
 	(void)snprintf(last_error, sizeof(last_error),
-		       "drive error 0x%08X (command %d, subnode %u, 0x%03X)", (unsigned)drive_code,
-		       command, subnode, (unsigned)address);
+	               "drive error 0x%08X (command %d, subnode %u, 0x%03X)", (unsigned)drive_code,
+	               command, subnode, (unsigned)address);
 	return AX_EDRIVE;
 }
 
@@ -95,24 +95,24 @@ static void host_free(void *p)
 }
 
 static const ax_host test_host = {
-	.size = sizeof(ax_host),
-	.abi_major = AX_PLUGIN_ABI_MAJOR,
-	.abi_minor = AX_PLUGIN_ABI_MINOR,
-	.log_enabled = host_log_enabled,
-	.log = host_log,
-	.error = host_error,
-	.drive_error = host_drive_error,
-	.now_ns = host_now_ns,
-	.alloc = host_alloc,
-	.calloc = host_calloc,
-	.free = host_free,
-	.mcb_encode = ax_mcb_encode,
-	.mcb_decode = ax_mcb_decode,
-	.mcb_check_reply = ax_mcb_check_reply,
-	.mcb_check_answer = ax_mcb_check_answer,
-	.mcb_request = ax_mcb_request,
-	.mcb_reply_value = ax_mcb_reply_value,
-	.mcb_identity_take = ax_mcb_identity_take,
+        .size = sizeof(ax_host),
+        .abi_major = AX_PLUGIN_ABI_MAJOR,
+        .abi_minor = AX_PLUGIN_ABI_MINOR,
+        .log_enabled = host_log_enabled,
+        .log = host_log,
+        .error = host_error,
+        .drive_error = host_drive_error,
+        .now_ns = host_now_ns,
+        .alloc = host_alloc,
+        .calloc = host_calloc,
+        .free = host_free,
+        .mcb_encode = ax_mcb_encode,
+        .mcb_decode = ax_mcb_decode,
+        .mcb_check_reply = ax_mcb_check_reply,
+        .mcb_check_answer = ax_mcb_check_answer,
+        .mcb_request = ax_mcb_request,
+        .mcb_reply_value = ax_mcb_reply_value,
+        .mcb_identity_take = ax_mcb_identity_take,
 };
 
 /* --- events ------------------------------------------------------------------------------- */
@@ -121,7 +121,7 @@ static const ax_host test_host = {
 
 struct events {
 	size_t n;
-	int stop_with;  /* < 0: the callback returns it */
+	int stop_with; /* < 0: the callback returns it */
 	struct {
 		int event, access;
 		char uri[256], detail[512];
@@ -161,13 +161,23 @@ static void run_until(usb_hotplug *hp, struct events *ev, size_t want, int ms)
 }
 
 static const usbemu_dev_config drive_cfg = {
-	.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "AXS-100 USB",
-	.serial = "SN-H1", .model = "axs-100", .drive_serial = 4242,
+        .vid = 0x1209,
+        .pid = 0x0001,
+        .manufacturer = "axlink",
+        .product = "AXS-100 USB",
+        .serial = "SN-H1",
+        .model = "axs-100",
+        .drive_serial = 4242,
 };
 
 static const usbemu_dev_config unknown_cfg = {
-	.vid = 0x1234, .pid = 0x5678, .manufacturer = "Other", .product = "Gadget",
-	.serial = "SN-X", .model = "axs-100", .drive_serial = 1,
+        .vid = 0x1234,
+        .pid = 0x5678,
+        .manufacturer = "Other",
+        .product = "Gadget",
+        .serial = "SN-X",
+        .model = "axs-100",
+        .drive_serial = 1,
 };
 
 static int setup(void **state)
@@ -189,7 +199,7 @@ static int teardown(void **state)
 static void test_usb_hotplug__arrive_then_leave(void **state)
 {
 	usbemu *emu = *state;
-	struct events ev = { 0 };
+	struct events ev = {0};
 	usb_hotplug *hp = NULL;
 	usbemu_dev *dev = NULL;
 
@@ -207,8 +217,8 @@ static void test_usb_hotplug__arrive_then_leave(void **state)
 	assert_int_equal(ev.e[0].access, AX_ACCESS_OK);
 	assert_string_equal(ev.e[0].uri, "usb:?vid=1209&pid=0001&serial=SN-H1");
 	assert_string_equal(ev.e[0].detail,
-			    "bus 1 address 2 port 1-1 id 1209:0001 manufacturer 'axlink' product "
-			    "'AXS-100 USB' serial 'SN-H1'");
+	                    "bus 1 address 2 port 1-1 id 1209:0001 manufacturer 'axlink' product "
+	                    "'AXS-100 USB' serial 'SN-H1'");
 	assert_int_equal(ev.e[0].vendor, VENDOR_ID);
 	assert_int_equal(ev.e[0].product, AXS100_PRODUCT);
 	assert_int_equal(ev.e[0].serial, 4242);
@@ -232,7 +242,7 @@ static void test_usb_hotplug__arrive_then_leave(void **state)
 static void test_usb_hotplug__unknown_ids_are_ignored(void **state)
 {
 	usbemu *emu = *state;
-	struct events ev = { 0 };
+	struct events ev = {0};
 	usb_hotplug *hp = NULL;
 	usbemu_dev *dev = NULL, *drive = NULL;
 	usbemu_stats st;
@@ -256,13 +266,13 @@ static void test_usb_hotplug__unknown_ids_are_ignored(void **state)
 static void test_usb_hotplug__enumerate_reports_present_drives(void **state)
 {
 	usbemu *emu = *state;
-	struct events ev = { 0 };
+	struct events ev = {0};
 	usb_hotplug *hp = NULL;
 	usbemu_dev *dev = NULL;
 
 	assert_int_equal(usbemu_add(emu, &drive_cfg, &dev), 0);
-	assert_int_equal(usb_hotplug_start(&hp, &test_host, USB_HOTPLUG_ENUMERATE, 200,
-					   on_event, &ev), 0);
+	assert_int_equal(
+	        usb_hotplug_start(&hp, &test_host, USB_HOTPLUG_ENUMERATE, 200, on_event, &ev), 0);
 	assert_int_equal(usb_hotplug_run(hp, 1000), 1);
 	assert_int_equal(ev.n, 1);
 	assert_int_equal(ev.e[0].event, USB_HOTPLUG_ARRIVED);
@@ -281,7 +291,7 @@ static void test_usb_hotplug__enumerate_reports_present_drives(void **state)
 static void test_usb_hotplug__silent_drive_arrives_as_no_reply(void **state)
 {
 	usbemu *emu = *state;
-	struct events ev = { 0 };
+	struct events ev = {0};
 	usb_hotplug *hp = NULL;
 	usbemu_dev *dev = NULL;
 
@@ -299,7 +309,7 @@ static void test_usb_hotplug__silent_drive_arrives_as_no_reply(void **state)
 static void test_usb_hotplug__callback_stops_the_run(void **state)
 {
 	usbemu *emu = *state;
-	struct events ev = { .stop_with = -42 };
+	struct events ev = {.stop_with = -42};
 	usb_hotplug *hp = NULL;
 	usbemu_dev *dev = NULL;
 	int r = 0;
@@ -315,7 +325,7 @@ static void test_usb_hotplug__callback_stops_the_run(void **state)
 
 static void *waker_main(void *arg)
 {
-	struct timespec ts = { 0, 100000000L };
+	struct timespec ts = {0, 100000000L};
 
 	nanosleep(&ts, NULL);
 	usb_hotplug_wake(arg);
@@ -324,7 +334,7 @@ static void *waker_main(void *arg)
 
 static void test_usb_hotplug__wake_ends_a_long_wait(void **state)
 {
-	struct events ev = { 0 };
+	struct events ev = {0};
 	usb_hotplug *hp = NULL;
 	uint64_t t0, took;
 	pthread_t t;
@@ -356,7 +366,7 @@ static int mon_event(int event, const ax_discover_result *r, void *userdata)
 
 	if (!strstr(r->uri, "SN-M")) {
 		(void)snprintf(m->other_what, sizeof(m->other_what), "event %d %s access %d: %s",
-			       event, r->uri, r->access, r->message);
+		               event, r->uri, r->access, r->message);
 		atomic_fetch_add(&m->other, 1);
 		return 0;
 	}
@@ -387,7 +397,7 @@ static int wait_count(atomic_int *v, int ms)
 	uint64_t end = host_now_ns() + (uint64_t)ms * 1000000u;
 
 	while (atomic_load(v) == 0 && host_now_ns() < end) {
-		struct timespec ts = { 0, 10000000L };
+		struct timespec ts = {0, 10000000L};
 
 		nanosleep(&ts, NULL);
 	}
@@ -398,11 +408,16 @@ static int wait_count(atomic_int *v, int ms)
 static void *mon_driver_main(void *arg)
 {
 	static const usbemu_dev_config cfg = {
-		.vid = 0x1209, .pid = 0x0001, .manufacturer = "axlink", .product = "AXS-100 USB",
-		.serial = "SN-M", .model = "axs-100", .drive_serial = 5151,
+	        .vid = 0x1209,
+	        .pid = 0x0001,
+	        .manufacturer = "axlink",
+	        .product = "AXS-100 USB",
+	        .serial = "SN-M",
+	        .model = "axs-100",
+	        .drive_serial = 5151,
 	};
 	struct mon_driver *d = arg;
-	struct timespec settle = { 0, 300000000L };
+	struct timespec settle = {0, 300000000L};
 	usbemu_dev *dev = NULL;
 
 	nanosleep(&settle, NULL);
@@ -417,11 +432,11 @@ static void *mon_driver_main(void *arg)
 
 static void test_usb_hotplug__monitor_op_feeds_ax_monitor(void **state)
 {
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
 	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
 	ax_monitor_options mopts = AX_MONITOR_OPTIONS_INIT;
 	struct mon_seen seen;
-	struct mon_driver d = { 0 };
+	struct mon_driver d = {0};
 	ax_ctx *ctx = NULL;
 	pthread_t t;
 	uint64_t t0, took_ms;
@@ -451,7 +466,7 @@ static void test_usb_hotplug__monitor_op_feeds_ax_monitor(void **state)
 		fail_msg("ax_monitor: %s", ax_error_last());
 	if (!d.plugged)
 		fail_msg("the drive was not reported (%d other event(s); last: %s)",
-			 atomic_load(&seen.other), seen.other_what);
+		         atomic_load(&seen.other), seen.other_what);
 	assert_true(d.unplugged);
 	assert_true(took_ms < 20000);
 	assert_int_equal(atomic_load(&seen.added), 1);
@@ -500,7 +515,7 @@ static void *watchdog_main(void *arg)
 	uint64_t end = host_now_ns() + 10000000000u;
 
 	while (!ax_cancel_requested(cancel) && host_now_ns() < end) {
-		struct timespec ts = { 0, 20000000L };
+		struct timespec ts = {0, 20000000L};
 
 		nanosleep(&ts, NULL);
 	}
@@ -510,7 +525,7 @@ static void *watchdog_main(void *arg)
 
 static void test_usb_hotplug__monitor_falls_back_to_scans(void **state)
 {
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
 	ax_ctx_options copts = AX_CTX_OPTIONS_INIT;
 	ax_monitor_options mopts = AX_MONITOR_OPTIONS_INIT;
 	struct fallback fb;
@@ -547,22 +562,22 @@ static void test_usb_hotplug__monitor_falls_back_to_scans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__arrive_then_leave, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__unknown_ids_are_ignored, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__enumerate_reports_present_drives,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__silent_drive_arrives_as_no_reply,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__callback_stops_the_run, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__wake_ends_a_long_wait, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__monitor_op_feeds_ax_monitor,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_usb_hotplug__monitor_falls_back_to_scans,
-						setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__arrive_then_leave, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__unknown_ids_are_ignored, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__enumerate_reports_present_drives,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__silent_drive_arrives_as_no_reply,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__callback_stops_the_run, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__wake_ends_a_long_wait, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__monitor_op_feeds_ax_monitor,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_usb_hotplug__monitor_falls_back_to_scans,
+	                                        setup, teardown),
 	};
 	return cmocka_run_group_tests_name("usb_hotplug", tests, NULL, NULL);
 }

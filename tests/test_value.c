@@ -683,24 +683,24 @@ static void test_value__number_codec(void **state)
 		size_t len;
 		const char *bytes;
 	} from_rows[] = {
-		{ "u8_max", AX_DTYPE_U8, 255, 0, 1, "\xff" },
-		{ "u8_over", AX_DTYPE_U8, 256, AX_ERANGE, 0, "" },
-		{ "u8_negative", AX_DTYPE_U8, -1, AX_ERANGE, 0, "" },
-		{ "s16_min", AX_DTYPE_S16, -32768, 0, 2, "\x00\x80" },
-		{ "s16_under", AX_DTYPE_S16, -32769, AX_ERANGE, 0, "" },
-		{ "u32_max", AX_DTYPE_U32, 4294967295LL, 0, 4, "\xff\xff\xff\xff" },
-		{ "s32_over", AX_DTYPE_S32, 2147483648LL, AX_ERANGE, 0, "" },
-		{ "bool_one", AX_DTYPE_BOOL, 1, 0, 1, "\x01" },
-		{ "bool_two", AX_DTYPE_BOOL, 2, AX_ERANGE, 0, "" },
-		{ "u64_negative", AX_DTYPE_U64, -1, AX_ERANGE, 0, "" },
-		{ "float_exact", AX_DTYPE_FLOAT, 16777216, 0, 4, "\x00\x00\x80\x4b" },
-		{ "float_inexact", AX_DTYPE_FLOAT, 16777217, AX_ERANGE, 0, "" },
-		{ "str", AX_DTYPE_STR, 1, AX_ETYPE, 0, "" },
+	        {"u8_max", AX_DTYPE_U8, 255, 0, 1, "\xff"},
+	        {"u8_over", AX_DTYPE_U8, 256, AX_ERANGE, 0, ""},
+	        {"u8_negative", AX_DTYPE_U8, -1, AX_ERANGE, 0, ""},
+	        {"s16_min", AX_DTYPE_S16, -32768, 0, 2, "\x00\x80"},
+	        {"s16_under", AX_DTYPE_S16, -32769, AX_ERANGE, 0, ""},
+	        {"u32_max", AX_DTYPE_U32, 4294967295LL, 0, 4, "\xff\xff\xff\xff"},
+	        {"s32_over", AX_DTYPE_S32, 2147483648LL, AX_ERANGE, 0, ""},
+	        {"bool_one", AX_DTYPE_BOOL, 1, 0, 1, "\x01"},
+	        {"bool_two", AX_DTYPE_BOOL, 2, AX_ERANGE, 0, ""},
+	        {"u64_negative", AX_DTYPE_U64, -1, AX_ERANGE, 0, ""},
+	        {"float_exact", AX_DTYPE_FLOAT, 16777216, 0, 4, "\x00\x00\x80\x4b"},
+	        {"float_inexact", AX_DTYPE_FLOAT, 16777217, AX_ERANGE, 0, ""},
+	        {"str", AX_DTYPE_STR, 1, AX_ETYPE, 0, ""},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(from_rows) / sizeof(from_rows[0]); i++) {
-		uint8_t buf[8] = { 0 };
+		uint8_t buf[8] = {0};
 		size_t len = 99;
 		int err = ax_value_from_i64(from_rows[i].dtype, from_rows[i].value, buf,
 		                            sizeof(buf), &len);
@@ -708,17 +708,17 @@ static void test_value__number_codec(void **state)
 		if (err != from_rows[i].want)
 			fail_msg("%s: got %d, want %d (%s)", from_rows[i].name, err,
 			         from_rows[i].want, ax_error_last());
-		if (err == 0 && (len != from_rows[i].len ||
-		                 memcmp(buf, from_rows[i].bytes, len) != 0))
+		if (err == 0 &&
+		    (len != from_rows[i].len || memcmp(buf, from_rows[i].bytes, len) != 0))
 			fail_msg("%s: wrong bytes (%zu)", from_rows[i].name, len);
 		if (err < 0 && len != 99)
 			fail_msg("%s: len_out written on failure", from_rows[i].name);
 	}
 
 	{
-		static const uint8_t s8[] = { 0xfe }, u64big[] = { 0, 0, 0, 0, 0, 0, 0, 0x80 };
-		static const uint8_t f_half[] = { 0x00, 0x00, 0xc0, 0x3f };    /* 1.5f */
-		static const uint8_t f_nan[] = { 0x00, 0x00, 0xc0, 0x7f };
+		static const uint8_t s8[] = {0xfe}, u64big[] = {0, 0, 0, 0, 0, 0, 0, 0x80};
+		static const uint8_t f_half[] = {0x00, 0x00, 0xc0, 0x3f}; /* 1.5f */
+		static const uint8_t f_nan[] = {0x00, 0x00, 0xc0, 0x7f};
 		double d = 0;
 		int64_t v = 0;
 

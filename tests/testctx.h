@@ -10,7 +10,7 @@
 /* A context that loads only the build tree's plugins, whatever the environment says. */
 static inline ax_ctx *new_ctx(void)
 {
-	static const char *const dirs[] = { AXLINK_BUILD_PLUGIN_DIR, NULL };
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
 	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
 	ax_ctx *ctx = NULL;
 

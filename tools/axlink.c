@@ -91,8 +91,8 @@ static int print_version(int json)
 		printf("axlink %s\nlibaxlink %s\nplugin ABI %s\n", cli_version, ax_version(), abi);
 		return EXIT_SUCCESS;
 	}
-	o = json_pack("{s:s, s:s, s:s}", "cli", cli_version, "library", ax_version(),
-	              "plugin_abi", abi);
+	o = json_pack("{s:s, s:s, s:s}", "cli", cli_version, "library", ax_version(), "plugin_abi",
+	              abi);
 	if (!o)
 		return fail_oom();
 	rc = print_json(o);
@@ -125,23 +125,16 @@ static const struct command version_commands[] = {
 };
 
 static const struct cli_group cli_version_group = {
-        version_commands, sizeof(version_commands) / sizeof(version_commands[0]),
+        version_commands,
+        sizeof(version_commands) / sizeof(version_commands[0]),
 };
 
 /* Every command group; a new cli_<group>.c adds its table here. */
 static const struct cli_group *const groups[] = {
-        &cli_version_group,
-        &cli_plugins_group,
-        &cli_registers_group,
-        &cli_scan_group,
-        &cli_db_group,
-        &cli_discover_group,
-        &cli_motion_group,
-        &cli_monitor_group,
-        &cli_nvm_group,
-        &cli_config_group,
+        &cli_version_group, &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
+        &cli_db_group,      &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
+        &cli_nvm_group,     &cli_config_group,
 };
-
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -358,9 +351,8 @@ static int option_error(const struct command *cmd, int c, char **argv)
 	}
 	if (optopt && optopt < 256)
 		return usage_error(cmd, "unknown option '-%c'", optopt);
-	near = strncmp(tok, "--", 2) == 0
-	               ? nearest_option(cmd ? cmd->opts : global_options, tok)
-	               : NULL;
+	near = strncmp(tok, "--", 2) == 0 ? nearest_option(cmd ? cmd->opts : global_options, tok)
+	                                  : NULL;
 	if (near)
 		return usage_error(cmd, "unknown option '%s'; did you mean '--%s'?", tok, near);
 	return usage_error(cmd, "unknown or ambiguous option '%s'", tok);

@@ -81,13 +81,14 @@ enum {
 	OPT_DICT,
 };
 
-
 /* The options every command takes; a command's table starts with these. */
-#define CLI_COMMON_OPTIONS                                                                 \
-	{"help", no_argument, NULL, 'h'}, {"verbose", no_argument, NULL, 'v'},             \
-		{"json", no_argument, NULL, OPT_JSON},                                     \
-		{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},                      \
-		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR}
+#define CLI_COMMON_OPTIONS                                                                         \
+	{"help", no_argument, NULL, 'h'}, {"verbose", no_argument, NULL, 'v'},                     \
+	        {"json", no_argument, NULL, OPT_JSON},                                             \
+	        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},                              \
+	{                                                                                          \
+		"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR                              \
+	}
 
 /* A group of commands defined in its own file. */
 struct cli_group {
@@ -108,11 +109,10 @@ extern const struct cli_group cli_config_group;   /* cli_config.c */
 
 /* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 int fail_last(void);
 int fail_oom(void);
-int cli_fail(int code, int error_class, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int cli_fail(int code, int error_class, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* With --json, a failure prints {"error": {code, name, class, message, exit_status}}. */
 void cli_report_json(int on);
 void cli_note_error(int code, int error_class, const char *message);
@@ -160,7 +160,8 @@ int print_json(json_t *root);
 json_t *json_text(const char *s);
 json_t *text_or_null(const char *s);
 json_t *hex32(uint32_t v);
-/* A value of @dtype as JSON: number, string, bool, or hex digits for bytes; @text is its text form. */
+/* A value of @dtype as JSON: number, string, bool, or hex digits for bytes; @text is its text form.
+ */
 json_t *value_to_json(int dtype, const uint8_t *buf, const char *text);
 const char *or_dash(const char *s);
 

@@ -55,7 +55,6 @@ static int import_option(struct cli *cli, int c, const char *arg)
 	return usage_error(cli->cmd, "unhandled option");
 }
 
-
 /* ---- device databases -------------------------------------------------- */
 
 /* Column and JSON names of the search order's databases, by ax_db_location. */
@@ -572,8 +571,8 @@ static json_t *table_json(const struct table_view *v)
 	json_t *o = json_object();
 
 	if (!o || json_object_set_new(o, "id", json_text(v->id)) != 0 ||
-	    json_object_set_new(o, "axis",
-	                        v->axis < 0 ? json_null() : json_integer(v->axis)) != 0 ||
+	    json_object_set_new(o, "axis", v->axis < 0 ? json_null() : json_integer(v->axis)) !=
+	            0 ||
 	    json_object_set_new(o, "subnode", json_integer(ax_reg_subnode(v->index))) != 0 ||
 	    json_object_set_new(o, "index_register", json_text(ax_reg_id(v->index))) != 0 ||
 	    json_object_set_new(o, "value_register", json_text(ax_reg_id(v->value))) != 0 ||
@@ -986,7 +985,6 @@ out:
 	return rc;
 }
 
-
 static const struct command cli_db_commands[] = {
         {
                 .name = "db import",
@@ -1084,5 +1082,6 @@ static const struct command cli_db_commands[] = {
 };
 
 const struct cli_group cli_db_group = {
-	cli_db_commands, sizeof(cli_db_commands) / sizeof(cli_db_commands[0]),
+        cli_db_commands,
+        sizeof(cli_db_commands) / sizeof(cli_db_commands[0]),
 };

@@ -490,15 +490,15 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 		bad |= json_object_set_new(root, "transport",
 		                           json_text(ax_link_scheme(ax_drive_link(d))));
 		/* A drive opened with --dict may report no identity: null, as in list. */
-		bad |= json_object_set_new(root, "vendor_id", id->known & AX_SCAN_HAS_VENDOR
-		                                                      ? hex32(id->vendor_id)
-		                                                      : json_null());
+		bad |= json_object_set_new(root, "vendor_id",
+		                           id->known & AX_SCAN_HAS_VENDOR ? hex32(id->vendor_id)
+		                                                          : json_null());
 		bad |= json_object_set_new(root, "product_code",
 		                           id->known & AX_SCAN_HAS_PRODUCT ? hex32(id->product_code)
 		                                                           : json_null());
-		bad |= json_object_set_new(root, "revision", id->known & AX_SCAN_HAS_REVISION
-		                                                     ? hex32(id->revision)
-		                                                     : json_null());
+		bad |= json_object_set_new(root, "revision",
+		                           id->known & AX_SCAN_HAS_REVISION ? hex32(id->revision)
+		                                                            : json_null());
 		bad |= json_object_set_new(root, "serial_number",
 		                           id->known & AX_SCAN_HAS_SERIAL ? json_integer(id->serial)
 		                                                          : json_null());

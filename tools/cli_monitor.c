@@ -237,8 +237,7 @@ static int monitor_summary(const struct cli *cli, struct monitor *m, char *const
  * dictionary's registers, so an address the dictionary lacks, or a TYPE
  * other than the register's, is refused with what the dictionary says.
  */
-static int monitor_address(const struct cli *cli, ax_drive *drive, const char *arg,
-                           const char **id)
+static int monitor_address(const struct cli *cli, ax_drive *drive, const char *arg, const char **id)
 {
 	struct reg_arg ra = {.subnode = cli->subnode};
 	const ax_dict *dict = ax_drive_dict(drive);
@@ -337,8 +336,8 @@ static int cmd_monitor(struct cli *cli)
 	} else if (mon.csv) {
 		m->csv = fopen(mon.csv, "w");
 		if (!m->csv) {
-			rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "cannot write '%s': %s", mon.csv,
-			              strerror(errno));
+			rc = cli_fail(AX_EIO, AX_ERRCLASS_INTERNAL, "cannot write '%s': %s",
+			              mon.csv, strerror(errno));
 			goto out;
 		}
 	}

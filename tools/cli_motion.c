@@ -60,51 +60,55 @@ enum {
 	OPT_DECELERATION,
 };
 
-#define MOTION_OPTIONS                                                                     \
-	CLI_COMMON_OPTIONS, {"axis", required_argument, NULL, OPT_AXIS},                   \
-		{"dict", required_argument, NULL, OPT_DICT}
+#define MOTION_OPTIONS                                                                             \
+	CLI_COMMON_OPTIONS, {"axis", required_argument, NULL, OPT_AXIS},                           \
+	{                                                                                          \
+		"dict", required_argument, NULL, OPT_DICT                                          \
+	}
 
-#define UNIT_OPTIONS                                                                       \
-	{"units", required_argument, NULL, OPT_UNITS},                                     \
-		{"feed", required_argument, NULL, OPT_FEED}
+#define UNIT_OPTIONS                                                                               \
+	{"units", required_argument, NULL, OPT_UNITS},                                             \
+	{                                                                                          \
+		"feed", required_argument, NULL, OPT_FEED                                          \
+	}
 
 static const struct option axis_options[] = {
-	MOTION_OPTIONS,
-	{NULL, 0, NULL, 0},
+        MOTION_OPTIONS,
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option state_options[] = {
-	MOTION_OPTIONS,
-	UNIT_OPTIONS,
-	{NULL, 0, NULL, 0},
+        MOTION_OPTIONS,
+        UNIT_OPTIONS,
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option move_options[] = {
-	MOTION_OPTIONS,
-	UNIT_OPTIONS,
-	{"relative", no_argument, NULL, OPT_RELATIVE},
-	{"velocity", required_argument, NULL, OPT_VELOCITY},
-	{"acceleration", required_argument, NULL, OPT_ACCELERATION},
-	{"deceleration", required_argument, NULL, OPT_DECELERATION},
-	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
-	{NULL, 0, NULL, 0},
+        MOTION_OPTIONS,
+        UNIT_OPTIONS,
+        {"relative", no_argument, NULL, OPT_RELATIVE},
+        {"velocity", required_argument, NULL, OPT_VELOCITY},
+        {"acceleration", required_argument, NULL, OPT_ACCELERATION},
+        {"deceleration", required_argument, NULL, OPT_DECELERATION},
+        {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option velocity_options[] = {
-	MOTION_OPTIONS,
-	UNIT_OPTIONS,
-	{"acceleration", required_argument, NULL, OPT_ACCELERATION},
-	{"deceleration", required_argument, NULL, OPT_DECELERATION},
-	{"no-wait", no_argument, NULL, OPT_NO_WAIT},
-	{NULL, 0, NULL, 0},
+        MOTION_OPTIONS,
+        UNIT_OPTIONS,
+        {"acceleration", required_argument, NULL, OPT_ACCELERATION},
+        {"deceleration", required_argument, NULL, OPT_DECELERATION},
+        {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+        {NULL, 0, NULL, 0},
 };
 
 static const struct option home_options[] = {
-	MOTION_OPTIONS,
-	UNIT_OPTIONS,
-	{"method", required_argument, NULL, OPT_METHOD},
-	{"offset", required_argument, NULL, OPT_OFFSET},
-	{NULL, 0, NULL, 0},
+        MOTION_OPTIONS,
+        UNIT_OPTIONS,
+        {"method", required_argument, NULL, OPT_METHOD},
+        {"offset", required_argument, NULL, OPT_OFFSET},
+        {NULL, 0, NULL, 0},
 };
 
 /* The options of this group; a command runs once per process. */
@@ -114,13 +118,13 @@ static struct {
 	int no_wait;
 	int unit;
 	double feed;
-	double velocity; /* 0: the drive's */
+	double velocity;     /* 0: the drive's */
 	double acceleration; /* 0: the drive's */
 	double deceleration; /* 0: the drive's */
-	const char *method; /* a number or a label of HOM_MODE; NULL: the drive's */
+	const char *method;  /* a number or a label of HOM_MODE; NULL: the drive's */
 	int have_offset;
 	double offset;
-} mo = { 1, 0, 0, AX_UNIT_COUNTS, 0.0, 0.0, 0.0, 0.0, NULL, 0, 0.0 };
+} mo = {1, 0, 0, AX_UNIT_COUNTS, 0.0, 0.0, 0.0, 0.0, NULL, 0, 0.0};
 
 /* A finite number, all of @text (strtod also takes blanks, "inf", "nan", hex). */
 static int parse_number(const char *text, double *out)
@@ -133,8 +137,7 @@ static int parse_number(const char *text, double *out)
 		return -1;
 	errno = 0;
 	v = strtod(text, &end);
-	if (errno != 0 || end == text || *end != '\0' || !isfinite(v) ||
-	    strpbrk(text, "xXnNiI"))
+	if (errno != 0 || end == text || *end != '\0' || !isfinite(v) || strpbrk(text, "xXnNiI"))
 		return -1;
 	*out = v;
 	return 0;
@@ -165,8 +168,10 @@ static int motion_option(struct cli *cli, int c, const char *arg)
 		return 0;
 	case OPT_FEED:
 		if (parse_number(arg, &d) < 0 || !(d > 0.0))
-			return usage_error(cli->cmd, "--feed '%s': expected millimetres per "
-			                   "revolution above 0", arg);
+			return usage_error(cli->cmd,
+			                   "--feed '%s': expected millimetres per "
+			                   "revolution above 0",
+			                   arg);
 		mo.feed = d;
 		return 0;
 	case OPT_VELOCITY:
@@ -186,7 +191,7 @@ static int motion_option(struct cli *cli, int c, const char *arg)
 	case OPT_METHOD:
 		if (!arg[0])
 			return usage_error(cli->cmd, "--method '': expected a homing method number "
-			                   "or label, e.g. 0 (current position)");
+			                             "or label, e.g. 0 (current position)");
 		mo.method = arg; /* checked against the drive's dictionary once it is open */
 		return 0;
 	case OPT_OFFSET:
@@ -225,7 +230,7 @@ static int session_open(struct cli *cli, struct session *s)
 	memset(s, 0, sizeof(*s));
 	if (mo.unit == AX_UNIT_MM && !(mo.feed > 0.0))
 		return usage_error(cli->cmd, "--units mm needs --feed MM (millimetres per "
-		                   "revolution)");
+		                             "revolution)");
 	rc = open_ctx(cli, &s->ctx);
 	if (rc != 0)
 		return rc;
@@ -257,8 +262,8 @@ static int print_axis_json(const struct session *s, json_t *extra)
 	json_t *o = json_object();
 	int rc;
 
-	if (!o || !extra || json_object_set_new(o, "axis",
-	                                        json_integer(ax_axis_subnode(s->axis))) != 0 ||
+	if (!o || !extra ||
+	    json_object_set_new(o, "axis", json_integer(ax_axis_subnode(s->axis))) != 0 ||
 	    json_object_update(o, extra) != 0) {
 		json_decref(o);
 		json_decref(extra);
@@ -279,9 +284,9 @@ static int print_state_only(const struct cli *cli, const struct session *s)
 	if (ax_axis_state(s->axis, &state, &sw) < 0)
 		return fail_last();
 	if (cli->json)
-		return print_axis_json(s, json_pack("{s:s, s:i}", "state",
-		                                    ax_cia402_state_name(state), "statusword",
-		                                    (int)sw));
+		return print_axis_json(s,
+		                       json_pack("{s:s, s:i}", "state", ax_cia402_state_name(state),
+		                                 "statusword", (int)sw));
 	printf("axis %u: %s (status word 0x%04X)\n", ax_axis_subnode(s->axis),
 	       ax_cia402_state_name(state), (unsigned)sw);
 	return EXIT_SUCCESS;
@@ -355,7 +360,7 @@ static void guard_off(struct guard *g)
 static int wait_quick_stopped(ax_axis *axis, int timeout_ms)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
-	struct timespec slice = { 0, 2000000L };
+	struct timespec slice = {0, 2000000L};
 	uint16_t sw = 0;
 	int state;
 
@@ -367,9 +372,11 @@ static int wait_quick_stopped(ax_axis *axis, int timeout_ms)
 		if (state == AX_CIA402_QUICK_STOP_ACTIVE && (sw & 0x0400u))
 			return 0;
 		if (mono_ms() >= deadline) {
-			fprintf(stderr, "axlink: quick stop: axis %u not at a standstill within %d "
-			        "ms (%s, status word 0x%04X)\n", ax_axis_subnode(axis), timeout_ms,
-			        ax_cia402_state_name(state), (unsigned)sw);
+			fprintf(stderr,
+			        "axlink: quick stop: axis %u not at a standstill within %d "
+			        "ms (%s, status word 0x%04X)\n",
+			        ax_axis_subnode(axis), timeout_ms, ax_cia402_state_name(state),
+			        (unsigned)sw);
 			return -2;
 		}
 		(void)nanosleep(&slice, NULL);
@@ -526,7 +533,8 @@ static void limits_left(const struct session *s, const struct limit_note *n, siz
 		if (!n[i].have || !reg)
 			continue;
 		units = ax_reg_units(reg);
-		fprintf(stderr, "axlink: note: with --no-wait, --%s stays in the drive after this "
+		fprintf(stderr,
+		        "axlink: note: with --no-wait, --%s stays in the drive after this "
 		        "command: %s was %.6g %s; 'axlink write URI %s %.6g' puts it back\n",
 		        n[i].option, ax_reg_id(reg), n[i].before, units ? units : "",
 		        ax_reg_id(reg), n[i].before);
@@ -542,8 +550,8 @@ static int cmd_mode(struct cli *cli)
 	if (rc != 0)
 		return rc;
 	rc = mode_arg(cli, &s, cli->pos[1], &mode);
-	if (rc == 0 && (ax_axis_set_mode(s.axis, mode, 0) < 0 ||
-	                ax_axis_get_mode(s.axis, &mode, &code) < 0))
+	if (rc == 0 &&
+	    (ax_axis_set_mode(s.axis, mode, 0) < 0 || ax_axis_get_mode(s.axis, &mode, &code) < 0))
 		rc = fail_last();
 	if (rc == 0 && cli->json)
 		rc = print_axis_json(&s, json_pack("{s:s, s:i}", "mode",
@@ -621,12 +629,12 @@ static int print_position(const struct cli *cli, const struct session *s, double
 static int cmd_move(struct cli *cli)
 {
 	struct limit_note notes[] = {
-		{ "velocity", AX_ROLE_PROFILE_VELOCITY, mo.velocity, 0.0, 0 },
-		{ "acceleration", AX_ROLE_PROFILE_ACCELERATION, mo.acceleration, 0.0, 0 },
-		{ "deceleration", AX_ROLE_PROFILE_DECELERATION, mo.deceleration, 0.0, 0 },
+	        {"velocity", AX_ROLE_PROFILE_VELOCITY, mo.velocity, 0.0, 0},
+	        {"acceleration", AX_ROLE_PROFILE_ACCELERATION, mo.acceleration, 0.0, 0},
+	        {"deceleration", AX_ROLE_PROFILE_DECELERATION, mo.deceleration, 0.0, 0},
 	};
 	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
-	struct progress p = { 0, 0.0, 0 };
+	struct progress p = {0, 0.0, 0};
 	struct session s;
 	struct guard g;
 	double position = 0.0;
@@ -677,8 +685,8 @@ static int cmd_move(struct cli *cli)
 static int cmd_velocity(struct cli *cli)
 {
 	struct limit_note notes[] = {
-		{ "acceleration", AX_ROLE_PROFILE_ACCELERATION, mo.acceleration, 0.0, 0 },
-		{ "deceleration", AX_ROLE_PROFILE_DECELERATION, mo.deceleration, 0.0, 0 },
+	        {"acceleration", AX_ROLE_PROFILE_ACCELERATION, mo.acceleration, 0.0, 0},
+	        {"deceleration", AX_ROLE_PROFILE_DECELERATION, mo.deceleration, 0.0, 0},
 	};
 	ax_move_options opts = AX_MOVE_OPTIONS_INIT;
 	struct session s;
@@ -709,9 +717,9 @@ static int cmd_velocity(struct cli *cli)
 		rc = fail_last();
 	} else if (cli->json) {
 		unit_text(unit, sizeof(unit), 1);
-		rc = print_axis_json(&s, json_pack("{s:f, s:f, s:s, s:b}", "set_point", v,
-		                                   "velocity", now, "units", unit, "reached",
-		                                   !mo.no_wait));
+		rc = print_axis_json(&s,
+		                     json_pack("{s:f, s:f, s:s, s:b}", "set_point", v, "velocity",
+		                               now, "units", unit, "reached", !mo.no_wait));
 	} else {
 		unit_text(unit, sizeof(unit), 1);
 		printf("axis %u: velocity %.6g %s (set point %.6g %s)%s\n", ax_axis_subnode(s.axis),
@@ -741,8 +749,9 @@ static int cmd_home(struct cli *cli)
 		unsigned long number;
 
 		/* A number goes to the drive's check in ax_axis_home(); a label is looked up. */
-		opts.method = parse_uint(mo.method, 0x7FFF, &number) == 0 ?
-		                      (int)number : ax_axis_home_method_parse(s.axis, mo.method);
+		opts.method = parse_uint(mo.method, 0x7FFF, &number) == 0
+		                      ? (int)number
+		                      : ax_axis_home_method_parse(s.axis, mo.method);
 		if (opts.method < 0) {
 			rc = usage_error(cli->cmd, "--method: %s", ax_error_last());
 			session_close(&s);
@@ -765,11 +774,12 @@ static int cmd_home(struct cli *cli)
 	else if (err < 0 || ax_axis_position(s.axis, &pos) < 0)
 		rc = fail_last();
 	else if (cli->json)
-		rc = print_axis_json(&s, opts.method == AX_HOME_METHOD_DRIVE ?
-		                                 json_pack("{s:n, s:f, s:s}", "method", "position",
-		                                           pos, "units", unit) :
-		                                 json_pack("{s:i, s:f, s:s}", "method", opts.method,
-		                                           "position", pos, "units", unit));
+		rc = print_axis_json(&s,
+		                     opts.method == AX_HOME_METHOD_DRIVE
+		                             ? json_pack("{s:n, s:f, s:s}", "method", "position",
+		                                         pos, "units", unit)
+		                             : json_pack("{s:i, s:f, s:s}", "method", opts.method,
+		                                         "position", pos, "units", unit));
 	else
 		printf("axis %u: homed, at %.6g %s\n", ax_axis_subnode(s.axis), pos, unit);
 	guard_off(&g);
@@ -837,12 +847,11 @@ static int cmd_state(struct cli *cli)
 	} else if (cli->json) {
 		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
 			ax_error_clear(); /* a drive without a mode display still has a state */
-		rc = print_axis_json(&s, json_pack("{s:s, s:i, s:o, s:f, s:f}", "state",
-		                                   ax_cia402_state_name(state), "statusword",
-		                                   (int)sw, "mode",
-		                                   mode >= 0 ? json_string(ax_op_mode_name(mode))
-		                                             : json_null(),
-		                                   "position", pos, "velocity", vel));
+		rc = print_axis_json(
+		        &s, json_pack("{s:s, s:i, s:o, s:f, s:f}", "state",
+		                      ax_cia402_state_name(state), "statusword", (int)sw, "mode",
+		                      mode >= 0 ? json_string(ax_op_mode_name(mode)) : json_null(),
+		                      "position", pos, "velocity", vel));
 	} else {
 		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
 			ax_error_clear(); /* a drive without a mode display still has a state */
@@ -859,27 +868,26 @@ static int cmd_state(struct cli *cli)
 
 /* ---- the table ----------------------------------------------------------- */
 
-#define AXIS_HELP                                                                          \
-	"  URI        the drive, e.g. virtual:, eth://192.168.2.22\n"                          \
-	"  --axis N   the axis (subnode 1..), default 1\n"                                     \
+#define AXIS_HELP                                                                                  \
+	"  URI        the drive, e.g. virtual:, eth://192.168.2.22\n"                              \
+	"  --axis N   the axis (subnode 1..), default 1\n"                                         \
 	"  --dict FILE  the drive's dictionary from this XDF file, not the databases\n"
 
-#define UNITS_HELP                                                                         \
-	"  --units U  counts (default), rev, deg, rad, or mm with --feed MM (millimetres\n"     \
+#define UNITS_HELP                                                                                 \
+	"  --units U  counts (default), rev, deg, rad, or mm with --feed MM (millimetres\n"        \
 	"             per revolution); from the drive's encoder resolution\n"
 
-#define LIMITS_HELP                                                                        \
-	"  --acceleration A, --deceleration D  profile ramps in units/s^2 (default:\n"        \
-	"             the drive's); like --velocity, for this command only: the drive's\n"   \
+#define LIMITS_HELP                                                                                \
+	"  --acceleration A, --deceleration D  profile ramps in units/s^2 (default:\n"             \
+	"             the drive's); like --velocity, for this command only: the drive's\n"         \
 	"             registers get their values back when it ends\n"
 
-#define INTERRUPT_HELP                                                                     \
-	"Ctrl-C (or SIGTERM) halts the axis on its profile deceleration (quick stop if\n"      \
-	"the halt fails), prints where it stopped and exits 130 (143); a second one\n"        \
+#define INTERRUPT_HELP                                                                             \
+	"Ctrl-C (or SIGTERM) halts the axis on its profile deceleration (quick stop if\n"          \
+	"the halt fails), prints where it stopped and exits 130 (143); a second one\n"             \
 	"exits at once.\n"
 
-#define STOP_JSON                                                                          \
-	"JSON: {axis, stopped, state, statusword, position, velocity, units}.\n"
+#define STOP_JSON "JSON: {axis, stopped, state, statusword, position, velocity, units}.\n"
 
 static const struct command motion_commands[] = {
         {
@@ -915,8 +923,8 @@ static const struct command motion_commands[] = {
                 .synopsis = "URI [--axis N] [--json]",
                 .summary = "reset an axis's fault",
                 .help = "Leave the fault state (a rising edge of control word bit 7), after\n"
-                        "waiting out 'fault_reaction_active'. Nothing to do without a fault.\n"
-                        AXIS_HELP "JSON: {axis, state, statusword}.\n",
+                        "waiting out 'fault_reaction_active'. Nothing to do without a "
+                        "fault.\n" AXIS_HELP "JSON: {axis, state, statusword}.\n",
                 .arg_names = {"URI", NULL},
                 .opts = axis_options,
                 .run = cmd_reset,
@@ -934,8 +942,8 @@ static const struct command motion_commands[] = {
                         "             cyclic_torque (cst); a label of the drive's dictionary\n"
                         "             (see 'axlink read URI DRV_OP_CMD'); or the drive's own\n"
                         "             code, e.g. 0x14 (20) on MCB drives, 1 on CiA 402 ones:\n"
-                        "             an integer is always the drive's code\n"
-                        AXIS_HELP "JSON: {axis, mode, code}.\n"
+                        "             an integer is always the drive's code\n" AXIS_HELP
+                        "JSON: {axis, mode, code}.\n"
                         "Example: axlink mode virtual: profile_velocity\n",
                 .arg_names = {"URI", "MODE", NULL},
                 .opts = axis_options,
@@ -951,12 +959,11 @@ static const struct command motion_commands[] = {
                         "the position shows on stderr meanwhile.\n"
                         "  POSITION   where to, in --units (counts by default)\n"
                         "  --relative POSITION is a distance from the previous target\n"
-                        "  --velocity V  profile velocity in units/s (default: the drive's)\n"
-                        LIMITS_HELP
+                        "  --velocity V  profile velocity in units/s (default: the "
+                        "drive's)\n" LIMITS_HELP
                         "  --no-wait  return once the drive took the set point; the limits\n"
-                        "             given stay in the drive then (a note on stderr says so)\n"
-                        UNITS_HELP
-                        AXIS_HELP INTERRUPT_HELP
+                        "             given stay in the drive then (a note on stderr says "
+                        "so)\n" UNITS_HELP AXIS_HELP INTERRUPT_HELP
                         "JSON: {axis, target, position, units, reached}.\n"
                         "Example: axlink move eth://127.0.0.2 90 --units deg\n",
                 .arg_names = {"URI", "POSITION", NULL},
@@ -971,12 +978,10 @@ static const struct command motion_commands[] = {
                 .help = "Run the axis (it must be enabled) at V units/s in profile velocity\n"
                         "mode and wait until the drive reports the velocity reached and runs\n"
                         "at V (within 2 %). 0 stops. A V beyond the drive's limit\n"
-                        "(PROF_MAX_VEL) is refused, naming it.\n"
-                        LIMITS_HELP
+                        "(PROF_MAX_VEL) is refused, naming it.\n" LIMITS_HELP
                         "  --no-wait  return once the set point is written; the ramps given\n"
-                        "             stay in the drive then (a note on stderr says so)\n"
-                        UNITS_HELP
-                        AXIS_HELP INTERRUPT_HELP
+                        "             stay in the drive then (a note on stderr says "
+                        "so)\n" UNITS_HELP AXIS_HELP INTERRUPT_HELP
                         "JSON: {axis, set_point, velocity, units, reached}.\n",
                 .arg_names = {"URI", "V", NULL},
                 .opts = velocity_options,
@@ -992,8 +997,8 @@ static const struct command motion_commands[] = {
                         "see 'axlink read URI HOM_MODE'); 0 takes the present position.\n"
                         "  --method M  homing method, its number or its HOM_MODE label\n"
                         "             (default: the drive's present one)\n"
-                        "  --offset P  the position home gets, in --units\n" UNITS_HELP
-                        AXIS_HELP INTERRUPT_HELP "JSON: {axis, method, position, units}.\n"
+                        "  --offset P  the position home gets, in --units\n" UNITS_HELP AXIS_HELP
+                                INTERRUPT_HELP "JSON: {axis, method, position, units}.\n"
                         "Example: axlink home virtual: --method 0 --offset 100\n",
                 .arg_names = {"URI", NULL},
                 .opts = home_options,
@@ -1008,8 +1013,8 @@ static const struct command motion_commands[] = {
                         "deceleration (PROF_MAX_DEC) and holds the position in operation\n"
                         "enabled; waits for standstill and prints where it stopped. The next\n"
                         "move, velocity or home releases the halt; a stopped move does not\n"
-                        "resume. Nothing to do when the axis is not enabled.\n" UNITS_HELP
-                        AXIS_HELP STOP_JSON "Example: axlink stop eth://127.0.0.2\n",
+                        "resume. Nothing to do when the axis is not enabled.\n" UNITS_HELP AXIS_HELP
+                                STOP_JSON "Example: axlink stop eth://127.0.0.2\n",
                 .arg_names = {"URI", NULL},
                 .opts = state_options,
                 .run = cmd_stop,
@@ -1021,8 +1026,8 @@ static const struct command motion_commands[] = {
                 .summary = "quick stop an axis: brake on the quick stop ramp",
                 .help = "Quick stop (CiA 402): the axis brakes on its quick stop deceleration\n"
                         "(PROF_QUICK_STOP_DEC) into 'quick_stop_active'; waits for standstill\n"
-                        "and prints where it stopped. 'axlink enable' brings it back.\n"
-                        UNITS_HELP AXIS_HELP STOP_JSON,
+                        "and prints where it stopped. 'axlink enable' brings it back.\n" UNITS_HELP
+                                AXIS_HELP STOP_JSON,
                 .arg_names = {"URI", NULL},
                 .opts = state_options,
                 .run = cmd_quick_stop,
@@ -1044,5 +1049,6 @@ static const struct command motion_commands[] = {
 };
 
 const struct cli_group cli_motion_group = {
-        motion_commands, sizeof(motion_commands) / sizeof(motion_commands[0]),
+        motion_commands,
+        sizeof(motion_commands) / sizeof(motion_commands[0]),
 };

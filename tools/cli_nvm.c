@@ -33,15 +33,15 @@ static const struct option nvm_options[] = {
         {NULL, 0, NULL, 0},
 };
 
-#define NVM_COMMON_HELP                                                                    \
-	"  --axis N   that axis only (0: the communication core); default: the\n"          \
-	"             communication core and every axis\n"                                   \
-	"  --dict F   the dictionary file F instead of the device databases\n"               \
-	"The registers are the dictionary's (DRV_STORE_COCO_ALL / DRV_STORE_MOCO_ALL,\n"     \
-	"DRV_RESTORE_COCO_ALL); the command waits until the drive has cleared the\n"         \
-	"signature, within 10 s. A refusal names the register and the drive's reason,\n"     \
-	"e.g. 0x08000022 when the drive does not store in its present state.\n"              \
-	"JSON: {uri, operation, subnode} (subnode null: all). Exit 0 when done,\n"            \
+#define NVM_COMMON_HELP                                                                            \
+	"  --axis N   that axis only (0: the communication core); default: the\n"                  \
+	"             communication core and every axis\n"                                         \
+	"  --dict F   the dictionary file F instead of the device databases\n"                     \
+	"The registers are the dictionary's (DRV_STORE_COCO_ALL / DRV_STORE_MOCO_ALL,\n"           \
+	"DRV_RESTORE_COCO_ALL); the command waits until the drive has cleared the\n"               \
+	"signature, within 10 s. A refusal names the register and the drive's reason,\n"           \
+	"e.g. 0x08000022 when the drive does not store in its present state.\n"                    \
+	"JSON: {uri, operation, subnode} (subnode null: all). Exit 0 when done,\n"                 \
 	"1 when the drive refused or did not finish.\n"
 
 static const struct command nvm_commands[] = {
@@ -76,7 +76,8 @@ static const struct command nvm_commands[] = {
 };
 
 const struct cli_group cli_nvm_group = {
-        nvm_commands, sizeof(nvm_commands) / sizeof(nvm_commands[0]),
+        nvm_commands,
+        sizeof(nvm_commands) / sizeof(nvm_commands[0]),
 };
 
 /* The options of this group; a command runs once per process. */
@@ -132,8 +133,8 @@ static int run_nvm(struct cli *cli, int store)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGINT, &sa, &old_int);
 	(void)sigaction(SIGTERM, &sa, &old_term);
-	err = store ? ax_drive_store(drive, nvm_subnode, 0, cancel) :
-	              ax_drive_restore(drive, nvm_subnode, 0, cancel);
+	err = store ? ax_drive_store(drive, nvm_subnode, 0, cancel)
+	            : ax_drive_restore(drive, nvm_subnode, 0, cancel);
 	(void)sigaction(SIGINT, &old_int, NULL);
 	(void)sigaction(SIGTERM, &old_term, NULL);
 	nvm_interrupt = NULL;
@@ -142,11 +143,11 @@ static int run_nvm(struct cli *cli, int store)
 		goto out;
 	}
 	if (cli->json) {
-		json_t *o = json_pack("{s:o, s:s, s:o}", "uri", json_text(ax_drive_uri(drive)),
-		                      "operation", verb, "subnode",
-		                      nvm_subnode == AX_DRIVE_ALL_SUBNODES ?
-		                              json_null() :
-		                              json_integer(nvm_subnode));
+		json_t *o =
+		        json_pack("{s:o, s:s, s:o}", "uri", json_text(ax_drive_uri(drive)),
+		                  "operation", verb, "subnode",
+		                  nvm_subnode == AX_DRIVE_ALL_SUBNODES ? json_null()
+		                                                       : json_integer(nvm_subnode));
 
 		rc = o ? print_json(o) : fail_oom();
 		json_decref(o);

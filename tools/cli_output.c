@@ -213,8 +213,8 @@ size_t json_out_flags(size_t flags)
 int print_json(json_t *root)
 {
 	/* 9 significant digits: every float32 survives the round trip. */
-	size_t flags = json_out_flags(JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-	                              JSON_REAL_PRECISION(9));
+	size_t flags =
+	        json_out_flags(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 
 	report.printed = 1;
 	if (json_dumpf(root, stdout, flags) != 0) {

@@ -40,7 +40,8 @@ static const struct command plugins_commands[] = {
 };
 
 const struct cli_group cli_plugins_group = {
-        plugins_commands, sizeof(plugins_commands) / sizeof(plugins_commands[0]),
+        plugins_commands,
+        sizeof(plugins_commands) / sizeof(plugins_commands[0]),
 };
 
 static int plugins_text(ax_ctx *ctx, size_t n)

@@ -134,7 +134,8 @@ static const struct command register_commands[] = {
 };
 
 const struct cli_group cli_registers_group = {
-        register_commands, sizeof(register_commands) / sizeof(register_commands[0]),
+        register_commands,
+        sizeof(register_commands) / sizeof(register_commands[0]),
 };
 
 /* ---- argument parsing -------------------------------------------------- */
@@ -232,10 +233,14 @@ static int print_value(const struct cli *cli, const char *uri, const struct reg_
 
 		/* A str is the drive's text: escaped; read it as bytes for every byte. */
 		rc = put_safe(stdout, text) != 0 ||
-		     (units && (putchar(' ') == EOF || put_safe(stdout, units) != 0)) ||
-		     (label && (fputs(" (", stdout) == EOF || put_safe(stdout, label) != 0 ||
-		                putchar(')') == EOF)) ||
-		     putchar('\n') == EOF ? EXIT_FAILURE : EXIT_SUCCESS;
+		                     (units &&
+		                      (putchar(' ') == EOF || put_safe(stdout, units) != 0)) ||
+		                     (label &&
+		                      (fputs(" (", stdout) == EOF || put_safe(stdout, label) != 0 ||
+		                       putchar(')') == EOF)) ||
+		                     putchar('\n') == EOF
+		             ? EXIT_FAILURE
+		             : EXIT_SUCCESS;
 		goto out;
 	}
 
@@ -331,12 +336,11 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 		goto fail;
 	}
 	/* Another revision's registers may differ: say which dictionary serves. */
-	if (match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION ||
-	    cli->verbose) {
-		fprintf(stderr, "axlink: %s", match == AX_MATCH_LOWER_REVISION ||
-		                                      match == AX_MATCH_ANY_REVISION
-		                                      ? "warning: "
-		                                      : "");
+	if (match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION || cli->verbose) {
+		fprintf(stderr, "axlink: %s",
+		        match == AX_MATCH_LOWER_REVISION || match == AX_MATCH_ANY_REVISION
+		                ? "warning: "
+		                : "");
 		(void)put_safe(stderr, or_dash(reason));
 		fputc('\n', stderr);
 	}
@@ -367,9 +371,8 @@ fail:
  * for a register id, the link alone for ADDRESS:TYPE. *link_out is the one
  * to use either way; release_target() drops all three.
  */
-static int open_target(const struct cli *cli, const char *uri, const char *target,
-                       ax_ctx **ctx_out, ax_drive **drive_out, ax_link **link_out,
-                       struct reg_arg *reg)
+static int open_target(const struct cli *cli, const char *uri, const char *target, ax_ctx **ctx_out,
+                       ax_drive **drive_out, ax_link **link_out, struct reg_arg *reg)
 {
 	int rc;
 
@@ -472,8 +475,10 @@ static int write_parse(struct cli *cli, const char *value, const struct reg_arg 
 			used += (size_t)w;
 		}
 		ax_error_clear();
-		return usage_error(cli->cmd, "'%s' is no label of %s: it takes a number or one of "
-		                   "%s", value, named, labels);
+		return usage_error(cli->cmd,
+		                   "'%s' is no label of %s: it takes a number or one of "
+		                   "%s",
+		                   value, named, labels);
 	}
 	(void)snprintf(msg, sizeof(msg), "%s", ax_error_last());
 	hint = !(write_flags & AX_VALUE_ALLOW_NONFINITE) &&

@@ -44,7 +44,8 @@ static const struct command scan_commands[] = {
 };
 
 const struct cli_group cli_scan_group = {
-        scan_commands, sizeof(scan_commands) / sizeof(scan_commands[0]),
+        scan_commands,
+        sizeof(scan_commands) / sizeof(scan_commands[0]),
 };
 
 struct scan_out {
@@ -63,17 +64,21 @@ static json_t *scan_result_json(const ax_scan_result *r)
 	    json_object_set_new(o, "detail", text_or_null(r->detail)) != 0 ||
 	    json_object_set_new(o, "access", json_text(ax_access_state_name(r->access))) != 0 ||
 	    json_object_set_new(o, "message", text_or_null(r->message)) != 0 ||
-	    json_object_set_new(o, "vendor_id", (r->known & AX_SCAN_HAS_VENDOR) ?
-	                                                hex32(r->vendor_id) : json_null()) != 0 ||
-	    json_object_set_new(o, "product_code", (r->known & AX_SCAN_HAS_PRODUCT) ?
-	                                                   hex32(r->product_code) : json_null()) != 0 ||
-	    json_object_set_new(o, "revision", (r->known & AX_SCAN_HAS_REVISION) ?
-	                                               hex32(r->revision) : json_null()) != 0 ||
-	    json_object_set_new(o, "serial_number", (r->known & AX_SCAN_HAS_SERIAL) ?
-	                                             json_integer(r->serial) : json_null()) != 0 ||
+	    json_object_set_new(o, "vendor_id",
+	                        (r->known & AX_SCAN_HAS_VENDOR) ? hex32(r->vendor_id)
+	                                                        : json_null()) != 0 ||
+	    json_object_set_new(o, "product_code",
+	                        (r->known & AX_SCAN_HAS_PRODUCT) ? hex32(r->product_code)
+	                                                         : json_null()) != 0 ||
+	    json_object_set_new(o, "revision",
+	                        (r->known & AX_SCAN_HAS_REVISION) ? hex32(r->revision)
+	                                                          : json_null()) != 0 ||
+	    json_object_set_new(o, "serial_number",
+	                        (r->known & AX_SCAN_HAS_SERIAL) ? json_integer(r->serial)
+	                                                        : json_null()) != 0 ||
 	    json_object_set_new(o, "firmware_version",
-	                        (r->known & AX_SCAN_HAS_SW_VERSION) ?
-	                                text_or_null(r->sw_version) : json_null()) != 0) {
+	                        (r->known & AX_SCAN_HAS_SW_VERSION) ? text_or_null(r->sw_version)
+	                                                            : json_null()) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -143,8 +148,7 @@ static int cmd_scan(struct cli *cli)
 		ax_ctx_unref(ctx);
 		return rc;
 	}
-	found = ax_scan(ctx, location ? location : cli->pos[0], cli->timeout_ms, scan_found,
-	                &out);
+	found = ax_scan(ctx, location ? location : cli->pos[0], cli->timeout_ms, scan_found, &out);
 	ax_free(location);
 	if (out.failed)
 		rc = out.arr ? fail_oom() : finish_stdout(EXIT_FAILURE);

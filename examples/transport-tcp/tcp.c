@@ -101,10 +101,10 @@ struct tcp_fail {
 };
 
 static const ax_option_desc tcp_options[] = {
-	{ "timeout_ms", AX_OPT_INT, "1000",
-	  "time for one try (connect, send, reply) in milliseconds, 1..60000; a try that "
-	  "breaks or times out is made once more on a new connection" },
-	{ NULL, 0, NULL, NULL },
+        {"timeout_ms", AX_OPT_INT, "1000",
+         "time for one try (connect, send, reply) in milliseconds, 1..60000; a try that "
+         "breaks or times out is made once more on a new connection"},
+        {NULL, 0, NULL, NULL},
 };
 
 static int tcp_failf(struct tcp_fail *f, int code, const char *fmt, ...) AX_PRINTF_LIKE(3, 4);
@@ -130,20 +130,18 @@ static int tcp_fail_errno(struct tcp_fail *f, int errnum, const char *op)
 	case EPIPE:
 		return tcp_failf(f, AX_EDISCONNECTED, "connection closed by the peer");
 	case ECONNREFUSED:
-		return tcp_failf(f, AX_EIO,
-				 "connection refused (nothing listens on that port)");
+		return tcp_failf(f, AX_EIO, "connection refused (nothing listens on that port)");
 	case EHOSTUNREACH:
 	case ENETUNREACH:
 	case EHOSTDOWN:
 	case ENETDOWN:
 		return tcp_failf(f, AX_EIO, "host unreachable (%s)", strerror(errnum));
 	case ETIMEDOUT:
-		return tcp_failf(f, AX_ETIMEDOUT, "the network timed out (%s)",
-				 strerror(errnum));
+		return tcp_failf(f, AX_ETIMEDOUT, "the network timed out (%s)", strerror(errnum));
 	case EACCES:
 	case EPERM:
 		return tcp_failf(f, AX_EACCESS, "the system refused the connection (%s)",
-				 strerror(errnum));
+		                 strerror(errnum));
 	default:
 		return tcp_failf(f, AX_EIO, "%s: %s", op, strerror(errnum));
 	}
@@ -170,7 +168,7 @@ static void tcp_addr_format(char *out, size_t cap, const struct sockaddr_storage
 
 /* Frame bytes at trace level: "tx 127.0.0.1:1062: a1 00 ...". */
 static void tcp_trace_frame(const ax_transport_priv *priv, const char *dir, const uint8_t *frame,
-			    size_t len)
+                            size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	char hex[3 * AX_MCB_FRAME_SIZE + 1];
@@ -186,7 +184,7 @@ static void tcp_trace_frame(const ax_transport_priv *priv, const char *dir, cons
 	hex[o ? o - 1 : 0] = '\0';
 	if (len > AX_MCB_FRAME_SIZE)
 		priv->host->log(priv->host, AX_LOG_TRACE, "%s %s: %s + %zu payload byte(s)", dir,
-				priv->peer, hex, len - AX_MCB_FRAME_SIZE);
+		                priv->peer, hex, len - AX_MCB_FRAME_SIZE);
 	else
 		priv->host->log(priv->host, AX_LOG_TRACE, "%s %s: %s", dir, priv->peer, hex);
 }
@@ -204,12 +202,12 @@ static int tcp_ms_left(uint64_t now, uint64_t deadline)
  * passes. Returns 0 (ready), TCP_WAIT_TIMEOUT, or a negative code in @f.
  */
 static int tcp_wait(ax_transport_priv *priv, int fd, short events, uint64_t deadline,
-		    struct tcp_fail *f)
+                    struct tcp_fail *f)
 {
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = fd, .events = events },
-			{ .fd = priv->cancel_fd, .events = POLLIN },
+		        {.fd = fd, .events = events},
+		        {.fd = priv->cancel_fd, .events = POLLIN},
 		};
 		uint64_t now = priv->host->now_ns();
 		int n;
@@ -239,7 +237,7 @@ static void tcp_disconnect(ax_transport_priv *priv)
 
 /* Connect one socket to @addr by @deadline. Returns the descriptor, or a negative code in @f. */
 static int tcp_connect_one(ax_transport_priv *priv, const struct sockaddr_storage *addr,
-			   socklen_t len, uint64_t deadline, int timeout_ms, struct tcp_fail *f)
+                           socklen_t len, uint64_t deadline, int timeout_ms, struct tcp_fail *f)
 {
 	int one = 1, soerr = 0, fd, err;
 	socklen_t slen = sizeof(soerr);
@@ -276,7 +274,7 @@ static int tcp_connect_one(ax_transport_priv *priv, const struct sockaddr_storag
 
 /* Connect to the first address that takes the connection. */
 static int tcp_connect(ax_transport_priv *priv, uint64_t deadline, int timeout_ms,
-		       struct tcp_fail *f)
+                       struct tcp_fail *f)
 {
 	const ax_host *host = priv->host;
 	int fd = AX_EIO;
@@ -284,7 +282,7 @@ static int tcp_connect(ax_transport_priv *priv, uint64_t deadline, int timeout_m
 	(void)tcp_failf(f, AX_EIO, "no address to connect to");
 	for (size_t i = 0; i < priv->n_addrs; i++) {
 		fd = tcp_connect_one(priv, &priv->addrs[i], priv->addr_lens[i], deadline,
-				     timeout_ms, f);
+		                     timeout_ms, f);
 		if (fd >= 0 || fd == AX_ECANCELED || fd == AX_ETIMEDOUT)
 			break;
 	}
@@ -294,8 +292,8 @@ static int tcp_connect(ax_transport_priv *priv, uint64_t deadline, int timeout_m
 	priv->connects++;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "%s %s (connection %lu)",
-			  priv->connects > 1 ? "reconnected to" : "connected to", priv->peer,
-			  priv->connects);
+		          priv->connects > 1 ? "reconnected to" : "connected to", priv->peer,
+		          priv->connects);
 	return 0;
 }
 
@@ -306,7 +304,7 @@ static int tcp_connect(ax_transport_priv *priv, uint64_t deadline, int timeout_m
  */
 static int tcp_connection_stale(ax_transport_priv *priv, char *why, size_t cap)
 {
-	struct pollfd p = { .fd = priv->fd, .events = POLLIN };
+	struct pollfd p = {.fd = priv->fd, .events = POLLIN};
 	uint8_t b;
 	ssize_t n;
 
@@ -326,8 +324,8 @@ static int tcp_connection_stale(ax_transport_priv *priv, char *why, size_t cap)
 	return 1;
 }
 
-static int tcp_send_all(ax_transport_priv *priv, const uint8_t *buf, size_t len,
-			uint64_t deadline, int timeout_ms, struct tcp_fail *f)
+static int tcp_send_all(ax_transport_priv *priv, const uint8_t *buf, size_t len, uint64_t deadline,
+                        int timeout_ms, struct tcp_fail *f)
 {
 	size_t done = 0;
 
@@ -347,7 +345,7 @@ static int tcp_send_all(ax_transport_priv *priv, const uint8_t *buf, size_t len,
 		err = tcp_wait(priv, priv->fd, POLLOUT, deadline, f);
 		if (err == TCP_WAIT_TIMEOUT)
 			return tcp_failf(f, AX_ETIMEDOUT, "could not send within %d ms",
-					 timeout_ms);
+			                 timeout_ms);
 		if (err < 0)
 			return err;
 	}
@@ -357,7 +355,7 @@ static int tcp_send_all(ax_transport_priv *priv, const uint8_t *buf, size_t len,
 
 /* Read exactly @len bytes by @deadline. */
 static int tcp_recv_exact(ax_transport_priv *priv, uint8_t *buf, size_t len, uint64_t deadline,
-			  int timeout_ms, struct tcp_fail *f)
+                          int timeout_ms, struct tcp_fail *f)
 {
 	size_t done = 0;
 
@@ -370,9 +368,8 @@ static int tcp_recv_exact(ax_transport_priv *priv, uint8_t *buf, size_t len, uin
 			continue;
 		}
 		if (n == 0)
-			return tcp_failf(f, AX_EDISCONNECTED,
-					 "connection closed by the peer%s",
-					 done ? " in the middle of a reply" : "");
+			return tcp_failf(f, AX_EDISCONNECTED, "connection closed by the peer%s",
+			                 done ? " in the middle of a reply" : "");
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -418,7 +415,7 @@ static const char *tcp_decode_why(int err)
  * another negative code in @f.
  */
 static int tcp_recv_reply(ax_transport_priv *priv, const struct tcp_req *rq, ax_mcb_frame *reply,
-			  uint8_t *rbuf, uint64_t deadline, int timeout_ms, struct tcp_fail *f)
+                          uint8_t *rbuf, uint64_t deadline, int timeout_ms, struct tcp_fail *f)
 {
 	const ax_host *host = priv->host;
 	size_t len = AX_MCB_FRAME_SIZE;
@@ -438,10 +435,10 @@ static int tcp_recv_reply(ax_transport_priv *priv, const struct tcp_req *rq, ax_
 
 		if (plen == 0 || plen > AX_MCB_MAX_PAYLOAD)
 			return tcp_failf(f, AX_ETOOBIG,
-					 "reply declares %llu payload bytes (limit %d)",
-					 (unsigned long long)plen, AX_MCB_MAX_PAYLOAD);
+			                 "reply declares %llu payload bytes (limit %d)",
+			                 (unsigned long long)plen, AX_MCB_MAX_PAYLOAD);
 		err = tcp_recv_exact(priv, rbuf + AX_MCB_FRAME_SIZE, (size_t)plen, deadline,
-				     timeout_ms, f);
+		                     timeout_ms, f);
 		if (err < 0)
 			return err;
 		len += (size_t)plen;
@@ -456,10 +453,10 @@ static int tcp_recv_reply(ax_transport_priv *priv, const struct tcp_req *rq, ax_
 		return err;
 	if (err == AX_EADDR)
 		return tcp_failf(f, AX_EADDR,
-				 "reply for subnode %u register 0x%03X instead (out of step)",
-				 (unsigned)reply->subnode, (unsigned)reply->address);
+		                 "reply for subnode %u register 0x%03X instead (out of step)",
+		                 (unsigned)reply->subnode, (unsigned)reply->address);
 	return tcp_failf(f, AX_EPROTO, "a frame that is not a reply (command %u)",
-			 (unsigned)reply->command);
+	                 (unsigned)reply->command);
 }
 
 /* Forget cancels that arrived while no request ran. */
@@ -470,8 +467,7 @@ static void tcp_drain_cancel(ax_transport_priv *priv)
 	if (read(priv->cancel_fd, &count, sizeof(count)) == (ssize_t)sizeof(count) &&
 	    priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
 		priv->host->log(priv->host, AX_LOG_DEBUG,
-				"dropped a cancel that arrived between requests on %s",
-				priv->peer);
+		                "dropped a cancel that arrived between requests on %s", priv->peer);
 }
 
 /*
@@ -480,13 +476,13 @@ static void tcp_drain_cancel(ax_transport_priv *priv)
  * request, the peer and what went wrong on each try.
  */
 static int tcp_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb_frame *reply,
-			uint8_t *rbuf, int timeout_ms)
+                        uint8_t *rbuf, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	struct tcp_req rq = {
-		.verb = req->command == AX_MCB_WRITE ? "write" : "read",
-		.subnode = req->subnode,
-		.address = req->address,
+	        .verb = req->command == AX_MCB_WRITE ? "write" : "read",
+	        .subnode = req->subnode,
+	        .address = req->address,
 	};
 	struct tcp_fail fails[TCP_TRIES];
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
@@ -508,8 +504,10 @@ static int tcp_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 		tries++;
 		if (priv->fd >= 0 && tcp_connection_stale(priv, lost, sizeof(lost))) {
 			if (host->log_enabled(host, AX_LOG_DEBUG))
-				host->log(host, AX_LOG_DEBUG, "connection to %s unusable (%s); "
-					  "reconnecting", priv->peer, lost);
+				host->log(host, AX_LOG_DEBUG,
+				          "connection to %s unusable (%s); "
+				          "reconnecting",
+				          priv->peer, lost);
 			tcp_disconnect(priv);
 		}
 		if (priv->fd < 0) {
@@ -524,20 +522,22 @@ static int tcp_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 					err = AX_EDISCONNECTED;
 				if (tries == 1 && lost[0])
 					return host->error(host, err,
-							   "%s subnode %u register 0x%03X: the "
-							   "connection to %s was lost (%s) and "
-							   "reconnecting failed: %s", rq.verb,
-							   rq.subnode, rq.address, priv->peer, lost,
-							   f->why);
+					                   "%s subnode %u register 0x%03X: the "
+					                   "connection to %s was lost (%s) and "
+					                   "reconnecting failed: %s",
+					                   rq.verb, rq.subnode, rq.address,
+					                   priv->peer, lost, f->why);
 				if (tries == 1)
 					return host->error(host, err,
-							   "%s subnode %u register 0x%03X: cannot "
-							   "connect to %s: %s", rq.verb, rq.subnode,
-							   rq.address, priv->peer, f->why);
+					                   "%s subnode %u register 0x%03X: cannot "
+					                   "connect to %s: %s",
+					                   rq.verb, rq.subnode, rq.address,
+					                   priv->peer, f->why);
 				return host->error(host, err,
-						   "%s subnode %u register 0x%03X on %s: %s; "
-						   "reconnecting failed: %s", rq.verb, rq.subnode,
-						   rq.address, priv->peer, fails[0].why, f->why);
+				                   "%s subnode %u register 0x%03X on %s: %s; "
+				                   "reconnecting failed: %s",
+				                   rq.verb, rq.subnode, rq.address, priv->peer,
+				                   fails[0].why, f->why);
 			}
 		}
 		err = tcp_send_all(priv, qbuf, qlen, deadline, timeout_ms, f);
@@ -549,23 +549,24 @@ static int tcp_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 		tcp_disconnect(priv);
 		if (err == AX_ECANCELED)
 			return host->error(host, AX_ECANCELED,
-					   "%s subnode %u register 0x%03X on %s: cancelled",
-					   rq.verb, rq.subnode, rq.address, priv->peer);
+			                   "%s subnode %u register 0x%03X on %s: cancelled",
+			                   rq.verb, rq.subnode, rq.address, priv->peer);
 		if (tries < TCP_TRIES && host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG,
-				  "%s subnode %u register 0x%03X on %s: %s; sending again on a "
-				  "new connection", rq.verb, rq.subnode, rq.address, priv->peer,
-				  f->why);
+			          "%s subnode %u register 0x%03X on %s: %s; sending again on a "
+			          "new connection",
+			          rq.verb, rq.subnode, rq.address, priv->peer, f->why);
 	}
 	if (fails[0].code == AX_ETIMEDOUT && fails[1].code == AX_ETIMEDOUT)
 		return host->error(host, AX_ETIMEDOUT,
-				   "no reply from %s after %d tries of %d ms (%s subnode %u "
-				   "register 0x%03X)", priv->peer, TCP_TRIES, timeout_ms, rq.verb,
-				   rq.subnode, rq.address);
+		                   "no reply from %s after %d tries of %d ms (%s subnode %u "
+		                   "register 0x%03X)",
+		                   priv->peer, TCP_TRIES, timeout_ms, rq.verb, rq.subnode,
+		                   rq.address);
 	return host->error(host, fails[1].code,
-			   "%s subnode %u register 0x%03X on %s: %s; then, on a new "
-			   "connection: %s", rq.verb, rq.subnode, rq.address, priv->peer,
-			   fails[0].why, fails[1].why);
+	                   "%s subnode %u register 0x%03X on %s: %s; then, on a new "
+	                   "connection: %s",
+	                   rq.verb, rq.subnode, rq.address, priv->peer, fails[0].why, fails[1].why);
 }
 
 /* Refuse what is not tcp://HOST[:PORT], saying what is expected. */
@@ -573,18 +574,18 @@ static int tcp_check_uri(const ax_host *host, const ax_uri *uri, uint16_t *port_
 {
 	if (!uri->host[0])
 		return host->error(host, AX_EINVAL,
-				   "URI '%s' names no host (expected tcp://HOST[:PORT])",
-				   uri->text);
+		                   "URI '%s' names no host (expected tcp://HOST[:PORT])",
+		                   uri->text);
 	if (uri->path[0] && strcmp(uri->path, "/") != 0)
 		return host->error(host, AX_EINVAL,
-				   "URI '%s': unexpected path '%s' (expected tcp://HOST[:PORT])",
-				   uri->text, uri->path);
+		                   "URI '%s': unexpected path '%s' (expected tcp://HOST[:PORT])",
+		                   uri->text, uri->path);
 	if (uri->port == 0)
 		return host->error(host, AX_EINVAL, "URI '%s': port 0 cannot be connected to",
-				   uri->text);
+		                   uri->text);
 	if (uri->port > 65535)
 		return host->error(host, AX_EINVAL, "URI '%s': port %d is over 65535", uri->text,
-				   uri->port);
+		                   uri->port);
 	*port_out = uri->port < 0 ? TCP_DEFAULT_PORT : (uint16_t)uri->port;
 	return 0;
 }
@@ -607,8 +608,8 @@ static int tcp_resolve(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 	err = getaddrinfo(uri->host, service, &hints, &res);
 	if (err != 0)
 		return host->error(host, err == EAI_NONAME ? AX_ENOTFOUND : AX_EIO,
-				   "URI '%s': cannot resolve host '%s': %s", uri->text, uri->host,
-				   gai_strerror(err));
+		                   "URI '%s': cannot resolve host '%s': %s", uri->text, uri->host,
+		                   gai_strerror(err));
 	for (struct addrinfo *ai = res; ai && priv->n_addrs < TCP_MAX_ADDRS; ai = ai->ai_next) {
 		if (ai->ai_addrlen > sizeof(priv->addrs[0]))
 			continue;
@@ -618,7 +619,7 @@ static int tcp_resolve(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 	freeaddrinfo(res);
 	if (priv->n_addrs == 0)
 		return host->error(host, AX_ENOTFOUND, "URI '%s': host '%s' has no IP address",
-				   uri->text, uri->host);
+		                   uri->text, uri->host);
 
 	tcp_addr_format(first, sizeof(first), &priv->addrs[0]);
 	/* A literal address speaks for itself; a name is quoted with what it resolved to. */
@@ -639,8 +640,7 @@ static void tcp_close(ax_transport_priv *priv)
 	priv->host->free(priv);
 }
 
-static int tcp_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
-		    int timeout_ms)
+static int tcp_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri, int timeout_ms)
 {
 	ax_transport_priv *priv;
 	struct tcp_fail f;
@@ -650,9 +650,11 @@ static int tcp_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 
 	/* mcb_request and mcb_reply_value arrived with ABI 1.1: refuse an older table. */
 	if (host->size < offsetof(ax_host, mcb_reply_value) + sizeof(host->mcb_reply_value))
-		return host->error(host, AX_EABI, "host table of %u bytes (ABI %u.%u) lacks the "
-				   "MCB request helpers of ABI 1.1", (unsigned)host->size,
-				   (unsigned)host->abi_major, (unsigned)host->abi_minor);
+		return host->error(host, AX_EABI,
+		                   "host table of %u bytes (ABI %u.%u) lacks the "
+		                   "MCB request helpers of ABI 1.1",
+		                   (unsigned)host->size, (unsigned)host->abi_major,
+		                   (unsigned)host->abi_minor);
 	err = tcp_check_uri(host, uri, &port);
 	if (err < 0)
 		return err;
@@ -671,7 +673,7 @@ static int tcp_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (priv->cancel_fd < 0) {
 		err = host->error(host, AX_EIO, "cannot create the cancel eventfd: %s",
-				  strerror(errno));
+		                  strerror(errno));
 		goto fail;
 	}
 	err = tcp_resolve(priv, uri, port);
@@ -701,13 +703,13 @@ static int tcp_cancel(ax_transport_priv *priv)
 	/* EAGAIN: the counter is saturated, so a cancel is pending anyway. */
 	if (write(priv->cancel_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return priv->host->error(priv->host, AX_EIO,
-					 "cannot signal cancel to the request on %s: %s",
-					 priv->peer, strerror(errno));
+		                         "cannot signal cancel to the request on %s: %s",
+		                         priv->peer, strerror(errno));
 	return 0;
 }
 
 static int tcp_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
-		    size_t cap, size_t *len_out, int timeout_ms)
+                    size_t cap, size_t *len_out, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	uint8_t rbuf[AX_MCB_MAX_FRAME];
@@ -723,8 +725,8 @@ static int tcp_read(ax_transport_priv *priv, unsigned subnode, uint32_t address,
 	return host->mcb_reply_value(&reply, buf, cap, len_out);
 }
 
-static int tcp_write(ax_transport_priv *priv, unsigned subnode, uint32_t address,
-		     const void *buf, size_t len, int timeout_ms)
+static int tcp_write(ax_transport_priv *priv, unsigned subnode, uint32_t address, const void *buf,
+                     size_t len, int timeout_ms)
 {
 	uint8_t rbuf[AX_MCB_MAX_FRAME];
 	ax_mcb_frame req, reply;
@@ -737,25 +739,25 @@ static int tcp_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 }
 
 static const ax_transport_ops tcp_ops = {
-	.size = sizeof(ax_transport_ops),
-	.open = tcp_open,
-	.close = tcp_close,
-	.read = tcp_read,
-	.write = tcp_write,
-	.cancel = tcp_cancel,
+        .size = sizeof(ax_transport_ops),
+        .open = tcp_open,
+        .close = tcp_close,
+        .read = tcp_read,
+        .write = tcp_write,
+        .cancel = tcp_cancel,
 };
 
 static const ax_transport_desc tcp_desc = {
-	AX_TRANSPORT_DESC_HEADER,
-	.scheme = "tcp",
-	.name = "TCP (MCB over a TCP stream)",
-	.version = "0.1.0",
-	.description = "MCB drives behind a TCP server or gateway, tcp://HOST[:PORT], port 1062",
-	.license = "MIT",
-	.caps = AX_TRANSPORT_CAP_CANCEL,
-	.addr_space = AX_ADDR_MCB,
-	.options = tcp_options,
-	.ops = &tcp_ops,
+        AX_TRANSPORT_DESC_HEADER,
+        .scheme = "tcp",
+        .name = "TCP (MCB over a TCP stream)",
+        .version = "0.1.0",
+        .description = "MCB drives behind a TCP server or gateway, tcp://HOST[:PORT], port 1062",
+        .license = "MIT",
+        .caps = AX_TRANSPORT_CAP_CANCEL,
+        .addr_space = AX_ADDR_MCB,
+        .options = tcp_options,
+        .ops = &tcp_ops,
 };
 
 AX_PLUGIN_EXPORT const ax_transport_desc *axlink_transport_entry(void);

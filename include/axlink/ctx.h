@@ -51,25 +51,29 @@ typedef struct ax_ctx ax_ctx;
 
 /** Options for ax_ctx_new(). */
 typedef struct ax_ctx_options {
-	unsigned int version;      /**< AX_CTX_OPTIONS_VERSION */
-	unsigned int flags;        /**< AX_CTX_* flags */
+	unsigned int version;            /**< AX_CTX_OPTIONS_VERSION */
+	unsigned int flags;              /**< AX_CTX_* flags */
 	const char *const *plugin_paths; /**< NULL-terminated folders searched first, or NULL */
-	int timeout_ms;            /**< default request timeout for links; 0 = per transport */
+	int timeout_ms; /**< default request timeout for links; 0 = per transport */
 } ax_ctx_options;
 
-#define AX_CTX_OPTIONS_INIT { AX_CTX_OPTIONS_VERSION, 0, NULL, 0 }
+#define AX_CTX_OPTIONS_INIT                                                                        \
+	{                                                                                          \
+		AX_CTX_OPTIONS_VERSION, 0, NULL, 0                                                 \
+	}
 
 /** What happened to one plugin file. */
 typedef enum ax_plugin_status {
-	AX_PLUGIN_LOADED = 0,       /**< loaded and serving its scheme */
-	AX_PLUGIN_REFUSED_ABI = 1,  /**< other ABI major, or a newer minor */
-	AX_PLUGIN_NO_ENTRY = 2,     /**< no entry symbol in the file */
-	AX_PLUGIN_DLOPEN_ERROR = 3, /**< dlopen() failed (not a shared object, missing library...) */
-	AX_PLUGIN_SHADOWED = 4,     /**< an earlier plugin already serves the scheme */
-	AX_PLUGIN_INVALID = 5,      /**< descriptor missing, malformed or pointing outside the
-				     plugin; or the file is not a regular file */
-	AX_PLUGIN_UNTRUSTED = 6,    /**< file or folder writable by others, or owned by another
-				     user (not root, not the effective uid) */
+	AX_PLUGIN_LOADED = 0,      /**< loaded and serving its scheme */
+	AX_PLUGIN_REFUSED_ABI = 1, /**< other ABI major, or a newer minor */
+	AX_PLUGIN_NO_ENTRY = 2,    /**< no entry symbol in the file */
+	AX_PLUGIN_DLOPEN_ERROR =
+	        3,               /**< dlopen() failed (not a shared object, missing library...) */
+	AX_PLUGIN_SHADOWED = 4,  /**< an earlier plugin already serves the scheme */
+	AX_PLUGIN_INVALID = 5,   /**< descriptor missing, malformed or pointing outside the
+	                          plugin; or the file is not a regular file */
+	AX_PLUGIN_UNTRUSTED = 6, /**< file or folder writable by others, or owned by another
+	                          user (not root, not the effective uid) */
 } ax_plugin_status;
 
 /**
@@ -86,22 +90,24 @@ typedef enum ax_plugin_status {
  * the library writes only the fields that size covers.
  */
 typedef struct ax_plugin_record {
-	uint32_t size;         /**< sizeof(ax_plugin_record) the caller has (@since 0.2) */
-	const char *path;      /**< the file */
-	const char *scheme;    /**< URI scheme, or "" when unknown */
-	const char *name;      /**< human name, or "" */
-	const char *version;   /**< plugin version, or "" */
+	uint32_t size;           /**< sizeof(ax_plugin_record) the caller has (@since 0.2) */
+	const char *path;        /**< the file */
+	const char *scheme;      /**< URI scheme, or "" when unknown */
+	const char *name;        /**< human name, or "" */
+	const char *version;     /**< plugin version, or "" */
 	const char *description; /**< one line, or "" */
-	unsigned int abi_major; /**< ABI the plugin was built for (0 when unknown) */
+	unsigned int abi_major;  /**< ABI the plugin was built for (0 when unknown) */
 	unsigned int abi_minor;
-	int status;            /**< an ax_plugin_status */
-	const char *message;   /**< why, in one line ("" when loaded without a warning) */
-	unsigned int flags;    /**< AX_PLUGIN_FLAG_* warnings about a row */
+	int status;          /**< an ax_plugin_status */
+	const char *message; /**< why, in one line ("" when loaded without a warning) */
+	unsigned int flags;  /**< AX_PLUGIN_FLAG_* warnings about a row */
 } ax_plugin_record;
 
 /** Initialiser of an ax_plugin_record to fill: sets `size`. @since 0.2 */
-#define AX_PLUGIN_RECORD_INIT { sizeof(ax_plugin_record), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
-				NULL, 0 }
+#define AX_PLUGIN_RECORD_INIT                                                                      \
+	{                                                                                          \
+		sizeof(ax_plugin_record), NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, 0           \
+	}
 
 /**
  * Create a context and load the transport plugins.

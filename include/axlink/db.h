@@ -49,7 +49,7 @@ typedef enum ax_match {
  * versions may append fields.
  */
 typedef struct ax_db_model {
-	int64_t id;               /**< the database's key for the model */
+	int64_t id; /**< the database's key for the model */
 	uint32_t vendor_id;
 	uint32_t product_code;
 	uint32_t revision;
@@ -58,8 +58,8 @@ typedef struct ax_db_model {
 	const char *firmware_version;
 	const char *interface;
 	const char *family;
-	const char *source;       /**< the file it was imported from */
-	const char *sha256;       /**< of that file, hex */
+	const char *source; /**< the file it was imported from */
+	const char *sha256; /**< of that file, hex */
 	unsigned int format_version;
 	size_t registers;
 } ax_db_model;
@@ -92,13 +92,13 @@ AX_API void ax_db_model_list_free(ax_db_model_list *list);
 /** What importing one file did. */
 typedef struct ax_db_import_report {
 	const char *file;
-	unsigned int format_version;  /**< 2 or 3 */
+	unsigned int format_version;    /**< 2 or 3 */
 	const ax_db_model_list *models; /**< the file's models, now in the database (or NULL) */
-	size_t n_models;              /**< ax_db_model_list_count() of models */
-	size_t skipped;               /**< registers skipped for missing attributes */
-	const char *const *warnings;  /**< one line each (file:line: ...) */
+	size_t n_models;                /**< ax_db_model_list_count() of models */
+	size_t skipped;                 /**< registers skipped for missing attributes */
+	const char *const *warnings;    /**< one line each (file:line: ...) */
 	size_t n_warnings;
-	int replaced;                 /**< 1 when the file's models replaced earlier imports */
+	int replaced; /**< 1 when the file's models replaced earlier imports */
 } ax_db_import_report;
 
 /**
@@ -139,8 +139,7 @@ AX_API const char *ax_db_path(const ax_db *db);
  *         AX_EACCESS (read-only database), or another negative ax_error_code.
  * @since 0.1
  */
-AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx,
-			ax_db_import_report **report_out);
+AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx, ax_db_import_report **report_out);
 
 /**
  * Refuse a version 3 file that lacks an attribute the format makes
@@ -168,7 +167,7 @@ AX_API int ax_db_import(ax_db *db, const char *path, ax_ctx *ctx,
  * @since 0.2
  */
 AX_API int ax_db_import_flags(ax_db *db, const char *path, unsigned int flags, ax_ctx *ctx,
-			      ax_db_import_report **report_out);
+                              ax_db_import_report **report_out);
 
 /** Free an import report; accepts NULL. @since 0.1 */
 AX_API void ax_db_import_report_free(ax_db_import_report *report);
@@ -205,18 +204,19 @@ AX_API int ax_db_load(ax_db *db, int64_t model_id, ax_dict **out);
  *         address space), or a negative ax_error_code for a database failure.
  * @since 0.1
  */
-AX_API int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code,
-			 uint32_t revision, int addr_space, ax_dict **dict_out, int *match_out,
-			 char **reason_out);
+AX_API int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+                         int addr_space, ax_dict **dict_out, int *match_out, char **reason_out);
 
 /** Name of a match rule ("none", "exact", "lower-revision", "any-revision", "file"). @since 0.1 */
 AX_API const char *ax_match_name(int match);
 
 /** The databases a context searches, in this order. */
 typedef enum ax_db_location {
-	AX_DB_LOCATION_ENV = 0,       /**< the file named by AXLINK_DB */
-	AX_DB_LOCATION_USER = 1,      /**< $XDG_DATA_HOME/axlink/devices.db (~/.local/share/...): imports go here */
-	AX_DB_LOCATION_INSTALLED = 2, /**< ../share/axlink/devices.db beside the library (also in a build tree) */
+	AX_DB_LOCATION_ENV = 0, /**< the file named by AXLINK_DB */
+	AX_DB_LOCATION_USER =
+	        1, /**< $XDG_DATA_HOME/axlink/devices.db (~/.local/share/...): imports go here */
+	AX_DB_LOCATION_INSTALLED =
+	        2, /**< ../share/axlink/devices.db beside the library (also in a build tree) */
 } ax_db_location;
 
 /**
@@ -247,9 +247,8 @@ AX_API int ax_db_location_path(int location, char **out);
  * Thread safety: safe.
  * @since 0.1
  */
-AX_API int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code,
-			  uint32_t revision, int addr_space, ax_dict **dict_out, int *match_out,
-			  char **reason_out);
+AX_API int ax_ctx_resolve(ax_ctx *ctx, uint32_t vendor_id, uint32_t product_code, uint32_t revision,
+                          int addr_space, ax_dict **dict_out, int *match_out, char **reason_out);
 
 AX_END_DECLS
 

@@ -48,17 +48,17 @@ typedef enum ax_addr_space {
 
 /** Identity of the model a dictionary describes. Strings "" when absent. */
 typedef struct ax_dict_identity {
-	uint32_t vendor_id;      /**< 0 when the file does not say */
+	uint32_t vendor_id; /**< 0 when the file does not say */
 	uint32_t product_code;
 	uint32_t revision;
 	const char *part_number;
 	const char *firmware_version;
-	const char *interface;   /**< "ETH", "EoE", "ECAT", "CAN" */
+	const char *interface; /**< "ETH", "EoE", "ECAT", "CAN" */
 	const char *family;
-	const char *name;        /**< model name */
-	int addr_space;          /**< an ax_addr_space: AX_ADDR_MCB or AX_ADDR_CANOPEN */
+	const char *name;            /**< model name */
+	int addr_space;              /**< an ax_addr_space: AX_ADDR_MCB or AX_ADDR_CANOPEN */
 	unsigned int format_version; /**< 2 or 3: the XML version it came from */
-	unsigned int axes;       /**< number of axis subnodes */
+	unsigned int axes;           /**< number of axis subnodes */
 } ax_dict_identity;
 
 /**
@@ -123,7 +123,7 @@ AX_API int ax_dict_find(const ax_dict *dict, const char *id, int subnode, const 
  * @since 0.1
  */
 AX_API int ax_dict_find_address(const ax_dict *dict, unsigned subnode, uint32_t address,
-				const ax_reg **out);
+                                const ax_reg **out);
 
 /** Number of categories. @since 0.1 */
 AX_API size_t ax_dict_category_count(const ax_dict *dict);
@@ -134,7 +134,7 @@ AX_API size_t ax_dict_category_count(const ax_dict *dict);
  * @since 0.1
  */
 AX_API int ax_dict_category_at(const ax_dict *dict, size_t index, const char **id_out,
-			       const char **label_out);
+                               const char **label_out);
 
 /** Number of drive error codes the dictionary names. @since 0.1 */
 AX_API size_t ax_dict_error_count(const ax_dict *dict);
@@ -145,7 +145,7 @@ AX_API size_t ax_dict_error_count(const ax_dict *dict);
  * @since 0.1
  */
 AX_API int ax_dict_error_at(const ax_dict *dict, size_t index, uint32_t *code_out,
-			    const char **text_out);
+                            const char **text_out);
 
 /** Description of drive error @p code, or NULL when the dictionary has none. @since 0.1 */
 AX_API const char *ax_dict_error_text(const ax_dict *dict, uint32_t code);
@@ -211,9 +211,8 @@ AX_API size_t ax_dict_table_count(const ax_dict *dict);
  * @return 0, or AX_ENOTFOUND past the end (out params untouched).
  * @since 0.1
  */
-AX_API int ax_dict_table_at(const ax_dict *dict, size_t index, const char **id_out,
-			    int *axis_out, const ax_reg **index_reg_out,
-			    const ax_reg **value_reg_out);
+AX_API int ax_dict_table_at(const ax_dict *dict, size_t index, const char **id_out, int *axis_out,
+                            const ax_reg **index_reg_out, const ax_reg **value_reg_out);
 
 /**
  * Find a table by id. @p axis < 0 takes the first match in file order;
@@ -239,7 +238,7 @@ AX_API int ax_dict_table_find(const ax_dict *dict, const char *id, int axis, siz
  * @since 0.1
  */
 AX_API int ax_dict_table_entries(const ax_dict *dict, size_t index, int64_t *first_out,
-				 uint64_t *count_out);
+                                 uint64_t *count_out);
 /** @} */
 
 /** @name Register properties
@@ -293,25 +292,24 @@ AX_API size_t ax_reg_default(const ax_reg *reg, const uint8_t **bytes_out);
 AX_API size_t ax_reg_enum_count(const ax_reg *reg);
 /** Enum @p index: value and label. @return 0 or AX_ENOTFOUND. */
 AX_API int ax_reg_enum_at(const ax_reg *reg, size_t index, int64_t *value_out,
-			  const char **label_out);
+                          const char **label_out);
 /** Label of enum value @p value, or NULL. */
 AX_API const char *ax_reg_enum_label(const ax_reg *reg, int64_t value);
 AX_API size_t ax_reg_bitfield_count(const ax_reg *reg);
 /** Bitfield @p index: name and inclusive bit bounds. @return 0 or AX_ENOTFOUND. */
 AX_API int ax_reg_bitfield_at(const ax_reg *reg, size_t index, const char **name_out,
-			      unsigned *start_out, unsigned *end_out);
+                              unsigned *start_out, unsigned *end_out);
 /**
  * Extract bitfield @p name from register value @p value.
  * @return 0, or AX_ENOTFOUND (no such bitfield).
  */
-AX_API int ax_reg_bitfield_get(const ax_reg *reg, const char *name, uint64_t value,
-			       uint64_t *out);
+AX_API int ax_reg_bitfield_get(const ax_reg *reg, const char *name, uint64_t value, uint64_t *out);
 /**
  * Return @p value with bitfield @p name set to @p field.
  * @return 0, AX_ENOTFOUND, or AX_ERANGE (@p field does not fit the field).
  */
-AX_API int ax_reg_bitfield_set(const ax_reg *reg, const char *name, uint64_t value,
-			       uint64_t field, uint64_t *out);
+AX_API int ax_reg_bitfield_set(const ax_reg *reg, const char *name, uint64_t value, uint64_t field,
+                               uint64_t *out);
 /** @} */
 
 AX_END_DECLS

@@ -153,7 +153,10 @@ typedef struct ax_discover_options {
 	ax_discover_transport_cb on_transport; /**< outcome of each target, or NULL */
 } ax_discover_options;
 
-#define AX_DISCOVER_OPTIONS_INIT { AX_DISCOVER_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL }
+#define AX_DISCOVER_OPTIONS_INIT                                                                   \
+	{                                                                                          \
+		AX_DISCOVER_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL                                \
+	}
 
 /**
  * Find the drives on every transport @p spec names (see the file comment).
@@ -253,7 +256,10 @@ typedef struct ax_monitor_options {
 	ax_discover_transport_cb on_transport; /**< outcome of each target in each round */
 } ax_monitor_options;
 
-#define AX_MONITOR_OPTIONS_INIT { AX_MONITOR_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL }
+#define AX_MONITOR_OPTIONS_INIT                                                                    \
+	{                                                                                          \
+		AX_MONITOR_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL                           \
+	}
 
 /**
  * Report drives added and removed until cancelled.

@@ -53,7 +53,10 @@ typedef struct ax_drive_options {
 	const char *dictionary; /**< an XDF file to use instead of the databases, or NULL */
 } ax_drive_options;
 
-#define AX_DRIVE_OPTIONS_INIT { AX_DRIVE_OPTIONS_VERSION, 0, 0, NULL }
+#define AX_DRIVE_OPTIONS_INIT                                                                      \
+	{                                                                                          \
+		AX_DRIVE_OPTIONS_VERSION, 0, 0, NULL                                               \
+	}
 
 /**
  * Open the drive at @p uri, read its identity and attach its dictionary.
@@ -82,7 +85,7 @@ typedef struct ax_drive_options {
  * @since 0.1
  */
 AX_API int ax_drive_open(ax_drive **out, ax_ctx *ctx, const char *uri,
-			 const ax_drive_options *opts);
+                         const ax_drive_options *opts);
 
 /** Take a reference; returns @p drive. Thread safety: safe. @since 0.1 */
 AX_API ax_drive *ax_drive_ref(ax_drive *drive);

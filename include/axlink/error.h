@@ -23,29 +23,30 @@ AX_BEGIN_DECLS
 /** Error codes; all failures are negative. */
 typedef enum ax_error_code {
 	AX_OK = 0,
-	AX_ERROR = -1,        /**< generic failure; see the message */
-	AX_EINVAL = -2,       /**< invalid argument or malformed input text */
-	AX_ENOMEM = -3,       /**< out of memory */
-	AX_ENOTFOUND = -4,    /**< no such object (plugin, scheme, file, device) */
-	AX_ETIMEDOUT = -5,    /**< no reply within the deadline */
-	AX_EBUSY = -6,        /**< resource held by someone else */
-	AX_EABI = -7,         /**< plugin ABI mismatch */
-	AX_EIO = -8,          /**< I/O error on the transport */
-	AX_EPROTO = -9,       /**< malformed frame, or a protocol violation by the device */
-	AX_ECRC = -10,        /**< frame checksum mismatch */
-	AX_EADDR = -11,       /**< reply for another subnode or address */
-	AX_EDRIVE = -12,      /**< the drive answered with an error reply; see ax_error_last_drive_code() */
-	AX_ETOOBIG = -13,     /**< a length over the protocol or buffer limit */
-	AX_ETRUNC = -14,      /**< frame shorter than its header says */
-	AX_EUNSUPPORTED = -15,/**< operation not supported by this transport or object */
-	AX_EACCESS = -16,     /**< permission denied */
-	AX_ECANCELED = -17,   /**< cancelled from another thread */
+	AX_ERROR = -1,     /**< generic failure; see the message */
+	AX_EINVAL = -2,    /**< invalid argument or malformed input text */
+	AX_ENOMEM = -3,    /**< out of memory */
+	AX_ENOTFOUND = -4, /**< no such object (plugin, scheme, file, device) */
+	AX_ETIMEDOUT = -5, /**< no reply within the deadline */
+	AX_EBUSY = -6,     /**< resource held by someone else */
+	AX_EABI = -7,      /**< plugin ABI mismatch */
+	AX_EIO = -8,       /**< I/O error on the transport */
+	AX_EPROTO = -9,    /**< malformed frame, or a protocol violation by the device */
+	AX_ECRC = -10,     /**< frame checksum mismatch */
+	AX_EADDR = -11,    /**< reply for another subnode or address */
+	AX_EDRIVE =
+	        -12, /**< the drive answered with an error reply; see ax_error_last_drive_code() */
+	AX_ETOOBIG = -13,       /**< a length over the protocol or buffer limit */
+	AX_ETRUNC = -14,        /**< frame shorter than its header says */
+	AX_EUNSUPPORTED = -15,  /**< operation not supported by this transport or object */
+	AX_EACCESS = -16,       /**< permission denied */
+	AX_ECANCELED = -17,     /**< cancelled from another thread */
 	AX_EDISCONNECTED = -18, /**< the device went away */
-	AX_ERANGE = -19,      /**< value out of range for its type */
-	AX_ETYPE = -20,       /**< value has the wrong type or size */
-	AX_EUNKNOWNKEY = -21, /**< URI or option key that the transport does not accept */
-	AX_EFORMAT = -22,     /**< a file not in its format: bad XML, not a dictionary (0.2) */
-	AX_ECORRUPT = -23,    /**< a damaged or foreign device database file (0.2) */
+	AX_ERANGE = -19,        /**< value out of range for its type */
+	AX_ETYPE = -20,         /**< value has the wrong type or size */
+	AX_EUNKNOWNKEY = -21,   /**< URI or option key that the transport does not accept */
+	AX_EFORMAT = -22,       /**< a file not in its format: bad XML, not a dictionary (0.2) */
+	AX_ECORRUPT = -23,      /**< a damaged or foreign device database file (0.2) */
 } ax_error_code;
 
 /**

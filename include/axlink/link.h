@@ -27,10 +27,14 @@ typedef struct ax_link ax_link;
 /** Options for ax_link_open(). */
 typedef struct ax_link_options {
 	unsigned int version; /**< AX_LINK_OPTIONS_VERSION */
-	int timeout_ms;       /**< request timeout; 0 = the URI's `timeout_ms`, the context's, or the transport's default */
+	int timeout_ms; /**< request timeout; 0 = the URI's `timeout_ms`, the context's, or the
+	                   transport's default */
 } ax_link_options;
 
-#define AX_LINK_OPTIONS_INIT { AX_LINK_OPTIONS_VERSION, 0 }
+#define AX_LINK_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		AX_LINK_OPTIONS_VERSION, 0                                                         \
+	}
 
 /**
  * Open a link to the endpoint named by @p uri.
@@ -111,7 +115,7 @@ AX_API int ax_link_cancel(ax_link *link);
  * @since 0.1
  */
 AX_API int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, size_t cap,
-			size_t *len_out);
+                        size_t *len_out);
 
 /**
  * Write @p len raw bytes to register (@p subnode, @p address).
@@ -120,7 +124,7 @@ AX_API int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void 
  * @since 0.1
  */
 AX_API int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void *buf,
-			 size_t len);
+                         size_t len);
 
 /**
  * Read a register as @p dtype into @p buf (at least ax_dtype_size() bytes,
@@ -130,7 +134,7 @@ AX_API int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, cons
  * @since 0.1
  */
 AX_API int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype,
-			      void *buf, size_t cap, size_t *len_out);
+                              void *buf, size_t cap, size_t *len_out);
 
 /**
  * Identity registers a drive reports (MCB, subnode 0).
@@ -151,7 +155,13 @@ typedef struct ax_identity {
 } ax_identity;
 
 /** Initialiser of an ax_identity to fill: sets `size`. @since 0.2 */
-#define AX_IDENTITY_INIT { sizeof(ax_identity), 0, 0, 0, 0, 0, { 0 } }
+#define AX_IDENTITY_INIT                                                                           \
+	{                                                                                          \
+		sizeof(ax_identity), 0, 0, 0, 0, 0,                                                \
+		{                                                                                  \
+			0                                                                          \
+		}                                                                                  \
+	}
 
 /**
  * Read the drive's identity registers. Vendor, product and revision are
@@ -175,7 +185,7 @@ AX_API int ax_link_identify(ax_link *link, ax_identity *out);
  * @since 0.1
  */
 AX_API int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap,
-			    size_t *len_out);
+                            size_t *len_out);
 
 /**
  * Write register @p reg of a dictionary. The value must have the register's
@@ -202,7 +212,7 @@ AX_API int ax_link_write_reg(ax_link *link, const ax_reg *reg, const void *buf, 
  * @since 0.1
  */
 AX_API int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, size_t len,
-				   unsigned int flags);
+                                   unsigned int flags);
 
 /** @name Typed access
  * Read or write one register as a C type. Out params are written only on

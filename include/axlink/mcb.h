@@ -44,10 +44,10 @@ typedef enum ax_mcb_cmd {
 } ax_mcb_cmd;
 
 /** Common drive error codes carried by error replies. */
-#define AX_MCB_CODE_ACCESS 0x06010000u     /**< incorrect access (read-only / write-only) */
-#define AX_MCB_CODE_NO_OBJECT 0x06020000u  /**< object does not exist */
-#define AX_MCB_CODE_WRONG_SIZE 0x06070010u /**< data type does not match, length wrong */
-#define AX_MCB_CODE_RANGE 0x06090030u      /**< value out of range */
+#define AX_MCB_CODE_ACCESS 0x06010000u       /**< incorrect access (read-only / write-only) */
+#define AX_MCB_CODE_NO_OBJECT 0x06020000u    /**< object does not exist */
+#define AX_MCB_CODE_WRONG_SIZE 0x06070010u   /**< data type does not match, length wrong */
+#define AX_MCB_CODE_RANGE 0x06090030u        /**< value out of range */
 #define AX_MCB_CODE_NOT_EXECUTED 0x08000000u /**< general error, not executed */
 
 /**
@@ -58,15 +58,15 @@ typedef enum ax_mcb_cmd {
  * decoded buffer, or the caller's data when encoding).
  */
 typedef struct ax_mcb_frame {
-	uint8_t node;        /**< 0xA on the wire today */
-	uint8_t subnode;     /**< 0 = communication core, 1.. = axes */
-	uint16_t address;    /**< 12-bit register address */
-	uint8_t command;     /**< an ax_mcb_cmd */
-	uint8_t extended;    /**< 1 for an extended frame */
-	uint8_t data[8];     /**< value bytes of a plain frame */
+	uint8_t node;           /**< 0xA on the wire today */
+	uint8_t subnode;        /**< 0 = communication core, 1.. = axes */
+	uint16_t address;       /**< 12-bit register address */
+	uint8_t command;        /**< an ax_mcb_cmd */
+	uint8_t extended;       /**< 1 for an extended frame */
+	uint8_t data[8];        /**< value bytes of a plain frame */
 	const uint8_t *payload; /**< extended payload, or NULL */
-	size_t payload_len;  /**< extended payload length */
-	size_t frame_len;    /**< decode: bytes the frame took (14 + payload) */
+	size_t payload_len;     /**< extended payload length */
+	size_t frame_len;       /**< decode: bytes the frame took (14 + payload) */
 } ax_mcb_frame;
 
 /**
@@ -104,7 +104,7 @@ AX_API int ax_mcb_encode_read(uint8_t *buf, unsigned subnode, unsigned address);
  * @since 0.1
  */
 AX_API int ax_mcb_encode_write(uint8_t *buf, size_t cap, size_t *len_out, unsigned subnode,
-			       unsigned address, const void *value, size_t len);
+                               unsigned address, const void *value, size_t len);
 
 /**
  * Fill @p f as a request for (@p subnode, @p address): a read (@p value
@@ -119,7 +119,7 @@ AX_API int ax_mcb_encode_write(uint8_t *buf, size_t cap, size_t *len_out, unsign
  * @since 0.1
  */
 AX_API int ax_mcb_request(ax_mcb_frame *f, int command, unsigned subnode, unsigned address,
-			  const void *value, size_t len);
+                          const void *value, size_t len);
 
 /**
  * Copy the value of a checked reply into @p buf: the 8 value bytes of a
@@ -187,7 +187,7 @@ AX_API int ax_mcb_check_reply(const ax_mcb_frame *reply, unsigned subnode, unsig
  * @since 0.2
  */
 AX_API int ax_mcb_check_answer(const ax_mcb_frame *reply, size_t wire_len,
-			       const ax_mcb_frame *request);
+                               const ax_mcb_frame *request);
 
 /**
  * Name of a command ("read", "write", "ack", "info-error", "read-error",
@@ -233,7 +233,7 @@ AX_API const char *ax_mcb_cmd_name(int command);
  * @since 0.2 (plugins: host->mcb_identity_take, ABI 1.3)
  */
 AX_API int ax_mcb_identity_take(ax_scan_result *r, char *sw, size_t sw_cap, unsigned address,
-				const void *value, size_t len);
+                                const void *value, size_t len);
 
 AX_END_DECLS
 

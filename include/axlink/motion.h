@@ -148,7 +148,7 @@ typedef enum ax_op_mode {
 
 /** Which codes the drive's operation-mode register takes. */
 typedef enum ax_mode_codes {
-	AX_MODE_CODES_AUTO = 0,   /**< CiA 402 on CANopen dictionaries, MCB otherwise */
+	AX_MODE_CODES_AUTO = 0, /**< CiA 402 on CANopen dictionaries, MCB otherwise */
 	AX_MODE_CODES_MCB = 1,
 	AX_MODE_CODES_CIA402 = 2,
 } ax_mode_codes;
@@ -218,14 +218,17 @@ AX_API int ax_unit_parse(const char *text);
 typedef struct ax_axis_options {
 	unsigned int version;          /**< AX_AXIS_OPTIONS_VERSION */
 	int timeout_ms;                /**< per state change, mode change,
-	set-point acknowledge; 0 = 1000 */
+        set-point acknowledge; 0 = 1000 */
 	int poll_ms;                   /**< between status word reads while waiting; 0 = 2 */
 	int mode_codes;                /**< an ax_mode_codes */
 	const ax_axis_role_map *roles; /**< overrides, tried before the defaults; NULL = none */
 	size_t n_roles;                /**< entries in @p roles */
 } ax_axis_options;
 
-#define AX_AXIS_OPTIONS_INIT { AX_AXIS_OPTIONS_VERSION, 0, 0, AX_MODE_CODES_AUTO, NULL, 0 }
+#define AX_AXIS_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		AX_AXIS_OPTIONS_VERSION, 0, 0, AX_MODE_CODES_AUTO, NULL, 0                         \
+	}
 
 /**
  * Open axis @p subnode (1..ax_drive_axes()) of @p drive.
@@ -245,7 +248,7 @@ typedef struct ax_axis_options {
  * @since 0.1
  */
 AX_API int ax_axis_open(ax_axis **out, ax_drive *drive, unsigned subnode,
-			const ax_axis_options *opts);
+                        const ax_axis_options *opts);
 
 /** Take a reference; returns @p axis. Thread safety: safe. @since 0.1 */
 AX_API ax_axis *ax_axis_ref(ax_axis *axis);
@@ -552,7 +555,10 @@ typedef struct ax_move_options {
 	int timeout_ms;       /**< wait for the end of the move; 0: estimated from the profile */
 } ax_move_options;
 
-#define AX_MOVE_OPTIONS_INIT { AX_MOVE_OPTIONS_VERSION, 0, 0.0, 0.0, 0.0, 0 }
+#define AX_MOVE_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		AX_MOVE_OPTIONS_VERSION, 0, 0.0, 0.0, 0.0, 0                                       \
+	}
 
 /**
  * Profile position move to @p position (axis units; with AX_MOVE_RELATIVE,
@@ -619,7 +625,7 @@ typedef int (*ax_axis_wait_cb)(ax_axis *axis, uint16_t statusword, void *userdat
  * @since 0.1
  */
 AX_API int ax_axis_wait_target_reached(ax_axis *axis, int timeout_ms, ax_axis_wait_cb cb,
-				       void *userdata);
+                                       void *userdata);
 
 /**
  * Current (quadrature, amperes): switch to current mode when needed and
@@ -656,13 +662,16 @@ typedef struct ax_home_options {
 	unsigned int version; /**< AX_HOME_OPTIONS_VERSION */
 	unsigned int flags;   /**< AX_HOME_* */
 	int method;           /**< a homing method of the drive (HOM_MODE),
-	or AX_HOME_METHOD_DRIVE */
+        or AX_HOME_METHOD_DRIVE */
 	double offset;        /**< axis units, with AX_HOME_SET_OFFSET: the position home gets */
 	double speed;         /**< > 0: search speed in units/s; 0: the drive's */
 	int timeout_ms;       /**< 0: the drive's homing timeout plus a margin, else 60 s */
 } ax_home_options;
 
-#define AX_HOME_OPTIONS_INIT { AX_HOME_OPTIONS_VERSION, 0, AX_HOME_METHOD_DRIVE, 0.0, 0.0, 0 }
+#define AX_HOME_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		AX_HOME_OPTIONS_VERSION, 0, AX_HOME_METHOD_DRIVE, 0.0, 0.0, 0                      \
+	}
 
 /**
  * Home the axis: needs operation enabled; writes the method (refused with

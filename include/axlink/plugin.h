@@ -154,10 +154,10 @@ AX_BEGIN_DECLS
 #endif
 
 /** Capability bits of a transport (ax_transport_desc.caps); informational, shown to users. */
-#define AX_TRANSPORT_CAP_CANCEL 0x1u   /**< ops->cancel aborts a blocking request */
-#define AX_TRANSPORT_CAP_STREAM 0x2u   /**< byte stream (serial): frames need resynchronising */
-#define AX_TRANSPORT_CAP_SCAN 0x4u     /**< ops->scan probes targets for drives */
-#define AX_TRANSPORT_CAP_MONITOR 0x8u  /**< ops->monitor reports drives coming and going (1.2) */
+#define AX_TRANSPORT_CAP_CANCEL 0x1u  /**< ops->cancel aborts a blocking request */
+#define AX_TRANSPORT_CAP_STREAM 0x2u  /**< byte stream (serial): frames need resynchronising */
+#define AX_TRANSPORT_CAP_SCAN 0x4u    /**< ops->scan probes targets for drives */
+#define AX_TRANSPORT_CAP_MONITOR 0x8u /**< ops->monitor reports drives coming and going (1.2) */
 
 /** Events of ops->monitor, given to host->monitor_emit() (ABI 1.2). */
 #define AX_PLUGIN_MONITOR_ARRIVED 1 /**< a drive appeared: its scan record */
@@ -191,10 +191,10 @@ typedef enum ax_option_type {
  * Static data: must stay valid while the object is loaded.
  */
 typedef struct ax_option_desc {
-	const char *name;   /**< key, e.g. "timeout_ms" */
-	int type;           /**< an ax_option_type */
-	const char *def;    /**< default as text, or NULL */
-	const char *help;   /**< one line */
+	const char *name; /**< key, e.g. "timeout_ms" */
+	int type;         /**< an ax_option_type */
+	const char *def;  /**< default as text, or NULL */
+	const char *help; /**< one line */
 } ax_option_desc;
 
 /** The host table: everything a plugin may call in the core. */
@@ -225,10 +225,10 @@ typedef struct ax_transport_priv ax_transport_priv;
  * use them all unchecked.
  */
 struct ax_host {
-	uint32_t size;          /**< sizeof(ax_host) of the core; check before using a newer field */
-	uint16_t abi_major;     /**< the core's AX_PLUGIN_ABI_MAJOR */
-	uint16_t abi_minor;     /**< the core's AX_PLUGIN_ABI_MINOR */
-	void *core;             /**< the core's own data; do not touch */
+	uint32_t size;      /**< sizeof(ax_host) of the core; check before using a newer field */
+	uint16_t abi_major; /**< the core's AX_PLUGIN_ABI_MAJOR */
+	uint16_t abi_minor; /**< the core's AX_PLUGIN_ABI_MINOR */
+	void *core;         /**< the core's own data; do not touch */
 
 	/** True when @p level would be logged; test before costly formatting. */
 	int (*log_enabled)(const ax_host *host, int level);
@@ -253,7 +253,7 @@ struct ax_host {
 	 * mcb_check_reply() already.
 	 */
 	int (*drive_error)(const ax_host *host, uint32_t drive_code, int command, unsigned subnode,
-			   uint32_t address);
+	                   uint32_t address);
 	/** Monotonic clock (CLOCK_MONOTONIC) in nanoseconds: the time base for deadlines. */
 	uint64_t (*now_ns)(void);
 	/** malloc()/calloc()/free() of the core. Optional to use; see "Memory" above. */
@@ -267,7 +267,7 @@ struct ax_host {
 	 * be declared in the descriptor's options.
 	 */
 	int (*uri_int)(const ax_host *host, const ax_uri *uri, const char *key, long long min,
-		       long long max, long long *out);
+	               long long max, long long *out);
 	/**
 	 * String value of @p key, or its declared default, or NULL. Borrowed from
 	 * @p uri or the descriptor: valid as long as they are.
@@ -303,7 +303,7 @@ struct ax_host {
 	 * points at @p value, which must outlive the encoding.
 	 */
 	int (*mcb_request)(ax_mcb_frame *f, int command, unsigned subnode, unsigned address,
-			   const void *value, size_t len);
+	                   const void *value, size_t len);
 	int (*mcb_reply_value)(const ax_mcb_frame *reply, void *buf, size_t cap, size_t *len_out);
 
 	/* ABI 1.2 */
@@ -317,7 +317,7 @@ struct ax_host {
 	 * the thread running it.
 	 */
 	int (*monitor_emit)(const ax_host *host, void *sink, int event,
-			    const ax_scan_result *result);
+	                    const ax_scan_result *result);
 	/**
 	 * True once the monitor behind @p sink should return (the application
 	 * stopped it). Cheap: poll it at least every 100 ms while waiting.
@@ -331,7 +331,7 @@ struct ax_host {
 	 * bit, and the software version cleaned into @p sw.
 	 */
 	int (*mcb_identity_take)(ax_scan_result *r, char *sw, size_t sw_cap, unsigned address,
-				 const void *value, size_t len);
+	                         const void *value, size_t len);
 	/**
 	 * ax_mcb_check_answer(): check that a decoded reply answers @p request
 	 * (as built by mcb_request()) and nothing else: same register, an ack
@@ -340,7 +340,7 @@ struct ax_host {
 	 * mcb_check_reply(), which cannot tell a read's ack from a write's.
 	 */
 	int (*mcb_check_answer)(const ax_mcb_frame *reply, size_t wire_len,
-				const ax_mcb_frame *request);
+	                        const ax_mcb_frame *request);
 };
 
 /**
@@ -371,7 +371,8 @@ typedef struct ax_transport_ops {
 	 * @return 0, or AX_EINVAL (bad URI), AX_ENOTFOUND, AX_EACCESS, AX_EBUSY,
 	 *         AX_ETIMEDOUT, AX_EIO, AX_ENOMEM ...
 	 */
-	int (*open)(ax_transport_priv **out, const ax_host *host, const ax_uri *uri, int timeout_ms);
+	int (*open)(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
+	            int timeout_ms);
 	/**
 	 * Close and free the endpoint. Required; cannot fail.
 	 *
@@ -401,7 +402,7 @@ typedef struct ax_transport_ops {
 	 *         the codec's AX_ECRC / AX_EPROTO / AX_EADDR / AX_ETOOBIG ...
 	 */
 	int (*read)(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
-		    size_t cap, size_t *len_out, int timeout_ms);
+	            size_t cap, size_t *len_out, int timeout_ms);
 	/**
 	 * Write @p len bytes to register (@p subnode, @p address). Required.
 	 *
@@ -410,7 +411,7 @@ typedef struct ax_transport_ops {
 	 * Success means the drive acknowledged the write.
 	 */
 	int (*write)(ax_transport_priv *priv, unsigned subnode, uint32_t address, const void *buf,
-		     size_t len, int timeout_ms);
+	             size_t len, int timeout_ms);
 	/**
 	 * Abort a request running on another thread (it returns AX_ECANCELED).
 	 * Optional; may be called while the endpoint's request lock is held.
@@ -472,23 +473,23 @@ typedef struct ax_transport_ops {
  * static storage.
  */
 typedef struct ax_transport_desc {
-	uint32_t size;           /**< sizeof(ax_transport_desc) the plugin was built with */
-	uint16_t abi_major;      /**< AX_PLUGIN_ABI_MAJOR at build time */
-	uint16_t abi_minor;      /**< AX_PLUGIN_ABI_MINOR at build time */
-	const char *scheme;      /**< URI scheme, lower case: [a-z][a-z0-9+.-]* */
-	const char *name;        /**< human name */
-	const char *version;     /**< the plugin's own version */
-	const char *description; /**< one line */
-	const char *license;     /**< SPDX id */
-	uint32_t caps;           /**< AX_TRANSPORT_CAP_* */
-	uint32_t addr_space;     /**< an ax_addr_space */
+	uint32_t size;                 /**< sizeof(ax_transport_desc) the plugin was built with */
+	uint16_t abi_major;            /**< AX_PLUGIN_ABI_MAJOR at build time */
+	uint16_t abi_minor;            /**< AX_PLUGIN_ABI_MINOR at build time */
+	const char *scheme;            /**< URI scheme, lower case: [a-z][a-z0-9+.-]* */
+	const char *name;              /**< human name */
+	const char *version;           /**< the plugin's own version */
+	const char *description;       /**< one line */
+	const char *license;           /**< SPDX id */
+	uint32_t caps;                 /**< AX_TRANSPORT_CAP_* */
+	uint32_t addr_space;           /**< an ax_addr_space */
 	const ax_option_desc *options; /**< URI keys, zero-terminated; NULL = none */
 	const ax_transport_ops *ops;
 } ax_transport_desc;
 
 /** Initialiser for the descriptor's version fields. */
-#define AX_TRANSPORT_DESC_HEADER \
-	.size = sizeof(ax_transport_desc), .abi_major = AX_PLUGIN_ABI_MAJOR, \
+#define AX_TRANSPORT_DESC_HEADER                                                                   \
+	.size = sizeof(ax_transport_desc), .abi_major = AX_PLUGIN_ABI_MAJOR,                       \
 	.abi_minor = AX_PLUGIN_ABI_MINOR
 
 /** Type of the entry function. */

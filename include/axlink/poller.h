@@ -52,7 +52,10 @@ typedef struct ax_poller_stats {
 } ax_poller_stats;
 
 /** Initialiser of an ax_poller_stats to fill: sets `size`. @since 0.2 */
-#define AX_POLLER_STATS_INIT { sizeof(ax_poller_stats), 0, 0, 0, 0.0, 0.0 }
+#define AX_POLLER_STATS_INIT                                                                       \
+	{                                                                                          \
+		sizeof(ax_poller_stats), 0, 0, 0, 0.0, 0.0                                         \
+	}
 
 /**
  * Create a poller with @p period_us between samples and a ring of

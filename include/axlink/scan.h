@@ -40,13 +40,13 @@ typedef enum ax_access_state {
  * copy what you keep. Plugins fill it in the same way (axlink/plugin.h).
  */
 typedef struct ax_scan_result {
-	uint32_t size;          /**< sizeof(ax_scan_result) of the producer */
-	const char *uri;        /**< location URI: ax_link_open() reopens this drive */
-	const char *detail;     /**< transport detail, e.g. "127.0.0.3:1061" ("" if none) */
-	int access;             /**< an ax_access_state */
-	const char *message;    /**< what went wrong ("" when ok) */
-	const char *hint;       /**< how to fix it ("" when none) */
-	uint32_t known;         /**< AX_SCAN_HAS_* */
+	uint32_t size;       /**< sizeof(ax_scan_result) of the producer */
+	const char *uri;     /**< location URI: ax_link_open() reopens this drive */
+	const char *detail;  /**< transport detail, e.g. "127.0.0.3:1061" ("" if none) */
+	int access;          /**< an ax_access_state */
+	const char *message; /**< what went wrong ("" when ok) */
+	const char *hint;    /**< how to fix it ("" when none) */
+	uint32_t known;      /**< AX_SCAN_HAS_* */
 	uint32_t vendor_id;
 	uint32_t product_code;
 	uint32_t revision;

@@ -30,12 +30,12 @@ typedef struct ax_uri_param {
  * Thread safety: immutable.
  */
 typedef struct ax_uri {
-	const char *text;      /**< the original text */
-	const char *scheme;    /**< lower-cased scheme, never NULL */
-	const char *authority; /**< raw authority after "//", or NULL when absent */
-	const char *host;      /**< decoded host ("" when none; no brackets for IPv6) */
-	int port;              /**< port, or -1 when not given */
-	const char *path;      /**< decoded path ("" when none) */
+	const char *text;           /**< the original text */
+	const char *scheme;         /**< lower-cased scheme, never NULL */
+	const char *authority;      /**< raw authority after "//", or NULL when absent */
+	const char *host;           /**< decoded host ("" when none; no brackets for IPv6) */
+	int port;                   /**< port, or -1 when not given */
+	const char *path;           /**< decoded path ("" when none) */
 	const ax_uri_param *params; /**< query parameters in order */
 	size_t n_params;
 } ax_uri;

@@ -29,7 +29,7 @@ static const simdrive_codec fuzz_codec = {ax_mcb_encode, ax_mcb_decode};
 static const size_t reply_caps[] = {AX_MCB_MAX_FRAME, AX_MCB_FRAME_SIZE, AX_MCB_FRAME_SIZE + 7,
                                     AX_MCB_MAX_FRAME - 1};
 
-static const uint64_t steps_ns[] = { 1000000u, 10000000u, 100000000u, 1000000000u };
+static const uint64_t steps_ns[] = {1000000u, 10000000u, 100000000u, 1000000000u};
 
 static size_t n_models(void)
 {

@@ -76,8 +76,7 @@ struct ax_transport_priv {
 	uint32_t reg[TP_MAX_CELLS];
 };
 
-static int tp_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
-		   int timeout_ms)
+static int tp_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri, int timeout_ms)
 {
 	ax_transport_priv *tp;
 	long long cells;
@@ -109,20 +108,18 @@ static int tp_cell_ok(const ax_transport_priv *tp, unsigned subnode, uint32_t ad
 	return subnode == TP_CELL_SUBNODE && address < tp->cells;
 }
 
-static int tp_read(ax_transport_priv *tp, unsigned subnode, uint32_t address, void *buf,
-		   size_t cap, size_t *len_out, int timeout_ms)
+static int tp_read(ax_transport_priv *tp, unsigned subnode, uint32_t address, void *buf, size_t cap,
+                   size_t *len_out, int timeout_ms)
 {
 	uint8_t b[TP_CELL_BYTES];
 	uint32_t v;
 
 	(void)timeout_ms;
 	if (!tp_cell_ok(tp, subnode, address))
-		return tp->host->drive_error(tp->host, TP_NO_OBJECT, TP_CMD_READ, subnode,
-					     address);
+		return tp->host->drive_error(tp->host, TP_NO_OBJECT, TP_CMD_READ, subnode, address);
 	if (cap < TP_CELL_BYTES)
-		return tp->host->error(tp->host, AX_ETOOBIG,
-				       "cell %u: %u bytes do not fit in %zu", (unsigned)address,
-				       TP_CELL_BYTES, cap);
+		return tp->host->error(tp->host, AX_ETOOBIG, "cell %u: %u bytes do not fit in %zu",
+		                       (unsigned)address, TP_CELL_BYTES, cap);
 	v = tp->reg[address];
 	for (unsigned i = 0; i < TP_CELL_BYTES; i++)
 		b[i] = (uint8_t)(v >> (8 * i));
@@ -132,7 +129,7 @@ static int tp_read(ax_transport_priv *tp, unsigned subnode, uint32_t address, vo
 }
 
 static int tp_write(ax_transport_priv *tp, unsigned subnode, uint32_t address, const void *buf,
-		    size_t len, int timeout_ms)
+                    size_t len, int timeout_ms)
 {
 	const uint8_t *b = buf;
 	uint32_t v = 0;
@@ -140,10 +137,10 @@ static int tp_write(ax_transport_priv *tp, unsigned subnode, uint32_t address, c
 	(void)timeout_ms;
 	if (!tp_cell_ok(tp, subnode, address))
 		return tp->host->drive_error(tp->host, TP_NO_OBJECT, TP_CMD_WRITE, subnode,
-					     address);
+		                             address);
 	if (len > TP_CELL_BYTES)
 		return tp->host->error(tp->host, AX_ETOOBIG, "cell %u holds %u bytes, not %zu",
-				       (unsigned)address, TP_CELL_BYTES, len);
+		                       (unsigned)address, TP_CELL_BYTES, len);
 	/* Shorter writes zero-extend, like a little-endian register would. */
 	for (size_t i = 0; i < len; i++)
 		v |= (uint32_t)b[i] << (8 * i);
@@ -154,7 +151,7 @@ static int tp_write(ax_transport_priv *tp, unsigned subnode, uint32_t address, c
 #ifdef TP_OPS_1_0
 /* Past the table's declared size: a core that reads it has broken the ABI rule. */
 static int tp_scan_must_not_run(const ax_host *host, const ax_uri *target, int timeout_ms,
-				void *sink)
+                                void *sink)
 {
 	(void)target;
 	(void)timeout_ms;
@@ -165,63 +162,63 @@ static int tp_scan_must_not_run(const ax_host *host, const ax_uri *target, int t
 
 static const ax_transport_ops tp_ops = {
 #ifdef TP_OPS_1_0
-	.size = offsetof(ax_transport_ops, scan),
-	.scan = tp_scan_must_not_run,
+        .size = offsetof(ax_transport_ops, scan),
+        .scan = tp_scan_must_not_run,
 #else
-	.size = sizeof(ax_transport_ops),
+        .size = sizeof(ax_transport_ops),
 #endif
-	.open = tp_open,
-	.close = tp_close,
+        .open = tp_open,
+        .close = tp_close,
 #ifndef TP_NO_READ
-	.read = tp_read,
+        .read = tp_read,
 #endif
-	.write = tp_write,
+        .write = tp_write,
 #ifdef TP_WILD_CANCEL
-	.cancel = (int (*)(ax_transport_priv *))TP_WILD,
+        .cancel = (int (*)(ax_transport_priv *))TP_WILD,
 #endif
 };
 
 static const ax_option_desc tp_options[] = {
-	{ "cells", AX_OPT_INT, "16", "number of u32 cells on subnode 1 (1..16)" },
-	{ NULL, 0, NULL, NULL },
+        {"cells", AX_OPT_INT, "16", "number of u32 cells on subnode 1 (1..16)"},
+        {NULL, 0, NULL, NULL},
 };
 
 static const ax_transport_desc tp_desc = {
-	.size = TP_DESC_SIZE,
-	.abi_major = AX_PLUGIN_ABI_MAJOR + TP_MAJOR_BUMP,
-	.abi_minor = AX_PLUGIN_ABI_MINOR + TP_MINOR_BUMP,
+        .size = TP_DESC_SIZE,
+        .abi_major = AX_PLUGIN_ABI_MAJOR + TP_MAJOR_BUMP,
+        .abi_minor = AX_PLUGIN_ABI_MINOR + TP_MINOR_BUMP,
 #if defined(TP_NO_SCHEME)
-	.scheme = NULL,
+        .scheme = NULL,
 #elif defined(TP_WILD_SCHEME)
-	.scheme = (const char *)TP_WILD,
+        .scheme = (const char *)TP_WILD,
 #else
-	.scheme = TP_SCHEME,
+        .scheme = TP_SCHEME,
 #endif
 #ifdef TP_WILD_NAME
-	.name = (const char *)TP_WILD,
+        .name = (const char *)TP_WILD,
 #else
-	.name = "axlink test transport",
+        .name = "axlink test transport",
 #endif
 #ifdef TP_FOREIGN_VERSION
-	.version = (const char *)&environ,
+        .version = (const char *)&environ,
 #else
-	.version = "0.0.1-test",
+        .version = "0.0.1-test",
 #endif
-	.description = "in-memory u32 cells for the loader tests",
-	.license = "MIT",
-	.caps = 0,
-	.addr_space = AX_ADDR_MCB,
+        .description = "in-memory u32 cells for the loader tests",
+        .license = "MIT",
+        .caps = 0,
+        .addr_space = AX_ADDR_MCB,
 #ifdef TP_WILD_OPTIONS
-	.options = (const ax_option_desc *)TP_WILD,
+        .options = (const ax_option_desc *)TP_WILD,
 #else
-	.options = tp_options,
+        .options = tp_options,
 #endif
 #if defined(TP_NO_OPS)
-	.ops = NULL,
+        .ops = NULL,
 #elif defined(TP_WILD_OPS)
-	.ops = (const ax_transport_ops *)TP_WILD,
+        .ops = (const ax_transport_ops *)TP_WILD,
 #else
-	.ops = &tp_ops,
+        .ops = &tp_ops,
 #endif
 };
 

@@ -136,7 +136,7 @@ static int simproc_spawn(simproc *p, const char *const *args)
 	sigemptyset(&none);
 	p->pid = fork();
 	if (p->pid == 0) {
-		static const int deflt[] = { SIGINT, SIGTERM, SIGPIPE };
+		static const int deflt[] = {SIGINT, SIGTERM, SIGPIPE};
 
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 			_exit(127);

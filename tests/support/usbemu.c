@@ -50,33 +50,33 @@ struct usbemu_dev {
 	usbemu *emu;
 	UMockdevIoctlBase *handler;
 	unsigned bus, address, port;
-	char devnode[32];   /* "/dev/bus/usb/001/002" */
-	char syspath[96];   /* "/sys/devices/.../usb1/1-1" */
+	char devnode[32]; /* "/dev/bus/usb/001/002" */
+	char syspath[96]; /* "/sys/devices/.../usb1/1-1" */
 	uint8_t ep_in, ep_out;
 	unsigned n_ifaces;
-	char *strings[4];   /* [1] manufacturer, [2] product, [3] serial */
-	char *driver;       /* kernel driver name, or NULL */
+	char *strings[4]; /* [1] manufacturer, [2] product, [3] serial */
+	char *driver;     /* kernel driver name, or NULL */
 	simdrive *drive;
 
-	GMutex lock;        /* guards everything below */
-	GQueue done;        /* UMockdevIoctlData of completed URBs, to be reaped */
-	GQueue pending_in;  /* IN URBs waiting for a reply */
-	GQueue replies;     /* struct emu_reply */
-	GQueue held;        /* struct emu_reply: late replies, out with the next request */
+	GMutex lock;       /* guards everything below */
+	GQueue done;       /* UMockdevIoctlData of completed URBs, to be reaped */
+	GQueue pending_in; /* IN URBs waiting for a reply */
+	GQueue replies;    /* struct emu_reply */
+	GQueue held;       /* struct emu_reply: late replies, out with the next request */
 	int mute, busy, unplugged;
 	unsigned drop;
-	unsigned in_chunk;  /* bytes per IN URB at most, 0 = no limit */
-	unsigned corrupt;   /* replies left to corrupt */
-	unsigned delay;     /* replies left to hold back (usbemu_dev_delay_next) */
-	int release_next;   /* held replies go out with the next request */
-	unsigned bound;     /* bit per interface: kernel driver bound */
-	unsigned claimed;   /* bit per interface: claimed through usbfs */
+	unsigned in_chunk; /* bytes per IN URB at most, 0 = no limit */
+	unsigned corrupt;  /* replies left to corrupt */
+	unsigned delay;    /* replies left to hold back (usbemu_dev_delay_next) */
+	int release_next;  /* held replies go out with the next request */
+	unsigned bound;    /* bit per interface: kernel driver bound */
+	unsigned claimed;  /* bit per interface: claimed through usbfs */
 	usbemu_stats stats;
 };
 
 struct usbemu {
 	UMockdevTestbed *tb;
-	GMutex lock;        /* guards devs / n_devs */
+	GMutex lock; /* guards devs / n_devs */
 	usbemu_dev *devs[EMU_MAX_DEVS];
 	unsigned n_devs;
 };
@@ -219,20 +219,89 @@ static void put16(uint8_t *p, unsigned v)
 static size_t emu_descriptors(const usbemu_dev *d, const usbemu_dev_config *c, uint8_t *out)
 {
 	static const uint8_t vendor_if[] = {
-		9, USB_DT_INTERFACE, 0, 0, 2, USB_CLASS_VENDOR_SPEC, 0, 0, 0,
-		7, USB_DT_ENDPOINT, 0x81, USB_ENDPOINT_XFER_BULK, 0x00, 0x02, 0,
-		7, USB_DT_ENDPOINT, 0x02, USB_ENDPOINT_XFER_BULK, 0x00, 0x02, 0,
+	        9,
+	        USB_DT_INTERFACE,
+	        0,
+	        0,
+	        2,
+	        USB_CLASS_VENDOR_SPEC,
+	        0,
+	        0,
+	        0,
+	        7,
+	        USB_DT_ENDPOINT,
+	        0x81,
+	        USB_ENDPOINT_XFER_BULK,
+	        0x00,
+	        0x02,
+	        0,
+	        7,
+	        USB_DT_ENDPOINT,
+	        0x02,
+	        USB_ENDPOINT_XFER_BULK,
+	        0x00,
+	        0x02,
+	        0,
 	};
 	static const uint8_t cdc_ifs[] = {
-		9, USB_DT_INTERFACE, 0, 0, 1, USB_CLASS_COMM, 2 /* ACM */, 1 /* AT */, 0,
-		5, 0x24, 0x00, 0x10, 0x01,      /* header, CDC 1.10 */
-		5, 0x24, 0x01, 0x00, 0x01,      /* call management: data on interface 1 */
-		4, 0x24, 0x02, 0x02,            /* ACM: line coding and state */
-		5, 0x24, 0x06, 0x00, 0x01,      /* union: control 0, data 1 */
-		7, USB_DT_ENDPOINT, 0x83, USB_ENDPOINT_XFER_INT, 0x10, 0x00, 0x10,
-		9, USB_DT_INTERFACE, 1, 0, 2, USB_CLASS_CDC_DATA, 0, 0, 0,
-		7, USB_DT_ENDPOINT, 0x82, USB_ENDPOINT_XFER_BULK, 0x00, 0x02, 0,
-		7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 0x00, 0x02, 0,
+	        9,
+	        USB_DT_INTERFACE,
+	        0,
+	        0,
+	        1,
+	        USB_CLASS_COMM,
+	        2 /* ACM */,
+	        1 /* AT */,
+	        0,
+	        5,
+	        0x24,
+	        0x00,
+	        0x10,
+	        0x01, /* header, CDC 1.10 */
+	        5,
+	        0x24,
+	        0x01,
+	        0x00,
+	        0x01, /* call management: data on interface 1 */
+	        4,
+	        0x24,
+	        0x02,
+	        0x02, /* ACM: line coding and state */
+	        5,
+	        0x24,
+	        0x06,
+	        0x00,
+	        0x01, /* union: control 0, data 1 */
+	        7,
+	        USB_DT_ENDPOINT,
+	        0x83,
+	        USB_ENDPOINT_XFER_INT,
+	        0x10,
+	        0x00,
+	        0x10,
+	        9,
+	        USB_DT_INTERFACE,
+	        1,
+	        0,
+	        2,
+	        USB_CLASS_CDC_DATA,
+	        0,
+	        0,
+	        0,
+	        7,
+	        USB_DT_ENDPOINT,
+	        0x82,
+	        USB_ENDPOINT_XFER_BULK,
+	        0x00,
+	        0x02,
+	        0,
+	        7,
+	        USB_DT_ENDPOINT,
+	        0x01,
+	        USB_ENDPOINT_XFER_BULK,
+	        0x00,
+	        0x02,
+	        0,
 	};
 	const uint8_t *ifs = c->cdc_acm ? cdc_ifs : vendor_if;
 	size_t ifs_len = c->cdc_acm ? sizeof(cdc_ifs) : sizeof(vendor_if);
@@ -399,7 +468,7 @@ static int emu_control(usbemu_dev *d, struct usbdevfs_urb *urb, uint8_t *buf)
 	if (s.bRequest != USB_REQ_GET_DESCRIPTOR || type != USB_DT_STRING)
 		return -EPIPE; /* stall, as a device does for a request it does not know */
 	n = emu_string(d, le16toh(s.wValue) & 0xFF, buf + sizeof(s),
-		       urb->buffer_length - (int)sizeof(s));
+	               urb->buffer_length - (int)sizeof(s));
 	if (n < 0)
 		return -EPIPE;
 	urb->actual_length = n;
@@ -426,7 +495,7 @@ static int emu_submit(usbemu_dev *d, UMockdevIoctlData *arg)
 	}
 	if (urb->buffer_length > 0) {
 		b = umockdev_ioctl_data_resolve(u, offsetof(struct usbdevfs_urb, buffer),
-						(gsize)urb->buffer_length, &gerr);
+		                                (gsize)urb->buffer_length, &gerr);
 		if (!b) {
 			g_clear_error(&gerr);
 			g_object_unref(u);
@@ -643,8 +712,7 @@ static gboolean emu_on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpoin
 		err = req == (gulong)USBDEVFS_DISCARDURB ? EINVAL : ENODEV;
 	} else if (req == USBDEVFS_GET_CAPABILITIES) {
 		guint32 caps = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
-			       USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
-			       USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+		               USBDEVFS_CAP_NO_PACKET_SIZE_LIM | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
 		GError *gerr = NULL;
 		UMockdevIoctlData *v = umockdev_ioctl_data_resolve(arg, 0, sizeof(caps), &gerr);
 
@@ -678,7 +746,7 @@ static gboolean emu_on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpoin
 	} else if (req == USBDEVFS_GETDRIVER) {
 		err = emu_getdriver(d, arg);
 	} else if (req == USBDEVFS_SETINTERFACE || req == USBDEVFS_CLEAR_HALT ||
-		   req == USBDEVFS_RESET || req == USBDEVFS_SETCONFIGURATION) {
+	           req == USBDEVFS_RESET || req == USBDEVFS_SETCONFIGURATION) {
 		err = 0;
 	} else {
 		err = ENOTTY;
@@ -702,19 +770,19 @@ static void emu_on_connect(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointe
 /* --- testbed ---------------------------------------------------------------------------- */
 
 static const char root_hub[] =
-	"P: " EMU_ROOT_SYS "\n"
-	"N: bus/usb/001/001\n"
-	"E: BUSNUM=001\nE: DEVNAME=/dev/bus/usb/001/001\nE: DEVNUM=001\n"
-	"E: DEVTYPE=usb_device\nE: DRIVER=usb\nE: MAJOR=189\nE: MINOR=0\n"
-	"E: PRODUCT=1d6b/2/606\nE: SUBSYSTEM=usb\n"
-	"A: bConfigurationValue=1\\n\nA: busnum=1\\n\nA: devnum=1\\n\n"
-	"A: idProduct=0002\nA: idVendor=1d6b\nA: speed=480\\n\nA: dev=189:0\n"
-	"H: descriptors=12010002090001406B1D020006060302010109021900010100E0000904000001090000"
-	"000705810304000C\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0\n"
-	"E: DRIVER=xhci_hcd\nE: PCI_CLASS=C0330\nE: SUBSYSTEM=pci\n"
-	"A: class=0x0c0330\nA: vendor=0x8086\nA: device=0x1e31\n";
+        "P: " EMU_ROOT_SYS "\n"
+        "N: bus/usb/001/001\n"
+        "E: BUSNUM=001\nE: DEVNAME=/dev/bus/usb/001/001\nE: DEVNUM=001\n"
+        "E: DEVTYPE=usb_device\nE: DRIVER=usb\nE: MAJOR=189\nE: MINOR=0\n"
+        "E: PRODUCT=1d6b/2/606\nE: SUBSYSTEM=usb\n"
+        "A: bConfigurationValue=1\\n\nA: busnum=1\\n\nA: devnum=1\\n\n"
+        "A: idProduct=0002\nA: idVendor=1d6b\nA: speed=480\\n\nA: dev=189:0\n"
+        "H: descriptors=12010002090001406B1D020006060302010109021900010100E0000904000001090000"
+        "000705810304000C\n"
+        "\n"
+        "P: /devices/pci0000:00/0000:00:14.0\n"
+        "E: DRIVER=xhci_hcd\nE: PCI_CLASS=C0330\nE: SUBSYSTEM=pci\n"
+        "A: class=0x0c0330\nA: vendor=0x8086\nA: device=0x1e31\n";
 
 int usbemu_new(usbemu **out)
 {
@@ -725,7 +793,7 @@ int usbemu_new(usbemu **out)
 	/* umockdev_in_mock_environment() says 0 under umockdev-wrapper (0.17): ask LD_PRELOAD. */
 	if (!preload || !strstr(preload, "libumockdev-preload")) {
 		fprintf(stderr, "usbemu: not in a umockdev environment; run the program under "
-			"umockdev-wrapper\n");
+		                "umockdev-wrapper\n");
 		return -1;
 	}
 	emu = g_new0(usbemu, 1);
@@ -784,7 +852,7 @@ static void add_attr(GString *s, const char *name, const char *value)
 
 int usbemu_add(usbemu *emu, const usbemu_dev_config *cfg, usbemu_dev **out)
 {
-	const simdrive_codec codec = { ax_mcb_encode, ax_mcb_decode };
+	const simdrive_codec codec = {ax_mcb_encode, ax_mcb_decode};
 	uint8_t desc[EMU_DESC_MAX];
 	char desc_hex[2 * EMU_DESC_MAX + 1];
 	GError *gerr = NULL;
@@ -817,11 +885,11 @@ int usbemu_add(usbemu *emu, const usbemu_dev_config *cfg, usbemu_dev **out)
 	d->ep_out = cfg->cdc_acm ? 0x01 : 0x02;
 	d->bound = d->driver ? (1u << d->n_ifaces) - 1 : 0;
 	(void)snprintf(d->devnode, sizeof(d->devnode), "/dev/bus/usb/%03u/%03u", d->bus,
-		       d->address);
+	               d->address);
 	(void)snprintf(d->syspath, sizeof(d->syspath), "/sys" EMU_ROOT_SYS "/1-%u", d->port);
 	if (simdrive_new(&d->drive, &codec, cfg->model, cfg->drive_serial) < 0) {
 		fprintf(stderr, "usbemu: no simulated model '%s'\n",
-			cfg->model ? cfg->model : "(default)");
+		        cfg->model ? cfg->model : "(default)");
 		return -1;
 	}
 
@@ -831,16 +899,16 @@ int usbemu_add(usbemu *emu, const usbemu_dev_config *cfg, usbemu_dev **out)
 	g_string_append_printf(s, "P: " EMU_ROOT_SYS "/1-%u\n", d->port);
 	g_string_append_printf(s, "N: bus/usb/%03u/%03u=%s\n", d->bus, d->address, desc_hex);
 	g_string_append_printf(s,
-			       "E: BUSNUM=%03u\nE: DEVNAME=%s\nE: DEVNUM=%03u\n"
-			       "E: DEVTYPE=usb_device\nE: DRIVER=usb\nE: MAJOR=189\n"
-			       "E: MINOR=%u\nE: PRODUCT=%x/%x/100\nE: SUBSYSTEM=usb\n",
-			       d->bus, d->devnode, d->address, d->address - 1, cfg->vid, cfg->pid);
+	                       "E: BUSNUM=%03u\nE: DEVNAME=%s\nE: DEVNUM=%03u\n"
+	                       "E: DEVTYPE=usb_device\nE: DRIVER=usb\nE: MAJOR=189\n"
+	                       "E: MINOR=%u\nE: PRODUCT=%x/%x/100\nE: SUBSYSTEM=usb\n",
+	                       d->bus, d->devnode, d->address, d->address - 1, cfg->vid, cfg->pid);
 	/* sysfs: numeric attributes end with a newline, as the kernel writes them. */
 	g_string_append_printf(s,
-			       "A: bConfigurationValue=1\\n\nA: busnum=%u\\n\nA: devnum=%u\\n\n"
-			       "A: speed=480\\n\nA: dev=189:%u\nA: devpath=%u\n"
-			       "A: idVendor=%04x\nA: idProduct=%04x\n",
-			       d->bus, d->address, d->address - 1, d->port, cfg->vid, cfg->pid);
+	                       "A: bConfigurationValue=1\\n\nA: busnum=%u\\n\nA: devnum=%u\\n\n"
+	                       "A: speed=480\\n\nA: dev=189:%u\nA: devpath=%u\n"
+	                       "A: idVendor=%04x\nA: idProduct=%04x\n",
+	                       d->bus, d->address, d->address - 1, d->port, cfg->vid, cfg->pid);
 	add_attr(s, "manufacturer", cfg->manufacturer);
 	add_attr(s, "product", cfg->product);
 	add_attr(s, "serial", cfg->serial);
@@ -863,19 +931,19 @@ int usbemu_add(usbemu *emu, const usbemu_dev_config *cfg, usbemu_dev **out)
 		/* The interface, then its tty, each a child of the one before. */
 		s = g_string_new(NULL);
 		g_string_append_printf(s,
-				       "P: " EMU_ROOT_SYS "/1-%u/1-%u:1.0/tty/%s\n"
-				       "E: DEVNAME=/dev/%s\nE: SUBSYSTEM=tty\nA: dev=166:0\n\n"
-				       "P: " EMU_ROOT_SYS "/1-%u/1-%u:1.0\n"
-				       "E: DEVTYPE=usb_interface\nE: DRIVER=%s\nE: SUBSYSTEM=usb\n"
-				       "A: bInterfaceNumber=00\n",
-				       d->port, d->port, cfg->tty, cfg->tty, d->port, d->port,
-				       cfg->kernel_driver ? cfg->kernel_driver : "cdc_acm");
+		                       "P: " EMU_ROOT_SYS "/1-%u/1-%u:1.0/tty/%s\n"
+		                       "E: DEVNAME=/dev/%s\nE: SUBSYSTEM=tty\nA: dev=166:0\n\n"
+		                       "P: " EMU_ROOT_SYS "/1-%u/1-%u:1.0\n"
+		                       "E: DEVTYPE=usb_interface\nE: DRIVER=%s\nE: SUBSYSTEM=usb\n"
+		                       "A: bInterfaceNumber=00\n",
+		                       d->port, d->port, cfg->tty, cfg->tty, d->port, d->port,
+		                       cfg->kernel_driver ? cfg->kernel_driver : "cdc_acm");
 		ok = umockdev_testbed_add_from_string(emu->tb, s->str, &gerr);
 		g_string_free(s, TRUE);
 	}
 	if (!ok) {
 		fprintf(stderr, "usbemu: add %04x:%04x: %s\n", cfg->vid, cfg->pid,
-			gerr ? gerr->message : "?");
+		        gerr ? gerr->message : "?");
 		g_clear_error(&gerr);
 		if (attached)
 			(void)umockdev_testbed_detach_ioctl(emu->tb, d->devnode, NULL);
@@ -973,7 +1041,7 @@ void usbemu_dev_set_denied(usbemu_dev *dev, int on)
 	}
 	if (on && free_slot < EMU_MAX_DEVS) {
 		(void)snprintf(deny_paths[free_slot], sizeof(deny_paths[free_slot]), "%s",
-			       dev->devnode);
+		               dev->devnode);
 		atomic_fetch_add(&deny_count, 1);
 	}
 	pthread_mutex_unlock(&deny_lock);

@@ -41,11 +41,11 @@ typedef struct usbemu_dev usbemu_dev;
 /* What an emulated device looks like. Strings are copied. */
 typedef struct usbemu_dev_config {
 	uint16_t vid, pid;
-	const char *manufacturer;  /* string descriptors; NULL = the device has none */
+	const char *manufacturer; /* string descriptors; NULL = the device has none */
 	const char *product;
 	const char *serial;
-	const char *model;         /* simulated drive model, NULL = the first one */
-	uint32_t drive_serial;     /* the drive's MCB serial number register */
+	const char *model;     /* simulated drive model, NULL = the first one */
+	uint32_t drive_serial; /* the drive's MCB serial number register */
 	/*
 	 * 0: one vendor-specific interface, bulk IN 0x81 / OUT 0x02.
 	 * 1: a CDC-ACM function: communication interface 0 (interrupt IN 0x83)
@@ -64,15 +64,15 @@ typedef struct usbemu_dev_config {
 
 /* Counters of what the host did to a device. */
 typedef struct usbemu_stats {
-	unsigned opens;      /* device node opened (libusb_open) */
-	unsigned claims;     /* interfaces claimed */
-	unsigned releases;   /* interfaces released */
-	unsigned detaches;   /* kernel driver unbound from an interface */
-	unsigned attaches;   /* kernel driver bound again */
-	unsigned requests;   /* bulk OUT transfers */
-	unsigned replies;    /* replies the drive produced */
-	unsigned discards;   /* pending URBs cancelled (DISCARDURB) */
-	unsigned bound_now;  /* interfaces with the kernel driver bound at this moment */
+	unsigned opens;       /* device node opened (libusb_open) */
+	unsigned claims;      /* interfaces claimed */
+	unsigned releases;    /* interfaces released */
+	unsigned detaches;    /* kernel driver unbound from an interface */
+	unsigned attaches;    /* kernel driver bound again */
+	unsigned requests;    /* bulk OUT transfers */
+	unsigned replies;     /* replies the drive produced */
+	unsigned discards;    /* pending URBs cancelled (DISCARDURB) */
+	unsigned bound_now;   /* interfaces with the kernel driver bound at this moment */
 	unsigned claimed_now; /* interfaces claimed at this moment */
 } usbemu_stats;
 

@@ -49,15 +49,15 @@ struct options {
 	uint32_t tcp_addrs[SIM_MAX_DRIVES]; /* --tcp drives, host order; after the --eth ones */
 	unsigned tcp_ports[SIM_MAX_DRIVES];
 	size_t n_tcp;
-	int last_was_tcp; /* --count repeats an --eth, never a --tcp */
+	int last_was_tcp;     /* --count repeats an --eth, never a --tcp */
 	uint64_t tcp_idle_ms; /* --tcp-idle-ms; 0: never */
 	int have_tcp_idle;
 	uint32_t fault_only[SIM_MAX_DRIVES];
 	size_t n_fault_only;
 	unsigned port;
 	const char *model;
-	const char *firmware; /* --firmware: the version text every drive reports */
-	unsigned quirks;      /* --quirk: SIMDRIVE_QUIRK_* bits of every drive */
+	const char *firmware;  /* --firmware: the version text every drive reports */
+	unsigned quirks;       /* --quirk: SIMDRIVE_QUIRK_* bits of every drive */
 	const char *state_dir; /* --state-dir: where stored values outlive the process */
 	uint32_t serial;
 	struct sim_faults faults;
@@ -67,9 +67,9 @@ struct options {
 	int have_fault_after;
 	int allow_any;
 	int verbose;
-	const char *tty;   /* --tty PATH: one drive on a terminal, after the others */
-	int pty;           /* --pty: the same on a new pseudo-terminal */
-	unsigned baud;     /* --baud: its line rate, 0 = unpaced */
+	const char *tty; /* --tty PATH: one drive on a terminal, after the others */
+	int pty;         /* --pty: the same on a new pseudo-terminal */
+	unsigned baud;   /* --baud: its line rate, 0 = unpaced */
 };
 
 enum {
@@ -459,7 +459,8 @@ static int handle_option(struct options *o, int c, const char *arg)
 		return parse_number("--seed", arg, 0, UINT64_MAX, &o->seed);
 	case OPT_FAULT_AFTER:
 		o->have_fault_after = 1;
-		return parse_number("--fault-after", arg, 0, 24ull * 3600 * 1000, &o->fault_after_ms);
+		return parse_number("--fault-after", arg, 0, 24ull * 3600 * 1000,
+		                    &o->fault_after_ms);
 	case OPT_FAULT_ONLY:
 		if (o->n_fault_only >= SIM_MAX_DRIVES)
 			return usage_error("--fault-only '%s': given too often", arg);
@@ -645,8 +646,8 @@ static int serve(const struct options *o)
 		n_fes++;
 	}
 	if (o->n_tcp > 0) {
-		if (sim_tcp_open(&fes[n_fes], &s, o->tcp_addrs, o->tcp_ports, o->n_tcp,
-		                 o->n_addrs, o->tcp_idle_ms * 1000000u) < 0)
+		if (sim_tcp_open(&fes[n_fes], &s, o->tcp_addrs, o->tcp_ports, o->n_tcp, o->n_addrs,
+		                 o->tcp_idle_ms * 1000000u) < 0)
 			goto out;
 		n_fes++;
 	}

@@ -62,12 +62,12 @@
 
 struct ax_transport_priv {
 	const ax_host *host;
-	int fd;                   /* UDP socket connect()ed to the drive, or -1 */
-	int renew;                /* the last request may still be answered: new socket */
-	eth_addr addr;            /* the drive's address, what fd is connected to */
-	int cancel_fd;            /* eventfd: cancel() makes it readable */
-	int timeout_ms;           /* the URI's timeout_ms, or the default */
-	char peer[ETH_PEER_STR];  /* who we talk to, for messages */
+	int fd;                  /* UDP socket connect()ed to the drive, or -1 */
+	int renew;               /* the last request may still be answered: new socket */
+	eth_addr addr;           /* the drive's address, what fd is connected to */
+	int cancel_fd;           /* eventfd: cancel() makes it readable */
+	int timeout_ms;          /* the URI's timeout_ms, or the default */
+	char peer[ETH_PEER_STR]; /* who we talk to, for messages */
 };
 
 /* What a request is, for messages: "read subnode 0 register 0x6E1". */
@@ -78,15 +78,14 @@ struct eth_req {
 };
 
 static const ax_option_desc eth_options[] = {
-	{ "timeout_ms", AX_OPT_INT, "1000",
-	  "reply timeout per try in milliseconds (1..60000); a timeout is retried once" },
-	{ NULL, 0, NULL, NULL },
+        {"timeout_ms", AX_OPT_INT, "1000",
+         "reply timeout per try in milliseconds (1..60000); a timeout is retried once"},
+        {NULL, 0, NULL, NULL},
 };
 
 socklen_t eth_addr_len(const eth_addr *a)
 {
-	return a->sa.sa_family == AF_INET6 ? (socklen_t)sizeof(a->in6)
-					   : (socklen_t)sizeof(a->in);
+	return a->sa.sa_family == AF_INET6 ? (socklen_t)sizeof(a->in6) : (socklen_t)sizeof(a->in);
 }
 
 void eth_addr_format(char *out, size_t cap, const eth_addr *a)
@@ -113,7 +112,7 @@ int eth_uri_port(const ax_host *host, const ax_uri *uri, uint16_t *out)
 	/* The URI parser already keeps it within 0..65535. */
 	if (uri->port == 0 || uri->port > 65535)
 		return host->error(host, AX_EINVAL, "URI '%s': port %d is not a usable UDP port",
-				   uri->text, uri->port);
+		                   uri->text, uri->port);
 	*out = (uint16_t)uri->port;
 	return 0;
 }
@@ -134,8 +133,8 @@ const char *eth_decode_why(int err)
 	}
 }
 
-void eth_trace_frame(const ax_host *host, const char *dir, const char *peer,
-		     const uint8_t *frame, size_t len)
+void eth_trace_frame(const ax_host *host, const char *dir, const char *peer, const uint8_t *frame,
+                     size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	char hex[3 * AX_MCB_FRAME_SIZE + 1];
@@ -151,7 +150,7 @@ void eth_trace_frame(const ax_host *host, const char *dir, const char *peer,
 	hex[o ? o - 1 : 0] = '\0';
 	if (len > AX_MCB_FRAME_SIZE)
 		host->log(host, AX_LOG_TRACE, "%s %s: %s + %zu byte(s)", dir, peer, hex,
-			  len - AX_MCB_FRAME_SIZE);
+		          len - AX_MCB_FRAME_SIZE);
 	else
 		host->log(host, AX_LOG_TRACE, "%s %s: %s", dir, peer, hex);
 }
@@ -176,20 +175,22 @@ static int eth_check_single_host(const ax_host *host, const ax_uri *uri)
 {
 	if (!uri->host[0])
 		return host->error(host, AX_EINVAL,
-				   "URI '%s' names no host (expected eth://HOST[:PORT])",
-				   uri->text);
+		                   "URI '%s' names no host (expected eth://HOST[:PORT])",
+		                   uri->text);
 	if (strchr(uri->host, ','))
 		return host->error(host, AX_EINVAL,
-				   "URI '%s' names several hosts; a link opens one (scan the list "
-				   "to find the drives)", uri->text);
+		                   "URI '%s' names several hosts; a link opens one (scan the list "
+		                   "to find the drives)",
+		                   uri->text);
 	if (uri->path[0] == '/' && uri->path[1] >= '0' && uri->path[1] <= '9')
 		return host->error(host, AX_EINVAL,
-				   "URI '%s' names an address range; a link opens one drive (scan "
-				   "the range to find them)", uri->text);
+		                   "URI '%s' names an address range; a link opens one drive (scan "
+		                   "the range to find them)",
+		                   uri->text);
 	if (uri->path[0] && strcmp(uri->path, "/") != 0)
 		return host->error(host, AX_EINVAL,
-				   "URI '%s': unexpected path '%s' (expected eth://HOST[:PORT])",
-				   uri->text, uri->path);
+		                   "URI '%s': unexpected path '%s' (expected eth://HOST[:PORT])",
+		                   uri->text, uri->path);
 	return 0;
 }
 
@@ -216,12 +217,12 @@ static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 	err = getaddrinfo(uri->host, service, &hints, &res);
 	if (err != 0)
 		return host->error(host, err == EAI_NONAME ? AX_ENOTFOUND : AX_EIO,
-				   "cannot resolve host '%s': %s", uri->host, gai_strerror(err));
+		                   "cannot resolve host '%s': %s", uri->host, gai_strerror(err));
 
 	priv->fd = -1;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				ai->ai_protocol);
+		                ai->ai_protocol);
 
 		if (fd < 0) {
 			last_errno = errno;
@@ -233,7 +234,7 @@ static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 			memset(&priv->addr, 0, sizeof(priv->addr));
 			memcpy(&priv->addr, ai->ai_addr,
 			       ai->ai_addrlen < sizeof(priv->addr) ? ai->ai_addrlen
-								   : sizeof(priv->addr));
+			                                           : sizeof(priv->addr));
 			break;
 		}
 		last_errno = errno;
@@ -242,7 +243,7 @@ static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 	freeaddrinfo(res);
 	if (priv->fd < 0)
 		return host->error(host, AX_EIO, "cannot open a UDP socket to %s port %u: %s",
-				   uri->host, (unsigned)port, strerror(last_errno));
+		                   uri->host, (unsigned)port, strerror(last_errno));
 
 	memset(&peer, 0, sizeof(peer));
 	if (getpeername(priv->fd, &peer.sa, &plen) < 0)
@@ -257,8 +258,7 @@ static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 	return 0;
 }
 
-static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
-		    int timeout_ms)
+static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri, int timeout_ms)
 {
 	ax_transport_priv *priv;
 	uint16_t port = 0;
@@ -283,7 +283,7 @@ static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (priv->cancel_fd < 0) {
 		err = host->error(host, AX_EIO, "cannot create the cancel eventfd: %s",
-				  strerror(errno));
+		                  strerror(errno));
 		host->free(priv);
 		return err;
 	}
@@ -296,7 +296,7 @@ static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	/* Each request brings its own timeout; the caller's, if any, wins over the URI's. */
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "UDP socket to %s, %d ms per try", priv->peer,
-			  timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
+		          timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
 	*out = priv;
 	return 0;
 }
@@ -320,7 +320,7 @@ static int eth_cancel(ax_transport_priv *priv)
 	/* EAGAIN means the counter is saturated: a cancel is pending anyway. */
 	if (write(priv->cancel_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return host->error(host, AX_EIO, "cannot signal cancel to the request on %s: %s",
-				   priv->peer, strerror(errno));
+		                   priv->peer, strerror(errno));
 	return 0;
 }
 
@@ -332,7 +332,7 @@ static void eth_drain_cancel(ax_transport_priv *priv)
 	if (read(priv->cancel_fd, &count, sizeof(count)) == (ssize_t)sizeof(count) &&
 	    priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
 		priv->host->log(priv->host, AX_LOG_DEBUG,
-				"dropped a cancel that arrived between requests on %s", priv->peer);
+		                "dropped a cancel that arrived between requests on %s", priv->peer);
 }
 
 /*
@@ -356,8 +356,8 @@ static void eth_drain_socket(ax_transport_priv *priv)
 	}
 	if (n && priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
 		priv->host->log(priv->host, AX_LOG_DEBUG,
-				"discarded %u stale datagram(s) or error(s) from %s", n,
-				priv->peer);
+		                "discarded %u stale datagram(s) or error(s) from %s", n,
+		                priv->peer);
 }
 
 /*
@@ -372,7 +372,7 @@ static int eth_socket_renew(ax_transport_priv *priv)
 	int fd, errnum;
 
 	fd = socket(priv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    IPPROTO_UDP);
+	            IPPROTO_UDP);
 	if (fd >= 0 && connect(fd, &priv->addr.sa, eth_addr_len(&priv->addr)) < 0) {
 		errnum = errno;
 		close(fd);
@@ -387,47 +387,50 @@ static int eth_socket_renew(ax_transport_priv *priv)
 		priv->renew = 0;
 		if (priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
 			priv->host->log(priv->host, AX_LOG_DEBUG,
-					"new socket to %s: replies to earlier requests now "
-					"meet a closed port", priv->peer);
+			                "new socket to %s: replies to earlier requests now "
+			                "meet a closed port",
+			                priv->peer);
 	}
 	return errnum;
 }
 
 /* Turn a socket errno into an error that says what happened and where. */
 static int eth_sock_error(ax_transport_priv *priv, int errnum, const struct eth_req *rq,
-			  const char *op)
+                          const char *op)
 {
 	const ax_host *host = priv->host;
 
 	switch (errnum) {
 	case ECONNREFUSED:
 		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: nothing answers at %s (port "
-				   "unreachable)", rq->verb, rq->subnode, rq->address, priv->peer);
+		                   "%s subnode %u register 0x%03X: nothing answers at %s (port "
+		                   "unreachable)",
+		                   rq->verb, rq->subnode, rq->address, priv->peer);
 	case EHOSTUNREACH:
 	case ENETUNREACH:
 	case EHOSTDOWN:
 	case ENETDOWN:
-		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: host unreachable: %s (%s)",
-				   rq->verb, rq->subnode, rq->address, priv->peer,
-				   strerror(errnum));
+		return host->error(
+		        host, AX_EIO, "%s subnode %u register 0x%03X: host unreachable: %s (%s)",
+		        rq->verb, rq->subnode, rq->address, priv->peer, strerror(errnum));
 	case EACCES:
 	case EPERM:
 		return host->error(host, AX_EACCESS,
-				   "%s subnode %u register 0x%03X: the system refused to send to "
-				   "%s (%s)", rq->verb, rq->subnode, rq->address, priv->peer,
-				   strerror(errnum));
+		                   "%s subnode %u register 0x%03X: the system refused to send to "
+		                   "%s (%s)",
+		                   rq->verb, rq->subnode, rq->address, priv->peer,
+		                   strerror(errnum));
 	default:
 		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: %s on the socket to %s failed: "
-				   "%s", rq->verb, rq->subnode, rq->address, op, priv->peer,
-				   strerror(errnum));
+		                   "%s subnode %u register 0x%03X: %s on the socket to %s failed: "
+		                   "%s",
+		                   rq->verb, rq->subnode, rq->address, op, priv->peer,
+		                   strerror(errnum));
 	}
 }
 
 static int eth_send(ax_transport_priv *priv, const uint8_t *frame, size_t len,
-		    const struct eth_req *rq)
+                    const struct eth_req *rq)
 {
 	for (int waits = 0;; waits++) {
 		ssize_t n = send(priv->fd, frame, len, 0);
@@ -437,14 +440,13 @@ static int eth_send(ax_transport_priv *priv, const uint8_t *frame, size_t len,
 			return 0;
 		}
 		if (n >= 0)
-			return priv->host->error(priv->host, AX_EIO,
-						 "sent %zd of %zu bytes to %s", n, len,
-						 priv->peer);
+			return priv->host->error(priv->host, AX_EIO, "sent %zd of %zu bytes to %s",
+			                         n, len, priv->peer);
 		if (errno == EINTR)
 			continue;
 		if ((errno == EAGAIN || errno == EWOULDBLOCK) && waits < ETH_SEND_WAITS) {
 			/* Socket buffer full: wait until it drains, briefly. */
-			struct pollfd p = { .fd = priv->fd, .events = POLLOUT };
+			struct pollfd p = {.fd = priv->fd, .events = POLLOUT};
 
 			if (poll(&p, 1, ETH_SEND_WAIT_MS) < 0 && errno != EINTR)
 				return eth_sock_error(priv, errno, rq, "poll");
@@ -473,15 +475,15 @@ static int eth_ms_left(uint64_t now, uint64_t deadline)
  * decoded (it points into @rbuf), ETH_WAIT_TIMEOUT, or a negative error.
  */
 static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
-			  const ax_mcb_frame *req, ax_mcb_frame *reply, uint8_t *rbuf,
-			  size_t rcap, uint64_t deadline, int *stale)
+                          const ax_mcb_frame *req, ax_mcb_frame *reply, uint8_t *rbuf, size_t rcap,
+                          uint64_t deadline, int *stale)
 {
 	const ax_host *host = priv->host;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = priv->fd, .events = POLLIN },
-			{ .fd = priv->cancel_fd, .events = POLLIN },
+		        {.fd = priv->fd, .events = POLLIN},
+		        {.fd = priv->cancel_fd, .events = POLLIN},
 		};
 		uint64_t now = host->now_ns();
 		ssize_t r;
@@ -497,9 +499,9 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 		}
 		if (pfd[1].revents & POLLIN)
 			return host->error(host, AX_ECANCELED,
-					   "%s subnode %u register 0x%03X: cancelled while waiting "
-					   "for %s", rq->verb, rq->subnode, rq->address,
-					   priv->peer);
+			                   "%s subnode %u register 0x%03X: cancelled while waiting "
+			                   "for %s",
+			                   rq->verb, rq->subnode, rq->address, priv->peer);
 		if (n == 0 || !(pfd[0].revents & (POLLIN | POLLERR)))
 			continue;
 
@@ -511,50 +513,52 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 		}
 		if ((size_t)r > rcap)
 			return host->error(host, AX_EPROTO,
-					   "%s subnode %u register 0x%03X: malformed reply from "
-					   "%s: a %zd-byte datagram, larger than any MCB frame "
-					   "(%d bytes at most)", rq->verb, rq->subnode,
-					   rq->address, priv->peer, r, AX_MCB_MAX_FRAME);
+			                   "%s subnode %u register 0x%03X: malformed reply from "
+			                   "%s: a %zd-byte datagram, larger than any MCB frame "
+			                   "(%d bytes at most)",
+			                   rq->verb, rq->subnode, rq->address, priv->peer, r,
+			                   AX_MCB_MAX_FRAME);
 		eth_trace_frame(host, "rx", priv->peer, rbuf, (size_t)r);
 		err = host->mcb_decode(reply, rbuf, (size_t)r);
 		/* A header that passed its CRC but declares more than came, or too much. */
 		if (err == AX_ETRUNC && r >= AX_MCB_FRAME_SIZE)
 			return host->error(host, AX_ETRUNC,
-					   "%s subnode %u register 0x%03X: malformed reply from "
-					   "%s: the %zd-byte datagram is shorter than the frame "
-					   "its header declares", rq->verb, rq->subnode,
-					   rq->address, priv->peer, r);
+			                   "%s subnode %u register 0x%03X: malformed reply from "
+			                   "%s: the %zd-byte datagram is shorter than the frame "
+			                   "its header declares",
+			                   rq->verb, rq->subnode, rq->address, priv->peer, r);
 		if (err == AX_ETOOBIG)
 			return host->error(host, AX_ETOOBIG,
-					   "%s subnode %u register 0x%03X: malformed reply from "
-					   "%s: its header declares a payload over the %d-byte "
-					   "limit", rq->verb, rq->subnode, rq->address, priv->peer,
-					   AX_MCB_MAX_PAYLOAD);
+			                   "%s subnode %u register 0x%03X: malformed reply from "
+			                   "%s: its header declares a payload over the %d-byte "
+			                   "limit",
+			                   rq->verb, rq->subnode, rq->address, priv->peer,
+			                   AX_MCB_MAX_PAYLOAD);
 		if (err < 0) {
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
-					  "ignored a %zd-byte datagram from %s: %s", r, priv->peer,
-					  eth_decode_why(err));
+				          "ignored a %zd-byte datagram from %s: %s", r, priv->peer,
+				          eth_decode_why(err));
 			continue;
 		}
 		if (reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE) {
 			/* A request, not a reply (a peer echoing us): not an answer. */
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
-					  "ignored a frame from %s that is not a reply",
-					  priv->peer);
+				          "ignored a frame from %s that is not a reply",
+				          priv->peer);
 			continue;
 		}
 		err = host->mcb_check_answer(reply, (size_t)r, req);
 		if (err == AX_EPROTO)
 			/* A datagram is exactly one frame: more bytes, or fewer, is malformed. */
 			return host->error(host, AX_EPROTO,
-					   "%s subnode %u register 0x%03X: malformed reply from "
-					   "%s: the %zd-byte datagram holds a %zu-byte %s frame; a "
-					   "datagram must be exactly one frame", rq->verb,
-					   rq->subnode, rq->address, priv->peer, r,
-					   reply->frame_len,
-					   reply->extended ? "extended" : "plain");
+			                   "%s subnode %u register 0x%03X: malformed reply from "
+			                   "%s: the %zd-byte datagram holds a %zu-byte %s frame; a "
+			                   "datagram must be exactly one frame",
+			                   rq->verb, rq->subnode, rq->address, priv->peer, r,
+			                   reply->frame_len,
+			                   reply->extended ? "extended" : "plain");
 		if (err == AX_EADDR) {
 			/*
 			 * Not the answer: a reply for another register, or an ack of
@@ -567,28 +571,29 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 			if ((*stale)++ == 0) {
 				if (host->log_enabled(host, AX_LOG_DEBUG))
 					host->log(host, AX_LOG_DEBUG,
-						  "%s sent a %s of subnode %u register 0x%03X "
-						  "that does not answer the %s of 0x%03X: a late "
-						  "reply, receiving again", priv->peer,
-						  reply->command == AX_MCB_ACK ? "ack"
-									       : "error reply",
-						  (unsigned)reply->subnode,
-						  (unsigned)reply->address, rq->verb, rq->address);
+					          "%s sent a %s of subnode %u register 0x%03X "
+					          "that does not answer the %s of 0x%03X: a late "
+					          "reply, receiving again",
+					          priv->peer,
+					          reply->command == AX_MCB_ACK ? "ack"
+					                                       : "error reply",
+					          (unsigned)reply->subnode,
+					          (unsigned)reply->address, rq->verb, rq->address);
 				continue;
 			}
 			if (same)
 				return host->error(host, AX_EADDR,
-						   "%s answered the %s of subnode %u register "
-						   "0x%03X twice with an ack that is not its "
-						   "answer (a write's ack echoes the value "
-						   "written)", priv->peer, rq->verb, rq->subnode,
-						   rq->address);
+				                   "%s answered the %s of subnode %u register "
+				                   "0x%03X twice with an ack that is not its "
+				                   "answer (a write's ack echoes the value "
+				                   "written)",
+				                   priv->peer, rq->verb, rq->subnode, rq->address);
 			return host->error(host, AX_EADDR,
-					   "%s answered subnode %u register 0x%03X again where "
-					   "subnode %u register 0x%03X was expected (%s)",
-					   priv->peer, (unsigned)reply->subnode,
-					   (unsigned)reply->address, rq->subnode, rq->address,
-					   rq->verb);
+			                   "%s answered subnode %u register 0x%03X again where "
+			                   "subnode %u register 0x%03X was expected (%s)",
+			                   priv->peer, (unsigned)reply->subnode,
+			                   (unsigned)reply->address, rq->subnode, rq->address,
+			                   rq->verb);
 		}
 		return err; /* 0, or AX_EDRIVE with the drive's code and message set */
 	}
@@ -599,13 +604,13 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
  * a timeout sends the same frame once more.
  */
 static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb_frame *reply,
-			uint8_t *rbuf, size_t rcap, int timeout_ms)
+                        uint8_t *rbuf, size_t rcap, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	struct eth_req rq = {
-		.verb = req->command == AX_MCB_WRITE ? "write" : "read",
-		.subnode = req->subnode,
-		.address = req->address,
+	        .verb = req->command == AX_MCB_WRITE ? "write" : "read",
+	        .subnode = req->subnode,
+	        .address = req->address,
 	};
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
 	size_t qlen = 0;
@@ -622,9 +627,10 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 		err = eth_socket_renew(priv);
 		if (err != 0)
 			return host->error(host, AX_EIO,
-					   "%s subnode %u register 0x%03X: cannot open a fresh "
-					   "socket to %s: %s", rq.verb, rq.subnode, rq.address,
-					   priv->peer, strerror(err));
+			                   "%s subnode %u register 0x%03X: cannot open a fresh "
+			                   "socket to %s: %s",
+			                   rq.verb, rq.subnode, rq.address, priv->peer,
+			                   strerror(err));
 	}
 	eth_drain_socket(priv);
 	for (attempt = 1; attempt <= ETH_TRIES; attempt++) {
@@ -632,14 +638,14 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 		if (err < 0)
 			break;
 		err = eth_wait_reply(priv, &rq, req, reply, rbuf, rcap,
-				     host->now_ns() + (uint64_t)timeout_ms * 1000000u, &stale);
+		                     host->now_ns() + (uint64_t)timeout_ms * 1000000u, &stale);
 		if (err != ETH_WAIT_TIMEOUT)
 			break;
 		if (attempt < ETH_TRIES && host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG,
-				  "no reply from %s within %d ms (%s subnode %u register 0x%03X); "
-				  "sending again", priv->peer, timeout_ms, rq.verb, rq.subnode,
-				  rq.address);
+			          "no reply from %s within %d ms (%s subnode %u register 0x%03X); "
+			          "sending again",
+			          priv->peer, timeout_ms, rq.verb, rq.subnode, rq.address);
 	}
 	/*
 	 * Only a request answered on its first send is settled. After a resend
@@ -650,13 +656,13 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 	if (err != ETH_WAIT_TIMEOUT)
 		return err;
 	return host->error(host, AX_ETIMEDOUT,
-			   "no reply from %s after %d tries of %d ms (%s subnode %u register "
-			   "0x%03X)", priv->peer, ETH_TRIES, timeout_ms, rq.verb, rq.subnode,
-			   rq.address);
+	                   "no reply from %s after %d tries of %d ms (%s subnode %u register "
+	                   "0x%03X)",
+	                   priv->peer, ETH_TRIES, timeout_ms, rq.verb, rq.subnode, rq.address);
 }
 
 static int eth_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
-		    size_t cap, size_t *len_out, int timeout_ms)
+                    size_t cap, size_t *len_out, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	uint8_t rbuf[ETH_RX_SIZE];
@@ -672,8 +678,8 @@ static int eth_read(ax_transport_priv *priv, unsigned subnode, uint32_t address,
 	return host->mcb_reply_value(&reply, buf, cap, len_out);
 }
 
-static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address,
-		     const void *buf, size_t len, int timeout_ms)
+static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address, const void *buf,
+                     size_t len, int timeout_ms)
 {
 	uint8_t rbuf[ETH_RX_SIZE];
 	ax_mcb_frame req, reply;
@@ -686,26 +692,26 @@ static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 }
 
 static const ax_transport_ops eth_ops = {
-	.size = sizeof(ax_transport_ops),
-	.open = eth_open,
-	.close = eth_close,
-	.read = eth_read,
-	.write = eth_write,
-	.cancel = eth_cancel,
-	.scan = eth_scan,
+        .size = sizeof(ax_transport_ops),
+        .open = eth_open,
+        .close = eth_close,
+        .read = eth_read,
+        .write = eth_write,
+        .cancel = eth_cancel,
+        .scan = eth_scan,
 };
 
 static const ax_transport_desc eth_desc = {
-	AX_TRANSPORT_DESC_HEADER,
-	.scheme = "eth",
-	.name = "Ethernet (MCB over UDP)",
-	.version = "0.1.0",
-	.description = "MCB drives on an IP network, UDP port 1061",
-	.license = "MIT",
-	.caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN,
-	.addr_space = AX_ADDR_MCB,
-	.options = eth_options,
-	.ops = &eth_ops,
+        AX_TRANSPORT_DESC_HEADER,
+        .scheme = "eth",
+        .name = "Ethernet (MCB over UDP)",
+        .version = "0.1.0",
+        .description = "MCB drives on an IP network, UDP port 1061",
+        .license = "MIT",
+        .caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN,
+        .addr_space = AX_ADDR_MCB,
+        .options = eth_options,
+        .ops = &eth_ops,
 };
 
 AX_PLUGIN_EXPORT const ax_transport_desc *axlink_transport_entry(void);

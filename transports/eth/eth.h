@@ -47,8 +47,8 @@ int eth_uri_port(const ax_host *host, const ax_uri *uri, uint16_t *out);
 const char *eth_decode_why(int err);
 
 /* Log a frame's header bytes at trace level: "tx 127.0.0.2:1061: a0 00 ...". */
-void eth_trace_frame(const ax_host *host, const char *dir, const char *peer,
-		     const uint8_t *frame, size_t len);
+void eth_trace_frame(const ax_host *host, const char *dir, const char *peer, const uint8_t *frame,
+                     size_t len);
 
 /* ops->scan (eth_scan.c). */
 int eth_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *sink);

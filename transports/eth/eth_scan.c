@@ -37,8 +37,8 @@
 #define SCAN_MIN_PREFIX 16
 
 /* Identity reads after the probe (the product code), in the order they are made. */
-static const uint16_t ident_regs[] = { AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION,
-				       AX_MCB_REG_SERIAL, AX_MCB_REG_SW_VERSION };
+static const uint16_t ident_regs[] = {AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION, AX_MCB_REG_SERIAL,
+                                      AX_MCB_REG_SW_VERSION};
 #define N_IDENT (sizeof(ident_regs) / sizeof(ident_regs[0]))
 
 /* Sends of one request: the first, and one resend. */
@@ -53,23 +53,23 @@ static const uint16_t ident_regs[] = { AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION
 #define SCAN_RCVBUF (1 << 20)
 
 enum target_state {
-	T_WAIT = 0,  /* probed (or about to be), no answer yet */
-	T_IDENT,     /* answered; identity reads in flight */
-	T_DONE,      /* reported */
-	T_FAILED,    /* could not even be probed */
+	T_WAIT = 0, /* probed (or about to be), no answer yet */
+	T_IDENT,    /* answered; identity reads in flight */
+	T_DONE,     /* reported */
+	T_FAILED,   /* could not even be probed */
 };
 
 struct scan_target {
 	eth_addr addr;
-	uint8_t state;   /* an enum target_state */
-	uint32_t drive;  /* index in scan.drives once answered */
+	uint8_t state;  /* an enum target_state */
+	uint32_t drive; /* index in scan.drives once answered */
 };
 
 struct scan_drive {
 	size_t target;
-	uint8_t step;    /* index into ident_regs; N_IDENT when all were tried */
-	uint8_t tries;   /* sends of ident_regs[step] */
-	uint8_t unsent;  /* its last send met a full socket buffer */
+	uint8_t step;   /* index into ident_regs; N_IDENT when all were tried */
+	uint8_t tries;  /* sends of ident_regs[step] */
+	uint8_t unsent; /* its last send met a full socket buffer */
 	uint64_t sent_ns;
 	ax_scan_result id; /* the identity fields and known bits read so far */
 	char sw[AX_MCB_MAX_PAYLOAD + 1];
@@ -83,15 +83,15 @@ struct scan {
 	size_t n_targets;
 	struct scan_drive *drives;
 	size_t n_drives, cap_drives;
-	size_t in_flight;      /* responders not reported yet */
-	size_t settled;        /* targets that answered or failed */
-	size_t next_probe;     /* first probe round: next target */
-	size_t next_reprobe;   /* second probe round: next target */
+	size_t in_flight;    /* responders not reported yet */
+	size_t settled;      /* targets that answered or failed */
+	size_t next_probe;   /* first probe round: next target */
+	size_t next_reprobe; /* second probe round: next target */
 	int fd4, fd6;
-	int blocked;           /* a send met a full socket buffer: wait for POLLOUT */
+	int blocked; /* a send met a full socket buffer: wait for POLLOUT */
 	int emitted;
 	uint64_t reprobe_at, probe_end, deadline, resend_ns;
-	uint64_t next_timer;   /* earliest identity resend due */
+	uint64_t next_timer; /* earliest identity resend due */
 	uint8_t probe_frame[AX_MCB_FRAME_SIZE];
 	uint8_t ident_frame[N_IDENT][AX_MCB_FRAME_SIZE];
 };
@@ -124,7 +124,7 @@ static int addr_cmp(const eth_addr *a, const eth_addr *b)
 static int target_cmp(const void *a, const void *b)
 {
 	return addr_cmp(&((const struct scan_target *)a)->addr,
-			&((const struct scan_target *)b)->addr);
+	                &((const struct scan_target *)b)->addr);
 }
 
 static struct scan_target *target_find(struct scan *s, const eth_addr *from)
@@ -163,26 +163,28 @@ static int parse_prefix(struct scan *s, const char *path, unsigned *out)
 
 	if (n == 0 || n > 3 || digits[n] != '\0')
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': '%s' is not a CIDR prefix length (expected "
-				   "e.g. eth://192.168.1.0/24)", s->spec, path);
+		                   "scan target '%s': '%s' is not a CIDR prefix length (expected "
+		                   "e.g. eth://192.168.1.0/24)",
+		                   s->spec, path);
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (unsigned)(digits[i] - '0');
 	if (v > 32)
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': prefix /%u is longer than the 32 bits of an "
-				   "IPv4 address", s->spec, v);
+		                   "scan target '%s': prefix /%u is longer than the 32 bits of an "
+		                   "IPv4 address",
+		                   s->spec, v);
 	if (v < SCAN_MIN_PREFIX)
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': prefix /%u names %llu addresses, too many to "
-				   "probe; split it into ranges of /%d or narrower", s->spec, v,
-				   1ull << (32 - v), SCAN_MIN_PREFIX);
+		                   "scan target '%s': prefix /%u names %llu addresses, too many to "
+		                   "probe; split it into ranges of /%d or narrower",
+		                   s->spec, v, 1ull << (32 - v), SCAN_MIN_PREFIX);
 	*out = v;
 	return 0;
 }
 
 /* Targets of an IPv4 CIDR range, in address order. */
 static int targets_from_range(struct scan *s, const char *base_text, const char *path,
-			      uint16_t port)
+                              uint16_t port)
 {
 	const ax_host *host = s->host;
 	struct in_addr base;
@@ -197,23 +199,28 @@ static int targets_from_range(struct scan *s, const char *base_text, const char 
 		return err;
 	if (strchr(base_text, ','))
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': a CIDR range takes one base address, not a "
-				   "list", s->spec);
+		                   "scan target '%s': a CIDR range takes one base address, not a "
+		                   "list",
+		                   s->spec);
 	if (inet_pton(AF_INET6, base_text, v6) == 1)
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': address ranges are IPv4 only (list IPv6 "
-				   "hosts one by one)", s->spec);
+		                   "scan target '%s': address ranges are IPv4 only (list IPv6 "
+		                   "hosts one by one)",
+		                   s->spec);
 	if (inet_pton(AF_INET, base_text, &base) != 1)
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': '%s' is not an IPv4 address (a range needs a "
-				   "numeric base such as 192.168.1.0)", s->spec, base_text);
+		                   "scan target '%s': '%s' is not an IPv4 address (a range needs a "
+		                   "numeric base such as 192.168.1.0)",
+		                   s->spec, base_text);
 
 	mask = prefix == 32 ? 0xFFFFFFFFu : ~(0xFFFFFFFFu >> prefix);
 	first = ntohl(base.s_addr) & mask;
 	size = prefix == 32 ? 1u : 1u << (32 - prefix);
 	if ((ntohl(base.s_addr) & ~mask) && host->log_enabled(host, AX_LOG_DEBUG))
-		host->log(host, AX_LOG_DEBUG, "'%s': host bits of %s ignored, the range starts "
-			  "at its network address", s->spec, base_text);
+		host->log(host, AX_LOG_DEBUG,
+		          "'%s': host bits of %s ignored, the range starts "
+		          "at its network address",
+		          s->spec, base_text);
 	/* A /31 (point to point) or /32 has no network or broadcast address to skip. */
 	if (prefix <= 30) {
 		first++;
@@ -222,7 +229,7 @@ static int targets_from_range(struct scan *s, const char *base_text, const char 
 	s->targets = host->calloc(size, sizeof(*s->targets));
 	if (!s->targets)
 		return host->error(host, AX_ENOMEM, "out of memory for %u scan targets",
-				   (unsigned)size);
+		                   (unsigned)size);
 	for (uint32_t i = 0; i < size; i++)
 		addr_set_v4(&s->targets[n++].addr, first + i, port);
 	s->n_targets = n;
@@ -246,8 +253,8 @@ static int resolve_one(struct scan *s, const char *name, uint16_t port, eth_addr
 	err = getaddrinfo(name, service, &hints, &res);
 	if (err != 0)
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': cannot resolve host '%s': %s", s->spec, name,
-				   gai_strerror(err));
+		                   "scan target '%s': cannot resolve host '%s': %s", s->spec, name,
+		                   gai_strerror(err));
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
 		    ai->ai_addrlen <= sizeof(*out)) {
@@ -259,7 +266,7 @@ static int resolve_one(struct scan *s, const char *name, uint16_t port, eth_addr
 	}
 	freeaddrinfo(res);
 	return host->error(host, AX_EINVAL, "scan target '%s': host '%s' has no IP address",
-			   s->spec, name);
+	                   s->spec, name);
 }
 
 /* Targets of "a,b,c" (one host is a list of one), sorted, duplicates dropped. */
@@ -282,12 +289,14 @@ static int targets_from_list(struct scan *s, const char *list, uint16_t port)
 
 		if (len == 0)
 			return host->error(host, AX_EINVAL,
-					   "scan target '%s': empty host in the list (expected "
-					   "eth://HOST,HOST,...)", s->spec);
+			                   "scan target '%s': empty host in the list (expected "
+			                   "eth://HOST,HOST,...)",
+			                   s->spec);
 		if (len >= sizeof(name))
 			return host->error(host, AX_EINVAL,
-					   "scan target '%s': host name of %zu characters is too "
-					   "long", s->spec, len);
+			                   "scan target '%s': host name of %zu characters is too "
+			                   "long",
+			                   s->spec, len);
 		memcpy(name, p, len);
 		name[len] = '\0';
 		err = resolve_one(s, name, port, &s->targets[n].addr);
@@ -318,8 +327,9 @@ static int scan_parse_targets(struct scan *s, const ax_uri *uri)
 		return err;
 	if (!uri->host[0])
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s' names no host (expected eth://HOST, "
-				   "eth://HOST,HOST or eth://NETWORK/PREFIX)", uri->text);
+		                   "scan target '%s' names no host (expected eth://HOST, "
+		                   "eth://HOST,HOST or eth://NETWORK/PREFIX)",
+		                   uri->text);
 	if (uri->path[0] && strcmp(uri->path, "/") != 0)
 		return targets_from_range(s, uri->host, uri->path, port);
 	return targets_from_list(s, uri->host, port);
@@ -353,7 +363,7 @@ static int scan_open_socket(struct scan *s, int family, int *out)
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (fd < 0)
 		return host->error(host, AX_EIO, "cannot open a UDP%s socket to scan '%s': %s",
-				   family == AF_INET6 ? "/IPv6" : "", s->spec, strerror(errno));
+		                   family == AF_INET6 ? "/IPv6" : "", s->spec, strerror(errno));
 	/* Best effort: the kernel caps it at net.core.rmem_max. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	*out = fd;
@@ -401,7 +411,7 @@ static int scan_sendto(struct scan *s, const eth_addr *to, const uint8_t *frame,
 		if (host->log_enabled(host, AX_LOG_DEBUG)) {
 			eth_addr_format(where, sizeof(where), to);
 			host->log(host, AX_LOG_DEBUG, "cannot send to %s: %s", where,
-				  strerror(errno));
+			          strerror(errno));
 		}
 		return SEND_FAILED;
 	}
@@ -414,7 +424,7 @@ static int scan_sendto(struct scan *s, const eth_addr *to, const uint8_t *frame,
 
 /* Keep the value of an acknowledged identity read (host->mcb_identity_take). */
 static void drive_store(const ax_host *host, struct scan_drive *d, uint16_t reg,
-			const ax_mcb_frame *f)
+                        const ax_mcb_frame *f)
 {
 	const uint8_t *p = f->extended ? f->payload : f->data;
 	size_t len = f->extended ? f->payload_len : sizeof(f->data);
@@ -450,8 +460,9 @@ static int scan_emit_drive(struct scan *s, struct scan_drive *d)
 	r.sw_version = d->sw;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
-			  "drive at %s: product 0x%08X, serial %u, identity bits 0x%02X", detail,
-			  (unsigned)d->id.product_code, (unsigned)d->id.serial, (unsigned)d->id.known);
+		          "drive at %s: product 0x%08X, serial %u, identity bits 0x%02X", detail,
+		          (unsigned)d->id.product_code, (unsigned)d->id.serial,
+		          (unsigned)d->id.known);
 	ret = host->scan_emit(host, s->sink, &r);
 	if (ret < 0)
 		return ret;
@@ -467,7 +478,7 @@ static int drive_advance(struct scan *s, struct scan_drive *d, uint64_t now)
 {
 	while (d->step < N_IDENT) {
 		int r = scan_sendto(s, &s->targets[d->target].addr, s->ident_frame[d->step],
-				    AX_MCB_FRAME_SIZE);
+		                    AX_MCB_FRAME_SIZE);
 
 		if (r == SENT) {
 			d->tries++;
@@ -489,7 +500,7 @@ static int drive_advance(struct scan *s, struct scan_drive *d, uint64_t now)
 }
 
 static int scan_new_drive(struct scan *s, struct scan_target *t, const ax_mcb_frame *f,
-			  int answered, uint64_t now)
+                          int answered, uint64_t now)
 {
 	const ax_host *host = s->host;
 	struct scan_drive *d;
@@ -503,7 +514,7 @@ static int scan_new_drive(struct scan *s, struct scan_target *t, const ax_mcb_fr
 		grown = host->calloc(cap, sizeof(*grown));
 		if (!grown)
 			return host->error(host, AX_ENOMEM, "out of memory for %zu responders",
-					   cap);
+			                   cap);
 		if (s->n_drives)
 			memcpy(grown, s->drives, s->n_drives * sizeof(*grown));
 		host->free(s->drives);
@@ -523,8 +534,7 @@ static int scan_new_drive(struct scan *s, struct scan_target *t, const ax_mcb_fr
 }
 
 /* Does @f, which came in @len bytes, answer a read of subnode 0 register @reg? */
-static int scan_check_answer(const ax_host *host, const ax_mcb_frame *f, size_t len,
-			     unsigned reg)
+static int scan_check_answer(const ax_host *host, const ax_mcb_frame *f, size_t len, unsigned reg)
 {
 	ax_mcb_frame req;
 	int err;
@@ -536,8 +546,8 @@ static int scan_check_answer(const ax_host *host, const ax_mcb_frame *f, size_t 
 }
 
 /* One datagram from @from. Returns 0, or the negative value that stops the scan. */
-static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t *buf,
-			    size_t len, uint64_t now)
+static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t *buf, size_t len,
+                            uint64_t now)
 {
 	const ax_host *host = s->host;
 	struct scan_target *t = target_find(s, from);
@@ -553,13 +563,15 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 	if (!t) {
 		if (host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG, "ignored a datagram from %s: not a target",
-				  where);
+			          where);
 		return 0;
 	}
 	if (len > ETH_RX_SIZE) {
 		if (host->log_enabled(host, AX_LOG_DEBUG))
-			host->log(host, AX_LOG_DEBUG, "ignored a %zu-byte datagram from %s: "
-				  "larger than any MCB frame", len, where);
+			host->log(host, AX_LOG_DEBUG,
+			          "ignored a %zu-byte datagram from %s: "
+			          "larger than any MCB frame",
+			          len, where);
 		return 0;
 	}
 	eth_trace_frame(host, "rx", where, buf, len);
@@ -567,7 +579,7 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 	if (err < 0) {
 		if (host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG, "ignored a %zu-byte datagram from %s: %s",
-				  len, where, eth_decode_why(err));
+			          len, where, eth_decode_why(err));
 		return 0;
 	}
 
@@ -594,8 +606,10 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 	}
 	/* A duplicate or late reply (a resend was answered twice): nothing new. */
 	if (host->log_enabled(host, AX_LOG_DEBUG))
-		host->log(host, AX_LOG_DEBUG, "ignored a late or duplicate reply from %s "
-			  "(register 0x%03X)", where, (unsigned)f.address);
+		host->log(host, AX_LOG_DEBUG,
+		          "ignored a late or duplicate reply from %s "
+		          "(register 0x%03X)",
+		          where, (unsigned)f.address);
 	return 0;
 }
 
@@ -757,14 +771,14 @@ static int scan_run(struct scan *s)
 		}
 		if (poll(pfd, nfd, scan_sleep_ms(s, now)) < 0 && errno != EINTR)
 			return host->error(host, AX_EIO, "poll while scanning '%s': %s", s->spec,
-					   strerror(errno));
+			                   strerror(errno));
 	}
 
 	/* Out of time: report what each responder told so far. */
 	if (s->in_flight && host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
-			  "scan of '%s' ended with %zu drive(s) not fully identified", s->spec,
-			  s->in_flight);
+		          "scan of '%s' ended with %zu drive(s) not fully identified", s->spec,
+		          s->in_flight);
 	for (size_t i = 0; i < s->n_drives; i++) {
 		if (s->targets[s->drives[i].target].state != T_IDENT)
 			continue;
@@ -815,7 +829,7 @@ int eth_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *si
 			s.resend_ns = 500000000u;
 		if (host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG, "probing %zu target(s) of '%s' within %d ms",
-				  s.n_targets, s.spec, timeout_ms);
+			          s.n_targets, s.spec, timeout_ms);
 		err = scan_run(&s);
 	}
 

@@ -36,7 +36,6 @@
 
 #include "serial.h"
 
-
 /* More ports than any machine has; the rest are skipped (and logged). */
 #define SCAN_MAX_PORTS 256
 /* How often the calling thread looks at the scan's cancel state. */
@@ -343,10 +342,10 @@ static int scan_try_ms(struct scan *s)
  * then read the other identity registers; what fails stays unknown.
  */
 static void scan_identify(struct scan *s, struct scan_port *p, ax_transport_priv *priv,
-			  const uint8_t *product, size_t product_len)
+                          const uint8_t *product, size_t product_len)
 {
-	static const uint16_t regs[] = { AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION,
-					 AX_MCB_REG_SERIAL, AX_MCB_REG_SW_VERSION };
+	static const uint16_t regs[] = {AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION,
+	                                AX_MCB_REG_SERIAL, AX_MCB_REG_SW_VERSION};
 	const ax_host *host = s->host;
 	uint8_t buf[AX_MCB_MAX_PAYLOAD];
 	ax_scan_result id;
@@ -354,7 +353,7 @@ static void scan_identify(struct scan *s, struct scan_port *p, ax_transport_priv
 	memset(&id, 0, sizeof(id));
 	if (product_len)
 		(void)host->mcb_identity_take(&id, NULL, 0, AX_MCB_REG_PRODUCT_CODE, product,
-					      product_len);
+		                              product_len);
 	for (size_t i = 0; i < SERIAL_COUNT(regs); i++) {
 		size_t len = 0;
 		int t = scan_try_ms(s);
@@ -395,7 +394,7 @@ static void scan_probe(struct scan *s, struct scan_port *p)
 
 	t = scan_try_ms(s);
 	err = t ? serial_port_read(priv, 0, AX_MCB_REG_PRODUCT_CODE, buf, sizeof(buf), &len, t)
-		: AX_ECANCELED;
+	        : AX_ECANCELED;
 	if (err == 0 || err == AX_EDRIVE) {
 		/* An error reply is an MCB drive too, one without this register. */
 		scan_identify(s, p, priv, buf, err == 0 ? len : 0);

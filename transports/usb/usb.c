@@ -25,12 +25,12 @@ struct ax_transport_priv {
 };
 
 static const ax_option_desc usb_options[] = {
-	{ "vid", AX_OPT_STRING, NULL, "USB vendor id in hex, with pid (e.g. vid=1209&pid=0001)" },
-	{ "pid", AX_OPT_STRING, NULL, "USB product id in hex, with vid" },
-	{ "serial", AX_OPT_STRING, NULL, "USB serial number string of the drive" },
-	{ "timeout_ms", AX_OPT_INT, "500",
-	  "reply timeout per try in milliseconds (1..60000); a timeout is retried once" },
-	{ NULL, 0, NULL, NULL },
+        {"vid", AX_OPT_STRING, NULL, "USB vendor id in hex, with pid (e.g. vid=1209&pid=0001)"},
+        {"pid", AX_OPT_STRING, NULL, "USB product id in hex, with vid"},
+        {"serial", AX_OPT_STRING, NULL, "USB serial number string of the drive"},
+        {"timeout_ms", AX_OPT_INT, "500",
+         "reply timeout per try in milliseconds (1..60000); a timeout is retried once"},
+        {NULL, 0, NULL, NULL},
 };
 
 static int usb_uri_timeout(const ax_host *host, const ax_uri *uri, int *out)
@@ -72,23 +72,26 @@ static int usb_none_found(const ax_host *host, const ax_uri *uri, const usb_filt
 	char known[256];
 
 	if (f->have_location)
-		return host->error(host, AX_ENOTFOUND, "URI '%s': no USB device at bus %u "
-				   "address %u", uri->text, (unsigned)f->bus,
-				   (unsigned)f->address);
+		return host->error(host, AX_ENOTFOUND,
+		                   "URI '%s': no USB device at bus %u "
+		                   "address %u",
+		                   uri->text, (unsigned)f->bus, (unsigned)f->address);
 	if (f->have_id)
 		return host->error(host, AX_ENOTFOUND,
-				   "URI '%s': no USB device %04x:%04x%s%s%s is attached", uri->text,
-				   f->vid, f->pid, f->serial ? " with serial '" : "",
-				   f->serial ? f->serial : "", f->serial ? "'" : "");
+		                   "URI '%s': no USB device %04x:%04x%s%s%s is attached", uri->text,
+		                   f->vid, f->pid, f->serial ? " with serial '" : "",
+		                   f->serial ? f->serial : "", f->serial ? "'" : "");
 	usb_known_list(known, sizeof(known));
-	return host->error(host, AX_ENOTFOUND, "URI '%s': no known USB drive%s%s%s is attached "
-			   "(looked for %s)", uri->text, f->serial ? " with serial '" : "",
-			   f->serial ? f->serial : "", f->serial ? "'" : "", known);
+	return host->error(host, AX_ENOTFOUND,
+	                   "URI '%s': no known USB drive%s%s%s is attached "
+	                   "(looked for %s)",
+	                   uri->text, f->serial ? " with serial '" : "", f->serial ? f->serial : "",
+	                   f->serial ? "'" : "", known);
 }
 
 /* The one device @f names, referenced; errors say what matched instead. */
 static int usb_select(const ax_host *host, libusb_context *ctx, const ax_uri *uri,
-		      const usb_filter *f, libusb_device **out)
+                      const usb_filter *f, libusb_device **out)
 {
 	libusb_device **list = NULL, *match = NULL;
 	char matches[256] = "";
@@ -101,7 +104,7 @@ static int usb_select(const ax_host *host, libusb_context *ctx, const ax_uri *ur
 	n = libusb_get_device_list(ctx, &list);
 	if (n < 0)
 		return host->error(host, AX_EIO, "cannot list USB devices for '%s': %s", uri->text,
-				   libusb_strerror((int)n));
+		                   libusb_strerror((int)n));
 	usb_sort_devices(list, (size_t)n);
 	memset(&denied_w, 0, sizeof(denied_w));
 	for (ssize_t i = 0; i < n; i++) {
@@ -119,9 +122,9 @@ static int usb_select(const ax_host *host, libusb_context *ctx, const ax_uri *ur
 				continue;
 			/* Named by its place, but nothing says it is a drive: do not touch it. */
 			err = host->error(host, AX_ENOTFOUND,
-					  "URI '%s': USB device %s is not a known drive; if it is "
-					  "one, open it as usb:?vid=%04x&pid=%04x", uri->text,
-					  w.text, w.vid, w.pid);
+			                  "URI '%s': USB device %s is not a known drive; if it is "
+			                  "one, open it as usb:?vid=%04x&pid=%04x",
+			                  uri->text, w.text, w.vid, w.pid);
 			goto out;
 		}
 		if (f->serial) {
@@ -139,7 +142,7 @@ static int usb_select(const ax_host *host, libusb_context *ctx, const ax_uri *ur
 			match = libusb_ref_device(list[i]);
 		if (mo < sizeof(matches)) {
 			int k = snprintf(matches + mo, sizeof(matches) - mo, "%susb:%u.%u",
-					 mo ? ", " : "", (unsigned)w.bus, (unsigned)w.address);
+			                 mo ? ", " : "", (unsigned)w.bus, (unsigned)w.address);
 
 			if (k > 0)
 				mo += (size_t)k;
@@ -151,8 +154,9 @@ static int usb_select(const ax_host *host, libusb_context *ctx, const ax_uri *ur
 		err = usb_none_found(host, uri, f);
 	else if (count > 1)
 		err = host->error(host, AX_EINVAL,
-				  "URI '%s' matches %u USB devices (%s); name one with serial=... "
-				  "or by usb:BUS.ADDRESS", uri->text, count, matches);
+		                  "URI '%s' matches %u USB devices (%s); name one with serial=... "
+		                  "or by usb:BUS.ADDRESS",
+		                  uri->text, count, matches);
 out:
 	libusb_free_device_list(list, 1);
 	if (err < 0) {
@@ -174,8 +178,7 @@ static void usb_close(ax_transport_priv *priv)
 	priv->host->free(priv);
 }
 
-static int usb_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
-		    int timeout_ms)
+static int usb_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri, int timeout_ms)
 {
 	ax_transport_priv *priv;
 	libusb_device *dev = NULL;
@@ -198,7 +201,7 @@ static int usb_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	if (err < 0) {
 		priv->ctx = NULL;
 		err = host->error(host, AX_EIO, "cannot start libusb for '%s': %s", uri->text,
-				  libusb_strerror(err));
+		                  libusb_strerror(err));
 		goto fail;
 	}
 	err = usb_select(host, priv->ctx, uri, &f, &dev);
@@ -210,8 +213,8 @@ static int usb_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 		goto fail;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "'%s' is USB device %s, %d ms per try", uri->text,
-			  usb_ep_where(priv->ep)->text,
-			  timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
+		          usb_ep_where(priv->ep)->text,
+		          timeout_ms > 0 ? timeout_ms : priv->timeout_ms);
 	*out = priv;
 	return 0;
 fail:
@@ -220,7 +223,7 @@ fail:
 }
 
 static int usb_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
-		    size_t cap, size_t *len_out, int timeout_ms)
+                    size_t cap, size_t *len_out, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	ax_mcb_frame req, reply;
@@ -230,14 +233,14 @@ static int usb_read(ax_transport_priv *priv, unsigned subnode, uint32_t address,
 	if (err < 0)
 		return err;
 	err = usb_ep_transact(priv->ep, &req, &reply,
-			      timeout_ms > 0 ? timeout_ms : priv->timeout_ms, USB_TRIES);
+	                      timeout_ms > 0 ? timeout_ms : priv->timeout_ms, USB_TRIES);
 	if (err < 0)
 		return err;
 	return host->mcb_reply_value(&reply, buf, cap, len_out);
 }
 
-static int usb_write(ax_transport_priv *priv, unsigned subnode, uint32_t address,
-		     const void *buf, size_t len, int timeout_ms)
+static int usb_write(ax_transport_priv *priv, unsigned subnode, uint32_t address, const void *buf,
+                     size_t len, int timeout_ms)
 {
 	ax_mcb_frame req, reply;
 	int err;
@@ -246,7 +249,7 @@ static int usb_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 	if (err < 0)
 		return err;
 	return usb_ep_transact(priv->ep, &req, &reply,
-			       timeout_ms > 0 ? timeout_ms : priv->timeout_ms, USB_TRIES);
+	                       timeout_ms > 0 ? timeout_ms : priv->timeout_ms, USB_TRIES);
 }
 
 static int usb_cancel(ax_transport_priv *priv)
@@ -266,9 +269,9 @@ static int usb_monitor_event(int event, const ax_scan_result *result, void *user
 	struct usb_monitor *m = userdata;
 
 	return m->host->monitor_emit(m->host, m->sink,
-				     event == USB_HOTPLUG_ARRIVED ? AX_PLUGIN_MONITOR_ARRIVED
-								  : AX_PLUGIN_MONITOR_LEFT,
-				     result);
+	                             event == USB_HOTPLUG_ARRIVED ? AX_PLUGIN_MONITOR_ARRIVED
+	                                                          : AX_PLUGIN_MONITOR_LEFT,
+	                             result);
 }
 
 /* How long one wait for events lasts: the monitor looks at monitor_stopped() this often. */
@@ -276,7 +279,7 @@ static int usb_monitor_event(int event, const ax_scan_result *result, void *user
 
 static int usb_monitor_op(const ax_host *host, const ax_uri *target, unsigned flags, void *sink)
 {
-	struct usb_monitor m = { host, sink };
+	struct usb_monitor m = {host, sink};
 	usb_hotplug *hp = NULL;
 	usb_filter f;
 	int err, probe_ms = 0;
@@ -286,14 +289,16 @@ static int usb_monitor_op(const ax_host *host, const ax_uri *target, unsigned fl
 		return err;
 	/* Hot-plug reports every known drive; narrower targets are the scans' business. */
 	if (f.have_id || f.have_location || f.serial)
-		return host->error(host, AX_EUNSUPPORTED, "monitor target '%s': hot-plug watches "
-				   "every known USB drive, not a chosen one", target->text);
+		return host->error(host, AX_EUNSUPPORTED,
+		                   "monitor target '%s': hot-plug watches "
+		                   "every known USB drive, not a chosen one",
+		                   target->text);
 	err = usb_uri_timeout(host, target, &probe_ms);
 	if (err < 0)
 		return err;
 	err = usb_hotplug_start(&hp, host,
-				(flags & AX_PLUGIN_MONITOR_ENUMERATE) ? USB_HOTPLUG_ENUMERATE : 0,
-				probe_ms, usb_monitor_event, &m);
+	                        (flags & AX_PLUGIN_MONITOR_ENUMERATE) ? USB_HOTPLUG_ENUMERATE : 0,
+	                        probe_ms, usb_monitor_event, &m);
 	if (err < 0)
 		return err;
 	while (!host->monitor_stopped(host, sink)) {
@@ -307,27 +312,27 @@ static int usb_monitor_op(const ax_host *host, const ax_uri *target, unsigned fl
 }
 
 static const ax_transport_ops usb_ops = {
-	.size = sizeof(ax_transport_ops),
-	.open = usb_open,
-	.close = usb_close,
-	.read = usb_read,
-	.write = usb_write,
-	.cancel = usb_cancel,
-	.scan = usb_scan,
-	.monitor = usb_monitor_op,
+        .size = sizeof(ax_transport_ops),
+        .open = usb_open,
+        .close = usb_close,
+        .read = usb_read,
+        .write = usb_write,
+        .cancel = usb_cancel,
+        .scan = usb_scan,
+        .monitor = usb_monitor_op,
 };
 
 static const ax_transport_desc usb_desc = {
-	AX_TRANSPORT_DESC_HEADER,
-	.scheme = "usb",
-	.name = "USB (MCB over bulk endpoints)",
-	.version = "0.1.0",
-	.description = "MCB drives on USB, through libusb-1.0",
-	.license = "MIT",
-	.caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN | AX_TRANSPORT_CAP_MONITOR,
-	.addr_space = AX_ADDR_MCB,
-	.options = usb_options,
-	.ops = &usb_ops,
+        AX_TRANSPORT_DESC_HEADER,
+        .scheme = "usb",
+        .name = "USB (MCB over bulk endpoints)",
+        .version = "0.1.0",
+        .description = "MCB drives on USB, through libusb-1.0",
+        .license = "MIT",
+        .caps = AX_TRANSPORT_CAP_CANCEL | AX_TRANSPORT_CAP_SCAN | AX_TRANSPORT_CAP_MONITOR,
+        .addr_space = AX_ADDR_MCB,
+        .options = usb_options,
+        .ops = &usb_ops,
 };
 
 AX_PLUGIN_EXPORT const ax_transport_desc *axlink_transport_entry(void);

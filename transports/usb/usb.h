@@ -29,8 +29,8 @@
 /* Sends of one request: the first, and one resend after a timeout. */
 #define USB_TRIES 2
 
-#define USB_STR_MAX 128    /* string descriptor text kept, NUL included */
-#define USB_PORT_STR 40    /* "1-1.2.3.4.5.6.7", NUL included */
+#define USB_STR_MAX 128 /* string descriptor text kept, NUL included */
+#define USB_PORT_STR 40 /* "1-1.2.3.4.5.6.7", NUL included */
 #define USB_WHERE_STR 96
 #define USB_URI_STR 512
 #define USB_DETAIL_STR 640
@@ -79,14 +79,14 @@ typedef struct usb_strings {
  * device went away (other failures leave a string empty).
  */
 int usb_strings_read(libusb_device_handle *h, const struct libusb_device_descriptor *dd,
-		     usb_strings *out);
+                     usb_strings *out);
 
 /* The interface that carries MCB frames. */
 typedef struct usb_iface {
-	int config;         /* bConfigurationValue it belongs to */
-	int active;         /* that configuration is the active one */
-	int number;         /* the data interface */
-	int comm;           /* CDC-ACM communication interface claimed with it, or -1 */
+	int config; /* bConfigurationValue it belongs to */
+	int active; /* that configuration is the active one */
+	int number; /* the data interface */
+	int comm;   /* CDC-ACM communication interface claimed with it, or -1 */
 	uint8_t ep_in, ep_out;
 	uint16_t in_packet; /* wMaxPacketSize of ep_in */
 } usb_iface;
@@ -100,7 +100,7 @@ int usb_iface_find(const ax_host *host, libusb_device *dev, const usb_where *w, 
 
 /* What a URI names (ops->open) or narrows a scan to. */
 typedef struct usb_filter {
-	int have_id;       /* vid and pid given */
+	int have_id; /* vid and pid given */
 	uint16_t vid, pid;
 	int have_location; /* usb:BUS.ADDRESS */
 	uint8_t bus, address;
@@ -121,7 +121,7 @@ void usb_device_detail(char *out, size_t cap, const usb_where *w, const usb_stri
  * means: the axlink code, a message, and a hint ("" when none).
  */
 int usb_explain(int lerr, const char *what, const usb_where *w, char *msg, size_t msg_cap,
-		char *hint, size_t hint_cap);
+                char *hint, size_t hint_cap);
 
 /* usb_explain() + host->error(): returns the axlink code. */
 int usb_fail(const ax_host *host, int lerr, const char *what, const usb_where *w);
@@ -156,7 +156,7 @@ const usb_strings *usb_ep_strings(const usb_ep *ep);
  * negative code.
  */
 int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, int timeout_ms,
-		    int tries);
+                    int tries);
 
 /* Abort the request running on another thread (it returns AX_ECANCELED). */
 int usb_ep_cancel(usb_ep *ep);
@@ -193,7 +193,7 @@ typedef struct usb_record {
  * filled.
  */
 int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *dev,
-		     const char *serial, int timeout_ms, usb_record *rec);
+                     const char *serial, int timeout_ms, usb_record *rec);
 
 /*
  * The tty a kernel driver bound to one of @w's interfaces made of it
@@ -232,8 +232,8 @@ typedef int (*usb_hotplug_cb)(int event, const ax_scan_result *result, void *use
  * drive (0 = the default). Returns 0, AX_EUNSUPPORTED (libusb without
  * hot-plug on this system), or another negative code.
  */
-int usb_hotplug_start(usb_hotplug **out, const ax_host *host, unsigned flags,
-		      int probe_timeout_ms, usb_hotplug_cb cb, void *userdata);
+int usb_hotplug_start(usb_hotplug **out, const ax_host *host, unsigned flags, int probe_timeout_ms,
+                      usb_hotplug_cb cb, void *userdata);
 
 /*
  * Wait up to @timeout_ms for events and deliver them; returns as soon as it

@@ -40,8 +40,8 @@ void usb_where_of(usb_where *out, libusb_device *dev, struct libusb_device_descr
 	if (n > 0) {
 		o = (size_t)snprintf(out->port, sizeof(out->port), "%u-", (unsigned)out->bus);
 		for (int i = 0; i < n && o < sizeof(out->port); i++) {
-			int w = snprintf(out->port + o, sizeof(out->port) - o, "%s%u",
-					 i ? "." : "", (unsigned)ports[i]);
+			int w = snprintf(out->port + o, sizeof(out->port) - o, "%s%u", i ? "." : "",
+			                 (unsigned)ports[i]);
 
 			if (w < 0)
 				break;
@@ -50,11 +50,11 @@ void usb_where_of(usb_where *out, libusb_device *dev, struct libusb_device_descr
 	}
 	if (out->port[0])
 		(void)snprintf(out->text, sizeof(out->text),
-			       "%04x:%04x at bus %u address %u (port %s)", out->vid, out->pid,
-			       (unsigned)out->bus, (unsigned)out->address, out->port);
+		               "%04x:%04x at bus %u address %u (port %s)", out->vid, out->pid,
+		               (unsigned)out->bus, (unsigned)out->address, out->port);
 	else
 		(void)snprintf(out->text, sizeof(out->text), "%04x:%04x at bus %u address %u",
-			       out->vid, out->pid, (unsigned)out->bus, (unsigned)out->address);
+		               out->vid, out->pid, (unsigned)out->bus, (unsigned)out->address);
 }
 
 static int usb_dev_order(const void *a, const void *b)
@@ -99,7 +99,7 @@ static int usb_string(libusb_device_handle *h, uint8_t index, char *out, size_t 
 }
 
 int usb_strings_read(libusb_device_handle *h, const struct libusb_device_descriptor *dd,
-		     usb_strings *out)
+                     usb_strings *out)
 {
 	int r;
 
@@ -214,9 +214,10 @@ int usb_iface_find(const ax_host *host, libusb_device *dev, const usb_where *w, 
 	libusb_free_config_descriptor(cfg);
 	if (!found)
 		return host->error(host, AX_ENOTFOUND,
-				   "USB device %s has no interface for MCB frames (a "
-				   "vendor-specific or CDC data interface with a bulk IN/OUT "
-				   "pair)", w->text);
+		                   "USB device %s has no interface for MCB frames (a "
+		                   "vendor-specific or CDC data interface with a bulk IN/OUT "
+		                   "pair)",
+		                   w->text);
 	out->active = active;
 	return 0;
 }
@@ -279,8 +280,9 @@ int usb_filter_parse(const ax_host *host, const ax_uri *uri, usb_filter *out)
 	memset(&f, 0, sizeof(f));
 	if (uri->authority)
 		return host->error(host, AX_EINVAL,
-				   "URI '%s': a usb URI has no '//' part (expected usb:BUS.ADDRESS "
-				   "or usb:?vid=VID&pid=PID[&serial=SN])", uri->text);
+		                   "URI '%s': a usb URI has no '//' part (expected usb:BUS.ADDRESS "
+		                   "or usb:?vid=VID&pid=PID[&serial=SN])",
+		                   uri->text);
 	if (uri->path[0]) {
 		const char *dot = strchr(uri->path, '.');
 
@@ -289,23 +291,26 @@ int usb_filter_parse(const ax_host *host, const ax_uri *uri, usb_filter *out)
 		    usb_parse_dec(uri->path, (size_t)(dot - uri->path), 1, 255, &f.bus) < 0 ||
 		    usb_parse_dec(dot + 1, strlen(dot + 1), 1, 127, &f.address) < 0)
 			return host->error(host, AX_EINVAL,
-					   "URI '%s': '%s' is not BUS.ADDRESS (bus 1..255, address "
-					   "1..127, e.g. usb:1.4)", uri->text, uri->path);
+			                   "URI '%s': '%s' is not BUS.ADDRESS (bus 1..255, address "
+			                   "1..127, e.g. usb:1.4)",
+			                   uri->text, uri->path);
 		f.have_location = 1;
 	}
 	if ((vid != NULL) != (pid != NULL))
 		return host->error(host, AX_EINVAL,
-				   "URI '%s': give both vid and pid (hex, e.g. vid=1209&pid=0001)",
-				   uri->text);
+		                   "URI '%s': give both vid and pid (hex, e.g. vid=1209&pid=0001)",
+		                   uri->text);
 	if (vid) {
 		if (usb_parse_hex16(vid, &f.vid) < 0)
 			return host->error(host, AX_EINVAL,
-					   "URI '%s': vid '%s' is not a 16-bit hex number (e.g. "
-					   "1209)", uri->text, vid);
+			                   "URI '%s': vid '%s' is not a 16-bit hex number (e.g. "
+			                   "1209)",
+			                   uri->text, vid);
 		if (usb_parse_hex16(pid, &f.pid) < 0)
 			return host->error(host, AX_EINVAL,
-					   "URI '%s': pid '%s' is not a 16-bit hex number (e.g. "
-					   "0001)", uri->text, pid);
+			                   "URI '%s': pid '%s' is not a 16-bit hex number (e.g. "
+			                   "0001)",
+			                   uri->text, pid);
 		f.have_id = 1;
 	}
 	if (serial && !serial[0])
@@ -348,34 +353,37 @@ void usb_device_uri(char *out, size_t cap, const usb_where *w, const char *seria
 void usb_device_detail(char *out, size_t cap, const usb_where *w, const usb_strings *s)
 {
 	(void)snprintf(out, cap,
-		       "bus %u address %u port %s id %04x:%04x manufacturer '%s' product '%s' "
-		       "serial '%s'", (unsigned)w->bus, (unsigned)w->address,
-		       w->port[0] ? w->port : "-", w->vid, w->pid, s ? s->manufacturer : "",
-		       s ? s->product : "", s ? s->serial : "");
+	               "bus %u address %u port %s id %04x:%04x manufacturer '%s' product '%s' "
+	               "serial '%s'",
+	               (unsigned)w->bus, (unsigned)w->address, w->port[0] ? w->port : "-", w->vid,
+	               w->pid, s ? s->manufacturer : "", s ? s->product : "", s ? s->serial : "");
 }
 
 int usb_explain(int lerr, const char *what, const usb_where *w, char *msg, size_t msg_cap,
-		char *hint, size_t hint_cap)
+                char *hint, size_t hint_cap)
 {
 	hint[0] = '\0';
 	switch (lerr) {
 	case LIBUSB_ERROR_ACCESS:
 		(void)snprintf(msg, msg_cap, "permission denied to %s USB device %s", what,
-			       w->text);
+		               w->text);
 		(void)snprintf(hint, hint_cap,
-			       "give your user access with a udev rule, e.g. SUBSYSTEM==\"usb\", "
-			       "ATTRS{idVendor}==\"%04x\", ATTRS{idProduct}==\"%04x\", "
-			       "TAG+=\"uaccess\" in /etc/udev/rules.d/70-axlink.rules, then "
-			       "replug the drive", w->vid, w->pid);
+		               "give your user access with a udev rule, e.g. SUBSYSTEM==\"usb\", "
+		               "ATTRS{idVendor}==\"%04x\", ATTRS{idProduct}==\"%04x\", "
+		               "TAG+=\"uaccess\" in /etc/udev/rules.d/70-axlink.rules, then "
+		               "replug the drive",
+		               w->vid, w->pid);
 		return AX_EACCESS;
 	case LIBUSB_ERROR_BUSY:
-		(void)snprintf(msg, msg_cap, "cannot %s USB device %s: another program has "
-			       "claimed it", what, w->text);
+		(void)snprintf(msg, msg_cap,
+		               "cannot %s USB device %s: another program has "
+		               "claimed it",
+		               what, w->text);
 		(void)snprintf(hint, hint_cap, "close the other program that uses the drive");
 		return AX_EBUSY;
 	case LIBUSB_ERROR_NO_DEVICE:
 		(void)snprintf(msg, msg_cap, "cannot %s USB device %s: it was disconnected", what,
-			       w->text);
+		               w->text);
 		return AX_EDISCONNECTED;
 	case LIBUSB_ERROR_NOT_FOUND:
 		(void)snprintf(msg, msg_cap, "cannot %s USB device %s: not found", what, w->text);
@@ -385,15 +393,17 @@ int usb_explain(int lerr, const char *what, const usb_where *w, char *msg, size_
 		return AX_ETIMEDOUT;
 	case LIBUSB_ERROR_NO_MEM:
 		(void)snprintf(msg, msg_cap, "cannot %s USB device %s: out of memory", what,
-			       w->text);
+		               w->text);
 		return AX_ENOMEM;
 	case LIBUSB_ERROR_NOT_SUPPORTED:
-		(void)snprintf(msg, msg_cap, "cannot %s USB device %s: not supported on this "
-			       "system", what, w->text);
+		(void)snprintf(msg, msg_cap,
+		               "cannot %s USB device %s: not supported on this "
+		               "system",
+		               what, w->text);
 		return AX_EUNSUPPORTED;
 	default:
 		(void)snprintf(msg, msg_cap, "cannot %s USB device %s: %s", what, w->text,
-			       libusb_strerror(lerr));
+		               libusb_strerror(lerr));
 		return AX_EIO;
 	}
 }

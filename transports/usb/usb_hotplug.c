@@ -24,13 +24,13 @@
 #define HP_OPEN_RETRY_NS 50000000L
 
 struct hp_pending {
-	int event;           /* USB_HOTPLUG_* */
-	libusb_device *dev;  /* referenced */
+	int event;          /* USB_HOTPLUG_* */
+	libusb_device *dev; /* referenced */
 };
 
 /* A drive that arrived and has not left. */
 struct hp_drive {
-	libusb_device *dev;  /* referenced */
+	libusb_device *dev; /* referenced */
 	uint8_t bus, address;
 	usb_record rec;
 };
@@ -48,14 +48,14 @@ struct usb_hotplug {
 	/* Filled by the libusb callback, emptied by usb_hotplug_run(), same thread. */
 	struct hp_pending *pending;
 	size_t n_pending, cap_pending;
-	unsigned lost;       /* events dropped for want of memory */
+	unsigned lost; /* events dropped for want of memory */
 
 	struct hp_drive **drives;
 	size_t n_drives, cap_drives;
 };
 
 static int LIBUSB_CALL hp_on_event(libusb_context *ctx, libusb_device *dev,
-				   libusb_hotplug_event event, void *userdata)
+                                   libusb_hotplug_event event, void *userdata)
 {
 	usb_hotplug *hp = userdata;
 	struct libusb_device_descriptor dd;
@@ -80,22 +80,22 @@ static int LIBUSB_CALL hp_on_event(libusb_context *ctx, libusb_device *dev,
 		hp->cap_pending = cap;
 	}
 	hp->pending[hp->n_pending].event = event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED
-						   ? USB_HOTPLUG_ARRIVED
-						   : USB_HOTPLUG_LEFT;
+	                                           ? USB_HOTPLUG_ARRIVED
+	                                           : USB_HOTPLUG_LEFT;
 	hp->pending[hp->n_pending].dev = libusb_ref_device(dev);
 	hp->n_pending++;
 	return 0; /* stay registered */
 }
 
-int usb_hotplug_start(usb_hotplug **out, const ax_host *host, unsigned flags,
-		      int probe_timeout_ms, usb_hotplug_cb cb, void *userdata)
+int usb_hotplug_start(usb_hotplug **out, const ax_host *host, unsigned flags, int probe_timeout_ms,
+                      usb_hotplug_cb cb, void *userdata)
 {
 	usb_hotplug *hp;
 	int r, err;
 
 	if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG))
 		return host->error(host, AX_EUNSUPPORTED,
-				   "this libusb cannot report USB devices coming and going");
+		                   "this libusb cannot report USB devices coming and going");
 	hp = host->calloc(1, sizeof(*hp));
 	if (!hp)
 		return host->error(host, AX_ENOMEM, "out of memory");
@@ -108,18 +108,18 @@ int usb_hotplug_start(usb_hotplug **out, const ax_host *host, unsigned flags,
 	if (r < 0) {
 		hp->ctx = NULL;
 		err = host->error(host, AX_EIO, "cannot start libusb to watch for USB drives: %s",
-				  libusb_strerror(r));
+		                  libusb_strerror(r));
 		goto fail;
 	}
 	/* Any ids: the known pairs are many, the filter is ours (hp_on_event). */
 	r = libusb_hotplug_register_callback(
-		hp->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
-		(flags & USB_HOTPLUG_ENUMERATE) ? LIBUSB_HOTPLUG_ENUMERATE : 0,
-		LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
-		hp_on_event, hp, &hp->handle);
+	        hp->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
+	        (flags & USB_HOTPLUG_ENUMERATE) ? LIBUSB_HOTPLUG_ENUMERATE : 0,
+	        LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+	        hp_on_event, hp, &hp->handle);
 	if (r < 0) {
 		err = host->error(host, r == LIBUSB_ERROR_NOT_SUPPORTED ? AX_EUNSUPPORTED : AX_EIO,
-				  "cannot watch for USB drives: %s", libusb_strerror(r));
+		                  "cannot watch for USB drives: %s", libusb_strerror(r));
 		goto fail;
 	}
 	hp->registered = 1;
@@ -180,7 +180,7 @@ static int hp_arrived(usb_hotplug *hp, libusb_device *dev)
 	 * so a device that cannot be opened yet gets a few more tries.
 	 */
 	for (int i = 0; i < HP_OPEN_TRIES; i++) {
-		struct timespec ts = { 0, HP_OPEN_RETRY_NS };
+		struct timespec ts = {0, HP_OPEN_RETRY_NS};
 
 		(void)usb_probe_device(host, hp->ctx, dev, NULL, hp->probe_ms, &d->rec);
 		if (d->rec.r.access != AX_ACCESS_PERMISSION_DENIED &&
@@ -191,8 +191,8 @@ static int hp_arrived(usb_hotplug *hp, libusb_device *dev)
 	}
 	hp->drives[hp->n_drives++] = d;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
-		host->log(host, AX_LOG_DEBUG, "USB drive arrived: %s (access state %d)",
-			  d->rec.uri, d->rec.r.access);
+		host->log(host, AX_LOG_DEBUG, "USB drive arrived: %s (access state %d)", d->rec.uri,
+		          d->rec.r.access);
 	return hp->cb(USB_HOTPLUG_ARRIVED, &d->rec.r, hp->userdata);
 }
 
@@ -263,8 +263,10 @@ int usb_hotplug_run(usb_hotplug *hp, int timeout_ms)
 		int n;
 
 		if (hp->lost) {
-			host->log(host, AX_LOG_WARN, "missed %u USB hot-plug event(s) for want of "
-				  "memory, ignoring", hp->lost);
+			host->log(host, AX_LOG_WARN,
+			          "missed %u USB hot-plug event(s) for want of "
+			          "memory, ignoring",
+			          hp->lost);
 			hp->lost = 0;
 		}
 		n = hp_deliver(hp);

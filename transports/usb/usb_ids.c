@@ -16,11 +16,11 @@
 #include "usb.h"
 
 static const usb_known_id usb_known[] = {
-	{ 0x1209, 0x0001, NULL, "axlink test drive (pid.codes test PID)" },
-	{ 0x1209, 0x0002, "axs-100", "axlink AXS-100 single-axis drive" },
-	{ 0x1209, 0x0003, "axs-200", "axlink AXS-200 two-axis drive" },
-	{ 0x1209, 0x0004, "axs-900", "axlink AXS-900 eight-axis drive" },
-	{ 0, 0, NULL, NULL },
+        {0x1209, 0x0001, NULL, "axlink test drive (pid.codes test PID)"},
+        {0x1209, 0x0002, "axs-100", "axlink AXS-100 single-axis drive"},
+        {0x1209, 0x0003, "axs-200", "axlink AXS-200 two-axis drive"},
+        {0x1209, 0x0004, "axs-900", "axlink AXS-900 eight-axis drive"},
+        {0, 0, NULL, NULL},
 };
 
 const usb_known_id *usb_known_find(uint16_t vid, uint16_t pid)

@@ -52,14 +52,13 @@
 /* Longest wait in libusb's event loop, so the grace check runs. */
 #define USB_EVENT_WAIT_US 100000
 
-
 /* Returned by ep_run() and ep_receive() when the deadline passed; not an error yet. */
 #define USB_XFER_TIMEOUT 1
 
 struct usb_ep {
 	const ax_host *host;
-	libusb_context *ctx;          /* borrowed */
-	libusb_device *dev;           /* referenced */
+	libusb_context *ctx; /* borrowed */
+	libusb_device *dev;  /* referenced */
 	libusb_device_handle *handle;
 	usb_where where;
 	usb_strings strings;
@@ -73,7 +72,7 @@ struct usb_ep {
 	int gone;                     /* disconnected: requests fail at once */
 	int wedged;                   /* a transfer never came back: it must not be freed */
 
-	pthread_mutex_t lock;         /* guards cancel_flag and in_flight */
+	pthread_mutex_t lock; /* guards cancel_flag and in_flight */
 	int cancel_flag;
 	int in_flight;
 };
@@ -109,16 +108,17 @@ static int ep_cancelled(usb_ep *ep, const struct usb_req *rq)
 {
 	ep->dirty = 1;
 	return ep->host->error(ep->host, AX_ECANCELED,
-			       "%s subnode %u register 0x%03X: cancelled while talking to USB "
-			       "device %s", rq->verb, rq->subnode, rq->address, ep->where.text);
+	                       "%s subnode %u register 0x%03X: cancelled while talking to USB "
+	                       "device %s",
+	                       rq->verb, rq->subnode, rq->address, ep->where.text);
 }
 
 static int ep_disconnected(usb_ep *ep, const struct usb_req *rq)
 {
 	ep->gone = 1;
 	return ep->host->error(ep->host, AX_EDISCONNECTED,
-			       "%s subnode %u register 0x%03X: USB device %s was disconnected",
-			       rq->verb, rq->subnode, rq->address, ep->where.text);
+	                       "%s subnode %u register 0x%03X: USB device %s was disconnected",
+	                       rq->verb, rq->subnode, rq->address, ep->where.text);
 }
 
 /* A libusb error of submit: the device gone, or something to explain. */
@@ -129,7 +129,7 @@ static int ep_submit_error(usb_ep *ep, int r, const struct usb_req *rq)
 	if (r == LIBUSB_ERROR_NO_DEVICE)
 		return ep_disconnected(ep, rq);
 	(void)snprintf(what, sizeof(what), "%s subnode %u register 0x%03X on", rq->verb,
-		       rq->subnode, rq->address);
+	               rq->subnode, rq->address);
 	return usb_fail(ep->host, r, what, &ep->where);
 }
 
@@ -139,7 +139,7 @@ static int ep_submit_error(usb_ep *ep, int r, const struct usb_req *rq)
  * hold bytes that arrived before it), or a negative error.
  */
 static int ep_run(usb_ep *ep, unsigned char endpoint, uint8_t *buf, int len, uint64_t deadline,
-		  int *actual, const struct usb_req *rq)
+                  int *actual, const struct usb_req *rq)
 {
 	const ax_host *host = ep->host;
 	struct libusb_transfer *t = ep->xfer;
@@ -150,7 +150,7 @@ static int ep_run(usb_ep *ep, unsigned char endpoint, uint8_t *buf, int len, uin
 	if (now >= deadline)
 		return USB_XFER_TIMEOUT;
 	libusb_fill_bulk_transfer(t, ep->handle, endpoint, buf, len, ep_xfer_done, ep,
-				  (unsigned)((deadline - now + 999999u) / 1000000u));
+	                          (unsigned)((deadline - now + 999999u) / 1000000u));
 	pthread_mutex_lock(&ep->lock);
 	if (ep->cancel_flag) {
 		pthread_mutex_unlock(&ep->lock);
@@ -167,7 +167,7 @@ static int ep_run(usb_ep *ep, unsigned char endpoint, uint8_t *buf, int len, uin
 	/* libusb cancels the transfer at its timeout; the grace guards against a stuck stack. */
 	give_up = deadline + USB_GRACE_NS;
 	while (!ep->done) {
-		struct timeval tv = { 0, USB_EVENT_WAIT_US };
+		struct timeval tv = {0, USB_EVENT_WAIT_US};
 
 		(void)libusb_handle_events_timeout_completed(ep->ctx, &tv, &ep->done);
 		if (ep->done || host->now_ns() < give_up)
@@ -180,10 +180,10 @@ static int ep_run(usb_ep *ep, unsigned char endpoint, uint8_t *buf, int len, uin
 		}
 		ep->wedged = 1;
 		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: a transfer on endpoint "
-				   "0x%02X of USB device %s did not come back after it was "
-				   "cancelled; close the link", rq->verb, rq->subnode,
-				   rq->address, endpoint, ep->where.text);
+		                   "%s subnode %u register 0x%03X: a transfer on endpoint "
+		                   "0x%02X of USB device %s did not come back after it was "
+		                   "cancelled; close the link",
+		                   rq->verb, rq->subnode, rq->address, endpoint, ep->where.text);
 	}
 
 	*actual = t->actual_length;
@@ -203,22 +203,23 @@ static int ep_run(usb_ep *ep, unsigned char endpoint, uint8_t *buf, int len, uin
 		(void)libusb_clear_halt(ep->handle, endpoint);
 		ep->dirty = 1;
 		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: endpoint 0x%02X of USB "
-				   "device %s stalled", rq->verb, rq->subnode, rq->address,
-				   endpoint, ep->where.text);
+		                   "%s subnode %u register 0x%03X: endpoint 0x%02X of USB "
+		                   "device %s stalled",
+		                   rq->verb, rq->subnode, rq->address, endpoint, ep->where.text);
 	case LIBUSB_TRANSFER_OVERFLOW:
 		ep->dirty = 1;
 		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: USB device %s sent more "
-				   "than the %d bytes asked for on endpoint 0x%02X", rq->verb,
-				   rq->subnode, rq->address, ep->where.text, len, endpoint);
+		                   "%s subnode %u register 0x%03X: USB device %s sent more "
+		                   "than the %d bytes asked for on endpoint 0x%02X",
+		                   rq->verb, rq->subnode, rq->address, ep->where.text, len,
+		                   endpoint);
 	default:
 		ep->dirty = 1;
 		return host->error(host, AX_EIO,
-				   "%s subnode %u register 0x%03X: transfer on endpoint 0x%02X "
-				   "of USB device %s failed (%s)", rq->verb, rq->subnode,
-				   rq->address, endpoint, ep->where.text,
-				   libusb_error_name((int)t->status));
+		                   "%s subnode %u register 0x%03X: transfer on endpoint 0x%02X "
+		                   "of USB device %s failed (%s)",
+		                   rq->verb, rq->subnode, rq->address, endpoint, ep->where.text,
+		                   libusb_error_name((int)t->status));
 	}
 }
 
@@ -230,8 +231,8 @@ static int ep_drain(usb_ep *ep, const struct usb_req *rq, int timeout_ms)
 {
 	const ax_host *host = ep->host;
 	uint64_t quiet = (uint64_t)(timeout_ms < USB_DRAIN_QUIET_MAX_MS ? timeout_ms
-								  : USB_DRAIN_QUIET_MAX_MS) *
-			 1000000u;
+	                                                                : USB_DRAIN_QUIET_MAX_MS) *
+	                 1000000u;
 	uint64_t last = host->now_ns(), end = last + USB_DRAIN_QUIETS * quiet;
 	unsigned bytes = 0;
 
@@ -253,7 +254,7 @@ static int ep_drain(usb_ep *ep, const struct usb_req *rq, int timeout_ms)
 	ep->dirty = 0;
 	if (bytes && host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "discarded %u stale byte(s) from USB device %s",
-			  bytes, ep->where.text);
+		          bytes, ep->where.text);
 	return 0;
 }
 
@@ -278,7 +279,7 @@ static const char *ep_decode_why(int err)
  * negative error.
  */
 static int ep_receive(usb_ep *ep, const struct usb_req *rq, const ax_mcb_frame *req,
-		      ax_mcb_frame *reply, uint64_t deadline, int *stale)
+                      ax_mcb_frame *reply, uint64_t deadline, int *stale)
 {
 	const ax_host *host = ep->host;
 	int pkt = ep->iface.in_packet, got = 0;
@@ -304,24 +305,24 @@ static int ep_receive(usb_ep *ep, const struct usb_req *rq, const ax_mcb_frame *
 		if (r < 0) {
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
-					  "ignored %d byte(s) from USB device %s: %s", got,
-					  ep->where.text, ep_decode_why(r));
+				          "ignored %d byte(s) from USB device %s: %s", got,
+				          ep->where.text, ep_decode_why(r));
 			got = 0;
 			continue;
 		}
 		if (reply->frame_len < (size_t)got && host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG,
-				  "ignored %zu byte(s) after the reply from USB device %s",
-				  (size_t)got - reply->frame_len, ep->where.text);
+			          "ignored %zu byte(s) after the reply from USB device %s",
+			          (size_t)got - reply->frame_len, ep->where.text);
 		/* A request, not a reply: an echo. */
 		r = reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE
-			    ? AX_EPROTO
-			    : host->mcb_check_answer(reply, 0, req);
+		            ? AX_EPROTO
+		            : host->mcb_check_answer(reply, 0, req);
 		if (r == AX_EPROTO) {
 			if (host->log_enabled(host, AX_LOG_DEBUG))
 				host->log(host, AX_LOG_DEBUG,
-					  "ignored a frame from USB device %s that is not a reply",
-					  ep->where.text);
+				          "ignored a frame from USB device %s that is not a reply",
+				          ep->where.text);
 			got = 0;
 			continue;
 		}
@@ -330,49 +331,52 @@ static int ep_receive(usb_ep *ep, const struct usb_req *rq, const ax_mcb_frame *
 			if ((*stale)++ == 0) {
 				if (host->log_enabled(host, AX_LOG_DEBUG))
 					host->log(host, AX_LOG_DEBUG,
-						  "USB device %s answered subnode %u register "
-						  "0x%03X while waiting for the %s of 0x%03X, not "
-						  "with its answer: a late reply, receiving again",
-						  ep->where.text, (unsigned)reply->subnode,
-						  (unsigned)reply->address, rq->verb, rq->address);
+					          "USB device %s answered subnode %u register "
+					          "0x%03X while waiting for the %s of 0x%03X, not "
+					          "with its answer: a late reply, receiving again",
+					          ep->where.text, (unsigned)reply->subnode,
+					          (unsigned)reply->address, rq->verb, rq->address);
 				got = 0;
 				continue;
 			}
 			ep->dirty = 1;
 			if (reply->subnode == rq->subnode && reply->address == rq->address)
 				return host->error(host, AX_EADDR,
-						   "USB device %s answered the %s of subnode %u "
-						   "register 0x%03X twice with an ack that is not "
-						   "its answer (a write's ack echoes the value "
-						   "written)", ep->where.text, rq->verb,
-						   rq->subnode, rq->address);
+				                   "USB device %s answered the %s of subnode %u "
+				                   "register 0x%03X twice with an ack that is not "
+				                   "its answer (a write's ack echoes the value "
+				                   "written)",
+				                   ep->where.text, rq->verb, rq->subnode,
+				                   rq->address);
 			return host->error(host, AX_EADDR,
-					   "USB device %s answered subnode %u register 0x%03X "
-					   "again where subnode %u register 0x%03X was expected "
-					   "(%s)", ep->where.text, (unsigned)reply->subnode,
-					   (unsigned)reply->address, rq->subnode, rq->address,
-					   rq->verb);
+			                   "USB device %s answered subnode %u register 0x%03X "
+			                   "again where subnode %u register 0x%03X was expected "
+			                   "(%s)",
+			                   ep->where.text, (unsigned)reply->subnode,
+			                   (unsigned)reply->address, rq->subnode, rq->address,
+			                   rq->verb);
 		}
 		return r; /* 0, or AX_EDRIVE with the drive's code and message set */
 	}
 }
 
 int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, int timeout_ms,
-		    int tries)
+                    int tries)
 {
 	const ax_host *host = ep->host;
 	struct usb_req rq = {
-		.verb = req->command == AX_MCB_WRITE ? "write" : "read",
-		.subnode = req->subnode,
-		.address = req->address,
+	        .verb = req->command == AX_MCB_WRITE ? "write" : "read",
+	        .subnode = req->subnode,
+	        .address = req->address,
 	};
 	size_t qlen = 0;
 	int err, stale = 0;
 
 	if (ep->wedged)
-		return host->error(host, AX_EIO, "%s subnode %u register 0x%03X: USB device %s is "
-				   "unusable after a transfer got stuck; close the link", rq.verb,
-				   rq.subnode, rq.address, ep->where.text);
+		return host->error(host, AX_EIO,
+		                   "%s subnode %u register 0x%03X: USB device %s is "
+		                   "unusable after a transfer got stuck; close the link",
+		                   rq.verb, rq.subnode, rq.address, ep->where.text);
 	if (ep->gone)
 		return ep_disconnected(ep, &rq);
 	err = host->mcb_encode(ep->tx, AX_MCB_MAX_FRAME, &qlen, req);
@@ -382,8 +386,8 @@ int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, in
 	pthread_mutex_lock(&ep->lock);
 	if (ep->cancel_flag && host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
-			  "dropped a cancel that arrived between requests on USB device %s",
-			  ep->where.text);
+		          "dropped a cancel that arrived between requests on USB device %s",
+		          ep->where.text);
 	ep->cancel_flag = 0;
 	pthread_mutex_unlock(&ep->lock);
 
@@ -402,9 +406,10 @@ int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, in
 		if (err == 0 && (size_t)n != qlen) {
 			ep->dirty = 1;
 			return host->error(host, AX_EIO,
-					   "%s subnode %u register 0x%03X: USB device %s took %d "
-					   "of %zu bytes", rq.verb, rq.subnode, rq.address,
-					   ep->where.text, n, qlen);
+			                   "%s subnode %u register 0x%03X: USB device %s took %d "
+			                   "of %zu bytes",
+			                   rq.verb, rq.subnode, rq.address, ep->where.text, n,
+			                   qlen);
 		}
 		if (err == 0)
 			err = ep_receive(ep, &rq, req, reply, deadline, &stale);
@@ -413,14 +418,15 @@ int usb_ep_transact(usb_ep *ep, const ax_mcb_frame *req, ax_mcb_frame *reply, in
 		ep->dirty = 1; /* its reply may still come: keep it from the next request */
 		if (attempt < tries && host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG,
-				  "no reply from USB device %s within %d ms (%s subnode %u "
-				  "register 0x%03X); sending again", ep->where.text, timeout_ms,
-				  rq.verb, rq.subnode, rq.address);
+			          "no reply from USB device %s within %d ms (%s subnode %u "
+			          "register 0x%03X); sending again",
+			          ep->where.text, timeout_ms, rq.verb, rq.subnode, rq.address);
 	}
 	return host->error(host, AX_ETIMEDOUT,
-			   "no reply from USB device %s after %d %s of %d ms (%s subnode %u "
-			   "register 0x%03X)", ep->where.text, tries, tries == 1 ? "try" : "tries",
-			   timeout_ms, rq.verb, rq.subnode, rq.address);
+	                   "no reply from USB device %s after %d %s of %d ms (%s subnode %u "
+	                   "register 0x%03X)",
+	                   ep->where.text, tries, tries == 1 ? "try" : "tries", timeout_ms, rq.verb,
+	                   rq.subnode, rq.address);
 }
 
 int usb_ep_cancel(usb_ep *ep)
@@ -444,8 +450,9 @@ static int ep_claim(usb_ep *ep, int iface)
 	if (libusb_kernel_driver_active(ep->handle, iface) == 1 &&
 	    host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
-			  "USB device %s: detaching the kernel driver of interface %d (it is "
-			  "re-attached on close)", ep->where.text, iface);
+		          "USB device %s: detaching the kernel driver of interface %d (it is "
+		          "re-attached on close)",
+		          ep->where.text, iface);
 	r = libusb_claim_interface(ep->handle, iface);
 	if (r == 0)
 		return 0;
@@ -512,10 +519,11 @@ int usb_ep_open(usb_ep **out, const ax_host *host, libusb_context *ctx, libusb_d
 	}
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
-			  "USB device %s: interface %d, bulk IN 0x%02X (%u-byte packets), OUT "
-			  "0x%02X, serial '%s'", ep->where.text, ep->iface.number,
-			  (unsigned)ep->iface.ep_in, (unsigned)ep->iface.in_packet,
-			  (unsigned)ep->iface.ep_out, ep->strings.serial);
+		          "USB device %s: interface %d, bulk IN 0x%02X (%u-byte packets), OUT "
+		          "0x%02X, serial '%s'",
+		          ep->where.text, ep->iface.number, (unsigned)ep->iface.ep_in,
+		          (unsigned)ep->iface.in_packet, (unsigned)ep->iface.ep_out,
+		          ep->strings.serial);
 	*out = ep;
 	return 0;
 fail:
@@ -533,8 +541,8 @@ void usb_ep_close(usb_ep *ep)
 	if (ep->wedged) {
 		/* libusb still owns the transfer: freeing it would be a use after free. */
 		host->log(host, AX_LOG_WARN,
-			  "USB device %s: leaving a stuck transfer behind, ignoring",
-			  ep->where.text);
+		          "USB device %s: leaving a stuck transfer behind, ignoring",
+		          ep->where.text);
 	} else {
 		if (ep->xfer)
 			libusb_free_transfer(ep->xfer);
@@ -565,7 +573,7 @@ const usb_strings *usb_ep_strings(const usb_ep *ep)
 
 /* One identity register into @buf; returns its length or a negative code. */
 static int ep_read_reg(usb_ep *ep, unsigned address, int timeout_ms, uint8_t *buf, size_t cap,
-		       size_t *len)
+                       size_t *len)
 {
 	const ax_host *host = ep->host;
 	ax_mcb_frame req, reply;
@@ -582,9 +590,9 @@ static int ep_read_reg(usb_ep *ep, unsigned address, int timeout_ms, uint8_t *bu
 int usb_ep_identify(usb_ep *ep, int timeout_ms, ax_scan_result *r, char *sw, size_t sw_cap)
 {
 	/* The probe (the product code) first. */
-	static const uint16_t regs[] = { AX_MCB_REG_PRODUCT_CODE, AX_MCB_REG_VENDOR_ID,
-					 AX_MCB_REG_REVISION, AX_MCB_REG_SERIAL,
-					 AX_MCB_REG_SW_VERSION };
+	static const uint16_t regs[] = {AX_MCB_REG_PRODUCT_CODE, AX_MCB_REG_VENDOR_ID,
+	                                AX_MCB_REG_REVISION, AX_MCB_REG_SERIAL,
+	                                AX_MCB_REG_SW_VERSION};
 	uint8_t buf[AX_MCB_MAX_PAYLOAD];
 
 	if (sw_cap)

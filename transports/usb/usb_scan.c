@@ -127,15 +127,15 @@ static void probe_failed(usb_record *rec, int err, const char *what, const usb_w
 	rec->r.access = probe_access(err);
 	if (err == AX_ENOTFOUND) {
 		(void)snprintf(rec->message, sizeof(rec->message),
-			       "USB device %s has no interface for MCB frames", w->text);
+		               "USB device %s has no interface for MCB frames", w->text);
 		return;
 	}
 	(void)usb_explain(probe_libusb_code(err), what, w, rec->message, sizeof(rec->message),
-			  rec->hint, sizeof(rec->hint));
+	                  rec->hint, sizeof(rec->hint));
 }
 
 int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *dev,
-		     const char *serial, int timeout_ms, usb_record *rec)
+                     const char *serial, int timeout_ms, usb_record *rec)
 {
 	struct libusb_device_descriptor dd;
 	libusb_device_handle *h = NULL;
@@ -167,10 +167,10 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 	usb_device_uri(rec->uri, sizeof(rec->uri), &w, strings.serial);
 	usb_device_detail(rec->detail, sizeof(rec->detail), &w, &strings);
 	if (r < 0) {
-		rec->r.access = r == LIBUSB_ERROR_ACCESS ? AX_ACCESS_PERMISSION_DENIED
-							 : AX_ACCESS_ERROR;
+		rec->r.access =
+		        r == LIBUSB_ERROR_ACCESS ? AX_ACCESS_PERMISSION_DENIED : AX_ACCESS_ERROR;
 		(void)usb_explain(r, "open", &w, rec->message, sizeof(rec->message), rec->hint,
-				  sizeof(rec->hint));
+		                  sizeof(rec->hint));
 		return 0;
 	}
 
@@ -187,11 +187,12 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 		(void)snprintf(rec->detail + dl, sizeof(rec->detail) - dl, " tty %s", tty);
 		rec->r.access = AX_ACCESS_BUSY;
 		(void)snprintf(rec->message, sizeof(rec->message),
-			       "USB device %s is the serial port %s (a kernel driver is bound); "
-			       "not probed over USB", w.text, tty);
+		               "USB device %s is the serial port %s (a kernel driver is bound); "
+		               "not probed over USB",
+		               w.text, tty);
 		(void)snprintf(rec->hint, sizeof(rec->hint),
-			       "reach it as serial:%s, or open %.300s to detach the driver", tty,
-			       rec->uri);
+		               "reach it as serial:%s, or open %.300s to detach the driver", tty,
+		               rec->uri);
 		return 0;
 	}
 
@@ -205,8 +206,8 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 	if (err == AX_ETIMEDOUT) {
 		rec->r.access = AX_ACCESS_NO_REPLY;
 		(void)snprintf(rec->message, sizeof(rec->message),
-			       "USB device %s: no MCB reply to a product-code read within %d ms",
-			       w.text, timeout_ms);
+		               "USB device %s: no MCB reply to a product-code read within %d ms",
+		               w.text, timeout_ms);
 		return 0;
 	}
 	if (err < 0) {
@@ -216,9 +217,9 @@ int usb_probe_device(const ax_host *host, libusb_context *ctx, libusb_device *de
 	rec->r.access = AX_ACCESS_OK;
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG,
-			  "drive on USB device %s: product 0x%08X, serial %u, identity bits 0x%02X",
-			  w.text, (unsigned)rec->r.product_code, (unsigned)rec->r.serial,
-			  (unsigned)rec->r.known);
+		          "drive on USB device %s: product 0x%08X, serial %u, identity bits 0x%02X",
+		          w.text, (unsigned)rec->r.product_code, (unsigned)rec->r.serial,
+		          (unsigned)rec->r.known);
 	return 1;
 }
 
@@ -257,9 +258,10 @@ int usb_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *si
 
 		usb_known_list(known, sizeof(known));
 		return host->error(host, AX_EINVAL,
-				   "scan target '%s': %04x:%04x is not a known drive (known: "
-				   "%s); a scan opens only those, open the device by its URI "
-				   "instead", target->text, f.vid, f.pid, known);
+		                   "scan target '%s': %04x:%04x is not a known drive (known: "
+		                   "%s); a scan opens only those, open the device by its URI "
+		                   "instead",
+		                   target->text, f.vid, f.pid, known);
 	}
 	if (timeout_ms <= 0)
 		timeout_ms = USB_SCAN_DEFAULT_MS;
@@ -271,11 +273,11 @@ int usb_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *si
 	err = libusb_init(&ctx);
 	if (err < 0)
 		return host->error(host, AX_EIO, "cannot start libusb to scan '%s': %s",
-				   target->text, libusb_strerror(err));
+		                   target->text, libusb_strerror(err));
 	n = libusb_get_device_list(ctx, &list);
 	if (n < 0) {
 		err = host->error(host, AX_EIO, "cannot list USB devices to scan '%s': %s",
-				  target->text, libusb_strerror((int)n));
+		                  target->text, libusb_strerror((int)n));
 		libusb_exit(ctx);
 		return err;
 	}
@@ -291,8 +293,10 @@ int usb_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *si
 		usb_where_of(&w, list[i], &dd);
 		if (!usb_known_find(w.vid, w.pid)) {
 			if (host->log_enabled(host, AX_LOG_TRACE))
-				host->log(host, AX_LOG_TRACE, "skipped USB device %s: not a known "
-					  "drive", w.text);
+				host->log(host, AX_LOG_TRACE,
+				          "skipped USB device %s: not a known "
+				          "drive",
+				          w.text);
 			continue;
 		}
 		if (f.have_location && (w.bus != f.bus || w.address != f.address))

@@ -23,17 +23,17 @@ struct ax_transport_priv {
 #define MODEL_LIST_MAX 256
 
 static const ax_option_desc virtual_options[] = {
-	{ "model", AX_OPT_STRING, "axs-100",
-	  "simulated model (devices/): axs-100 (1 axis), axs-200 (2 axes), axs-900 (8 axes)" },
-	{ "serial", AX_OPT_INT, "1000", "serial number the drive reports (0..4294967295)" },
-	{ "fault", AX_OPT_BOOL, "0", "1: every axis starts in the fault state" },
-	{ "firmware", AX_OPT_STRING, NULL,
-	  "firmware version text the drive reports instead of the model's (percent-encoded)" },
-	{ "quirk", AX_OPT_STRING, NULL,
-	  "behaviours of real drives to copy, comma-separated: skip-switched-on (switch on "
-	  "0x07 leaves ready to switch on as it is; 0x0F goes straight to operation "
-	  "enabled)" },
-	{ NULL, 0, NULL, NULL },
+        {"model", AX_OPT_STRING, "axs-100",
+         "simulated model (devices/): axs-100 (1 axis), axs-200 (2 axes), axs-900 (8 axes)"},
+        {"serial", AX_OPT_INT, "1000", "serial number the drive reports (0..4294967295)"},
+        {"fault", AX_OPT_BOOL, "0", "1: every axis starts in the fault state"},
+        {"firmware", AX_OPT_STRING, NULL,
+         "firmware version text the drive reports instead of the model's (percent-encoded)"},
+        {"quirk", AX_OPT_STRING, NULL,
+         "behaviours of real drives to copy, comma-separated: skip-switched-on (switch on "
+         "0x07 leaves ready to switch on as it is; 0x0F goes straight to operation "
+         "enabled)"},
+        {NULL, 0, NULL, NULL},
 };
 
 static void model_list(char *buf, size_t cap)
@@ -78,7 +78,7 @@ static int quirks_of(const ax_host *host, const ax_uri *uri, unsigned *out)
 }
 
 static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
-			int timeout_ms)
+                        int timeout_ms)
 {
 	const simdrive_model *m;
 	simdrive_codec codec;
@@ -98,7 +98,7 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 
 		model_list(known, sizeof(known));
 		return host->error(host, AX_ENOTFOUND, "unknown model '%s' (known: %s)", model,
-				   known);
+		                   known);
 	}
 	err = host->uri_int(host, uri, "serial", 0, 0xFFFFFFFFll, &serial);
 	if (err < 0)
@@ -128,8 +128,8 @@ static int virtual_open(ax_transport_priv **out, const ax_host *host, const ax_u
 		(void)simdrive_set_firmware(priv->drive, firmware);
 	if (host->log_enabled(host, AX_LOG_DEBUG))
 		host->log(host, AX_LOG_DEBUG, "new %s drive, serial %lld%s%s%s", m->name, serial,
-			  fault ? ", in fault" : "", quirks ? ", quirks " : "",
-			  quirks ? host->uri_str(host, uri, "quirk") : "");
+		          fault ? ", in fault" : "", quirks ? ", quirks " : "",
+		          quirks ? host->uri_str(host, uri, "quirk") : "");
 	*out = priv;
 	return 0;
 }
@@ -165,7 +165,7 @@ static void trace_frame(const ax_host *host, const char *dir, const uint8_t *fra
 	frame_hex(hex, sizeof(hex), frame, len);
 	if (len > AX_MCB_FRAME_SIZE)
 		host->log(host, AX_LOG_TRACE, "%s %s + %zu payload bytes", dir, hex,
-			  len - AX_MCB_FRAME_SIZE);
+		          len - AX_MCB_FRAME_SIZE);
 	else
 		host->log(host, AX_LOG_TRACE, "%s %s", dir, hex);
 }
@@ -174,8 +174,8 @@ static void trace_frame(const ax_host *host, const char *dir, const uint8_t *fra
  * Encode @req, let the drive answer, decode and check the answer into
  * @reply (which points into @rbuf).
  */
-static int virtual_transact(ax_transport_priv *priv, const ax_mcb_frame *req,
-			    ax_mcb_frame *reply, uint8_t *rbuf, size_t rcap)
+static int virtual_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb_frame *reply,
+                            uint8_t *rbuf, size_t rcap)
 {
 	const ax_host *host = priv->host;
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
@@ -191,7 +191,7 @@ static int virtual_transact(ax_transport_priv *priv, const ax_mcb_frame *req,
 	rlen = simdrive_handle(priv->drive, qbuf, qlen, rbuf, rcap, &why);
 	if (rlen == 0) /* what a real bus shows for a dropped request */
 		return host->error(host, AX_ETIMEDOUT, "no reply from the simulated drive: %s",
-				   why ? why : "request dropped");
+		                   why ? why : "request dropped");
 	trace_frame(host, "rx", rbuf, rlen);
 	err = host->mcb_decode(reply, rbuf, rlen);
 	if (err < 0)
@@ -200,7 +200,7 @@ static int virtual_transact(ax_transport_priv *priv, const ax_mcb_frame *req,
 }
 
 static int virtual_read(ax_transport_priv *priv, unsigned subnode, uint32_t address, void *buf,
-			size_t cap, size_t *len_out, int timeout_ms)
+                        size_t cap, size_t *len_out, int timeout_ms)
 {
 	const ax_host *host = priv->host;
 	uint8_t rbuf[AX_MCB_MAX_FRAME];
@@ -218,7 +218,7 @@ static int virtual_read(ax_transport_priv *priv, unsigned subnode, uint32_t addr
 }
 
 static int virtual_write(ax_transport_priv *priv, unsigned subnode, uint32_t address,
-			 const void *buf, size_t len, int timeout_ms)
+                         const void *buf, size_t len, int timeout_ms)
 {
 	uint8_t rbuf[AX_MCB_MAX_FRAME];
 	ax_mcb_frame req, reply;
@@ -232,25 +232,25 @@ static int virtual_write(ax_transport_priv *priv, unsigned subnode, uint32_t add
 }
 
 static const ax_transport_ops virtual_ops = {
-	.size = sizeof(ax_transport_ops),
-	.open = virtual_open,
-	.close = virtual_close,
-	.read = virtual_read,
-	.write = virtual_write,
-	.cancel = NULL,
+        .size = sizeof(ax_transport_ops),
+        .open = virtual_open,
+        .close = virtual_close,
+        .read = virtual_read,
+        .write = virtual_write,
+        .cancel = NULL,
 };
 
 static const ax_transport_desc virtual_desc = {
-	AX_TRANSPORT_DESC_HEADER,
-	.scheme = "virtual",
-	.name = "Virtual drives",
-	.version = "0.1.0",
-	.description = "simulated MCB drives inside the process",
-	.license = "MIT",
-	.caps = 0, /* requests never block, so there is nothing to cancel */
-	.addr_space = AX_ADDR_MCB,
-	.options = virtual_options,
-	.ops = &virtual_ops,
+        AX_TRANSPORT_DESC_HEADER,
+        .scheme = "virtual",
+        .name = "Virtual drives",
+        .version = "0.1.0",
+        .description = "simulated MCB drives inside the process",
+        .license = "MIT",
+        .caps = 0, /* requests never block, so there is nothing to cancel */
+        .addr_space = AX_ADDR_MCB,
+        .options = virtual_options,
+        .ops = &virtual_ops,
 };
 
 AX_PLUGIN_EXPORT const ax_transport_desc *axlink_transport_entry(void);

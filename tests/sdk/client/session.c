@@ -42,7 +42,7 @@ static uint64_t now_ms(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -108,7 +108,7 @@ int main(void)
 		return 1;
 	}
 	while (fgets(line, sizeof(line), stdin)) {
-		char *w[4] = { NULL, NULL, NULL, NULL };
+		char *w[4] = {NULL, NULL, NULL, NULL};
 		char *cmd, *a1, *a2, *a3;
 		unsigned long sub = 0, addr = 0, val = 0;
 		uint64_t t0 = now_ms();
@@ -160,7 +160,7 @@ int main(void)
 			else
 				printf("ok ms=%llu\n", (unsigned long long)(now_ms() - t0));
 		} else if (!strcmp(cmd, "cancelread") && parse_ulong(a3, &val) == 0) {
-			struct canceller c = { .link = link, .delay_ms = (long)val };
+			struct canceller c = {.link = link, .delay_ms = (long)val};
 			pthread_t th;
 			uint32_t v = 0;
 

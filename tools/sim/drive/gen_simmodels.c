@@ -36,12 +36,12 @@
 
 struct gen_model {
 	const char *path;
-	const char *base;     /* path without its directory */
-	ax_dict **dicts;      /* every device of the file */
+	const char *base; /* path without its directory */
+	ax_dict **dicts;  /* every device of the file */
 	size_t n_dicts;
-	const ax_dict *dict;  /* the one simulated */
+	const ax_dict *dict; /* the one simulated */
 	char *name;
-	const ax_reg **regs;  /* sorted by (subnode, address) */
+	const ax_reg **regs; /* sorted by (subnode, address) */
 	size_t n_regs;
 };
 
@@ -54,9 +54,9 @@ struct behaviour_reg {
 };
 
 static const struct behaviour_reg behaviour[] = {
-#define GEN_BEHAVIOUR_ROW(name, where, address, dtype, required) \
-	{ #name, where, address, dtype, required },
-	SIMMODEL_BEHAVIOUR(GEN_BEHAVIOUR_ROW)
+#define GEN_BEHAVIOUR_ROW(name, where, address, dtype, required)                                   \
+	{#name, where, address, dtype, required},
+        SIMMODEL_BEHAVIOUR(GEN_BEHAVIOUR_ROW)
 #undef GEN_BEHAVIOUR_ROW
 };
 
@@ -93,12 +93,12 @@ static int equal_nocase(const char *a, const char *b)
 static const char *dtype_macro(int dtype)
 {
 	static const char *const names[] = {
-		[AX_DTYPE_U8] = "AX_DTYPE_U8",       [AX_DTYPE_S8] = "AX_DTYPE_S8",
-		[AX_DTYPE_U16] = "AX_DTYPE_U16",     [AX_DTYPE_S16] = "AX_DTYPE_S16",
-		[AX_DTYPE_U32] = "AX_DTYPE_U32",     [AX_DTYPE_S32] = "AX_DTYPE_S32",
-		[AX_DTYPE_U64] = "AX_DTYPE_U64",     [AX_DTYPE_S64] = "AX_DTYPE_S64",
-		[AX_DTYPE_FLOAT] = "AX_DTYPE_FLOAT", [AX_DTYPE_STR] = "AX_DTYPE_STR",
-		[AX_DTYPE_BOOL] = "AX_DTYPE_BOOL",   [AX_DTYPE_BYTES] = "AX_DTYPE_BYTES",
+	        [AX_DTYPE_U8] = "AX_DTYPE_U8",       [AX_DTYPE_S8] = "AX_DTYPE_S8",
+	        [AX_DTYPE_U16] = "AX_DTYPE_U16",     [AX_DTYPE_S16] = "AX_DTYPE_S16",
+	        [AX_DTYPE_U32] = "AX_DTYPE_U32",     [AX_DTYPE_S32] = "AX_DTYPE_S32",
+	        [AX_DTYPE_U64] = "AX_DTYPE_U64",     [AX_DTYPE_S64] = "AX_DTYPE_S64",
+	        [AX_DTYPE_FLOAT] = "AX_DTYPE_FLOAT", [AX_DTYPE_STR] = "AX_DTYPE_STR",
+	        [AX_DTYPE_BOOL] = "AX_DTYPE_BOOL",   [AX_DTYPE_BYTES] = "AX_DTYPE_BYTES",
 	};
 
 	if (dtype <= 0 || (size_t)dtype >= sizeof(names) / sizeof(names[0]) || !names[dtype])
@@ -183,7 +183,7 @@ static const ax_reg *find_reg(const struct gen_model *m, unsigned subnode, unsig
 }
 
 static int skip(const struct gen_model *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* Say why the model is not simulated; returns 1 (skipped). */
 static int skip(const struct gen_model *m, const char *fmt, ...)
@@ -222,20 +222,21 @@ static int check_behaviour(const struct gen_model *m, unsigned axes)
 	for (size_t b = 0; b < sizeof(behaviour) / sizeof(behaviour[0]); b++) {
 		const struct behaviour_reg *br = &behaviour[b];
 		unsigned first = br->where == SIMMODEL_ON_AXIS ? 1 : 0;
-		unsigned last = br->where == SIMMODEL_ON_COCO ? 0
-				: br->where == SIMMODEL_ON_AXIS ? axes : MCB_SUBNODE_MAX;
+		unsigned last = br->where == SIMMODEL_ON_COCO   ? 0
+		                : br->where == SIMMODEL_ON_AXIS ? axes
+		                                                : MCB_SUBNODE_MAX;
 
 		for (unsigned sub = first; sub <= last; sub++) {
 			const ax_reg *r = find_reg(m, sub, br->address);
 
 			if (!r && br->required)
 				return skip(m, "no %s register at %u:0x%03X", br->name, sub,
-					    br->address);
+				            br->address);
 			if (r && ax_reg_dtype(r) != br->dtype)
 				return skip(m, "%s (%u:0x%03X) is %s, the simulator needs %s",
-					    ax_reg_id(r), sub, br->address,
-					    ax_dtype_name(ax_reg_dtype(r)),
-					    ax_dtype_name(br->dtype));
+				            ax_reg_id(r), sub, br->address,
+				            ax_dtype_name(ax_reg_dtype(r)),
+				            ax_dtype_name(br->dtype));
 		}
 	}
 	return 0;
@@ -298,15 +299,15 @@ static int model_load(struct gen_model *m, ax_ctx *ctx)
 
 		if (ax_reg_subnode(r) > MCB_SUBNODE_MAX || ax_reg_address(r) > MCB_ADDRESS_MAX)
 			return skip(m, "%s at %u:0x%X is outside the MCB space", ax_reg_id(r),
-				    ax_reg_subnode(r), (unsigned)ax_reg_address(r));
+			            ax_reg_subnode(r), (unsigned)ax_reg_address(r));
 		if (i > 0 && reg_order(&m->regs[i - 1], &m->regs[i]) == 0)
 			return skip(m, "%s and %s share %u:0x%03X", ax_reg_id(m->regs[i - 1]),
-				    ax_reg_id(r), ax_reg_subnode(r), (unsigned)ax_reg_address(r));
+			            ax_reg_id(r), ax_reg_subnode(r), (unsigned)ax_reg_address(r));
 		if (!dtype_macro(ax_reg_dtype(r)))
 			return skip(m, "%s has no known type", ax_reg_id(r));
 		if (!value_size(r))
 			return skip(m, "the default of %s does not fit its %s value", ax_reg_id(r),
-				    ax_dtype_name(ax_reg_dtype(r)));
+			            ax_dtype_name(ax_reg_dtype(r)));
 	}
 	return check_behaviour(m, id->axes);
 }
@@ -368,10 +369,9 @@ static void put_model_tables(FILE *f, const struct gen_model *m, size_t index)
 		fputs("\t{ ", f);
 		put_string(f, ax_reg_id(r));
 		fprintf(f, ", 0x%03X, %u, %s, %s, %s, %zu, %zu, %zu, ", (unsigned)ax_reg_address(r),
-			ax_reg_subnode(r), dtype_macro(ax_reg_dtype(r)),
-			access_macro(ax_reg_access(r)),
-			reg_is_nvm(r) ? "SIMMODEL_NVM" : "0", size,
-			offset, n);
+		        ax_reg_subnode(r), dtype_macro(ax_reg_dtype(r)),
+		        access_macro(ax_reg_access(r)), reg_is_nvm(r) ? "SIMMODEL_NVM" : "0", size,
+		        offset, n);
 		if (n)
 			fprintf(f, "model%zu_defaults + %zu },\n", index, blob);
 		else
@@ -444,22 +444,21 @@ static int write_output(const char *out, const struct gen_model *models, size_t 
 		fputs("\t{ .name = ", f);
 		put_string(f, models[i].name);
 		fprintf(f, ", .product_code = 0x%08Xu, .revision = 0x%08Xu, .axes = %u,\n",
-			id->product_code, id->revision, id->axes);
+		        id->product_code, id->revision, id->axes);
 		fputs("\t  .sw_version = ", f);
 		put_string(f, id->firmware_version);
 		/* Vendor files may not say: ours is the simulator's. */
 		fprintf(f, ", .vendor_id = 0x%08Xu },\n",
-			id->vendor_id ? id->vendor_id : SIMDRIVE_VENDOR_ID);
+		        id->vendor_id ? id->vendor_id : SIMDRIVE_VENDOR_ID);
 	}
 	fputs("\t{ .name = NULL },\n};\n\n", f);
 
 	fputs("const simmodel_table simmodel_tables[] = {\n", f);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "\t{ model%zu_regs, %zu, %zu, ", i, models[i].n_regs,
-			store_size(&models[i]));
+		        store_size(&models[i]));
 		put_string(f, models[i].base);
-		fprintf(f, ", model%zu_errors, %zu },\n", i,
-			ax_dict_error_count(models[i].dict));
+		fprintf(f, ", model%zu_errors, %zu },\n", i, ax_dict_error_count(models[i].dict));
 	}
 	fputs("\t{ NULL, 0, 0, NULL, NULL, 0 },\n};\n", f);
 
@@ -515,7 +514,7 @@ int main(int argc, char **argv)
 		for (size_t j = 0; j < n; j++) {
 			if (equal_nocase(models[j].name, m->name)) {
 				fprintf(stderr, "%s: %s and %s both describe model '%s'\n", GEN,
-					models[j].path, m->path, m->name);
+				        models[j].path, m->path, m->name);
 				n++;
 				goto done;
 			}

@@ -44,22 +44,22 @@ enum {
  * vouch for them, so each counts only where the dictionary gives it the type
  * below (see opt_get()); elsewhere its default applies.
  */
-#define REG_MAX_ACC 0x026        /* float rev/s^2 */
-#define REG_MAX_DEC 0x027        /* float rev/s^2 */
-#define REG_QUICK_STOP_DEC 0x028 /* float rev/s^2 */
-#define REG_POS_WINDOW 0x02A     /* u32 cnt */
+#define REG_MAX_ACC 0x026         /* float rev/s^2 */
+#define REG_MAX_DEC 0x027         /* float rev/s^2 */
+#define REG_QUICK_STOP_DEC 0x028  /* float rev/s^2 */
+#define REG_POS_WINDOW 0x02A      /* u32 cnt */
 #define REG_POS_WINDOW_TIME 0x02B /* u16 ms */
-#define REG_POS_REF 0x032        /* s32 cnt: position demand */
-#define REG_VEL_REF 0x033        /* float rev/s: velocity demand */
-#define REG_POS_MIN 0x4B0        /* s32 cnt: software limits */
+#define REG_POS_REF 0x032         /* s32 cnt: position demand */
+#define REG_VEL_REF 0x033         /* float rev/s: velocity demand */
+#define REG_POS_MIN 0x4B0         /* s32 cnt: software limits */
 #define REG_POS_MAX 0x4B1
-#define REG_VEL_LIMIT 0x4B2      /* float rev/s */
-#define REG_HOM_MODE 0x450       /* u16 method */
-#define REG_HOM_OFFSET 0x451     /* s32 cnt */
-#define REG_HOM_SPEED 0x452      /* float rev/s */
-#define REG_HOM_SPEED_ZERO 0x453 /* float rev/s */
-#define REG_HOM_ACC 0x454        /* float rev/s^2 */
-#define REG_HOM_TIMEOUT 0x455    /* u32 ms */
+#define REG_VEL_LIMIT 0x4B2        /* float rev/s */
+#define REG_HOM_MODE 0x450         /* u16 method */
+#define REG_HOM_OFFSET 0x451       /* s32 cnt */
+#define REG_HOM_SPEED 0x452        /* float rev/s */
+#define REG_HOM_SPEED_ZERO 0x453   /* float rev/s */
+#define REG_HOM_ACC 0x454          /* float rev/s^2 */
+#define REG_HOM_TIMEOUT 0x455      /* u32 ms */
 #define REG_SIM_FAULT_INJECT 0x7E0 /* u32: the test hooks, see simdrive.h */
 #define REG_SIM_FAULT_ARM 0x7E1    /* u32 */
 #define REG_SIM_FREEZE 0x7E2       /* u16 */
@@ -90,13 +90,13 @@ enum axis_state {
  * active low, so it is clear only in quick stop active and the fault states.
  */
 static const uint16_t state_status[] = {
-	[ST_SWITCH_ON_DISABLED] = 0x0050,
-	[ST_READY] = 0x0031,
-	[ST_SWITCHED_ON] = 0x0033,
-	[ST_OP_ENABLED] = 0x0037,
-	[ST_QUICK_STOP] = 0x0017,
-	[ST_FAULT_REACTION] = 0x001F,
-	[ST_FAULT] = 0x0018,
+        [ST_SWITCH_ON_DISABLED] = 0x0050,
+        [ST_READY] = 0x0031,
+        [ST_SWITCHED_ON] = 0x0033,
+        [ST_OP_ENABLED] = 0x0037,
+        [ST_QUICK_STOP] = 0x0017,
+        [ST_FAULT_REACTION] = 0x001F,
+        [ST_FAULT] = 0x0018,
 };
 
 #define SW_TARGET_REACHED 0x0400u
@@ -148,9 +148,9 @@ struct sim_axis {
 	int sp_ack;            /* status bit 12 in profile position */
 	enum homing hom;
 	int hom_method;
-	int hom_dir;           /* +1 or -1 */
-	double hom_event;      /* world position of what the search looks for */
-	uint64_t hom_ns;       /* time spent homing */
+	int hom_dir;      /* +1 or -1 */
+	double hom_event; /* world position of what the search looks for */
+	uint64_t hom_ns;  /* time spent homing */
 };
 
 struct simdrive {
@@ -158,10 +158,10 @@ struct simdrive {
 	simdrive_codec codec;
 	const simdrive_model *model;
 	const simmodel_table *table; /* the model's register space */
-	uint64_t last_ns; /* time of the last step */
-	int have_time;    /* last_ns is valid */
-	struct sim_axis *axes; /* model->axes entries, axis n at [n - 1] */
-	uint8_t *store;        /* table->store_size bytes, each register at its offset */
+	uint64_t last_ns;            /* time of the last step */
+	int have_time;               /* last_ns is valid */
+	struct sim_axis *axes;       /* model->axes entries, axis n at [n - 1] */
+	uint8_t *store;              /* table->store_size bytes, each register at its offset */
 	/* A fault scheduled by simdrive_fault_at(). */
 	int fault_due;
 	uint64_t fault_at_ns;
@@ -170,10 +170,10 @@ struct simdrive {
 	unsigned quirks; /* SIMDRIVE_QUIRK_* bits */
 	/* Non-volatile memory: what a store kept, laid out as store (stored registers only). */
 	uint8_t *nvm;
-	char *state_dir;       /* simdrive_set_state_dir(), or NULL: nvm lives in memory */
-	uint32_t serial;       /* names the file in state_dir */
-	int store_busy;        /* SIMDRIVE_QUIRK_SLOW_STORE: a store under way ... */
-	unsigned store_busy_sub;  /* ... on this subnode ... */
+	char *state_dir;           /* simdrive_set_state_dir(), or NULL: nvm lives in memory */
+	uint32_t serial;           /* names the file in state_dir */
+	int store_busy;            /* SIMDRIVE_QUIRK_SLOW_STORE: a store under way ... */
+	unsigned store_busy_sub;   /* ... on this subnode ... */
 	uint64_t store_busy_until; /* ... until this drive time */
 };
 
@@ -320,7 +320,6 @@ static void flt_set(simdrive *d, unsigned subnode, unsigned address, float f)
 	num_set(d, subnode, address, float_bits(f));
 }
 
-
 /*
  * A register outside SIMMODEL_BEHAVIOUR, as a double: its value when the
  * dictionary has it with type @dtype, else @def (a model without software
@@ -370,7 +369,7 @@ static int mode_is_follow_position(unsigned mode)
 
 static int mode_is_valid(unsigned mode)
 {
-	static const uint16_t modes[] = { 0x00, 0x02, 0x03, 0x13, 0x04, 0x14, 0x24, 0x113, 0x05 };
+	static const uint16_t modes[] = {0x00, 0x02, 0x03, 0x13, 0x04, 0x14, 0x24, 0x113, 0x05};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (modes[i] == mode)
@@ -395,8 +394,8 @@ static unsigned axis_mode(simdrive *d, unsigned n)
 
 /* The profile limits of axis @n, in counts: what every step needs. */
 struct limits {
-	double res;     /* counts per revolution; 0 stops all motion */
-	double vmax;    /* counts/s */
+	double res;              /* counts per revolution; 0 stops all motion */
+	double vmax;             /* counts/s */
 	double acc, dec, qs_dec; /* counts/s^2 */
 };
 
@@ -423,7 +422,7 @@ static void axis_limits(simdrive *d, unsigned n, struct limits *l)
 	l->acc = rate_of(opt_get(d, n, REG_MAX_ACC, AX_DTYPE_FLOAT, 0.0), l->res, ACC_INSTANT);
 	l->dec = rate_of(opt_get(d, n, REG_MAX_DEC, AX_DTYPE_FLOAT, 0.0), l->res, ACC_INSTANT);
 	l->qs_dec = rate_of(opt_get(d, n, REG_QUICK_STOP_DEC, AX_DTYPE_FLOAT, 0.0), l->res,
-			    ACC_INSTANT);
+	                    ACC_INSTANT);
 }
 
 /* Keep the position where an s32 register can count it; a stop there is a hard stop. */
@@ -441,8 +440,8 @@ static void axis_clamp(struct sim_axis *a)
  */
 static void ramp_velocity(struct sim_axis *a, double want, double acc, double dec, double dt)
 {
-	int speeding_up = fabs(want) > fabs(a->vel) &&
-			  (a->vel == 0.0 || (a->vel > 0) == (want > 0));
+	int speeding_up =
+	        fabs(want) > fabs(a->vel) && (a->vel == 0.0 || (a->vel > 0) == (want > 0));
 	double dv = (speeding_up ? acc : dec) * dt, v0 = a->vel;
 
 	if (fabs(want - a->vel) <= dv)
@@ -461,7 +460,7 @@ static void ramp_velocity(struct sim_axis *a, double want, double acc, double de
  * Returns 1 once the axis stands on the target.
  */
 static int profile_step(struct sim_axis *a, double target, double vmax, double acc, double dec,
-			double dt)
+                        double dt)
 {
 	double diff = target - a->pos, dist = fabs(diff);
 	double dir = diff > 0 ? 1.0 : diff < 0 ? -1.0 : (a->vel > 0 ? -1.0 : 1.0);
@@ -632,12 +631,11 @@ static void axis_fault(simdrive *d, unsigned n, uint32_t code)
 }
 
 /* The CiA 402 state a control word leads to from @s, on a drive with @quirks. */
-static enum axis_state control_next(enum axis_state s, uint16_t cw, uint16_t prev,
-				    unsigned quirks)
+static enum axis_state control_next(enum axis_state s, uint16_t cw, uint16_t prev, unsigned quirks)
 {
 	if (s == ST_FAULT)
-		return (cw & CW_FAULT_RESET) && !(prev & CW_FAULT_RESET) ? ST_SWITCH_ON_DISABLED :
-									  ST_FAULT;
+		return (cw & CW_FAULT_RESET) && !(prev & CW_FAULT_RESET) ? ST_SWITCH_ON_DISABLED
+		                                                         : ST_FAULT;
 	if (s == ST_FAULT_REACTION || (cw & CW_FAULT_RESET))
 		return s; /* a fault reset outside fault changes nothing */
 	if (!(cw & 0x02)) /* disable voltage */
@@ -773,8 +771,8 @@ static void homing_step(simdrive *d, unsigned n, const struct limits *l, double 
 		} else if (a->hom != HOM_RETURN) {
 			ramp_velocity(a, 0.0, acc, acc, dt);
 		}
-		a->at_target = (a->hom == HOM_DONE || a->hom == HOM_FAILED ||
-				a->hom == HOM_IDLE) && a->vel == 0.0;
+		a->at_target = (a->hom == HOM_DONE || a->hom == HOM_FAILED || a->hom == HOM_IDLE) &&
+		               a->vel == 0.0;
 		return;
 	}
 	a->hom_ns += (uint64_t)(dt * 1e9 + 0.5);
@@ -973,8 +971,8 @@ static void axis_set_point(simdrive *d, unsigned n, uint16_t cw, uint16_t prev)
 		if (rise4)
 			homing_start(d, n);
 		else if (!(cw & CW_NEW_SET_POINT) &&
-			 (a->hom == HOM_SEARCH || a->hom == HOM_INDEX || a->hom == HOM_RETURN)) {
-			a->hom = HOM_IDLE; /* bit 4 falling interrupts homing */
+		         (a->hom == HOM_SEARCH || a->hom == HOM_INDEX || a->hom == HOM_RETURN)) {
+			a->hom = HOM_IDLE;            /* bit 4 falling interrupts homing */
 			a->at_target = a->vel == 0.0; /* else the braking step says when */
 		}
 		return;
@@ -1063,8 +1061,8 @@ static void axis_refresh(simdrive *d, unsigned n)
 		struct limits l;
 
 		axis_limits(d, n, &l);
-		a->at_target = a->vel == ((a->last_control & CW_HALT) ? 0.0 :
-					  axis_velocity_demand(d, n, &l));
+		a->at_target = a->vel ==
+		               ((a->last_control & CW_HALT) ? 0.0 : axis_velocity_demand(d, n, &l));
 	}
 	axis_publish(d, n);
 }
@@ -1126,7 +1124,7 @@ static int nvm_is_default(const simmodel_reg *r, const uint8_t *nvm)
 static int nvm_put_file(simdrive *d, FILE *f)
 {
 	if (fprintf(f, "# axlink-sim non-volatile memory\nmodel %s\nserial %lu\n", d->model->name,
-		    (unsigned long)d->serial) < 0)
+	            (unsigned long)d->serial) < 0)
 		return -1;
 	for (size_t i = 0; i < d->table->count; i++) {
 		const simmodel_reg *r = &d->table->regs[i];
@@ -1295,7 +1293,7 @@ not_stored:
  * and bytes values. A bytes register keeps what lies past @len.
  */
 static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf,
-		     size_t len, int extended, uint32_t *code)
+                     size_t len, int extended, uint32_t *code)
 {
 	const simmodel_reg *r = reg_lookup(d, subnode, address);
 	uint8_t *dst;
@@ -1316,8 +1314,7 @@ static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint
 		return write_numeric(d, r, le_get(buf, r->size), code);
 	}
 	/* A str must keep room for its NUL unless the value brings one. */
-	if (len > r->size ||
-	    (r->dtype == AX_DTYPE_STR && len == r->size && !memchr(buf, 0, len))) {
+	if (len > r->size || (r->dtype == AX_DTYPE_STR && len == r->size && !memchr(buf, 0, len))) {
 		*code = AX_MCB_CODE_WRONG_SIZE;
 		return -1;
 	}
@@ -1331,7 +1328,7 @@ static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint
 
 /* Copy the value out: numeric its width, str its text and NUL, bytes all of it. */
 static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf, size_t cap,
-		    size_t *len_out, const simmodel_reg **reg_out, uint32_t *code)
+                    size_t *len_out, const simmodel_reg **reg_out, uint32_t *code)
 {
 	const simmodel_reg *r = reg_lookup(d, subnode, address);
 	const uint8_t *src;
@@ -1364,7 +1361,7 @@ static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *bu
 }
 
 int simdrive_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf, size_t cap,
-		  size_t *len_out, uint32_t *drive_code)
+                  size_t *len_out, uint32_t *drive_code)
 {
 	const simmodel_reg *r;
 	uint32_t code = 0;
@@ -1388,8 +1385,8 @@ int simdrive_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf,
 	return 0;
 }
 
-int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf,
-		   size_t len, uint32_t *drive_code)
+int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf, size_t len,
+                   uint32_t *drive_code)
 {
 	uint32_t code = 0;
 	int err;
@@ -1432,13 +1429,13 @@ int simdrive_set_firmware(simdrive *d, const char *text)
 /* ---- quirks ------------------------------------------------------------ */
 
 static const simdrive_quirk quirk_table[] = {
-	{ "skip-switched-on", SIMDRIVE_QUIRK_SKIP_SWITCHED_ON,
-	  "0x07 stays in ready to switch on, 0x0F enables at once" },
-	{ "slow-store", SIMDRIVE_QUIRK_SLOW_STORE,
-	  "a store takes 300 ms; its register reads the signature until done" },
-	{ "store-needs-disabled", SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED,
-	  "store and restore are refused (0x08000022) while an axis is enabled" },
-	{ NULL, 0, NULL },
+        {"skip-switched-on", SIMDRIVE_QUIRK_SKIP_SWITCHED_ON,
+         "0x07 stays in ready to switch on, 0x0F enables at once"},
+        {"slow-store", SIMDRIVE_QUIRK_SLOW_STORE,
+         "a store takes 300 ms; its register reads the signature until done"},
+        {"store-needs-disabled", SIMDRIVE_QUIRK_STORE_NEEDS_DISABLED,
+         "store and restore are refused (0x08000022) while an axis is enabled"},
+        {NULL, 0, NULL},
 };
 
 const simdrive_quirk *simdrive_quirks(void)
@@ -1454,7 +1451,7 @@ static const simdrive_quirk *quirk_find(const char *name, size_t len)
 
 		while (i < len && q->name[i] &&
 		       (name[i] == q->name[i] ||
-			(name[i] >= 'A' && name[i] <= 'Z' && name[i] - 'A' + 'a' == q->name[i])))
+		        (name[i] >= 'A' && name[i] <= 'Z' && name[i] - 'A' + 'a' == q->name[i])))
 			i++;
 		if (i == len && !q->name[i])
 			return q;
@@ -1590,7 +1587,7 @@ static const char *code_why(uint32_t code)
 }
 
 size_t simdrive_handle(simdrive *d, const uint8_t *req, size_t req_len, uint8_t *reply,
-		       size_t reply_cap, const char **why)
+                       size_t reply_cap, const char **why)
 {
 	uint8_t value[AX_VALUE_MAX];
 	const simmodel_reg *r = NULL;
@@ -1716,7 +1713,7 @@ void simdrive_free(simdrive *d)
 /* ---- state folder ------------------------------------------------------ */
 
 static int nvm_fail(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static int nvm_fail(char *err, size_t cap, const char *fmt, ...)
 {
@@ -1780,7 +1777,7 @@ static int nvm_parse_line(simdrive *d, char *line, uint8_t *nvm, const char **wh
 	memset(nvm + r->offset, 0, r->size);
 	for (size_t i = 0; i < n / 2; i++)
 		nvm[r->offset + i] =
-			(uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+		        (uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
 	return 0;
 }
 

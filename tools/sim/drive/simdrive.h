@@ -33,12 +33,12 @@ typedef struct simdrive_codec {
 
 /* Static description of one simulated model. */
 typedef struct simdrive_model {
-	const char *name;          /* "axs-100" */
+	const char *name; /* "axs-100" */
 	uint32_t product_code;
 	uint32_t revision;
-	uint16_t axes;             /* number of axis subnodes (1..) */
-	const char *sw_version;    /* firmware version, e.g. "1.2.0" */
-	uint32_t vendor_id;        /* SIMDRIVE_VENDOR_ID for our models */
+	uint16_t axes;          /* number of axis subnodes (1..) */
+	const char *sw_version; /* firmware version, e.g. "1.2.0" */
+	uint32_t vendor_id;     /* SIMDRIVE_VENDOR_ID for our models */
 } simdrive_model;
 
 /*
@@ -66,7 +66,7 @@ void simdrive_free(simdrive *d);
  * a static text saying why a request was dropped or refused (for debug logs).
  */
 size_t simdrive_handle(simdrive *d, const uint8_t *req, size_t req_len, uint8_t *reply,
-		       size_t reply_cap, const char **why);
+                       size_t reply_cap, const char **why);
 
 /*
  * Register-level access, as the handler does it. Return 0 on success or
@@ -74,9 +74,9 @@ size_t simdrive_handle(simdrive *d, const uint8_t *req, size_t req_len, uint8_t 
  * read: copies the value's bytes into @buf (at most @cap) and sets *len_out.
  */
 int simdrive_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf, size_t cap,
-		  size_t *len_out, uint32_t *drive_code);
-int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf,
-		   size_t len, uint32_t *drive_code);
+                  size_t *len_out, uint32_t *drive_code);
+int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_t *buf, size_t len,
+                   uint32_t *drive_code);
 
 /*
  * Motion. An axis moves in fixed steps of SIMDRIVE_STEP_NS: a tick runs

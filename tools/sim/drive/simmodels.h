@@ -33,8 +33,8 @@
 
 /* One register of one subnode. */
 typedef struct simmodel_reg {
-	const char *id;     /* dictionary id */
-	uint16_t address;   /* MCB address, 0..0xFFF */
+	const char *id;   /* dictionary id */
+	uint16_t address; /* MCB address, 0..0xFFF */
 	uint8_t subnode;
 	uint8_t dtype;      /* ax_dtype */
 	uint8_t access;     /* SIMMODEL_READ | SIMMODEL_WRITE */
@@ -57,8 +57,8 @@ typedef struct simmodel_error {
 typedef struct simmodel_table {
 	const simmodel_reg *regs; /* sorted by (subnode, address), each pair once */
 	size_t count;
-	size_t store_size;        /* sum of the sizes: one drive's values */
-	const char *source;       /* dictionary file name, e.g. "axs-100.xdf" */
+	size_t store_size;            /* sum of the sizes: one drive's values */
+	const char *source;           /* dictionary file name, e.g. "axs-100.xdf" */
 	const simmodel_error *errors; /* the dictionary's Errors, in file order */
 	size_t n_errors;
 } simmodel_table;
@@ -93,26 +93,26 @@ extern const simmodel_table simmodel_tables[];
  * type, or lacks a required one on some axis; the drive treats a missing
  * optional one as absent (reads 0, writes nothing).
  */
-#define SIMMODEL_BEHAVIOUR(X)                                                \
-	X(DIAG_ERROR_LAST, SIMMODEL_ON_AXIS, 0x00F, AX_DTYPE_S32, 0)         \
-	X(CONTROL, SIMMODEL_ON_AXIS, 0x010, AX_DTYPE_U16, 1)                 \
-	X(STATUS, SIMMODEL_ON_AXIS, 0x011, AX_DTYPE_U16, 1)                  \
-	X(OP_CMD, SIMMODEL_ON_AXIS, 0x014, AX_DTYPE_U16, 1)                  \
-	X(OP_VALUE, SIMMODEL_ON_AXIS, 0x015, AX_DTYPE_U16, 1)                \
-	X(CUR_Q_SP, SIMMODEL_ON_AXIS, 0x01A, AX_DTYPE_FLOAT, 0)              \
-	X(POS_SP, SIMMODEL_ON_AXIS, 0x020, AX_DTYPE_S32, 0)                  \
-	X(VEL_SP, SIMMODEL_ON_AXIS, 0x021, AX_DTYPE_FLOAT, 0)                \
-	X(MAX_VEL, SIMMODEL_ON_AXIS, 0x025, AX_DTYPE_FLOAT, 0)               \
-	X(POS_FBK, SIMMODEL_ON_AXIS, 0x030, AX_DTYPE_S32, 0)                 \
-	X(VEL_FBK, SIMMODEL_ON_AXIS, 0x031, AX_DTYPE_FLOAT, 0)               \
-	X(CUR_Q_FBK, SIMMODEL_ON_AXIS, 0x03B, AX_DTYPE_FLOAT, 0)             \
-	X(ENC_RESOLUTION, SIMMODEL_ON_AXIS, 0x388, AX_DTYPE_U32, 0)          \
-	X(AXIS_NUMBER, SIMMODEL_ON_COCO, 0x0A0, AX_DTYPE_U16, 0)             \
-	X(RESTORE_ALL, SIMMODEL_ON_COCO, 0x6DC, AX_DTYPE_U32, 0)             \
-	X(STORE_ALL, SIMMODEL_ON_ANY, 0x6DB, AX_DTYPE_U32, 0)                \
-	X(VENDOR_ID, SIMMODEL_ON_ANY, AX_MCB_REG_VENDOR_ID, AX_DTYPE_U32, 0) \
-	X(PRODUCT_CODE, SIMMODEL_ON_ANY, AX_MCB_REG_PRODUCT_CODE, AX_DTYPE_U32, 0) \
-	X(REVISION, SIMMODEL_ON_ANY, AX_MCB_REG_REVISION, AX_DTYPE_U32, 0)   \
+#define SIMMODEL_BEHAVIOUR(X)                                                                      \
+	X(DIAG_ERROR_LAST, SIMMODEL_ON_AXIS, 0x00F, AX_DTYPE_S32, 0)                               \
+	X(CONTROL, SIMMODEL_ON_AXIS, 0x010, AX_DTYPE_U16, 1)                                       \
+	X(STATUS, SIMMODEL_ON_AXIS, 0x011, AX_DTYPE_U16, 1)                                        \
+	X(OP_CMD, SIMMODEL_ON_AXIS, 0x014, AX_DTYPE_U16, 1)                                        \
+	X(OP_VALUE, SIMMODEL_ON_AXIS, 0x015, AX_DTYPE_U16, 1)                                      \
+	X(CUR_Q_SP, SIMMODEL_ON_AXIS, 0x01A, AX_DTYPE_FLOAT, 0)                                    \
+	X(POS_SP, SIMMODEL_ON_AXIS, 0x020, AX_DTYPE_S32, 0)                                        \
+	X(VEL_SP, SIMMODEL_ON_AXIS, 0x021, AX_DTYPE_FLOAT, 0)                                      \
+	X(MAX_VEL, SIMMODEL_ON_AXIS, 0x025, AX_DTYPE_FLOAT, 0)                                     \
+	X(POS_FBK, SIMMODEL_ON_AXIS, 0x030, AX_DTYPE_S32, 0)                                       \
+	X(VEL_FBK, SIMMODEL_ON_AXIS, 0x031, AX_DTYPE_FLOAT, 0)                                     \
+	X(CUR_Q_FBK, SIMMODEL_ON_AXIS, 0x03B, AX_DTYPE_FLOAT, 0)                                   \
+	X(ENC_RESOLUTION, SIMMODEL_ON_AXIS, 0x388, AX_DTYPE_U32, 0)                                \
+	X(AXIS_NUMBER, SIMMODEL_ON_COCO, 0x0A0, AX_DTYPE_U16, 0)                                   \
+	X(RESTORE_ALL, SIMMODEL_ON_COCO, 0x6DC, AX_DTYPE_U32, 0)                                   \
+	X(STORE_ALL, SIMMODEL_ON_ANY, 0x6DB, AX_DTYPE_U32, 0)                                      \
+	X(VENDOR_ID, SIMMODEL_ON_ANY, AX_MCB_REG_VENDOR_ID, AX_DTYPE_U32, 0)                       \
+	X(PRODUCT_CODE, SIMMODEL_ON_ANY, AX_MCB_REG_PRODUCT_CODE, AX_DTYPE_U32, 0)                 \
+	X(REVISION, SIMMODEL_ON_ANY, AX_MCB_REG_REVISION, AX_DTYPE_U32, 0)                         \
 	X(SERIAL, SIMMODEL_ON_ANY, AX_MCB_REG_SERIAL, AX_DTYPE_U32, 0)
 
 #endif
