@@ -199,6 +199,71 @@ AX_API int ax_drive_store(ax_drive *drive, int subnode, int timeout_ms, ax_cance
  */
 AX_API int ax_drive_restore(ax_drive *drive, int subnode, int timeout_ms, ax_cancel *cancel);
 
+/**
+ * Read entry @p entry of the dictionary's table @p id (ax_dict_table_find())
+ * on the drive: writes the entry number to the table's index register, then
+ * reads its value register as a number (as ax_drive_read_i64()).
+ *
+ * @p axis < 0 takes the first table of that id; otherwise the one the
+ * dictionary gives that axis, else the drive's one that names no axis.
+ * Ownership: none taken. Thread safety: safe per request; the select-then-
+ * read pair is not atomic, so one table access per drive at a time is the
+ * caller's business.
+ * @return 0; AX_ENOTFOUND (no dictionary, no such table); AX_ERANGE (@p entry
+ *         outside the table, ax_dict_table_entries(); the message names the
+ *         table); or what ax_link_read_reg() / ax_link_write_reg() return.
+ * @since 0.2
+ */
+AX_API int ax_drive_table_read(ax_drive *drive, const char *id, int axis, int64_t entry,
+                               int64_t *value_out);
+
+/**
+ * Write @p value to entry @p entry of table @p id: selects the entry as
+ * ax_drive_table_read() does, then writes the value register (as
+ * ax_drive_write_i64(); a read-only table fails with its access error).
+ * @return as ax_drive_table_read().
+ * @since 0.2
+ */
+AX_API int ax_drive_table_write(ax_drive *drive, const char *id, int axis, int64_t entry,
+                                int64_t value);
+
+/**
+ * The entries table @p id has on this drive's dictionary: @p first_out the
+ * first entry number, @p count_out how many (either may be NULL).
+ * @return 0, AX_ENOTFOUND or AX_ERANGE as ax_dict_table_entries().
+ * @since 0.2
+ */
+AX_API int ax_drive_table_size(ax_drive *drive, const char *id, int axis, int64_t *first_out,
+                               uint64_t *count_out);
+
+/**
+ * The drive's error history, newest first: the codes in its error list
+ * (table DRV_DIAG_ERROR_LIST, as many as DRV_DIAG_ERROR_TOTAL_COM counts
+ * and the table holds, ending at the first code 0), each with the text,
+ * error type and affected module of the dictionary's Errors section ("" for
+ * a code the dictionary does not name).
+ *
+ * Ownership: the strings in @p out are borrowed from the drive's dictionary
+ * (valid while the drive is). Thread safety: as ax_drive_table_read().
+ * @param axis      as ax_drive_table_read() (-1: the drive's list)
+ * @param out       room for @p cap entries (may be NULL when @p cap is 0)
+ * @param count_out the number of errors the list holds (may exceed @p cap;
+ *                  only the first @p cap are in @p out)
+ * @return 0, or what ax_drive_table_read() returns.
+ * @since 0.2
+ */
+AX_API int ax_drive_errors(ax_drive *drive, int axis, ax_dict_error_entry *out, size_t cap,
+                           size_t *count_out);
+
+/**
+ * The fault that stopped axis @p axis: the code in its DRV_DIAG_ERROR_LAST
+ * register and the dictionary's entry for it (code 0, strings "": none).
+ * Ownership: strings borrowed from the dictionary. Thread safety: safe.
+ * @return 0, or what ax_drive_read_i64() returns.
+ * @since 0.2
+ */
+AX_API int ax_drive_fault(ax_drive *drive, int axis, ax_dict_error_entry *out);
+
 AX_END_DECLS
 
 /** @} */

@@ -67,6 +67,9 @@ enum {
 #define REG_SIM_POS_LIMIT 0x7E4    /* s32 cnt */
 #define REG_SIM_NEG_LIMIT 0x7E5    /* s32 cnt */
 
+/* Entries the simulated error list keeps (the dictionaries' DRV_DIAG_ERROR_LIST_IDX range). */
+#define SIM_ERROR_LIST_MAX 32
+
 /* Signatures of store all ("save") and restore all ("load"), as ASCII in a u32. */
 #define SIG_STORE 0x65766173u
 #define SIG_RESTORE 0x64616F6Cu
@@ -175,6 +178,10 @@ struct simdrive {
 	int store_busy;            /* SIMDRIVE_QUIRK_SLOW_STORE: a store under way ... */
 	unsigned store_busy_sub;   /* ... on this subnode ... */
 	uint64_t store_busy_until; /* ... until this drive time */
+	/* The error list (DRV_DIAG_ERROR_LIST): codes newest first; a fault reset keeps it. */
+	uint32_t err_list[SIM_ERROR_LIST_MAX];
+	unsigned err_n;     /* entries in err_list */
+	unsigned err_total; /* errors since power-on (DRV_DIAG_ERROR_TOTAL_COM) */
 };
 
 const simdrive_model *simdrive_models(void)
@@ -618,12 +625,60 @@ static void axis_enter(simdrive *d, unsigned n, enum axis_state next)
 	axis_publish(d, n);
 }
 
+/* The register @id on @subnode, or NULL: the error list's, found by dictionary id. */
+static const simmodel_reg *reg_by_id(const simdrive *d, unsigned subnode, const char *id)
+{
+	for (size_t i = 0; i < d->table->count; i++) {
+		const simmodel_reg *r = &d->table->regs[i];
+
+		if (r->subnode == subnode && reg_is_numeric(r) && strcmp(r->id, id) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* DRV_DIAG_ERROR_LIST_CODE shows the entry DRV_DIAG_ERROR_LIST_IDX selects (0: newest). */
+static void error_list_publish(simdrive *d)
+{
+	const simmodel_reg *idx = reg_by_id(d, 0, "DRV_DIAG_ERROR_LIST_IDX");
+	const simmodel_reg *code = reg_by_id(d, 0, "DRV_DIAG_ERROR_LIST_CODE");
+	const simmodel_reg *total = reg_by_id(d, 0, "DRV_DIAG_ERROR_TOTAL_COM");
+	uint64_t i = idx ? le_get(reg_slot(d, idx), idx->size) : 0;
+
+	if (code)
+		le_put(reg_slot(d, code), code->size, i < d->err_n ? d->err_list[i] : 0);
+	if (total)
+		le_put(reg_slot(d, total), total->size, d->err_total);
+}
+
+/* Record error @code of axis @n in the error list and the axis's count. */
+static void error_list_push(simdrive *d, unsigned n, uint32_t code)
+{
+	const simmodel_reg *axis_total = reg_by_id(d, n, "DRV_DIAG_ERROR_TOTAL");
+
+	if (d->err_n < SIM_ERROR_LIST_MAX)
+		d->err_n++;
+	memmove(&d->err_list[1], &d->err_list[0], (d->err_n - 1) * sizeof(d->err_list[0]));
+	d->err_list[0] = code;
+	if (d->err_total < 0xFFFFu)
+		d->err_total++;
+	if (axis_total) {
+		uint64_t v = le_get(reg_slot(d, axis_total), axis_total->size);
+
+		if (v < 0xFFFFu)
+			le_put(reg_slot(d, axis_total), axis_total->size, v + 1);
+	}
+	error_list_publish(d);
+}
+
 /* A fault: moving axes brake first (fault reaction active), standing ones fault at once. */
 static void axis_fault(simdrive *d, unsigned n, uint32_t code)
 {
 	struct sim_axis *a = &d->axes[n - 1];
 
 	num_set(d, n, REG_DIAG_ERROR_LAST, code);
+	if (code)
+		error_list_push(d, n, code);
 	if ((a->state == ST_OP_ENABLED || a->state == ST_QUICK_STOP) && a->vel != 0.0)
 		axis_enter(d, n, ST_FAULT_REACTION);
 	else if (a->state != ST_FAULT_REACTION)
@@ -1257,6 +1312,8 @@ static int write_numeric(simdrive *d, const simmodel_reg *r, uint64_t v, uint32_
 		return -1;
 	}
 	le_put(reg_slot(d, r), r->size, v);
+	if (sub == 0 && strcmp(r->id, "DRV_DIAG_ERROR_LIST_IDX") == 0)
+		error_list_publish(d);
 	if (!on_axis(d, sub))
 		return 0;
 	switch (r->address) {
