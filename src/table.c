@@ -43,9 +43,10 @@ static int table_find(ax_drive *drive, const char *id, int axis, size_t *index_o
 			*index_out = i;
 			return 0;
 		}
-		return ax_dict_table_find(dict, id, axis, index_out);
+		err = ax_dict_table_find(dict, id, axis, index_out);
 	}
-	return err;
+	/* The drive lacks the table: not a fault of its dictionary. */
+	return err == AX_ENOTFOUND ? ax__error_recode(AX_ERRCLASS_DRIVE, err) : err;
 }
 
 int ax_drive_table_size(ax_drive *drive, const char *id, int axis, int64_t *first_out,
@@ -81,9 +82,8 @@ static int table_select(ax_drive *drive, const char *id, int axis, int64_t entry
 	if (err < 0)
 		return err;
 	if (entry < first || (uint64_t)(entry - first) >= count)
-		return ax__error_set(AX_ERANGE,
-		                     "table '%s': entry %lld out of range %lld..%lld", id,
-		                     (long long)entry, (long long)first,
+		return ax__error_set(AX_ERANGE, "table '%s': entry %lld out of range %lld..%lld",
+		                     id, (long long)entry, (long long)first,
 		                     (long long)(first + (int64_t)count - 1));
 	(void)ax_dict_table_at(dict, index, NULL, NULL, &index_reg, value_reg);
 	err = ax__drive_reg_write_i64(drive, index_reg, entry);

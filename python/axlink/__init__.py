@@ -31,6 +31,7 @@ from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, Er
 from ._drive import Axis, Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
 from ._config import Config, ConfigEntry, ConfigReport
+from ._tables import Table, Tables
 from ._scan import ScanResult, iter_scan, scan
 from ._discover import (DiscoverResult, Monitor, MonitorEvent, TransportOutcome, discover,
                         iter_discover, locate)
@@ -51,7 +52,7 @@ __all__ = [
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
     "Poller", "Sample", "Samples",
-    "Config", "ConfigEntry", "ConfigReport",
+    "Config", "ConfigEntry", "ConfigReport", "Table", "Tables",
     "ScanResult", "iter_scan", "scan",
     "DiscoverResult", "Monitor", "MonitorEvent", "TransportOutcome", "discover",
     "iter_discover", "locate",

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _values
 from ._context import Context, _timeout_ms, resolve_context
 from ._axis import Axis
 from ._config import Config
-from ._dictionary import Dictionary, Register
+from ._dictionary import Dictionary, ErrorEntry, Register
 from ._native import cstr, ffi, lib, text
 from . import _poll
+from ._tables import Tables
 from .errors import (DICTIONARY_DOMAIN, Error, InvalidArgumentError,
                      check, closed, last_error)
 
@@ -197,6 +198,37 @@ class Drive:
         """Configuration files: ``drive.config.save(path)``, ``.load(path)``,
         ``.diff(path)`` (see :class:`axlink.Config`)."""
         return Config(self)
+
+    @property
+    def tables(self) -> Tables:
+        """The dictionary's register tables by id, each a sequence of its
+        entries: ``drive.tables["DRV_DIAG_ERROR_LIST"][0]`` (see
+        :class:`axlink.Table`)."""
+        return Tables(self)
+
+    def errors(self, axis: Optional[int] = None) -> List[ErrorEntry]:
+        """The drive's error history, newest first: each code with the text,
+        error type and affected module of the dictionary's Errors section
+        ("" when it does not name the code). Raises NotFoundError when the
+        dictionary has no error list (DRV_DIAG_ERROR_LIST)."""
+        drive = self._handles()[0]
+        n = ffi.new("size_t *")
+        sub = -1 if axis is None else axis
+        check(lib.ax_drive_errors(drive, sub, ffi.NULL, 0, n))
+        cap = int(n[0])
+        out = ffi.new("ax_dict_error_entry[]", max(cap, 1))
+        check(lib.ax_drive_errors(drive, sub, out, cap, n))
+        return [ErrorEntry(int(e.code), text(e.text), text(e.type), text(e.module))
+                for e in out[0:min(cap, int(n[0]))]]
+
+    def fault(self, axis: int = 1) -> Optional[ErrorEntry]:
+        """The fault that stopped @axis (its DRV_DIAG_ERROR_LAST, with the
+        dictionary's text), or None when there is none."""
+        e = ffi.new("ax_dict_error_entry *")
+        check(lib.ax_drive_fault(self._handles()[0], axis, e))
+        if e.code == 0:
+            return None
+        return ErrorEntry(int(e.code), text(e.text), text(e.type), text(e.module))
 
     @property
     def axes(self) -> Mapping[int, Axis]:
