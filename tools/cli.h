@@ -106,6 +106,7 @@ extern const struct cli_group cli_motion_group;   /* cli_motion.c */
 extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 extern const struct cli_group cli_nvm_group;      /* cli_nvm.c */
 extern const struct cli_group cli_config_group;   /* cli_config.c */
+extern const struct cli_group cli_table_group;    /* cli_table.c */
 
 /* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)
