@@ -463,6 +463,8 @@ struct axis_state {
 	uint16_t word;
 	const char *state; /* ax_cia402_state_name(), or NULL when it matches none */
 	char error[256];
+	int faulted; /* in fault with a code: fault holds it and its text */
+	ax_dict_error_entry fault;
 };
 
 static void read_axis(ax_drive *d, unsigned axis, struct axis_state *out)
@@ -475,6 +477,13 @@ static void read_axis(ax_drive *d, unsigned axis, struct axis_state *out)
 	}
 	out->have = 1;
 	out->state = ax_cia402_state_name(ax_cia402_decode(out->word));
+	if (ax_cia402_decode(out->word) == AX_CIA402_FAULT ||
+	    ax_cia402_decode(out->word) == AX_CIA402_FAULT_REACTION_ACTIVE) {
+		if (ax_drive_fault(d, (int)axis, &out->fault) == 0 && out->fault.code)
+			out->faulted = 1;
+		else
+			ax_error_clear(); /* no DRV_DIAG_ERROR_LAST: the state says enough */
+	}
 }
 
 static int info_json(ax_drive *d, const char *stable, const struct axis_state *ax, unsigned n_axes)
@@ -530,6 +539,11 @@ static int info_json(ax_drive *d, const char *stable, const struct axis_state *a
 		                                                     : json_null());
 		bad |= json_object_set_new(a, "error",
 		                           ax[i].have ? json_null() : json_text(ax[i].error));
+		bad |= json_object_set_new(
+		        a, "fault",
+		        ax[i].faulted ? json_pack("{s:o, s:o}", "code", hex32(ax[i].fault.code),
+		                                  "text", json_text(ax[i].fault.text))
+		                      : json_null());
 		bad |= json_array_append_new(axes, a);
 	}
 	if (!bad)
@@ -591,6 +605,13 @@ static void info_text(ax_drive *d, const char *stable, const struct axis_state *
 			printf("axis %-2u        %s (status word 0x%04X)\n", ax[i].axis,
 			       ax[i].state ? ax[i].state : "no CiA 402 state",
 			       (unsigned)ax[i].word);
+			if (ax[i].faulted) {
+				printf("  fault        0x%08X ", (unsigned)ax[i].fault.code);
+				(void)put_safe(stdout, *ax[i].fault.text
+				                               ? ax[i].fault.text
+				                               : "(no text in the dictionary)");
+				putchar('\n');
+			}
 		}
 	}
 }

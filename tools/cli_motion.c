@@ -292,6 +292,33 @@ static int print_state_only(const struct cli *cli, const struct session *s)
 	return EXIT_SUCCESS;
 }
 
+/* In fault (or on the way there): the drive's code and the dictionary's text in *out. */
+static int axis_fault_of(const struct session *s, int state, ax_dict_error_entry *out)
+{
+	if (state != AX_CIA402_FAULT && state != AX_CIA402_FAULT_REACTION_ACTIVE)
+		return 0;
+	if (ax_drive_fault(s->drive, (int)ax_axis_subnode(s->axis), out) < 0 || !out->code) {
+		ax_error_clear(); /* a drive without DRV_DIAG_ERROR_LAST still has a state */
+		return 0;
+	}
+	return 1;
+}
+
+/* A fault as JSON: {code, text}, or null. */
+static json_t *fault_json(int have, const ax_dict_error_entry *e)
+{
+	return have ? json_pack("{s:o, s:o}", "code", hex32(e->code), "text", json_text(e->text))
+	            : json_null();
+}
+
+/* "  fault     0x00003220 DC bus under-voltage" */
+static void fault_line(const char *label, const ax_dict_error_entry *e)
+{
+	printf("  %-9s 0x%08X ", label, (unsigned)e->code);
+	(void)put_safe(stdout, *e->text ? e->text : "(no text in the dictionary)");
+	putchar('\n');
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -453,15 +480,33 @@ static int stop_interrupted(const struct cli *cli, struct guard *g, const struct
 
 static int run_transition(struct cli *cli, int (*op)(ax_axis *, int))
 {
+	ax_dict_error_entry fault;
 	struct session s;
-	int rc = session_open(cli, &s);
+	uint16_t sw = 0;
+	int rc = session_open(cli, &s), state, faulted = 0;
 
 	if (rc != 0)
 		return rc;
-	if (op(s.axis, 0) < 0)
-		rc = fail_last();
+	/* Enable and reset leave a fault: say which one they reset. */
+	if (op != ax_axis_disable && ax_axis_state(s.axis, &state, &sw) == 0)
+		faulted = axis_fault_of(&s, state, &fault);
 	else
+		ax_error_clear();
+	if (op(s.axis, 0) < 0) {
+		rc = fail_last();
+	} else if (cli->json && faulted) {
+		if (ax_axis_state(s.axis, &state, &sw) < 0)
+			rc = fail_last();
+		else
+			rc = finish_stdout(print_axis_json(
+			        &s, json_pack("{s:s, s:i, s:o}", "state",
+			                      ax_cia402_state_name(state), "statusword", (int)sw,
+			                      "reset_fault", fault_json(1, &fault))));
+	} else {
+		if (faulted && !cli->json)
+			fault_line("reset", &fault);
 		rc = finish_stdout(print_state_only(cli, &s));
+	}
 	session_close(&s);
 	return rc;
 }
@@ -835,7 +880,8 @@ static int cmd_state(struct cli *cli)
 	char unit[16], vunit[16];
 	uint16_t sw = 0;
 	uint32_t code = 0;
-	int rc = session_open(cli, &s), state, mode = AX_OP_MODE_UNKNOWN;
+	ax_dict_error_entry fault;
+	int rc = session_open(cli, &s), state, mode = AX_OP_MODE_UNKNOWN, faulted;
 
 	if (rc != 0)
 		return rc;
@@ -847,11 +893,13 @@ static int cmd_state(struct cli *cli)
 	} else if (cli->json) {
 		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
 			ax_error_clear(); /* a drive without a mode display still has a state */
+		faulted = axis_fault_of(&s, state, &fault);
 		rc = print_axis_json(
-		        &s, json_pack("{s:s, s:i, s:o, s:f, s:f}", "state",
+		        &s, json_pack("{s:s, s:i, s:o, s:f, s:f, s:o}", "state",
 		                      ax_cia402_state_name(state), "statusword", (int)sw, "mode",
 		                      mode >= 0 ? json_string(ax_op_mode_name(mode)) : json_null(),
-		                      "position", pos, "velocity", vel));
+		                      "position", pos, "velocity", vel, "fault",
+		                      fault_json(faulted, &fault)));
 	} else {
 		if (ax_axis_get_mode(s.axis, &mode, &code) < 0)
 			ax_error_clear(); /* a drive without a mode display still has a state */
@@ -861,6 +909,8 @@ static int cmd_state(struct cli *cli)
 		       "  velocity  %.6g %s\n",
 		       ax_axis_subnode(s.axis), ax_cia402_state_name(state), (unsigned)sw,
 		       mode >= 0 ? ax_op_mode_name(mode) : "unknown", pos, unit, vel, vunit);
+		if (axis_fault_of(&s, state, &fault))
+			fault_line("fault", &fault);
 	}
 	session_close(&s);
 	return finish_stdout(rc);

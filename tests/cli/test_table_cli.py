@@ -79,3 +79,36 @@ def test_table_reads_entries_and_refuses_read_only_write(axlink, sim):
     assert r.code != 0 and "NO_SUCH_TABLE" in r.err, r
     r = axlink("table", URI, LIST, "--set", "5")
     assert r.code == 2 and "--set needs --entry" in r.err, r
+
+
+def test_state_info_enable_name_the_fault(axlink, sim):
+    deadline = time.monotonic() + 5
+    while not errors(axlink):
+        assert time.monotonic() < deadline, "the scheduled fault never reached the list"
+        time.sleep(0.01)
+    r = axlink("state", URI)
+    assert r.code == 0, r
+    assert "  fault     0x00003220 DC bus under-voltage" in r.out.splitlines(), r
+    r = axlink("state", URI, "--json")
+    assert r.code == 0, r
+    assert json.loads(r.out)["fault"] == {"code": "0x00003220", "text": "DC bus under-voltage"}
+    r = axlink("info", URI)
+    assert r.code == 0, r
+    assert "  fault        0x00003220 DC bus under-voltage" in r.out.splitlines(), r
+    r = axlink("info", URI, "--json")
+    assert r.code == 0, r
+    assert json.loads(r.out)["axes"][0]["fault"] == {"code": "0x00003220",
+                                                      "text": "DC bus under-voltage"}
+
+    r = axlink("enable", URI)
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == "  reset     0x00003220 DC bus under-voltage", r
+    assert "operation_enabled" in lines[1], r
+    # Out of fault, neither names one; the history keeps it.
+    r = axlink("state", URI, "--json")
+    assert json.loads(r.out)["fault"] is None, r
+    assert "fault" not in axlink("info", URI).out
+    assert [e["code"] for e in errors(axlink)] == ["0x00003220"]
+    r = axlink("enable", URI, "--json")
+    assert r.code == 0 and "reset_fault" not in json.loads(r.out), r
