@@ -867,7 +867,8 @@ static const struct command discover_commands[] = {
                         "  --dict FILE  use this XDF file, not the device databases\n"
                         "JSON: {uri, stable_uri, transport, vendor_id, product_code, revision,\n"
                         "serial_number, firmware_version, model, dictionary, match,\n"
-                        "match_reason, axes: [{axis, statusword, state, error}]}; state is\n"
+                        "match_reason, axes: [{axis, statusword, state, error, fault}]}; fault\n"
+                        "is {code, text} (DRV_DIAG_ERROR_LAST) in fault, else null; state is\n"
                         "null when the status word matches no state, statusword null (and\n"
                         "error set) when it could not be read.\n"
                         "Example: axlink info eth://192.168.2.22\n",

@@ -948,8 +948,11 @@ static const struct command motion_commands[] = {
                         "a fault is reset first, then shutdown, switch on and enable\n"
                         "operation, each confirmed by the status word. On failure the message\n"
                         "names the transition that did not happen, the state and the status\n"
-                        "word (and the drive's error code when it faulted).\n" AXIS_HELP
-                        "JSON: {axis, state, statusword}.\n"
+                        "word (and the drive's error code when it faulted). From a fault it\n"
+                        "first prints the fault it reset (code and the dictionary's "
+                        "text).\n" AXIS_HELP
+                        "JSON: {axis, state, statusword, reset_fault: {code, text} (only\n"
+                        "after a fault)}.\n"
                         "Example: axlink enable eth://127.0.0.2\n",
                 .arg_names = {"URI", NULL},
                 .opts = axis_options,
@@ -974,7 +977,10 @@ static const struct command motion_commands[] = {
                 .summary = "reset an axis's fault",
                 .help = "Leave the fault state (a rising edge of control word bit 7), after\n"
                         "waiting out 'fault_reaction_active'. Nothing to do without a "
-                        "fault.\n" AXIS_HELP "JSON: {axis, state, statusword}.\n",
+                        "fault. Prints the fault it reset (code and the dictionary's "
+                        "text).\n" AXIS_HELP
+                        "JSON: {axis, state, statusword, reset_fault: {code, text} (only\n"
+                        "after a fault)}.\n",
                 .arg_names = {"URI", NULL},
                 .opts = axis_options,
                 .run = cmd_reset,
@@ -1088,9 +1094,11 @@ static const struct command motion_commands[] = {
                 .synopsis = "URI [--units U] [--axis N] [--json]",
                 .summary = "an axis's state, position and velocity",
                 .help = "Print the axis's CiA 402 state, status word, operation mode, position\n"
-                        "and velocity.\n" UNITS_HELP AXIS_HELP
-                        "JSON: {axis, state, statusword, mode, position, velocity}; position in\n"
-                        "--units (counts by default), velocity in units/s.\n",
+                        "and velocity; in fault, the drive's fault code (DRV_DIAG_ERROR_LAST)\n"
+                        "and the dictionary's text for it.\n" UNITS_HELP AXIS_HELP
+                        "JSON: {axis, state, statusword, mode, position, velocity, fault:\n"
+                        "{code, text} or null}; position in --units (counts by default),\n"
+                        "velocity in units/s.\n",
                 .arg_names = {"URI", NULL},
                 .opts = state_options,
                 .run = cmd_state,
