@@ -134,7 +134,7 @@ def test_axis_commands_share_statusword_and_mode(axlink, drives):
         if args[0] in ("enable", "disable", "reset", "stop", "quick-stop"):
             assert isinstance(d["statusword"], int), d
     s = check_dialect(axlink("state", uri, "--json"))
-    assert list(s) == ["axis", "state", "statusword", "mode", "position", "velocity"], s
+    assert list(s) == ["axis", "state", "statusword", "mode", "position", "velocity", "fault"], s
     assert s["mode"] == "profile_velocity", s  # what mode pv set, by the same name
     assert s["state"] == "switch_on_disabled" and s["statusword"] & 0x4F == 0x40, s
 

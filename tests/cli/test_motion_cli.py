@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 RES = 4096  # FBK_DIGENC1_RESOLUTION of the simulated models, counts per revolution
-STATE_KEYS = ["axis", "state", "statusword", "mode", "position", "velocity"]
+STATE_KEYS = ["axis", "state", "statusword", "mode", "position", "velocity", "fault"]
 
 
 def start_sim(*args):
