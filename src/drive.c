@@ -13,6 +13,7 @@
 #define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,12 @@ struct ax_drive {
 	int match;
 	char *reason;
 	unsigned int axes;
+	pthread_mutex_t table_lock; /* a table's select-then-access pair (src/table.c) */
 };
 
 static void drive_destroy(ax_drive *d)
 {
+	pthread_mutex_destroy(&d->table_lock);
 	ax_dict_unref(d->dict);
 	free(d->reason);
 	free(d->uri);
@@ -228,6 +231,10 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const ch
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return ax__error_oom();
+	if (pthread_mutex_init(&d->table_lock, NULL) != 0) {
+		free(d);
+		return ax__error_oom();
+	}
 	atomic_init(&d->refs, 1);
 	d->ctx = ctx;
 	d->match = AX_MATCH_NONE;
@@ -515,6 +522,16 @@ int ax__drive_reg_write_i64(ax_drive *drive, const ax_reg *reg, int64_t value)
 		return err;
 	}
 	return ax_link_write_reg(drive->link, reg, buf, len);
+}
+
+void ax__drive_table_lock(ax_drive *drive)
+{
+	pthread_mutex_lock(&drive->table_lock);
+}
+
+void ax__drive_table_unlock(ax_drive *drive)
+{
+	pthread_mutex_unlock(&drive->table_lock);
 }
 
 int ax_drive_read_i64(ax_drive *drive, const char *id, int subnode, int64_t *out)

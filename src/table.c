@@ -101,12 +101,14 @@ int ax_drive_table_read(ax_drive *drive, const char *id, int axis, int64_t entry
 	AX_ASSERT_ARG(drive);
 	AX_ASSERT_ARG(id);
 	AX_ASSERT_ARG(value_out);
+	ax__drive_table_lock(drive);
 	err = table_select(drive, id, axis, entry, &value_reg);
-	if (err < 0)
-		return err;
-	err = ax__drive_reg_read_i64(drive, value_reg, value_out);
-	if (err < 0)
-		ax__error_prefix("table '%s' entry %lld", id, (long long)entry);
+	if (err == 0) {
+		err = ax__drive_reg_read_i64(drive, value_reg, value_out);
+		if (err < 0)
+			ax__error_prefix("table '%s' entry %lld", id, (long long)entry);
+	}
+	ax__drive_table_unlock(drive);
 	return err;
 }
 
@@ -117,12 +119,14 @@ int ax_drive_table_write(ax_drive *drive, const char *id, int axis, int64_t entr
 
 	AX_ASSERT_ARG(drive);
 	AX_ASSERT_ARG(id);
+	ax__drive_table_lock(drive);
 	err = table_select(drive, id, axis, entry, &value_reg);
-	if (err < 0)
-		return err;
-	err = ax__drive_reg_write_i64(drive, value_reg, value);
-	if (err < 0)
-		ax__error_prefix("table '%s' entry %lld", id, (long long)entry);
+	if (err == 0) {
+		err = ax__drive_reg_write_i64(drive, value_reg, value);
+		if (err < 0)
+			ax__error_prefix("table '%s' entry %lld", id, (long long)entry);
+	}
+	ax__drive_table_unlock(drive);
 	return err;
 }
 

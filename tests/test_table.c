@@ -6,6 +6,7 @@
  * SIM_FAULT_INJECT land in the error list newest first, with the texts of
  * the dictionary's Errors section, and stay there across a fault reset.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -114,6 +115,44 @@ static void test_table__read_and_write(void **state)
 	ax_drive_unref(d);
 }
 
+struct reader {
+	ax_drive *drive;
+	int64_t entry, want;
+	int wrong;
+};
+
+static void *read_entry_often(void *arg)
+{
+	struct reader *r = arg;
+
+	for (int i = 0; i < 300; i++) {
+		int64_t v = -1;
+
+		if (ax_drive_table_read(r->drive, "DRV_DIAG_ERROR_LIST", -1, r->entry, &v) < 0 ||
+		    v != r->want)
+			r->wrong++;
+	}
+	return NULL;
+}
+
+static void test_table__threads_get_their_own_entries(void **state)
+{
+	ax_drive *d = open_drive(state, "virtual:?model=axs-100&serial=84");
+	struct reader r[2] = {{d, 0, CODE_TEMP, 0}, {d, 1, CODE_I2T, 0}};
+	pthread_t t[2];
+
+	inject(d, 1, CODE_I2T);
+	inject(d, 1, CODE_TEMP);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, read_entry_often, &r[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	/* Without the drive's table lock one thread's select lands between the other's. */
+	assert_int_equal(r[0].wrong, 0);
+	assert_int_equal(r[1].wrong, 0);
+	ax_drive_unref(d);
+}
+
 static void test_table__dictionary_without_tables(void **state)
 {
 	/* axs-200 is a version 2 dictionary: no Tables, so no error list. */
@@ -131,6 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_table__errors_newest_first_with_texts),
 	        cmocka_unit_test(test_table__read_and_write),
+	        cmocka_unit_test(test_table__threads_get_their_own_entries),
 	        cmocka_unit_test(test_table__dictionary_without_tables),
 	};
 

@@ -206,9 +206,9 @@ AX_API int ax_drive_restore(ax_drive *drive, int subnode, int timeout_ms, ax_can
  *
  * @p axis < 0 takes the first table of that id; otherwise the one the
  * dictionary gives that axis, else the drive's one that names no axis.
- * Ownership: none taken. Thread safety: safe per request; the select-then-
- * read pair is not atomic, so one table access per drive at a time is the
- * caller's business.
+ * Ownership: none taken. Thread safety: safe: the select-then-read pair
+ * holds a lock of the drive object, so threads sharing it get their own
+ * entries (another program on the same drive is not excluded).
  * @return 0; AX_ENOTFOUND (no dictionary, no such table); AX_ERANGE (@p entry
  *         outside the table, ax_dict_table_entries(); the message names the
  *         table); or what ax_link_read_reg() / ax_link_write_reg() return.
