@@ -27,13 +27,18 @@
  *   as malformed. Datagrams whose CRC or header is bad are line noise or
  *   not MCB at all: they are skipped.
  *
- * Cancellation: cancel() writes the eventfd and the request that is waiting
- * returns AX_ECANCELED. Every request starts by draining the eventfd, so a
- * cancel that arrives while no request runs is dropped rather than killing
- * the next, unrelated request: cancel() aborts what is in flight, nothing
- * else. (A cancel that races with the very start of a request may be lost
- * the same way; callers that must stop a request keep cancelling until it
- * returns.)
+ * - Nothing is drained before a request: a request answered on its first
+ *   send leaves nothing behind, and one that was not gets a fresh socket.
+ *   The steady state costs three system calls (send, poll, receive).
+ *
+ * Cancellation: cancel() counts itself and writes the eventfd, and the
+ * request that is waiting returns AX_ECANCELED. A request notes the count
+ * when it starts and reads the eventfd only when poll() reports it readable:
+ * a cancel counted before the request started is then read and dropped
+ * rather than killing this unrelated request, so cancel() aborts what is in
+ * flight, nothing else. (A cancel that races with the very start of a
+ * request may be lost the same way; callers that must stop a request keep
+ * cancelling until it returns.)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -43,6 +48,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -66,6 +72,7 @@ struct ax_transport_priv {
 	int renew;               /* the last request may still be answered: new socket */
 	eth_addr addr;           /* the drive's address, what fd is connected to */
 	int cancel_fd;           /* eventfd: cancel() makes it readable */
+	atomic_uint cancels;     /* cancel() calls so far, counted before the eventfd write */
 	int timeout_ms;          /* the URI's timeout_ms, or the default */
 	char peer[ETH_PEER_STR]; /* who we talk to, for messages */
 };
@@ -280,6 +287,7 @@ static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	priv->host = host;
 	priv->fd = -1;
 	priv->timeout_ms = uri_timeout;
+	atomic_init(&priv->cancels, 0u);
 	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (priv->cancel_fd < 0) {
 		err = host->error(host, AX_EIO, "cannot create the cancel eventfd: %s",
@@ -317,6 +325,8 @@ static int eth_cancel(ax_transport_priv *priv)
 	const ax_host *host = priv->host;
 	uint64_t one = 1;
 
+	/* Counted first: a request that started before this sees a new count. */
+	atomic_fetch_add(&priv->cancels, 1u);
 	/* EAGAIN means the counter is saturated: a cancel is pending anyway. */
 	if (write(priv->cancel_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return host->error(host, AX_EIO, "cannot signal cancel to the request on %s: %s",
@@ -324,40 +334,22 @@ static int eth_cancel(ax_transport_priv *priv)
 	return 0;
 }
 
-/* Forget cancels that arrived while no request ran. */
-static void eth_drain_cancel(ax_transport_priv *priv)
+/*
+ * The eventfd is readable: empty it and tell whether a cancel came since
+ * the request started (its count was @seen). A cancel from before, while no
+ * request ran, is dropped here. Returns 1 for a cancel of this request.
+ */
+static int eth_take_cancel(ax_transport_priv *priv, unsigned seen)
 {
 	uint64_t count;
 
-	if (read(priv->cancel_fd, &count, sizeof(count)) == (ssize_t)sizeof(count) &&
-	    priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
+	(void)read(priv->cancel_fd, &count, sizeof(count));
+	if (atomic_load(&priv->cancels) != seen)
+		return 1;
+	if (priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
 		priv->host->log(priv->host, AX_LOG_DEBUG,
 		                "dropped a cancel that arrived between requests on %s", priv->peer);
-}
-
-/*
- * Throw away datagrams that are already queued: late replies to earlier
- * requests would otherwise be taken for the answer to this one when they
- * name the same register. A pending socket error (an ICMP report about an
- * earlier datagram) is consumed the same way.
- */
-static void eth_drain_socket(ax_transport_priv *priv)
-{
-	uint8_t junk[ETH_RX_SIZE];
-	unsigned n = 0;
-
-	/* Bounded: a peer flooding us must not keep the request from starting. */
-	for (int i = 0; i < 64; i++) {
-		ssize_t r = recv(priv->fd, junk, sizeof(junk), MSG_DONTWAIT);
-
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		n++;
-	}
-	if (n && priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
-		priv->host->log(priv->host, AX_LOG_DEBUG,
-		                "discarded %u stale datagram(s) or error(s) from %s", n,
-		                priv->peer);
+	return 0;
 }
 
 /*
@@ -469,6 +461,7 @@ static int eth_ms_left(uint64_t now, uint64_t deadline)
 
 /*
  * Wait until @deadline for the answer to @req (@rq names it for messages).
+ * @seen is the cancel count when the request started (eth_take_cancel()).
  * Datagrams that are not MCB frames (bad CRC, node or command) and echoed
  * requests are skipped; one reply that does not answer @req is skipped
  * (*stale counts them), a second fails the request. Returns 0 with @reply
@@ -476,7 +469,7 @@ static int eth_ms_left(uint64_t now, uint64_t deadline)
  */
 static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
                           const ax_mcb_frame *req, ax_mcb_frame *reply, uint8_t *rbuf, size_t rcap,
-                          uint64_t deadline, int *stale)
+                          uint64_t deadline, unsigned seen, int *stale)
 {
 	const ax_host *host = priv->host;
 
@@ -497,7 +490,7 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 				continue;
 			return eth_sock_error(priv, errno, rq, "poll");
 		}
-		if (pfd[1].revents & POLLIN)
+		if ((pfd[1].revents & POLLIN) && eth_take_cancel(priv, seen))
 			return host->error(host, AX_ECANCELED,
 			                   "%s subnode %u register 0x%03X: cancelled while waiting "
 			                   "for %s",
@@ -615,6 +608,7 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
 	size_t qlen = 0;
 	int err, stale = 0, attempt;
+	unsigned seen = atomic_load(&priv->cancels);
 
 	err = host->mcb_encode(qbuf, sizeof(qbuf), &qlen, req);
 	if (err < 0)
@@ -622,7 +616,6 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 	if (timeout_ms <= 0)
 		timeout_ms = priv->timeout_ms;
 
-	eth_drain_cancel(priv);
 	if (priv->renew || priv->fd < 0) {
 		err = eth_socket_renew(priv);
 		if (err != 0)
@@ -632,13 +625,13 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 			                   rq.verb, rq.subnode, rq.address, priv->peer,
 			                   strerror(err));
 	}
-	eth_drain_socket(priv);
 	for (attempt = 1; attempt <= ETH_TRIES; attempt++) {
 		err = eth_send(priv, qbuf, qlen, &rq);
 		if (err < 0)
 			break;
 		err = eth_wait_reply(priv, &rq, req, reply, rbuf, rcap,
-		                     host->now_ns() + (uint64_t)timeout_ms * 1000000u, &stale);
+		                     host->now_ns() + (uint64_t)timeout_ms * 1000000u, seen,
+		                     &stale);
 		if (err != ETH_WAIT_TIMEOUT)
 			break;
 		if (attempt < ETH_TRIES && host->log_enabled(host, AX_LOG_DEBUG))
