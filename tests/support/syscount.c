@@ -44,13 +44,13 @@ long syscount_total(void)
 }
 
 /* The next definition of @name (libc's, or a sanitizer's), looked up once. */
-#define SYSCOUNT_NEXT(type, name)                                                             \
-	static type next_;                                                                     \
-	if (!next_)                                                                            \
-		*(void **)&next_ = dlsym(RTLD_NEXT, name);                                     \
-	if (!next_) {                                                                          \
-		errno = ENOSYS;                                                                \
-		return -1;                                                                     \
+#define SYSCOUNT_NEXT(type, name)                                                                  \
+	static type next_;                                                                         \
+	if (!next_)                                                                                \
+		*(void **)&next_ = dlsym(RTLD_NEXT, name);                                         \
+	if (!next_) {                                                                              \
+		errno = ENOSYS;                                                                    \
+		return -1;                                                                         \
 	}
 
 typedef ssize_t (*send_fn)(int, const void *, size_t, int);
@@ -72,8 +72,8 @@ typedef int (*poll_chk_fn)(struct pollfd *, nfds_t, int, size_t);
 
 SYSCOUNT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t cap);
 SYSCOUNT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t cap, int flags);
-SYSCOUNT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *a,
-                       socklen_t *alen);
+SYSCOUNT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags,
+                                       struct sockaddr *a, socklen_t *alen);
 SYSCOUNT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t cap);
 
 SYSCOUNT_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -83,7 +83,8 @@ SYSCOUNT_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	return next_(fd, buf, n, flags);
 }
 
-SYSCOUNT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG a, socklen_t alen)
+SYSCOUNT_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG a,
+                               socklen_t alen)
 {
 	SYSCOUNT_NEXT(sendto_fn, "sendto");
 	syscount_n[SYSCOUNT_SEND]++;
@@ -104,7 +105,8 @@ SYSCOUNT_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	return next_(fd, buf, n, flags);
 }
 
-SYSCOUNT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG a, socklen_t *alen)
+SYSCOUNT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG a,
+                                 socklen_t *alen)
 {
 	SYSCOUNT_NEXT(recvfrom_fn, "recvfrom");
 	syscount_n[SYSCOUNT_RECV]++;
@@ -139,7 +141,8 @@ SYSCOUNT_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 	return next_(fds, n, timeout);
 }
 
-SYSCOUNT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+SYSCOUNT_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+                          const sigset_t *mask)
 {
 	SYSCOUNT_NEXT(ppoll_fn, "ppoll");
 	syscount_n[SYSCOUNT_POLL]++;
@@ -160,8 +163,8 @@ SYSCOUNT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t cap, int 
 	return next_(fd, buf, n, cap, flags);
 }
 
-SYSCOUNT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *a,
-                       socklen_t *alen)
+SYSCOUNT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags,
+                                       struct sockaddr *a, socklen_t *alen)
 {
 	SYSCOUNT_NEXT(recvfrom_chk_fn, "__recvfrom_chk");
 	syscount_n[SYSCOUNT_RECV]++;
