@@ -7,7 +7,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,17 +94,15 @@ static struct {
 	int64_t entry, value;
 } to = {-1, 0, 0, 0, 0};
 
+/* An integer by the value module's grammar (decimal, or 0x hex), as read and write take. */
 static int parse_i64(const char *text, int64_t *out)
 {
-	char *end;
-	long long v;
+	uint8_t b[8];
+	size_t len;
 
-	errno = 0;
-	v = strtoll(text, &end, 0);
-	if (errno || end == text || *end)
+	if (ax_value_parse(AX_DTYPE_S64, text, b, sizeof(b), &len) < 0)
 		return -1;
-	*out = (int64_t)v;
-	return 0;
+	return ax_value_to_i64(AX_DTYPE_S64, b, len, out);
 }
 
 static int table_option(struct cli *cli, int c, const char *arg)
