@@ -129,6 +129,11 @@ AX_API int ax_drive_find(const ax_drive *drive, const char *id, int subnode, con
  * @since 0.1
  */
 AX_API int ax_drive_read_i64(ax_drive *drive, const char *id, int subnode, int64_t *out);
+/**
+ * As ax_drive_read_i64(), as a double: integers converted, floats as they are.
+ * Thread safety: safe.
+ * @since 0.1
+ */
 AX_API int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, double *out);
 
 /**
@@ -144,6 +149,11 @@ AX_API int ax_drive_read_f64(ax_drive *drive, const char *id, int subnode, doubl
  * @since 0.1
  */
 AX_API int ax_drive_write_i64(ax_drive *drive, const char *id, int subnode, int64_t value);
+/**
+ * As ax_drive_write_i64(), from a double, with the float rules above.
+ * Thread safety: safe.
+ * @since 0.1
+ */
 AX_API int ax_drive_write_f64(ax_drive *drive, const char *id, int subnode, double value);
 
 /** ax_drive_store() / ax_drive_restore(): the communication core and every axis. */

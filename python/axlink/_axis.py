@@ -116,7 +116,11 @@ class Axis:
             axis.move_to(10000)
     """
 
-    __slots__ = ("drive", "subnode", "_ptr", "_lock", "__weakref__")
+    __slots__ = {
+        "drive": "The :class:`Drive` this axis belongs to (kept alive by the axis).",
+        "subnode": "The axis' subnode, 1..n.",
+        "_ptr": None, "_lock": None, "__weakref__": None,
+    }
 
     def __init__(self, drive: "Drive", subnode: int) -> None:
         self.drive = drive
@@ -135,10 +139,13 @@ class Axis:
         self.drive.write(register, value, self.subnode, allow_nonfinite=allow_nonfinite)
 
     def read_raw(self, address: int, dtype: Union[str, int]) -> _values.Value:
+        """Read register @address of this axis as @dtype; see :meth:`Drive.read_raw`."""
         return self.drive.read_raw(address, dtype, self.subnode)
 
     def write_raw(self, address: int, dtype: Union[str, int], value: Any, *,
                   allow_nonfinite: bool = False) -> None:
+        """Write @value as @dtype to register @address of this axis; see
+        :meth:`Drive.write_raw`."""
         self.drive.write_raw(address, dtype, value, self.subnode,
                              allow_nonfinite=allow_nonfinite)
 
@@ -285,6 +292,7 @@ class Axis:
 
     @property
     def statusword(self) -> int:
+        """The CiA 402 status word, as read from the drive now."""
         st = ffi.new("int *")
         sw = ffi.new("uint16_t *")
         self._call(lib.ax_axis_state, st, sw)
@@ -375,6 +383,8 @@ class Axis:
         self.set_units(unit)
 
     def set_units(self, unit: Union[str, int], feed_mm_per_rev: float = 0.0) -> None:
+        """Set the units of positions and velocities ("counts", "rev", "deg", "rad",
+        "mm"); "mm" needs @feed_mm_per_rev, the travel of one motor revolution."""
         code = _name_to_code("unit", unit, lib.ax_unit_parse, lib.ax_unit_name)
         self._call(lib.ax_axis_set_units, code, float(feed_mm_per_rev))
 

@@ -115,6 +115,7 @@ class Context:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called (or the context was never opened)."""
         return self._ptr is None
 
     def __enter__(self) -> "Context":

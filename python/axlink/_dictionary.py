@@ -37,6 +37,8 @@ class DictionaryIdentity:
 
 @dataclass(frozen=True)
 class Category:
+    """A category of registers: its id and its label in the default language."""
+
     id: str
     label: str
 
@@ -61,6 +63,7 @@ class BitField:
 
     @property
     def width(self) -> int:
+        """Number of bits the field spans (end - start + 1)."""
         return self.end - self.start + 1
 
 
@@ -72,7 +75,15 @@ class Register:
     category, subcategory, label, range, default, enums, bitfields.
     """
 
-    __slots__ = ("_dict", "_p", "id", "subnode", "address", "dtype_code", "_access")
+    __slots__ = {
+        "_dict": None, "_p": None,
+        "id": "The register id, e.g. \"CL_POS_FBK_VALUE\".",
+        "subnode": "0 = communication core, 1.. = axis.",
+        "address": "Address in the link's address space (MCB: 12 bits; CANopen: "
+                   "index << 8 | subindex).",
+        "dtype_code": "The type as an AX_DTYPE_* code (see :attr:`dtype` for its name).",
+        "_access": None,
+    }
 
     def __init__(self, dictionary: "Dictionary", p: Any) -> None:
         self._dict = dictionary
@@ -85,6 +96,7 @@ class Register:
 
     @property
     def dictionary(self) -> "Dictionary":
+        """The :class:`Dictionary` this register belongs to (kept alive by it)."""
         return self._dict
 
     @property
@@ -94,14 +106,17 @@ class Register:
 
     @property
     def access(self) -> str:
+        """Access as text: "r", "w" or "rw"."""
         return ("r" if self.readable else "") + ("w" if self.writable else "")
 
     @property
     def readable(self) -> bool:
+        """True when the register may be read."""
         return bool(self._access & lib.AX_REG_READ)
 
     @property
     def writable(self) -> bool:
+        """True when the register may be written."""
         return bool(self._access & lib.AX_REG_WRITE)
 
     @property
@@ -113,6 +128,7 @@ class Register:
 
     @property
     def units(self) -> str:
+        """Units of the value ("V", "cnt", "rev/s"...), or "" when the file gives none."""
         return text(lib.ax_reg_units(self._p))
 
     @property
@@ -129,18 +145,22 @@ class Register:
 
     @property
     def address_type(self) -> str:
+        """Where the value lives: "NVM", "NVM_NONE", ...; "" when the file gives none."""
         return text(lib.ax_reg_address_type(self._p))
 
     @property
     def description(self) -> str:
+        """The register's description from the file, or ""."""
         return text(lib.ax_reg_description(self._p))
 
     @property
     def category(self) -> str:
+        """Id of the register's category (see :attr:`Dictionary.categories`), or ""."""
         return text(lib.ax_reg_category(self._p))
 
     @property
     def subcategory(self) -> str:
+        """Id of the register's subcategory, or ""."""
         return text(lib.ax_reg_subcategory(self._p))
 
     @property
@@ -208,6 +228,7 @@ class Register:
 
     @property
     def bitfields(self) -> List[BitField]:
+        """The named bit fields of the register (version 3 files), in file order."""
         name = ffi.new("char **")
         start = ffi.new("unsigned *")
         end = ffi.new("unsigned *")
@@ -268,6 +289,8 @@ class Dictionary:
 
     @property
     def identity(self) -> DictionaryIdentity:
+        """The model's identity: vendor, product code, revision, axes...
+        (:class:`DictionaryIdentity`)."""
         i = lib.ax_dict_identity_get(self._ptr)
         return DictionaryIdentity(
             vendor_id=int(i.vendor_id), product_code=int(i.product_code),
@@ -333,6 +356,7 @@ class Dictionary:
 
     @property
     def categories(self) -> List[Category]:
+        """The dictionary's categories (id and label), in file order."""
         cid = ffi.new("char **")
         lab = ffi.new("char **")
         out = []

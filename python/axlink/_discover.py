@@ -62,6 +62,7 @@ class DiscoverResult:
 
     @property
     def ok(self) -> bool:
+        """True when the drive answered and its access is "ok"."""
         return self.access == "ok"
 
     def open(self, timeout: Optional[float] = None, *, context: Optional[Context] = None) -> Any:
@@ -358,6 +359,7 @@ class Monitor:
 
     @property
     def running(self) -> bool:
+        """True while the background watch thread runs."""
         return self._thread.is_alive()
 
     def stop(self) -> None:

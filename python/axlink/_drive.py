@@ -161,6 +161,7 @@ class Drive:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called."""
         return self._h is None
 
     def __enter__(self) -> "Drive":
@@ -182,10 +183,12 @@ class Drive:
 
     @property
     def uri(self) -> str:
+        """The URI the drive was opened with (its location)."""
         return self._info.uri
 
     @property
     def context(self) -> Context:
+        """The :class:`Context` the drive belongs to (its plugins and databases)."""
         return self._context
 
     @property

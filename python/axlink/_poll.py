@@ -204,10 +204,12 @@ class Poller:
 
     @property
     def running(self) -> bool:
+        """True while the poller is sampling in the background."""
         return self._p is not None and bool(lib.ax_poller_running(self._p))
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called."""
         return self._p is None
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ class Table:
 
     @property
     def name(self) -> str:
+        """The table's register id, e.g. "DRV_DIAG_ERROR_LIST"."""
         return self._name
 
     @property

@@ -130,7 +130,7 @@ class Database:
     Thread safety: safe.
     """
 
-    __slots__ = ("_ptr", "path", "__weakref__")
+    __slots__ = {"_ptr": None, "path": "The database file's path.", "__weakref__": None}
 
     def __init__(self, path: PathLike, *, create: bool = False, readonly: bool = False) -> None:
         self._ptr: Any = None
@@ -152,6 +152,7 @@ class Database:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called."""
         return self._ptr is None
 
     def __enter__(self) -> "Database":
