@@ -133,7 +133,7 @@ static const struct cli_group cli_version_group = {
 static const struct cli_group *const groups[] = {
         &cli_version_group, &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
         &cli_db_group,      &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
-        &cli_nvm_group,     &cli_config_group,   &cli_table_group,
+        &cli_nvm_group,     &cli_config_group,   &cli_table_group,     &cli_complete_group,
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -170,11 +170,18 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 
 static void print_main_help(void)
 {
+	int width = 0;
+
+	/* Two blanks at least between name and summary: "config save" is one name. */
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		for (size_t i = 0; i < groups[g]->count; i++)
+			if ((int)strlen(groups[g]->commands[i].name) > width)
+				width = (int)strlen(groups[g]->commands[i].name);
 	print_usage_line(stdout, NULL);
 	printf("\nFind servo drives and talk to them through libaxlink.\n\nCommands:\n");
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		for (size_t i = 0; i < groups[g]->count; i++)
-			printf("  %-11s %s\n", groups[g]->commands[i].name,
+			printf("  %-*s  %s\n", width, groups[g]->commands[i].name,
 			       groups[g]->commands[i].summary);
 	printf("\nGlobal options:\n"
 	       "  -V, --version      print the tool's and the library's version\n"

@@ -107,6 +107,10 @@ extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 extern const struct cli_group cli_nvm_group;      /* cli_nvm.c */
 extern const struct cli_group cli_config_group;   /* cli_config.c */
 extern const struct cli_group cli_table_group;    /* cli_table.c */
+extern const struct cli_group cli_complete_group; /* cli_complete.c */
+
+/* Keep the URIs of 'axlink list' rows for shell completion (cli_complete.c); best effort. */
+void cli_remember_uris(const json_t *rows);
 
 /* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)

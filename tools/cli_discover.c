@@ -436,6 +436,7 @@ static int cmd_list(struct cli *cli)
 		rc = fail_oom();
 		goto out;
 	}
+	cli_remember_uris(sorted);
 	if (cli->json) {
 		rc = print_json(sorted);
 	} else {
