@@ -10,6 +10,7 @@ AXLINK_DEB_PACKAGES=(
 	python3 python3-pytest python3-cffi python3-setuptools python3-dev python3-venv
 	clang clang-format libclang-rt-14-dev valgrind
 	abigail-tools
+	python3-sphinx python3-myst-parser python3-breathe doxygen help2man man-db python3-mypy
 	locales
 )
 
