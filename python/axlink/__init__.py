@@ -28,7 +28,8 @@ from ._log import TRACE
 from ._context import Context, PluginInfo, default_context, plugins, set_log_level
 from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, ErrorEntry,
                           Register, load_dictionaries, load_dictionary)
-from ._drive import Axis, Drive, DriveInfo, Identity, open
+from ._axis import Axis
+from ._drive import Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
 from ._config import Config, ConfigEntry, ConfigReport
 from ._tables import Table, Tables

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type, Union
 
-from . import _values
+from . import _typed, _values
 from ._context import _timeout_ms
 from ._native import cstr, ffi, lib, text
 from .errors import (CancelledError, Error, InvalidArgumentError, StateError,
@@ -138,6 +138,10 @@ class Axis:
         """Write a register of this axis by name or :class:`Register`."""
         self.drive.write(register, value, self.subnode, allow_nonfinite=allow_nonfinite)
 
+    def read_as(self, register: RegisterLike, kind: Type[_typed.T]) -> _typed.T:
+        """Read a register of this axis as the type @kind; see :meth:`Drive.read_as`."""
+        return self.drive.read_as(register, kind, self.subnode)
+
     def read_raw(self, address: int, dtype: Union[str, int]) -> _values.Value:
         """Read register @address of this axis as @dtype; see :meth:`Drive.read_raw`."""
         return self.drive.read_raw(address, dtype, self.subnode)
@@ -226,7 +230,7 @@ class Axis:
                     self._stop_interrupted(p, e)
                 raise
 
-    def _interruptible(self, call: Callable[[], int]) -> None:
+    def _interruptible(self, call: Callable[[], Any]) -> None:
         """call(), a library call that watches the drive's token but runs no
         Python meanwhile. On the main thread it runs on a helper thread while
         this one waits in short slices, so that Ctrl-C is raised here at
@@ -236,7 +240,7 @@ class Axis:
             if rc < 0:
                 raise last_error(rc, MOTION_DOMAIN, self.drive._drive_text)
             return
-        outcome: list = []
+        outcome: List[Any] = []
 
         def work() -> None:
             rc = call()  # the library's last error is per thread: take it here

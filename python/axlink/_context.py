@@ -185,6 +185,9 @@ class Context:
 
     @log_level.setter
     def log_level(self, level: _log.LevelLike) -> None:
+        self._set_log_level(level)
+
+    def _set_log_level(self, level: _log.LevelLike) -> None:
         _log.install(self._p(), _log.to_c_level(level))
 
 
@@ -227,4 +230,4 @@ def set_log_level(level: _log.LevelLike, context: Optional[Context] = None) -> N
     """Set the C log level of @context (default: the default context), e.g.
     ``axlink.set_log_level("debug")`` or ``axlink.set_log_level(logging.INFO)``.
     Records go to the "axlink" logger, which still filters them as usual."""
-    resolve_context(context).log_level = level
+    resolve_context(context)._set_log_level(level)

@@ -336,7 +336,7 @@ class Dictionary:
         if not isinstance(reg_id, str):
             return False
         out = ffi.new("ax_reg **")
-        return lib.ax_dict_find(self._ptr, cstr(reg_id), -1, out) == 0
+        return bool(lib.ax_dict_find(self._ptr, cstr(reg_id), -1, out) == 0)
 
     def __getitem__(self, reg_id: str) -> Register:
         return self.find(reg_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union, overload
 
 from . import _values
 from ._context import Context, _timeout_ms, resolve_context
@@ -13,7 +13,7 @@ from ._axis import Axis
 from ._config import Config
 from ._dictionary import Dictionary, ErrorEntry, Register
 from ._native import cstr, ffi, lib, text
-from . import _poll
+from . import _poll, _typed
 from ._tables import Tables
 from .errors import (DICTIONARY_DOMAIN, Error, InvalidArgumentError,
                      check, closed, last_error)
@@ -345,6 +345,19 @@ class Drive:
             raise last_error(rc, drive_text=self._drive_text)
         return _values.decode(dtype, buf, int(n[0]))
 
+    def read_as(self, register: RegisterLike, kind: Type[_typed.T],
+                subnode: Optional[int] = None) -> _typed.T:
+        """Read a register as :meth:`read` does, as the type @kind (int,
+        float, bool, str or bytes), so that a type checker knows it::
+
+            pos = drive.read_as("CL_POS_FBK_VALUE", int)      # int
+            vbus = drive.read_as("DRV_PROT_VBUS_VALUE", float) # float
+
+        A value of another type raises :class:`TypeMismatchError`; an
+        integer register read as float is converted."""
+        name = register if isinstance(register, str) else register.id
+        return _typed.as_type(self.read(register, subnode), kind, f"register '{name}'")
+
     def write(self, register: RegisterLike, value: Any, subnode: Optional[int] = None, *,
               allow_nonfinite: bool = False) -> None:
         """Write a register by name or :class:`Register`. The value must suit
@@ -396,6 +409,14 @@ class Drive:
 
     # -- sampling
 
+    @overload
+    def poll(self, registers: Union[RegisterLike, Sequence[RegisterLike]], period: float,
+             duration: float) -> "_poll.Samples": ...
+
+    @overload
+    def poll(self, registers: Union[RegisterLike, Sequence[RegisterLike]], period: float,
+             duration: None = None) -> "_poll.Poller": ...
+
     def poll(self, registers: Union[RegisterLike, Sequence[RegisterLike]], period: float,
              duration: Optional[float] = None) -> Union["_poll.Samples", "_poll.Poller"]:
         """Sample @registers every @period seconds in the library's own thread.
@@ -423,7 +444,7 @@ def _interruptible(call: Any, cancel: Any, drive_text: Any) -> None:
     if threading.current_thread() is not threading.main_thread():
         check(call(), drive_text=drive_text)
         return
-    outcome: list = []
+    outcome: List[Any] = []
 
     def work() -> None:
         rc = call()  # the library's last error is per thread: take it here

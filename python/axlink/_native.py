@@ -86,7 +86,7 @@ def _check(lib_: Any) -> None:
 
 
 try:
-    from ._ffi import ffi, lib  # noqa: F401  (re-exported)
+    from ._ffi import ffi as ffi, lib as lib  # noqa: F401  (re-exported)
 except ImportError as _err:
     raise ImportError(_explain_load_failure(_err)) from _err
 

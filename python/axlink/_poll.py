@@ -225,7 +225,7 @@ class Poller:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def stats(self) -> Dict[str, float]:
+    def stats(self) -> Dict[str, Any]:
         """The counters: samples, lost, dropped, elapsed (s), period (achieved, s)."""
         st = ffi.new("ax_poller_stats *", {"size": ffi.sizeof("ax_poller_stats")})
         check(lib.ax_poller_stats_get(self._handle(), st))
@@ -298,7 +298,7 @@ def poll(drive: "Drive", registers: Union["RegisterLike", Sequence["RegisterLike
          period: float, duration: Optional[float] = None) -> Union[Samples, Poller]:
     """See :meth:`Drive.poll`."""
     if isinstance(registers, (str, bytes)) or not isinstance(registers, Sequence):
-        registers = [registers]  # type: ignore[list-item]
+        registers = [registers]
     if not registers:
         raise InvalidArgumentError("poll: no registers", int(lib.AX_EINVAL))
     if duration is not None and (isinstance(duration, bool) or

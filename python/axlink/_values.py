@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable, Dict, Tuple, Union
+from typing import Any, Callable, Dict, Sequence, Tuple, Union
 
 from ._native import cstr, ffi, lib, text
 from .errors import RangeError, TypeMismatchError, class_for
@@ -75,7 +75,7 @@ def _float(buf: Any, n: int) -> float:
     return float(_F32.unpack(ffi.buffer(buf, 4))[0])
 
 
-def _bool(buf: Any, n: int) -> bool:
+def _bool(buf: "Sequence[int]", n: int) -> bool:
     return buf[0] != 0
 
 
