@@ -158,8 +158,9 @@ static int cmd_registers(struct cli *cli)
 		goto out;
 	dict = ax_drive_dict(drive);
 	if (!dict) {
-		rc = cli_fail(AX_ENOTFOUND, AX_ERRCLASS_DICT, "no dictionary for the drive at %s: %s",
-		              cli->pos[0], or_dash(ax_drive_match_reason(drive)));
+		rc = cli_fail(AX_ENOTFOUND, AX_ERRCLASS_DICT,
+		              "no dictionary for the drive at %s: %s", cli->pos[0],
+		              or_dash(ax_drive_match_reason(drive)));
 		goto out;
 	}
 	rc = print_regs(cli, &dict, 1);
