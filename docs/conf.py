@@ -33,7 +33,7 @@ autodoc_member_order = "bysource"
 # "Attributes:" sections as fields: the attributes themselves are documented members.
 napoleon_use_ivar = True
 autodoc_typehints = "signature"
-autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": True}
+autodoc_default_options = {"members": True, "undoc-members": False}
 add_module_names = False
 
 # C: the public headers through Doxygen's XML.
