@@ -29,6 +29,7 @@ python=/usr/bin/python3
 fail() { echo "docs/build.sh: $*" >&2; exit 1; }
 [ -n "$build" ] && [ -x "$build/bin/axlink" ] ||
 	fail "no built axlink: build first (cmake --build build) or name the build tree: $0 OUT BUILD"
+build=$(cd "$build" && pwd)
 [ -d "$build/python/axlink" ] || fail "$build/python/axlink missing: configure with -DAXLINK_BUILD_PYTHON=ON"
 command -v doxygen >/dev/null || fail "doxygen missing (apt-get install doxygen)"
 "$python" -c "import sphinx, myst_parser, breathe" 2>/dev/null ||
