@@ -847,6 +847,8 @@ static const struct command discover_commands[] = {
                         "JSON: an array, in URI order, of objects with the keys\n" RESULT_KEYS_HELP
                         "A stable_uri (axlink://VENDOR/PRODUCT/SERIAL) finds the same drive\n"
                         "wherever it is plugged: 'axlink info' and the library open it.\n"
+                        "The URIs found are kept for shell completion in\n"
+                        "$XDG_CACHE_HOME/axlink/last-discovery (default ~/.cache/axlink/).\n"
                         "Examples: axlink list eth://192.168.1.0/24 serial\n"
                         "          AXLINK_ETH_TARGETS=10.0.0.0/24 axlink list --json\n",
                 .arg_names = {NULL},

@@ -132,3 +132,17 @@ def test_install__puts_man_page_and_completion(cli_path, tmp_path):
                                                             MANPAGER="cat", PAGER="cat"))
     assert proc.returncode == 0 and "axlink - find servo drives" in proc.stdout
     assert proc.stderr == ""
+
+
+def test_list__cache_is_best_effort(axlink, sim_drives, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    r = axlink("list", sim_drives[0], "--json", env={"XDG_CACHE_HOME": str(blocked)})
+    assert r.code == 0, r.err
+    assert [d["uri"] for d in r.json()] == [sim_drives[0]] and r.err == ""
+    cache = tmp_path / "cache"
+    r = axlink("list", *sim_drives, env={"XDG_CACHE_HOME": str(cache)})
+    assert r.code == 0
+    lines = (cache / "axlink" / "last-discovery").read_text().splitlines()
+    assert lines[0::2] == sim_drives and all(u.startswith("axlink://") for u in lines[1::2])
+    assert not [p.name for p in (cache / "axlink").iterdir() if p.name != "last-discovery"]
