@@ -64,7 +64,7 @@ def _doc(qual: str, obj: Any) -> str:
         obj = obj.__func__
     if inspect.ismemberdescriptor(obj):  # a __slots__ attribute: its doc is in __slots__
         slots = getattr(obj.__objclass__, "__slots__", None)
-        return slots.get(obj.__name__) or "" if isinstance(slots, dict) else ""
+        return (slots.get(obj.__name__) or "") if isinstance(slots, dict) else ""
     return obj.__doc__ or ""
 
 
