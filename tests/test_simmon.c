@@ -21,11 +21,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "axlink/ctx.h"
 #include "axlink/error.h"
+#include "axlink/link.h"
 #include "axlink/mcb.h"
 #include "axlink/value.h"
 #include "simdrive.h"
 #include "simmodels.h"
+#include "testctx.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000000ull
@@ -857,6 +860,79 @@ static void test_simmon__disturbance_refusals(void **state)
 	assert_int_equal(le_get(x.f.data, 4), AX_MCB_CODE_RANGE);
 }
 
+/* ---- in real time -------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Through the virtual transport, whose drive takes the monotonic clock as
+ * its time: a capture of 2 channels x 2,000 samples at 50 us is 100 ms of
+ * drive time, so its frame is there no sooner than 100 ms after the enable,
+ * and soon after (well under a second here). Then it drains in 32 reads.
+ */
+static void test_simmon__real_time_through_virtual(void **state)
+{
+	struct fx *fx = *state; /* for the model's addresses */
+	ax_ctx *ctx = new_ctx();
+	ax_link *link = NULL;
+	uint8_t buf[AX_MCB_MAX_PAYLOAD];
+	uint64_t t0, t1;
+	uint32_t status = 0, avail = 0;
+	unsigned reads = 0;
+	size_t len = 0;
+
+	if (ax_link_open(&link, ctx, "virtual:?model=axs-100", NULL) < 0)
+		fail_msg("open virtual: %s", ax_error_last());
+	assert_int_equal(ax_link_write_u16(link, 0, addr(fx, 0, "MON_CFG_TOTAL_MAP"), 0), 0);
+	assert_int_equal(ax_link_write_u32(link, 0, addr(fx, 0, "MON_CFG_REG0_MAP"),
+	                                   map_word(fx, 1, "CL_POS_FBK_VALUE")),
+	                 0);
+	assert_int_equal(ax_link_write_u32(link, 0, addr(fx, 0, "MON_CFG_REG1_MAP"),
+	                                   map_word(fx, 1, "CL_VEL_FBK_VALUE")),
+	                 0);
+	assert_int_equal(ax_link_write_u16(link, 0, addr(fx, 0, "MON_CFG_TOTAL_MAP"), 2), 0);
+	assert_int_equal(ax_link_write_u32(link, 0, addr(fx, 0, "MON_CFG_WINDOW_SAMP"), 2000), 0);
+	t0 = mono_ns();
+	assert_int_equal(ax_link_write_u16(link, 0, addr(fx, 0, "MON_DIST_ENABLE"), 1), 0);
+	do {
+		struct timespec nap = {0, 2 * 1000000};
+
+		assert_int_equal(ax_link_read_u32(link, 0, addr(fx, 0, "MON_DIST_STATUS"), &status),
+		                 0);
+		t1 = mono_ns();
+		if (t1 - t0 > 5000 * MS)
+			fail_msg("no frame after 5 s (status 0x%X)", (unsigned)status);
+		nanosleep(&nap, NULL);
+	} while (!(status & 0x10));
+	/* One step (1 ms) of drive time may lie between the request and the enable. */
+	if (t1 - t0 < 99 * MS)
+		fail_msg("a 100 ms capture was ready after %.1f ms", (double)(t1 - t0) / 1e6);
+	assert_true(t1 - t0 < 1000 * MS);
+	print_message("capture of 100 ms ready after %.1f ms\n", (double)(t1 - t0) / 1e6);
+	assert_int_equal(ax_link_read_u32(link, 0, addr(fx, 0, "MON_CFG_BYTES_VALUE"), &avail), 0);
+	assert_int_equal(avail, 16000);
+	while (avail) {
+		assert_int_equal(ax_link_read(link, 0, addr(fx, 0, "MON_DATA_VALUE"), buf,
+		                              sizeof(buf), &len),
+		                 0);
+		assert_int_equal(len, avail < 512 ? avail : 512);
+		avail -= (uint32_t)len;
+		reads++;
+		assert_int_equal(
+		        ax_link_read_u32(link, 0, addr(fx, 0, "MON_CFG_BYTES_VALUE"), &status), 0);
+		assert_int_equal(status, avail);
+	}
+	assert_int_equal(reads, 32);
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_simmon__##name, up_100, fx_down)
@@ -872,6 +948,7 @@ int main(void)
 	        T(disturbance_into_current),
 	        T(disturbance_velocity_step),
 	        T(disturbance_refusals),
+	        T(real_time_through_virtual),
 	};
 #undef T
 	return cmocka_run_group_tests_name("simmon", tests, NULL, NULL);
