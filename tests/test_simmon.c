@@ -238,6 +238,14 @@ static uint32_t map_word(const struct fx *fx, unsigned sub, const char *id)
 	return (uint32_t)r->mon_key << 16 | (uint32_t)(r->dtype - AX_DTYPE_U8) << 8 | r->size;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void tick_ms(struct fx *fx, uint64_t ms)
 {
 	fx->now += ms * MS;
@@ -588,6 +596,71 @@ static void test_simmon__edge_trigger_float(void **state)
 	free(c.bytes);
 }
 
+/*
+ * An edge-triggered capture armed for an hour of drive time while nothing
+ * moves: the drive does not grind through 72 million samples of the same
+ * values (it takes one step after the last change, then the rest at once),
+ * yet the trigger and the pre-trigger samples come out as if it had.
+ */
+static void test_simmon__long_wait_for_trigger(void **state)
+{
+	static const char *const ids[] = {"CL_POS_FBK_VALUE", "DRV_STATE_STATUS"};
+	struct fx *fx = *state;
+	struct capture c;
+	unsigned pre = 500, block = 6;
+	uint16_t status;
+	uint64_t t0;
+	double spent;
+
+	enable_axis(fx, 1);
+	map_channels(fx, ids, NULL, 2);
+	wr(fx, 0, "MON_CFG_SOC_TYPE", 2);
+	wr(fx, 0, "MON_CFG_EOC_TYPE", 1);
+	wr(fx, 0, "MON_CFG_RISING_CONDITION", 100);
+	wr(fx, 0, "MON_CFG_TRIGGER_DELAY", pre);
+	wr(fx, 0, "MON_CFG_WINDOW_SAMP", 1000);
+	wr(fx, 0, "MON_DIST_ENABLE", 1);
+	t0 = mono_ns();
+	tick_ms(fx, 3600 * 1000);
+	spent = (double)(mono_ns() - t0) / 1e6;
+	/* Natively some 10 ms; stepping through it all takes some 10 s. */
+	if (spent > 2000.0)
+		fail_msg("an hour of standing still took %.0f ms to simulate", spent);
+	assert_int_equal(stage(fx), 0x4); /* the pre-trigger samples are full */
+	start_move(fx, 4096);
+	drain(fx, block, &c);
+	/* The pre-trigger samples: standing at 0, then the start of the move below the level. */
+	assert_int_equal(s32_at(&c, block, 0, 0), 0);
+	for (unsigned i = 1; i < pre; i++) {
+		assert_true(s32_at(&c, block, i, 0) >= s32_at(&c, block, i - 1, 0));
+		assert_true(s32_at(&c, block, i, 0) < 100);
+	}
+	assert_true(s32_at(&c, block, pre, 0) >= 100);
+	free(c.bytes);
+	wr(fx, 0, "MON_DIST_ENABLE", 0);
+	tick_ms(fx, 2000); /* the move ends */
+
+	/* A write while everything stands still is sampled, however long the wait was. */
+	status = (uint16_t)rd(fx, 1, "DRV_STATE_STATUS");
+	wr(fx, 0, "MON_CFG_EOC_TYPE", 2);
+	wr(fx, 0, "MON_IDX_CHECK", 1);
+	wr(fx, 0, "MON_CFG_RISING_CONDITION", status - 1u);
+	wr(fx, 0, "MON_DIST_ENABLE", 1);
+	t0 = mono_ns();
+	tick_ms(fx, 3600 * 1000);
+	assert_true(mono_ns() - t0 < 2000 * MS);
+	wr(fx, 1, "DRV_STATE_CONTROL", 0x07); /* switched on: bit 2 falls */
+	tick_ms(fx, 100);
+	drain(fx, block, &c);
+	assert_int_equal(le_get(c.bytes + (size_t)(pre - 1) * block + 4, 2), status);
+	assert_int_equal(le_get(c.bytes + (size_t)pre * block + 4, 2),
+	                 rd(fx, 1, "DRV_STATE_STATUS"));
+	assert_int_equal(rd(fx, 1, "DRV_STATE_STATUS") & 0x6F, 0x23);
+	for (unsigned i = 0; i < pre; i++)
+		assert_int_equal(s32_at(&c, block, i, 0), 4096);
+	free(c.bytes);
+}
+
 /* Forced trigger: nothing until MON_CMD_FORCE_TRIGGER, then the window. */
 static void test_simmon__forced_trigger_and_rearm(void **state)
 {
@@ -862,19 +935,11 @@ static void test_simmon__disturbance_refusals(void **state)
 
 /* ---- in real time -------------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Through the virtual transport, whose drive takes the monotonic clock as
  * its time: a capture of 2 channels x 2,000 samples at 50 us is 100 ms of
  * drive time, so its frame is there no sooner than 100 ms after the enable,
- * and soon after (well under a second here). Then it drains in 32 reads.
+ * and soon after (some 105 ms, natively or under valgrind). Then it drains in 32 reads.
  */
 static void test_simmon__real_time_through_virtual(void **state)
 {
@@ -913,7 +978,7 @@ static void test_simmon__real_time_through_virtual(void **state)
 	/* One step (1 ms) of drive time may lie between the request and the enable. */
 	if (t1 - t0 < 99 * MS)
 		fail_msg("a 100 ms capture was ready after %.1f ms", (double)(t1 - t0) / 1e6);
-	assert_true(t1 - t0 < 1000 * MS);
+	assert_true(t1 - t0 < 3000 * MS); /* a busy machine, valgrind */
 	print_message("capture of 100 ms ready after %.1f ms\n", (double)(t1 - t0) / 1e6);
 	assert_int_equal(ax_link_read_u32(link, 0, addr(fx, 0, "MON_CFG_BYTES_VALUE"), &avail), 0);
 	assert_int_equal(avail, 16000);
@@ -942,6 +1007,7 @@ int main(void)
 	        T(capture_move_trapezoid),
 	        T(edge_trigger),
 	        T(edge_trigger_float),
+	        T(long_wait_for_trigger),
 	        T(forced_trigger_and_rearm),
 	        T(bad_maps_refused),
 	        cmocka_unit_test_setup_teardown(test_simmon__v2_second_axis, up_200, fx_down),
