@@ -390,8 +390,11 @@ static void test_simmon__registers_on_every_model(void **state)
 		assert_int_equal(rd(fx, 0, "MON_DIST_VERSION"), 3);
 		assert_true(rd(fx, 0, "MON_MAX_SIZE") >= 16384);
 		assert_int_equal(rd(fx, 0, "MON_DIST_STATUS"), 0);
-		for (unsigned n = 1; n <= m->axes; n++)
+		for (unsigned n = 1; n <= m->axes; n++) {
 			assert_int_equal(rd(fx, n, "DRV_POS_VEL_RATE"), 20000);
+			/* Every axis is reachable: map its position (checked when written). */
+			wr(fx, 0, "MON_CFG_REG0_MAP", map_word(fx, n, "CL_POS_FBK_VALUE"));
+		}
 		/* Feedbacks and set points are monitorable, configuration is not. */
 		assert_true(reg(fx, 1, "CL_POS_FBK_VALUE")->flags & SIMMODEL_MON);
 		assert_true(reg(fx, 1, "CL_CUR_Q_SET_POINT")->flags & SIMMODEL_MON);
