@@ -31,3 +31,20 @@ axlink_install_deps() {
 		"${sudo[@]}" localedef -i de_DE -f UTF-8 de_DE.UTF-8
 	fi
 }
+
+# Optional extras of the Python package that Debian does not package
+# (asyncua for the OPC UA gateway), from PyPI into a venv of Debian's python3
+# that still sees its packages (cffi, pytest): DIR/bin/python runs the
+# extras' tests (CMake: -DAXLINK_EXTRAS_PYTHON=DIR/bin/python).
+AXLINK_PIP_EXTRAS=("asyncua>=1.1,<3")
+
+axlink_python_extras() {
+	local dir=$1
+	if [ ! -x "$dir/bin/python" ]; then
+		/usr/bin/python3 -m venv --system-site-packages "$dir"
+	fi
+	if ! "$dir/bin/python" -c 'import asyncua' 2>/dev/null; then
+		echo "axlink: installing ${AXLINK_PIP_EXTRAS[*]} into $dir" >&2
+		"$dir/bin/python" -m pip install -q --disable-pip-version-check "${AXLINK_PIP_EXTRAS[@]}"
+	fi
+}
