@@ -124,7 +124,8 @@ def gateway(sims: Dict[str, Sim], users_file: Path) -> Iterator[Gateway]:
 async def drive_names(endpoint: str) -> List[str]:
     async with Client(endpoint) as c:
         folder = await drives_folder(c)
-        return sorted([(await d.read_browse_name()).Name for d in await folder.get_children()])
+        # One Browse: names and nodes from the same moment.
+        return sorted(r.BrowseName.Name for r in await folder.get_children_descriptions())
 
 
 async def drives_folder(c: Client) -> Any:

@@ -12,7 +12,7 @@ import axlink
 import pytest
 from asyncua import Client, ua
 
-from conftest import (LEAVING, PASSWORD, STEADY, USER, Gateway, child, drive_names,
+from conftest import (LEAVING, PASSWORD, STEADY, USER, Gateway, child, drive_names, free_port,
                       drives_folder, gateway_cmd, run, wait_for)
 
 AXIS = "Axis 1"
@@ -221,3 +221,61 @@ def test_a_bad_users_file_names_file_and_line(tmp_path: Any) -> None:
                        timeout=30)
     assert r.returncode == 2
     assert f"{f}:2:" in r.stderr
+
+
+def _make_cert(folder: Any, name: str, uri: str, server: bool) -> Tuple[str, str]:
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    key, cert = folder / f"{name}.pem", folder / f"{name}.der"
+    use = [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+    run(setup_self_signed_certificate(key, cert, uri, "localhost", use, {"commonName": name}))
+    return str(cert), str(key)
+
+
+def test_a_trusted_client_certificate_may_write_an_untrusted_one_not(
+        sims: dict, tmp_path: Any) -> None:
+    from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+
+    server = _make_cert(tmp_path, "server", "urn:freeopcua:python:server", True)
+    trusted_dir = tmp_path / "trusted"
+    trusted_dir.mkdir()
+    good = _make_cert(trusted_dir, "good", "urn:freeopcua:client", False)
+    (trusted_dir / "good.pem").rename(tmp_path / "good.pem")  # keys stay out of the folder
+    good = (good[0], str(tmp_path / "good.pem"))
+    bad = _make_cert(tmp_path, "bad", "urn:freeopcua:client", False)
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(gateway_cmd("--endpoint", endpoint, "--certificate", server[0],
+                                        "--private-key", server[1], "--trusted-certs",
+                                        str(trusted_dir), "--secure-only", f"eth://{STEADY}"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving on")
+
+        async def write_as(cert: Tuple[str, str]) -> str:
+            c = Client(endpoint)
+            await c.set_security(SecurityPolicyBasic256Sha256, cert[0], cert[1],
+                                 mode=ua.MessageSecurityMode.SignAndEncrypt)
+            async with c:
+                folder = await drives_folder(c)
+                await wait_for(folder.get_children, lambda ch: len(ch) == 1, 15.0)
+                var = await child(c, await _drive(c), AXIS, "PROF_MAX_DEC")
+                try:
+                    await var.write_value(ua.DataValue(ua.Variant(55.5, ua.VariantType.Float)))
+                except ua.UaStatusCodeError as e:
+                    return type(e).__name__
+                return "Good"
+
+        async def plain() -> None:
+            async with Client(endpoint):
+                pass
+
+        assert run(write_as(good)) == "Good"
+        assert run(write_as(bad)) == "BadUserAccessDenied"
+        with pytest.raises(Exception):
+            run(plain())  # --secure-only: no unencrypted endpoint
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
+    with axlink.open(f"eth://{STEADY}") as d:
+        assert d.read("PROF_MAX_DEC") == 55.5
