@@ -8,17 +8,20 @@ terminal behave exactly as with the C tools run directly.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import List, NoReturn, Optional
 
 
 def _bin_dir() -> Optional[str]:
+    # _build_info is written when the extension is built: absent in a source folder.
     try:
-        from . import _build_info
+        info = importlib.import_module("._build_info", __package__)
     except ImportError:
         return None
-    return getattr(_build_info, "BIN_DIR", None)
+    where = getattr(info, "BIN_DIR", None)
+    return where if isinstance(where, str) else None
 
 
 def tool_path(name: str) -> str:

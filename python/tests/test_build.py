@@ -156,6 +156,19 @@ def test_build__one_version_everywhere(build_dir):
     assert _native.text(lib.ax_version()) == version
 
 
+def test_build__console_scripts_find_the_tools(build_dir):
+    # A package built in a CMake tree runs that tree's tools; a wheel its own.
+    from axlink import _tools
+    path = Path(_tools.tool_path("axlink"))
+    assert path.resolve() == (build_dir / "bin" / "axlink").resolve()
+    with pytest.raises(FileNotFoundError, match="axlink-nosuch.* missing or not executable"):
+        _tools.tool_path("axlink-nosuch")
+    proc = _run("import sys; from axlink import _tools; sys.argv = ['axlink', 'version']; "
+                "_tools.axlink_main()")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"axlink {axlink.__version__}\n")
+
+
 def test_build__pip_install_into_a_fresh_venv(tmp_path, build_dir):
     # The developer shortcut: AXLINK_BUILD_DIR, relative to the directory pip
     # is started in, makes build_backend.py build only the extension against
