@@ -47,13 +47,20 @@ int main(int argc, char **argv)
 	ax_drive *drive = NULL;
 	ax_axis *axis = NULL;
 	ax_move_options move = AX_MOVE_OPTIONS_INIT;
-	double degrees = argc > 2 ? strtod(argv[2], NULL) : 90.0;
-	double position;
+	double degrees = 90.0, position;
+	char *end;
 	int err, rc = 1;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: move_axis URI [DEGREES]\n");
 		return 2;
+	}
+	if (argc > 2) {
+		degrees = strtod(argv[2], &end);
+		if (end == argv[2] || *end) {
+			fprintf(stderr, "move_axis: DEGREES '%s' is not a number\n", argv[2]);
+			return 2;
+		}
 	}
 	printf("libaxlink %s\n", ax_version());
 
