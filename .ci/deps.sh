@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install what axlink needs to build and test, if missing. Sourced by
 # .ci/run and examples/quickstart.sh; safe to run again.
+# The wheel step (python/build-wheel.sh) takes its Python tools from PyPI
+# into venvs of its own: scikit-build-core and cffi (pip's isolated build,
+# python/pyproject.toml) and auditwheel (pinned in build-wheel.sh, for
+# Debian's patchelf); tests/wheel/test_wheel.sh installs cffi with the wheel.
 
 AXLINK_DEB_PACKAGES=(
 	cmake pkgconf gcc g++ make
@@ -8,6 +12,7 @@ AXLINK_DEB_PACKAGES=(
 	libsqlite3-dev libssl-dev
 	libserialport-dev libusb-1.0-0-dev umockdev libumockdev-dev
 	python3 python3-pytest python3-cffi python3-setuptools python3-dev python3-venv
+	patchelf
 	clang clang-format libclang-rt-14-dev valgrind
 	abigail-tools
 	locales
