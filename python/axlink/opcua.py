@@ -537,6 +537,7 @@ class Gateway:
             return ua.StatusCode(ua.StatusCodes.BadTypeMismatch)
 
         def work() -> Optional[BaseException]:
+            assert reg is not None  # checked above; mypy does not carry it into closures
             try:
                 entry.drive.write(reg, model.from_variant(reg, variant))
             except Exception as e:  # noqa: BLE001 - becomes the status code
