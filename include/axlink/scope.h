@@ -67,28 +67,28 @@ typedef enum ax_scope_trigger {
  * @return 0; AX_EUNSUPPORTED (the drive's dictionary has no monitoring
  *         registers, or none at all: the message names what is missing);
  *         or what ax_drive_read_i64() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_new(ax_scope **out, ax_drive *drive);
 
-/** Take a reference; returns @p scope. Thread safety: safe. @since 0.2 */
+/** Take a reference; returns @p scope. Thread safety: safe. @since 0.3 */
 AX_API ax_scope *ax_scope_ref(ax_scope *scope);
 
 /**
  * Drop a reference; accepts NULL; returns NULL. The last one does not touch
  * the drive (call ax_scope_disable() first to stop its monitoring).
  * Thread safety: safe.
- * @since 0.2
+ * @since 0.3
  */
 AX_API ax_scope *ax_scope_unref(ax_scope *scope);
 
-/** The drive (borrowed for the scope's life). @since 0.2 */
+/** The drive (borrowed for the scope's life). @since 0.3 */
 AX_API ax_drive *ax_scope_drive(const ax_scope *scope);
 
-/** How many channels the drive samples at most. @since 0.2 */
+/** How many channels the drive samples at most. @since 0.3 */
 AX_API unsigned ax_scope_max_channels(const ax_scope *scope);
 
-/** The drive's sampling base period in microseconds (prescaler 1). @since 0.2 */
+/** The drive's sampling base period in microseconds (prescaler 1). @since 0.3 */
 AX_API double ax_scope_base_period_us(const ax_scope *scope);
 
 /**
@@ -102,20 +102,20 @@ AX_API double ax_scope_base_period_us(const ax_scope *scope);
  *         AX_ERANGE (already ax_scope_max_channels() channels: the message
  *         names the limit); AX_EBUSY (armed: disable first).
  * Thread safety: one thread at a time, as the scope.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_add_channel(ax_scope *scope, const char *id, int subnode);
 
-/** ax_scope_add_channel() with a register of the drive's dictionary. @since 0.2 */
+/** ax_scope_add_channel() with a register of the drive's dictionary. @since 0.3 */
 AX_API int ax_scope_add_channel_reg(ax_scope *scope, const ax_reg *reg);
 
-/** Remove every channel (and an edge trigger, which names one). @since 0.2 */
+/** Remove every channel (and an edge trigger, which names one). @since 0.3 */
 AX_API void ax_scope_clear_channels(ax_scope *scope);
 
-/** Number of channels. @since 0.2 */
+/** Number of channels. @since 0.3 */
 AX_API unsigned ax_scope_channel_count(const ax_scope *scope);
 
-/** Register of channel @p channel (borrowed from the dictionary), or NULL. @since 0.2 */
+/** Register of channel @p channel (borrowed from the dictionary), or NULL. @since 0.3 */
 AX_API const ax_reg *ax_scope_channel_reg(const ax_scope *scope, unsigned channel);
 
 /**
@@ -123,11 +123,11 @@ AX_API const ax_reg *ax_scope_channel_reg(const ax_scope *scope, unsigned channe
  * of ax_scope_base_period_us(). The default is the base period.
  * @return 0; AX_ERANGE (below the base period, or not a multiple of it:
  *         the message names the base period and the nearest periods).
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_set_period_us(ax_scope *scope, double period_us);
 
-/** The sample period in microseconds. @since 0.2 */
+/** The sample period in microseconds. @since 0.3 */
 AX_API double ax_scope_period_us(const ax_scope *scope);
 
 /**
@@ -138,7 +138,7 @@ AX_API double ax_scope_period_us(const ax_scope *scope);
  * @return 0; AX_EINVAL (unknown trigger, or no such channel); AX_ERANGE;
  *         AX_EUNSUPPORTED (a 64-bit trigger channel: the drive compares 32
  *         bits).
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_set_trigger(ax_scope *scope, int trigger, unsigned channel, double level);
 
@@ -149,7 +149,7 @@ AX_API int ax_scope_set_trigger(ax_scope *scope, int trigger, unsigned channel, 
  *         drive's buffer holds with the mapped channels: the message gives
  *         the buffer size). The buffer check happens at arm when channels
  *         change after.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_set_samples(ax_scope *scope, uint32_t samples, uint32_t pre);
 
@@ -159,7 +159,7 @@ AX_API int ax_scope_set_samples(ax_scope *scope, uint32_t samples, uint32_t pre)
  * @return 0; AX_EINVAL (no channels); AX_ERANGE (the buffer is too small);
  *         AX_EDRIVE (the drive refused a setting: the message names the
  *         register); or what ax_link_write() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_arm(ax_scope *scope);
 
@@ -172,7 +172,7 @@ AX_API int ax_scope_arm(ax_scope *scope);
  *                    triggers
  * @return 0; AX_ETIMEDOUT (the message says whether the trigger came);
  *         AX_ECANCELED; AX_EINVAL (not armed); or what ax_link_read() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_wait(ax_scope *scope, int timeout_ms, ax_cancel *cancel);
 
@@ -183,42 +183,42 @@ AX_API int ax_scope_wait(ax_scope *scope, int timeout_ms, ax_cancel *cancel);
  * @return the number of samples per channel (>= 0); AX_EPROTO (the drive
  *         sent a length that is not whole samples, or more than it said);
  *         or what ax_link_read() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_fetch(ax_scope *scope);
 
 /**
  * ax_scope_arm(), ax_scope_wait() and ax_scope_fetch().
  * @return as those.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_capture(ax_scope *scope, int timeout_ms, ax_cancel *cancel);
 
-/** Arm again with the same configuration (the drive's re-arm). @return as ax_scope_arm(). @since 0.2 */
+/** Arm again with the same configuration (the drive's re-arm). @return as ax_scope_arm(). @since 0.3 */
 AX_API int ax_scope_rearm(ax_scope *scope);
 
 /**
  * Stop the drive's monitoring and discard what its buffer holds.
  * @return 0, or what ax_link_write() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_scope_disable(ax_scope *scope);
 
-/** Samples per channel of the last fetch (0 before one). @since 0.2 */
+/** Samples per channel of the last fetch (0 before one). @since 0.3 */
 AX_API size_t ax_scope_sample_count(const ax_scope *scope);
 
 /**
  * The values of channel @p channel in the last fetch, as doubles (exact for
  * integers up to 2^53 and for floats), or NULL (no such channel).
  * Ownership: borrowed until the next fetch, arm or channel change.
- * @since 0.2
+ * @since 0.3
  */
 AX_API const double *ax_scope_data(const ax_scope *scope, unsigned channel);
 
 /**
  * Time of each sample of the last fetch in seconds, 0 at the trigger
  * (negative for pre-trigger samples). Borrowed as ax_scope_data().
- * @since 0.2
+ * @since 0.3
  */
 AX_API const double *ax_scope_time(const ax_scope *scope);
 
@@ -227,19 +227,19 @@ AX_API const double *ax_scope_time(const ax_scope *scope);
  * ax_scope_block_size() bytes, the channels packed in order, each
  * little-endian in its register's type. Borrowed as ax_scope_data().
  * @param[out] len_out  its length in bytes (may be NULL)
- * @since 0.2
+ * @since 0.3
  */
 AX_API const uint8_t *ax_scope_raw(const ax_scope *scope, size_t *len_out);
 
-/** Bytes per sample block: the sum of the channels' sizes. @since 0.2 */
+/** Bytes per sample block: the sum of the channels' sizes. @since 0.3 */
 AX_API size_t ax_scope_block_size(const ax_scope *scope);
 
-/** Byte offset of channel @p channel in a block (0 for a bad index). @since 0.2 */
+/** Byte offset of channel @p channel in a block (0 for a bad index). @since 0.3 */
 AX_API size_t ax_scope_channel_offset(const ax_scope *scope, unsigned channel);
 
 /**
  * Bytes the last fetch took on the wire, requests and replies, frame
- * headers included (for comparing with the host poller). @since 0.2
+ * headers included (for comparing with the host poller). @since 0.3
  */
 AX_API uint64_t ax_scope_wire_bytes(const ax_scope *scope);
 
@@ -250,14 +250,14 @@ AX_API uint64_t ax_scope_wire_bytes(const ax_scope *scope);
  * Thread safety: safe; the object is one thread at a time.
  * @return 0; AX_EUNSUPPORTED (no disturbance registers in the dictionary);
  *         or what ax_drive_read_i64() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_new(ax_disturbance **out, ax_drive *drive);
 
-/** Take a reference; returns @p dist. Thread safety: safe. @since 0.2 */
+/** Take a reference; returns @p dist. Thread safety: safe. @since 0.3 */
 AX_API ax_disturbance *ax_disturbance_ref(ax_disturbance *dist);
 
-/** Drop a reference; accepts NULL; returns NULL. Thread safety: safe. @since 0.2 */
+/** Drop a reference; accepts NULL; returns NULL. Thread safety: safe. @since 0.3 */
 AX_API ax_disturbance *ax_disturbance_unref(ax_disturbance *dist);
 
 /**
@@ -265,7 +265,7 @@ AX_API ax_disturbance *ax_disturbance_unref(ax_disturbance *dist);
  * and monitorable (same address rules as ax_scope_add_channel()).
  * @return the channel index (>= 0); AX_ENOTFOUND; AX_EUNSUPPORTED;
  *         AX_EACCESS (read-only); AX_ERANGE (too many channels).
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_add_channel(ax_disturbance *dist, const char *id, int subnode);
 
@@ -275,7 +275,7 @@ AX_API int ax_disturbance_add_channel(ax_disturbance *dist, const char *id, int 
  * monitoring and disturbance: a scope started with the disturbance uses
  * this period too.
  * @return 0, AX_ERANGE.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_set_period_us(ax_disturbance *dist, double period_us);
 
@@ -287,7 +287,7 @@ AX_API int ax_disturbance_set_period_us(ax_disturbance *dist, double period_us);
  * @return 0; AX_EINVAL (no such channel, n == 0, or a count that differs
  *         from another channel's); AX_ERANGE (sample i does not fit: the
  *         message names i, the value and the register).
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_set_waveform(ax_disturbance *dist, unsigned channel,
                                        const double *samples, size_t n);
@@ -298,7 +298,7 @@ AX_API int ax_disturbance_set_waveform(ax_disturbance *dist, unsigned channel,
  * @return 0; AX_EINVAL (no channel, or a channel without a waveform);
  *         AX_ERANGE (more than the drive's buffer); AX_EDRIVE; or what
  *         ax_link_write() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_load(ax_disturbance *dist);
 
@@ -309,18 +309,18 @@ AX_API int ax_disturbance_load(ax_disturbance *dist);
  * the same drive; its period becomes the disturbance's.
  * @return 0; AX_EINVAL (not loaded, or a scope of another drive); what
  *         ax_scope_arm() returns; or what ax_link_write() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope);
 
 /**
  * Stop the waveform and discard the drive's disturbance data.
  * @return 0, or what ax_link_write() returns.
- * @since 0.2
+ * @since 0.3
  */
 AX_API int ax_disturbance_stop(ax_disturbance *dist);
 
-/** Bytes the last ax_disturbance_load() took on the wire. @since 0.2 */
+/** Bytes the last ax_disturbance_load() took on the wire. @since 0.3 */
 AX_API uint64_t ax_disturbance_wire_bytes(const ax_disturbance *dist);
 
 AX_END_DECLS
