@@ -73,6 +73,7 @@ struct ax_scope {
 	unsigned trig_ch;
 	double level;
 	uint32_t samples, pre;
+	uint32_t t0; /* the sample at time 0: pre, or 0 for a capture synchronised to a waveform */
 	int armed;
 	/* the last fetch */
 	uint8_t *raw;
@@ -539,6 +540,7 @@ int ax_scope_set_samples(ax_scope *scope, uint32_t samples, uint32_t pre)
 		                           pre, samples);
 	scope->samples = samples;
 	scope->pre = pre;
+	scope->t0 = pre;
 	return 0;
 }
 
@@ -786,7 +788,7 @@ static int scope_decode(ax_scope *s)
 			if (err < 0)
 				return err;
 		}
-		t[i] = ((double)i - (double)s->pre) * period;
+		t[i] = ((double)i - (double)s->t0) * period;
 	}
 	s->count = n;
 	return 0;
@@ -1148,6 +1150,60 @@ int ax_disturbance_load(ax_disturbance *dist)
 	return 0;
 }
 
+/*
+ * Arm @scope so that its first sample is the waveform's first: the capture
+ * triggers on the first change of the first target's waveform (sample k >= 1
+ * differs from sample k - 1), on the edge that change makes through the
+ * level of sample k, with k pre-trigger samples. The target holds a constant
+ * value before the waveform and the same one from sample 0 to k - 1, so no
+ * earlier crossing of that level in that direction exists; both engines run
+ * at one prescaler and the drive samples after it plays a sample in a tick,
+ * so sample k of the capture is sample k of the waveform. A waveform that
+ * never changes has no edge: the capture then starts at once.
+ */
+static int dist_sync_scope(ax_disturbance *dist, ax_scope *scope)
+{
+	const struct scope_channel *t = &dist->ch[0];
+	int ch = -1, err;
+	size_t k;
+	double prev = 0, now = 0;
+
+	for (unsigned i = 0; i < scope->n_ch; i++)
+		if (scope->ch[i].reg == t->reg)
+			ch = (int)i;
+	if (ch < 0) {
+		ch = ax_scope_add_channel_reg(scope, t->reg);
+		if (ch < 0)
+			return ch;
+	}
+	scope->prescaler = dist->prescaler;
+	for (k = 1; k < dist->n; k++) {
+		err = ax_value_to_f64(t->dtype, dist->wave[0] + (k - 1) * t->size, t->size, &prev);
+		if (err == 0)
+			err = ax_value_to_f64(t->dtype, dist->wave[0] + k * t->size, t->size, &now);
+		if (err < 0)
+			return err;
+		if (prev != now)
+			break;
+	}
+	if (k == dist->n || t->size > 4) {
+		scope->trigger = AX_SCOPE_TRIGGER_IMMEDIATE;
+		scope->pre = 0;
+	} else {
+		if (k >= scope->samples)
+			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
+			                           "the waveform first changes at sample %zu, past "
+			                           "the %u samples of the capture",
+			                           k, scope->samples);
+		scope->trigger = now > prev ? AX_SCOPE_TRIGGER_RISING : AX_SCOPE_TRIGGER_FALLING;
+		scope->trig_ch = (unsigned)ch;
+		scope->level = now;
+		scope->pre = (uint32_t)k;
+	}
+	scope->t0 = 0;
+	return 0;
+}
+
 int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope)
 {
 	int err;
@@ -1162,23 +1218,15 @@ int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope)
 		                           "the scope is on drive '%s', the disturbance on '%s'",
 		                           ax_drive_uri(scope->drive), ax_drive_uri(dist->drive));
 	if (scope) {
-		scope->prescaler = dist->prescaler;
-		err = scope_configure(scope, 0);
+		err = dist_sync_scope(dist, scope);
+		if (err == 0)
+			err = scope_configure(scope, 1); /* armed before the waveform starts */
 		if (err < 0)
 			return err;
 	}
 	/* Without a DIST_ENABLE (before v3) the one enable starts both engines. */
-	err = put(dist->drive, reg_opt(dist->drive, "DIST_ENABLE") ? "DIST_ENABLE" : "MON_DIST_ENABLE",
-	          1);
-	if (err < 0)
-		return err;
-	if (scope) {
-		err = put(dist->drive, "MON_DIST_ENABLE", 1);
-		if (err < 0)
-			return err;
-		scope->armed = 1;
-	}
-	return 0;
+	return put(dist->drive,
+	           reg_opt(dist->drive, "DIST_ENABLE") ? "DIST_ENABLE" : "MON_DIST_ENABLE", 1);
 }
 
 int ax_disturbance_stop(ax_disturbance *dist)

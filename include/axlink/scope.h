@@ -217,7 +217,8 @@ AX_API const double *ax_scope_data(const ax_scope *scope, unsigned channel);
 
 /**
  * Time of each sample of the last fetch in seconds, 0 at the trigger
- * (negative for pre-trigger samples). Borrowed as ax_scope_data().
+ * (negative for pre-trigger samples), or at the waveform's first sample for
+ * a capture started by ax_disturbance_start(). Borrowed as ax_scope_data().
  * @since 0.3
  */
 AX_API const double *ax_scope_time(const ax_scope *scope);
@@ -303,12 +304,20 @@ AX_API int ax_disturbance_set_waveform(ax_disturbance *dist, unsigned channel,
 AX_API int ax_disturbance_load(ax_disturbance *dist);
 
 /**
- * Start the loaded waveform; with @p scope (may be NULL) arm that scope in
- * the same step so the capture starts with the first sample of the
- * waveform: a synchronous stimulus/response record. The scope must be on
- * the same drive; its period becomes the disturbance's.
- * @return 0; AX_EINVAL (not loaded, or a scope of another drive); what
- *         ax_scope_arm() returns; or what ax_link_write() returns.
+ * Start the loaded waveform; with @p scope (may be NULL) arm that scope
+ * first so that its first sample is the waveform's first: a synchronous
+ * stimulus/response record, ax_scope_time() 0 at the waveform's start.
+ *
+ * The scope triggers on the first change of the first target's waveform
+ * (its register becomes a channel of the scope when it is not one), with
+ * as many pre-trigger samples as come before that change: the scope's own
+ * trigger and pre-trigger setting are replaced, and its period becomes the
+ * disturbance's. The target must hold a steady value until the start. A
+ * waveform that never changes (or a 64-bit target) has no edge to align
+ * on: the capture then starts at once, at most one drive cycle apart.
+ * @return 0; AX_EINVAL (not loaded, or a scope of another drive);
+ *         AX_ERANGE (the first change comes after the scope's samples);
+ *         what ax_scope_arm() returns; or what ax_link_write() returns.
  * @since 0.3
  */
 AX_API int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope);
