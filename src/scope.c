@@ -148,9 +148,9 @@ static int get(ax_drive *drive, const char *id, int64_t *out)
 }
 
 /*
- * The sampling base period of the drive in microseconds: the monitoring
- * base frequency register (Hz) when the dictionary has one, else the
- * position and velocity loop rate.
+ * The sampling base period of the drive in microseconds: monitoring and
+ * disturbance run at the position and velocity loop rate (Hz) divided by
+ * their prescaler.
  */
 static int base_period_us(ax_drive *drive, double *out)
 {
@@ -158,9 +158,7 @@ static int base_period_us(ax_drive *drive, double *out)
 		const char *id;
 		int subnode;
 	} src[] = {
-		{"MON_DIST_BASE_FREQ", 0},
-		{"MON_BASE_FREQ", 0},
-		{"DRV_POS_VEL_RATE", 1},
+		{"DRV_POS_VEL_RATE", 1}, /* the position and velocity loop rate */
 	};
 	const ax_dict *dict = ax_drive_dict(drive);
 	const ax_reg *reg = NULL;
@@ -183,7 +181,7 @@ static int base_period_us(ax_drive *drive, double *out)
 	}
 	return ax__error_set(AX_EUNSUPPORTED,
 	                     "drive '%s': its dictionary gives no monitoring base frequency "
-	                     "(MON_DIST_BASE_FREQ or DRV_POS_VEL_RATE)",
+	                     "(DRV_POS_VEL_RATE)",
 	                     ax_drive_uri(drive));
 }
 
@@ -567,6 +565,47 @@ static int scope_check_buffer(ax_scope *s)
 	return 0;
 }
 
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/*
+ * After an edge-triggered arm: wait until the drive has its pre-trigger
+ * samples and compares with the level (stage "waiting for the trigger" or
+ * later), so that an edge the caller causes after ax_scope_arm() returns is
+ * seen, not swallowed while the pre-trigger buffer fills.
+ */
+static int scope_until_watching(ax_scope *s)
+{
+	uint32_t stage_mask = s->version >= 3 ? MON_ST_STAGE_V3 : MON_ST_STAGE_V2;
+	uint32_t frame = s->version >= 3 ? MON_ST_FRAME_V3 : MON_ST_FRAME_V2;
+	int64_t status = 0, deadline;
+	const ax_reg *st = NULL;
+	int err = reg_need(s->drive, "MON_DIST_STATUS", &st);
+
+	if (err < 0)
+		return err;
+	deadline = ax__now_ms() + 2000 + (int64_t)(s->pre * ax_scope_period_us(s) / 1e3);
+	for (;;) {
+		err = ax__drive_reg_read_i64(s->drive, st, &status);
+		if (err < 0)
+			return err;
+		if (((uint64_t)status & stage_mask) >= MON_STAGE_WAIT_TRIGGER ||
+		    ((uint64_t)status & frame))
+			return 0;
+		if (ax__now_ms() >= deadline)
+			return ax__error_set(AX_ETIMEDOUT,
+			                     "scope on '%s': the drive took no pre-trigger samples "
+			                     "(status 0x%llX)",
+			                     ax_drive_uri(s->drive), (unsigned long long)status);
+		sleep_ms(1);
+	}
+}
+
 /* Write the scope's configuration; enable when @enable. */
 static int scope_configure(ax_scope *s, int enable)
 {
@@ -642,6 +681,8 @@ static int scope_configure(ax_scope *s, int enable)
 		if (err < 0)
 			return err;
 		s->armed = 1;
+		if (s->trigger != AX_SCOPE_TRIGGER_IMMEDIATE)
+			return scope_until_watching(s);
 	}
 	return 0;
 }
@@ -676,14 +717,6 @@ int ax_scope_disable(ax_scope *scope)
 	scope->armed = 0;
 	err = put(scope->drive, "MON_DIST_ENABLE", 0);
 	return err < 0 ? err : put_opt(scope->drive, "MON_REMOVE_DATA", 1);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
 }
 
 static const char *stage_name(unsigned stage)
@@ -1227,6 +1260,47 @@ int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope)
 	/* Without a DIST_ENABLE (before v3) the one enable starts both engines. */
 	return put(dist->drive,
 	           reg_opt(dist->drive, "DIST_ENABLE") ? "DIST_ENABLE" : "MON_DIST_ENABLE", 1);
+}
+
+int ax_disturbance_wait(ax_disturbance *dist, int timeout_ms, ax_cancel *cancel)
+{
+	const ax_reg *st;
+	int64_t deadline, end, status = 0;
+	uint64_t playing = 0;
+	int err;
+
+	AX_ASSERT_ARG(dist);
+	if (!dist->loaded)
+		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
+		                           "the disturbance is not loaded: ax_disturbance_load() "
+		                           "first");
+	deadline = timeout_ms > 0 ? ax__now_ms() + timeout_ms : INT64_MAX;
+	/* Without a "playing" bit the waveform's own length, in wall time. */
+	end = ax__now_ms() + (int64_t)ceil((double)dist->n * dist->base_us * dist->prescaler / 1e3);
+	st = reg_opt(dist->drive, "DIST_STATUS");
+	if (st && ax_reg_bitfield_get(st, "DISTURBANCE_PLAYING", 0, &playing) < 0)
+		st = NULL;
+	for (;;) {
+		if (ax_cancel_requested(cancel))
+			return ax__error_set(AX_ECANCELED, "disturbance wait on '%s': cancelled",
+			                     ax_drive_uri(dist->drive));
+		if (st) {
+			err = ax__drive_reg_read_i64(dist->drive, st, &status);
+			if (err < 0)
+				return err;
+			err = ax_reg_bitfield_get(st, "DISTURBANCE_PLAYING", (uint64_t)status,
+			                          &playing);
+			if (err < 0 || !playing || !(status & 1))
+				return 0;
+		} else if (ax__now_ms() >= end) {
+			return 0;
+		}
+		if (ax__now_ms() >= deadline)
+			return ax__error_set(AX_ETIMEDOUT,
+			                     "disturbance on '%s': still playing after %d ms",
+			                     ax_drive_uri(dist->drive), timeout_ms);
+		sleep_ms(POLL_MS);
+	}
 }
 
 int ax_disturbance_stop(ax_disturbance *dist)

@@ -156,9 +156,12 @@ AX_API int ax_scope_set_samples(ax_scope *scope, uint32_t samples, uint32_t pre)
 /**
  * Configure the drive's monitoring with the scope's settings and start it:
  * disable, clear the map, prescaler, channels, trigger, samples, enable.
+ * With an edge trigger it returns once the drive has its pre-trigger
+ * samples and watches the level, so an edge caused after the call is seen.
  * @return 0; AX_EINVAL (no channels); AX_ERANGE (the buffer is too small);
  *         AX_EDRIVE (the drive refused a setting: the message names the
- *         register); or what ax_link_write() returns.
+ *         register); AX_ETIMEDOUT (the drive never took its pre-trigger
+ *         samples); or what ax_link_write() returns.
  * @since 0.3
  */
 AX_API int ax_scope_arm(ax_scope *scope);
@@ -321,6 +324,18 @@ AX_API int ax_disturbance_load(ax_disturbance *dist);
  * @since 0.3
  */
 AX_API int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope);
+
+/**
+ * Wait until the started waveform has played to its end: the "playing"
+ * bit of DIST_STATUS (bitfield DISTURBANCE_PLAYING) when the dictionary
+ * names it, else the waveform's length in time. Targets keep the last sample.
+ * @param timeout_ms  for the whole wait; <= 0 waits without a deadline
+ * @param cancel      NULL, or a token another thread or a signal handler triggers
+ * @return 0; AX_ETIMEDOUT; AX_ECANCELED; AX_EINVAL (not loaded); or what
+ *         ax_link_read() returns.
+ * @since 0.3
+ */
+AX_API int ax_disturbance_wait(ax_disturbance *dist, int timeout_ms, ax_cancel *cancel);
 
 /**
  * Stop the waveform and discard the drive's disturbance data.
