@@ -554,16 +554,6 @@ out:
 	return rc;
 }
 
-static void sleep_us(double us)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(us / 1e6);
-	ts.tv_nsec = (long)((us - (double)ts.tv_sec * 1e6) * 1e3);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !scope_signal)
-		;
-}
-
 static int cmd_disturb(struct cli *cli)
 {
 	ax_ctx *ctx = NULL;
@@ -635,6 +625,8 @@ static int cmd_disturb(struct cli *cli)
 	{
 		struct sig_guard g;
 		double period = sc.period_us > 0.0 ? sc.period_us : 0.0;
+		int timeout = cli->timeout_ms > 0 ? cli->timeout_ms : SCOPE_DEFAULT_TIMEOUT_MS;
+		int err;
 
 		if (period == 0.0) {
 			ax_scope *probe = NULL;
@@ -645,8 +637,13 @@ static int cmd_disturb(struct cli *cli)
 			ax_scope_unref(probe);
 		}
 		guard_on(&g, cancel);
-		sleep_us(period * (double)n);
+		err = ax_disturbance_wait(dist, timeout + (int)(period * (double)n / 1e3), cancel);
 		guard_off(&g);
+		if (err < 0 && !scope_signal) {
+			rc = fail_last();
+			(void)ax_disturbance_stop(dist);
+			goto out;
+		}
 		if (ax_disturbance_stop(dist) < 0) {
 			rc = fail_last();
 			goto out;
