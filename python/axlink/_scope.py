@@ -141,7 +141,6 @@ class Scope:
         cancel = ffi.new("ax_cancel **")
         check(lib.ax_cancel_new(cancel))
         self._cancel = ffi.gc(cancel[0], lib.ax_cancel_unref)
-        self._regs: List[Any] = []
         for r in _registers(registers):
             self._add(r)
         us = _seconds_to_us(period)
@@ -164,10 +163,8 @@ class Scope:
 
     def _add(self, register: Any) -> int:
         reg = self._drive.find(register)
-        idx = check(lib.ax_scope_add_channel(self._handle(), cstr(reg.id), reg.subnode),
-                    drive_text=self._drive._drive_text)
-        self._regs.append(reg)
-        return idx
+        return check(lib.ax_scope_add_channel(self._handle(), cstr(reg.id), reg.subnode),
+                     drive_text=self._drive._drive_text)
 
     def _set_trigger(self, trigger: TriggerLike) -> None:
         if isinstance(trigger, str):
@@ -189,7 +186,7 @@ class Scope:
         if edge not in _EDGES:
             raise _einval(f"trigger edge {edge!r}: expected rising, falling or either")
         reg = self._drive.find(register)
-        ids = [(r.id, r.subnode) for r in self._regs]
+        ids = [(c[0], c[1]) for c in self._channels()]
         ch = ids.index((reg.id, reg.subnode)) if (reg.id, reg.subnode) in ids else \
             self._add(reg)
         check(lib.ax_scope_set_trigger(self._handle(), int(getattr(lib, _EDGES[edge])), ch,
@@ -209,10 +206,23 @@ class Scope:
     def max_channels(self) -> int:
         return int(lib.ax_scope_max_channels(self._handle()))
 
+    def _channels(self) -> List[Tuple[str, int, str]]:
+        """(id, subnode, dtype name) of every channel, as the library has them
+        (a disturbance's start may add its target)."""
+        s = self._handle()
+        out = []
+        for i in range(int(lib.ax_scope_channel_count(s))):
+            reg = lib.ax_scope_channel_reg(s, i)
+            out.append((ffi.string(lib.ax_reg_id(reg)).decode(), int(lib.ax_reg_subnode(reg)),
+                        ffi.string(lib.ax_dtype_name(lib.ax_reg_dtype(reg))).decode()))
+        return out
+
     @property
     def names(self) -> List[str]:
-        ids = [r.id for r in self._regs]
-        return [r.id if ids.count(r.id) == 1 else f"{r.id}@{r.subnode}" for r in self._regs]
+        """Channel names: register ids (``ID@SUBNODE`` when an id repeats)."""
+        chans = self._channels()
+        ids = [c[0] for c in chans]
+        return [i if ids.count(i) == 1 else f"{i}@{sub}" for i, sub, _ in chans]
 
     def arm(self) -> "Scope":
         """Configure the drive's monitoring and start it; returns self."""
@@ -251,10 +261,11 @@ class Scope:
         length = ffi.new("size_t *")
         raw_p = lib.ax_scope_raw(s, length)
         raw = bytes(ffi.buffer(raw_p, int(length[0]))) if n else b""
+        chans = self._channels()
         fmt = numpy.dtype({
-            "names": [f"c{i}" for i in range(len(self._regs))],
-            "formats": [_NUMPY[r.dtype] for r in self._regs],
-            "offsets": [int(lib.ax_scope_channel_offset(s, i)) for i in range(len(self._regs))],
+            "names": [f"c{i}" for i in range(len(chans))],
+            "formats": [_NUMPY[c[2]] for c in chans],
+            "offsets": [int(lib.ax_scope_channel_offset(s, i)) for i in range(len(chans))],
             "itemsize": block,
         })
         blocks = numpy.frombuffer(raw, dtype=fmt, count=n)
@@ -320,6 +331,9 @@ class Disturbance:
         out = ffi.new("ax_disturbance **")
         check(lib.ax_disturbance_new(out, drive._handles()[0]), drive_text=drive._drive_text)
         self._d: Any = ffi.gc(out[0], lib.ax_disturbance_unref)
+        cancel = ffi.new("ax_cancel **")
+        check(lib.ax_cancel_new(cancel))
+        self._cancel = ffi.gc(cancel[0], lib.ax_cancel_unref)
         regs = _registers(registers)
         if len(regs) == 1:
             waves = [waveforms]
@@ -357,6 +371,17 @@ class Disturbance:
         ``scope.fetch()``)."""
         sp = scope._handle() if scope is not None else ffi.NULL
         check(lib.ax_disturbance_start(self._handle(), sp), drive_text=self._drive._drive_text)
+
+    def wait(self, timeout: Optional[float] = 10.0) -> None:
+        """Wait until the started waveform has played to its end (the
+        targets keep the last sample). Ctrl-C ends it (KeyboardInterrupt)."""
+        from ._drive import _interruptible
+
+        ms = 0 if timeout is None else max(1, int(timeout * 1000))
+        d = self._handle()
+        lib.ax_cancel_reset(self._cancel)
+        _interruptible(lambda: lib.ax_disturbance_wait(d, ms, self._cancel), self._cancel,
+                       self._drive._drive_text)
 
     def record(self, scope: Scope, timeout: Optional[float] = 10.0) -> ScopeResult:
         """Start with @scope, wait for the capture, stop; the response."""
