@@ -47,8 +47,6 @@
 #define EXT_PAYLOAD 512u /* the most an extended frame carries */
 #define POLL_MS 2        /* status poll period of ax_scope_wait() */
 #define MON_SUBNODE 0
-/* Address offset of an axis's registers in the monitoring address space (v2 rule). */
-#define MON_AXIS_STRIDE 0x800u
 
 struct scope_channel {
 	const ax_reg *reg;
@@ -260,28 +258,25 @@ static int map_code(int dtype)
 static int channel_make(struct scope_channel *c, const ax_reg *reg, const char *what)
 {
 	int dtype = ax_reg_dtype(reg), code = map_code(dtype);
-	unsigned sub = ax_reg_subnode(reg);
-	uint32_t addr = ax_reg_address(reg), mon;
+	uint32_t mon = 0;
+	unsigned sub = 0;
 
 	if (code < 0)
 		return ax__error_set(AX_EUNSUPPORTED,
 		                     "register '%s' is a %s: only numbers can be %s", ax_reg_id(reg),
 		                     ax_dtype_name(dtype) ? ax_dtype_name(dtype) : "?", what);
-	if (!ax_reg_reachable(reg))
+	/* The dictionary's monitoring address: MonDistV3 (v3), the cyclic rule (v2). */
+	if (!ax_reg_monitoring(reg, &mon, &sub)) {
+		if (strcmp(ax_reg_cyclic(reg), "CONFIG") == 0)
+			return ax__error_set(AX_EUNSUPPORTED,
+			                     "register '%s' is a configuration register (cyclic "
+			                     "CONFIG): it cannot be %s; take a cyclic one",
+			                     ax_reg_id(reg), what);
 		return ax__error_set(AX_EUNSUPPORTED,
-		                     "register '%s' (address 0x%X) is out of the MCB address space",
-		                     ax_reg_id(reg), (unsigned)addr);
-	if (strcmp(ax_reg_cyclic(reg), "CONFIG") == 0)
-		return ax__error_set(AX_EUNSUPPORTED,
-		                     "register '%s' is a configuration register (cyclic CONFIG): "
-		                     "it cannot be %s; take a cyclic one",
+		                     "register '%s' cannot be %s: its dictionary gives it no "
+		                     "monitoring address",
 		                     ax_reg_id(reg), what);
-	mon = sub >= 1 ? addr + MON_AXIS_STRIDE * (sub - 1) : addr;
-	if (mon > 0xFFF || sub > 0xF)
-		return ax__error_set(AX_EUNSUPPORTED,
-		                     "register '%s' of subnode %u has no monitoring address (0x%X "
-		                     "is past 12 bits)",
-		                     ax_reg_id(reg), sub, (unsigned)mon);
+	}
 	c->reg = reg;
 	c->dtype = dtype == AX_DTYPE_BOOL ? AX_DTYPE_U8 : dtype;
 	c->size = ax_dtype_size(c->dtype);
