@@ -114,10 +114,11 @@ static int reg_need(ax_drive *drive, const char *id, const ax_reg **out)
 	const ax_reg *reg = reg_opt(drive, id);
 
 	if (!reg)
-		return ax__error_set(AX_EUNSUPPORTED,
-		                     "drive '%s': its dictionary has no register '%s' on subnode 0: "
-		                     "no drive-side monitoring or disturbance",
-		                     ax_drive_uri(drive), id);
+		return ax__error_set(
+		        AX_EUNSUPPORTED,
+		        "drive '%s': its dictionary has no register '%s' on subnode 0: "
+		        "no drive-side monitoring or disturbance",
+		        ax_drive_uri(drive), id);
 	*out = reg;
 	return 0;
 }
@@ -156,7 +157,7 @@ static int base_period_us(ax_drive *drive, double *out)
 		const char *id;
 		int subnode;
 	} src[] = {
-		{"DRV_POS_VEL_RATE", 1}, /* the position and velocity loop rate */
+	        {"DRV_POS_VEL_RATE", 1}, /* the position and velocity loop rate */
 	};
 	const ax_dict *dict = ax_drive_dict(drive);
 	const ax_reg *reg = NULL;
@@ -188,8 +189,7 @@ static int base_period_us(ax_drive *drive, double *out)
  * dictionary (@prefix "MON_CFG_REG" or "DIST_CFG_REG"), bounded by the
  * limit register @limit_id when the dictionary has one.
  */
-static int channel_limit(ax_drive *drive, const char *prefix, const char *limit_id,
-                         unsigned *out)
+static int channel_limit(ax_drive *drive, const char *prefix, const char *limit_id, unsigned *out)
 {
 	char id[48];
 	unsigned n = 0;
@@ -262,9 +262,9 @@ static int channel_make(struct scope_channel *c, const ax_reg *reg, const char *
 	unsigned sub = 0;
 
 	if (code < 0)
-		return ax__error_set(AX_EUNSUPPORTED,
-		                     "register '%s' is a %s: only numbers can be %s", ax_reg_id(reg),
-		                     ax_dtype_name(dtype) ? ax_dtype_name(dtype) : "?", what);
+		return ax__error_set(
+		        AX_EUNSUPPORTED, "register '%s' is a %s: only numbers can be %s",
+		        ax_reg_id(reg), ax_dtype_name(dtype) ? ax_dtype_name(dtype) : "?", what);
 	/* The dictionary's monitoring address: MonDistV3 (v3), the cyclic rule (v2). */
 	if (!ax_reg_monitoring(reg, &mon, &sub)) {
 		if (strcmp(ax_reg_cyclic(reg), "CONFIG") == 0)
@@ -291,7 +291,8 @@ static int prescaler_for(double base_us, double period_us, uint32_t *out)
 
 	if (!isfinite(period_us) || period_us <= 0)
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-		                           "sample period %g us is not a positive number", period_us);
+		                           "sample period %g us is not a positive number",
+		                           period_us);
 	ratio = period_us / base_us;
 	k = floor(ratio + 0.5);
 	if (ratio < 1.0 - 1e-9)
@@ -506,10 +507,11 @@ int ax_scope_set_trigger(ax_scope *scope, int trigger, unsigned channel, double 
 		                           "unknown scope trigger %d", trigger);
 	if (trigger != AX_SCOPE_TRIGGER_IMMEDIATE) {
 		if (channel >= scope->n_ch)
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-			                           "trigger channel %u is not mapped (the scope has "
-			                           "%u channels)",
-			                           channel, scope->n_ch);
+			return ax__error_set_class(
+			        AX_ERRCLASS_ARGUMENT, AX_EINVAL,
+			        "trigger channel %u is not mapped (the scope has "
+			        "%u channels)",
+			        channel, scope->n_ch);
 		err = level_bits(&scope->ch[channel], level, bits);
 		if (err < 0)
 			return err;
@@ -551,12 +553,12 @@ static int scope_check_buffer(ax_scope *s)
 	if (err < 0)
 		return err;
 	if (max > 0 && need > (uint64_t)max)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-		                           "%u samples of %zu bytes (%llu bytes) exceed the drive's "
-		                           "monitoring buffer of %lld bytes: at most %llu samples",
-		                           s->samples, s->block, (unsigned long long)need,
-		                           (long long)max,
-		                           (unsigned long long)((uint64_t)max / s->block));
+		return ax__error_set_class(
+		        AX_ERRCLASS_ARGUMENT, AX_ERANGE,
+		        "%u samples of %zu bytes (%llu bytes) exceed the drive's "
+		        "monitoring buffer of %lld bytes: at most %llu samples",
+		        s->samples, s->block, (unsigned long long)need, (long long)max,
+		        (unsigned long long)((uint64_t)max / s->block));
 	return 0;
 }
 
@@ -763,7 +765,8 @@ int ax_scope_wait(ax_scope *scope, int timeout_ms, ax_cancel *cancel)
 			return ax__error_set(AX_EPROTO,
 			                     "scope on '%s': the drive's monitoring stopped before "
 			                     "the capture was complete (status 0x%llX)",
-			                     ax_drive_uri(scope->drive), (unsigned long long)status);
+			                     ax_drive_uri(scope->drive),
+			                     (unsigned long long)status);
 		if (ax__now_ms() >= deadline) {
 			unsigned stage = (unsigned)status & stage_mask;
 
@@ -771,8 +774,9 @@ int ax_scope_wait(ax_scope *scope, int timeout_ms, ax_cancel *cancel)
 			                     "scope on '%s': no complete capture within %d ms (%s, "
 			                     "status 0x%llX)",
 			                     ax_drive_uri(scope->drive), timeout_ms,
-			                     stage == MON_STAGE_WAIT_TRIGGER ? "the trigger never came"
-			                                                     : stage_name(stage),
+			                     stage == MON_STAGE_WAIT_TRIGGER
+			                             ? "the trigger never came"
+			                             : stage_name(stage),
 			                     (unsigned long long)status);
 		}
 		sleep_ms(POLL_MS);
@@ -852,19 +856,21 @@ int ax_scope_fetch(ax_scope *scope)
 				goto fail;
 			scope->wire += 2 * MCB_HEADER + (len > 8 ? len : 0);
 			if (len == 0 || len > EXT_PAYLOAD)
-				return ax__error_set(AX_EPROTO,
-				                     "drive '%s': a read of '%s' returned %zu bytes "
-				                     "with %llu still available",
-				                     ax_drive_uri(scope->drive), ax_reg_id(data), len,
-				                     (unsigned long long)avail);
+				return ax__error_set(
+				        AX_EPROTO,
+				        "drive '%s': a read of '%s' returned %zu bytes "
+				        "with %llu still available",
+				        ax_drive_uri(scope->drive), ax_reg_id(data), len,
+				        (unsigned long long)avail);
 			if (len > avail)
 				len = (size_t)avail; /* a plain reply pads to 8 bytes */
 			if (scope->raw_len + len > cap)
-				return ax__error_set(AX_EPROTO,
-				                     "drive '%s': the capture holds more than the %llu "
-				                     "bytes of %u samples",
-				                     ax_drive_uri(scope->drive), (unsigned long long)cap,
-				                     scope->samples);
+				return ax__error_set(
+				        AX_EPROTO,
+				        "drive '%s': the capture holds more than the %llu "
+				        "bytes of %u samples",
+				        ax_drive_uri(scope->drive), (unsigned long long)cap,
+				        scope->samples);
 			memcpy(scope->raw + scope->raw_len, buf, len);
 			scope->raw_len += len;
 			avail -= len;
@@ -1116,8 +1122,8 @@ int ax_disturbance_load(ax_disturbance *dist)
 	for (unsigned i = 0; i < dist->n_ch; i++)
 		if (!dist->wave[i])
 			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-			                           "disturbance channel %u ('%s') has no waveform", i,
-			                           ax_reg_id(dist->ch[i].reg));
+			                           "disturbance channel %u ('%s') has no waveform",
+			                           i, ax_reg_id(dist->ch[i].reg));
 	total = dist->n * dist->block;
 	reg = reg_opt(d, "DIST_MAX_SIZE");
 	if (reg) {
@@ -1125,10 +1131,11 @@ int ax_disturbance_load(ax_disturbance *dist)
 		if (err < 0)
 			return err;
 		if (max > 0 && total > (uint64_t)max)
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-			                           "a waveform of %zu samples x %zu bytes exceeds the "
-			                           "drive's disturbance buffer of %lld bytes",
-			                           dist->n, dist->block, (long long)max);
+			return ax__error_set_class(
+			        AX_ERRCLASS_ARGUMENT, AX_ERANGE,
+			        "a waveform of %zu samples x %zu bytes exceeds the "
+			        "drive's disturbance buffer of %lld bytes",
+			        dist->n, dist->block, (long long)max);
 	}
 	err = reg_need(d, "DIST_DATA_VALUE", &data);
 	if (err < 0)

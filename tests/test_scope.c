@@ -26,9 +26,9 @@
 #include "testctx.h"
 #include "simproc.h"
 
-#define RES 4096.0    /* FBK_DIGENC1_RESOLUTION of every model */
-#define BASE_US 50.0  /* DRV_POS_VEL_RATE of the simulated drives: 20 kHz */
-#define MAX_CH 16     /* MON_CFG_REG0_MAP .. MON_CFG_REG15_MAP */
+#define RES 4096.0   /* FBK_DIGENC1_RESOLUTION of every model */
+#define BASE_US 50.0 /* DRV_POS_VEL_RATE of the simulated drives: 20 kHz */
+#define MAX_CH 16    /* MON_CFG_REG0_MAP .. MON_CFG_REG15_MAP */
 
 struct fixture {
 	simproc *sim;
@@ -60,8 +60,8 @@ static void expect_error(int got, int code, ...)
 
 static int group_up(void **state)
 {
-	static const char *const args[] = {"--eth", "127.0.19.1", "--count", "4",
-	                                   "--serial", "1901", NULL};
+	static const char *const args[] = {"--eth",    "127.0.19.1", "--count", "4",
+	                                   "--serial", "1901",       NULL};
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f || simproc_start(&f->sim, args, 4, 5000) < 0) {
@@ -438,8 +438,7 @@ static void test_scope__disturbance_bad_input(void **state)
 	             "CL_POS_SET_POINT_VALUE", NULL);
 	expect_error(ax_disturbance_set_waveform(dist, 2, ok, 3), AX_EINVAL, "channel 2", NULL);
 	OK(ax_disturbance_set_waveform(dist, 0, ok, 3));
-	expect_error(ax_disturbance_set_waveform(dist, 1, ok, 2), AX_EINVAL, "all channels",
-	             NULL);
+	expect_error(ax_disturbance_set_waveform(dist, 1, ok, 2), AX_EINVAL, "all channels", NULL);
 	expect_error(ax_disturbance_set_period_us(dist, 25), AX_ERANGE, "below", NULL);
 	ax_disturbance_unref(dist);
 	ax_drive_unref(d);
@@ -481,8 +480,8 @@ static void test_scope__bad_input(void **state)
 
 	/* Periods: a multiple of the base, not below it. */
 	expect_error(ax_scope_set_period_us(s, 10), AX_ERANGE, "below", "50 us", NULL);
-	expect_error(ax_scope_set_period_us(s, 75), AX_ERANGE, "not a multiple", "50 us",
-	             "100 us", NULL);
+	expect_error(ax_scope_set_period_us(s, 75), AX_ERANGE, "not a multiple", "50 us", "100 us",
+	             NULL);
 	expect_error(ax_scope_set_period_us(s, -50), AX_ERANGE, NULL);
 	expect_error(ax_scope_set_period_us(s, NAN), AX_ERANGE, NULL);
 	assert_true(ax_scope_period_us(s) == BASE_US); /* untouched */
@@ -589,14 +588,14 @@ static void test_scope__cancel_and_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scope__move_derivative_matches_velocity),
-		cmocka_unit_test(test_scope__trapezoid_profile),
-		cmocka_unit_test(test_scope__trigger_starts_at_crossing),
-		cmocka_unit_test(test_scope__pre_trigger_samples),
-		cmocka_unit_test(test_scope__disturbance_round_trip),
-		cmocka_unit_test(test_scope__disturbance_bad_input),
-		cmocka_unit_test(test_scope__bad_input),
-		cmocka_unit_test(test_scope__cancel_and_timeout),
+	        cmocka_unit_test(test_scope__move_derivative_matches_velocity),
+	        cmocka_unit_test(test_scope__trapezoid_profile),
+	        cmocka_unit_test(test_scope__trigger_starts_at_crossing),
+	        cmocka_unit_test(test_scope__pre_trigger_samples),
+	        cmocka_unit_test(test_scope__disturbance_round_trip),
+	        cmocka_unit_test(test_scope__disturbance_bad_input),
+	        cmocka_unit_test(test_scope__bad_input),
+	        cmocka_unit_test(test_scope__cancel_and_timeout),
 	};
 
 	return cmocka_run_group_tests_name("scope", tests, group_up, group_down);

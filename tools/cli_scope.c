@@ -64,7 +64,7 @@ static const struct option disturb_options[] = {
 
 /* The options of these commands; one command runs per process. */
 static struct {
-	double period_us;     /* 0: the drive's base period */
+	double period_us;      /* 0: the drive's base period */
 	unsigned long samples; /* 0: the default (scope 1000, disturb the waveform's length) */
 	const char *trigger;   /* REG:EDGE:LEVEL, or NULL */
 	unsigned long pre;
@@ -101,8 +101,7 @@ static int scope_parse_number(const char *text, double *out)
 
 	errno = 0;
 	v = strtod(text, &end);
-	if (errno != 0 || end == text || *end != '\0' || !isfinite(v) ||
-	    strpbrk(text, "xXnNiI"))
+	if (errno != 0 || end == text || *end != '\0' || !isfinite(v) || strpbrk(text, "xXnNiI"))
 		return -1;
 	*out = v;
 	return 0;
@@ -116,8 +115,8 @@ static int scope_option(struct cli *cli, int c, const char *arg)
 	switch (c) {
 	case OPT_PERIOD_US:
 		if (scope_parse_number(arg, &d) < 0 || !(d > 0.0) || d > 1e7)
-			return usage_error(cli->cmd, "--period-us '%s': expected microseconds above 0",
-			                   arg);
+			return usage_error(cli->cmd,
+			                   "--period-us '%s': expected microseconds above 0", arg);
 		sc.period_us = d;
 		return 0;
 	case OPT_SAMPLES:
@@ -127,12 +126,14 @@ static int scope_option(struct cli *cli, int c, const char *arg)
 		return 0;
 	case OPT_PRE:
 		if (parse_uint(arg, 100000000ul, &u) < 0)
-			return usage_error(cli->cmd, "--pre '%s': expected a number of samples", arg);
+			return usage_error(cli->cmd, "--pre '%s': expected a number of samples",
+			                   arg);
 		sc.pre = u;
 		return 0;
 	case OPT_AXIS:
 		if (parse_uint(arg, SUBNODE_MAX, &u) < 0)
-			return usage_error(cli->cmd, "--axis '%s': expected 0..%u", arg, SUBNODE_MAX);
+			return usage_error(cli->cmd, "--axis '%s': expected 0..%u", arg,
+			                   SUBNODE_MAX);
 		sc.axis = (int)u;
 		return 0;
 	case OPT_TRIGGER:
@@ -154,7 +155,8 @@ static int scope_option(struct cli *cli, int c, const char *arg)
 			if (comma)
 				*comma++ = '\0'; /* argv is ours to cut */
 			if (!tok[0])
-				return usage_error(cli->cmd, "--scope '%s': an empty register", arg);
+				return usage_error(cli->cmd, "--scope '%s': an empty register",
+				                   arg);
 			if (sc.n_scope_regs == SCOPE_MAX_SCOPE_REGS)
 				return usage_error(cli->cmd, "--scope: at most %d registers",
 				                   SCOPE_MAX_SCOPE_REGS);
@@ -203,9 +205,9 @@ static int scope_trigger(const struct cli *cli, ax_scope *scope)
 		const char *name;
 		int trigger;
 	} edges[] = {
-		{"rising", AX_SCOPE_TRIGGER_RISING},
-		{"falling", AX_SCOPE_TRIGGER_FALLING},
-		{"either", AX_SCOPE_TRIGGER_EITHER},
+	        {"rising", AX_SCOPE_TRIGGER_RISING},
+	        {"falling", AX_SCOPE_TRIGGER_FALLING},
+	        {"either", AX_SCOPE_TRIGGER_EITHER},
 	};
 	char *copy = strdup(sc.trigger), *edge, *level;
 	int trigger = -1, ch = -1, rc = 0;
@@ -216,8 +218,9 @@ static int scope_trigger(const struct cli *cli, ax_scope *scope)
 	edge = strchr(copy, ':');
 	level = edge ? strchr(edge + 1, ':') : NULL;
 	if (!edge || !level || edge == copy) {
-		rc = usage_error(cli->cmd, "--trigger '%s': expected REGISTER:EDGE:LEVEL "
-		                           "(EDGE rising, falling or either)",
+		rc = usage_error(cli->cmd,
+		                 "--trigger '%s': expected REGISTER:EDGE:LEVEL "
+		                 "(EDGE rising, falling or either)",
 		                 sc.trigger);
 		goto out;
 	}
@@ -227,8 +230,9 @@ static int scope_trigger(const struct cli *cli, ax_scope *scope)
 		if (strcmp(edge, edges[i].name) == 0)
 			trigger = edges[i].trigger;
 	if (trigger < 0) {
-		rc = usage_error(cli->cmd, "--trigger '%s': edge '%s' is not rising, falling or "
-		                           "either",
+		rc = usage_error(cli->cmd,
+		                 "--trigger '%s': edge '%s' is not rising, falling or "
+		                 "either",
 		                 sc.trigger, edge);
 		goto out;
 	}
@@ -426,7 +430,8 @@ static int scope_wait_fetch(const struct cli *cli, ax_scope *scope, ax_cancel *c
 		int sig = scope_signal;
 
 		(void)ax_scope_disable(scope);
-		cli_note_error(AX_ECANCELED, ax_error_last_class(), "interrupted: capture abandoned");
+		cli_note_error(AX_ECANCELED, ax_error_last_class(),
+		               "interrupted: capture abandoned");
 		fprintf(stderr, "\naxlink: interrupted: the drive's monitoring is disabled\n");
 		return 128 + sig;
 	}

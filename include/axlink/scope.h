@@ -197,7 +197,11 @@ AX_API int ax_scope_fetch(ax_scope *scope);
  */
 AX_API int ax_scope_capture(ax_scope *scope, int timeout_ms, ax_cancel *cancel);
 
-/** Arm again with the same configuration (the drive's re-arm). @return as ax_scope_arm(). @since 0.3 */
+/**
+ * Arm again with the same configuration (the drive's re-arm).
+ * @return as ax_scope_arm().
+ * @since 0.3
+ */
 AX_API int ax_scope_rearm(ax_scope *scope);
 
 /**
