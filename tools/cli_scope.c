@@ -441,8 +441,12 @@ static int scope_wait_fetch(const struct cli *cli, ax_scope *scope, ax_cancel *c
 		(void)ax_scope_disable(scope);
 		return rc;
 	}
-	if (ax_scope_fetch(scope) < 0)
-		return fail_last();
+	if (ax_scope_fetch(scope) < 0) {
+		int rc = fail_last();
+
+		(void)ax_scope_disable(scope);
+		return rc;
+	}
 	(void)ax_scope_disable(scope);
 	return 0;
 }

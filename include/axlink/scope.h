@@ -21,6 +21,13 @@
  * ax_scope_wait(), ax_scope_fetch(), then the data: ax_scope_data() per
  * channel as doubles, ax_scope_raw() as the drive sent it, ax_scope_time().
  * ax_scope_capture() does arm, wait and fetch in one call.
+ *
+ * Thread safety: the calls on one ax_scope or ax_disturbance are one thread
+ * at a time (the objects hold no lock; their requests go through the
+ * drive's link, which is safe); only the ax_cancel a wait watches may be
+ * triggered from another thread or a signal handler. Different objects on
+ * different drives are independent. Ownership: the objects hold their
+ * drive; data they return is borrowed until the next fetch, arm or change.
  * @{
  */
 
@@ -109,7 +116,10 @@ AX_API int ax_scope_add_channel(ax_scope *scope, const char *id, int subnode);
 /** ax_scope_add_channel() with a register of the drive's dictionary. @since 0.3 */
 AX_API int ax_scope_add_channel_reg(ax_scope *scope, const ax_reg *reg);
 
-/** Remove every channel (and an edge trigger, which names one). @since 0.3 */
+/**
+ * Remove every channel (and an edge trigger, which names one); no effect
+ * while armed (ax_scope_disable() first). @since 0.3
+ */
 AX_API void ax_scope_clear_channels(ax_scope *scope);
 
 /** Number of channels. @since 0.3 */
