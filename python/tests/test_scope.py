@@ -4,6 +4,8 @@ the real axlink-sim over UDP on 127.0.19.20-29 (this file's range)."""
 import csv
 import io
 import math
+import threading
+import time
 
 import numpy
 import pytest
@@ -97,6 +99,19 @@ def test_scope__context_manager_disables(drive):
     assert drive.read("MON_DIST_STATUS", subnode=0) & 1 == 0
     with pytest.raises(axlink.StateError):
         s.arm()
+
+
+def test_scope__cancel_from_another_thread(drive):
+    with axlink.Scope(drive, ["DRV_STATE_STATUS"], samples=100,
+                      trigger=("DRV_STATE_STATUS", "rising", 65535)) as s:
+        s.arm()
+        timer = threading.Timer(0.2, s.cancel)
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(axlink.CancelledError):
+            s.wait(None)
+        assert time.monotonic() - t0 < 1.5
+        timer.join()
 
 
 def test_scope__bad_input(drive):
