@@ -21,11 +21,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "axlink/ctx.h"
 #include "axlink/error.h"
+#include "axlink/link.h"
 #include "axlink/mcb.h"
 #include "axlink/value.h"
 #include "simdrive.h"
 #include "simmodels.h"
+#include "testctx.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000000ull
@@ -235,6 +238,14 @@ static uint32_t map_word(const struct fx *fx, unsigned sub, const char *id)
 	return (uint32_t)r->mon_key << 16 | (uint32_t)(r->dtype - AX_DTYPE_U8) << 8 | r->size;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void tick_ms(struct fx *fx, uint64_t ms)
 {
 	fx->now += ms * MS;
@@ -379,8 +390,11 @@ static void test_simmon__registers_on_every_model(void **state)
 		assert_int_equal(rd(fx, 0, "MON_DIST_VERSION"), 3);
 		assert_true(rd(fx, 0, "MON_MAX_SIZE") >= 16384);
 		assert_int_equal(rd(fx, 0, "MON_DIST_STATUS"), 0);
-		for (unsigned n = 1; n <= m->axes; n++)
+		for (unsigned n = 1; n <= m->axes; n++) {
 			assert_int_equal(rd(fx, n, "DRV_POS_VEL_RATE"), 20000);
+			/* Every axis is reachable: map its position (checked when written). */
+			wr(fx, 0, "MON_CFG_REG0_MAP", map_word(fx, n, "CL_POS_FBK_VALUE"));
+		}
 		/* Feedbacks and set points are monitorable, configuration is not. */
 		assert_true(reg(fx, 1, "CL_POS_FBK_VALUE")->flags & SIMMODEL_MON);
 		assert_true(reg(fx, 1, "CL_CUR_Q_SET_POINT")->flags & SIMMODEL_MON);
@@ -582,6 +596,71 @@ static void test_simmon__edge_trigger_float(void **state)
 	assert_true(f32_at(&c, 4, pre, 0) >= 2.5f);
 	/* 100 rev/s^2 at 20 kHz: the crossing sample is within one sample's step of it. */
 	assert_float_equal(f32_at(&c, 4, pre, 0), 2.5f, 0.005f + 1e-4f);
+	free(c.bytes);
+}
+
+/*
+ * An edge-triggered capture armed for an hour of drive time while nothing
+ * moves: the drive does not grind through 72 million samples of the same
+ * values (it takes one step after the last change, then the rest at once),
+ * yet the trigger and the pre-trigger samples come out as if it had.
+ */
+static void test_simmon__long_wait_for_trigger(void **state)
+{
+	static const char *const ids[] = {"CL_POS_FBK_VALUE", "DRV_STATE_STATUS"};
+	struct fx *fx = *state;
+	struct capture c;
+	unsigned pre = 500, block = 6;
+	uint16_t status;
+	uint64_t t0;
+	double spent;
+
+	enable_axis(fx, 1);
+	map_channels(fx, ids, NULL, 2);
+	wr(fx, 0, "MON_CFG_SOC_TYPE", 2);
+	wr(fx, 0, "MON_CFG_EOC_TYPE", 1);
+	wr(fx, 0, "MON_CFG_RISING_CONDITION", 100);
+	wr(fx, 0, "MON_CFG_TRIGGER_DELAY", pre);
+	wr(fx, 0, "MON_CFG_WINDOW_SAMP", 1000);
+	wr(fx, 0, "MON_DIST_ENABLE", 1);
+	t0 = mono_ns();
+	tick_ms(fx, 3600 * 1000);
+	spent = (double)(mono_ns() - t0) / 1e6;
+	/* Natively some 10 ms; stepping through it all takes some 10 s. */
+	if (spent > 2000.0)
+		fail_msg("an hour of standing still took %.0f ms to simulate", spent);
+	assert_int_equal(stage(fx), 0x4); /* the pre-trigger samples are full */
+	start_move(fx, 4096);
+	drain(fx, block, &c);
+	/* The pre-trigger samples: standing at 0, then the start of the move below the level. */
+	assert_int_equal(s32_at(&c, block, 0, 0), 0);
+	for (unsigned i = 1; i < pre; i++) {
+		assert_true(s32_at(&c, block, i, 0) >= s32_at(&c, block, i - 1, 0));
+		assert_true(s32_at(&c, block, i, 0) < 100);
+	}
+	assert_true(s32_at(&c, block, pre, 0) >= 100);
+	free(c.bytes);
+	wr(fx, 0, "MON_DIST_ENABLE", 0);
+	tick_ms(fx, 2000); /* the move ends */
+
+	/* A write while everything stands still is sampled, however long the wait was. */
+	status = (uint16_t)rd(fx, 1, "DRV_STATE_STATUS");
+	wr(fx, 0, "MON_CFG_EOC_TYPE", 2);
+	wr(fx, 0, "MON_IDX_CHECK", 1);
+	wr(fx, 0, "MON_CFG_RISING_CONDITION", status - 1u);
+	wr(fx, 0, "MON_DIST_ENABLE", 1);
+	t0 = mono_ns();
+	tick_ms(fx, 3600 * 1000);
+	assert_true(mono_ns() - t0 < 2000 * MS);
+	wr(fx, 1, "DRV_STATE_CONTROL", 0x07); /* switched on: bit 2 falls */
+	tick_ms(fx, 100);
+	drain(fx, block, &c);
+	assert_int_equal(le_get(c.bytes + (size_t)(pre - 1) * block + 4, 2), status);
+	assert_int_equal(le_get(c.bytes + (size_t)pre * block + 4, 2),
+	                 rd(fx, 1, "DRV_STATE_STATUS"));
+	assert_int_equal(rd(fx, 1, "DRV_STATE_STATUS") & 0x6F, 0x23);
+	for (unsigned i = 0; i < pre; i++)
+		assert_int_equal(s32_at(&c, block, i, 0), 4096);
 	free(c.bytes);
 }
 
@@ -857,6 +936,71 @@ static void test_simmon__disturbance_refusals(void **state)
 	assert_int_equal(le_get(x.f.data, 4), AX_MCB_CODE_RANGE);
 }
 
+/* ---- in real time -------------------------------------------------------- */
+
+/*
+ * Through the virtual transport, whose drive takes the monotonic clock as
+ * its time: a capture of 2 channels x 2,000 samples at 50 us is 100 ms of
+ * drive time, so its frame is there no sooner than 100 ms after the enable,
+ * and soon after (some 105 ms, natively or under valgrind). Then it drains in 32 reads.
+ */
+static void test_simmon__real_time_through_virtual(void **state)
+{
+	struct fx *fx = *state; /* for the model's addresses */
+	ax_ctx *ctx = new_ctx();
+	ax_link *link = NULL;
+	uint8_t buf[AX_MCB_MAX_PAYLOAD];
+	uint64_t t0, t1;
+	uint32_t status = 0, avail = 0;
+	unsigned reads = 0;
+	size_t len = 0;
+
+	if (ax_link_open(&link, ctx, "virtual:?model=axs-100", NULL) < 0)
+		fail_msg("open virtual: %s", ax_error_last());
+	assert_int_equal(ax_link_write_u16(link, 0, addr(fx, 0, "MON_CFG_TOTAL_MAP"), 0), 0);
+	assert_int_equal(ax_link_write_u32(link, 0, addr(fx, 0, "MON_CFG_REG0_MAP"),
+	                                   map_word(fx, 1, "CL_POS_FBK_VALUE")),
+	                 0);
+	assert_int_equal(ax_link_write_u32(link, 0, addr(fx, 0, "MON_CFG_REG1_MAP"),
+	                                   map_word(fx, 1, "CL_VEL_FBK_VALUE")),
+	                 0);
+	assert_int_equal(ax_link_write_u16(link, 0, addr(fx, 0, "MON_CFG_TOTAL_MAP"), 2), 0);
+	assert_int_equal(ax_link_write_u32(link, 0, addr(fx, 0, "MON_CFG_WINDOW_SAMP"), 2000), 0);
+	t0 = mono_ns();
+	assert_int_equal(ax_link_write_u16(link, 0, addr(fx, 0, "MON_DIST_ENABLE"), 1), 0);
+	do {
+		struct timespec nap = {0, 2 * 1000000};
+
+		assert_int_equal(ax_link_read_u32(link, 0, addr(fx, 0, "MON_DIST_STATUS"), &status),
+		                 0);
+		t1 = mono_ns();
+		if (t1 - t0 > 5000 * MS)
+			fail_msg("no frame after 5 s (status 0x%X)", (unsigned)status);
+		nanosleep(&nap, NULL);
+	} while (!(status & 0x10));
+	/* One step (1 ms) of drive time may lie between the request and the enable. */
+	if (t1 - t0 < 99 * MS)
+		fail_msg("a 100 ms capture was ready after %.1f ms", (double)(t1 - t0) / 1e6);
+	assert_true(t1 - t0 < 3000 * MS); /* a busy machine, valgrind */
+	print_message("capture of 100 ms ready after %.1f ms\n", (double)(t1 - t0) / 1e6);
+	assert_int_equal(ax_link_read_u32(link, 0, addr(fx, 0, "MON_CFG_BYTES_VALUE"), &avail), 0);
+	assert_int_equal(avail, 16000);
+	while (avail) {
+		assert_int_equal(ax_link_read(link, 0, addr(fx, 0, "MON_DATA_VALUE"), buf,
+		                              sizeof(buf), &len),
+		                 0);
+		assert_int_equal(len, avail < 512 ? avail : 512);
+		avail -= (uint32_t)len;
+		reads++;
+		assert_int_equal(
+		        ax_link_read_u32(link, 0, addr(fx, 0, "MON_CFG_BYTES_VALUE"), &status), 0);
+		assert_int_equal(status, avail);
+	}
+	assert_int_equal(reads, 32);
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(test_simmon__##name, up_100, fx_down)
@@ -866,12 +1010,14 @@ int main(void)
 	        T(capture_move_trapezoid),
 	        T(edge_trigger),
 	        T(edge_trigger_float),
+	        T(long_wait_for_trigger),
 	        T(forced_trigger_and_rearm),
 	        T(bad_maps_refused),
 	        cmocka_unit_test_setup_teardown(test_simmon__v2_second_axis, up_200, fx_down),
 	        T(disturbance_into_current),
 	        T(disturbance_velocity_step),
 	        T(disturbance_refusals),
+	        T(real_time_through_virtual),
 	};
 #undef T
 	return cmocka_run_group_tests_name("simmon", tests, NULL, NULL);

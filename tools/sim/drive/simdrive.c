@@ -186,6 +186,7 @@ struct simdrive {
 	unsigned err_n;     /* entries in err_list */
 	unsigned err_total; /* errors since power-on (DRV_DIAG_ERROR_TOTAL_COM) */
 	simmon *mon;        /* monitoring and disturbance (simmon.c) */
+	uint64_t mon_still; /* steps run for it with every axis idle, since the last write */
 };
 
 const simdrive_model *simdrive_models(void)
@@ -680,6 +681,7 @@ static void axis_fault(simdrive *d, unsigned n, uint32_t code)
 {
 	struct sim_axis *a = &d->axes[n - 1];
 
+	d->mon_still = 0; /* the status word changes: a capture samples it */
 	num_set(d, n, REG_DIAG_ERROR_LAST, code);
 	if (code)
 		error_list_push(d, n, code);
@@ -997,18 +999,31 @@ void simdrive_tick(simdrive *d, uint64_t now_ns)
 	}
 	while (now_ns > d->last_ns && now_ns - d->last_ns >= SIMDRIVE_STEP_NS) {
 		uint64_t steps = (now_ns - d->last_ns) / SIMDRIVE_STEP_NS;
-		int idle = !simmon_active(d->mon); /* a capture needs every step */
+		int idle = 1, mon = simmon_active(d->mon);
 
 		for (unsigned n = 1; n <= d->model->axes && idle; n++)
 			idle = axis_idle(d, n);
+		/*
+		 * A capture needs every step, unless it only waits for a trigger
+		 * that values standing still cannot give: one step after the
+		 * last change has given it their values, the rest may go at once.
+		 */
+		if (mon && idle && (!d->mon_still || !simmon_quiet(d->mon)))
+			idle = 0;
 		if (idle) {
 			/* Skip the quiet stretch at once (up to a scheduled fault). */
 			if (d->fault_due && d->fault_at_ns > d->last_ns &&
 			    (d->fault_at_ns - d->last_ns) / SIMDRIVE_STEP_NS + 1 < steps)
 				steps = (d->fault_at_ns - d->last_ns) / SIMDRIVE_STEP_NS + 1;
 			d->last_ns += steps * SIMDRIVE_STEP_NS;
+			if (mon)
+				simmon_skip(d->mon, steps);
 		} else {
 			uint64_t t0 = d->last_ns;
+
+			d->mon_still = 1;
+			for (unsigned n = 1; n <= d->model->axes && d->mon_still; n++)
+				d->mon_still = (uint64_t)axis_idle(d, n);
 
 			d->last_ns += SIMDRIVE_STEP_NS;
 			for (unsigned n = 1; n <= d->model->axes; n++) {
@@ -1368,6 +1383,8 @@ static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint
 {
 	const simmodel_reg *r = reg_lookup(d, subnode, address);
 	uint8_t *dst;
+
+	d->mon_still = 0; /* a write may change what a capture samples */
 
 	if (!r) {
 		*code = AX_MCB_CODE_NO_OBJECT;

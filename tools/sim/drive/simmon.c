@@ -85,6 +85,8 @@ struct simmon {
 	uint32_t taken;  /* blocks in buf */
 	uint8_t last[8]; /* the trigger channel's previous sample */
 	int have_last;
+	uint8_t last_block[SIMMON_MAX_BLOCK]; /* the previous sample of every channel */
+	int have_block;
 	int forced;            /* MON_CMD_FORCE_TRIGGER while waiting */
 	size_t avail, read_at; /* bytes of buf still to read, and where they start */
 
@@ -351,6 +353,7 @@ static int mon_start(simmon *m, uint32_t *code)
 	m->tick = 0;
 	m->ring_n = m->ring_at = m->taken = 0;
 	m->have_last = 0;
+	m->have_block = 0;
 	m->forced = 0;
 	m->avail = m->read_at = 0;
 	/* A disturbance enabled before starts again with the capture: a synchronous record. */
@@ -493,6 +496,8 @@ static void mon_sample(simmon *m, double frac)
 	default:
 		return;
 	}
+	memcpy(m->last_block, block, m->mon.block);
+	m->have_block = 1;
 	if (m->s_soc == SOC_EDGE && m->s_idx < m->mon.n) {
 		memcpy(m->last, block + m->idx_offset, m->mon.ch[m->s_idx].size);
 		m->have_last = 1;
@@ -776,6 +781,32 @@ int simmon_active(const simmon *m)
 	if (!m || !m->present)
 		return 0;
 	return m->playing || (m->enabled && m->stage != STAGE_END && m->stage != STAGE_INIT);
+}
+
+int simmon_quiet(const simmon *m)
+{
+	return simmon_active(m) && !m->playing && m->have_block && !m->forced &&
+	       m->s_soc != SOC_AUTO && (m->stage == STAGE_FILLING || m->stage == STAGE_WAITING);
+}
+
+void simmon_skip(simmon *m, uint64_t steps)
+{
+	uint64_t ticks = steps * SIMMON_TICKS_PER_STEP, div = m->s_div, n;
+
+	if (!simmon_quiet(m))
+		return;
+	/* Sample instants among the ticks: those whose count is a multiple of the prescaler. */
+	n = (m->tick + ticks + div - 1) / div - (m->tick + div - 1) / div;
+	m->tick += ticks;
+	if (n > m->pre)
+		n = m->pre;
+	while (n--) {
+		mon_ring_push(m, m->last_block);
+		if (m->stage == STAGE_FILLING && m->ring_n == m->pre) {
+			m->stage = STAGE_WAITING;
+			mon_publish(m);
+		}
+	}
 }
 
 void simmon_step(simmon *m, uint64_t t0_ns)

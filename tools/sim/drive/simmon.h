@@ -56,6 +56,19 @@ int simmon_read(simmon *m, const simmodel_reg *r, uint8_t *buf, size_t cap, size
 int simmon_active(const simmon *m);
 
 /*
+ * 1 when @m only waits for a trigger that samples which all repeat the last
+ * one cannot give (an edge or forced trigger, no disturbance playing):
+ * while the drive's values stand still, simmon_skip() may replace steps.
+ */
+int simmon_quiet(const simmon *m);
+
+/*
+ * Account for @steps axis steps in which every value stood as it was at the
+ * last sample: the pre-trigger samples they hold are copies of it.
+ */
+void simmon_skip(simmon *m, uint64_t steps);
+
+/*
  * The base ticks of the axis step that ran from drive time @t0_ns to
  * @t0_ns + SIMDRIVE_STEP_NS: at each tick the disturbance plays a sample,
  * then the monitoring takes one, the kinematics interpolated in the step.
