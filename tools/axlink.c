@@ -133,7 +133,7 @@ static const struct cli_group cli_version_group = {
 static const struct cli_group *const groups[] = {
         &cli_version_group, &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
         &cli_db_group,      &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
-        &cli_nvm_group,     &cli_config_group,   &cli_table_group,
+        &cli_nvm_group,     &cli_config_group,   &cli_table_group,     &cli_scope_group,
 };
 
 /* ---- messages ---------------------------------------------------------- */
