@@ -998,6 +998,42 @@ static void test_simcan__slcan_pty(void **state)
 	assert_int_equal(simproc_stop(p), 0);
 }
 
+/* A pty master handed over as /dev/fd/N (a test rig's line): the URIs name its slave. */
+static void test_simcan__slcan_inherited_master(void **state)
+{
+	char fdpath[32], slave[128], want[160];
+	const char *args[] = {"--can-slcan-tty", fdpath, NULL};
+	simproc *p = NULL;
+	struct line l = {0};
+	char longline[80];
+	int master;
+
+	(void)state;
+	/* Without O_CLOEXEC: the simulator inherits it. */
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	assert_int_equal(ptsname_r(master, slave, sizeof(slave)), 0);
+	(void)snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", master);
+	l.fd = open_raw(slave);
+	assert_int_equal(simproc_start(&p, args, 1, START_MS), 0);
+	close(master); /* the simulator has its own */
+	(void)snprintf(want, sizeof(want), "can:slcan%s?node=1&bitrate=1000000", slave);
+	assert_string_equal(simproc_uri(p, 0), want);
+	assert_string_equal(slcan_cmd(&l, "O\r", 500, "\r"), "\r");
+	assert_string_equal(slcan_cmd(&l, "t60184018100100000000\r", 500, "00\r"),
+	                    "z\rt5818431810011CA70000\r");
+	/* A line longer than any command: refused whole, once; the next one works. */
+	memset(longline, 't', sizeof(longline) - 2);
+	longline[sizeof(longline) - 2] = '\r';
+	longline[sizeof(longline) - 1] = '\0';
+	assert_string_equal(slcan_cmd(&l, longline, 300, NULL), "\a");
+	assert_string_equal(slcan_cmd(&l, "V\r", 500, "\r"), "V1013\r");
+	close(l.fd);
+	assert_int_equal(simproc_stop(p), 0);
+}
+
 /* ---- axlink-sim as a socketcand server ------------------------------------ */
 
 static int scd_connect(const char *uri)
@@ -1074,6 +1110,23 @@ static void test_simcan__socketcand(void **state)
 	slcan_cmd(&l, "< send 602 8 40 18 10 1 0 0 0 0 >", 300, NULL);
 	(void)snprintf(want, sizeof(want), "< frame 582 ");
 	assert_null(strstr(l.buf, want));
+	/* An element past any command: the stream cannot be resynchronised, so it closes. */
+	{
+		char big[400];
+		char c;
+
+		memset(big, 'a', sizeof(big));
+		big[0] = '<';
+		assert_int_equal(write(l.fd, big, sizeof(big)), (ssize_t)sizeof(big));
+		for (;;) {
+			ssize_t r = read(l.fd, &c, 1);
+
+			if (r <= 0) {
+				assert_true(r == 0 || errno == ECONNRESET);
+				break;
+			}
+		}
+	}
 	close(l.fd);
 	assert_int_equal(simproc_stop(p), 0);
 }
@@ -1111,6 +1164,7 @@ int main(void)
 	        cmocka_unit_test(test_simcan__new_refuses),
 	        cmocka_unit_test(test_simcan__options_refused),
 	        cmocka_unit_test(test_simcan__slcan_pty),
+	        cmocka_unit_test(test_simcan__slcan_inherited_master),
 	        cmocka_unit_test(test_simcan__socketcand),
 	};
 	return cmocka_run_group_tests_name("simcan", tests, NULL, NULL);
