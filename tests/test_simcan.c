@@ -1131,6 +1131,41 @@ static void test_simcan__socketcand(void **state)
 	assert_int_equal(simproc_stop(p), 0);
 }
 
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* --drop-first loses a node's first SDO request, --delay holds its responses back. */
+static void test_simcan__fault_injection(void **state)
+{
+	const char *args[] = {
+	        "--can-socketcand", SCD_ADDR ":0", "--drop-first", "1", "--delay", "300", NULL};
+	static const char req[] = "< send 601 8 40 18 10 1 0 0 0 0 >";
+	simproc *p = NULL;
+	struct line l = {0};
+	struct timespec t0;
+
+	(void)state;
+	assert_int_equal(simproc_start(&p, args, 1, START_MS), 0);
+	l.fd = scd_connect(simproc_uri(p, 0));
+	line_read(&l, 500, "< hi >");
+	assert_string_equal(slcan_cmd(&l, "< open can0 >< rawmode >", 500, "< ok >< ok >"),
+	                    "< ok >< ok >");
+	/* Lost: nothing comes, not even late. */
+	assert_string_equal(slcan_cmd(&l, req, 600, NULL), "");
+	/* Answered, 300 ms late. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	slcan_cmd(&l, req, 2000, "A7 00 00 >");
+	assert_non_null(strstr(l.buf, "< frame 581 "));
+	assert_true(elapsed_ms(&t0) >= 290);
+	close(l.fd);
+	assert_int_equal(simproc_stop(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1166,6 +1201,7 @@ int main(void)
 	        cmocka_unit_test(test_simcan__slcan_pty),
 	        cmocka_unit_test(test_simcan__slcan_inherited_master),
 	        cmocka_unit_test(test_simcan__socketcand),
+	        cmocka_unit_test(test_simcan__fault_injection),
 	};
 	return cmocka_run_group_tests_name("simcan", tests, NULL, NULL);
 }
