@@ -12,7 +12,7 @@ AXLINK_DEB_PACKAGES=(
 	libsqlite3-dev libssl-dev
 	libserialport-dev libusb-1.0-0-dev umockdev libumockdev-dev
 	python3 python3-pytest python3-cffi python3-setuptools python3-dev python3-venv
-	patchelf
+	python3-numpy python3-matplotlib patchelf
 	clang clang-format libclang-rt-14-dev valgrind
 	abigail-tools
 	python3-sphinx python3-myst-parser python3-breathe doxygen help2man man-db python3-mypy

@@ -131,9 +131,10 @@ static const struct cli_group cli_version_group = {
 
 /* Every command group; a new cli_<group>.c adds its table here. */
 static const struct cli_group *const groups[] = {
-        &cli_version_group, &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
-        &cli_db_group,      &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
-        &cli_nvm_group,     &cli_config_group,   &cli_table_group,     &cli_complete_group,
+        &cli_version_group,  &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
+        &cli_db_group,       &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
+        &cli_nvm_group,      &cli_config_group,   &cli_table_group,     &cli_scope_group,
+        &cli_complete_group,
 };
 
 /* ---- messages ---------------------------------------------------------- */

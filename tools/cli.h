@@ -70,7 +70,7 @@ struct command {
 /*
  * Option ids: the common ones here; each command group numbers its own from
  * its range (registers 290.., db 300.., motion 400.., discovery 500..,
- * monitor 600..).
+ * monitor 600.., scope 700..).
  */
 enum {
 	OPT_JSON = 256,
@@ -107,6 +107,7 @@ extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 extern const struct cli_group cli_nvm_group;      /* cli_nvm.c */
 extern const struct cli_group cli_config_group;   /* cli_config.c */
 extern const struct cli_group cli_table_group;    /* cli_table.c */
+extern const struct cli_group cli_scope_group;    /* cli_scope.c */
 extern const struct cli_group cli_complete_group; /* cli_complete.c */
 
 /* Keep the URIs of 'axlink list' rows for shell completion (cli_complete.c); best effort. */

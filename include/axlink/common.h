@@ -35,7 +35,7 @@
  * exported ABI with the recorded baseline); from 1.0 only a major may.
  */
 #define AX_VERSION_MAJOR 0
-#define AX_VERSION_MINOR 2
+#define AX_VERSION_MINOR 3
 #define AX_VERSION_PATCH 0
 #define AX_VERSION_HEX ((AX_VERSION_MAJOR << 16) | (AX_VERSION_MINOR << 8) | AX_VERSION_PATCH)
 

@@ -31,6 +31,7 @@ from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, Er
 from ._axis import Axis
 from ._drive import Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
+from ._scope import Disturbance, Scope, ScopeResult
 from ._config import Config, ConfigEntry, ConfigReport
 from ._tables import Table, Tables
 from ._scan import ScanResult, iter_scan, scan
@@ -53,6 +54,7 @@ __all__ = [
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
     "Poller", "Sample", "Samples",
+    "Disturbance", "Scope", "ScopeResult",
     "Config", "ConfigEntry", "ConfigReport", "Table", "Tables",
     "ScanResult", "iter_scan", "scan",
     "DiscoverResult", "Monitor", "MonitorEvent", "TransportOutcome", "discover",

@@ -14,6 +14,7 @@ from ._config import Config
 from ._dictionary import Dictionary, ErrorEntry, Register
 from ._native import cstr, ffi, lib, text
 from . import _poll, _typed
+from . import _scope
 from ._tables import Tables
 from .errors import (DICTIONARY_DOMAIN, Error, InvalidArgumentError,
                      check, closed, last_error)
@@ -434,6 +435,37 @@ class Drive:
         at most 16 registers (RangeError).
         """
         return _poll.poll(self, registers, period, duration)
+
+    # -- drive-side capture
+
+    def scope(self, registers: Union[RegisterLike, Sequence[RegisterLike]],
+              period: Optional[float] = None, samples: int = 1000,
+              trigger: Optional["_scope.TriggerLike"] = None, pre: int = 0,
+              timeout: Optional[float] = 10.0) -> "_scope.ScopeResult":
+        """Capture @registers inside the drive (its oscilloscope) and return
+        an :class:`axlink.ScopeResult`: ``.t`` (seconds, 0 at the trigger)
+        and one numpy array per channel in the register's type::
+
+            r = drive.scope(["CL_POS_FBK_VALUE", "CL_VEL_FBK_VALUE"], period=50e-6,
+                            samples=2000, trigger=("CL_VEL_FBK_VALUE", "rising", 1.0))
+            r["CL_POS_FBK_VALUE"]   # numpy.int32 array
+
+        @period is a multiple of the drive's base period (default: the base
+        period); @trigger None starts at once; @pre samples precede the
+        trigger. Ctrl-C during the wait raises KeyboardInterrupt within one
+        request and disables the capture. For repeated captures keep an
+        :class:`axlink.Scope` (a context manager)."""
+        return _scope.scope(self, registers, period=period, samples=samples, trigger=trigger,
+                            pre=pre, timeout=timeout)
+
+    def disturbance(self, registers: Union[RegisterLike, Sequence[RegisterLike]],
+                    waveforms: Any, period: Optional[float] = None) -> "_scope.Disturbance":
+        """Load @waveforms (samples in the registers' units) into the
+        drive's disturbance for @registers and return the
+        :class:`axlink.Disturbance` (a context manager: leaving it stops the
+        waveform); ``.start()`` plays it, ``.record(scope)`` plays it with a
+        synchronous capture."""
+        return _scope.Disturbance(self, registers, waveforms, period=period)
 
 
 def _interruptible(call: Any, cancel: Any, drive_text: Any) -> None:

@@ -58,3 +58,15 @@ def test_examples__plot_move(tmp_path):
         return
     assert proc.returncode == 0, proc.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_examples__scope_move(tmp_path):
+    """The drive's own capture of a move, plotted (matplotlib is a Debian package of CI)."""
+    png = tmp_path / "scope.png"
+    out = _run(EXAMPLES / "scope_move.py", "virtual:?model=axs-100", png)
+    assert "2048 samples every 200 us" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    csv_out = tmp_path / "scope.csv"
+    _run(EXAMPLES / "scope_move.py", "virtual:?model=axs-100", csv_out)
+    rows = csv_out.read_text().splitlines()
+    assert rows[0] == "t_s,CL_POS_FBK_VALUE,CL_VEL_FBK_VALUE" and len(rows) == 2049
