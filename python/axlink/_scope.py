@@ -204,6 +204,7 @@ class Scope:
 
     @property
     def max_channels(self) -> int:
+        """How many registers the drive's monitoring can capture at once."""
         return int(lib.ax_scope_max_channels(self._handle()))
 
     def _channels(self) -> List[Tuple[str, int, str]]:

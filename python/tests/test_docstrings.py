@@ -196,3 +196,29 @@ def test_docstrings__a_new_undocumented_c_function_is_caught():
         "\n"
         "AX_API int ax_g(void);\n")
     assert undocumented_c(header) == [(3, "ax_b"), (5, "ax_c"), (18, "ax_f")]
+
+
+# ---------------------------------------------------------------- the manual
+
+DOCS_DIR = INCLUDE_DIR.parents[1] / "docs" / "reference"
+
+
+def test_docstrings__every_export_is_in_the_manual():
+    """A name added to axlink.__all__ (or a header added to include/axlink)
+    must get its place in docs/reference/: autodoc and breathe document
+    only what a page names."""
+    rst = (DOCS_DIR / "python.rst").read_text(encoding="utf-8")
+    named = set(re.findall(r"^\.\. auto(?:class|function|data|module):: (?:axlink\.)?(\w+)",
+                           rst, re.M))
+    assert {"errors", "db", "open", "Drive"} <= named
+    errors_names = {n for n, v in vars(axlink.errors).items() if inspect.isclass(v)}
+    missing = [n for n in axlink.__all__ if n not in named and n not in errors_names]
+    assert missing == []
+
+    c_rst = (DOCS_DIR / "c.rst").read_text(encoding="utf-8")
+    groups = set()
+    for h in INCLUDE_DIR.glob("*.h"):
+        groups.update(re.findall(r"@defgroup (\w+)", h.read_text(encoding="utf-8")))
+    assert len(groups) > 10
+    absent = sorted(g for g in groups if f".. doxygengroup:: {g}\n" not in c_rst)
+    assert absent == []
