@@ -64,6 +64,8 @@ def test_completion__register_ids_of_a_drive(complete):
     # after an option with a value, and for each REGISTER... of monitor
     assert "CL_POS_FBK_VALUE" in complete("monitor", "--period-ms", "5", "virtual:",
                                           "CL_VEL_FBK_VALUE", "CL_POS_F")
+    # commands added later follow from their usage line (scope REGISTER...)
+    assert "CL_VEL_FBK_VALUE" in complete("scope", "virtual:", "CL_POS_FBK_VALUE", "CL_VEL_F")
     # the value of write is not a register
     assert complete("write", "virtual:", "PROF_MAX_VEL", "1") == []
 
