@@ -133,7 +133,7 @@ static const struct cli_group cli_version_group = {
 static const struct cli_group *const groups[] = {
         &cli_version_group, &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
         &cli_db_group,      &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
-        &cli_nvm_group,     &cli_config_group,   &cli_table_group,
+        &cli_nvm_group,     &cli_config_group,   &cli_table_group,     &cli_web_group,
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -746,6 +746,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "help") == 0) {
 		rc = run_help(argc - optind, argv + optind);
+		goto out;
+	}
+	/* The console's options are the Python program's: every argument goes to it. */
+	if (strcmp(argv[optind], "web") == 0) {
+		cli.cmd = find_command("web");
+		raise_env_log_level(&cli);
+		rc = cli_web_exec(&cli, argc - optind - 1, argv + optind + 1);
 		goto out;
 	}
 	cli.cmd = lookup_command(argc - optind, argv + optind, &words, &rc);

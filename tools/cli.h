@@ -107,6 +107,14 @@ extern const struct cli_group cli_monitor_group;  /* cli_monitor.c */
 extern const struct cli_group cli_nvm_group;      /* cli_nvm.c */
 extern const struct cli_group cli_config_group;   /* cli_config.c */
 extern const struct cli_group cli_table_group;    /* cli_table.c */
+extern const struct cli_group cli_web_group;      /* cli_web.c */
+
+/*
+ * "axlink web ARGS": run the Python package's console (axlink.web) with
+ * @argv (the arguments after "web") in place of this process. Returns only
+ * on failure, with the exit status.
+ */
+int cli_web_exec(const struct cli *cli, int argc, char **argv);
 
 /* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)
