@@ -106,6 +106,8 @@ function wsRequest(msg) {
 // ---- drives ---------------------------------------------------------------
 
 function showDrives(drives) {
+  drives = drives.slice().sort((a, b) =>
+    a.uri.localeCompare(b.uri, "en", { numeric: true }));
   state.drives = drives;
   const body = $("drives").tBodies[0];
   body.textContent = "";
@@ -157,6 +159,7 @@ function selectDrive(id) {
   updateTarget();
   if (d) showAxis(d);
   $("regs").tBodies[0].textContent = "";
+  state.renderedKeys = null;
   if (d && d.open) loadRegisters();
 }
 
@@ -345,6 +348,12 @@ function rangeText(r) {
 
 function renderRegisters() {
   const list = filteredRegisters().slice(0, 300);
+  const keys = state.drive + ":" + list.map((r) => `${r.id}@${r.subnode}`).join(",");
+  if (keys === state.renderedKeys) {  // the same rows: keep them (and any edit in progress)
+    readValues(list);
+    return;
+  }
+  state.renderedKeys = keys;
   const body = $("regs").tBodies[0];
   body.textContent = "";
   for (const r of list) {
@@ -368,9 +377,9 @@ function renderRegisters() {
     }
     const tr = el("tr", { "data-key": key, class: r.writable ? "" : "ro",
       title: r.description || "" },
-      el("td", {}, r.id), el("td", {}, String(r.subnode)), el("td", {}, r.label),
+      el("td", {}, r.id), el("td", {}, String(r.subnode)), el("td", { class: "label" }, r.label),
       el("td", { class: "value" }, r.readable ? "…" : "(write-only)"), el("td", {}, r.units),
-      el("td", {}, rangeText(r)), el("td", {}, r.dtype), el("td", {}, r.access), edit);
+      el("td", { class: "range" }, rangeText(r)), el("td", {}, r.dtype), el("td", {}, r.access), edit);
     body.append(tr);
   }
   $("regs-count").textContent = `${list.length} of ${state.regs.length}`;
@@ -431,7 +440,7 @@ const chart = new StripChart($("plot"), $("plot-legend"));
 window.axlinkChart = chart;
 
 function setPlotRunning(on) {
-  $("plot-start").textContent = on ? "Stop" : "Start";
+  $("plot-start").textContent = on ? "End plot" : "Start plot";
   $("plot-pause").disabled = !on;
   $("plot-csv").disabled = $("plot-png").disabled = !chart.t.length && !on;
 }

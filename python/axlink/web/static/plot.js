@@ -93,7 +93,7 @@ class StripChart {
     }
     const left = 64, right = 8, top = 6, bottom = 18;
     const tEnd = this.t[this.t.length - 1];
-    const tStart = tEnd - this.window;
+    const tStart = Math.max(this.t[0], tEnd - this.window);  // fills from the left first
     let first = this.t.length - 1;
     while (first > 0 && this.t[first - 1] >= tStart) first--;
     const laneH = (h - top - bottom) / n;
