@@ -224,9 +224,13 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
                 await websocket.send_text(json.dumps(await out.get(), allow_nan=False))
 
         async def pusher() -> None:
-            # 100 Hz: drain each stream's ring (never blocks), decimated.
+            # 100 Hz on absolute deadlines: drain each stream's ring (never
+            # blocks), decimated.
+            loop = asyncio.get_running_loop()
+            tick = loop.time()
             while True:
-                await asyncio.sleep(PUSH_PERIOD)
+                tick = max(tick + PUSH_PERIOD, loop.time())
+                await asyncio.sleep(tick - loop.time())
                 for s in list(streams.values()):
                     if not s.slot.present:
                         streams.pop(s.id, None)
