@@ -5,7 +5,8 @@
  * axlink[web]): this command runs that interpreter on it with the
  * arguments as given, so "axlink web" and "python3 -m axlink.web" are the
  * same program. The interpreter is AXLINK_PYTHON, else the one the build
- * chose for the Python package (AXLINK_CLI_PYTHON). Run from a build tree,
+ * chose for the Python package (AXLINK_CLI_PYTHON) while it exists, else
+ * python3 on PATH. Run from a build tree,
  * the package built there (<build>/python) comes first on PYTHONPATH, as
  * the tests put it; installed, the interpreter's own is used.
  */
@@ -126,8 +127,11 @@ int cli_web_exec(const struct cli *cli, int argc, char **argv)
 	char **args;
 	size_t n = 0;
 
+	/* The build's interpreter may be gone (a wheel built in a throw-away environment). */
 	if (!python || !*python)
-		python = AXLINK_CLI_PYTHON;
+		python = access(AXLINK_CLI_PYTHON, X_OK) == 0 || !strchr(AXLINK_CLI_PYTHON, '/')
+		                 ? AXLINK_CLI_PYTHON
+		                 : "python3";
 	if (cli->json)
 		return usage_error(cli->cmd, "web has no --json output");
 	build_tree_python(pkg, sizeof(pkg));

@@ -6,9 +6,7 @@ and move change the state and the plotted position, stop stops, a drive
 that disappears leaves the table."""
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By

@@ -284,8 +284,12 @@ class Hub:
 
     async def _open(self, slot: DriveSlot) -> None:
         try:
-            slot.drive = await self.io(slot, lambda: axlink.open(
-                slot.result.uri, timeout=self.timeout, context=self.context))
+            def open_drive() -> axlink.Drive:
+                d = axlink.open(slot.result.uri, timeout=self.timeout, context=self.context)
+                d.axes  # made once, here, before any other thread asks for them
+                return d
+
+            slot.drive = await self.io(slot, open_drive)
             slot.error = None
             slot.axes = await self.io(slot, lambda: self._axis_states(slot))
         except Exception as e:  # noqa: BLE001 - shown in the table
