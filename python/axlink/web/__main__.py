@@ -85,7 +85,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                      misses=args.misses, timeout=args.timeout_ms / 1000.0,
                      allowed_hosts=hosts)
     config = uvicorn.Config(app, host=args.bind, port=args.port, log_level=args.log_level,
-                            lifespan="on", ws="websockets")
+                            lifespan="on", ws="auto")
     server = uvicorn.Server(config)
 
     shown_host = f"[{args.bind}]" if ":" in args.bind else args.bind
