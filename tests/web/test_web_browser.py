@@ -6,9 +6,12 @@ and move change the state and the plotted position, stop stops, a drive
 that disappears leaves the table."""
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -151,6 +154,43 @@ def test_browser__pause_freezes_the_plot_and_exports_csv_and_png(browser, downlo
     lines = csv.read_text().splitlines()
     assert lines[0] == "t_s,CL_POS_FBK_VALUE,CL_VEL_FBK_VALUE" and len(lines) > 50
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_browser__jog_moves_while_held_and_stops_on_release(browser):
+    b = browser
+    p0 = chart_last(b, "CL_POS_FBK_VALUE")
+    button = b.find_element(By.ID, "jog-pos")
+    ActionChains(b).click_and_hold(button).perform()
+    try:
+        wait(b, lambda: (b.execute_script("return window.axlinkChart.v[1].at(-1)") or 0) > 0.1,
+             "the axis jogging forwards")
+        time.sleep(0.6)  # longer than the dead man's 600 ms: the page renews it
+        assert (b.execute_script("return window.axlinkChart.v[1].at(-1)") or 0) > 0.1
+    finally:
+        ActionChains(b).release(button).perform()
+    wait(b, lambda: b.execute_script("return window.axlinkChart.v[1].at(-1)") == 0,
+         "the jog stopped on release")
+    assert chart_last(b, "CL_POS_FBK_VALUE") > p0
+
+
+def test_browser__a_closed_tab_stops_its_stream(browser, console):
+    b = browser
+    info = console.split("?")[0] + "api/info"
+    streams = lambda: json.load(urllib.request.urlopen(info, timeout=5))["streams"]  # noqa: E731
+    assert streams() == 1  # the first tab's plot
+    first = b.current_window_handle
+    b.switch_to.new_window("tab")
+    try:
+        b.get(console)
+        wait(b, lambda: text(b, "conn") == "live" and row_cells(b, FAST), "the second tab")
+        wait(b, lambda: b.find_elements(By.CSS_SELECTOR, "#drives tr.selected"),
+             "a drive selected")
+        b.find_element(By.ID, "plot-start").click()
+        wait(b, lambda: streams() == 2, "the second tab's stream")
+    finally:
+        b.close()
+        b.switch_to.window(first)
+    wait(b, lambda: streams() == 1, "the closed tab's stream to stop")
 
 
 def test_browser__stop_halts_a_move(browser):

@@ -139,6 +139,7 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
     async def info(request: Request) -> Response:
         return _json({"version": axlink.__version__, "library": axlink.LIBRARY_VERSION,
                       "specs": hub.specs, "token_required": token is not None,
+                      "streams": len(hub.streams),
                       "stream": {"default_period": DEFAULT_PERIOD, "min_period": MIN_PERIOD,
                                  "max_period": MAX_PERIOD, "default_max_rate": DEFAULT_MAX_RATE,
                                  "push_period": PUSH_PERIOD}})
