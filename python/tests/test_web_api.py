@@ -4,6 +4,7 @@ Starlette's TestClient against the real simulator on 127.0.23.x (this
 file's range): drives from hot-plug, registers, writes with the library's
 checks, motion, configuration, live streams, tokens."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -328,9 +329,30 @@ def test_web_cli__refuses_a_remote_bind_without_allow_remote():
 
 def test_web_cli__names_the_missing_web_extra(tmp_path):
     (tmp_path / "starlette.py").write_text("raise ImportError('simulated: not installed')\n")
-    env = dict(__import__("os").environ)
+    env = dict(os.environ)
     env["PYTHONPATH"] = f"{tmp_path}:{env.get('PYTHONPATH', '')}"
     p = subprocess.run([sys.executable, "-m", "axlink.web"], capture_output=True, text=True,
                        timeout=30, env=env)
     assert p.returncode == 1
     assert "pip install 'axlink[web]'" in p.stderr and "starlette" in p.stderr
+
+
+def test_web_cli__console_script_hands_its_own_python_to_axlink_web(monkeypatch):
+    # The axlink console script of an installed package runs the bundled C
+    # tool, whose "web" must come back to the interpreter that has the package.
+    from axlink import _tools
+
+    seen = {}
+
+    def execv(path, args):
+        seen.update(path=path, args=args, python=os.environ.get("AXLINK_PYTHON"))
+        raise SystemExit(0)
+
+    monkeypatch.delenv("AXLINK_PYTHON", raising=False)
+    monkeypatch.setattr(_tools.os, "execv", execv)
+    monkeypatch.setattr(sys, "argv", ["axlink", "web", "--help"])
+    with pytest.raises(SystemExit):
+        _tools.axlink_main()
+    assert seen["python"] == sys.executable
+    assert seen["args"] == ["axlink", "web", "--help"]
+    assert os.path.basename(seen["path"]) == "axlink"
