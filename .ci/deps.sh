@@ -16,6 +16,8 @@ AXLINK_DEB_PACKAGES=(
 	clang clang-format libclang-rt-14-dev valgrind
 	abigail-tools
 	locales
+	python3-starlette python3-uvicorn python3-websockets python3-httpx
+	chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 axlink_install_deps() {
