@@ -997,6 +997,7 @@ MODELS = [
         "axes": 1,
         "format": 3,
         "interfaces": ["ETH", "EoE"],
+        "can": True,
         "rated_current": 5.0,
         "peak_current": 15.0,
         "bus_max": 60.0,
@@ -1019,6 +1020,7 @@ MODELS = [
         "axes": 2,
         "format": 2,
         "interfaces": ["ETH"],
+        "can": True,
         "rated_current": 3.0,
         "peak_current": 9.0,
         "bus_max": 60.0,
@@ -1041,6 +1043,7 @@ MODELS = [
         "axes": 8,
         "format": 3,
         "interfaces": ["ETH"],
+        "can": True,
         "rated_current": 8.0,
         "peak_current": 24.0,
         "bus_max": 80.0,
@@ -1101,6 +1104,163 @@ def check_model(m, regs):
         if r.enums and r.default not in [v for v, _ in r.enums]:
             raise SystemExit("%s: %s: default %r is not an enum value" % (m["name"], r.id,
                                                                          r.default))
+
+
+# ---------------------------------------------------------------------------
+# CANopen interface (CiA 301 communication objects, CiA 402 drive profile)
+#
+# Every model also has a CAN interface: the same registers, same ids and
+# subnodes, at CANopen addresses (index:subindex), so the CiA 402 engine finds
+# them by id on either bus. An id sits at one object only:
+#   - CiA 301 communication objects (identity 0x1018, version 0x100A, store
+#     0x1010 / restore 0x1011, which take the same "save"/"load" signatures
+#     as the MCB registers),
+#   - the CiA 402 profile objects of axis n at 0x6000 + 0x800 * (n - 1)
+#     (control word 0x6040, status word 0x6041, modes 0x6060/0x6061, ...),
+#   - else the manufacturer area: axis n at 0x2000 + 0x800 * (n - 1) + the MCB
+#     address, the communication core (subnode 0) at 0x5800 + the MCB address,
+#     as the family lays it out. The area holds seven axes beside subnode 0:
+#     an eighth axis has only its profile objects.
+# A few objects exist on CAN only (device type, error register, heartbeat
+# producer time, the count of identity entries): no MCB register has them.
+CAN_AXIS_STRIDE = 0x800
+CAN_AXIS_MANUFACTURER = 0x2000
+CAN_COMM_MANUFACTURER = 0x5800
+CAN_MANUFACTURER_AXES = 7
+
+# id on subnode 0 -> (index, subindex)
+CAN_COMM_OBJECTS = {
+    "DRV_APP_COCO_VERSION": (0x100A, 0),
+    "DRV_STORE_COCO_ALL": (0x1010, 1),
+    "DRV_RESTORE_COCO_ALL": (0x1011, 1),
+    "DRV_ID_VENDOR_ID_COCO": (0x1018, 1),
+    "DRV_ID_PRODUCT_CODE_COCO": (0x1018, 2),
+    "DRV_ID_REVISION_NUMBER_COCO": (0x1018, 3),
+    "DRV_ID_SERIAL_NUMBER_COCO": (0x1018, 4),
+}
+
+# id on an axis -> (index of axis 1, subindex)
+CAN_PROFILE_OBJECTS = {
+    "DRV_STATE_CONTROL": (0x6040, 0),
+    "DRV_STATE_STATUS": (0x6041, 0),
+    "DRV_OP_CMD": (0x6060, 0),
+    "DRV_OP_VALUE": (0x6061, 0),
+    "CL_POS_REF_VALUE": (0x6062, 0),
+    "CL_POS_FBK_VALUE": (0x6064, 0),
+    "CL_POS_FOLLOWING_ERROR_WINDOW": (0x6065, 0),
+    "CL_POS_FOLLOWING_ERROR_TIMEOUT": (0x6066, 0),
+    "PROF_POS_WINDOW": (0x6067, 0),
+    "PROF_POS_WINDOW_TIME": (0x6068, 0),
+    "CL_VEL_REF_VALUE": (0x606B, 0),
+    "CL_VEL_FBK_VALUE": (0x606C, 0),
+    "MOT_RATED_CURRENT": (0x6075, 0),
+    "DRV_PROT_VBUS_VALUE": (0x6079, 0),
+    "CL_POS_SET_POINT_VALUE": (0x607A, 0),
+    "HOM_OFFSET": (0x607C, 0),
+    "CL_POS_REF_MIN_LIMIT": (0x607D, 1),
+    "CL_POS_REF_MAX_LIMIT": (0x607D, 2),
+    "CL_VEL_REF_MAX": (0x6080, 0),
+    "PROF_MAX_VEL": (0x6081, 0),
+    "PROF_MAX_ACC": (0x6083, 0),
+    "PROF_MAX_DEC": (0x6084, 0),
+    "PROF_QUICK_STOP_DEC": (0x6085, 0),
+    "FBK_DIGENC1_RESOLUTION": (0x608F, 1),
+    "HOM_SPEED_SEARCH": (0x6099, 1),
+    "HOM_SPEED_ZERO": (0x6099, 2),
+    "HOM_ACC": (0x609A, 0),
+    "PROF_POS_OPTION_CODE": (0x60F2, 0),
+    "CL_POS_FOLLOWING_ERROR_VALUE": (0x60F4, 0),
+    "CL_VEL_SET_POINT_VALUE": (0x60FF, 0),
+}
+
+# CiA 402 modes of operation (0x6060/0x6061, INTEGER8) and the MCB mode each
+# stands for; the negative codes are manufacturer-specific (CiA 402 leaves
+# them to the vendor) for the MCB modes the profile has no code for. The
+# simulator translates between the two (tools/sim/drive/simcanopen.c).
+CAN_OP_MODES = [
+    (-4, "Position (manufacturer-specific)", 0x04),
+    (-3, "Velocity (manufacturer-specific)", 0x03),
+    (-2, "Current (manufacturer-specific)", 0x02),
+    (-1, "Voltage (manufacturer-specific)", 0x00),
+    (1, "Profile position", 0x14),
+    (3, "Profile velocity", 0x13),
+    (4, "Torque", 0x05),
+    (6, "Homing", 0x113),
+    (8, "Cyclic position", 0x24),
+]
+CAN_MODE_IDS = ("DRV_OP_CMD", "DRV_OP_VALUE")
+
+# CiA 402 device type: drive profile 402, servo drive (type 2) in bits 16-23.
+CAN_DEVICE_TYPE = 0x00020192
+
+
+def can_local_registers():
+    """The objects only the CAN interface has, as (index, subindex, Reg)."""
+    return [
+        (0x1000, 0, r_("COMMS_CAN_DEVICE_TYPE", 0, "u32", "r", CAN_DEVICE_TYPE,
+                       "Device type", "CiA 301 device type: bits 0-15 the device "
+                       "profile (402, drives and motion control), bits 16-23 the "
+                       "type (2, servo drive).", "IDENTIFICATION")),
+        (0x1001, 0, r_("COMMS_CAN_ERROR_REGISTER", 0, "u8", "r", 0, "Error register",
+                       "CiA 301 error register: bit 0 generic error (an axis in "
+                       "fault), bit 1 current, bit 2 voltage, bit 3 temperature.",
+                       "REPORTING", cyclic="CYCLIC_TX",
+                       bits=[("GENERIC", 0, 0), ("CURRENT", 1, 1), ("VOLTAGE", 2, 2),
+                             ("TEMPERATURE", 3, 3)])),
+        (0x1017, 0, r_("COMMS_CAN_HEARTBEAT_TIME", 0, "u16", "rw", 0,
+                       "Producer heartbeat time", "Period of the heartbeat message "
+                       "(COB-ID 0x700 + node id); 0 sends none.", "COMMUNICATIONS",
+                       units="ms")),
+        (0x1018, 0, r_("COMMS_CAN_IDENTITY_ENTRIES", 0, "u8", "r", 4,
+                       "Identity entries", "Highest subindex of the identity object "
+                       "0x1018 (vendor, product, revision, serial number).",
+                       "IDENTIFICATION")),
+    ]
+
+
+def can_mode_reg(r):
+    """@r (an operation mode register) as the CAN interface has it: INTEGER8
+    with the CiA 402 codes."""
+    mcb_to_can = {mcb: code for code, _, mcb in CAN_OP_MODES}
+    return r_(r.id, r.address, "s8", r.access, mcb_to_can[r.default], r.label, r.desc + (
+        " On CANopen the CiA 402 codes; negative codes are the manufacturer's."),
+        r.cat, scat=r.scat, units=r.units, cyclic=r.cyclic,
+        nvm=r.address_type == "NVM", enums=[(c, t) for c, t, _ in CAN_OP_MODES], es=r.es)
+
+
+def can_objects(m, regs):
+    """Model @m's CAN interface as [(index, subindex, subnode, Reg)] sorted by
+    index and subindex; refuses two registers at one object."""
+    out = [(i, s, 0, r) for i, s, r in can_local_registers()]
+    for sub, r in regs:
+        if sub == 0:
+            index, subindex = CAN_COMM_OBJECTS.get(r.id, (CAN_COMM_MANUFACTURER + r.address, 0))
+        elif r.id in CAN_PROFILE_OBJECTS:
+            base, subindex = CAN_PROFILE_OBJECTS[r.id]
+            index = base + CAN_AXIS_STRIDE * (sub - 1)
+        elif sub <= CAN_MANUFACTURER_AXES:
+            index, subindex = CAN_AXIS_MANUFACTURER + CAN_AXIS_STRIDE * (sub - 1) + r.address, 0
+        else:
+            continue
+        if r.id in CAN_MODE_IDS:
+            r = can_mode_reg(r)
+        out.append((index, subindex, sub, r))
+    out.sort(key=lambda o: (o[0], o[1]))
+    for a, b in zip(out, out[1:]):
+        if (a[0], a[1]) == (b[0], b[1]):
+            raise SystemExit("%s: CAN object 0x%04X:%d holds %s and %s"
+                             % (m["name"], a[0], a[1], a[3].id, b[3].id))
+    return out
+
+
+def can_groups(objects):
+    """@objects grouped by index: [(index, [(subindex, subnode, Reg)])]."""
+    groups = []
+    for index, subindex, sub, r in objects:
+        if not groups or groups[-1][0] != index:
+            groups.append((index, []))
+        groups[-1][1].append((subindex, sub, r))
+    return groups
 
 
 # Tables (version 3 `Tables/Table`): values inside the drive reached through
@@ -1268,6 +1428,41 @@ def identity_attrs(m, with_interface):
     return a
 
 
+def can_subitem_attrs(subindex, sub, r):
+    """Attributes of a version 3 Subitem, in the order of an MCBRegister's."""
+    a = [("subindex", str(subindex)), ("subnode", str(sub)),
+         ("address_type", r.address_type), ("access", r.access), ("dtype", r.dtype),
+         ("id", r.id), ("units", r.units), ("pdo_access", r.cyclic), ("desc", r.desc),
+         ("default", value_bytes(r.dtype, r.default).hex()), ("cat_id", r.cat)]
+    if r.scat:
+        a.append(("scat_id", r.scat))
+    return a
+
+
+def render_v3_can(w, m, regs):
+    """The CANDevice of model @m: its registers as CANopen objects."""
+    w.line(3, "<CANDevice %s>" % fmt_attrs(identity_attrs(m, None)))
+    w.line(4, "<Subnodes>")
+    w.line(5, '<Subnode index="0">Communication</Subnode>')
+    for axis in range(1, m["axes"] + 1):
+        w.line(5, '<Subnode index="%d">Motion</Subnode>' % axis)
+    w.line(4, "</Subnodes>")
+    w.line(4, "<CANopenObjects>")
+    for index, items in can_groups(can_objects(m, regs)):
+        kind = "VAR" if len(items) == 1 and items[0][0] == 0 else "RECORD"
+        w.line(5, '<CANopenObject index="0x%04X" datatype="%s">' % (index, kind))
+        w.line(6, "<Subitems>")
+        for subindex, sub, r in items:
+            w.line(7, "<Subitem %s>" % fmt_attrs(can_subitem_attrs(subindex, sub, r)))
+            write_reg_children(w, 8, r)
+            w.line(7, "</Subitem>")
+        w.line(6, "</Subitems>")
+        w.line(5, "</CANopenObject>")
+    w.line(4, "</CANopenObjects>")
+    write_errors(w, 4)
+    w.line(3, "</CANDevice>")
+
+
 def render_v3(m):
     regs = model_registers(m)
     tables = model_tables(m, regs)
@@ -1301,6 +1496,8 @@ def render_v3(m):
         if tables:
             write_tables(w, 4, tables)
         w.line(3, "</%s>" % tag)
+    if m.get("can"):
+        render_v3_can(w, m, regs)
     w.line(2, "</Devices>")
     w.line(1, "</Body>")
     w.line(1, '<DriveImage encoding="xs:base64Binary"></DriveImage>')
@@ -1342,11 +1539,40 @@ def render_v2(m):
         w.line(4, "</Axis>")
     w.line(3, "</Axes>")
     w.line(2, "</Device>")
+    if m.get("can"):
+        render_v2_can(w, m, regs)
     write_errors(w, 2)
     w.line(1, "</Body>")
     w.line(1, '<DriveImage encoding="xs:base64Binary"></DriveImage>')
     w.line(0, "</IngeniaDictionary>")
     return w.result()
+
+
+def render_v2_can(w, m, regs):
+    """Model @m's CAN interface as a version 2 Device: one Registers list per
+    Axis, each address index << 8 | subindex."""
+    objects = can_objects(m, regs)
+    w.line(2, "<Device %s>" % fmt_attrs(identity_attrs(m, "CAN")))
+    write_categories(w, 3, used_categories([(sub, r) for _, _, sub, r in objects]))
+    w.line(3, "<Axes>")
+    for axis in range(0, m["axes"] + 1):
+        w.line(4, '<Axis subnode="%d">' % axis)
+        w.line(5, "<Registers>")
+        for index, subindex, sub, r in objects:
+            if sub != axis:
+                continue
+            a = [("address", "0x%06X" % (index << 8 | subindex)), ("subnode", str(sub))]
+            a += common_attrs(r)
+            storage = storage_text(r.dtype, r.default)
+            if storage is not None:
+                a.insert(6, ("storage", storage))
+            w.line(6, "<Register %s>" % fmt_attrs(a))
+            write_reg_children(w, 7, r)
+            w.line(6, "</Register>")
+        w.line(5, "</Registers>")
+        w.line(4, "</Axis>")
+    w.line(3, "</Axes>")
+    w.line(2, "</Device>")
 
 
 def render(m):

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "axlink/axlink.h"
+#include "frontend_can.h"
 #include "frontend_tty.h"
 #include "sim.h"
 
@@ -39,6 +40,8 @@
 #define DEFAULT_TCP_PORT 1062
 /* --tcp-idle-ms: a TCP connection this quiet is closed, so idle clients cannot fill every slot. */
 #define DEFAULT_TCP_IDLE_MS 30000u
+/* socketcand's own default port. */
+#define DEFAULT_SOCKETCAND_PORT 29536
 
 struct options {
 	uint32_t addrs[SIM_MAX_DRIVES]; /* host order */
@@ -70,6 +73,19 @@ struct options {
 	const char *tty; /* --tty PATH: one drive on a terminal, after the others */
 	int pty;         /* --pty: the same on a new pseudo-terminal */
 	unsigned baud;   /* --baud: its line rate, 0 = unpaced */
+
+	/* CANopen nodes on one CAN bus, after every other drive. */
+	int can_slcan_pty;         /* --can-slcan-pty */
+	const char *can_slcan_tty; /* --can-slcan-tty PATH */
+	int have_socketcand;       /* --can-socketcand ADDR[:PORT] */
+	uint32_t socketcand_addr;  /* host order */
+	unsigned socketcand_port;
+	uint64_t can_nodes;        /* --can-nodes N (default 1) */
+	uint64_t can_first_node;   /* --can-first-node ID (default 1) */
+	uint64_t can_heartbeat_ms; /* --can-heartbeat MS (default 0: none) */
+	uint64_t can_bitrate;      /* --can-bitrate BPS */
+	const char *can_bus_name;  /* --can-bus NAME */
+	int have_can_option;       /* a --can-* option besides the ports */
 };
 
 enum {
@@ -94,6 +110,14 @@ enum {
 	OPT_TCP_IDLE_MS,
 	OPT_QUIRK,
 	OPT_STATE_DIR,
+	OPT_CAN_SLCAN_PTY,
+	OPT_CAN_SLCAN_TTY,
+	OPT_CAN_SOCKETCAND,
+	OPT_CAN_NODES,
+	OPT_CAN_FIRST_NODE,
+	OPT_CAN_HEARTBEAT,
+	OPT_CAN_BITRATE,
+	OPT_CAN_BUS,
 };
 
 static const struct option long_options[] = {
@@ -118,6 +142,14 @@ static const struct option long_options[] = {
         {"tty", required_argument, NULL, OPT_TTY},
         {"pty", no_argument, NULL, OPT_PTY},
         {"baud", required_argument, NULL, OPT_BAUD},
+        {"can-slcan-pty", no_argument, NULL, OPT_CAN_SLCAN_PTY},
+        {"can-slcan-tty", required_argument, NULL, OPT_CAN_SLCAN_TTY},
+        {"can-socketcand", required_argument, NULL, OPT_CAN_SOCKETCAND},
+        {"can-nodes", required_argument, NULL, OPT_CAN_NODES},
+        {"can-first-node", required_argument, NULL, OPT_CAN_FIRST_NODE},
+        {"can-heartbeat", required_argument, NULL, OPT_CAN_HEARTBEAT},
+        {"can-bitrate", required_argument, NULL, OPT_CAN_BITRATE},
+        {"can-bus", required_argument, NULL, OPT_CAN_BUS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -186,6 +218,20 @@ static void print_help(void)
 	       "                      as serial:/dev/pts/N\n"
 	       "  --baud N            hold the --tty/--pty line to N baud (10 bits per byte,\n"
 	       "                      both ways; default: as fast as the terminal goes)\n"
+	       "\n"
+	       "CANopen (CiA 301 + CiA 402 nodes on one CAN bus, after the other drives):\n"
+	       "  --can-slcan-pty     a serial-line CAN adapter (Lawicel/slcan ASCII) on a new\n"
+	       "                      pseudo-terminal; prints can:slcan/dev/pts/N?node=ID&...\n"
+	       "  --can-slcan-tty PATH  the same adapter on the terminal PATH (/dev/fd/N:\n"
+	       "                      inherited descriptor N, e.g. a pty master)\n"
+	       "  --can-socketcand ADDR[:PORT]  a socketcand server with the same bus (default\n"
+	       "                      port %d; 0: the system picks one, see the URIs)\n"
+	       "  --can-nodes N       simulated drives on the bus (1..127, default 1)\n"
+	       "  --can-first-node ID node id of the first (default 1; the next ones +1)\n"
+	       "  --can-heartbeat MS  heartbeat period, object 0x1017 at start (default 0: none)\n"
+	       "  --can-bitrate BPS   the bus's bit rate; an slcan client must open at it\n"
+	       "                      (S0..S8: 10k..1M; default %u)\n"
+	       "  --can-bus NAME      the bus name socketcand serves (default %s)\n"
 	       "  --allow-any-address also bind addresses outside 127.0.0.0/8\n"
 	       "\n"
 	       "Fault injection (for tests):\n"
@@ -207,7 +253,8 @@ static void print_help(void)
 	       "\n"
 	       "Exit status: 0 stopped by a signal, 1 failure, 2 usage error.\n"
 	       "Example: axlink-sim --eth 127.0.0.2 --count 3\n",
-	       DEFAULT_TCP_PORT, DEFAULT_TCP_IDLE_MS, MAX_DELAY_MS);
+	       DEFAULT_TCP_PORT, DEFAULT_TCP_IDLE_MS, DEFAULT_SOCKETCAND_PORT,
+	       SIM_CAN_DEFAULT_BITRATE, SIM_CAN_DEFAULT_BUS, MAX_DELAY_MS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -388,6 +435,43 @@ static int add_tcp(struct options *o, const char *text)
 	return 0;
 }
 
+/* --can-socketcand ADDR[:PORT] */
+static int add_socketcand(struct options *o, const char *text)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *colon = strrchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	uint64_t port = DEFAULT_SOCKETCAND_PORT;
+	int rc;
+
+	if (o->have_socketcand)
+		return usage_error("--can-socketcand '%s': one socketcand server per simulator",
+		                   text);
+	if (len >= sizeof(addr))
+		return usage_error("--can-socketcand '%s': not an IPv4 address[:port] (e.g. "
+		                   "127.0.0.1:29536)",
+		                   text);
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	if (colon) {
+		rc = parse_number("--can-socketcand port", colon + 1, 0, 65535, &port);
+		if (rc != 0)
+			return rc;
+	}
+	rc = parse_addr("--can-socketcand", addr, &o->socketcand_addr);
+	if (rc != 0)
+		return rc;
+	o->socketcand_port = (unsigned)port;
+	o->have_socketcand = 1;
+	return 0;
+}
+
+/* Whether a CAN bus is served. */
+static int want_can(const struct options *o)
+{
+	return o->can_slcan_pty || o->can_slcan_tty || o->have_socketcand;
+}
+
 /* Address of drive @i: the --eth drives come first, then the --tcp ones. */
 static uint32_t drive_addr(const struct options *o, size_t i)
 {
@@ -477,6 +561,47 @@ static int handle_option(struct options *o, int c, const char *arg)
 		rc = parse_number("--baud", arg, 50, 4000000, &v);
 		o->baud = (unsigned)v;
 		return rc;
+	case OPT_CAN_SLCAN_PTY:
+	case OPT_CAN_SLCAN_TTY:
+		if (o->can_slcan_pty || o->can_slcan_tty)
+			return usage_error("one slcan adapter per simulator: give --can-slcan-pty "
+			                   "or --can-slcan-tty PATH once");
+		o->can_slcan_pty = c == OPT_CAN_SLCAN_PTY;
+		o->can_slcan_tty = c == OPT_CAN_SLCAN_TTY ? arg : NULL;
+		return 0;
+	case OPT_CAN_SOCKETCAND:
+		return add_socketcand(o, arg);
+	case OPT_CAN_NODES:
+		o->have_can_option = 1;
+		return parse_number("--can-nodes", arg, 1, 127, &o->can_nodes);
+	case OPT_CAN_FIRST_NODE:
+		o->have_can_option = 1;
+		return parse_number("--can-first-node", arg, 1, 127, &o->can_first_node);
+	case OPT_CAN_HEARTBEAT:
+		o->have_can_option = 1;
+		return parse_number("--can-heartbeat", arg, 0, 65535, &o->can_heartbeat_ms);
+	case OPT_CAN_BITRATE: {
+		static const unsigned rates[] = {10000,  20000,  50000,  100000, 125000,
+		                                 250000, 500000, 800000, 1000000};
+
+		o->have_can_option = 1;
+		rc = parse_number("--can-bitrate", arg, 1, 1000000, &o->can_bitrate);
+		if (rc != 0)
+			return rc;
+		for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+			if (rates[i] == o->can_bitrate)
+				return 0;
+		return usage_error("--can-bitrate %s: not an slcan rate (10000 20000 50000 100000 "
+		                   "125000 250000 500000 800000 1000000)",
+		                   arg);
+	}
+	case OPT_CAN_BUS:
+		o->have_can_option = 1;
+		if (!*arg || strlen(arg) > 16 || strpbrk(arg, " <>\t\r\n"))
+			return usage_error("--can-bus '%s': 1..16 characters, no blanks or '<>'",
+			                   arg);
+		o->can_bus_name = arg;
+		return 0;
 	case OPT_ALLOW_ANY:
 		o->allow_any = 1;
 		return 0;
@@ -499,9 +624,25 @@ static int check_options(const struct options *o)
 	if (o->have_tcp_idle && o->n_tcp == 0)
 		return usage_error("--tcp-idle-ms %llu: only --tcp drives have connections",
 		                   (unsigned long long)o->tcp_idle_ms);
-	if (o->n_addrs == 0 && o->n_tcp == 0 && !o->tty && !o->pty)
+	if (o->have_can_option && !want_can(o))
+		return usage_error("--can-nodes, --can-first-node, --can-heartbeat, --can-bitrate "
+		                   "and --can-bus need --can-slcan-pty, --can-slcan-tty or "
+		                   "--can-socketcand");
+	if (want_can(o) && o->can_first_node + o->can_nodes - 1 > 127)
+		return usage_error("--can-first-node %llu with %llu node(s) runs past node id 127",
+		                   (unsigned long long)o->can_first_node,
+		                   (unsigned long long)o->can_nodes);
+	if (o->have_socketcand) {
+		addr_text(o->socketcand_addr, text, sizeof(text));
+		if ((o->socketcand_addr >> 24) != 127 && !o->allow_any)
+			return usage_error(
+			        "--can-socketcand %s is outside 127.0.0.0/8; the simulator "
+			        "serves only loopback unless --allow-any-address is given",
+			        text);
+	}
+	if (o->n_addrs == 0 && o->n_tcp == 0 && !o->tty && !o->pty && !want_can(o))
 		return usage_error("no drives to serve: give --eth ADDR (e.g. --eth 127.0.0.2), "
-		                   "--tcp ADDR[:PORT], --tty PATH or --pty");
+		                   "--tcp ADDR[:PORT], --tty PATH, --pty or --can-slcan-pty");
 	if (o->n_addrs + o->n_tcp > SIM_MAX_DRIVES)
 		return usage_error("at most %d drives in all", SIM_MAX_DRIVES);
 	for (size_t i = 0; i < o->n_tcp; i++) {
@@ -544,7 +685,9 @@ static int check_options(const struct options *o)
 			return usage_error("--fault-only %s: no drive has that address", text);
 		}
 	}
-	if ((uint64_t)o->serial + o->n_addrs + o->n_tcp + (o->tty || o->pty) - 1 > UINT32_MAX)
+	if ((uint64_t)o->serial + o->n_addrs + o->n_tcp + (o->tty || o->pty) +
+	            (want_can(o) ? o->can_nodes : 0) - 1 >
+	    UINT32_MAX)
 		return usage_error("--serial %u: %zu drives would run past serial %u", o->serial,
 		                   o->n_addrs + o->n_tcp, UINT32_MAX);
 	return 0;
@@ -586,12 +729,14 @@ static int parse_args(struct options *o, int argc, char **argv)
 
 static int serve(const struct options *o)
 {
-	struct sim_frontend fes[3];
+	struct sim_frontend fes[6];
 	size_t n_fes = 0;
 	struct sim s;
+	size_t first_can = o->n_addrs + o->n_tcp + (o->tty || o->pty);
+	size_t n_can = want_can(o) ? (size_t)o->can_nodes : 0;
 	int stop_fd, rc = EXIT_FAILURE;
 
-	if (sim_init(&s, o->n_addrs + o->n_tcp + (o->tty || o->pty), o->model, o->serial) < 0)
+	if (sim_init(&s, first_can + n_can, o->model, o->serial) < 0)
 		goto out;
 	s.faults = o->faults;
 	s.verbose = o->verbose;
@@ -659,6 +804,30 @@ static int serve(const struct options *o)
 			goto out;
 		n_fes++;
 	}
+	if (n_can) {
+		struct sim_canbus *bus = NULL;
+
+		/* --fault-only names addresses; CAN nodes have none, so they are spared. */
+		for (size_t i = 0; o->n_fault_only > 0 && i < n_can; i++)
+			s.drives[first_can + i].faulty = 0;
+		/* The bus before its ports: none of them calls it while being destroyed. */
+		if (sim_canbus_open(&fes[n_fes], &bus, &s, first_can, n_can, o->model,
+		                    (unsigned)o->can_first_node, (unsigned)o->can_heartbeat_ms,
+		                    (unsigned)o->can_bitrate) < 0)
+			goto out;
+		n_fes++;
+		if (o->can_slcan_pty || o->can_slcan_tty) {
+			if (sim_slcan_open(&fes[n_fes], &s, bus, o->can_slcan_tty) < 0)
+				goto out;
+			n_fes++;
+		}
+		if (o->have_socketcand) {
+			if (sim_socketcand_open(&fes[n_fes], &s, bus, o->socketcand_addr,
+			                        o->socketcand_port, o->can_bus_name) < 0)
+				goto out;
+			n_fes++;
+		}
+	}
 
 	for (size_t i = 0; i < n_fes; i++)
 		fes[i].print_uris(fes[i].priv, stdout);
@@ -697,6 +866,10 @@ int main(int argc, char **argv)
 	o.model = DEFAULT_MODEL;
 	o.serial = DEFAULT_SERIAL;
 	o.tcp_idle_ms = DEFAULT_TCP_IDLE_MS;
+	o.can_nodes = 1;
+	o.can_first_node = 1;
+	o.can_bitrate = SIM_CAN_DEFAULT_BITRATE;
+	o.can_bus_name = SIM_CAN_DEFAULT_BUS;
 	/* A reader that went away must not kill us mid-write: report EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -43,6 +43,9 @@ struct gen_model {
 	char *name;
 	const ax_reg **regs; /* sorted by (subnode, address) */
 	size_t n_regs;
+	const ax_dict *can;      /* its CANopen device, or NULL */
+	const ax_reg **can_regs; /* those served, sorted by CANopen address */
+	size_t n_can;
 };
 
 struct behaviour_reg {
@@ -67,6 +70,7 @@ static void model_release(struct gen_model *m)
 	ax_free(m->dicts);
 	free(m->name);
 	free(m->regs);
+	free(m->can_regs);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -216,6 +220,107 @@ static const ax_dict *pick_device(const struct gen_model *m)
 	return first;
 }
 
+/* The model's CANopen dictionary (CAN first, else the first CANopen one), or NULL. */
+static const ax_dict *pick_can_device(const struct gen_model *m)
+{
+	const ax_dict *first = NULL;
+
+	for (size_t i = 0; i < m->n_dicts; i++) {
+		const ax_dict_identity *id = ax_dict_identity_get(m->dicts[i]);
+
+		if (id->addr_space != AX_ADDR_CANOPEN)
+			continue;
+		if (equal_nocase(id->interface, "CAN"))
+			return m->dicts[i];
+		if (!first)
+			first = m->dicts[i];
+	}
+	return first;
+}
+
+/* The MCB twin of CANopen register @c: same id, same subnode; NULL when none. */
+static const ax_reg *can_twin(const struct gen_model *m, const ax_reg *c)
+{
+	const ax_reg *r = NULL;
+
+	if (ax_dict_find(m->dict, ax_reg_id(c), (int)ax_reg_subnode(c), &r) < 0) {
+		ax_error_clear();
+		return NULL;
+	}
+	return r;
+}
+
+/* An operation mode register (DRV_OP_CMD / DRV_OP_VALUE on an axis). */
+static int is_mode_reg(const ax_reg *r)
+{
+	return ax_reg_subnode(r) >= 1 && (ax_reg_address(r) == 0x014 || ax_reg_address(r) == 0x015);
+}
+
+/* Whether the simulated CANopen node can serve @c; says why not on stderr. */
+static int can_servable(const struct gen_model *m, const ax_reg *c)
+{
+	const ax_reg *twin = can_twin(m, c);
+	int dtype = ax_reg_dtype(c);
+
+	if (twin) {
+		if (ax_reg_dtype(twin) == dtype)
+			return 1;
+		if (is_mode_reg(twin) && ax_reg_dtype(twin) == AX_DTYPE_U16 && dtype == AX_DTYPE_S8)
+			return 1;
+		fprintf(stderr, "%s: %s: CAN %s is %s, its MCB register %s: not served\n", GEN,
+		        m->path, ax_reg_id(c), ax_dtype_name(dtype),
+		        ax_dtype_name(ax_reg_dtype(twin)));
+		return 0;
+	}
+	if (dtype != AX_DTYPE_STR && dtype != AX_DTYPE_BYTES && ax_dtype_size(dtype) > 0 &&
+	    ax_dtype_size(dtype) <= 4)
+		return 1;
+	fprintf(stderr, "%s: %s: CAN %s has no MCB register and is no small integer: not served\n",
+	        GEN, m->path, ax_reg_id(c));
+	return 0;
+}
+
+static int can_order(const void *pa, const void *pb)
+{
+	const ax_reg *a = *(const ax_reg *const *)pa, *b = *(const ax_reg *const *)pb;
+
+	if (ax_reg_address(a) != ax_reg_address(b))
+		return ax_reg_address(a) < ax_reg_address(b) ? -1 : 1;
+	return 0;
+}
+
+/* Collect the CAN interface of @m; -1 when out of memory or two share an object. */
+static int model_load_can(struct gen_model *m)
+{
+	size_t n;
+
+	m->can = pick_can_device(m);
+	if (!m->can)
+		return 0;
+	n = ax_dict_reg_count(m->can);
+	m->can_regs = calloc(n ? n : 1, sizeof(*m->can_regs));
+	if (!m->can_regs) {
+		fprintf(stderr, "%s: out of memory\n", GEN);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const ax_reg *c = ax_dict_reg_at(m->can, i);
+
+		if (ax_reg_address(c) <= 0xFFFFFF && can_servable(m, c))
+			m->can_regs[m->n_can++] = c;
+	}
+	qsort(m->can_regs, m->n_can, sizeof(*m->can_regs), can_order);
+	for (size_t i = 1; i < m->n_can; i++)
+		if (can_order(&m->can_regs[i - 1], &m->can_regs[i]) == 0) {
+			fprintf(stderr, "%s: %s: %s and %s share CANopen object 0x%04X:%u\n", GEN,
+			        m->path, ax_reg_id(m->can_regs[i - 1]), ax_reg_id(m->can_regs[i]),
+			        (unsigned)(ax_reg_address(m->can_regs[i]) >> 8),
+			        (unsigned)(ax_reg_address(m->can_regs[i]) & 0xFF));
+			return -1;
+		}
+	return 0;
+}
+
 /* The registers the drive gives a meaning to must have the type it expects. */
 static int check_behaviour(const struct gen_model *m, unsigned axes)
 {
@@ -309,7 +414,9 @@ static int model_load(struct gen_model *m, ax_ctx *ctx)
 			return skip(m, "the default of %s does not fit its %s value", ax_reg_id(r),
 			            ax_dtype_name(ax_reg_dtype(r)));
 	}
-	return check_behaviour(m, id->axes);
+	if (check_behaviour(m, id->axes))
+		return 1;
+	return model_load_can(m);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -402,6 +509,40 @@ static void put_model_tables(FILE *f, const struct gen_model *m, size_t index)
 	fputs("};\n\n", f);
 }
 
+/* The CAN interface of @m: one simmodel_canobj per object it serves. */
+static void put_can_table(FILE *f, const struct gen_model *m, size_t index)
+{
+	if (!m->n_can)
+		return;
+	fprintf(f, "/* %s: %zu CANopen objects. */\n", m->name, m->n_can);
+	fprintf(f, "static const simmodel_canobj model%zu_can[] = {\n", index);
+	fputs("\t/* id, index, subindex, subnode, address, dtype, access, flags, default */\n", f);
+	for (size_t i = 0; i < m->n_can; i++) {
+		const ax_reg *c = m->can_regs[i];
+		const ax_reg *twin = can_twin(m, c);
+		uint32_t def = 0;
+		const char *flags = "0";
+
+		if (!twin) {
+			const uint8_t *bytes;
+			size_t n = ax_reg_default(c, &bytes);
+
+			for (size_t k = 0; k < n && k < 4; k++)
+				def |= (uint32_t)bytes[k] << (8 * k);
+			flags = "SIMMODEL_CAN_LOCAL";
+		} else if (ax_reg_dtype(twin) != ax_reg_dtype(c)) {
+			flags = "SIMMODEL_CAN_MODE";
+		}
+		fputs("\t{ ", f);
+		put_string(f, ax_reg_id(c));
+		fprintf(f, ", 0x%04X, %u, %u, 0x%03X, %s, %s, %s, 0x%08" PRIX32 "u },\n",
+		        (unsigned)(ax_reg_address(c) >> 8), (unsigned)(ax_reg_address(c) & 0xFF),
+		        ax_reg_subnode(c), twin ? (unsigned)ax_reg_address(twin) : 0u,
+		        dtype_macro(ax_reg_dtype(c)), access_macro(ax_reg_access(c)), flags, def);
+	}
+	fputs("};\n\n", f);
+}
+
 static size_t store_size(const struct gen_model *m)
 {
 	size_t total = 0;
@@ -434,8 +575,10 @@ static int write_output(const char *out, const struct gen_model *models, size_t 
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s %s", i ? "," : "", models[i].base);
 	fputs(": do not edit. */\n#include \"simmodels.h\"\n\n", f);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		put_model_tables(f, &models[i], i);
+		put_can_table(f, &models[i], i);
+	}
 
 	fputs("const simdrive_model simmodel_models[] = {\n", f);
 	for (size_t i = 0; i < n; i++) {
@@ -458,9 +601,13 @@ static int write_output(const char *out, const struct gen_model *models, size_t 
 		fprintf(f, "\t{ model%zu_regs, %zu, %zu, ", i, models[i].n_regs,
 		        store_size(&models[i]));
 		put_string(f, models[i].base);
-		fprintf(f, ", model%zu_errors, %zu },\n", i, ax_dict_error_count(models[i].dict));
+		fprintf(f, ", model%zu_errors, %zu, ", i, ax_dict_error_count(models[i].dict));
+		if (models[i].n_can)
+			fprintf(f, "model%zu_can, %zu },\n", i, models[i].n_can);
+		else
+			fputs("NULL, 0 },\n", f);
 	}
-	fputs("\t{ NULL, 0, 0, NULL, NULL, 0 },\n};\n", f);
+	fputs("\t{ NULL, 0, 0, NULL, NULL, 0, NULL, 0 },\n};\n", f);
 
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad) {

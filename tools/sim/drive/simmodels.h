@@ -53,6 +53,30 @@ typedef struct simmodel_error {
 	const char *module; /* affected_module */
 } simmodel_error;
 
+/* simmodel_canobj.flags */
+#define SIMMODEL_CAN_LOCAL 0x1 /* no MCB register has it: the CANopen node holds the value */
+#define SIMMODEL_CAN_MODE 0x2  /* an operation mode: CiA 402 codes on CAN, MCB codes inside */
+
+/*
+ * One object (index:subindex) of a model's CAN interface, the dictionary's
+ * CANDevice (or Interface="CAN" Device): the same register as the MCB one of
+ * that id and subnode, so both buses reach one drive state. Only a register
+ * whose MCB twin has the same type is served (or an operation mode, whose
+ * codes the node translates); a CAN-only one (SIMMODEL_CAN_LOCAL) is an
+ * integer of at most 4 bytes that the node keeps itself.
+ */
+typedef struct simmodel_canobj {
+	const char *id;
+	uint16_t index;
+	uint8_t subindex;
+	uint8_t subnode;
+	uint16_t address; /* the MCB twin's address; 0 when SIMMODEL_CAN_LOCAL */
+	uint8_t dtype;    /* ax_dtype on CAN */
+	uint8_t access;   /* SIMMODEL_READ | SIMMODEL_WRITE */
+	uint8_t flags;    /* SIMMODEL_CAN_* */
+	uint32_t def;     /* SIMMODEL_CAN_LOCAL: the default, little-endian bytes as a number */
+} simmodel_canobj;
+
 /* A model's whole register space, and the texts of its error codes. */
 typedef struct simmodel_table {
 	const simmodel_reg *regs; /* sorted by (subnode, address), each pair once */
@@ -61,6 +85,8 @@ typedef struct simmodel_table {
 	const char *source;           /* dictionary file name, e.g. "axs-100.xdf" */
 	const simmodel_error *errors; /* the dictionary's Errors, in file order */
 	size_t n_errors;
+	const simmodel_canobj *can; /* its CAN interface, sorted by (index, subindex); or NULL */
+	size_t n_can;
 } simmodel_table;
 
 /* The entry of error @code in @t, or NULL when its dictionary names none. */
