@@ -265,24 +265,21 @@ int can_scd_parse(const char *text, size_t len, struct can_msg *m, char *why, si
 		        (int)(n > 24 ? 24 : n), tok);
 		return -1;
 	}
-	n = scd_token(&p, end, &tok);
-	if (n % 2 || n > 16) {
-		why_set(why, why_cap, "socketcand frame data '%.*s' is not 0..8 bytes of hex",
-		        (int)(n > 32 ? 32 : n), tok);
-		return -1;
-	}
-	for (size_t i = 0; i < n / 2; i++) {
-		if (hex_take(tok + 2 * i, 2, &v) < 0) {
-			why_set(why, why_cap, "socketcand frame data byte '%.2s' is not hex",
-			        tok + 2 * i);
+	/* Data: one hex string (socketcand), or bytes as separate tokens (some servers). */
+	while ((n = scd_token(&p, end, &tok)) != 0) {
+		if (n % 2 || m->len + n / 2 > 8) {
+			why_set(why, why_cap, "socketcand frame data '%.*s' is not 0..8 bytes of hex",
+			        (int)(n > 32 ? 32 : n), tok);
 			return -1;
 		}
-		m->data[i] = (uint8_t)v;
-	}
-	m->len = (uint8_t)(n / 2);
-	if (scd_token(&p, end, &tok)) {
-		why_set(why, why_cap, "socketcand frame has more than id, time and data");
-		return -1;
+		for (size_t i = 0; i < n / 2; i++) {
+			if (hex_take(tok + 2 * i, 2, &v) < 0) {
+				why_set(why, why_cap, "socketcand frame data byte '%.2s' is not hex",
+				        tok + 2 * i);
+				return -1;
+			}
+			m->data[m->len++] = (uint8_t)v;
+		}
 	}
 	return CAN_SCD_FRAME;
 }
