@@ -415,7 +415,7 @@ struct peer {
 	unsigned nmt[4]; /* NMT commands seen, as cmd << 8 | node */
 	size_t n_nmt;
 	int emcy_on_statusword; /* send an EMCY before answering 0x6041 */
-	char rx[4096];
+	char rx[16384];
 	size_t rx_len;
 };
 
@@ -732,9 +732,10 @@ static void *peer_main(void *arg)
 			continue;
 		}
 		p->rx_len += (size_t)n;
+		peer_parse(p);
+		/* A full buffer with no complete line or message in it is junk. */
 		if (p->rx_len == sizeof(p->rx))
 			p->rx_len = 0;
-		peer_parse(p);
 	}
 	return NULL;
 }
@@ -942,6 +943,15 @@ static void test_can__socketcand_read_write(void **state)
 	peer_stop(&p);
 }
 
+static const uint32_t cia301_codes[] = {
+        0x05030000u, 0x05040000u, 0x05040001u, 0x05040002u, 0x05040003u, 0x05040004u,
+        0x05040005u, 0x06010000u, 0x06010001u, 0x06010002u, 0x06020000u, 0x06040041u,
+        0x06040042u, 0x06040043u, 0x06040047u, 0x06060000u, 0x06070010u, 0x06070012u,
+        0x06070013u, 0x06090011u, 0x06090030u, 0x06090031u, 0x06090032u, 0x06090036u,
+        0x060A0023u, 0x08000000u, 0x08000020u, 0x08000021u, 0x08000022u, 0x08000023u,
+        0x08000024u,
+};
+
 static void test_can__sdo_abort_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -955,15 +965,28 @@ static void test_can__sdo_abort_errors(void **state)
 	peer_start(&p);
 	(void)snprintf(uri, sizeof(uri), "can:slcan%s?node=5", slave);
 	link = open_link(f->ctx, uri);
+	/* The core words an abort for the CANopen space and keeps its code. */
 	assert_int_equal(ax_link_read_u32(link, 1, 0x200100, &u32), AX_EDRIVE);
-	assert_non_null(strstr(ax_error_last(), "0x2001:00"));
+	assert_non_null(strstr(ax_error_last(), "read of object 0x2001:00 (subnode 1)"));
 	assert_non_null(strstr(ax_error_last(), "SDO abort 0x06010001"));
-	assert_non_null(strstr(ax_error_last(), "attempt to read a write only object"));
+	assert_non_null(strstr(ax_error_last(), "attempt to read a write-only object"));
+	assert_int_equal(ax_error_last_drive_code(), 0x06010001u);
+	assert_int_equal(ax_error_last_class(), AX_ERRCLASS_DRIVE);
 	assert_int_equal(ax_link_read_u32(link, 1, 0x300000, &u32), AX_EDRIVE);
-	assert_non_null(strstr(ax_error_last(), "object does not exist in the object dictionary"));
+	assert_non_null(strstr(ax_error_last(), "object does not exist"));
+	assert_int_equal(ax_error_last_drive_code(), 0x06020000u);
 	assert_int_equal(ax_link_write_u16(link, 1, 0x604100, 1), AX_EDRIVE);
 	assert_non_null(strstr(ax_error_last(), "write of object 0x6041:00"));
-	assert_non_null(strstr(ax_error_last(), "attempt to write a read only object"));
+	assert_non_null(strstr(ax_error_last(), "attempt to write a read-only object"));
+	/* Codes the core's table gained for CANopen have their CiA 301 text too. */
+	assert_string_equal(ax_drive_code_text(0x060A0023u), "resource not available: SDO connection");
+	assert_string_equal(ax_drive_code_text(0x08000024u), "no data available");
+	/* Every CiA 301 abort code has a text in the plugin's table and in the core's. */
+	for (size_t i = 0; i < CAN_COUNT(cia301_codes); i++) {
+		assert_non_null(can_sdo_abort_text(cia301_codes[i]));
+		if (!ax_drive_code_text(cia301_codes[i]))
+			fail_msg("core has no text for 0x%08X", (unsigned)cia301_codes[i]);
+	}
 	/* After the aborts the node still answers. */
 	assert_int_equal(ax_link_read_u32(link, 1, 0x101801, &u32), 0);
 	/* A CANopen address is index << 8 | subindex: 24 bits, index not 0. */
@@ -1095,7 +1118,7 @@ static void test_can__scan(void **state)
 	struct timespec a, b;
 	struct peer p, q;
 	char slave[64], spec[160], want[200];
-	int port;
+	int port, n;
 	double ms;
 
 	peer_slcan(&p, slave, sizeof(slave));
@@ -1135,7 +1158,9 @@ static void test_can__scan(void **state)
 	peer_start(&q);
 	memset(&fd, 0, sizeof(fd));
 	(void)snprintf(spec, sizeof(spec), "can:socketcand/127.0.25.1:%d/can0", port);
-	assert_int_equal(ax_scan(f->ctx, spec, 2000, scan_cb, &fd), 1);
+	n = ax_scan(f->ctx, spec, 2000, scan_cb, &fd);
+	if (n != 1)
+		fail_msg("scan %s: %d, %d result(s): %s", spec, n, fd.n, fd.message[0]);
 	(void)snprintf(want, sizeof(want), "can:socketcand/127.0.25.1:%d/can0?node=42", port);
 	assert_string_equal(fd.uris[0], want);
 	assert_int_equal(fd.serial[0], 1042);

@@ -362,12 +362,10 @@ static int can_transfer(ax_transport_priv *priv, struct can_sdo_xfer *x, const c
 				          "%s aborted %s of 0x%04X:%02X: 0x%08X (%s)", priv->name,
 				          verb, x->index, x->sub, (unsigned)x->abort_code,
 				          text ? text : "not a CiA 301 code");
-			return host->error(host, AX_EDRIVE,
-			                   "%s refused %s of object 0x%04X:%02X (subnode %u): SDO "
-			                   "abort 0x%08X (%s)",
-			                   priv->name, verb, x->index, x->sub, subnode,
-			                   (unsigned)x->abort_code,
-			                   text ? text : "not a CiA 301 abort code");
+			/* The core words it for the CANopen space and keeps the code. */
+			return host->drive_error(host, x->abort_code,
+			                         x->upload ? AX_MCB_READ : AX_MCB_WRITE, subnode,
+			                         (uint32_t)x->index << 8 | x->sub);
 		}
 		default:
 			/* Protocol error or too big: x->next is the abort for the server. */

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: MIT
+"""End-to-end tests of CANopen drives through the command line (issue 25): the
+real axlink-sim serving three nodes on one CAN bus, reached through an slcan
+adapter on a pseudo-terminal and through a socketcand server on 127.0.25.20
+(this file's address), and the `can` transport plugin.
+"""
+import os
+import re
+import subprocess
+
+import pytest
+
+NODES = [5, 6, 7]
+
+
+def ok(r):
+    assert r.code == 0, r
+    return r
+
+
+@pytest.fixture(scope="module")
+def bus():
+    """axlink-sim with nodes 5-7 (axs-100, serials 1000-1002) behind an slcan pty and
+    a socketcand server; yields {"slcan": [uri...], "socketcand": [uri...], "tty": path}."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--can-slcan-pty", "--can-nodes", "3", "--can-first-node",
+                             "5", "--can-socketcand", "127.0.25.20:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # One URI per node and front end once it serves: no sleeping.
+        uris = [proc.stdout.readline().strip() for _ in range(2 * len(NODES))]
+        if not all(u.startswith("can:") for u in uris):
+            proc.kill()
+            pytest.fail(f"axlink-sim did not start: {uris!r} {proc.stderr.read()!r}")
+        slcan = [u for u in uris if u.startswith("can:slcan/")]
+        tty = re.match(r"can:slcan(/dev/[^?]+)\?", slcan[0]).group(1)
+        yield {"slcan": slcan, "socketcand": [u for u in uris if "socketcand" in u],
+               "tty": tty}
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "axlink-sim must exit cleanly on SIGTERM"
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_list_finds_every_node_with_its_dictionary(axlink, bus):
+    r = ok(axlink("list", f"can:slcan{bus['tty']}", "--json", "--timeout-ms", "3000"))
+    drives = r.json()
+    drives = drives["drives"] if isinstance(drives, dict) else drives
+    assert len(drives) == len(NODES), r
+    by_uri = {d["uri"]: d for d in drives}
+    for i, node in enumerate(NODES):
+        d = by_uri[f"can:slcan{bus['tty']}?node={node}"]
+        assert d["model"] == "axs-100", d
+        assert d["serial_number"] == 1000 + i and d["transport"] == "can", d
+        assert "CAN" in d["match_reason"], d
+        assert d["match"] == "exact", d
+        assert d["access"] == "ok", d
+    # The human table says the same.
+    r = ok(axlink("list", f"can:slcan{bus['tty']}"))
+    assert r.out.count("axs-100  100") == len(NODES), r
+    assert f"can:slcan{bus['tty']}?node=7" in r.out, r
+
+
+def test_scan_socketcand(axlink, bus):
+    server = re.match(r"can:socketcand/([^/]+)/", bus["socketcand"][0]).group(1)
+    r = ok(axlink("scan", f"can:socketcand/{server}/can0", "--json"))
+    found = r.json()
+    found = found["results"] if isinstance(found, dict) else found
+    assert sorted(x["uri"] for x in found) == sorted(
+        f"can:socketcand/{server}/can0?node={n}" for n in NODES), r
+
+
+@pytest.mark.parametrize("front", ["slcan", "socketcand"])
+def test_read_write_by_name(axlink, bus, front):
+    uri = bus[front][1]  # node 6
+    # A string register: 20 bytes, a segmented SDO upload.
+    r = ok(axlink("read", uri, "DRV_ID_SOFTWARE_VERSION"))
+    assert r.out == "axs-100 fw 1.2.0-sim\n", r
+    ok(axlink("write", uri, "PROF_MAX_VEL", "12345"))
+    r = ok(axlink("read", uri, "PROF_MAX_VEL", "--json"))
+    assert r.json()["value"] == 12345, r
+    # The other nodes on the bus keep their own values.
+    r = ok(axlink("read", bus[front][0], "PROF_MAX_VEL", "--json"))
+    assert r.json()["value"] != 12345, r
+
+
+def test_enable_and_profile_move(axlink, bus):
+    uri = bus["slcan"][2]  # node 7
+    r = ok(axlink("enable", uri))
+    assert r.out == "axis 1: operation_enabled (status word 0x0437)\n", r
+    r = ok(axlink("move", uri, "90", "--units", "deg"))
+    assert "target reached" in r.out, r
+    s = ok(axlink("state", uri, "--json")).json()
+    assert s["state"] == "operation_enabled" and s["mode"] == "profile_position", s
+    assert abs(s["position"] - 1024) <= 10, s
+    # The same node through socketcand sees the same drive.
+    s = ok(axlink("state", bus["socketcand"][2], "--json")).json()
+    assert abs(s["position"] - 1024) <= 10, s
+    ok(axlink("disable", uri))
+
+
+def test_sdo_abort_is_a_clear_error(axlink, bus):
+    # A mode the drive has no CiA 402 code for: the node aborts 0x06090030.
+    r = axlink("write", bus["slcan"][0], "DRV_OP_CMD", "0x7F", "--json")
+    assert r.code != 0 and r.no_result(), r
+    assert "write of object 0x6060:00" in r.err, r
+    assert "SDO abort 0x06090030 (value range of parameter exceeded)" in r.err, r
+    err = r.json()["error"]
+    assert err["name"] == "AX_EDRIVE" and err["class"] == "AX_ERRCLASS_DRIVE", r
+    assert "node=5" in err["message"], r
+
+
+def test_timeout_names_the_node(axlink, bus):
+    r = axlink("read", f"can:slcan{bus['tty']}?node=99&timeout_ms=100",
+               "DRV_ID_SOFTWARE_VERSION")
+    assert r.code != 0 and r.out == "", r
+    assert "no SDO response from node 99" in r.err and "within 100 ms" in r.err, r
+    r = axlink("read", "can:slcan/dev/null?node=5", "DRV_ID_SOFTWARE_VERSION")
+    assert r.code != 0 and "not a terminal" in r.err, r
