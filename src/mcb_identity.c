@@ -139,8 +139,8 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 		uint32_t canopen;
 		int optional;
 	} regs[] = {
-	        {AX_MCB_REG_VENDOR_ID, 0x101801u, 0},   {AX_MCB_REG_PRODUCT_CODE, 0x101802u, 0},
-	        {AX_MCB_REG_REVISION, 0x101803u, 0},    {AX_MCB_REG_SERIAL, 0x101804u, 1},
+	        {AX_MCB_REG_VENDOR_ID, 0x101801u, 0},  {AX_MCB_REG_PRODUCT_CODE, 0x101802u, 0},
+	        {AX_MCB_REG_REVISION, 0x101803u, 0},   {AX_MCB_REG_SERIAL, 0x101804u, 1},
 	        {AX_MCB_REG_SW_VERSION, 0x100A00u, 1},
 	};
 	uint8_t buf[AX_VALUE_MAX + 1];

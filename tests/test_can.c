@@ -369,7 +369,8 @@ static void test_can__sdo_download(void **state)
 	m = sdo_resp(5, (const uint8_t[8]){0x80, 0x41, 0x60, 0, 0x02, 0x00, 0x01, 0x06});
 	assert_int_equal(can_sdo_step(&x, &m), CAN_SDO_EABORT);
 	assert_int_equal(x.abort_code, 0x06010002u);
-	assert_string_equal(can_sdo_abort_text(x.abort_code), "attempt to write a read only object");
+	assert_string_equal(can_sdo_abort_text(x.abort_code),
+	                    "attempt to write a read only object");
 	assert_string_equal(can_sdo_abort_text(0x05040000u), "SDO protocol timed out");
 	assert_string_equal(can_sdo_abort_text(0x08000024u), "no data available");
 	assert_null(can_sdo_abort_text(0x12345678u));
@@ -453,8 +454,9 @@ static void peer_reply(struct peer *p, uint8_t node, const uint8_t d[8])
 static void peer_abort(struct peer *p, struct peer_node *n, uint16_t idx, uint8_t sub,
                        uint32_t code)
 {
-	uint8_t d[8] = {0x80, (uint8_t)idx, (uint8_t)(idx >> 8), sub, (uint8_t)code,
-	                (uint8_t)(code >> 8), (uint8_t)(code >> 16), (uint8_t)(code >> 24)};
+	uint8_t d[8] = {
+	        0x80,          (uint8_t)idx,         (uint8_t)(idx >> 8),   sub,
+	        (uint8_t)code, (uint8_t)(code >> 8), (uint8_t)(code >> 16), (uint8_t)(code >> 24)};
 
 	peer_reply(p, (uint8_t)n->id, d);
 }
@@ -476,7 +478,8 @@ static uint32_t peer_object(struct peer *p, struct peer_node *n, uint16_t idx, u
 		return 0;
 	} else if (idx == 0x6041 && sub == 0) {
 		if (p->emcy_on_statusword) {
-			struct can_msg e = {.id = CAN_COB_EMCY + (unsigned)n->id, .len = 8,
+			struct can_msg e = {.id = CAN_COB_EMCY + (unsigned)n->id,
+			                    .len = 8,
 			                    .data = {0x10, 0x23, 0x01, 0, 0, 0, 0, 0}};
 
 			peer_send(p, &e);
@@ -500,8 +503,7 @@ static uint32_t peer_object(struct peer *p, struct peer_node *n, uint16_t idx, u
 	return 0;
 }
 
-static void peer_store(struct peer_node *n, uint16_t idx, uint8_t sub, const uint8_t *v,
-                       size_t len)
+static void peer_store(struct peer_node *n, uint16_t idx, uint8_t sub, const uint8_t *v, size_t len)
 {
 	if (idx == 0x6040 && sub == 0 && len == 2)
 		n->controlword = (uint16_t)(v[0] | v[1] << 8);
@@ -944,12 +946,11 @@ static void test_can__socketcand_read_write(void **state)
 }
 
 static const uint32_t cia301_codes[] = {
-        0x05030000u, 0x05040000u, 0x05040001u, 0x05040002u, 0x05040003u, 0x05040004u,
-        0x05040005u, 0x06010000u, 0x06010001u, 0x06010002u, 0x06020000u, 0x06040041u,
-        0x06040042u, 0x06040043u, 0x06040047u, 0x06060000u, 0x06070010u, 0x06070012u,
-        0x06070013u, 0x06090011u, 0x06090030u, 0x06090031u, 0x06090032u, 0x06090036u,
-        0x060A0023u, 0x08000000u, 0x08000020u, 0x08000021u, 0x08000022u, 0x08000023u,
-        0x08000024u,
+        0x05030000u, 0x05040000u, 0x05040001u, 0x05040002u, 0x05040003u, 0x05040004u, 0x05040005u,
+        0x06010000u, 0x06010001u, 0x06010002u, 0x06020000u, 0x06040041u, 0x06040042u, 0x06040043u,
+        0x06040047u, 0x06060000u, 0x06070010u, 0x06070012u, 0x06070013u, 0x06090011u, 0x06090030u,
+        0x06090031u, 0x06090032u, 0x06090036u, 0x060A0023u, 0x08000000u, 0x08000020u, 0x08000021u,
+        0x08000022u, 0x08000023u, 0x08000024u,
 };
 
 static void test_can__sdo_abort_errors(void **state)
@@ -979,7 +980,8 @@ static void test_can__sdo_abort_errors(void **state)
 	assert_non_null(strstr(ax_error_last(), "write of object 0x6041:00"));
 	assert_non_null(strstr(ax_error_last(), "attempt to write a read-only object"));
 	/* Codes the core's table gained for CANopen have their CiA 301 text too. */
-	assert_string_equal(ax_drive_code_text(0x060A0023u), "resource not available: SDO connection");
+	assert_string_equal(ax_drive_code_text(0x060A0023u),
+	                    "resource not available: SDO connection");
 	assert_string_equal(ax_drive_code_text(0x08000024u), "no data available");
 	/* Every CiA 301 abort code has a text in the plugin's table and in the core's. */
 	for (size_t i = 0; i < CAN_COUNT(cia301_codes); i++) {
@@ -1237,8 +1239,9 @@ static void test_can__uri_errors(void **state)
 	assert_int_equal(ax_link_open(&link, f->ctx, "can://slcan/dev/x?node=1", NULL), AX_EINVAL);
 	assert_int_equal(ax_link_open(&link, f->ctx, "can:socketcand/127.0.25.1/?node=1", NULL),
 	                 AX_EINVAL);
-	assert_int_equal(ax_link_open(&link, f->ctx, "can:socketcand/127.0.25.1:0/can0?node=1", NULL),
-	                 AX_EINVAL);
+	assert_int_equal(
+	        ax_link_open(&link, f->ctx, "can:socketcand/127.0.25.1:0/can0?node=1", NULL),
+	        AX_EINVAL);
 	assert_int_equal(ax_link_open(&link, f->ctx, "can:socketcan/no_such_can9?node=1", NULL),
 	                 AX_ENOTFOUND);
 	assert_int_equal(ax_link_open(&link, f->ctx, "can:slcan/dev/null?node=1&nmt=go", NULL),
@@ -1307,9 +1310,10 @@ static void test_can__socketcan_vcan(void **state)
 	(void)state;
 	rc = in_vcan_namespace(vcan_child);
 	if (rc == 77) {
-		print_message("[  SKIPPED ] SocketCAN end to end: this kernel cannot create a vcan "
-		              "interface ('ip link add type vcan' fails in a new network namespace); "
-		              "the backend's frame packing and errors are tested above\n");
+		print_message(
+		        "[  SKIPPED ] SocketCAN end to end: this kernel cannot create a vcan "
+		        "interface ('ip link add type vcan' fails in a new network namespace); "
+		        "the backend's frame packing and errors are tested above\n");
 		skip();
 	}
 	assert_int_equal(rc, 0);

@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(m.data, data + off + 1, 8);
 		r = can_sdo_step(&x, &m);
 		FUZZ_CHECK(r == CAN_SDO_SEND || r == CAN_SDO_DONE || r == CAN_SDO_SKIP ||
-		                   r == CAN_SDO_EABORT || r == CAN_SDO_EPROTO || r == CAN_SDO_ETOOBIG,
+		                   r == CAN_SDO_EABORT || r == CAN_SDO_EPROTO ||
+		                   r == CAN_SDO_ETOOBIG,
 		           "result %d", r);
 		FUZZ_CHECK(x.len <= x.cap, "moved %zu of %zu", x.len, x.cap);
 		for (size_t i = cap; i < sizeof(buf); i++)

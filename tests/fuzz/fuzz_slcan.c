@@ -16,8 +16,8 @@
 static void check_frame(const struct can_msg *m)
 {
 	FUZZ_CHECK(m->len <= 8, "length %u", m->len);
-	FUZZ_CHECK(m->id <= (m->ext ? CAN_EFF_MAX : CAN_SFF_MAX), "id 0x%X ext %u",
-	           (unsigned)m->id, m->ext);
+	FUZZ_CHECK(m->id <= (m->ext ? CAN_EFF_MAX : CAN_SFF_MAX), "id 0x%X ext %u", (unsigned)m->id,
+	           m->ext);
 }
 
 static void slcan_line(const char *line, size_t len, char term)
@@ -41,7 +41,7 @@ static void slcan_line(const char *line, size_t len, char term)
 		                   (i == 0 && line[0] == enc[0]),
 		           "re-encoding differs at %d", i);
 	FUZZ_CHECK(can_slcan_parse(enc, (size_t)n - 1, '\r', &again, why, sizeof(why)) ==
-	                   CAN_SLCAN_FRAME &&
+	                           CAN_SLCAN_FRAME &&
 	                   !memcmp(&again, &m, sizeof(m)),
 	           "re-encoded frame parses differently");
 }

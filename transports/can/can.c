@@ -51,7 +51,8 @@ struct ax_transport_priv {
 
 static const ax_option_desc can_options[] = {
         {"node", AX_OPT_INT, NULL, "CANopen node id 1..127 (a link needs one; a scan probes all)"},
-        {"bitrate", AX_OPT_INT, "1000000", "CAN bit rate in bit/s (slcan sets it; others: ip link)"},
+        {"bitrate", AX_OPT_INT, "1000000",
+         "CAN bit rate in bit/s (slcan sets it; others: ip link)"},
         {"baud", AX_OPT_INT, "115200", "slcan: line rate of the adapter's tty"},
         {"timeout_ms", AX_OPT_INT, "500", "time for each SDO response"},
         {"nmt", AX_OPT_STRING, "none",
@@ -180,10 +181,11 @@ int can_uri_parse(const ax_host *host, const ax_uri *uri, struct can_target *t,
 
 		t->kind = CAN_SOCKETCAND;
 		if (!slash)
-			return host->error(host, AX_EINVAL,
-			                   "URI '%s': socketcand needs the server and the bus (e.g. "
-			                   "can:socketcand/127.0.0.1:29536/can0)",
-			                   uri->text);
+			return host->error(
+			        host, AX_EINVAL,
+			        "URI '%s': socketcand needs the server and the bus (e.g. "
+			        "can:socketcand/127.0.0.1:29536/can0)",
+			        uri->text);
 		err = can_parse_hostport(host, uri, hp, (size_t)(slash - hp), t);
 		if (err == 0)
 			err = can_ifname(host, uri, slash + 1, t);
@@ -257,8 +259,8 @@ void can_consume(const ax_host *host, const char *bus_name, const struct can_msg
 		if (host->log_enabled(host, AX_LOG_DEBUG))
 			host->log(host, AX_LOG_DEBUG, "%s: node %u %s (0x%02X)", bus_name, node,
 			          m->data[0] == 0 ? "boot-up"
-			          : state        ? state
-			                         : "heartbeat in an unknown state",
+			          : state         ? state
+			                          : "heartbeat in an unknown state",
 			          m->data[0]);
 	} else if ((m->id & ~0x7Fu) == CAN_COB_EMCY && m->len == 8) {
 		unsigned code = m->data[0] | m->data[1] << 8;
@@ -266,8 +268,8 @@ void can_consume(const ax_host *host, const char *bus_name, const struct can_msg
 		host->log(host, code ? AX_LOG_WARN : AX_LOG_INFO,
 		          "%s: node %u emergency: error code 0x%04X%s, error register 0x%02X, "
 		          "vendor data %02X %02X %02X %02X %02X",
-		          bus_name, node, code, code ? "" : " (error reset or no error)", m->data[2],
-		          m->data[3], m->data[4], m->data[5], m->data[6], m->data[7]);
+		          bus_name, node, code, code ? "" : " (error reset or no error)",
+		          m->data[2], m->data[3], m->data[4], m->data[5], m->data[6], m->data[7]);
 	}
 }
 
@@ -369,7 +371,8 @@ static int can_transfer(ax_transport_priv *priv, struct can_sdo_xfer *x, const c
 		}
 		default:
 			/* Protocol error or too big: x->next is the abort for the server. */
-			(void)can_bus_send(priv->bus, &x->next, ms_from_now(host, CAN_ABORT_SEND_MS));
+			(void)can_bus_send(priv->bus, &x->next,
+			                   ms_from_now(host, CAN_ABORT_SEND_MS));
 			return host->error(host, r == CAN_SDO_ETOOBIG ? AX_ETOOBIG : AX_EPROTO,
 			                   "%s of object 0x%04X:%02X on %s: %s", verb, x->index,
 			                   x->sub, priv->name, x->why);
@@ -395,8 +398,8 @@ static int can_read(ax_transport_priv *priv, unsigned subnode, uint32_t address,
 
 	if (err < 0)
 		return err;
-	can_sdo_upload_start(&x, (uint8_t)priv->node, (uint16_t)(address >> 8),
-	                     (uint8_t)address, buf, cap);
+	can_sdo_upload_start(&x, (uint8_t)priv->node, (uint16_t)(address >> 8), (uint8_t)address,
+	                     buf, cap);
 	err = can_transfer(priv, &x, "read", subnode, timeout_ms);
 	if (err < 0)
 		return err;
@@ -412,8 +415,8 @@ static int can_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 
 	if (err < 0)
 		return err;
-	can_sdo_download_start(&x, (uint8_t)priv->node, (uint16_t)(address >> 8),
-	                       (uint8_t)address, buf, len);
+	can_sdo_download_start(&x, (uint8_t)priv->node, (uint16_t)(address >> 8), (uint8_t)address,
+	                       buf, len);
 	return can_transfer(priv, &x, "write", subnode, timeout_ms);
 }
 
@@ -447,9 +450,10 @@ static int can_nmt(ax_transport_priv *priv, int cmd, int timeout_ms)
 		int r = can_bus_recv(priv->bus, &m, deadline);
 
 		if (r == CAN_BUS_TIMEOUT)
-			return host->error(host, AX_ETIMEDOUT,
-			                   "%s sent no boot-up message within %d ms of its NMT reset",
-			                   priv->name, CAN_BOOT_WAIT_MS);
+			return host->error(
+			        host, AX_ETIMEDOUT,
+			        "%s sent no boot-up message within %d ms of its NMT reset",
+			        priv->name, CAN_BOOT_WAIT_MS);
 		if (r < 0)
 			return r;
 		can_consume(host, priv->name, &m);
@@ -458,8 +462,7 @@ static int can_nmt(ax_transport_priv *priv, int cmd, int timeout_ms)
 	}
 }
 
-static int can_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri,
-                    int timeout_ms)
+static int can_open(ax_transport_priv **out, const ax_host *host, const ax_uri *uri, int timeout_ms)
 {
 	ax_transport_priv *priv;
 	struct can_target t;

@@ -22,10 +22,10 @@
 
 /* One classic CAN frame, backend-neutral. */
 struct can_msg {
-	uint32_t id;     /* 11 bits, or 29 with ext */
-	uint8_t len;     /* 0..8 */
-	uint8_t ext;     /* 29-bit identifier */
-	uint8_t rtr;     /* remote request: no data */
+	uint32_t id; /* 11 bits, or 29 with ext */
+	uint8_t len; /* 0..8 */
+	uint8_t ext; /* 29-bit identifier */
+	uint8_t rtr; /* remote request: no data */
 	uint8_t data[8];
 };
 
@@ -147,8 +147,8 @@ void can_sdo_abort_frame(struct can_msg *out, uint8_t node, uint16_t index, uint
 #define CAN_SDO_SKIP 3 /* not a response to this transfer: keep waiting */
 
 /* Errors of can_sdo_step(); xfer->why says more. */
-#define CAN_SDO_EABORT -1 /* the server aborted: xfer->abort_code */
-#define CAN_SDO_EPROTO -2 /* a response that breaks the protocol (toggle, command, size) */
+#define CAN_SDO_EABORT -1  /* the server aborted: xfer->abort_code */
+#define CAN_SDO_EPROTO -2  /* a response that breaks the protocol (toggle, command, size) */
 #define CAN_SDO_ETOOBIG -3 /* the value does not fit the caller's buffer */
 
 /*
@@ -205,12 +205,12 @@ enum can_kind {
 /* A bus as a URI names it (can.c parses it). */
 struct can_target {
 	int kind;
-	char dev[CAN_PATH_MAX];      /* slcan: the tty; socketcan and socketcand: the interface */
-	char host[CAN_HOST_MAX];     /* socketcand: host name or address */
-	int port;                    /* socketcand: TCP port */
-	long bitrate;                /* bit/s; slcan sets it on the adapter */
-	int baud;                    /* slcan: the tty's line rate */
-	int bitrate_given;           /* the URI named bitrate (socketcan/socketcand can't set it) */
+	char dev[CAN_PATH_MAX];  /* slcan: the tty; socketcan and socketcand: the interface */
+	char host[CAN_HOST_MAX]; /* socketcand: host name or address */
+	int port;                /* socketcand: TCP port */
+	long bitrate;            /* bit/s; slcan sets it on the adapter */
+	int baud;                /* slcan: the tty's line rate */
+	int bitrate_given;       /* the URI named bitrate (socketcan/socketcand can't set it) */
 	char name[CAN_PATH_MAX + 32]; /* "slcan /dev/ttyACM0", for messages */
 };
 

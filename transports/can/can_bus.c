@@ -63,11 +63,12 @@ struct can_bus {
 	char name[CAN_PATH_MAX + 32];
 };
 
-static int bus_fail(const ax_host *host, struct can_open_fail *access, int state, int code, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
+static int bus_fail(const ax_host *host, struct can_open_fail *access, int state, int code,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Set the error (and a scan's access state) and return @code. */
-static int bus_fail(const ax_host *host, struct can_open_fail *access, int state, int code, const char *fmt, ...)
+static int bus_fail(const ax_host *host, struct can_open_fail *access, int state, int code,
+                    const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -83,8 +84,8 @@ static int bus_fail(const ax_host *host, struct can_open_fail *access, int state
 }
 
 /* An OS open/connect failure: its code and scan state from errno. */
-static int bus_errno(const ax_host *host, struct can_open_fail *access, int errnum, const char *what,
-                     const char *name)
+static int bus_errno(const ax_host *host, struct can_open_fail *access, int errnum,
+                     const char *what, const char *name)
 {
 	switch (errnum) {
 	case EACCES:
@@ -211,8 +212,9 @@ static int bus_fill(struct can_bus *bus)
 		return 0;
 	}
 	if (n == 0)
-		return bus_gone(bus, bus->kind == CAN_SOCKETCAND ? "the server closed the connection"
-		                                                 : "end of file");
+		return bus_gone(bus, bus->kind == CAN_SOCKETCAND
+		                             ? "the server closed the connection"
+		                             : "end of file");
 	if (errno == EAGAIN || errno == EINTR)
 		return 0;
 	if (errno == EIO || errno == ENXIO || errno == ENODEV || errno == ECONNRESET)
@@ -259,7 +261,8 @@ static int slcan_take(struct can_bus *bus, struct can_msg *m)
 			return 0;
 		}
 		kind = len > CAN_SLCAN_LINE_MAX
-		               ? (snprintf(why, sizeof(why), "slcan line of %zu characters", len), -1)
+		               ? (snprintf(why, sizeof(why), "slcan line of %zu characters", len),
+		                  -1)
 		               : can_slcan_parse(bus->rx, len, bus->rx[len], m, why, sizeof(why));
 		bus_consume(bus, len + 1);
 		if (kind < 0) {
@@ -430,10 +433,9 @@ static speed_t tty_speed(int baud)
 		int baud;
 		speed_t speed;
 	} rates[] = {
-	        {9600, B9600},       {19200, B19200},     {38400, B38400},
-	        {57600, B57600},     {115200, B115200},   {230400, B230400},
-	        {460800, B460800},   {500000, B500000},   {921600, B921600},
-	        {1000000, B1000000}, {2000000, B2000000}, {3000000, B3000000},
+	        {9600, B9600},     {19200, B19200},     {38400, B38400},     {57600, B57600},
+	        {115200, B115200}, {230400, B230400},   {460800, B460800},   {500000, B500000},
+	        {921600, B921600}, {1000000, B1000000}, {2000000, B2000000}, {3000000, B3000000},
 	};
 
 	for (size_t i = 0; i < CAN_COUNT(rates); i++)
@@ -443,7 +445,8 @@ static speed_t tty_speed(int baud)
 }
 
 /* Raw 8N1 at @baud through termios (a pty keeps its own rate: no check). */
-static int slcan_termios(struct can_bus *bus, const struct can_target *t, struct can_open_fail *access)
+static int slcan_termios(struct can_bus *bus, const struct can_target *t,
+                         struct can_open_fail *access)
 {
 	struct termios tio;
 	speed_t speed = tty_speed(t->baud);
@@ -472,7 +475,8 @@ static int slcan_termios(struct can_bus *bus, const struct can_target *t, struct
  * with termios instead (libserialport does not know it or cannot drive
  * it, like a pty), or an error.
  */
-static int slcan_sp_open(struct can_bus *bus, const struct can_target *t, struct can_open_fail *access)
+static int slcan_sp_open(struct can_bus *bus, const struct can_target *t,
+                         struct can_open_fail *access)
 {
 	const ax_host *host = bus->host;
 	enum sp_return ret;
@@ -552,10 +556,11 @@ static int slcan_open(struct can_bus *bus, const struct can_target *t, int timeo
 	int err;
 
 	if (!rate)
-		return bus_fail(host, access, AX_ACCESS_ERROR, AX_EINVAL,
-		                "bitrate %ld has no slcan code (10000, 20000, 50000, 100000, 125000, "
-		                "250000, 500000, 800000 or 1000000)",
-		                t->bitrate);
+		return bus_fail(
+		        host, access, AX_ACCESS_ERROR, AX_EINVAL,
+		        "bitrate %ld has no slcan code (10000, 20000, 50000, 100000, 125000, "
+		        "250000, 500000, 800000 or 1000000)",
+		        t->bitrate);
 	if (stat(t->dev, &st) < 0)
 		return bus_errno(host, access, errno, "cannot open slcan adapter", t->dev);
 	if (!S_ISCHR(st.st_mode))
@@ -624,8 +629,8 @@ static int scd_expect(struct can_bus *bus, const struct can_target *t, int want,
 		err = bus_wait(bus, POLLIN, deadline);
 		if (err == CAN_BUS_TIMEOUT)
 			return bus_fail(host, access, AX_ACCESS_NO_REPLY, AX_ETIMEDOUT,
-			                "no answer from socketcand at %s:%d to %s", t->host, t->port,
-			                after);
+			                "no answer from socketcand at %s:%d to %s", t->host,
+			                t->port, after);
 		if (err < 0)
 			return err;
 		err = bus_fill(bus);
@@ -638,8 +643,8 @@ static int scd_connect(struct can_bus *bus, const struct can_target *t, uint64_t
                        struct can_open_fail *access)
 {
 	const ax_host *host = bus->host;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+	        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char port[16];
 	int rc, err = 0, one = 1;
@@ -649,7 +654,8 @@ static int scd_connect(struct can_bus *bus, const struct can_target *t, uint64_t
 	rc = getaddrinfo(t->host, port, &hints, &res);
 	if (rc != 0 || !res)
 		return bus_fail(host, access, AX_ACCESS_ERROR, AX_ENOTFOUND,
-		                "cannot resolve socketcand host '%s': %s", t->host, gai_strerror(rc));
+		                "cannot resolve socketcand host '%s': %s", t->host,
+		                gai_strerror(rc));
 	bus->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (bus->fd < 0) {
 		freeaddrinfo(res);
@@ -693,7 +699,8 @@ static int socketcand_open(struct can_bus *bus, const struct can_target *t, int 
 	n = snprintf(cmd, sizeof(cmd), "< open %s >", t->dev);
 	err = bus_write_all(bus, cmd, (size_t)n, deadline);
 	if (err == 0)
-		err = scd_expect(bus, t, CAN_SCD_OK, "'< open BUS >' for the bus", deadline, access);
+		err = scd_expect(bus, t, CAN_SCD_OK, "'< open BUS >' for the bus", deadline,
+		                 access);
 	if (err == 0)
 		err = bus_write_all(bus, "< rawmode >", 11, deadline);
 	if (err == 0)
@@ -703,7 +710,8 @@ static int socketcand_open(struct can_bus *bus, const struct can_target *t, int 
 
 /* ---- SocketCAN ------------------------------------------------------------------------ */
 
-static int socketcan_open(struct can_bus *bus, const struct can_target *t, struct can_open_fail *access)
+static int socketcan_open(struct can_bus *bus, const struct can_target *t,
+                          struct can_open_fail *access)
 {
 	const ax_host *host = bus->host;
 	struct sockaddr_can addr;
@@ -775,8 +783,9 @@ void can_bus_close(struct can_bus *bus)
 	if (bus->kind == CAN_SLCAN && bus->fd >= 0 && !bus->gone) {
 		/* Best effort, no waiting: leave the adapter's channel closed. */
 		if (write(bus->fd, "C\r", 2) < 0 && bus->host->log_enabled(bus->host, AX_LOG_DEBUG))
-			bus->host->log(bus->host, AX_LOG_DEBUG, "cannot close the channel of %s: %s",
-			               bus->name, strerror(errno));
+			bus->host->log(bus->host, AX_LOG_DEBUG,
+			               "cannot close the channel of %s: %s", bus->name,
+			               strerror(errno));
 	}
 	if (bus->port) {
 		(void)sp_close(bus->port);

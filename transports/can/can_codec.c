@@ -105,7 +105,7 @@ const char *can_slcan_bitrate_cmd(long bitrate)
 		long rate;
 		const char *cmd;
 	} rates[] = {
-	        {10000, "S0"},  {20000, "S1"},  {50000, "S2"},  {100000, "S3"}, {125000, "S4"},
+	        {10000, "S0"},  {20000, "S1"},  {50000, "S2"},  {100000, "S3"},  {125000, "S4"},
 	        {250000, "S5"}, {500000, "S6"}, {800000, "S7"}, {1000000, "S8"},
 	};
 
@@ -136,8 +136,10 @@ int can_slcan_parse(const char *line, size_t len, char term, struct can_msg *m, 
 	m->rtr = kind == 'r' || kind == 'R';
 	id_digits = m->ext ? 8 : 3;
 	if (len < 1 + id_digits + 1) {
-		why_set(why, why_cap, "slcan frame line of %zu characters is too short for '%c' "
-		        "(id and length need %zu)", len, kind, id_digits + 1);
+		why_set(why, why_cap,
+		        "slcan frame line of %zu characters is too short for '%c' "
+		        "(id and length need %zu)",
+		        len, kind, id_digits + 1);
 		return -1;
 	}
 	if (hex_take(line + 1, id_digits, &v) < 0) {
@@ -268,13 +270,15 @@ int can_scd_parse(const char *text, size_t len, struct can_msg *m, char *why, si
 	/* Data: one hex string (socketcand), or bytes as separate tokens (some servers). */
 	while ((n = scd_token(&p, end, &tok)) != 0) {
 		if (n % 2 || m->len + n / 2 > 8) {
-			why_set(why, why_cap, "socketcand frame data '%.*s' is not 0..8 bytes of hex",
+			why_set(why, why_cap,
+			        "socketcand frame data '%.*s' is not 0..8 bytes of hex",
 			        (int)(n > 32 ? 32 : n), tok);
 			return -1;
 		}
 		for (size_t i = 0; i < n / 2; i++) {
 			if (hex_take(tok + 2 * i, 2, &v) < 0) {
-				why_set(why, why_cap, "socketcand frame data byte '%.2s' is not hex",
+				why_set(why, why_cap,
+				        "socketcand frame data byte '%.2s' is not hex",
 				        tok + 2 * i);
 				return -1;
 			}
@@ -531,7 +535,8 @@ int can_sdo_step(struct can_sdo_xfer *x, const struct can_msg *m)
 
 			if (n > x->cap)
 				return sdo_proto(x, CAN_ABORT_LENGTH, CAN_SDO_ETOOBIG,
-				                 "value of %zu byte(s) does not fit %zu", n, x->cap);
+				                 "value of %zu byte(s) does not fit %zu", n,
+				                 x->cap);
 			memcpy(x->buf, d + 4, n);
 			x->len = n;
 			x->state = SDO_FINISHED;
@@ -606,8 +611,8 @@ int can_sdo_step(struct can_sdo_xfer *x, const struct can_msg *m)
 		break;
 	}
 	return sdo_proto(x, CAN_ABORT_COMMAND, CAN_SDO_EPROTO,
-	                 "SDO response with command specifier %u (0x%02X) during %s %s", scs,
-	                 d[0], x->upload ? "upload" : "download",
+	                 "SDO response with command specifier %u (0x%02X) during %s %s", scs, d[0],
+	                 x->upload ? "upload" : "download",
 	                 x->state == SDO_UP_INIT || x->state == SDO_DOWN_INIT ? "initiate"
 	                                                                      : "segment");
 }

@@ -43,8 +43,8 @@ static const struct {
 	uint8_t sub;
 	uint32_t bit;
 } scan_objects[] = {
-        {0x1018, 1, AX_SCAN_HAS_VENDOR},   {0x1018, 2, AX_SCAN_HAS_PRODUCT},
-        {0x1018, 3, AX_SCAN_HAS_REVISION}, {0x1018, 4, AX_SCAN_HAS_SERIAL},
+        {0x1018, 1, AX_SCAN_HAS_VENDOR},     {0x1018, 2, AX_SCAN_HAS_PRODUCT},
+        {0x1018, 3, AX_SCAN_HAS_REVISION},   {0x1018, 4, AX_SCAN_HAS_SERIAL},
         {0x100A, 0, AX_SCAN_HAS_SW_VERSION},
 };
 
@@ -144,7 +144,8 @@ static int scan_frame(struct scan *s, const struct can_msg *m, uint64_t now)
 	sn->state = NODE_ACTIVE;
 	if (r == CAN_SDO_SEND) {
 		sn->asked_ns = now;
-		return can_bus_send(s->bus, &sn->x.next, now + (uint64_t)s->o->timeout_ms * 1000000u);
+		return can_bus_send(s->bus, &sn->x.next,
+		                    now + (uint64_t)s->o->timeout_ms * 1000000u);
 	}
 	if (r == CAN_SDO_DONE)
 		scan_take_value(sn);
@@ -209,9 +210,10 @@ static int scan_emit_failure(const ax_host *host, void *sink, const struct can_t
 	r.detail = t->name;
 	r.access = fail->access;
 	r.message = fail->message;
-	r.hint = fail->access == AX_ACCESS_BUSY ? "another program (or an axlink link) holds the bus: "
-	                                    "close it, or scan through that link's program"
-	                                  : "";
+	r.hint = fail->access == AX_ACCESS_BUSY
+	                 ? "another program (or an axlink link) holds the bus: "
+	                   "close it, or scan through that link's program"
+	                 : "";
 	r.sw_version = "";
 	r.os_port = "";
 	ret = host->scan_emit(host, sink, &r);
@@ -240,8 +242,8 @@ static int scan_bus(const ax_host *host, const struct can_target *t, const struc
 	s->sink = sink;
 	s->t = t;
 	s->o = o;
-	err = can_bus_open(&s->bus, host, t, left_ms > 0 ? (int)(left_ms < 2000 ? left_ms : 2000) : 1,
-	                   &fail);
+	err = can_bus_open(&s->bus, host, t,
+	                   left_ms > 0 ? (int)(left_ms < 2000 ? left_ms : 2000) : 1, &fail);
 	if (err < 0) {
 		host->free(s);
 		return scan_emit_failure(host, sink, t, uri_text, &fail);
@@ -255,7 +257,8 @@ static int scan_bus(const ax_host *host, const struct can_target *t, const struc
 		err = scan_ask(s, n, now);
 	}
 	while (err >= 0 && !host->scan_cancelled(host, sink)) {
-		uint64_t until = now + SCAN_POLL_MS * 1000000ull, per = (uint64_t)o->timeout_ms * 1000000u;
+		uint64_t until = now + SCAN_POLL_MS * 1000000ull,
+		         per = (uint64_t)o->timeout_ms * 1000000u;
 		int busy = 0;
 		struct can_msg m;
 
