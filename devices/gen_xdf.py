@@ -1460,6 +1460,9 @@ def render_v3_can(w, m, regs):
         w.line(5, "</CANopenObject>")
     w.line(4, "</CANopenObjects>")
     write_errors(w, 4)
+    tables = model_tables(m, regs)
+    if tables:
+        write_tables(w, 4, tables)
     w.line(3, "</CANDevice>")
 
 

@@ -13,12 +13,12 @@ def test_db__import_list_load(tmp_db, devices_dir):
         rep = db.import_file(devices_dir / "axs-100.xdf")
         assert rep.file.endswith("axs-100.xdf") and rep.database == db.path
         assert rep.format_version == 3
-        assert sorted(m.interface for m in rep.models) == ["ETH", "EoE"]
+        assert sorted(m.interface for m in rep.models) == ["CAN", "ETH", "EoE"]
         assert rep.skipped == 0 and rep.warnings == () and not rep.replaced
         again = db.import_file(devices_dir / "axs-100.xdf")  # idempotent
-        assert len(again.models) == 2
+        assert len(again.models) == 3
         models = db.list()
-        assert len(models) == 2
+        assert len(models) == 3
         eth = next(m for m in models if m.interface == "ETH")
         assert (eth.vendor_id, eth.product_code, eth.revision) == (VENDOR, *AXS100)
         assert eth.name == "axs-100" and eth.registers > 50 and len(eth.sha256) == 64
@@ -98,6 +98,6 @@ def test_db__import_strict(tmp_path, tmp_db, devices_dir):
             db.import_file(bad, strict=True)
         assert db.list() == []
         rep = db.import_file(bad)
-        assert rep.skipped == 0 and len(rep.models) == 2
-        assert sum("no attribute 'pdo_access'" in w for w in rep.warnings) == 2  # per device
+        assert rep.skipped == 0 and len(rep.models) == 3
+        assert sum("no attribute 'pdo_access'" in w for w in rep.warnings) == 3  # per device
         assert db.import_file(devices_dir / "axs-900.xdf", strict=True).warnings == ()

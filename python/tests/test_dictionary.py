@@ -12,9 +12,11 @@ def axs100(devices_dir):
 
 def test_dictionary__files_with_several_interfaces(devices_dir):
     dicts = axlink.load_dictionaries(devices_dir / "axs-100.xdf")
-    assert sorted(d.identity.interface for d in dicts) == ["ETH", "EoE"]
-    with pytest.raises(axlink.DictionaryError, match="no CAN dictionary"):
-        axlink.load_dictionary(devices_dir / "axs-100.xdf", "CAN")
+    assert sorted(d.identity.interface for d in dicts) == ["CAN", "ETH", "EoE"]
+    can = axlink.load_dictionary(devices_dir / "axs-100.xdf", "CAN")
+    assert can.identity.address_space == 2  # CANopen: index << 8 | subindex
+    with pytest.raises(axlink.DictionaryError, match="no ECAT dictionary"):
+        axlink.load_dictionary(devices_dir / "axs-100.xdf", "ECAT")
 
 
 def test_dictionary__identity(axs100):

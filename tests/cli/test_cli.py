@@ -656,14 +656,15 @@ def xdf_devices(path):
         for dev in root.find("Body/Devices"):
             assert dev.tag.endswith("Device"), dev.tag
             found.append({"interface": dev.tag[:-len("Device")], "attrs": dict(dev.attrib),
-                          "registers": dev.findall("MCBRegisters/MCBRegister"),
+                          "registers": dev.findall("MCBRegisters/MCBRegister")
+                          + dev.findall("CANopenObjects/CANopenObject/Subitems/Subitem"),
                           "categories": categories})
     else:
-        dev = root.find("Body/Device")
-        found.append({"interface": dev.get("Interface"), "attrs": dict(dev.attrib),
-                      "registers": dev.findall("Axes/Axis/Registers/Register")
-                      + dev.findall("Registers/Register"),
-                      "categories": [c.get("id") for c in dev.findall("Categories/Category")]})
+        for dev in root.findall("Body/Device"):
+            found.append({"interface": dev.get("Interface"), "attrs": dict(dev.attrib),
+                          "registers": dev.findall("Axes/Axis/Registers/Register")
+                          + dev.findall("Registers/Register"),
+                          "categories": [c.get("id") for c in dev.findall("Categories/Category")]})
     return version, found
 
 
@@ -710,9 +711,9 @@ def test_devices_files_have_the_documented_size():
     """The sizes devices/README.md promises, which the tests below rely on."""
     sizes = {f: [(d["interface"], len(d["registers"])) for d in xdf_devices(device(f))[1]]
              for f in DEVICE_FILES}
-    assert sizes == {"axs-100.xdf": [("ETH", 126), ("EoE", 126)],
-                     "axs-200.xdf": [("ETH", 241)],
-                     "axs-900.xdf": [("ETH", 1471)]}, sizes
+    assert sizes == {"axs-100.xdf": [("ETH", 126), ("EoE", 126), ("CAN", 130)],
+                     "axs-200.xdf": [("ETH", 241), ("CAN", 245)],
+                     "axs-900.xdf": [("ETH", 1471), ("CAN", 1330)]}, sizes
 
 
 def test_db_import_json_reports_each_file(axlink, tmp_path):
@@ -742,10 +743,11 @@ def test_db_import_text_one_line_per_file(axlink, tmp_path):
     assert r.code == 0, r
     lines = r.out.splitlines()
     assert len(lines) == 2, r
-    assert lines[0].startswith(device("axs-100.xdf") + ": XDF v3, 2 model(s)"), r
-    assert "ETH 126, EoE 126" in lines[0] and "0 skipped, 0 warning(s)" in lines[0], r
-    assert lines[1].startswith(device("axs-200.xdf") + ": XDF v2, 1 model(s)"), r
-    assert "ETH 241" in lines[1], r
+    assert lines[0].startswith(device("axs-100.xdf") + ": XDF v3, 3 model(s)"), r
+    assert "ETH 126, EoE 126, CAN 130" in lines[0], r
+    assert "0 skipped, 0 warning(s)" in lines[0], r
+    assert lines[1].startswith(device("axs-200.xdf") + ": XDF v2, 2 model(s)"), r
+    assert "ETH 241, CAN 245" in lines[1], r
     assert f"2 of 2 file(s) imported into {db}" in r.err, r
 
 
@@ -754,7 +756,7 @@ def test_db_import_is_idempotent(axlink, imported_db):
     assert before.code == 0, before
     again = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"), "--json")
     assert again.code == 0, again
-    assert again.json()[0]["registers"] == {"ETH": 1471}, again
+    assert again.json()[0]["registers"] == {"ETH": 1471, "CAN": 1330}, again
     t = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"))
     assert t.code == 0 and "replacing" not in t.out, t
     after = axlink("db", "list", "--db", imported_db, "--json")
@@ -773,7 +775,7 @@ def test_db_import_of_a_changed_file_replaces_its_models(axlink, tmp_path):
     r = axlink("db", "import", "--db", db, copy)
     assert r.code == 0 and "replacing an earlier import" in r.out, r
     rows = axlink("db", "list", "--db", db, "--json").json()
-    assert [x["firmware_version"] for x in rows] == ["1.1.5"], rows
+    assert [x["firmware_version"] for x in rows] == ["1.1.5", "1.1.5"], rows  # ETH, CAN
 
 
 def test_db_import_broken_file_is_named_and_the_others_still_go_in(axlink, tmp_path):
@@ -793,7 +795,7 @@ def test_db_import_broken_file_is_named_and_the_others_still_go_in(axlink, tmp_p
     # The database did change: the files imported are still reported.
     assert [x["file"] for x in r.json()] == [device("axs-100.xdf"), device("axs-200.xdf")], r
     rows = axlink("db", "list", "--db", db, "--json").json()
-    assert sorted(x["name"] for x in rows) == ["axs-100", "axs-100", "axs-200"], rows
+    assert sorted(x["name"] for x in rows) == ["axs-100"] * 3 + ["axs-200"] * 2, rows
     t = axlink("db", "import", "--db", db, bad)
     assert_failure(t, str(bad))
 
@@ -863,10 +865,13 @@ def test_db_show_refuses_a_non_integer_address(axlink, tmp_path):
     db = tmp_path / "devices.db"
     assert axlink("db", "import", "--db", db, device("axs-200.xdf")).code == 0
     model = axlink("db", "list", "--db", db, "--json").json()
-    assert len(model) == 1, model
+    assert [x["interface"] for x in model] == ["ETH", "CAN"], model
     with sqlite3.connect(db) as con:
-        (model_id, reg_id), = con.execute("SELECT model_id, id FROM registers WHERE ord = 5")
-        con.execute("UPDATE registers SET address = 'abc' WHERE ord = 5")
+        # The ETH model's register (the CAN one is imported after it).
+        (model_id, reg_id), = con.execute("SELECT model_id, id FROM registers WHERE ord = 5 "
+                                          "ORDER BY model_id LIMIT 1")
+        con.execute("UPDATE registers SET address = 'abc' WHERE ord = 5 AND model_id = ?",
+                    (model_id,))
     con.close()
     for args in ([], ["--json"]):
         r = axlink("db", "show", "axs-200", "--db", db, *args)
@@ -950,7 +955,8 @@ def test_db_import_defaults_to_the_user_database(axlink):
     assert os.path.isfile(axlink.user_db), r
     assert axlink.user_db in r.err, r
     rows = axlink("db", "list", "--db", axlink.user_db, "--json").json()
-    assert [x["name"] for x in rows] == ["axs-200"], rows
+    assert [(x["name"], x["interface"]) for x in rows] == [("axs-200", "ETH"),
+                                                           ("axs-200", "CAN")], rows
 
 
 def test_db_list_one_database(axlink, imported_db):
@@ -978,6 +984,8 @@ def test_db_list_one_database(axlink, imported_db):
                                 "REGISTERS", "DATABASE", "SOURCE"], t
     row = [ln.split() for ln in lines[1:] if ln.startswith("axs-900 ")]
     assert row == [["axs-900", "0x00010384", "0x00010000", "ETH", "1.0.0", "1471", "db",
+                    device("axs-900.xdf")],
+                   ["axs-900", "0x00010384", "0x00010000", "CAN", "1.0.0", "1330", "db",
                     device("axs-900.xdf")]], t
 
 
@@ -994,7 +1002,7 @@ def test_db_list_follows_the_search_order(axlink, cli_path, tmp_path):
     # env first, then user, then installed; each row names its file.
     assert locations == sorted(locations, key=["env", "user", "installed"].index), rows
     assert {x["database"] for x in rows if x["location"] == "env"} == {str(env_db)}, rows
-    assert [x["name"] for x in rows if x["location"] == "user"] == ["axs-200"], rows
+    assert [x["name"] for x in rows if x["location"] == "user"] == ["axs-200"] * 2, rows
     assert {x["database"] for x in rows if x["location"] == "user"} == {axlink.user_db}, rows
     assert {x["database"] for x in rows if x["location"] == "installed"} == {installed}, rows
     assert sorted({x["name"] for x in rows if x["location"] == "installed"}) == \
@@ -1022,7 +1030,8 @@ def test_db_show_finds_a_model_by_name_part_or_numbers(axlink, imported_db, mode
     r = axlink("db", "show", model, "--db", imported_db, "--json")
     assert r.code == 0, r
     models = r.json()
-    assert len(models) == 1, r
+    # The file's two interfaces, MCB first.
+    assert [x["interface"] for x in models] == ["ETH", "CAN"], r
     m = models[0]
     assert set(LIST_KEYS | {"axes", "categories", "tables", "registers"}) == set(m), m
     _, devs = xdf_devices(device("axs-200.xdf"))
@@ -1081,7 +1090,8 @@ def xdf_tables(path):
     root = ET.parse(path).getroot()
     found = []
     for dev in root.find("Body/Devices"):
-        regs = dev.findall("MCBRegisters/MCBRegister")
+        regs = dev.findall("MCBRegisters/MCBRegister") + \
+            dev.findall("CANopenObjects/CANopenObject/Subitems/Subitem")
 
         def reg(rid, axis):
             for r in regs:
@@ -1112,7 +1122,7 @@ def test_db_show_tables_match_the_file(axlink, imported_db, name):
 
 
 def test_db_show_text_lists_the_tables(axlink, imported_db):
-    (_, [table]), = xdf_tables(device("axs-900.xdf"))
+    (_, [table]), = [t for t in xdf_tables(device("axs-900.xdf")) if t[0] == "ETH"]
     r = axlink("db", "show", "axs-900", "--db", imported_db)
     assert r.code == 0, r
     last = table["first_entry"] + table["entries"] - 1

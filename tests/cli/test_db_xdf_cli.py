@@ -45,7 +45,8 @@ def pdo_by_register(path, tag):
     root = ET.parse(path).getroot()
     v3 = root.findtext("Header/Version").strip().startswith("3")
     found = {}
-    for reg in root.iter(tag):
+    first = root.find("Body/Devices")[0] if v3 else root.find("Body/Device")
+    for reg in first.iter(tag):
         pdo = reg.get("pdo_access") if v3 else None
         found.setdefault((reg.get("id"), int(reg.get("subnode", "1"))),
                          pdo if pdo is not None else reg.get("cyclic"))
@@ -125,9 +126,16 @@ def test_shipped_v3_files_carry_every_mandatory_attribute():
         for dev in devs:
             assert all(dev.get(a) is not None for a in V3_DEVICE), (name, dev.tag)
             regs = dev.findall("MCBRegisters/MCBRegister")
+            attrs = V3_REGISTER
+            if dev.tag == "CANDevice":
+                # A CANopen object's Subitem: subindex where an MCBRegister has address.
+                objects = dev.findall("CANopenObjects/CANopenObject")
+                assert all(o.get("index") and o.get("datatype") for o in objects), name
+                regs = dev.findall("CANopenObjects/CANopenObject/Subitems/Subitem")
+                attrs = ["subindex"] + V3_REGISTER[1:]
             assert regs, (name, dev.tag)
             for reg in regs:
-                missing = [a for a in V3_REGISTER if reg.get(a) is None]
+                missing = [a for a in attrs if reg.get(a) is None]
                 assert not missing, (name, reg.get("id"), missing)
                 assert reg.get("pdo_access") in ("CONFIG", "CYCLIC_RX", "CYCLIC_TX"), \
                     (name, reg.get("id"))
