@@ -1180,6 +1180,77 @@ static void test_can__scan(void **state)
 	assert_true(ax_scan(f->ctx, "can:", 500, scan_cb, &fd) >= 0);
 }
 
+struct hammer {
+	ax_link *link;
+	int node;
+	int errors;
+	char why[256];
+};
+
+/* Many reads of the node's serial number through its own link, checked. */
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+
+	for (int i = 0; i < 40; i++) {
+		uint32_t serial = 0;
+		char *s = NULL;
+
+		if (ax_link_read_u32(h->link, 1, 0x101804, &serial) < 0 ||
+		    serial != 1000u + (unsigned)h->node ||
+		    ax_link_read_str(h->link, 1, 0x200000, &s) < 0 || strcmp(s, LONG_TEXT)) {
+			h->errors++;
+			(void)snprintf(h->why, sizeof(h->why), "%s", ax_error_last());
+		}
+		free(s);
+	}
+	return NULL;
+}
+
+static void test_can__nodes_share_a_bus(void **state)
+{
+	struct fixture *f = *state;
+	struct hammer h[2] = {{.node = 5}, {.node = 9}};
+	struct found fd = {0};
+	pthread_t t[2];
+	struct peer p;
+	char slave[64], uri[160];
+	ax_link *other = NULL;
+
+	peer_slcan(&p, slave, sizeof(slave));
+	peer_add_node(&p, 5);
+	peer_add_node(&p, 9);
+	peer_start(&p);
+	for (int i = 0; i < 2; i++) {
+		(void)snprintf(uri, sizeof(uri), "can:slcan%s?node=%d", slave, h[i].node);
+		h[i].link = open_link(f->ctx, uri);
+	}
+	/* Both nodes at once through one adapter: transfers take turns, none mixes. */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, hammer_main, &h[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		if (h[i].errors)
+			fail_msg("node %d: %d error(s), last: %s", h[i].node, h[i].errors,
+			         h[i].why);
+	}
+	/* The adapter runs at one bit rate. */
+	(void)snprintf(uri, sizeof(uri), "can:slcan%s?node=7&bitrate=500000", slave);
+	assert_int_equal(ax_link_open(&other, f->ctx, uri, NULL), AX_EBUSY);
+	assert_non_null(strstr(ax_error_last(), "open at 1000000 bit/s by another link"));
+	/* A scan cannot open the tty the links hold: it says so. */
+	(void)snprintf(uri, sizeof(uri), "can:slcan%s", slave);
+	assert_int_equal(ax_scan(f->ctx, uri, 1000, scan_cb, &fd), 0);
+	assert_int_equal(fd.n, 1);
+	assert_int_equal(fd.access[0], AX_ACCESS_BUSY);
+	ax_link_unref(h[0].link);
+	/* The other link keeps the bus. */
+	assert_int_equal(ax_link_read_u32(h[1].link, 1, 0x101804, &fd.serial[0]), 0);
+	assert_int_equal(fd.serial[0], 1009);
+	ax_link_unref(h[1].link);
+	peer_stop(&p);
+}
+
 static void test_can__nmt_and_emcy(void **state)
 {
 	struct fixture *f = *state;
@@ -1335,6 +1406,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_can__timeout_and_toggle, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_can__cancel, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_can__scan, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_can__nodes_share_a_bus, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_can__nmt_and_emcy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_can__uri_errors, setup, teardown),
 	        cmocka_unit_test(test_can__socketcan_vcan),

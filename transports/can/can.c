@@ -15,9 +15,11 @@
  * named in messages. Each read is an SDO upload, each write an SDO
  * download, expedited up to 4 bytes and segmented beyond (can_codec.c).
  * The core serializes requests per link, so one request per node is in
- * flight; several links (nodes) may share a bus where the backend allows
- * it (socketcand, SocketCAN: each link its own connection or socket; an
- * slcan tty is held by one link or scan at a time).
+ * flight. Links of one context to nodes of one bus share the bus (one
+ * slcan tty, socketcand connection or CAN socket; struct can_shared) and
+ * take turns on it, one SDO transfer at a time, each within its own
+ * deadline and cancel. A scan opens the bus on its own: an slcan tty that
+ * links hold is reported busy.
  *
  * Frames of other nodes and protocols are demultiplexed by COB-ID: an SDO
  * response is taken only from 0x580 + the link's node; heartbeats
@@ -29,9 +31,14 @@
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "can.h"
 
@@ -41,9 +48,35 @@
 /* A reset node announces itself with a boot-up message within this. */
 #define CAN_BOOT_WAIT_MS 2000
 
+/* How often a request waiting for a shared bus looks at its cancel signal. */
+#define CAN_ACQUIRE_POLL_MS 5
+
+/*
+ * One bus, shared by the links of one context (host table) to its nodes:
+ * an slcan tty can be opened only once, and one connection or socket per
+ * bus is enough for the others. The registry is the plugin's only state
+ * shared between endpoints; its lock is never held across I/O or a log
+ * call. A bus carries one SDO transfer at a time (io), whichever node it
+ * is for; each link waits for its turn within its own deadline and cancel.
+ */
+struct can_shared {
+	struct can_shared *next;
+	const ax_host *host;
+	char key[sizeof(((struct can_target *)0)->name)];
+	long bitrate;
+	int refs;            /* links holding it; under can_registry_lock */
+	pthread_mutex_t io;  /* held by the transfer (or the open) using the bus */
+	struct can_bus *bus; /* NULL until opened, or when opening failed; under io */
+};
+
+static pthread_mutex_t can_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct can_shared *can_registry;
+
 struct ax_transport_priv {
 	const ax_host *host;
-	struct can_bus *bus;
+	struct can_shared *shared;
+	struct can_bus *bus; /* shared->bus once open */
+	int cancel_fd;       /* eventfd: cancel() makes it readable */
 	int node;
 	int timeout_ms;
 	char name[CAN_PATH_MAX + 48]; /* "node 5 on slcan /dev/ttyACM0" */
@@ -306,16 +339,14 @@ static void can_abort_send(ax_transport_priv *priv, const struct can_sdo_xfer *x
  * or skipped), send what the state machine says, each response within
  * @timeout_ms. @verb and @subnode name the request in messages.
  */
-static int can_transfer(ax_transport_priv *priv, struct can_sdo_xfer *x, const char *verb,
-                        unsigned subnode, int timeout_ms)
+static int can_transfer_locked(ax_transport_priv *priv, struct can_sdo_xfer *x, const char *verb,
+                               unsigned subnode, int timeout)
 {
 	const ax_host *host = priv->host;
-	int timeout = timeout_ms > 0 ? timeout_ms : priv->timeout_ms;
 	uint64_t deadline;
 	struct can_msg m;
 	int err;
 
-	can_bus_drain_cancel(priv->bus);
 	(void)can_bus_take_refusals(priv->bus);
 	err = can_drain(priv);
 	if (err < 0)
@@ -380,6 +411,150 @@ static int can_transfer(ax_transport_priv *priv, struct can_sdo_xfer *x, const c
 	}
 }
 
+/* Forget cancels that arrived while no request ran: cancel() aborts what is in flight. */
+static void can_drain_cancel(ax_transport_priv *priv)
+{
+	uint64_t count;
+
+	if (read(priv->cancel_fd, &count, sizeof(count)) == (ssize_t)sizeof(count) &&
+	    priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
+		priv->host->log(priv->host, AX_LOG_DEBUG,
+		                "dropped a cancel that arrived between requests on %s", priv->name);
+}
+
+/*
+ * Take the shared bus for one exchange, by @deadline and watching this
+ * link's cancel: 0, AX_ETIMEDOUT, AX_ECANCELED, or AX_EIO when opening
+ * the bus failed (in another link's open).
+ */
+static int can_acquire(ax_transport_priv *priv, uint64_t deadline, int timeout)
+{
+	const ax_host *host = priv->host;
+	struct can_shared *sh = priv->shared;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = priv->cancel_fd, .events = POLLIN};
+
+		if (pthread_mutex_trylock(&sh->io) == 0) {
+			if (sh->bus) {
+				can_bus_set_cancel(sh->bus, priv->cancel_fd);
+				return 0;
+			}
+			pthread_mutex_unlock(&sh->io);
+			return host->error(host, AX_EIO,
+			                   "cannot open %s (the link that was opening it failed)",
+			                   sh->key);
+		}
+		if (poll(&pfd, 1, CAN_ACQUIRE_POLL_MS) > 0)
+			return host->error(host, AX_ECANCELED,
+			                   "request to %s cancelled while waiting for the bus",
+			                   priv->name);
+		if (host->now_ns() >= deadline)
+			return host->error(
+			        host, AX_ETIMEDOUT,
+			        "%s: the bus stayed busy with requests to other nodes for "
+			        "%d ms",
+			        priv->name, timeout);
+	}
+}
+
+static void can_release(ax_transport_priv *priv)
+{
+	can_bus_set_cancel(priv->shared->bus, -1);
+	pthread_mutex_unlock(&priv->shared->io);
+}
+
+/* Find or open the bus @t names for @priv (within @timeout_ms). */
+static int can_shared_get(ax_transport_priv *priv, const struct can_target *t, int timeout_ms)
+{
+	const ax_host *host = priv->host;
+	struct can_shared *sh;
+	int created = 0, err;
+
+	pthread_mutex_lock(&can_registry_lock);
+	for (sh = can_registry; sh; sh = sh->next)
+		if (sh->host == host && !strcmp(sh->key, t->name))
+			break;
+	if (sh && sh->bitrate != t->bitrate) {
+		long rate = sh->bitrate;
+
+		pthread_mutex_unlock(&can_registry_lock);
+		return host->error(host, AX_EBUSY,
+		                   "%s is open at %ld bit/s by another link; this URI asks for %ld",
+		                   t->name, rate, t->bitrate);
+	}
+	if (!sh) {
+		sh = host->calloc(1, sizeof(*sh));
+		if (!sh) {
+			pthread_mutex_unlock(&can_registry_lock);
+			return host->error(host, AX_ENOMEM, "out of memory");
+		}
+		sh->host = host;
+		(void)snprintf(sh->key, sizeof(sh->key), "%s", t->name);
+		sh->bitrate = t->bitrate;
+		pthread_mutex_init(&sh->io, NULL);
+		/* Held until the bus is open: links to other nodes wait for it. */
+		pthread_mutex_lock(&sh->io);
+		sh->next = can_registry;
+		can_registry = sh;
+		created = 1;
+	}
+	sh->refs++;
+	priv->shared = sh;
+	pthread_mutex_unlock(&can_registry_lock);
+	if (created) {
+		err = can_bus_open(&sh->bus, host, t, timeout_ms, NULL);
+		pthread_mutex_unlock(&sh->io);
+	} else {
+		err = can_acquire(priv, ms_from_now(host, timeout_ms), timeout_ms);
+		if (err == 0)
+			can_release(priv);
+	}
+	if (err == 0)
+		priv->bus = sh->bus;
+	return err;
+}
+
+/* Drop @priv's hold on its bus; the last link closes it. */
+static void can_shared_put(ax_transport_priv *priv)
+{
+	struct can_shared *sh = priv->shared, **pp;
+	int last;
+
+	if (!sh)
+		return;
+	pthread_mutex_lock(&can_registry_lock);
+	last = --sh->refs == 0;
+	for (pp = &can_registry; last && *pp; pp = &(*pp)->next)
+		if (*pp == sh) {
+			*pp = sh->next;
+			break;
+		}
+	pthread_mutex_unlock(&can_registry_lock);
+	priv->shared = NULL;
+	if (!last)
+		return;
+	can_bus_close(sh->bus);
+	pthread_mutex_destroy(&sh->io);
+	sh->host->free(sh);
+}
+
+/* One SDO transfer with the bus to itself (see can_transfer_locked()). */
+static int can_transfer(ax_transport_priv *priv, struct can_sdo_xfer *x, const char *verb,
+                        unsigned subnode, int timeout_ms)
+{
+	int timeout = timeout_ms > 0 ? timeout_ms : priv->timeout_ms;
+	int err;
+
+	can_drain_cancel(priv);
+	err = can_acquire(priv, ms_from_now(priv->host, timeout), timeout);
+	if (err < 0)
+		return err;
+	err = can_transfer_locked(priv, x, verb, subnode, timeout);
+	can_release(priv);
+	return err;
+}
+
 static int can_check_address(ax_transport_priv *priv, uint32_t address)
 {
 	if (address > 0xFFFFFFu || address >> 8 == 0)
@@ -422,14 +597,23 @@ static int can_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 
 static int can_cancel(ax_transport_priv *priv)
 {
-	return can_bus_cancel(priv->bus);
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is saturated, a cancel is pending anyway. */
+	if (write(priv->cancel_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return priv->host->error(priv->host, AX_EIO,
+		                         "cannot signal cancel to the request on %s: %s",
+		                         priv->name, strerror(errno));
+	return 0;
 }
 
 static void can_close(ax_transport_priv *priv)
 {
 	if (!priv)
 		return;
-	can_bus_close(priv->bus);
+	can_shared_put(priv);
+	if (priv->cancel_fd >= 0)
+		close(priv->cancel_fd);
 	priv->host->free(priv);
 }
 
@@ -480,16 +664,26 @@ static int can_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	priv = host->calloc(1, sizeof(*priv));
 	if (!priv)
 		return host->error(host, AX_ENOMEM, "out of memory");
+	priv->cancel_fd = -1;
 	priv->host = host;
 	priv->node = o.node;
 	priv->timeout_ms = timeout_ms > 0 ? timeout_ms : o.timeout_ms;
 	(void)snprintf(priv->name, sizeof(priv->name), "node %d on %s", o.node, t.name);
-	err = can_bus_open(&priv->bus, host, &t, priv->timeout_ms < 1000 ? 1000 : priv->timeout_ms,
-	                   NULL);
+	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (priv->cancel_fd < 0) {
+		err = host->error(host, AX_EIO, "cannot create the cancel eventfd: %s",
+		                  strerror(errno));
+		goto fail;
+	}
+	err = can_shared_get(priv, &t, priv->timeout_ms < 1000 ? 1000 : priv->timeout_ms);
 	if (err < 0)
 		goto fail;
 	if (o.nmt) {
-		err = can_nmt(priv, o.nmt, priv->timeout_ms);
+		err = can_acquire(priv, ms_from_now(host, priv->timeout_ms), priv->timeout_ms);
+		if (err == 0) {
+			err = can_nmt(priv, o.nmt, priv->timeout_ms);
+			can_release(priv);
+		}
 		if (err < 0)
 			goto fail;
 	}

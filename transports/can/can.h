@@ -246,6 +246,11 @@ int can_bus_recv(struct can_bus *bus, struct can_msg *m, uint64_t deadline);
 int can_bus_cancel(struct can_bus *bus);
 /* Forget a cancel that arrived while nothing ran. */
 void can_bus_drain_cancel(struct can_bus *bus);
+/*
+ * Make waits on @bus watch eventfd @fd for a cancel (a link sharing the
+ * bus sets its own while it holds the bus); -1: the bus's own again.
+ */
+void can_bus_set_cancel(struct can_bus *bus, int fd);
 /* Frames the adapter refused (slcan BEL answers) since the last call. */
 unsigned can_bus_take_refusals(struct can_bus *bus);
 

@@ -54,7 +54,8 @@ struct can_bus {
 	const ax_host *host;
 	int kind;
 	int fd;
-	int cancel_fd;
+	int cancel_fd;        /* the bus's own eventfd */
+	int wait_fd;          /* the eventfd waits watch: cancel_fd, or a sharing link's */
 	struct sp_port *port; /* slcan through libserialport, else NULL */
 	int gone;             /* the device went away: fail at once */
 	unsigned refusals;    /* slcan: BEL answers since the last can_bus_take_refusals() */
@@ -141,7 +142,7 @@ static int bus_wait(struct can_bus *bus, short events, uint64_t deadline)
 	for (;;) {
 		struct pollfd pfd[2] = {
 		        {.fd = bus->fd, .events = events},
-		        {.fd = bus->cancel_fd, .events = POLLIN},
+		        {.fd = bus->wait_fd, .events = POLLIN},
 		};
 		int n = poll(pfd, 2, ms_left(host->now_ns(), deadline));
 
@@ -415,6 +416,11 @@ void can_bus_drain_cancel(struct can_bus *bus)
 		bus->host->log(bus->host, AX_LOG_DEBUG,
 		               "dropped a cancel that arrived between requests on CAN bus %s",
 		               bus->name);
+}
+
+void can_bus_set_cancel(struct can_bus *bus, int fd)
+{
+	bus->wait_fd = fd >= 0 ? fd : bus->cancel_fd;
 }
 
 unsigned can_bus_take_refusals(struct can_bus *bus)
@@ -756,6 +762,7 @@ int can_bus_open(struct can_bus **out, const ax_host *host, const struct can_tar
 	bus->fd = -1;
 	(void)snprintf(bus->name, sizeof(bus->name), "%s", t->name);
 	bus->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	bus->wait_fd = bus->cancel_fd;
 	if (bus->cancel_fd < 0) {
 		err = bus_fail(host, access, AX_ACCESS_ERROR, AX_EIO,
 		               "cannot create the cancel eventfd: %s", strerror(errno));
