@@ -96,6 +96,10 @@ def test_enable_and_profile_move(axlink, bus):
     s = ok(axlink("state", uri, "--json")).json()
     assert s["state"] == "operation_enabled" and s["mode"] == "profile_position", s
     assert abs(s["position"] - 1024) <= 10, s
+    # info reads the status word where the CANopen dictionary puts it (0x6041).
+    info = ok(axlink("info", uri, "--json")).json()
+    assert info["transport"] == "can" and info["stable_uri"] == "axlink://A71C/00010064/1002", info
+    assert info["axes"][0]["state"] == "operation_enabled", info
     # The same node through socketcand sees the same drive.
     s = ok(axlink("state", bus["socketcand"][2], "--json")).json()
     assert abs(s["position"] - 1024) <= 10, s
@@ -120,3 +124,11 @@ def test_timeout_names_the_node(axlink, bus):
     assert "no SDO response from node 99" in r.err and "within 100 ms" in r.err, r
     r = axlink("read", "can:slcan/dev/null?node=5", "DRV_ID_SOFTWARE_VERSION")
     assert r.code != 0 and "not a terminal" in r.err, r
+
+
+def test_stable_uri_finds_the_node_on_the_bus(axlink, bus):
+    """An identity URI (vendor/product/serial) is found on the CAN bus named by
+    AXLINK_CAN_TARGETS, like on any other bus."""
+    env = {"AXLINK_CAN_TARGETS": f"slcan{bus['tty']}"}
+    r = ok(axlink("read", "axlink://A71C/00010064/1001", "DRV_ID_SOFTWARE_VERSION", env=env))
+    assert r.out == "axs-100 fw 1.2.0-sim\n", r
