@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -502,6 +503,28 @@ static void test_simcan__mode_codes(void **state)
 	assert_int_equal(download(f, 0x6060, 0, &wide, 2), SIMCANOPEN_ABORT_LENGTH);
 }
 
+/* Store (0x1010:1 "save") and restore (0x1011:1 "load") act on the drive as over MCB. */
+static void test_simcan__store_restore(void **state)
+{
+	struct node_fx *f = *state;
+	uint32_t save = 0x65766173u, load = 0x64616F6Cu;
+	float vel = 25.0f, got;
+	uint32_t bits;
+
+	assert_int_equal(download(f, 0x6081, 0, &vel, 4), 0);
+	assert_int_equal(download(f, 0x1010, 1, &save, 4), 0);
+	/* The axis stores too: DRV_STORE_MOCO_ALL of axis 1, 0x2000 + 0x6DB. */
+	assert_int_equal(download(f, 0x26DB, 0, &save, 4), 0);
+	bits = upload_u32(f, 0x6081, 0);
+	memcpy(&got, &bits, 4);
+	assert_true(got == 25.0f);
+	/* Restore all puts the stored parameter back to its default (10 rev/s). */
+	assert_int_equal(download(f, 0x1011, 1, &load, 4), 0);
+	bits = upload_u32(f, 0x6081, 0);
+	memcpy(&got, &bits, 4);
+	assert_true(got == 10.0f);
+}
+
 struct abort_case {
 	const char *name;
 	uint8_t req[8];
@@ -797,6 +820,78 @@ static void test_simcan__new_refuses(void **state)
 	simdrive_free(d);
 }
 
+/* ---- axlink-sim's options --------------------------------------------------- */
+
+/* Run axlink-sim with @args to its exit; its status, its stderr in @err. */
+static int sim_run(const char *const *args, char *err, size_t cap)
+{
+	const char *path = getenv("AXLINK_SIM") && *getenv("AXLINK_SIM") ? getenv("AXLINK_SIM")
+	                                                                 : AXLINK_SIM_PATH;
+	const char *argv[16] = {path};
+	int pipefd[2], status = -1;
+	size_t n = 0, k = 1;
+	pid_t pid;
+
+	for (; args[k - 1] && k < 15; k++)
+		argv[k] = args[k - 1];
+	argv[k] = NULL;
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (ssize_t r; n + 1 < cap && (r = read(pipefd[0], err + n, cap - 1 - n)) > 0;)
+		n += (size_t)r;
+	err[n] = '\0';
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct usage_case {
+	const char *name;
+	const char *args[8];
+	const char *says;
+};
+
+/* The --can-* options refuse what cannot be, naming it, with the usage status (2). */
+static void test_simcan__options_refused(void **state)
+{
+	static const struct usage_case cases[] = {
+	        {"nodes_without_port", {"--can-nodes", "2", NULL}, "need --can-slcan-pty"},
+	        {"nodes_zero", {"--can-slcan-pty", "--can-nodes", "0", NULL}, "1..127"},
+	        {"nodes_past_127",
+	         {"--can-slcan-pty", "--can-first-node", "127", "--can-nodes", "2", NULL},
+	         "past node id 127"},
+	        {"odd_bitrate",
+	         {"--can-slcan-pty", "--can-bitrate", "300000", NULL},
+	         "not an slcan rate"},
+	        {"not_loopback", {"--can-socketcand", "10.0.0.1:29536", NULL}, "127.0.0.0/8"},
+	        {"bad_port", {"--can-socketcand", "127.0.25.1:65536", NULL}, "0..65535"},
+	        {"two_adapters",
+	         {"--can-slcan-pty", "--can-slcan-tty", "/dev/null", NULL},
+	         "one slcan adapter"},
+	        {"bus_name",
+	         {"--can-socketcand", "127.0.25.1", "--can-bus", "a<b", NULL},
+	         "--can-bus"},
+	};
+	char err[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = sim_run(cases[i].args, err, sizeof(err));
+
+		if (rc != 2 || !strstr(err, cases[i].says))
+			fail_msg("%s: exit %d, stderr '%s' (want 2 and '%s')", cases[i].name, rc,
+			         err, cases[i].says);
+	}
+}
+
 /* ---- axlink-sim over its slcan pty ---------------------------------------- */
 
 struct line {
@@ -903,6 +998,42 @@ static void test_simcan__slcan_pty(void **state)
 	assert_int_equal(simproc_stop(p), 0);
 }
 
+/* A pty master handed over as /dev/fd/N (a test rig's line): the URIs name its slave. */
+static void test_simcan__slcan_inherited_master(void **state)
+{
+	char fdpath[32], slave[128], want[160];
+	const char *args[] = {"--can-slcan-tty", fdpath, NULL};
+	simproc *p = NULL;
+	struct line l = {0};
+	char longline[80];
+	int master;
+
+	(void)state;
+	/* Without O_CLOEXEC: the simulator inherits it. */
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	assert_int_equal(ptsname_r(master, slave, sizeof(slave)), 0);
+	(void)snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", master);
+	l.fd = open_raw(slave);
+	assert_int_equal(simproc_start(&p, args, 1, START_MS), 0);
+	close(master); /* the simulator has its own */
+	(void)snprintf(want, sizeof(want), "can:slcan%s?node=1&bitrate=1000000", slave);
+	assert_string_equal(simproc_uri(p, 0), want);
+	assert_string_equal(slcan_cmd(&l, "O\r", 500, "\r"), "\r");
+	assert_string_equal(slcan_cmd(&l, "t60184018100100000000\r", 500, "00\r"),
+	                    "z\rt5818431810011CA70000\r");
+	/* A line longer than any command: refused whole, once; the next one works. */
+	memset(longline, 't', sizeof(longline) - 2);
+	longline[sizeof(longline) - 2] = '\r';
+	longline[sizeof(longline) - 1] = '\0';
+	assert_string_equal(slcan_cmd(&l, longline, 300, NULL), "\a");
+	assert_string_equal(slcan_cmd(&l, "V\r", 500, "\r"), "V1013\r");
+	close(l.fd);
+	assert_int_equal(simproc_stop(p), 0);
+}
+
 /* ---- axlink-sim as a socketcand server ------------------------------------ */
 
 static int scd_connect(const char *uri)
@@ -979,6 +1110,58 @@ static void test_simcan__socketcand(void **state)
 	slcan_cmd(&l, "< send 602 8 40 18 10 1 0 0 0 0 >", 300, NULL);
 	(void)snprintf(want, sizeof(want), "< frame 582 ");
 	assert_null(strstr(l.buf, want));
+	/* An element past any command: the stream cannot be resynchronised, so it closes. */
+	{
+		char big[400];
+		char c;
+
+		memset(big, 'a', sizeof(big));
+		big[0] = '<';
+		assert_int_equal(write(l.fd, big, sizeof(big)), (ssize_t)sizeof(big));
+		for (;;) {
+			ssize_t r = read(l.fd, &c, 1);
+
+			if (r <= 0) {
+				assert_true(r == 0 || errno == ECONNRESET);
+				break;
+			}
+		}
+	}
+	close(l.fd);
+	assert_int_equal(simproc_stop(p), 0);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* --drop-first loses a node's first SDO request, --delay holds its responses back. */
+static void test_simcan__fault_injection(void **state)
+{
+	const char *args[] = {
+	        "--can-socketcand", SCD_ADDR ":0", "--drop-first", "1", "--delay", "300", NULL};
+	static const char req[] = "< send 601 8 40 18 10 1 0 0 0 0 >";
+	simproc *p = NULL;
+	struct line l = {0};
+	struct timespec t0;
+
+	(void)state;
+	assert_int_equal(simproc_start(&p, args, 1, START_MS), 0);
+	l.fd = scd_connect(simproc_uri(p, 0));
+	line_read(&l, 500, "< hi >");
+	assert_string_equal(slcan_cmd(&l, "< open can0 >< rawmode >", 500, "< ok >< ok >"),
+	                    "< ok >< ok >");
+	/* Lost: nothing comes, not even late. */
+	assert_string_equal(slcan_cmd(&l, req, 600, NULL), "");
+	/* Answered, 300 ms late. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	slcan_cmd(&l, req, 2000, "A7 00 00 >");
+	assert_non_null(strstr(l.buf, "< frame 581 "));
+	assert_true(elapsed_ms(&t0) >= 290);
 	close(l.fd);
 	assert_int_equal(simproc_stop(p), 0);
 }
@@ -997,6 +1180,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_simcan__state_shared_with_mcb, node_setup,
 	                                        node_teardown),
 	        cmocka_unit_test_setup_teardown(test_simcan__mode_codes, node_setup, node_teardown),
+	        cmocka_unit_test_setup_teardown(test_simcan__store_restore, node_setup,
+	                                        node_teardown),
 	        cmocka_unit_test_setup_teardown(test_simcan__aborts, node_setup, node_teardown),
 	        cmocka_unit_test_setup_teardown(test_simcan__toggle_error, node_setup,
 	                                        node_teardown),
@@ -1012,8 +1197,11 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_simcan__cia402_move, node_setup,
 	                                        node_teardown),
 	        cmocka_unit_test(test_simcan__new_refuses),
+	        cmocka_unit_test(test_simcan__options_refused),
 	        cmocka_unit_test(test_simcan__slcan_pty),
+	        cmocka_unit_test(test_simcan__slcan_inherited_master),
 	        cmocka_unit_test(test_simcan__socketcand),
+	        cmocka_unit_test(test_simcan__fault_injection),
 	};
 	return cmocka_run_group_tests_name("simcan", tests, NULL, NULL);
 }

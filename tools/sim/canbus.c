@@ -5,6 +5,13 @@
  * owns the nodes' time: as a front-end without descriptors it asks the loop
  * to wake it when a node has a heartbeat, an EMCY check or an SDO timeout
  * due, and passes what the nodes send to every port.
+ *
+ * The fault injection acts on SDO requests and their responses as on MCB
+ * requests, for nodes whose drive is faulty: --drop-first and --drop lose
+ * a request before the node sees it, --delay holds the node's response
+ * back (other nodes and ports go on meanwhile). --corrupt has no CAN
+ * counterpart (the controller's CRC drops a corrupted frame: that is
+ * --drop).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -15,6 +22,13 @@
 
 /* Ports on one bus: an slcan line and a socketcand server, with room to spare. */
 #define CANBUS_MAX_PORTS 4
+/* Responses held back by --delay; beyond this a flood just loses them. */
+#define CANBUS_MAX_DELAYED 4096
+
+struct canbus_delayed {
+	uint64_t due;
+	simcan_frame f;
+};
 
 struct canbus_port {
 	sim_can_deliver_fn fn;
@@ -28,6 +42,11 @@ struct sim_canbus {
 	unsigned bitrate;
 	struct canbus_port ports[CANBUS_MAX_PORTS];
 	size_t n_ports;
+	size_t first_drive; /* node i is drive first_drive + i of the simulator */
+
+	/* --delay: a FIFO, due times in order since the delay is one for all. */
+	struct canbus_delayed *delayed;
+	size_t head, count;
 };
 
 static void canbus_to_ports(struct sim_canbus *b, int except, const simcan_frame *f, size_t n,
@@ -39,6 +58,30 @@ static void canbus_to_ports(struct sim_canbus *b, int except, const simcan_frame
 				b->ports[p].fn(b->ports[p].priv, &f[k], now);
 }
 
+/* Hold @n frames of drive @d back by its --delay, or pass them on at once. */
+static void canbus_respond(struct sim_canbus *b, struct sim_drive *d, const simcan_frame *f,
+                           size_t n, uint64_t now)
+{
+	uint64_t delay = sim_reply_delay(b->sim, d);
+
+	if (!delay) {
+		canbus_to_ports(b, -1, f, n, now);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct canbus_delayed *slot;
+
+		if (b->count == CANBUS_MAX_DELAYED) {
+			sim_debug(b->sim, "can: response lost: %d wait for --delay",
+			          CANBUS_MAX_DELAYED);
+			continue;
+		}
+		slot = &b->delayed[(b->head + b->count++) % CANBUS_MAX_DELAYED];
+		slot->due = now + delay;
+		slot->f = f[k];
+	}
+}
+
 void sim_canbus_transmit(struct sim_canbus *b, int port, const simcan_frame *f, uint64_t now_ns)
 {
 	simcan_frame out[SIMCANOPEN_MAX_OUT];
@@ -46,12 +89,21 @@ void sim_canbus_transmit(struct sim_canbus *b, int port, const simcan_frame *f, 
 	/* The other ports hear it first, as they would on the wire. */
 	canbus_to_ports(b, port, f, 1, now_ns);
 	for (size_t i = 0; i < b->n_nodes; i++) {
-		size_t n = simcanopen_receive(b->nodes[i], f, now_ns, out);
+		struct sim_drive *d = &b->sim->drives[b->first_drive + i];
+		unsigned id = simcanopen_node_id(b->nodes[i]);
+		size_t n;
+		char where[32];
 
+		if (!f->ext && f->id == SIMCANOPEN_COB_SDO_RX + id) {
+			(void)snprintf(where, sizeof(where), "can node %u", id);
+			if (sim_drop_request(b->sim, d, where))
+				continue;
+		}
+		n = simcanopen_receive(b->nodes[i], f, now_ns, out);
 		if (n)
-			sim_debug(b->sim, "can: node %u answers 0x%03X with %zu frame(s)",
-			          simcanopen_node_id(b->nodes[i]), (unsigned)f->id, n);
-		canbus_to_ports(b, -1, out, n, now_ns);
+			sim_debug(b->sim, "can: node %u answers 0x%03X with %zu frame(s)", id,
+			          (unsigned)f->id, n);
+		canbus_respond(b, d, out, n, now_ns);
 	}
 }
 
@@ -109,6 +161,8 @@ static uint64_t canbus_next_due(void *priv)
 		if (d < due)
 			due = d;
 	}
+	if (b->count && b->delayed[b->head].due < due)
+		due = b->delayed[b->head].due;
 	return due;
 }
 
@@ -117,9 +171,17 @@ static void canbus_run_due(void *priv, uint64_t now)
 	struct sim_canbus *b = priv;
 	simcan_frame out[SIMCANOPEN_MAX_OUT];
 
+	while (b->count && b->delayed[b->head].due <= now) {
+		simcan_frame f = b->delayed[b->head].f;
+
+		b->head = (b->head + 1) % CANBUS_MAX_DELAYED;
+		b->count--;
+		canbus_to_ports(b, -1, &f, 1, now);
+	}
 	for (size_t i = 0; i < b->n_nodes; i++) {
 		if (simcanopen_next_due(b->nodes[i]) > now)
 			continue;
+		/* Heartbeats and EMCY are not responses: --delay leaves them alone. */
 		canbus_to_ports(b, -1, out, simcanopen_poll(b->nodes[i], now, out), now);
 	}
 }
@@ -140,6 +202,7 @@ static void canbus_destroy(void *priv)
 	for (size_t i = 0; i < b->n_nodes; i++)
 		simcanopen_free(b->nodes[i]);
 	free(b->nodes);
+	free(b->delayed);
 	free(b);
 }
 
@@ -155,14 +218,18 @@ int sim_canbus_open(struct sim_frontend *out, struct sim_canbus **bus, struct si
 		return -1;
 	}
 	b = calloc(1, sizeof(*b));
-	if (b)
+	if (b) {
 		b->nodes = calloc(n, sizeof(*b->nodes));
-	if (!b || !b->nodes) {
-		free(b);
+		b->delayed = calloc(CANBUS_MAX_DELAYED, sizeof(*b->delayed));
+	}
+	if (!b || !b->nodes || !b->delayed) {
+		if (b)
+			canbus_destroy(b);
 		sim_error("out of memory for the CAN bus");
 		return -1;
 	}
 	b->sim = s;
+	b->first_drive = first_drive;
 	b->bitrate = bitrate;
 	for (size_t i = 0; i < n; i++) {
 		const char *why = NULL;

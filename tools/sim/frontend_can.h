@@ -55,7 +55,9 @@ unsigned sim_canbus_node_id(const struct sim_canbus *b, size_t i);
 /*
  * slcan adapter on a terminal: @path as sim_tty_open() takes it (NULL: a
  * new pty, whose slave the URIs name; "/dev/fd/N": inherited descriptor N).
- * Prints one URI per node: can:slcan<tty>?node=ID&bitrate=BPS.
+ * Prints one URI per node: can:slcan<tty>?node=ID&bitrate=BPS, where <tty>
+ * is the slave when the line is a pty master (created or inherited), else
+ * @path.
  * Returns 0, or -1 with a message on stderr.
  */
 int sim_slcan_open(struct sim_frontend *out, struct sim *s, struct sim_canbus *bus,

@@ -48,7 +48,8 @@ struct slcan {
 	struct sim_canbus *bus;
 	int port;
 	int fd, slave_fd;
-	char name[SLCAN_NAME_SIZE]; /* the terminal the client opens */
+	char name[SLCAN_NAME_SIZE];      /* what we serve, for logs */
+	char line_path[SLCAN_NAME_SIZE]; /* the terminal the client opens: a pty's slave */
 
 	char line[SLCAN_LINE_MAX];
 	size_t line_len;
@@ -413,7 +414,7 @@ static void slcan_print_uris(void *priv, FILE *out)
 	struct slcan *c = priv;
 
 	for (size_t i = 0; i < sim_canbus_count(c->bus); i++)
-		fprintf(out, "can:slcan%s?node=%u&bitrate=%u\n", c->name,
+		fprintf(out, "can:slcan%s?node=%u&bitrate=%u\n", c->line_path,
 		        sim_canbus_node_id(c->bus, i), sim_canbus_bitrate(c->bus));
 }
 
@@ -543,10 +544,13 @@ int sim_slcan_open(struct sim_frontend *out, struct sim *s, struct sim_canbus *b
 		c->slave_fd = open(slave, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (!path)
 			(void)snprintf(c->name, sizeof(c->name), "%s", slave);
+		(void)snprintf(c->line_path, sizeof(c->line_path), "%s", slave);
 		if (slcan_make_raw(c, c->slave_fd >= 0 ? c->slave_fd : c->fd) < 0)
 			goto fail;
-	} else if (slcan_make_raw(c, c->fd) < 0) {
-		goto fail;
+	} else {
+		(void)snprintf(c->line_path, sizeof(c->line_path), "%s", path);
+		if (slcan_make_raw(c, c->fd) < 0)
+			goto fail;
 	}
 	c->port = sim_canbus_attach(bus, slcan_deliver, c);
 	if (c->port < 0) {

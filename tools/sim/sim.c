@@ -182,6 +182,24 @@ size_t sim_serve(struct sim *s, struct sim_drive *d, const char *where, const ch
 	return n;
 }
 
+int sim_drop_request(struct sim *s, struct sim_drive *d, const char *where)
+{
+	if (!d->faulty)
+		return 0;
+	if (s->faults.drop_first > 0 && d->dropped_first < s->faults.drop_first) {
+		d->dropped_first++;
+		sim_debug(s, "%s: dropped request %llu of the first %llu (--drop-first)", where,
+		          (unsigned long long)d->dropped_first,
+		          (unsigned long long)s->faults.drop_first);
+		return 1;
+	}
+	if (sim_chance(s, s->faults.drop)) {
+		sim_debug(s, "%s: dropped a request (--drop)", where);
+		return 1;
+	}
+	return 0;
+}
+
 uint64_t sim_reply_delay(const struct sim *s, const struct sim_drive *d)
 {
 	return d->faulty ? s->faults.delay_ns : 0;

@@ -79,6 +79,13 @@ void sim_debug(const struct sim *s, const char *fmt, ...) __attribute__((format(
 size_t sim_serve(struct sim *s, struct sim_drive *d, const char *where, const char *peer,
                  const uint8_t *req, size_t len, uint64_t now_ns, uint8_t *reply, size_t cap);
 
+/*
+ * For front-ends whose requests are not MCB frames (CAN): whether the fault
+ * injection loses this request to drive @d (--drop-first, then --drop; only
+ * for a faulty drive). @where names the endpoint for the debug log.
+ */
+int sim_drop_request(struct sim *s, struct sim_drive *d, const char *where);
+
 /* How long the reply of drive @d must wait before it leaves (0: at once). */
 uint64_t sim_reply_delay(const struct sim *s, const struct sim_drive *d);
 
