@@ -13,6 +13,27 @@ import pytest
 NODES = [5, 6, 7]
 
 
+def start_bus(*args):
+    """axlink-sim with one CAN node (5) on an slcan pty and @args; returns (proc, uri)."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--can-slcan-pty", "--can-first-node", "5", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    uri = proc.stdout.readline().strip()
+    if not uri.startswith("can:slcan/"):
+        proc.kill()
+        pytest.fail(f"axlink-sim did not start: {uri!r} {proc.stderr.read()!r}")
+    return proc, uri
+
+
+def stop_bus(proc):
+    proc.terminate()
+    assert proc.wait(timeout=10) == 0, "axlink-sim must exit cleanly on SIGTERM"
+    proc.stdout.close()
+    proc.stderr.close()
+
+
 def ok(r):
     assert r.code == 0, r
     return r
@@ -132,3 +153,32 @@ def test_stable_uri_finds_the_node_on_the_bus(axlink, bus):
     env = {"AXLINK_CAN_TARGETS": f"slcan{bus['tty']}"}
     r = ok(axlink("read", "axlink://A71C/00010064/1001", "DRV_ID_SOFTWARE_VERSION", env=env))
     assert r.out == "axs-100 fw 1.2.0-sim\n", r
+
+
+def test_late_answers_and_heartbeats_do_not_confuse_requests(axlink):
+    """The node answers 150 ms late and sends heartbeats every 20 ms: a request
+    that gives up after 100 ms fails with a timeout, and the late answers and
+    heartbeats on the bus never pass for the answer to a later request."""
+    proc, uri = start_bus("--delay", "150", "--can-heartbeat", "20")
+    try:
+        r = axlink("read", uri + "&timeout_ms=100", "DRV_ID_SOFTWARE_VERSION")
+        assert r.code != 0 and "no SDO response from node 5" in r.err, r
+        assert "within 100 ms" in r.err, r
+        for _ in range(2):
+            r = ok(axlink("read", uri + "&timeout_ms=1000", "DRV_ID_SOFTWARE_VERSION"))
+            assert r.out == "axs-100 fw 1.2.0-sim\n", r
+            r = ok(axlink("read", uri + "&timeout_ms=1000", "PROF_MAX_VEL", "--json"))
+            assert r.json()["value"] == 10.0, r  # the model's default
+    finally:
+        stop_bus(proc)
+
+
+def test_lost_requests_time_out(axlink):
+    proc, uri = start_bus("--drop", "100")
+    try:
+        r = axlink("list", uri.split("?")[0], "--json", "--timeout-ms", "1000")
+        assert r.code == 0 and r.json() == [], r
+        r = axlink("read", uri + "&timeout_ms=100", "DRV_ID_SOFTWARE_VERSION")
+        assert r.code != 0 and "no SDO response from node 5" in r.err, r
+    finally:
+        stop_bus(proc)
