@@ -1353,11 +1353,22 @@ static int in_vcan_namespace(void (*fn)(void))
 	return WEXITSTATUS(status);
 }
 
+/*
+ * In the child: no cmocka asserts (a failure would unwind into the child's
+ * copy of the test runner); every check ends the child with its own status.
+ */
 static void vcan_child(void)
 {
+	static const char *const dirs[] = {AXLINK_BUILD_PLUGIN_DIR, NULL};
+	static const char *const longer = "written over SocketCAN in segments, more than 7 bytes";
 	struct sockaddr_can addr = {.can_family = AF_CAN};
-	struct fixture *f = NULL;
+	ax_ctx_options opts = AX_CTX_OPTIONS_INIT;
+	ax_ctx *ctx = NULL;
+	ax_link *link = NULL;
+	uint32_t u32 = 0;
+	char *s = NULL;
 	struct peer p;
+	int bad = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.kind = PEER_SOCKETCAN;
@@ -1367,11 +1378,30 @@ static void vcan_child(void)
 	if (p.fd < 0 || bind(p.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		_exit(2);
 	peer_add_node(&p, 5);
-	peer_start(&p);
-	(void)setup((void **)&f);
-	check_read_write(f, "can:socketcan/axv0?node=5");
-	(void)teardown((void **)&f);
-	peer_stop(&p);
+	if (pipe2(p.stop_fd, O_CLOEXEC) < 0 || pthread_mutex_init(&p.lock, NULL) != 0 ||
+	    pthread_create(&p.thread, NULL, peer_main, &p) != 0)
+		_exit(3);
+	opts.flags = AX_CTX_NO_ENV_PATHS | AX_CTX_NO_DEFAULT_PATHS | AX_CTX_NO_ENV_LOG;
+	opts.plugin_paths = dirs;
+	if (ax_ctx_new(&ctx, &opts) < 0 ||
+	    ax_link_open(&link, ctx, "can:socketcan/axv0?node=5", NULL) < 0) {
+		fprintf(stderr, "vcan: %s\n", ax_error_last());
+		_exit(4);
+	}
+	bad |= ax_link_read_u32(link, 1, 0x101801, &u32) < 0 || u32 != VENDOR;
+	bad |= ax_link_read_str(link, 1, 0x200000, &s) < 0 || !s || strcmp(s, LONG_TEXT);
+	free(s);
+	s = NULL;
+	bad |= ax_link_write_str(link, 1, 0x200000, longer) < 0;
+	bad |= ax_link_read_str(link, 1, 0x200000, &s) < 0 || !s || strcmp(s, longer);
+	free(s);
+	if (bad)
+		fprintf(stderr, "vcan: %s\n", ax_error_last());
+	ax_link_unref(link);
+	ax_ctx_unref(ctx);
+	(void)!write(p.stop_fd[1], "x", 1);
+	pthread_join(p.thread, NULL);
+	_exit(bad ? 5 : 0);
 }
 
 static void test_can__socketcan_vcan(void **state)
