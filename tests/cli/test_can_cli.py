@@ -182,3 +182,21 @@ def test_lost_requests_time_out(axlink):
         assert r.code != 0 and "no SDO response from node 5" in r.err, r
     finally:
         stop_bus(proc)
+
+
+def test_two_axes_over_canopen(axlink):
+    """axs-200: the axis count comes from the CAN dictionary's DRV_AXIS_NUMBER, and
+    axis 2 moves on its own objects (0x6800 + ...) while axis 1 stays put."""
+    proc, uri = start_bus("--model", "axs-200")
+    try:
+        info = ok(axlink("info", uri, "--json")).json()
+        assert [a["axis"] for a in info["axes"]] == [1, 2], info
+        ok(axlink("enable", uri, "--axis", "2"))
+        r = ok(axlink("move", uri, "500", "--axis", "2"))
+        assert "target reached" in r.out, r
+        s1 = ok(axlink("state", uri, "--axis", "1", "--json")).json()
+        s2 = ok(axlink("state", uri, "--axis", "2", "--json")).json()
+        assert s1["state"] != "operation_enabled" and s1["position"] == 0, s1
+        assert s2["state"] == "operation_enabled" and abs(s2["position"] - 500) <= 10, s2
+    finally:
+        stop_bus(proc)
