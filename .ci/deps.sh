@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install what axlink needs to build and test, if missing. Sourced by
 # .ci/run and examples/quickstart.sh; safe to run again.
+# The wheel step (python/build-wheel.sh) takes its Python tools from PyPI
+# into venvs of its own: scikit-build-core and cffi (pip's isolated build,
+# python/pyproject.toml) and auditwheel (pinned in build-wheel.sh, for
+# Debian's patchelf); tests/wheel/test_wheel.sh installs cffi with the wheel.
 
 AXLINK_DEB_PACKAGES=(
 	cmake pkgconf gcc g++ make
@@ -8,6 +12,7 @@ AXLINK_DEB_PACKAGES=(
 	libsqlite3-dev libssl-dev
 	libserialport-dev libusb-1.0-0-dev umockdev libumockdev-dev
 	python3 python3-pytest python3-cffi python3-setuptools python3-dev python3-venv
+	patchelf
 	clang clang-format libclang-rt-14-dev valgrind
 	abigail-tools
 	locales
@@ -29,5 +34,22 @@ axlink_install_deps() {
 	# A comma-decimal locale, so a test can prove float text ignores the caller's locale.
 	if ! locale -a 2>/dev/null | grep -qix 'de_DE.utf8'; then
 		"${sudo[@]}" localedef -i de_DE -f UTF-8 de_DE.UTF-8
+	fi
+}
+
+# Optional extras of the Python package that Debian does not package
+# (asyncua for the OPC UA gateway), from PyPI into a venv of Debian's python3
+# that still sees its packages (cffi, pytest): DIR/bin/python runs the
+# extras' tests (CMake: -DAXLINK_EXTRAS_PYTHON=DIR/bin/python).
+AXLINK_PIP_EXTRAS=("asyncua>=1.1,<3")
+
+axlink_python_extras() {
+	local dir=$1
+	if [ ! -x "$dir/bin/python" ]; then
+		/usr/bin/python3 -m venv --system-site-packages "$dir"
+	fi
+	if ! "$dir/bin/python" -c 'import asyncua' 2>/dev/null; then
+		echo "axlink: installing ${AXLINK_PIP_EXTRAS[*]} into $dir" >&2
+		"$dir/bin/python" -m pip install -q --disable-pip-version-check "${AXLINK_PIP_EXTRAS[@]}"
 	fi
 }

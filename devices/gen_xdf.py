@@ -281,8 +281,7 @@ def comm_registers(m):
                enums=[(0, "Static (stored address)"), (1, "DHCP"),
                       (2, "DHCP, static on timeout")]),
         ]
-    if f.get("monitoring"):
-        regs += monitoring_registers()
+    regs += monitoring_registers(m)
     regs += [
         r_("DRV_PROT_BOARD_TEMP_VALUE", 0x063, "float", "r", 25.0,
            "Control board temperature",
@@ -322,67 +321,117 @@ def comm_registers(m):
     return regs
 
 
-def monitoring_registers():
+def monitoring_registers(m):
+    """Monitoring (drive-side oscilloscope) and disturbance (signal injection),
+    protocol version 3: the ids, addresses, types and access of the vendor
+    dictionaries of MCB drives, so clients of the protocol work unchanged. Every
+    register sits on subnode 0. A monitored or disturbed register is named by a
+    map word: (monitoring address | subnode << 12) << 16 | dtype code << 8 | bytes;
+    its monitoring address is the MonDistV3 element of the register (v3 files)."""
+    mon_size, dist_size = m["mon_buffer"], m["dist_buffer"]
+    map_desc = ("Register %s channel %d: bits 16-31 its monitoring address | "
+                "subnode << 12, bits 8-15 its type (0 u8, 1 s8, 2 u16, 3 s16, 4 u32, "
+                "5 s32, 6 u64, 7 s64, 8 float), bits 0-7 its size in bytes. The drive "
+                "refuses a register it cannot %s.")
+    stage = [(0, "Init"), (1, "Filling pre-trigger data"), (2, "Waiting for trigger"),
+             (3, "Acquiring"), (4, "End")]
     regs = [
         r_("MON_DIST_STATUS", 0x0B0, "u32", "r", 0, "Monitoring status",
-           "State of the monitoring (scope) and disturbance engines.", "MONITORING",
-           bits=[("MONITORING_ENABLED", 0, 0), ("MONITORING_STAGE", 1, 3),
-                 ("MONITORING_FRAME_AVAILABLE", 4, 4), ("DISTURBANCE_ENABLED", 5, 5),
-                 ("ERROR_CODE", 8, 15)]),
-        r_("MON_CFG_CYCLES_VALUE", 0x0B1, "u32", "r", 0, "Monitoring samples",
-           "Samples available in the monitoring buffer.", "MONITORING", units="cnt"),
+           "State of the monitoring: bit 0 enabled, bits 1-3 the stage (0 init, "
+           "1 filling pre-trigger data, 2 waiting for trigger, 3 acquiring, 4 end), "
+           "bit 4 a frame of data is available.", "MONITORING",
+           bits=[("MONITORING_ENABLED", 0, 0), ("MONITORING_PROCESS_STAGE", 1, 3),
+                 ("MONITORING_FRAME_AVAILABLE", 4, 4)]),
+        r_("MON_CFG_CYCLES_VALUE", 0x0B1, "u32", "r", 0, "Monitoring samples available",
+           "Samples (blocks) of the capture still to read.", "MONITORING", units="cnt"),
         r_("MON_DATA_VALUE", 0x0B2, "byteArray512", "r", bytes(BYTE_ARRAY_SIZE),
-           "Monitoring data", "Next block of monitoring samples (read repeatedly).",
-           "MONITORING"),
-        r_("DIST_CFG_CYCLES", 0x0B3, "u32", "r", 0, "Disturbance samples",
-           "Samples loaded in the disturbance buffer.", "MONITORING", units="cnt"),
+           "Monitoring data", "Read with extended frames: the next bytes of the "
+           "capture (at most 512), which leave the buffer.", "MONITORING"),
+        r_("DIST_CFG_CYCLES", 0x0B3, "u32", "r", 0, "Disturbance samples loaded",
+           "Complete samples (blocks) of the waveform written so far.", "MONITORING",
+           units="cnt"),
         r_("DIST_DATA_VALUE", 0x0B4, "byteArray512", "w", bytes(BYTE_ARRAY_SIZE),
-           "Disturbance data", "Next block of disturbance samples (write "
-           "repeatedly).", "MONITORING"),
-        r_("MON_MAX_SIZE", 0x0B5, "u32", "r", 16384, "Monitoring buffer size",
-           "Size of the monitoring buffer.", "MONITORING", units="B"),
-        r_("DIST_MAX_SIZE", 0x0B6, "u32", "r", 16384, "Disturbance buffer size",
-           "Size of the disturbance buffer.", "MONITORING", units="B"),
+           "Disturbance data", "Written with extended frames: the next bytes of the "
+           "waveform (at most 512), blocks laid out as the map says.", "MONITORING"),
+        r_("MON_MAX_SIZE", 0x0B5, "u32", "r", mon_size, "Monitoring buffer size",
+           "Bytes the capture buffer holds: window samples times bytes per block.",
+           "MONITORING", units="B"),
+        r_("DIST_MAX_SIZE", 0x0B6, "u32", "r", dist_size, "Disturbance buffer size",
+           "Bytes the waveform buffer holds.", "MONITORING", units="B"),
+        r_("MON_CFG_BYTES_VALUE", 0x0B7, "u32", "r", 0, "Monitoring bytes available",
+           "Bytes of the capture still to read from MON_DATA_VALUE.", "MONITORING",
+           units="B"),
+        r_("DIST_CFG_BYTES", 0x0B8, "u32", "r", 0, "Disturbance bytes loaded",
+           "Bytes of the waveform written so far.", "MONITORING", units="B"),
+        r_("MON_DIST_VERSION", 0x0BA, "u32", "r", 3, "Monitoring version",
+           "Version of the monitoring and disturbance protocol (3).", "MONITORING"),
+        r_("DIST_STATUS", 0x0BF, "u32", "r", 0, "Disturbance status",
+           "State of the disturbance: bit 0 enabled, bit 1 playing the waveform.",
+           "MONITORING", bits=[("DISTURBANCE_ENABLED", 0, 0),
+                               ("DISTURBANCE_PLAYING", 1, 1)]),
         r_("MON_DIST_ENABLE", 0x0C0, "u16", "rw", 0, "Monitoring enable",
-           "1 starts the monitoring and disturbance engines, 0 stops them.",
+           "1 starts a capture with the configuration written, 0 stops it.",
            "MONITORING", enums=[(0, "Disabled"), (1, "Enabled")]),
-        r_("MON_DIST_FREQ_DIV", 0x0C1, "u16", "rw", 1, "Monitoring divider",
-           "Take a sample every n-th cycle of the 10 kHz sampling base.", "MONITORING",
-           units="cnt", rng=(1, 255)),
-        r_("MON_CFG_WINDOW_SAMP", 0x0C2, "u32", "rw", 1000, "Monitoring window",
-           "Samples taken after the trigger.", "MONITORING", units="cnt",
-           rng=(1, 16384)),
-        r_("MON_CFG_TRIGGER_DELAY", 0x0C3, "s32", "rw", 0, "Trigger delay",
-           "Samples kept before (negative) or skipped after the trigger.",
-           "MONITORING", units="cnt", rng=(-16384, 16384)),
-        r_("MON_CFG_TRIGGER_MODE", 0x0C4, "u16", "rw", 0, "Trigger mode",
-           "What starts a monitoring capture.", "MONITORING",
-           enums=[(0, "Automatic"), (1, "Forced"), (2, "Rising edge"),
-                  (3, "Falling edge"), (4, "Digital input")]),
-        r_("MON_CFG_TRIGGER_REG", 0x0C5, "u32", "rw", 0, "Trigger register",
-           "Mapped register the edge triggers compare (subnode << 12 | address).",
-           "MONITORING"),
-        r_("MON_CFG_TRIGGER_LEVEL", 0x0C6, "float", "rw", 0.0, "Trigger level",
-           "Level the trigger register must cross.", "MONITORING"),
-        r_("MON_CMD_FORCE_TRIGGER", 0x0C7, "u16", "w", 0, "Force trigger",
-           "Write 1 to trigger a capture now.", "MONITORING"),
-        r_("MON_CFG_TOTAL_MAP", 0x0C8, "u16", "r", 0, "Mapped registers",
-           "Number of registers mapped into the monitoring buffer.", "MONITORING",
+        r_("MON_DIST_FREQ_DIV", 0x0C1, "u16", "rw", 1, "Monitoring prescaler",
+           "Take a sample every n-th cycle of the position and velocity loop "
+           "(DRV_POS_VEL_RATE).", "MONITORING", units="cnt", rng=(1, 65535)),
+        r_("MON_CFG_TRIGGER_DELAY", 0x0C2, "u32", "rw", 0, "Pre-trigger samples",
+           "Samples of the window taken before the trigger.", "MONITORING",
            units="cnt"),
-        r_("DIST_CFG_TOTAL_MAP", 0x0C9, "u16", "r", 0, "Mapped disturbance registers",
-           "Number of registers the disturbance buffer drives.", "MONITORING",
+        r_("MON_CFG_WINDOW_SAMP", 0x0C3, "u32", "rw", 1024, "Monitoring window",
+           "Samples per capture, the pre-trigger samples included.", "MONITORING",
            units="cnt"),
+        r_("DIST_CFG_SAMPLES", 0x0C4, "u32", "rw", 0, "Disturbance samples",
+           "Samples of the waveform, each a block of the mapped registers.",
+           "MONITORING", units="cnt"),
+        r_("DIST_FREQ_DIV", 0x0C5, "u16", "rw", 1, "Disturbance prescaler",
+           "Play a sample every n-th cycle of the position and velocity loop "
+           "(DRV_POS_VEL_RATE).", "MONITORING", units="cnt", rng=(1, 65535)),
+        r_("DIST_ENABLE", 0x0C7, "u16", "rw", 0, "Disturbance enable",
+           "1 plays the waveform into the mapped registers, 0 stops it.",
+           "MONITORING", enums=[(0, "Disabled"), (1, "Enabled")]),
+        r_("MON_CFG_TOTAL_MAP", 0x0E3, "u16", "rw", 0, "Monitoring channels",
+           "Channels in use (MON_CFG_REG0_MAP on); writing 0 clears the map.",
+           "MONITORING", units="cnt", rng=(0, 16)),
+        r_("MON_CFG_BYTES_PER_BLOCK", 0x0E4, "u16", "r", 0, "Monitoring block size",
+           "Bytes of one sample of every channel (the sum of the mapped sizes).",
+           "MONITORING", units="B"),
+        r_("DIST_CFG_MAP_REGS", 0x0E8, "u16", "rw", 0, "Disturbance channels",
+           "Channels in use (DIST_CFG_REG0_MAP on); writing 0 clears the map.",
+           "MONITORING", units="cnt", rng=(0, 16)),
+        r_("DIST_CFG_BYTES_PER_BLOCK", 0x0E9, "u16", "r", 0, "Disturbance block size",
+           "Bytes of one waveform sample of every channel.", "MONITORING", units="B"),
+        r_("MON_REMOVE_DATA", 0x0EA, "u16", "w", 0, "Discard monitoring data",
+           "Write 1 to discard the captured data.", "MONITORING"),
+        r_("DIST_REMOVE_DATA", 0x0EB, "u16", "w", 0, "Discard disturbance data",
+           "Write 1 to discard the waveform.", "MONITORING"),
+        r_("MON_CFG_SOC_TYPE", 0x0F0, "u16", "rw", 0, "Trigger type",
+           "What starts the capture after the pre-trigger samples.", "MONITORING",
+           enums=[(0, "Automatic"), (1, "Forced"), (2, "Edge")]),
+        r_("MON_CFG_EOC_TYPE", 0x0F1, "u16", "rw", 0, "Trigger edge",
+           "Which crossing of MON_CFG_RISING_CONDITION by the trigger channel "
+           "starts an edge-triggered capture.", "MONITORING",
+           enums=[(0, "Rising or falling"), (1, "Rising"), (2, "Falling")]),
+        r_("MON_CMD_FORCE_TRIGGER", 0x0F3, "u16", "w", 0, "Force trigger",
+           "Write 1 to trigger a capture now (trigger type forced).", "MONITORING"),
+        r_("MON_CFG_RISING_CONDITION", 0x0F4, "u32", "rw", 0, "Trigger level",
+           "Level of the edge trigger: the bits of a value of the trigger "
+           "channel's type (a float's IEEE bits, a signed value in two's "
+           "complement).", "MONITORING"),
+        r_("MON_IDX_CHECK", 0x0F5, "u16", "rw", 0, "Trigger channel",
+           "Mapped channel the edge trigger watches (0 = MON_CFG_REG0_MAP).",
+           "MONITORING", rng=(0, 15)),
+        r_("MON_REARM", 0x0F7, "u16", "w", 0, "Re-arm monitoring",
+           "Write 1 after reading a capture to start the next one with the same "
+           "configuration.", "MONITORING"),
     ]
     for i in range(16):
         regs.append(r_("MON_CFG_REG%d_MAP" % i, 0x0D0 + i, "u32", "rw", 0,
                        "Monitoring channel %d" % i,
-                       "Register sampled on monitoring channel %d: size << 16 | "
-                       "subnode << 12 | address; 0 when unused." % i, "MONITORING"))
-    for i in range(16):
+                       map_desc % ("sampled on monitoring", i, "sample"), "MONITORING"))
         regs.append(r_("DIST_CFG_REG%d_MAP" % i, 0x090 + i, "u32", "rw", 0,
                        "Disturbance channel %d" % i,
-                       "Register written by disturbance channel %d: size << 16 | "
-                       "subnode << 12 | address; 0 when unused." % i, "MONITORING"))
+                       map_desc % ("written by disturbance", i, "write"), "MONITORING"))
     return regs
 
 
@@ -668,6 +717,11 @@ def axis_registers(m):
         r_("CL_VEL_PID_KFF_ACC", 0x513, "float", "rw", 0.0, "Acceleration feed-forward",
            "Current added per unit of demanded acceleration.", "CONTROL",
            scat="VELOCITY_LOOP", units="A/(rev/s^2)", nvm=True, rng=(0.0, 100.0)),
+        r_("DRV_POS_VEL_RATE", 0x530, "u32", "r", 20000,
+           "Position and velocity loop rate",
+           "Rate of the position and velocity loops: the base rate of monitoring "
+           "and disturbance samples (divided by MON_DIST_FREQ_DIV, DIST_FREQ_DIV).",
+           "CONTROL", units="Hz", cyclic="CYCLIC_TX"),
         r_("CL_POS_PID_KP", 0x520, "float", "rw", 0.01, "Position loop Kp",
            "Proportional gain of the position loop.", "CONTROL",
            scat="POSITION_LOOP", units="(rev/s)/cnt", nvm=True, rng=(0.0, 100.0),
@@ -1005,6 +1059,8 @@ MODELS = [
         "digital_outputs": 2,
         "analog_inputs": 0,
         "error_list": 32,
+        "mon_buffer": 16384,
+        "dist_buffer": 8192,
         "features": {},
         "title": "single-axis servo drive, 48 V, 5 A / 15 A, Ethernet and EtherCAT (EoE)",
     },
@@ -1028,6 +1084,8 @@ MODELS = [
         "digital_outputs": 2,
         "analog_inputs": 1,
         "error_list": 32,
+        "mon_buffer": 16384,
+        "dist_buffer": 8192,
         "features": {},
         "title": "two-axis servo drive, 48 V, 3 A / 9 A per axis, Ethernet",
     },
@@ -1051,10 +1109,11 @@ MODELS = [
         "digital_outputs": 4,
         "analog_inputs": 2,
         "error_list": 64,
+        "mon_buffer": 65536,
+        "dist_buffer": 32768,
         "error_history": 8,
         "features": {
             "ethernet_config": True,
-            "monitoring": True,
             "extra_monitoring": True,
             "encoder2": True,
             "biss": True,
@@ -1368,7 +1427,21 @@ def write_tables(w, depth, tables):
     w.line(depth, "</Tables>")
 
 
-def write_reg_children(w, depth, r):
+# Types a monitoring or disturbance channel can carry (the map word's type codes).
+MONITOR_DTYPES = ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "float")
+
+
+def monitorable(r):
+    """A register of the cyclic data (not CONFIG) of a type a channel can carry:
+    version 3 files give it a MonDistV3 element, version 2 readers derive it."""
+    return r.cyclic != "CONFIG" and r.dtype in MONITOR_DTYPES
+
+
+def write_reg_children(w, depth, r, sub=None):
+    if sub is not None and monitorable(r):
+        # Version 3: the register's monitoring address, first child as in vendor files.
+        w.line(depth, '<MonDistV3 address="0x%04X" subnode="%d" cyclic="%s"/>'
+               % (r.address, sub, r.cyclic))
     write_labels(w, depth, r.label, r.es)
     if r.range:
         w.line(depth, '<Range min="%s" max="%s"/>' % (num_text(r.range[0]),
@@ -1492,7 +1565,7 @@ def render_v3(m):
         w.line(4, "<MCBRegisters>")
         for sub, r in regs:
             w.line(5, "<MCBRegister %s>" % fmt_attrs(mcb_register_attrs(sub, r)))
-            write_reg_children(w, 6, r)
+            write_reg_children(w, 6, r, sub)
             w.line(5, "</MCBRegister>")
         w.line(4, "</MCBRegisters>")
         write_errors(w, 4)

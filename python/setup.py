@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: MIT
-"""Build glue for `pip install ./python`: metadata lives in pyproject.toml.
+"""The developer shortcut of `pip install ./python`, used only when
+AXLINK_BUILD_DIR names a configured CMake build tree (build_backend.py picks
+setuptools then; otherwise scikit-build-core builds the whole project).
+Metadata lives in pyproject.toml.
 
 The extension comes from ffi_build.py (cffi out-of-line API mode, its
-declarations generated from the library's headers). build_py also writes
+declarations generated from the library's headers), linked to the build
+tree's libaxlink with an rpath into it. build_py also writes
 axlink/_build_info.py, so an import failure can say which library the
-extension was built against.
+extension was built against, and the console scripts find the tree's tools.
 """
 import os
 import sys

@@ -55,8 +55,9 @@ static const char *const db_sql[ST__COUNT] = {
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         [ST_REG_INSERT] = "INSERT INTO registers (model_id, ord, id, subnode, address, dtype, "
                           "access, units, cyclic, address_type, description, category, "
-                          "subcategory, range_min, range_max, default_value) VALUES (?1, ?2, ?3, "
-                          "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                          "subcategory, range_min, range_max, default_value, mon_address, "
+                          "mon_subnode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                          "?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         [ST_LABEL_INSERT] = "INSERT INTO labels (model_id, reg_ord, ord, lang, text) "
                             "VALUES (?1, ?2, ?3, ?4, ?5)",
         [ST_ENUM_INSERT] = "INSERT INTO enums (model_id, reg_ord, ord, value, label) "
@@ -77,7 +78,8 @@ static const char *const db_sql[ST__COUNT] = {
                          "FROM models WHERE id = ?1",
         [ST_REG_SELECT] = "SELECT ord, id, subnode, address, dtype, access, units, cyclic, "
                           "address_type, description, category, subcategory, range_min, "
-                          "range_max, default_value FROM registers WHERE model_id = ?1 "
+                          "range_max, default_value, mon_address, mon_subnode FROM registers "
+                          "WHERE model_id = ?1 "
                           "ORDER BY ord",
         [ST_LABEL_SELECT] = "SELECT reg_ord, lang, text FROM labels WHERE model_id = ?1 "
                             "ORDER BY reg_ord, ord",
@@ -194,6 +196,13 @@ static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
          */
         "ALTER TABLE errors ADD COLUMN error_type TEXT;"
         "ALTER TABLE errors ADD COLUMN affected_module TEXT;",
+        /*
+         * 2 -> 3: where monitoring reaches a register (ax_reg_monitoring():
+         * XDF MonDistV3, or the version 2 rule), both NULL when it cannot be
+         * monitored. Models imported before keep NULL until imported again.
+         */
+        "ALTER TABLE registers ADD COLUMN mon_address INTEGER;"
+        "ALTER TABLE registers ADD COLUMN mon_subnode INTEGER;",
 };
 
 /* Map an SQLite result to our codes; the message names the file and what we were doing. */

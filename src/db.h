@@ -19,7 +19,7 @@
 /* PRAGMA application_id of our files: "AXLK". */
 #define AX__DB_APPLICATION_ID 0x41584C4B
 /* PRAGMA user_version this library writes and the newest it reads. */
-#define AX__DB_SCHEMA_VERSION 2
+#define AX__DB_SCHEMA_VERSION 3
 
 /*
  * Store @n dictionaries as the models of the file @source_path (stored as

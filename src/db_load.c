@@ -333,6 +333,19 @@ static int db_load_regs(ax_db *db, int64_t model_id, ax_dict *d)
 			err = ax__dict_reg_set_default(r, bytes ? bytes : (const uint8_t *)"",
 			                               (size_t)len);
 		}
+		if (err >= 0 && sqlite3_column_type(st, 15) != SQLITE_NULL) {
+			int64_t ma = sqlite3_column_int64(st, 15);
+			int64_t ms = sqlite3_column_int64(st, 16);
+
+			if (sqlite3_column_type(st, 16) == SQLITE_NULL || ma < 0 || ma > 0xFFF ||
+			    ms < 0 || ms > 15) {
+				err = db_corrupt(db, model_id, "registers");
+				break;
+			}
+			r->mon_set = 1;
+			r->mon_address = (uint16_t)ma;
+			r->mon_subnode = (uint8_t)ms;
+		}
 	}
 	return db_rows_end(db, st, rc, err, "reading registers");
 }

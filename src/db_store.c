@@ -97,6 +97,13 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 	bind_text(&b, 14, r->range_min);
 	bind_text(&b, 15, r->range_max);
 	bind_blob(&b, 16, r->def, r->def_len);
+	if (r->mon_set) {
+		bind_i64(&b, 17, r->mon_address);
+		bind_i64(&b, 18, r->mon_subnode);
+	} else {
+		bind_blob(&b, 17, NULL, 0);
+		bind_blob(&b, 18, NULL, 0);
+	}
 	err = db_run(db, &b, "storing a register");
 
 	for (size_t i = 0; err >= 0 && i < r->n_labels; i++) {

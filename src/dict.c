@@ -1228,6 +1228,17 @@ int ax_reg_reachable(const ax_reg *reg)
 	return reg && !reg->unreachable;
 }
 
+int ax_reg_monitoring(const ax_reg *reg, uint32_t *address_out, unsigned *subnode_out)
+{
+	if (!reg || !reg->mon_set)
+		return 0;
+	if (address_out)
+		*address_out = reg->mon_address;
+	if (subnode_out)
+		*subnode_out = reg->mon_subnode;
+	return 1;
+}
+
 const char *ax_reg_units(const ax_reg *reg)
 {
 	return reg ? dict_str(reg->units) : dict_empty;

@@ -64,6 +64,14 @@ struct ax_reg {
 	 * catalogue is the file's) but never put on the wire.
 	 */
 	uint8_t unreachable;
+	/*
+	 * Where monitoring and disturbance reach the register (ax_reg_monitoring):
+	 * mon_set 1 with the monitoring address and subnode, 0 when it cannot be
+	 * monitored. Set by the XDF import, kept by the database.
+	 */
+	uint8_t mon_set;
+	uint8_t mon_subnode;
+	uint16_t mon_address;
 };
 
 struct ax_dict_category {

@@ -605,6 +605,60 @@ static int xdf_reg_details(struct xdf *x, ax_dict *d, struct ax_reg *r, xmlNodeP
 	return 0;
 }
 
+/* Types a monitoring or disturbance channel carries (map word type codes 0..8). */
+static int xdf_monitorable_dtype(int dtype)
+{
+	return dtype >= AX_DTYPE_U8 && dtype <= AX_DTYPE_FLOAT;
+}
+
+/*
+ * Where monitoring and disturbance reach the register (ax_reg_monitoring()).
+ * Version 3: its MonDistV3 element (address in hex, subnode); without one it
+ * cannot be monitored. Version 2 has no such element: a register of the
+ * cyclic data of a numeric type is reached at its address, plus 0x800 per
+ * axis past the first, as the clients of the protocol compute it. A bad
+ * element loses only itself, with a warning.
+ */
+static int xdf_reg_monitoring(struct xdf *x, ax_dict *d, struct ax_reg *r, xmlNodePtr n,
+                              const struct xdf_place *pl)
+{
+	xmlNodePtr m = xdf_child(n, "MonDistV3");
+	uint32_t address, sub;
+
+	if (x->version >= 3) {
+		const char *a, *s;
+
+		if (!m)
+			return 0;
+		a = xdf_attr(x, m, "address");
+		s = xdf_attr(x, m, "subnode");
+		if (!a || !s || xdf_parse_u32(a, 1, AX_MCB_MAX_ADDRESS, &address) < 0 ||
+		    xdf_parse_u32(s, 0, 15, &sub) < 0)
+			return xdf_warn(x, d, m,
+			                "register '%.*s': MonDistV3 needs a hex address up to 0x%X "
+			                "and a subnode 0..15 (got '%.*s', '%.*s'), ignoring",
+			                XDF_QUOTE_MAX, r->id, AX_MCB_MAX_ADDRESS, XDF_QUOTE_MAX,
+			                a ? a : "", XDF_QUOTE_MAX, s ? s : "");
+		if (!xdf_monitorable_dtype(r->dtype))
+			return xdf_warn(x, d, m,
+			                "register '%.*s': a %s cannot be monitored, ignoring its "
+			                "MonDistV3",
+			                XDF_QUOTE_MAX, r->id, ax_dtype_name(r->dtype));
+	} else {
+		if (pl->canopen || !r->cyclic || strcmp(r->cyclic, "CONFIG") == 0 ||
+		    !xdf_monitorable_dtype(r->dtype) || r->subnode > 15)
+			return 0;
+		address = r->address + (r->subnode > 1 ? 0x800u * (r->subnode - 1u) : 0u);
+		if (address > AX_MCB_MAX_ADDRESS)
+			return 0;
+		sub = r->subnode;
+	}
+	r->mon_set = 1;
+	r->mon_address = (uint16_t)address;
+	r->mon_subnode = (uint8_t)sub;
+	return 0;
+}
+
 /* Remember the line of the device's register @index, for warnings about it later. */
 static int xdf_note_line(struct xdf *x, size_t index, long line)
 {
@@ -769,6 +823,9 @@ static int xdf_register(struct xdf *x, ax_dict *d, xmlNodePtr n, const struct xd
 	if (err < 0)
 		return err;
 	err = xdf_reg_details(x, d, r, n);
+	if (err < 0)
+		return err;
+	err = xdf_reg_monitoring(x, d, r, n, pl);
 	if (err < 0)
 		return err;
 	if (subnode <= pl->max_subnode && subnode > *max_subnode)

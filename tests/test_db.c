@@ -231,6 +231,10 @@ static void assert_dict_equal(const ax_dict *a, const ax_dict *b)
 		assert_int_equal(r->dtype, s->dtype);
 		assert_int_equal(r->access, s->access);
 		assert_int_equal(r->unreachable, s->unreachable);
+		/* Where monitoring reaches it (MonDistV3, or the version 2 rule). */
+		assert_int_equal(r->mon_set, s->mon_set);
+		assert_int_equal(r->mon_address, s->mon_address);
+		assert_int_equal(r->mon_subnode, s->mon_subnode);
 		assert_same_str("units", i, r->units, s->units);
 		assert_same_str("cyclic", i, r->cyclic, s->cyclic);
 		assert_same_str("address_type", i, r->address_type, s->address_type);
@@ -487,10 +491,10 @@ static void test_db__newer_schema_is_eproto(void **state)
 
 	ax_db_unref(db);
 	db = NULL;
-	sql_exec(fx->path, "PRAGMA user_version = 3");
+	sql_exec(fx->path, "PRAGMA user_version = 4");
 	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(
-	        strstr(ax_error_last(), "schema version 3 is newer than this library (max 2)"));
+	        strstr(ax_error_last(), "schema version 4 is newer than this library (max 3)"));
 	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 }
@@ -1632,7 +1636,9 @@ static void test_db__schema_1_migrates(void **state)
 	int n;
 
 	ax_db_unref(db);
-	sql_exec(fx->path, "ALTER TABLE errors DROP COLUMN affected_module;"
+	sql_exec(fx->path, "ALTER TABLE registers DROP COLUMN mon_subnode;"
+	                   "ALTER TABLE registers DROP COLUMN mon_address;"
+	                   "ALTER TABLE errors DROP COLUMN affected_module;"
 	                   "ALTER TABLE errors DROP COLUMN error_type;"
 	                   "PRAGMA user_version = 1");
 	ok(ax_db_open(&db, fx->path, 0));

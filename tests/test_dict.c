@@ -1906,6 +1906,108 @@ static void test_dict__pdo_access(void **state)
 	loaded_free(&l);
 }
 
+/* The monitoring address of @id on @subnode: "none", or "0xADDR@SUB". */
+static const char *mon_of(const ax_dict *d, const char *id, int subnode, char *buf, size_t cap)
+{
+	uint32_t address = 0xDEAD;
+	unsigned sub = 99;
+
+	if (!ax_reg_monitoring(find(d, id, subnode), &address, &sub)) {
+		assert_int_equal(address, 0xDEAD); /* untouched */
+		assert_int_equal(sub, 99);
+		return "none";
+	}
+	snprintf(buf, cap, "0x%03X@%u", (unsigned)address, sub);
+	return buf;
+}
+
+/*
+ * Where monitoring reaches a register: a version 3 file's MonDistV3 element
+ * (none, none); a bad one is warned and ignored. Version 2: the cyclic data
+ * of a numeric type, at the address + 0x800 per axis past the first, when
+ * that fits in 12 bits.
+ */
+static void test_dict__monitoring_address(void **state)
+{
+	static const char v3[] =
+	        "<IngeniaDictionary><Header><Version>3.0</Version></Header><Body><Devices>"
+	        "<ETHDevice><MCBRegisters>"
+	        "<MCBRegister address=\"0x030\" subnode=\"1\" access=\"r\" dtype=\"s32\" "
+	        "id=\"POS\" pdo_access=\"CYCLIC_TX\">"
+	        "<MonDistV3 address=\"0x0030\" subnode=\"1\" cyclic=\"CYCLIC_TX\"/></MCBRegister>"
+	        "<MCBRegister address=\"0x031\" subnode=\"1\" access=\"r\" dtype=\"float\" "
+	        "id=\"NO_ELEMENT\" pdo_access=\"CYCLIC_TX\"/>"
+	        "<MCBRegister address=\"0x032\" subnode=\"2\" access=\"rw\" dtype=\"u16\" "
+	        "id=\"ELSEWHERE\" pdo_access=\"CYCLIC_RX\">"
+	        "<MonDistV3 address=\"0x832\" subnode=\"2\" cyclic=\"CYCLIC_RX\"/></MCBRegister>"
+	        "<MCBRegister address=\"0x033\" subnode=\"1\" access=\"r\" dtype=\"u32\" "
+	        "id=\"BAD_ADDRESS\" pdo_access=\"CYCLIC_TX\">"
+	        "<MonDistV3 address=\"0x1000\" subnode=\"1\" cyclic=\"CYCLIC_TX\"/></MCBRegister>"
+	        "<MCBRegister address=\"0x034\" subnode=\"1\" access=\"r\" dtype=\"str\" "
+	        "id=\"TEXT\" pdo_access=\"CYCLIC_TX\">"
+	        "<MonDistV3 address=\"0x034\" subnode=\"1\" cyclic=\"CYCLIC_TX\"/></MCBRegister>"
+	        "</MCBRegisters></ETHDevice></Devices></Body></IngeniaDictionary>";
+	static const char v2[] =
+	        "<IngeniaDictionary><Header><Version>2</Version></Header><Body>"
+	        "<Device Interface=\"ETH\"><Axes>"
+	        "<Axis subnode=\"0\"><Registers>"
+	        "<Register address=\"0x00F\" subnode=\"0\" access=\"r\" dtype=\"s32\" "
+	        "id=\"ERR\" cyclic=\"CYCLIC_TX\"/></Registers></Axis>"
+	        "<Axis subnode=\"1\"><Registers>"
+	        "<Register address=\"0x030\" subnode=\"1\" access=\"r\" dtype=\"s32\" "
+	        "id=\"POS\" cyclic=\"CYCLIC_TX\"/>"
+	        "<Register address=\"0x025\" subnode=\"1\" access=\"rw\" dtype=\"float\" "
+	        "id=\"CFG\" cyclic=\"CONFIG\"/>"
+	        "<Register address=\"0x026\" subnode=\"1\" access=\"rw\" dtype=\"float\" "
+	        "id=\"NO_CYCLIC\"/>"
+	        "<Register address=\"0x6E4\" subnode=\"1\" access=\"r\" dtype=\"str\" "
+	        "id=\"TEXT\" cyclic=\"CYCLIC_TX\"/></Registers></Axis>"
+	        "<Axis subnode=\"2\"><Registers>"
+	        "<Register address=\"0x030\" subnode=\"2\" access=\"r\" dtype=\"s32\" "
+	        "id=\"POS\" cyclic=\"CYCLIC_TX\"/>"
+	        "<Register address=\"0x7FF\" subnode=\"2\" access=\"r\" dtype=\"u8\" "
+	        "id=\"LAST\" cyclic=\"CYCLIC_TX\"/></Registers></Axis>"
+	        "<Axis subnode=\"3\"><Registers>"
+	        "<Register address=\"0x030\" subnode=\"3\" access=\"r\" dtype=\"s32\" "
+	        "id=\"POS\" cyclic=\"CYCLIC_TX\"/></Registers></Axis>"
+	        "</Axes></Device></Body></IngeniaDictionary>";
+	struct loaded l;
+	const ax_dict *d;
+	char b[32];
+
+	(void)state;
+	assert_int_equal(ax_reg_monitoring(NULL, NULL, NULL), 0);
+	assert_int_equal(ax__xdf_load_buffer(&l.dicts, &l.n, "mon3.xdf", v3, strlen(v3), NULL), 1);
+	d = l.dicts[0];
+	assert_string_equal(mon_of(d, "POS", 1, b, sizeof(b)), "0x030@1");
+	assert_string_equal(mon_of(d, "NO_ELEMENT", 1, b, sizeof(b)), "none");
+	assert_string_equal(mon_of(d, "ELSEWHERE", 2, b, sizeof(b)), "0x832@2");
+	assert_string_equal(mon_of(d, "BAD_ADDRESS", 1, b, sizeof(b)), "none");
+	assert_string_equal(mon_of(d, "TEXT", 1, b, sizeof(b)), "none");
+	assert_int_equal(ax_reg_monitoring(find(d, "POS", 1), NULL, NULL), 1);
+	assert_int_equal(d->n_skipped, 0);
+	assert_int_equal(d->n_warnings, 2);
+	assert_non_null(strstr(d->warnings[0], "register 'BAD_ADDRESS': MonDistV3 needs a hex "
+	                                       "address up to 0xFFF and a subnode 0..15 (got "
+	                                       "'0x1000', '1'), ignoring"));
+	assert_non_null(strstr(d->warnings[1], "register 'TEXT': a str cannot be monitored, "
+	                                       "ignoring its MonDistV3"));
+	loaded_free(&l);
+
+	assert_int_equal(ax__xdf_load_buffer(&l.dicts, &l.n, "mon2.xdf", v2, strlen(v2), NULL), 1);
+	d = l.dicts[0];
+	assert_string_equal(mon_of(d, "ERR", 0, b, sizeof(b)), "0x00F@0");
+	assert_string_equal(mon_of(d, "POS", 1, b, sizeof(b)), "0x030@1");
+	assert_string_equal(mon_of(d, "POS", 2, b, sizeof(b)), "0x830@2");
+	assert_string_equal(mon_of(d, "LAST", 2, b, sizeof(b)), "0xFFF@2");
+	assert_string_equal(mon_of(d, "POS", 3, b, sizeof(b)), "none"); /* 0x1030: past 12 bits */
+	assert_string_equal(mon_of(d, "CFG", 1, b, sizeof(b)), "none");
+	assert_string_equal(mon_of(d, "NO_CYCLIC", 1, b, sizeof(b)), "none");
+	assert_string_equal(mon_of(d, "TEXT", 1, b, sizeof(b)), "none");
+	assert_int_equal(d->n_warnings, 0);
+	loaded_free(&l);
+}
+
 /*
  * What format version 3 makes mandatory: reported once per element kind and
  * attribute (with how many more lack it), or the file refused at the first
@@ -2021,6 +2123,7 @@ int main(void)
 	        cmocka_unit_test(test_dict__large_file_time),
 	        cmocka_unit_test(test_dict__pdo_access),
 	        cmocka_unit_test(test_dict__v3_conformance),
+	        cmocka_unit_test(test_dict__monitoring_address),
 	};
 	return cmocka_run_group_tests_name("dict", tests, NULL, NULL);
 }

@@ -272,6 +272,27 @@ AX_API const char *ax_reg_cyclic(const ax_reg *reg);
  * @since 0.2
  */
 AX_API int ax_reg_reachable(const ax_reg *reg);
+/**
+ * Where the drive's monitoring (scope) and disturbance engines reach the
+ * register: the address and subnode a channel's map word names
+ * ((address | subnode << 12) << 16 | type code << 8 | size).
+ *
+ * A version 3 file gives it in the register's MonDistV3 element; a register
+ * without one cannot be monitored. A version 2 file has no such element: a
+ * register of the cyclic data (cyclic other than CONFIG) of a numeric type
+ * (u8..s64, float) is reached at its address on subnodes 0 and 1 and at
+ * address + 0x800 * (subnode - 1) on higher axes, when that fits in 12 bits.
+ * The drive's refusal of a map word stays the final answer.
+ *
+ * Ownership: none. Thread safety: immutable.
+ *
+ * @param reg               the register
+ * @param[out] address_out  the monitoring address (may be NULL); untouched when 0
+ * @param[out] subnode_out  the monitoring subnode (may be NULL); untouched when 0
+ * @return 1 when the register can be monitored, 0 when not (or @p reg is NULL).
+ * @since 0.3
+ */
+AX_API int ax_reg_monitoring(const ax_reg *reg, uint32_t *address_out, unsigned *subnode_out);
 /** "NVM", "NVM_NONE", ... */
 AX_API const char *ax_reg_address_type(const ax_reg *reg);
 AX_API const char *ax_reg_description(const ax_reg *reg);

@@ -21,6 +21,7 @@ except ImportError:  # a source checkout that was never built
 
 def _rebuild_hint() -> str:
     return ("rebuild the extension against the library you mean to use: "
+            "`pip install --force-reinstall ./python` (bundles its own), "
             "`AXLINK_BUILD_DIR=<cmake build dir> pip install --force-reinstall ./python`, "
             "`PKG_CONFIG_PATH=<prefix>/lib/pkgconfig pip install --force-reinstall ./python`, "
             "or `cmake --build <build dir> --target axlink-python`")
@@ -37,10 +38,9 @@ def _explain_load_failure(err: ImportError) -> str:
     text = str(err)
     if _build_info is None or "No module named" in text:
         return ("axlink: the compiled extension axlink._ffi is missing: this is the source "
-                "folder, not a built package. Install it with `pip install ./python` "
-                "(AXLINK_BUILD_DIR=<cmake build dir> or pkg-config must find libaxlink), or "
-                "build with CMake -DAXLINK_BUILD_PYTHON=ON and put <build dir>/python first "
-                f"on PYTHONPATH. ({text})")
+                "folder, not a built package. Install it with `pip install ./python` (it "
+                "builds the C library too), or build with CMake -DAXLINK_BUILD_PYTHON=ON and "
+                f"put <build dir>/python first on PYTHONPATH. ({text})")
     if "cannot open shared object" in text:
         return (f"axlink: the extension cannot load libaxlink: {text}{_built_against()}. "
                 "Was that library moved or removed? " + _rebuild_hint())

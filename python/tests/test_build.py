@@ -126,10 +126,55 @@ def test_build__extension_finds_the_library_without_ld_library_path():
     assert loaded.parent == Path(_build_info.LIBRARY_DIR).resolve()
 
 
+def _version_of_header(include_dir: Path) -> str:
+    text = (include_dir / "axlink" / "common.h").read_text()
+    parts = [re.search(rf"^#define AX_VERSION_{p} (\d+)$", text, re.M) for p in
+             ("MAJOR", "MINOR", "PATCH")]
+    assert all(parts), "common.h lacks an AX_VERSION_MAJOR/MINOR/PATCH line"
+    return ".".join(m.group(1) for m in parts if m)
+
+
+def test_build__one_version_everywhere(build_dir):
+    # The AX_VERSION_* lines of common.h are the one place: CMake's project
+    # version (SONAME, axlink.pc), pyproject.toml's version (the wheel's
+    # name), the CLI, ax_version() and the Python package all follow them.
+    import tomllib
+    include_dir = Path(_build_info.INCLUDE_DIR)
+    version = _version_of_header(include_dir)
+    cache = (build_dir / "CMakeCache.txt").read_text()
+    assert re.search(rf"^CMAKE_PROJECT_VERSION:STATIC={re.escape(version)}$", cache, re.M)
+    pyproject = tomllib.loads((PYTHON_SRC / "pyproject.toml").read_text())
+    source = pyproject["tool"]["scikit-build"]["metadata"]["version"]
+    assert "version" in pyproject["project"]["dynamic"]
+    assert (PYTHON_SRC / source["input"]).resolve() == (include_dir / "axlink" / "common.h")
+    m = re.search(source["regex"], (PYTHON_SRC / source["input"]).read_text(), re.M)
+    assert m and source["result"].format(**m.groupdict()) == version
+    cli = subprocess.run([str(build_dir / "bin" / "axlink"), "version"], capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    assert f"axlink {version}\nlibaxlink {version}\n" in cli
+    assert axlink.__version__ == axlink.LIBRARY_VERSION == version
+    assert _native.text(lib.ax_version()) == version
+
+
+def test_build__console_scripts_find_the_tools(build_dir):
+    # A package built in a CMake tree runs that tree's tools; a wheel its own.
+    from axlink import _tools
+    path = Path(_tools.tool_path("axlink"))
+    assert path.resolve() == (build_dir / "bin" / "axlink").resolve()
+    with pytest.raises(FileNotFoundError, match="axlink-nosuch.* missing or not executable"):
+        _tools.tool_path("axlink-nosuch")
+    proc = _run("import sys; from axlink import _tools; sys.argv = ['axlink', 'version']; "
+                "_tools.axlink_main()")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"axlink {axlink.__version__}\n")
+
+
 def test_build__pip_install_into_a_fresh_venv(tmp_path, build_dir):
-    # The system site packages give cffi and setuptools without a download;
-    # the package itself is built from a copy of python/ (setuptools builds
-    # in the tree it is given).
+    # The developer shortcut: AXLINK_BUILD_DIR, relative to the directory pip
+    # is started in, makes build_backend.py build only the extension against
+    # that tree (setuptools). The system site packages give cffi and
+    # setuptools without a download; the package is built from a copy of
+    # python/ (setuptools builds in the tree it is given).
     src = tmp_path / "src"
     shutil.copytree(PYTHON_SRC, src, ignore=shutil.ignore_patterns(
         "tests", "build", "*.egg-info", "__pycache__"))
@@ -137,13 +182,20 @@ def test_build__pip_install_into_a_fresh_venv(tmp_path, build_dir):
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                    check=True, capture_output=True, timeout=120)
     py = venv / "bin" / "python"
-    env = dict(os.environ, AXLINK_BUILD_DIR=str(build_dir), PIP_NO_INPUT="1",
-               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    start = build_dir.resolve().parent
+    env = dict(os.environ, AXLINK_BUILD_DIR=build_dir.resolve().name, PWD=str(start),
+               PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([str(py), "-m", "pip", "install", "--no-build-isolation", "--no-deps",
                            "--no-index", str(src)], capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=300, cwd=start)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The console script runs the build tree's CLI.
+    env.pop("AXLINK_BUILD_DIR")
+    proc = subprocess.run([str(venv / "bin" / "axlink"), "version"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"axlink {axlink.__version__}\n")
     proc = subprocess.run(
         [str(py), "-c", "import axlink, sys; print(axlink.__file__); "
                         "print(axlink.open('virtual:?model=axs-200').info.axes)"],

@@ -711,9 +711,9 @@ def test_devices_files_have_the_documented_size():
     """The sizes devices/README.md promises, which the tests below rely on."""
     sizes = {f: [(d["interface"], len(d["registers"])) for d in xdf_devices(device(f))[1]]
              for f in DEVICE_FILES}
-    assert sizes == {"axs-100.xdf": [("ETH", 126), ("EoE", 126), ("CAN", 130)],
-                     "axs-200.xdf": [("ETH", 241), ("CAN", 245)],
-                     "axs-900.xdf": [("ETH", 1471), ("CAN", 1330)]}, sizes
+    assert sizes == {"axs-100.xdf": [("ETH", 189), ("EoE", 189), ("CAN", 193)],
+                     "axs-200.xdf": [("ETH", 305), ("CAN", 309)],
+                     "axs-900.xdf": [("ETH", 1492), ("CAN", 1350)]}, sizes
 
 
 def test_db_import_json_reports_each_file(axlink, tmp_path):
@@ -744,10 +744,10 @@ def test_db_import_text_one_line_per_file(axlink, tmp_path):
     lines = r.out.splitlines()
     assert len(lines) == 2, r
     assert lines[0].startswith(device("axs-100.xdf") + ": XDF v3, 3 model(s)"), r
-    assert "ETH 126, EoE 126, CAN 130" in lines[0], r
+    assert "ETH 189, EoE 189, CAN 193" in lines[0], r
     assert "0 skipped, 0 warning(s)" in lines[0], r
     assert lines[1].startswith(device("axs-200.xdf") + ": XDF v2, 2 model(s)"), r
-    assert "ETH 241, CAN 245" in lines[1], r
+    assert "ETH 305, CAN 309" in lines[1], r
     assert f"2 of 2 file(s) imported into {db}" in r.err, r
 
 
@@ -756,7 +756,7 @@ def test_db_import_is_idempotent(axlink, imported_db):
     assert before.code == 0, before
     again = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"), "--json")
     assert again.code == 0, again
-    assert again.json()[0]["registers"] == {"ETH": 1471, "CAN": 1330}, again
+    assert again.json()[0]["registers"] == {"ETH": 1492, "CAN": 1350}, again
     t = axlink("db", "import", "--db", imported_db, device("axs-900.xdf"))
     assert t.code == 0 and "replacing" not in t.out, t
     after = axlink("db", "list", "--db", imported_db, "--json")
@@ -983,9 +983,9 @@ def test_db_list_one_database(axlink, imported_db):
     assert lines[0].split() == ["NAME", "PRODUCT", "REVISION", "INTERFACE", "FIRMWARE",
                                 "REGISTERS", "DATABASE", "SOURCE"], t
     row = [ln.split() for ln in lines[1:] if ln.startswith("axs-900 ")]
-    assert row == [["axs-900", "0x00010384", "0x00010000", "ETH", "1.0.0", "1471", "db",
+    assert row == [["axs-900", "0x00010384", "0x00010000", "ETH", "1.0.0", "1492", "db",
                     device("axs-900.xdf")],
-                   ["axs-900", "0x00010384", "0x00010000", "CAN", "1.0.0", "1330", "db",
+                   ["axs-900", "0x00010384", "0x00010000", "CAN", "1.0.0", "1350", "db",
                     device("axs-900.xdf")]], t
 
 
@@ -1066,7 +1066,7 @@ def test_db_show_text_has_identity_categories_and_registers(axlink, imported_db)
     # Two models answer to the name: the ETH and the EoE dictionary.
     assert len(re.findall(r"^axs-100 \((ETH|EoE)\)", r.out, re.M)) == 2, r
     assert "product code  0x00010064" in r.out and "revision      0x00010002" in r.out, r
-    assert r.out.count("Registers (126):") == 2, r
+    assert r.out.count("Registers (189):") == 2, r
     assert re.search(r"^\s+DRV_OP_CMD\s+1\s+0x014\s+u16\s+rw\s+CYCLIC_RX\s+none\s+20$", r.out,
                      re.M), r
     assert re.search(r"^\s+IDENTIFICATION\s+Product identification$", r.out, re.M), r

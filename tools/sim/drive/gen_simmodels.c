@@ -468,21 +468,29 @@ static void put_model_tables(FILE *f, const struct gen_model *m, size_t index)
 	fputs("\n};\n\n", f);
 
 	fprintf(f, "static const simmodel_reg model%zu_regs[] = {\n", index);
-	fputs("\t/* id, address, subnode, dtype, access, flags, size, offset, default */\n", f);
+	fputs("\t/* id, address, subnode, dtype, access, flags, size, offset, default, mon_key "
+	      "*/\n",
+	      f);
 	for (size_t i = 0; i < m->n_regs; i++) {
 		const ax_reg *r = m->regs[i];
 		const uint8_t *def;
 		size_t n = default_len(r, &def), size = value_size(r);
+		uint32_t mon_address = 0;
+		unsigned mon_subnode = 0;
+		int mon = ax_reg_monitoring(r, &mon_address, &mon_subnode);
+
 		fputs("\t{ ", f);
 		put_string(f, ax_reg_id(r));
-		fprintf(f, ", 0x%03X, %u, %s, %s, %s, %zu, %zu, %zu, ", (unsigned)ax_reg_address(r),
-		        ax_reg_subnode(r), dtype_macro(ax_reg_dtype(r)),
-		        access_macro(ax_reg_access(r)), reg_is_nvm(r) ? "SIMMODEL_NVM" : "0", size,
+		fprintf(f, ", 0x%03X, %u, %s, %s, %s%s, %zu, %zu, %zu, ",
+		        (unsigned)ax_reg_address(r), ax_reg_subnode(r),
+		        dtype_macro(ax_reg_dtype(r)), access_macro(ax_reg_access(r)),
+		        reg_is_nvm(r) ? "SIMMODEL_NVM" : "0", mon ? " | SIMMODEL_MON" : "", size,
 		        offset, n);
 		if (n)
-			fprintf(f, "model%zu_defaults + %zu },\n", index, blob);
+			fprintf(f, "model%zu_defaults + %zu, ", index, blob);
 		else
-			fputs("NULL },\n", f);
+			fputs("NULL, ", f);
+		fprintf(f, "0x%04X },\n", mon ? (unsigned)(mon_address | mon_subnode << 12) : 0u);
 		blob += n;
 		offset += size;
 	}

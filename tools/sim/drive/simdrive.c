@@ -31,6 +31,7 @@
 #include "axlink/value.h"
 #include "simdrive.h"
 #include "simmodels.h"
+#include "simmon.h"
 
 /* Addresses of the registers the drive gives a meaning to: REG_CONTROL, ... */
 enum {
@@ -142,13 +143,15 @@ struct sim_axis {
 	uint16_t last_control; /* for the edges of bits 4, 7 and 9 */
 	double pos;            /* actual position in counts, with the fraction the register drops */
 	double vel;            /* counts/s */
-	double origin;         /* world position of position 0; homing moves it */
-	double target;         /* where the position modes go, counts */
-	int moving;            /* a position profile is under way */
-	uint64_t window_ns;    /* time inside the position window since the profile ended */
-	int at_target;         /* status bit 10 */
-	int limited;           /* status bit 11: the target was clamped to a software limit */
-	int sp_ack;            /* status bit 12 in profile position */
+	double prev_pos; /* pos and vel when the present step began (monitoring interpolates) */
+	double prev_vel;
+	double origin;      /* world position of position 0; homing moves it */
+	double target;      /* where the position modes go, counts */
+	int moving;         /* a position profile is under way */
+	uint64_t window_ns; /* time inside the position window since the profile ended */
+	int at_target;      /* status bit 10 */
+	int limited;        /* status bit 11: the target was clamped to a software limit */
+	int sp_ack;         /* status bit 12 in profile position */
 	enum homing hom;
 	int hom_method;
 	int hom_dir;      /* +1 or -1 */
@@ -182,6 +185,8 @@ struct simdrive {
 	uint32_t err_list[SIM_ERROR_LIST_MAX];
 	unsigned err_n;     /* entries in err_list */
 	unsigned err_total; /* errors since power-on (DRV_DIAG_ERROR_TOTAL_COM) */
+	simmon *mon;        /* monitoring and disturbance (simmon.c) */
+	uint64_t mon_still; /* steps run for it with every axis idle, since the last write */
 };
 
 const simdrive_model *simdrive_models(void)
@@ -676,6 +681,7 @@ static void axis_fault(simdrive *d, unsigned n, uint32_t code)
 {
 	struct sim_axis *a = &d->axes[n - 1];
 
+	d->mon_still = 0; /* the status word changes: a capture samples it */
 	num_set(d, n, REG_DIAG_ERROR_LAST, code);
 	if (code)
 		error_list_push(d, n, code);
@@ -993,20 +999,39 @@ void simdrive_tick(simdrive *d, uint64_t now_ns)
 	}
 	while (now_ns > d->last_ns && now_ns - d->last_ns >= SIMDRIVE_STEP_NS) {
 		uint64_t steps = (now_ns - d->last_ns) / SIMDRIVE_STEP_NS;
-		int idle = 1;
+		int idle = 1, mon = simmon_active(d->mon);
 
 		for (unsigned n = 1; n <= d->model->axes && idle; n++)
 			idle = axis_idle(d, n);
+		/*
+		 * A capture needs every step, unless it only waits for a trigger
+		 * that values standing still cannot give: one step after the
+		 * last change has given it their values, the rest may go at once.
+		 */
+		if (mon && idle && (!d->mon_still || !simmon_quiet(d->mon)))
+			idle = 0;
 		if (idle) {
 			/* Skip the quiet stretch at once (up to a scheduled fault). */
 			if (d->fault_due && d->fault_at_ns > d->last_ns &&
 			    (d->fault_at_ns - d->last_ns) / SIMDRIVE_STEP_NS + 1 < steps)
 				steps = (d->fault_at_ns - d->last_ns) / SIMDRIVE_STEP_NS + 1;
 			d->last_ns += steps * SIMDRIVE_STEP_NS;
+			if (mon)
+				simmon_skip(d->mon, steps);
 		} else {
+			uint64_t t0 = d->last_ns;
+
+			d->mon_still = 1;
+			for (unsigned n = 1; n <= d->model->axes && d->mon_still; n++)
+				d->mon_still = (uint64_t)axis_idle(d, n);
+
 			d->last_ns += SIMDRIVE_STEP_NS;
-			for (unsigned n = 1; n <= d->model->axes; n++)
+			for (unsigned n = 1; n <= d->model->axes; n++) {
+				d->axes[n - 1].prev_pos = d->axes[n - 1].pos;
+				d->axes[n - 1].prev_vel = d->axes[n - 1].vel;
 				axis_step(d, n, SIMDRIVE_STEP_NS / 1e9, SIMDRIVE_STEP_NS);
+			}
+			simmon_step(d->mon, t0);
 		}
 		drive_fire_scheduled(d);
 	}
@@ -1295,6 +1320,10 @@ static int nvm_restore(simdrive *d, uint32_t *code)
 static int write_numeric(simdrive *d, const simmodel_reg *r, uint64_t v, uint32_t *code)
 {
 	unsigned sub = r->subnode;
+	int taken = sub == 0 ? simmon_write(d->mon, r, v, code) : 0;
+
+	if (taken)
+		return taken < 0 ? -1 : 0;
 
 	if (r->address == REG_STORE_ALL) {
 		if (v != SIG_STORE)
@@ -1355,6 +1384,8 @@ static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint
 	const simmodel_reg *r = reg_lookup(d, subnode, address);
 	uint8_t *dst;
 
+	d->mon_still = 0; /* a write may change what a capture samples */
+
 	if (!r) {
 		*code = AX_MCB_CODE_NO_OBJECT;
 		return -1;
@@ -1374,6 +1405,12 @@ static int reg_write(simdrive *d, unsigned subnode, unsigned address, const uint
 	if (len > r->size || (r->dtype == AX_DTYPE_STR && len == r->size && !memchr(buf, 0, len))) {
 		*code = AX_MCB_CODE_WRONG_SIZE;
 		return -1;
+	}
+	if (subnode == 0) {
+		int taken = simmon_write_bytes(d->mon, r, buf, len, extended, code);
+
+		if (taken)
+			return taken < 0 ? -1 : 0;
 	}
 	dst = reg_slot(d, r);
 	if (r->dtype == AX_DTYPE_STR)
@@ -1399,6 +1436,17 @@ static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *bu
 		*code = AX_MCB_CODE_ACCESS;
 		return -1;
 	}
+	if (subnode == 0) {
+		int taken = simmon_read(d->mon, r, buf, cap, &len, code);
+
+		if (taken < 0)
+			return -1;
+		if (taken) {
+			*len_out = len;
+			*reg_out = r;
+			return 0;
+		}
+	}
 	src = reg_slot(d, r);
 	len = r->size;
 	if (r->dtype == AX_DTYPE_STR)
@@ -1415,6 +1463,56 @@ static int reg_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *bu
 	*len_out = len;
 	*reg_out = r;
 	return 0;
+}
+
+/* ---- monitoring and disturbance (simmon.c) ------------------------------ */
+
+/*
+ * The value of @r at fraction @frac of the step that just ran: the position
+ * on the parabola through both ends of the step with the step's
+ * acceleration, the velocity on the line between them; everything else as
+ * the step left it (the drive's other values change once per step).
+ */
+void simdrive__sample(simdrive *d, const simmodel_reg *r, double frac, uint8_t *out)
+{
+	const struct sim_axis *a;
+	double res;
+
+	memcpy(out, reg_slot(d, r), r->size);
+	if (!on_axis(d, r->subnode) || frac >= 1.0)
+		return;
+	a = &d->axes[r->subnode - 1];
+	if ((r->address == REG_POS_FBK || r->address == REG_POS_REF) && r->dtype == AX_DTYPE_S32) {
+		double dt = SIMDRIVE_STEP_NS / 1e9;
+		double p = a->prev_pos + (a->pos - a->prev_pos) * frac +
+		           0.5 * (a->vel - a->prev_vel) * dt * (frac * frac - frac);
+
+		le_put(out, 4, (uint32_t)counts_of(p));
+	} else if ((r->address == REG_VEL_FBK || r->address == REG_VEL_REF) &&
+	           r->dtype == AX_DTYPE_FLOAT) {
+		res = (double)(uint32_t)num_get(d, r->subnode, REG_ENC_RESOLUTION);
+		if (res > 0.0)
+			le_put(out, 4,
+			       float_bits((float)((a->prev_vel + (a->vel - a->prev_vel) * frac) /
+			                          res)));
+	}
+}
+
+/*
+ * A disturbance sample into @r, as a client's write. The current loop runs
+ * far above the base rate: in current and torque modes the actual current
+ * follows its set point at once, not at the next step.
+ */
+void simdrive__disturb(simdrive *d, const simmodel_reg *r, uint64_t raw)
+{
+	uint32_t code;
+	unsigned n = r->subnode, mode;
+
+	if (write_numeric(d, r, raw, &code) < 0 || !on_axis(d, n) || r->address != REG_CUR_Q_SP)
+		return;
+	mode = axis_mode(d, n);
+	if (d->axes[n - 1].state == ST_OP_ENABLED && (mode == MODE_CURRENT || mode == MODE_TORQUE))
+		num_set(d, n, REG_CUR_Q_FBK, raw);
 }
 
 int simdrive_read(simdrive *d, unsigned subnode, unsigned address, uint8_t *buf, size_t cap,
@@ -1723,7 +1821,9 @@ int simdrive_new(simdrive **out, const simdrive_codec *codec, const char *model,
 	d->store = calloc(1, d->table->store_size ? d->table->store_size : 1);
 	d->nvm = calloc(1, d->table->store_size ? d->table->store_size : 1);
 	d->axes = calloc(m->axes, sizeof(*d->axes));
-	if (!d->store || !d->nvm || !d->axes || pthread_mutex_init(&d->lock, NULL) != 0) {
+	if (!d->store || !d->nvm || !d->axes || simmon_new(&d->mon, d, d->table, d->store) < 0 ||
+	    pthread_mutex_init(&d->lock, NULL) != 0) {
+		simmon_free(d->mon);
 		free(d->store);
 		free(d->nvm);
 		free(d->axes);
@@ -1760,6 +1860,7 @@ void simdrive_free(simdrive *d)
 	if (!d)
 		return;
 	pthread_mutex_destroy(&d->lock);
+	simmon_free(d->mon);
 	free(d->store);
 	free(d->nvm);
 	free(d->state_dir);

@@ -133,6 +133,75 @@ int simdrive_write(simdrive *d, unsigned subnode, unsigned address, const uint8_
  */
 #define SIMDRIVE_STEP_NS 1000000u /* 1 kHz */
 
+/*
+ * Monitoring (drive-side scope) and disturbance (signal injection), protocol
+ * version 3, on every model (simmon.c; registers on subnode 0, ids and
+ * addresses of devices/README.md). Both run at a base rate of 20 kHz of
+ * drive time (DRV_POS_VEL_RATE), 20 ticks per step above: after each step of
+ * the axes, each tick first plays a disturbance sample, then takes a capture
+ * sample. While either runs, no step is skipped. Drive time is the clock
+ * simdrive_tick() is given (the monotonic clock in the simulator and the
+ * virtual transport), so a 2,000-sample capture at 50 us takes 100 ms.
+ *
+ * Map words (MON_CFG_REGn_MAP, DIST_CFG_REGn_MAP), u32:
+ *   (monitoring address | subnode << 12) << 16 | type code << 8 | size,
+ * type codes u8 0, s8 1, u16 2, s16 3, u32 4, s32 5, u64 6, s64 7, float 8,
+ * the monitoring address that of ax_reg_monitoring() (MonDistV3; axs-200,
+ * a v2 file: address + 0x800 on axis 2). A write is refused when nothing
+ * is at that address (0x06020000), the register there cannot be mapped
+ * (0x06010000; a disturbance target must also be writable), the type
+ * differs (0x06090030) or the size does (0x06070010). 0 empties a word.
+ * MON_CFG_TOTAL_MAP / DIST_CFG_MAP_REGS = n uses words 0..n-1, all set
+ * (else 0x08000000; more than 16: 0x06090030); 0 empties every word.
+ * MON_CFG_BYTES_PER_BLOCK / DIST_CFG_BYTES_PER_BLOCK follow the map.
+ *
+ * A capture: MON_DIST_FREQ_DIV (>= 1) base ticks per sample,
+ * MON_CFG_WINDOW_SAMP samples in all, of which MON_CFG_TRIGGER_DELAY before
+ * the trigger (< window). MON_CFG_SOC_TYPE: 0 auto (the first sample after
+ * the pre-trigger ones triggers), 1 forced (MON_CMD_FORCE_TRIGGER written
+ * while waiting), 2 edge: channel MON_IDX_CHECK crossing
+ * MON_CFG_RISING_CONDITION (the bits of a value of the channel's type: a
+ * float's IEEE bits, a signed type's value as s32) between two samples;
+ * MON_CFG_EOC_TYPE 1 rising (before < level <= after), 2 falling
+ * (before > level >= after), 0 either. The crossing sample is sample
+ * number TRIGGER_DELAY of the window. MON_DIST_ENABLE = 1 starts it,
+ * refused (0x08000000) without a map, or (0x06090030) when window x block
+ * exceeds MON_MAX_SIZE, the delay leaves no room, or the trigger channel is
+ * past the map; the configuration is refused (0x08000000) while enabled.
+ * MON_DIST_STATUS: bit 0 enabled, bits 1-3 stage (0x2 pre-trigger, 0x4
+ * waiting, 0x6 acquiring, 0x8 end), bit 4 frame available (captured bytes
+ * left). At the end the whole window is available: MON_CFG_BYTES_VALUE
+ * bytes (MON_CFG_CYCLES_VALUE blocks, rounded up); each read of
+ * MON_DATA_VALUE returns the next min(512, left) bytes in an extended
+ * reply and removes them; a read with none left is refused (0x08000000).
+ * Blocks are the channels in map order, little-endian. MON_REMOVE_DATA = 1
+ * discards them; MON_REARM = 1 (enabled only) starts the next capture with
+ * the same configuration; MON_DIST_ENABLE = 0 stops (data already captured
+ * stays readable).
+ *
+ * A disturbance: DIST_DATA_VALUE takes the waveform in extended writes of
+ * up to 512 bytes (blocks of the map; a plain frame is refused with
+ * 0x06070010, data before a map or while enabled with 0x08000000, past
+ * DIST_MAX_SIZE or DIST_CFG_SAMPLES blocks with 0x06090030);
+ * DIST_CFG_BYTES / DIST_CFG_CYCLES count it. DIST_ENABLE = 1 (refused
+ * unless the data is whole blocks, DIST_CFG_SAMPLES of them when that is
+ * not 0) plays one block every DIST_FREQ_DIV base ticks into the targets,
+ * with the meaning a client's write has, once; the targets keep the last
+ * sample. DIST_STATUS: bit 0 enabled, bit 1 playing. Enabling monitoring
+ * while the disturbance is enabled restarts the waveform at the capture's
+ * first tick: with equal prescalers, waveform sample i is played at the
+ * tick capture sample i is taken (enable the disturbance first, then the
+ * capture, for a synchronous stimulus/response record). In current and
+ * torque modes CL_CUR_Q_VALUE follows a disturbed CL_CUR_Q_SET_POINT at
+ * the same tick; set points of the position and velocity loops act at the
+ * next 1 ms step. DIST_REMOVE_DATA = 1 stops it and discards the waveform.
+ *
+ * Sampled values: CL_POS_FBK_VALUE / CL_POS_REF_VALUE on the parabola
+ * through both ends of the step with its acceleration, CL_VEL_FBK_VALUE /
+ * CL_VEL_REF_VALUE on the line between them; other registers hold the
+ * value the last step (or write) gave them.
+ */
+
 /* Advance the simulated motion to monotonic time @now_ns (no-op if unchanged). */
 void simdrive_tick(simdrive *d, uint64_t now_ns);
 

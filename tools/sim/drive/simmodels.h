@@ -27,6 +27,8 @@
 
 /* simmodel_reg.flags: address_type NVM or NVM_CFG: stored, and reset by "restore all". */
 #define SIMMODEL_NVM 0x1
+/* simmodel_reg.flags: monitoring and disturbance reach it at mon_key (ax_reg_monitoring()). */
+#define SIMMODEL_MON 0x2
 
 /* Room a str register gets (NUL included) unless its default needs more. */
 #define SIMMODEL_STR_SIZE 64
@@ -43,6 +45,7 @@ typedef struct simmodel_reg {
 	uint32_t offset;    /* where the value lives in a drive's store */
 	uint16_t def_len;   /* default bytes below; the rest of the value is zero */
 	const uint8_t *def; /* little-endian default, trailing zero bytes dropped */
+	uint16_t mon_key;   /* SIMMODEL_MON: monitoring address | subnode << 12, as in a map word */
 } simmodel_reg;
 
 /* One drive error code the dictionary names; strings "" when it does not say. */
