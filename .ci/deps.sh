@@ -17,6 +17,8 @@ AXLINK_DEB_PACKAGES=(
 	abigail-tools
 	python3-sphinx python3-myst-parser python3-breathe doxygen help2man man-db python3-mypy
 	locales
+	python3-starlette python3-uvicorn python3-websockets python3-httpx
+	chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 axlink_install_deps() {

@@ -29,6 +29,7 @@
 #include "uri.h"
 
 #define REG_AXIS_NUMBER 0x0A0
+#define REG_AXIS_NUMBER_ID "DRV_AXIS_NUMBER"
 
 struct ax_drive {
 	atomic_int refs; /* changed to 0 only under the registry's slot lock */
@@ -132,8 +133,20 @@ static char *drive_reason_no_identity(const char *why)
 
 static int drive_count_axes(ax_drive *d)
 {
+	uint32_t address = REG_AXIS_NUMBER;
+	const ax_reg *reg = NULL;
 	uint16_t n = 0;
-	int err = ax_link_read_u16(d->link, 0, REG_AXIS_NUMBER, &n);
+	int err = 0;
+
+	/* Elsewhere than MCB (CANopen) the register is where the dictionary puts its id. */
+	if (ax_link_addr_space(d->link) != AX_ADDR_MCB) {
+		if (d->dict && ax_dict_find(d->dict, REG_AXIS_NUMBER_ID, 0, &reg) == 0)
+			address = ax_reg_address(reg);
+		else
+			err = AX_EDRIVE;
+	}
+	if (err == 0)
+		err = ax_link_read_u16(d->link, 0, address, &n);
 
 	if (err == 0 && n > 0 && n <= AX_MCB_MAX_SUBNODE) {
 		d->axes = n;

@@ -58,8 +58,18 @@ static int host_error(const ax_host *host, int code, const char *fmt, ...)
 static int host_drive_error(const ax_host *host, uint32_t drive_code, int command, unsigned subnode,
                             uint32_t address)
 {
-	(void)host;
-	return ax__error_drive(drive_code, command, subnode, address);
+	const char *text = ax_drive_code_text(drive_code);
+
+	if (host_core(host)->addr_space != AX_ADDR_CANOPEN)
+		return ax__error_drive(drive_code, command, subnode, address);
+	/* A CANopen address is index << 8 | subindex; the code an SDO abort code. */
+	return ax__error_drive_fmt(drive_code,
+	                           "drive refused %s of object 0x%04X:%02X (subnode %u): SDO "
+	                           "abort 0x%08X%s%s%s",
+	                           command == AX_MCB_WRITE ? "write" : "read",
+	                           (unsigned)(address >> 8), (unsigned)(address & 0xFF), subnode,
+	                           (unsigned)drive_code, text ? " (" : "", text ? text : "",
+	                           text ? ")" : "");
 }
 
 static uint64_t host_now_ns(void)

@@ -15,6 +15,7 @@ struct ax__host_core {
 	ax_ctx *ctx;                   /* borrowed: the context owns the plugin */
 	const char *scheme;            /* the plugin's, for log lines */
 	const ax_option_desc *options; /* the plugin's URI key schema */
+	int addr_space; /* the plugin's ax_addr_space: how drive errors name a register */
 };
 
 /* Fill @host for the plugin @core describes; @core must outlive the table. */

@@ -567,7 +567,8 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 	p->ctx = ctx;
 	p->dl = dl;
 	p->builtin = builtin;
-	p->core = (struct ax__host_core){ctx, p->desc.scheme, p->desc.options};
+	p->core = (struct ax__host_core){ctx, p->desc.scheme, p->desc.options,
+	                                 (int)p->desc.addr_space};
 	ax__host_init(&p->host, &p->core);
 	err = report_add(ctx, path, &p->desc, &p->desc, AX_PLUGIN_LOADED, "%s", "");
 	if (err < 0) {

@@ -128,34 +128,42 @@ int ax_mcb_identity_take(ax_scan_result *r, char *sw, size_t sw_cap, unsigned ad
 
 int ax_link_identify(ax_link *link, ax_identity *out)
 {
-	/* Vendor, product and revision must answer; the rest may be refused. */
+	/*
+	 * Vendor, product and revision must answer; the rest may be refused.
+	 * In the CANopen address space (index << 8 | subindex) the same fields
+	 * are CiA 301's identity object 0x1018 and the manufacturer software
+	 * version 0x100A; @field names the MCB register whose field each fills.
+	 */
 	static const struct {
-		unsigned address;
+		unsigned field;
+		uint32_t canopen;
 		int optional;
 	} regs[] = {
-	        {AX_MCB_REG_VENDOR_ID, 0}, {AX_MCB_REG_PRODUCT_CODE, 0}, {AX_MCB_REG_REVISION, 0},
-	        {AX_MCB_REG_SERIAL, 1},    {AX_MCB_REG_SW_VERSION, 1},
+	        {AX_MCB_REG_VENDOR_ID, 0x101801u, 0},  {AX_MCB_REG_PRODUCT_CODE, 0x101802u, 0},
+	        {AX_MCB_REG_REVISION, 0x101803u, 0},   {AX_MCB_REG_SERIAL, 0x101804u, 1},
+	        {AX_MCB_REG_SW_VERSION, 0x100A00u, 1},
 	};
 	uint8_t buf[AX_VALUE_MAX + 1];
 	ax_identity id;
 	ax_scan_result r;
-	int refused = 0;
+	int refused = 0, space;
 
 	AX_ASSERT_ARG(link);
 	AX_ASSERT_ARG(out);
 	AX_CHECK_SIZE(out, AX__SIZE_THROUGH(ax_identity, sw_version), "ax_identity");
-	if (ax_link_addr_space(link) != AX_ADDR_MCB)
+	space = ax_link_addr_space(link);
+	if (space != AX_ADDR_MCB && space != AX_ADDR_CANOPEN)
 		return ax__error_set(AX_EUNSUPPORTED,
-		                     "'%s' does not address MCB registers: no identity registers "
-		                     "to read",
+		                     "'%s' addresses neither MCB registers nor CANopen objects: "
+		                     "no identity to read",
 		                     ax_link_uri(link));
 	memset(&id, 0, sizeof(id));
 	memset(&r, 0, sizeof(r));
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
-		int dtype = regs[i].address == AX_MCB_REG_SW_VERSION ? AX_DTYPE_STR : AX_DTYPE_U32;
+		int dtype = regs[i].field == AX_MCB_REG_SW_VERSION ? AX_DTYPE_STR : AX_DTYPE_U32;
+		uint32_t address = space == AX_ADDR_CANOPEN ? regs[i].canopen : regs[i].field;
 		size_t len = 0;
-		int err =
-		        ax_link_read_value(link, 0, regs[i].address, dtype, buf, sizeof(buf), &len);
+		int err = ax_link_read_value(link, 0, address, dtype, buf, sizeof(buf), &len);
 
 		/*
 		 * Some firmware has no serial or version register and says so with an
@@ -167,7 +175,7 @@ int ax_link_identify(ax_link *link, ax_identity *out)
 		}
 		if (err == 0)
 			err = ax_mcb_identity_take(&r, id.sw_version, sizeof(id.sw_version),
-			                           regs[i].address, buf, len);
+			                           regs[i].field, buf, len);
 		if (err < 0)
 			return err;
 	}

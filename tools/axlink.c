@@ -131,10 +131,10 @@ static const struct cli_group cli_version_group = {
 
 /* Every command group; a new cli_<group>.c adds its table here. */
 static const struct cli_group *const groups[] = {
-        &cli_version_group,  &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
-        &cli_db_group,       &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
-        &cli_nvm_group,      &cli_config_group,   &cli_table_group,     &cli_scope_group,
-        &cli_complete_group,
+        &cli_version_group, &cli_plugins_group,  &cli_registers_group, &cli_scan_group,
+        &cli_db_group,      &cli_discover_group, &cli_motion_group,    &cli_monitor_group,
+        &cli_nvm_group,     &cli_config_group,   &cli_table_group,     &cli_scope_group,
+        &cli_python_group,  &cli_complete_group,
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -754,6 +754,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "help") == 0) {
 		rc = run_help(argc - optind, argv + optind);
+		goto out;
+	}
+	/* Web and opcua take the Python program's options: every argument goes to it. */
+	if (cli_python_command(argv[optind])) {
+		cli.cmd = find_command(argv[optind]);
+		raise_env_log_level(&cli);
+		rc = cli_python_exec(&cli, argv[optind], argc - optind - 1, argv + optind + 1);
 		goto out;
 	}
 	cli.cmd = lookup_command(argc - optind, argv + optind, &words, &rc);

@@ -108,10 +108,21 @@ extern const struct cli_group cli_nvm_group;      /* cli_nvm.c */
 extern const struct cli_group cli_config_group;   /* cli_config.c */
 extern const struct cli_group cli_table_group;    /* cli_table.c */
 extern const struct cli_group cli_scope_group;    /* cli_scope.c */
+extern const struct cli_group cli_python_group;   /* cli_python.c: web, opcua */
 extern const struct cli_group cli_complete_group; /* cli_complete.c */
 
 /* Keep the URIs of 'axlink list' rows for shell completion (cli_complete.c); best effort. */
 void cli_remember_uris(const json_t *rows);
+
+/* True when @name is a command of the Python package (web, opcua). */
+int cli_python_command(const char *name);
+
+/*
+ * "axlink NAME ARGS" for a command of the Python package: run its module
+ * (axlink.web, axlink.opcua) with @argv (the arguments after NAME) in
+ * place of this process. Returns only on failure, with the exit status.
+ */
+int cli_python_exec(const struct cli *cli, const char *name, int argc, char **argv);
 
 /* ---- messages (exit statuses): usage_error in axlink.c, the rest in cli_output.c ---- */
 int usage_error(const struct command *cmd, const char *fmt, ...)

@@ -470,9 +470,16 @@ struct axis_state {
 
 static void read_axis(ax_drive *d, unsigned axis, struct axis_state *out)
 {
+	uint32_t address = REG_STATUS_WORD;
+	const ax_reg *reg;
+
 	memset(out, 0, sizeof(*out));
 	out->axis = axis;
-	if (ax_link_read_u16(ax_drive_link(d), axis, REG_STATUS_WORD, &out->word) < 0) {
+	/* Elsewhere than MCB (CANopen: 0x6041) the status word is where the dictionary says. */
+	if (ax_link_addr_space(ax_drive_link(d)) != AX_ADDR_MCB && ax_drive_dict(d) &&
+	    ax_dict_find(ax_drive_dict(d), "DRV_STATE_STATUS", (int)axis, &reg) == 0)
+		address = ax_reg_address(reg);
+	if (ax_link_read_u16(ax_drive_link(d), axis, address, &out->word) < 0) {
 		(void)snprintf(out->error, sizeof(out->error), "%s", ax_error_last());
 		return;
 	}

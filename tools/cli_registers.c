@@ -325,14 +325,19 @@ static int named_reg(const struct cli *cli, ax_ctx *ctx, const char *uri, const 
 		goto fail;
 	}
 	ident = ax_dict_identity_get(dict);
-	if (ident->addr_space != AX_ADDR_MCB) {
+	/* The dictionary must address registers as the link does (MCB, or CANopen objects). */
+	if (ident->addr_space != ax_link_addr_space(ax_drive_link(d))) {
+		int mcb = ax_link_addr_space(ax_drive_link(d)) == AX_ADDR_MCB;
+
 		cli_note_error(AX_ENOTFOUND, AX_ERRCLASS_DICT,
-		               "the drive's dictionary is not one of MCB registers");
+		               mcb ? "the drive's dictionary is not one of MCB registers"
+		                   : "the drive's dictionary is not one of CANopen objects");
 		fprintf(stderr, "axlink: the dictionary for the drive at ");
 		(void)put_safe(stderr, uri);
-		fprintf(stderr, " is not one of MCB registers: ");
+		fprintf(stderr, " is not one of %s: ", mcb ? "MCB registers" : "CANopen objects");
 		(void)put_safe(stderr, or_dash(reason));
-		fprintf(stderr, "\naxlink: name an ETH or EoE dictionary with --dict FILE.xdf\n");
+		fprintf(stderr, "\naxlink: name %s dictionary with --dict FILE.xdf\n",
+		        mcb ? "an ETH or EoE" : "a CAN or ECAT");
 		goto fail;
 	}
 	/* Another revision's registers may differ: say which dictionary serves. */

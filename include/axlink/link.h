@@ -166,7 +166,9 @@ typedef struct ax_identity {
 /**
  * Read the drive's identity registers. Vendor, product and revision are
  * required (their failure is returned); serial and software version are
- * read when the drive has them (see `known`).
+ * read when the drive has them (see `known`). On a link in the CANopen
+ * address space they are the identity object 0x1018 (subindexes 1-4) and
+ * the software version 0x100A.
  * @param[out] out  its `size` set to sizeof(ax_identity) (AX_IDENTITY_INIT)
  * @return 0, AX_EINVAL (out->size below the first version's size), or
  *         what ax_link_read() returns.

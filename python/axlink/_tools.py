@@ -54,7 +54,10 @@ def _exec(name: str, argv: Optional[List[str]] = None) -> NoReturn:
 
 
 def axlink_main() -> NoReturn:
-    """Entry point of the ``axlink`` console script."""
+    """Entry point of the ``axlink`` console script. ``axlink web`` runs
+    the browser console in Python: this interpreter, the one this package
+    is installed for, unless AXLINK_PYTHON says otherwise."""
+    os.environ.setdefault("AXLINK_PYTHON", sys.executable)
     _exec("axlink")
 
 

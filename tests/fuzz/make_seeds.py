@@ -160,12 +160,53 @@ URI_SEEDS = [
 ]
 
 
+# slcan lines and socketcand messages as adapters and servers send them.
+SLCAN_SEEDS = {
+    "sdo_expedited": b"t5858431810001CA70000\r",
+    "sdo_segment_ts": b"t585800616263646566671A2B\r",
+    "acks": b"\rz\rZ\r\a",
+    "ext_rtr": b"T1FFFFFFF0\rR000007052\rr7050\rV1013\rN1234\r",
+    "heartbeat_emcy": b"t705105\rt08581023010000000000\r",
+    "socketcand": b"< hi >< ok >< frame 585 1700000000.123456 4318100001000000 >"
+                  b"< frame 1FFFFFFF 0.0 >< error no such bus >",
+}
+
+
+def sdo_frame(*data, node_off=0x10):
+    return bytes([node_off]) + bytes(data).ljust(8, b"\0")
+
+
+# SDO transfers: byte 0 = cap << 1 | upload, then 9-byte frame records.
+SDO_SEEDS = {
+    "upload_expedited": bytes([8 << 1 | 1]) + sdo_frame(0x4B, 0x00, 0x20, 1, 0x37, 0x02),
+    "upload_segmented": bytes([31 << 1 | 1])
+    + sdo_frame(0x41, 0x00, 0x20, 1, 10)
+    + sdo_frame(0x00, *b"abcdefg")
+    + sdo_frame(0x10 | 4 << 1 | 1, *b"hij"),
+    "upload_toggle_error": bytes([31 << 1 | 1])
+    + sdo_frame(0x41, 0x00, 0x20, 1, 20)
+    + sdo_frame(0x00, *b"abcdefg")
+    + sdo_frame(0x00, *b"abcdefg"),
+    "upload_abort": bytes([8 << 1 | 1]) + sdo_frame(0x80, 0x00, 0x20, 1, 0, 0, 2, 6),
+    "download_expedited": bytes([2 << 1]) + sdo_frame(0x60, 0x00, 0x20, 1),
+    "download_segmented": bytes([14 << 1])
+    + sdo_frame(0x60, 0x00, 0x20, 1)
+    + sdo_frame(0x20)
+    + sdo_frame(0x30),
+    "other_node": bytes([8 << 1 | 1]) + sdo_frame(0x43, 0x00, 0x20, 1, 1, 2, 3, 4, node_off=1),
+}
+
+
 def expected():
     files = {}
     for name, data in MCB_SEEDS.items():
         files[os.path.join("mcb", name)] = data
     for name, data in SIM_SEEDS.items():
         files[os.path.join("simdrive", name)] = data
+    for name, data in SLCAN_SEEDS.items():
+        files[os.path.join("slcan", name)] = data
+    for name, data in SDO_SEEDS.items():
+        files[os.path.join("sdo", name)] = data
     for i, text in enumerate(URI_SEEDS):
         files[os.path.join("uri", f"seed{i:02d}")] = text.encode()
     return files

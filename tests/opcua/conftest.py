@@ -82,6 +82,13 @@ def gateway_cmd(*args: str) -> List[str]:
     return [sys.executable, "-m", "axlink.opcua", *args]
 
 
+def axlink_opcua_cmd(*args: str) -> List[str]:
+    """The same through the command line tool (it runs AXLINK_PYTHON on
+    axlink.opcua): ``axlink opcua ARGS``."""
+    os.environ["AXLINK_PYTHON"] = sys.executable
+    return [os.path.join(os.path.dirname(_sim()), "axlink"), "opcua", *args]
+
+
 @pytest.fixture(scope="session")
 def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     line = subprocess.run(gateway_cmd("--hash-password", USER), input=PASSWORD + "\n",
@@ -104,8 +111,8 @@ class Gateway:
 @pytest.fixture(scope="session")
 def gateway(sims: Dict[str, Sim], users_file: Path) -> Iterator[Gateway]:
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
-    proc = subprocess.Popen(gateway_cmd("--endpoint", endpoint, "--users", str(users_file),
-                                        "--period", "0.3", NET),
+    proc = subprocess.Popen(axlink_opcua_cmd("--endpoint", endpoint, "--users", str(users_file),
+                                             "--period", "0.3", NET),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
