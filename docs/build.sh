@@ -41,7 +41,13 @@ work="$out.work"
 rm -rf "$work"
 mkdir -p "$work/src" "$work/doxygen"
 
-# The sources, with the page generated from the binary's help text.
+# The sources, with the page generated from the binary's help text. The
+# Python package's commands (web, opcua) answer through the interpreter
+# with their optional dependencies when the build tree names one.
+extras=$(sed -n 's/^AXLINK_EXTRAS_PYTHON:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+if [ -n "$extras" ] && [ -x "$extras" ] && [ -z "${AXLINK_PYTHON:-}" ]; then
+	export AXLINK_PYTHON=$extras
+fi
 cp -r "$root/docs/." "$work/src/"
 "$python" "$root/docs/cli_reference.py" --axlink "$build/bin/axlink" --rst "$work/src/reference/cli.rst"
 
