@@ -23,6 +23,7 @@
 #include "axlink/motion.h"
 #include "axlink/discover.h"
 #include "axlink/poller.h"
+#include "axlink/batch.h"
 #include "axlink/config.h"
 
 #endif
