@@ -30,6 +30,7 @@ from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, Er
                           Register, load_dictionaries, load_dictionary)
 from ._drive import Axis, Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
+from ._batch import read_many
 from ._config import Config, ConfigEntry, ConfigReport
 from ._tables import Table, Tables
 from ._scan import ScanResult, iter_scan, scan
@@ -51,7 +52,7 @@ __all__ = [
     "BitField", "Category", "Dictionary", "DictionaryIdentity", "ErrorEntry", "Register",
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
-    "Poller", "Sample", "Samples",
+    "Poller", "Sample", "Samples", "read_many",
     "Config", "ConfigEntry", "ConfigReport", "Table", "Tables",
     "ScanResult", "iter_scan", "scan",
     "DiscoverResult", "Monitor", "MonitorEvent", "TransportOutcome", "discover",
