@@ -5,6 +5,7 @@
  *
  *   127.0.22.1-8    eight drives, serials 3000..3007 (whole run)
  *   127.0.22.9      a drive that loses every request (--drop 100 there only)
+ *   127.0.22.30-33  four drives answering 40 ms late (poller test)
  *   127.0.22.100    nothing: port unreachable
  */
 #define _POSIX_C_SOURCE 200809L
@@ -294,6 +295,63 @@ static void test_batch__cancel(void **state)
 	assert_int_equal(v, SERIAL0 + 3);
 }
 
+/*
+ * A poller with channels on four drives that answer 40 ms late reads them
+ * at once: a sample takes one round trip (~40 ms), so a 100 ms period is
+ * kept; read one after the other (160 ms) it lost most periods.
+ */
+static void test_batch__poller_reads_drives_at_once(void **state)
+{
+	static const char *const args[] = {"--eth", "127.0.22.30", "--count", "4",
+	                                   "--delay", "40", NULL};
+	struct fixture *f = *state;
+	ax_poller_stats st = AX_POLLER_STATS_INIT;
+	ax_drive_options o = AX_DRIVE_OPTIONS_INIT;
+	ax_drive *drives[4] = {NULL};
+	ax_poller *p = NULL;
+	simproc *sim = NULL;
+	double t[16], v[16 * 4];
+	uint64_t t0;
+	char uri[64];
+	int n;
+
+	if (simproc_start(&sim, args, 4, SIM_START_MS) < 0)
+		fail_msg("cannot start axlink-sim (see stderr)");
+	o.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	assert_int_equal(ax_poller_new(&p, 100000, 64), 0);
+	for (int i = 0; i < 4; i++) {
+		(void)snprintf(uri, sizeof(uri), "eth://127.0.22.%d", 30 + i);
+		if (ax_drive_open(&drives[i], f->ctx, uri, &o) < 0)
+			fail_msg("open %s: %s", uri, ax_error_last());
+		assert_int_equal(ax_poller_add(p, drives[i], "DRV_ID_SERIAL_NUMBER_COCO", -1), i);
+	}
+	assert_int_equal(ax_poller_start(p), 0);
+	t0 = now_ms();
+	while (now_ms() - t0 < 1050) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	t0 = now_ms();
+	assert_int_equal(ax_poller_stop(p), 0);
+	/* A stop ends the batched sample in flight promptly. */
+	assert_true(now_ms() - t0 < 300);
+	assert_int_equal(ax_poller_stats_get(p, &st), 0);
+	print_message("poller over 4 drives 40 ms late: %llu samples, %llu lost in ~1 s\n",
+	              (unsigned long long)st.samples, (unsigned long long)st.lost);
+	assert_true(st.samples >= 8);
+	assert_true(st.lost <= 2);
+	n = ax_poller_read(p, t, v, 16);
+	assert_true(n >= 8);
+	for (int k = 0; k < n; k++)
+		for (int i = 0; i < 4; i++)
+			assert_true(v[k * 4 + i] == (double)(1000 + i));
+	ax_poller_free(p);
+	for (int i = 0; i < 4; i++)
+		ax_drive_unref(drives[i]);
+	assert_int_equal(simproc_stop(sim), 0);
+}
+
 /* Bad arguments are refused with a message, never a crash. */
 static void test_batch__bad_arguments(void **state)
 {
@@ -322,6 +380,7 @@ int main(void)
 	        cmocka_unit_test(test_batch__per_item_errors),
 	        cmocka_unit_test(test_batch__dead_drive_ends_at_deadline),
 	        cmocka_unit_test(test_batch__cancel),
+	        cmocka_unit_test(test_batch__poller_reads_drives_at_once),
 	        cmocka_unit_test(test_batch__bad_arguments),
 	};
 
