@@ -31,6 +31,7 @@ from ._dictionary import (BitField, Category, Dictionary, DictionaryIdentity, Er
 from ._drive import Axis, Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
 from ._scope import Disturbance, Scope, ScopeResult
+from ._batch import read_many
 from ._config import Config, ConfigEntry, ConfigReport
 from ._tables import Table, Tables
 from ._scan import ScanResult, iter_scan, scan
@@ -52,7 +53,7 @@ __all__ = [
     "BitField", "Category", "Dictionary", "DictionaryIdentity", "ErrorEntry", "Register",
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
-    "Poller", "Sample", "Samples",
+    "Poller", "Sample", "Samples", "read_many",
     "Disturbance", "Scope", "ScopeResult",
     "Config", "ConfigEntry", "ConfigReport", "Table", "Tables",
     "ScanResult", "iter_scan", "scan",
