@@ -34,6 +34,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "axlink/cancel.h"
 #include "axlink/config.h"
 #include "axlink/scan.h"
 #include "axlink/value.h"
@@ -782,8 +783,34 @@ static int config_result(ax_config_report *r, const char *path, const char *verb
 	                     r->e[first].message ? r->e[first].message : "");
 }
 
-int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
-                   ax_config_report **report_out)
+/*
+ * Stop a load that @cancel ended: the entries not tried become SKIPPED and
+ * the message says what the drive now holds (what was written of the file).
+ */
+static int config_load_cancelled(ax_config_report *r, const char *path)
+{
+	size_t written = ax_config_report_tally(r, AX_CONFIG_WRITTEN) +
+	                 ax_config_report_tally(r, AX_CONFIG_MISMATCH);
+	size_t skipped;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->e[i].status)
+			r->e[i].status = AX_CONFIG_SKIPPED;
+	skipped = ax_config_report_tally(r, AX_CONFIG_SKIPPED);
+	if (written == 0)
+		return ax__error_set(AX_ECANCELED,
+		                     "'%s': cancelled before the first write: no register "
+		                     "written (%zu of %zu not tried); the drive's configuration "
+		                     "is unchanged",
+		                     path, skipped, r->n);
+	return ax__error_set(AX_ECANCELED,
+	                     "'%s': cancelled after writing %zu of %zu registers (%zu not "
+	                     "tried): the drive now holds a partial configuration",
+	                     path, written, r->n, skipped);
+}
+
+int ax_config_load_cancel(ax_drive *drive, const char *path, int subnode, unsigned int flags,
+                          ax_cancel *cancel, ax_config_report **report_out)
 {
 	ax_config_report *r = NULL;
 	uint8_t cur[AX_VALUE_MAX + 1];
@@ -799,6 +826,9 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 
 		if (e->status)
 			continue;
+		/* Watched before a read and a write; a write that went out is read back. */
+		if (ax_cancel_requested(cancel))
+			goto cancelled;
 		dtype = ax_reg_dtype(e->reg);
 		err = config_read_reg(drive, e->reg, cur, &len, &e->drive_value);
 		if (err < 0 && link_lost(err))
@@ -807,6 +837,8 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 			e->status = AX_CONFIG_UNCHANGED;
 			continue;
 		}
+		if (ax_cancel_requested(cancel))
+			goto cancelled;
 		err = ax_link_write_reg(ax_drive_link(drive), e->reg, e->value, e->value_len);
 		if (err < 0) {
 			if (entry_fail(e, AX_CONFIG_REFUSED, err, ax_error_last()) < 0)
@@ -839,12 +871,18 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 	err = config_result(r, path, "applied");
 	goto done;
 lost:
+	/* A request cut short by the cancel (or ax_link_cancel()) is a cancel too. */
+	if (err == AX_ECANCELED || ax_cancel_requested(cancel))
+		goto cancelled;
 	for (size_t i = 0; i < r->n; i++)
 		if (!r->e[i].status)
 			r->e[i].status = AX_CONFIG_SKIPPED;
 	(void)config_result(r, path, "applied");
 	err = ax__error_set(err, "'%s': the link failed, %zu registers not tried: %s", path,
 	                    ax_config_report_tally(r, AX_CONFIG_SKIPPED), ax_error_last());
+	goto done;
+cancelled:
+	err = config_load_cancelled(r, path);
 	goto done;
 oom:
 	err = ax__error_oom();
@@ -854,6 +892,12 @@ done:
 	else
 		ax_config_report_free(r);
 	return err;
+}
+
+int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
+                   ax_config_report **report_out)
+{
+	return ax_config_load_cancel(drive, path, subnode, flags, NULL, report_out);
 }
 
 int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int flags,
