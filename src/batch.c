@@ -380,8 +380,9 @@ int ax_batch_run(ax_batch *batch, int timeout_ms, ax_cancel *cancel)
 		if (b->items[i].err < 0)
 			failed++;
 	if (ending == AX_ECANCELED)
-		return ax__error_set(AX_ECANCELED, "batch of %zu reads cancelled (%zu did not finish)",
-		                     b->n, failed);
+		return ax__error_set(AX_ECANCELED,
+		                     "batch of %zu reads cancelled (%zu did not finish)", b->n,
+		                     failed);
 	return failed > INT32_MAX ? INT32_MAX : (int)failed;
 }
 

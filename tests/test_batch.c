@@ -61,8 +61,8 @@ static ax_link *open_link(ax_ctx *ctx, const char *uri, int timeout_ms)
 
 static int group_setup(void **state)
 {
-	static const char *const args[] = {"--eth",       "127.0.22.1", "--count", "9",
-	                                   "--serial",    "3000",       "--drop",  "100",
+	static const char *const args[] = {"--eth",        "127.0.22.1", "--count", "9",
+	                                   "--serial",     "3000",       "--drop",  "100",
 	                                   "--fault-only", "127.0.22.9", NULL};
 	struct fixture *f = calloc(1, sizeof(*f));
 	char uri[64];
@@ -224,8 +224,7 @@ static void test_batch__dead_drive_ends_at_deadline(void **state)
 	t0 = now_ms();
 	assert_int_equal(ax_batch_run(b, 300, NULL), 1);
 	took = now_ms() - t0;
-	print_message("dead drive: run took %llu ms (deadline 300 ms)\n",
-	              (unsigned long long)took);
+	print_message("dead drive: run took %llu ms (deadline 300 ms)\n", (unsigned long long)took);
 	assert_true(took >= 290);
 	assert_true(took < 1500);
 	assert_int_equal(ax_batch_result(b, 0, NULL, NULL), AX_ETIMEDOUT);
@@ -302,8 +301,8 @@ static void test_batch__cancel(void **state)
  */
 static void test_batch__poller_reads_drives_at_once(void **state)
 {
-	static const char *const args[] = {"--eth", "127.0.22.30", "--count", "4",
-	                                   "--delay", "40", NULL};
+	static const char *const args[] = {"--eth",   "127.0.22.30", "--count", "4",
+	                                   "--delay", "40",          NULL};
 	struct fixture *f = *state;
 	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_drive_options o = AX_DRIVE_OPTIONS_INIT;

@@ -123,9 +123,9 @@ static void test_eth_scan__refused_targets_end_at_once(void **state)
 
 	memset(&c, 0, sizeof(c));
 	t0 = now_ms();
-	assert_int_equal(ax_scan(f->ctx, "eth://127.0.24.100,127.0.24.101,127.0.24.102", 4000,
-	                         collect, &c),
-	                 0);
+	assert_int_equal(
+	        ax_scan(f->ctx, "eth://127.0.24.100,127.0.24.101,127.0.24.102", 4000, collect, &c),
+	        0);
 	took = now_ms() - t0;
 	print_message("3 refused targets: %llu ms\n", (unsigned long long)took);
 	assert_int_equal(c.n, 0);

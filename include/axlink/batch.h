@@ -98,8 +98,7 @@ AX_API int ax_batch_add_read(ax_batch *batch, ax_link *link, unsigned subnode, u
  * @return as ax_batch_add_read().
  * @since 0.3
  */
-AX_API int ax_batch_add_reg(ax_batch *batch, ax_link *link, const ax_reg *reg,
-                            size_t *index_out);
+AX_API int ax_batch_add_reg(ax_batch *batch, ax_link *link, const ax_reg *reg, size_t *index_out);
 
 /** Reads in the batch. Thread safety: not during a run. @since 0.3 */
 AX_API size_t ax_batch_count(const ax_batch *batch);

@@ -297,8 +297,7 @@ static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	atomic_init(&priv->shut, 0);
 	err = pthread_mutex_init(&priv->lock, NULL);
 	if (err != 0) {
-		err = host->error(host, AX_EIO, "cannot create the cancel lock: %s",
-		                  strerror(err));
+		err = host->error(host, AX_EIO, "cannot create the cancel lock: %s", strerror(err));
 		host->free(priv);
 		return err;
 	}

@@ -115,7 +115,7 @@ struct scan {
 	uint64_t slowest_ns;    /* slowest probe reply so far */
 	uint64_t wait_floor_ns; /* the least silent targets are waited for */
 	size_t refused;         /* targets the network said nobody is at */
-	uint64_t next_timer; /* earliest identity resend due */
+	uint64_t next_timer;    /* earliest identity resend due */
 	uint8_t probe_frame[AX_MCB_FRAME_SIZE];
 	uint8_t ident_frame[N_IDENT][AX_MCB_FRAME_SIZE];
 };
@@ -456,8 +456,8 @@ static void scan_errors(struct scan *s, int fd)
 			if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
 			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
 				ee = (const struct sock_extended_err *)(const void *)CMSG_DATA(c);
-		if (!ee || (ee->ee_origin != SO_EE_ORIGIN_ICMP &&
-		            ee->ee_origin != SO_EE_ORIGIN_ICMP6))
+		if (!ee ||
+		    (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6))
 			continue;
 		t = target_find(s, &to);
 		if (!t || t->state != T_WAIT)
@@ -473,8 +473,9 @@ static void scan_errors(struct scan *s, int fd)
 			if (host->log_enabled(host, AX_LOG_DEBUG)) {
 				eth_addr_format(where, sizeof(where), &to);
 				host->log(host, AX_LOG_DEBUG, "nothing answers at %s: %s", where,
-				          ee->ee_errno == ECONNREFUSED ? "port unreachable"
-				                                       : strerror((int)ee->ee_errno));
+				          ee->ee_errno == ECONNREFUSED
+				                  ? "port unreachable"
+				                  : strerror((int)ee->ee_errno));
 			}
 			break;
 		default:
@@ -491,7 +492,7 @@ static int scan_sendto(struct scan *s, const eth_addr *to, const uint8_t *frame,
 	int fd = to->sa.sa_family == AF_INET6 ? s->fd6 : s->fd4;
 	char where[ETH_ADDR_STR];
 
-	for (int async = 0;; ) {
+	for (int async = 0;;) {
 		if (sendto(fd, frame, len, 0, &to->sa, eth_addr_len(to)) == (ssize_t)len)
 			break;
 		if (errno == EINTR)
