@@ -114,7 +114,7 @@ def main():
         port = s.getsockname()[1]
     endpoint = f"opc.tcp://127.0.0.1:{port}"
     gw = subprocess.Popen([sys.executable, "-m", "axlink.opcua", "--endpoint", endpoint,
-                           "--period", "5", "eth://127.0.9.32/27"], env=env,
+                           "--period-ms", "5000", "eth://127.0.9.32/27"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         if not gw.stdout.readline().startswith("serving on"):

@@ -13,7 +13,13 @@ does:
   read-name       drive.read("DRV_ID_SERIAL_NUMBER_COCO"): lookup (cached),
                   dictionary dtype, decoding
 
-Two drives: the simulator over UDP loopback (what a script on a real network
+First, the floor (issue 21): a plain Python loop of send() + recv() of a
+pre-encoded MCB read on a connected UDP socket to the same simulator (the
+value taken from the reply), against drive.read() and drive.read_raw(),
+in reads/s and CPU time per read (process_time: this process only). The
+goals: axlink reads/s >= 0.95 x the floor's, CPU/read <= 1.05 x.
+
+Then two drives: the simulator over UDP loopback (what a script on a real network
 sees, dominated by the round trip) and the in-process virtual transport (no
 I/O: the Python overhead stands alone). Each figure is the median of several
 rounds; "overhead" is the time per call above the C loop's, in microseconds.
@@ -24,7 +30,9 @@ extension there and runs under the interpreter it is built for.)
 """
 import argparse
 import os
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -91,6 +99,77 @@ def measure(axlink, drive, reads, rounds):
     return rows
 
 
+# A read of subnode 0 register 0x6E6 (the serial number): DESIGN.md section 5.
+def mcb_read_frame(subnode, address):
+    hdr = bytearray(12)
+    hdr[0:2] = ((0xA << 4) | subnode).to_bytes(2, "little")
+    hdr[2:4] = ((address << 4) | (1 << 1)).to_bytes(2, "little")
+    crc = 0
+    for b in hdr:  # CRC-16/XMODEM
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return bytes(hdr) + crc.to_bytes(2, "little")
+
+
+def floor_rows(drive, sim_addr, reads, rounds):
+    """(name, s/read, cpu s/read) of the raw socket floor and of axlink, interleaved."""
+    frame = mcb_read_frame(0, 0x6E6)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect((sim_addr, 1061))
+    # A blocking socket with a kernel receive timeout: send() + recv() are two
+    # system calls (settimeout() would add a poll() before every recv()).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 2, 0))
+    want = drive.read_raw(0x6E6, "u32", 0)
+
+    def raw_socket(n):
+        send, recv, frm = sock.send, sock.recv, int.from_bytes
+        for _ in range(n):
+            send(frame)
+            reply = recv(64)
+            v = frm(reply[4:8], "little")
+        if v != want:
+            raise RuntimeError(f"raw socket read {v}, want {want}")
+
+    def read_name(n):
+        r = drive.read
+        for _ in range(n):
+            r("DRV_ID_SERIAL_NUMBER_COCO")
+
+    def read_raw(n):
+        r = drive.read_raw
+        for _ in range(n):
+            r(0x6E6, "u32", 0)
+
+    fns = (("py-socket", raw_socket), ("read-name", read_name), ("read-raw", read_raw))
+    times = {name: [] for name, _ in fns}
+    cpus = {name: [] for name, _ in fns}
+    for name, fn in fns:
+        fn(min(200, reads))
+    for _ in range(rounds):
+        for name, fn in fns:  # interleaved, so drift hits all alike
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn(reads)
+            times[name].append((time.perf_counter() - t0) / reads)
+            cpus[name].append((time.process_time() - c0) / reads)
+    sock.close()
+    return [(name, statistics.median(times[name]), statistics.median(cpus[name]))
+            for name, _ in fns]
+
+
+def print_floor(rows):
+    base_t, base_c = rows[0][1], rows[0][2]
+    print(f"{'what':14} {'reads/s':>10} {'us/read':>9} {'cpu_us':>9} {'cpu_ratio':>10} "
+          f"{'ratio':>9}")
+    for i, (name, t, c) in enumerate(rows):
+        ratio = "baseline" if i == 0 else f"{base_t / t:.2f}"
+        print(f"{name:14} {1 / t:10.0f} {t * 1e6:9.2f} {c * 1e6:9.2f} {c / base_c:10.2f} "
+              f"{ratio:>9}")
+    for name, t, c in rows[1:]:
+        print(f"{name}: reads/s = {base_t / t:.2f} x the Python socket floor (goal >= 0.95), "
+              f"CPU/read = {c / base_c:.2f} x (goal <= 1.05)")
+
+
 def print_table(rows):
     # The format bench/report.py reads: a "what" header, one row per figure,
     # the baseline row marked; anything else is a note.
@@ -142,8 +221,11 @@ def main():
         print(f"bench_python: register reads from Python vs a C loop on the same drive, "
               f"{args.reads} reads x {args.rounds} rounds, medians (Python "
               f"{sys.version.split()[0]}, libaxlink {axlink.LIBRARY_VERSION})")
-        print(f"UDP loopback: {uri} (axlink-sim)")
         with axlink.open(uri) as drive:
+            print("the floor: a Python socket loop against axlink (ratio: reads/s over the "
+                  "floor's)")
+            print_floor(floor_rows(drive, SIM_ADDR, args.reads, 3 * args.rounds))
+            print(f"UDP loopback: {uri} (axlink-sim)")
             print_table(measure(axlink, drive, args.reads, args.rounds))
         print("in process: virtual: (no I/O, the Python overhead alone)")
         with axlink.open("virtual:") as drive:

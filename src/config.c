@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Configuration files (axlink/config.h): the XCF format of the dictionary
- * family, read and written with libxml2's tree API.
+ * family, read with libxml2's tree API, and load and diff against a drive;
+ * config_save.c writes it.
  *
  * Facts of the format (learned from ingenialink-python's
  * configuration_file.py, which reads and writes it): root
@@ -34,19 +35,15 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "axlink/cancel.h"
 #include "axlink/config.h"
 #include "axlink/scan.h"
 #include "axlink/value.h"
+#include "config_priv.h"
 #include "dict.h"
 #include "error.h"
 
 #define CONFIG_MAX_FILE (64u << 20)
-
-/*
- * Errors about the file itself (missing, unreadable, not XCF) are of the
- * dictionary class: an XCF file is a document of the dictionary family.
- */
-#define config_file_error(...) ax__error_set_class(AX_ERRCLASS_DICT, __VA_ARGS__)
 
 struct config_entry {
 	char *id;
@@ -68,12 +65,6 @@ struct config_entry {
 struct ax_config_report {
 	struct config_entry *e;
 	size_t n, cap;
-};
-
-/* What a file says, entries aside. */
-struct config_file {
-	int has_product, has_revision;
-	uint32_t product, revision;
 };
 
 /* ---- report ---------------------------------------------------------- */
@@ -233,7 +224,7 @@ const char *ax_config_status_name(int status)
 /* ---- values ----------------------------------------------------------- */
 
 /* A configuration register: read-write and kept in non-volatile memory. */
-static int config_is_config_reg(const ax_reg *reg)
+int ax__config_is_config_reg(const ax_reg *reg)
 {
 	const char *at = ax_reg_address_type(reg);
 
@@ -243,13 +234,13 @@ static int config_is_config_reg(const ax_reg *reg)
 }
 
 /* The dtype as the format spells it (ax_dtype_name() says "bytes" for byteArray512). */
-static const char *config_dtype_name(int dtype)
+const char *ax__config_dtype_name(int dtype)
 {
 	return dtype == AX_DTYPE_BYTES ? "byteArray512" : ax_dtype_name(dtype);
 }
 
 /* The value as `storage` text: floats keep a decimal point, bools True/False. */
-static int config_format(int dtype, const uint8_t *buf, size_t len, char **out)
+int ax__config_format(int dtype, const uint8_t *buf, size_t len, char **out)
 {
 	char *s = NULL, *t;
 	int err;
@@ -334,7 +325,7 @@ static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dt
 		fdtype = AX_DTYPE_BOOL;
 	if (fdtype != dtype) {
 		(void)snprintf(msg, sizeof(msg), "dtype '%s' in the file, '%s' in the dictionary",
-		               dtype_name ? dtype_name : "", config_dtype_name(dtype));
+		               dtype_name ? dtype_name : "", ax__config_dtype_name(dtype));
 		return entry_fail(e, AX_CONFIG_INVALID, AX_ETYPE, msg) < 0 ? AX_ENOMEM : 1;
 	}
 	if (data) {
@@ -376,7 +367,7 @@ static int entry_value(struct config_entry *e, const ax_reg *reg, const char *dt
 		return ax__error_oom();
 	memcpy(e->value, buf, len);
 	e->value_len = len;
-	return config_format(dtype, e->value, len, &e->file_value);
+	return ax__config_format(dtype, e->value, len, &e->file_value);
 
 bad_storage:
 	(void)snprintf(msg, sizeof(msg), "storage '%.64s' is not a %s value", storage,
@@ -421,6 +412,11 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 static void config_xml_init(void)
 {
 	xmlInitParser();
+}
+
+void ax__config_xml_init(void)
+{
+	(void)pthread_once(&config_once, config_xml_init);
 }
 
 static xmlNodePtr child(xmlNodePtr n, const char *name)
@@ -480,7 +476,7 @@ fail:
 	return err;
 }
 
-static int parse_u32(const char *s, uint32_t *out)
+int ax__config_parse_u32(const char *s, uint32_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -505,8 +501,8 @@ static int has_entities(xmlDtdPtr dtd)
  * its Device and Device/Registers elements, and the identity it names.
  * @options: extra XML_PARSE_* (NOBLANKS when the document is rewritten).
  */
-static int config_open_doc(const char *path, int options, xmlDocPtr *doc_out,
-                           xmlNodePtr *device_out, xmlNodePtr *regs_out, struct config_file *cf)
+int ax__config_open_doc(const char *path, int options, xmlDocPtr *doc_out, xmlNodePtr *device_out,
+                        xmlNodePtr *regs_out, struct config_file *cf)
 {
 	xmlParserCtxtPtr c = NULL;
 	xmlDocPtr doc = NULL;
@@ -569,10 +565,10 @@ static int config_open_doc(const char *path, int options, xmlDocPtr *doc_out,
 	}
 	xmlFree(s);
 	s = attr(device, "ProductCode");
-	cf->has_product = s && parse_u32(s, &cf->product) == 0;
+	cf->has_product = s && ax__config_parse_u32(s, &cf->product) == 0;
 	xmlFree(s);
 	s = attr(device, "RevisionNumber");
-	cf->has_revision = s && parse_u32(s, &cf->revision) == 0;
+	cf->has_revision = s && ax__config_parse_u32(s, &cf->revision) == 0;
 	xmlFree(s);
 	xmlFreeParserCtxt(c);
 	free(buf);
@@ -600,7 +596,7 @@ static int config_read(const char *path, const ax_dict *dict, int subnode, struc
 	xmlNodePtr n, device = NULL, regs = NULL;
 	int err;
 
-	err = config_open_doc(path, 0, &doc, &device, &regs, cf);
+	err = ax__config_open_doc(path, 0, &doc, &device, &regs, cf);
 	if (err < 0)
 		return err;
 	for (n = regs->children; n; n = n->next) {
@@ -617,11 +613,11 @@ static int config_read(const char *path, const ax_dict *dict, int subnode, struc
 		st = attr(n, "storage");
 		data = attr(n, "data");
 		err = 0;
-		if (!id || !sub || parse_u32(sub, &sn) < 0 || sn > 255) {
+		if (!id || !sub || ax__config_parse_u32(sub, &sn) < 0 || sn > 255) {
 			char msg[128];
 
 			e = report_add(r, id ? id : "",
-			               sub && parse_u32(sub, &sn) == 0 ? (int)sn : -1);
+			               sub && ax__config_parse_u32(sub, &sn) == 0 ? (int)sn : -1);
 			(void)snprintf(msg, sizeof(msg), "'%s':%ld: Register without %s", path,
 			               xmlGetLineNo(n), !id ? "an id" : "a valid subnode");
 			err = e ? entry_fail(e, AX_CONFIG_INVALID, AX_EFORMAT, msg)
@@ -748,15 +744,15 @@ fail:
 }
 
 /* Read @reg into @buf; on success its text goes to *text_out (if not NULL). */
-static int config_read_reg(ax_drive *drive, const ax_reg *reg, uint8_t *buf, size_t *len,
-                           char **text_out)
+int ax__config_read_reg(ax_drive *drive, const ax_reg *reg, uint8_t *buf, size_t *len,
+                        char **text_out)
 {
 	int err = ax_link_read_reg(ax_drive_link(drive), reg, buf, AX_VALUE_MAX + 1, len);
 
 	if (err < 0)
 		return err;
 	if (text_out && !*text_out)
-		return config_format(ax_reg_dtype(reg), buf, *len, text_out);
+		return ax__config_format(ax_reg_dtype(reg), buf, *len, text_out);
 	return 0;
 }
 
@@ -782,8 +778,34 @@ static int config_result(ax_config_report *r, const char *path, const char *verb
 	                     r->e[first].message ? r->e[first].message : "");
 }
 
-int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
-                   ax_config_report **report_out)
+/*
+ * Stop a load that @cancel ended: the entries not tried become SKIPPED and
+ * the message says what the drive now holds (what was written of the file).
+ */
+static int config_load_cancelled(ax_config_report *r, const char *path)
+{
+	size_t written = ax_config_report_tally(r, AX_CONFIG_WRITTEN) +
+	                 ax_config_report_tally(r, AX_CONFIG_MISMATCH);
+	size_t skipped;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->e[i].status)
+			r->e[i].status = AX_CONFIG_SKIPPED;
+	skipped = ax_config_report_tally(r, AX_CONFIG_SKIPPED);
+	if (written == 0)
+		return ax__error_set(AX_ECANCELED,
+		                     "'%s': cancelled before the first write: no register "
+		                     "written (%zu of %zu not tried); the drive's configuration "
+		                     "is unchanged",
+		                     path, skipped, r->n);
+	return ax__error_set(AX_ECANCELED,
+	                     "'%s': cancelled after writing %zu of %zu registers (%zu not "
+	                     "tried): the drive now holds a partial configuration",
+	                     path, written, r->n, skipped);
+}
+
+int ax_config_load_cancel(ax_drive *drive, const char *path, int subnode, unsigned int flags,
+                          ax_cancel *cancel, ax_config_report **report_out)
 {
 	ax_config_report *r = NULL;
 	uint8_t cur[AX_VALUE_MAX + 1];
@@ -799,14 +821,19 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 
 		if (e->status)
 			continue;
+		/* Watched before a read and a write; a write that went out is read back. */
+		if (ax_cancel_requested(cancel))
+			goto cancelled;
 		dtype = ax_reg_dtype(e->reg);
-		err = config_read_reg(drive, e->reg, cur, &len, &e->drive_value);
+		err = ax__config_read_reg(drive, e->reg, cur, &len, &e->drive_value);
 		if (err < 0 && link_lost(err))
 			goto lost;
 		if (err == 0 && values_equal(dtype, cur, len, e->value, e->value_len)) {
 			e->status = AX_CONFIG_UNCHANGED;
 			continue;
 		}
+		if (ax_cancel_requested(cancel))
+			goto cancelled;
 		err = ax_link_write_reg(ax_drive_link(drive), e->reg, e->value, e->value_len);
 		if (err < 0) {
 			if (entry_fail(e, AX_CONFIG_REFUSED, err, ax_error_last()) < 0)
@@ -815,7 +842,7 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 				goto lost;
 			continue;
 		}
-		err = config_read_reg(drive, e->reg, cur, &len, NULL);
+		err = ax__config_read_reg(drive, e->reg, cur, &len, NULL);
 		if (err < 0) {
 			if (entry_fail(e, AX_CONFIG_MISMATCH, err, ax_error_last()) < 0)
 				goto oom;
@@ -826,7 +853,7 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 		if (!values_equal(dtype, cur, len, e->value, e->value_len)) {
 			char *back = NULL, msg[160];
 
-			if (config_format(dtype, cur, len, &back) < 0)
+			if (ax__config_format(dtype, cur, len, &back) < 0)
 				goto oom;
 			(void)snprintf(msg, sizeof(msg), "written, but reads back '%.64s'", back);
 			free(back);
@@ -839,12 +866,18 @@ int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int 
 	err = config_result(r, path, "applied");
 	goto done;
 lost:
+	/* A request cut short by the cancel (or ax_link_cancel()) is a cancel too. */
+	if (err == AX_ECANCELED || ax_cancel_requested(cancel))
+		goto cancelled;
 	for (size_t i = 0; i < r->n; i++)
 		if (!r->e[i].status)
 			r->e[i].status = AX_CONFIG_SKIPPED;
 	(void)config_result(r, path, "applied");
 	err = ax__error_set(err, "'%s': the link failed, %zu registers not tried: %s", path,
 	                    ax_config_report_tally(r, AX_CONFIG_SKIPPED), ax_error_last());
+	goto done;
+cancelled:
+	err = config_load_cancelled(r, path);
 	goto done;
 oom:
 	err = ax__error_oom();
@@ -854,6 +887,12 @@ done:
 	else
 		ax_config_report_free(r);
 	return err;
+}
+
+int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
+                   ax_config_report **report_out)
+{
+	return ax_config_load_cancel(drive, path, subnode, flags, NULL, report_out);
 }
 
 int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int flags,
@@ -878,7 +917,7 @@ int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int 
 			covered[e->subnode] = 1;
 		if (e->status)
 			continue;
-		err = config_read_reg(drive, e->reg, cur, &len, &e->drive_value);
+		err = ax__config_read_reg(drive, e->reg, cur, &len, &e->drive_value);
 		if (err < 0) {
 			if (entry_fail(e, AX_CONFIG_REFUSED, err, ax_error_last()) < 0)
 				goto oom;
@@ -897,7 +936,7 @@ int ax_config_diff(ax_drive *drive, const char *path, int subnode, unsigned int 
 		struct config_entry *e;
 		int found = 0;
 
-		if (!config_is_config_reg(reg) || !covered[sn])
+		if (!ax__config_is_config_reg(reg) || !covered[sn])
 			continue;
 		for (size_t i = 0; i < n_file && !found; i++)
 			found = r->e[i].reg == reg;
@@ -926,255 +965,5 @@ done:
 		*report_out = r;
 	else
 		ax_config_report_free(r);
-	return err;
-}
-
-/* ---- writing the file ----------------------------------------------- */
-
-/* Set (add, or replace in place, keeping the attribute order) one attribute. */
-static int set_attr(xmlNodePtr n, const char *name, const char *value)
-{
-	return xmlSetProp(n, (const xmlChar *)name, (const xmlChar *)value) ? 0 : ax__error_oom();
-}
-
-static int set_attr_u32(xmlNodePtr n, const char *name, uint32_t v)
-{
-	char text[16];
-
-	(void)snprintf(text, sizeof(text), "%u", (unsigned)v);
-	return set_attr(n, name, text);
-}
-
-/* An attribute's text without copying it, or NULL. */
-static const char *attr_peek(xmlNodePtr n, const char *name)
-{
-	xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)name);
-
-	return a && a->children && a->children->type == XML_TEXT_NODE
-	               ? (const char *)a->children->content
-	               : NULL;
-}
-
-/* The Register element of (@id, @subnode) under @regs, or NULL. */
-static xmlNodePtr find_register(xmlNodePtr regs, const char *id, unsigned subnode)
-{
-	for (xmlNodePtr n = regs->children; n; n = n->next) {
-		const char *nid, *sn;
-		uint32_t v;
-
-		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Register"))
-			continue;
-		nid = attr_peek(n, "id");
-		sn = attr_peek(n, "subnode");
-		if (nid && sn && !strcmp(nid, id) && parse_u32(sn, &v) == 0 && v == subnode)
-			return n;
-	}
-	return NULL;
-}
-
-/*
- * Read @reg and put its value into its Register element: the one @regs
- * has already (a file being updated), or a new one at the end.
- */
-static int config_put_register(ax_drive *drive, xmlNodePtr regs, const ax_reg *reg)
-{
-	uint8_t buf[AX_VALUE_MAX + 1];
-	char *text = NULL, *hex = NULL, sub[8];
-	size_t len = 0;
-	xmlNodePtr n;
-	int err, dtype = ax_reg_dtype(reg);
-
-	err = config_read_reg(drive, reg, buf, &len, &text);
-	if (err < 0)
-		return ax__error_set(err, "register '%s' (subnode %u): %s", ax_reg_id(reg),
-		                     ax_reg_subnode(reg), ax_error_last());
-	n = find_register(regs, ax_reg_id(reg), ax_reg_subnode(reg));
-	if (!n)
-		n = xmlNewChild(regs, NULL, (const xmlChar *)"Register", NULL);
-	if (!n) {
-		free(text);
-		return ax__error_oom();
-	}
-	(void)snprintf(sub, sizeof(sub), "%u", ax_reg_subnode(reg));
-	err = set_attr(n, "access", "rw");
-	if (err == 0)
-		err = set_attr(n, "dtype", config_dtype_name(dtype));
-	if (err == 0)
-		err = set_attr(n, "id", ax_reg_id(reg));
-	if (err == 0)
-		err = set_attr(n, "subnode", sub);
-	if (err == 0)
-		err = set_attr(n, "storage", text);
-	/* A byte array's bytes; for other types only when the file had data (it wins). */
-	if (err == 0 && (dtype == AX_DTYPE_BYTES || xmlHasProp(n, (const xmlChar *)"data"))) {
-		size_t size = ax_dtype_size(dtype);
-
-		if (dtype == AX_DTYPE_STR)
-			size = strnlen((const char *)buf, len);
-		else if (dtype == AX_DTYPE_BYTES || size > len)
-			size = len;
-		err = ax_value_format(AX_DTYPE_BYTES, buf, size, &hex);
-		if (err == 0)
-			err = set_attr(n, "data", hex);
-		ax_free(hex);
-	}
-	free(text);
-	return err;
-}
-
-static int write_file(const char *path, const xmlChar *mem, int size)
-{
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
-	size_t done = 0;
-	int fd, err = 0;
-
-	if (!tmp)
-		return ax__error_oom();
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp-XXXXXX", 12);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = config_file_error(AX_EIO, "'%s': %s", path, strerror(errno));
-		free(tmp);
-		return err;
-	}
-	while (done < (size_t)size) {
-		ssize_t n = write(fd, mem + done, (size_t)size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = config_file_error(AX_EIO, "'%s': %s", tmp, strerror(errno));
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (err == 0 && fchmod(fd, 0644) < 0)
-		err = config_file_error(AX_EIO, "'%s': %s", tmp, strerror(errno));
-	if (close(fd) < 0 && err == 0)
-		err = config_file_error(AX_EIO, "'%s': %s", tmp, strerror(errno));
-	if (err == 0 && rename(tmp, path) < 0)
-		err = config_file_error(AX_EIO, "'%s': %s", path, strerror(errno));
-	if (err < 0)
-		(void)unlink(tmp);
-	free(tmp);
-	return err;
-}
-
-int ax_config_save(ax_drive *drive, const char *path, int subnode, unsigned int flags)
-{
-	const ax_dict *dict;
-	const ax_dict_identity *di;
-	const ax_identity *id;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr root, header, body, device = NULL, regs = NULL;
-	uint32_t product;
-	xmlChar *mem = NULL;
-	int size = 0, err = 0, count = 0;
-
-	AX_ASSERT_ARG(drive);
-	AX_ASSERT_ARG(path);
-	if (flags & ~AX_CONFIG_UPDATE)
-		return ax__error_set(AX_EINVAL, "unknown configuration flags 0x%x", flags);
-	if (subnode < AX_CONFIG_ALL || subnode > 255)
-		return ax__error_set(AX_EINVAL, "subnode %d is not 0..255 or AX_CONFIG_ALL",
-		                     subnode);
-	dict = ax_drive_dict(drive);
-	if (!dict)
-		return ax__error_set(AX_ENOTFOUND,
-		                     "drive '%s' has no dictionary: its "
-		                     "configuration registers are unknown",
-		                     ax_drive_uri(drive));
-	di = ax_dict_identity_get(dict);
-	id = ax_drive_identity(drive);
-	product = id->known & AX_SCAN_HAS_PRODUCT ? id->product_code : di->product_code;
-	(void)pthread_once(&config_once, config_xml_init);
-
-	if ((flags & AX_CONFIG_UPDATE) && access(path, F_OK) == 0) {
-		struct config_file cf = {0};
-
-		err = config_open_doc(path, XML_PARSE_NOBLANKS, &doc, &device, &regs, &cf);
-		if (err < 0)
-			return err;
-		if (cf.has_product && cf.product != product) {
-			err = ax__error_set(AX_EINVAL,
-			                    "'%s' is for product code 0x%08X; the drive "
-			                    "is 0x%08X: not updating it",
-			                    path, (unsigned)cf.product, (unsigned)product);
-			goto fail;
-		}
-		goto identity;
-	}
-	doc = xmlNewDoc((const xmlChar *)"1.0");
-	root = doc ? xmlNewNode(NULL, (const xmlChar *)"IngeniaDictionary") : NULL;
-	if (!root)
-		goto oom;
-	(void)xmlDocSetRootElement(doc, root);
-	header = xmlNewChild(root, NULL, (const xmlChar *)"Header", NULL);
-	body = xmlNewChild(root, NULL, (const xmlChar *)"Body", NULL);
-	if (!header || !body ||
-	    !xmlNewChild(header, NULL, (const xmlChar *)"Version", (const xmlChar *)"2"))
-		goto oom;
-	device = xmlNewChild(body, NULL, (const xmlChar *)"Device", NULL);
-	if (!device)
-		goto oom;
-identity:
-	err = set_attr(device, "Interface", di->interface && *di->interface ? di->interface
-					    : di->addr_space == AX_ADDR_CANOPEN ? "CAN" : "ETH");
-	if (err == 0)
-		err = set_attr(device, "firmwareVersion",
-		               id->known & AX_SCAN_HAS_SW_VERSION ? id->sw_version
-		                                                  : di->firmware_version);
-	if (err == 0)
-		err = set_attr_u32(device, "ProductCode", product);
-	if (err == 0)
-		err = set_attr(device, "PartNumber", di->part_number);
-	if (err == 0)
-		err = set_attr_u32(device, "RevisionNumber",
-		                   id->known & AX_SCAN_HAS_REVISION ? id->revision : di->revision);
-	if (err < 0)
-		goto fail;
-	if (!regs)
-		regs = xmlNewChild(device, NULL, (const xmlChar *)"Registers", NULL);
-	if (!regs)
-		goto oom;
-	for (size_t k = 0; k < ax_dict_reg_count(dict); k++) {
-		const ax_reg *reg = ax_dict_reg_at(dict, k);
-
-		if (!config_is_config_reg(reg) ||
-		    (subnode != AX_CONFIG_ALL && (int)ax_reg_subnode(reg) != subnode))
-			continue;
-		err = config_put_register(drive, regs, reg);
-		if (err < 0)
-			goto fail;
-		count++;
-	}
-	if (count == 0) {
-		err = subnode == AX_CONFIG_ALL
-		              ? ax__error_set(AX_ENOTFOUND,
-		                              "the dictionary of '%s' marks no "
-		                              "register as configuration",
-		                              ax_drive_uri(drive))
-		              : ax__error_set(AX_ENOTFOUND,
-		                              "no configuration register on subnode "
-		                              "%d of '%s'",
-		                              subnode, ax_drive_uri(drive));
-		goto fail;
-	}
-	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
-	if (!mem)
-		goto oom;
-	err = write_file(path, mem, size);
-	if (err < 0)
-		goto fail;
-	xmlFree(mem);
-	xmlFreeDoc(doc);
-	return count;
-oom:
-	err = ax__error_oom();
-fail:
-	xmlFree(mem);
-	xmlFreeDoc(doc);
 	return err;
 }

@@ -14,6 +14,11 @@
  * same link; the cancel is repeated until the sampler has gone, because a
  * transport drops a cancel that lands before it started waiting. The
  * sample that a stop interrupts is dropped, not stored half-read.
+ *
+ * Channels on several links (several drives) are read at once, through a
+ * batch (axlink/batch.h): a sample then costs about one round trip, not
+ * one per drive. The batch's workers tag their own reads; a stop triggers
+ * the token the batch run watches, which cancels them.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
 
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "axlink/batch.h"
 #include "axlink/poller.h"
 #include "axlink/value.h"
 #include "error.h"
@@ -66,6 +72,8 @@ struct ax_poller {
 	pthread_cond_t cond;  /* on CLOCK_MONOTONIC; signalled by stop and by the sampler's end */
 	int exited;           /* the sampler of the current run has returned */
 	int64_t t0_ns;        /* monotonic time of the first start, or -1 */
+	ax_batch *batch;      /* channels on several links: read together; else NULL */
+	ax_cancel *stop;      /* triggered by ax_poller_stop(): ends a batch run */
 
 	atomic_uint_fast64_t samples, lost, overflows, taken;
 	atomic_int_fast64_t elapsed_ns;   /* of finished runs */
@@ -149,6 +157,8 @@ ax_poller *ax_poller_free(ax_poller *poller)
 	if (!poller)
 		return NULL;
 	(void)ax_poller_stop(poller);
+	ax_batch_free(poller->batch); /* before the drives: it holds their links */
+	ax_cancel_unref(poller->stop);
 	for (size_t i = 0; i < poller->n_ch; i++)
 		ax_drive_unref(poller->ch[i].drive);
 	pthread_cond_destroy(&poller->cond);
@@ -222,6 +232,9 @@ static int poller_take(ax_poller *p, double *row, int64_t t_ns)
 	int ok = 1;
 
 	row[0] = (double)(t_ns - p->t0_ns) / (double)NS_PER_S;
+	/* Several drives: every channel in flight at once (the batch's reads, in order). */
+	if (p->batch && (ax_batch_run(p->batch, 0, p->stop) < 0 || !poller_running(p)))
+		return -1;
 	for (size_t i = 0; i < p->n_ch; i++) {
 		struct poller_channel *c = &p->ch[i];
 		size_t len = 0;
@@ -229,7 +242,15 @@ static int poller_take(ax_poller *p, double *row, int64_t t_ns)
 
 		if (!poller_running(p))
 			return -1;
-		err = ax_link_read_reg(c->link, c->reg, buf, sizeof(buf), &len);
+		if (p->batch) {
+			const void *data = NULL;
+
+			err = ax_batch_result(p->batch, i, &data, &len);
+			if (err == 0 && len <= sizeof(buf))
+				memcpy(buf, data, len);
+		} else {
+			err = ax_link_read_reg(c->link, c->reg, buf, sizeof(buf), &len);
+		}
 		if (!poller_running(p))
 			return -1;
 		if (err < 0 || len < c->size) {
@@ -328,6 +349,37 @@ static void poller_cancel_reads(ax_poller *p)
 	}
 }
 
+/*
+ * Channels on more than one link: a batch of their reads (made once, at the
+ * first start: the channels are fixed from then on) and the token that
+ * stops its runs. One link: nothing, the reads take turns anyway.
+ */
+static int poller_batch_init(ax_poller *p)
+{
+	size_t links = 0;
+	int err;
+
+	for (size_t i = 0; i < p->n_ch; i++) {
+		size_t j = 0;
+
+		while (j < i && p->ch[j].link != p->ch[i].link)
+			j++;
+		links += j == i;
+	}
+	if (links < 2 || p->batch)
+		return 0;
+	err = ax_cancel_new(&p->stop);
+	if (err == 0)
+		err = ax_batch_new(&p->batch, (unsigned)links);
+	for (size_t i = 0; err == 0 && i < p->n_ch; i++)
+		err = ax_batch_add_reg(p->batch, p->ch[i].link, p->ch[i].reg, NULL);
+	if (err < 0) {
+		p->batch = ax_batch_free(p->batch);
+		p->stop = ax_cancel_unref(p->stop);
+	}
+	return err;
+}
+
 int ax_poller_start(ax_poller *poller)
 {
 	int64_t now;
@@ -339,11 +391,16 @@ int ax_poller_start(ax_poller *poller)
 	if (!poller->n_ch)
 		return ax__error_set(AX_EINVAL, "poller has no channels to sample");
 	if (!poller->ring) {
+		rc = poller_batch_init(poller);
+		if (rc < 0)
+			return rc;
 		poller->stride = 1 + poller->n_ch;
 		poller->ring = calloc(poller->capacity, poller->stride * sizeof(double));
 		if (!poller->ring)
 			return ax__error_oom();
 	}
+	if (poller->stop)
+		ax_cancel_reset(poller->stop);
 	now = poller_now();
 	if (poller->t0_ns < 0)
 		poller->t0_ns = now;
@@ -370,6 +427,9 @@ int ax_poller_stop(ax_poller *poller)
 	pthread_mutex_lock(&poller->lock);
 	atomic_store_explicit(&poller->running, 0, memory_order_release);
 	pthread_cond_broadcast(&poller->cond);
+	/* A batch run in progress watches this token (within 5 ms), then cancels its reads. */
+	if (poller->stop)
+		ax_cancel_trigger(poller->stop);
 	/*
 	 * The sampler sees `running` before its next read; the read it may be
 	 * in now is cancelled, again and again, since a cancel that lands

@@ -384,6 +384,85 @@ static void test_config__not_a_configuration(void **state)
 	ax_drive_unref(d);
 }
 
+/* Triggers a cancel once the link has written @after registers (TRACE "wrote ..." lines). */
+struct cancel_after {
+	ax_cancel *cancel;
+	int writes, after;
+};
+
+static void cancel_after_log(int level, const char *origin, const char *message, void *userdata)
+{
+	struct cancel_after *ca = userdata;
+
+	(void)origin;
+	if (level == AX_LOG_TRACE && !strncmp(message, "wrote ", 6) && ++ca->writes == ca->after)
+		ax_cancel_trigger(ca->cancel);
+}
+
+/*
+ * A cancel stops a load between registers: before the first write nothing
+ * is written; after it, the registers written are counted, the rest are
+ * skipped and the drive holds exactly that part of the file.
+ */
+static void test_config__load_cancel_stops_between_registers(void **state)
+{
+	struct fixture *f = *state;
+	ax_drive *a = open_drive(f, "virtual:?serial=185");
+	ax_drive *b = open_drive(f, "virtual:?serial=186");
+	struct cancel_after ca = {NULL, 0, 2};
+	ax_config_report *r = NULL;
+	size_t n;
+	char want[96];
+
+	assert_int_equal(ax_cancel_new(&ca.cancel), 0);
+	/* Four registers of A differ from B's defaults. */
+	assert_int_equal(ax_drive_write_f64(a, "CL_VEL_PID_KP", 1, 0.75), 0);
+	assert_int_equal(ax_drive_write_i64(a, "COMMS_WATCHDOG_TIMEOUT", 0, 250), 0);
+	assert_int_equal(ax_drive_write_i64(a, "HOM_OFFSET", 1, -1200), 0);
+	write_user_data(a, 0x5A);
+	assert_true(ax_config_save(a, f->file_a, AX_CONFIG_ALL, 0) > 4);
+	assert_int_equal(ax_config_diff(b, f->file_a, AX_CONFIG_ALL, 0, NULL), 4);
+
+	/* Cancelled before it starts: nothing written, every register skipped. */
+	ax_cancel_trigger(ca.cancel);
+	assert_int_equal(ax_config_load_cancel(b, f->file_a, AX_CONFIG_ALL, 0, ca.cancel, &r),
+	                 AX_ECANCELED);
+	assert_non_null(strstr(ax_error_last(), "cancelled before the first write"));
+	assert_non_null(r);
+	n = ax_config_report_count(r);
+	assert_int_equal(ax_config_report_tally(r, AX_CONFIG_SKIPPED), n);
+	ax_config_report_free(r);
+	r = NULL;
+	assert_int_equal(ax_config_diff(b, f->file_a, AX_CONFIG_ALL, 0, NULL), 4);
+
+	/* Cancelled after the second write: that register is read back, then it stops. */
+	ax_cancel_reset(ca.cancel);
+	ax_ctx_set_log(f->ctx, AX_LOG_TRACE, cancel_after_log, &ca);
+	assert_int_equal(ax_config_load_cancel(b, f->file_a, AX_CONFIG_ALL, 0, ca.cancel, &r),
+	                 AX_ECANCELED);
+	ax_ctx_set_log(f->ctx, AX_LOG_WARN, NULL, NULL);
+	(void)snprintf(want, sizeof(want), "cancelled after writing 2 of %zu registers", n);
+	assert_non_null(strstr(ax_error_last(), want));
+	assert_non_null(strstr(ax_error_last(), "the drive now holds a partial configuration"));
+	assert_int_equal(ca.writes, 2);
+	assert_int_equal(ax_config_report_tally(r, AX_CONFIG_WRITTEN), 2);
+	assert_int_equal(ax_config_report_tally(r, AX_CONFIG_SKIPPED) +
+	                         ax_config_report_tally(r, AX_CONFIG_UNCHANGED),
+	                 n - 2);
+	assert_true(ax_config_report_tally(r, AX_CONFIG_SKIPPED) > 0);
+	ax_config_report_free(r);
+	/* The drive has the two written; the other two still differ. */
+	assert_int_equal(ax_config_diff(b, f->file_a, AX_CONFIG_ALL, 0, NULL), 2);
+
+	/* Not cancelled: the rest loads. */
+	ax_cancel_reset(ca.cancel);
+	assert_int_equal(ax_config_load_cancel(b, f->file_a, AX_CONFIG_ALL, 0, ca.cancel, NULL), 0);
+	assert_int_equal(ax_config_diff(b, f->file_a, AX_CONFIG_ALL, 0, NULL), 0);
+	ax_cancel_unref(ca.cancel);
+	ax_drive_unref(a);
+	ax_drive_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +474,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_config__failures_reported, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_config__identity_checked, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_config__not_a_configuration, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_config__load_cancel_stops_between_registers,
+	                                        setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

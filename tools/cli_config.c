@@ -8,14 +8,22 @@
  *   axlink config diff URI FILE [--axis N] [--allow-revision] [--json]
  *
  * load and diff print the library's report: every register that was not
- * simply unchanged, then a count per outcome. load exits 1 when a register
- * was not applied; diff exits 1 when the drive differs from the file.
+ * simply unchanged (or skipped), then a count per outcome. load exits 1
+ * when a register was not applied; diff exits 1 when the drive differs
+ * from the file.
+ *
+ * SIGINT or SIGTERM during a load stops it between two registers (the
+ * handler only triggers the load's cancel token): the report is printed as
+ * far as it got, the message counts the registers written, and the exit
+ * status is 1. A second signal exits at once.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -177,7 +185,8 @@ static void report_text(const ax_config_report *r)
 		int sn, st;
 
 		(void)ax_config_report_at(r, i, &id, &sn, &st);
-		if (st == AX_CONFIG_UNCHANGED)
+		/* Skipped ones (not tried: a cancel, a lost link) only count; --json lists them. */
+		if (st == AX_CONFIG_UNCHANGED || st == AX_CONFIG_SKIPPED)
 			continue;
 		printf("%-11s %3d  ", ax_config_status_name(st), sn);
 		(void)put_safe(stdout, id);
@@ -203,6 +212,52 @@ static void report_text(const ax_config_report *r)
 	fputc('\n', stdout);
 }
 
+/* ---- interrupting a load ---------------------------------------------- */
+
+/* What SIGINT and SIGTERM trigger while a load runs (set before the handlers). */
+static ax_cancel *load_cancel;
+static volatile sig_atomic_t load_signal; /* the first signal, 0 = none */
+
+static void load_on_signal(int sig)
+{
+	static const char again[] = "\naxlink: interrupted again: exiting at once; the drive "
+	                            "may hold a partial configuration\n";
+
+	if (load_signal) {
+		ssize_t n = write(STDERR_FILENO, again, sizeof(again) - 1);
+
+		(void)n;
+		_exit(128 + sig);
+	}
+	load_signal = sig;
+	ax_cancel_trigger(load_cancel); /* one atomic store: async-signal-safe */
+}
+
+/* ax_config_load() with SIGINT and SIGTERM cancelling it rather than ending the process. */
+static int load_interruptible(ax_drive *drive, const char *path, ax_config_report **r)
+{
+	struct sigaction sa, old_int, old_term;
+	ax_cancel *cancel = NULL;
+	int err;
+
+	err = ax_cancel_new(&cancel);
+	if (err < 0)
+		return err;
+	load_cancel = cancel;
+	load_signal = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = load_on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, &old_int);
+	(void)sigaction(SIGTERM, &sa, &old_term);
+	err = ax_config_load_cancel(drive, path, co.axis, co.flags, cancel, r);
+	(void)sigaction(SIGINT, &old_int, NULL);
+	(void)sigaction(SIGTERM, &old_term, NULL);
+	load_cancel = NULL;
+	ax_cancel_unref(cancel);
+	return err;
+}
+
 static int run_report(struct cli *cli, int load)
 {
 	ax_ctx *ctx = NULL;
@@ -213,15 +268,13 @@ static int run_report(struct cli *cli, int load)
 	if (rc != 0)
 		return rc;
 	if (load)
-		err = ax_config_load(drive, cli->pos[1], co.axis, co.flags, &r);
+		err = load_interruptible(drive, cli->pos[1], &r);
 	else
 		err = ax_config_diff(drive, cli->pos[1], co.axis, co.flags, &r);
 	if (!r) {
 		rc = fail_last();
 		goto out;
 	}
-	if (err < 0)
-		(void)fail_last(); /* the report below says which registers */
 	if (cli->json) {
 		json_t *root = report_json(cli, r);
 
@@ -230,6 +283,9 @@ static int run_report(struct cli *cli, int load)
 	} else {
 		report_text(r);
 	}
+	/* After the report, so that a terminal shows it last (e.g. what a cancel left). */
+	if (err < 0)
+		(void)fail_last();
 	if (rc == 0 && err != 0)
 		rc = EXIT_FAILURE;
 out:
@@ -281,8 +337,10 @@ static const struct command config_commands[] = {
                         "of its registers that differs, in dictionary order, and read it back.\n"
                         "Prints every register not unchanged and a count per outcome:\n"
                         "written, unchanged, refused (with the drive's error), mismatch,\n"
-                        "invalid, not_in_dict. Exit status 1 when any was not "
-                        "applied.\n" CONFIG_HELP
+                        "invalid, not_in_dict. Exit status 1 when any was not applied.\n"
+                        "Ctrl-C (SIGINT, SIGTERM) stops the load between two registers: the\n"
+                        "message says how many were written (the drive then holds part of\n"
+                        "FILE), the rest are skipped, and the exit status is 1.\n" CONFIG_HELP
                         "  --allow-revision  accept a file saved from another firmware revision\n"
                         "JSON: {uri, file, counts, registers: [{id, subnode, status, file_value,\n"
                         "drive_value[, error, message, drive_code]}]}.\n",

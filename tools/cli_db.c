@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -906,6 +907,32 @@ oom:
 	return NULL;
 }
 
+/*
+ * Whether @file is there; if not, say so (naming it) and note the error.
+ * Checked before the database is opened, so that a file that is not there
+ * does not create an empty database on its way to failing. Whatever else
+ * is wrong with a file (a folder, a FIFO, no permission) the import says.
+ */
+static int import_file_exists(const char *file)
+{
+	char msg[1024];
+	struct stat st;
+	int e;
+
+	if (stat(file, &st) == 0)
+		return 1;
+	e = errno;
+	if (e == ENOENT || e == ENOTDIR) {
+		(void)snprintf(msg, sizeof(msg), "'%s': file not found", file);
+		cli_note_error(AX_ENOTFOUND, AX_ERRCLASS_DICT, msg);
+	} else {
+		(void)snprintf(msg, sizeof(msg), "'%s': %s", file, strerror(e));
+		cli_note_error(AX_EIO, AX_ERRCLASS_DICT, msg);
+	}
+	fprintf(stderr, "axlink: %s\n", msg);
+	return 0;
+}
+
 static int cmd_db_import(struct cli *cli)
 {
 	const char *path = cli->db_path;
@@ -914,7 +941,7 @@ static int cmd_db_import(struct cli *cli)
 	ax_db *db = NULL;
 	json_t *arr = NULL;
 	size_t imported = 0;
-	int rc = EXIT_SUCCESS;
+	int rc = EXIT_SUCCESS, existed;
 
 	if (!path) {
 		if (ax_db_location_path(AX_DB_LOCATION_USER, &user) < 0)
@@ -927,19 +954,25 @@ static int cmd_db_import(struct cli *cli)
 		if (rc != 0)
 			goto out;
 	}
-	if (ax_db_open(&db, path, AX_DB_CREATE) < 0) {
-		rc = fail_last();
-		goto out;
-	}
 	if (cli->json && !(arr = json_array())) {
 		rc = fail_oom();
 		goto out;
 	}
+	existed = access(path, F_OK) == 0;
 	for (size_t i = 0; i < cli->n_pos; i++) {
 		const char *file = cli->pos[i];
 		ax_db_import_report *rep = NULL;
 		struct iface_count *counts;
 
+		if (!import_file_exists(file)) {
+			rc = EXIT_FAILURE; /* one failed file does not stop the others */
+			continue;
+		}
+		/* Opened (created when missing) once there is a file to import. */
+		if (!db && ax_db_open(&db, path, AX_DB_CREATE) < 0) {
+			rc = fail_last();
+			goto out;
+		}
 		if (ax_db_import_flags(db, file, import_flags, ctx, &rep) < 0) {
 			const char *msg = ax_error_last();
 
@@ -973,8 +1006,11 @@ static int cmd_db_import(struct cli *cli)
 	if (arr && imported > 0) {
 		if (print_json(arr) != EXIT_SUCCESS)
 			rc = EXIT_FAILURE;
-	} else if (!arr) {
+	} else if (!arr && (db || existed)) {
 		fprintf(stderr, "axlink: %zu of %zu file(s) imported into %s\n", imported,
+		        cli->n_pos, path);
+	} else if (!arr) {
+		fprintf(stderr, "axlink: 0 of %zu file(s) imported; no database created at %s\n",
 		        cli->n_pos, path);
 	}
 out:
@@ -991,7 +1027,8 @@ static const struct command cli_db_commands[] = {
                 .synopsis = "FILE... [--db PATH] [--strict] [--json]",
                 .summary = "import XDF dictionary files into a device database",
                 .help = "Import each XDF file (IngeniaDictionary version 2 or 3) into the\n"
-                        "database PATH, by default the user database (created when missing).\n"
+                        "database PATH, by default the user database (created when missing,\n"
+                        "not when no FILE is there).\n"
                         "Importing a file again changes nothing; a changed file replaces its\n"
                         "models. Prints one line per file: models, registers per interface,\n"
                         "registers skipped for a missing attribute, warnings (on stderr). A\n"

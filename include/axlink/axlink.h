@@ -24,6 +24,7 @@
 #include "axlink/discover.h"
 #include "axlink/poller.h"
 #include "axlink/scope.h"
+#include "axlink/batch.h"
 #include "axlink/config.h"
 
 #endif

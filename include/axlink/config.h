@@ -74,7 +74,8 @@ typedef enum ax_config_status {
 	AX_CONFIG_DIFFERENT = 6,   /**< diff: the drive has another value */
 	AX_CONFIG_INVALID = 7,     /**< the file's entry is unusable (value, dtype, subnode) */
 	AX_CONFIG_NOT_IN_FILE = 8, /**< diff: a configuration register the file lacks */
-	AX_CONFIG_SKIPPED = 9,     /**< not tried: the operation stopped before it (link lost) */
+	AX_CONFIG_SKIPPED = 9,     /**< not tried: the operation stopped before it (link lost,
+	                            *   cancel) */
 } ax_config_status;
 
 /** The outcome of a load or a diff, register by register. Thread safety: immutable. */
@@ -106,7 +107,8 @@ AX_API int ax_config_save(ax_drive *drive, const char *path, int subnode, unsign
  * unless @p flags has AX_CONFIG_ALLOW_REVISION), then, in dictionary order,
  * reads each register the file names, writes it when it differs, and reads
  * it back. The report has one entry per register of the file (on
- * @p subnode, or all with AX_CONFIG_ALL).
+ * @p subnode, or all with AX_CONFIG_ALL). To stop a load from another
+ * thread or a signal handler, use ax_config_load_cancel().
  *
  * Ownership: *report_out gets a report (ax_config_report_free()) whenever
  * registers were tried, including when the call fails because some were not
@@ -124,6 +126,32 @@ AX_API int ax_config_save(ax_drive *drive, const char *path, int subnode, unsign
  */
 AX_API int ax_config_load(ax_drive *drive, const char *path, int subnode, unsigned int flags,
                           ax_config_report **report_out);
+
+/**
+ * ax_config_load(), stopped by @p cancel.
+ *
+ * The load watches @p cancel before each request that could still leave
+ * the drive as it was, so it stops within about one request of the
+ * trigger: a register whose write went out is still read back, and the
+ * registers not tried are AX_CONFIG_SKIPPED. Cancelled before its first
+ * write, the load has written nothing. Cancelled after it, the drive holds
+ * part of the file's configuration; the message counts the registers
+ * written, and the report names them.
+ *
+ * Ownership: as ax_config_load(), a report also when cancelled; @p cancel
+ * is only watched, not kept.
+ * Thread safety: safe.
+ *
+ * @param cancel           NULL (then this is ax_config_load()), or a token
+ *                         another thread or a signal handler triggers
+ * @param[out] report_out  the report, or NULL when not wanted
+ * @return as ax_config_load(), or AX_ECANCELED when @p cancel stopped the
+ *         load (the message says how many registers were written, of how
+ *         many).
+ * @since 0.3
+ */
+AX_API int ax_config_load_cancel(ax_drive *drive, const char *path, int subnode, unsigned int flags,
+                                 ax_cancel *cancel, ax_config_report **report_out);
 
 /**
  * Compare @p drive with the configuration file @p path without writing.

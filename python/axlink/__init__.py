@@ -32,6 +32,7 @@ from ._axis import Axis
 from ._drive import Drive, DriveInfo, Identity, open
 from ._poll import Poller, Sample, Samples
 from ._scope import Disturbance, Scope, ScopeResult
+from ._batch import read_many
 from ._config import Config, ConfigEntry, ConfigReport
 from ._tables import Table, Tables
 from ._scan import ScanResult, iter_scan, scan
@@ -53,7 +54,7 @@ __all__ = [
     "BitField", "Category", "Dictionary", "DictionaryIdentity", "ErrorEntry", "Register",
     "load_dictionaries", "load_dictionary",
     "Axis", "Drive", "DriveInfo", "Identity", "open",
-    "Poller", "Sample", "Samples",
+    "Poller", "Sample", "Samples", "read_many",
     "Disturbance", "Scope", "ScopeResult",
     "Config", "ConfigEntry", "ConfigReport", "Table", "Tables",
     "ScanResult", "iter_scan", "scan",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Union, overload
 
@@ -116,6 +117,45 @@ class ConfigReport(Sequence[ConfigEntry]):
         return f"<axlink.ConfigReport {self.path!r}: {counts or 'empty'}>"
 
 
+def _add_note(e: BaseException, note: str) -> None:
+    """e.add_note() where Python has it (3.11); a warning before that."""
+    if hasattr(e, "add_note"):
+        e.add_note(note)
+    else:
+        import warnings
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+
+
+def _interruptible(call: Any, cancel: Any,
+                   drive_text: Any) -> "tuple[int, Optional[Error], Optional[BaseException]]":
+    """(rc, its exception or None, what interrupted the wait or None) of
+    call(), a library call that watches @cancel but runs no Python
+    meanwhile. On the main thread it runs on a helper thread while this one
+    waits in short slices, so that Ctrl-C arrives here at once, triggers
+    @cancel and is returned once the call has stopped. Elsewhere directly."""
+    if threading.current_thread() is not threading.main_thread():
+        rc = call()
+        return rc, last_error(rc, drive_text=drive_text) if rc < 0 else None, None
+    outcome: List[Any] = []
+
+    def work() -> None:
+        rc = call()  # the library's last error is per thread: take it here
+        outcome.append((rc, last_error(rc, drive_text=drive_text) if rc < 0 else None))
+
+    worker = threading.Thread(target=work, name="axlink-config", daemon=True)
+    worker.start()
+    interrupt: Optional[BaseException] = None
+    try:
+        while worker.is_alive():
+            worker.join(0.02)
+    except BaseException as e:  # noqa: BLE001 - Ctrl-C, SystemExit: stop the call first
+        lib.ax_cancel_trigger(cancel)
+        worker.join()  # between two registers: the call watches the token
+        interrupt = e
+    rc, exc = outcome[0]
+    return rc, exc, interrupt
+
+
 def _axis(axis: Optional[int]) -> int:
     if axis is None:
         return int(lib.AX_CONFIG_ALL)
@@ -164,10 +204,32 @@ class Config:
 
         When a register was not applied the exception of the first one is
         raised with the report in its ``report`` attribute; with
-        strict=False the report is returned instead (see ``report.ok``)."""
-        _, report, exc = self._run(lib.ax_config_load, path, axis, allow_revision)
-        assert report is not None
-        if exc is not None and strict:
+        strict=False the report is returned instead (see ``report.ok``).
+
+        ``drive.cancel()`` from another thread stops the load between two
+        registers: CancelledError (whatever @strict) says how many registers
+        were written, and its ``report`` names them (the rest "skipped"): the
+        drive then holds part of the file. Ctrl-C stops it the same way;
+        the KeyboardInterrupt carries the report and that message as a note."""
+        drive = self._drive._handles()[0]
+        cancel = self._drive._cancel_token()
+        out = ffi.new("ax_config_report **")
+        flags = int(lib.AX_CONFIG_ALLOW_REVISION) if allow_revision else 0
+        args = (drive, os.fsencode(path), _axis(axis), flags, cancel, out)
+        lib.ax_cancel_reset(cancel)
+        rc, exc, interrupt = _interruptible(lambda: lib.ax_config_load_cancel(*args), cancel,
+                                            self._drive._drive_text)
+        report = ConfigReport._take(out[0], os.fsdecode(path)) if out[0] != ffi.NULL else None
+        if interrupt is not None:
+            if report is not None:
+                interrupt.report = report  # type: ignore[attr-defined]
+            if exc is not None:
+                _add_note(interrupt, f"axlink: {exc.message}")
+            raise interrupt
+        if report is None:
+            assert exc is not None
+            raise exc
+        if exc is not None and (strict or rc == lib.AX_ECANCELED):
             exc.report = report  # type: ignore[attr-defined]
             raise exc
         return report

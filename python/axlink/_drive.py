@@ -20,6 +20,9 @@ from .errors import (DICTIONARY_DOMAIN, Error, InvalidArgumentError,
                      check, closed, last_error)
 
 PathLike = Union[str, "os.PathLike[str]"]
+# Looked up once: the read paths call them for every read.
+_read_reg = lib.ax_link_read_reg
+_read_value = lib.ax_link_read_value
 RegisterLike = Union[str, Register]
 
 
@@ -111,7 +114,7 @@ class Drive:
     """
 
     __slots__ = ("_h", "_context", "_info", "_dictionary", "_regs", "_axes", "_cancel",
-                 "__weakref__")
+                 "_readers", "__weakref__")
 
     def __init__(self, ptr: Any, context: Context) -> None:
         """Wrap an ax_drive* whose reference this object takes over."""
@@ -125,6 +128,8 @@ class Drive:
         dptr = lib.ax_drive_dict(drive)
         self._dictionary = Dictionary._borrow(dptr) if dptr != ffi.NULL else None
         self._regs: Dict[Tuple[str, Optional[int]], Register] = {}
+        # What read() and read_raw() need per register, looked up once (_reader).
+        self._readers: Dict[Any, Tuple[Any, int, List[_values.ReadSlot]]] = {}
         self._axes: Optional[Mapping[int, Axis]] = None
         # What cancel() triggers: the motion waits of the axes watch it.
         cancel = ffi.new("ax_cancel **")
@@ -335,16 +340,41 @@ class Drive:
     def read(self, register: RegisterLike, subnode: Optional[int] = None) -> _values.Value:
         """Read a register by name or :class:`Register`; the value's type
         follows the register's dtype (int, float, bool, str, bytes)."""
-        reg = self.find(register, subnode)
-        link = self._handles()[1]
-        dtype = reg.dtype_code
-        cap = _values.capacity(dtype)
-        buf = ffi.new("uint8_t[]", cap)
-        n = ffi.new("size_t *")
-        rc = lib.ax_link_read_reg(link, reg._p, buf, cap, n)
+        # Only the link in this frame: a traceback that keeps the frame must
+        # not keep the drive open (the context would hand it out again).
+        try:
+            link = self._h[1]  # type: ignore[index]
+        except TypeError:
+            raise closed(self) from None
+        # The fast path (issue 21): the register found, its buffers made, once.
+        try:
+            r = self._readers.get(register if subnode is None else (register, subnode))
+        except TypeError:  # unhashable: find() says what is wrong with it
+            r = None
+        if r is None:
+            r = self._reader(register, subnode)
+        p, dtype, pool = r
+        slot = pool.pop() if pool else _values.ReadSlot(dtype)
+        rc = _read_reg(link, p, slot.buf, slot.cap, slot.n)
         if rc < 0:
+            pool.append(slot)
             raise last_error(rc, drive_text=self._drive_text)
-        return _values.decode(dtype, buf, int(n[0]))
+        view = slot.view
+        v: _values.Value = view[0] if view is not None else slot.value()
+        pool.append(slot)
+        return v
+
+    def _reader(self, register: RegisterLike,
+                subnode: Optional[int]) -> Tuple[Any, int, List[Any]]:
+        """The register's pointer, dtype and a pool of read buffers, kept
+        for the next read of the same name (or Register) and subnode. Each
+        read takes a buffer from the pool and gives it back, so reads from
+        several threads never share one."""
+        reg = self.find(register, subnode)
+        r: Tuple[Any, int, List[Any]] = (reg._p, reg.dtype_code, [])
+        if isinstance(register, (str, Register)):
+            self._readers[register if subnode is None else (register, subnode)] = r
+        return r
 
     def read_as(self, register: RegisterLike, kind: Type[_typed.T],
                 subnode: Optional[int] = None) -> _typed.T:
@@ -381,17 +411,32 @@ class Drive:
     def read_raw(self, address: int, dtype: Union[str, int], subnode: int = 1) -> _values.Value:
         """Read register @address of @subnode as @dtype ("u32", "float"...),
         without the dictionary."""
-        code = _values.parse_dtype(dtype)
-        _check_u32("address", address)
-        _check_u32("subnode", subnode)
-        link = self._handles()[1]
-        cap = _values.capacity(code)
-        buf = ffi.new("uint8_t[]", cap)
-        n = ffi.new("size_t *")
-        rc = lib.ax_link_read_value(link, subnode, address, code, buf, cap, n)
+        try:
+            link = self._h[1]  # type: ignore[index]  # only the link: see read()
+        except TypeError:
+            raise closed(self) from None
+        # Cached only for exact ints and a dtype name: 1.0 or True must not
+        # pass for 1 and skip the checks below.
+        cacheable = type(address) is int and type(subnode) is int and type(dtype) is str
+        key = (address, dtype, subnode)
+        r = self._readers.get(key) if cacheable else None
+        if r is None:
+            code = _values.parse_dtype(dtype)
+            _check_u32("address", address)
+            _check_u32("subnode", subnode)
+            r = (None, code, [])
+            if cacheable:
+                self._readers[key] = r
+        _, code, pool = r
+        slot = pool.pop() if pool else _values.ReadSlot(code)
+        rc = _read_value(link, subnode, address, code, slot.buf, slot.cap, slot.n)
         if rc < 0:
+            pool.append(slot)
             raise last_error(rc, drive_text=self._drive_text)
-        return _values.decode(code, buf, int(n[0]))
+        view = slot.view
+        v: _values.Value = view[0] if view is not None else slot.value()
+        pool.append(slot)
+        return v
 
     def write_raw(self, address: int, dtype: Union[str, int], value: Any,
                   subnode: int = 1, *, allow_nonfinite: bool = False) -> None:

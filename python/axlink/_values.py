@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from typing import Any, Callable, Dict, Sequence, Tuple, Union
 
 from ._native import cstr, ffi, lib, text
@@ -206,3 +207,42 @@ def parse_number(dtype: int, s: str) -> Union[int, float, bool, str]:
     except ValueError:
         pass
     return s
+
+
+# -- reading without allocating (issue 21): reusable buffers with typed views
+
+_U8_ARRAY = ffi.typeof("uint8_t[]")
+_SIZE_P = ffi.typeof("size_t *")
+# Numbers the library hands over as native little-endian bytes, read in one
+# step through a typed pointer on little-endian hosts (elsewhere: DECODERS).
+_VIEW_TYPES: Dict[int, Any] = {
+    d: ffi.typeof(t) for d, t in ((U8, "uint8_t *"), (S8, "int8_t *"), (U16, "uint16_t *"),
+                                  (S16, "int16_t *"), (U32, "uint32_t *"), (S32, "int32_t *"),
+                                  (U64, "uint64_t *"), (S64, "int64_t *"), (FLOAT, "float *"))
+} if sys.byteorder == "little" else {}
+
+
+class ReadSlot:
+    """One reusable set of buffers for reading a value of one dtype: the
+    bytes, the count, and a typed view of the bytes when there is one.
+    :func:`value` turns what a read left in them into the Python value.
+    A slot serves one read at a time (callers keep them in a pool)."""
+
+    __slots__ = ("buf", "n", "cap", "view", "dtype")
+
+    def __init__(self, dtype: int) -> None:
+        self.dtype = dtype
+        self.cap = CAPACITY[dtype]
+        self.buf = ffi.new(_U8_ARRAY, self.cap)
+        self.n = ffi.new(_SIZE_P)
+        vt = _VIEW_TYPES.get(dtype)
+        self.view = ffi.cast(vt, self.buf) if vt is not None else None
+
+    def value(self) -> Value:
+        """The value read. Numbers: the library checked the size already
+        (ax_link_read_value(): AX_ETYPE when short)."""
+        view = self.view
+        if view is not None:
+            item: Value = view[0]
+            return item
+        return decode(self.dtype, self.buf, self.n[0])

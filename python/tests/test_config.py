@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """drive.config: save, diff and load configuration files (XCF) on in-process
 simulated drives, and the file read by the rules of the format's other reader."""
+import logging
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -120,3 +121,54 @@ def test_config__failures_raise_with_the_report():
             d.config.save("x.xcf", axis=300)
         with pytest.raises(axlink.Error, match="nonexistent"):
             d.config.save("/nonexistent/x.xcf")
+
+
+class _CancelAfterWrites(logging.Handler):
+    """Calls drive.cancel() once the library has logged @after register writes."""
+
+    def __init__(self, drive, after):
+        super().__init__(level=1)
+        self.drive, self.after, self.writes = drive, after, 0
+
+    def emit(self, record):
+        if record.getMessage().split(": ", 1)[-1].startswith("wrote "):  # "virtual: wrote"
+            self.writes += 1
+            if self.writes == self.after:
+                try:
+                    self.drive.cancel()
+                except axlink.UnsupportedError:
+                    pass  # the token is triggered all the same
+
+
+def test_config__cancelled_load_raises_with_what_was_written(tmp_path):
+    saved = tmp_path / "a.xcf"
+    logger = logging.getLogger("axlink")
+    level = logger.level
+    ctx = axlink.Context(log_level="trace")
+    with axlink.open("virtual:?serial=687", context=ctx) as a, \
+            axlink.open("virtual:?serial=688", context=ctx) as b:
+        for reg, value in (("COMMS_WATCHDOG_TIMEOUT", 250), ("MOT_PAIR_POLES", 7),
+                           ("HOM_OFFSET", -3), ("CL_VEL_PID_KP", 0.75)):
+            a.write(reg, value)
+        n = a.config.save(saved)
+        handler = _CancelAfterWrites(b, 2)
+        logger.addHandler(handler)
+        logger.setLevel(1)
+        try:
+            with pytest.raises(axlink.CancelledError) as e:
+                b.config.load(saved, strict=False)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        assert f"cancelled after writing 2 of {n} registers" in e.value.message
+        assert "partial configuration" in e.value.message
+        report = e.value.report
+        assert [x.id for x in report.with_status("written")] == ["COMMS_WATCHDOG_TIMEOUT",
+                                                                 "MOT_PAIR_POLES"]
+        assert report.counts["skipped"] > 0
+        assert report.counts["written"] + report.counts["unchanged"] + \
+            report.counts["skipped"] == n
+        assert sorted(x.id for x in b.config.diff(saved).changes) == ["CL_VEL_PID_KP",
+                                                                     "HOM_OFFSET"]
+        # The next load starts afresh and finishes.
+        assert b.config.load(saved).counts["written"] == 2

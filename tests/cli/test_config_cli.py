@@ -4,8 +4,14 @@
 The issue's round trip: save drive A, change three registers on A, diff
 names exactly those three; load the file into drive B (same model) and B
 then matches the file A saved."""
+import json
 import os
+import signal
+import subprocess
+import time
 import xml.etree.ElementTree as ET
+
+import pytest
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data")
 
@@ -82,3 +88,92 @@ def test_config_identity_and_usage(axlink, sim_drives, tmp_path):
     assert 'Vendor="someone"' in kept.read_text() and "<Tables>" in kept.read_text()
     r = axlink("config", "--help")
     assert r.code == 0 and "config diff" in r.out
+
+
+# Registers of the axs-100 model the interrupted load changes, in dictionary
+# order, with values the drive takes: the first is written within the
+# first few requests, the others are spread over the rest of the file.
+TUNED = (("COMMS_WATCHDOG_TIMEOUT", "0", "250"), ("PROF_MAX_VEL", "1", "12.5"),
+         ("MOT_PAIR_POLES", "1", "7"), ("HOM_OFFSET", "1", "-3"),
+         ("CL_VEL_REF_MAX", "1", "40.0"), ("CL_CUR_Q_KP", "1", "3.0"),
+         ("CL_VEL_PID_KP", "1", "0.75"), ("CL_POS_PID_KP", "1", "0.02"))
+
+
+@pytest.fixture(scope="module")
+def slow_drive():
+    """One simulated drive on 127.0.3.60 that answers each request 20 ms
+    late, so that loading a configuration takes seconds."""
+    path = os.environ.get("AXLINK_SIM")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail(f"AXLINK_SIM={path!r} must name the built axlink-sim binary")
+    proc = subprocess.Popen([path, "--eth", "127.0.3.60", "--serial", "9060", "--delay", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        uri = proc.stdout.readline().strip()  # printed once it serves: no sleeping
+        if not uri.startswith("eth://"):
+            proc.kill()
+            pytest.fail(f"axlink-sim did not start: {uri!r} {proc.stderr.read()!r}")
+        yield uri
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "axlink-sim must exit cleanly on SIGTERM"
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_config_load_ctrl_c_stops_and_says_what_was_written(axlink, cli_path, slow_drive,
+                                                             tmp_path):
+    uri = slow_drive
+    # The drive's own configuration with eight values changed.
+    saved = tmp_path / "drive.xcf"
+    assert axlink("config", "save", uri, saved).code == 0
+    tree = ET.parse(saved)
+    regs = {(r.get("id"), r.get("subnode")): r for r in tree.iter("Register")}
+    for reg, sn, value in TUNED:
+        regs[(reg, sn)].set("storage", value)
+    tuned = tmp_path / "tuned.xcf"
+    tree.write(tuned)
+    total = len(regs)
+
+    proc = subprocess.Popen([cli_path, "config", "load", uri, str(tuned), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=axlink.env)
+    # Interrupt once the first register is written: the load is under way.
+    deadline = time.monotonic() + 20
+    while True:
+        r = axlink("read", uri, "COMMS_WATCHDOG_TIMEOUT", "--subnode", "0")
+        if r.code == 0 and r.out.split()[:1] == ["250"]:  # "250 ms"
+            break
+        assert proc.poll() is None, f"the load ended before it was interrupted: " \
+                                    f"{proc.communicate()}"
+        assert time.monotonic() < deadline, "the load never wrote its first register"
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    took = time.monotonic() - t0
+    assert proc.returncode == 1, (proc.returncode, out, err)
+    # Within about one request (the UDP timeout is 1 s; a request here takes 20 ms).
+    assert took < 1.0, f"the load took {took:.2f} s to stop"
+
+    doc = json.loads(out)
+    written = [e["id"] for e in doc["registers"] if e["status"] == "written"]
+    n = len(written)
+    assert 1 <= n < len(TUNED), doc["counts"]
+    assert written == [t[0] for t in TUNED[:n]]
+    assert doc["counts"]["skipped"] > 0
+    assert doc["counts"]["written"] + doc["counts"]["unchanged"] + \
+        doc["counts"]["skipped"] == total, doc["counts"]
+    assert f"cancelled after writing {n} of {total} registers" in err, err
+    assert "the drive now holds a partial configuration" in err, err
+
+    # What the message says is what the drive holds: the rest still differs.
+    r = axlink("config", "diff", uri, tuned, "--json")
+    assert r.code == 1, r
+    different = [e["id"] for e in r.json()["registers"] if e["status"] == "different"]
+    assert different == [t[0] for t in TUNED[n:]]
+
+    # Not interrupted, the load finishes the job.
+    r = axlink("config", "load", uri, tuned, "--json")
+    assert r.code == 0, r
+    assert r.json()["counts"]["written"] == len(TUNED) - n

@@ -174,3 +174,32 @@ def test_gen_xdf_check_validates_every_v3_file_of_the_folder(tmp_path):
                         data("v3_pdo_access.xdf")], capture_output=True, text=True,
                        timeout=60, check=False)
     assert v.returncode == 0 and v.stderr == "", v
+
+
+def test_db_import_of_a_missing_file_creates_no_database(axlink, tmp_path):
+    """A file that is not there fails, naming it, before any database is
+    opened: the user database is not created on the way (nor one at --db)."""
+    missing = tmp_path / "missing.xdf"
+    for args in ([], ["--json"]):
+        r = axlink("db", "import", missing, *args)
+        assert r.code == 1, r
+        assert f"'{missing}': file not found" in r.err, r
+        assert r.no_result(), r
+        assert not os.path.exists(axlink.user_db), r
+    r = axlink("db", "import", missing, "--json")
+    assert r.json()["error"]["name"] == "AX_ENOTFOUND", r
+
+    # Nor one at --db, for any number of missing files.
+    db = tmp_path / "new.db"
+    r = axlink("db", "import", "--db", db, missing, tmp_path / "nowhere" / "x.xdf")
+    assert r.code == 1, r
+    assert f"'{tmp_path / 'nowhere' / 'x.xdf'}': file not found" in r.err, r
+    assert f"0 of 2 file(s) imported; no database created at {db}" in r.err, r
+    assert not db.exists(), r
+
+    # The other files are still imported; then the database exists and stays.
+    r = axlink("db", "import", "--db", db, missing, device("axs-200.xdf"))
+    assert r.code == 1 and f"1 of 2 file(s) imported into {db}" in r.err, r
+    r = axlink("db", "import", "--db", db, missing)
+    assert r.code == 1 and f"0 of 1 file(s) imported into {db}" in r.err, r
+    assert [m["name"] for m in axlink("db", "list", "--db", db, "--json").json()] == ["axs-200"]

@@ -112,7 +112,7 @@ class Gateway:
 def gateway(sims: Dict[str, Sim], users_file: Path) -> Iterator[Gateway]:
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
     proc = subprocess.Popen(axlink_opcua_cmd("--endpoint", endpoint, "--users", str(users_file),
-                                             "--period", "0.3", NET),
+                                             "--period-ms", "300", NET),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()

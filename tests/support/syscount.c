@@ -69,6 +69,11 @@ typedef ssize_t (*recv_chk_fn)(int, void *, size_t, size_t, int);
 typedef ssize_t (*recvfrom_chk_fn)(int, void *, size_t, size_t, int, struct sockaddr *,
                                    socklen_t *);
 typedef int (*poll_chk_fn)(struct pollfd *, nfds_t, int, size_t);
+typedef int (*socket_fn)(int, int, int);
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+typedef int (*shutdown_fn)(int, int);
+typedef int (*close_fn)(int);
 
 SYSCOUNT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t cap);
 SYSCOUNT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t cap, int flags);
@@ -176,4 +181,39 @@ SYSCOUNT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t
 	SYSCOUNT_NEXT(poll_chk_fn, "__poll_chk");
 	syscount_n[SYSCOUNT_POLL]++;
 	return next_(fds, n, timeout, cap);
+}
+
+SYSCOUNT_EXPORT int socket(int domain, int type, int protocol)
+{
+	SYSCOUNT_NEXT(socket_fn, "socket");
+	syscount_n[SYSCOUNT_SOCKET]++;
+	return next_(domain, type, protocol);
+}
+
+SYSCOUNT_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG a, socklen_t alen)
+{
+	SYSCOUNT_NEXT(connect_fn, "connect");
+	syscount_n[SYSCOUNT_SOCKET]++;
+	return next_(fd, a, alen);
+}
+
+SYSCOUNT_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	SYSCOUNT_NEXT(setsockopt_fn, "setsockopt");
+	syscount_n[SYSCOUNT_SOCKET]++;
+	return next_(fd, level, name, val, len);
+}
+
+SYSCOUNT_EXPORT int shutdown(int fd, int how)
+{
+	SYSCOUNT_NEXT(shutdown_fn, "shutdown");
+	syscount_n[SYSCOUNT_SOCKET]++;
+	return next_(fd, how);
+}
+
+SYSCOUNT_EXPORT int close(int fd)
+{
+	SYSCOUNT_NEXT(close_fn, "close");
+	syscount_n[SYSCOUNT_SOCKET]++;
+	return next_(fd);
 }

@@ -5,7 +5,8 @@
 /*
  * Test-only counter of the I/O system calls a thread makes: send, sendto,
  * sendmsg, recv, recvfrom, recvmsg, read, write, poll and ppoll (and their
- * _FORTIFY_SOURCE twins). syscount.c, linked into the test executable and
+ * _FORTIFY_SOURCE twins), and the socket set-up calls socket, connect,
+ * setsockopt, shutdown and close. syscount.c, linked into the test executable and
  * exported from it (tests/support/syscount.cmake), takes precedence over
  * libc for every library in the process, the dlopen()ed transports
  * included, and passes each call through to the next definition
@@ -13,11 +14,12 @@
  */
 
 enum syscount_kind {
-	SYSCOUNT_SEND,  /* send, sendto, sendmsg */
-	SYSCOUNT_RECV,  /* recv, recvfrom, recvmsg */
-	SYSCOUNT_READ,  /* read */
-	SYSCOUNT_WRITE, /* write */
-	SYSCOUNT_POLL,  /* poll, ppoll */
+	SYSCOUNT_SEND,   /* send, sendto, sendmsg */
+	SYSCOUNT_RECV,   /* recv, recvfrom, recvmsg */
+	SYSCOUNT_READ,   /* read */
+	SYSCOUNT_WRITE,  /* write */
+	SYSCOUNT_POLL,   /* poll, ppoll */
+	SYSCOUNT_SOCKET, /* socket, connect, setsockopt, shutdown, close */
 	SYSCOUNT_KINDS
 };
 

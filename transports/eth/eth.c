@@ -29,18 +29,23 @@
  *
  * - Nothing is drained before a request: a request answered on its first
  *   send leaves nothing behind, and one that was not gets a fresh socket.
- *   The steady state costs three system calls (send, poll, receive).
  *
- * Cancellation: cancel() counts itself and writes the eventfd, and the
- * request that is waiting returns AX_ECANCELED. A request notes the count
- * when it starts and reads the eventfd only when poll() reports it readable:
- * a cancel counted before the request started is then read and dropped
- * rather than killing this unrelated request, so cancel() aborts what is in
- * flight, nothing else. (A cancel that races with the very start of a
- * request may be lost the same way; callers that must stop a request keep
- * cancelling until it returns.)
+ * The steady state costs two system calls: a send, and a blocking receive
+ * bounded by the socket's SO_RCVTIMEO (set once, again only when the
+ * timeout changes or the socket is new). Only a request that must wait
+ * again (it skipped a datagram, a signal interrupted it) falls back to
+ * poll() for the rest of its deadline.
+ *
+ * Cancellation: a request marks itself in flight (under priv->lock) before
+ * it sends and clears the mark before it returns. cancel() shuts down the
+ * receiving side of the socket of a request in flight, which wakes its
+ * blocking receive (or poll) at once with end-of-file; a cancel while no
+ * request is in flight does nothing, so it can never abort the next,
+ * unrelated request. A socket that was shut down is replaced before the
+ * next request, like any socket a request gave up on. The lock is never
+ * held across I/O, so cancel() does not wait for the request.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* POLLRDHUP */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,10 +53,11 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "eth.h"
@@ -68,11 +74,13 @@
 
 struct ax_transport_priv {
 	const ax_host *host;
-	int fd;                  /* UDP socket connect()ed to the drive, or -1 */
+	int fd;                  /* blocking UDP socket connect()ed to the drive, or -1 */
 	int renew;               /* the last request may still be answered: new socket */
+	int rcvtimeo_ms;         /* SO_RCVTIMEO set on fd, or 0 when not set yet */
 	eth_addr addr;           /* the drive's address, what fd is connected to */
-	int cancel_fd;           /* eventfd: cancel() makes it readable */
-	atomic_uint cancels;     /* cancel() calls so far, counted before the eventfd write */
+	pthread_mutex_t lock;    /* guards busy and shut; never held across I/O */
+	int busy;                /* a request is in flight: cancel() may shut fd down */
+	atomic_int shut;         /* cancel() shut fd's receiving side down */
 	int timeout_ms;          /* the URI's timeout_ms, or the default */
 	char peer[ETH_PEER_STR]; /* who we talk to, for messages */
 };
@@ -228,8 +236,7 @@ static int eth_connect(ax_transport_priv *priv, const ax_uri *uri, uint16_t port
 
 	priv->fd = -1;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                ai->ai_protocol);
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 
 		if (fd < 0) {
 			last_errno = errno;
@@ -287,17 +294,16 @@ static int eth_open(ax_transport_priv **out, const ax_host *host, const ax_uri *
 	priv->host = host;
 	priv->fd = -1;
 	priv->timeout_ms = uri_timeout;
-	atomic_init(&priv->cancels, 0u);
-	priv->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (priv->cancel_fd < 0) {
-		err = host->error(host, AX_EIO, "cannot create the cancel eventfd: %s",
-		                  strerror(errno));
+	atomic_init(&priv->shut, 0);
+	err = pthread_mutex_init(&priv->lock, NULL);
+	if (err != 0) {
+		err = host->error(host, AX_EIO, "cannot create the cancel lock: %s", strerror(err));
 		host->free(priv);
 		return err;
 	}
 	err = eth_connect(priv, uri, port);
 	if (err < 0) {
-		close(priv->cancel_fd);
+		pthread_mutex_destroy(&priv->lock);
 		host->free(priv);
 		return err;
 	}
@@ -315,41 +321,50 @@ static void eth_close(ax_transport_priv *priv)
 		return;
 	if (priv->fd >= 0)
 		close(priv->fd);
-	if (priv->cancel_fd >= 0)
-		close(priv->cancel_fd);
+	pthread_mutex_destroy(&priv->lock);
 	priv->host->free(priv);
 }
 
 static int eth_cancel(ax_transport_priv *priv)
 {
 	const ax_host *host = priv->host;
-	uint64_t one = 1;
+	int err = 0;
 
-	/* Counted first: a request that started before this sees a new count. */
-	atomic_fetch_add(&priv->cancels, 1u);
-	/* EAGAIN means the counter is saturated: a cancel is pending anyway. */
-	if (write(priv->cancel_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	pthread_mutex_lock(&priv->lock);
+	/* Nothing in flight: nothing to abort (and the next request must not be). */
+	if (priv->busy && !atomic_load(&priv->shut)) {
+		atomic_store(&priv->shut, 1);
+		if (shutdown(priv->fd, SHUT_RD) < 0)
+			err = errno;
+	}
+	pthread_mutex_unlock(&priv->lock);
+	if (err != 0)
 		return host->error(host, AX_EIO, "cannot signal cancel to the request on %s: %s",
-		                   priv->peer, strerror(errno));
+		                   priv->peer, strerror(err));
 	return 0;
 }
 
-/*
- * The eventfd is readable: empty it and tell whether a cancel came since
- * the request started (its count was @seen). A cancel from before, while no
- * request ran, is dropped here. Returns 1 for a cancel of this request.
- */
-static int eth_take_cancel(ax_transport_priv *priv, unsigned seen)
+/* The request starts: from now on cancel() may shut its socket down. */
+static void eth_request_begin(ax_transport_priv *priv)
 {
-	uint64_t count;
+	pthread_mutex_lock(&priv->lock);
+	priv->busy = 1;
+	pthread_mutex_unlock(&priv->lock);
+}
 
-	(void)read(priv->cancel_fd, &count, sizeof(count));
-	if (atomic_load(&priv->cancels) != seen)
-		return 1;
-	if (priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
-		priv->host->log(priv->host, AX_LOG_DEBUG,
-		                "dropped a cancel that arrived between requests on %s", priv->peer);
-	return 0;
+/*
+ * The request is over: cancel() leaves the socket alone from here on. One
+ * it shut down cannot receive any more, so the next request takes a new one.
+ */
+static void eth_request_end(ax_transport_priv *priv)
+{
+	pthread_mutex_lock(&priv->lock);
+	priv->busy = 0;
+	if (atomic_load(&priv->shut)) {
+		atomic_store(&priv->shut, 0);
+		priv->renew = 1;
+	}
+	pthread_mutex_unlock(&priv->lock);
 }
 
 /*
@@ -363,8 +378,7 @@ static int eth_socket_renew(ax_transport_priv *priv)
 {
 	int fd, errnum;
 
-	fd = socket(priv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	            IPPROTO_UDP);
+	fd = socket(priv->addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (fd >= 0 && connect(fd, &priv->addr.sa, eth_addr_len(&priv->addr)) < 0) {
 		errnum = errno;
 		close(fd);
@@ -375,6 +389,7 @@ static int eth_socket_renew(ax_transport_priv *priv)
 	if (priv->fd >= 0)
 		close(priv->fd);
 	priv->fd = fd;
+	priv->rcvtimeo_ms = 0;
 	if (fd >= 0) {
 		priv->renew = 0;
 		if (priv->host->log_enabled(priv->host, AX_LOG_DEBUG))
@@ -421,11 +436,18 @@ static int eth_sock_error(ax_transport_priv *priv, int errnum, const struct eth_
 	}
 }
 
+static int eth_cancelled(ax_transport_priv *priv, const struct eth_req *rq)
+{
+	return priv->host->error(priv->host, AX_ECANCELED,
+	                         "%s subnode %u register 0x%03X: cancelled while waiting for %s",
+	                         rq->verb, rq->subnode, rq->address, priv->peer);
+}
+
 static int eth_send(ax_transport_priv *priv, const uint8_t *frame, size_t len,
                     const struct eth_req *rq)
 {
 	for (int waits = 0;; waits++) {
-		ssize_t n = send(priv->fd, frame, len, 0);
+		ssize_t n = send(priv->fd, frame, len, MSG_DONTWAIT);
 
 		if (n == (ssize_t)len) {
 			eth_trace_frame(priv->host, "tx", priv->peer, frame, len);
@@ -437,11 +459,13 @@ static int eth_send(ax_transport_priv *priv, const uint8_t *frame, size_t len,
 		if (errno == EINTR)
 			continue;
 		if ((errno == EAGAIN || errno == EWOULDBLOCK) && waits < ETH_SEND_WAITS) {
-			/* Socket buffer full: wait until it drains, briefly. */
-			struct pollfd p = {.fd = priv->fd, .events = POLLOUT};
+			/* Socket buffer full: wait until it drains, briefly (or a cancel). */
+			struct pollfd p = {.fd = priv->fd, .events = POLLOUT | POLLRDHUP};
 
 			if (poll(&p, 1, ETH_SEND_WAIT_MS) < 0 && errno != EINTR)
 				return eth_sock_error(priv, errno, rq, "poll");
+			if (atomic_load(&priv->shut))
+				return eth_cancelled(priv, rq);
 			continue;
 		}
 		return eth_sock_error(priv, errno, rq, "send");
@@ -460,49 +484,81 @@ static int eth_ms_left(uint64_t now, uint64_t deadline)
 }
 
 /*
- * Wait until @deadline for the answer to @req (@rq names it for messages).
- * @seen is the cancel count when the request started (eth_take_cancel()).
- * Datagrams that are not MCB frames (bad CRC, node or command) and echoed
- * requests are skipped; one reply that does not answer @req is skipped
- * (*stale counts them), a second fails the request. Returns 0 with @reply
- * decoded (it points into @rbuf), ETH_WAIT_TIMEOUT, or a negative error.
+ * Let the socket's blocking receive end after @ms: set SO_RCVTIMEO unless
+ * it already is @ms. Returns 0 or an errno.
+ */
+static int eth_set_rcvtimeo(ax_transport_priv *priv, int ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	if (priv->rcvtimeo_ms == ms)
+		return 0;
+	if (setsockopt(priv->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return errno;
+	priv->rcvtimeo_ms = ms;
+	return 0;
+}
+
+/*
+ * Wait for the answer to @req (@rq names it for messages) until @timeout_ms
+ * after @start (host->now_ns()). The first wait is a blocking receive that
+ * the socket's SO_RCVTIMEO ends at the deadline; a wait after a skipped
+ * datagram, an interrupted or early-ended receive polls for the rest of
+ * the time. Datagrams that are not MCB frames (bad CRC, node or command),
+ * empty ones and echoed requests are skipped; one reply that does not
+ * answer @req is skipped (*stale counts them), a second fails the request.
+ * End-of-file on the socket is cancel() (eth_cancel). Returns 0 with
+ * @reply decoded (it points into @rbuf), ETH_WAIT_TIMEOUT, or a negative
+ * error.
  */
 static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
                           const ax_mcb_frame *req, ax_mcb_frame *reply, uint8_t *rbuf, size_t rcap,
-                          uint64_t deadline, unsigned seen, int *stale)
+                          uint64_t start, int timeout_ms, int *stale)
 {
 	const ax_host *host = priv->host;
+	uint64_t deadline = start + (uint64_t)timeout_ms * 1000000u;
+	int blocking = eth_set_rcvtimeo(priv, timeout_ms) == 0;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
-		        {.fd = priv->fd, .events = POLLIN},
-		        {.fd = priv->cancel_fd, .events = POLLIN},
-		};
-		uint64_t now = host->now_ns();
 		ssize_t r;
-		int n, err;
+		int err;
 
-		if (now >= deadline)
-			return ETH_WAIT_TIMEOUT;
-		n = poll(pfd, 2, eth_ms_left(now, deadline));
-		if (n < 0) {
-			if (errno == EINTR)
+		if (blocking) {
+			/* The fast path: one system call waits and receives. */
+			blocking = 0;
+			r = recv(priv->fd, rbuf, rcap, MSG_TRUNC);
+		} else {
+			struct pollfd pfd = {.fd = priv->fd, .events = POLLIN | POLLRDHUP};
+			uint64_t now = host->now_ns();
+			int n;
+
+			if (atomic_load(&priv->shut))
+				return eth_cancelled(priv, rq);
+			if (now >= deadline)
+				return ETH_WAIT_TIMEOUT;
+			n = poll(&pfd, 1, eth_ms_left(now, deadline));
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return eth_sock_error(priv, errno, rq, "poll");
+			}
+			if (n == 0)
 				continue;
-			return eth_sock_error(priv, errno, rq, "poll");
+			r = recv(priv->fd, rbuf, rcap, MSG_TRUNC | MSG_DONTWAIT);
 		}
-		if ((pfd[1].revents & POLLIN) && eth_take_cancel(priv, seen))
-			return host->error(host, AX_ECANCELED,
-			                   "%s subnode %u register 0x%03X: cancelled while waiting "
-			                   "for %s",
-			                   rq->verb, rq->subnode, rq->address, priv->peer);
-		if (n == 0 || !(pfd[0].revents & (POLLIN | POLLERR)))
-			continue;
-
-		r = recv(priv->fd, rbuf, rcap, MSG_TRUNC);
 		if (r < 0) {
+			/* The receive timed out (maybe a tick early), or a signal came. */
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				continue;
 			return eth_sock_error(priv, errno, rq, "receive");
+		}
+		if (r == 0) {
+			if (atomic_load(&priv->shut))
+				return eth_cancelled(priv, rq);
+			if (host->log_enabled(host, AX_LOG_DEBUG))
+				host->log(host, AX_LOG_DEBUG, "ignored an empty datagram from %s",
+				          priv->peer);
+			continue;
 		}
 		if ((size_t)r > rcap)
 			return host->error(host, AX_EPROTO,
@@ -608,7 +664,6 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 	uint8_t qbuf[AX_MCB_MAX_FRAME];
 	size_t qlen = 0;
 	int err, stale = 0, attempt;
-	unsigned seen = atomic_load(&priv->cancels);
 
 	err = host->mcb_encode(qbuf, sizeof(qbuf), &qlen, req);
 	if (err < 0)
@@ -625,12 +680,12 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 			                   rq.verb, rq.subnode, rq.address, priv->peer,
 			                   strerror(err));
 	}
+	eth_request_begin(priv);
 	for (attempt = 1; attempt <= ETH_TRIES; attempt++) {
 		err = eth_send(priv, qbuf, qlen, &rq);
 		if (err < 0)
 			break;
-		err = eth_wait_reply(priv, &rq, req, reply, rbuf, rcap,
-		                     host->now_ns() + (uint64_t)timeout_ms * 1000000u, seen,
+		err = eth_wait_reply(priv, &rq, req, reply, rbuf, rcap, host->now_ns(), timeout_ms,
 		                     &stale);
 		if (err != ETH_WAIT_TIMEOUT)
 			break;
@@ -646,6 +701,7 @@ static int eth_transact(ax_transport_priv *priv, const ax_mcb_frame *req, ax_mcb
 	 * answered still: the next request takes a fresh socket.
 	 */
 	priv->renew = !(attempt == 1 && (err == 0 || err == AX_EDRIVE));
+	eth_request_end(priv);
 	if (err != ETH_WAIT_TIMEOUT)
 		return err;
 	return host->error(host, AX_ETIMEDOUT,

@@ -13,18 +13,31 @@
  * per drive, all drives in flight together, so a /24 of drives takes a few
  * round trips and not 254 timeouts.
  *
- * Time budget (T = the scan's timeout): probes are answered until T/2, the
- * identity reads may run to T. Each identity request is sent again once if
- * its reply is late (T/8, clamped), then skipped. At T whatever is known is
- * reported. Targets that never answer are not reported: over UDP a host
- * without a drive and no host at all look the same.
+ * Silent targets end as early as the network allows (issue 21):
+ * - The sockets ask for ICMP errors (IP_RECVERR / IPV6_RECVERR). A host
+ *   without the MCB port answers port-unreachable, a network without the
+ *   host host-unreachable (its router's, or our own ARP giving up): the
+ *   error names the address probed, and that target is settled at once.
+ * - The rest are waited for adaptively: ETH_SCAN_WAIT_FACTOR times the
+ *   slowest probe reply seen, at least a floor (T/8, and 100 ms; T = the
+ *   scan's timeout: a caller who gives more time expects slower drives),
+ *   counted from the last first probe sent; the second probe goes out
+ *   halfway. The caller's deadline bounds it: probes are answered until
+ *   T/2 at most, the identity reads may run to T. (Before: silent targets
+ *   held every scan open until T/2.)
+ * Each identity request is sent again once if its reply is late (T/8,
+ * clamped), then skipped. At T whatever is known is reported. Targets that
+ * never answer are not reported: over UDP a host without a drive and no
+ * host at all look the same.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* struct in6_pktinfo and friends of <linux/errqueue.h> users */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/errqueue.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,18 +64,24 @@ static const uint16_t ident_regs[] = {AX_MCB_REG_VENDOR_ID, AX_MCB_REG_REVISION,
 #define SCAN_MAX_SLEEP_MS 50
 /* Receive buffer asked for, so a burst of replies from a /24 is not dropped. */
 #define SCAN_RCVBUF (1 << 20)
+/* Silent targets are waited for this many times the slowest probe reply... */
+#define ETH_SCAN_WAIT_FACTOR 4
+/* ...and at least 1/ETH_SCAN_WAIT_FLOOR_DIV of the scan's time, and this long. */
+#define ETH_SCAN_WAIT_FLOOR_DIV 8
+#define ETH_SCAN_WAIT_FLOOR_MS 100
 
 enum target_state {
 	T_WAIT = 0, /* probed (or about to be), no answer yet */
 	T_IDENT,    /* answered; identity reads in flight */
 	T_DONE,     /* reported */
-	T_FAILED,   /* could not even be probed */
+	T_FAILED,   /* could not even be probed, or the network said nobody is there */
 };
 
 struct scan_target {
 	eth_addr addr;
-	uint8_t state;  /* an enum target_state */
-	uint32_t drive; /* index in scan.drives once answered */
+	uint8_t state;    /* an enum target_state */
+	uint32_t drive;   /* index in scan.drives once answered */
+	uint64_t sent_ns; /* its last probe */
 };
 
 struct scan_drive {
@@ -91,7 +110,12 @@ struct scan {
 	int blocked; /* a send met a full socket buffer: wait for POLLOUT */
 	int emitted;
 	uint64_t reprobe_at, probe_end, deadline, resend_ns;
-	uint64_t next_timer; /* earliest identity resend due */
+	uint64_t probe_cap;     /* the latest probe_end may be: T/2 */
+	uint64_t probed_ns;     /* the last first probe went out (the wait counts from it) */
+	uint64_t slowest_ns;    /* slowest probe reply so far */
+	uint64_t wait_floor_ns; /* the least silent targets are waited for */
+	size_t refused;         /* targets the network said nobody is at */
+	uint64_t next_timer;    /* earliest identity resend due */
 	uint8_t probe_frame[AX_MCB_FRAME_SIZE];
 	uint8_t ident_frame[N_IDENT][AX_MCB_FRAME_SIZE];
 };
@@ -358,7 +382,7 @@ static int scan_timeout(struct scan *s, const ax_uri *uri, int timeout_ms, int *
 static int scan_open_socket(struct scan *s, int family, int *out)
 {
 	const ax_host *host = s->host;
-	int fd, rcvbuf = SCAN_RCVBUF;
+	int fd, rcvbuf = SCAN_RCVBUF, one = 1;
 
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (fd < 0)
@@ -366,6 +390,11 @@ static int scan_open_socket(struct scan *s, int family, int *out)
 		                   family == AF_INET6 ? "/IPv6" : "", s->spec, strerror(errno));
 	/* Best effort: the kernel caps it at net.core.rmem_max. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* ICMP errors to the error queue, naming the target (scan_errors()); best effort too. */
+	if (family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	else
+		(void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	*out = fd;
 	return 0;
 }
@@ -390,6 +419,71 @@ static int scan_encode(struct scan *s)
 	return err;
 }
 
+/*
+ * Take the ICMP errors queued on @fd (IP_RECVERR): each names the target it
+ * answers for. Port or host unreachable settles a target still waiting for
+ * its probe: nobody there, no need to wait for it.
+ */
+static void scan_errors(struct scan *s, int fd)
+{
+	const ax_host *host = s->host;
+
+	for (int i = 0; i < SCAN_BATCH; i++) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+			                    sizeof(struct sockaddr_in6))];
+			struct cmsghdr align;
+		} control;
+		uint8_t data[AX_MCB_FRAME_SIZE];
+		struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+		struct msghdr msg;
+		eth_addr to;
+		struct scan_target *t;
+		const struct sock_extended_err *ee = NULL;
+		char where[ETH_ADDR_STR];
+
+		memset(&msg, 0, sizeof(msg));
+		memset(&to, 0, sizeof(to));
+		msg.msg_name = &to;
+		msg.msg_namelen = sizeof(to);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return; /* EAGAIN: none left */
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
+				ee = (const struct sock_extended_err *)(const void *)CMSG_DATA(c);
+		if (!ee ||
+		    (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6))
+			continue;
+		t = target_find(s, &to);
+		if (!t || t->state != T_WAIT)
+			continue;
+		switch (ee->ee_errno) {
+		case ECONNREFUSED:
+		case EHOSTUNREACH:
+		case ENETUNREACH:
+		case EHOSTDOWN:
+			t->state = T_FAILED;
+			s->settled++;
+			s->refused++;
+			if (host->log_enabled(host, AX_LOG_DEBUG)) {
+				eth_addr_format(where, sizeof(where), &to);
+				host->log(host, AX_LOG_DEBUG, "nothing answers at %s: %s", where,
+				          ee->ee_errno == ECONNREFUSED
+				                  ? "port unreachable"
+				                  : strerror((int)ee->ee_errno));
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 enum send_result { SENT, SEND_BLOCKED, SEND_FAILED };
 
 static int scan_sendto(struct scan *s, const eth_addr *to, const uint8_t *frame, size_t len)
@@ -398,11 +492,22 @@ static int scan_sendto(struct scan *s, const eth_addr *to, const uint8_t *frame,
 	int fd = to->sa.sa_family == AF_INET6 ? s->fd6 : s->fd4;
 	char where[ETH_ADDR_STR];
 
-	for (;;) {
+	for (int async = 0;;) {
 		if (sendto(fd, frame, len, 0, &to->sa, eth_addr_len(to)) == (ssize_t)len)
 			break;
 		if (errno == EINTR)
 			continue;
+		/*
+		 * The ICMP error of an earlier datagram (IP_RECVERR) is reported by
+		 * whichever call comes next, this send included: take the queue
+		 * (it says for whom) and send again.
+		 */
+		if ((errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH ||
+		     errno == EHOSTDOWN) &&
+		    async++ < SCAN_BATCH) {
+			scan_errors(s, fd);
+			continue;
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
 			s->blocked = 1;
 			return SEND_BLOCKED;
@@ -533,6 +638,27 @@ static int scan_new_drive(struct scan *s, struct scan_target *t, const ax_mcb_fr
 	return drive_advance(s, d, now);
 }
 
+/*
+ * How long silent targets are waited for: ETH_SCAN_WAIT_FACTOR times the
+ * slowest probe reply, at least the floor, from the last first probe, never
+ * past the cap (T/2). The second probe goes out halfway.
+ */
+static void scan_window(struct scan *s)
+{
+	uint64_t wait = s->wait_floor_ns;
+
+	if (!s->probed_ns)
+		return; /* first probes still going out: the cap holds */
+	if (s->slowest_ns * ETH_SCAN_WAIT_FACTOR > wait)
+		wait = s->slowest_ns * ETH_SCAN_WAIT_FACTOR;
+	s->probe_end = s->probed_ns + wait;
+	if (s->probe_end > s->probe_cap)
+		s->probe_end = s->probe_cap;
+	s->reprobe_at = s->probed_ns + wait / 2;
+	if (s->reprobe_at > s->probe_end)
+		s->reprobe_at = s->probe_end;
+}
+
 /* Does @f, which came in @len bytes, answer a read of subnode 0 register @reg? */
 static int scan_check_answer(const ax_host *host, const ax_mcb_frame *f, size_t len, unsigned reg)
 {
@@ -591,8 +717,14 @@ static int scan_on_datagram(struct scan *s, const eth_addr *from, const uint8_t 
 	if (t->state == T_WAIT) {
 		err = scan_check_answer(host, &f, len, AX_MCB_REG_PRODUCT_CODE);
 		/* An error reply still comes from an MCB drive: report it, minus the product. */
-		if (err == 0 || err == AX_EDRIVE)
+		if (err == 0 || err == AX_EDRIVE) {
+			/* A slow responder lengthens the wait for the silent ones. */
+			if (now > t->sent_ns && now - t->sent_ns > s->slowest_ns) {
+				s->slowest_ns = now - t->sent_ns;
+				scan_window(s);
+			}
 			return scan_new_drive(s, t, &f, err == 0, now);
+		}
 	} else if (t->state == T_IDENT) {
 		d = &s->drives[t->drive];
 		err = scan_check_answer(host, &f, len, ident_regs[d->step]);
@@ -620,6 +752,8 @@ static int scan_receive(struct scan *s, int fd)
 
 	if (fd < 0)
 		return 0;
+	/* Errors first (a queued one keeps poll() reporting POLLERR until taken). */
+	scan_errors(s, fd);
 	for (int i = 0; i < SCAN_BATCH; i++) {
 		eth_addr from;
 		socklen_t flen = sizeof(from);
@@ -631,8 +765,11 @@ static int scan_receive(struct scan *s, int fd)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			/* EAGAIN: drained. Anything else is about one datagram; go on. */
-			return 0;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			/* An ICMP error came (IP_RECVERR): its queue says for whom. */
+			scan_errors(s, fd);
+			continue;
 		}
 		err = scan_on_datagram(s, &from, buf, (size_t)r, s->host->now_ns());
 		if (err < 0)
@@ -663,14 +800,21 @@ static void scan_send_probes(struct scan *s, uint64_t now)
 		r = scan_sendto(s, &t->addr, s->probe_frame, sizeof(s->probe_frame));
 		if (r == SEND_BLOCKED)
 			return;
+		if (r == SENT)
+			t->sent_ns = now;
 		if (r == SEND_FAILED && t->state == T_WAIT) {
 			t->state = T_FAILED;
 			s->settled++;
 		}
-		if (s->next_probe < s->n_targets)
-			s->next_probe++;
-		else
+		if (s->next_probe < s->n_targets) {
+			if (++s->next_probe == s->n_targets) {
+				/* Every target probed: the wait for the silent ones starts. */
+				s->probed_ns = now;
+				scan_window(s);
+			}
+		} else {
 			s->next_reprobe++;
+		}
 	}
 }
 
@@ -820,7 +964,11 @@ int eth_scan(const ax_host *host, const ax_uri *target, int timeout_ms, void *si
 		start = host->now_ns();
 		t_ns = (uint64_t)timeout_ms * 1000000u;
 		s.deadline = start + t_ns;
-		s.probe_end = start + t_ns / 2;
+		s.probe_cap = start + t_ns / 2;
+		s.wait_floor_ns = t_ns / ETH_SCAN_WAIT_FLOOR_DIV;
+		if (s.wait_floor_ns < (uint64_t)ETH_SCAN_WAIT_FLOOR_MS * 1000000u)
+			s.wait_floor_ns = (uint64_t)ETH_SCAN_WAIT_FLOOR_MS * 1000000u;
+		s.probe_end = s.probe_cap;
 		s.reprobe_at = start + t_ns / 4;
 		s.resend_ns = t_ns / 8;
 		if (s.resend_ns < 10000000u)

@@ -3,9 +3,9 @@
 #define AXLINK_TRANSPORT_SERIAL_H
 
 /*
- * Pieces the `serial` transport's request path (serial.c) and its
- * enumeration and scan (serial_scan.c) share. Internal to the plugin:
- * nothing here is exported.
+ * Pieces the `serial` transport's request path (serial.c), its ports
+ * (serial_port.c) and its enumeration and scan (serial_scan.c) share.
+ * Internal to the plugin: nothing here is exported.
  */
 
 #include <libserialport.h>
@@ -43,6 +43,58 @@ struct serial_open_fail {
 	char message[320];
 	char hint[256];
 };
+
+/*
+ * Receive buffer: one maximal frame plus room for the stray bytes that
+ * precede it. Sliding keeps fewer than 14 unparsed bytes in front of a
+ * frame, so this never fills up.
+ */
+#define SERIAL_RX_SIZE (2 * AX_MCB_MAX_FRAME)
+
+/* Why an I/O call on the port failed: errno when the OS failed (else 0), and a text. */
+struct serial_io_err {
+	int errnum;
+	const char *why; /* NULL: strerror(errnum) */
+};
+
+/*
+ * How the request path reaches the port: libserialport, or termios for a
+ * terminal libserialport cannot drive. Both wait by poll() on priv->fd.
+ */
+struct serial_io {
+	const char *name; /* for the debug log */
+	/* Apply the line settings of @cfg; 0 or an error set through serial_open_err(). */
+	int (*configure)(ax_transport_priv *priv, const struct serial_cfg *cfg,
+	                 struct serial_open_fail *fail);
+	/* Bytes read (0: end of file), or -1 with @e (EINTR, EAGAIN: try again). No blocking. */
+	long (*read)(ax_transport_priv *priv, void *buf, size_t cap, struct serial_io_err *e);
+	/* Bytes taken (0: the output queue is full), or -1 with @e. No blocking. */
+	long (*write)(ax_transport_priv *priv, const void *buf, size_t len,
+	              struct serial_io_err *e);
+	/* Drop queued input, and unsent output with @output_too; 0 or -1 with @e. */
+	int (*flush)(ax_transport_priv *priv, int output_too, struct serial_io_err *e);
+	/* Close the port if open (the flock goes with it); copes with a half-open one. */
+	void (*close)(ax_transport_priv *priv);
+};
+
+struct ax_transport_priv {
+	const ax_host *host;
+	const struct serial_io *io;
+	struct sp_port *port; /* libserialport's port, or NULL with termios */
+	int fd;         /* the port's descriptor (libserialport's, or ours), polled directly */
+	int cancel_fd;  /* eventfd: cancel() makes it readable */
+	int exclusive;  /* TIOCEXCL is set: clear it on close */
+	int gone;       /* the port disappeared: requests fail at once */
+	int unsettled;  /* the last request may still be answered: resync first */
+	int timeout_ms; /* the URI's timeout_ms, or the default */
+	size_t noise;   /* bytes of the last request that formed no frame */
+	char path[SERIAL_PATH_MAX];
+	char line[32]; /* "115200 8N1" */
+	uint8_t rx[SERIAL_RX_SIZE];
+};
+
+/* The text of @e: its own, or strerror(errnum). */
+const char *serial_io_why(const struct serial_io_err *e);
 
 /* Parse the URI's keys (every key has a default). Returns 0 or AX_EINVAL with a message. */
 int serial_cfg_parse(const ax_host *host, const ax_uri *uri, struct serial_cfg *cfg);
