@@ -644,6 +644,10 @@ class Gateway:
         axis = drive.axes[sub]
 
         def fault_text() -> str:
+            # The last error stays in the drive after a fault reset: it is
+            # the active fault only while the axis is in fault.
+            if axis.state not in ("fault", "fault_reaction_active"):
+                return ""
             f = drive.fault(sub)
             return "" if f is None else f"{f.code:#010x} {f.text}".strip()
 

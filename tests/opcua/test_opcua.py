@@ -279,3 +279,46 @@ def test_a_trusted_client_certificate_may_write_an_untrusted_one_not(
         assert proc.wait(timeout=20) == 0
     with axlink.open(f"eth://{STEADY}") as d:
         assert d.read("PROF_MAX_DEC") == 55.5
+
+
+def test_active_fault_state_and_fault_reset(gateway: Gateway) -> None:
+    i2t = 0x00002310  # "Continuous over-current (I2t)" in the dictionary
+    with axlink.open(f"eth://{STEADY}") as d:
+        d.write("SIM_FAULT_INJECT", i2t, subnode=1)
+
+    async def go() -> Tuple[str, str, str, str]:
+        async with Client(gateway.url_as(USER, PASSWORD)) as c:
+            axis = await child(c, await _drive(c), AXIS)
+            fault, state = await child(c, axis, "ActiveFault"), await child(c, axis, "State")
+            before = (await fault.read_value(), await state.read_value())
+            await axis.call_method(await child(c, axis, "FaultReset"))
+            return (*before, await fault.read_value(), await state.read_value())
+
+    fault, state, fault_after, state_after = run(go())
+    assert fault == "0x00002310 Continuous over-current (I2t)"
+    assert state == "fault"
+    assert (fault_after, state_after) == ("", "switch_on_disabled")
+
+
+def test_store_and_restore_reach_the_drive(gateway: Gateway) -> None:
+    """Store answers Good from the drive; Restore puts the dictionary's
+    defaults back (the simulator restores at once, a real drive at boot)."""
+    with axlink.open(f"eth://{STEADY}") as d:
+        default = d.find("PROF_MAX_VEL").default
+        d.write("PROF_MAX_VEL", default + 1.5)
+
+    async def go() -> List[str]:
+        out = []
+        async with Client(gateway.url_as(USER, PASSWORD)) as c:
+            drive = await _drive(c)
+            for name in ("Store", "Restore"):
+                try:
+                    await drive.call_method(await child(c, drive, name))
+                    out.append("Good")
+                except ua.UaStatusCodeError as e:
+                    out.append(type(e).__name__)
+        return out
+
+    assert run(go()) == ["Good", "Good"]
+    with axlink.open(f"eth://{STEADY}") as d:
+        assert d.read("PROF_MAX_VEL") == default
