@@ -191,6 +191,12 @@ int cli_python_exec(const struct cli *cli, const char *name, int argc, char **ar
 	for (size_t i = 0; i < cli->n_plugin_dirs; i++)
 		if (prepend_env("AXLINK_PLUGIN_PATH", cli->plugin_dirs[i]) != 0)
 			return fail_oom();
+#ifdef AXLINK_CLI_ASAN_RUNTIME
+	/* A sanitizer build: the interpreter will load the instrumented library. */
+	if (prepend_env("LD_PRELOAD", AXLINK_CLI_ASAN_RUNTIME) != 0 ||
+	    setenv("ASAN_OPTIONS", "detect_leaks=0", 1) != 0)
+		return fail_oom();
+#endif
 	/* python -c BOOTSTRAP NAME EXTRA MODULE [--timeout-ms N] ARGS... NULL */
 	args = calloc((size_t)argc + 9, sizeof(*args));
 	if (!args)
