@@ -228,6 +228,33 @@ def test_browser__scope_cancel_ends_a_capture_waiting_for_its_trigger(browser, c
     wait(b, lambda: not busy(), "the server to cancel the capture", timeout=3)
     print(f"capture cancelled {time.monotonic() - t0:.2f} s after the click")
     assert button.text == "Capture"
+
+
+def test_browser__a_closed_tab_cancels_its_capture(browser, console):
+    b = browser
+    sid = b.execute_script("return state.drive")
+    url = console.split("?")[0] + f"api/drives/{sid}/scope"
+    info = lambda: json.load(urllib.request.urlopen(url, timeout=5))  # noqa: E731
+    first = b.current_window_handle
+    b.switch_to.new_window("tab")
+    try:
+        b.get(console)
+        wait(b, lambda: b.execute_script("return state.drive") == sid
+             and b.execute_script("return document.getElementById('scope-trig').length") > 1,
+             "the second tab's scope")
+        Select(b.find_element(By.ID, "scope-trig")).select_by_value("DRV_STATE_STATUS@1")
+        for id_, v in (("scope-level", "65535"), ("scope-samples", "500")):
+            box = b.find_element(By.ID, id_)
+            box.clear()
+            box.send_keys(v)
+        b.find_element(By.ID, "scope-capture").click()
+        wait(b, lambda: info()["stage"] == "armed", "the capture armed")
+    finally:
+        b.close()
+        b.switch_to.window(first)
+    t0 = time.monotonic()
+    wait(b, lambda: not info()["busy"], "the closed tab's capture to end", timeout=3)
+    print(f"closed tab's capture cancelled within {time.monotonic() - t0:.2f} s")
     Select(b.find_element(By.ID, "scope-trig")).select_by_value("")
 
 
