@@ -72,7 +72,7 @@ class Register:
 
     Attributes (read-only): id, subnode, address, dtype (name, e.g. "u16"),
     access ("r", "w", "rw"), units, pdo_access (also as cyclic), address_type, description,
-    category, subcategory, label, range, default, enums, bitfields.
+    category, subcategory, label, range, default, enums, bitfields, monitorable.
     """
 
     __slots__ = {
@@ -125,6 +125,14 @@ class Register:
         carry (an MCB address past 0xFFF, a subnode past 15): reading or writing
         it raises, naming the register, its address and why."""
         return bool(lib.ax_reg_reachable(self._p))
+
+    @property
+    def monitorable(self) -> bool:
+        """True when the drive's monitoring (scope) can sample the register
+        (``ax_reg_monitoring()``): a numeric register that a version 3 file
+        gives a monitoring address, or a cyclic one of a version 2 file. The
+        drive's own refusal stays the final answer."""
+        return bool(lib.ax_reg_monitoring(self._p, ffi.NULL, ffi.NULL))
 
     @property
     def units(self) -> str:

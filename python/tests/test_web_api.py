@@ -2,7 +2,9 @@
 """The browser console's JSON API and WebSocket (axlink.web), through
 Starlette's TestClient against the real simulator on 127.0.23.x (this
 file's range): drives from hot-plug, registers, writes with the library's
-checks, motion, configuration, live streams, tokens."""
+checks, motion, configuration, live streams, scope captures, tokens."""
+import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -18,6 +20,7 @@ from axlink.web import create_app  # noqa: E402
 from conftest import Sim, _sim_path  # noqa: E402
 
 FAST = "127.0.23.1"      # axs-100 x2, serials 7001, 7002
+SCOPED = "127.0.23.2"    # the second of them: the scope tests' drive
 TWO_AXES = "127.0.23.10"  # axs-200, serial 7010
 HOT = "127.0.23.20"       # started and stopped by the removal test
 SPECS = [f"eth://{FAST}", "eth://127.0.23.2", f"eth://{TWO_AXES}", f"eth://{HOT}"]
@@ -261,6 +264,228 @@ def test_web_api__stream_pushes_decimated_samples_at_100_hz_and_stops_on_close(c
     # The tab closed: its stream stops.
     wait_for(lambda: not client.hub.streams, 3, "the stream to close")
     assert poller.closed
+
+
+def scope_post(client, sid, body):
+    return post(client, f"/api/drives/{sid}/scope", body)
+
+
+def scope_stage(client, sid):
+    return client.get(f"/api/drives/{sid}/scope").json()["stage"]
+
+
+def monitoring_on(client, sid):
+    r = post(client, f"/api/drives/{sid}/read",
+             {"registers": [{"id": "MON_DIST_STATUS", "subnode": 0}]}).json()
+    return r["values"][0]["value"] & 1
+
+
+# A trigger that never comes: the status word never rises to 0xFFFF.
+NEVER = {"register": "DRV_STATE_STATUS", "edge": "rising", "level": 65535}
+
+
+@pytest.fixture
+def turning(client):
+    """The scope drive's axis turning at 10 rev/s (40960 counts/s)."""
+    sid = drive_id(client, SCOPED)
+    ax = f"/api/drives/{sid}/axes/1"
+    assert post(client, ax + "/enable").status_code == 200
+    r = post(client, ax + "/jog", {"velocity": 10, "units": "rev", "ttl_ms": 5000})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: abs(client.get(ax).json()["velocity"] - 10) < 0.01, 3, "10 rev/s")
+    yield sid
+    post(client, ax + "/disable")
+
+
+def test_web_api__registers_say_which_the_scope_can_sample(client, d1):
+    def meta(q):
+        return client.get(f"/api/drives/{d1}/registers", params={"q": q}).json()[
+            "registers"][0]
+    assert meta("CL_POS_FBK_VALUE")["monitorable"] is True
+    assert meta("CL_VEL_FBK_VALUE")["monitorable"] is True
+    assert meta("DRV_ID_SOFTWARE_VERSION")["monitorable"] is False
+    info = client.get(f"/api/drives/{d1}/scope").json()
+    assert info["base_period_us"] == 50 and info["max_channels"] == 16
+    assert info["busy"] is False and info["stage"] is None
+
+
+def test_web_api__scope_captures_two_channels_of_a_move(client, turning):
+    sid = turning
+    r = scope_post(client, sid, {"registers": ["CL_POS_FBK_VALUE", "CL_VEL_FBK_VALUE"],
+                                 "period_us": 50, "samples": 2000})
+    assert r.status_code == 200, r.text
+    cap = r.json()
+    assert cap["samples"] == 2000 and cap["shown"] == 2000 and cap["stride"] == 1
+    assert cap["period_us"] == 50 and cap["base_period_us"] == 50 and cap["pre"] == 0
+    assert cap["trigger"] is None and cap["wire_bytes"] > 2000 * 8
+    t = cap["t"]
+    assert len(t) == 2000 and t[0] == 0
+    assert all(abs((b - a) - 50e-6) < 1e-9 for a, b in zip(t, t[1:]))
+    pos, vel = cap["channels"]
+    assert (pos["name"], pos["units"], pos["dtype"]) == ("CL_POS_FBK_VALUE", "cnt", "s32")
+    assert (vel["name"], vel["units"], vel["dtype"]) == ("CL_VEL_FBK_VALUE", "rev/s", "float")
+    assert len(pos["values"]) == len(vel["values"]) == 2000
+    # The drive sampled it every 50 us: the position's slope is the velocity.
+    slope = (pos["values"][-1] - pos["values"][0]) / (t[-1] - t[0]) / 4096
+    assert abs(slope - 10) < 0.1, slope
+    assert all(abs(v - 10) < 0.1 for v in vel["values"])
+    # For display: every n-th sample; all of them in the CSV and on request.
+    r = scope_post(client, sid, {"registers": ["CL_POS_FBK_VALUE", "CL_VEL_FBK_VALUE"],
+                                 "period_us": 100, "samples": 2000, "max_points": 500})
+    small = r.json()
+    assert small["stride"] == 4 and small["shown"] == 500 and len(small["t"]) == 500
+    assert small["t"][1] == pytest.approx(400e-6)
+    csv = client.get(small["csv"])
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    lines = csv.text.splitlines()
+    assert lines[0] == "t_s,CL_POS_FBK_VALUE,CL_VEL_FBK_VALUE" and len(lines) == 2001
+    full = client.get(f"/api/drives/{sid}/scope/{small['capture']}",
+                      params={"max_points": 0}).json()
+    assert full["shown"] == 2000 and full["channels"][0]["values"][::4] == \
+        small["channels"][0]["values"]
+    assert [int(x.split(",")[1]) for x in lines[1:]] == full["channels"][0]["values"]
+    assert client.get(f"/api/drives/{sid}/scope/99999/csv").status_code == 404
+    assert client.get(f"/api/drives/{sid}/scope").json()["captures"][-1] == small["capture"]
+
+
+def test_web_api__triggered_capture_keeps_serving_the_drive(client):
+    sid = drive_id(client, SCOPED)
+    ax = f"/api/drives/{sid}/axes/1"
+    assert post(client, ax + "/enable").status_code == 200
+    try:
+        now = post(client, f"/api/drives/{sid}/read",
+                   {"registers": [{"id": "CL_POS_FBK_VALUE", "subnode": 1}]})
+        level = now.json()["values"][0]["value"] + 1024  # a quarter turn ahead, in counts
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(scope_post, client, sid, {
+                "registers": [{"id": "CL_VEL_FBK_VALUE", "subnode": 1}], "period_us": 100,
+                "samples": 200, "pre": 20, "timeout_s": 10,
+                "trigger": {"register": "CL_POS_FBK_VALUE", "edge": "rising",
+                            "level": level}})
+            wait_for(lambda: scope_stage(client, sid) == "armed" or fut.done(), 5,
+                     "the scope armed")
+            assert not fut.done(), fut.result().text
+            # While it waits for its trigger, the drive serves reads and moves.
+            got = post(client, f"/api/drives/{sid}/read",
+                       {"registers": [{"id": "CL_POS_FBK_VALUE", "subnode": 1}]})
+            assert got.status_code == 200 and got.json()["values"][0]["value"] < level
+            r = post(client, ax + "/jog", {"velocity": 5, "units": "rev", "ttl_ms": 3000})
+            assert r.status_code == 200, r.text
+            r = fut.result(timeout=10)
+        assert r.status_code == 200, r.text
+        cap = r.json()
+        assert cap["trigger"] == {"register": "CL_POS_FBK_VALUE", "subnode": 1,
+                                  "edge": "rising", "level": level}
+        # The trigger register became a channel; sample 20 is the edge, at t = 0.
+        names = [c["name"] for c in cap["channels"]]
+        assert names == ["CL_VEL_FBK_VALUE", "CL_POS_FBK_VALUE"]
+        pos = cap["channels"][1]["values"]
+        assert cap["pre"] == 20 and cap["t"][20] == 0
+        assert cap["t"][0] == pytest.approx(-20 * 100e-6)
+        first = next(i for i, p in enumerate(pos) if p >= level)
+        assert 19 <= first <= 21, (first, pos[:30])
+        assert not monitoring_on(client, sid)
+    finally:
+        post(client, ax + "/disable")
+
+
+def test_web_api__scope_errors_carry_the_library_message(client, d1):
+    def err(body, status):
+        r = scope_post(client, d1, body)
+        assert r.status_code == status, r.text
+        return r.json()["error"]
+    pos = ["CL_POS_FBK_VALUE"]
+    e = err({"registers": pos, "period_us": 75}, 422)
+    assert e["class"] == "RangeError" and "not a multiple" in e["message"] and "50" in e[
+        "message"]
+    e = err({"registers": pos, "period_us": 10}, 422)
+    assert e["class"] == "RangeError" and "below the drive's base period" in e["message"]
+    e = err({"registers": pos * 17}, 422)
+    assert e["class"] == "RangeError" and "at most 16" in e["message"]
+    e = err({"registers": ["DRV_ID_SOFTWARE_VERSION"]}, 422)
+    assert e["class"] == "UnsupportedError" and "DRV_ID_SOFTWARE_VERSION" in e["message"]
+    e = err({"registers": pos, "samples": 1000000}, 422)
+    assert e["class"] == "RangeError" and "buffer" in e["message"]
+    e = err({"registers": ["NO_SUCH_REG"]}, 404)
+    assert "NO_SUCH_REG" in e["message"]
+    e = err({"registers": pos, "trigger": {"register": "CL_POS_FBK_VALUE", "edge": "up",
+                                           "level": 1}}, 400)
+    assert "edge" in e["message"]
+    assert "level" in err({"registers": pos, "trigger": {"register": "CL_POS_FBK_VALUE"}},
+                          400)["message"]
+    assert "samples" in err({"registers": pos, "samples": 0}, 400)["message"]
+    assert "registers" in err({"registers": []}, 400)["message"]
+    assert "period_us" in err({"registers": pos, "period_us": "fast"}, 400)["message"]
+    # Nothing stayed armed or busy after the refusals.
+    assert client.get(f"/api/drives/{d1}/scope").json()["busy"] is False
+    assert not monitoring_on(client, d1)
+
+
+def test_web_api__a_newer_capture_or_a_delete_cancels_the_one_waiting(client):
+    sid = drive_id(client, SCOPED)
+    never = {"registers": ["CL_POS_FBK_VALUE"], "samples": 100, "trigger": NEVER,
+             "timeout_s": 30}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first = pool.submit(scope_post, client, sid, never)
+        wait_for(lambda: scope_stage(client, sid) == "armed", 5, "the first capture armed")
+        t0 = time.monotonic()
+        second = scope_post(client, sid, {"registers": ["CL_POS_FBK_VALUE"], "samples": 100})
+        assert second.status_code == 200, second.text
+        r = first.result(timeout=5)
+        assert time.monotonic() - t0 < 2.0
+        assert r.status_code == 409, r.text
+        e = r.json()["error"]
+        assert e["class"] == "Cancelled"
+        assert f"capture {second.json()['capture']} replaced it" in e["message"]
+        # DELETE ends the one in progress.
+        third = pool.submit(scope_post, client, sid, never)
+        wait_for(lambda: scope_stage(client, sid) == "armed", 5, "the third capture armed")
+        t0 = time.monotonic()
+        assert client.delete(f"/api/drives/{sid}/scope").json()["cancelled"] is True
+        r = third.result(timeout=5)
+        assert time.monotonic() - t0 < 2.0
+        assert r.status_code == 409 and "cancelled by request" in r.json()["error"]["message"]
+    assert client.delete(f"/api/drives/{sid}/scope").json()["cancelled"] is False
+    assert not monitoring_on(client, sid)
+
+
+def test_web_api__a_client_that_goes_away_cancels_its_capture(client):
+    # The ASGI conversation of a tab closed while its capture waits: the
+    # body, then (once the capture is armed) the server sees a disconnect.
+    sid = drive_id(client, SCOPED)
+    body = json.dumps({"registers": ["CL_POS_FBK_VALUE"], "samples": 100, "trigger": NEVER,
+                       "timeout_s": 30}).encode()
+    path = f"/api/drives/{sid}/scope"
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "client": ["testclient", 50000], "server": ["testserver", 80],
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")]}
+    sent, gone = [], []
+
+    def stage():
+        job = client.hub.slots[sid].capture
+        return job.stage if job is not None else None
+
+    async def receive():
+        if not gone:
+            gone.append(None)
+            return {"type": "http.request", "body": body, "more_body": False}
+        t0 = time.monotonic()
+        while stage() != "armed":
+            assert time.monotonic() - t0 < 5, "the capture was never armed"
+            await asyncio.sleep(0.02)
+        gone[0] = time.monotonic()
+        return {"type": "http.disconnect"}
+
+    async def send(msg):
+        sent.append(msg)
+
+    client.portal.call(client.app, scope, receive, send)
+    assert gone[0] is not None and time.monotonic() - gone[0] < 1.5, time.monotonic() - gone[0]
+    assert sent[0]["status"] == 499
+    assert client.hub.slots[sid].capture is None
+    assert not monitoring_on(client, sid)
 
 
 def test_web_api__a_drive_that_disappears_leaves_the_table(client, build_dir):

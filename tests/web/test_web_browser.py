@@ -2,8 +2,8 @@
 """The console in a real browser: headless Chromium on `axlink web` over the
 simulator (conftest.py). The tests run in file order on one page, as a
 person would use it: the drives appear, a register edit round-trips, enable
-and move change the state and the plotted position, stop stops, a drive
-that disappears leaves the table."""
+and move change the state and the plotted position, a scope capture shows
+its trace, stop stops, a drive that disappears leaves the table."""
 from __future__ import annotations
 
 import json
@@ -97,7 +97,7 @@ def test_browser__register_edit_round_trips_and_errors_show_inline(browser):
     assert not ro[0].find_elements(By.CSS_SELECTOR, "td.edit input")
 
 
-def test_browser__enable_and_move_change_the_state_and_the_plotted_position(browser, build_dir):
+def test_browser__enable_and_move_change_the_state_and_the_plotted_position(browser):
     b = browser
     b.find_element(By.ID, "plot-start").click()
     wait(b, lambda: chart_last(b, "CL_POS_FBK_VALUE") is not None, "plotted samples")
@@ -126,9 +126,6 @@ def test_browser__enable_and_move_change_the_state_and_the_plotted_position(brow
          and b.execute_script("return [...document.querySelectorAll('#regs td.value')]"
                               ".every((td) => td.textContent !== '…')"),
          "the profiler registers")
-    shot = build_dir / "web-console.png"
-    b.save_screenshot(str(shot))
-    assert shot.stat().st_size > 20000
 
 
 def test_browser__pause_freezes_the_plot_and_exports_csv_and_png(browser, downloads):
@@ -154,6 +151,111 @@ def test_browser__pause_freezes_the_plot_and_exports_csv_and_png(browser, downlo
     lines = csv.read_text().splitlines()
     assert lines[0] == "t_s,CL_POS_FBK_VALUE,CL_VEL_FBK_VALUE" and len(lines) > 50
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_browser__scope_capture_shows_a_trace_and_errors_inline(browser, downloads,
+                                                                build_dir):
+    b = browser
+    picked = lambda: b.execute_script(  # noqa: E731
+        "return [...document.getElementById('scope-regs').selectedOptions].map(o => o.value)")
+    wait(b, lambda: picked() == ["CL_POS_FBK_VALUE@1", "CL_VEL_FBK_VALUE@1"],
+         "the scope's default channels")
+    options = b.execute_script("return [...document.getElementById('scope-regs').options]"
+                               ".map(o => o.value)")
+    assert "DRV_ID_SOFTWARE_VERSION@1" not in options  # only what the drive can sample
+    wait(b, lambda: b.find_element(By.ID, "scope-period").get_attribute("value") == "50",
+         "the drive's base period")
+    # The library's refusal, inline.
+    for id_, v in (("scope-period", "75"), ("scope-samples", "2000")):
+        box = b.find_element(By.ID, id_)
+        box.clear()
+        box.send_keys(v)
+    b.find_element(By.ID, "scope-capture").click()
+    msg = b.find_element(By.ID, "scope-msg")
+    wait(b, lambda: "not a multiple" in msg.text, "the period error shown inline")
+    assert "error" in msg.get_attribute("class")
+    # A capture during a move: 2000 samples 50 us apart of a rising position.
+    box = b.find_element(By.ID, "scope-period")
+    box.clear()
+    box.send_keys("50")
+    box = b.find_element(By.ID, "position")
+    box.clear()
+    box.send_keys("405")
+    b.find_element(By.ID, "move").click()
+    wait(b, lambda: (b.execute_script("return window.axlinkChart.v[1].at(-1)") or 0) > 0.1,
+         "the axis moving")
+    b.find_element(By.ID, "scope-capture").click()
+    wait(b, lambda: b.execute_script("return window.axlinkScope.t.length") == 2000,
+         "the captured trace")
+    assert "error" not in msg.get_attribute("class"), msg.text
+    t, pos = b.execute_script("const c = window.axlinkScope; return [c.t, c.v[0]]")
+    assert t[0] == 0 and abs(t[1] - 50e-6) < 1e-9
+    assert pos[-1] > pos[0], (pos[0], pos[-1])
+    b.find_element(By.ID, "scope-csv").click()
+    b.find_element(By.ID, "scope-png").click()
+    wait(b, lambda: len(list(downloads.glob("axlink-scope-*.csv"))) == 1
+         and len(list(downloads.glob("axlink-scope-*.png"))) == 1, "the scope's downloads")
+    lines = next(downloads.glob("axlink-scope-*.csv")).read_text().splitlines()
+    assert lines[0] == "t_s,CL_POS_FBK_VALUE,CL_VEL_FBK_VALUE" and len(lines) == 2001
+    wait(b, lambda: b.execute_script("return window.axlinkChart.v[1].at(-1)") == 0,
+         "the move's end")
+    shot = build_dir / "web-console.png"
+    b.execute_script("window.scrollTo(0, 0)")
+    b.save_screenshot(str(shot))
+    assert shot.stat().st_size > 20000
+
+
+def test_browser__scope_cancel_ends_a_capture_waiting_for_its_trigger(browser, console):
+    b = browser
+    sid = b.execute_script("return state.drive")
+    url = console.split("?")[0] + f"api/drives/{sid}/scope"
+    busy = lambda: json.load(urllib.request.urlopen(url, timeout=5))["busy"]  # noqa: E731
+    Select(b.find_element(By.ID, "scope-trig")).select_by_value("DRV_STATE_STATUS@1")
+    for id_, v in (("scope-level", "65535"),  # the status word never rises to it
+                   ("scope-samples", "500")):  # the buffer holds 1638 of 3 channels
+        box = b.find_element(By.ID, id_)
+        box.clear()
+        box.send_keys(v)
+    button = b.find_element(By.ID, "scope-capture")
+    button.click()
+    wait(b, lambda: text(b, "scope-status") == "waiting for the trigger…"
+         or text(b, "scope-msg"), "the scope armed")
+    assert not text(b, "scope-msg")
+    assert button.text == "Cancel" and busy()
+    t0 = time.monotonic()
+    button.click()  # the page hangs up: the server cancels the capture
+    wait(b, lambda: text(b, "scope-msg") == "capture cancelled", "the cancel shown")
+    wait(b, lambda: not busy(), "the server to cancel the capture", timeout=3)
+    print(f"capture cancelled {time.monotonic() - t0:.2f} s after the click")
+    assert button.text == "Capture"
+
+
+def test_browser__a_closed_tab_cancels_its_capture(browser, console):
+    b = browser
+    sid = b.execute_script("return state.drive")
+    url = console.split("?")[0] + f"api/drives/{sid}/scope"
+    info = lambda: json.load(urllib.request.urlopen(url, timeout=5))  # noqa: E731
+    first = b.current_window_handle
+    b.switch_to.new_window("tab")
+    try:
+        b.get(console)
+        wait(b, lambda: b.execute_script("return state.drive") == sid
+             and b.execute_script("return document.getElementById('scope-trig').length") > 1,
+             "the second tab's scope")
+        Select(b.find_element(By.ID, "scope-trig")).select_by_value("DRV_STATE_STATUS@1")
+        for id_, v in (("scope-level", "65535"), ("scope-samples", "500")):
+            box = b.find_element(By.ID, id_)
+            box.clear()
+            box.send_keys(v)
+        b.find_element(By.ID, "scope-capture").click()
+        wait(b, lambda: info()["stage"] == "armed", "the capture armed")
+    finally:
+        b.close()
+        b.switch_to.window(first)
+    t0 = time.monotonic()
+    wait(b, lambda: not info()["busy"], "the closed tab's capture to end", timeout=3)
+    print(f"closed tab's capture cancelled within {time.monotonic() - t0:.2f} s")
+    Select(b.find_element(By.ID, "scope-trig")).select_by_value("")
 
 
 def test_browser__jog_moves_while_held_and_stops_on_release(browser):

@@ -13,13 +13,14 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import axlink
-from ._hub import PUSH_PERIOD, ApiError, Hub, Stream, error_body
+from ._hub import (PUSH_PERIOD, SCOPE_MAX_POINTS, SCOPE_POINTS, ApiError, Hub, Stream,
+                   error_body)
 
 log = logging.getLogger("axlink.web")
 
@@ -69,6 +70,15 @@ def _int_param(request: Request, name: str) -> Optional[int]:
         return int(v, 0)
     except ValueError:
         raise ApiError(400, f"{name}={v!r}: expected an integer") from None
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client of @request has gone (its body already read):
+    the server's next ASGI message for it is then http.disconnect."""
+    while True:
+        msg = await request.receive()
+        if msg["type"] == "http.disconnect":
+            return
 
 
 def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
@@ -200,6 +210,45 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
         return _json(await hub.config(request.path_params["drive"], request.path_params["op"],
                                       body))
 
+    async def scope_get(request: Request) -> Response:
+        return _json(await hub.scope_info(request.path_params["drive"]))
+
+    async def scope_post(request: Request) -> Response:
+        body = await _body(request)
+        job = hub.scope_request(request.path_params["drive"], body)
+        run = asyncio.ensure_future(hub.scope(job))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({run, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not run.done():
+            # The tab closed (or the page aborted): nobody waits for this capture.
+            job.cancel("its client went away")
+            with contextlib.suppress(Exception):
+                await run
+            return Response(status_code=499)
+        return _json(run.result())
+
+    async def scope_delete(request: Request) -> Response:
+        return _json(hub.cancel_scope(request.path_params["drive"]))
+
+    async def capture_get(request: Request) -> Response:
+        slot, data = hub.capture_data(request.path_params["drive"],
+                                      request.path_params["capture"])
+        n = _int_param(request, "max_points")
+        if n is not None and not 0 <= n <= SCOPE_MAX_POINTS:
+            raise ApiError(400, f"max_points={n}: expected 0..{SCOPE_MAX_POINTS}")
+        return _json(hub.capture_json(slot, data, SCOPE_POINTS if n is None else n))
+
+    async def capture_csv(request: Request) -> Response:
+        slot, data = hub.capture_data(request.path_params["drive"],
+                                      request.path_params["capture"])
+        text = await asyncio.get_running_loop().run_in_executor(None, hub.capture_csv, data)
+        name = f"axlink-scope-{slot.id}-{data.id}.csv"
+        return PlainTextResponse(text, media_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})
+
     async def not_found(request: Request) -> Response:
         raise ApiError(404, f"no API endpoint {request.method} {request.url.path} "
                             "(see docs/web-api.md)", "NotFound")
@@ -323,6 +372,11 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
         Route(d + "/axes/{axis:int}/{action}", guard(axis_post), methods=["POST"]),
         Route(d + "/errors", guard(errors)),
         Route(d + "/config/{op}", guard(config), methods=["POST"]),
+        Route(d + "/scope", guard(scope_get), methods=["GET"]),
+        Route(d + "/scope", guard(scope_post), methods=["POST"]),
+        Route(d + "/scope", guard(scope_delete), methods=["DELETE"]),
+        Route(d + "/scope/{capture:int}", guard(capture_get)),
+        Route(d + "/scope/{capture:int}/csv", guard(capture_csv)),
         WebSocketRoute("/api/ws", ws),
         Route("/api/{rest:path}", guard(not_found), methods=["GET", "POST", "PUT", "DELETE"]),
         Mount("/static", GuardedStatic(directory=STATIC_DIR), name="static"),

@@ -12,6 +12,11 @@ coroutines. The rules it keeps:
   link).
 - A stream is an :class:`axlink.Poller` of the library (its own sampling
   thread); the event loop only drains its ring, which never blocks.
+- A scope capture runs on a third thread of the drive, so that one waiting
+  for its trigger holds up neither the drive's other requests nor its
+  stops. The drive has one monitoring engine: one capture per drive at a
+  time, and a newer request cancels the one in progress, as does its
+  client going away (the library's cancel token: within one request).
 - A jog is a velocity with a dead-man timer: the page renews it while the
   button is held, and the axis is halted when it is not renewed in time
   (a closed tab, a lost connection).
@@ -19,18 +24,21 @@ coroutines. The rules it keeps:
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import io
 import itertools
 import logging
 import math
 import os
 import tempfile
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import axlink
 from .._native import cstr, ffi, lib, text
 from .. import _values
-from ..errors import Error, InvalidArgumentError, NotFoundError
+from ..errors import Error, InvalidArgumentError, NotFoundError, check
 
 log = logging.getLogger("axlink.web")
 
@@ -40,6 +48,15 @@ MAX_CHANNELS = 16
 STATE_PERIOD = 0.5
 #: How often streams are drained and pushed (seconds): 100 Hz.
 PUSH_PERIOD = 0.01
+
+#: Points per channel a capture's answer carries by default (every n-th
+#: sample beyond; the CSV has them all), and the most a request may ask for.
+SCOPE_POINTS, SCOPE_MAX_POINTS = 2000, 100000
+#: Default and longest wait for a capture (seconds).
+SCOPE_TIMEOUT, SCOPE_MAX_TIMEOUT = 10.0, 600.0
+#: Captures kept per drive for their CSV and full data.
+SCOPE_KEEP = 4
+SCOPE_EDGES = ("rising", "falling", "either")
 
 AXIS_ACTIONS = ("enable", "disable", "fault-reset", "stop", "quick-stop", "mode", "units",
                 "jog", "move")
@@ -110,6 +127,7 @@ def register_meta(reg: axlink.Register) -> Dict[str, Any]:
         "default": json_value(default) if default is not None else None,
         "readable": reg.readable and reg.reachable,
         "writable": reg.writable and reg.reachable,
+        "monitorable": reg.monitorable and reg.reachable,
     }
 
 
@@ -159,6 +177,52 @@ class Stream:
         self.sent = 0
 
 
+class Capture:
+    """One scope capture request: its settings, and how it ends early.
+
+    :meth:`cancel` may be called from the event loop while the capture runs
+    on the drive's scope thread: the flag is seen before each step, and the
+    scope's cancel token ends a wait within one request."""
+
+    def __init__(self, cid: int, slot: "DriveSlot", drive: axlink.Drive,
+                 regs: List[axlink.Register], period_us: Optional[float], samples: int,
+                 pre: int, trigger: Optional[Tuple[axlink.Register, str, float]],
+                 timeout: float, max_points: int) -> None:
+        self.id = cid
+        self.slot = slot
+        self.drive = drive
+        self.regs = regs
+        self.period_us = period_us
+        self.samples = samples
+        self.pre = pre
+        self.trigger = trigger
+        self.timeout = timeout
+        self.max_points = max_points
+        self.cancelled: Optional[str] = None  # why, once cancelled
+        self.scope: Optional[axlink.Scope] = None
+        self.stage = "queued"  # then configuring, armed (waiting), fetching
+
+    def cancel(self, why: str) -> None:
+        if self.cancelled is None:
+            self.cancelled = why
+        s = self.scope  # set before the worker looks at the flag: one of them sees the other
+        if s is not None:
+            s.cancel()
+
+
+class CaptureData:
+    """A finished capture kept for its CSV and full data."""
+
+    def __init__(self, job: Capture, result: Any, channels: List[Dict[str, Any]],
+                 base_period_us: float, seconds: float) -> None:
+        self.id = job.id
+        self.job = job
+        self.result = result
+        self.channels = channels
+        self.base_period_us = base_period_us
+        self.seconds = seconds
+
+
 class DriveSlot:
     """A drive the monitor reported: its discovery result, the open drive
     (None until opened, or when opening failed), and its workers."""
@@ -172,8 +236,12 @@ class DriveSlot:
         self.present = True
         self.io = concurrent.futures.ThreadPoolExecutor(1, f"axlink-web-{sid}")
         self.urgent = concurrent.futures.ThreadPoolExecutor(1, f"axlink-web-{sid}-stop")
+        self.scope_io = concurrent.futures.ThreadPoolExecutor(1, f"axlink-web-{sid}-scope")
         self.jogs: Dict[int, asyncio.TimerHandle] = {}
         self.refreshing = False
+        self.capture: Optional[Capture] = None  # the one in progress
+        self.captures: "collections.OrderedDict[int, CaptureData]" = collections.OrderedDict()
+        self.scope_info: Optional[Dict[str, Any]] = None
 
     def summary(self) -> Dict[str, Any]:
         r = self.result
@@ -211,6 +279,7 @@ class Hub:
         self._next_id = itertools.count(1)
         self._listeners: Set[Callable[[Dict[str, Any]], None]] = set()
         self._stream_ids = itertools.count(1)
+        self._capture_ids = itertools.count(1)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._monitor: Optional[axlink.Monitor] = None
         self._tasks: List[asyncio.Task] = []
@@ -305,6 +374,8 @@ class Hub:
         for h in slot.jogs.values():
             h.cancel()
         slot.jogs.clear()
+        if slot.capture is not None:
+            slot.capture.cancel(f"drive '{slot.id}' went away")
         for fn in list(self._listeners):
             fn({"type": "drive-removed", "id": slot.id})
         self._changed()
@@ -314,6 +385,7 @@ class Hub:
             await loop.run_in_executor(slot.io, drive.close)
         slot.io.shutdown(wait=False)
         slot.urgent.shutdown(wait=False)
+        slot.scope_io.shutdown(wait=False)
 
     def _axis_states(self, slot: DriveSlot) -> List[Dict[str, Any]]:
         """On the drive's thread: each axis's state, position, mode."""
@@ -374,11 +446,13 @@ class Hub:
                            "NotOpen")
         return slot, slot.drive
 
-    async def io(self, slot: DriveSlot, fn: Callable[[], Any], urgent: bool = False) -> Any:
-        """Run @fn on the drive's thread (its urgent one for stops)."""
+    async def io(self, slot: DriveSlot, fn: Callable[[], Any], urgent: bool = False,
+                 pool: Optional[concurrent.futures.Executor] = None) -> Any:
+        """Run @fn on the drive's thread (its urgent one for stops, or @pool)."""
         if not slot.present:
             raise ApiError(410, f"drive '{slot.id}' went away", "Gone")
-        pool = slot.urgent if urgent else slot.io
+        if pool is None:
+            pool = slot.urgent if urgent else slot.io
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, fn)
         except RuntimeError as e:
@@ -581,6 +655,178 @@ class Hub:
         entries = await self.io(slot, drive.errors)
         return [e.__dict__ for e in entries]
 
+    # -- scope captures
+
+    async def scope_info(self, sid: str) -> Dict[str, Any]:
+        """The drive's monitoring: base period, channels; the capture in
+        progress and the ones kept."""
+        slot, drive = self.drive(sid)
+        if slot.scope_info is None:
+            def probe() -> Dict[str, Any]:
+                out = ffi.new("ax_scope **")
+                check(lib.ax_scope_new(out, drive._handles()[0]), drive_text=drive._drive_text)
+                sp = ffi.gc(out[0], lib.ax_scope_unref)  # reads only: the drive is untouched
+                return {"base_period_us": float(lib.ax_scope_base_period_us(sp)),
+                        "max_channels": int(lib.ax_scope_max_channels(sp))}
+            slot.scope_info = await self.io(slot, probe)
+        job = slot.capture
+        return {**slot.scope_info, "busy": job is not None,
+                "capture": job.id if job is not None else None,
+                "stage": job.stage if job is not None else None,
+                "captures": list(slot.captures)}
+
+    def _scope_reg(self, drive: axlink.Drive, item: Any, what: str) -> axlink.Register:
+        if isinstance(item, str):
+            return self.find(drive, item, None)
+        if isinstance(item, dict):
+            return self.find(drive, item.get("id"), item.get("subnode"))
+        raise ApiError(400, f"{what}: expected a register id or {{\"id\", \"subnode\"}}")
+
+    def scope_request(self, sid: str, body: Dict[str, Any]) -> Capture:
+        """Check a capture request (no drive I/O) and make it the drive's
+        capture in progress, cancelling the one before. Raises ApiError,
+        DictionaryError."""
+        slot, drive = self.drive(sid)
+        items = body.get("registers")
+        if not isinstance(items, list) or not items:
+            raise ApiError(400, "registers: expected a non-empty list of register ids or "
+                                "{\"id\", \"subnode\"}")
+        regs = [self._scope_reg(drive, it, "registers") for it in items]
+        period = _number(body, "period_us")
+        if period is not None and period <= 0:
+            raise ApiError(400, f"period_us {period!r}: expected microseconds above 0")
+        samples = _integer(body, "samples", 1000, 1, 2**32 - 1)
+        pre = _integer(body, "pre", 0, 0, 2**32 - 1)
+        timeout = _number(body, "timeout_s")
+        timeout = SCOPE_TIMEOUT if timeout is None else timeout
+        if not 0 < timeout <= SCOPE_MAX_TIMEOUT:
+            raise ApiError(400, f"timeout_s {timeout!r}: expected 0..{SCOPE_MAX_TIMEOUT:g} "
+                                "seconds")
+        max_points = _integer(body, "max_points", SCOPE_POINTS, 0, SCOPE_MAX_POINTS)
+        trigger = None
+        trig = body.get("trigger")
+        if trig is not None:
+            if not isinstance(trig, dict):
+                raise ApiError(400, "trigger: expected null or {\"register\", \"edge\", "
+                                    "\"level\"}")
+            reg = trig.get("register")
+            if isinstance(reg, dict):
+                treg = self._scope_reg(drive, reg, "trigger register")
+            else:
+                treg = self.find(drive, reg, trig.get("subnode"))
+            edge = trig.get("edge", "rising")
+            if edge not in SCOPE_EDGES:
+                raise ApiError(400, f"trigger edge {edge!r}: expected rising, falling or "
+                                    "either")
+            level = _number(trig, "level", required=True)
+            trigger = (treg, str(edge), float(level))
+        job = Capture(next(self._capture_ids), slot, drive, regs, period, samples, pre,
+                      trigger, timeout, max_points)
+        old = slot.capture
+        if old is not None:
+            old.cancel(f"capture {job.id} replaced it")
+        slot.capture = job
+        return job
+
+    @staticmethod
+    def _capture(job: Capture) -> CaptureData:
+        """On the drive's scope thread: configure, arm, wait, fetch."""
+        def stop_if_cancelled() -> None:
+            if job.cancelled is not None:
+                raise axlink.CancelledError(f"capture {job.id}: cancelled", int(lib.AX_ECANCELED))
+
+        stop_if_cancelled()
+        drive = job.drive
+        t0 = time.monotonic()
+        period = job.period_us * 1e-6 if job.period_us is not None else None
+        job.stage = "configuring"
+        with axlink.Scope(drive, job.regs, period=period, samples=job.samples,
+                          trigger=job.trigger, pre=job.pre) as s:
+            job.scope = s
+            stop_if_cancelled()
+            s.arm()
+            job.stage = "armed"
+            # Scope.wait() resets its token first; this wait keeps a cancel
+            # that came during the arm.
+            check(lib.ax_scope_wait(s._handle(), max(1, int(job.timeout * 1000)), s._cancel),
+                  drive_text=drive._drive_text)
+            job.stage = "fetching"
+            result = s.fetch()
+            chans = []
+            for (rid, sub, dtype), name in zip(s._channels(), result.names):
+                reg = drive.find(rid, sub)
+                chans.append({"name": name, "id": rid, "subnode": sub, "dtype": dtype,
+                              "units": reg.units, "label": reg.label})
+            base = s.base_period * 1e6
+        return CaptureData(job, result, chans, base, time.monotonic() - t0)
+
+    async def scope(self, job: Capture) -> Dict[str, Any]:
+        """Run @job on its drive's scope thread; the capture as JSON."""
+        slot = job.slot
+        try:
+            data = await self.io(slot, lambda: self._capture(job), pool=slot.scope_io)
+        except axlink.CancelledError:
+            if job.cancelled is None:
+                raise
+            raise ApiError(409, f"capture {job.id} on drive '{slot.id}' cancelled: "
+                                f"{job.cancelled}", "Cancelled") from None
+        finally:
+            if slot.capture is job:
+                slot.capture = None
+        slot.captures[data.id] = data
+        while len(slot.captures) > SCOPE_KEEP:
+            slot.captures.popitem(last=False)
+        return self.capture_json(slot, data, job.max_points)
+
+    def cancel_scope(self, sid: str) -> Dict[str, Any]:
+        slot = self.slot(sid)
+        job = slot.capture
+        if job is not None:
+            job.cancel("cancelled by request")
+        return {"cancelled": job is not None, "capture": job.id if job is not None else None}
+
+    def capture_data(self, sid: str, cid: int) -> Tuple[DriveSlot, CaptureData]:
+        slot = self.slot(sid)
+        data = slot.captures.get(cid)
+        if data is None:
+            raise ApiError(404, f"drive '{sid}' keeps no capture {cid} (kept: "
+                                f"{', '.join(map(str, slot.captures)) or 'none'})", "NotFound")
+        return slot, data
+
+    @staticmethod
+    def capture_json(slot: DriveSlot, data: CaptureData, max_points: int) -> Dict[str, Any]:
+        """@data as JSON, every stride-th sample so that each channel has at
+        most @max_points points (0: all)."""
+        r = data.result
+        n = len(r)
+        stride = max(1, math.ceil(n / max_points)) if max_points else 1
+        trig = data.job.trigger
+        channels = []
+        for ch in data.channels:
+            col = r[ch["name"]][::stride]
+            vals = col.tolist()
+            if col.dtype.kind == "f":
+                vals = [v if math.isfinite(v) else None for v in vals]
+            channels.append({**ch, "values": vals})
+        return {
+            "capture": data.id, "drive": slot.id, "samples": n, "pre": r.pre,
+            "period_us": r.period * 1e6, "base_period_us": data.base_period_us,
+            "trigger": None if trig is None else {
+                "register": trig[0].id, "subnode": trig[0].subnode, "edge": trig[1],
+                "level": trig[2]},
+            "wire_bytes": r.wire_bytes, "seconds": round(data.seconds, 4),
+            "stride": stride, "shown": len(range(0, n, stride)),
+            "t": [round(t, 9) for t in r.t[::stride].tolist()],
+            "channels": channels,
+            "csv": f"/api/drives/{slot.id}/scope/{data.id}/csv",
+        }
+
+    @staticmethod
+    def capture_csv(data: CaptureData) -> str:
+        f = io.StringIO()
+        data.result.to_csv(f)
+        return f.getvalue()
+
     # -- streams
 
     async def open_stream(self, sid: str, items: Sequence[Any], period: float,
@@ -634,6 +880,15 @@ class Hub:
         # Stopping cancels the read in flight and returns within milliseconds,
         # but it is drive I/O all the same: off the loop.
         await asyncio.get_running_loop().run_in_executor(None, p.close)
+
+
+def _integer(body: Dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+    v = body.get(key)
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ApiError(400, f"{key} {v!r}: expected an integer {lo}..{hi}")
+    return v
 
 
 def _number(body: Dict[str, Any], key: str, required: bool = False) -> Optional[float]:

@@ -16,6 +16,9 @@ const state = {
   ws: null,
   stream: null,        // {id, names}
   jog: null,           // {timer, velocity}
+  scope: null,         // the drive's monitoring: {base_period_us, max_channels}
+  capture: null,       // the capture shown: its answer
+  capturing: null,     // {abort, poll} while a capture request runs
 };
 
 class ApiFailure extends Error {
@@ -27,8 +30,8 @@ class ApiFailure extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const opts = { method, headers: {} };
+async function api(method, path, body, signal) {
+  const opts = { method, headers: {}, signal };
   if (TOKEN) opts.headers["Authorization"] = "Bearer " + TOKEN;
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
@@ -160,6 +163,7 @@ function selectDrive(id) {
   if (d) showAxis(d);
   $("regs").tBodies[0].textContent = "";
   state.renderedKeys = null;
+  fillScope();
   if (d && d.open) loadRegisters();
 }
 
@@ -322,6 +326,7 @@ async function loadRegisters() {
       sub.append(el("option", { value: s }, `subnode ${s}`));
     sub.value = keepSub;
     renderRegisters();
+    fillScope();
   } catch (e) {
     $("regs-count").textContent = "registers: " + e.message;
   } finally {
@@ -488,9 +493,152 @@ function wirePlot() {
   $("plot-png").onclick = () => { chart.draw(); $("plot").toBlob((b) => download("axlink-plot.png", b)); };
 }
 
+// ---- scope ----------------------------------------------------------------
+
+const scopeChart = new StripChart($("scope"), $("scope-legend"));
+scopeChart.fit = true;
+scopeChart.hint = "pick channels and press Capture";
+window.axlinkScope = scopeChart;
+
+// The registers the drive's monitoring can sample, as channel and trigger
+// choices (kept selected across refreshes); the drive's base period.
+async function fillScope() {
+  const id = state.drive;
+  const regs = state.regs.filter((r) => r.monitorable && r.readable);
+  const options = regs.map((r) => {
+    const key = `${r.id}@${r.subnode}`;
+    return { key, text: `${key}${r.units && r.units !== "none" ? " (" + r.units + ")" : ""}` };
+  });
+  const chans = $("scope-regs"), trig = $("scope-trig");
+  const picked = new Set([...chans.selectedOptions].map((o) => o.value));
+  if (!picked.size) {
+    picked.add(`CL_POS_FBK_VALUE@${state.axis}`);
+    picked.add(`CL_VEL_FBK_VALUE@${state.axis}`);
+  }
+  const trigKeep = trig.value;
+  chans.textContent = "";
+  trig.length = 1;
+  for (const o of options) {
+    chans.append(el("option", { value: o.key, selected: picked.has(o.key) }, o.text));
+    trig.append(el("option", { value: o.key }, o.text));
+  }
+  trig.value = options.some((o) => o.key === trigKeep) ? trigKeep : "";
+  $("scope-capture").disabled = !regs.length && !state.capturing;
+  if (!id || !regs.length) {
+    $("scope-info").textContent = id && state.regs.length ? "no register can be sampled" : "";
+    return;
+  }
+  if (state.scope && state.scope.drive === id) return;
+  try {
+    const info = await api("GET", `/api/drives/${id}/scope`);
+    if (state.drive !== id) return;
+    state.scope = { ...info, drive: id };
+    $("scope-period").value = info.base_period_us;
+    $("scope-period").step = info.base_period_us;
+    $("scope-info").textContent = `${id} · base period ${info.base_period_us} µs, ` +
+      `${info.max_channels} channels`;
+  } catch (e) {
+    state.scope = null;
+    $("scope-info").textContent = "";
+    say($("scope-msg"), e.message, "error");
+    $("scope-capture").disabled = true;
+  }
+}
+
+function scopeKey(key) {
+  const at = key.lastIndexOf("@");
+  return { id: key.slice(0, at), subnode: parseInt(key.slice(at + 1), 10) };
+}
+
+function setCapturing(on) {
+  $("scope-capture").textContent = on ? "Cancel" : "Capture";
+  $("scope-csv").disabled = $("scope-png").disabled = on || !state.capture;
+  if (!on) $("scope-status").textContent = "";
+}
+
+const STAGES = { queued: "queued behind another capture…", configuring: "configuring…",
+  armed: "waiting for the trigger…", fetching: "reading the capture…" };
+
+async function capture() {
+  if (state.capturing) {  // the button reads Cancel: the server cancels when we hang up
+    state.capturing.abort.abort();
+    return;
+  }
+  if (!state.drive) return say($("scope-msg"), "select a drive first", "error");
+  const id = state.drive;
+  const body = { registers: [...$("scope-regs").selectedOptions].map((o) => scopeKey(o.value)),
+    timeout_s: 60 };
+  for (const [key, box, parse] of [["period_us", "scope-period", parseFloat],
+    ["samples", "scope-samples", Number], ["pre", "scope-pre", Number]]) {
+    const v = $(box).value.trim();
+    if (v !== "") body[key] = parse(v);
+  }
+  if ($("scope-trig").value) {
+    body.trigger = { register: scopeKey($("scope-trig").value).id,
+      subnode: scopeKey($("scope-trig").value).subnode, edge: $("scope-edge").value,
+      level: parseFloat($("scope-level").value) };
+  }
+  const abort = new AbortController();
+  const poll = setInterval(async () => {
+    try {
+      const info = await api("GET", `/api/drives/${id}/scope`);
+      if (state.capturing && info.stage) $("scope-status").textContent = STAGES[info.stage] || "";
+    } catch (e) { /* the answer says what went wrong */ }
+  }, 300);
+  state.capturing = { abort, poll };
+  say($("scope-msg"), "");
+  $("scope-status").textContent = "capturing…";
+  setCapturing(true);
+  try {
+    const c = await api("POST", `/api/drives/${id}/scope`, body, abort.signal);
+    showCapture(c);
+  } catch (e) {
+    say($("scope-msg"), e.name === "AbortError" ? "capture cancelled" : e.message,
+      e.name === "AbortError" ? "" : "error");
+  } finally {
+    clearInterval(poll);
+    state.capturing = null;
+    setCapturing(false);
+  }
+}
+
+function showCapture(c) {
+  state.capture = c;
+  const n = c.t.length;
+  const rows = new Array(n);
+  for (let k = 0; k < n; k++) rows[k] = c.channels.map((ch) => ch.values[k]);
+  scopeChart.reset(c.channels.map((ch) => ch.name), c.channels.map((ch) => ch.units));
+  scopeChart.push(c.t, rows);
+  const trig = c.trigger ? ` · trigger ${c.trigger.register} ${c.trigger.edge} ${c.trigger.level}` : "";
+  const shown = c.stride > 1 ? ` · every ${c.stride}. shown (CSV: all)` : "";
+  say($("scope-msg"), `${c.drive} capture ${c.capture}: ${c.samples} samples every ` +
+    `${c.period_us} µs${trig}${shown} · ${c.wire_bytes} bytes read in ${c.seconds} s`, "ok");
+}
+
+async function scopeCsv() {
+  const c = state.capture;
+  if (!c) return;
+  try {
+    const headers = TOKEN ? { Authorization: "Bearer " + TOKEN } : {};
+    const r = await fetch(c.csv, { headers });
+    if (!r.ok) throw new ApiFailure(r.status, await r.json().catch(() => null));
+    download(`axlink-scope-${c.drive}-${c.capture}.csv`, await r.blob());
+  } catch (e) {
+    say($("scope-msg"), "CSV: " + e.message, "error");
+  }
+}
+
+function wireScope() {
+  $("scope-capture").onclick = capture;
+  $("scope-csv").onclick = scopeCsv;
+  $("scope-png").onclick = () => { scopeChart.draw();
+    $("scope").toBlob((b) => download(`axlink-scope-${state.capture.drive}-${state.capture.capture}.png`, b)); };
+}
+
 wireMotion();
 wireConfig();
 wireRegisters();
 wirePlot();
+wireScope();
 updateTarget();
 connect();

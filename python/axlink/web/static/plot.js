@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// A live strip chart on a canvas: one lane per channel, each with its own
-// scale, the last `window` seconds. Everything received is kept (up to
-// `limit` samples) for the CSV export; pausing freezes the view only.
+// A strip chart on a canvas: one lane per channel, each with its own
+// scale, the last `window` seconds (live plots) or the whole record (`fit`:
+// scope captures, with a mark at the trigger, t = 0). Everything received is
+// kept (up to `limit` samples) for the CSV export; pausing freezes the view
+// only.
 "use strict";
 
 const PLOT_COLORS = ["#2557a7", "#c62828", "#1a7f37", "#b26a00", "#6a1b9a", "#00838f",
@@ -15,6 +17,8 @@ class StripChart {
     this.limit = 200000;   // samples kept for export
     this.paused = false;
     this.dirty = false;
+    this.fit = false;      // show everything, t[0] .. t[last]
+    this.hint = "pick registers and press Start";
     this.reset([]);
     const frame = () => {
       if (this.dirty && !this.paused) this.draw();
@@ -88,16 +92,24 @@ class StripChart {
     g.font = "11px system-ui, sans-serif";
     if (!n || !this.t.length) {
       g.fillStyle = "#6b7280";
-      g.fillText(n ? "waiting for samples…" : "pick registers and press Start", 12, 20);
+      g.fillText(n ? "waiting for samples…" : this.hint, 12, 20);
       return;
     }
     const left = 64, right = 8, top = 6, bottom = 18;
     const tEnd = this.t[this.t.length - 1];
-    const tStart = Math.max(this.t[0], tEnd - this.window);  // fills from the left first
-    let first = this.t.length - 1;
-    while (first > 0 && this.t[first - 1] >= tStart) first--;
+    let tStart, span, first;
+    if (this.fit) {
+      tStart = this.t[0];
+      span = Math.max(tEnd - tStart, 1e-9);
+      first = 0;
+    } else {
+      span = this.window;
+      tStart = Math.max(this.t[0], tEnd - span);  // fills from the left first
+      first = this.t.length - 1;
+      while (first > 0 && this.t[first - 1] >= tStart) first--;
+    }
     const laneH = (h - top - bottom) / n;
-    const x = (t) => left + (t - tStart) / this.window * (w - left - right);
+    const x = (t) => left + (t - tStart) / span * (w - left - right);
     for (let i = 0; i < n; i++) {
       const col = this.v[i];
       let lo = Infinity, hi = -Infinity;
@@ -134,10 +146,17 @@ class StripChart {
       g.stroke();
     }
     g.fillStyle = "#6b7280";
-    for (let s = Math.ceil(tStart); s <= tEnd; s++) {
-      const px = x(s);
+    const step = niceStep(span / 10);
+    for (let k = Math.ceil(tStart / step - 1e-9); k * step <= tEnd + step * 1e-9; k++) {
+      const px = x(k * step);
       g.fillRect(px, h - bottom, 1, 4);
-      g.fillText(s.toFixed(0) + " s", px + 2, h - 4);
+      g.fillText(timeText(k * step, step), px + 2, h - 4);
+    }
+    if (this.fit && tStart < 0 && tEnd >= 0) {  // the trigger
+      g.strokeStyle = "#6b7280";
+      g.setLineDash([4, 3]);
+      g.beginPath(); g.moveTo(x(0), top); g.lineTo(x(0), h - bottom); g.stroke();
+      g.setLineDash([]);
     }
   }
 
@@ -149,6 +168,21 @@ class StripChart {
     }
     return rows.join("\n") + "\n";
   }
+}
+
+// The 1-2-5 step at or above @raw (seconds).
+function niceStep(raw) {
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw * (1 - 1e-9)) return m * p;
+  return 10 * p;
+}
+
+// Time @t as tick text: seconds, ms or µs after the tick @step.
+function timeText(t, step) {
+  const [scale, unit] = step >= 1 ? [1, " s"] : step >= 1e-3 ? [1e3, " ms"] : [1e6, " µs"];
+  const digits = Math.max(0, -Math.floor(Math.log10(step * scale) + 1e-9));
+  const v = t * scale;
+  return (Math.abs(v) < 1e-9 ? 0 : v).toFixed(digits) + unit;
 }
 
 function fmt(v) {
