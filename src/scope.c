@@ -25,81 +25,12 @@
 #include "axlink/value.h"
 #include "drive.h"
 #include "error.h"
+#include "scope_priv.h"
 #include "util.h"
-
-/* Status bits (MON_DIST_STATUS): v3, and v1/v2 where they differ. */
-#define MON_ST_ENABLED 0x1u
-#define MON_ST_STAGE_V3 0x0Eu
-#define MON_ST_STAGE_V2 0x06u
-#define MON_ST_FRAME_V3 0x10u
-#define MON_ST_FRAME_V2 0x800u
-#define MON_STAGE_WAIT_TRIGGER 0x4u
-#define MON_STAGE_END 0x8u
-
-/* MON_CFG_SOC_TYPE and MON_CFG_EOC_TYPE values. */
-#define SOC_AUTO 0
-#define SOC_EDGE 2
-#define EOC_EITHER 0
-#define EOC_RISING 1
-#define EOC_FALLING 2
-
-#define MCB_HEADER 14u   /* bytes of an MCB frame before an extended payload */
-#define EXT_PAYLOAD 512u /* the most an extended frame carries */
-#define POLL_MS 2        /* status poll period of ax_scope_wait() */
-#define MON_SUBNODE 0
-
-struct scope_channel {
-	const ax_reg *reg;
-	int dtype;    /* decoding type (bool decodes as u8) */
-	size_t size;  /* bytes in a block */
-	size_t off;   /* offset in a block */
-	uint32_t map; /* the MON_CFG_REGn_MAP word */
-};
-
-struct ax_scope {
-	atomic_int refs;
-	ax_drive *drive; /* one reference */
-	ax_link *link;   /* borrowed from drive */
-	unsigned max_channels;
-	double base_us;
-	int version; /* 3, or 2 without MON_DIST_VERSION */
-	struct scope_channel ch[AX_SCOPE_MAX_CHANNELS];
-	unsigned n_ch;
-	size_t block;
-	uint32_t prescaler;
-	int trigger;
-	unsigned trig_ch;
-	double level;
-	uint32_t samples, pre;
-	uint32_t t0; /* the sample at time 0: pre, or 0 for a capture synchronised to a waveform */
-	int armed;
-	/* the last fetch */
-	uint8_t *raw;
-	size_t raw_len;
-	size_t count;
-	double *data; /* n_ch arrays of count, then the time axis */
-	uint64_t wire;
-};
-
-struct ax_disturbance {
-	atomic_int refs;
-	ax_drive *drive; /* one reference */
-	ax_link *link;
-	unsigned max_channels;
-	double base_us;
-	struct scope_channel ch[AX_SCOPE_MAX_CHANNELS];
-	uint8_t *wave[AX_SCOPE_MAX_CHANNELS]; /* n samples of each channel, in its dtype */
-	unsigned n_ch;
-	size_t block;
-	size_t n;
-	uint32_t prescaler;
-	int loaded;
-	uint64_t wire;
-};
 
 /* ---- registers by id -------------------------------------------------------- */
 
-static const ax_reg *reg_opt(ax_drive *drive, const char *id)
+const ax_reg *ax__scope_reg_opt(ax_drive *drive, const char *id)
 {
 	const ax_dict *dict = ax_drive_dict(drive);
 	const ax_reg *reg = NULL;
@@ -109,9 +40,9 @@ static const ax_reg *reg_opt(ax_drive *drive, const char *id)
 	return reg;
 }
 
-static int reg_need(ax_drive *drive, const char *id, const ax_reg **out)
+int ax__scope_reg_need(ax_drive *drive, const char *id, const ax_reg **out)
 {
-	const ax_reg *reg = reg_opt(drive, id);
+	const ax_reg *reg = ax__scope_reg_opt(drive, id);
 
 	if (!reg)
 		return ax__error_set(
@@ -123,17 +54,17 @@ static int reg_need(ax_drive *drive, const char *id, const ax_reg **out)
 	return 0;
 }
 
-static int put(ax_drive *drive, const char *id, int64_t value)
+int ax__scope_put(ax_drive *drive, const char *id, int64_t value)
 {
 	const ax_reg *reg = NULL;
-	int err = reg_need(drive, id, &reg);
+	int err = ax__scope_reg_need(drive, id, &reg);
 
 	return err < 0 ? err : ax__drive_reg_write_i64(drive, reg, value);
 }
 
-static int put_opt(ax_drive *drive, const char *id, int64_t value)
+int ax__scope_put_opt(ax_drive *drive, const char *id, int64_t value)
 {
-	const ax_reg *reg = reg_opt(drive, id);
+	const ax_reg *reg = ax__scope_reg_opt(drive, id);
 
 	return reg ? ax__drive_reg_write_i64(drive, reg, value) : 0;
 }
@@ -141,7 +72,7 @@ static int put_opt(ax_drive *drive, const char *id, int64_t value)
 static int get(ax_drive *drive, const char *id, int64_t *out)
 {
 	const ax_reg *reg = NULL;
-	int err = reg_need(drive, id, &reg);
+	int err = ax__scope_reg_need(drive, id, &reg);
 
 	return err < 0 ? err : ax__drive_reg_read_i64(drive, reg, out);
 }
@@ -151,7 +82,7 @@ static int get(ax_drive *drive, const char *id, int64_t *out)
  * disturbance run at the position and velocity loop rate (Hz) divided by
  * their prescaler.
  */
-static int base_period_us(ax_drive *drive, double *out)
+int ax__scope_base_period_us(ax_drive *drive, double *out)
 {
 	static const struct {
 		const char *id;
@@ -189,7 +120,8 @@ static int base_period_us(ax_drive *drive, double *out)
  * dictionary (@prefix "MON_CFG_REG" or "DIST_CFG_REG"), bounded by the
  * limit register @limit_id when the dictionary has one.
  */
-static int channel_limit(ax_drive *drive, const char *prefix, const char *limit_id, unsigned *out)
+int ax__scope_channel_limit(ax_drive *drive, const char *prefix, const char *limit_id,
+                            unsigned *out)
 {
 	char id[48];
 	unsigned n = 0;
@@ -199,7 +131,7 @@ static int channel_limit(ax_drive *drive, const char *prefix, const char *limit_
 
 	while (n < AX_SCOPE_MAX_CHANNELS) {
 		snprintf(id, sizeof(id), "%s%u_MAP", prefix, n);
-		if (!reg_opt(drive, id))
+		if (!ax__scope_reg_opt(drive, id))
 			break;
 		n++;
 	}
@@ -209,7 +141,7 @@ static int channel_limit(ax_drive *drive, const char *prefix, const char *limit_
 		                     "drive-side %s",
 		                     ax_drive_uri(drive), prefix,
 		                     prefix[0] == 'M' ? "monitoring" : "disturbance");
-	reg = limit_id ? reg_opt(drive, limit_id) : NULL;
+	reg = limit_id ? ax__scope_reg_opt(drive, limit_id) : NULL;
 	if (reg) {
 		err = ax__drive_reg_read_i64(drive, reg, &limit);
 		if (err < 0)
@@ -255,7 +187,7 @@ static int map_code(int dtype)
  * Fill @c for register @reg: its map word from its monitoring address. A
  * register that cannot be monitored fails with a message naming it and why.
  */
-static int channel_make(struct scope_channel *c, const ax_reg *reg, const char *what)
+int ax__scope_channel_make(struct scope_channel *c, const ax_reg *reg, const char *what)
 {
 	int dtype = ax_reg_dtype(reg), code = map_code(dtype);
 	uint32_t mon = 0;
@@ -285,7 +217,7 @@ static int channel_make(struct scope_channel *c, const ax_reg *reg, const char *
 }
 
 /* The prescaler for @period_us over base @base_us, or AX_ERANGE naming both. */
-static int prescaler_for(double base_us, double period_us, uint32_t *out)
+int ax__scope_prescaler_for(double base_us, double period_us, uint32_t *out)
 {
 	double ratio, k;
 
@@ -332,11 +264,11 @@ int ax_scope_new(ax_scope **out, ax_drive *drive)
 	s->link = ax_drive_link(drive);
 	s->prescaler = 1;
 	s->samples = 1000;
-	s->version = reg_opt(drive, "MON_DIST_VERSION") ? 3 : 2;
-	err = channel_limit(drive, "MON_CFG_REG", "MON_CFG_MAX_MAP", &s->max_channels);
+	s->version = ax__scope_reg_opt(drive, "MON_DIST_VERSION") ? 3 : 2;
+	err = ax__scope_channel_limit(drive, "MON_CFG_REG", "MON_CFG_MAX_MAP", &s->max_channels);
 	if (err < 0)
 		goto fail;
-	err = base_period_us(drive, &s->base_us);
+	err = ax__scope_base_period_us(drive, &s->base_us);
 	if (err < 0)
 		goto fail;
 	*out = s;
@@ -404,7 +336,7 @@ int ax_scope_add_channel_reg(ax_scope *scope, const ax_reg *reg)
 		                           "registers, '%s' would be channel %u",
 		                           ax_drive_uri(scope->drive), scope->max_channels,
 		                           ax_reg_id(reg), scope->n_ch + 1);
-	err = channel_make(&c, reg, "monitored");
+	err = ax__scope_channel_make(&c, reg, "monitored");
 	if (err < 0)
 		return err;
 	c.off = scope->block;
@@ -451,7 +383,7 @@ int ax_scope_set_period_us(ax_scope *scope, double period_us)
 	int err;
 
 	AX_ASSERT_ARG(scope);
-	err = prescaler_for(scope->base_us, period_us, &k);
+	err = ax__scope_prescaler_for(scope->base_us, period_us, &k);
 	if (err < 0)
 		return err;
 	scope->prescaler = k;
@@ -542,7 +474,7 @@ int ax_scope_set_samples(ax_scope *scope, uint32_t samples, uint32_t pre)
 /* Refuse a capture the drive's buffer cannot hold (when it says its size). */
 static int scope_check_buffer(ax_scope *s)
 {
-	const ax_reg *reg = reg_opt(s->drive, "MON_MAX_SIZE");
+	const ax_reg *reg = ax__scope_reg_opt(s->drive, "MON_MAX_SIZE");
 	uint64_t need = (uint64_t)s->samples * s->block;
 	int64_t max;
 	int err;
@@ -562,7 +494,7 @@ static int scope_check_buffer(ax_scope *s)
 	return 0;
 }
 
-static void sleep_ms(int ms)
+void ax__scope_sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
@@ -582,7 +514,7 @@ static int scope_until_watching(ax_scope *s)
 	uint32_t frame = s->version >= 3 ? MON_ST_FRAME_V3 : MON_ST_FRAME_V2;
 	int64_t status = 0, deadline;
 	const ax_reg *st = NULL;
-	int err = reg_need(s->drive, "MON_DIST_STATUS", &st);
+	int err = ax__scope_reg_need(s->drive, "MON_DIST_STATUS", &st);
 
 	if (err < 0)
 		return err;
@@ -599,12 +531,12 @@ static int scope_until_watching(ax_scope *s)
 			                     "scope on '%s': the drive took no pre-trigger samples "
 			                     "(status 0x%llX)",
 			                     ax_drive_uri(s->drive), (unsigned long long)status);
-		sleep_ms(1);
+		ax__scope_sleep_ms(1);
 	}
 }
 
 /* Write the scope's configuration; enable when @enable. */
-static int scope_configure(ax_scope *s, int enable)
+int ax__scope_configure(ax_scope *s, int enable)
 {
 	ax_drive *d = s->drive;
 	const ax_reg *reg = NULL;
@@ -620,24 +552,24 @@ static int scope_configure(ax_scope *s, int enable)
 		return err;
 	s->armed = 0;
 	scope_drop_data(s);
-	err = put(d, "MON_DIST_ENABLE", 0);
+	err = ax__scope_put(d, "MON_DIST_ENABLE", 0);
 	if (err < 0)
 		return err;
-	err = put_opt(d, "MON_REMOVE_DATA", 1);
+	err = ax__scope_put_opt(d, "MON_REMOVE_DATA", 1);
 	if (err < 0)
 		return err;
-	reg = reg_opt(d, "MON_CFG_TOTAL_MAP");
+	reg = ax__scope_reg_opt(d, "MON_CFG_TOTAL_MAP");
 	if (reg && (ax_reg_access(reg) & AX_REG_WRITE)) {
 		err = ax__drive_reg_write_i64(d, reg, 0);
 		if (err < 0)
 			return err;
 	}
-	err = put(d, "MON_DIST_FREQ_DIV", s->prescaler);
+	err = ax__scope_put(d, "MON_DIST_FREQ_DIV", s->prescaler);
 	if (err < 0)
 		return err;
 	for (unsigned i = 0; i < s->n_ch; i++) {
 		snprintf(id, sizeof(id), "MON_CFG_REG%u_MAP", i);
-		err = put(d, id, s->ch[i].map);
+		err = ax__scope_put(d, id, s->ch[i].map);
 		if (err < 0)
 			return err;
 	}
@@ -647,34 +579,34 @@ static int scope_configure(ax_scope *s, int enable)
 			return err;
 	}
 	if (s->trigger == AX_SCOPE_TRIGGER_IMMEDIATE) {
-		err = put(d, "MON_CFG_SOC_TYPE", SOC_AUTO);
+		err = ax__scope_put(d, "MON_CFG_SOC_TYPE", SOC_AUTO);
 	} else {
 		static const int eoc[] = {0, EOC_RISING, EOC_FALLING, EOC_EITHER};
 
-		err = put(d, "MON_CFG_SOC_TYPE", SOC_EDGE);
+		err = ax__scope_put(d, "MON_CFG_SOC_TYPE", SOC_EDGE);
 		if (err == 0)
-			err = put(d, "MON_CFG_EOC_TYPE", eoc[s->trigger]);
+			err = ax__scope_put(d, "MON_CFG_EOC_TYPE", eoc[s->trigger]);
 		if (err == 0)
 			err = level_bits(&s->ch[s->trig_ch], s->level, bits);
 		if (err == 0)
-			err = reg_need(d, "MON_CFG_RISING_CONDITION", &reg);
+			err = ax__scope_reg_need(d, "MON_CFG_RISING_CONDITION", &reg);
 		/* Raw bits of the channel's type: the register's own type does not apply. */
 		if (err == 0)
 			err = ax_link_write(s->link, ax_reg_subnode(reg), ax_reg_address(reg), bits,
 			                    4);
 		if (err == 0)
-			err = put(d, "MON_IDX_CHECK", s->trig_ch);
+			err = ax__scope_put(d, "MON_IDX_CHECK", s->trig_ch);
 	}
 	if (err < 0)
 		return err;
-	err = put(d, "MON_CFG_TRIGGER_DELAY", s->pre);
+	err = ax__scope_put(d, "MON_CFG_TRIGGER_DELAY", s->pre);
 	if (err < 0)
 		return err;
-	err = put(d, "MON_CFG_WINDOW_SAMP", s->samples);
+	err = ax__scope_put(d, "MON_CFG_WINDOW_SAMP", s->samples);
 	if (err < 0)
 		return err;
 	if (enable) {
-		err = put(d, "MON_DIST_ENABLE", 1);
+		err = ax__scope_put(d, "MON_DIST_ENABLE", 1);
 		if (err < 0)
 			return err;
 		s->armed = 1;
@@ -687,7 +619,7 @@ static int scope_configure(ax_scope *s, int enable)
 int ax_scope_arm(ax_scope *scope)
 {
 	AX_ASSERT_ARG(scope);
-	return scope_configure(scope, 1);
+	return ax__scope_configure(scope, 1);
 }
 
 int ax_scope_rearm(ax_scope *scope)
@@ -696,7 +628,7 @@ int ax_scope_rearm(ax_scope *scope)
 	int err;
 
 	AX_ASSERT_ARG(scope);
-	reg = reg_opt(scope->drive, "MON_REARM");
+	reg = ax__scope_reg_opt(scope->drive, "MON_REARM");
 	if (!scope->armed || !reg)
 		return ax_scope_arm(scope);
 	err = ax__drive_reg_write_i64(scope->drive, reg, 1);
@@ -712,8 +644,8 @@ int ax_scope_disable(ax_scope *scope)
 
 	AX_ASSERT_ARG(scope);
 	scope->armed = 0;
-	err = put(scope->drive, "MON_DIST_ENABLE", 0);
-	return err < 0 ? err : put_opt(scope->drive, "MON_REMOVE_DATA", 1);
+	err = ax__scope_put(scope->drive, "MON_DIST_ENABLE", 0);
+	return err < 0 ? err : ax__scope_put_opt(scope->drive, "MON_REMOVE_DATA", 1);
 }
 
 static const char *stage_name(unsigned stage)
@@ -746,7 +678,7 @@ int ax_scope_wait(ax_scope *scope, int timeout_ms, ax_cancel *cancel)
 	if (!scope->armed)
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
 		                           "the scope is not armed: ax_scope_arm() first");
-	err = reg_need(scope->drive, "MON_DIST_STATUS", &st);
+	err = ax__scope_reg_need(scope->drive, "MON_DIST_STATUS", &st);
 	if (err < 0)
 		return err;
 	frame = scope->version >= 3 ? MON_ST_FRAME_V3 : MON_ST_FRAME_V2;
@@ -779,14 +711,14 @@ int ax_scope_wait(ax_scope *scope, int timeout_ms, ax_cancel *cancel)
 			                             : stage_name(stage),
 			                     (unsigned long long)status);
 		}
-		sleep_ms(POLL_MS);
+		ax__scope_sleep_ms(POLL_MS);
 	}
 }
 
 /* Bytes the drive still holds: MON_CFG_BYTES_VALUE, else samples x block. */
 static int scope_available(ax_scope *s, uint64_t *out)
 {
-	const ax_reg *reg = reg_opt(s->drive, "MON_CFG_BYTES_VALUE");
+	const ax_reg *reg = ax__scope_reg_opt(s->drive, "MON_CFG_BYTES_VALUE");
 	int64_t v;
 	int err;
 
@@ -838,7 +770,7 @@ int ax_scope_fetch(ax_scope *scope)
 	if (scope->n_ch == 0)
 		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
 		                           "the scope has no channels: add a register first");
-	err = reg_need(scope->drive, "MON_DATA_VALUE", &data);
+	err = ax__scope_reg_need(scope->drive, "MON_DATA_VALUE", &data);
 	if (err < 0)
 		return err;
 	scope_drop_data(scope);
@@ -941,380 +873,4 @@ size_t ax_scope_channel_offset(const ax_scope *scope, unsigned channel)
 uint64_t ax_scope_wire_bytes(const ax_scope *scope)
 {
 	return scope ? scope->wire : 0;
-}
-
-/* ---- disturbance ------------------------------------------------------------------ */
-
-int ax_disturbance_new(ax_disturbance **out, ax_drive *drive)
-{
-	ax_disturbance *d;
-	const ax_reg *reg = NULL;
-	int err;
-
-	AX_ASSERT_ARG(out);
-	AX_ASSERT_ARG(drive);
-	if (!ax_drive_dict(drive))
-		return ax__error_set(AX_EUNSUPPORTED,
-		                     "drive '%s' has no dictionary: the disturbance registers are "
-		                     "found by name",
-		                     ax_drive_uri(drive));
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return ax__error_oom();
-	atomic_init(&d->refs, 1);
-	d->drive = ax_drive_ref(drive);
-	d->link = ax_drive_link(drive);
-	d->prescaler = 1;
-	err = reg_need(drive, "DIST_DATA_VALUE", &reg);
-	if (err < 0)
-		goto fail;
-	err = channel_limit(drive, "DIST_CFG_REG", "DIST_CFG_MAX_MAP", &d->max_channels);
-	if (err < 0)
-		goto fail;
-	err = base_period_us(drive, &d->base_us);
-	if (err < 0)
-		goto fail;
-	*out = d;
-	return 0;
-fail:
-	ax_disturbance_unref(d);
-	return err;
-}
-
-ax_disturbance *ax_disturbance_ref(ax_disturbance *dist)
-{
-	if (dist)
-		atomic_fetch_add(&dist->refs, 1);
-	return dist;
-}
-
-ax_disturbance *ax_disturbance_unref(ax_disturbance *dist)
-{
-	if (dist && atomic_fetch_sub(&dist->refs, 1) == 1) {
-		for (unsigned i = 0; i < dist->n_ch; i++)
-			free(dist->wave[i]);
-		ax_drive_unref(dist->drive);
-		free(dist);
-	}
-	return NULL;
-}
-
-int ax_disturbance_add_channel(ax_disturbance *dist, const char *id, int subnode)
-{
-	struct scope_channel c = {0};
-	const ax_reg *reg = NULL;
-	int err;
-
-	AX_ASSERT_ARG(dist);
-	AX_ASSERT_ARG(id);
-	err = ax_drive_find(dist->drive, id, subnode, &reg);
-	if (err < 0)
-		return err;
-	if (dist->n_ch >= dist->max_channels)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-		                           "too many channels: drive '%s' drives at most %u "
-		                           "registers with a disturbance",
-		                           ax_drive_uri(dist->drive), dist->max_channels);
-	if (!(ax_reg_access(reg) & AX_REG_WRITE))
-		return ax__error_set(AX_EACCESS,
-		                     "register '%s' is read-only: a disturbance writes its target",
-		                     ax_reg_id(reg));
-	err = channel_make(&c, reg, "driven by a disturbance");
-	if (err < 0)
-		return err;
-	c.off = dist->block;
-	dist->ch[dist->n_ch] = c;
-	dist->block += c.size;
-	dist->loaded = 0;
-	return (int)dist->n_ch++;
-}
-
-int ax_disturbance_set_period_us(ax_disturbance *dist, double period_us)
-{
-	uint32_t k;
-	int err;
-
-	AX_ASSERT_ARG(dist);
-	err = prescaler_for(dist->base_us, period_us, &k);
-	if (err < 0)
-		return err;
-	dist->prescaler = k;
-	return 0;
-}
-
-/* The dictionary's range of @reg as doubles; 0 when it has none. */
-static int reg_range_f64(const ax_reg *reg, double *lo, double *hi)
-{
-	const char *min, *max;
-	char *e1, *e2;
-
-	if (!ax_reg_range(reg, &min, &max))
-		return 0;
-	*lo = strtod(min, &e1);
-	*hi = strtod(max, &e2);
-	return *e1 == '\0' && *e2 == '\0' && e1 != min && e2 != max;
-}
-
-int ax_disturbance_set_waveform(ax_disturbance *dist, unsigned channel, const double *samples,
-                                size_t n)
-{
-	const struct scope_channel *c;
-	uint8_t *w;
-	double lo = 0, hi = 0;
-	int ranged, err;
-	size_t len;
-
-	AX_ASSERT_ARG(dist);
-	AX_ASSERT_ARG(samples || n == 0);
-	if (channel >= dist->n_ch)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-		                           "disturbance channel %u does not exist (%u channels)",
-		                           channel, dist->n_ch);
-	if (n == 0)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-		                           "a waveform needs at least one sample");
-	for (unsigned i = 0; i < dist->n_ch; i++)
-		if (i != channel && dist->wave[i] && dist->n != n)
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-			                           "waveform of %zu samples for channel %u, but "
-			                           "channel %u has %zu: all channels play together",
-			                           n, channel, i, dist->n);
-	c = &dist->ch[channel];
-	ranged = reg_range_f64(c->reg, &lo, &hi);
-	w = malloc(n * c->size);
-	if (!w)
-		return ax__error_oom();
-	for (size_t i = 0; i < n; i++) {
-		err = ax_value_from_f64(c->dtype, samples[i], 0, w + i * c->size, c->size, &len);
-		if (err == 0 && ranged && !(samples[i] >= lo && samples[i] <= hi))
-			err = ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-			                          "%g is outside the range %g..%g", samples[i], lo,
-			                          hi);
-		if (err < 0) {
-			free(w);
-			ax__error_prefix("waveform sample %zu for register '%s'", i,
-			                 ax_reg_id(c->reg));
-			return ax__error_recode(AX_ERRCLASS_ARGUMENT, err);
-		}
-	}
-	free(dist->wave[channel]);
-	dist->wave[channel] = w;
-	dist->n = n;
-	dist->loaded = 0;
-	return 0;
-}
-
-int ax_disturbance_load(ax_disturbance *dist)
-{
-	ax_drive *d;
-	const ax_reg *reg, *data = NULL;
-	uint8_t *buf = NULL;
-	size_t total, chunk;
-	int64_t max;
-	char id[48];
-	int err;
-
-	AX_ASSERT_ARG(dist);
-	d = dist->drive;
-	if (dist->n_ch == 0)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-		                           "the disturbance has no channels: add a register first");
-	for (unsigned i = 0; i < dist->n_ch; i++)
-		if (!dist->wave[i])
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-			                           "disturbance channel %u ('%s') has no waveform",
-			                           i, ax_reg_id(dist->ch[i].reg));
-	total = dist->n * dist->block;
-	reg = reg_opt(d, "DIST_MAX_SIZE");
-	if (reg) {
-		err = ax__drive_reg_read_i64(d, reg, &max);
-		if (err < 0)
-			return err;
-		if (max > 0 && total > (uint64_t)max)
-			return ax__error_set_class(
-			        AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-			        "a waveform of %zu samples x %zu bytes exceeds the "
-			        "drive's disturbance buffer of %lld bytes",
-			        dist->n, dist->block, (long long)max);
-	}
-	err = reg_need(d, "DIST_DATA_VALUE", &data);
-	if (err < 0)
-		return err;
-	dist->loaded = 0;
-	dist->wire = 0;
-	err = put_opt(d, "DIST_ENABLE", 0);
-	if (err == 0)
-		err = put_opt(d, "DIST_REMOVE_DATA", 1);
-	if (err == 0)
-		err = put_opt(d, "DIST_CFG_MAP_REGS", 0);
-	if (err == 0)
-		err = put(d, reg_opt(d, "DIST_FREQ_DIV") ? "DIST_FREQ_DIV" : "MON_DIST_FREQ_DIV",
-		          dist->prescaler);
-	for (unsigned i = 0; err == 0 && i < dist->n_ch; i++) {
-		snprintf(id, sizeof(id), "DIST_CFG_REG%u_MAP", i);
-		err = put(d, id, dist->ch[i].map);
-	}
-	if (err == 0)
-		err = put_opt(d, "DIST_CFG_MAP_REGS", dist->n_ch);
-	if (err == 0)
-		err = put(d, "DIST_CFG_SAMPLES", (int64_t)dist->n);
-	if (err < 0)
-		return err;
-	buf = malloc(total);
-	if (!buf)
-		return ax__error_oom();
-	for (size_t i = 0; i < dist->n; i++)
-		for (unsigned c = 0; c < dist->n_ch; c++)
-			memcpy(buf + i * dist->block + dist->ch[c].off,
-			       dist->wave[c] + i * dist->ch[c].size, dist->ch[c].size);
-	/* Whole samples per write, as many as 512 bytes hold. */
-	chunk = EXT_PAYLOAD / dist->block * dist->block;
-	for (size_t off = 0; off < total; off += chunk) {
-		size_t len = total - off < chunk ? total - off : chunk;
-
-		err = ax_link_write(dist->link, ax_reg_subnode(data), ax_reg_address(data),
-		                    buf + off, len);
-		if (err < 0)
-			break;
-		dist->wire += 2 * MCB_HEADER + (len > 8 ? len : 0);
-	}
-	free(buf);
-	if (err < 0)
-		return err;
-	dist->loaded = 1;
-	return 0;
-}
-
-/*
- * Arm @scope so that its first sample is the waveform's first: the capture
- * triggers on the first change of the first target's waveform (sample k >= 1
- * differs from sample k - 1), on the edge that change makes through the
- * level of sample k, with k pre-trigger samples. The target holds a constant
- * value before the waveform and the same one from sample 0 to k - 1, so no
- * earlier crossing of that level in that direction exists; both engines run
- * at one prescaler and the drive samples after it plays a sample in a tick,
- * so sample k of the capture is sample k of the waveform. A waveform that
- * never changes has no edge: the capture then starts at once.
- */
-static int dist_sync_scope(ax_disturbance *dist, ax_scope *scope)
-{
-	const struct scope_channel *t = &dist->ch[0];
-	int ch = -1, err;
-	size_t k;
-	double prev = 0, now = 0;
-
-	for (unsigned i = 0; i < scope->n_ch; i++)
-		if (scope->ch[i].reg == t->reg)
-			ch = (int)i;
-	if (ch < 0) {
-		ch = ax_scope_add_channel_reg(scope, t->reg);
-		if (ch < 0)
-			return ch;
-	}
-	scope->prescaler = dist->prescaler;
-	for (k = 1; k < dist->n; k++) {
-		err = ax_value_to_f64(t->dtype, dist->wave[0] + (k - 1) * t->size, t->size, &prev);
-		if (err == 0)
-			err = ax_value_to_f64(t->dtype, dist->wave[0] + k * t->size, t->size, &now);
-		if (err < 0)
-			return err;
-		if (prev != now)
-			break;
-	}
-	if (k == dist->n || t->size > 4) {
-		scope->trigger = AX_SCOPE_TRIGGER_IMMEDIATE;
-		scope->pre = 0;
-	} else {
-		if (k >= scope->samples)
-			return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_ERANGE,
-			                           "the waveform first changes at sample %zu, past "
-			                           "the %u samples of the capture",
-			                           k, scope->samples);
-		scope->trigger = now > prev ? AX_SCOPE_TRIGGER_RISING : AX_SCOPE_TRIGGER_FALLING;
-		scope->trig_ch = (unsigned)ch;
-		scope->level = now;
-		scope->pre = (uint32_t)k;
-	}
-	scope->t0 = 0;
-	return 0;
-}
-
-int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope)
-{
-	int err;
-
-	AX_ASSERT_ARG(dist);
-	if (!dist->loaded)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-		                           "the disturbance is not loaded: ax_disturbance_load() "
-		                           "first");
-	if (scope && scope->drive != dist->drive)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-		                           "the scope is on drive '%s', the disturbance on '%s'",
-		                           ax_drive_uri(scope->drive), ax_drive_uri(dist->drive));
-	if (scope) {
-		err = dist_sync_scope(dist, scope);
-		if (err == 0)
-			err = scope_configure(scope, 1); /* armed before the waveform starts */
-		if (err < 0)
-			return err;
-	}
-	/* Without a DIST_ENABLE (before v3) the one enable starts both engines. */
-	return put(dist->drive,
-	           reg_opt(dist->drive, "DIST_ENABLE") ? "DIST_ENABLE" : "MON_DIST_ENABLE", 1);
-}
-
-int ax_disturbance_wait(ax_disturbance *dist, int timeout_ms, ax_cancel *cancel)
-{
-	const ax_reg *st;
-	int64_t deadline, end, status = 0;
-	uint64_t playing = 0;
-	int err;
-
-	AX_ASSERT_ARG(dist);
-	if (!dist->loaded)
-		return ax__error_set_class(AX_ERRCLASS_ARGUMENT, AX_EINVAL,
-		                           "the disturbance is not loaded: ax_disturbance_load() "
-		                           "first");
-	deadline = timeout_ms > 0 ? ax__now_ms() + timeout_ms : INT64_MAX;
-	/* Without a "playing" bit the waveform's own length, in wall time. */
-	end = ax__now_ms() + (int64_t)ceil((double)dist->n * dist->base_us * dist->prescaler / 1e3);
-	st = reg_opt(dist->drive, "DIST_STATUS");
-	if (st && ax_reg_bitfield_get(st, "DISTURBANCE_PLAYING", 0, &playing) < 0)
-		st = NULL;
-	for (;;) {
-		if (ax_cancel_requested(cancel))
-			return ax__error_set(AX_ECANCELED, "disturbance wait on '%s': cancelled",
-			                     ax_drive_uri(dist->drive));
-		if (st) {
-			err = ax__drive_reg_read_i64(dist->drive, st, &status);
-			if (err < 0)
-				return err;
-			err = ax_reg_bitfield_get(st, "DISTURBANCE_PLAYING", (uint64_t)status,
-			                          &playing);
-			if (err < 0 || !playing || !(status & 1))
-				return 0;
-		} else if (ax__now_ms() >= end) {
-			return 0;
-		}
-		if (ax__now_ms() >= deadline)
-			return ax__error_set(AX_ETIMEDOUT,
-			                     "disturbance on '%s': still playing after %d ms",
-			                     ax_drive_uri(dist->drive), timeout_ms);
-		sleep_ms(POLL_MS);
-	}
-}
-
-int ax_disturbance_stop(ax_disturbance *dist)
-{
-	int err;
-
-	AX_ASSERT_ARG(dist);
-	err = put_opt(dist->drive, "DIST_ENABLE", 0);
-	return err < 0 ? err : put_opt(dist->drive, "DIST_REMOVE_DATA", 1);
-}
-
-uint64_t ax_disturbance_wire_bytes(const ax_disturbance *dist)
-{
-	return dist ? dist->wire : 0;
 }
