@@ -51,8 +51,8 @@ static const char *const db_sql[ST__COUNT] = {
                                 "AND revision = ?3 AND interface = ?4",
         [ST_MODEL_INSERT] = "INSERT INTO models (vendor, product, revision, name, part_number, "
                             "firmware_version, interface, family, format_version, addr_space, "
-                            "axes, source_id) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            "axes, source_id, image) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         [ST_REG_INSERT] = "INSERT INTO registers (model_id, ord, id, subnode, address, dtype, "
                           "access, units, cyclic, address_type, description, category, "
                           "subcategory, range_min, range_max, default_value, mon_address, "
@@ -74,7 +74,7 @@ static const char *const db_sql[ST__COUNT] = {
                           "ORDER BY m.product, m.revision, " DB_IFACE_RANK ", m.interface, m.id",
         [ST_MODEL_LIST_SOURCE] = "SELECT " DB_MODEL_COLUMNS "WHERE m.source_id = ?1 ORDER BY m.id",
         [ST_MODEL_GET] = "SELECT vendor, product, revision, name, part_number, firmware_version, "
-                         "interface, family, format_version, addr_space, axes "
+                         "interface, family, format_version, addr_space, axes, image "
                          "FROM models WHERE id = ?1",
         [ST_REG_SELECT] = "SELECT ord, id, subnode, address, dtype, access, units, cyclic, "
                           "address_type, description, category, subcategory, range_min, "
@@ -203,6 +203,12 @@ static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
          */
         "ALTER TABLE registers ADD COLUMN mon_address INTEGER;"
         "ALTER TABLE registers ADD COLUMN mon_subnode INTEGER;",
+        /*
+         * 3 -> 4: the model's whole dictionary as one record (db_image.c),
+         * what loading reads instead of the rows. db_migrate writes it for
+         * the models stored before, from their rows.
+         */
+        "ALTER TABLE models ADD COLUMN image BLOB;",
 };
 
 /* Map an SQLite result to our codes; the message names the file and what we were doing. */
@@ -371,6 +377,9 @@ static int db_migrate(ax_db *db)
 		if (err == 0)
 			err = 1;
 	}
+	/* Models stored before images existed get theirs, in the same transaction. */
+	if (err > 0 && h.version > 0 && h.version < 4)
+		err = ax__db_images_fill(db);
 	if (err >= 0) {
 		(void)snprintf(pragmas, sizeof(pragmas),
 		               "PRAGMA application_id = %d; PRAGMA user_version = %d",

@@ -156,12 +156,20 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	const ax_dict_identity *id = &d->identity;
 	sqlite3_stmt *st = NULL;
 	struct db_bind b;
+	uint8_t *image = NULL;
+	size_t image_len = 0;
 	int64_t model_id;
 	int err, rc;
 
-	err = ax__db_stmt(db, ST_MODEL_INSERT, &st);
+	/* What loading reads; the rows below are for listing and for older readers' sake. */
+	err = ax__db_image_encode(d, &image, &image_len);
 	if (err < 0)
 		return err;
+	err = ax__db_stmt(db, ST_MODEL_INSERT, &st);
+	if (err < 0) {
+		free(image);
+		return err;
+	}
 	b = (struct db_bind){st, SQLITE_OK};
 	bind_i64(&b, 1, id->vendor_id);
 	bind_i64(&b, 2, id->product_code);
@@ -175,6 +183,7 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	bind_i64(&b, 10, id->addr_space);
 	bind_i64(&b, 11, id->axes);
 	bind_i64(&b, 12, source_id);
+	bind_blob(&b, 13, image, image_len);
 	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		err = ax__error_set(AX_EFORMAT,
@@ -185,6 +194,8 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	else if (rc != SQLITE_DONE)
 		err = ax__db_error(db, rc, "storing a model");
 	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st); /* the image was bound SQLITE_STATIC */
+	free(image);
 	if (err < 0)
 		return err;
 	model_id = sqlite3_last_insert_rowid(db->sql);
