@@ -135,6 +135,8 @@ int ax__db_image_encode(const ax_dict *d, uint8_t **out, size_t *len_out);
  * error @d is only fit to be freed.
  */
 int ax__db_image_decode(ax_db *db, int64_t model_id, const void *image, size_t len, ax_dict *d);
+/* Write the checksum of @image (@len bytes) into its header; the encoder's last step. */
+void ax__db_image_seal(uint8_t *image, size_t len);
 
 /* db_load.c */
 /*
