@@ -81,6 +81,7 @@ enum ax__db_stmt_id {
 	ST_MODELS_DELETE_SOURCE,
 	ST_MODEL_DELETE_KEY,
 	ST_MODEL_INSERT,
+	ST_MODEL_IMAGE_SET,
 	ST_REG_INSERT,
 	ST_LABEL_INSERT,
 	ST_ENUM_INSERT,
@@ -137,6 +138,10 @@ int ax__db_image_encode(const ax_dict *d, uint8_t **out, size_t *len_out);
 int ax__db_image_decode(ax_db *db, int64_t model_id, const void *image, size_t len, ax_dict *d);
 /* Write the checksum of @image (@len bytes) into its header; the encoder's last step. */
 void ax__db_image_seal(uint8_t *image, size_t len);
+
+/* db_store.c */
+/* Write model @model_id's image, of @d; after its rows (their triggers drop an older one). */
+int ax__db_image_store(ax_db *db, int64_t model_id, const ax_dict *d);
 
 /* db_load.c */
 /*

@@ -479,8 +479,8 @@ static int db_load_model_children(ax_db *db, int64_t model_id, ax_dict *d)
 	return db_rows_end(db, st, rc, err, "reading tables");
 }
 
-/* Caller holds db->lock. @rows_only: from the rows even when the model has an image. */
-static int db_load_locked(ax_db *db, int64_t model_id, int rows_only, ax_dict **out)
+/* Caller holds db->lock. */
+static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 {
 	ax_dict *d = NULL;
 	sqlite3_stmt *st = NULL;
@@ -515,7 +515,7 @@ static int db_load_locked(ax_db *db, int64_t model_id, int rows_only, ax_dict **
 		                            ax__db_col_str(st, 3));
 		/* The image when the model has one: one record instead of thousands of rows. */
 		image_type = sqlite3_column_type(st, 11);
-		if (err >= 0 && image_type == SQLITE_BLOB && !rows_only) {
+		if (err >= 0 && image_type == SQLITE_BLOB) {
 			const void *image = sqlite3_column_blob(st, 11);
 			int image_len = sqlite3_column_bytes(st, 11);
 
@@ -558,7 +558,7 @@ fail:
 
 int ax__db_images_fill(ax_db *db)
 {
-	sqlite3_stmt *st = NULL, *up = NULL;
+	sqlite3_stmt *st = NULL;
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	int err = 0, rc;
@@ -585,40 +585,19 @@ int ax__db_images_fill(ax_db *db)
 	if (err >= 0 && rc != SQLITE_DONE)
 		err = ax__db_error(db, rc, "listing models without an image");
 	(void)sqlite3_finalize(st);
-	if (err >= 0) {
-		rc = sqlite3_prepare_v2(db->sql, "UPDATE models SET image = ?2 WHERE id = ?1", -1,
-		                        &up, NULL);
-		if (rc != SQLITE_OK)
-			err = ax__db_error(db, rc, "preparing to store images");
-	}
 	for (size_t i = 0; err >= 0 && i < n; i++) {
 		ax_dict *d = NULL;
-		uint8_t *image = NULL;
-		size_t len = 0;
 
-		err = db_load_locked(db, ids[i], 1, &d);
+		err = db_load_locked(db, ids[i], &d);
 		if (err == AX_ECORRUPT || err == AX_ENOTFOUND) {
 			/* Damaged rows: no image, so loading the model keeps saying what is wrong. */
 			err = 0;
 			continue;
 		}
 		if (err >= 0)
-			err = ax__db_image_encode(d, &image, &len);
+			err = ax__db_image_store(db, ids[i], d);
 		ax_dict_unref(d);
-		if (err < 0)
-			break;
-		rc = len > INT_MAX ? SQLITE_TOOBIG : sqlite3_bind_int64(up, 1, ids[i]);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_blob(up, 2, image, (int)len, SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_step(up);
-		if (rc != SQLITE_DONE)
-			err = ax__db_error(db, rc, "storing a model's image");
-		(void)sqlite3_reset(up);
-		(void)sqlite3_clear_bindings(up);
-		free(image);
 	}
-	(void)sqlite3_finalize(up);
 	free(ids);
 	return err;
 }
@@ -653,7 +632,7 @@ int ax_db_load(ax_db *db, int64_t model_id, ax_dict **out)
 	pthread_mutex_lock(&db->lock);
 	err = db_read_begin(db);
 	if (err >= 0) {
-		err = db_load_locked(db, model_id, 0, &d);
+		err = db_load_locked(db, model_id, &d);
 		err = db_read_end(db, err);
 	}
 	pthread_mutex_unlock(&db->lock);
@@ -915,7 +894,7 @@ int ax_db_resolve(ax_db *db, uint32_t vendor_id, uint32_t product_code, uint32_t
 		/* Pick and load in one read: an import cannot land in between. */
 		err = db_pick_locked(db, vendor_id, product_code, revision, addr_space, &pick);
 		if (err >= 0 && pick.match != AX_MATCH_NONE)
-			err = db_load_locked(db, pick.model_id, 0, &dict);
+			err = db_load_locked(db, pick.model_id, &dict);
 		err = db_read_end(db, err);
 	}
 	pthread_mutex_unlock(&db->lock);

@@ -146,6 +146,29 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 	return err;
 }
 
+int ax__db_image_store(ax_db *db, int64_t model_id, const ax_dict *d)
+{
+	sqlite3_stmt *st = NULL;
+	struct db_bind b;
+	uint8_t *image = NULL;
+	size_t len = 0;
+	int err;
+
+	err = ax__db_image_encode(d, &image, &len);
+	if (err < 0)
+		return err;
+	err = ax__db_stmt(db, ST_MODEL_IMAGE_SET, &st);
+	if (err >= 0) {
+		b = (struct db_bind){st, SQLITE_OK};
+		bind_i64(&b, 1, model_id);
+		bind_blob(&b, 2, image, len);
+		err = db_run(db, &b, "storing a model's image");
+		(void)sqlite3_clear_bindings(st); /* bound SQLITE_STATIC: freed below */
+	}
+	free(image);
+	return err;
+}
+
 static const char *nz(const char *s)
 {
 	return s ? s : "";
@@ -156,20 +179,12 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	const ax_dict_identity *id = &d->identity;
 	sqlite3_stmt *st = NULL;
 	struct db_bind b;
-	uint8_t *image = NULL;
-	size_t image_len = 0;
 	int64_t model_id;
 	int err, rc;
 
-	/* What loading reads; the rows below are for listing and for older readers' sake. */
-	err = ax__db_image_encode(d, &image, &image_len);
+	err = ax__db_stmt(db, ST_MODEL_INSERT, &st);
 	if (err < 0)
 		return err;
-	err = ax__db_stmt(db, ST_MODEL_INSERT, &st);
-	if (err < 0) {
-		free(image);
-		return err;
-	}
 	b = (struct db_bind){st, SQLITE_OK};
 	bind_i64(&b, 1, id->vendor_id);
 	bind_i64(&b, 2, id->product_code);
@@ -183,7 +198,6 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	bind_i64(&b, 10, id->addr_space);
 	bind_i64(&b, 11, id->axes);
 	bind_i64(&b, 12, source_id);
-	bind_blob(&b, 13, image, image_len);
 	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		err = ax__error_set(AX_EFORMAT,
@@ -194,8 +208,6 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 	else if (rc != SQLITE_DONE)
 		err = ax__db_error(db, rc, "storing a model");
 	(void)sqlite3_reset(st);
-	(void)sqlite3_clear_bindings(st); /* the image was bound SQLITE_STATIC */
-	free(image);
 	if (err < 0)
 		return err;
 	model_id = sqlite3_last_insert_rowid(db->sql);
@@ -244,6 +256,9 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		bind_text(&b, 6, t->value_id);
 		err = db_run(db, &b, "storing a table");
 	}
+	/* Last, as the rows' triggers drop an image written before them. */
+	if (err >= 0)
+		err = ax__db_image_store(db, model_id, d);
 	return err;
 }
 

@@ -349,6 +349,23 @@ static void sql_exec(const char *path, const char *sql)
 	sqlite3_close(s);
 }
 
+/* Make the database at @path what schema 3 was, no images: @user_version stays to be set. */
+static void drop_images(const char *path)
+{
+	static const char *const tables[] = {"registers", "labels",     "enums",      "bitfields",
+	                                     "categories", "errors",    "dict_tables"};
+	static const char *const events[] = {"insert", "update", "delete"};
+	char sql[128];
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (size_t e = 0; e < 3; e++) {
+			(void)snprintf(sql, sizeof(sql), "DROP TRIGGER %s_%s_drops_image", tables[t],
+			               events[e]);
+			sql_exec(path, sql);
+		}
+	sql_exec(path, "ALTER TABLE models DROP COLUMN image");
+}
+
 /* ---- opening ---- */
 
 static void test_db__create_makes_folders(void **state)
@@ -726,8 +743,6 @@ static void test_db__corrupt_table_rows(void **state)
 	assert_int_equal(ax_db_list(db, &models), 1);
 	id = ax_db_model_list_at(models, 0)->id;
 	ax_db_model_list_free(models);
-	/* Without its image (stored before schema 4), the model loads from these rows. */
-	sql_exec(fx->path, "UPDATE models SET image = NULL");
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM dict_tables"), 3);
 	/* Axis NULL stands for "none". */
 	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM dict_tables WHERE axis IS NULL"),
@@ -1638,8 +1653,8 @@ static void test_db__schema_1_migrates(void **state)
 	int n;
 
 	ax_db_unref(db);
-	sql_exec(fx->path, "ALTER TABLE models DROP COLUMN image;"
-	                   "ALTER TABLE registers DROP COLUMN mon_subnode;"
+	drop_images(fx->path);
+	sql_exec(fx->path, "ALTER TABLE registers DROP COLUMN mon_subnode;"
 	                   "ALTER TABLE registers DROP COLUMN mon_address;"
 	                   "ALTER TABLE errors DROP COLUMN affected_module;"
 	                   "ALTER TABLE errors DROP COLUMN error_type;"
@@ -1732,8 +1747,6 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 		ax_dict_unref(dict);
 		dict = (ax_dict *)(uintptr_t)1;
 
-		/* Without its image (stored before schema 4), the model loads from its rows. */
-		sql_exec(path, "UPDATE models SET image = NULL");
 		sql_exec(path, cases[i].sql);
 		err = ax_db_load(db, id, &dict);
 		(void)snprintf(want, sizeof(want), "'%s': model %lld, ", path, (long long)id);
@@ -1908,7 +1921,8 @@ static void test_db__schema_3_migrates_with_images(void **state)
 	ax_db_unref(db);
 	db = NULL;
 	/* What schema 3 was: this one without models.image. */
-	sql_exec(fx->path, "ALTER TABLE models DROP COLUMN image; PRAGMA user_version = 3");
+	drop_images(fx->path);
+	sql_exec(fx->path, "PRAGMA user_version = 3");
 	(void)snprintf(sql, sizeof(sql),
 	               "UPDATE registers SET address = 'abc' WHERE model_id = %lld AND ord = 3",
 	               (long long)damaged_id);
@@ -1938,6 +1952,75 @@ static void test_db__schema_3_migrates_with_images(void **state)
 	assert_non_null(strstr(ax_error_last(), "column 'address' holds text 'abc'"));
 	assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
 	ax_db_model_list_free(models);
+	ax_db_unref(db);
+}
+
+/*
+ * The image stands for the rows only while they are unchanged: any edit of
+ * a model's rows (insert, update, delete, in any of its tables) drops it,
+ * so loading reads the rows as edited, and checks them.
+ */
+static void test_db__row_edit_drops_image(void **state)
+{
+	static const struct model_spec spec = {0, 0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0", 8};
+	static const char *const edits[] = {
+	        "UPDATE registers SET address = 153 WHERE ord = 3",
+	        "UPDATE labels SET text = 'Edited' WHERE reg_ord = 1 AND ord = 0",
+	        "INSERT INTO enums (model_id, reg_ord, ord, value, label) "
+	        "SELECT model_id, 2, 9, 7, 'Seven' FROM registers WHERE ord = 2",
+	        "DELETE FROM bitfields WHERE reg_ord = 3 AND ord = 2",
+	        "UPDATE categories SET label = 'Edited' WHERE ord = 0",
+	        "DELETE FROM errors WHERE ord = 1",
+	        "UPDATE dict_tables SET axis = NULL WHERE ord = 0",
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		ax_dict *dict = NULL;
+		const ax_reg *r;
+		const char *text = NULL;
+
+		/* Stored again (another hash): a fresh model with its image. */
+		(void)insert_specs(db, &spec, 1, "/x/axs.xdf", i % 2 ? sha_a : sha_b);
+		assert_int_equal(
+		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NOT NULL"), 1);
+		sql_exec(fx->path, edits[i]);
+		assert_int_equal(
+		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NULL"), 1);
+		ok(ax_db_load(db, only_model_id(db), &dict));
+		assert_null(dict->pool); /* from the rows */
+		switch (i) {
+		case 0:
+			assert_int_equal(ax_reg_address(ax_dict_reg_at(dict, 3)), 153);
+			break;
+		case 1:
+			assert_string_equal(ax_reg_label(ax_dict_reg_at(dict, 1), "en_US"),
+			                    "Edited");
+			break;
+		case 2:
+			assert_string_equal(ax_reg_enum_label(ax_dict_reg_at(dict, 2), 7),
+			                    "Seven");
+			break;
+		case 3:
+			assert_int_equal(ax_dict_reg_at(dict, 3)->n_bitfields, 2);
+			break;
+		case 4:
+			ok(ax_dict_category_at(dict, 0, NULL, &text));
+			assert_string_equal(text, "Edited");
+			break;
+		case 5:
+			assert_int_equal(ax_dict_error_count(dict), 1);
+			break;
+		default:
+			/* No axis: the first REG_000 in file order, on subnode 1. */
+			ok(ax_dict_find(dict, "REG_000", -1, &r));
+			assert_int_equal(dict->tables[0].axis, -1);
+			break;
+		}
+		ax_dict_unref(dict);
+	}
 	ax_db_unref(db);
 }
 
@@ -2279,6 +2362,7 @@ int main(void)
 	        T(load_refuses_non_integer_columns),
 	        T(image_and_rows_load_alike),
 	        T(schema_3_migrates_with_images),
+	        T(row_edit_drops_image),
 	        T(corrupt_image_is_ecorrupt),
 	        T(image_checked_past_checksum),
 	        T(resolve_rules),
