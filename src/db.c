@@ -11,7 +11,8 @@
  *
  * This file opens and closes a database and owns its schema and its SQL,
  * with the helpers the other db files share (src/db.h): db_store.c stores
- * dictionaries (import), db_load.c loads, lists and resolves them.
+ * dictionaries (import), db_load.c loads, lists and resolves them,
+ * db_image.c turns a model's dictionary into one record and back.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
 

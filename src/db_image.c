@@ -246,9 +246,7 @@ int ax__db_image_encode(const ax_dict *d, uint8_t **out, size_t *len_out)
 		/* Per-register counts are u16: no file comes near; refuse rather than cut. */
 		if (r->n_labels > UINT16_MAX || r->n_enums > UINT16_MAX ||
 		    r->n_bitfields > UINT16_MAX)
-			return ax__error_set(AX_ETOOBIG,
-			                     "register '%s' has too many labels, enums or bitfields "
-			                     "to store",
+			return ax__error_set(AX_ETOOBIG, "register '%s': too many entries to store",
 			                     r->id);
 		n_labels += r->n_labels;
 		n_enums += r->n_enums;
@@ -406,8 +404,7 @@ static int image_corrupt(ax_db *db, int64_t model_id, const char *why)
 	                     db->path, model_id, why);
 }
 
-static int image_reg_corrupt(ax_db *db, int64_t model_id, size_t i, const char *id,
-                             const char *why)
+static int image_reg_corrupt(ax_db *db, int64_t model_id, size_t i, const char *id, const char *why)
 {
 	return ax__error_set(AX_ECORRUPT,
 	                     "'%s': model %" PRId64
@@ -424,6 +421,7 @@ static int image_read_reg(ax_db *db, int64_t model_id, struct image_reader *rd, 
 	uint32_t def_off;
 	size_t def_len, want, n_labels, n_enums, n_bits;
 	unsigned mon_set;
+	int bad_def;
 
 	r->id = get_str(rd, 0);
 	r->subnode = (uint8_t)get_le(rd, 1);
@@ -456,11 +454,12 @@ static int image_read_reg(ax_db *db, int64_t model_id, struct image_reader *rd, 
 	if (!r->range_min != !r->range_max)
 		return image_reg_corrupt(db, model_id, i, r->id, "half a range");
 	want = ax_dtype_size(r->dtype);
-	if (def_off == DB_IMAGE_NULL ? def_len != 0
-	                             : def_len == 0 || def_len > AX_VALUE_MAX ||
-	                                       (want && def_len != want) ||
-	                                       def_len > rd->pool_len - 1 ||
-	                                       def_off > rd->pool_len - 1 - def_len)
+	if (def_off == DB_IMAGE_NULL)
+		bad_def = def_len != 0;
+	else
+		bad_def = def_len == 0 || def_len > AX_VALUE_MAX || (want && def_len != want) ||
+		          def_len >= rd->pool_len || def_off > rd->pool_len - 1 - def_len;
+	if (bad_def)
 		return image_reg_corrupt(db, model_id, i, r->id, "bad default");
 	if (def_len) {
 		r->def = (uint8_t *)rd->pool + def_off;

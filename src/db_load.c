@@ -2,9 +2,11 @@
 /*
  * Reading the device database: a model loaded as a dictionary
  * (ax_db_load), the models listed (ax_db_list), and the model picked for a
- * drive's identity (ax__db_pick, ax_db_resolve). A row that is not what
- * was stored is reported as corrupt, naming where it is. Opening and the
- * schema are db.c's.
+ * drive's identity (ax__db_pick, ax_db_resolve). A model is read from its
+ * image (db_image.c) when it has one, else from its rows: stored before
+ * schema 4, or rows changed since (their triggers drop the image). A row
+ * that is not what was stored is reported as corrupt, naming where it is.
+ * Opening and the schema are db.c's.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
 
@@ -521,12 +523,13 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 
 			err = image ? ax__db_image_decode(db, model_id, image, (size_t)image_len, d)
 			            : ax__error_set(AX_ECORRUPT,
-			                            "'%s': model %" PRId64 " has an empty dictionary image",
+			                            "'%s': model %" PRId64
+			                            " has an empty dictionary image",
 			                            db->path, model_id);
 		} else if (err >= 0 && image_type != SQLITE_BLOB && image_type != SQLITE_NULL) {
 			err = ax__error_set(AX_ECORRUPT,
-			                    "'%s': model %" PRId64 " has a dictionary image that is not "
-			                    "a blob",
+			                    "'%s': model %" PRId64
+			                    " has a dictionary image that is not a blob",
 			                    db->path, model_id);
 		}
 	} else if (rc == SQLITE_DONE) {
@@ -590,7 +593,7 @@ int ax__db_images_fill(ax_db *db)
 
 		err = db_load_locked(db, ids[i], &d);
 		if (err == AX_ECORRUPT || err == AX_ENOTFOUND) {
-			/* Damaged rows: no image, so loading the model keeps saying what is wrong. */
+			/* Damaged rows: no image, so loading it keeps saying what is wrong. */
 			err = 0;
 			continue;
 		}

@@ -352,15 +352,15 @@ static void sql_exec(const char *path, const char *sql)
 /* Make the database at @path what schema 3 was, no images: @user_version stays to be set. */
 static void drop_images(const char *path)
 {
-	static const char *const tables[] = {"registers", "labels",     "enums",      "bitfields",
-	                                     "categories", "errors",    "dict_tables"};
+	static const char *const tables[] = {"registers",  "labels", "enums",      "bitfields",
+	                                     "categories", "errors", "dict_tables"};
 	static const char *const events[] = {"insert", "update", "delete"};
 	char sql[128];
 
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (size_t e = 0; e < 3; e++) {
-			(void)snprintf(sql, sizeof(sql), "DROP TRIGGER %s_%s_drops_image", tables[t],
-			               events[e]);
+			(void)snprintf(sql, sizeof(sql), "DROP TRIGGER %s_%s_drops_image",
+			               tables[t], events[e]);
 			sql_exec(path, sql);
 		}
 	sql_exec(path, "ALTER TABLE models DROP COLUMN image");
@@ -1803,9 +1803,9 @@ static size_t image_get(const char *path, int64_t id, uint8_t **out)
 	size_t len = 0;
 
 	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(s, "SELECT image FROM models WHERE id = ?1", -1, &st,
-	                                    NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(s, "SELECT image FROM models WHERE id = ?1", -1, &st, NULL),
+	        SQLITE_OK);
 	assert_int_equal(sqlite3_bind_int64(st, 1, id), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_type(st, 0), SQLITE_BLOB);
@@ -1823,9 +1823,9 @@ static void image_put(sqlite3 *s, int64_t id, const uint8_t *image, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(sqlite3_prepare_v2(s, "UPDATE models SET image = ?2 WHERE id = ?1", -1,
-	                                    &st, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(s, "UPDATE models SET image = ?2 WHERE id = ?1", -1, &st, NULL),
+	        SQLITE_OK);
 	assert_int_equal(sqlite3_bind_int64(st, 1, id), SQLITE_OK);
 	if (image)
 		assert_int_equal(sqlite3_bind_blob(st, 2, len ? (const void *)image : "", (int)len,
@@ -1875,8 +1875,7 @@ static void test_db__image_and_rows_load_alike(void **state)
 	n = ax_db_list(db, &models);
 	ok(n);
 	assert_true(n >= 6 && n <= 32);
-	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NULL"),
-	                 0);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NULL"), 0);
 	for (int i = 0; i < n; i++) {
 		ok(ax_db_load(db, ax_db_model_list_at(models, i)->id, &from_image[i]));
 		assert_non_null(from_image[i]->pool); /* read from the image */
@@ -1962,8 +1961,8 @@ static void test_db__schema_3_migrates_with_images(void **state)
  */
 static void test_db__row_edit_drops_image(void **state)
 {
-	static const struct model_spec spec = {0, 0x00010064, 0x00010002, "ETH",
-	                                       "axs-100", "1.2.0", 8};
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    8};
 	static const char *const edits[] = {
 	        "UPDATE registers SET address = 153 WHERE ord = 3",
 	        "UPDATE labels SET text = 'Edited' WHERE reg_ord = 1 AND ord = 0",
@@ -1985,7 +1984,8 @@ static void test_db__row_edit_drops_image(void **state)
 		/* Stored again (another hash): a fresh model with its image. */
 		(void)insert_specs(db, &spec, 1, "/x/axs.xdf", i % 2 ? sha_a : sha_b);
 		assert_int_equal(
-		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NOT NULL"), 1);
+		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NOT NULL"),
+		        1);
 		sql_exec(fx->path, edits[i]);
 		assert_int_equal(
 		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NULL"), 1);
@@ -2000,8 +2000,7 @@ static void test_db__row_edit_drops_image(void **state)
 			                    "Edited");
 			break;
 		case 2:
-			assert_string_equal(ax_reg_enum_label(ax_dict_reg_at(dict, 2), 7),
-			                    "Seven");
+			assert_string_equal(ax_reg_enum_label(ax_dict_reg_at(dict, 2), 7), "Seven");
 			break;
 		case 3:
 			assert_int_equal(ax_dict_reg_at(dict, 3)->n_bitfields, 2);
@@ -2041,8 +2040,8 @@ static void assert_image_refused(ax_db *db, int64_t id, const char *what, const 
  */
 static void test_db__corrupt_image_is_ecorrupt(void **state)
 {
-	static const struct model_spec spec = {0, 0x00010064, 0x00010002, "ETH",
-	                                       "axs-100", "1.2.0", 8};
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    8};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
 	uint8_t *image = NULL;
@@ -2103,8 +2102,8 @@ static void test_db__corrupt_image_is_ecorrupt(void **state)
  */
 static void test_db__image_checked_past_checksum(void **state)
 {
-	static const struct model_spec spec = {0, 0x00010064, 0x00010002, "ETH",
-	                                       "axs-100", "1.2.0", 6};
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    6};
 	static const uint8_t values[] = {0x00, 0x01, 0x3f, 0x40, 0x80, 0xfe, 0xff};
 	struct fx *fx = *state;
 	ax_db *db = open_new(fx);
