@@ -11,7 +11,8 @@
  *
  * This file opens and closes a database and owns its schema and its SQL,
  * with the helpers the other db files share (src/db.h): db_store.c stores
- * dictionaries (import), db_load.c loads, lists and resolves them.
+ * dictionaries (import), db_load.c loads, lists and resolves them,
+ * db_image.c turns a model's dictionary into one record and back.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
 
@@ -53,6 +54,7 @@ static const char *const db_sql[ST__COUNT] = {
                             "firmware_version, interface, family, format_version, addr_space, "
                             "axes, source_id) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        [ST_MODEL_IMAGE_SET] = "UPDATE models SET image = ?2 WHERE id = ?1",
         [ST_REG_INSERT] = "INSERT INTO registers (model_id, ord, id, subnode, address, dtype, "
                           "access, units, cyclic, address_type, description, category, "
                           "subcategory, range_min, range_max, default_value, mon_address, "
@@ -74,7 +76,7 @@ static const char *const db_sql[ST__COUNT] = {
                           "ORDER BY m.product, m.revision, " DB_IFACE_RANK ", m.interface, m.id",
         [ST_MODEL_LIST_SOURCE] = "SELECT " DB_MODEL_COLUMNS "WHERE m.source_id = ?1 ORDER BY m.id",
         [ST_MODEL_GET] = "SELECT vendor, product, revision, name, part_number, firmware_version, "
-                         "interface, family, format_version, addr_space, axes "
+                         "interface, family, format_version, addr_space, axes, image "
                          "FROM models WHERE id = ?1",
         [ST_REG_SELECT] = "SELECT ord, id, subnode, address, dtype, access, units, cyclic, "
                           "address_type, description, category, subcategory, range_min, "
@@ -110,6 +112,21 @@ static const char *const db_sql[ST__COUNT] = {
                        "ORDER BY rule, m.revision DESC, m.vendor = ?1 DESC, m.id LIMIT 1",
         [ST_DATA_VERSION] = "PRAGMA data_version",
 };
+
+/*
+ * A model's image stands for its rows only while they are as it was
+ * written from: any change to a row of the model (a hand edit, another
+ * tool) drops the image, so loading reads the rows and checks them.
+ * Our own imports write the rows first and the image after them.
+ */
+#define DB_IMAGE_TRIGGERS(t)                                                                       \
+	"CREATE TRIGGER " t "_insert_drops_image AFTER INSERT ON " t " BEGIN "                     \
+	"UPDATE models SET image = NULL WHERE id = NEW.model_id AND image IS NOT NULL; END;"       \
+	"CREATE TRIGGER " t "_update_drops_image AFTER UPDATE ON " t " BEGIN "                     \
+	"UPDATE models SET image = NULL WHERE id IN (OLD.model_id, NEW.model_id) "                 \
+	"AND image IS NOT NULL; END;"                                                              \
+	"CREATE TRIGGER " t "_delete_drops_image AFTER DELETE ON " t " BEGIN "                     \
+	"UPDATE models SET image = NULL WHERE id = OLD.model_id AND image IS NOT NULL; END;"
 
 /*
  * Schema migrations: db_migrations[v] takes a database from user_version v
@@ -203,6 +220,16 @@ static const char *const db_migrations[AX__DB_SCHEMA_VERSION] = {
          */
         "ALTER TABLE registers ADD COLUMN mon_address INTEGER;"
         "ALTER TABLE registers ADD COLUMN mon_subnode INTEGER;",
+        /*
+         * 3 -> 4: the model's whole dictionary as one record (db_image.c),
+         * what loading reads instead of the rows while they are unchanged
+         * (DB_IMAGE_TRIGGERS). db_migrate writes it for the models stored
+         * before, from their rows.
+         */
+        "ALTER TABLE models ADD COLUMN image BLOB;" DB_IMAGE_TRIGGERS("registers")
+                DB_IMAGE_TRIGGERS("labels") DB_IMAGE_TRIGGERS("enums")
+                        DB_IMAGE_TRIGGERS("bitfields") DB_IMAGE_TRIGGERS("categories")
+                                DB_IMAGE_TRIGGERS("errors") DB_IMAGE_TRIGGERS("dict_tables"),
 };
 
 /* Map an SQLite result to our codes; the message names the file and what we were doing. */
@@ -371,6 +398,9 @@ static int db_migrate(ax_db *db)
 		if (err == 0)
 			err = 1;
 	}
+	/* Models stored before images existed get theirs, in the same transaction. */
+	if (err > 0 && h.version > 0 && h.version < 4)
+		err = ax__db_images_fill(db);
 	if (err >= 0) {
 		(void)snprintf(pragmas, sizeof(pragmas),
 		               "PRAGMA application_id = %d; PRAGMA user_version = %d",

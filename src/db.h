@@ -19,7 +19,7 @@
 /* PRAGMA application_id of our files: "AXLK". */
 #define AX__DB_APPLICATION_ID 0x41584C4B
 /* PRAGMA user_version this library writes and the newest it reads. */
-#define AX__DB_SCHEMA_VERSION 3
+#define AX__DB_SCHEMA_VERSION 4
 
 /*
  * Store @n dictionaries as the models of the file @source_path (stored as
@@ -81,6 +81,7 @@ enum ax__db_stmt_id {
 	ST_MODELS_DELETE_SOURCE,
 	ST_MODEL_DELETE_KEY,
 	ST_MODEL_INSERT,
+	ST_MODEL_IMAGE_SET,
 	ST_REG_INSERT,
 	ST_LABEL_INSERT,
 	ST_ENUM_INSERT,
@@ -125,7 +126,30 @@ int ax__db_exec(ax_db *db, const char *sql, const char *what);
 const char *ax__db_col_text(sqlite3_stmt *st, int i);
 const char *ax__db_col_str(sqlite3_stmt *st, int i);
 
+/* db_image.c: a model's dictionary as one record (models.image) */
+/* @d's content as an image in *out (malloc'd, @len_out bytes). */
+int ax__db_image_encode(const ax_dict *d, uint8_t **out, size_t *len_out);
+/*
+ * Fill the empty, unsealed @d with the registers, categories, errors and
+ * tables of @image (@len bytes) of model @model_id; @d's strings then point
+ * into its pool. AX_ECORRUPT names the model and what is wrong; on any
+ * error @d is only fit to be freed.
+ */
+int ax__db_image_decode(ax_db *db, int64_t model_id, const void *image, size_t len, ax_dict *d);
+/* Write the checksum of @image (@len bytes) into its header; the encoder's last step. */
+void ax__db_image_seal(uint8_t *image, size_t len);
+
+/* db_store.c */
+/* Write model @model_id's image, of @d; after its rows (their triggers drop an older one). */
+int ax__db_image_store(ax_db *db, int64_t model_id, const ax_dict *d);
+
 /* db_load.c */
+/*
+ * Write the image of every model that has none (stored before schema
+ * version 4), from its rows; a model whose rows do not load keeps none
+ * (loading it says why). Caller holds the write transaction.
+ */
+int ax__db_images_fill(ax_db *db);
 /* The models of source @source_id (all for 0) as ax_db_list() lists them; caller holds db->lock. */
 int ax__db_models_locked(ax_db *db, int64_t source_id, ax_db_model **out, size_t *n_out);
 void ax__db_models_free(ax_db_model *models, size_t n);

@@ -2,9 +2,11 @@
 /*
  * Reading the device database: a model loaded as a dictionary
  * (ax_db_load), the models listed (ax_db_list), and the model picked for a
- * drive's identity (ax__db_pick, ax_db_resolve). A row that is not what
- * was stored is reported as corrupt, naming where it is. Opening and the
- * schema are db.c's.
+ * drive's identity (ax__db_pick, ax_db_resolve). A model is read from its
+ * image (db_image.c) when it has one, else from its rows: stored before
+ * schema 4, or rows changed since (their triggers drop the image). A row
+ * that is not what was stored is reported as corrupt, naming where it is.
+ * Opening and the schema are db.c's.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DB /* errors set here; see src/error.h */
 
@@ -486,7 +488,7 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 	sqlite3_stmt *st = NULL;
 	char *source;
 	size_t len = strlen(db->path) + 32;
-	int err, rc;
+	int err, rc, image_type;
 
 	source = malloc(len);
 	if (!source)
@@ -513,18 +515,36 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 		err = ax__dict_set_identity(d, ax__db_col_str(st, 4), ax__db_col_str(st, 5),
 		                            ax__db_col_str(st, 6), ax__db_col_str(st, 7),
 		                            ax__db_col_str(st, 3));
+		/* The image when the model has one: one record instead of thousands of rows. */
+		image_type = sqlite3_column_type(st, 11);
+		if (err >= 0 && image_type == SQLITE_BLOB) {
+			const void *image = sqlite3_column_blob(st, 11);
+			int image_len = sqlite3_column_bytes(st, 11);
+
+			err = image ? ax__db_image_decode(db, model_id, image, (size_t)image_len, d)
+			            : ax__error_set(AX_ECORRUPT,
+			                            "'%s': model %" PRId64
+			                            " has an empty dictionary image",
+			                            db->path, model_id);
+		} else if (err >= 0 && image_type != SQLITE_BLOB && image_type != SQLITE_NULL) {
+			err = ax__error_set(AX_ECORRUPT,
+			                    "'%s': model %" PRId64
+			                    " has a dictionary image that is not a blob",
+			                    db->path, model_id);
+		}
 	} else if (rc == SQLITE_DONE) {
 		err = ax__error_set(AX_ENOTFOUND, "'%s' has no model %" PRId64, db->path, model_id);
 	} else {
 		err = ax__db_error(db, rc, "reading a model");
 	}
 	(void)sqlite3_reset(st);
-	if (err >= 0)
+	/* A model stored before images existed (a read that could not write one): its rows. */
+	if (err >= 0 && !d->pool)
 		err = db_load_regs(db, model_id, d);
 	/* Registers are all in place now, so pointers into d->regs stay valid. */
-	if (err >= 0)
+	if (err >= 0 && !d->pool)
 		err = db_load_reg_children(db, model_id, d);
-	if (err >= 0)
+	if (err >= 0 && !d->pool)
 		err = db_load_model_children(db, model_id, d);
 	if (err >= 0)
 		err = ax__dict_seal(d);
@@ -536,6 +556,52 @@ static int db_load_locked(ax_db *db, int64_t model_id, ax_dict **out)
 	return 0;
 fail:
 	ax_dict_unref(d);
+	return err;
+}
+
+int ax__db_images_fill(ax_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id FROM models WHERE image IS NULL ORDER BY id",
+	                        -1, &st, NULL);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *grown = realloc(ids, ncap * sizeof(*ids));
+
+			if (!grown) {
+				err = ax__error_oom();
+				break;
+			}
+			ids = grown;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (err >= 0 && rc != SQLITE_DONE)
+		err = ax__db_error(db, rc, "listing models without an image");
+	(void)sqlite3_finalize(st);
+	for (size_t i = 0; err >= 0 && i < n; i++) {
+		ax_dict *d = NULL;
+
+		err = db_load_locked(db, ids[i], &d);
+		if (err == AX_ECORRUPT || err == AX_ENOTFOUND) {
+			/* Damaged rows: no image, so loading it keeps saying what is wrong. */
+			err = 0;
+			continue;
+		}
+		if (err >= 0)
+			err = ax__db_image_store(db, ids[i], d);
+		ax_dict_unref(d);
+	}
+	free(ids);
 	return err;
 }
 

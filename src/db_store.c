@@ -146,6 +146,29 @@ static int db_insert_reg(ax_db *db, int64_t model_id, int64_t ord, const struct 
 	return err;
 }
 
+int ax__db_image_store(ax_db *db, int64_t model_id, const ax_dict *d)
+{
+	sqlite3_stmt *st = NULL;
+	struct db_bind b;
+	uint8_t *image = NULL;
+	size_t len = 0;
+	int err;
+
+	err = ax__db_image_encode(d, &image, &len);
+	if (err < 0)
+		return err;
+	err = ax__db_stmt(db, ST_MODEL_IMAGE_SET, &st);
+	if (err >= 0) {
+		b = (struct db_bind){st, SQLITE_OK};
+		bind_i64(&b, 1, model_id);
+		bind_blob(&b, 2, image, len);
+		err = db_run(db, &b, "storing a model's image");
+		(void)sqlite3_clear_bindings(st); /* bound SQLITE_STATIC: freed below */
+	}
+	free(image);
+	return err;
+}
+
 static const char *nz(const char *s)
 {
 	return s ? s : "";
@@ -233,17 +256,16 @@ static int db_insert_model(ax_db *db, const ax_dict *d, const char *source_path,
 		bind_text(&b, 6, t->value_id);
 		err = db_run(db, &b, "storing a table");
 	}
+	/* Last, as the rows' triggers drop an image written before them. */
+	if (err >= 0)
+		err = ax__db_image_store(db, model_id, d);
 	return err;
 }
 
-/*
- * Caller holds db->lock. The body of ax__db_insert_dicts; with @models_out
- * it also lists the file's models as the import left them, before the
- * commit, so no other connection's change slips in between.
- */
-static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
-                            const char *sha256, int *replaced_out, ax_db_model **models_out,
-                            size_t *n_models_out)
+/* db_insert_locked without the triggers' switch. */
+static int db_insert_rows(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
+                          const char *sha256, int *replaced_out, ax_db_model **models_out,
+                          size_t *n_models_out)
 {
 	sqlite3_stmt *st = NULL;
 	struct db_bind b;
@@ -352,6 +374,31 @@ done:
 	return 0;
 fail:
 	(void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+/*
+ * Caller holds db->lock. The body of ax__db_insert_dicts; with @models_out
+ * it also lists the file's models as the import left them, before the
+ * commit, so no other connection's change slips in between.
+ *
+ * The rows' triggers (DB_IMAGE_TRIGGERS, db.c) are off meanwhile, on this
+ * connection only: an import writes every row of a model and then its
+ * image, and deletes models whole, so they would only cost time (a
+ * statement per row, a sixth of the import). Switching them makes SQLite
+ * prepare the kept statements again, once per import.
+ */
+static int db_insert_locked(ax_db *db, ax_dict *const *dicts, size_t n, const char *source_path,
+                            const char *sha256, int *replaced_out, ax_db_model **models_out,
+                            size_t *n_models_out)
+{
+	int err, on = 1;
+
+	if (sqlite3_db_config(db->sql, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &on) != SQLITE_OK)
+		return ax__db_error(db, SQLITE_ERROR, "turning triggers off for an import");
+	err = db_insert_rows(db, dicts, n, source_path, sha256, replaced_out, models_out,
+	                     n_models_out);
+	(void)sqlite3_db_config(db->sql, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, &on);
 	return err;
 }
 

@@ -117,9 +117,9 @@ ax_dict *ax__dict_new(const char *source)
 
 static int dict_check_open(const ax_dict *d)
 {
-	if (d->sealed)
-		return ax__error_set(AX_EINVAL, "dictionary '%s' is sealed: no more changes",
-		                     d->source ? d->source : "");
+	if (d->sealed || d->pool)
+		return ax__error_set(AX_EINVAL, "dictionary '%s' is %s: no more changes",
+		                     d->source ? d->source : "", d->sealed ? "sealed" : "pooled");
 	return 0;
 }
 
@@ -776,27 +776,34 @@ static void dict_reg_free(struct ax_reg *r)
 /* Copes with a half-built dictionary: every count covers only finished entries. */
 static void dict_destroy(ax_dict *d)
 {
-	for (size_t i = 0; i < d->n_regs; i++)
+	/* A pooled dictionary's entries own nothing of their own: the pool blocks hold it all. */
+	size_t n_regs = d->pool ? 0 : d->n_regs, n_categories = d->pool ? 0 : d->n_categories;
+	size_t n_errors = d->pool ? 0 : d->n_errors, n_tables = d->pool ? 0 : d->n_tables;
+
+	for (size_t i = 0; i < n_regs; i++)
 		dict_reg_free(&d->regs[i]);
 	free(d->regs);
-	for (size_t i = 0; i < d->n_categories; i++) {
+	for (size_t i = 0; i < n_categories; i++) {
 		free(d->categories[i].id);
 		free(d->categories[i].label);
 		free(d->categories[i].parent);
 	}
 	free(d->categories);
-	for (size_t i = 0; i < d->n_errors; i++) {
+	for (size_t i = 0; i < n_errors; i++) {
 		free(d->errors[i].text);
 		free(d->errors[i].type);
 		free(d->errors[i].module);
 	}
 	free(d->errors);
-	for (size_t i = 0; i < d->n_tables; i++) {
+	for (size_t i = 0; i < n_tables; i++) {
 		free(d->tables[i].id);
 		free(d->tables[i].index_id);
 		free(d->tables[i].value_id);
 	}
 	free(d->tables);
+	free(d->pool);
+	for (size_t i = 0; i < sizeof(d->pool_items) / sizeof(d->pool_items[0]); i++)
+		free(d->pool_items[i]);
 	for (size_t i = 0; i < d->n_warnings; i++)
 		free(d->warnings[i]);
 	free(d->warnings);

@@ -127,6 +127,15 @@ struct ax_dict {
 	size_t n_skipped;
 	char **warnings;
 	size_t n_warnings;
+	/*
+	 * Set by the device database's loader (db_image.c): the strings and
+	 * defaults of the registers, categories, errors and tables point into
+	 * @pool, the registers' labels, enums and bitfields into @pool_items
+	 * (labels, enums, bitfields); each block is freed whole. Such a
+	 * dictionary is filled once and sealed: never given to the builder.
+	 */
+	char *pool;
+	void *pool_items[3];
 };
 
 /* A new empty dictionary (one reference); NULL when out of memory (error set). */

@@ -349,6 +349,23 @@ static void sql_exec(const char *path, const char *sql)
 	sqlite3_close(s);
 }
 
+/* Make the database at @path what schema 3 was, no images: @user_version stays to be set. */
+static void drop_images(const char *path)
+{
+	static const char *const tables[] = {"registers",  "labels", "enums",      "bitfields",
+	                                     "categories", "errors", "dict_tables"};
+	static const char *const events[] = {"insert", "update", "delete"};
+	char sql[128];
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (size_t e = 0; e < 3; e++) {
+			(void)snprintf(sql, sizeof(sql), "DROP TRIGGER %s_%s_drops_image",
+			               tables[t], events[e]);
+			sql_exec(path, sql);
+		}
+	sql_exec(path, "ALTER TABLE models DROP COLUMN image");
+}
+
 /* ---- opening ---- */
 
 static void test_db__create_makes_folders(void **state)
@@ -491,10 +508,10 @@ static void test_db__newer_schema_is_eproto(void **state)
 
 	ax_db_unref(db);
 	db = NULL;
-	sql_exec(fx->path, "PRAGMA user_version = 4");
+	sql_exec(fx->path, "PRAGMA user_version = 5");
 	assert_int_equal(ax_db_open(&db, fx->path, 0), AX_ECORRUPT);
 	assert_non_null(
-	        strstr(ax_error_last(), "schema version 4 is newer than this library (max 3)"));
+	        strstr(ax_error_last(), "schema version 5 is newer than this library (max 4)"));
 	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_ECORRUPT);
 	assert_null(db);
 }
@@ -1636,6 +1653,7 @@ static void test_db__schema_1_migrates(void **state)
 	int n;
 
 	ax_db_unref(db);
+	drop_images(fx->path);
 	sql_exec(fx->path, "ALTER TABLE registers DROP COLUMN mon_subnode;"
 	                   "ALTER TABLE registers DROP COLUMN mon_address;"
 	                   "ALTER TABLE errors DROP COLUMN affected_module;"
@@ -1773,6 +1791,358 @@ static void test_db__load_refuses_non_integer_columns(void **state)
 			ax_db_unref(db);
 		}
 	}
+}
+
+/* ---- the model's image (schema 4) ---- */
+
+/* The image of model @id in *out (malloc'd), its length returned. */
+static size_t image_get(const char *path, int64_t id, uint8_t **out)
+{
+	sqlite3 *s = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t len = 0;
+
+	assert_int_equal(sqlite3_open_v2(path, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(s, "SELECT image FROM models WHERE id = ?1", -1, &st, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_bind_int64(st, 1, id), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(st, 0), SQLITE_BLOB);
+	len = (size_t)sqlite3_column_bytes(st, 0);
+	*out = malloc(len);
+	assert_non_null(*out);
+	memcpy(*out, sqlite3_column_blob(st, 0), len);
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	return len;
+}
+
+/* Store @len bytes at @image (NULL: SQL NULL) as model @id's image, through connection @s. */
+static void image_put(sqlite3 *s, int64_t id, const uint8_t *image, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(
+	        sqlite3_prepare_v2(s, "UPDATE models SET image = ?2 WHERE id = ?1", -1, &st, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_bind_int64(st, 1, id), SQLITE_OK);
+	if (image)
+		assert_int_equal(sqlite3_bind_blob(st, 2, len ? (const void *)image : "", (int)len,
+		                                   SQLITE_TRANSIENT),
+		                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+static int64_t only_model_id(ax_db *db)
+{
+	ax_db_model_list *models = NULL;
+	int64_t id;
+
+	assert_int_equal(ax_db_list(db, &models), 1);
+	id = ax_db_model_list_at(models, 0)->id;
+	ax_db_model_list_free(models);
+	return id;
+}
+
+/*
+ * Every model loads the same from its image as from its rows (the path of
+ * a model stored before schema 4): our drive models and the fixtures.
+ */
+static void test_db__image_and_rows_load_alike(void **state)
+{
+	static const char *const files[] = {"v2_axes.xdf", "v3_multi.xdf", "v3_tables.xdf",
+	                                    "skipped.xdf", "addresses_beyond_mcb.xdf"};
+	static const char *const devices[] = {"axs-100.xdf", "axs-200.xdf", "axs-900.xdf"};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model_list *models = NULL;
+	ax_dict *from_image[32];
+	char path[256];
+	int n;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_TEST_DATA_DIR, files[i]);
+		if (ax_db_import(db, path, NULL, NULL) < 0)
+			fail_msg("import %s: %s", path, ax_error_last());
+	}
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", AXLINK_DEVICES_DIR, devices[i]);
+		if (access(path, R_OK) == 0 && ax_db_import(db, path, NULL, NULL) < 0)
+			fail_msg("import %s: %s", path, ax_error_last());
+	}
+	n = ax_db_list(db, &models);
+	ok(n);
+	assert_true(n >= 6 && n <= 32);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NULL"), 0);
+	for (int i = 0; i < n; i++) {
+		ok(ax_db_load(db, ax_db_model_list_at(models, i)->id, &from_image[i]));
+		assert_non_null(from_image[i]->pool); /* read from the image */
+	}
+	sql_exec(fx->path, "UPDATE models SET image = NULL");
+	for (int i = 0; i < n; i++) {
+		ax_dict *from_rows = NULL;
+
+		ok(ax_db_load(db, ax_db_model_list_at(models, i)->id, &from_rows));
+		assert_null(from_rows->pool); /* read from the rows */
+		assert_dict_equal(from_rows, from_image[i]);
+		assert_string_equal(ax_dict_source(from_rows), ax_dict_source(from_image[i]));
+		ax_dict_unref(from_rows);
+		ax_dict_unref(from_image[i]);
+	}
+	ax_db_model_list_free(models);
+	ax_db_unref(db);
+}
+
+/*
+ * A database written before images (schema 3) is upgraded on a writable
+ * open: every model gets its image from its rows and loads as it was
+ * stored; a model whose rows are damaged gets none and still says why.
+ */
+static void test_db__schema_3_migrates_with_images(void **state)
+{
+	static const struct model_spec specs[] = {
+	        {0, 0x00020001, 0x00000003, "ETH", "axd-2", "2.0.1", 40},
+	        {0x29c, 0x00010064, 0x00010002, "CAN", "axs-100", "1.2.0", 25},
+	};
+	static const struct model_spec damaged = {0, 0x00030001, 0x1, "ETH", "axd-3", "1.0", 8};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	ax_db_model_list *models = NULL;
+	ax_dict *dict = NULL;
+	int64_t damaged_id;
+	char sql[160];
+
+	assert_int_equal(insert_specs(db, specs, 2, "/x/two.xdf", sha_a), 0);
+	assert_int_equal(insert_specs(db, &damaged, 1, "/x/damaged.xdf", sha_b), 0);
+	damaged_id = model_id_of(db, damaged.product, damaged.revision);
+	ax_db_unref(db);
+	db = NULL;
+	/* What schema 3 was: this one without models.image. */
+	drop_images(fx->path);
+	sql_exec(fx->path, "PRAGMA user_version = 3");
+	(void)snprintf(sql, sizeof(sql),
+	               "UPDATE registers SET address = 'abc' WHERE model_id = %lld AND ord = 3",
+	               (long long)damaged_id);
+	sql_exec(fx->path, sql);
+
+	/* Read-only, the schema cannot be written: refused as before, saying so. */
+	assert_int_equal(ax_db_open(&db, fx->path, AX_DB_READONLY), AX_EACCESS);
+	assert_non_null(strstr(ax_error_last(), "version 3 to 4"));
+	assert_null(db);
+
+	ok(ax_db_open(&db, fx->path, 0));
+	assert_int_equal(sql_count(fx->path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NOT NULL"),
+	                 2);
+	assert_int_equal(ax_db_list(db, &models), 3);
+	for (size_t i = 0; i < 2; i++) {
+		ax_dict *want = make_dict(&specs[i]);
+
+		ok(ax_db_load(db, model_id_of(db, specs[i].product, specs[i].revision), &dict));
+		assert_non_null(dict->pool); /* from the image the upgrade wrote */
+		assert_dict_equal(want, dict);
+		ax_dict_unref(dict);
+		ax_dict_unref(want);
+	}
+	dict = (ax_dict *)(uintptr_t)1;
+	assert_int_equal(ax_db_load(db, damaged_id, &dict), AX_ECORRUPT);
+	assert_non_null(strstr(ax_error_last(), "column 'address' holds text 'abc'"));
+	assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
+	ax_db_model_list_free(models);
+	ax_db_unref(db);
+}
+
+/*
+ * The image stands for the rows only while they are unchanged: any edit of
+ * a model's rows (insert, update, delete, in any of its tables) drops it,
+ * so loading reads the rows as edited, and checks them.
+ */
+static void test_db__row_edit_drops_image(void **state)
+{
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    8};
+	static const char *const edits[] = {
+	        "UPDATE registers SET address = 153 WHERE ord = 3",
+	        "UPDATE labels SET text = 'Edited' WHERE reg_ord = 1 AND ord = 0",
+	        "INSERT INTO enums (model_id, reg_ord, ord, value, label) "
+	        "SELECT model_id, 2, 9, 7, 'Seven' FROM registers WHERE ord = 2",
+	        "DELETE FROM bitfields WHERE reg_ord = 3 AND ord = 2",
+	        "UPDATE categories SET label = 'Edited' WHERE ord = 0",
+	        "DELETE FROM errors WHERE ord = 1",
+	        "UPDATE dict_tables SET axis = NULL WHERE ord = 0",
+	};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		ax_dict *dict = NULL;
+		const ax_reg *r;
+		const char *text = NULL;
+
+		/* Stored again (another hash): a fresh model with its image. */
+		(void)insert_specs(db, &spec, 1, "/x/axs.xdf", i % 2 ? sha_a : sha_b);
+		assert_int_equal(
+		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NOT NULL"),
+		        1);
+		sql_exec(fx->path, edits[i]);
+		assert_int_equal(
+		        sql_count(fx->path, "SELECT count(*) FROM models WHERE image IS NULL"), 1);
+		ok(ax_db_load(db, only_model_id(db), &dict));
+		assert_null(dict->pool); /* from the rows */
+		switch (i) {
+		case 0:
+			assert_int_equal(ax_reg_address(ax_dict_reg_at(dict, 3)), 153);
+			break;
+		case 1:
+			assert_string_equal(ax_reg_label(ax_dict_reg_at(dict, 1), "en_US"),
+			                    "Edited");
+			break;
+		case 2:
+			assert_string_equal(ax_reg_enum_label(ax_dict_reg_at(dict, 2), 7), "Seven");
+			break;
+		case 3:
+			assert_int_equal(ax_dict_reg_at(dict, 3)->n_bitfields, 2);
+			break;
+		case 4:
+			ok(ax_dict_category_at(dict, 0, NULL, &text));
+			assert_string_equal(text, "Edited");
+			break;
+		case 5:
+			assert_int_equal(ax_dict_error_count(dict), 1);
+			break;
+		default:
+			/* No axis: the first REG_000 in file order, on subnode 1. */
+			ok(ax_dict_find(dict, "REG_000", -1, &r));
+			assert_int_equal(dict->tables[0].axis, -1);
+			break;
+		}
+		ax_dict_unref(dict);
+	}
+	ax_db_unref(db);
+}
+
+static void assert_image_refused(ax_db *db, int64_t id, const char *what, const char *needle)
+{
+	ax_dict *dict = (ax_dict *)(uintptr_t)1;
+	int err = ax_db_load(db, id, &dict);
+
+	if (err != AX_ECORRUPT || !strstr(ax_error_last(), needle))
+		fail_msg("%s: got %d '%s', want AX_ECORRUPT '%s'", what, err, ax_error_last(),
+		         needle);
+	assert_ptr_equal(dict, (ax_dict *)(uintptr_t)1);
+}
+
+/*
+ * A damaged image is AX_ECORRUPT naming the model, never a dictionary with
+ * a wrong value: any changed byte, a cut, a value that is not a blob.
+ */
+static void test_db__corrupt_image_is_ecorrupt(void **state)
+{
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    8};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	uint8_t *image = NULL;
+	size_t len;
+	int64_t id;
+	sqlite3 *s = NULL;
+	char want[256], what[64];
+
+	assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+	id = only_model_id(db);
+	len = image_get(fx->path, id, &image);
+	assert_true(len > 48);
+	assert_int_equal(sqlite3_open_v2(fx->path, &s, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s, "PRAGMA synchronous = OFF", NULL, NULL, NULL), SQLITE_OK);
+	(void)snprintf(want, sizeof(want), "'%s': model %lld has a corrupt dictionary image",
+	               fx->path, (long long)id);
+
+	/* One flipped bit anywhere: header, counts, records, pool. */
+	for (size_t i = 0; i < len; i += i < 64 ? 1 : 5) {
+		image[i] ^= 0x10;
+		image_put(s, id, image, len);
+		(void)snprintf(what, sizeof(what), "bit 4 of byte %zu flipped", i);
+		assert_image_refused(db, id, what, want);
+		image[i] ^= 0x10;
+	}
+	/* Cut short, or only its header, or nothing. */
+	image_put(s, id, image, len - 1);
+	assert_image_refused(db, id, "last byte cut", want);
+	image_put(s, id, image, 47);
+	assert_image_refused(db, id, "header cut", "(no image header)");
+	image_put(s, id, image, 0);
+	assert_image_refused(db, id, "empty", "empty dictionary image");
+	/* Not a blob at all. */
+	assert_int_equal(sqlite3_exec(s, "UPDATE models SET image = 'AXDI'", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_image_refused(db, id, "text", "dictionary image that is not a blob");
+
+	/* Put back whole, it loads again. */
+	image_put(s, id, image, len);
+	{
+		ax_dict *dict = NULL, *want_dict = make_dict(&spec);
+
+		ok(ax_db_load(db, id, &dict));
+		assert_dict_equal(want_dict, dict);
+		ax_dict_unref(dict);
+		ax_dict_unref(want_dict);
+	}
+	sqlite3_close(s);
+	free(image);
+	ax_db_unref(db);
+}
+
+/*
+ * Past the checksum (a damage it cannot see, or a forged image), every
+ * count, offset and field is checked as it is read: any byte changed to
+ * any of several values decodes to a dictionary or to AX_ECORRUPT, and
+ * never reads outside the image (ASan and valgrind watch this test).
+ */
+static void test_db__image_checked_past_checksum(void **state)
+{
+	static const struct model_spec spec = {0,         0x00010064, 0x00010002, "ETH",
+	                                       "axs-100", "1.2.0",    6};
+	static const uint8_t values[] = {0x00, 0x01, 0x3f, 0x40, 0x80, 0xfe, 0xff};
+	struct fx *fx = *state;
+	ax_db *db = open_new(fx);
+	uint8_t *image = NULL, *copy;
+	size_t len, refused = 0;
+	int64_t id;
+
+	assert_int_equal(insert_specs(db, &spec, 1, "/x/axs.xdf", sha_a), 0);
+	id = only_model_id(db);
+	len = image_get(fx->path, id, &image);
+	copy = malloc(len);
+	assert_non_null(copy);
+	for (size_t i = 16; i < len; i++) {
+		for (size_t v = 0; v < sizeof(values); v++) {
+			ax_dict *d;
+			int err;
+
+			if (image[i] == values[v])
+				continue;
+			memcpy(copy, image, len);
+			copy[i] = values[v];
+			ax__db_image_seal(copy, len);
+			d = ax__dict_new("image");
+			assert_non_null(d);
+			err = ax__db_image_decode(db, id, copy, len, d);
+			if (err >= 0)
+				err = ax__dict_seal(d);
+			if (err < 0 && err != AX_ECORRUPT && err != AX_EFORMAT)
+				fail_msg("byte %zu = 0x%02x: %d '%s'", i, values[v], err,
+				         ax_error_last());
+			refused += err < 0;
+			ax_dict_unref(d);
+		}
+	}
+	/* Most changes are caught, not only those to text. */
+	assert_true(refused > len);
+	free(copy);
+	free(image);
+	ax_db_unref(db);
 }
 
 /* ---- threads ---- */
@@ -1989,6 +2359,11 @@ int main(void)
 	        T(import_configuration_refused),
 	        T(schema_1_migrates),
 	        T(load_refuses_non_integer_columns),
+	        T(image_and_rows_load_alike),
+	        T(schema_3_migrates_with_images),
+	        T(row_edit_drops_image),
+	        T(corrupt_image_is_ecorrupt),
+	        T(image_checked_past_checksum),
 	        T(resolve_rules),
 	        T(resolve_reason_optional),
 	        cmocka_unit_test(test_db__match_names),
