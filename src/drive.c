@@ -211,10 +211,10 @@ static int drive_view(const ax_drive_options *opts, char **out)
 	} else {
 		/* A file that is not there fails the open anyway, under its own name. */
 		path = realpath(opts->dictionary, real) ? real : opts->dictionary;
-		n = strlen(path) + sizeof("file:;strict;identity-optional");
+		n = strlen(path) + sizeof("file;strict;identity-optional:");
 		*out = malloc(n);
 		if (*out)
-			(void)snprintf(*out, n, "file:%s%s%s",
+			(void)snprintf(*out, n, "file%s%s:%s",
 			               (opts->flags & AX_DRIVE_STRICT) ? ";strict" : "",
 			               (opts->flags & AX_DRIVE_IDENTITY_OPTIONAL)
 			                       ? ";identity-optional"
