@@ -6,12 +6,17 @@
  * The context keeps a list of its open drives (borrowed pointers, guarded by
  * the registry's slot lock) so that opening an endpoint twice returns the same
  * drive, however its URI is spelled: drives are keyed by the URI's normal
- * form (eth://127.0.0.2 and eth://127.0.0.2:1061 are one drive). The
- * last unref removes the drive from that list under the same lock, so a
- * concurrent open can never pick up a drive that is being destroyed.
+ * form (eth://127.0.0.2 and eth://127.0.0.2:1061 are one drive) and by what
+ * the open options make of the drive (its view: the databases' dictionary,
+ * a named file and its checks, or none). An open with another view gets a
+ * drive of its own, which shares the link of the drive already open at that
+ * location: one endpoint, one link, its requests serialized. The last unref
+ * removes the drive from that list under the same lock, so a concurrent open
+ * can never pick up a drive that is being destroyed.
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_DRIVE /* errors set here; see src/error.h */
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,8 +40,9 @@ struct ax_drive {
 	atomic_int refs; /* changed to 0 only under the registry's slot lock */
 	ax_ctx *ctx;     /* borrowed: the link holds the context */
 	ax_link *link;
-	char *uri; /* as the first opener spelled it */
-	char *key; /* its normal form: the registry compares these */
+	char *uri;  /* as the first opener spelled it */
+	char *key;  /* its normal form: the registry compares these */
+	char *view; /* what the options made of it (drive_view()): compared too */
 	ax_identity identity;
 	ax_dict *dict; /* NULL when none was found */
 	int match;
@@ -52,6 +58,7 @@ static void drive_destroy(ax_drive *d)
 	free(d->reason);
 	free(d->uri);
 	free(d->key);
+	free(d->view);
 	ax_link_unref(d->link);
 	free(d);
 }
@@ -184,6 +191,39 @@ static int drive_key(ax_ctx *ctx, const char *uri, char **out)
 	return err == AX_ENOMEM ? ax__error_oom() : err;
 }
 
+/*
+ * What @opts make of a drive, the second half of its registry key: where its
+ * dictionary comes from and which checks a named file went through, since a
+ * drive opened under other checks might not have opened at all. A file is
+ * named by its real path, so two spellings of one file are one view. The
+ * request timeout is not part of it: it belongs to the shared link.
+ */
+static int drive_view(const ax_drive_options *opts, char **out)
+{
+	char real[PATH_MAX];
+	const char *path;
+	size_t n;
+
+	if (opts->flags & AX_DRIVE_NO_DICT) {
+		*out = strdup("no-dict");
+	} else if (!opts->dictionary) {
+		*out = strdup("db");
+	} else {
+		/* A file that is not there fails the open anyway, under its own name. */
+		path = realpath(opts->dictionary, real) ? real : opts->dictionary;
+		n = strlen(path) + sizeof("file;strict;identity-optional:");
+		*out = malloc(n);
+		if (*out)
+			(void)snprintf(*out, n, "file%s%s:%s",
+			               (opts->flags & AX_DRIVE_STRICT) ? ";strict" : "",
+			               (opts->flags & AX_DRIVE_IDENTITY_OPTIONAL)
+			                       ? ";identity-optional"
+			                       : "",
+			               path);
+	}
+	return *out ? 0 : ax__error_oom();
+}
+
 /* The context's open drives (its AX__CTX_DRIVES slot), borrowed: each removes itself. */
 struct drive_registry {
 	ax_drive **drives;
@@ -220,47 +260,65 @@ static void drives_unlock(ax_ctx *ctx)
 	pthread_mutex_unlock(&ctx->slots[AX__CTX_DRIVES].lock);
 }
 
-/* The open drive keyed @key with one more reference, or NULL. Caller holds the slot lock. */
-static ax_drive *drive_find_open(ax_ctx *ctx, const char *key)
+/*
+ * The open drive keyed @key and @view with one more reference, or NULL; when
+ * there is none, *link gets a reference on the link of a drive open at @key
+ * under another view, or NULL. Caller holds the slot lock.
+ */
+static ax_drive *drive_find_open(ax_ctx *ctx, const char *key, const char *view, ax_link **link)
 {
 	struct drive_registry *r = drive_registry(ctx);
+	ax_drive *other = NULL;
 
 	for (size_t i = 0; r && i < r->n; i++) {
-		if (!strcmp(r->drives[i]->key, key)) {
+		if (strcmp(r->drives[i]->key, key))
+			continue;
+		if (!strcmp(r->drives[i]->view, view)) {
 			atomic_fetch_add(&r->drives[i]->refs, 1);
 			return r->drives[i];
 		}
+		other = r->drives[i];
 	}
+	/* The lock keeps @other alive (its last unref waits for it), and so its link. */
+	*link = other ? ax_link_ref(other->link) : NULL;
 	return NULL;
 }
 
+/* A new drive at @uri; on @shared (a reference taken over) when not NULL, else on a new link. */
 static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const char *key,
-                          const ax_drive_options *opts)
+                          const char *view, ax_link *shared, const ax_drive_options *opts)
 {
 	ax_link_options lopts = AX_LINK_OPTIONS_INIT;
 	ax_drive *d;
 	int err;
 
 	d = calloc(1, sizeof(*d));
-	if (!d)
+	if (!d) {
+		ax_link_unref(shared);
 		return ax__error_oom();
+	}
 	if (pthread_mutex_init(&d->table_lock, NULL) != 0) {
+		ax_link_unref(shared);
 		free(d);
 		return ax__error_oom();
 	}
 	atomic_init(&d->refs, 1);
 	d->ctx = ctx;
 	d->match = AX_MATCH_NONE;
+	d->link = shared; /* the drive owns it from here: drive_destroy() drops it */
 	d->uri = strdup(uri);
 	d->key = strdup(key);
-	if (!d->uri || !d->key) {
+	d->view = strdup(view);
+	if (!d->uri || !d->key || !d->view) {
 		err = ax__error_oom();
 		goto fail;
 	}
-	lopts.timeout_ms = opts->timeout_ms;
-	err = ax_link_open(&d->link, ctx, uri, &lopts);
-	if (err < 0)
-		goto fail;
+	if (!d->link) {
+		lopts.timeout_ms = opts->timeout_ms;
+		err = ax_link_open(&d->link, ctx, uri, &lopts);
+		if (err < 0)
+			goto fail;
+	}
 	d->identity.size = sizeof(d->identity);
 	err = ax_link_identify(d->link, &d->identity);
 	if (err < 0 && drive_identity_may_lack(opts, err)) {
@@ -313,31 +371,40 @@ fail:
 static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri, const ax_drive_options *opts)
 {
 	ax_drive *d, *other, **grown;
-	char *key = NULL;
+	ax_link *shared = NULL, *unused = NULL;
+	char *key = NULL, *view = NULL;
 	int err;
 
 	err = drive_key(ctx, uri, &key);
-	if (err < 0)
+	if (err == 0)
+		err = drive_view(opts, &view);
+	if (err < 0) {
+		free(key);
 		return err;
+	}
 	drives_lock(ctx);
-	d = drive_find_open(ctx, key);
+	d = drive_find_open(ctx, key, view, &shared);
 	drives_unlock(ctx);
 	if (d) {
 		free(key);
+		free(view);
 		*out = d;
 		return 0;
 	}
 
 	/* Open without the lock: it talks to the drive, which may take a timeout. */
-	err = drive_open_new(&d, ctx, uri, key, opts);
+	err = drive_open_new(&d, ctx, uri, key, view, shared, opts);
 	if (err < 0) {
 		free(key);
+		free(view);
 		return err;
 	}
 
 	drives_lock(ctx);
-	other = drive_find_open(ctx, key); /* another thread may have won the race */
+	/* Another thread may have won the race. */
+	other = drive_find_open(ctx, key, view, &unused);
 	free(key);
+	free(view);
 	if (!other) {
 		struct drive_registry *r = drive_registry(ctx);
 
@@ -348,6 +415,7 @@ static int drive_open_at(ax_drive **out, ax_ctx *ctx, const char *uri, const ax_
 		}
 	}
 	drives_unlock(ctx);
+	ax_link_unref(unused);
 	if (other) {
 		drive_destroy(d);
 		d = other;

@@ -40,6 +40,7 @@
 #include "axlink/axlink.h"
 #include "discover.h"
 #include "simproc.h"
+#include "support/timing.h"
 
 #define VENDOR_ID 0x0000A71Cu
 #define AXS100_PRODUCT 0x00010064u
@@ -48,8 +49,11 @@
 
 #define SIM16_SERIAL 1000u
 #define SIM_START_MS 10000
-/* What a loaded CI machine may add to a deadline (thread wake-ups, sanitizers). */
-#define SLACK_MS 400
+/*
+ * What a loaded CI machine may add to a deadline (thread wake-ups), on an
+ * idle machine: scaled for valgrind and sanitizers (support/timing.h).
+ */
+#define SLACK_MS test_ms(400)
 
 #define MAX_FOUND 64
 #define MAX_OUTCOMES 16
@@ -58,6 +62,7 @@ struct found {
 	char uri[64], stable[64], transport[16], target[128], detail[64];
 	char model[32], dictionary[512], reason[256], hint[256], message[256], sw[64];
 	uint32_t known, vendor, product, revision, serial, elapsed_ms;
+	uint64_t arrived_ms; /* when the callback saw it, from seen.t0 */
 	int access, match;
 	int has_dict;
 };
@@ -76,11 +81,13 @@ struct seen {
 	struct outcome o[MAX_OUTCOMES];
 	size_t n_o;
 	pthread_t thread;
+	uint64_t t0; /* test_now_ms() when made */
 	int wrong_thread;
 	atomic_int inside; /* callbacks never overlap */
 	int overlapped;
 	int stop_with;              /* when nonzero: the first result returns this */
-	ax_cancel *cancel_on_first; /* triggered by the first result */
+	ax_cancel *cancel_on_first; /* triggered by the first result... */
+	size_t cancel_after;        /* ...or by the one that makes this many */
 };
 
 struct fixture {
@@ -90,10 +97,7 @@ struct fixture {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return test_now_ms();
 }
 
 static void sleep_ms(long ms)
@@ -191,11 +195,13 @@ static int on_found(const ax_discover_result *r, void *userdata)
 
 	enter(s);
 	assert_int_equal(r->size, sizeof(*r));
-	if (s->n < MAX_FOUND)
-		record(&s->f[s->n++], r);
+	if (s->n < MAX_FOUND) {
+		record(&s->f[s->n], r);
+		s->f[s->n++].arrived_ms = now_ms() - s->t0;
+	}
 	if (s->stop_with)
 		ret = s->stop_with;
-	if (s->cancel_on_first)
+	if (s->cancel_on_first && s->n >= s->cancel_after)
 		ax_cancel_trigger(s->cancel_on_first);
 	leave(s);
 	return ret;
@@ -228,6 +234,7 @@ static struct seen *seen_new(void)
 
 	assert_non_null(s);
 	s->thread = pthread_self();
+	s->t0 = now_ms();
 	atomic_init(&s->inside, 0);
 	return s;
 }
@@ -310,7 +317,7 @@ static int setup(void **state)
  */
 static int wait_workers_done(void)
 {
-	for (int i = 0; i < 1000 && ax__discover_workers_alive() > 0; i++)
+	for (uint64_t i = 0; i < test_ms(1000) && ax__discover_workers_alive() > 0; i++)
 		sleep_ms(10);
 	return ax__discover_workers_alive() == 0 ? 0 : -1;
 }
@@ -557,29 +564,83 @@ static void check_sim_drive(const struct found *d)
 static void test_discover__sixteen_drives(void **state)
 {
 	struct fixture *f = *state;
+	ax_discover_options o = AX_DISCOVER_OPTIONS_INIT;
 	struct seen *s = seen_new();
 	unsigned serials = 0;
 	uint64_t t0 = now_ms(), took;
 	int ret;
 
-	ret = discover(f->ctx, "eth://127.0.10.0/27", NULL, s);
+	/* The default deadline, on an idle machine (scaled under valgrind). */
+	o.timeout_ms = (int)test_ms(AX_DISCOVER_DEFAULT_TIMEOUT_MS);
+	ret = discover(f->ctx, "eth://127.0.10.0/27", &o, s);
 	took = now_ms() - t0;
 	assert_int_equal(ret, 16);
 	assert_int_equal(s->n, 16);
 	for (size_t i = 0; i < s->n; i++) {
 		check_sim_drive(&s->f[i]);
 		serials |= 1u << (s->f[i].serial - SIM16_SERIAL);
-		/* Each drive is reported as soon as it is identified, not at the end. */
-		assert_true(s->f[i].elapsed_ms < 500);
+		/*
+		 * Stamped when identified, so before it was handed over and
+		 * before the scan ended. (That results are handed over while
+		 * a scan still runs is shown against a deadline in
+		 * test_discover__silent_and_hung_targets.)
+		 */
+		if (s->f[i].elapsed_ms > s->f[i].arrived_ms ||
+		    s->f[i].elapsed_ms > s->o[0].elapsed_ms)
+			fail_msg("drive %zu: identified at %u ms, handed over at %u ms, scan "
+			         "ended at %u ms",
+			         i, (unsigned)s->f[i].elapsed_ms, (unsigned)s->f[i].arrived_ms,
+			         (unsigned)s->o[0].elapsed_ms);
 	}
 	assert_int_equal(serials, 0xFFFF); /* each once */
-	assert_true(took < AX_DISCOVER_DEFAULT_TIMEOUT_MS + SLACK_MS);
+	/* All scans done: the call ends then, not at its deadline. */
+	if (took >= (uint64_t)o.timeout_ms)
+		fail_msg("took %u ms, the deadline is %d ms", (unsigned)took, o.timeout_ms);
 	assert_int_equal(s->n_o, 1);
 	assert_int_equal(s->o[0].status, AX_DISCOVER_DONE);
 	assert_int_equal(s->o[0].found, 16);
 	assert_int_equal(s->o[0].reported, 16);
 	seen_check_threads(s);
 	free(s);
+}
+
+/*
+ * Results are handed over as they are identified, while other scans still
+ * run: the callback that sees the sixteenth drive cancels the discovery,
+ * whose other target only waits for that (or for 30 s). Held back to the
+ * end, the sixteen would arrive at the deadline, the waiting scan would time
+ * out, and the call would last its 30 s. No bound but half the deadline.
+ */
+static void test_discover__results_arrive_while_scans_run(void **state)
+{
+	struct fixture *f = *state;
+	ax_discover_options o = AX_DISCOVER_OPTIONS_INIT;
+	struct seen *s = seen_new();
+	ax_cancel *cancel = NULL;
+	uint64_t t0 = now_ms(), took;
+	int ret;
+
+	assert_int_equal(ax_cancel_new(&cancel), 0);
+	s->cancel_on_first = cancel;
+	s->cancel_after = 16;
+	o.timeout_ms = 30000;
+	o.cancel = cancel;
+	ret = discover(f->ctx, "eth://127.0.10.0/27,testscan:?mode=wait&ms=30000&count=0", &o, s);
+	took = now_ms() - t0;
+	if (ret != AX_ECANCELED)
+		fail_msg("returned %d after %u ms; the sixteenth drive identified at %u ms, "
+		         "handed over at %u ms",
+		         ret, (unsigned)took, s->n >= 16 ? (unsigned)s->f[15].elapsed_ms : 0,
+		         s->n >= 16 ? (unsigned)s->f[15].arrived_ms : 0);
+	assert_int_equal(s->n, 16);
+	/* (The eth scan may still have been probing empty addresses: either outcome.) */
+	assert_int_equal(outcome_of(s, "testscan:?mode=wait&ms=30000&count=0")->status,
+	                 AX_DISCOVER_CANCELLED);
+	if (took >= (uint64_t)o.timeout_ms / 2)
+		fail_msg("took %u ms of a %d ms deadline", (unsigned)took, o.timeout_ms);
+	seen_check_threads(s);
+	free(s);
+	ax_cancel_unref(cancel);
 }
 
 /* Overlapping targets: each drive is reported once, by whichever target found it first. */
@@ -614,27 +675,43 @@ static void test_discover__silent_and_hung_targets(void **state)
 	simproc *silent = start_sim(silent_args, 1);
 	struct seen *s = seen_new();
 	const struct outcome *hung;
+	/* The hung scan outlasts the deadline by far more than any wake-up takes. */
+	uint64_t deadline = test_ms(1000), hang_ms = deadline + 2 * SLACK_MS;
+	char hang[64], spec[160];
 	uint64_t t0 = now_ms(), took;
+	size_t eth = 0;
 	int ret;
 
-	o.timeout_ms = 1000;
-	ret = discover(f->ctx, "eth://127.0.10.0/27,eth://127.0.10.40,testscan:?mode=hang&ms=2500",
-	               &o, s);
+	(void)snprintf(hang, sizeof(hang), "testscan:?mode=hang&ms=%u", (unsigned)hang_ms);
+	(void)snprintf(spec, sizeof(spec), "eth://127.0.10.0/27,eth://127.0.10.40,%s", hang);
+	o.timeout_ms = (int)deadline;
+	ret = discover(f->ctx, spec, &o, s);
 	took = now_ms() - t0;
 	assert_int_equal(ret, 16 + 2);
-	assert_true(took >= 1000 - 5);
-	assert_true(took < 1000 + SLACK_MS);
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->f[i].transport, "eth"))
-			assert_true(s->f[i].elapsed_ms < 500);
+	/* It ends at its deadline: not before, and not when the hung scan returns. */
+	if (took < deadline - 5 || took >= deadline + SLACK_MS)
+		fail_msg("took %u ms, deadline %u ms, the hung scan returns after %u ms",
+		         (unsigned)took, (unsigned)deadline, (unsigned)hang_ms);
+	/* The sixteen are handed over as they come, not at the deadline the hung scan holds. */
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->f[i].transport, "eth"))
+			continue;
+		eth++;
+		if (s->f[i].arrived_ms >= deadline)
+			fail_msg("%s identified at %u ms, handed over at %u ms, the deadline is "
+			         "%u ms",
+			         s->f[i].uri, (unsigned)s->f[i].elapsed_ms,
+			         (unsigned)s->f[i].arrived_ms, (unsigned)deadline);
+	}
+	assert_int_equal(eth, 16);
 	assert_int_equal(outcome_of(s, "eth://127.0.10.0/27")->found, 16);
 	assert_int_equal(outcome_of(s, "eth://127.0.10.40")->status, AX_DISCOVER_DONE);
 	assert_int_equal(outcome_of(s, "eth://127.0.10.40")->found, 0);
-	hung = outcome_of(s, "testscan:?mode=hang&ms=2500");
+	hung = outcome_of(s, hang);
 	assert_int_equal(hung->status, AX_DISCOVER_TIMED_OUT);
 	assert_int_equal(hung->found, 2); /* what it reported before hanging counts */
 	assert_non_null(strstr(hung->message, "deadline"));
-	assert_true(hung->elapsed_ms >= 1000 - 1);
+	assert_true(hung->elapsed_ms + 1 >= deadline);
 	seen_check_threads(s);
 	free(s);
 	assert_int_equal(simproc_stop(silent), 0);
@@ -659,17 +736,24 @@ static void test_discover__hung_scan_outlives_caller(void **state)
 	struct fixture *f = *state;
 	ax_discover_options o = AX_DISCOVER_OPTIONS_INIT;
 	struct seen *s = seen_new();
-	uint64_t t0;
+	/* The scan hangs well past the deadline plus any wake-up: the call must not wait. */
+	uint64_t deadline = test_ms(150), hang_ms = deadline + 2 * SLACK_MS;
+	char spec[96];
+	uint64_t t0, took;
 
 	atomic_store(&late_scan_logged, 0);
 	ax_ctx_set_log(f->ctx, AX_LOG_DEBUG, log_sink, NULL);
-	o.timeout_ms = 150;
+	(void)snprintf(spec, sizeof(spec), "testscan:?mode=hang&ms=%u&count=1", (unsigned)hang_ms);
+	o.timeout_ms = (int)deadline;
 	t0 = now_ms();
-	assert_int_equal(discover(f->ctx, "testscan:?mode=hang&ms=500&count=1", &o, s), 1);
-	assert_true(now_ms() - t0 < 150 + SLACK_MS);
+	assert_int_equal(discover(f->ctx, spec, &o, s), 1);
+	took = now_ms() - t0;
+	if (took >= deadline + SLACK_MS)
+		fail_msg("took %u ms, deadline %u ms, the scan hangs %u ms", (unsigned)took,
+		         (unsigned)deadline, (unsigned)hang_ms);
 	assert_int_equal(s->o[0].status, AX_DISCOVER_TIMED_OUT);
 	f->ctx = ax_ctx_unref(f->ctx);
-	for (int i = 0; i < 200 && !atomic_load(&late_scan_logged); i++)
+	for (uint64_t i = 0; i < (hang_ms + SLACK_MS) / 10 && !atomic_load(&late_scan_logged); i++)
 		sleep_ms(10);
 	assert_true(atomic_load(&late_scan_logged));
 	free(s);
@@ -695,7 +779,7 @@ static void test_discover__cancel(void **state)
 	                                          "--serial", "4000",        NULL};
 	struct fixture *f = *state;
 	ax_discover_options o = AX_DISCOVER_OPTIONS_INIT;
-	struct canceller c = {NULL, 150};
+	struct canceller c = {NULL, 0};
 	simproc *silent = start_sim(silent_args, 1);
 	struct seen *s = seen_new();
 	pthread_t th;
@@ -704,6 +788,8 @@ static void test_discover__cancel(void **state)
 
 	assert_int_equal(ax_cancel_new(&c.cancel), 0);
 	assert_false(ax_cancel_requested(c.cancel));
+	/* Late enough for the first result to arrive, far before the 20 s of the scans. */
+	c.after_ms = (long)test_ms(150);
 	o.timeout_ms = 20000;
 	o.cancel = c.cancel;
 	assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
@@ -716,8 +802,9 @@ static void test_discover__cancel(void **state)
 	took = now_ms() - t0;
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(ret, AX_ECANCELED);
-	assert_true(took >= 140);
-	assert_true(took < 150 + SLACK_MS);
+	/* It stops at the cancel: not before, and not when the scans would end. */
+	if (took + 10 < (uint64_t)c.after_ms || took >= (uint64_t)c.after_ms + SLACK_MS)
+		fail_msg("took %u ms, cancelled after %ld ms", (unsigned)took, c.after_ms);
 	assert_int_equal(s->n, 1); /* delivered before the cancel: stays delivered */
 	assert_int_equal(outcome_of(s, "eth://127.0.10.40")->status, AX_DISCOVER_CANCELLED);
 	assert_int_equal(outcome_of(s, "testscan:?mode=wait&ms=20000&count=1")->status,
@@ -856,7 +943,7 @@ static void test_discover__stable_uri(void **state)
 	struct fixture *f = *state;
 	char buf[64], *loc = NULL;
 	ax_drive *d = NULL, *again = NULL;
-	uint64_t t0;
+	uint64_t t0, took;
 
 	assert_int_equal(ax_discover_stable_uri(buf, sizeof(buf), VENDOR_ID, AXS100_PRODUCT, 1005),
 	                 (int)strlen("axlink://A71C/00010064/1005"));
@@ -880,7 +967,10 @@ static void test_discover__stable_uri(void **state)
 	                                    "axlink://a71c/0x00010064/1005?via=eth://127.0.10.0/27",
 	                                    0),
 	                 0);
-	assert_true(now_ms() - t0 < 700);
+	/* Before its deadline: the search stops at the drive. */
+	took = now_ms() - t0;
+	if (took >= test_ms(AX_DISCOVER_DEFAULT_TIMEOUT_MS))
+		fail_msg("took %u ms", (unsigned)took);
 	assert_string_equal(loc, "eth://127.0.10.6:1061");
 	ax_free(loc);
 	loc = NULL;
@@ -1146,6 +1236,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_discover__default_targets, setup, teardown),
 	        cmocka_unit_test(test_discover__local_subnets),
 	        cmocka_unit_test_setup_teardown(test_discover__sixteen_drives, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_discover__results_arrive_while_scans_run,
+	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_discover__overlapping_targets, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_discover__silent_and_hung_targets, setup,

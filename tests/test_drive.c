@@ -95,6 +95,74 @@ static void test_drive__same_uri_same_drive(void **state)
 	assert_null(ax_drive_unref(NULL));
 }
 
+/*
+ * Options that make another drive (no dictionary, another file, a file under
+ * other checks) give another drive, on the link already open there; the same
+ * options, however the file is spelled, give the same drive.
+ */
+static void test_drive__other_options_other_drive(void **state)
+{
+	ax_drive_options opts = AX_DRIVE_OPTIONS_INIT;
+	ax_drive *a = NULL, *b = NULL, *c = NULL, *f = NULL, *g = NULL, *h = NULL;
+	int32_t raw = 0;
+	int64_t v = 0;
+
+	assert_int_equal(ax_drive_open(&a, *state, "virtual:?serial=15", NULL), 0);
+	assert_non_null(ax_drive_dict(a));
+
+	opts.flags = AX_DRIVE_NO_DICT;
+	assert_int_equal(ax_drive_open(&b, *state, "virtual:?serial=15", &opts), 0);
+	assert_ptr_not_equal(a, b);
+	assert_null(ax_drive_dict(b));
+	assert_int_equal(ax_drive_match(b), AX_MATCH_NONE);
+	/* One endpoint, one link: what one drive writes, the other reads. */
+	assert_ptr_equal(ax_drive_link(a), ax_drive_link(b));
+	assert_int_equal(ax_drive_write_i64(a, "CL_POS_SET_POINT_VALUE", 1, 4321), 0);
+	assert_int_equal(ax_link_read_s32(ax_drive_link(b), 1, 0x020, &raw), 0);
+	assert_int_equal(raw, 4321);
+	/* The same options again, the URI spelled otherwise: the same drive. */
+	assert_int_equal(ax_drive_open(&c, *state, "virtual:?serial=15&model=axs-100", &opts), 0);
+	assert_ptr_equal(b, c);
+	c = ax_drive_unref(c);
+	/* And the default options give back the first. */
+	assert_int_equal(ax_drive_open(&c, *state, "virtual:?serial=15", NULL), 0);
+	assert_ptr_equal(a, c);
+	c = ax_drive_unref(c);
+
+	/* Another model's file: its dictionary, not the databases'. */
+	opts.flags = 0;
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-200.xdf";
+	assert_int_equal(ax_drive_open(&f, *state, "virtual:?serial=15", &opts), 0);
+	assert_ptr_not_equal(f, a);
+	assert_int_equal(ax_drive_match(f), AX_MATCH_FILE);
+	assert_string_equal(ax_dict_identity_get(ax_drive_dict(f))->name, "axs-200");
+	assert_ptr_equal(ax_drive_link(f), ax_drive_link(a));
+	/* The same file spelled otherwise is the same drive. */
+	opts.dictionary = AXLINK_DEVICES_DIR "/../devices/axs-200.xdf";
+	assert_int_equal(ax_drive_open(&g, *state, "virtual:?serial=15", &opts), 0);
+	assert_ptr_equal(f, g);
+	g = ax_drive_unref(g);
+	/* Under the strict check that file does not fit: the open fails, as it would alone. */
+	opts.flags = AX_DRIVE_STRICT;
+	assert_int_equal(ax_drive_open(&g, *state, "virtual:?serial=15", &opts), AX_ETYPE);
+	assert_null(g);
+	/* A file that fits, strict: a drive of its own. */
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	assert_int_equal(ax_drive_open(&h, *state, "virtual:?serial=15", &opts), 0);
+	assert_ptr_not_equal(h, a);
+	assert_int_equal(ax_drive_match(h), AX_MATCH_FILE);
+
+	/* Each outlives the others, and the link outlives the drive that opened it. */
+	a = ax_drive_unref(a);
+	assert_int_equal(ax_drive_read_i64(f, "CL_POS_SET_POINT_VALUE", 1, &v), 0);
+	assert_int_equal(v, 4321);
+	f = ax_drive_unref(f);
+	assert_int_equal(ax_drive_read_i64(h, "CL_POS_SET_POINT_VALUE", 1, &v), 0);
+	assert_int_equal(v, 4321);
+	h = ax_drive_unref(h);
+	b = ax_drive_unref(b);
+}
+
 static void test_drive__numbers_by_name(void **state)
 {
 	ax_drive *d = NULL;
@@ -563,6 +631,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_drive__open_resolves_dictionary),
 	        cmocka_unit_test(test_drive__same_uri_same_drive),
+	        cmocka_unit_test(test_drive__other_options_other_drive),
 	        cmocka_unit_test(test_drive__numbers_by_name),
 	        cmocka_unit_test(test_drive__float_values_that_would_be_lost),
 	        cmocka_unit_test(test_drive__nonfinite_bytes_by_register),

@@ -39,6 +39,7 @@
 #include "axlink/axlink.h"
 #include "testctx.h"
 #include "simproc.h"
+#include "support/timing.h"
 
 /* Identity of the simulated axs-100 (tools/sim/drive/simdrive.c). */
 #define VENDOR_ID 0x0000A71Cu
@@ -339,7 +340,8 @@ static void test_eth__timeout_silent_drive(void **state)
 	assert_non_null(strstr(ax_error_last(), "100 ms"));
 	assert_non_null(strstr(ax_error_last(), "0x6E1"));
 	assert_true(took >= 190);
-	assert_true(took < 2000);
+	/* Two tries, not more: a third would not fit a slow machine's budget either. */
+	assert_true(took < test_ms(2000));
 
 	/* The URI's timeout_ms applies when the link sets none. */
 	ax_link_unref(link);
@@ -358,7 +360,9 @@ static void test_eth__resend_after_lost_request(void **state)
 	                                   "4321",  NULL};
 	struct fixture *f = *state;
 	simproc *sim = start_sim(args, 1);
-	ax_link *link = open_link(f->ctx, "eth://127.0.1.10", 200);
+	/* Long enough that no scheduler delay passes for one (a read takes microseconds). */
+	const uint64_t timeout = 500;
+	ax_link *link = open_link(f->ctx, "eth://127.0.1.10", (int)timeout);
 	uint64_t t0, took;
 	uint32_t v = 0;
 
@@ -367,12 +371,12 @@ static void test_eth__resend_after_lost_request(void **state)
 	took = now_ms() - t0;
 	assert_int_equal(v, 4321);
 	/* It took one timeout: the answer came to the second try. */
-	assert_true(took >= 190);
-	/* Only the first was dropped: the next read answers at once. */
+	assert_true(took >= timeout - 10);
+	/* Only the first was dropped: the next read answers on its first try. */
 	t0 = now_ms();
 	assert_int_equal(ax_link_read_u32(link, 0, REG_PRODUCT, &v), 0);
 	assert_int_equal(v, AXS100_PRODUCT);
-	assert_true(now_ms() - t0 < 190);
+	assert_true(now_ms() - t0 < timeout - 10);
 	ax_link_unref(link);
 	assert_int_equal(simproc_stop(sim), 0);
 }
@@ -762,8 +766,8 @@ static void test_eth__datagram_is_one_frame(void **state)
 			fail_msg("%s: message '%s' lacks the peer", c->name, ax_error_last());
 		if (v != 0x5A5A5A5Au)
 			fail_msg("%s: value written on failure", c->name);
-		/* Refused when it came, not after waiting out the timeout. */
-		if (now_ms() - t0 >= 100)
+		/* Refused when it came, not after waiting out the 1 s UDP default: half of it. */
+		if (now_ms() - t0 >= 1000 / 2)
 			fail_msg("%s: took %llu ms", c->name, (unsigned long long)(now_ms() - t0));
 		ax_link_unref(link);
 		assert_int_equal(peer_stop(f), 1);
@@ -998,8 +1002,8 @@ static void test_eth__scan_cidr_finds_exactly_the_drives(void **state)
 	if (ret != 3)
 		fail_msg("ax_scan returned %d (%s)", ret, ax_error_last());
 	assert_int_equal(c.n, 3);
-	/* One deadline for the whole range, not one per silent host. */
-	assert_true(took < 1800);
+	/* One deadline for the whole range, not one per silent host (eleven of them). */
+	assert_true(took < 3 * 1000);
 	qsort(c.items, (size_t)c.n, sizeof(c.items[0]), found_cmp);
 	check_scan_drive(f, &c.items[0], "127.0.1.17", SCAN_SERIAL);
 	check_scan_drive(f, &c.items[1], "127.0.1.18", SCAN_SERIAL + 1);
@@ -1024,7 +1028,7 @@ static void test_eth__scan_hosts_and_lists(void **state)
 	memset(&c, 0, sizeof(c));
 	t0 = now_ms();
 	assert_int_equal(ax_scan(f->ctx, "eth://127.0.1.18", 4000, collect, &c), 1);
-	assert_true(now_ms() - t0 < 1500);
+	assert_true(now_ms() - t0 < 4000 / 2); /* not at the deadline */
 	check_scan_drive(f, &c.items[0], "127.0.1.18", SCAN_SERIAL + 1);
 
 	/* Duplicates are probed and reported once. */
@@ -1041,7 +1045,7 @@ static void test_eth__scan_hosts_and_lists(void **state)
 	assert_int_equal(
 	        ax_scan(f->ctx, "eth://127.0.1.17,127.0.1.200?timeout_ms=300", 10000, collect, &c),
 	        1);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(now_ms() - t0 < 10000 / 2); /* the URI's 300 ms, not the call's 10 s */
 	check_scan_drive(f, &c.items[0], "127.0.1.17", SCAN_SERIAL);
 }
 

@@ -212,7 +212,7 @@ static void test_poller__udp_counts_and_timestamps(void **state)
 	simproc *sim = sim_start("127.0.11.1", NULL);
 	ax_drive *udp = open_drive(*state, simproc_uri(sim, 0));
 	ax_drive *virt = open_drive(*state, "virtual:?serial=1103");
-	double t[512], v[512 * 3];
+	double t[512], v[512 * 3], t_start, t_stop;
 	ax_poller_stats st = AX_POLLER_STATS_INIT;
 	ax_poller *p = NULL;
 	int n;
@@ -221,27 +221,36 @@ static void test_poller__udp_counts_and_timestamps(void **state)
 	assert_int_equal(ax_poller_add(p, udp, "DRV_ID_SERIAL_NUMBER", 1), 0);
 	assert_int_equal(ax_poller_add(p, udp, "CL_POS_FBK_VALUE", 1), 1);
 	assert_int_equal(ax_poller_add(p, virt, "DRV_ID_SERIAL_NUMBER", 1), 2);
+	t_start = now_s();
 	OK(ax_poller_start(p));
 	assert_true(ax_poller_running(p));
 	assert_int_equal(ax_poller_start(p), AX_EBUSY);
 	assert_int_equal(ax_poller_add(p, udp, "CL_VEL_FBK_VALUE", 1), AX_EBUSY);
 	sleep_ms(500);
 	OK(ax_poller_stop(p));
+	t_stop = now_s();
 	assert_false(ax_poller_running(p));
 
 	n = ax_poller_read(p, t, v, 512);
-	/* 100 periods of 5 ms; allow a slow machine a lot of slack. */
-	if (n < 30 || n > 130)
-		fail_msg("%d samples in 500 ms at 5 ms", n);
+	OK(ax_poller_stats_get(p, &st));
+	/*
+	 * Absolute deadlines: samples and lost deadlines together never
+	 * outnumber the 5 ms periods of the run, however busy the machine (it
+	 * only turns samples into lost deadlines).
+	 */
+	if (n < 5 || (double)(st.samples + st.lost) > st.elapsed_s / 0.005 + 3)
+		fail_msg("%d samples, %llu lost in %.3f s at 5 ms", n, (unsigned long long)st.lost,
+		         st.elapsed_s);
 	assert_true(t[0] >= 0.0 && t[0] < 0.1);
 	for (int i = 1; i < n; i++)
 		if (!(t[i] > t[i - 1]))
 			fail_msg("sample %d: %.9f after %.9f", i, t[i], t[i - 1]);
-	/* Absolute deadlines: the mean gap is the period unless periods were lost. */
-	OK(ax_poller_stats_get(p, &st));
+	/* The mean gap is the period, stretched only by the periods lost. */
 	assert_int_equal(st.samples, (uint64_t)n);
-	assert_true(st.period_s > 0.004 && st.period_s < 0.02);
-	assert_true(st.elapsed_s > 0.4 && st.elapsed_s < 5.0);
+	if (st.period_s < 0.004 || fabs(st.period_s - st.elapsed_s / (double)n) > 0.001)
+		fail_msg("mean period %.6f s, %d samples in %.3f s", st.period_s, n, st.elapsed_s);
+	/* It ran while it was running: between start and stop, at least the 500 ms slept. */
+	assert_true(st.elapsed_s > 0.4 && st.elapsed_s <= t_stop - t_start + 0.001);
 	assert_true(t[n - 1] - t[0] > 0.3);
 	for (int i = 0; i < n; i++) {
 		assert_true(v[i * 3 + 0] == 4711.0);
@@ -348,7 +357,7 @@ static void test_poller__stop_is_prompt_with_long_period(void **state)
 	sleep_ms(50);
 	t0 = now_s();
 	OK(ax_poller_stop(p));
-	assert_true(now_s() - t0 < 2.0);
+	assert_true(now_s() - t0 < 60.0 / 2); /* not the period out */
 	assert_int_equal(ax_poller_read(p, t, v, 4), 1);
 	assert_true(v[0] == 1107.0);
 	p = ax_poller_free(p);
@@ -374,7 +383,7 @@ static void test_poller__overflow_counted(void **state)
 	assert_int_equal(ax_poller_read(p, t, v, 8), 4);
 	/* A full ring drops the newest: what is kept are the run's first samples. */
 	assert_true(t[0] < t[1] && t[1] < t[2] && t[2] < t[3]);
-	assert_true(t[3] < 0.09);
+	assert_true(t[3] < st.elapsed_s / 2); /* from the start of the run, not its end */
 	assert_true(v[3] == 1105.0);
 	p = ax_poller_free(p);
 	d = ax_drive_unref(d);
@@ -425,7 +434,13 @@ static void test_poller__read_errors_counted(void **state)
 	OK(ax_poller_add(p, d, "CL_POS_FBK_VALUE", 1));
 	OK(ax_poller_add(p, virt, "DRV_ID_SERIAL_NUMBER", 1));
 	OK(ax_poller_start(p));
-	sleep_ms(200);
+	/* Three samples of 2 x 20 ms timeouts: wait for them, however slow the machine. */
+	for (int i = 0; i < 500; i++) {
+		OK(ax_poller_stats_get(p, &st));
+		if (st.samples >= 3)
+			break;
+		sleep_ms(20);
+	}
 	OK(ax_poller_stop(p));
 	n = ax_poller_read(p, t, v, 256);
 	assert_true(n >= 3);

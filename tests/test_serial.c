@@ -44,6 +44,7 @@
 #include "axlink/axlink.h"
 #include "serial_rig.h"
 #include "simdrive.h"
+#include "support/timing.h"
 
 #define REG_VENDOR 0x6E0
 #define REG_PRODUCT 0x6E1
@@ -848,7 +849,7 @@ static void test_serial__timeout_when_silent(void **state)
 	took = now_ms() - t0;
 	assert_int_equal(v, 77);
 	assert_true(took >= 200);
-	assert_true(took < 1500);
+	assert_true(took < test_ms(1500)); /* it ends: no third try, no hang */
 	assert_non_null(
 	        strstr(ax_error_last(), "no reply from /dev/ttyUSB0 after 2 tries of 100 ms"));
 	assert_int_equal(peer_requests(&f->peers[P_MAIN], 2), 2);
@@ -1178,7 +1179,7 @@ static void test_serial__port_vanishes_mid_request(void **state)
 
 	t0 = now_ms();
 	assert_int_equal(ax_link_write_u32(link, 1, REG_POS_SET, 1), AX_EDISCONNECTED);
-	assert_true(now_ms() - t0 < 100);
+	assert_true(now_ms() - t0 < 3000 / 2); /* at once, not after the 3 s timeout */
 	assert_non_null(strstr(ax_error_last(), "is gone"));
 	close_link(f, link);
 

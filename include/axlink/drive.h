@@ -10,10 +10,18 @@
  * ax_drive_open() opens the link, reads the drive's identity and attaches
  * its dictionary — from a file the caller names, or from the device
  * databases (ax_ctx_resolve()) — so registers can be used by name with
- * their types. Opening a URI that is already open in the same context
- * returns the same drive with one more reference (the options of that later
- * open are not applied: the drive keeps the dictionary it was opened with;
- * use another context for a different dictionary).
+ * their types.
+ *
+ * Sharing. A context hands out one drive per location and view: opening a
+ * URI that is already open (however it is spelled) with options that make
+ * the same drive — the same dictionary source (the databases, the same file
+ * under the same checks, or none) — returns that drive with one more
+ * reference. Options that make another drive (AX_DRIVE_NO_DICT, another
+ * dictionary file, or AX_DRIVE_STRICT / AX_DRIVE_IDENTITY_OPTIONAL with a
+ * file) give a new drive with its own dictionary, on the link of the drive
+ * already open there: one endpoint keeps one link, so the two never
+ * interleave requests, and its request timeout is the first opener's
+ * (ax_link_set_timeout() changes it for both).
  * @{
  */
 
@@ -72,7 +80,8 @@ typedef struct ax_drive_options {
  * @p uri may also be a stable identity URI (`axlink://VENDOR/PRODUCT/SERIAL`,
  * see axlink/discover.h): ax_discover_locate() finds where the drive is now
  * and that location is opened, so ax_drive_uri() is the location and the
- * same drive opened by either URI is the same ax_drive.
+ * same drive opened by either URI is the same ax_drive (see Sharing above
+ * for a drive opened twice).
  *
  * Ownership: *out gets one reference (ax_drive_unref()); the drive holds
  * its link (which holds the context). Untouched on failure.

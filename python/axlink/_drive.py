@@ -558,6 +558,11 @@ def open(uri: str, dictionary: Optional[PathLike] = None, timeout: Optional[floa
         find_dictionary: False opens without any dictionary (registers by
             address only).
 
+    A URI already open in the context, opened with the same dictionary
+    options, gives the same drive; other dictionary options (@dictionary,
+    @strict, @find_dictionary) give a drive of their own on the same link
+    (ax_drive_open() in axlink/drive.h).
+
     Raises PluginError (no transport for the scheme), TimeoutError (no
     drive answers), DictionaryError (an unusable dictionary file), and the
     other :class:`axlink.Error` classes.

@@ -192,6 +192,26 @@ def test_drive__without_a_dictionary_only_raw_access(uri):
             d.read("DRV_ID_SERIAL_NUMBER_COCO")
 
 
+def test_drive__open_options_decide_the_dictionary_of_an_open_drive(devices_dir):
+    """A URI already open, opened again with other dictionary options, gets
+    those options: not the drive opened first, but one on the same link."""
+    uri = "virtual:?serial=691"
+    with axlink.open(uri) as a, axlink.open(uri, find_dictionary=False) as b, \
+            axlink.open(uri, dictionary=devices_dir / "axs-200.xdf") as c:
+        assert a.dictionary is not None and a.info.match == "exact"
+        assert b.dictionary is None and b.info.match == "none"
+        with pytest.raises(axlink.DictionaryError):
+            b.read("CL_POS_SET_POINT_VALUE")
+        assert c.info.match == "file" and c.info.model == "axs-200"
+        # One drive behind them all: what one writes, the others read.
+        a.write("CL_POS_SET_POINT_VALUE", 691)
+        assert b.read_raw(0x020, "s32") == 691
+        assert c.read("CL_POS_SET_POINT_VALUE") == 691
+        # The same options again: the first one's dictionary, as before.
+        with axlink.open(uri) as again:
+            assert again.info.match == "exact" and again.dictionary.name == "axs-100"
+
+
 def test_drive__dictionary_file_named_by_the_caller(sims, devices_dir):
     with axlink.open(f"eth://{FAST[2]}", dictionary=devices_dir / "axs-100.xdf") as d:
         assert d.info.match == "file"

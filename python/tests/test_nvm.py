@@ -97,7 +97,8 @@ def test_slow_store_timeout_and_cancel(power: Callable[..., None]) -> None:
                 d.store(0)
         finally:
             timer.join()
-        assert time.monotonic() - t0 < 0.3
+        # Cancelled (the store would have succeeded), and well within the 1 s link timeout.
+        assert time.monotonic() - t0 < 1.0
         time.sleep(0.4)
         d.store(0)  # the token is reset by the next call
 

@@ -110,7 +110,8 @@ def test_scope__cancel_from_another_thread(drive):
         t0 = time.monotonic()
         with pytest.raises(axlink.CancelledError):
             s.wait(None)
-        assert time.monotonic() - t0 < 1.5
+        # wait(None) waits forever: ending at all is the cancel's doing.
+        assert time.monotonic() - t0 < 5.0
         timer.join()
 
 

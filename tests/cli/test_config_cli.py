@@ -153,8 +153,9 @@ def test_config_load_ctrl_c_stops_and_says_what_was_written(axlink, cli_path, sl
     out, err = proc.communicate(timeout=10)
     took = time.monotonic() - t0
     assert proc.returncode == 1, (proc.returncode, out, err)
-    # Within about one request (the UDP timeout is 1 s; a request here takes 20 ms).
-    assert took < 1.0, f"the load took {took:.2f} s to stop"
+    # Within about one request (the UDP timeout is 1 s; a request here takes 20 ms):
+    # two timeouts leave a loaded machine room. Not stopping at all ends with 0.
+    assert took < 2 * 1.0, f"the load took {took:.2f} s to stop"
 
     doc = json.loads(out)
     written = [e["id"] for e in doc["registers"] if e["status"] == "written"]

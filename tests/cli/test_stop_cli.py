@@ -103,7 +103,8 @@ def test_ctrl_c_during_move_halts_the_axis(axlink, cli_path, drive):
     before = wait_moving(axlink, drive, proc, V * 0.9)
     code, out, err, took = interrupt(proc)
     assert code == 130, (out, err)
-    assert took < 2.0, f"axlink took {took:.2f} s to stop and exit"
+    # The move to 100 rev at 10 rev/s takes 10 s: half of that is no stop.
+    assert took < 10.0 / 2, f"axlink took {took:.2f} s to stop and exit"
     assert "interrupted" in err and "stopping axis 1" in err, err
     rest = at_rest(axlink, drive)
     assert rest["state"] == "operation_enabled", rest  # halted, still enabled
@@ -126,7 +127,8 @@ def test_ctrl_c_during_velocity_halts_the_axis(axlink, cli_path, drive):
     before = wait_moving(axlink, drive, proc, RES)
     code, out, err, took = interrupt(proc)
     assert code == 130, (out, err)
-    assert took < 2.0, f"axlink took {took:.2f} s to stop and exit"
+    # Reaching 10 rev/s takes 5 s, which the command waits for: half of that is no stop.
+    assert took < 5.0 / 2, f"axlink took {took:.2f} s to stop and exit"
     assert "halted at" in out and "(interrupted)" in out, out
     rest = at_rest(axlink, drive)
     vmax = before["velocity"] + 2.0 * RES * LATENCY_S  # still accelerating meanwhile
@@ -142,7 +144,8 @@ def test_ctrl_c_during_home_halts_the_axis(axlink, cli_path, drive):
     before = wait_moving(axlink, drive, proc, RES * 0.5)
     code, out, err, took = interrupt(proc)
     assert code == 130, (out, err)
-    assert took < 2.0, f"axlink took {took:.2f} s to stop and exit"
+    # The home switch is never reached: any end is the interrupt's; 5 s is generous.
+    assert took < 5.0, f"axlink took {took:.2f} s to stop and exit"
     rest = at_rest(axlink, drive)
     v = abs(before["velocity"])
     assert 0 <= rest["position"] - before["position"] <= braking_distance(v, 100.0)
@@ -160,7 +163,8 @@ def test_second_ctrl_c_exits_at_once_then_quick_stop(axlink, cli_path, drive):
     code, out, err, _ = interrupt(proc)
     took = time.monotonic() - t0
     assert code == 130, (out, err)
-    assert took < 2.0, f"the second Ctrl-C took {took:.2f} s"
+    # The halt on the slow ramp takes 10 s: half of that is not "at once".
+    assert took < 10.0 / 2, f"the second Ctrl-C took {took:.2f} s"
     assert "interrupted again" in err, err
     # Still braking on the slow ramp: quick stop brakes on PROF_QUICK_STOP_DEC (1000 rev/s^2).
     before = state(axlink, drive)
