@@ -244,8 +244,10 @@ int ax_disturbance_load(ax_disturbance *dist)
 	if (err == 0)
 		err = ax__scope_put_opt(d, "DIST_CFG_MAP_REGS", 0);
 	if (err == 0)
-		err = ax__scope_put(d, ax__scope_reg_opt(d, "DIST_FREQ_DIV") ? "DIST_FREQ_DIV" : "MON_DIST_FREQ_DIV",
-		          dist->prescaler);
+		err = ax__scope_put(d,
+		                    ax__scope_reg_opt(d, "DIST_FREQ_DIV") ? "DIST_FREQ_DIV"
+		                                                          : "MON_DIST_FREQ_DIV",
+		                    dist->prescaler);
 	for (unsigned i = 0; err == 0 && i < dist->n_ch; i++) {
 		snprintf(id, sizeof(id), "DIST_CFG_REG%u_MAP", i);
 		err = ax__scope_put(d, id, dist->ch[i].map);
@@ -357,7 +359,9 @@ int ax_disturbance_start(ax_disturbance *dist, ax_scope *scope)
 	}
 	/* Without a DIST_ENABLE (before v3) the one enable starts both engines. */
 	return ax__scope_put(dist->drive,
-	           ax__scope_reg_opt(dist->drive, "DIST_ENABLE") ? "DIST_ENABLE" : "MON_DIST_ENABLE", 1);
+	                     ax__scope_reg_opt(dist->drive, "DIST_ENABLE") ? "DIST_ENABLE"
+	                                                                   : "MON_DIST_ENABLE",
+	                     1);
 }
 
 int ax_disturbance_wait(ax_disturbance *dist, int timeout_ms, ax_cancel *cancel)

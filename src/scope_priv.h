@@ -80,7 +80,8 @@ int ax__scope_reg_need(ax_drive *drive, const char *id, const ax_reg **out);
 int ax__scope_put(ax_drive *drive, const char *id, int64_t value);
 int ax__scope_put_opt(ax_drive *drive, const char *id, int64_t value);
 int ax__scope_base_period_us(ax_drive *drive, double *out);
-int ax__scope_channel_limit(ax_drive *drive, const char *prefix, const char *limit_id, unsigned *out);
+int ax__scope_channel_limit(ax_drive *drive, const char *prefix, const char *limit_id,
+                            unsigned *out);
 int ax__scope_channel_make(struct scope_channel *c, const ax_reg *reg, const char *what);
 int ax__scope_prescaler_for(double base_us, double period_us, uint32_t *out);
 void ax__scope_sleep_ms(int ms);
