@@ -31,6 +31,7 @@
 #include "ctx.h"
 #include "discover.h"
 #include "drive.h"
+#include "link_priv.h"
 #include "uri.h"
 
 #define REG_AXIS_NUMBER 0x0A0
@@ -48,12 +49,10 @@ struct ax_drive {
 	int match;
 	char *reason;
 	unsigned int axes;
-	pthread_mutex_t table_lock; /* a table's select-then-access pair (src/table.c) */
 };
 
 static void drive_destroy(ax_drive *d)
 {
-	pthread_mutex_destroy(&d->table_lock);
 	ax_dict_unref(d->dict);
 	free(d->reason);
 	free(d->uri);
@@ -295,11 +294,6 @@ static int drive_open_new(ax_drive **out, ax_ctx *ctx, const char *uri, const ch
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		ax_link_unref(shared);
-		return ax__error_oom();
-	}
-	if (pthread_mutex_init(&d->table_lock, NULL) != 0) {
-		ax_link_unref(shared);
-		free(d);
 		return ax__error_oom();
 	}
 	atomic_init(&d->refs, 1);
@@ -605,14 +599,15 @@ int ax__drive_reg_write_i64(ax_drive *drive, const ax_reg *reg, int64_t value)
 	return ax_link_write_reg(drive->link, reg, buf, len);
 }
 
+/* On the link: drives of other views of the endpoint share it (link_priv.h). */
 void ax__drive_table_lock(ax_drive *drive)
 {
-	pthread_mutex_lock(&drive->table_lock);
+	ax__link_exchange_begin(drive->link);
 }
 
 void ax__drive_table_unlock(ax_drive *drive)
 {
-	pthread_mutex_unlock(&drive->table_lock);
+	ax__link_exchange_end(drive->link);
 }
 
 int ax_drive_read_i64(ax_drive *drive, const char *id, int subnode, int64_t *out)

@@ -28,6 +28,7 @@ struct ax_link {
 	atomic_int timeout_ms;    /* 0 = transport default */
 	pthread_mutex_t tag_lock; /* guards tag; may be taken under lock, never lock under it */
 	const void *tag;          /* tag of the request in the plugin, or NULL (link_priv.h) */
+	pthread_mutex_t exchange; /* a multi-request exchange (link_priv.h); taken before lock */
 };
 
 /* The tag of the requests this thread makes (src/link_priv.h). */
@@ -40,6 +41,7 @@ static void link_destroy(ax_link *link)
 	ax_uri_free(link->uri);
 	pthread_mutex_destroy(&link->lock);
 	pthread_mutex_destroy(&link->tag_lock);
+	pthread_mutex_destroy(&link->exchange);
 	ax_ctx_unref(link->ctx);
 	free(link);
 }
@@ -66,6 +68,7 @@ int ax_link_open(ax_link **out, ax_ctx *ctx, const char *uri, const ax_link_opti
 	atomic_init(&link->refs, 1);
 	pthread_mutex_init(&link->lock, NULL);
 	pthread_mutex_init(&link->tag_lock, NULL);
+	pthread_mutex_init(&link->exchange, NULL);
 	link->ctx = ax_ctx_ref(ctx);
 	atomic_init(&link->timeout_ms, opts->timeout_ms ? opts->timeout_ms : ctx->timeout_ms);
 
@@ -550,4 +553,14 @@ int ax_link_write_reg_flags(ax_link *link, const ax_reg *reg, const void *buf, s
 	if (err < 0)
 		return err;
 	return ax_link_write(link, ax_reg_subnode(reg), ax_reg_address(reg), buf, len);
+}
+
+void ax__link_exchange_begin(ax_link *link)
+{
+	pthread_mutex_lock(&link->exchange);
+}
+
+void ax__link_exchange_end(ax_link *link)
+{
+	pthread_mutex_unlock(&link->exchange);
 }

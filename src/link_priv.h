@@ -38,4 +38,14 @@ const void *ax__link_tag_set(const void *tag);
  */
 int ax__link_cancel_tagged(ax_link *link, const void *tag);
 
+/*
+ * A multi-request exchange on @link that no other exchange may interleave
+ * with (a table's select-then-access pair: src/table.c). Per link, not per
+ * drive: drives of other dictionary views share the link of one endpoint.
+ * Single requests still go one at a time; this lock only orders exchanges
+ * among themselves. Not recursive.
+ */
+void ax__link_exchange_begin(ax_link *link);
+void ax__link_exchange_end(ax_link *link);
+
 #endif

@@ -153,6 +153,39 @@ static void test_table__threads_get_their_own_entries(void **state)
 	ax_drive_unref(d);
 }
 
+/*
+ * Two drives of one endpoint, one with the database's dictionary and one
+ * with a named file (other views share the link): their table exchanges
+ * must not interleave either.
+ */
+static void test_table__views_of_one_endpoint_get_their_own_entries(void **state)
+{
+	static const char uri[] = "virtual:?model=axs-100&serial=85";
+	ax_drive_options opts = AX_DRIVE_OPTIONS_INIT;
+	ax_drive *a = open_drive(state, uri), *b = NULL;
+	struct reader r[2];
+	pthread_t t[2];
+
+	opts.dictionary = AXLINK_DEVICES_DIR "/axs-100.xdf";
+	if (ax_drive_open(&b, *state, uri, &opts) < 0)
+		fail_msg("ax_drive_open with a file: %s", ax_error_last());
+	assert_ptr_not_equal(a, b);
+	assert_ptr_equal(ax_drive_link(a), ax_drive_link(b));
+	inject(a, 1, CODE_I2T);
+	inject(a, 1, CODE_TEMP);
+	r[0] = (struct reader){a, 0, CODE_TEMP, 0};
+	r[1] = (struct reader){b, 1, CODE_I2T, 0};
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, read_entry_often, &r[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	/* A lock per drive would let one view's select land inside the other's. */
+	assert_int_equal(r[0].wrong, 0);
+	assert_int_equal(r[1].wrong, 0);
+	ax_drive_unref(b);
+	ax_drive_unref(a);
+}
+
 static void test_table__dictionary_without_tables(void **state)
 {
 	/* axs-200 is a version 2 dictionary: no Tables, so no error list. */
@@ -171,6 +204,7 @@ int main(void)
 	        cmocka_unit_test(test_table__errors_newest_first_with_texts),
 	        cmocka_unit_test(test_table__read_and_write),
 	        cmocka_unit_test(test_table__threads_get_their_own_entries),
+	        cmocka_unit_test(test_table__views_of_one_endpoint_get_their_own_entries),
 	        cmocka_unit_test(test_table__dictionary_without_tables),
 	};
 
