@@ -5,7 +5,8 @@
 The MCB and simulator seeds are frames built here from the protocol rules
 (DESIGN.md §5), checked against the golden frames there, so the fuzzers
 start from valid requests and replies of every command instead of having
-to find the CRC by chance. The XDF seeds are not here: run.sh and the
+to find the CRC by chance. The dictionary images for fuzz_dbimage follow
+src/db_image.c's layout. The XDF seeds are not here: run.sh and the
 replay tests use tests/data/*.xdf and devices/*.xdf directly.
 
 usage: make_seeds.py [--check]   (--check: fail if corpus/ differs)
@@ -197,6 +198,97 @@ SDO_SEEDS = {
 }
 
 
+# Dictionary images (src/db_image.c, layout 1) for fuzz_dbimage. The target
+# writes the checksum itself, so these keep it zero. A register is (id,
+# subnode, address, dtype, access, texts, default, monitoring, labels, enums,
+# bitfields); texts are units, cyclic, address type, description, category,
+# subcategory, range min and max (None: none).
+IMAGE_NULL = 0xFFFFFFFF
+U8, S16, U32, S32, FLOAT, STR, BOOL, BYTES = 1, 4, 5, 6, 9, 10, 11, 12
+R, W, RW = 1, 2, 3
+NO_TEXT = (None,) * 8
+
+
+def image(regs=(), categories=(), errors=(), tables=()):
+    """A dictionary image as the encoder writes it, with a zero checksum."""
+    pool = bytearray()
+    offsets = {}
+
+    def text(s):
+        if s is None:
+            return u32(IMAGE_NULL)
+        if s not in offsets:
+            offsets[s] = len(pool)
+            pool.extend(s.encode() + b"\0")
+        return u32(offsets[s])
+
+    rec = bytearray()
+    n_labels = n_enums = n_bits = 0
+    for rid, sub, addr, dtype, access, texts, default, mon, labels, enums, bits in regs:
+        rec += text(rid) + bytes([sub]) + u32(addr) + bytes([dtype, access])
+        rec += b"".join(text(t) for t in texts)
+        if default:
+            rec += u32(len(pool)) + u16(len(default))
+            pool.extend(default)
+        else:
+            rec += u32(IMAGE_NULL) + u16(0)
+        rec += bytes([1]) + u16(mon[0]) + bytes([mon[1]]) if mon else bytes(4)
+        rec += u16(len(labels)) + u16(len(enums)) + u16(len(bits))
+        for lang, label in labels:
+            rec += text(lang) + text(label)
+        for value, label in enums:
+            rec += struct.pack("<q", value) + text(label)
+        for name, start, end in bits:
+            rec += text(name) + bytes([start, end])
+        n_labels, n_enums, n_bits = n_labels + len(labels), n_enums + len(enums), n_bits + len(bits)
+    for cid, label, parent in categories:
+        rec += text(cid) + text(label) + text(parent)
+    for code, msg, kind, module in errors:
+        rec += u32(code) + text(msg) + text(kind) + text(module)
+    for tid, axis, index_id, value_id in tables:
+        rec += text(tid) + struct.pack("<h", axis) + text(index_id) + text(value_id)
+    pool.append(0)
+    counts = (len(regs), n_labels, n_enums, n_bits, len(categories), len(errors), len(tables),
+              len(pool))
+    return b"AXDI" + u32(1) + bytes(8) + struct.pack("<8I", *counts) + bytes(rec) + bytes(pool)
+
+
+def reg(rid, sub, addr, dtype=U32, access=RW, texts=NO_TEXT, default=b"", mon=None,
+        labels=(), enums=(), bits=()):
+    return (rid, sub, addr, dtype, access, texts, default, mon, labels, enums, bits)
+
+
+STATUS = reg("DRV_STATE_STATUS", 1, 0x011, U32, R,
+             ("", "CYCLIC_TX", "NVM_NONE", "Status word", "STATE", "", None, None),
+             mon=(0x011, 1), labels=(("en_US", "Status word"), ("de_DE", "Statuswort")),
+             bits=(("ready", 0, 0), ("switched_on", 1, 1), ("fault", 3, 3), ("mode", 8, 11)))
+MODE = reg("DRV_OP_CMD", 1, 0x014, S16, RW,
+           ("", "CYCLIC_RX", "NVM", "Operation mode", "MOTION", "", "-1", "31"),
+           default=struct.pack("<h", 3), labels=(("en_US", "Mode"),),
+           enums=((1, "Position"), (3, "Velocity"), (-1, "Homing")))
+IMAGE_SEEDS = {
+    "empty": image(),
+    "one_register": image([reg("CL_POS_FBK_VALUE", 1, 0x030, S32, R)]),
+    "status_and_mode": image(
+        [STATUS, MODE],
+        categories=(("STATE", "State", None), ("MOTION", "Motion", "STATE")),
+        errors=((0x2310, "Over-current", "ERROR", "Power stage"),
+                (0x3210, "Over-voltage", None, None))),
+    "defaults_of_each_size": image([
+        reg("U8_REG", 0, 0x100, U8, RW, default=b"\x07"),
+        reg("FLOAT_REG", 0, 0x101, FLOAT, RW,
+            ("rev/s", "", "", "", "", "", "-1.5", "1.5"), default=struct.pack("<f", 0.25)),
+        reg("BOOL_REG", 0, 0x102, BOOL, RW, default=b"\x01", mon=(0x102, 0)),
+        reg("STR_REG", 0, 0x6E4, STR, R, default=b"1.2.0\0"),
+        reg("BYTES_REG", 0, 0x6F0, BYTES, RW, default=bytes(range(16))),
+    ]),
+    "table": image(
+        [reg("TBL_INDEX", 1, 0x200, U8, RW), reg("TBL_VALUE", 1, 0x201, S32, RW)],
+        tables=(("CAM", 1, "TBL_INDEX", "TBL_VALUE"), ("CAM_ALL", -1, "TBL_INDEX",
+                                                        "TBL_VALUE"))),
+}
+
+
 def expected():
     files = {}
     for name, data in MCB_SEEDS.items():
@@ -207,6 +299,8 @@ def expected():
         files[os.path.join("slcan", name)] = data
     for name, data in SDO_SEEDS.items():
         files[os.path.join("sdo", name)] = data
+    for name, data in IMAGE_SEEDS.items():
+        files[os.path.join("dbimage", name)] = data
     for i, text in enumerate(URI_SEEDS):
         files[os.path.join("uri", f"seed{i:02d}")] = text.encode()
     return files

@@ -16,16 +16,16 @@ It binds to loopback unless told otherwise; another address needs
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List
 
 __all__ = ["create_app", "missing_requirements"]
 
 
-def missing_requirements() -> list:
+def missing_requirements() -> List[str]:
     """The modules of the web extra that cannot be imported (empty: all there)."""
     import importlib
 
-    missing = []
+    missing: List[str] = []
     for name in ("starlette", "uvicorn", "websockets"):
         try:
             importlib.import_module(name)

@@ -106,7 +106,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"axlink web: token {token}", flush=True)
         print(f"axlink web: serving {url}", flush=True)
 
-    server.startup = startup  # type: ignore[assignment]
+    server.startup = startup
     server.run()
     return 0 if server.started else 1
 

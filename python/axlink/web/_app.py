@@ -9,13 +9,14 @@ import hmac
 import json
 import logging
 import os
-from typing import Any, AsyncIterator, Dict, List, Optional, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import axlink
@@ -30,6 +31,10 @@ TOKEN_COOKIE = "axlink_token"
 MIN_PERIOD, MAX_PERIOD, DEFAULT_PERIOD = 0.0005, 1.0, 0.001
 #: Points per second per channel a stream sends at most by default (decimation).
 DEFAULT_MAX_RATE = 250.0
+
+
+#: An endpoint: a coroutine from the request to its response.
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
@@ -64,7 +69,7 @@ async def _body(request: Request) -> Dict[str, Any]:
 
 def _int_param(request: Request, name: str) -> Optional[int]:
     v = request.query_params.get(name)
-    if v in (None, ""):
+    if v is None or v == "":
         return None
     try:
         return int(v, 0)
@@ -98,7 +103,7 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
     """
     hub = Hub(specs, scan_period=scan_period, misses=misses, timeout=timeout, context=context)
 
-    def authorised(conn: Any) -> bool:
+    def authorised(conn: HTTPConnection) -> bool:
         if allowed_hosts is not None:
             host = conn.headers.get("host", "")
             name = host[:host.find("]") + 1] if host.startswith("[") else host.split(":")[0]
@@ -114,7 +119,7 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
                  or conn.query_params.get("token", "") or conn.cookies.get(TOKEN_COOKIE, ""))
         return hmac.compare_digest(given.encode(), token.encode())
 
-    def guard(handler: Any) -> Any:
+    def guard(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
             if not authorised(request):
                 return _json({"error": {"class": "Unauthorized", "message":
@@ -136,7 +141,7 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
                             headers={"Cache-Control": "no-store"})
 
     class GuardedStatic(StaticFiles):
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             request = Request(scope, receive)
             if not authorised(request):
                 await _json({"error": {"class": "Unauthorized", "message": "token required"}},
@@ -313,11 +318,14 @@ def create_app(specs: Sequence[str] = (), *, token: Optional[str] = None,
                                     "registers": [{"id": i, "subnode": n} for i, n in s.regs],
                                     "period": s.poller.period, "stride": s.stride})
                 elif op == "unsubscribe":
-                    s = streams.pop(msg.get("stream"), None)
-                    if s is not None:
-                        await hub.close_stream(s)
+                    stream_id = msg.get("stream")
+                    # Stream ids are integers: anything else names no stream.
+                    gone = (streams.pop(stream_id, None) if isinstance(stream_id, int)
+                            else None)
+                    if gone is not None:
+                        await hub.close_stream(gone)
                     out.put_nowait({"type": "unsubscribed", "ref": ref,
-                                    "stream": msg.get("stream")})
+                                    "stream": stream_id})
                 elif op == "ping":
                     out.put_nowait({"type": "pong", "ref": ref})
                 else:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import io
 import itertools
 import logging
@@ -33,7 +34,7 @@ import math
 import os
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, TypeVar, Union
 
 import axlink
 from .._native import cstr, ffi, lib, text
@@ -41,6 +42,8 @@ from .. import _values
 from ..errors import Error, InvalidArgumentError, NotFoundError, check
 
 log = logging.getLogger("axlink.web")
+
+T = TypeVar("T")
 
 #: Registers a stream samples at most (the poller's limit).
 MAX_CHANNELS = 16
@@ -58,6 +61,8 @@ SCOPE_TIMEOUT, SCOPE_MAX_TIMEOUT = 10.0, 600.0
 SCOPE_KEEP = 4
 SCOPE_EDGES = ("rising", "falling", "either")
 
+#: What an axis request with units that are not text is told.
+UNITS_EXPECTED = "units: expected counts, rev, deg or rad"
 AXIS_ACTIONS = ("enable", "disable", "fault-reset", "stop", "quick-stop", "mode", "units",
                 "jog", "move")
 
@@ -282,7 +287,7 @@ class Hub:
         self._capture_ids = itertools.count(1)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._monitor: Optional[axlink.Monitor] = None
-        self._tasks: List[asyncio.Task] = []
+        self._tasks: List["asyncio.Task[None]"] = []
         self.monitor_error: Optional[str] = None
         self.streams: Set[Stream] = set()  # open ones, of every WebSocket
 
@@ -347,9 +352,9 @@ class Hub:
                 asyncio.get_running_loop().create_task(self._open(slot))
         elif ev.kind == "removed":
             sid = self._ids.get(r.uri)
-            slot = self.slots.get(sid) if sid else None
-            if slot is not None:
-                asyncio.get_running_loop().create_task(self._drop(slot))
+            gone = self.slots.get(sid) if sid else None
+            if gone is not None:
+                asyncio.get_running_loop().create_task(self._drop(gone))
 
     async def _open(self, slot: DriveSlot) -> None:
         try:
@@ -390,7 +395,7 @@ class Hub:
     def _axis_states(self, slot: DriveSlot) -> List[Dict[str, Any]]:
         """On the drive's thread: each axis's state, position, mode."""
         drive = slot.drive
-        out = []
+        out: List[Dict[str, Any]] = []
         if drive is None:
             return out
         for n, axis in drive.axes.items():
@@ -446,8 +451,8 @@ class Hub:
                            "NotOpen")
         return slot, slot.drive
 
-    async def io(self, slot: DriveSlot, fn: Callable[[], Any], urgent: bool = False,
-                 pool: Optional[concurrent.futures.Executor] = None) -> Any:
+    async def io(self, slot: DriveSlot, fn: Callable[[], T], urgent: bool = False,
+                 pool: Optional[concurrent.futures.Executor] = None) -> T:
         """Run @fn on the drive's thread (its urgent one for stops, or @pool)."""
         if not slot.present:
             raise ApiError(410, f"drive '{slot.id}' went away", "Gone")
@@ -554,37 +559,30 @@ class Hub:
         elif action == "quick-stop":
             await self.io(slot, axis.quick_stop, urgent=True)
         elif action == "mode":
-            mode = body.get("mode")
-            if not isinstance(mode, (str, int)) or isinstance(mode, bool):
-                raise ApiError(400, "mode: expected a name (\"profile_position\"), a label "
-                                    "or the drive's code")
+            mode = _mode(body)
             await self.io(slot, lambda: axis.set_mode(mode))
         elif action == "units":
-            units = body.get("units")
-            if not isinstance(units, str):
-                raise ApiError(400, "units: expected counts, rev, deg or rad")
-            await self.io(slot, lambda: axis.set_units(units))
+            units = _units(body)
+            if units is None:
+                raise ApiError(400, UNITS_EXPECTED)
+            await self.io(slot, functools.partial(axis.set_units, units))
         elif action == "move":
-            pos = _number(body, "position", required=True)
-            vel = _number(body, "velocity")
-            units = body.get("units")
-            if units is not None and not isinstance(units, str):
-                raise ApiError(400, "units: expected counts, rev, deg or rad")
+            pos = _required_number(body, "position")
+            speed = _number(body, "velocity")
+            move_units = _units(body)
             relative = bool(body.get("relative", False))
             self._cancel_jog(slot, n)
-            await self.io(slot, lambda: axis.move_to(pos, velocity=vel, relative=relative,
-                                                     wait=False, units=units or None))
+            await self.io(slot, lambda: axis.move_to(pos, velocity=speed, relative=relative,
+                                                     wait=False, units=move_units or None))
         elif action == "jog":
-            vel = _number(body, "velocity", required=True)
+            vel = _required_number(body, "velocity")
             ttl = _number(body, "ttl_ms")
             ttl_s = min(max((ttl if ttl is not None else 600) / 1000.0, 0.1), 5.0)
-            units = body.get("units")
-            if units is not None and not isinstance(units, str):
-                raise ApiError(400, "units: expected counts, rev, deg or rad")
+            jog_units = _units(body)
 
             def jog() -> None:
-                if units:
-                    axis.set_units(units)
+                if jog_units:
+                    axis.set_units(jog_units)
                 axis.set_velocity(vel)
 
             await self.io(slot, jog)
@@ -627,9 +625,10 @@ class Hub:
                                             f"{drive.info.identity.serial or 0}.xcf"}
             return await self.io(slot, save)
         if op in ("load", "diff"):
-            xcf = body.get("text")
-            if not isinstance(xcf, str) or not xcf.strip():
+            given = body.get("text")
+            if not isinstance(given, str) or not given.strip():
                 raise ApiError(400, f"config {op}: expected the file's text in \"text\"")
+            xcf: str = given
             allow = bool(body.get("allow_revision", False))
 
             def run() -> Dict[str, Any]:
@@ -718,8 +717,8 @@ class Hub:
             if edge not in SCOPE_EDGES:
                 raise ApiError(400, f"trigger edge {edge!r}: expected rising, falling or "
                                     "either")
-            level = _number(trig, "level", required=True)
-            trigger = (treg, str(edge), float(level))
+            level = _required_number(trig, "level")
+            trigger = (treg, str(edge), level)
         job = Capture(next(self._capture_ids), slot, drive, regs, period, samples, pre,
                       trigger, timeout, max_points)
         old = slot.capture
@@ -829,7 +828,7 @@ class Hub:
 
     # -- streams
 
-    async def open_stream(self, sid: str, items: Sequence[Any], period: float,
+    async def open_stream(self, sid: str, items: object, period: float,
                           max_rate: float) -> Stream:
         slot, drive = self.drive(sid)
         if not isinstance(items, list) or not items:
@@ -891,13 +890,37 @@ def _integer(body: Dict[str, Any], key: str, default: int, lo: int, hi: int) -> 
     return v
 
 
-def _number(body: Dict[str, Any], key: str, required: bool = False) -> Optional[float]:
+def _number(body: Dict[str, Any], key: str) -> Optional[float]:
+    """@body's finite number @key, or None when it has none."""
     v = body.get(key)
     if v is None:
-        if required:
-            raise ApiError(400, f"{key}: required (a number)")
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise ApiError(400, f"{key} {v!r}: expected a finite number")
     return float(v)
+
+
+def _required_number(body: Dict[str, Any], key: str) -> float:
+    """@body's finite number @key, which it must have."""
+    v = _number(body, key)
+    if v is None:
+        raise ApiError(400, f"{key}: required (a number)")
+    return v
+
+
+def _mode(body: Dict[str, Any]) -> Union[str, int]:
+    """The operation mode an axis request names: a name, a label or a code."""
+    mode = body.get("mode")
+    if not isinstance(mode, (str, int)) or isinstance(mode, bool):
+        raise ApiError(400, "mode: expected a name (\"profile_position\"), a label "
+                            "or the drive's code")
+    return mode
+
+
+def _units(body: Dict[str, Any]) -> Optional[str]:
+    """The position units an axis request names, or None when it names none."""
+    units = body.get("units")
+    if units is not None and not isinstance(units, str):
+        raise ApiError(400, UNITS_EXPECTED)
+    return units
 
