@@ -62,6 +62,11 @@ def test_errors_list_injected_faults_with_texts(axlink, sim):
 
 
 def test_table_reads_entries_and_refuses_read_only_write(axlink, sim):
+    # The scheduled fault first, so that it cannot land after the injected one.
+    deadline = time.monotonic() + 5
+    while not errors(axlink):
+        assert time.monotonic() < deadline, "the scheduled fault never reached the list"
+        time.sleep(0.01)
     assert axlink("write", URI, "SIM_FAULT_INJECT", "0x2310", "--subnode", "1").code == 0
     r = axlink("table", URI, LIST, "--entry", "0", "--json")
     assert r.code == 0, r
