@@ -434,7 +434,7 @@ static int batch_run_split(ax_batch *b, int64_t deadline, ax_cancel *cancel)
 				until = (int64_t)wake;
 		}
 		if (!until)
-			ms = -1;
+			ms = np ? -1 : 1; /* nothing to poll: look again shortly, never hang */
 		else if (until <= now)
 			ms = 0;
 		else

@@ -269,6 +269,7 @@ int ax__link_submit_read(ax_link *link, unsigned subnode, uint32_t address)
 		return err;
 	if (pthread_mutex_trylock(&link->lock) != 0)
 		return 1;
+	ax__log_hold(); /* as ax__lock(): log lines wait until the lock is released */
 	err = link->plugin->ops.submit_read(link->priv, subnode, address,
 	                                    atomic_load(&link->timeout_ms));
 	if (err < 0) {
