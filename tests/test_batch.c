@@ -464,6 +464,67 @@ static void test_batch__mixes_eth_and_virtual_links(void **state)
 	ax_free(dicts);
 }
 
+struct link_canceller {
+	ax_link *link;
+	int after_ms;
+	atomic_int done; /* the run returned: stop */
+};
+
+/*
+ * Cancel after @after_ms, and again every 20 ms until the run returns (a
+ * cancel before the request starts is dropped, as ax_link_cancel() says).
+ */
+static void *link_cancel_main(void *arg)
+{
+	struct link_canceller *c = arg;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)c->after_ms * 1000000L};
+	struct timespec again = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
+
+	nanosleep(&ts, NULL);
+	while (!atomic_load(&c->done)) {
+		(void)ax_link_cancel(c->link);
+		nanosleep(&again, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * ax_link_cancel() from another thread reaches a split read in flight: that
+ * read fails with AX_ECANCELED at once, the batch's other reads are done,
+ * and the link serves the next request.
+ */
+static void test_batch__link_cancel_reaches_a_split_read(void **state)
+{
+	struct fixture *f = *state;
+	struct link_canceller c = {.link = f->dead, .after_ms = 100, .done = 0};
+	const void *data = NULL;
+	ax_batch *b = NULL;
+	pthread_t thread;
+	uint64_t t0, took;
+
+	assert_int_equal(ax_batch_new(&b, 0), 0);
+	assert_int_equal(ax_batch_add_read(b, f->dead, 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, f->links[2], 0, REG_SERIAL, NULL), 0);
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&thread, NULL, link_cancel_main, &c), 0);
+	assert_int_equal(ax_batch_run(b, 0, NULL), 1);
+	took = now_ms() - t0;
+	atomic_store(&c.done, 1);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	print_message("link cancel after 100 ms: run took %llu ms\n", (unsigned long long)took);
+	assert_true(took >= 90 && took < 1000);
+	assert_int_equal(ax_batch_result(b, 0, NULL, NULL), AX_ECANCELED);
+	assert_non_null(strstr(ax_batch_error(b, 0), "127.0.22.9"));
+	assert_int_equal(ax_batch_result(b, 1, &data, NULL), 0);
+	assert_int_equal(le32(data), SERIAL0 + 2);
+	/* The next run on the links: the good one answers, the dead one times out. */
+	assert_int_equal(ax_batch_run(b, 200, NULL), 1);
+	assert_int_equal(ax_batch_result(b, 0, NULL, NULL), AX_ETIMEDOUT);
+	assert_int_equal(ax_batch_result(b, 1, &data, NULL), 0);
+	assert_int_equal(le32(data), SERIAL0 + 2);
+	ax_batch_free(b);
+}
+
 /* ---- a scripted drive on 127.0.22.50: replies the simulator never sends ---- */
 
 #define PEER_IP "127.0.22.50"
@@ -674,6 +735,7 @@ int main(void)
 	        cmocka_unit_test(test_batch__poller_reads_drives_at_once),
 	        cmocka_unit_test(test_batch__eth_reads_run_on_the_calling_thread),
 	        cmocka_unit_test(test_batch__mixes_eth_and_virtual_links),
+	        cmocka_unit_test(test_batch__link_cancel_reaches_a_split_read),
 	        cmocka_unit_test(test_batch__late_reply_never_answers_the_next_run),
 	        cmocka_unit_test(test_batch__duplicate_reply_never_answers_the_next_read),
 	        cmocka_unit_test(test_batch__bad_arguments),
