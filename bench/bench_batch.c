@@ -11,8 +11,10 @@
  * Two sets of drives: answering after 1 ms (axlink-sim --delay 1, the
  * turnaround of a drive on a real network, where a round trip is mostly
  * waiting: the issue's goal, batch >= 8x faster), and answering at once on
- * loopback (where a round trip is mostly CPU, so two cores bound the gain).
- * Medians of several rounds.
+ * loopback (where a round trip is mostly CPU: goal, batch no slower than
+ * sequential). eth has split reads (plugin ABI 1.4), so both batches run
+ * on the calling thread with one poll() over all sockets, not on worker
+ * threads. Medians of several rounds.
  *
  * usage: bench_batch [ROUNDS]
  */
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
 	fast = measure(ctx, "drives answering at once (loopback, 127.0.23.33-48)", "127.0.23.33",
 	               "0", rounds, 200);
 	printf("\nbatch speed-up, 1 ms drives = %.1fx (goal >= 8x)\n", slow);
-	printf("batch speed-up, loopback at once = %.1fx (CPU-bound on this machine)\n", fast);
+	printf("batch speed-up, loopback at once = %.1fx (goal >= 1x)\n", fast);
 	ax_ctx_unref(ctx);
 	return 0;
 }

@@ -17,10 +17,21 @@
  *
  * Lock order: batch->lock, then a link's tag lock (ax__link_cancel_tagged);
  * a worker never holds batch->lock inside a link call.
+ *
+ * Split reads: when every link of a run implements plugin ABI 1.4's split
+ * reads (eth does), no worker runs at all. The calling thread sends a read
+ * on each link (ax__link_submit_read, which keeps the link's lock until
+ * the read ends, so reads on one link still take turns), waits for all of
+ * their sockets in one poll() and takes each reply as it comes. Thread
+ * hand-offs cost more than a read on loopback; this costs two system calls
+ * per read plus a poll per wake-up. At the run's end the reads still in
+ * flight are abandoned (the transport treats them as timed out: a late
+ * reply never answers a later request).
  */
 #define AX__ERROR_CLASS AX_ERRCLASS_TRANSPORT /* errors set here; see src/error.h */
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +39,7 @@
 #include <time.h>
 
 #include "axlink/batch.h"
+#include "axlink/plugin.h"
 #include "axlink/value.h"
 #include "error.h"
 #include "link_priv.h"
@@ -314,6 +326,163 @@ static void batch_cancel_running(ax_batch *b)
 			(void)ax__link_cancel_tagged(b->items[i].link, b);
 }
 
+/* True when every link of the batch implements split reads. */
+static int batch_can_split(const ax_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (!ax__link_can_split(b->items[i].link))
+			return 0;
+	return 1;
+}
+
+/* The outcome of a split read that ended: @err from ax__link_complete_read(). */
+static void item_split_done(struct batch_item *it, int err, size_t len)
+{
+	if (err == 0 && it->reg)
+		err = ax__link_value_shape(it->subnode, it->address, ax_reg_dtype(it->reg),
+		                           it->data, len, it->data, sizeof(it->data), &len);
+	if (err < 0)
+		item_take_error(it, err);
+	else
+		it->len = len;
+	it->state = ITEM_DONE;
+}
+
+/* True when an item before @i on the same link has not finished. */
+static int item_waits_turn(const ax_batch *b, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (b->items[j].link == b->items[i].link && b->items[j].state != ITEM_DONE)
+			return 1;
+	return 0;
+}
+
+/*
+ * Start what can start: each queued read whose link is free. Returns the
+ * number of reads waiting for someone else's request on their link.
+ */
+static size_t batch_split_start(ax_batch *b, size_t *running)
+{
+	size_t blocked = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct batch_item *it = &b->items[i];
+		int err;
+
+		if (it->state != ITEM_QUEUED || item_waits_turn(b, i))
+			continue;
+		err = it->reg ? ax__link_reg_check_read(it->link, it->reg) : 0;
+		if (err == 0)
+			err = ax__link_submit_read(it->link, it->subnode, it->address);
+		if (err == 1) {
+			blocked++;
+		} else if (err < 0) {
+			item_take_error(it, err);
+			it->state = ITEM_DONE;
+		} else {
+			it->state = ITEM_RUNNING;
+			(*running)++;
+		}
+	}
+	return blocked;
+}
+
+/* The run on the calling thread, with split reads. Returns why it ended early, or 0. */
+static int batch_run_split(ax_batch *b, int64_t deadline, ax_cancel *cancel)
+{
+	struct pollfd *pfd;
+	size_t *which, running = 0;
+	int ending = 0;
+
+	pfd = malloc(b->n * sizeof(*pfd));
+	which = malloc(b->n * sizeof(*which));
+	if (!pfd || !which) {
+		free(pfd);
+		free(which);
+		return ax__error_oom();
+	}
+	for (;;) {
+		size_t blocked = batch_split_start(b, &running), np = 0, left = 0;
+		int64_t now, until = 0;
+		int ms;
+
+		for (size_t i = 0; i < b->n; i++)
+			if (b->items[i].state != ITEM_DONE)
+				left++;
+		if (left == 0)
+			break;
+		now = (int64_t)ax__now_ns();
+		if (cancel && ax_cancel_requested(cancel))
+			ending = AX_ECANCELED;
+		else if (deadline && now >= deadline)
+			ending = AX_ETIMEDOUT;
+		if (ending)
+			break;
+		until = deadline;
+		if ((cancel || blocked) && (!until || until > now + BATCH_SLICE_NS))
+			until = now + (blocked ? BATCH_SLICE_NS / 5 : BATCH_SLICE_NS);
+		for (size_t i = 0; i < b->n; i++) {
+			uint64_t wake = 0;
+
+			if (b->items[i].state != ITEM_RUNNING)
+				continue;
+			pfd[np].fd = ax__link_pollfd(b->items[i].link, &wake);
+			pfd[np].events = POLLIN;
+			pfd[np].revents = 0;
+			which[np++] = i;
+			if (wake && (!until || (int64_t)wake < until))
+				until = (int64_t)wake;
+		}
+		if (!until)
+			ms = np ? -1 : 1; /* nothing to poll: look again shortly, never hang */
+		else if (until <= now)
+			ms = 0;
+		else
+			ms = (int)((until - now + 999999) / 1000000);
+		if (poll(pfd, np, ms) < 0 && errno != EINTR) {
+			ending = ax__error_set(AX_EIO, "batch: poll failed: %s", strerror(errno));
+			break;
+		}
+		now = (int64_t)ax__now_ns();
+		for (size_t k = 0; k < np; k++) {
+			struct batch_item *it = &b->items[which[k]];
+			uint64_t wake = 0;
+			size_t len = 0;
+			int err;
+
+			if (!pfd[k].revents) {
+				(void)ax__link_pollfd(it->link, &wake);
+				if (!wake || (int64_t)wake > now)
+					continue;
+			}
+			err = ax__link_complete_read(it->link, it->data, AX_VALUE_MAX, &len);
+			if (err == AX_PLUGIN_PENDING)
+				continue;
+			running--;
+			item_split_done(it, err, len);
+		}
+	}
+	/* Deadline or cancel: give up the reads in flight, and those not started. */
+	b->ending = ending;
+	for (size_t i = 0; i < b->n; i++) {
+		struct batch_item *it = &b->items[i];
+
+		if (it->state == ITEM_DONE)
+			continue;
+		if (it->state == ITEM_RUNNING)
+			ax__link_abandon(it->link);
+		it->state = ITEM_DONE;
+		if (ending == AX_ETIMEDOUT || ending == AX_ECANCELED) {
+			item_ended(b, it);
+		} else {
+			item_take_error(it, ending);
+		}
+	}
+	free(pfd);
+	free(which);
+	return ending;
+}
+
 int ax_batch_run(ax_batch *batch, int timeout_ms, ax_cancel *cancel)
 {
 	ax_batch *b = batch;
@@ -333,10 +502,20 @@ int ax_batch_run(ax_batch *batch, int timeout_ms, ax_cancel *cancel)
 		item_reset(&b->items[i]);
 		b->items[i].state = ITEM_QUEUED;
 	}
+	deadline = timeout_ms > 0 ? (int64_t)ax__now_ns() + (int64_t)timeout_ms * 1000000LL : 0;
+	if (batch_can_split(b)) {
+		b->in_run = 1;
+		b->timeout_ms = timeout_ms;
+		b->ending = 0;
+		ending = batch_run_split(b, deadline, cancel);
+		b->in_run = 0;
+		if (ending < 0 && ending != AX_ECANCELED && ending != AX_ETIMEDOUT)
+			return ending;
+		goto finish;
+	}
 	err = batch_workers(b, b->n);
 	if (err < 0)
 		return err;
-	deadline = timeout_ms > 0 ? (int64_t)ax__now_ns() + (int64_t)timeout_ms * 1000000LL : 0;
 
 	pthread_mutex_lock(&b->lock);
 	b->in_run = 1;
@@ -376,6 +555,7 @@ int ax_batch_run(ax_batch *batch, int timeout_ms, ax_cancel *cancel)
 	b->in_run = 0;
 	pthread_mutex_unlock(&b->lock);
 
+finish:
 	for (size_t i = 0; i < b->n; i++)
 		if (b->items[i].err < 0)
 			failed++;

@@ -257,6 +257,60 @@ int ax_link_read(ax_link *link, unsigned subnode, uint32_t address, void *buf, s
 	return 0;
 }
 
+int ax__link_can_split(const ax_link *link)
+{
+	/* The loader keeps all four or none (src/loader.c). */
+	return link->plugin->ops.submit_read != NULL;
+}
+
+int ax__link_submit_read(ax_link *link, unsigned subnode, uint32_t address)
+{
+	int err;
+
+	err = check_register(link, subnode, address);
+	if (err < 0)
+		return err;
+	if (pthread_mutex_trylock(&link->lock) != 0)
+		return 1;
+	ax__log_hold(); /* as ax__lock(): log lines wait until the lock is released */
+	err = link->plugin->ops.submit_read(link->priv, subnode, address,
+	                                    atomic_load(&link->timeout_ms));
+	if (err < 0) {
+		ax__unlock(&link->lock);
+		return link_failed(link, err);
+	}
+	return 0;
+}
+
+int ax__link_pollfd(ax_link *link, uint64_t *wake_ns)
+{
+	return link->plugin->ops.pollfd(link->priv, wake_ns);
+}
+
+int ax__link_complete_read(ax_link *link, void *buf, size_t cap, size_t *len_out)
+{
+	size_t len = 0;
+	int err;
+
+	err = link->plugin->ops.complete_read(link->priv, buf, cap, &len);
+	if (err == AX_PLUGIN_PENDING)
+		return err;
+	ax__unlock(&link->lock);
+	if (err < 0)
+		return link_failed(link, err);
+	if (err > 0 || len > cap)
+		return ax__error_set(AX_ETOOBIG, "transport '%s' returned %zu bytes into %zu",
+		                     link->plugin->desc.scheme, len, cap);
+	*len_out = len;
+	return 0;
+}
+
+void ax__link_abandon(ax_link *link)
+{
+	link->plugin->ops.abandon(link->priv);
+	ax__unlock(&link->lock);
+}
+
 int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void *buf, size_t len)
 {
 	int err;
@@ -282,21 +336,11 @@ int ax_link_write(ax_link *link, unsigned subnode, uint32_t address, const void 
 	return 0;
 }
 
-int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype, void *buf,
-                       size_t cap, size_t *len_out)
+int ax__link_value_shape(unsigned subnode, uint32_t address, int dtype, uint8_t *raw, size_t len,
+                         void *buf, size_t cap, size_t *len_out)
 {
-	uint8_t raw[AX_VALUE_MAX + 1];
-	size_t len = 0, size;
-	int err;
+	size_t size = ax_dtype_size(dtype);
 
-	AX_ASSERT_ARG(buf);
-	AX_ASSERT_ARG(len_out);
-	if (!ax_dtype_name(dtype))
-		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
-	err = ax_link_read(link, subnode, address, raw, sizeof(raw) - 1, &len);
-	if (err < 0)
-		return err;
-	size = ax_dtype_size(dtype);
 	if (size) {
 		/*
 		 * A number comes in a plain frame's 8 value bytes, or a payload of
@@ -312,7 +356,7 @@ int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dt
 		if (cap < size)
 			return ax__error_set(AX_ETOOBIG, "a %s needs %zu bytes, buffer has %zu",
 			                     ax_dtype_name(dtype), size, cap);
-		memcpy(buf, raw, size);
+		memmove(buf, raw, size);
 		*len_out = size;
 		return 0;
 	}
@@ -322,15 +366,32 @@ int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dt
 		if (cap < len + 1)
 			return ax__error_set(AX_ETOOBIG, "string of %zu bytes does not fit %zu",
 			                     len, cap);
-		memcpy(buf, raw, len + 1);
+		memmove(buf, raw, len + 1);
 		*len_out = len;
 		return 0;
 	}
 	if (cap < len)
 		return ax__error_set(AX_ETOOBIG, "%zu bytes do not fit %zu", len, cap);
-	memcpy(buf, raw, len);
+	memmove(buf, raw, len);
 	*len_out = len;
 	return 0;
+}
+
+int ax_link_read_value(ax_link *link, unsigned subnode, uint32_t address, int dtype, void *buf,
+                       size_t cap, size_t *len_out)
+{
+	uint8_t raw[AX_VALUE_MAX + 1];
+	size_t len = 0;
+	int err;
+
+	AX_ASSERT_ARG(buf);
+	AX_ASSERT_ARG(len_out);
+	if (!ax_dtype_name(dtype))
+		return ax__error_set(AX_EINVAL, "unknown data type %d", dtype);
+	err = ax_link_read(link, subnode, address, raw, sizeof(raw) - 1, &len);
+	if (err < 0)
+		return err;
+	return ax__link_value_shape(subnode, address, dtype, raw, len, buf, cap, len_out);
 }
 
 static int read_int(ax_link *link, unsigned subnode, uint32_t address, int dtype, uint64_t *out)
@@ -466,17 +527,28 @@ static int reg_check_reach(const ax_link *link, const ax_reg *reg)
 	return 0;
 }
 
+int ax__link_reg_check_read(const ax_link *link, const ax_reg *reg)
+{
+	int err = reg_check_reach(link, reg);
+
+	if (err < 0)
+		return err;
+	if (!(ax_reg_access(reg) & AX_REG_READ))
+		return ax__error_set(AX_EACCESS, "register '%s' is write-only", ax_reg_id(reg));
+	if (!ax_dtype_name(ax_reg_dtype(reg)))
+		return ax__error_set(AX_EINVAL, "unknown data type %d", ax_reg_dtype(reg));
+	return 0;
+}
+
 int ax_link_read_reg(ax_link *link, const ax_reg *reg, void *buf, size_t cap, size_t *len_out)
 {
 	int err;
 
 	AX_ASSERT_ARG(link);
 	AX_ASSERT_ARG(reg);
-	err = reg_check_reach(link, reg);
+	err = ax__link_reg_check_read(link, reg);
 	if (err < 0)
 		return err;
-	if (!(ax_reg_access(reg) & AX_REG_READ))
-		return ax__error_set(AX_EACCESS, "register '%s' is write-only", ax_reg_id(reg));
 	return ax_link_read_value(link, ax_reg_subnode(reg), ax_reg_address(reg), ax_reg_dtype(reg),
 	                          buf, cap, len_out);
 }

@@ -48,4 +48,42 @@ int ax__link_cancel_tagged(ax_link *link, const void *tag);
 void ax__link_exchange_begin(ax_link *link);
 void ax__link_exchange_end(ax_link *link);
 
+/*
+ * Split reads (plugin ABI 1.4, ops->submit_read ...), for ax_batch_run():
+ * ax__link_submit_read() takes the link's lock and sends the request; the
+ * lock stays held, on the calling thread, until ax__link_complete_read()
+ * returns something other than AX_PLUGIN_PENDING or ax__link_abandon()
+ * is called, so the link keeps one request in flight. Errors are set and
+ * worded as ax_link_read() does.
+ */
+
+/* True when @link's transport implements split reads. */
+int ax__link_can_split(const ax_link *link);
+
+/* Check that @reg can be read on @link (reach, access), as ax_link_read_reg() does. */
+int ax__link_reg_check_read(const ax_link *link, const ax_reg *reg);
+
+/*
+ * Send the read of (@subnode, @address). Returns 0 (in flight, lock held),
+ * 1 when someone else's request holds the link (nothing done: try again
+ * later), or a negative error (nothing in flight, lock released).
+ */
+int ax__link_submit_read(ax_link *link, unsigned subnode, uint32_t address);
+
+/* The fd to poll for POLLIN, and when to call complete even without input. */
+int ax__link_pollfd(ax_link *link, uint64_t *wake_ns);
+
+/* AX_PLUGIN_PENDING, or the read's outcome (then the lock is released). */
+int ax__link_complete_read(ax_link *link, void *buf, size_t cap, size_t *len_out);
+
+/* Give the read in flight up; releases the lock. */
+void ax__link_abandon(ax_link *link);
+
+/*
+ * Shape a raw value of @len bytes in @raw (which has room for one more
+ * byte) as ax_link_read_value() does for @dtype, into @buf (may be @raw).
+ */
+int ax__link_value_shape(unsigned subnode, uint32_t address, int dtype, uint8_t *raw, size_t len,
+                         void *buf, size_t cap, size_t *len_out);
+
 #endif

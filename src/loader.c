@@ -244,10 +244,17 @@ static const char *ops_bad_function(const struct image *img, const ax_transport_
 		const char *name;
 		uintptr_t fn;
 	} f[] = {
-	        {"open", (uintptr_t)ops->open},       {"close", (uintptr_t)ops->close},
-	        {"read", (uintptr_t)ops->read},       {"write", (uintptr_t)ops->write},
-	        {"cancel", (uintptr_t)ops->cancel},   {"scan", (uintptr_t)ops->scan},
+	        {"open", (uintptr_t)ops->open},
+	        {"close", (uintptr_t)ops->close},
+	        {"read", (uintptr_t)ops->read},
+	        {"write", (uintptr_t)ops->write},
+	        {"cancel", (uintptr_t)ops->cancel},
+	        {"scan", (uintptr_t)ops->scan},
 	        {"monitor", (uintptr_t)ops->monitor},
+	        {"submit_read", (uintptr_t)ops->submit_read},
+	        {"pollfd", (uintptr_t)ops->pollfd},
+	        {"complete_read", (uintptr_t)ops->complete_read},
+	        {"abandon", (uintptr_t)ops->abandon},
 	};
 
 	for (size_t i = 0; i < AX__ARRAY_SIZE(f); i++)
@@ -536,6 +543,14 @@ static int load_file(ax_ctx *ctx, const char *path, int builtin)
 		                 "scheme '%s': a required op (open, close, read, write) is NULL",
 		                 p->desc.scheme);
 		goto fail;
+	}
+	/* Split reads (1.4) are all four or none; a partial set is not used. */
+	if (p->desc.abi_minor < 4 || !p->ops.submit_read || !p->ops.pollfd ||
+	    !p->ops.complete_read || !p->ops.abandon) {
+		p->ops.submit_read = NULL;
+		p->ops.pollfd = NULL;
+		p->ops.complete_read = NULL;
+		p->ops.abandon = NULL;
 	}
 	bad = ops_bad_function(&img, &p->ops);
 	if (bad) {

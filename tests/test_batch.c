@@ -6,6 +6,7 @@
  *   127.0.22.1-8    eight drives, serials 3000..3007 (whole run)
  *   127.0.22.9      a drive that loses every request (--drop 100 there only)
  *   127.0.22.30-33  four drives answering 40 ms late (poller test)
+ *   127.0.22.50     a scripted drive (this file): late and duplicate replies
  *   127.0.22.100    nothing: port unreachable
  */
 #define _POSIX_C_SOURCE 200809L
@@ -16,13 +17,22 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "axlink/axlink.h"
+#include "axlink/mcb.h"
+#include "syscount.h"
 #include "testctx.h"
 #include "simproc.h"
 #include "support/timing.h"
@@ -356,6 +366,349 @@ static void test_batch__poller_reads_drives_at_once(void **state)
 	assert_int_equal(simproc_stop(sim), 0);
 }
 
+/*
+ * Every link speaks eth, whose transport has split reads (plugin ABI 1.4):
+ * the run sends and receives on the calling thread itself, one send and
+ * one receive per read and a few polls for all of them, no worker thread
+ * (those would make the calls, and the caller none).
+ */
+static void test_batch__eth_reads_run_on_the_calling_thread(void **state)
+{
+	struct fixture *f = *state;
+	ax_batch *b = NULL;
+	long sends, recvs, polls;
+
+	assert_int_equal(ax_batch_new(&b, 0), 0);
+	for (int i = 0; i < DRIVES; i++)
+		assert_int_equal(ax_batch_add_read(b, f->links[i], 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_run(b, 2000, NULL), 0);
+	syscount_reset();
+	assert_int_equal(ax_batch_run(b, 2000, NULL), 0);
+	sends = syscount_get(SYSCOUNT_SEND);
+	recvs = syscount_get(SYSCOUNT_RECV);
+	polls = syscount_get(SYSCOUNT_POLL);
+	print_message("batch of %d eth reads on the caller: %ld sends, %ld receives, %ld polls\n",
+	              DRIVES, sends, recvs, polls);
+	assert_int_equal(sends, DRIVES);
+	assert_true(recvs >= DRIVES && recvs <= 2 * DRIVES);
+	assert_true(polls >= 1 && polls <= DRIVES + 1);
+	for (int i = 0; i < DRIVES; i++) {
+		const void *data = NULL;
+
+		assert_int_equal(ax_batch_result(b, (size_t)i, &data, NULL), 0);
+		assert_int_equal(le32(data), SERIAL0 + (uint32_t)i);
+	}
+	ax_batch_free(b);
+}
+
+/*
+ * Registers by dictionary on eth (split reads shape the value as
+ * ax_link_read_reg() does), mixed in one batch with a virtual link (no
+ * split reads: the run takes the worker threads) and raw reads.
+ */
+static void test_batch__mixes_eth_and_virtual_links(void **state)
+{
+	struct fixture *f = *state;
+	const ax_reg *serial = NULL, *vendor = NULL;
+	ax_dict **dicts = NULL;
+	size_t n_dicts = 0, len = 0;
+	const void *data = NULL;
+	uint32_t vendor_id = 0;
+	ax_link *virt = open_link(f->ctx, "virtual:?serial=4242", 0);
+	ax_batch *b = NULL;
+
+	assert_true(ax_dict_load_file(&dicts, &n_dicts, AXLINK_DEVICES_DIR "/axs-100.xdf", f->ctx) >
+	            0);
+	assert_true(n_dicts >= 1);
+	assert_int_equal(ax_dict_find(dicts[0], "DRV_ID_SERIAL_NUMBER_COCO", 0, &serial), 0);
+	assert_int_equal(ax_dict_find(dicts[0], "DRV_ID_VENDOR_ID_COCO", 0, &vendor), 0);
+	/* The vendor id, read the ordinary way, to compare. */
+	assert_int_equal(ax_link_read_u32(f->links[5], 0, ax_reg_address(vendor), &vendor_id), 0);
+	assert_true(vendor_id != 0);
+
+	/* eth only, by register: split reads. */
+	assert_int_equal(ax_batch_new(&b, 0), 0);
+	assert_int_equal(ax_batch_add_reg(b, f->links[4], serial, NULL), 0);
+	assert_int_equal(ax_batch_add_reg(b, f->links[5], serial, NULL), 0);
+	assert_int_equal(ax_batch_add_reg(b, f->links[5], vendor, NULL), 0);
+	assert_int_equal(ax_batch_run(b, 2000, NULL), 0);
+	assert_int_equal(ax_batch_result(b, 0, &data, &len), 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(le32(data), SERIAL0 + 4);
+	assert_int_equal(ax_batch_result(b, 1, &data, &len), 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(le32(data), SERIAL0 + 5);
+	assert_int_equal(ax_batch_result(b, 2, &data, &len), 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(le32(data), vendor_id);
+
+	/* Add a virtual link: the same reads and more, all with their own answers. */
+	assert_int_equal(ax_batch_add_read(b, virt, 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_add_reg(b, virt, serial, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, f->links[6], 0, REG_SERIAL, NULL), 0);
+	for (int run = 0; run < 2; run++) {
+		assert_int_equal(ax_batch_run(b, 2000, NULL), 0);
+		assert_int_equal(ax_batch_result(b, 0, &data, &len), 0);
+		assert_int_equal(le32(data), SERIAL0 + 4);
+		assert_int_equal(ax_batch_result(b, 1, &data, &len), 0);
+		assert_int_equal(le32(data), SERIAL0 + 5);
+		assert_int_equal(ax_batch_result(b, 2, &data, &len), 0);
+		assert_int_equal(le32(data), vendor_id);
+		assert_int_equal(ax_batch_result(b, 3, &data, &len), 0);
+		assert_int_equal(le32(data), 4242u);
+		assert_int_equal(ax_batch_result(b, 4, &data, &len), 0);
+		assert_int_equal(len, 4);
+		assert_int_equal(le32(data), 4242u);
+		assert_int_equal(ax_batch_result(b, 5, &data, &len), 0);
+		assert_int_equal(le32(data), SERIAL0 + 6);
+	}
+	ax_batch_free(b);
+	ax_link_unref(virt);
+	for (size_t i = 0; i < n_dicts; i++)
+		ax_dict_unref(dicts[i]);
+	ax_free(dicts);
+}
+
+struct link_canceller {
+	ax_link *link;
+	int after_ms;
+	atomic_int done; /* the run returned: stop */
+};
+
+/*
+ * Cancel after @after_ms, and again every 20 ms until the run returns (a
+ * cancel before the request starts is dropped, as ax_link_cancel() says).
+ */
+static void *link_cancel_main(void *arg)
+{
+	struct link_canceller *c = arg;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)c->after_ms * 1000000L};
+	struct timespec again = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
+
+	nanosleep(&ts, NULL);
+	while (!atomic_load(&c->done)) {
+		(void)ax_link_cancel(c->link);
+		nanosleep(&again, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * ax_link_cancel() from another thread reaches a split read in flight: that
+ * read fails with AX_ECANCELED at once, the batch's other reads are done,
+ * and the link serves the next request.
+ */
+static void test_batch__link_cancel_reaches_a_split_read(void **state)
+{
+	struct fixture *f = *state;
+	struct link_canceller c = {.link = f->dead, .after_ms = 100, .done = 0};
+	const void *data = NULL;
+	ax_batch *b = NULL;
+	pthread_t thread;
+	uint64_t t0, took;
+
+	assert_int_equal(ax_batch_new(&b, 0), 0);
+	assert_int_equal(ax_batch_add_read(b, f->dead, 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, f->links[2], 0, REG_SERIAL, NULL), 0);
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&thread, NULL, link_cancel_main, &c), 0);
+	assert_int_equal(ax_batch_run(b, 0, NULL), 1);
+	took = now_ms() - t0;
+	atomic_store(&c.done, 1);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	print_message("link cancel after 100 ms: run took %llu ms\n", (unsigned long long)took);
+	assert_true(took >= 90 && took < 1000);
+	assert_int_equal(ax_batch_result(b, 0, NULL, NULL), AX_ECANCELED);
+	assert_non_null(strstr(ax_batch_error(b, 0), "127.0.22.9"));
+	assert_int_equal(ax_batch_result(b, 1, &data, NULL), 0);
+	assert_int_equal(le32(data), SERIAL0 + 2);
+	/* The next run on the links: the good one answers, the dead one times out. */
+	assert_int_equal(ax_batch_run(b, 200, NULL), 1);
+	assert_int_equal(ax_batch_result(b, 0, NULL, NULL), AX_ETIMEDOUT);
+	assert_int_equal(ax_batch_result(b, 1, &data, NULL), 0);
+	assert_int_equal(le32(data), SERIAL0 + 2);
+	ax_batch_free(b);
+}
+
+/* ---- a scripted drive on 127.0.22.50: replies the simulator never sends ---- */
+
+#define PEER_IP "127.0.22.50"
+
+enum peer_mode {
+	/* Hold the first request; when the next comes, answer the held one, then it. */
+	PEER_LATE_FIRST,
+	/* Answer every request twice. */
+	PEER_TWICE,
+};
+
+struct peer {
+	int fd;
+	int stop[2];
+	enum peer_mode mode;
+	pthread_t thread;
+	atomic_int requests;
+	int held;
+	struct sockaddr_in held_from;
+	ax_mcb_frame held_req;
+};
+
+/* Ack @req to @to with the value @value (4 bytes). */
+static void peer_ack(struct peer *p, const struct sockaddr_in *to, const ax_mcb_frame *req,
+                     uint32_t value)
+{
+	uint8_t buf[AX_MCB_MAX_FRAME];
+	ax_mcb_frame fr = *req;
+	size_t len = 0;
+
+	fr.command = AX_MCB_ACK;
+	fr.extended = 0;
+	fr.payload = NULL;
+	fr.payload_len = 0;
+	memset(fr.data, 0, sizeof(fr.data));
+	for (int i = 0; i < 4; i++)
+		fr.data[i] = (uint8_t)(value >> (8 * i));
+	if (ax_mcb_encode(buf, sizeof(buf), &len, &fr) < 0)
+		return;
+	/* The port of a client that gave up may be closed: that is the point. */
+	(void)sendto(p->fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+/* The value the peer answers its @n-th request (from 1) with. */
+#define PEER_VALUE(n) (0x5EED0000u + (uint32_t)(n))
+
+static void *peer_main(void *arg)
+{
+	struct peer *p = arg;
+
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = p->fd, .events = POLLIN},
+		                        {.fd = p->stop[0], .events = POLLIN}};
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		uint8_t buf[AX_MCB_MAX_FRAME];
+		ax_mcb_frame req;
+		ssize_t r;
+		int n;
+
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents)
+			break;
+		r = recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		if (r <= 0 || ax_mcb_decode(&req, buf, (size_t)r) < 0)
+			continue;
+		n = atomic_fetch_add(&p->requests, 1) + 1;
+		if (p->mode == PEER_LATE_FIRST && n == 1) {
+			p->held = 1;
+			p->held_from = from;
+			p->held_req = req;
+			continue;
+		}
+		if (p->held) {
+			p->held = 0;
+			peer_ack(p, &p->held_from, &p->held_req, PEER_VALUE(1));
+		}
+		peer_ack(p, &from, &req, PEER_VALUE(n));
+		if (p->mode == PEER_TWICE)
+			peer_ack(p, &from, &req, PEER_VALUE(n));
+	}
+	return NULL;
+}
+
+static struct peer *peer_start(enum peer_mode mode)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(AX_MCB_UDP_PORT)};
+
+	assert_non_null(p);
+	p->mode = mode;
+	atomic_init(&p->requests, 0);
+	assert_int_equal(inet_pton(AF_INET, PEER_IP, &a.sin_addr), 1);
+	p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(p->fd >= 0);
+	if (bind(p->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		fail_msg("bind %s: %s", PEER_IP, strerror(errno));
+	assert_int_equal(pipe(p->stop), 0);
+	assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
+	return p;
+}
+
+static void peer_stop(struct peer *p)
+{
+	assert_int_equal(write(p->stop[1], "x", 1), 1);
+	assert_int_equal(pthread_join(p->thread, NULL), 0);
+	close(p->fd);
+	close(p->stop[0]);
+	close(p->stop[1]);
+	free(p);
+}
+
+/*
+ * A read that the batch's deadline gave up is answered late, just before
+ * the next request's answer. That late reply names the same register, so
+ * only the fresh socket the transport took after the abandoned read keeps
+ * it from passing as the next run's value; the other link in the batch
+ * keeps its own answers throughout.
+ */
+static void test_batch__late_reply_never_answers_the_next_run(void **state)
+{
+	struct fixture *f = *state;
+	struct peer *p = peer_start(PEER_LATE_FIRST);
+	ax_link *link = open_link(f->ctx, "eth://" PEER_IP, 2000);
+	const void *data = NULL;
+	ax_batch *b = NULL;
+
+	assert_int_equal(ax_batch_new(&b, 0), 0);
+	assert_int_equal(ax_batch_add_read(b, link, 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, f->links[7], 0, REG_SERIAL, NULL), 0);
+	/* Run 1: the peer holds the request; the run's deadline abandons it. */
+	assert_int_equal(ax_batch_run(b, 150, NULL), 1);
+	assert_int_equal(ax_batch_result(b, 0, NULL, NULL), AX_ETIMEDOUT);
+	assert_non_null(strstr(ax_batch_error(b, 0), "150 ms"));
+	assert_int_equal(ax_batch_result(b, 1, &data, NULL), 0);
+	assert_int_equal(le32(data), SERIAL0 + 7);
+	/* Run 2: the answer to run 1 comes first, to the old socket's port. */
+	assert_int_equal(ax_batch_run(b, 2000, NULL), 0);
+	assert_int_equal(atomic_load(&p->requests), 2);
+	assert_int_equal(ax_batch_result(b, 0, &data, NULL), 0);
+	assert_int_equal(le32(data), PEER_VALUE(2));
+	assert_int_equal(ax_batch_result(b, 1, &data, NULL), 0);
+	assert_int_equal(le32(data), SERIAL0 + 7);
+	ax_batch_free(b);
+	ax_link_unref(link);
+	peer_stop(p);
+}
+
+/*
+ * A drive that answers every read twice: the duplicate waits in the socket
+ * and comes before the next read's answer. It names another register, so
+ * it is skipped; each read gets the answer to its own request.
+ */
+static void test_batch__duplicate_reply_never_answers_the_next_read(void **state)
+{
+	struct fixture *f = *state;
+	struct peer *p = peer_start(PEER_TWICE);
+	ax_link *link = open_link(f->ctx, "eth://" PEER_IP, 2000);
+	const void *data = NULL;
+	ax_batch *b = NULL;
+
+	assert_int_equal(ax_batch_new(&b, 0), 0);
+	assert_int_equal(ax_batch_add_read(b, link, 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, f->links[0], 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, link, 0, 0x6E0, NULL), 0);
+	assert_int_equal(ax_batch_add_read(b, link, 0, REG_SERIAL, NULL), 0);
+	assert_int_equal(ax_batch_run(b, 2000, NULL), 0);
+	assert_int_equal(atomic_load(&p->requests), 3);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(ax_batch_result(b, i, &data, NULL), 0);
+		if (i == 1)
+			assert_int_equal(le32(data), SERIAL0);
+		else
+			assert_int_equal(le32(data), PEER_VALUE(i == 0 ? 1 : i));
+	}
+	ax_batch_free(b);
+	ax_link_unref(link);
+	peer_stop(p);
+}
+
 /* Bad arguments are refused with a message, never a crash. */
 static void test_batch__bad_arguments(void **state)
 {
@@ -385,6 +738,11 @@ int main(void)
 	        cmocka_unit_test(test_batch__dead_drive_ends_at_deadline),
 	        cmocka_unit_test(test_batch__cancel),
 	        cmocka_unit_test(test_batch__poller_reads_drives_at_once),
+	        cmocka_unit_test(test_batch__eth_reads_run_on_the_calling_thread),
+	        cmocka_unit_test(test_batch__mixes_eth_and_virtual_links),
+	        cmocka_unit_test(test_batch__link_cancel_reaches_a_split_read),
+	        cmocka_unit_test(test_batch__late_reply_never_answers_the_next_run),
+	        cmocka_unit_test(test_batch__duplicate_reply_never_answers_the_next_read),
 	        cmocka_unit_test(test_batch__bad_arguments),
 	};
 

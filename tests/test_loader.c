@@ -773,6 +773,49 @@ static void test_loader__descriptor_outside_image(void **state)
  * info line) goes to the log: stderr here, the only sink while a context
  * is being created, captured through a temporary file.
  */
+/*
+ * Split reads (ABI 1.4) are used only from a plugin of 1.4 or later that
+ * sets all four ops: a batch on a 1.3 plugin that sets them anyway, or on
+ * a 1.4 plugin with only submit_read, reads through ops->read (the split
+ * ops of these plugins fail every read they are given).
+ */
+static void test_loader__split_reads_only_when_all_four_and_1_4(void **state)
+{
+	static const char *const uris[] = {"splitold:?cells=2", "splitpart:?cells=2"};
+	char dir[PATH_MAX + 16];
+	ax_ctx *ctx;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "%s/split", test_dir);
+	ctx = ctx_only(dir);
+	for (size_t i = 0; i < 2; i++) {
+		ax_link *link = NULL;
+		ax_batch *b = NULL;
+		const void *data = NULL;
+		size_t len = 0;
+		uint32_t v = 0;
+
+		if (ax_link_open(&link, ctx, uris[i], NULL) != 0)
+			fail_msg("open %s: %s", uris[i], ax_error_last());
+		assert_int_equal(ax_link_write_u32(link, 1, 1, 0xC0FFEEu), 0);
+		assert_int_equal(ax_batch_new(&b, 1), 0);
+		assert_int_equal(ax_batch_add_read(b, link, 1, 1, NULL), 0);
+		assert_int_equal(ax_batch_add_read(b, link, 1, 0, NULL), 0);
+		if (ax_batch_run(b, 1000, NULL) != 0)
+			fail_msg("%s: %s", uris[i],
+			         ax_batch_error(b, 0) ? ax_batch_error(b, 0)
+			                              : ax_batch_error(b, 1));
+		assert_int_equal(ax_batch_result(b, 0, &data, &len), 0);
+		assert_int_equal(len, 4);
+		for (int k = 3; k >= 0; k--)
+			v = v << 8 | ((const uint8_t *)data)[k];
+		assert_int_equal(v, 0xC0FFEEu);
+		ax_batch_free(b);
+		ax_link_unref(link);
+	}
+	ax_ctx_unref(ctx);
+}
+
 static void test_loader__override_builtin_warned(void **state)
 {
 	char dir[PATH_MAX + 16], mine[PATH_MAX + 64], logged[8192];
@@ -898,6 +941,7 @@ int main(void)
 	        cmocka_unit_test(test_loader__default_search),
 	        cmocka_unit_test_teardown(test_loader__env_path, env_teardown),
 	        cmocka_unit_test(test_loader__descriptor_outside_image),
+	        cmocka_unit_test(test_loader__split_reads_only_when_all_four_and_1_4),
 	        cmocka_unit_test(test_loader__override_builtin_warned),
 	        cmocka_unit_test(test_loader__log_callback_reenters),
 	};

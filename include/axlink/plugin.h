@@ -123,6 +123,10 @@
  *   host->mcb_check_answer: a reply must answer its own request (command,
  *   echoed write value, one frame per datagram), and drive error messages
  *   are worded after the request.
+ * - 1.4 — optional split reads for batches: ops->submit_read,
+ *   ops->pollfd, ops->complete_read, ops->abandon (all four or none), and
+ *   AX_PLUGIN_PENDING. A core of 1.3 or older never calls them, so a 1.4
+ *   plugin runs there unchanged (reads then go through ops->read).
  * @{
  */
 
@@ -137,7 +141,7 @@
 AX_BEGIN_DECLS
 
 #define AX_PLUGIN_ABI_MAJOR 1
-#define AX_PLUGIN_ABI_MINOR 3
+#define AX_PLUGIN_ABI_MINOR 4
 
 /** Name of the exported entry function. */
 #define AX_PLUGIN_ENTRY_NAME "axlink_transport_entry"
@@ -158,6 +162,9 @@ AX_BEGIN_DECLS
 #define AX_TRANSPORT_CAP_STREAM 0x2u  /**< byte stream (serial): frames need resynchronising */
 #define AX_TRANSPORT_CAP_SCAN 0x4u    /**< ops->scan probes targets for drives */
 #define AX_TRANSPORT_CAP_MONITOR 0x8u /**< ops->monitor reports drives coming and going (1.2) */
+
+/** Returned by ops->complete_read while the reply has not come yet (ABI 1.4). */
+#define AX_PLUGIN_PENDING 1
 
 /** Events of ops->monitor, given to host->monitor_emit() (ABI 1.2). */
 #define AX_PLUGIN_MONITOR_ARRIVED 1 /**< a drive appeared: its scan record */
@@ -464,6 +471,60 @@ typedef struct ax_transport_ops {
 	 * the @p host given here, only during the call.
 	 */
 	int (*monitor)(const ax_host *host, const ax_uri *target, unsigned flags, void *sink);
+
+	/* ABI 1.4 */
+	/**
+	 * Split reads: one read as a request sent now and a reply taken later,
+	 * so that one core thread can keep a read in flight on each of many
+	 * endpoints (ax_batch_run(), axlink/batch.h) and wait for all of them
+	 * with a single poll(). Optional, all four or none; without them a
+	 * batch runs ops->read on worker threads.
+	 *
+	 * The sequence for one read is submit_read(), then pollfd() and
+	 * complete_read() until complete_read() returns something other than
+	 * AX_PLUGIN_PENDING, or abandon() instead at any point after a
+	 * successful submit_read(). The core holds the link's lock from
+	 * submit_read() until that end, all on one thread, so the rules of
+	 * ops->read apply to the whole sequence: one request per endpoint,
+	 * cancel() from any thread at any moment (complete_read() then returns
+	 * AX_ECANCELED), and a reply answers only its own request (the same
+	 * checks as read, the same care for late replies after an abandoned
+	 * or timed-out request). None of the four may block: submit_read() may
+	 * wait briefly for a full send buffer, no more.
+	 *
+	 * submit_read(): send the read of register (@p subnode, @p address).
+	 * @p timeout_ms as for read (each try; 0: the endpoint's default);
+	 * retries are still the transport's business, done in complete_read().
+	 * Returns 0 (a request is in flight) or a negative error (none is; the
+	 * sequence is over).
+	 */
+	int (*submit_read)(ax_transport_priv *priv, unsigned subnode, uint32_t address,
+	                   int timeout_ms);
+	/**
+	 * The file descriptor to poll() for POLLIN while the read is in flight,
+	 * and in *@p wake_ns (host->now_ns() time base) when complete_read()
+	 * must be called even if nothing arrives (a resend is due, or the
+	 * read's deadline). The core polls the fd and calls complete_read()
+	 * when it is readable (or reports an error or hang-up) or at
+	 * *@p wake_ns, whichever comes first. Returns the fd (>= 0).
+	 */
+	int (*pollfd)(ax_transport_priv *priv, uint64_t *wake_ns);
+	/**
+	 * Take the reply without waiting: AX_PLUGIN_PENDING while it has not
+	 * come (datagrams that are not its answer consumed and skipped, a
+	 * resend sent when due), else the outcome of the read, exactly as
+	 * ops->read would return it (0 with the value in @p buf, up to @p cap
+	 * bytes, and its length in *@p len_out; AX_ETIMEDOUT once the tries
+	 * are used up; AX_ECANCELED; AX_EDRIVE; ...), and the sequence is over.
+	 */
+	int (*complete_read)(ax_transport_priv *priv, void *buf, size_t cap, size_t *len_out);
+	/**
+	 * The core gives up the read in flight (its batch's deadline passed,
+	 * the batch was cancelled). Treat it like a read that timed out: its
+	 * reply may still come and must never pass for the answer to a later
+	 * request (the eth transport takes a fresh socket). Cannot fail.
+	 */
+	void (*abandon)(ax_transport_priv *priv);
 } ax_transport_ops;
 
 /**

@@ -16,6 +16,9 @@
  *   TP_NO_READ       ops->read NULL
  *   TP_OPS_1_0       an ABI 1.0 ops table: its size ends before `scan`, which
  *                    is set to a function the core must therefore never call
+ *   TP_SPLIT_ALL     all four split-read ops (ABI 1.4) set, to functions that
+ *                    fail: with an older minor the core must never call them
+ *   TP_SPLIT_PART    only submit_read set: a partial set, which the core ignores
  *
  * Pointers that lead out of the plugin's own image (tests/plugins/baddesc,
  * each a crash or a garbage string for a loader that follows it):
@@ -160,6 +163,38 @@ static int tp_scan_must_not_run(const ax_host *host, const ax_uri *target, int t
 }
 #endif
 
+#if defined(TP_SPLIT_ALL) || defined(TP_SPLIT_PART)
+/* Split reads the core must not use (an older minor, or not all four): a batch fails if it does. */
+static int tp_split_submit(ax_transport_priv *tp, unsigned subnode, uint32_t address,
+                           int timeout_ms)
+{
+	(void)timeout_ms;
+	return tp->host->error(tp->host, AX_ERROR, "split read of %u:%u was submitted", subnode,
+	                       (unsigned)address);
+}
+#endif
+#ifdef TP_SPLIT_ALL
+static int tp_split_pollfd(ax_transport_priv *tp, uint64_t *wake_ns)
+{
+	(void)tp;
+	*wake_ns = 0;
+	return -1;
+}
+
+static int tp_split_complete(ax_transport_priv *tp, void *buf, size_t cap, size_t *len_out)
+{
+	(void)buf;
+	(void)cap;
+	(void)len_out;
+	return tp->host->error(tp->host, AX_ERROR, "split read completed");
+}
+
+static void tp_split_abandon(ax_transport_priv *tp)
+{
+	(void)tp;
+}
+#endif
+
 static const ax_transport_ops tp_ops = {
 #ifdef TP_OPS_1_0
         .size = offsetof(ax_transport_ops, scan),
@@ -175,6 +210,14 @@ static const ax_transport_ops tp_ops = {
         .write = tp_write,
 #ifdef TP_WILD_CANCEL
         .cancel = (int (*)(ax_transport_priv *))TP_WILD,
+#endif
+#if defined(TP_SPLIT_ALL) || defined(TP_SPLIT_PART)
+        .submit_read = tp_split_submit,
+#endif
+#ifdef TP_SPLIT_ALL
+        .pollfd = tp_split_pollfd,
+        .complete_read = tp_split_complete,
+        .abandon = tp_split_abandon,
 #endif
 };
 

@@ -83,6 +83,19 @@ struct ax_transport_priv {
 	atomic_int shut;         /* cancel() shut fd's receiving side down */
 	int timeout_ms;          /* the URI's timeout_ms, or the default */
 	char peer[ETH_PEER_STR]; /* who we talk to, for messages */
+	struct eth_split *split; /* the split read in flight (ABI 1.4), or NULL */
+};
+
+/* A read sent by submit_read and not yet taken by complete_read (ABI 1.4). */
+struct eth_split {
+	ax_mcb_frame req;
+	uint8_t qbuf[AX_MCB_MAX_FRAME];
+	size_t qlen;
+	unsigned subnode, address;
+	int timeout_ms;     /* per try */
+	int attempt;        /* sends so far: 1..ETH_TRIES */
+	int stale;          /* replies skipped that did not answer it */
+	uint64_t try_start; /* host->now_ns() of the last send */
 };
 
 /* What a request is, for messages: "read subnode 0 register 0x6E1". */
@@ -322,6 +335,7 @@ static void eth_close(ax_transport_priv *priv)
 	if (priv->fd >= 0)
 		close(priv->fd);
 	pthread_mutex_destroy(&priv->lock);
+	priv->host->free(priv->split);
 	priv->host->free(priv);
 }
 
@@ -499,6 +513,104 @@ static int eth_set_rcvtimeo(ax_transport_priv *priv, int ms)
 	return 0;
 }
 
+/* Returned by eth_take_datagram() for a datagram that is not the answer: receive again. */
+#define ETH_SKIP 2
+
+/*
+ * Look at one received datagram of @r bytes in @rbuf: 0 with @reply
+ * decoded when it answers @req, ETH_SKIP when it is to be skipped (not an
+ * MCB frame, a request, the first reply that does not answer: *stale
+ * counts those), or a negative error.
+ */
+static int eth_take_datagram(ax_transport_priv *priv, const struct eth_req *rq,
+                             const ax_mcb_frame *req, ax_mcb_frame *reply, const uint8_t *rbuf,
+                             size_t rcap, ssize_t r, int *stale)
+{
+	const ax_host *host = priv->host;
+	int err;
+
+	if ((size_t)r > rcap)
+		return host->error(host, AX_EPROTO,
+		                   "%s subnode %u register 0x%03X: malformed reply from "
+		                   "%s: a %zd-byte datagram, larger than any MCB frame "
+		                   "(%d bytes at most)",
+		                   rq->verb, rq->subnode, rq->address, priv->peer, r,
+		                   AX_MCB_MAX_FRAME);
+	eth_trace_frame(host, "rx", priv->peer, rbuf, (size_t)r);
+	err = host->mcb_decode(reply, rbuf, (size_t)r);
+	/* A header that passed its CRC but declares more than came, or too much. */
+	if (err == AX_ETRUNC && r >= AX_MCB_FRAME_SIZE)
+		return host->error(host, AX_ETRUNC,
+		                   "%s subnode %u register 0x%03X: malformed reply from "
+		                   "%s: the %zd-byte datagram is shorter than the frame "
+		                   "its header declares",
+		                   rq->verb, rq->subnode, rq->address, priv->peer, r);
+	if (err == AX_ETOOBIG)
+		return host->error(host, AX_ETOOBIG,
+		                   "%s subnode %u register 0x%03X: malformed reply from "
+		                   "%s: its header declares a payload over the %d-byte "
+		                   "limit",
+		                   rq->verb, rq->subnode, rq->address, priv->peer,
+		                   AX_MCB_MAX_PAYLOAD);
+	if (err < 0) {
+		if (host->log_enabled(host, AX_LOG_DEBUG))
+			host->log(host, AX_LOG_DEBUG, "ignored a %zd-byte datagram from %s: %s", r,
+			          priv->peer, eth_decode_why(err));
+		return ETH_SKIP;
+	}
+	if (reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE) {
+		/* A request, not a reply (a peer echoing us): not an answer. */
+		if (host->log_enabled(host, AX_LOG_DEBUG))
+			host->log(host, AX_LOG_DEBUG, "ignored a frame from %s that is not a reply",
+			          priv->peer);
+		return ETH_SKIP;
+	}
+	err = host->mcb_check_answer(reply, (size_t)r, req);
+	if (err == AX_EPROTO)
+		/* A datagram is exactly one frame: more bytes, or fewer, is malformed. */
+		return host->error(host, AX_EPROTO,
+		                   "%s subnode %u register 0x%03X: malformed reply from "
+		                   "%s: the %zd-byte datagram holds a %zu-byte %s frame; a "
+		                   "datagram must be exactly one frame",
+		                   rq->verb, rq->subnode, rq->address, priv->peer, r,
+		                   reply->frame_len, reply->extended ? "extended" : "plain");
+	if (err == AX_EADDR) {
+		/*
+		 * Not the answer: a reply for another register, or an ack of
+		 * another kind (a read's ack where a write's was due). One is
+		 * skipped, a late answer that beat the fresh socket; a second
+		 * means replies and requests are out of step.
+		 */
+		int same = reply->subnode == rq->subnode && reply->address == rq->address;
+
+		if ((*stale)++ == 0) {
+			if (host->log_enabled(host, AX_LOG_DEBUG))
+				host->log(host, AX_LOG_DEBUG,
+				          "%s sent a %s of subnode %u register 0x%03X "
+				          "that does not answer the %s of 0x%03X: a late "
+				          "reply, receiving again",
+				          priv->peer,
+				          reply->command == AX_MCB_ACK ? "ack" : "error reply",
+				          (unsigned)reply->subnode, (unsigned)reply->address,
+				          rq->verb, rq->address);
+			return ETH_SKIP;
+		}
+		if (same)
+			return host->error(host, AX_EADDR,
+			                   "%s answered the %s of subnode %u register "
+			                   "0x%03X twice with an ack that is not its "
+			                   "answer (a write's ack echoes the value "
+			                   "written)",
+			                   priv->peer, rq->verb, rq->subnode, rq->address);
+		return host->error(host, AX_EADDR,
+		                   "%s answered subnode %u register 0x%03X again where "
+		                   "subnode %u register 0x%03X was expected (%s)",
+		                   priv->peer, (unsigned)reply->subnode, (unsigned)reply->address,
+		                   rq->subnode, rq->address, rq->verb);
+	}
+	return err; /* 0, or AX_EDRIVE with the drive's code and message set */
+}
+
 /*
  * Wait for the answer to @req (@rq names it for messages) until @timeout_ms
  * after @start (host->now_ns()). The first wait is a blocking receive that
@@ -560,91 +672,10 @@ static int eth_wait_reply(ax_transport_priv *priv, const struct eth_req *rq,
 				          priv->peer);
 			continue;
 		}
-		if ((size_t)r > rcap)
-			return host->error(host, AX_EPROTO,
-			                   "%s subnode %u register 0x%03X: malformed reply from "
-			                   "%s: a %zd-byte datagram, larger than any MCB frame "
-			                   "(%d bytes at most)",
-			                   rq->verb, rq->subnode, rq->address, priv->peer, r,
-			                   AX_MCB_MAX_FRAME);
-		eth_trace_frame(host, "rx", priv->peer, rbuf, (size_t)r);
-		err = host->mcb_decode(reply, rbuf, (size_t)r);
-		/* A header that passed its CRC but declares more than came, or too much. */
-		if (err == AX_ETRUNC && r >= AX_MCB_FRAME_SIZE)
-			return host->error(host, AX_ETRUNC,
-			                   "%s subnode %u register 0x%03X: malformed reply from "
-			                   "%s: the %zd-byte datagram is shorter than the frame "
-			                   "its header declares",
-			                   rq->verb, rq->subnode, rq->address, priv->peer, r);
-		if (err == AX_ETOOBIG)
-			return host->error(host, AX_ETOOBIG,
-			                   "%s subnode %u register 0x%03X: malformed reply from "
-			                   "%s: its header declares a payload over the %d-byte "
-			                   "limit",
-			                   rq->verb, rq->subnode, rq->address, priv->peer,
-			                   AX_MCB_MAX_PAYLOAD);
-		if (err < 0) {
-			if (host->log_enabled(host, AX_LOG_DEBUG))
-				host->log(host, AX_LOG_DEBUG,
-				          "ignored a %zd-byte datagram from %s: %s", r, priv->peer,
-				          eth_decode_why(err));
+		err = eth_take_datagram(priv, rq, req, reply, rbuf, rcap, r, stale);
+		if (err == ETH_SKIP)
 			continue;
-		}
-		if (reply->command == AX_MCB_READ || reply->command == AX_MCB_WRITE) {
-			/* A request, not a reply (a peer echoing us): not an answer. */
-			if (host->log_enabled(host, AX_LOG_DEBUG))
-				host->log(host, AX_LOG_DEBUG,
-				          "ignored a frame from %s that is not a reply",
-				          priv->peer);
-			continue;
-		}
-		err = host->mcb_check_answer(reply, (size_t)r, req);
-		if (err == AX_EPROTO)
-			/* A datagram is exactly one frame: more bytes, or fewer, is malformed. */
-			return host->error(host, AX_EPROTO,
-			                   "%s subnode %u register 0x%03X: malformed reply from "
-			                   "%s: the %zd-byte datagram holds a %zu-byte %s frame; a "
-			                   "datagram must be exactly one frame",
-			                   rq->verb, rq->subnode, rq->address, priv->peer, r,
-			                   reply->frame_len,
-			                   reply->extended ? "extended" : "plain");
-		if (err == AX_EADDR) {
-			/*
-			 * Not the answer: a reply for another register, or an ack of
-			 * another kind (a read's ack where a write's was due). One is
-			 * skipped, a late answer that beat the fresh socket; a second
-			 * means replies and requests are out of step.
-			 */
-			int same = reply->subnode == rq->subnode && reply->address == rq->address;
-
-			if ((*stale)++ == 0) {
-				if (host->log_enabled(host, AX_LOG_DEBUG))
-					host->log(host, AX_LOG_DEBUG,
-					          "%s sent a %s of subnode %u register 0x%03X "
-					          "that does not answer the %s of 0x%03X: a late "
-					          "reply, receiving again",
-					          priv->peer,
-					          reply->command == AX_MCB_ACK ? "ack"
-					                                       : "error reply",
-					          (unsigned)reply->subnode,
-					          (unsigned)reply->address, rq->verb, rq->address);
-				continue;
-			}
-			if (same)
-				return host->error(host, AX_EADDR,
-				                   "%s answered the %s of subnode %u register "
-				                   "0x%03X twice with an ack that is not its "
-				                   "answer (a write's ack echoes the value "
-				                   "written)",
-				                   priv->peer, rq->verb, rq->subnode, rq->address);
-			return host->error(host, AX_EADDR,
-			                   "%s answered subnode %u register 0x%03X again where "
-			                   "subnode %u register 0x%03X was expected (%s)",
-			                   priv->peer, (unsigned)reply->subnode,
-			                   (unsigned)reply->address, rq->subnode, rq->address,
-			                   rq->verb);
-		}
-		return err; /* 0, or AX_EDRIVE with the drive's code and message set */
+		return err;
 	}
 }
 
@@ -740,6 +771,160 @@ static int eth_write(ax_transport_priv *priv, unsigned subnode, uint32_t address
 	return eth_transact(priv, &req, &reply, rbuf, sizeof(rbuf), timeout_ms);
 }
 
+/*
+ * Split reads (ABI 1.4): the same request, rules and messages as eth_read(),
+ * cut at the wait. submit sends; complete takes what the socket holds
+ * without waiting, resends once when a try's time is up, and settles the
+ * socket (fresh one unless answered on the first send) when it ends;
+ * abandon settles it as a timeout does.
+ */
+static void eth_split_end(ax_transport_priv *priv, int err)
+{
+	struct eth_split *sp = priv->split;
+
+	priv->renew = !(sp->attempt == 1 && (err == 0 || err == AX_EDRIVE));
+	eth_request_end(priv);
+	priv->host->free(sp);
+	priv->split = NULL;
+}
+
+static int eth_submit_read(ax_transport_priv *priv, unsigned subnode, uint32_t address,
+                           int timeout_ms)
+{
+	const ax_host *host = priv->host;
+	struct eth_req rq = {.verb = "read", .subnode = subnode, .address = address};
+	struct eth_split *sp;
+	int err;
+
+	if (priv->split)
+		return host->error(host, AX_EBUSY,
+		                   "read subnode %u register 0x%03X: a read is "
+		                   "already in flight on %s",
+		                   subnode, address, priv->peer);
+	sp = host->calloc(1, sizeof(*sp));
+	if (!sp)
+		return host->error(host, AX_ENOMEM, "out of memory");
+	err = host->mcb_request(&sp->req, AX_MCB_READ, subnode, address, NULL, 0);
+	if (err == 0)
+		err = host->mcb_encode(sp->qbuf, sizeof(sp->qbuf), &sp->qlen, &sp->req);
+	if (err < 0) {
+		host->free(sp);
+		return err;
+	}
+	sp->subnode = subnode;
+	sp->address = address;
+	sp->timeout_ms = timeout_ms > 0 ? timeout_ms : priv->timeout_ms;
+	sp->attempt = 1;
+	if (priv->renew || priv->fd < 0) {
+		err = eth_socket_renew(priv);
+		if (err != 0) {
+			host->free(sp);
+			return host->error(host, AX_EIO,
+			                   "read subnode %u register 0x%03X: cannot open a fresh "
+			                   "socket to %s: %s",
+			                   subnode, address, priv->peer, strerror(err));
+		}
+	}
+	priv->split = sp;
+	eth_request_begin(priv);
+	sp->try_start = host->now_ns();
+	err = eth_send(priv, sp->qbuf, sp->qlen, &rq);
+	if (err < 0) {
+		eth_split_end(priv, err);
+		return err;
+	}
+	return 0;
+}
+
+static int eth_pollfd(ax_transport_priv *priv, uint64_t *wake_ns)
+{
+	const struct eth_split *sp = priv->split;
+
+	*wake_ns = sp ? sp->try_start + (uint64_t)sp->timeout_ms * 1000000u : 0;
+	return priv->fd;
+}
+
+static int eth_complete_read(ax_transport_priv *priv, void *buf, size_t cap, size_t *len_out)
+{
+	const ax_host *host = priv->host;
+	struct eth_split *sp = priv->split;
+	uint8_t rbuf[ETH_RX_SIZE];
+	ax_mcb_frame reply;
+	struct eth_req rq;
+	int err;
+
+	if (!sp)
+		return host->error(host, AX_EINVAL, "no read in flight on %s", priv->peer);
+	rq.verb = "read";
+	rq.subnode = sp->subnode;
+	rq.address = sp->address;
+	for (;;) {
+		ssize_t r;
+
+		if (atomic_load(&priv->shut)) {
+			err = eth_cancelled(priv, &rq);
+			break;
+		}
+		r = recv(priv->fd, rbuf, sizeof(rbuf), MSG_TRUNC | MSG_DONTWAIT);
+		if (r < 0) {
+			uint64_t now;
+
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				err = eth_sock_error(priv, errno, &rq, "receive");
+				break;
+			}
+			now = host->now_ns();
+			if (now < sp->try_start + (uint64_t)sp->timeout_ms * 1000000u)
+				return AX_PLUGIN_PENDING;
+			if (sp->attempt >= ETH_TRIES) {
+				err = host->error(host, AX_ETIMEDOUT,
+				                  "no reply from %s after %d tries of %d ms (read "
+				                  "subnode %u register 0x%03X)",
+				                  priv->peer, ETH_TRIES, sp->timeout_ms, rq.subnode,
+				                  rq.address);
+				break;
+			}
+			if (host->log_enabled(host, AX_LOG_DEBUG))
+				host->log(host, AX_LOG_DEBUG,
+				          "no reply from %s within %d ms (read subnode %u register "
+				          "0x%03X); sending again",
+				          priv->peer, sp->timeout_ms, rq.subnode, rq.address);
+			sp->attempt++;
+			sp->try_start = now;
+			err = eth_send(priv, sp->qbuf, sp->qlen, &rq);
+			if (err < 0)
+				break;
+			return AX_PLUGIN_PENDING;
+		}
+		if (r == 0) {
+			if (atomic_load(&priv->shut)) {
+				err = eth_cancelled(priv, &rq);
+				break;
+			}
+			continue;
+		}
+		err = eth_take_datagram(priv, &rq, &sp->req, &reply, rbuf, sizeof(rbuf), r,
+		                        &sp->stale);
+		if (err != ETH_SKIP)
+			break;
+	}
+	eth_split_end(priv, err);
+	if (err < 0)
+		return err;
+	return host->mcb_reply_value(&reply, buf, cap, len_out);
+}
+
+static void eth_abandon(ax_transport_priv *priv)
+{
+	if (!priv->split)
+		return;
+	/* Its reply may still come: as after a timeout, the next request takes a fresh socket. */
+	priv->split->attempt = ETH_TRIES;
+	eth_split_end(priv, AX_ETIMEDOUT);
+}
+
 static const ax_transport_ops eth_ops = {
         .size = sizeof(ax_transport_ops),
         .open = eth_open,
@@ -748,6 +933,10 @@ static const ax_transport_ops eth_ops = {
         .write = eth_write,
         .cancel = eth_cancel,
         .scan = eth_scan,
+        .submit_read = eth_submit_read,
+        .pollfd = eth_pollfd,
+        .complete_read = eth_complete_read,
+        .abandon = eth_abandon,
 };
 
 static const ax_transport_desc eth_desc = {
