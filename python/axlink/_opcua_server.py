@@ -180,8 +180,8 @@ class _Feed:
                     if now - last_push.get(node, 0.0) >= self._wanted[node] * 0.999:
                         due.append((self._entry.channels[node], v))
                         last_push[node] = now
-                for node, _ in [(c.node, v) for c, v in due]:
-                    latest.pop(node, None)
+                for ch, _ in due:
+                    latest.pop(ch.node, None)
                 if due:
                     self._gw._push_threadsafe(due)
                 self._stop.wait(tick)
