@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "frontend_can.h"
+#include "frontend_tty.h"
 
 /* Longest command: T + 8 id + 1 length + 16 data + 4 time stamp, with room. */
 #define SLCAN_LINE_MAX 40
@@ -431,65 +432,14 @@ static void slcan_destroy(void *priv)
 	free(c);
 }
 
-/* "/dev/fd/N" or "/proc/self/fd/N": N; -1 when @path is not one. */
-static int slcan_inherited_fd(const char *path)
-{
-	static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t plen = strlen(prefixes[i]);
-		long v = 0;
-		const char *d;
-
-		if (strncmp(path, prefixes[i], plen) != 0)
-			continue;
-		d = path + plen;
-		if (*d == '\0')
-			return -1;
-		for (; *d; d++) {
-			if (*d < '0' || *d > '9' || v > 100000)
-				return -1;
-			v = v * 10 + (*d - '0');
-		}
-		return (int)v;
-	}
-	return -1;
-}
-
+/* The adapter's line (sim_line_open()); sets c->fd, and c->name for a given path. */
 static int slcan_open_line(struct slcan *c, const char *path)
 {
-	int inherited;
-
-	if (!path) {
-		c->fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (c->fd < 0 || grantpt(c->fd) < 0 || unlockpt(c->fd) < 0) {
-			sim_error("cannot create a pseudo-terminal: %s", strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	(void)snprintf(c->name, sizeof(c->name), "%s", path);
-	inherited = slcan_inherited_fd(path);
-	if (inherited >= 0) {
-		if (fcntl(inherited, F_GETFD) < 0) {
-			sim_error("--can-slcan-tty %s: descriptor %d is not open: %s", path,
-			          inherited, strerror(errno));
-			return -1;
-		}
-		c->fd = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
-		if (c->fd < 0) {
-			sim_error("--can-slcan-tty %s: cannot take descriptor %d: %s", path,
-			          inherited, strerror(errno));
-			return -1;
-		}
-		close(inherited);
-		return 0;
-	}
-	c->fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (c->fd < 0) {
-		sim_error("--can-slcan-tty %s: cannot open: %s", path, strerror(errno));
+	c->fd = sim_line_open("--can-slcan-tty", path);
+	if (c->fd < 0)
 		return -1;
-	}
+	if (path)
+		(void)snprintf(c->name, sizeof(c->name), "%s", path);
 	return 0;
 }
 

@@ -479,7 +479,7 @@ static int tty_make_raw(struct tty_frontend *t, int fd, unsigned baud)
 }
 
 /* "/dev/fd/N" or "/proc/self/fd/N": the inherited descriptor N, or -1 when @path is not one. */
-static int tty_inherited_fd(const char *path)
+static int line_inherited_fd(const char *path)
 {
 	static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
 
@@ -503,42 +503,50 @@ static int tty_inherited_fd(const char *path)
 	return -1;
 }
 
-/* Open (or take over) the line; sets t->fd and t->name. */
-static int tty_open_line(struct tty_frontend *t, const char *path)
+/* See frontend_tty.h. */
+int sim_line_open(const char *option, const char *path)
 {
-	int inherited;
+	int inherited, fd;
 
 	if (!path) {
-		t->fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (t->fd < 0 || grantpt(t->fd) < 0 || unlockpt(t->fd) < 0) {
+		fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0) {
 			sim_error("cannot create a pseudo-terminal: %s", strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			return -1;
 		}
-		(void)snprintf(t->name, sizeof(t->name), "pty master");
-		return 0;
+		return fd;
 	}
-	(void)snprintf(t->name, sizeof(t->name), "%s", path);
-	inherited = tty_inherited_fd(path);
+	inherited = line_inherited_fd(path);
 	if (inherited >= 0) {
 		if (fcntl(inherited, F_GETFD) < 0) {
-			sim_error("--tty %s: descriptor %d is not open: %s", path, inherited,
+			sim_error("%s %s: descriptor %d is not open: %s", option, path, inherited,
 			          strerror(errno));
 			return -1;
 		}
-		t->fd = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
-		if (t->fd < 0) {
-			sim_error("--tty %s: cannot take descriptor %d: %s", path, inherited,
+		fd = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0) {
+			sim_error("%s %s: cannot take descriptor %d: %s", option, path, inherited,
 			          strerror(errno));
 			return -1;
 		}
 		close(inherited);
-		return 0;
+		return fd;
 	}
-	t->fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
-		sim_error("--tty %s: cannot open: %s", path, strerror(errno));
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		sim_error("%s %s: cannot open: %s", option, path, strerror(errno));
+	return fd;
+}
+
+/* Open (or take over) the line; sets t->fd and t->name. */
+static int tty_open_line(struct tty_frontend *t, const char *path)
+{
+	t->fd = sim_line_open("--tty", path);
+	if (t->fd < 0)
 		return -1;
-	}
+	(void)snprintf(t->name, sizeof(t->name), "%s", path ? path : "pty master");
 	return 0;
 }
 

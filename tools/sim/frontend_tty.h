@@ -24,6 +24,15 @@
  * The URI printed names the line's other end when the front-end can tell
  * (a pty's slave), else @path. Returns 0, or -1 with a message on stderr.
  */
+/*
+ * The line a frontend serves: a new pseudo-terminal master when @path is
+ * NULL; a descriptor inherited as /dev/fd/N or /proc/self/fd/N (taken
+ * over); else the terminal at @path. @option names the command-line option
+ * in messages. Returns the descriptor (close-on-exec), or -1 after
+ * sim_error().
+ */
+int sim_line_open(const char *option, const char *path);
+
 int sim_tty_open(struct sim_frontend *out, struct sim *s, size_t drive, const char *path,
                  unsigned baud);
 
